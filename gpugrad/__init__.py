@@ -1,0 +1,68 @@
+"""gpugrad: reverse-mode autodiff on NVIDIA GPUs with PyTorch's API.
+
+``import gpugrad as torch`` and a PyTorch training loop runs: tensors live on the GPU as CuPy
+arrays (or on the CPU as NumPy arrays), ops dispatch to fused Triton kernels, and a Python tape
+records the graph for ``backward()``.
+"""
+
+from __future__ import annotations
+
+from . import _dtype
+from ._device import device, get_default_device, set_default_device
+from ._dtype import (
+    bool,
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    set_default_dtype,
+    short,
+    uint8,
+)
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .factories import *  # noqa: F403
+from .ops import install_methods as _install_methods
+from .ops.convert import *  # noqa: F403
+from .ops.elementwise import *  # noqa: F403
+from .ops.linalg import *  # noqa: F403
+from .ops.reduction import *  # noqa: F403
+from .ops.shape import *  # noqa: F403
+from .size import Size
+from .tensor import Tensor
+
+from . import autograd  # noqa: E402  (after Tensor: autograd's helpers import it lazily)
+
+_install_methods(Tensor)
+
+__version__ = "0.1.0"
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype an op on these two operands (tensors or numbers) returns."""
+    return _dtype.result_type(tensor1, tensor2)
+
+
+def is_floating_point(input: Tensor) -> bool:
+    return input.is_floating_point()
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    return _dtype.promote_types(from_, to) is to

@@ -1,0 +1,184 @@
+"""dtypes with PyTorch's names and PyTorch's type-promotion rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "dtype", "float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8",
+    "bool", "float", "double", "half", "short", "int", "long",
+    "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
+]
+
+_BOOL, _INT, _FLOAT = 0, 1, 2  # categories, in promotion order
+
+
+class dtype:
+    """A tensor element type (``gpugrad.float32`` ...), backed by a NumPy dtype."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_signed", "_category")
+
+    def __init__(self, name: str, np_dtype):
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        kind = self.np.kind
+        self._category = _FLOAT if kind == "f" else (_BOOL if kind == "b" else _INT)
+        self.is_floating_point = kind == "f"
+        self.is_signed = kind in "fi"
+
+    @property
+    def is_complex(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"gpugrad.{self.name}"
+
+    def __reduce__(self):
+        return (_by_name, (self.name,))
+
+
+float16 = dtype("float16", np.float16)
+float32 = dtype("float32", np.float32)
+float64 = dtype("float64", np.float64)
+uint8 = dtype("uint8", np.uint8)
+int8 = dtype("int8", np.int8)
+int16 = dtype("int16", np.int16)
+int32 = dtype("int32", np.int32)
+int64 = dtype("int64", np.int64)
+bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
+half, float, double = float16, float32, float64  # noqa: A001
+short, int, long = int16, int32, int64  # noqa: A001
+
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_FROM_NP = {d.np: d for d in _ALL}
+_BY_NAME = {d.name: d for d in _ALL}
+
+
+def _by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The gpugrad dtype of a NumPy (or CuPy) dtype; TypeError for unsupported ones."""
+    try:
+        return _FROM_NP[np_dtype]
+    except KeyError:
+        pass
+    try:
+        return _FROM_NP[np.dtype(np_dtype)]
+    except (KeyError, TypeError):
+        raise TypeError(
+            f"can't convert array of type {np_dtype}: gpugrad supports "
+            + ", ".join(d.name for d in _ALL)
+        ) from None
+
+
+def to_dtype(value) -> dtype:
+    """Accept a gpugrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
+    if value.__class__ is dtype:
+        return value
+    if value is _pyfloat:
+        return get_default_dtype()
+    if value is _pyint:
+        return int64
+    if value is _pybool:
+        return bool
+    return from_numpy_dtype(value)
+
+
+_pyfloat, _pyint, _pybool = type(0.0), type(0), type(True)
+_default_float = float32
+
+
+def get_default_dtype() -> dtype:
+    """The floating-point dtype that factories and Python floats use (float32 at start)."""
+    return _default_float
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating-point dtype (float16, float32 or float64)."""
+    global _default_float
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default_float = d
+    _result_cache.clear()
+
+
+def promote_types(a: dtype, b: dtype) -> dtype:
+    """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
+    if a is b:
+        return a
+    if a._category != b._category:
+        hi, lo = (a, b) if a._category > b._category else (b, a)
+        return hi
+    return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+# PyTorch ranks operands in three tiers: tensors with dims, 0-d tensors, Python scalars.
+# A lower tier only changes the result when its category (bool < int < float) is higher.
+_TIER_DIM, _TIER_ZERO, _TIER_SCALAR = 0, 1, 2
+_result_cache: dict = {}
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    return lower if lower._category > higher._category else higher
+
+
+def _scalar_dtype(value) -> dtype:
+    t = value.__class__
+    if t is _pybool:
+        return bool
+    if t is _pyint:
+        return int64
+    return _default_float
+
+
+def result_type(*operands) -> dtype:
+    """dtype of an op on tensors and Python scalars, following PyTorch's promotion."""
+    tiers = [None, None, None]
+    for op in operands:
+        d = getattr(op, "dtype", None)
+        if d is None:
+            tier, d = _TIER_SCALAR, _scalar_dtype(op)
+        else:
+            tier = _TIER_ZERO if op.ndim == 0 else _TIER_DIM
+        cur = tiers[tier]
+        tiers[tier] = d if cur is None else promote_types(cur, d)
+    return _combine(tiers[_TIER_DIM], _combine(tiers[_TIER_ZERO], tiers[_TIER_SCALAR]))
+
+
+def binary_result_type(a, b) -> dtype:
+    """``result_type(a, b)`` for the hot path, cached on the operands' kinds."""
+    ka = _kind_key(a)
+    kb = _kind_key(b)
+    key = (ka, kb)
+    r = _result_cache.get(key)
+    if r is None:
+        r = _result_cache[key] = result_type(_Probe(ka), _Probe(kb))
+    return r
+
+
+def _kind_key(x):
+    d = getattr(x, "dtype", None)
+    if d is None:
+        return x.__class__
+    return (d, x.ndim == 0)
+
+
+class _Probe:
+    """Stands in for an operand inside the cache: only dtype and ndim matter."""
+
+    __slots__ = ("dtype", "ndim")
+
+    def __new__(cls, key):
+        if isinstance(key, tuple):
+            self = object.__new__(cls)
+            self.dtype, self.ndim = key[0], 0 if key[1] else 1
+            return self
+        return key()  # a Python scalar type: its zero stands for it

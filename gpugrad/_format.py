@@ -1,0 +1,48 @@
+"""``repr`` of tensors in PyTorch's style: ``tensor([1., 2.], requires_grad=True)``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as dt
+
+_DEFAULT_SHOWN = {"float32": False, "int64": False, "bool": False}
+
+
+def _format_floats(arr: np.ndarray) -> dict:
+    finite = arr[np.isfinite(arr)]
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+        return {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
+    big = finite.size and (np.abs(finite).max() >= 1e8 or
+                           (np.abs(finite[finite != 0]).min() < 1e-4 if np.any(finite) else False))
+    if big:
+        return {"float_kind": lambda v: f"{v:.4e}"}
+    return {"float_kind": lambda v: f"{v:.4f}"}
+
+
+def tensor_repr(t) -> str:
+    arr = np.asarray(t._backend.to_numpy(t._data))
+    prefix = "tensor("
+    if arr.dtype.kind == "f":
+        formatter = _format_floats(arr.astype(np.float64))
+    else:
+        formatter = None
+    if arr.size == 0:
+        body = "[]"
+    else:
+        body = np.array2string(arr, separator=", ", formatter=formatter, prefix=prefix,
+                               threshold=1000, edgeitems=3, max_line_width=80)
+    extras = []
+    if t.device.type != "cpu":
+        extras.append(f"device='{t.device}'")
+    d = t.dtype
+    default_float = d is dt.get_default_dtype()
+    if arr.size == 0 and arr.ndim > 1:
+        extras.append(f"size={tuple(arr.shape)}")
+    if not (_DEFAULT_SHOWN.get(d.name) is False and (d.is_floating_point is False or default_float)):
+        extras.append(f"dtype=gpugrad.{d.name}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"

@@ -1,0 +1,115 @@
+"""Reverse-mode autograd: ``backward``, ``grad``, ``Function``, grad modes, ``gradcheck``."""
+
+from __future__ import annotations
+
+from .engine import run_backward
+from .function import Function, FunctionCtx, once_differentiable
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = [
+    "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
+    "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+    "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
+]
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _seed_grads(outputs, grad_outputs, create_graph):
+    """The gradient each output starts from: given, or ones for one-element outputs."""
+    from ..tensor import Tensor
+
+    grads = []
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(out, Tensor):
+            raise TypeError(f"outputs must be Tensors, got {type(out).__name__} at {i}")
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype), out._backend)
+        else:
+            if not isinstance(g, Tensor):
+                raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
+            if g._data.shape != out._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and "
+                    f"output[{i}] has a shape of {out.shape}."
+                )
+            if g._backend is not out._backend:
+                raise RuntimeError(
+                    f"invalid gradient at index {i} - expected device {out.device} but got "
+                    f"{g.device}"
+                )
+            if g._data.dtype != out._data.dtype:
+                g = g.to(out.dtype)
+            if not create_graph:
+                g = g.detach()
+        grads.append(g)
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
+             inputs=None) -> None:
+    """Accumulate into ``.grad`` of the leaves the gradient of ``tensors`` (see
+    ``Tensor.backward``)."""
+    outputs = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(
+            f"grad_tensors has {len(grads)} elements but tensors has {len(outputs)}"
+        )
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = _seed_grads(outputs, grads, create_graph)
+    inputs = _as_tuple(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
+         materialize_grads: bool = False):
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into .grad)."""
+    from ..tensor import Tensor
+
+    outputs = _as_tuple(outputs)
+    inputs = _as_tuple(inputs)
+    grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if len(grads) != len(outputs):
+        raise RuntimeError(
+            f"grad requires one grad_output per output: got {len(grads)} for {len(outputs)}"
+        )
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"inputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    seeds = _seed_grads(outputs, grads, create_graph)
+    result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
+                          accumulate=False, allow_unused=allow_unused)
+    if materialize_grads:
+        from ..factories import zeros_like
+
+        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, inputs))
+    return result

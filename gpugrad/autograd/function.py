@@ -1,0 +1,336 @@
+"""``Function``: an op's forward and backward, and the node it leaves in the graph.
+
+One instance is both the ``ctx`` that forward and backward share and the graph node the outputs'
+``grad_fn`` points to. Our own ops (``gpugrad/ops``) and users' custom ops are written the same
+way, as in PyTorch::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (y,) = ctx.saved_tensors
+            return grad_output * y
+
+    y = Exp.apply(x)
+
+Forward runs with grad mode off; backward runs with grad mode on only under
+``create_graph=True``, so a backward written with Tensor ops is itself differentiable.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+
+from .grad_mode import state as _grad_state
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+_sequence = itertools.count()
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
+
+
+class _SavedOutput:
+    """A saved output of the node itself, kept as data to avoid a tensor -> node -> tensor cycle."""
+
+    __slots__ = ("data", "backend", "vc", "version", "output_nr")
+
+    def __init__(self, t, output_nr):
+        self.data, self.backend, self.vc = t._data, t._backend, t._vc
+        self.version, self.output_nr = t._vc.value, output_nr
+
+
+class FunctionCtx:
+    """The part of ``Function`` that forward and backward use through ``ctx``."""
+
+    def save_for_backward(self, *tensors) -> None:
+        """Keep tensors (inputs or outputs) for backward; read them back as ``saved_tensors``."""
+        self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        """Outputs that get no gradient (indices, masks): they do not require grad."""
+        self._non_differentiable = tensors
+
+    def mark_dirty(self, *tensors) -> None:
+        """Accepted for PyTorch compatibility; in-place custom Functions are not tracked."""
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """If False, backward receives None (not zeros) for outputs that got no gradient."""
+        self._materialize_grads = value
+
+    @property
+    def saved_tensors(self) -> tuple:
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED)
+        out = []
+        for item in saved:
+            if item is None:
+                out.append(None)
+            elif item.__class__ is _SavedOutput:
+                if item.vc.value != item.version:
+                    _raise_modified(item.data, item.vc.value, item.version, self)
+                t = Tensor._make(item.data, item.backend)
+                t._vc = item.vc
+                if item.output_nr in self._differentiable_outputs:
+                    t._requires_grad = True
+                    t.grad_fn, t._output_nr = self, item.output_nr
+                out.append(t)
+            else:
+                t, version = item
+                if t._vc.value != version:
+                    _raise_modified(t._data, t._vc.value, version, self)
+                out.append(t)
+        return tuple(out)
+
+
+def _raise_modified(data, now, expected, node) -> None:
+    shape = list(data.shape)
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{data.dtype} {shape}], which is output 0 of {node.name()}, is at version "
+        f"{now}; expected version {expected} instead."
+    )
+
+
+class Function(FunctionCtx):
+    """Base class of differentiable operations; see the module docstring."""
+
+    # Class-level defaults: instances set only what differs.
+    _saved = ()
+    _to_save = ()
+    _non_differentiable = ()
+    _materialize_grads = True
+    _differentiable_outputs = (0,)
+    _edges = ()
+    _n_outputs = 1
+    _out_meta = None
+    _pre_hooks = None
+    _retained = None
+    _seq = -1
+    needs_input_grad = ()
+
+    def __init__(self, *args, **kwargs):
+        raise RuntimeError(
+            f"{type(self).__name__} is a Function: call {type(self).__name__}.apply(...) instead "
+            "of instantiating it"
+        )
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+
+    # ------------------------------------------------------------------ the hot path
+    @classmethod
+    def apply(cls, *args):
+        """Run forward and, when grad mode is on and an input requires grad, record the node."""
+        ctx = object.__new__(cls)
+        record = False
+        backend = None
+        if _grad_state.enabled:
+            needs = []
+            for a in args:
+                if isinstance(a, Tensor):
+                    if backend is None:
+                        backend = a._backend
+                    elif a._backend is not backend:
+                        _device_mismatch(cls, args)
+                    if a._requires_grad:
+                        record = True
+                        needs.append(True)
+                        continue
+                needs.append(False)
+            ctx.needs_input_grad = tuple(needs)
+        else:
+            for a in args:
+                if isinstance(a, Tensor):
+                    if backend is None:
+                        backend = a._backend
+                    elif a._backend is not backend:
+                        _device_mismatch(cls, args)
+            ctx.needs_input_grad = (False,) * len(args)
+
+        prev = _grad_state.enabled
+        _grad_state.enabled = False
+        try:
+            result = cls.forward(ctx, *args)
+        finally:
+            _grad_state.enabled = prev
+
+        if result.__class__ is tuple:
+            outputs = tuple(_own_output(r, args) for r in result)
+            if record:
+                _record(ctx, args, outputs)
+            return outputs
+        out = _own_output(result, args)
+        if record:
+            _record(ctx, args, (out,))
+        return out
+
+    # ---------------------------------------------------------------- introspection
+    @classmethod
+    def name(cls) -> str:
+        return getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for edge in self._edges:
+            if edge is None:
+                out.append((None, 0))
+            elif isinstance(edge[0], Tensor):
+                out.append((AccumulateGrad(edge[0]), 0))
+            else:
+                out.append((edge[0], edge[1]))
+        return tuple(out)
+
+    def register_hook(self, fn):
+        """Not supported on nodes; use ``Tensor.register_hook``."""
+        raise NotImplementedError("register hooks on tensors (Tensor.register_hook) instead")
+
+    def _add_pre_hook(self, output_nr: int, fn):
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        hooks = self._pre_hooks.setdefault(output_nr, [])
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def _retain(self, output_nr: int, tensor) -> None:
+        if self._retained is None:
+            self._retained = {}
+        self._retained[output_nr] = weakref.ref(tensor)
+
+    def _release(self) -> None:
+        """Free what backward needed (called after backward unless retain_graph)."""
+        self._saved = None
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: the node that accumulates into ``variable.grad``."""
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, fn):
+        self._hooks, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        try:
+            self._hooks.remove(self._fn)
+        except ValueError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _device_mismatch(cls, args) -> None:
+    devices = ", ".join(str(a.device) for a in args if isinstance(a, Tensor))
+    raise RuntimeError(
+        f"Expected all tensors to be on the same device, but found tensors on {devices} "
+        f"in {cls.__name__}"
+    )
+
+
+def _own_output(r, args):
+    """Outputs must be fresh tensors: an input returned as-is is wrapped in a new alias."""
+    if r is None or not isinstance(r, Tensor):
+        return r
+    for a in args:
+        if r is a:
+            return r._alias()
+    if r.grad_fn is not None or r._requires_grad:
+        return r._alias()
+    return r
+
+
+def _record(ctx, args, outputs) -> None:
+    """Attach ``ctx`` as grad_fn of the outputs, build its edges, pack the saved tensors."""
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            if fn is None:
+                edges.append((a, 0, a._data.shape, a._data.dtype))
+            else:
+                edges.append((fn, a._output_nr, a._data.shape, a._data.dtype))
+        else:
+            edges.append(None)
+    ctx._edges = tuple(edges)
+    ctx._seq = next(_sequence)
+
+    non_diff = ctx._non_differentiable
+    n = len(outputs)
+    if n != 1 or non_diff:
+        ctx._n_outputs = n
+        ctx._out_meta = tuple(
+            (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs
+        )
+        diff = []
+        for i, o in enumerate(outputs):
+            if isinstance(o, Tensor) and not any(o is t for t in non_diff):
+                if o._data.dtype.kind == "f":
+                    diff.append(i)
+        ctx._differentiable_outputs = tuple(diff)
+    elif outputs[0] is None or outputs[0]._data.dtype.kind != "f":
+        ctx._differentiable_outputs = ()
+    for i in ctx._differentiable_outputs:
+        o = outputs[i]
+        o.grad_fn = ctx
+        o._output_nr = i
+        o._requires_grad = True
+
+    to_save = ctx._to_save
+    if to_save:
+        saved = []
+        for t in to_save:
+            if t is None:
+                saved.append(None)
+                continue
+            for i, o in enumerate(outputs):
+                if t is o:
+                    saved.append(_SavedOutput(t, i))
+                    break
+            else:
+                saved.append((t, t._vc.value))
+        ctx._saved = tuple(saved)
+        ctx._to_save = ()
+
+
+def once_differentiable(fn):
+    """Decorator for a backward that is not itself differentiable (accepted for compatibility)."""
+    return fn

@@ -1,0 +1,116 @@
+"""Backends: one per device, each the array module plus the fused primitives.
+
+``get_backend(device)`` returns the backend object that tensors on that device carry. CPU tensors
+use the NumPy twins, or with ``GPUGRAD_KERNELS=interpret`` the Triton kernels under Triton's
+interpreter (slow; for tests). CUDA tensors use CuPy arrays and compiled Triton kernels.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from .._device import device
+from .numpy_backend import NumpyBackend
+
+__all__ = ["NumpyBackend", "get_backend", "cpu_backend", "cuda_available", "kernel_mode"]
+
+# NumPy warns where PyTorch silently returns inf or nan (log(0), exp overflow, 0/0). Hide those
+# warnings for code in gpugrad only; the caller's own NumPy code keeps its warnings.
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad(\..*)?$")
+
+
+def kernel_mode() -> str:
+    """``"numpy"`` (twins on CPU) or ``"interpret"`` (Triton kernels interpreted on CPU)."""
+    mode = os.environ.get("GPUGRAD_KERNELS", "numpy").strip().lower() or "numpy"
+    if mode not in ("numpy", "interpret"):
+        raise ValueError(f"GPUGRAD_KERNELS must be 'numpy' or 'interpret', got {mode!r}")
+    return mode
+
+
+_backends: dict = {}
+
+
+def cpu_backend() -> NumpyBackend:
+    """The backend of CPU tensors."""
+    b = _backends.get("cpu")
+    if b is None:
+        if kernel_mode() == "interpret":
+            from .interpret_backend import InterpretBackend
+
+            b = InterpretBackend()
+        else:
+            b = NumpyBackend()
+        _register("cpu", b)
+    return b
+
+
+def _cuda_backend(index: int):
+    key = ("cuda", index)
+    b = _backends.get(key)
+    if b is None:
+        if not cuda_available():
+            raise RuntimeError(
+                "CUDA is not available: gpugrad needs CuPy and a visible NVIDIA GPU for "
+                "device='cuda' (pip install gpugrad[gpu]); use device='cpu' instead"
+            )
+        from .cuda_backend import CudaBackend
+
+        count = device_count()
+        if index >= count:
+            raise RuntimeError(f"CUDA device {index} does not exist: {count} device(s) visible")
+        b = _register(key, CudaBackend(index))
+    return b
+
+
+def get_backend(dev) -> NumpyBackend:
+    """The backend for a ``device`` (or device string)."""
+    if dev.__class__ is not device:
+        dev = device(dev)
+    if dev.type == "cpu":
+        return cpu_backend()
+    if dev.index is None:
+        from .cuda_backend import current_device_index
+
+        return _cuda_backend(current_device_index())
+    return _cuda_backend(dev.index)
+
+
+_cuda_ok: bool | None = None
+
+
+def cuda_available() -> bool:
+    """True when CuPy imports and sees at least one GPU."""
+    global _cuda_ok
+    if _cuda_ok is None:
+        _cuda_ok = device_count() > 0
+    return _cuda_ok
+
+
+def device_count() -> int:
+    try:
+        import cupy
+    except Exception:  # not installed, or its CUDA libraries are missing
+        return 0
+    try:
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:  # no driver or no device
+        return 0
+
+
+_seed: int | None = None
+
+
+def manual_seed(seed: int) -> None:
+    """Seed every backend, including those created later."""
+    global _seed
+    _seed = seed
+    for b in _backends.values():
+        b.manual_seed(seed)
+
+
+def _register(key, b):
+    if _seed is not None:
+        b.manual_seed(_seed)
+    _backends[key] = b
+    return b

@@ -1,0 +1,330 @@
+"""Tensor factories with PyTorch's names and signatures."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import device as _device_cls
+from ._device import get_default_device
+from .backend import cpu_backend, get_backend
+from .backend import manual_seed as _backend_seed
+from .tensor import Tensor
+
+__all__ = [
+    "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
+    "eye", "rand", "randn", "randint", "zeros_like", "ones_like", "full_like", "empty_like",
+    "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "is_tensor", "numel",
+    "scalar_tensor",
+]
+
+
+def _backend_for(device):
+    if device is None:
+        return get_backend(get_default_device())
+    if isinstance(device, Tensor):
+        return device._backend
+    return get_backend(device)
+
+
+def _finish(data, backend, requires_grad: bool) -> Tensor:
+    t = Tensor._make(data, backend)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_np_dtype(arr: np.ndarray, from_python: bool):
+    """PyTorch's inference: Python floats take the default dtype, ints int64, bools bool."""
+    kind = arr.dtype.kind
+    if kind == "f":
+        return dt.get_default_dtype().np if from_python else arr.dtype
+    if kind in "iu":
+        return np.int64 if from_python else arr.dtype
+    if kind == "b":
+        return np.bool_
+    raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
+
+
+def _host_array(data):
+    """Nested sequences, scalars and tensors to a NumPy array, and whether it came from Python."""
+    if isinstance(data, Tensor):
+        return data._backend.to_numpy(data._data), False
+    if isinstance(data, np.ndarray):
+        return data, False
+    if isinstance(data, np.generic):
+        return np.asarray(data), False
+    if isinstance(data, (list, tuple)):
+        data = _unwrap_nested(data)
+    if hasattr(data, "__cuda_array_interface__") or hasattr(data, "__dlpack__"):
+        try:
+            import cupy
+
+            return cupy.asnumpy(cupy.asarray(data)), False
+        except ImportError:
+            pass
+    try:
+        arr = np.asarray(data)
+    except ValueError as e:
+        raise ValueError(f"can't build a tensor from ragged or mixed data: {e}") from None
+    if arr.dtype == object:
+        raise TypeError(f"can't convert {type(data).__name__} to a tensor: unsupported elements")
+    return arr, True
+
+
+def _unwrap_nested(seq):
+    out = []
+    for x in seq:
+        if isinstance(x, Tensor):
+            out.append(x._backend.to_numpy(x._data))
+        elif isinstance(x, (list, tuple)):
+            out.append(_unwrap_nested(x))
+        else:
+            out.append(x)
+    return out
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor that copies ``data`` (a number, nested sequence, array or tensor)."""
+    arr, from_python = _host_array(data)
+    np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
+    if device is None and isinstance(data, Tensor):
+        backend = data._backend
+    else:
+        backend = _backend_for(device)
+    return _finish(backend.asarray(np.array(arr, dtype=np_dtype, copy=True)), backend,
+                   requires_grad)
+
+
+def scalar_tensor(value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    dtype = dtype or dt.get_default_dtype()
+    return tensor(value, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like ``tensor`` but shares memory with ``data`` when dtype and device already match."""
+    if isinstance(data, Tensor):
+        out = data
+        if dtype is not None:
+            out = out.to(dtype)
+        if device is not None:
+            out = out.to(device)
+        return out
+    if isinstance(data, np.ndarray) and (device is None or _device_cls(device).type == "cpu"):
+        if (device is not None or get_default_device().type == "cpu") and (
+            dtype is None or dt.to_dtype(dtype).np == data.dtype
+        ):
+            dt.from_numpy_dtype(data.dtype)
+            return Tensor._make(data, cpu_backend())
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(arr: np.ndarray) -> Tensor:
+    """A CPU tensor that shares memory with the NumPy array ``arr``."""
+    if not isinstance(arr, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    dt.from_numpy_dtype(arr.dtype)
+    return Tensor._make(arr, cpu_backend())
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def _size(size) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    out = []
+    for n in size:
+        if isinstance(n, Tensor):
+            n = int(n.item())
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+            raise TypeError(f"size must be a sequence of ints, got {type(n).__name__}")
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {list(size)}")
+        out.append(int(n))
+    return tuple(out)
+
+
+def _float_dtype(dtype):
+    d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
+    return d
+
+
+def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
+    shape = _size(size)
+    backend = _backend_for(device)
+    d = dt.to_dtype(dtype) if dtype is not None else (default or dt.get_default_dtype())
+    xp = backend.xp
+    if fill is None:
+        data = xp.empty(shape, d.np)
+    else:
+        data = xp.full(shape, fill, d.np)
+    return _finish(data, backend, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of the given size."""
+    return _filled(0, size, dtype, device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of the given size."""
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor of the given size."""
+    return _filled(None, size, dtype, device, requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as PyTorch)."""
+    if dtype is None:
+        dtype = dt.result_type(fill_value)
+    return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device,
+                   requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError(
+            f"upper bound and larger bound inconsistent with step sign: start={start}, "
+            f"end={end}, step={step}"
+        )
+    if dtype is None:
+        is_float = any(isinstance(x, float) for x in (start, end, step))
+        dtype = dt.get_default_dtype() if is_float else dt.int64
+    d = dt.to_dtype(dtype)
+    backend = _backend_for(device)
+    data = np.arange(start, end, step, dtype=np.float64 if d.is_floating_point else np.int64)
+    return _finish(backend.asarray(data.astype(d.np)), backend, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    d = _float_dtype(dtype)
+    backend = _backend_for(device)
+    data = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
+    return _finish(backend.asarray(data.astype(d.np)), backend, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """The identity matrix (n x m)."""
+    d = _float_dtype(dtype)
+    backend = _backend_for(device)
+    return _finish(backend.xp.eye(n, n if m is None else m, dtype=d.np), backend, requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform random values in [0, 1)."""
+    d = _float_dtype(dtype)
+    backend = _backend_for(device)
+    return _finish(backend.rand(_size(size), d.np), backend, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal random values."""
+    d = _float_dtype(dtype)
+    backend = _backend_for(device)
+    return _finish(backend.randn(_size(size), d.np), backend, requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Random integers in [low, high); ``randint(high, size)`` starts at 0."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint() missing required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    backend = _backend_for(device)
+    return _finish(backend.randint(int(low), int(high), _size((size,)), d.np), backend,
+                   requires_grad)
+
+
+def _like(t: Tensor, dtype, device):
+    return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
+
+
+def zeros_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return zeros(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return ones(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def empty_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return empty(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value, *, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return full(t.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return rand(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    return randn(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(t: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
+    d, dev = _like(t, dtype, device)
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, dtype=d, device=dev)
+
+
+def manual_seed(seed: int):
+    """Seed every backend's random generator (reproducible runs)."""
+    _backend_seed(int(seed))
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % (2**63))
+    manual_seed(s)
+    return s
+
+
+def _legacy_tensor_data(args):
+    """Data for the legacy ``Tensor(...)`` constructor: float32, on the CPU."""
+    if not args:
+        return np.empty((0,), np.float32)
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+        return np.empty(_size(args), np.float32)
+    if len(args) != 1:
+        raise TypeError("Tensor() takes sizes as ints or a single sequence of data")
+    arr, _ = _host_array(args[0])
+    return np.array(arr, dtype=np.float32, copy=True)

@@ -1,0 +1,87 @@
+"""Helpers shared by the ops: operand handling, dtype promotion, dims."""
+
+from __future__ import annotations
+
+import numbers
+import sys
+
+import numpy as np
+
+from .. import _dtype as dt
+from ..autograd.grad_mode import state as grad_state
+from ..tensor import Tensor
+
+__all__ = ["Tensor", "grad_state", "math_ns", "data_as", "check_tensor", "result_dtype",
+           "scalar_or_tensor", "wrap_dims", "wrap_dim", "is_scalar", "float_result"]
+
+_SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def math_ns():
+    """The ``gpugrad`` namespace, used as ``m`` when formulas run on Tensors (create_graph)."""
+    return sys.modules["gpugrad"]
+
+
+def is_scalar(x) -> bool:
+    return isinstance(x, _SCALARS)
+
+
+def scalar_or_tensor(x, name: str = "other"):
+    """Accept a Tensor or a Python number (NumPy scalars become Python numbers)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, _SCALARS):
+        return x.item() if isinstance(x, np.generic) else x
+    raise TypeError(
+        f"{name} must be a Tensor or a number, got {type(x).__name__}"
+    )
+
+
+def check_tensor(x, fn: str, name: str = "input") -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' must be Tensor, not {type(x).__name__}")
+    return x
+
+
+def result_dtype(a, b) -> dt.dtype:
+    return dt.binary_result_type(a, b)
+
+
+def float_result(d: dt.dtype) -> dt.dtype:
+    """Ops such as ``div``, ``exp`` compute integer inputs in the default float dtype."""
+    return d if d.is_floating_point else dt.get_default_dtype()
+
+
+def data_as(x, np_dtype):
+    """The raw operand for a primitive: the array cast to ``np_dtype``, or the Python scalar."""
+    if isinstance(x, Tensor):
+        d = x._data
+        return d if d.dtype == np_dtype else d.astype(np_dtype)
+    if np_dtype.kind == "b" and isinstance(x, numbers.Number):
+        return bool(x)
+    return x
+
+
+def wrap_dim(dim, ndim: int) -> int:
+    lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if dim < lo or dim > hi:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return int(dim) % ndim if ndim else 0
+
+
+def wrap_dims(dim, ndim: int):
+    """``None`` (all dims) or a sorted tuple of distinct non-negative dims."""
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        dims = tuple(wrap_dim(d, ndim) for d in dim)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+        return tuple(sorted(dims)) if ndim else None
+    return (wrap_dim(dim, ndim),) if ndim else None

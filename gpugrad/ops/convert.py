@@ -1,0 +1,139 @@
+"""Conversions between dtypes and devices, copies: ``to``, ``float``, ``cpu``, ``clone``..."""
+
+from __future__ import annotations
+
+from .. import _dtype as dt
+from .._device import device as _device_cls
+from ..autograd.function import Function
+from ..backend import get_backend
+from ._util import Tensor
+
+__all__ = ["clone"]
+
+
+class ToCopy(Function):
+    """Copy to another dtype and/or device; the gradient goes back the same way."""
+
+    node_name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, np_dtype, backend):
+        ctx.src = (x._data.dtype, x._backend)
+        data = x._data
+        if backend is not x._backend:
+            data = _transfer(data, x._backend, backend)
+        if data.dtype != np_dtype:
+            data = data.astype(np_dtype)
+        elif data is x._data:
+            data = data.copy()
+        return Tensor._make(data, backend)
+
+    @staticmethod
+    def backward(ctx, grad):
+        np_dtype, backend = ctx.src
+        return ToCopy.apply(grad, np_dtype, backend), None, None
+
+
+def _transfer(data, src, dst):
+    """Move an array between backends (GPU to CPU, or between GPUs) through the host if needed."""
+    if dst.device.type == "cpu":
+        return src.to_numpy(data)
+    return dst.asarray(src.to_numpy(data))
+
+
+def _parse_to(args, kwargs):
+    """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``, keywords too."""
+    dtype = kwargs.pop("dtype", None)
+    dev = kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype, dev = a.dtype, a.device
+        elif isinstance(a, (dt.dtype, type)) or (hasattr(a, "kind") and hasattr(a, "itemsize")):
+            dtype = a
+        elif isinstance(a, (str, _device_cls, int)) and not isinstance(a, bool):
+            dev = f"cuda:{a}" if isinstance(a, int) else a
+        elif isinstance(a, bool):
+            continue
+        else:
+            raise TypeError(f"to() received an invalid argument of type {type(a).__name__}")
+    return dtype, dev, copy
+
+
+def to(self: Tensor, *args, **kwargs) -> Tensor:
+    """This tensor with another dtype and/or on another device; itself if nothing changes."""
+    dtype, dev, copy = _parse_to(args, dict(kwargs))
+    np_dtype = dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
+    backend = get_backend(dev) if dev is not None else self._backend
+    if np_dtype == self._data.dtype and backend is self._backend and not copy:
+        return self
+    return ToCopy.apply(self, np_dtype, backend)
+
+
+def _caster(d):
+    def cast(self: Tensor, memory_format=None) -> Tensor:
+        return to(self, d)
+
+    cast.__name__ = d.name
+    return cast
+
+
+def cpu(self: Tensor, memory_format=None) -> Tensor:
+    return to(self, "cpu")
+
+
+def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+    if device is None:
+        device = "cuda"
+    elif isinstance(device, int):
+        device = f"cuda:{device}"
+    return to(self, device)
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    return to(self, other.dtype)
+
+
+def type_(self: Tensor, dtype=None):
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        return f"gpugrad.{names[self.dtype.name]}Tensor"
+    return to(self, dtype)
+
+
+class Clone(Function):
+    node_name = "CloneBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        return x._new(x._data.copy())
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(input: Tensor, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` that is still connected to the graph."""
+    return Clone.apply(input)
+
+
+def contiguous(self: Tensor, memory_format=None) -> Tensor:
+    """Itself if already C-contiguous, else a contiguous copy (connected to the graph)."""
+    if self._data.flags.c_contiguous:
+        return self
+    return Clone.apply(self)
+
+
+METHODS = {
+    "to": to, "cpu": cpu, "cuda": cuda, "type_as": type_as, "type": type_,
+    "float": _caster(dt.float32), "double": _caster(dt.float64), "half": _caster(dt.float16),
+    "long": _caster(dt.int64), "int": _caster(dt.int32), "short": _caster(dt.int16),
+    "bool": _caster(dt.bool), "byte": _caster(dt.uint8), "char": _caster(dt.int8),
+    "clone": clone, "contiguous": contiguous,
+}

@@ -1,0 +1,497 @@
+"""Elementwise ops: unary math, binary arithmetic with broadcasting, comparisons, where, clamp.
+
+The math of each op lives once in ``backend/formulas.py``. Forward and backward call the
+backend's fused primitives (one pass; on CUDA one Triton kernel); under ``create_graph=True``
+backward runs the same formula on Tensors instead, so it is differentiable again.
+"""
+
+from __future__ import annotations
+
+from ..backend.formulas import BINARY, UNARY
+from ._util import (
+    Tensor,
+    data_as,
+    float_result,
+    grad_state,
+    math_ns,
+    result_dtype,
+    scalar_or_tensor,
+)
+from ..autograd.function import Function
+
+# Which of (x, y) a unary gradient reads; which of (a, b, out) a binary gradient reads.
+_UNARY_SAVES = {
+    "exp": "y", "log": "x", "log1p": "x", "expm1": "y", "sqrt": "y", "rsqrt": "y", "sin": "x",
+    "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "abs": "x", "reciprocal": "y",
+    "square": "x",
+}
+_BINARY_SAVES = {"mul": "ab", "div": "bo", "pow": "abo", "maximum": "ab", "minimum": "ab"}
+
+
+class _Unary(Function):
+    """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``)."""
+
+    op = ""
+
+    @staticmethod
+    def forward(ctx, x):
+        op = ctx.op
+        f = UNARY[op]
+        xd = x._data
+        if f.float_only and xd.dtype.kind != "f":
+            xd = xd.astype(float_result(x.dtype).np)
+        y = x._new(x._backend.unary(op, xd))
+        saves = _UNARY_SAVES.get(op, "")
+        if saves == "x":
+            ctx.save_for_backward(x)
+        elif saves == "y":
+            ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        saves = _UNARY_SAVES.get(ctx.op, "")
+        saved = ctx.saved_tensors if saves else (None,)
+        x, y = (saved[0], None) if saves == "x" else (None, saved[0])
+        if grad_state.enabled:
+            return UNARY[ctx.op].grad(math_ns(), grad, x, y)
+        return grad._new(grad._backend.unary_grad(
+            ctx.op, grad._data,
+            None if x is None else data_as(x, grad._data.dtype),
+            None if y is None else y._data,
+        ))
+
+
+def _unary_op(op: str, node_name: str):
+    cls = type(op.capitalize(), (_Unary,), {"op": op, "node_name": node_name})
+
+    def fn(input: Tensor) -> Tensor:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
+        return cls.apply(input)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = f"Elementwise ``{op}`` of ``input``."
+    return cls, fn
+
+
+Neg, neg = _unary_op("neg", "NegBackward0")
+Abs, abs = _unary_op("abs", "AbsBackward0")  # noqa: A001
+Exp, exp = _unary_op("exp", "ExpBackward0")
+Log, log = _unary_op("log", "LogBackward0")
+Log1p, log1p = _unary_op("log1p", "Log1PBackward0")
+Expm1, expm1 = _unary_op("expm1", "Expm1Backward0")
+Sqrt, sqrt = _unary_op("sqrt", "SqrtBackward0")
+Rsqrt, rsqrt = _unary_op("rsqrt", "RsqrtBackward0")
+Sin, sin = _unary_op("sin", "SinBackward0")
+Cos, cos = _unary_op("cos", "CosBackward0")
+Tanh, tanh = _unary_op("tanh", "TanhBackward0")
+Sigmoid, sigmoid = _unary_op("sigmoid", "SigmoidBackward0")
+Relu, relu = _unary_op("relu", "ReluBackward0")
+Reciprocal, reciprocal = _unary_op("reciprocal", "ReciprocalBackward0")
+Square, square = _unary_op("square", "PowBackward0")
+Sign, sign = _unary_op("sign", "SignBackward0")
+Floor, floor = _unary_op("floor", "FloorBackward0")
+Ceil, ceil = _unary_op("ceil", "CeilBackward0")
+Round, round = _unary_op("round", "RoundBackward0")  # noqa: A001
+Trunc, trunc = _unary_op("trunc", "TruncBackward0")
+
+
+class _Binary(Function):
+    """Base of the binary ops; operands are Tensors or Python scalars, broadcast together."""
+
+    op = ""
+
+    @staticmethod
+    def forward(ctx, a, b, out_dtype):
+        np_dtype = out_dtype.np
+        backend = (a if isinstance(a, Tensor) else b)._backend
+        try:
+            data = backend.binary(ctx.op, data_as(a, np_dtype), data_as(b, np_dtype))
+        except ValueError:
+            raise_broadcast_error(a, b)
+        out = Tensor._make(data, backend)
+        saves = _BINARY_SAVES.get(ctx.op, "")
+        if saves:
+            ctx.save_for_backward(
+                a if "a" in saves and isinstance(a, Tensor) else None,
+                b if "b" in saves and isinstance(b, Tensor) else None,
+                out if "o" in saves else None,
+            )
+            ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if _BINARY_SAVES.get(ctx.op):
+            sa, sb, out = ctx.saved_tensors
+            ka, kb = ctx.scalars
+            a = sa if ka is None else ka
+            b = sb if kb is None else kb
+        else:
+            a = b = out = None
+        if grad_state.enabled:
+            f = BINARY[ctx.op]
+            m = math_ns()
+            return (f.grad_a(m, grad, a, b, out) if need_a else None,
+                    f.grad_b(m, grad, a, b, out) if need_b else None, None)
+        gd = grad._data
+        dtype = gd.dtype
+        ga, gb = grad._backend.binary_grad(
+            ctx.op, gd, data_as(a, dtype), data_as(b, dtype), None if out is None else out._data,
+            need_a, need_b,
+        )
+        return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb), None)
+
+
+def raise_broadcast_error(a, b):
+    """PyTorch's message for shapes that do not broadcast."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
+                f"non-singleton dimension {i}"
+            )
+    raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def _binary_class(op: str, node_name: str):
+    return type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+
+
+Add = _binary_class("add", "AddBackward0")
+Sub = _binary_class("sub", "SubBackward0")
+Mul = _binary_class("mul", "MulBackward0")
+Div = _binary_class("div", "DivBackward0")
+Pow = _binary_class("pow", "PowBackward0")
+Maximum = _binary_class("maximum", "MaximumBackward0")
+Minimum = _binary_class("minimum", "MinimumBackward0")
+
+
+def _binary(cls, a, b, float_out: bool = False):
+    """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    a = scalar_or_tensor(a, "input")
+    b = scalar_or_tensor(b, "other")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+    rt = result_dtype(a, b)
+    if float_out and not rt.is_floating_point:
+        from .. import _dtype as dt
+
+        rt = dt.get_default_dtype()
+    return cls.apply(a, b, rt)
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Add, input, other)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(Sub, input, other)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other) -> Tensor:
+    """Elementwise product with broadcasting."""
+    return _binary(Mul, input, other)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers divide to the default float dtype); ``rounding_mode`` in
+    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
+    if rounding_mode is None:
+        return _binary(Div, input, other, float_out=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    q = _binary(Div, input, other, float_out=True).detach()
+    q = floor(q) if rounding_mode == "floor" else trunc(q)
+    rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
+    return q if rt.is_floating_point else q.to(rt)
+
+
+def floor_divide(input, other) -> Tensor:
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other) -> Tensor:
+    """Python's ``%``: the result has the sign of ``other``."""
+    return sub(input, mul(floor_divide(input, other), other))
+
+
+def pow(input, exponent) -> Tensor:  # noqa: A001
+    """``input ** exponent`` (either may be a scalar)."""
+    return _binary(Pow, input, exponent)
+
+
+def maximum(input, other) -> Tensor:
+    return _binary(Maximum, input, other)
+
+
+def minimum(input, other) -> Tensor:
+    return _binary(Minimum, input, other)
+
+
+def _compare(op: str, a, b) -> Tensor:
+    a = scalar_or_tensor(a, "input")
+    b = scalar_or_tensor(b, "other")
+    t = a if isinstance(a, Tensor) else b
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found tensors on {a.device} "
+            f"and {b.device}"
+        )
+    np_dtype = result_dtype(a, b).np
+    return t._new(t._backend.compare(op, data_as(a, np_dtype), data_as(b, np_dtype)))
+
+
+def eq(input, other) -> Tensor:
+    return _compare("eq", input, other)
+
+
+def ne(input, other) -> Tensor:
+    return _compare("ne", input, other)
+
+
+def lt(input, other) -> Tensor:
+    return _compare("lt", input, other)
+
+
+def le(input, other) -> Tensor:
+    return _compare("le", input, other)
+
+
+def gt(input, other) -> Tensor:
+    return _compare("gt", input, other)
+
+
+def ge(input, other) -> Tensor:
+    return _compare("ge", input, other)
+
+
+def logical_and(input, other) -> Tensor:
+    return _compare("logical_and", input, other)
+
+
+def logical_or(input, other) -> Tensor:
+    return _compare("logical_or", input, other)
+
+
+def logical_xor(input, other) -> Tensor:
+    return _compare("logical_xor", input, other)
+
+
+def _bitwise(op: str, a, b) -> Tensor:
+    a = scalar_or_tensor(a, "input")
+    b = scalar_or_tensor(b, "other")
+    rt = result_dtype(a, b)
+    if rt.is_floating_point:
+        raise TypeError(f"{op} is only supported for integer and bool tensors, got {rt}")
+    t = a if isinstance(a, Tensor) else b
+    return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
+
+
+def bitwise_and(input, other) -> Tensor:
+    return _bitwise("bitwise_and", input, other)
+
+
+def bitwise_or(input, other) -> Tensor:
+    return _bitwise("bitwise_or", input, other)
+
+
+def bitwise_xor(input, other) -> Tensor:
+    return _bitwise("bitwise_xor", input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return input._new(input._backend.xp.logical_not(input._data))
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input._data.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not is only supported for integer and bool tensors, got {input.dtype}")
+    return input._new(input._backend.xp.invert(input._data))
+
+
+def isnan(input: Tensor) -> Tensor:
+    return input._new(input._backend.xp.isnan(input._data))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return input._new(input._backend.xp.isinf(input._data))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return input._new(input._backend.xp.isfinite(input._data))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True if both tensors have the same shape and elements."""
+    return input.shape == other.shape and bool(eq(input, other).all())
+
+
+def allclose(input: Tensor, other: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    xp = input._backend.xp
+    return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+class Where(Function):
+    node_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, condition, a, b, out_dtype):
+        np_dtype = out_dtype.np
+        ctx.save_for_backward(condition)
+        return condition._new(
+            condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved_tensors
+        _, need_a, need_b, _ = ctx.needs_input_grad
+        if grad_state.enabled:
+            m = math_ns()
+            return (None, m.where(condition, grad, 0) if need_a else None,
+                    m.where(condition, 0, grad) if need_b else None, None)
+        where = grad._backend.where
+        cd, gd = condition._data, grad._data
+        return (None, grad._new(where(cd, gd, 0)) if need_a else None,
+                grad._new(where(cd, 0, gd)) if need_b else None, None)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (scalars allowed), broadcast."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if isinstance(condition, bool):
+        from ..factories import tensor
+
+        t = input if isinstance(input, Tensor) else other
+        condition = tensor(condition, device=t.device)
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+    a = scalar_or_tensor(input, "input")
+    b = scalar_or_tensor(other, "other")
+    return Where.apply(condition, a, b, result_dtype(a, b))
+
+
+class Clamp(Function):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return x._new(x._backend.clamp(x._data, lo, hi))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        if grad_state.enabled:
+            inside = x == x
+            if lo is not None:
+                inside = inside & (x >= lo)
+            if hi is not None:
+                inside = inside & (x <= hi)
+            return math_ns().where(inside, grad, 0), None, None
+        return grad._new(grad._backend.clamp_grad(grad._data, x._data, lo, hi)), None, None
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]`` (either bound may be None; tensors bounds broadcast)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if not input.is_floating_point():
+        is_float = isinstance(min, float) or isinstance(max, float)
+        if is_float:
+            input = input.to(float_result(input.dtype))
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
+
+
+__all__ = [
+    "neg", "negative", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
+    "tanh", "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc",
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
+    "floor_divide", "remainder", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+    "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_not", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "isnan", "isinf",
+    "isfinite", "equal", "allclose", "where", "clamp", "clip", "clamp_min", "clamp_max",
+]
+negative = neg
+subtract = sub
+multiply = mul
+divide = true_divide = div
+
+
+def _r(fn):
+    """The reflected form of a binary operator: ``2 - x`` calls ``x.__rsub__(2)``."""
+    def reflected(self, other):
+        return fn(other, self)
+
+    return reflected
+
+
+def _pos(self):
+    return self
+
+
+METHODS = {
+    "neg": neg, "negative": neg, "abs": abs, "exp": exp, "log": log, "log1p": log1p,
+    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tanh": tanh,
+    "sigmoid": sigmoid, "relu": relu, "reciprocal": reciprocal, "square": square, "sign": sign,
+    "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "add": add, "sub": sub,
+    "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div, "true_divide": div,
+    "floor_divide": floor_divide, "remainder": remainder, "pow": pow, "maximum": maximum,
+    "minimum": minimum, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
+    "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
+    "logical_not": logical_not, "bitwise_not": bitwise_not, "isnan": isnan, "isinf": isinf,
+    "isfinite": isfinite, "equal": equal, "allclose": allclose, "where": where, "clamp": clamp,
+    "clip": clamp, "clamp_min": clamp_min, "clamp_max": clamp_max,
+    "__neg__": neg, "__abs__": abs, "__pos__": _pos, "__invert__": bitwise_not,
+    "__add__": add, "__radd__": _r(add), "__sub__": sub, "__rsub__": _r(sub),
+    "__mul__": mul, "__rmul__": _r(mul), "__truediv__": div, "__rtruediv__": _r(div),
+    "__floordiv__": floor_divide, "__rfloordiv__": _r(floor_divide),
+    "__mod__": remainder, "__rmod__": _r(remainder), "__pow__": pow, "__rpow__": _r(pow),
+    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+    "__and__": bitwise_and, "__or__": bitwise_or, "__xor__": bitwise_xor,
+    "__rand__": _r(bitwise_and), "__ror__": _r(bitwise_or), "__rxor__": _r(bitwise_xor),
+    "bitwise_and": bitwise_and, "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor,
+}

@@ -1,0 +1,145 @@
+"""Matrix products: ``matmul`` (``@``) with PyTorch's 1-D and batch-broadcast rules, ``mm``,
+``bmm``. Products go to the array module (cuBLAS through CuPy on the GPU)."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ._util import Tensor, check_tensor, grad_state, math_ns
+
+__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
+
+
+def _matmul_grads(m, g, a, b, need_a, need_b):
+    """Gradients of ``a @ b`` in the broadcast batch shape; works on arrays and Tensors."""
+    ga = gb = None
+    if a.ndim == 1 and b.ndim == 1:
+        return (g * b if need_a else None), (g * a if need_b else None)
+    if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
+        if need_a:
+            ga = m.matmul(g[..., None, :], b.mT)[..., 0, :]
+        if need_b:
+            gb = a[:, None] * g[..., None, :]
+        return ga, gb
+    if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
+        if need_a:
+            ga = g[..., :, None] * b
+        if need_b:
+            gb = m.matmul(a.mT, g[..., :, None])[..., 0]
+        return ga, gb
+    if need_a:
+        ga = m.matmul(g, b.mT)
+    if need_b:
+        gb = m.matmul(a.mT, g)
+    return ga, gb
+
+
+class MatMul(Function):
+    node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
+                              b if ctx.needs_input_grad[0] else None)
+        ctx.ndims = (a._data.ndim, b._data.ndim)
+        return a._new(a._backend.xp.matmul(a._data, b._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        if grad_state.enabled:
+            return _matmul_grads(math_ns(), grad, _Shape(a, ctx.ndims[0]), _Shape(b, ctx.ndims[1]),
+                                 need_a, need_b)
+        ad = None if a is None else a._data
+        bd = None if b is None else b._data
+        ga, gb = _matmul_grads(grad._backend.xp, grad._data, _Shape(ad, ctx.ndims[0]),
+                               _Shape(bd, ctx.ndims[1]), need_a, need_b)
+        return (None if ga is None else grad._new(ga)), (None if gb is None else grad._new(gb))
+
+
+class _Shape:
+    """An array that may be absent (not saved) but whose ndim the gradient rules still need."""
+
+    __slots__ = ("arr", "ndim")
+
+    def __new__(cls, arr, ndim):
+        if arr is not None:
+            return arr
+        self = object.__new__(cls)
+        self.arr, self.ndim = None, ndim
+        return self
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
+    check_tensor(input, "matmul")
+    check_tensor(other, "matmul", "other")
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
+        )
+    if a.dtype != b.dtype:
+        raise RuntimeError(
+            f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {other.dtype}"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k_a != k_b:
+        if a.ndim <= 2 and b.ndim <= 2:
+            sa = f"{a.shape[-2]}x{k_a}" if a.ndim == 2 else f"1x{k_a}"
+            sb = f"{k_b}x{b.shape[-1]}" if b.ndim == 2 else f"{k_b}x1"
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to match: matmul of shapes "
+            f"{list(a.shape)} and {list(b.shape)}: inner dimensions {k_a} != {k_b}"
+        )
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            input._backend.xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"The size of tensor a ({a.shape[:-2]}) must match the size of tensor b "
+                f"({b.shape[:-2]}) at non-singleton batch dimensions"
+            ) from None
+    return MatMul.apply(input, other)
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two 2-D matrices."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    return matmul(input, mat2)
+
+
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched product of (b, n, m) and (b, m, p) tensors."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(
+            f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}"
+        )
+    return matmul(input, mat2)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got {input.ndim}-D and {vec.ndim}-D")
+    return matmul(input, vec)
+
+
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+METHODS = {
+    "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "mv": mv, "outer": outer,
+    "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
+}

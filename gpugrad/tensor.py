@@ -1,0 +1,388 @@
+"""``Tensor``: an array on a device plus what autograd needs to know about it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import device as _device_cls
+from .autograd import engine as _engine
+from .backend import cpu_backend, get_backend
+
+__all__ = ["Tensor"]
+
+
+class _VersionCounter:
+    """Counts in-place writes; shared by a tensor and all views of its memory."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Tensor:
+    """A multi-dimensional array that can record the ops applied to it for autograd.
+
+    Build tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn``...). The legacy
+    constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a float32 tensor on the CPU, as PyTorch.
+    """
+
+    __slots__ = (
+        "_data", "_backend", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc",
+        "_base", "_hooks", "_retains_grad", "__weakref__", "__dict__",
+    )
+    __array_priority__ = 1000  # NumPy defers binary operators to us
+
+    def __init__(self, *args, device=None):
+        from .factories import _legacy_tensor_data
+
+        data = _legacy_tensor_data(args)
+        self._init(data, get_backend(device) if device is not None else cpu_backend())
+
+    @classmethod
+    def _make(cls, data, backend) -> Tensor:
+        """Wrap an array without copying (the fast internal constructor)."""
+        t = object.__new__(cls)
+        t._data = data
+        t._backend = backend
+        t._requires_grad = False
+        t._grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._vc = _VersionCounter()
+        t._base = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    def _init(self, data, backend) -> None:
+        self._data = data
+        self._backend = backend
+        self._requires_grad = False
+        self._grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = _VersionCounter()
+        self._base = None
+        self._hooks = None
+        self._retains_grad = False
+
+    def _new(self, data) -> Tensor:
+        """A new tensor on this tensor's backend."""
+        return Tensor._make(data, self._backend)
+
+    def _view(self, data) -> Tensor:
+        """A tensor that views this one's memory: it shares the version counter and base."""
+        t = Tensor._make(data, self._backend)
+        t._vc = self._vc
+        t._base = self._base if self._base is not None else self
+        return t
+
+    def _alias(self) -> Tensor:
+        return self._view(self._data)
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def shape(self):
+        from .size import Size
+
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of dimension ``dim``."""
+        if dim is None:
+            return self.shape
+        return self._data.shape[self._wrap_dim(dim)]
+
+    def _wrap_dim(self, dim: int) -> int:
+        n = self._data.ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if dim < lo or dim > hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+            )
+        return dim + n if dim < 0 else dim if n else 0
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def dtype(self) -> dt.dtype:
+        return dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> _device_cls:
+        return self._backend.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._backend.device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return False
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as PyTorch reports them."""
+        item = self._data.dtype.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def data_ptr(self) -> int:
+        arr = self._data
+        return int(arr.ctypes.data) if isinstance(arr, np.ndarray) else int(arr.data.ptr)
+
+    @property
+    def _version(self) -> int:
+        return self._vc.value
+
+    # ------------------------------------------------------------------ autograd state
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether autograd records ops on this leaf; returns self."""
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to "
+                    "use a computed variable in a subgraph that doesn't require differentiation "
+                    "use var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                "only Tensors of floating point dtype can require gradients, got "
+                f"{self.dtype}"
+            )
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: grad {list(value.shape)}, "
+                    f"tensor {list(self.shape)}"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: grad {value.dtype}, "
+                    f"tensor {self.dtype}"
+                )
+            if value._backend is not self._backend:
+                raise RuntimeError(
+                    f"assigned grad has data located on a different device: grad "
+                    f"{value.device}, tensor {self.device}"
+                )
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def retain_grad(self) -> None:
+        """Populate ``.grad`` of this non-leaf during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self.grad_fn._retain(self._output_nr, self)
+        self._retains_grad = True
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle with ``remove()``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn._add_pre_hook(self._output_nr, hook)
+        from .autograd.function import RemovableHandle
+
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+        """Compute the gradient of this tensor w.r.t. graph leaves, accumulated into ``.grad``."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> Tensor:
+        """A tensor that shares this one's data but is not part of any graph."""
+        return self._view(self._data)
+
+    def detach_(self) -> Tensor:
+        """Detach this tensor from the graph in place, making it a leaf."""
+        if self._base is not None and self.grad_fn is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead."
+            )
+        self.grad_fn = None
+        self._requires_grad = False
+        self._output_nr = 0
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        """This tensor's data, detached from the graph (shares memory)."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self._backend = value._backend
+
+    # ------------------------------------------------------------------ conversion
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+            )
+        return self._backend.to_numpy(self._data).reshape(()).item()
+
+    def tolist(self):
+        return self._backend.to_numpy(self._data).tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
+        if self._requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        if self._backend.device.type != "cpu":
+            if not force:
+                raise TypeError(
+                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                    "to copy the tensor to host memory first."
+                )
+            return self._backend.to_numpy(self._data)
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
+            )
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from ._format import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._backend.to_numpy(self._data), str(self.device), self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "Only Tensors created explicitly by the user (graph leaves) support the "
+                "deepcopy protocol at the moment."
+            )
+        t = type(self)._make(self._data.copy(), self._backend)
+        t._requires_grad = self._requires_grad
+        if self._grad is not None:
+            t._grad = Tensor._make(self._grad._data.copy(), self._backend)
+        memo[id(self)] = t
+        return t
+
+
+def _rebuild(arr, dev, requires_grad):
+    t = Tensor._make(get_backend(dev).asarray(arr), get_backend(dev))
+    t._requires_grad = requires_grad
+    return t
+
+
+_engine.bind(Tensor)
