@@ -7,7 +7,10 @@ records the graph for ``backward()``.
 
 from __future__ import annotations
 
-from . import _dtype
+from . import (
+    _dtype,
+    autograd,  # noqa: E402  (after Tensor: autograd's helpers import it lazily)
+)
 from ._device import device, get_default_device, set_default_device
 from ._dtype import (
     bool,
@@ -39,18 +42,14 @@ from .autograd import (
     set_grad_enabled,
 )
 from .factories import *  # noqa: F403
+from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
-from .ops.convert import *  # noqa: F403
-from .ops.elementwise import *  # noqa: F403
-from .ops.linalg import *  # noqa: F403
-from .ops.reduction import *  # noqa: F403
-from .ops.shape import *  # noqa: F403
 from .size import Size
 from .tensor import Tensor
 
-from . import autograd  # noqa: E402  (after Tensor: autograd's helpers import it lazily)
-
 _install_methods(Tensor)
+for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
+    globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})
 
 __version__ = "0.1.0"
 

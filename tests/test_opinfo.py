@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from opinfo import REGISTRY
+from opinfo.build import as_numpy, build_args
 
 import gpugrad
 from gpugrad.autograd import gradcheck, gradgradcheck
-
-from opinfo import REGISTRY
-from opinfo.build import as_numpy, build_args
 
 TOL = {"float64": (1e-7, 1e-10), "float32": None}
 

@@ -68,8 +68,8 @@ def _numerical_jacobian(func, inputs, i, eps):
 
 def _analytic_vjp(func, inputs, diff, v_flat):
     """Gradients of ``v . outputs`` w.r.t. each differentiable input (zeros where unused)."""
-    from . import grad as autograd_grad
     from ..factories import tensor as make_tensor
+    from . import grad as autograd_grad
 
     outs = _outputs(func, inputs)
     grads, offset = [], 0
@@ -159,8 +159,8 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
                   rtol: float = 1e-3, raise_exception: bool = True, fast_mode: bool = False,
                   seed: int = 0, **_ignored) -> bool:
     """Check second derivatives: gradcheck of the function ``inputs -> grad(func(inputs))``."""
-    from . import grad as autograd_grad
     from ..factories import tensor as make_tensor
+    from . import grad as autograd_grad
 
     inputs, diff = _tensors(inputs)
     outs = _outputs(func, inputs)

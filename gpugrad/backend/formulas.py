@@ -13,7 +13,8 @@ engine sums it back to each input's shape.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 
 class UnaryFormula(NamedTuple):

@@ -6,9 +6,9 @@ in ``METHODS`` (name -> function taking the tensor first); ``install_methods`` b
 
 from __future__ import annotations
 
-from . import convert, elementwise, linalg, reduction, shape
+from . import convert, elementwise, indexing, inplace, linalg, reduction, shape, softmax
 
-TOPICS = [elementwise, reduction, shape, linalg, convert]
+TOPICS = [elementwise, reduction, softmax, shape, indexing, inplace, linalg, convert]
 
 
 def install_methods(cls) -> None:

@@ -7,6 +7,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 
 from __future__ import annotations
 
+from ..autograd.function import Function
 from ..backend.formulas import BINARY, UNARY
 from ._util import (
     Tensor,
@@ -17,7 +18,6 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from ..autograd.function import Function
 
 # Which of (x, y) a unary gradient reads; which of (a, b, out) a binary gradient reads.
 _UNARY_SAVES = {

@@ -9,8 +9,9 @@ with PyTorch, then run gradcheck and gradgradcheck in float64.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -1,0 +1,7 @@
+"""Indexing: ``__getitem__`` / ``__setitem__`` with slices, integer and boolean tensors."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
+
+METHODS: dict = {}
