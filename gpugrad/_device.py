@@ -27,7 +27,9 @@ class device:
                 raise RuntimeError(f"Invalid device string: {type!r}")
             index = int(idx)
         if name not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device string: {type!r}")
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {type!r}"
+            )
         if name == "cpu" and index not in (None, 0):
             raise RuntimeError(f"CPU device index must be 0 or None, got {index}")
         if index is not None and index < 0:

@@ -154,21 +154,16 @@ def result_type(*operands) -> dtype:
 
 
 def binary_result_type(a, b) -> dtype:
-    """``result_type(a, b)`` for the hot path, cached on the operands' kinds."""
-    ka = _kind_key(a)
-    kb = _kind_key(b)
-    key = (ka, kb)
+    """``result_type(a, b)`` of two operands, each a Tensor or a Python scalar, for the hot path:
+    cached on (array dtype, is 0-d) of tensors and the type of scalars."""
+    da = getattr(a, "_data", None)
+    db = getattr(b, "_data", None)
+    key = (a.__class__ if da is None else (da.dtype, da.ndim == 0),
+           b.__class__ if db is None else (db.dtype, db.ndim == 0))
     r = _result_cache.get(key)
     if r is None:
-        r = _result_cache[key] = result_type(_Probe(ka), _Probe(kb))
+        r = _result_cache[key] = result_type(_Probe(key[0]), _Probe(key[1]))
     return r
-
-
-def _kind_key(x):
-    d = getattr(x, "dtype", None)
-    if d is None:
-        return x.__class__
-    return (d, x.ndim == 0)
 
 
 class _Probe:
@@ -179,6 +174,6 @@ class _Probe:
     def __new__(cls, key):
         if isinstance(key, tuple):
             self = object.__new__(cls)
-            self.dtype, self.ndim = key[0], 0 if key[1] else 1
+            self.dtype, self.ndim = from_numpy_dtype(key[0]), 0 if key[1] else 1
             return self
         return key()  # a Python scalar type: its zero stands for it

@@ -39,7 +39,8 @@ def tensor_repr(t) -> str:
     default_float = d is dt.get_default_dtype()
     if arr.size == 0 and arr.ndim > 1:
         extras.append(f"size={tuple(arr.shape)}")
-    if not (_DEFAULT_SHOWN.get(d.name) is False and (d.is_floating_point is False or default_float)):
+    implicit = _DEFAULT_SHOWN.get(d.name) is False and (not d.is_floating_point or default_float)
+    if not implicit:
         extras.append(f"dtype=gpugrad.{d.name}")
     if t.grad_fn is not None:
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -258,7 +258,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     elif high is None:
         low, high = 0, low
     if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+        raise RuntimeError(
+            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
+        )
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
     backend = _backend_for(device)
     return _finish(backend.randint(int(low), int(high), _size((size,)), d.np), backend,

@@ -28,10 +28,16 @@ class Tensor:
     constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a float32 tensor on the CPU, as PyTorch.
     """
 
+    # The hot fields are slots; rarely set ones are class defaults overridden per instance, so
+    # that wrapping an array (done for every op output and gradient) sets only five fields.
     __slots__ = (
-        "_data", "_backend", "_requires_grad", "_grad", "grad_fn", "_output_nr", "_vc",
-        "_base", "_hooks", "_retains_grad", "__weakref__", "__dict__",
+        "_data", "_backend", "_requires_grad", "grad_fn", "_vc", "__weakref__", "__dict__",
     )
+    _grad = None
+    _output_nr = 0
+    _base = None
+    _hooks = None
+    _retains_grad = False
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):
@@ -47,26 +53,16 @@ class Tensor:
         t._data = data
         t._backend = backend
         t._requires_grad = False
-        t._grad = None
         t.grad_fn = None
-        t._output_nr = 0
         t._vc = _VersionCounter()
-        t._base = None
-        t._hooks = None
-        t._retains_grad = False
         return t
 
     def _init(self, data, backend) -> None:
         self._data = data
         self._backend = backend
         self._requires_grad = False
-        self._grad = None
         self.grad_fn = None
-        self._output_nr = 0
         self._vc = _VersionCounter()
-        self._base = None
-        self._hooks = None
-        self._retains_grad = False
 
     def _new(self, data) -> Tensor:
         """A new tensor on this tensor's backend."""
@@ -363,7 +359,8 @@ class Tensor:
         return tensor_repr(self)
 
     def __reduce_ex__(self, protocol):
-        return (_rebuild, (self._backend.to_numpy(self._data), str(self.device), self._requires_grad))
+        host = self._backend.to_numpy(self._data)
+        return (_rebuild, (host, str(self.device), self._requires_grad))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:

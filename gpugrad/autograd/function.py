@@ -145,45 +145,46 @@ class Function(FunctionCtx):
         ctx = object.__new__(cls)
         record = False
         backend = None
-        if _grad_state.enabled:
-            needs = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    if backend is None:
-                        backend = a._backend
-                    elif a._backend is not backend:
-                        _device_mismatch(cls, args)
-                    if a._requires_grad:
-                        record = True
-                        needs.append(True)
-                        continue
-                needs.append(False)
-            ctx.needs_input_grad = tuple(needs)
-        else:
-            for a in args:
-                if isinstance(a, Tensor):
-                    if backend is None:
-                        backend = a._backend
-                    elif a._backend is not backend:
-                        _device_mismatch(cls, args)
-            ctx.needs_input_grad = (False,) * len(args)
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if backend is None:
+                    backend = a._backend
+                elif a._backend is not backend:
+                    _device_mismatch(cls, args)
+                if a._requires_grad:
+                    record = True
+                    needs.append(True)
+                    continue
+            needs.append(False)
+        prev_mode = _grad_state.enabled
+        record = record and prev_mode
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
 
-        prev = _grad_state.enabled
-        _grad_state.enabled = False
-        try:
+        if prev_mode:  # forward never records: it runs as under no_grad
+            _grad_state.enabled = False
+            try:
+                result = cls.forward(ctx, *args)
+            finally:
+                _grad_state.enabled = True
+        else:
             result = cls.forward(ctx, *args)
-        finally:
-            _grad_state.enabled = prev
 
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
                 _record(ctx, args, outputs)
             return outputs
-        out = _own_output(result, args)
+        if result.__class__ is not Tensor or result.grad_fn is not None or result._requires_grad:
+            result = _own_output(result, args)
+        elif record:
+            for a in args:
+                if result is a:
+                    result = a._alias()
+                    break
         if record:
-            _record(ctx, args, (out,))
-        return out
+            _record(ctx, args, (result,))
+        return result
 
     # ---------------------------------------------------------------- introspection
     @classmethod
@@ -227,7 +228,7 @@ class Function(FunctionCtx):
 
 
 class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the node that accumulates into ``variable.grad``."""
+    """What ``next_functions`` shows for a leaf: the node accumulating into ``variable.grad``."""
 
     def __init__(self, variable):
         self.variable = variable

@@ -7,6 +7,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 
 from __future__ import annotations
 
+from .._dtype import binary_result_type, get_default_dtype
 from ..autograd.function import Function
 from ..backend.formulas import BINARY, UNARY
 from ._util import (
@@ -25,7 +26,9 @@ _UNARY_SAVES = {
     "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "abs": "x", "reciprocal": "y",
     "square": "x",
 }
-_BINARY_SAVES = {"mul": "ab", "div": "bo", "pow": "abo", "maximum": "ab", "minimum": "ab"}
+# For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
+_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "bo"), "pow": ("ab", "abo"),
+               "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
 
 
 class _Unary(Function):
@@ -105,26 +108,40 @@ class _Binary(Function):
     @staticmethod
     def forward(ctx, a, b, out_dtype):
         np_dtype = out_dtype.np
-        backend = (a if isinstance(a, Tensor) else b)._backend
+        if isinstance(a, Tensor):
+            backend = a._backend
+            ad = a._data if a._data.dtype == np_dtype else a._data.astype(np_dtype)
+        else:
+            ad = data_as(a, np_dtype)
+        if isinstance(b, Tensor):
+            backend = b._backend
+            bd = b._data if b._data.dtype == np_dtype else b._data.astype(np_dtype)
+        else:
+            bd = data_as(b, np_dtype)
         try:
-            data = backend.binary(ctx.op, data_as(a, np_dtype), data_as(b, np_dtype))
+            data = backend.binary(ctx.op, ad, bd)
         except ValueError:
             raise_broadcast_error(a, b)
         out = Tensor._make(data, backend)
-        saves = _BINARY_SAVES.get(ctx.op, "")
-        if saves:
-            ctx.save_for_backward(
-                a if "a" in saves and isinstance(a, Tensor) else None,
-                b if "b" in saves and isinstance(b, Tensor) else None,
-                out if "o" in saves else None,
-            )
-            ctx.scalars = (None if isinstance(a, Tensor) else a, None if isinstance(b, Tensor) else b)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if need_a or need_b:
+            # Save only what the needed gradients read (see _GRAD_READS).
+            reads = _GRAD_READS.get(ctx.op)
+            if reads:
+                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+                ctx.save_for_backward(
+                    a if "a" in wanted and isinstance(a, Tensor) else None,
+                    b if "b" in wanted and isinstance(b, Tensor) else None,
+                    out if "o" in wanted else None,
+                )
+                ctx.scalars = (None if isinstance(a, Tensor) else a,
+                               None if isinstance(b, Tensor) else b)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if _BINARY_SAVES.get(ctx.op):
+        if ctx.op in _GRAD_READS:
             sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
             a = sa if ka is None else ka
@@ -174,15 +191,15 @@ Minimum = _binary_class("minimum", "MinimumBackward0")
 
 def _binary(cls, a, b, float_out: bool = False):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
-    a = scalar_or_tensor(a, "input")
-    b = scalar_or_tensor(b, "other")
-    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
-    rt = result_dtype(a, b)
+    if not isinstance(a, Tensor):
+        a = scalar_or_tensor(a, "input")
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+    elif not isinstance(b, Tensor):
+        b = scalar_or_tensor(b, "other")
+    rt = binary_result_type(a, b)
     if float_out and not rt.is_floating_point:
-        from .. import _dtype as dt
-
-        rt = dt.get_default_dtype()
+        rt = get_default_dtype()
     return cls.apply(a, b, rt)
 
 
@@ -325,7 +342,9 @@ def logical_not(input: Tensor) -> Tensor:
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind not in "biu":
-        raise TypeError(f"bitwise_not is only supported for integer and bool tensors, got {input.dtype}")
+        raise TypeError(
+            f"bitwise_not is only supported for integer and bool tensors, got {input.dtype}"
+        )
     return input._new(input._backend.xp.invert(input._data))
 
 
@@ -388,7 +407,10 @@ def where(condition, input=None, other=None) -> Tensor:
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
     if condition._data.dtype.kind != "b":
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype}"
+        )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
     return Where.apply(condition, a, b, result_dtype(a, b))

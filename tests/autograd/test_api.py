@@ -1,0 +1,212 @@
+"""Public autograd API: hooks, retain_grad, detach, grad modes, autograd.grad, Function."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import gpugrad
+from gpugrad.autograd import Function
+
+
+def test_detach_shares_data_and_has_no_graph():
+    x = gpugrad.ones(3, requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert d.grad_fn is None and not d.requires_grad
+    assert np.shares_memory(d.numpy(), y.detach().numpy())
+    y.detach_()
+    assert y.is_leaf and not y.requires_grad
+
+
+def test_data_property_is_detached_alias():
+    x = gpugrad.ones(3, requires_grad=True)
+    assert not x.data.requires_grad
+    assert np.shares_memory(x.data.numpy(), x.detach().numpy())
+
+
+def test_retain_grad_on_non_leaf():
+    x = gpugrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.retain_grad()
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), 2 * np.array([3.0, 6.0]))
+    assert y.retains_grad
+    z = x * 2
+    (z * 1).sum().backward()
+    assert z.grad is None  # not retained
+
+
+def test_hooks_can_replace_gradients_and_be_removed():
+    x = gpugrad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    seen = []
+    h = y.register_hook(lambda g: seen.append(g.tolist()) or g * 10)
+    y.sum().backward()
+    assert seen == [[1.0, 1.0]] and x.grad.tolist() == [10.0, 10.0]
+    h.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+    leaf_seen = []
+    x.register_hook(lambda g: leaf_seen.append(g.tolist()))
+    (x * 2).sum().backward()
+    assert leaf_seen == [[2.0, 2.0]]
+
+
+def test_leaf_hook_sees_total_gradient_once():
+    x = gpugrad.tensor([1.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(g.item()))
+    (x * 2 + x * 3).sum().backward()
+    assert calls == [5.0]
+
+
+def test_no_grad_context_and_decorator_and_nesting():
+    x = gpugrad.ones(2, requires_grad=True)
+    with gpugrad.no_grad():
+        y = x * 2
+        assert not gpugrad.is_grad_enabled()
+        with gpugrad.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and z.requires_grad
+
+    @gpugrad.no_grad()
+    def f(t):
+        return t * 2
+
+    assert not f(x).requires_grad
+    with gpugrad.set_grad_enabled(False):
+        assert not (x * 1).requires_grad
+    assert gpugrad.is_grad_enabled()
+    with gpugrad.inference_mode():
+        assert not (x * 1).requires_grad
+        assert gpugrad.is_inference_mode_enabled()
+
+
+def test_grad_mode_is_thread_local():
+    results = {}
+
+    def worker():
+        x = gpugrad.ones(1, requires_grad=True)
+        results["thread"] = (x * 2).requires_grad
+
+    with gpugrad.no_grad():
+        t = threading.Thread(target=worker)
+        t.start()
+        t.join()
+    assert results["thread"] is True
+
+
+def test_autograd_grad_returns_without_accumulating():
+    x = gpugrad.tensor([1.0, 2.0], requires_grad=True)
+    y = (x**3).sum()
+    (g,) = gpugrad.autograd.grad(y, x)
+    np.testing.assert_allclose(g.numpy(), 3 * np.array([1.0, 4.0]))
+    assert x.grad is None
+
+
+def test_autograd_grad_allow_unused():
+    x = gpugrad.ones(2, requires_grad=True)
+    u = gpugrad.ones(2, requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        gpugrad.autograd.grad(y, [x, u], retain_graph=True)
+    gx, gu = gpugrad.autograd.grad(y, [x, u], allow_unused=True)
+    assert gu is None and gx.tolist() == [2.0, 2.0]
+
+
+def test_higher_order_gradients_with_create_graph():
+    x = gpugrad.tensor([0.5, 1.5], dtype=gpugrad.float64, requires_grad=True)
+    y = (x.sin() * x.exp()).sum()
+    (g,) = gpugrad.autograd.grad(y, x, create_graph=True)
+    assert g.requires_grad
+    (gg,) = gpugrad.autograd.grad(g.sum(), x)
+    xs = np.array([0.5, 1.5])
+    expected = 2 * np.cos(xs) * np.exp(xs)  # d2/dx2 sin(x) e^x
+    np.testing.assert_allclose(gg.numpy(), expected, rtol=1e-12)
+
+
+class _Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * 3 * x * x
+
+
+class _SplitTwo(Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        return x * k, x + 1
+
+    @staticmethod
+    def backward(ctx, ga, gb):
+        assert ctx.needs_input_grad == (True, False)
+        return ga * 2 + gb, None
+
+
+def test_custom_function_single_and_multi_output():
+    x = gpugrad.tensor([1.0, 2.0], dtype=gpugrad.float64, requires_grad=True)
+    y = _Cube.apply(x)
+    assert "CubeBackward" in repr(y.grad_fn)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
+    assert gpugrad.autograd.gradcheck(_Cube.apply, (x,))
+    assert gpugrad.autograd.gradgradcheck(_Cube.apply, (x,))
+    x.grad = None
+    a, b = _SplitTwo.apply(x, 2)
+    a.sum().backward()  # b got no gradient: it is materialized as zeros
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_function_mark_non_differentiable():
+    class ArgSort(Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = gpugrad.tensor(np.argsort(x.detach().numpy()).astype(np.float64))
+            ctx.mark_non_differentiable(idx)
+            return x * 1, idx
+
+        @staticmethod
+        def backward(ctx, g, g_idx):
+            return g
+
+    x = gpugrad.tensor([3.0, 1.0], requires_grad=True)
+    y, idx = ArgSort.apply(x)
+    assert y.requires_grad and not idx.requires_grad
+
+
+def test_function_wrong_number_of_grads():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    a = gpugrad.ones(1, requires_grad=True)
+    b = gpugrad.ones(1, requires_grad=True)
+    with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+        Bad.apply(a, b).sum().backward()
+
+
+def test_function_cannot_be_instantiated():
+    with pytest.raises(RuntimeError, match="apply"):
+        _Cube()
+
+
+def test_device_mismatch_message():
+    from gpugrad.backend import NumpyBackend
+
+    other = gpugrad.Tensor._make(np.ones(2, np.float32), NumpyBackend())
+    with pytest.raises(RuntimeError, match="same device"):
+        gpugrad.ones(2) * other
