@@ -45,17 +45,19 @@ def cpu_backend() -> NumpyBackend:
     return b
 
 
-def _cuda_backend(index: int):
+def _cuda_backend(index: int | None):
+    if not cuda_available():
+        raise RuntimeError(
+            "CUDA is not available: gpugrad needs CuPy and a visible NVIDIA GPU for "
+            "device='cuda' (pip install gpugrad[gpu]); use device='cpu' instead"
+        )
+    from .cuda_backend import CudaBackend, current_device_index
+
+    if index is None:
+        index = current_device_index()
     key = ("cuda", index)
     b = _backends.get(key)
     if b is None:
-        if not cuda_available():
-            raise RuntimeError(
-                "CUDA is not available: gpugrad needs CuPy and a visible NVIDIA GPU for "
-                "device='cuda' (pip install gpugrad[gpu]); use device='cpu' instead"
-            )
-        from .cuda_backend import CudaBackend
-
         count = device_count()
         if index >= count:
             raise RuntimeError(f"CUDA device {index} does not exist: {count} device(s) visible")
@@ -69,10 +71,6 @@ def get_backend(dev) -> NumpyBackend:
         dev = device(dev)
     if dev.type == "cpu":
         return cpu_backend()
-    if dev.index is None:
-        from .cuda_backend import current_device_index
-
-        return _cuda_backend(current_device_index())
     return _cuda_backend(dev.index)
 
 

@@ -1,0 +1,119 @@
+"""The Tensor surface: factories, metadata, conversion, repr."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+
+def test_factories_shapes_and_dtypes():
+    assert gpugrad.zeros(2, 3).shape == (2, 3)
+    assert gpugrad.ones((2, 3)).dtype == gpugrad.float32
+    assert gpugrad.full((2,), 7).dtype == gpugrad.int64
+    assert gpugrad.full((2,), 7.0).tolist() == [7.0, 7.0]
+    assert gpugrad.empty(0, 4).shape == (0, 4)
+    assert gpugrad.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert gpugrad.arange(1, 2, 0.25).dtype == gpugrad.float32
+    np.testing.assert_allclose(gpugrad.linspace(0, 1, 5).numpy(), np.linspace(0, 1, 5))
+    assert gpugrad.eye(3).numpy().trace() == 3
+    assert gpugrad.zeros_like(gpugrad.ones(2, dtype=gpugrad.float64)).dtype == gpugrad.float64
+    assert gpugrad.randint(0, 5, (10,)).dtype == gpugrad.int64
+    with pytest.raises(RuntimeError, match="negative dimension"):
+        gpugrad.zeros(-1)
+
+
+def test_tensor_infers_dtypes_like_torch():
+    for data in ([1, 2], [1.0, 2], [True, False], 3, 2.5, [[1, 2], [3, 4]], []):
+        assert gpugrad.tensor(data).dtype.name == str(torch.tensor(data).dtype)[6:]
+    assert gpugrad.tensor(np.ones(2)).dtype == gpugrad.float64
+    with pytest.raises((ValueError, TypeError)):
+        gpugrad.tensor([[1, 2], [3]])
+
+
+def test_legacy_constructor():
+    assert gpugrad.Tensor([1, 2]).dtype == gpugrad.float32
+    assert gpugrad.Tensor(2, 3).shape == (2, 3)
+    assert gpugrad.Tensor().shape == (0,)
+
+
+def test_from_numpy_shares_memory_and_tensor_copies():
+    a = np.zeros(3, np.float32)
+    t = gpugrad.from_numpy(a)
+    a[0] = 5
+    assert t[0].item() == 5.0 if hasattr(t, "__getitem__") else True
+    assert t.numpy() is a or np.shares_memory(t.numpy(), a)
+    c = gpugrad.tensor(a)
+    assert not np.shares_memory(c.numpy(), a)
+    assert np.shares_memory(gpugrad.as_tensor(a).numpy(), a)
+
+
+def test_manual_seed_is_reproducible():
+    gpugrad.manual_seed(123)
+    a = gpugrad.randn(5).tolist()
+    gpugrad.manual_seed(123)
+    assert gpugrad.randn(5).tolist() == a
+
+
+def test_metadata():
+    x = gpugrad.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and x.size(-1) == 4 and x.dim() == 3 and x.numel() == 24
+    assert x.ndim == 3 and x.device == gpugrad.device("cpu") and x.device == "cpu"
+    assert x.is_floating_point() and not x.is_cuda
+    assert x.stride() == (12, 4, 1)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        x.size(3)
+
+
+def test_item_tolist_numpy():
+    assert gpugrad.tensor(3.5).item() == 3.5
+    with pytest.raises(RuntimeError, match="cannot be converted to Scalar"):
+        gpugrad.ones(2).item()
+    x = gpugrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="detach"):
+        x.numpy()
+    assert x.detach().numpy().tolist() == [1.0, 1.0]
+
+
+def test_conversions_are_differentiable():
+    x = gpugrad.ones(2, requires_grad=True)
+    y = x.double()
+    assert y.dtype == gpugrad.float64
+    y.sum().backward()
+    assert x.grad.dtype == gpugrad.float32 and x.grad.tolist() == [1.0, 1.0]
+    assert x.to(gpugrad.float32) is x
+    assert x.long().dtype == gpugrad.int64
+    assert x.clone().grad_fn is not None
+
+
+def test_repr_like_torch():
+    assert repr(gpugrad.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(gpugrad.tensor([1, 2])) == "tensor([1, 2])"
+    assert repr(gpugrad.tensor(2.0, requires_grad=True)) == "tensor(2., requires_grad=True)"
+    assert repr(gpugrad.tensor([1.5], dtype=gpugrad.float64)) == \
+        "tensor([1.5000], dtype=gpugrad.float64)"
+
+
+def test_device_parsing():
+    assert str(gpugrad.device("cuda:1")) == "cuda:1"
+    assert gpugrad.device("cuda", 0).index == 0
+    with pytest.raises(RuntimeError):
+        gpugrad.device("tpu")
+
+
+def test_cuda_device_without_gpu_is_a_clear_error():
+    from gpugrad.backend import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU is present")  # only meaningful on machines without CUDA
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        gpugrad.zeros(2, device="cuda")
+
+
+def test_bool_and_len_and_iter():
+    assert bool(gpugrad.tensor(1.0))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(gpugrad.ones(2))
+    assert len(gpugrad.zeros(3, 2)) == 3
