@@ -20,11 +20,22 @@ def _format_floats(arr: np.ndarray) -> dict:
     return {"float_kind": lambda v: f"{v:.4f}"}
 
 
+def _padded(fmt, arr):
+    """Right-justify every element to the widest one, as PyTorch does."""
+    flat = arr.ravel()
+    shown = flat if flat.size <= 1000 else np.concatenate([flat[:3], flat[-3:]])
+    width = max((len(fmt(v)) for v in shown), default=0)
+    return lambda v: fmt(v).rjust(width)
+
+
 def tensor_repr(t) -> str:
     arr = np.asarray(t._backend.to_numpy(t._data))
     prefix = "tensor("
     if arr.dtype.kind == "f":
-        formatter = _format_floats(arr.astype(np.float64))
+        fmt = _format_floats(arr.astype(np.float64))["float_kind"]
+        formatter = {"float_kind": _padded(fmt, arr)}
+    elif arr.dtype.kind in "iu":
+        formatter = {"int": _padded(str, arr)}
     else:
         formatter = None
     if arr.size == 0:

@@ -312,8 +312,9 @@ def _record(ctx, args, outputs) -> None:
     for i in ctx._differentiable_outputs:
         o = outputs[i]
         o.grad_fn = ctx
-        o._output_nr = i
         o._requires_grad = True
+        if i:
+            o._output_nr = i
 
     to_save = ctx._to_save
     if to_save:
