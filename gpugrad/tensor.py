@@ -49,6 +49,8 @@ class Tensor:
     @classmethod
     def _make(cls, data, backend) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
+        if isinstance(data, np.generic):  # NumPy ufuncs turn 0-d results into scalars
+            data = np.asarray(data)
         t = object.__new__(cls)
         t._data = data
         t._backend = backend
@@ -58,7 +60,7 @@ class Tensor:
         return t
 
     def _init(self, data, backend) -> None:
-        self._data = data
+        self._data = np.asarray(data) if isinstance(data, np.generic) else data
         self._backend = backend
         self._requires_grad = False
         self.grad_fn = None

@@ -1,12 +1,71 @@
-"""NumPy twins of the reduction and softmax kernels.
+"""NumPy twins of the reduction, scan and softmax kernels, and the gradient math they share.
 
-Axes arrive validated: ``None`` (all) or a sorted tuple of non-negative ints. float16 inputs
-accumulate in float32 and return float16.
+Conventions of every primitive here:
+- ``axes`` arrive validated: ``None`` (all) or a sorted tuple of non-negative ints; a single
+  ``axis`` is a non-negative int and the array has at least one dimension;
+- gradient primitives take the upstream gradient, and reduced values such as the output, in the
+  *kept* shape (reduced axes as size 1), so they broadcast against the input; they return the
+  gradient in the input's shape and the gradient's dtype;
+- float16 inputs accumulate in float32 and return float16.
+
+The gradient math is written once below as functions of a namespace ``m`` (as in
+``formulas.py``): the twins call them with the array module, and ops call them with ``gpugrad``
+under ``create_graph=True`` so the backward is itself differentiable. ``ksum(a)`` sums ``a``
+over the reduced axes, keeping them.
 """
 
 from __future__ import annotations
 
+import builtins
+import math
+
 import numpy as np
+
+
+def amax_grad_math(m, ksum, g, x, out):
+    """amax/amin/max(): ties share the gradient evenly; when the result is NaN, the NaNs tie."""
+    mask = (x == out) | ((x != x) & (out != out))
+    return m.where(mask, g / ksum(mask), 0)
+
+
+def var_grad_math(m, g, x, mean, dof: float, full: bool):
+    """d var / dx = 2 (x - mean) / dof, as PyTorch's var_backward (incl. its dof <= 0 cases)."""
+    if full and dof <= 0:  # reduction over everything: inf, or nan where x == mean
+        return g * m.where(x == mean, math.nan, math.inf)
+    return (2.0 / dof if dof else math.inf) * g * (x - mean)
+
+
+def std_grad_math(m, g, x, mean, std, dof: float, full: bool):
+    """d std = d var / (2 std); PyTorch gives 0 (not nan) where std == 0."""
+    return var_grad_math(m, m.where(std == 0, 0, g / (2 * std)), x, mean, dof, full)
+
+
+def logsumexp_grad_math(m, g, x, out):
+    return g * m.exp(x - out)
+
+
+def norm_grad_math(m, ksum, g, x, norm, p: float):
+    """Gradient of the vector p-norm, with PyTorch's choices at zero (0, never nan)."""
+    if p == 1:
+        return g * m.sign(x)
+    if p == 2:
+        return x * m.where(norm == 0, 0, g / norm)
+    if math.isinf(p):  # d max|x|: the entries at the norm (or NaN) share the gradient
+        ax = m.abs(x)
+        mask = (ax == norm) | (ax != ax)
+        return m.sign(x) * ((g / ksum(mask)) * mask)
+    if p < 1:
+        scaled = m.sign(x) * m.where(x == 0, 0, m.abs(x) ** (p - 1))
+        return scaled * g * norm ** (1 - p)
+    scaled = m.sign(x) * m.abs(x) ** (p - 1) if p < 2 else x * m.abs(x) ** (p - 2)
+    return scaled * m.where(norm == 0, 0, g / norm ** (p - 1))
+
+
+def softmax_grad_math(m, ksum, g, y, log: bool):
+    """Gradient of softmax (``y`` its output) or of log_softmax (``y`` its output)."""
+    if log:
+        return g - m.exp(y) * ksum(g)
+    return y * (g - ksum(g * y))
 
 
 class ReduceTwins:
@@ -15,19 +74,45 @@ class ReduceTwins:
     def _acc_dtype(self, x):
         return np.float32 if x.dtype == np.float16 else None
 
-    def reduce(self, op: str, x, axes, keepdim: bool):
-        """``op`` in sum, mean, prod, amax, amin over ``axes`` (None: all)."""
+    def _wide(self, x):
+        """float16 widened to float32 for accumulation; other dtypes as they are."""
+        return x.astype(np.float32) if x.dtype == np.float16 else x
+
+    def _ksum(self, axes):
         xp = self.xp
+        return lambda a: xp.sum(a, axis=axes, keepdims=True)
+
+    def reduce(self, op: str, x, axes, keepdim: bool):
+        """``op`` in sum, mean, prod, amax, amin, all, any over ``axes`` (None: all).
+
+        sum and prod of integers and bools return int64; all/any return bool; amax/amin need a
+        non-empty reduction (the op layer checks).
+        """
+        xp = self.xp
+        if op == "mean" and x.size == 0:  # nan, without NumPy's empty-slice warning
+            out = xp.sum(x, axis=axes, keepdims=keepdim)
+            return xp.full(out.shape, math.nan, x.dtype)
         if op in ("sum", "mean", "prod"):
             acc = self._acc_dtype(x)
-            if op != "mean" and x.dtype.kind in "bi" and x.dtype != np.int64:
+            if op != "mean" and x.dtype.kind in "biu" and x.dtype != np.int64:
                 acc = np.int64  # PyTorch sums integers (and bools) into int64
             out = getattr(xp, op)(x, axis=axes, keepdims=keepdim, dtype=acc)
-            return out if acc is None or acc == np.int64 else out.astype(x.dtype)
-        return (xp.max if op == "amax" else xp.min)(x, axis=axes, keepdims=keepdim)
+            out = out if acc is None or acc == np.int64 else out.astype(x.dtype)
+        elif op in ("all", "any"):
+            out = getattr(xp, op)(x, axis=axes, keepdims=keepdim)
+        else:
+            out = (xp.max if op == "amax" else xp.min)(x, axis=axes, keepdims=keepdim)
+        return xp.asarray(out)  # NumPy gives scalars for full reductions: keep arrays
 
-    def arg_reduce(self, op: str, x, axis, keepdim: bool):
-        """Values and int64 indices of the max (``op='max'``) or min along one axis."""
+    def amax_grad(self, grad, x, out, axes):
+        """Gradient of amax/amin (``out`` their kept-shape result): ties share it evenly."""
+        return amax_grad_math(self.xp, self._ksum(axes), grad, x, out).astype(grad.dtype)
+
+    def arg_reduce(self, op: str, x, axis: int, keepdim: bool):
+        """Values and int64 indices of the max (``op='max'``) or min along one axis.
+
+        The index is the first occurrence of the extremum (or of a NaN, which wins).
+        """
         xp = self.xp
         idx = (xp.argmax if op == "max" else xp.argmin)(x, axis=axis, keepdims=True)
         values = xp.take_along_axis(x, idx, axis=axis)
@@ -36,21 +121,113 @@ class ReduceTwins:
             idx = idx.squeeze(axis)
         return values, idx.astype(np.int64, copy=False)
 
-    def var(self, x, axes, correction: float, keepdim: bool):
+    def arg_reduce_grad(self, grad, idx, shape, axis: int):
+        """Gradient of arg_reduce's values: ``grad`` at ``idx`` along ``axis``, 0 elsewhere.
+
+        ``grad`` and ``idx`` have the kept shape; the result has ``shape`` (the input's).
+        """
         xp = self.xp
-        acc = self._acc_dtype(x)
-        out = xp.var(x, axis=axes, keepdims=keepdim, ddof=correction, dtype=acc)
-        return out if acc is None else out.astype(x.dtype)
+        n = shape[axis]
+        pos = xp.arange(n).reshape((n,) + (1,) * (len(shape) - axis - 1))
+        return xp.broadcast_to(xp.where(pos == idx, grad, 0), shape).astype(grad.dtype)
+
+    def prod_grad(self, grad, x, axis: int):
+        """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
+
+        Exclusive prefix and suffix products, so zeros in ``x`` need no division (one zero: its
+        entry gets the product of the rest; several zeros: all 0).
+        """
+        xp = self.xp
+        xa = self._wide(x)
+
+        def along(start, stop):
+            return tuple(slice(start, stop) if i == axis else slice(None) for i in range(x.ndim))
+
+        prefix = xp.cumprod(xa, axis=axis)
+        suffix = xp.flip(xp.cumprod(xp.flip(xa, axis), axis=axis), axis)
+        others = xp.ones_like(xa)
+        others[along(1, None)] = prefix[along(None, -1)]
+        others[along(None, -1)] *= suffix[along(1, None)]
+        return (grad * others).astype(grad.dtype)
+
+    def var(self, x, axes, correction: float, keepdim: bool):
+        """Variance over ``axes`` with ``correction`` (inf or nan where correction >= count)."""
+        xp = self.xp
+        xa, mean, dof = self._var_terms(x, axes, correction)
+        d = xa - mean
+        out = xp.sum(d * d, axis=axes, keepdims=keepdim) / builtins.max(dof, 0)
+        return xp.asarray(out, dtype=x.dtype)
+
+    def _var_terms(self, x, axes, correction: float):
+        """The widened input, its kept-shape mean (nan if empty) and the degrees of freedom."""
+        xa = self._wide(x)
+        count = xa.size if axes is None else math.prod(xa.shape[a] for a in axes)
+        return xa, self.reduce("mean", xa, axes, True), count - correction
+
+    def var_grad(self, grad, x, axes, correction: float):
+        """Gradient of var (PyTorch's var_backward); ``axes`` None means a full reduction."""
+        xa, mean, dof = self._var_terms(x, axes, correction)
+        return var_grad_math(self.xp, grad, xa, mean, dof, axes is None).astype(grad.dtype)
+
+    def std_grad(self, grad, x, std, axes, correction: float):
+        """Gradient of std (``std`` its kept-shape result); 0 where std == 0."""
+        xa, mean, dof = self._var_terms(x, axes, correction)
+        gx = std_grad_math(self.xp, grad, xa, mean, std, dof, axes is None)
+        return gx.astype(grad.dtype)
 
     def logsumexp(self, x, axes, keepdim: bool):
+        """log(sum(exp(x))) shifted by the max; -inf for all -inf (or empty) slices."""
         xp = self.xp
-        xa = x.astype(np.float32) if x.dtype == np.float16 else x
+        xa = self._wide(x)
         m = xp.max(xa, axis=axes, keepdims=True) if xa.size else xp.zeros((1,) * xa.ndim, xa.dtype)
         m = xp.where(xp.isfinite(m), m, 0)
         out = xp.log(xp.sum(xp.exp(xa - m), axis=axes, keepdims=True)) + m
         if not keepdim:
             out = out.squeeze(axes) if axes is not None else out.reshape(())
         return out.astype(x.dtype, copy=False)
+
+    def logsumexp_grad(self, grad, x, out):
+        """Gradient of logsumexp: ``grad * exp(x - out)`` (``out`` its kept-shape result)."""
+        return logsumexp_grad_math(self.xp, grad, x, out).astype(grad.dtype, copy=False)
+
+    def norm(self, x, p: float, axes, keepdim: bool):
+        """Vector p-norm over ``axes``: p in (-inf, inf) or +-inf; p == 0 counts nonzeros."""
+        xp = self.xp
+        xa = self._wide(x)
+        a = xp.abs(xa)
+        if p == math.inf:
+            out = xp.max(a, axis=axes, keepdims=keepdim)
+        elif p == -math.inf:
+            out = xp.min(a, axis=axes, keepdims=keepdim)
+        elif p == 0:
+            out = xp.sum(xa != 0, axis=axes, keepdims=keepdim, dtype=xa.dtype)
+        elif p == 1:
+            out = xp.sum(a, axis=axes, keepdims=keepdim)
+        elif p == 2:
+            out = xp.sqrt(xp.sum(xa * xa, axis=axes, keepdims=keepdim))
+        else:
+            out = xp.sum(a**p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+        return xp.asarray(out, dtype=x.dtype)
+
+    def norm_grad(self, grad, x, norm, p: float, axes):
+        """Gradient of the p-norm (``norm`` its kept-shape result), for p != 0."""
+        gx = norm_grad_math(self.xp, self._ksum(axes), grad, self._wide(x), norm, p)
+        return gx.astype(grad.dtype, copy=False)
+
+    def cumsum(self, x, axis: int, reverse: bool):
+        """Inclusive cumulative sum along ``axis`` (from the end when ``reverse``).
+
+        Integers and bools accumulate into int64, as PyTorch's cumsum.
+        """
+        xp = self.xp
+        acc = self._acc_dtype(x)
+        if x.dtype.kind in "biu":
+            acc = np.int64
+        if reverse:
+            out = xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis)
+        else:
+            out = xp.cumsum(x, axis=axis, dtype=acc)
+        return out if acc is None or acc == np.int64 else out.astype(x.dtype)
 
     def sum_to_shape(self, grad, shape):
         """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
@@ -67,8 +244,9 @@ class ReduceTwins:
         return out.reshape(shape)
 
     def softmax(self, x, axis: int, log: bool):
+        """softmax (or log_softmax) along ``axis``, shifted by the max: finite for any finite x."""
         xp = self.xp
-        xa = x.astype(np.float32) if x.dtype == np.float16 else x
+        xa = self._wide(x)
         if xa.size == 0:
             return xa.astype(x.dtype)
         shifted = xa - xp.max(xa, axis=axis, keepdims=True)
@@ -79,7 +257,6 @@ class ReduceTwins:
 
     def softmax_grad(self, grad, y, axis: int, log: bool):
         """Gradient of softmax (``y`` its output) or log_softmax (``y`` its output)."""
-        xp = self.xp
-        if log:
-            return grad - xp.exp(y) * xp.sum(grad, axis=axis, keepdims=True)
-        return y * (grad - xp.sum(grad * y, axis=axis, keepdims=True))
+        ksum = self._ksum((axis,))
+        gx = softmax_grad_math(self.xp, ksum, self._wide(grad), self._wide(y), log)
+        return gx.astype(grad.dtype, copy=False)

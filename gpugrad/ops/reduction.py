@@ -1,30 +1,42 @@
-"""Reductions over dims with ``keepdim``: sum, mean (more arrive with the reductions work)."""
+"""Reductions over dims with ``keepdim``: sum, mean, prod, var, std, norm, all, any; cumsum.
+
+max/min and their kin live in ``minmax.py`` and are re-exported here. Backward runs on arrays
+through the backend's gradient primitives; under ``create_graph=True`` it runs the same math
+(``backend/twins_reduce.py``) on Tensors, so it is differentiable again.
+"""
 
 from __future__ import annotations
 
+import builtins
 import math
+import warnings
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, grad_state, wrap_dims
+from ..backend.twins_reduce import norm_grad_math, std_grad_math, var_grad_math
+from . import minmax
+from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
+from .minmax import amax, amin, argmax, argmin, kept_shape, max, min, return_types  # noqa: A004
 
-__all__ = ["sum", "mean", "sum_to_size"]
+__all__ = ["sum", "mean", "prod", "var", "std", "norm", "all", "any", "cumsum", "sum_to_size",
+           "max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
 
 
-def _kept_shape(shape, dims):
-    """``shape`` with the reduced ``dims`` set to 1 (all dims when ``dims`` is None)."""
-    if dims is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+def _count(shape, dims) -> int:
+    return math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
 
 
 def expand_back(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
     """Broadcast the gradient of a reduction back to the input's ``shape``."""
-    kshape = _kept_shape(shape, dims)
+    kshape = kept_shape(shape, dims)
     if grad_state.enabled:
         return grad.reshape(kshape).expand(shape)
     xp = grad._backend.xp
     return grad._new(xp.broadcast_to(grad._data.reshape(kshape), shape))
+
+
+def _as_dtype(input: Tensor, dtype) -> Tensor:
+    return input if dtype is None else input.to(dtype)
 
 
 class Sum(Function):
@@ -42,7 +54,10 @@ class Sum(Function):
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
-    """Sum over ``dim`` (an int, a tuple of ints, or None for all)."""
+    """Sum over ``dim`` (an int, a tuple of ints, or None for all).
+
+    Integer and bool inputs sum into int64; ``dtype`` casts the input first.
+    """
     dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
     return Sum.apply(input, dims, keepdim, np_dtype)
@@ -55,7 +70,7 @@ class Mean(Function):
     def forward(ctx, x, dims, keepdim):
         shape = x._data.shape
         ctx.shape, ctx.dims, ctx.keepdim = shape, dims, keepdim
-        ctx.count = math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
+        ctx.count = _count(shape, dims)
         return x._new(x._backend.reduce("mean", x._data, dims, keepdim))
 
     @staticmethod
@@ -67,14 +82,247 @@ class Mean(Function):
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim``; floating-point inputs only (or pass ``dtype``)."""
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _as_dtype(input, dtype)
     if not input.is_floating_point():
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype}"
         )
     return Mean.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
+
+
+class Prod(Function):
+    node_name = "ProdBackward1"
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        ctx.axis, ctx.keepdim = axis, keepdim
+        ctx.save_for_backward(x)
+        dims = None if axis is None else (axis,)
+        return x._new(x._backend.reduce("prod", x._data, dims, keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        shape = x._data.shape
+        # A full product is the product along the one axis of the flattened input.
+        flat = (x._data.size,) if ctx.axis is None else shape
+        axis = 0 if ctx.axis is None else ctx.axis
+        kshape = kept_shape(flat, (axis,))
+        if grad_state.enabled:
+            others = _others_product(x.reshape(flat), axis)
+            return (grad.reshape(kshape) * others).reshape(shape), None, None
+        gx = grad._backend.prod_grad(grad._data.reshape(kshape), x._data.reshape(flat), axis)
+        return grad._new(gx.reshape(shape)), None, None
+
+
+def _others_product(x: Tensor, axis: int) -> Tensor:
+    """For each entry, the product of the other entries along ``axis``, as Tensor ops.
+
+    An (n, n) slab per slice whose diagonal is 1, multiplied along its second axis: O(n^2),
+    used only under create_graph, where it keeps prod differentiable at zeros.
+    """
+    shape = x._data.shape
+    n = shape[axis]
+    xp = x._backend.xp
+    slab = x.reshape(shape[:axis] + (1,) + shape[axis:]).expand(shape[:axis] + (n,) + shape[axis:])
+    diag = xp.eye(n, dtype=bool).reshape((n, n) + (1,) * (len(shape) - axis - 1))
+    return math_ns().where(x._new(diag), 1, slab).prod(axis + 1)
+
+
+def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or over one ``dim`` (an int).
+
+    Integer and bool inputs multiply into int64; ``dtype`` casts the input first.
+    """
+    input = _as_dtype(input, dtype)
+    ndim = input._data.ndim
+    axis = None if dim is None else wrap_dim(dim, ndim)
+    if ndim == 0:
+        axis = None
+    return Prod.apply(input, axis, keepdim)
+
+
+class Var(Function):
+    node_name = "VarBackward0"
+    sqrt = False
+
+    @staticmethod
+    def forward(ctx, x, dims, correction, keepdim):
+        out = x._backend.var(x._data, dims, correction, keepdim)
+        if ctx.sqrt:
+            out = x._backend.unary("sqrt", out)
+        out = x._new(out)
+        ctx.dims, ctx.correction = dims, correction
+        ctx.save_for_backward(x, out if ctx.sqrt else None)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dims, correction = ctx.dims, ctx.correction
+        kshape = kept_shape(x._data.shape, dims)
+        g = grad.reshape(kshape)
+        if grad_state.enabled:
+            dof = _count(x._data.shape, dims) - correction
+            mean = x.mean(dims, keepdim=True)
+            m, full = math_ns(), dims is None
+            if ctx.sqrt:
+                gx = std_grad_math(m, g, x, mean, out.reshape(kshape), dof, full)
+            else:
+                gx = var_grad_math(m, g, x, mean, dof, full)
+            return gx, None, None, None
+        backend = grad._backend
+        if ctx.sqrt:
+            gx = backend.std_grad(g._data, x._data, out._data.reshape(kshape), dims, correction)
+        else:
+            gx = backend.var_grad(g._data, x._data, dims, correction)
+        return grad._new(gx), None, None, None
+
+
+class Std(Var):
+    node_name = "StdBackward0"
+    sqrt = True
+
+
+def _var_args(name, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # the legacy form var(input, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}(): pass either unbiased or correction, not both")
+    if not input.is_floating_point():
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    dims = wrap_dims(dim, input._data.ndim)
+    # As PyTorch: also when the output is empty (its reduction factor is 0/0).
+    if _count(input._data.shape, dims) - correction <= 0 or input._data.size == 0:
+        warnings.warn(
+            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3,
+        )
+    return dims, correction, keepdim
+
+
+def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1; ``unbiased=False`` is 0)."""
+    return Var.apply(input, *_var_args("var", input, dim, unbiased, keepdim, correction))
+
+
+def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
+        correction=None) -> Tensor:
+    """Standard deviation over ``dim``; arguments as ``var``."""
+    return Std.apply(input, *_var_args("std", input, dim, unbiased, keepdim, correction))
+
+
+class Norm(Function):
+    node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        out = x._new(x._backend.norm(x._data, p, dims, keepdim))
+        ctx.p, ctx.dims = p, dims
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        p, dims = ctx.p, ctx.dims
+        if p == 0:  # piecewise constant: PyTorch leaves the gradient undefined (None)
+            return None, None, None, None
+        kshape = kept_shape(x._data.shape, dims)
+        g, norm_kept = grad.reshape(kshape), out.reshape(kshape)
+        if grad_state.enabled:
+            def ksum(a):
+                return a.sum(dims, keepdim=True)
+
+            return norm_grad_math(math_ns(), ksum, g, x, norm_kept, p), None, None, None
+        gx = grad._backend.norm_grad(g._data, x._data, norm_kept._data, p, dims)
+        return grad._new(gx), None, None, None
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The vector ``p``-norm over ``dim`` (all elements when None).
+
+    ``p`` is a number (``inf``, ``-inf`` and ``0`` included) or ``"fro"`` (the 2-norm, over one
+    or two dims). The nuclear norm (``"nuc"``) is not supported.
+    """
+    input = _as_dtype(input, dtype)
+    if p is None or isinstance(p, str):
+        p = "fro" if p is None else p
+        if p == "nuc":
+            raise NotImplementedError("norm(p='nuc'): the nuclear norm is not supported")
+        if p != "fro":
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(
+                f"linalg.matrix_norm: dim must be a 2-tuple. Got {' '.join(map(str, dim))}"
+            )
+        p = 2.0
+    if not input.is_floating_point():
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {input.dtype}"
+        )
+    p = float(p)
+    dims = wrap_dims(dim, input._data.ndim)
+    if math.isinf(p) and input._data.size == 0:
+        shape = input._data.shape
+        empty = [d for d in range(len(shape)) if shape[d] == 0 and (dims is None or d in dims)]
+        if empty:
+            where = "an empty tensor" if dims is None else f"the dimension {empty[0]}"
+            raise RuntimeError(
+                f"linalg.vector_norm cannot compute the {p:g} norm on {where} because the "
+                "operation does not have an identity"
+            )
+    return Norm.apply(input, p, dims, keepdim)
+
+
+def _logical_reduce(op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    dims = wrap_dims(dim, input._data.ndim)
+    out = input._backend.reduce(op, input._data, dims, keepdim)
+    if input._data.dtype == dt.uint8.np:  # as PyTorch: uint8 in, uint8 out
+        out = out.astype(input._data.dtype)
+    return input._new(out)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every element over ``dim`` is nonzero (bool; not differentiable)."""
+    return _logical_reduce("all", input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some element over ``dim`` is nonzero (bool; not differentiable)."""
+    return _logical_reduce("any", input, dim, keepdim)
+
+
+class Cumsum(Function):
+    """Cumulative sum; its gradient is the cumulative sum from the other end."""
+
+    node_name = "CumsumBackward0"
+
+    @staticmethod
+    def forward(ctx, x, axis, reverse):
+        ctx.axis, ctx.reverse = axis, reverse
+        data = x._data
+        out = x._backend.cumsum(data.reshape(1) if data.ndim == 0 else data, axis, reverse)
+        return x._new(out.reshape(data.shape))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_state.enabled:
+            return Cumsum.apply(grad, ctx.axis, not ctx.reverse), None, None
+        gd = grad._data
+        gx = grad._backend.cumsum(gd.reshape(1) if gd.ndim == 0 else gd, ctx.axis, not ctx.reverse)
+        return grad._new(gx.reshape(gd.shape)), None, None
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Cumulative sum along ``dim``; integer and bool inputs accumulate into int64."""
+    input = _as_dtype(input, dtype)
+    return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), False)
 
 
 class SumToSize(Function):
@@ -96,7 +344,7 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
         size = tuple(size[0])
     shape = tuple(int(n) for n in size)
     have = self._data.shape
-    if len(shape) > len(have) or any(
+    if len(shape) > len(have) or builtins.any(
         s != 1 and s != h for s, h in zip(shape, have[len(have) - len(shape):])
     ):
         raise RuntimeError(f"size {list(shape)} is not expandable to size {list(have)}")
@@ -105,4 +353,7 @@ def sum_to_size(self: Tensor, *size) -> Tensor:
     return SumToSize.apply(self, shape)
 
 
-METHODS = {"sum": sum, "mean": mean, "sum_to_size": sum_to_size}
+METHODS = {
+    "sum": sum, "mean": mean, "prod": prod, "var": var, "std": std, "norm": norm, "all": all,
+    "any": any, "cumsum": cumsum, "sum_to_size": sum_to_size, **minmax.METHODS,
+}

@@ -1,0 +1,214 @@
+"""The selecting reductions: max, min, amax, amin, argmax, argmin.
+
+``max(x, dim)`` / ``min(x, dim)`` return ``(values, indices)`` as ``return_types.max`` / ``min``
+and send the gradient to the index they picked (the first occurrence). The full ``max()`` /
+``min()`` and ``amax`` / ``amin`` share the gradient evenly among ties, as PyTorch does.
+``max(x, other)`` with a tensor ``other`` is the elementwise ``maximum``.
+"""
+
+from __future__ import annotations
+
+import collections
+import types
+
+from ..autograd.function import Function
+from ..backend.twins_reduce import amax_grad_math
+from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
+from .elementwise import maximum, minimum, where
+
+__all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
+
+
+def kept_shape(shape, dims):
+    """``shape`` with the reduced ``dims`` set to 1 (all dims when ``dims`` is None)."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def _return_type(name: str):
+    """A named pair ``(values, indices)``, like ``torch.return_types.max``."""
+    cls = collections.namedtuple(name, ["values", "indices"])
+    cls.__module__ = "gpugrad.return_types"
+
+    def __repr__(self):
+        return f"gpugrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    cls.__repr__ = __repr__
+    return cls
+
+
+return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
+
+
+class Amax(Function):
+    node_name = "AmaxBackward0"
+    op = "amax"
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = x._new(x._backend.reduce(ctx.op, x._data, dims, keepdim))
+        ctx.dims = dims
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        dims = ctx.dims
+        kshape = kept_shape(x._data.shape, dims)
+        g, kept_out = grad.reshape(kshape), out.reshape(kshape)
+        if grad_state.enabled:
+            def ksum(a):
+                return a.sum(dims, keepdim=True)
+
+            return amax_grad_math(math_ns(), ksum, g, x, kept_out), None, None
+        gx = grad._backend.amax_grad(g._data, x._data, kept_out._data, dims)
+        return grad._new(gx), None, None
+
+
+class Amin(Amax):
+    node_name = "AminBackward0"
+    op = "amin"
+
+
+class MaxAll(Amax):
+    node_name = "MaxBackward1"
+
+
+class MinAll(Amin):
+    node_name = "MinBackward1"
+
+
+class MaxDim(Function):
+    """max along one dim: values and int64 indices; the gradient goes to the indices."""
+
+    node_name = "MaxBackward0"
+    op = "max"
+
+    @staticmethod
+    def forward(ctx, x, axis, keepdim):
+        data = x._data
+        ctx.shape, ctx.axis = data.shape, axis
+        if data.ndim == 0:  # a 0-d input is its own max, at index 0
+            values, idx = x._backend.arg_reduce(ctx.op, data.reshape(1), 0, False)
+        else:
+            values, idx = x._backend.arg_reduce(ctx.op, data, axis, keepdim)
+        indices = x._new(idx)
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(indices)
+        return x._new(values), indices
+
+    @staticmethod
+    def backward(ctx, grad, _grad_indices):
+        (indices,) = ctx.saved_tensors
+        shape, axis = ctx.shape, ctx.axis
+        work = shape or (1,)
+        kshape = kept_shape(work, (axis,))
+        g, idx = grad.reshape(kshape), indices.reshape(kshape)
+        if grad_state.enabled:
+            n = work[axis]
+            xp = grad._backend.xp
+            pos = grad._new(xp.arange(n).reshape((n,) + (1,) * (len(work) - axis - 1)))
+            return where(pos == idx, g, 0).reshape(shape), None, None
+        gx = grad._backend.arg_reduce_grad(g._data, idx._data, work, axis)
+        return grad._new(gx.reshape(shape)), None, None
+
+
+class MinDim(MaxDim):
+    node_name = "MinBackward0"
+    op = "min"
+
+
+def _check_numel(name: str, input: Tensor) -> None:
+    if input._data.size == 0:
+        raise RuntimeError(
+            f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+            "Specify the reduction dim with the 'dim' argument."
+        )
+
+
+def _check_dim_size(name: str, input: Tensor, shown_dim, axis: int) -> None:
+    shape = input._data.shape
+    if shape and shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {shown_dim} to have non-zero size.")
+
+
+def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
+    if isinstance(dim, Tensor):  # max(input, other): elementwise
+        return binary(input, dim)
+    if dim is None:
+        _check_numel(name, input)
+        return full_cls.apply(input, None, False)
+    axis = wrap_dim(dim, input._data.ndim)
+    _check_dim_size(name, input, axis, axis)
+    values, indices = dim_cls.apply(input, axis, keepdim)
+    return getattr(return_types, name)(values, indices)
+
+
+def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+    """The largest element; or along ``dim``, ``(values, indices)`` of the largest elements;
+    or, given a tensor as second argument, the elementwise ``maximum``."""
+    return _select("max", MaxAll, MaxDim, maximum, input, dim, keepdim)
+
+
+def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+    """The smallest element; or along ``dim``, ``(values, indices)`` of the smallest elements;
+    or, given a tensor as second argument, the elementwise ``minimum``."""
+    return _select("min", MinAll, MinDim, minimum, input, dim, keepdim)
+
+
+def _extreme(name: str, cls, input: Tensor, dim, keepdim: bool) -> Tensor:
+    dims = wrap_dims(dim, input._data.ndim)
+    if input._data.size:
+        return cls.apply(input, dims, keepdim)
+    if dims is None:
+        _check_numel(name, input)
+    for shown in dim if isinstance(dim, (tuple, list)) else (dim,):
+        _check_dim_size(name, input, shown, wrap_dim(shown, input._data.ndim))
+    return cls.apply(input, dims, keepdim)
+
+
+def amax(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The maximum over ``dim`` (an int, a tuple, or ``()`` for all); ties share the gradient."""
+    return _extreme("amax", Amax, input, dim, keepdim)
+
+
+def amin(input: Tensor, dim=(), keepdim: bool = False) -> Tensor:
+    """The minimum over ``dim`` (an int, a tuple, or ``()`` for all); ties share the gradient."""
+    return _extreme("amin", Amin, input, dim, keepdim)
+
+
+def _arg(name: str, op: str, input: Tensor, dim, keepdim: bool) -> Tensor:
+    data = input._data
+    if data.dtype == bool:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    arg_reduce = input._backend.arg_reduce
+    if dim is None:  # the index into the flattened input
+        if data.size == 0:
+            raise IndexError(
+                f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            )
+        _, idx = arg_reduce(op, data.reshape(-1), 0, False)
+        return input._new(idx.reshape((1,) * data.ndim) if keepdim else idx)
+    axis = wrap_dim(dim, data.ndim)
+    _check_dim_size(name, input, axis, axis)
+    if data.ndim == 0:
+        return input._new(arg_reduce(op, data.reshape(1), 0, False)[1])
+    return input._new(arg_reduce(op, data, axis, keepdim)[1])
+
+
+def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Indices (int64) of the maximum over ``dim``, or into the flattened input (not
+    differentiable)."""
+    return _arg("argmax", "max", input, dim, keepdim)
+
+
+def argmin(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Indices (int64) of the minimum over ``dim``, or into the flattened input (not
+    differentiable)."""
+    return _arg("argmin", "min", input, dim, keepdim)
+
+
+METHODS = {"max": max, "min": min, "amax": amax, "amin": amin, "argmax": argmax,
+           "argmin": argmin}
