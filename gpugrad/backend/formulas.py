@@ -91,7 +91,10 @@ BINARY: dict[str, BinaryFormula] = {
         lambda m, a, b: a * b, lambda m, g, a, b, o: g * b, lambda m, g, a, b, o: g * a
     ),
     "div": BinaryFormula(
-        lambda m, a, b: a / b, lambda m, g, a, b, o: g / b, lambda m, g, a, b, o: -g * o / b
+        # As PyTorch, d/db reads a and b (not the output): an in-place op on the quotient
+        # must not invalidate the graph.
+        lambda m, a, b: a / b, lambda m, g, a, b, o: g / b,
+        lambda m, g, a, b, o: -g * a / (b * b),
     ),
     "pow": BinaryFormula(lambda m, a, b: a**b, _pow_grad_base, _pow_grad_exponent),
     "maximum": BinaryFormula(
@@ -123,3 +126,94 @@ BITWISE: dict[str, Callable] = {
     "bitwise_or": lambda m, a, b: m.bitwise_or(a, b),
     "bitwise_xor": lambda m, a, b: m.bitwise_xor(a, b),
 }
+
+
+# ---------------------------------------------------------------------------- nn activations
+# erf has no NumPy (or gpugrad) function: W. J. Cody's rational approximations (Math. Comp. 1969,
+# as in his CALERF), accurate to ~2e-16 in float64. Each range runs on inputs clamped into that
+# range, so no branch produces inf or nan (which ``where`` would turn into nan gradients when the
+# formula runs on Tensors for double backward).
+_ERF_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02,
+          3.20937758913846947e03, 1.85777706184603153e-1)
+_ERF_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03,
+          2.84423683343917062e03)
+_ERF_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01,
+          2.98635138197400131e02, 8.81952221241769090e02, 1.71204761263407058e03,
+          2.05107837782607147e03, 1.23033935479799725e03, 2.15311535474403846e-8)
+_ERF_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02,
+          1.62138957456669019e03, 3.29079923573345963e03, 4.36261909014324716e03,
+          3.43936767414372164e03, 1.23033935480374942e03)
+_ERF_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1,
+          1.60837851487422766e-2, 6.58749161529837803e-4, 1.63153871373020978e-2)
+_ERF_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1,
+          6.05183413124413191e-2, 2.33520497626869185e-3)
+_ERF_SMALL, _ERF_BIG = 0.46875, 4.0
+_INV_SQRT_PI = 0.56418958354775628695
+_TWO_OVER_SQRT_PI = 1.12837916709551257390
+_INV_SQRT_2 = 0.70710678118654752440
+_INV_SQRT_2PI = 0.39894228040143267794
+_GELU_TANH_BETA = 0.79788456080286535588  # sqrt(2 / pi)
+_GELU_TANH_KAPPA = 0.044715
+
+
+def _erf(m, x):
+    y = m.abs(x)
+    # |x| <= 0.46875: erf(x) = x * A(x^2) / B(x^2)
+    xs = m.minimum(m.maximum(x, -_ERF_SMALL), _ERF_SMALL)
+    z = xs * xs
+    num, den = _ERF_A[4] * z, z
+    for a, b in zip(_ERF_A[:3], _ERF_B[:3]):
+        num, den = (num + a) * z, (den + b) * z
+    small = xs * (num + _ERF_A[3]) / (den + _ERF_B[3])
+    # 0.46875 < |x| <= 4: erfc(|x|) = exp(-x^2) * C(|x|) / D(|x|)
+    ym = m.minimum(m.maximum(y, _ERF_SMALL), _ERF_BIG)
+    num, den = _ERF_C[8] * ym, ym
+    for c, d in zip(_ERF_C[:7], _ERF_D[:7]):
+        num, den = (num + c) * ym, (den + d) * ym
+    erfc_mid = m.exp(-ym * ym) * (num + _ERF_C[7]) / (den + _ERF_D[7])
+    # |x| > 4: erfc(|x|) = exp(-x^2) / |x| * (1/sqrt(pi) + R(1/x^2) / x^2)
+    yb = m.maximum(y, _ERF_BIG)
+    z = 1 / (yb * yb)
+    num, den = _ERF_P[5] * z, z
+    for p, q in zip(_ERF_P[:4], _ERF_Q[:4]):
+        num, den = (num + p) * z, (den + q) * z
+    erfc_big = m.exp(-yb * yb) * (_INV_SQRT_PI - z * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / yb
+    erfc = m.where(y <= _ERF_BIG, erfc_mid, erfc_big)
+    return m.where(y <= _ERF_SMALL, small, m.sign(x) * (1 - erfc))
+
+
+def _gelu(m, x):
+    return 0.5 * x * (1 + _erf(m, x * _INV_SQRT_2))
+
+
+def _gelu_grad(m, g, x, y):
+    # d/dx x*Phi(x) = Phi(x) + x*phi(x)
+    cdf = 0.5 * (1 + _erf(m, x * _INV_SQRT_2))
+    return g * (cdf + x * m.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+def _gelu_tanh(m, x):
+    inner = _GELU_TANH_BETA * (x + _GELU_TANH_KAPPA * x * x * x)
+    return 0.5 * x * (1 + m.tanh(inner))
+
+
+def _gelu_tanh_grad(m, g, x, y):
+    # PyTorch's GeluBackward with approximate='tanh', term by term.
+    x_sq = x * x
+    t = m.tanh(_GELU_TANH_BETA * (x + _GELU_TANH_KAPPA * x_sq * x))
+    left_derivative = 0.5 * (1 + t)
+    right_derivative = 0.5 * x * (1 - t * t) * _GELU_TANH_BETA * (1 + 3 * _GELU_TANH_KAPPA * x_sq)
+    return g * (left_derivative + right_derivative)
+
+
+def _silu_grad(m, g, x, y):
+    s = _sigmoid(m, x)
+    return g * s * (1 + x * (1 - s))
+
+
+UNARY.update({
+    "erf": UnaryFormula(_erf, lambda m, g, x, y: g * _TWO_OVER_SQRT_PI * m.exp(-x * x)),
+    "gelu": UnaryFormula(_gelu, _gelu_grad),
+    "gelu_tanh": UnaryFormula(_gelu_tanh, _gelu_tanh_grad),
+    "silu": UnaryFormula(lambda m, x: x * _sigmoid(m, x), _silu_grad),
+})

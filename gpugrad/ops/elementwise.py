@@ -27,7 +27,7 @@ _UNARY_SAVES = {
     "square": "x",
 }
 # For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
-_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "bo"), "pow": ("ab", "abo"),
+_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
                "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
 
 
