@@ -6,9 +6,22 @@ in ``METHODS`` (name -> function taking the tensor first); ``install_methods`` b
 
 from __future__ import annotations
 
-from . import convert, elementwise, indexing, inplace, linalg, reduction, shape, softmax
+from .. import interop
+from . import (
+    compare,
+    convert,
+    elementwise,
+    indexing,
+    inplace,
+    join,
+    linalg,
+    reduction,
+    shape,
+    softmax,
+)
 
-TOPICS = [elementwise, reduction, softmax, shape, indexing, inplace, linalg, convert]
+TOPICS = [elementwise, compare, reduction, softmax, shape, join, indexing, inplace, linalg, convert,
+          interop]
 
 
 def install_methods(cls) -> None:

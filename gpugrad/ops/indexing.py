@@ -1,7 +1,429 @@
-"""Indexing: ``__getitem__`` / ``__setitem__`` with slices, integer and boolean tensors."""
+"""Indexing: ``__getitem__`` with ints, slices, None, Ellipsis, integer and boolean tensors;
+``index_select``, ``gather``, ``masked_fill``, ``nonzero``. (``__setitem__`` lives with the
+in-place ops.)
+
+A key is applied in two stages, as PyTorch does: first the basic part (ints, slices, None,
+Ellipsis), which gives a view; then, if the key has index arrays, the advanced part on that view,
+which gives a copy (NumPy's rule on the dims left, so ``x[0, :, [1, 2]]`` has PyTorch's shape).
+Backward scatters the gradient into zeros of the input's shape, accumulating repeated indices.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import operator
 
-METHODS: dict = {}
+import numpy as np
+
+from ..autograd.function import Function
+from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._views import track
+
+__all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
+
+_BAD_INDEX = (
+    "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+    "indices (got {})"
+)
+_BAD_DTYPE = "tensors used as indices must be long, int, byte or bool tensors"
+
+
+# ---------------------------------------------------------------------- key normalization
+def _sequence_as_tuple(seq: list) -> bool:
+    """PyTorch's legacy rule: a list holding tensors, sequences, slices, None or Ellipsis is
+    read as a tuple of indices (``x[[[0, 1], [1, 0]]]`` is ``x[[0, 1], [1, 0]]``)."""
+    if len(seq) >= 32:
+        return False
+    return any(isinstance(s, (Tensor, list, tuple, slice, np.ndarray)) or s is None
+               or s is Ellipsis for s in seq)
+
+
+def _index_array(item, backend):
+    """An index given as a Tensor, NumPy array or list, as an array on ``backend``."""
+    if isinstance(item, Tensor):
+        arr = item._data
+        if item._backend is not backend:
+            arr = backend.asarray(item._backend.to_numpy(arr))
+    else:
+        host = np.asarray(item)
+        if host.size == 0 and host.dtype.kind == "f":  # an empty list
+            host = host.astype(np.int64)
+        arr = backend.asarray(host)
+    kind = arr.dtype.kind
+    if arr.dtype == np.uint8 or kind == "b":
+        return arr.astype(bool, copy=False)
+    if kind not in "iu":
+        raise IndexError(_BAD_DTYPE)
+    return arr
+
+
+def _checked_positions(arr, size: int, dim: int, xp):
+    """Int index array -> int64 in ``[0, size)``; out-of-range raises IndexError."""
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size == 0:
+        return arr
+    lo, hi = int(arr.min()), int(arr.max())
+    if lo < -size or hi >= size:
+        bad = int(arr[(arr < -size) | (arr >= size)].reshape(-1)[0])
+        raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {size}")
+    return xp.where(arr < 0, arr + size, arr) if lo < 0 else arr
+
+
+def _plain_slice(item: slice) -> bool:
+    step = item.step
+    return ((item.start is None or item.start.__class__ is int)
+            and (item.stop is None or item.stop.__class__ is int)
+            and (step is None or (step.__class__ is int and step > 0)))
+
+
+def _slice(item: slice) -> slice:
+    start, stop, step = (None if v is None else operator.index(v)
+                         for v in (item.start, item.stop, item.step))
+    if step is not None and step <= 0:
+        raise ValueError("step must be greater than zero")
+    return slice(start, stop, step)
+
+
+def normalize_key(x: Tensor, key):
+    """``(basic, advanced)``: the basic part (a tuple for ``data[basic]``, a view) and the
+    advanced part (a tuple for ``view[advanced]`` or None), validated against ``x``."""
+    shape = x._data.shape
+    if shape and key.__class__ is int and -shape[0] <= key < shape[0]:
+        return (key,), None  # the common cases, without the general walk below
+    if shape and key.__class__ is slice and _plain_slice(key):
+        return (key,), None
+    if isinstance(key, list) and _sequence_as_tuple(key):
+        key = tuple(key)
+    elif not isinstance(key, tuple):
+        key = (key,)
+    backend = x._backend
+    ndim = len(shape)
+
+    items = []  # (kind, value): kinds int, slice, none, ellipsis, bool, array, mask
+    used = 0
+    for item in key:
+        if item is None:
+            items.append(("none", None))
+        elif item is Ellipsis:
+            if any(k == "ellipsis" for k, _ in items):
+                raise IndexError("an index can only have a single ellipsis ('...')")
+            items.append(("ellipsis", None))
+        elif isinstance(item, (bool, np.bool_)):
+            items.append(("bool", bool(item)))
+        elif isinstance(item, (int, np.integer)):
+            items.append(("int", int(item)))
+            used += 1
+        elif isinstance(item, slice):
+            items.append(("slice", _slice(item)))
+            used += 1
+        elif isinstance(item, (Tensor, np.ndarray, list, tuple)):
+            arr = _index_array(item, backend)
+            if arr.dtype.kind == "b":
+                if arr.ndim == 0:
+                    items.append(("bool", bool(arr)))
+                    continue
+                items.append(("mask", arr))
+                used += arr.ndim
+            else:
+                items.append(("array", arr))
+                used += 1
+        else:
+            raise IndexError(_BAD_INDEX.format(type(item).__name__))
+    if used > ndim:
+        if ndim == 0:
+            raise IndexError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            )
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+
+    basic, advanced = [], []
+    has_advanced = False
+    dim = 0
+    xp = backend.xp
+    for kind, value in items:
+        if kind == "ellipsis":
+            n = ndim - used
+            basic.append(Ellipsis)
+            advanced.extend([slice(None)] * n)
+            dim += n
+        elif kind == "none":
+            basic.append(None)
+            advanced.append(slice(None))
+        elif kind == "bool":  # a new dim of size 1 (True) or 0 (False); a copy, as PyTorch
+            basic.append(None)
+            advanced.append(xp.zeros(int(value), dtype=np.int64))
+            has_advanced = True
+        elif kind == "int":
+            size = shape[dim]
+            if not -size <= value < size:
+                raise IndexError(
+                    f"index {value} is out of bounds for dimension {dim} with size {size}"
+                )
+            basic.append(value)
+            dim += 1
+        elif kind == "slice":
+            basic.append(value)
+            advanced.append(slice(None))
+            dim += 1
+        elif kind == "array":
+            basic.append(slice(None))
+            advanced.append(_checked_positions(value, shape[dim], dim, xp))
+            has_advanced = True
+            dim += 1
+        else:  # a boolean mask over the next value.ndim dims
+            for j, n in enumerate(value.shape):
+                if n != shape[dim + j]:
+                    raise IndexError(
+                        f"The shape of the mask {list(value.shape)} at index {j} does not "
+                        f"match the shape of the indexed tensor {list(shape)} at index {dim + j}"
+                    )
+            basic.extend([slice(None)] * value.ndim)
+            advanced.extend(xp.nonzero(value))
+            has_advanced = True
+            dim += value.ndim
+    return tuple(basic), (tuple(advanced) if has_advanced else None)
+
+
+def region(data, basic):
+    """``data[basic]`` as an array view: a trailing Ellipsis keeps NumPy from returning a
+    scalar when the ints index every dim."""
+    return data[basic] if Ellipsis in basic else data[basic + (Ellipsis,)]
+
+
+# ---------------------------------------------------------------------- getitem
+class Index(Function):
+    """``x[basic][advanced]``; a view when there is no advanced part."""
+
+    node_name = "IndexBackward0"
+
+    @staticmethod
+    def forward(ctx, x, basic, advanced):
+        ctx.shape, ctx.key = x._data.shape, (basic, advanced)
+        data = region(x._data, basic)
+        if advanced is None:
+            return x._view(data)
+        return x._new(data[advanced])
+
+    @staticmethod
+    def backward(ctx, grad):
+        return scatter_to_shape(grad, ctx.shape, ctx.key), None, None
+
+
+class Select(Index):
+    node_name = "SelectBackward0"
+
+
+class Slice(Index):
+    node_name = "SliceBackward0"
+
+
+class IndexSelect(Index):
+    node_name = "IndexSelectBackward0"
+
+
+class IndexScatter(Function):
+    """Zeros of ``shape`` with ``grad`` added at ``key``: the backward of ``Index``."""
+
+    node_name = "IndexPutBackward0"
+
+    @staticmethod
+    def forward(ctx, grad, shape, key):
+        ctx.key = key
+        return _scatter(grad, shape, key)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Index.apply(grad, *ctx.key), None, None
+
+
+def _scatter(grad: Tensor, shape, key) -> Tensor:
+    backend = grad._backend
+    out = backend.xp.zeros(shape, dtype=grad._data.dtype)
+    basic, advanced = key
+    target = region(out, basic)
+    if advanced is None:
+        target[...] = grad._data
+    else:
+        backend.add_at(target, advanced, grad._data)
+    return grad._new(out)
+
+
+def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:
+    """The gradient of ``x[key]`` w.r.t. ``x`` (differentiable under create_graph)."""
+    if grad_state.enabled:
+        return IndexScatter.apply(grad, shape, key)
+    return _scatter(grad, shape, key)
+
+
+def getitem(self: Tensor, key) -> Tensor:
+    """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
+    basic, advanced = normalize_key(self, key)
+    if advanced is not None:
+        return Index.apply(self, basic, advanced)
+    if len(basic) == 1 and isinstance(basic[0], int):
+        return track(Select.apply(self, basic, None), self)
+    return track(Slice.apply(self, basic, None), self)
+
+
+# ---------------------------------------------------------------------- index_select, take
+def _index_tensor(index, fn: str, backend):
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
+    if index._data.dtype.kind not in "iu":
+        raise RuntimeError(f"{fn}(): Expected dtype int32 or int64 for index")
+    arr = index._data
+    if index._backend is not backend:
+        arr = backend.asarray(index._backend.to_numpy(arr))
+    return arr.astype(np.int64, copy=False)
+
+
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of ``input`` at ``index`` (a 1-D integer tensor) along ``dim``."""
+    arr = _index_tensor(index, "index_select", input._backend)
+    if arr.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    d = wrap_dim(dim, input._data.ndim)
+    if input._data.ndim == 0:
+        if arr.size != 1:
+            raise RuntimeError(
+                f"index_select(): Index to scalar can have only 1 value, got {arr.size} value(s)"
+            )
+        if int(arr.reshape(-1)[0]) != 0:
+            raise IndexError("index out of range in self")
+        return Slice.apply(input, (), None).clone()
+    size = input._data.shape[d]
+    arr = arr.reshape(-1)
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= size):
+        raise IndexError("index out of range in self")
+    return IndexSelect.apply(input, (), (slice(None),) * d + (arr,))
+
+
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """``input`` read as 1-D at ``index``; the result has ``index``'s shape."""
+    arr = _index_tensor(index, "take", input._backend)
+    n = input._data.size
+    if arr.size and (int(arr.min()) < -n or int(arr.max()) >= n):
+        bad = int(arr[(arr < -n) | (arr >= n)].reshape(-1)[0])
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    return input.reshape(-1)[Tensor._make(arr, input._backend)]
+
+
+# ---------------------------------------------------------------------- gather
+class Gather(Function):
+    node_name = "GatherBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.shape, ctx.dim = x._data.shape, dim
+        ctx.save_for_backward(index)
+        return x._new(x._backend.gather(x._data, dim, index._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        if grad_state.enabled:
+            return ScatterAdd.apply(grad, ctx.shape, ctx.dim, index), None, None
+        return _scatter_add(grad, ctx.shape, ctx.dim, index), None, None
+
+
+class ScatterAdd(Function):
+    """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim`` (gather's backward)."""
+
+    node_name = "ScatterAddBackward0"
+
+    @staticmethod
+    def forward(ctx, src, shape, dim, index):
+        ctx.dim = dim
+        ctx.save_for_backward(index)
+        return _scatter_add(src, shape, dim, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return Gather.apply(grad, ctx.dim, index), None, None, None
+
+
+def _scatter_add(src: Tensor, shape, dim: int, index: Tensor) -> Tensor:
+    backend = src._backend
+    out = backend.xp.zeros(shape, dtype=src._data.dtype)
+    backend.scatter_add(out, dim, index._data, src._data)
+    return src._new(out)
+
+
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[i][index[i][j]]`` for ``dim=1``: picks along ``dim`` at ``index``
+    (an integer tensor with ``input``'s number of dims, no larger in the other dims)."""
+    arr = _index_tensor(index, "gather", input._backend)
+    x = input._data
+    d = wrap_dim(dim, x.ndim)
+    if arr.ndim != x.ndim and not (arr.ndim <= 1 and x.ndim <= 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if x.ndim == 0 or arr.ndim == 0:  # PyTorch treats 0-d as 1-element 1-d here
+        out = gather(input.reshape(-1), 0, Tensor._make(arr.reshape(-1), input._backend))
+        return out.reshape(arr.shape)
+    for k, (n_index, n_self) in enumerate(zip(arr.shape, x.shape)):
+        if k != d and n_index > n_self:
+            raise RuntimeError(
+                f"Size does not match at dimension {k} expected index {list(arr.shape)} to be no "
+                f"larger than self {list(x.shape)} apart from dimension {d}"
+            )
+    size = x.shape[d]
+    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= size):
+        bad = int(arr[(arr < 0) | (arr >= size)].reshape(-1)[0])
+        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    return Gather.apply(input, d, Tensor._make(arr, input._backend))
+
+
+# ---------------------------------------------------------------------- masks
+def _check_mask(mask, fn: str) -> None:
+    if not isinstance(mask, Tensor):
+        raise TypeError(f"{fn}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
+    if mask._data.dtype.kind != "b":
+        raise RuntimeError(
+            f"{fn} only supports boolean masks, but got mask with dtype {mask.dtype}"
+        )
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` (bool, broadcast)
+    is True."""
+    _check_mask(mask, "masked_fill_")
+    if isinstance(value, Tensor):
+        if value._data.ndim != 0:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        value = value.to(input.dtype)
+    elif input._data.dtype.kind == "b":
+        value = bool(value)
+    elif input._data.dtype.kind in "iu":
+        value = int(value)
+    elif not isinstance(value, (int, float, bool, np.number)):
+        raise TypeError(f"masked_fill(): value must be a number or a Tensor, got "
+                        f"{type(value).__name__}")
+    out = math_ns().where(mask, value, input)
+    return out if out.dtype == input.dtype else out.to(input.dtype)
+
+
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The 1-D tensor of the entries of ``input`` where ``mask`` (broadcast) is True."""
+    _check_mask(mask, "masked_select")
+    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    return input.expand(shape)[mask.expand(shape)]
+
+
+def nonzero(input: Tensor, *, as_tuple: bool = False):
+    """Indices of the nonzero entries: an ``(n, ndim)`` int64 tensor, or with ``as_tuple`` a
+    tuple of ``ndim`` 1-D tensors (one 1-D tensor for a 0-d input)."""
+    xp = input._backend.xp
+    data = input._data
+    if as_tuple:
+        found = xp.nonzero(data.reshape(1) if data.ndim == 0 else data)
+        return tuple(input._new(a.astype(np.int64, copy=False)) for a in found)
+    return input._new(xp.argwhere(data).astype(np.int64, copy=False))
+
+METHODS = {
+    "__getitem__": getitem, "index_select": index_select, "gather": gather, "take": take,
+    "masked_fill": masked_fill, "masked_select": masked_select, "nonzero": nonzero,
+}

@@ -8,8 +8,12 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._util import Tensor, grad_state, wrap_dim
+from ._views import track
 
-__all__ = ["reshape", "expand", "broadcast_to", "transpose", "swapaxes", "permute", "t"]
+__all__ = [
+    "reshape", "expand", "broadcast_to", "transpose", "swapaxes", "swapdims", "permute", "t",
+    "flatten", "unflatten", "ravel", "squeeze", "unsqueeze", "movedim", "moveaxis",
+]
 
 
 def _shape_args(shape) -> tuple:
@@ -34,7 +38,12 @@ def _infer_shape(shape: tuple, numel: int) -> tuple:
         raise RuntimeError(f"invalid shape dimension {min(shape)}")
     if -1 in shape:
         known = math.prod(n for n in shape if n != -1)
-        if known == 0 or numel % known:
+        if known == 0:
+            raise RuntimeError(
+                f"cannot reshape tensor of {numel} elements into shape {list(shape)} because the "
+                "unspecified dimension size -1 can be any value and is ambiguous"
+            )
+        if numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = tuple(numel // known if n == -1 else n for n in shape)
     if math.prod(shape) != numel:
@@ -63,8 +72,8 @@ def reshape(input: Tensor, *shape) -> Tensor:
     """The same data with a new shape: a view when the memory layout allows, else a copy."""
     shape = _infer_shape(_shape_args(shape), input._data.size)
     if shape == input._data.shape and not input._requires_grad:
-        return input._alias()
-    return Reshape.apply(input, shape)
+        return track(input._alias(), input)
+    return track(Reshape.apply(input, shape), input)
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -73,16 +82,34 @@ def view(self: Tensor, *shape) -> Tensor:
         raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
     shape = _infer_shape(_shape_args(shape), self._data.size)
     data = self._data
-    if not data.flags.c_contiguous and data.size > 1:
-        try:
-            probe = data.view()
-            probe.shape = shape
-        except AttributeError:
-            raise RuntimeError(
-                "view size is not compatible with input tensor's size and stride (at least one "
-                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-            ) from None
-    return Reshape.apply(self, shape)
+    if not data.flags.c_contiguous and data.size > 1 and not _viewable(data, shape):
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one "
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return track(Reshape.apply(self, shape), self)
+
+
+def _viewable(data, shape: tuple) -> bool:
+    """Whether ``data`` (non-empty) can take ``shape`` without a copy: PyTorch's
+    ``computeStride``, which groups the old dims into contiguous chunks that the new dims must
+    each fall inside."""
+    old_shape, old_strides = data.shape, data.strides
+    view_d = len(shape) - 1
+    chunk_stride = old_strides[-1] if old_strides else data.itemsize
+    tensor_numel = view_numel = 1
+    for d in range(len(old_shape) - 1, -1, -1):
+        tensor_numel *= old_shape[d]
+        if d == 0 or (old_shape[d - 1] != 1 and old_strides[d - 1] != tensor_numel * chunk_stride):
+            while view_d >= 0 and (view_numel < tensor_numel or shape[view_d] == 1):
+                view_numel *= shape[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return False
+            if d > 0:
+                chunk_stride = old_strides[d - 1]
+                tensor_numel = view_numel = 1
+    return view_d == -1
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -137,9 +164,9 @@ def expand(self: Tensor, *sizes) -> Tensor:
             )
         shape.append(n)
     shape = tuple(shape)
-    if shape == have:
-        return self if not self._requires_grad else Expand.apply(self, shape)
-    return Expand.apply(self, shape)
+    if shape == have and not self._requires_grad:
+        return self
+    return track(Expand.apply(self, shape), self)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
@@ -177,7 +204,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     dims = tuple(wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return Permute.apply(input, dims)
+    return track(Permute.apply(input, dims), input)
 
 
 class Transpose(Function):
@@ -186,7 +213,8 @@ class Transpose(Function):
     @staticmethod
     def forward(ctx, x, d0, d1):
         ctx.pair = (d0, d1)
-        return x._view(x._data.swapaxes(d0, d1))
+        data = x._data
+        return x._view(data.swapaxes(d0, d1) if data.ndim else data[...])
 
     @staticmethod
     def backward(ctx, grad):
@@ -197,9 +225,9 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with ``dim0`` and ``dim1`` swapped."""
     n = input._data.ndim
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
-    if n < 2 and d0 == d1:
-        return input._alias() if not input._requires_grad else Transpose.apply(input, 0, 0)
-    return Transpose.apply(input, d0, d1)
+    if n < 2 and d0 == d1 and not input._requires_grad:
+        return track(input._alias(), input)
+    return track(Transpose.apply(input, d0, d1), input)
 
 
 swapaxes = swapdims = transpose
@@ -221,13 +249,120 @@ def _T(self: Tensor) -> Tensor:
 
 def _mT(self: Tensor) -> Tensor:
     if self._data.ndim < 2:
-        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D tensor.")
+        raise RuntimeError(
+            "tensor.mT is only supported on matrices or batches of matrices. Got "
+            f"{self.ndim}-D tensor."
+        )
     return transpose(self, -2, -1)
+
+
+class Flatten(Reshape):
+    node_name = "ViewBackward0"
+
+
+class Squeeze(Reshape):
+    node_name = "SqueezeBackward1"
+
+
+class Unsqueeze(Reshape):
+    node_name = "UnsqueezeBackward0"
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one (a view when the layout allows); a 0-d
+    tensor becomes 1-D."""
+    shape = input._data.shape
+    n = len(shape)
+    start, end = wrap_dim(start_dim, n), wrap_dim(end_dim, n)
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if n == 0:
+        return reshape(input, 1)
+    if start == end:
+        return track(input._alias(), input) if not input._requires_grad else reshape(input, shape)
+    merged = math.prod(shape[start:end + 1])
+    return track(Flatten.apply(input, shape[:start] + (merged,) + shape[end + 1:]), input)
+
+
+def ravel(input: Tensor) -> Tensor:
+    """The elements as a 1-D tensor (a view when contiguous)."""
+    return reshape(input, -1)
+
+
+def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
+    """Split dim ``dim`` into ``sizes`` (one entry may be -1); a view."""
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape))
+    sizes = _shape_args((sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    if -1 in sizes:
+        known = math.prod(n for n in sizes if n != -1)
+        if known and shape[d] % known == 0:
+            sizes = tuple(shape[d] // known if n == -1 else n for n in sizes)
+    if math.prod(sizes) != shape[d] or min(sizes) < 0:
+        raise RuntimeError(
+            f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+            f"({shape[d]}) in the input tensor"
+        )
+    return track(Reshape.apply(input, shape[:d] + sizes + shape[d + 1:]), input)
+
+
+def squeeze(input: Tensor, dim=None) -> Tensor:
+    """Remove dims of size 1 (all of them, or those of ``dim``: an int or a tuple); a view."""
+    shape = input._data.shape
+    n = len(shape)
+    if dim is None:
+        dims = range(n)
+    elif isinstance(dim, (tuple, list)):
+        dims = [wrap_dim(d, n) for d in dim]
+    else:
+        dims = [wrap_dim(dim, n)]
+    new = tuple(s for i, s in enumerate(shape) if not (s == 1 and i in dims))
+    if new == shape and not input._requires_grad:
+        return track(input._alias(), input)
+    return track(Squeeze.apply(input, new), input)
+
+
+def unsqueeze(input: Tensor, dim: int) -> Tensor:
+    """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``); a view."""
+    shape = input._data.shape
+    d = wrap_dim(dim, len(shape) + 1)
+    return track(Unsqueeze.apply(input, shape[:d] + (1,) + shape[d:]), input)
+
+
+def movedim(input: Tensor, source, destination) -> Tensor:
+    """Move dims ``source`` to positions ``destination`` (ints or tuples); the others keep their
+    order. A view."""
+    n = input._data.ndim
+    src = tuple(source) if isinstance(source, (tuple, list)) else (source,)
+    dst = tuple(destination) if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({list(src)} dims) should "
+            f"contain the same number of dims as destination ({list(dst)} dims)"
+        )
+    src = tuple(wrap_dim(d, n) for d in src)
+    dst = tuple(wrap_dim(d, n) for d in dst)
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
+    order = [d for d in range(n) if d not in src]
+    for s_dim, d_dim in sorted(zip(dst, src)):
+        order.insert(s_dim, d_dim)
+    return permute(input, tuple(order))
+
+
+moveaxis = movedim
 
 
 METHODS = {
     "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
     "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
-    "t": t, "T": property(_T), "mT": property(_mT),
+    "t": t, "T": property(_T), "mT": property(_mT), "flatten": flatten, "ravel": ravel,
+    "unflatten": unflatten, "squeeze": squeeze, "unsqueeze": unsqueeze, "movedim": movedim,
+    "moveaxis": movedim,
 }

@@ -1,0 +1,390 @@
+"""Joining and splitting: ``cat``, ``stack``, ``split``, ``chunk``, ``unbind``, ``narrow``,
+``select``; and the copying shape ops ``repeat``, ``tile``, ``flip``.
+
+``split``, ``chunk`` and ``unbind`` return views, all outputs of one node whose backward
+joins their gradients in one pass.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _dtype as dt
+from ..autograd.function import Function
+from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._views import track
+from .indexing import Select, Slice
+
+__all__ = [
+    "cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk", "unbind",
+    "narrow", "select", "tile", "flip", "fliplr", "flipud",
+]
+
+
+def _tensor_list(tensors, fn: str) -> list:
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(
+            f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+            f"{type(tensors).__name__}"
+        )
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, but found "
+                f"element of type {type(t).__name__} at pos {i}"
+            )
+    return list(tensors)
+
+
+# ---------------------------------------------------------------------- cat, stack
+class Cat(Function):
+    node_name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, np_dtype, *tensors):
+        ctx.dim = dim
+        # PyTorch's legacy rule: 1-D empty tensors are skipped whatever their shape.
+        ctx.sizes = [None if _legacy_empty(t) else t._data.shape[dim] for t in tensors]
+        arrays = [t._data.astype(np_dtype, copy=False) for t in tensors if not _legacy_empty(t)]
+        backend = tensors[0]._backend
+        if not arrays:
+            return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
+        return Tensor._make(backend.xp.concatenate(arrays, axis=dim), backend)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim, out, start = ctx.dim, [None, None], 0
+        for n in ctx.sizes:
+            if n is None:
+                out.append(grad._new(grad._backend.xp.zeros((0,), dtype=grad._data.dtype)))
+                continue
+            if grad_state.enabled:
+                out.append(grad.narrow(dim, start, n))
+            else:
+                out.append(grad._new(grad._data[(slice(None),) * dim + (slice(start, start + n),)]))
+            start += n
+        return tuple(out)
+
+
+def _legacy_empty(t: Tensor) -> bool:
+    return t._data.shape == (0,)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate ``tensors`` along ``dim`` (all other sizes must match); the result has
+    their promoted dtype."""
+    tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    kept = [(i, t) for i, t in enumerate(tensors) if not _legacy_empty(t)]
+    np_dtype = dt.result_type(*tensors).np
+    d = 0
+    if kept:
+        i0, first = kept[0]
+        if first._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i0}) cannot be concatenated")
+        ref = first._data.shape
+        d = wrap_dim(dim, len(ref))
+        for i, t in kept[1:]:
+            shape = t._data.shape
+            if len(shape) != len(ref):
+                if not shape:
+                    raise RuntimeError(
+                        f"zero-dimensional tensor (at position {i}) cannot be concatenated"
+                    )
+                raise RuntimeError(
+                    f"Tensors must have same number of dimensions: got {len(ref)} and {len(shape)}"
+                )
+            for k, (a, b) in enumerate(zip(ref, shape)):
+                if k != d and a != b:
+                    raise RuntimeError(
+                        f"Sizes of tensors must match except in dimension {d}. Expected size {a} "
+                        f"but got size {b} for tensor number {i} in the list."
+                    )
+    else:
+        wrap_dim(dim, 1)
+    return Cat.apply(d, np_dtype, *tensors)
+
+
+concat = concatenate = cat
+
+
+class Stack(Function):
+    node_name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx, dim, np_dtype, *tensors):
+        ctx.dim = dim
+        backend = tensors[0]._backend
+        arrays = [t._data.astype(np_dtype, copy=False) for t in tensors]
+        return Tensor._make(backend.xp.stack(arrays, axis=dim), backend)
+
+    @staticmethod
+    def backward(ctx, grad):
+        dim = ctx.dim
+        if grad_state.enabled:
+            return (None, None) + unbind(grad, dim)
+        gd = grad._data
+        lead = (slice(None),) * dim
+        return (None, None) + tuple(grad._new(gd[lead + (i, ...)]) for i in range(gd.shape[dim]))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join equally-shaped ``tensors`` along a new dim ``dim``."""
+    tensors = _tensor_list(tensors, "stack")
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    ref = tensors[0]._data.shape
+    d = wrap_dim(dim, len(ref) + 1)
+    for i, t in enumerate(tensors[1:], 1):
+        if t._data.shape != ref:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {list(ref)} at entry 0 and "
+                f"{list(t._data.shape)} at entry {i}"
+            )
+    return Stack.apply(d, dt.result_type(*tensors).np, *tensors)
+
+
+def hstack(tensors) -> Tensor:
+    """Concatenate along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in _tensor_list(tensors, "hstack")]
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Concatenate along dim 0, 0-d and 1-D tensors first made rows."""
+    tensors = _tensor_list(tensors, "vstack")
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+# ---------------------------------------------------------------------- split, chunk, unbind
+class Split(Function):
+    node_name = "SplitWithSizesBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, sizes):
+        ctx.dim = dim
+        data, lead, start, out = x._data, (slice(None),) * dim, 0, []
+        for n in sizes:
+            out.append(x._view(data[lead + (slice(start, start + n),)]))
+            start += n
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if grad_state.enabled:
+            return math_ns().cat(grads, ctx.dim), None, None
+        g = grads[0]
+        return g._new(g._backend.xp.concatenate([h._data for h in grads], axis=ctx.dim)), None, None
+
+
+class Unbind(Function):
+    node_name = "UnbindBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        data, lead = x._data, (slice(None),) * dim
+        return tuple(x._view(data[lead + (i, ...)]) for i in range(data.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if grad_state.enabled:
+            return math_ns().stack(grads, ctx.dim), None
+        g = grads[0]
+        return g._new(g._backend.xp.stack([h._data for h in grads], axis=ctx.dim)), None
+
+
+def _split(x: Tensor, dim: int, sizes) -> tuple:
+    return tuple(track(p, x) for p in Split.apply(x, dim, tuple(sizes)))
+
+
+def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
+    """Views of consecutive pieces along ``dim``: of ``split_size`` each (the last may be
+    smaller), or of the sizes in a list ``split_size_or_sections``."""
+    if tensor._data.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    d = wrap_dim(dim, tensor._data.ndim)
+    size = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [int(n) for n in split_size_or_sections]
+        if any(n < 0 for n in sizes):
+            raise RuntimeError(
+                "split_with_sizes expects split_sizes have only non-negative entries, but got "
+                f"split_sizes={sizes}"
+            )
+        if sum(sizes) != size:
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {d}), but got split_sizes={sizes}"
+            )
+        return _split(tensor, d, sizes)
+    step = int(split_size_or_sections)
+    if step < 0:
+        raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+    if step == 0:
+        if size:
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}"
+            )
+        return _split(tensor, d, [0])
+    count = max(1, math.ceil(size / step))
+    return _split(tensor, d, [min(step, size - i * step) for i in range(count)])
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """Split into ``chunks`` views of equal size along ``dim`` (the last may be smaller, and
+    there may be fewer)."""
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if size == 0:
+        return _split(input, d, [0] * chunks)
+    return split(input, math.ceil(size / chunks), d)
+
+
+def unbind(input: Tensor, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim (views)."""
+    if input._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    d = wrap_dim(dim, input._data.ndim)
+    return tuple(track(p, input) for p in Unbind.apply(input, d))
+
+
+def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view of ``length`` entries from ``start`` along ``dim``."""
+    if input._data.ndim == 0:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+    if isinstance(start, Tensor):
+        start = start.item()
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if not -size <= start <= size:
+        raise IndexError(
+            f"start out of range (expected to be in range of [{-size}, {size}], but got {start})"
+        )
+    if start < 0:
+        start += size
+    if start + length > size:
+        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+    key = (slice(None),) * d + (slice(start, start + length),)
+    return track(Slice.apply(input, key, None), input)
+
+
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The view at ``index`` along ``dim``, without that dim."""
+    if input._data.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, input._data.ndim)
+    size = input._data.shape[d]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {list(input.shape)} at "
+            f"dimension {d}"
+        )
+    key = (slice(None),) * d + (index,)
+    return track(Select.apply(input, key, None), input)
+
+
+# ---------------------------------------------------------------------- repeat, flip
+class Repeat(Function):
+    node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        shape = (1,) * (len(reps) - x._data.ndim) + x._data.shape
+        ctx.in_shape, ctx.shape, ctx.reps = x._data.shape, shape, reps
+        return x._new(x._backend.xp.tile(x._data.reshape(shape), reps))
+
+    @staticmethod
+    def backward(ctx, grad):
+        # out[r*s + i] = x[i] along each dim: view the gradient as (r0, s0, r1, s1, ...) and
+        # sum over the r axes.
+        paired = tuple(v for r, s in zip(ctx.reps, ctx.shape) for v in (r, s))
+        axes = tuple(range(0, len(paired), 2))
+        if grad_state.enabled:
+            return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
+        return grad._new(grad._backend.reduce("sum", grad._data.reshape(paired), axes, False)
+                         .reshape(ctx.in_shape)), None
+
+
+def _sizes(sizes) -> tuple:
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return tuple(int(n) for n in sizes)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along each dim (``sizes`` may add leading dims)."""
+    reps = _sizes(sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    shape = (1,) * (len(reps) - input._data.ndim) + input._data.shape
+    target = [r * s for r, s in zip(reps, shape)]
+    if any(r < 0 for r in reps):
+        bad = min(target)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {target}")
+    return Repeat.apply(input, reps)
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat`` with ``dims`` padded with leading ones to ``input``'s number of dims."""
+    reps = _sizes((dims,))
+    return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
+
+
+class Flip(Function):
+    node_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._new(x._backend.xp.flip(x._data, axis=dims).copy())
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad_state.enabled:
+            return Flip.apply(grad, ctx.dims), None
+        return grad._new(grad._backend.xp.flip(grad._data, axis=ctx.dims).copy()), None
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """A copy with the order of entries reversed along ``dims``."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    n = input._data.ndim
+    wrapped = []
+    for d in dims:
+        w = wrap_dim(d, n)
+        if w in wrapped:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        wrapped.append(w)
+    if n == 0:
+        return Flip.apply(input, None)
+    return Flip.apply(input, tuple(wrapped))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+METHODS = {
+    "split": split, "chunk": chunk, "unbind": unbind, "narrow": narrow, "select": select,
+    "repeat": repeat, "tile": tile, "flip": flip, "fliplr": fliplr, "flipud": flipud,
+}
