@@ -97,6 +97,27 @@ class FunctionCtx:
                 out.append(t)
         return tuple(out)
 
+    def saved_arrays(self) -> list:
+        """The saved tensors' raw arrays, version-checked: what a backward that computes on
+        arrays (no ``create_graph``) needs, without wrapping each in a Tensor again."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED)
+        out = []
+        for item in saved:
+            if item is None:
+                out.append(None)
+            elif item.__class__ is _SavedOutput:
+                if item.vc.value != item.version:
+                    _raise_modified(item.data, item.vc.value, item.version, self)
+                out.append(item.data)
+            else:
+                t, version = item
+                if t._vc.value != version:
+                    _raise_modified(t._data, t._vc.value, version, self)
+                out.append(t._data)
+        return out
+
 
 def _raise_modified(data, now, expected, node) -> None:
     shape = list(data.shape)
@@ -123,6 +144,9 @@ class Function(FunctionCtx):
     _retained = None
     _seq = -1
     needs_input_grad = ()
+    # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
+    # this: apply then skips the grad-mode switch and the output checks that user code needs.
+    _array_forward = False
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError(
@@ -161,6 +185,11 @@ class Function(FunctionCtx):
         record = record and prev_mode
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
 
+        if cls._array_forward:
+            result = cls.forward(ctx, *args)
+            if record:
+                _record_single(ctx, args, result)
+            return result
         if prev_mode:  # forward never records: it runs as under no_grad
             _grad_state.enabled = False
             try:
@@ -277,6 +306,33 @@ def _own_output(r, args):
     if r.grad_fn is not None or r._requires_grad:
         return r._alias()
     return r
+
+
+def _record_single(ctx, args, out) -> None:
+    """``_record`` for a built-in op's one fresh output (the hot path)."""
+    if ctx._non_differentiable or out._data.dtype.kind != "f":
+        _record(ctx, args, (out,))
+        return
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            d = a._data
+            fn = a.grad_fn
+            edges.append((a, 0, d.shape, d.dtype) if fn is None
+                         else (fn, a._output_nr, d.shape, d.dtype))
+        else:
+            edges.append(None)
+    ctx._edges = tuple(edges)
+    ctx._seq = next(_sequence)
+    out.grad_fn = ctx
+    out._requires_grad = True
+    to_save = ctx._to_save
+    if to_save:
+        ctx._saved = tuple(
+            None if t is None else _SavedOutput(t, 0) if t is out else (t, t._vc.value)
+            for t in to_save
+        )
+        ctx._to_save = ()
 
 
 def _record(ctx, args, outputs) -> None:

@@ -7,7 +7,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 
 from __future__ import annotations
 
-from .._dtype import binary_result_type, get_default_dtype
+from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
 from ..backend.formulas import BINARY, UNARY
 from ._util import (
@@ -35,6 +35,7 @@ class _Unary(Function):
     """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``)."""
 
     op = ""
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -54,15 +55,17 @@ class _Unary(Function):
     @staticmethod
     def backward(ctx, grad):
         saves = _UNARY_SAVES.get(ctx.op, "")
-        saved = ctx.saved_tensors if saves else (None,)
-        x, y = (saved[0], None) if saves == "x" else (None, saved[0])
-        if grad_state.enabled:
+        if grad_state.enabled:  # create_graph: the formula on Tensors
+            saved = ctx.saved_tensors if saves else (None,)
+            x, y = (saved[0], None) if saves == "x" else (None, saved[0])
             return UNARY[ctx.op].grad(math_ns(), grad, x, y)
-        return grad._new(grad._backend.unary_grad(
-            ctx.op, grad._data,
-            None if x is None else data_as(x, grad._data.dtype),
-            None if y is None else y._data,
-        ))
+        gd = grad._data
+        s = ctx.saved_arrays()[0] if saves else None
+        if saves == "x":
+            if s.dtype != gd.dtype:
+                s = s.astype(gd.dtype)
+            return grad._new(grad._backend.unary_grad(ctx.op, gd, s, None))
+        return grad._new(grad._backend.unary_grad(ctx.op, gd, None, s))
 
 
 def _unary_op(op: str, node_name: str):
@@ -104,6 +107,7 @@ class _Binary(Function):
     """Base of the binary ops; operands are Tensors or Python scalars, broadcast together."""
 
     op = ""
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -141,24 +145,27 @@ class _Binary(Function):
     @staticmethod
     def backward(ctx, grad):
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if ctx.op in _GRAD_READS:
-            sa, sb, out = ctx.saved_tensors
-            ka, kb = ctx.scalars
-            a = sa if ka is None else ka
-            b = sb if kb is None else kb
-        else:
+        reads = ctx.op in _GRAD_READS
+        if grad_state.enabled:  # create_graph: the formulas on Tensors
             a = b = out = None
-        if grad_state.enabled:
+            if reads:
+                sa, sb, out = ctx.saved_tensors
+                ka, kb = ctx.scalars
+                a = sa if ka is None else ka
+                b = sb if kb is None else kb
             f = BINARY[ctx.op]
             m = math_ns()
             return (f.grad_a(m, grad, a, b, out) if need_a else None,
                     f.grad_b(m, grad, a, b, out) if need_b else None, None)
         gd = grad._data
         dtype = gd.dtype
-        ga, gb = grad._backend.binary_grad(
-            ctx.op, gd, data_as(a, dtype), data_as(b, dtype), None if out is None else out._data,
-            need_a, need_b,
-        )
+        a = b = out = None
+        if reads:
+            sa, sb, out = ctx.saved_arrays()
+            ka, kb = ctx.scalars
+            a = data_as(ka, dtype) if sa is None else sa if sa.dtype == dtype else sa.astype(dtype)
+            b = data_as(kb, dtype) if sb is None else sb if sb.dtype == dtype else sb.astype(dtype)
+        ga, gb = grad._backend.binary_grad(ctx.op, gd, a, b, out, need_a, need_b)
         return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb), None)
 
 
@@ -197,7 +204,10 @@ def _binary(cls, a, b, float_out: bool = False):
             raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
     elif not isinstance(b, Tensor):
         b = scalar_or_tensor(b, "other")
-    rt = binary_result_type(a, b)
+    if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:  # the common case
+        rt = from_numpy_dtype(a._data.dtype)
+    else:
+        rt = binary_result_type(a, b)
     if float_out and not rt.is_floating_point:
         rt = get_default_dtype()
     return cls.apply(a, b, rt)
