@@ -1,37 +1,277 @@
-"""NumPy twins of the fused loss kernels (filled in by the nn/losses work).
+"""NumPy twins of the fused loss kernels.
 
 Every loss primitive computes the loss AND the gradient of its input in one pass, so that
-backward only scales that gradient by ``grad_output``. Shapes and conventions:
+backward only scales that gradient by ``grad_output`` (``scale_loss_grad``). Shapes and
+conventions:
 - ``reduction`` is ``"mean"``, ``"sum"`` or ``"none"``; the loss is a 0-d array for mean and sum,
   per-element (per-row for cross-entropy) for none;
-- the returned gradient is d(loss)/d(input) for an upstream gradient of 1 (of ones for none);
-  ``None`` when ``need_grad`` is False (under ``no_grad`` it is not computed);
+- the returned gradient is d(loss)/d(input) for an upstream gradient of 1 (of ones for none), in
+  a fresh array the caller owns; ``None`` when ``need_grad`` is False (under ``no_grad`` it is
+  not computed);
+- a mean over zero elements is nan (0/0), as in PyTorch; its gradient is all zeros;
 - inputs have already been validated (shapes, dtypes, target ranges) by the op layer.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
+# Cross-entropy works through the logits in blocks of rows, so that the passes of one block
+# (max, exp, sum, scale) run on data that is still in cache; blocks spread over threads.
+_CE_BLOCK_ELEMENTS = 1 << 18
+_CE_PARALLEL_ELEMENTS = 1 << 20
+
+
+def _reduce(xp, loss, reduction: str):
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    return loss.mean() if loss.size else xp.asarray(np.nan, loss.dtype)
+
+
+def _mean_scale(reduction: str, n: int) -> float:
+    return 1.0 / n if reduction == "mean" and n else 1.0
+
 
 class LossTwins:
     """Mixin of loss primitives for a backend with ``self.xp``."""
 
+    # --------------------------------------------------------------- cross-entropy
     def cross_entropy(self, logits, target, weight, ignore_index: int, label_smoothing: float,
                       reduction: str, need_grad: bool):
         """Softmax cross-entropy on ``logits`` (N, C).
 
         ``target`` is (N,) int64 class indices or (N, C) probabilities (same dtype as logits).
         ``weight`` is a (C,) array or None. Returns ``(loss, grad_logits)``.
+
+        With class indices, row i contributes ``(1-eps) * w[t_i] * (lse_i - x[i, t_i])
+        + eps/C * sum_c w[c] * (lse_i - x[i, c])`` (``eps`` the label smoothing, rows whose target
+        is ``ignore_index`` contribute 0) and the mean divides by ``sum_i w[t_i]`` over kept rows.
+        Its gradient is ``p_ij * a_i - b_ij`` with ``p`` the softmax, ``a_i = (1-eps) * w[t_i]
+        + eps/C * sum_c w[c]`` and ``b_ij = (1-eps) * w[t_i] * [j == t_i] + eps/C * w[j]``.
+        With probabilities ``q`` (smoothed to ``(1-eps) * q + eps/C``), row i contributes
+        ``sum_c w[c] q_ic (lse_i - x_ic)``, the mean divides by N, and the gradient is
+        ``p_ij * sum_c w[c] q_ic - w[j] q_ij``.
         """
-        raise NotImplementedError("cross_entropy twin arrives with the losses")
+        xp = self.xp
+        n, c = logits.shape
+        dtype = logits.dtype
+        probs = target.dtype.kind == "f"
+        if probs:
+            row_scale = _mean_scale(reduction, n)
+            keep = None
+        else:
+            keep = target != ignore_index
+            w_t = keep.astype(dtype) if weight is None else xp.where(
+                keep, weight[xp.where(keep, target, 0)], 0).astype(dtype)
+            denom = w_t.sum()
+            row_scale = xp.asarray(1.0, dtype) / denom if reduction == "mean" else 1.0
+        grad = xp.empty((n, c), dtype) if need_grad else None
+        row_loss = xp.empty(n, dtype)
 
+        def block(lo: int, hi: int) -> None:
+            x = logits[lo:hi]
+            buf = grad[lo:hi] if need_grad else xp.empty(x.shape, dtype)
+            row_max = x.max(axis=1, keepdims=True) if c else xp.zeros((hi - lo, 1), dtype)
+            # Terms of the loss read the shifted logits x - max (exact where it matters), before
+            # they turn into exp(x - max) in place: lse - x_c = log(sum_exp) - (x_c - max).
+            shifted = xp.subtract(x, row_max, out=buf)
+            if probs:
+                q = target[lo:hi]
+                if label_smoothing:
+                    q = q * (1 - label_smoothing) + label_smoothing / c
+                wq = q if weight is None else q * weight
+                shifted_dot = xp.einsum("ij,ij->i", wq, shifted)
+            else:
+                t = xp.where(keep[lo:hi], target[lo:hi], 0)
+                shifted_t = xp.take_along_axis(shifted, t[:, None], axis=1)[:, 0]
+                if label_smoothing:
+                    w_sum = c if weight is None else weight.sum()
+                    shifted_w = shifted.sum(axis=1) if weight is None else shifted @ weight
+            xp.exp(buf, out=buf)
+            sum_exp = buf.sum(axis=1)
+            log_sum = xp.log(sum_exp)
+            if probs:
+                total = wq.sum(axis=1)
+                row_loss[lo:hi] = log_sum * total - shifted_dot
+                if need_grad:
+                    buf *= (row_scale * total / sum_exp)[:, None]
+                    buf -= row_scale * wq
+                return
+            wt = w_t[lo:hi]
+            loss = (1 - label_smoothing) * wt * (log_sum - shifted_t)
+            if label_smoothing:
+                smooth = label_smoothing / c * (log_sum * w_sum - shifted_w)
+                loss = loss + xp.where(keep[lo:hi], smooth, 0)
+            row_loss[lo:hi] = loss
+            if not need_grad:
+                return
+            scale = xp.where(keep[lo:hi], row_scale, 0).astype(dtype)
+            a = (1 - label_smoothing) * wt
+            if label_smoothing:
+                a = a + label_smoothing / c * w_sum
+            buf *= (scale * a / sum_exp)[:, None]
+            rows = xp.arange(hi - lo)
+            buf[rows, t] -= scale * (1 - label_smoothing) * wt
+            if label_smoothing:
+                smooth_w = 1.0 if weight is None else weight[None, :]
+                buf -= (scale * (label_smoothing / c))[:, None] * smooth_w
+
+        self._row_blocks(block, n, c)
+        if reduction == "none":
+            return row_loss, grad
+        total_loss = row_loss.sum()
+        if reduction == "mean":
+            total_loss = total_loss / (n if probs else denom)  # 0/0 = nan when nothing counts
+        return xp.asarray(total_loss, dtype), grad
+
+    def _row_blocks(self, block, n: int, c: int) -> None:
+        """Run ``block(lo, hi)`` over row blocks, on two threads for big NumPy inputs (NumPy
+        releases the GIL inside its loops)."""
+        rows = max(1, _CE_BLOCK_ELEMENTS // max(c, 1))
+        bounds = [(lo, min(lo + rows, n)) for lo in range(0, n, rows)] or [(0, 0)]
+        if self.xp is not np or n * c < _CE_PARALLEL_ELEMENTS or len(bounds) < 2:
+            for lo, hi in bounds:
+                block(lo, hi)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        global _pool
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=_threads())
+        half = (len(bounds) + 1) // 2
+        parts = [bounds[:half], bounds[half:]]
+        for f in [_pool.submit(_run_all, block, part) for part in parts]:
+            f.result()
+
+    # ----------------------------------------------------------- binary cross-entropy
     def bce_with_logits(self, x, y, weight, pos_weight, reduction: str, need_grad: bool):
-        """Binary cross-entropy on logits, ``weight``/``pos_weight`` broadcastable or None."""
-        raise NotImplementedError("bce_with_logits twin arrives with the losses")
+        """Binary cross-entropy on logits, ``weight``/``pos_weight`` broadcastable or None.
 
+        ``loss = (1 - y) * x + (1 + (pos_weight - 1) * y) * softplus(-x)``, times ``weight``,
+        with ``softplus(-x) = max(-x, 0) + log1p(exp(-|x|))`` (stable for any ``x``).
+        Gradient: ``(1 - y) - (1 + (pos_weight - 1) * y) * sigmoid(-x)``, times ``weight``.
+        """
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        softplus_neg = xp.maximum(-x, 0) + xp.log1p(e)
+        log_weight = None if pos_weight is None else 1 + (pos_weight - 1) * y
+        loss = (1 - y) * x + (softplus_neg if log_weight is None else log_weight * softplus_neg)
+        if weight is not None:
+            loss = loss * weight
+        grad = None
+        if need_grad:
+            # sigmoid(-x) from e = exp(-|x|) without overflow: e/(1+e) for x >= 0, 1/(1+e) else
+            sig_neg = xp.where(x >= 0, e, 1) / (1 + e)
+            if log_weight is None:
+                grad = (1 - y) - sig_neg
+            else:
+                grad = (1 - y) - log_weight * sig_neg
+            if weight is not None:
+                grad = grad * weight
+            grad = self._scaled(grad, reduction, loss.size, x.dtype)
+        return _reduce(xp, loss.astype(x.dtype, copy=False), reduction), grad
+
+    def bce(self, x, y, weight, reduction: str, need_grad: bool):
+        """Binary cross-entropy on probabilities ``x`` in [0, 1], logs clamped at -100.
+
+        ``loss = -(y * max(log x, -100) + (1 - y) * max(log(1 - x), -100))``, times ``weight``;
+        gradient ``(x - y) / max(x * (1 - x), 1e-12)``, times ``weight`` (PyTorch's formulas).
+        """
+        xp = self.xp
+        log_x = xp.maximum(xp.log(x), -100)
+        log_1mx = xp.maximum(xp.log1p(-x), -100)
+        loss = (y - 1) * log_1mx - y * log_x
+        if weight is not None:
+            loss = loss * weight
+        grad = None
+        if need_grad:
+            grad = (x - y) / xp.maximum((1 - x) * x, 1e-12)
+            if weight is not None:
+                grad = grad * weight
+            grad = self._scaled(grad, reduction, loss.size, x.dtype)
+        return _reduce(xp, loss.astype(x.dtype, copy=False), reduction), grad
+
+    # ------------------------------------------------------------------- regression
     def mse(self, x, y, reduction: str, need_grad: bool):
         """Mean squared error; the gradient of ``y`` is the negative of the returned one."""
-        raise NotImplementedError("mse twin arrives with the losses")
+        diff = self.xp.subtract(x, y)
+        loss = diff * diff
+        grad = None
+        if need_grad:
+            diff *= 2
+            grad = self._scaled(diff, reduction, loss.size, x.dtype)
+        return _reduce(self.xp, loss, reduction), grad
 
     def l1(self, x, y, reduction: str, need_grad: bool):
         """Mean absolute error; the gradient of ``y`` is the negative of the returned one."""
-        raise NotImplementedError("l1 twin arrives with the losses")
+        xp = self.xp
+        diff = xp.subtract(x, y)
+        grad = self._scaled(xp.sign(diff), reduction, diff.size, x.dtype) if need_grad else None
+        return _reduce(xp, xp.abs(diff, out=diff), reduction), grad
+
+    def smooth_l1(self, x, y, beta: float, reduction: str, need_grad: bool):
+        """``0.5 * d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (``d = x - y``);
+        ``beta == 0`` is the L1 loss. The gradient of ``y`` is the negative of the returned one."""
+        if beta == 0:
+            return self.l1(x, y, reduction, need_grad)
+        xp = self.xp
+        diff = xp.subtract(x, y)
+        abs_diff = xp.abs(diff)
+        inside = abs_diff < beta
+        loss = xp.where(inside, 0.5 / beta * diff * diff, abs_diff - 0.5 * beta)
+        grad = None
+        if need_grad:
+            grad = self._scaled(xp.where(inside, diff / beta, xp.sign(diff)), reduction,
+                                diff.size, x.dtype)
+        return _reduce(xp, loss.astype(x.dtype, copy=False), reduction), grad
+
+    def huber(self, x, y, delta: float, reduction: str, need_grad: bool):
+        """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``; the gradient
+        of ``y`` is the negative of the returned one."""
+        xp = self.xp
+        diff = xp.subtract(x, y)
+        abs_diff = xp.abs(diff)
+        inside = abs_diff < delta
+        loss = xp.where(inside, 0.5 * diff * diff, delta * (abs_diff - 0.5 * delta))
+        grad = None
+        if need_grad:
+            grad = self._scaled(xp.where(inside, diff, delta * xp.sign(diff)), reduction,
+                                diff.size, x.dtype)
+        return _reduce(xp, loss.astype(x.dtype, copy=False), reduction), grad
+
+    # ---------------------------------------------------------------------- backward
+    def scale_loss_grad(self, grad_input, grad_output):
+        """``grad_input * grad_output`` in place (``grad_output`` broadcasts against it: 0-d for
+        mean/sum, the loss's shape, with trailing 1s, for none); returns ``grad_input``.
+
+        The NumPy twin reads a 0-d ``grad_output`` on the host and skips the multiply when it
+        is 1 (as after ``loss.backward()``); a GPU kernel multiplies always, avoiding a sync.
+        """
+        if grad_output.ndim == 0 and self.xp is np and grad_output == 1:
+            return grad_input
+        grad_input *= grad_output
+        return grad_input
+
+    def _scaled(self, grad, reduction: str, n: int, dtype):
+        """The elementwise gradient divided by ``n`` for a mean, in ``dtype``."""
+        grad = grad.astype(dtype, copy=False)
+        if reduction == "mean" and n:
+            grad *= 1.0 / n
+        return grad
+
+
+_pool = None
+
+
+def _threads() -> int:
+    import os
+
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else (os.cpu_count() or 1)))
+
+
+def _run_all(block, bounds) -> None:
+    for lo, hi in bounds:
+        block(lo, hi)

@@ -1,0 +1,11 @@
+"""``gpugrad.nn``: modules, parameters, layers, losses, ``functional`` and ``init``, with
+PyTorch's names."""
+
+from __future__ import annotations
+
+from . import functional, init
+from .modules import *  # noqa: F403
+from .modules import __all__ as _modules_all
+from .parameter import Buffer, Parameter
+
+__all__ = ["Parameter", "Buffer", "functional", "init", *_modules_all]

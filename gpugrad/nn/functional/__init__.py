@@ -1,0 +1,23 @@
+"""``gpugrad.nn.functional``: the functional form of every layer and loss
+(``import gpugrad.nn.functional as F``)."""
+
+from __future__ import annotations
+
+from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .layers import dropout, embedding, layer_norm, linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    huber_loss,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+)
+from .loss_ce import cross_entropy, nll_loss
+
+__all__ = [
+    "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "linear", "dropout", "layer_norm", "embedding",
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+]

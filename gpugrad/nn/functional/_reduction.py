@@ -1,0 +1,34 @@
+"""Checking the ``reduction`` argument of the losses, and PyTorch's legacy flags."""
+
+from __future__ import annotations
+
+import warnings
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_get_string(size_average, reduce, emit_warning: bool = True) -> str:
+    """The ``reduction`` that the deprecated ``size_average`` / ``reduce`` flags ask for."""
+    warning = "size_average and reduce args will be deprecated, please use reduction='{}' instead."
+    if size_average is None:
+        size_average = True
+    if reduce is None:
+        reduce = True
+    if size_average and reduce:
+        ret = "mean"
+    elif reduce:
+        ret = "sum"
+    else:
+        ret = "none"
+    if emit_warning:
+        warnings.warn(warning.format(ret), stacklevel=3)
+    return ret
+
+
+def check_reduction(reduction: str, size_average=None, reduce=None) -> str:
+    """The reduction to use; ValueError for an unknown one."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_get_string(size_average, reduce)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction

@@ -1,0 +1,125 @@
+"""Activation functions: ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``sigmoid``, ``tanh``,
+``softmax``, ``log_softmax``.
+
+GELU's and SiLU's math lives in ``backend/formulas.py`` (one pass through the backend's
+``unary`` primitive forward, ``unary_grad`` backward); under ``create_graph=True`` the same
+formula runs on Tensors, so double backward works.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Function
+from ...backend.formulas import UNARY
+from ...ops import softmax as _softmax_ops
+from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+
+__all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
+
+
+class _FormulaActivation(Function):
+    """An activation whose forward and gradient are ``formulas.UNARY[op]``; saves its input."""
+
+    op = ""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x._new(x._backend.unary(ctx.op, x._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if grad_state.enabled:
+            return UNARY[ctx.op].grad(math_ns(), grad, x, None)
+        return grad._new(grad._backend.unary_grad(ctx.op, grad._data, x._data, None))
+
+
+class Gelu(_FormulaActivation):
+    op, node_name = "gelu", "GeluBackward0"
+
+
+class GeluTanh(_FormulaActivation):
+    op, node_name = "gelu_tanh", "GeluBackward0"
+
+
+class Silu(_FormulaActivation):
+    op, node_name = "silu", "SiluBackward0"
+
+
+def _float_input(input, fn: str) -> Tensor:
+    check_tensor(input, fn)
+    if not input.is_floating_point():
+        raise RuntimeError(f'"{fn}" not implemented for \'{input.dtype}\'')
+    return input
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``max(input, 0)`` elementwise; with ``inplace``, written into ``input`` (returned)."""
+    check_tensor(input, "relu")
+    return input.relu_() if inplace else input.relu()
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` (Phi the standard normal CDF, through erf), or its tanh approximation
+    with ``approximate='tanh'``."""
+    _float_input(input, "GeluKernelImpl")
+    if approximate == "none":
+        return Gelu.apply(input)
+    if approximate == "tanh":
+        return GeluTanh.apply(input)
+    raise RuntimeError(f"approximate argument must be either none or tanh. Got {approximate}")
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (also called swish). ``inplace`` is accepted; the result is a new
+    tensor."""
+    _float_input(input, "silu")
+    return Silu.apply(input)
+
+
+class LeakyRelu(Function):
+    node_name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        ctx.save_for_backward(x)
+        ctx.negative_slope = negative_slope
+        xd = x._data
+        return x._new(x._backend.xp.where(xd > 0, xd, xd * negative_slope))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        slope = ctx.negative_slope
+        if grad_state.enabled:
+            return math_ns().where(x > 0, grad, grad * slope), None
+        gd = grad._data
+        return grad._new(grad._backend.xp.where(x._data > 0, gd, gd * slope)), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > 0``, else ``negative_slope * x``. ``inplace`` is accepted; the result
+    is a new tensor."""
+    _float_input(input, "leaky_relu")
+    return LeakyRelu.apply(input, float(negative_slope))
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """``1 / (1 + exp(-x))``."""
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim`` (each slice sums to 1)."""
+    return _softmax_ops.softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype=None) -> Tensor:
+    """``log(softmax(x))`` along ``dim``, computed stably as ``x - logsumexp(x)``."""
+    return _softmax_ops.log_softmax(input, dim, dtype=dtype)
+

@@ -1,0 +1,313 @@
+"""Classification losses over a class dim: ``cross_entropy`` (on logits) and ``nll_loss`` (on
+log-probabilities).
+
+Inputs are (N, C), (C,) or (N, C, d1, ...); the class dim moves last and the rest flattens to
+rows, so the backend sees (M, C) logits and (M,) class indices or (M, C) probabilities.
+
+Cross-entropy's forward makes ONE pass over the logits (the backend's fused ``cross_entropy``)
+that yields the loss and the gradient of the logits; backward only scales that buffer by
+``grad_output`` (``scale_loss_grad``, skipped when it is 1) and hands it on. Under ``no_grad``
+the gradient is not computed. The buffer is handed on only once: a second backward through a
+retained graph recomputes it.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Function
+from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ._reduction import check_reduction
+
+__all__ = ["cross_entropy", "nll_loss"]
+
+
+def _rows(x, xp):
+    """(N, C, d1, ...) -> (N*d1*..., C); (N, C) and (C,) -> 2-D as they are."""
+    if x.ndim == 1:
+        return x.reshape(1, -1)
+    if x.ndim == 2:
+        return x
+    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(g, shape, xp):
+    """The inverse of ``_rows`` for a gradient of the (M, C) rows: back to ``shape``."""
+    if len(shape) <= 2:
+        return g.reshape(shape)
+    c = shape[1]
+    return xp.moveaxis(g.reshape((shape[0],) + tuple(shape[2:]) + (c,)), -1, 1)
+
+
+def _backend_operands(logits, target, xp):
+    """The (M, C) logits and the (M,) class indices or (M, C) probabilities."""
+    t = target._data
+    return _rows(logits._data, xp), (_rows(t, xp) if t.dtype.kind == "f" else t.reshape(-1))
+
+
+class CrossEntropy(Function):
+    node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
+        backend = logits._backend
+        w = None if weight is None else weight._data
+        args = (w, ignore_index, label_smoothing, reduction)
+        loss, grad = backend.cross_entropy(*_backend_operands(logits, target, backend.xp), *args,
+                                           ctx.needs_input_grad[0])
+        ctx.args, ctx.grad_rows = args, grad
+        ctx.save_for_backward(logits, target, weight)
+        if reduction == "none":
+            loss = loss.reshape(_loss_shape(logits._data.shape))
+        return logits._new(loss)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, target, weight = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if grad_state.enabled:
+            return _composite_grads(ctx, grad, logits, target, weight, need_x, need_t)
+        backend = grad._backend
+        xp = backend.xp
+        gx = gt = None
+        shape = logits._data.shape
+        go = grad._data if grad._data.ndim == 0 else grad._data.reshape(-1, 1)
+        if need_x:
+            rows = ctx.grad_rows
+            ctx.grad_rows = None  # handed on once; a retained graph recomputes it
+            if rows is None:
+                operands = _backend_operands(logits, target, xp)
+                rows = backend.cross_entropy(*operands, *ctx.args, True)[1]
+            gx = grad._new(_unrows(backend.scale_loss_grad(rows, go), shape, xp))
+        if need_t:
+            gt = grad._new(_unrows(_target_grad_rows(ctx, logits, weight, xp) * go,
+                                   target._data.shape, xp))
+        return gx, gt, None, None, None, None
+
+
+def _loss_shape(shape):
+    """The shape of the unreduced loss: the input's shape without the class dim."""
+    return () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
+
+
+def _target_grad_rows(ctx, logits, weight, xp):
+    """d(loss)/d(probability target), rows (M, C): ``-(1 - eps) * w[c] * log_softmax``, over N
+    for a mean."""
+    w, _, label_smoothing, reduction = ctx.args
+    x2 = _rows(logits._data, xp)
+    logp = logits._backend.softmax(x2, 1, True)
+    g = logp * -(1 - label_smoothing)
+    if w is not None:
+        g *= w
+    if reduction == "mean" and x2.shape[0]:
+        g *= 1.0 / x2.shape[0]
+    return g
+
+
+def _composite_grads(ctx, grad, logits, target, weight, need_x, need_t):
+    """The gradients as Tensor ops on the saved inputs (create_graph: double backward)."""
+    m = math_ns()
+    w, ignore_index, label_smoothing, reduction = ctx.args
+    shape = logits.shape
+    c = shape[1] if len(shape) > 1 else shape[0]
+    x2 = _composite_rows(logits)
+    logp = m.log_softmax(x2, 1)
+    p = logp.exp()
+    go = grad.reshape(()) if grad.ndim == 0 else grad.reshape(-1, 1)
+    if target._data.dtype.kind == "f":
+        q = _composite_rows(target) * (1 - label_smoothing) + label_smoothing / c
+        wq = q if weight is None else q * weight
+        scale = 1.0 / x2.shape[0] if reduction == "mean" and x2.shape[0] else 1.0
+        gx2 = (p * wq.sum(1, keepdim=True) - wq) * (scale * go) if need_x else None
+        gt2 = None
+        if need_t:
+            wl = logp if weight is None else logp * weight
+            gt2 = wl * (-(1 - label_smoothing) * scale) * go
+        return (_composite_unrows(gx2, shape), _composite_unrows(gt2, shape),
+                None, None, None, None)
+    xp = logits._backend.xp
+    t = target._data.reshape(-1)
+    keep = t != ignore_index
+    safe_t = xp.where(keep, t, 0)
+    w_arr = xp.ones(c, logits._data.dtype) if w is None else w
+    w_t = xp.where(keep, w_arr[safe_t], 0).astype(logits._data.dtype)
+    row_scale = (1.0 / w_t.sum() if w_t.sum() else 0.0) if reduction == "mean" else 1.0
+    scale = xp.where(keep, row_scale, 0).astype(logits._data.dtype)
+    a = (1 - label_smoothing) * w_t + label_smoothing / c * w_arr.sum()
+    b = xp.zeros(x2.shape, logits._data.dtype)
+    b[xp.arange(t.shape[0]), safe_t] = (1 - label_smoothing) * w_t
+    b += label_smoothing / c * w_arr
+    a_t = Tensor._make((scale * a)[:, None], logits._backend)
+    b_t = Tensor._make(b * scale[:, None], logits._backend)
+    gx2 = (p * a_t - b_t) * go
+    return _composite_unrows(gx2, shape), None, None, None, None, None
+
+
+def _composite_rows(x: Tensor) -> Tensor:
+    """``_rows`` with Tensor ops."""
+    nd = x.ndim
+    if nd <= 2:
+        return x.reshape(1, -1) if nd == 1 else x
+    return x.permute(0, *range(2, nd), 1).reshape(-1, x.shape[1])
+
+
+def _composite_unrows(g2, shape):
+    """``_unrows`` with Tensor ops."""
+    if g2 is None:
+        return None
+    if len(shape) <= 2:
+        return g2.reshape(shape)
+    nd = len(shape)
+    g = g2.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],))
+    return g.permute(0, nd - 1, *range(1, nd - 1))
+
+
+def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bool) -> None:
+    x, t = input._data, target._data
+    if x.ndim == 0:
+        raise ValueError(f"Expected 1 or more dimensions (got {x.ndim})")
+    c = x.shape[0] if x.ndim == 1 else x.shape[1]
+    if probs:
+        if t.shape != x.shape:
+            raise RuntimeError(
+                f"Expected target size {list(x.shape)}, got {list(t.shape)}"
+            )
+    else:
+        want = _loss_shape(x.shape)
+        if tuple(t.shape) != want:
+            if x.ndim >= 2 and t.ndim >= 1 and t.shape[0] != x.shape[0]:
+                raise ValueError(
+                    f"Expected input batch_size ({x.shape[0]}) to match target batch_size "
+                    f"({t.shape[0]})."
+                )
+            raise RuntimeError(
+                f"Expected target size {list(want)}, got {list(t.shape)}"
+            )
+        if t.dtype.kind not in "iu" or (t.dtype.itemsize != 8 and t.dtype.name != "uint8"):
+            names = {"int32": "Int", "int16": "Short", "int8": "Char", "bool": "Bool"}
+            raise RuntimeError(
+                "expected target dtype to be Long or Byte, but got "
+                f"{names.get(t.dtype.name, t.dtype.name)}"
+            )
+    if weight is not None:
+        check_tensor(weight, fn, "weight")
+        if tuple(weight._data.shape) != (c,):
+            raise RuntimeError(
+                f"weight tensor should be defined either for all {c} classes or no classes but "
+                f"got weight tensor of shape: {list(weight.shape)}"
+            )
+
+
+def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
+    """IndexError naming the first out-of-range class index (read on the host)."""
+    t = target._data
+    if t.size == 0:
+        return
+    xp = target._backend.xp
+    bad = (t < 0) | (t >= c)
+    bad &= t != ignore_index
+    if bool(bad.any()):
+        value = int(t.reshape(-1)[int(xp.argmax(bad.reshape(-1)))])
+        raise IndexError(
+            f"Target {value} is out of bounds: class indices must be in [0, {c - 1}] "
+            f"(or equal ignore_index={ignore_index})"
+        )
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between ``input`` logits and ``target``, as ``torch.nn.functional``.
+
+    Args:
+        input: logits, (N, C), (C,) or (N, C, d1, ...).
+        target: class indices (N,) / () / (N, d1, ...) in [0, C) (int64), or class
+            probabilities with ``input``'s shape and floating dtype.
+        weight: a manual rescaling weight per class, (C,).
+        ignore_index: a class index whose rows contribute neither loss nor gradient.
+        reduction: ``'none'`` | ``'mean'`` | ``'sum'``. With class indices the mean divides
+            by the summed weights of the kept rows (nan if there are none).
+        label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
+    """
+    check_tensor(input, "cross_entropy")
+    check_tensor(target, "cross_entropy", "target")
+    reduction = check_reduction(reduction, size_average, reduce)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
+    if not input.is_floating_point():
+        raise RuntimeError(f'"log_softmax" not implemented for \'{input.dtype}\'')
+    probs = target.is_floating_point()
+    _check_class_input("cross_entropy", input, target, weight, probs)
+    c = input._data.shape[0] if input._data.ndim == 1 else input._data.shape[1]
+    if probs and target._data.dtype != input._data.dtype:
+        target = target.to(input.dtype)
+    if not probs:
+        _check_targets_in_range(target, c, ignore_index)
+        if target._data.dtype.kind != "i":
+            target = target.long()
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        weight = weight.to(input.dtype)
+    return CrossEntropy.apply(input, target, weight, int(ignore_index), float(label_smoothing),
+                              reduction)
+
+
+class NllLoss(Function):
+    """``-w[t_i] * x[i, t_i]`` per row (0 where ignored). The gradient is a constant of the
+    input, ``-w[t_i]`` at ``t_i`` (over the summed weights for a mean), scaled by grad_output."""
+
+    node_name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        xp = x._backend.xp
+        x2 = _rows(x._data, xp)
+        t = target._data.reshape(-1)
+        keep = t != ignore_index
+        safe_t = xp.where(keep, t, 0)
+        w_t = keep.astype(x2.dtype) if weight is None else xp.where(
+            keep, weight._data[safe_t], 0).astype(x2.dtype)
+        picked = xp.take_along_axis(x2, safe_t[:, None], axis=1)[:, 0]
+        row_loss = -w_t * picked
+        row_loss = xp.where(keep, row_loss, 0).astype(x2.dtype)
+        if reduction == "none":
+            loss = row_loss.reshape(_loss_shape(x._data.shape))
+            scale = keep.astype(x2.dtype)
+        elif reduction == "sum":
+            loss = row_loss.sum()
+            scale = keep.astype(x2.dtype)
+        else:
+            total = w_t.sum()
+            loss = row_loss.sum() / total  # 0/0 = nan when every row is ignored
+            scale = xp.where(keep, 1 / total if total else 0, 0).astype(x2.dtype)
+        if ctx.needs_input_grad[0]:
+            rows = xp.zeros(x2.shape, x2.dtype)
+            rows[xp.arange(t.shape[0]), safe_t] = -w_t * scale
+            ctx.save_for_backward(x._new(_unrows(rows, x._data.shape, xp)))
+        return x._new(xp.asarray(loss, x2.dtype))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (g_unit,) = ctx.saved_tensors
+        if grad._data.ndim:  # reduction='none': (N, d1, ...) against (N, C, d1, ...)
+            grad = grad.reshape(grad.shape[:1] + (1,) + grad.shape[1:])
+        if grad_state.enabled:
+            return g_unit * grad, None, None, None, None
+        return grad._new(g_unit._data * grad._data), None, None, None, None
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices ``target`` under log-probabilities ``input``
+    ((N, C), (C,) or (N, C, d1, ...)), with ``weight``, ``ignore_index`` and ``reduction`` as
+    in ``cross_entropy``."""
+    check_tensor(input, "nll_loss")
+    check_tensor(target, "nll_loss", "target")
+    reduction = check_reduction(reduction, size_average, reduce)
+    if target.is_floating_point():
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
+    _check_class_input("nll_loss", input, target, weight, False)
+    c = input._data.shape[0] if input._data.ndim == 1 else input._data.shape[1]
+    _check_targets_in_range(target, c, ignore_index)
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        weight = weight.to(input.dtype)
+    return NllLoss.apply(input, target, weight, int(ignore_index), reduction)

@@ -1,0 +1,92 @@
+"""``optim.Adam`` and ``optim.AdamW``."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..autograd.grad_mode import no_grad
+from .optimizer import Optimizer, step_tensor, zeros_state
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam`` (``decoupled_weight_decay=True`` is AdamW).
+
+    Per step t: ``m = beta1 * m + (1 - beta1) * g``, ``v = beta2 * v + (1 - beta2) * g^2``,
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``; with ``amsgrad`` the
+    running maximum of ``v`` is used instead of ``v``. ``weight_decay`` adds ``wd * p`` to the
+    gradient (Adam) or multiplies ``p`` by ``1 - lr * wd`` first (AdamW).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach=None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused=None, decoupled_weight_decay: bool = False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
+        loss = self._run_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                params, backend = self._with_grads(group)
+                if not params:
+                    continue
+                # Params whose step counts differ (one skipped a step) update in separate calls.
+                by_step: dict = defaultdict(list)
+                for p in params:
+                    state = self.state[p]
+                    if not state:
+                        state["step"] = step_tensor()
+                        state["exp_avg"] = zeros_state(p)
+                        state["exp_avg_sq"] = zeros_state(p)
+                        if group["amsgrad"]:
+                            state["max_exp_avg_sq"] = zeros_state(p)
+                    state["step"]._data += 1
+                    by_step[float(state["step"]._data)].append(p)
+                for step, ps in by_step.items():
+                    self._update(group, backend, ps, int(step))
+                self._bump_versions(params)
+        return loss
+
+    def _update(self, group: dict, backend, params: list, step: int) -> None:
+        states = [self.state[p] for p in params]
+        beta1, beta2 = group["betas"]
+        amsgrad = group["amsgrad"]
+        backend.adam_step(
+            [p._data for p in params], [p._grad._data for p in params],
+            [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
+            [s["max_exp_avg_sq"]._data for s in states] if amsgrad else None,
+            step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+        )
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (``p *= 1 - lr * weight_decay`` before the update), as
+    ``torch.optim.AdamW``; ``weight_decay`` defaults to 0.01."""
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach=None, capturable: bool = False, differentiable: bool = False,
+                 fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable,
+                         differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

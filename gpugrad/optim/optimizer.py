@@ -1,0 +1,210 @@
+"""``optim.Optimizer``: param groups, per-parameter state, ``zero_grad``, ``state_dict``."""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+
+class _RequiredParameter:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    """Base class of optimizers.
+
+    Args:
+        params: an iterable of Tensors, or of dicts (param groups) with a ``"params"`` entry
+            and per-group options that override ``defaults``.
+        defaults: the default options of every group.
+
+    Subclasses implement ``step``; they update each group's parameters in ONE call of the
+    backend's fused step primitive, in place under ``no_grad``, bumping version counters.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = defaults
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {type(params).__name__}"
+            )
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters (with its own options) to optimize."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        params = list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group = dict(param_group, params=params)
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization "
+                    f"parameter {name}"
+                )
+            group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized parameters: to None (default), or to zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                else:
+                    if g.grad_fn is not None:
+                        g = g.detach()
+                        p._grad = g
+                    g._data[...] = 0
+                    g._vc.value += 1
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def _with_grads(self, group: dict):
+        """The params of ``group`` that have a gradient, and their backend (one per group)."""
+        params = [p for p in group["params"] if p._grad is not None]
+        backend = None
+        for p in params:
+            if backend is None:
+                backend = p._backend
+            elif p._backend is not backend:
+                raise RuntimeError(
+                    "all parameters of a param group must be on the same device, found "
+                    f"{backend.device} and {p.device}"
+                )
+        return params, backend
+
+    @staticmethod
+    def _run_closure(closure):
+        if closure is None:
+            return None
+        from ..autograd.grad_mode import enable_grad
+
+        with enable_grad():
+            return closure()
+
+    @staticmethod
+    def _bump_versions(params) -> None:
+        for p in params:
+            p._vc.value += 1
+
+    # ----------------------------------------------------------------- state dicts
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``:
+        parameters are referred to by their position across groups, as in PyTorch. The state
+        tensors are shared, not copied."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(packed)
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore options and state from ``state_dict()`` (copied; state tensors are cast to
+        each parameter's dtype and device, except ``step``)."""
+        state_dict = copy.deepcopy(dict(state_dict))
+        groups, saved_groups = self.param_groups, state_dict["param_groups"]
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError(
+                "loaded state dict contains a parameter group that doesn't match the size of "
+                "optimizer's group"
+            )
+        by_index = {}
+        for group, saved in zip(groups, saved_groups):
+            for p, i in zip(group["params"], saved["params"]):
+                by_index[i] = p
+        self.state = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            key = int(key)
+            if key not in by_index:
+                continue
+            p = by_index[key]
+            self.state[p] = {name: _cast_state(name, v, p) for name, v in value.items()}
+        for i, (group, saved) in enumerate(zip(groups, saved_groups)):
+            new = dict(saved, params=group["params"])
+            groups[i] = new
+
+
+def step_tensor() -> Tensor:
+    """A new step counter: a 0-d float32 CPU tensor at 0, as PyTorch keeps it."""
+    from .._dtype import float32
+    from ..factories import zeros
+
+    return zeros((), dtype=float32, device="cpu")
+
+
+def zeros_state(p: Tensor) -> Tensor:
+    """A zero state buffer shaped, typed and placed like ``p``."""
+    return Tensor._make(p._backend.xp.zeros(p._data.shape, p._data.dtype), p._backend)
+
+
+def _cast_state(name: str, value, param: Tensor):
+    if not isinstance(value, Tensor):
+        return value
+    with no_grad():
+        if name == "step":
+            return value
+        if value.is_floating_point():
+            return value.to(device=param.device, dtype=param.dtype)
+        return value.to(device=param.device)

@@ -1,0 +1,60 @@
+"""``optim.SGD``: stochastic gradient descent with momentum, dampening, Nesterov, weight decay."""
+
+from __future__ import annotations
+
+from ..autograd.grad_mode import no_grad
+from ..tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, as ``torch.optim.SGD``.
+
+    Per step, for each parameter: ``g = grad (+ weight_decay * p)``; with momentum,
+    ``buf = momentum * buf + (1 - dampening) * g`` (``buf = g`` on the first step) and
+    ``g = g + momentum * buf`` (Nesterov) or ``g = buf``; then ``p -= lr * g`` (``+=`` with
+    ``maximize``).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach=None, differentiable: bool = False, fused=None):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
+        loss = self._run_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                params, backend = self._with_grads(group)
+                if not params:
+                    continue
+                momentum = group["momentum"]
+                # As PyTorch, plain SGD keeps no state; with momentum, a buffer per parameter.
+                states = [self.state[p] for p in params] if momentum != 0 else []
+                buffers = [s.get("momentum_buffer") for s in states]
+                arrays = [None if b is None else b._data for b in buffers]
+                backend.sgd_step(
+                    [p._data for p in params], [p._grad._data for p in params], arrays,
+                    lr=group["lr"], momentum=momentum, dampening=group["dampening"],
+                    nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+                    maximize=group["maximize"],
+                )
+                for state, buf, arr in zip(states, buffers, arrays):
+                    if buf is None:  # the primitive created it on this first step
+                        state["momentum_buffer"] = Tensor._make(arr, backend)
+                self._bump_versions(params)
+        return loss
