@@ -46,8 +46,9 @@ UNARY: dict[str, UnaryFormula] = {
     "cos": UnaryFormula(lambda m, x: m.cos(x), lambda m, g, x, y: -g * m.sin(x)),
     "tanh": UnaryFormula(lambda m, x: m.tanh(x), lambda m, g, x, y: g * (1 - y * y)),
     "sigmoid": UnaryFormula(_sigmoid, lambda m, g, x, y: g * y * (1 - y)),
+    # As PyTorch: relu(nan) = nan, and the gradient passes wherever the output is not <= 0.
     "relu": UnaryFormula(
-        lambda m, x: m.where(x > 0, x, 0), lambda m, g, x, y: m.where(y > 0, g, 0), float_only=False
+        lambda m, x: m.maximum(x, 0), lambda m, g, x, y: m.where(y <= 0, 0, g), float_only=False
     ),
     "reciprocal": UnaryFormula(lambda m, x: 1 / x, lambda m, g, x, y: -g * y * y),
     "square": UnaryFormula(lambda m, x: x * x, lambda m, g, x, y: 2 * g * x, float_only=False),

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._device import device
 from .formulas import BINARY, BITWISE, COMPARE, UNARY
+from .numpy_math import NumpyMath
 from .twins_index import IndexTwins
 from .twins_loss import LossTwins
 from .twins_optim import OptimTwins
@@ -32,6 +33,8 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
 
     def __init__(self, xp=np, dev: device | None = None):
         self.xp = xp
+        # What formulas receive as ``m``: NumPy with a branch-free where (see numpy_math.py).
+        self.math = NumpyMath() if xp is np else xp
         self.device = dev if dev is not None else device("cpu")
         self._rng = np.random.default_rng()
 
@@ -48,18 +51,18 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
 
     # ------------------------------------------------------------------- elementwise
     def unary(self, op: str, x):
-        return UNARY[op].forward(self.xp, x)
+        return UNARY[op].forward(self.math, x)
 
     def unary_grad(self, op: str, grad, x, y):
-        return UNARY[op].grad(self.xp, grad, x, y)
+        return UNARY[op].grad(self.math, grad, x, y)
 
     def binary(self, op: str, a, b):
-        return BINARY[op].forward(self.xp, a, b)
+        return BINARY[op].forward(self.math, a, b)
 
     def binary_grad(self, op: str, grad, a, b, out, need_a: bool, need_b: bool):
         f = BINARY[op]
-        ga = f.grad_a(self.xp, grad, a, b, out) if need_a else None
-        gb = f.grad_b(self.xp, grad, a, b, out) if need_b else None
+        ga = f.grad_a(self.math, grad, a, b, out) if need_a else None
+        gb = f.grad_b(self.math, grad, a, b, out) if need_b else None
         return ga, gb
 
     def compare(self, op: str, a, b):
@@ -69,7 +72,7 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
         return BITWISE[op](self.xp, a, b)
 
     def where(self, cond, a, b):
-        return self.xp.where(cond, a, b)
+        return self.math.where(cond, a, b)
 
     def clamp(self, x, lo, hi):
         xp = self.xp
@@ -85,7 +88,7 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
             inside = x >= lo
         if hi is not None:
             inside = (x <= hi) & inside
-        return self.xp.where(inside, grad, 0)
+        return self.math.where(inside, grad, 0)
 
     # ------------------------------------------------------------------------ random
     def manual_seed(self, seed: int) -> None:

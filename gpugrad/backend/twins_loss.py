@@ -163,7 +163,9 @@ class LossTwins:
         grad = None
         if need_grad:
             # sigmoid(-x) from e = exp(-|x|) without overflow: e/(1+e) for x >= 0, 1/(1+e) else
-            sig_neg = xp.where(x >= 0, e, 1) / (1 + e)
+            # sigmoid(-x) = where(x >= 0, e, 1) / (1 + e); maximum(e, x < 0) selects the same
+            # (e <= 1) without where's per-element branch.
+            sig_neg = xp.maximum(e, x < 0) / (1 + e)
             if log_weight is None:
                 grad = (1 - y) - sig_neg
             else:
