@@ -328,10 +328,10 @@ def _record_single(ctx, args, out) -> None:
     out._requires_grad = True
     to_save = ctx._to_save
     if to_save:
-        ctx._saved = tuple(
+        ctx._saved = tuple([
             None if t is None else _SavedOutput(t, 0) if t is out else (t, t._vc.value)
             for t in to_save
-        )
+        ])
         ctx._to_save = ()
 
 
