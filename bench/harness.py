@@ -1,0 +1,324 @@
+"""Timing, statistics and the run loop of the benchmark suite.
+
+How one figure is made, the same way for every implementation of a case, in one process:
+
+1. warm-up: ``step`` runs until at least two calls and ``budget.warmup_s`` have passed (caches,
+   allocator pools, lazy compilation such as ``torch.compile`` or Triton's JIT settle);
+2. calibration: one timed call sets how many calls a sample batches, so that a sample lasts at
+   least ``MIN_SAMPLE_S`` and the clock's resolution does not show;
+3. samples until ``budget.seconds`` are spent and at least ``budget.min_reps`` samples exist;
+   the figure is the median time per call, the spread the interquartile range.
+
+CPU samples use the host clock with the garbage collector off, as ``timeit``. GPU samples use
+CUDA events of the implementation's own library around the batch, after a device synchronize,
+as ``triton.testing.do_bench``: never a host clock without a synchronize.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass
+
+from .peers import IMPLS
+from .workloads.common import Case, Context, FeatureMissing, Workload
+
+__all__ = ["Budget", "Stats", "FULL", "QUICK", "SMOKE", "BUDGETS", "CpuClock", "CudaEventClock",
+           "clock_for", "measure", "peak_memory", "run"]
+
+MIN_SAMPLE_S = 1e-3
+# Implementations whose GPU work is queued by PyTorch (timed with torch's events).
+_TORCH_IMPLS = {"torch", "torch.compile", "liger"}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long to measure one implementation of one case."""
+
+    seconds: float  # time spent sampling (at least)
+    min_reps: int
+    max_reps: int
+    warmup_s: float
+
+
+FULL = Budget(seconds=1.0, min_reps=10, max_reps=2000, warmup_s=0.2)
+QUICK = Budget(seconds=0.15, min_reps=5, max_reps=500, warmup_s=0.05)
+SMOKE = Budget(seconds=0.005, min_reps=3, max_reps=10, warmup_s=0.0)
+BUDGETS = {"full": FULL, "quick": QUICK, "smoke": SMOKE}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Seconds per call over the samples."""
+
+    median: float
+    q1: float
+    q3: float
+    min: float
+    reps: int  # samples
+    number: int  # calls per sample
+
+    @classmethod
+    def from_samples(cls, samples: list[float], number: int) -> Stats:
+        if len(samples) > 1:
+            q1, median, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+        else:
+            q1 = median = q3 = samples[0]
+        return cls(median, q1, q3, min(samples), len(samples), number)
+
+    @property
+    def spread(self) -> float:
+        """The interquartile range relative to the median."""
+        return (self.q3 - self.q1) / self.median if self.median > 0 else 0.0
+
+
+# ----------------------------------------------------------------------------------- clocks
+class CpuClock:
+    """Host clock around a batch of calls."""
+
+    def sync(self) -> None:
+        pass
+
+    def time(self, step, number: int) -> float:
+        start = time.perf_counter()
+        for _ in range(number):
+            step()
+        return time.perf_counter() - start
+
+
+class CudaEventClock:
+    """CUDA events on the current stream of ``lib`` ("cupy" or "torch") around a batch."""
+
+    def __init__(self, lib: str):
+        import importlib
+
+        self.lib = lib
+        self.module = importlib.import_module(lib)
+
+    def sync(self) -> None:
+        _cuda_sync_all()
+
+    def time(self, step, number: int) -> float:
+        self.sync()
+        if self.lib == "torch":
+            cuda = self.module.cuda
+            start, end = cuda.Event(enable_timing=True), cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(number):
+                step()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end) / 1e3
+        cuda = self.module.cuda
+        start, end = cuda.Event(), cuda.Event()
+        start.record()
+        for _ in range(number):
+            step()
+        end.record()
+        end.synchronize()
+        return cuda.get_elapsed_time(start, end) / 1e3
+
+
+def _cuda_sync_all() -> None:
+    """Wait for both libraries' queued GPU work (whichever of them this process has imported)."""
+    import sys
+
+    if "cupy" in sys.modules:
+        sys.modules["cupy"].cuda.Device().synchronize()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def clock_for(device: str, impl: str):
+    if device == "cpu":
+        return CpuClock()
+    if impl in _TORCH_IMPLS:
+        return CudaEventClock("torch")
+    return CudaEventClock("cupy")
+
+
+# ---------------------------------------------------------------------------- measuring
+def measure(step, clock, budget: Budget) -> Stats:
+    """Time ``step`` as the module docstring describes."""
+    start = time.perf_counter()
+    calls = 0
+    while calls < 2 or time.perf_counter() - start < budget.warmup_s:
+        step()
+        calls += 1
+    clock.sync()
+    once = clock.time(step, 1)
+    number = 1 if once >= MIN_SAMPLE_S else min(10_000, math.ceil(MIN_SAMPLE_S / max(once, 1e-9)))
+    samples: list[float] = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    start = time.perf_counter()
+    try:
+        while len(samples) < budget.max_reps:
+            samples.append(clock.time(step, number) / number)
+            spent = time.perf_counter() - start
+            if spent >= budget.seconds and len(samples) >= budget.min_reps:
+                break
+            if spent >= 4 * budget.seconds and len(samples) >= 3:  # slow calls: 3 samples do
+                break
+            if samples[-1] * number > 0.01:  # big steps: free cyclic garbage between samples
+                gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return Stats.from_samples(samples, number)
+
+
+def peak_memory(step, device: str, impl: str) -> int | None:
+    """Bytes one call of ``step`` allocates at its peak beyond what existed before it.
+
+    CPU: tracemalloc (NumPy reports its buffers to it; PyTorch's CPU allocator does not, so
+    None). GPU: PyTorch's peak-allocated counter, or the growth of CuPy's memory pool from an
+    emptied pool (its high-water mark, rounded up to the pool's block sizes).
+    """
+    gc.collect()
+    if device == "cpu":
+        if impl in _TORCH_IMPLS:
+            return None
+        tracemalloc.start()
+        try:
+            step()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    _cuda_sync_all()
+    if impl in _TORCH_IMPLS:
+        import torch
+
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    import cupy
+
+    pool = cupy.get_default_memory_pool()
+    pool.free_all_blocks()
+    base = pool.total_bytes()
+    step()
+    _cuda_sync_all()
+    return pool.total_bytes() - base
+
+
+def release_device_memory(device: str) -> None:
+    gc.collect()
+    if device != "cuda":
+        return
+    import sys
+
+    if "cupy" in sys.modules:
+        sys.modules["cupy"].get_default_memory_pool().free_all_blocks()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+# ---------------------------------------------------------------------------- run loop
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def set_description(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int, enabled: bool):
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return tqdm(total=total, unit="timing", dynamic_ncols=True)
+
+
+def _runnable(ctx: Context, case: Case) -> list[str]:
+    return [i for i in IMPLS if ctx.peers[i].usable and i in case.builders]
+
+
+def run(workloads: list[Workload], ctx: Context, budget: Budget, floor: dict | None,
+        progress: bool = True) -> list[dict]:
+    """Time every case of ``workloads`` with every implementation; one row per (case, impl)."""
+    plan = [(w, w.cases(ctx)) for w in workloads]
+    bar = _progress(sum(len(_runnable(ctx, c)) for _, cases in plan for c in cases), progress)
+    rows: list[dict] = []
+    try:
+        for workload, cases in plan:
+            for case in cases:
+                rows.extend(_run_case(workload, case, ctx, budget, floor, bar))
+    finally:
+        bar.close()
+    return rows
+
+
+def _run_case(workload: Workload, case: Case, ctx: Context, budget: Budget, floor, bar):
+    inputs = case.inputs() if _runnable(ctx, case) else None
+    rows = []
+    for impl in IMPLS:
+        row = {"workload": workload.name, "case": case.label, "impl": impl, "size": case.size,
+               "ops": case.ops, "items": case.items, "bytes": case.bytes,
+               "note": case.notes.get(impl)}
+        peer = ctx.peers[impl]
+        if not peer.usable:
+            row.update(status="missing", reason=peer.missing)
+        elif impl not in case.builders:
+            row.update(status="n/a", reason=f"{impl} has no implementation of this workload")
+        else:
+            bar.set_description(f"{workload.name} {case.label} {impl}")
+            row.update(_time_impl(case, impl, inputs, ctx, budget))
+            bar.update(1)
+        rows.append(row)
+    del inputs
+    release_device_memory(ctx.device)
+    _derive(rows, floor)
+    return rows
+
+
+def _time_impl(case: Case, impl: str, inputs, ctx: Context, budget: Budget) -> dict:
+    try:
+        step = case.builders[impl](inputs)
+    except FeatureMissing as exc:
+        return {"status": "feature missing", "reason": str(exc)}
+    except Exception as exc:
+        return {"status": "error", "reason": f"setup: {type(exc).__name__}: {exc}"}
+    try:
+        stats = measure(step, clock_for(ctx.device, impl), budget)
+        peak = peak_memory(step, ctx.device, impl) if case.memory else None
+    except FeatureMissing as exc:
+        return {"status": "feature missing", "reason": str(exc)}
+    except Exception as exc:
+        return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        del step
+        release_device_memory(ctx.device)
+    return {"status": "ok", "median_s": stats.median, "q1_s": stats.q1, "q3_s": stats.q3,
+            "min_s": stats.min, "spread": stats.spread, "reps": stats.reps,
+            "number": stats.number, "peak_bytes": peak}
+
+
+def _derive(rows: list[dict], floor: dict | None) -> None:
+    """Per-op time, throughput, bandwidth, fraction of the floor, and the ratio to gpugrad."""
+    ours = next((r for r in rows if r["impl"] == "gpugrad" and r["status"] == "ok"), None)
+    for r in rows:
+        if r["status"] != "ok":
+            continue
+        t = r["median_s"]
+        r["per_op_s"] = t / r["ops"]
+        if r["items"]:
+            r["items_per_s"] = r["items"] / t
+        if r["bytes"]:
+            r["gbps"] = r["bytes"] / t / 1e9
+            if floor:
+                r["floor_fraction"] = r["gbps"] / floor["gbps"]
+        r["ratio"] = t / ours["median_s"] if ours is not None else None

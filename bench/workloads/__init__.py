@@ -1,0 +1,9 @@
+"""The workloads, in the order a run takes them; each module defines ``WORKLOAD``."""
+
+from __future__ import annotations
+
+from . import cross_entropy, elementwise, host_overhead, losses, mlp, optimizer, reductions
+
+ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, losses, mlp,
+                            optimizer)]
+BY_NAME = {w.name: w for w in ALL}
