@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# One prepared GPU check of gpugrad, under 8 minutes on an H200 even if every step runs into
+# its timeout (no network needed):
+#   1. install the project itself (no dependencies: the machine has them), record the card and
+#      the versions;
+#   2. a one-line smoke test on CUDA;
+#   3. the GPU benchmarks (python -m bench.gpu_kernels): bandwidth fractions, the block-size
+#      sweeps, cross-entropy against PyTorch eager (time, peak memory), host overhead, MLP step;
+#   4. the CUDA tests: tests/cuda (marked gpu: the op registry on CUDA tensors, streams, memory,
+#      interop, > 2**31 elements, no-PyTorch launch) and tests/kernels (compiled, on CuPy arrays);
+#   5. for information, the rest of the suite with GPUGRAD_DEVICE=cuda (factories default to CUDA;
+#      tests written for CPU tensors may fail there by design);
+# then prints a short table. Everything lands in $OUT (default bench/results/gpu): versions.txt,
+# bench.log, gpu_kernels.json, tests_gpu.log, tests_suite_cuda.log, summary.txt.
+#
+# Run from the repository root: bash bench/gpu_check.sh
+set -u
+OUT="${OUT:-bench/results/gpu}"
+mkdir -p "$OUT"
+PY="${PYTHON:-python3}"
+export PYTHONUNBUFFERED=1 TRITON_DEFAULT_FP_FUSION=1
+START=$(date +%s)
+SUMMARY="$OUT/summary.txt"
+: > "$SUMMARY"
+step() { echo "== [$(( $(date +%s) - START )) s] $*" | tee -a "$SUMMARY"; }
+workers=$(( $(nproc) > 8 ? 8 : $(nproc) ))
+xdist=""
+$PY -c "import xdist" 2>/dev/null && xdist="-n $workers"
+
+step "install"
+: > "$OUT/versions.txt"
+if [ -z "${GPU_CHECK_SKIP_INSTALL:-}" ]; then
+  $PY -m pip install -q --no-deps --no-build-isolation -e . >> "$OUT/versions.txt" 2>&1 \
+    || echo "pip install failed (see versions.txt)" | tee -a "$SUMMARY"
+fi
+
+step "versions"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
+  nvidia-smi
+  $PY - <<'PY'
+import sys, numpy, cupy, triton
+print("python", sys.version.split()[0], "numpy", numpy.__version__, "cupy", cupy.__version__,
+      "triton", triton.__version__)
+try:
+    import torch
+    print("torch", torch.__version__, "cuda", torch.version.cuda)
+except ImportError:
+    print("torch: not installed")
+print("cupy sees", cupy.cuda.runtime.getDeviceCount(), "GPU(s)")
+PY
+} >> "$OUT/versions.txt" 2>&1
+grep -E "^(name|python|torch|cupy sees)|H[0-9]+|A100|RTX" "$OUT/versions.txt" | grep -v "|" \
+  | head -6 | tee -a "$SUMMARY"
+
+step "smoke"
+timeout 60 $PY -c "
+import gpugrad, gpugrad.cuda
+from gpugrad.kernels import MODE
+x = gpugrad.arange(8.0, device='cuda', requires_grad=True)
+y = (x.exp() * 2).sum()
+y.backward()
+print('kernels', MODE, '| exp sum', round(y.item(), 3), '| grad ok', bool((x.grad == 2 * x.exp()).all().item()), '|', gpugrad.cuda.get_device_name())
+" 2>&1 | tail -5 | tee -a "$SUMMARY"
+
+step "benchmarks (timeout 210 s)"
+timeout 210 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
+echo "bench exit $?" | tee -a "$SUMMARY"
+
+step "CUDA tests: tests/cuda tests/kernels (timeout 140 s)"
+timeout 140 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short tests/cuda tests/kernels \
+  > "$OUT/tests_gpu.log" 2>&1
+echo "tests exit $?: $(tail -1 "$OUT/tests_gpu.log")" | tee -a "$SUMMARY"
+grep -E "^(FAILED|ERROR)" "$OUT/tests_gpu.log" | head -25 | tee -a "$SUMMARY"
+
+step "suite with GPUGRAD_DEVICE=cuda, for information (timeout 45 s)"
+GPUGRAD_DEVICE=cuda timeout 45 $PY -m pytest -q $xdist -p no:cacheprovider --tb=line \
+  --ignore=tests/cuda --ignore=tests/kernels tests > "$OUT/tests_suite_cuda.log" 2>&1
+echo "suite exit $?: $(tail -1 "$OUT/tests_suite_cuda.log")" | tee -a "$SUMMARY"
+
+step "done"
+echo
+echo "================================ gpu_check table ================================"
+sed -n '/== goals ==/,$p' "$OUT/bench.log"
+grep -E "floor  *\||sweep .*best|torch (forward|peak)|ours (forward|peak)|host  *\||mlp  *\|" \
+  "$OUT/bench.log" | cut -c1-110
+cat "$SUMMARY"

@@ -1,0 +1,465 @@
+"""GPU checks of gpugrad's Triton kernels against the floors and against PyTorch eager, in one run.
+
+``python -m bench.gpu_kernels [--out DIR] [--smoke]`` measures, on the current GPU:
+
+- the floor: device-to-device copy bandwidth (bytes read + written per second);
+- elementwise and reduction kernels on >= 64 MB tensors, as a fraction of that floor (goal >= 0.85),
+  with a sweep of the block sizes in each kernel module's ``TUNING``;
+- softmax-cross-entropy on 8192x32768 and 8192x128256 logits, float32 and float16: forward alone
+  (no gradient), forward with the fused gradient, forward+backward, against PyTorch eager's
+  ``F.cross_entropy``; peak extra memory of each over the logits' bytes (goals: >= 1.5x faster than
+  PyTorch, fwd+bwd <= 1.1x our forward alone, extra memory <= 1.05x the logits);
+- host overhead per small op (gpugrad, the bare launcher, Triton's generic launch, PyTorch);
+- an MLP training step (gpugrad vs PyTorch eager).
+
+Times are medians of CUDA-event timed batches after a warm-up (compilation excluded). Results go
+to ``DIR/gpu_kernels.json``; a table is printed last. ``--smoke`` runs every section at tiny sizes
+(on the CPU under the interpreter when there is no GPU) to check the script itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+class Env:
+    """The arrays, clocks and PyTorch peer of this run (CUDA, or the CPU for --smoke)."""
+
+    def __init__(self, smoke: bool):
+        from gpugrad.kernels import MODE
+
+        import gpugrad
+
+        self.gpugrad = gpugrad
+        self.smoke = smoke
+        self.cuda = MODE == "compiled"
+        self.device = "cuda" if self.cuda else "cpu"
+        if self.cuda:
+            import cupy
+
+            self.xp = cupy
+        else:
+            self.xp = np
+        try:
+            import torch
+
+            self.torch = torch
+            self.torch_device = "cuda" if self.cuda and torch.cuda.is_available() else "cpu"
+        except ImportError:
+            self.torch = None
+
+    def sync(self):
+        if self.cuda:
+            self.xp.cuda.runtime.deviceSynchronize()
+
+    def time(self, fn, repeat: int = 7, min_batch_s: float = 2e-3) -> float:
+        """Median seconds per call of ``fn``: batches sized to last ``min_batch_s``, timed with
+        CUDA events on the default stream (shared by CuPy and PyTorch), after a warm-up."""
+        fn()
+        self.sync()
+        t0 = time.perf_counter()
+        fn()
+        self.sync()
+        once = max(time.perf_counter() - t0, 1e-7)
+        batch = 1 if self.smoke else max(1, min(1000, int(min_batch_s / once)))
+        samples = []
+        for _ in range(1 if self.smoke else repeat):
+            if self.cuda:
+                start, end = self.xp.cuda.Event(), self.xp.cuda.Event()
+                start.record()
+                for _ in range(batch):
+                    fn()
+                end.record()
+                end.synchronize()
+                samples.append(self.xp.cuda.get_elapsed_time(start, end) / 1e3 / batch)
+            else:
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    fn()
+                samples.append((time.perf_counter() - t0) / batch)
+        return statistics.median(samples)
+
+    def host_time(self, fn, calls: int) -> float:
+        """Seconds per call on the host clock for a run of ``calls`` (tiny ops: the host bounds)."""
+        fn()
+        self.sync()
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        self.sync()
+        return (time.perf_counter() - t0) / calls
+
+    def random(self, shape, dtype, seed=0):
+        """Standard normal values made on the device (host generation of GBs takes seconds)."""
+        rng = self.xp.random.default_rng(seed)
+        return rng.standard_normal(shape, dtype=np.float32).astype(dtype, copy=False)
+
+    def tensor(self, arr, requires_grad=False):
+        """A gpugrad leaf holding ``arr`` (no copy)."""
+        from gpugrad.backend import get_backend
+
+        t = self.gpugrad.Tensor._make(arr, get_backend(self.device))
+        return t.requires_grad_() if requires_grad else t
+
+
+ROWS: list = []
+
+
+def record(section, name, value, unit, goal=None, ok=None, **extra):
+    row = {"section": section, "name": name, "value": value, "unit": unit, "goal": goal,
+           "ok": ok, **extra}
+    ROWS.append(row)
+    shown = f"{value:.4g}" if isinstance(value, float) else value
+    print(f"  {section:>13} | {name:<46} {shown} {unit}"
+          + (f"  (goal {goal}: {'ok' if ok else 'MISSED'})" if goal else ""), flush=True)
+    return value
+
+
+# --------------------------------------------------------------------------- copy floor
+def copy_floor(env: Env) -> float:
+    n = (1 << 20) if env.smoke else (1 << 28)  # 1 GiB of float32
+    src = env.random(n, np.float32)
+    dst = env.xp.empty_like(src)
+
+    def copy():
+        dst[...] = src
+
+    seconds = env.time(copy)
+    bandwidth = 2 * src.nbytes / seconds
+    record("floor", f"device-to-device copy {src.nbytes >> 20} MiB", bandwidth / 1e9, "GB/s")
+    return bandwidth
+
+
+# ------------------------------------------------------------------ elementwise, reduction
+def memory_bound(env: Env, floor: float):
+    sizes = [1 << 14] if env.smoke else [1 << 24, 1 << 26]  # float32: 64 MiB and 256 MiB
+    for n in sizes:
+        _memory_bound_at(env, floor, n)
+        gc.collect()
+
+
+def _memory_bound_at(env: Env, floor: float, n: int):
+    from gpugrad.kernels import elementwise as ew
+    from gpugrad.kernels import reduction, softmax
+
+    mib = n * 4 >> 20
+    a = env.random(n, np.float32, 1)
+    b = env.random(n, np.float32, 2)
+    g = env.random(n, np.float32, 3)
+    a2, bias = a.reshape(n // 4096, 4096), b[:4096]
+    cases = {
+        "exp (1 read, 1 write)": (lambda: ew.unary("exp", a), 2 * a.nbytes),
+        "add (2 reads, 1 write)": (lambda: ew.binary("add", a, b), 3 * a.nbytes),
+        "bias add (N,C)+(C,)": (lambda: ew.binary("add", a2, bias), 2 * a.nbytes),
+        "mul backward fused (3 reads, 2 writes)":
+            (lambda: ew.binary_grad("mul", g, a, b, None, True, True), 5 * a.nbytes),
+        "sum of all": (lambda: reduction.reduce("sum", a, None, False), a.nbytes),
+        "sum over rows (N,4096)->(N,)": (lambda: reduction.reduce("sum", a2, (1,), False),
+                                         a.nbytes),
+        "sum over columns (N,4096)->(4096,)":
+            (lambda: reduction.reduce("sum", a2, (0,), False), a.nbytes),
+        "softmax rows of 4096": (lambda: softmax.softmax(a2, 1, False), 2 * a.nbytes),
+        "log_softmax backward": (lambda: softmax.softmax_grad(a2, a2, 1, True), 3 * a.nbytes),
+    }
+    for name, (fn, nbytes) in cases.items():
+        fraction = nbytes / env.time(fn) / floor
+        goal = ">=0.85" if "softmax" not in name else None
+        record("bandwidth", f"{name} {mib} MiB", fraction, "of copy", goal,
+               fraction >= 0.85 if goal else None)
+
+
+def sweep(env: Env, floor: float):
+    """Block sizes and warps of the elementwise and reduction kernels at 256 MiB."""
+    from gpugrad.kernels import elementwise as ew
+    from gpugrad.kernels import reduction
+
+    n = (1 << 14) if env.smoke else (1 << 26)
+    a, b = env.random(n, np.float32, 1), env.random(n, np.float32, 2)
+    saved = dict(ew.TUNING)
+    best = None
+    for block in (1024, 2048, 4096, 8192):
+        for warps in (4, 8):
+            ew.TUNING.update(block=block, num_warps=warps)
+            fraction = 3 * a.nbytes / env.time(lambda: ew.binary("add", a, b)) / floor
+            record("sweep", f"add block={block} warps={warps}", fraction, "of copy")
+            best = max(best or (0,), (fraction, block, warps))
+    ew.TUNING.update(saved)
+    record("sweep", "add: best (fraction, block, warps)", str(best), "")
+    saved = dict(reduction.TUNING)
+    a2 = a.reshape(-1, 4096)
+    cases = (("rows", a2, (1,)), ("columns", a2, (0,)), ("all", a, None))
+    for tile, warps in ((2048, 4), (4096, 8), (8192, 8), (8192, 16)):
+        reduction.TUNING.update(tile=tile, num_warps=warps)
+        for name, arr, axes in cases:
+            seconds = env.time(lambda arr=arr, axes=axes: reduction.reduce("sum", arr, axes,
+                                                                           False))
+            record("sweep", f"sum {name} tile={tile} warps={warps}",
+                   a.nbytes / seconds / floor, "of copy")
+    reduction.TUNING.update(saved)
+
+
+# ----------------------------------------------------------------------- cross-entropy
+def _peak_extra(env: Env, fn, torch_side: bool) -> float | None:
+    """Peak bytes allocated beyond what was live before ``fn`` (None off the GPU)."""
+    if not env.cuda:
+        return None
+    gc.collect()
+    env.sync()
+    if torch_side:
+        torch = env.torch
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    cuda = env.gpugrad.cuda
+    base = cuda.memory_allocated()
+    cuda.reset_peak_memory_stats()
+    fn()
+    env.sync()
+    return cuda.max_memory_allocated() - base
+
+
+def cross_entropy(env: Env):
+    shapes = [(64, 1000)] if env.smoke else [(8192, 32768), (8192, 128256)]
+    for rows, classes in shapes:
+        for dtype in ("float32", "float16"):
+            _cross_entropy_case(env, rows, classes, dtype)
+            gc.collect()
+
+
+def _cross_entropy_case(env: Env, rows: int, classes: int, dtype: str):
+    gg = env.gpugrad
+    F = gg.nn.functional
+    tag = f"{rows}x{classes} {dtype}"
+    logits = env.random((rows, classes), dtype) * 2
+    target_np = np.random.default_rng(1).integers(0, classes, rows)
+    nbytes = logits.nbytes
+    x = env.tensor(logits, requires_grad=True)
+    t = gg.tensor(target_np, device=env.device)
+
+    def ours_forward_only():
+        with gg.no_grad():
+            F.cross_entropy(x, t)
+
+    def ours_forward():
+        return F.cross_entropy(x, t)
+
+    def ours_step():
+        x.grad = None
+        F.cross_entropy(x, t).backward()
+
+    fwd_only = env.time(ours_forward_only)
+    fwd = env.time(ours_forward)
+    step = env.time(ours_step)
+    ours_mem = _peak_extra(env, ours_step, False)
+    x.grad = None
+    record("cross_entropy", f"{tag} ours forward alone (no grad)", fwd_only * 1e3, "ms")
+    record("cross_entropy", f"{tag} ours forward (+fused grad)", fwd * 1e3, "ms")
+    record("cross_entropy", f"{tag} ours forward+backward", step * 1e3, "ms")
+    record("cross_entropy", f"{tag} fwd+bwd / forward", step / fwd, "x", "<=1.1",
+           step / fwd <= 1.1)
+    record("cross_entropy", f"{tag} ours fwd+bwd vs 2-word floor",
+           step / (2 * nbytes / FLOOR[0]), "x floor")
+    if ours_mem is not None:
+        record("cross_entropy", f"{tag} ours peak extra memory", ours_mem / nbytes, "x logits",
+               "<=1.05", ours_mem / nbytes <= 1.05)
+    if env.torch is None:
+        return
+    torch = env.torch
+    tx = torch.from_dlpack(x.detach()).to(env.torch_device).requires_grad_()
+    tt = torch.as_tensor(target_np, device=env.torch_device)
+
+    def torch_step():
+        tx.grad = None
+        torch.nn.functional.cross_entropy(tx, tt).backward()
+
+    def torch_forward():
+        with torch.no_grad():
+            torch.nn.functional.cross_entropy(tx, tt)
+
+    t_step = env.time(torch_step)
+    t_fwd = env.time(torch_forward)
+    t_mem = _peak_extra(env, torch_step, True)
+    record("cross_entropy", f"{tag} torch forward", t_fwd * 1e3, "ms")
+    record("cross_entropy", f"{tag} torch forward+backward", t_step * 1e3, "ms")
+    record("cross_entropy", f"{tag} speedup over torch fwd+bwd", t_step / step, "x", ">=1.5",
+           t_step / step >= 1.5)
+    if t_mem is not None:
+        record("cross_entropy", f"{tag} torch peak extra memory", t_mem / nbytes, "x logits")
+
+
+def cross_entropy_variants(env: Env):
+    """Rows in registers (one read) vs streamed (two reads), at 8192x32768."""
+    from gpugrad.kernels import cross_entropy as ce
+
+    saved = dict(ce.TUNING)
+    rows, classes = (64, 1000) if env.smoke else (8192, 32768)
+    variants = [("streamed block 4096 warps 8", dict(single_max=0, block_c=4096, num_warps=8)),
+                ("streamed block 8192 warps 16", dict(single_max=0, block_c=8192, num_warps=16)),
+                ("registers warps 16", dict(single_max=1 << 20, single_warps=16)),
+                ("registers warps 32", dict(single_max=1 << 20, single_warps=32))]
+    try:
+        for dtype in ("float32", "float16"):
+            logits = env.random((rows, classes), dtype)
+            target = env.xp.asarray(np.random.default_rng(1).integers(0, classes, rows))
+            for name, tuning in variants:
+                ce.TUNING.update(saved)
+                ce.TUNING.update(tuning)
+                seconds = env.time(lambda lg=logits, tg=target: ce.cross_entropy(
+                    lg, tg, None, -100, 0.0, "mean", True))
+                record("ce variants", f"{rows}x{classes} {dtype} {name}",
+                       2 * logits.nbytes / seconds / FLOOR[0], "of copy")
+    finally:
+        ce.TUNING.update(saved)
+
+
+# ----------------------------------------------------------------------- host overhead
+def host_overhead(env: Env):
+    gg = env.gpugrad
+    from gpugrad.kernels import elementwise as ew
+
+    calls = 200 if env.smoke else 20000
+    a = gg.ones(1024, device=env.device)
+    b = gg.ones(1024, device=env.device)
+    ar, br = a._data, b._data
+    record("host", "gpugrad a + b (1024 floats)", env.host_time(lambda: a + b, calls) * 1e6,
+           "us/op")
+    ag = gg.ones(1024, device=env.device, requires_grad=True)
+    record("host", "gpugrad a * b, recording autograd",
+           env.host_time(lambda: ag * b, calls) * 1e6, "us/op")
+    record("host", "launcher ew.binary('add') alone",
+           env.host_time(lambda: ew.binary("add", ar, br), calls) * 1e6, "us/op")
+    if env.cuda:
+        from gpugrad.kernels._launch import _Ptr
+
+        out = env.xp.empty_like(ar)
+        kernel = ew._kernel.fn
+        ptrs = [_Ptr(arr.data.ptr, arr.dtype) for arr in (out, ar, br)]
+        args = (ptrs[0], None, ptrs[1], ptrs[2], None, None, 1, 1024, 1, 1, 0, 0, 0, 1, 0, 0, 0,
+                1) + (0,) * 8
+        consts = (ew.float_bits(1.0), ew.bm.BINARY["add"], None, 2, 3, 3, 0, 0, 0,
+                  ew._COMPUTE[np.dtype(np.float32)], False, False, 1, 1024)
+
+        def generic():
+            kernel[(1,)](*args, *consts)
+
+        record("host", "Triton generic launch (kernel[grid](...))",
+               env.host_time(generic, calls) * 1e6, "us/op")
+    if env.torch is not None:
+        torch = env.torch
+        ta = torch.ones(1024, device=env.torch_device)
+        tb = torch.ones(1024, device=env.torch_device)
+        t_add = env.host_time(lambda: ta + tb, calls)
+        record("host", "torch eager a + b", t_add * 1e6, "us/op")
+        tg = torch.ones(1024, device=env.torch_device, requires_grad=True)
+        record("host", "torch eager a * b, recording autograd",
+               env.host_time(lambda: tg * tb, calls) * 1e6, "us/op")
+        ours = env.host_time(lambda: a + b, calls)
+        record("host", "gpugrad / torch per small op", ours / t_add, "x", "<=1", ours <= t_add)
+
+
+def mlp_step(env: Env):
+    batch, sizes = (64, (32, 64, 10)) if env.smoke else (512, (784, 2048, 2048, 10))
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((o, i), dtype=np.float32) * (2 / i) ** 0.5
+               for i, o in zip(sizes[:-1], sizes[1:])]
+    data = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
+    labels = rng.integers(0, sizes[-1], batch)
+    times = {}
+    for name, m, dev in (("gpugrad", env.gpugrad, env.device),
+                         ("torch", env.torch, getattr(env, "torch_device", None))):
+        if m is not None:
+            times[name] = env.time(_mlp_step_fn(m, dev, weights, data, labels))
+            record("mlp", f"{name} training step {sizes} batch {batch}", times[name] * 1e3, "ms")
+    if len(times) == 2:
+        ratio = times["gpugrad"] / times["torch"]
+        record("mlp", "gpugrad / torch step time", ratio, "x", "<=1", ratio <= 1)
+
+
+def _mlp_step_fn(m, dev, weights, data, labels):
+    """One Adam step of a ReLU MLP with cross-entropy, in library ``m`` (gpugrad or torch)."""
+    params = [m.tensor(w, device=dev, requires_grad=True) for w in weights]
+    biases = [m.zeros(w.shape[0], device=dev, requires_grad=True) for w in weights]
+    opt = m.optim.Adam(params + biases, lr=1e-3)
+    x, y = m.tensor(data, device=dev), m.tensor(labels, device=dev)
+
+    def step():
+        opt.zero_grad()
+        h = x
+        for i, (w, b) in enumerate(zip(params, biases)):
+            h = h @ w.T + b
+            if i < len(params) - 1:
+                h = m.relu(h)
+        m.nn.functional.cross_entropy(h, y).backward()
+        opt.step()
+
+    return step
+
+
+FLOOR = [1.0]
+# The goals first, the tuning sweeps last (a run cut short by a timeout keeps the goals).
+SECTIONS = {"memory_bound": memory_bound, "cross_entropy": cross_entropy, "host": host_overhead,
+            "mlp": mlp_step, "sweep": sweep, "ce_variants": cross_entropy_variants}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.gpu_kernels", description=__doc__)
+    p.add_argument("--out", type=Path, default=Path("bench/results"))
+    p.add_argument("--smoke", action="store_true", help="tiny sizes: check the script runs")
+    p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    args = p.parse_args(argv)
+    env = Env(args.smoke)
+    if not env.cuda and not args.smoke:
+        print("no GPU: run with --smoke to check the script on the CPU", file=sys.stderr)
+        return 2
+    info = {"device": env.device}
+    if env.cuda:
+        import triton
+
+        info.update(name=env.gpugrad.cuda.get_device_name(), triton=triton.__version__,
+                    cupy=env.xp.__version__, torch=getattr(env.torch, "__version__", None))
+    print("gpu_kernels:", info, flush=True)
+    FLOOR[0] = copy_floor(env)
+    wanted = args.only.split(",") if args.only else list(SECTIONS)
+    failures = []
+    for name in wanted:
+        t0 = time.perf_counter()
+        try:
+            if name in ("memory_bound", "sweep"):
+                SECTIONS[name](env, FLOOR[0])
+            else:
+                SECTIONS[name](env)
+        except Exception as exc:  # a section that fails must not hide the others' numbers
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+            print(f"  section {name} FAILED: {type(exc).__name__}: {exc}", flush=True)
+        print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "gpu_kernels.json"
+    path.write_text(json.dumps({"machine": info, "rows": ROWS, "failures": failures}, indent=1,
+                               default=lambda v: None if isinstance(v, float) and math.isnan(v)
+                               else str(v)))
+    print(f"\nwrote {path}")
+    print("\n== goals ==")
+    for row in ROWS:
+        if row["goal"]:
+            value = row["value"]
+            shown = f"{value:.3g}" if isinstance(value, float) else value
+            print(f"{'ok    ' if row['ok'] else 'MISSED'} {row['section']:>13} | {row['name']:<50}"
+                  f" {shown} {row['unit']} (goal {row['goal']})")
+    for f in failures:
+        print("FAILED section", f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The CUDA backend: tensors hold CuPy arrays; primitives launch compiled Triton kernels.
+
+Structural work (reshape, transpose, matmul through cuBLAS, indexing) runs through CuPy as
+``xp``; every primitive with a kernel in ``gpugrad.kernels`` launches it on CuPy's current
+stream; the primitives without one (yet) run their NumPy twin on CuPy arrays, so every op works
+on CUDA from the start. Random numbers come from CuPy's generator on the device.
+"""
+
+from __future__ import annotations
+
+import cupy
+import numpy as np
+
+from .._device import device
+from ..kernels import MODE
+from .numpy_backend import NumpyBackend
+
+__all__ = ["CudaBackend", "current_device_index"]
+
+
+def current_device_index() -> int:
+    """CuPy's current CUDA device."""
+    return int(cupy.cuda.runtime.getDevice())
+
+
+if MODE == "compiled":
+    from ..kernels.primitives import TritonPrimitives as _Primitives
+else:  # kernels interpreted (GPUGRAD_KERNELS=interpret on a GPU machine): twins on CuPy
+
+    class _Primitives:
+        pass
+
+
+_RANDOM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class CudaBackend(_Primitives, NumpyBackend):
+    """Backend of ``device='cuda:N'`` tensors: CuPy arrays on GPU ``N``."""
+
+    name = "cuda"
+
+    def __init__(self, index: int = 0):
+        super().__init__(cupy, device("cuda", index))
+        self.index = index
+        with cupy.cuda.Device(index):
+            self._rng = cupy.random.default_rng()
+
+    def asarray(self, data, dtype=None):
+        with cupy.cuda.Device(self.index):
+            return cupy.asarray(data, dtype=dtype)
+
+    def to_numpy(self, arr) -> np.ndarray:
+        """A host copy (waits for the work that produces ``arr``)."""
+        return cupy.asnumpy(arr)
+
+    # ---------------------------------------------------------------------- indexing
+    def add_at(self, out, key, values) -> None:
+        """``out[key] += values`` accumulating repeated indices (``cupyx.scatter_add``)."""
+        import cupyx
+
+        if out.dtype == np.float16:  # no float16 atomics in CuPy's scatter_add: via float32
+            wide = out.astype(np.float32)
+            cupyx.scatter_add(wide, key, cupy.asarray(values, dtype=np.float32))
+            out[...] = wide
+            return
+        cupyx.scatter_add(out, key, values)
+
+    # ------------------------------------------------------------------------ random
+    def manual_seed(self, seed: int) -> None:
+        with cupy.cuda.Device(self.index):
+            self._rng = cupy.random.default_rng(seed)
+
+    def rand(self, shape, dtype):
+        with cupy.cuda.Device(self.index):
+            gen = np.dtype(dtype) if np.dtype(dtype) in _RANDOM_DTYPES else np.float32
+            return self._rng.random(shape, dtype=gen).astype(dtype, copy=False)
+
+    def randn(self, shape, dtype):
+        with cupy.cuda.Device(self.index):
+            gen = np.dtype(dtype) if np.dtype(dtype) in _RANDOM_DTYPES else np.float32
+            return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
+
+    def randint(self, low: int, high: int, shape, dtype):
+        with cupy.cuda.Device(self.index):
+            return self._rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
+
+    def bernoulli_mask(self, p_keep: float, shape):
+        with cupy.cuda.Device(self.index):
+            return self._rng.random(shape, dtype=np.float32) < p_keep

@@ -1,0 +1,142 @@
+"""Pointwise losses fused with their gradient: BCE with logits, MSE, L1; and the backward's scale.
+
+Each runs as one elementwise pass (``elementwise.launch``) that reads the inputs once and writes
+the gradient of ``x`` (already divided by n for a mean) and, for "mean"/"sum", one partial loss
+sum per program instead of the per-element loss; a small second launch adds the partials.
+Traffic: reads of x, y (and weight, pos_weight, broadcast from cache) + one write of the
+gradient, against the 3 reads and 2 writes of a separate loss then gradient.
+
+BCE with logits, with pw = pos_weight (1 without), lw = 1 + (pw - 1) * y, w = weight (1 without),
+and softplus(-x) = max(-x, 0) + log1p(exp(-|x|)) (no overflow for any x):
+    loss = w * ((1 - y) * x + lw * softplus(-x))
+    d loss / dx = w * ((1 - y) - lw * sigmoid(-x)),    sigmoid(-x) = 1 / (1 + exp(x))
+(from d softplus(-x) / dx = -sigmoid(-x)); sigmoid(-x) is taken from e = exp(-|x|) as e / (1 + e)
+for x >= 0 and 1 / (1 + e) otherwise, so it never overflows either.
+MSE: (x - y)^2, gradient 2 (x - y). L1: |x - y|, gradient sign(x - y).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from . import elementwise as ew
+from . import reduction
+from ._common import ACC_DTYPE
+from ._launch import Kernel, cdiv
+from ._math import log1p
+
+__all__ = ["bce_with_logits", "mse", "l1", "scale_loss_grad"]
+
+
+@triton.jit
+def _bce_loss(x, y, w, pw):
+    e = tl.exp(-tl.abs(x))
+    softplus_neg = tl.maximum(-x, 0) + log1p(e)
+    if pw is not None:
+        softplus_neg = (1 + (pw - 1) * y) * softplus_neg
+    loss = (1 - y) * x + softplus_neg
+    if w is not None:
+        loss = loss * w
+    return loss
+
+
+@triton.jit
+def _bce_grad(x, y, w, pw):
+    e = tl.exp(-tl.abs(x))
+    sigmoid_neg = tl.where(x >= 0, e, 1) / (1 + e)
+    if pw is not None:
+        sigmoid_neg = (1 + (pw - 1) * y) * sigmoid_neg
+    grad = (1 - y) - sigmoid_neg
+    if w is not None:
+        grad = grad * w
+    return grad
+
+
+@triton.jit
+def _mse_loss(x, y):
+    d = x - y
+    return d * d
+
+
+@triton.jit
+def _mse_grad(x, y):
+    return 2 * (x - y)
+
+
+@triton.jit
+def _l1_loss(x, y):
+    return tl.abs(x - y)
+
+
+@triton.jit
+def _l1_grad(x, y):
+    d = x - y
+    return tl.where(d > 0, 1, tl.where(d < 0, -1, d)).to(d.dtype)  # sign, nan stays nan
+
+
+def _pointwise_loss(loss_fn, grad_fn, inputs, dtype, reduction_: str, need_grad: bool):
+    acc = ACC_DTYPE[dtype]
+    shape = np.broadcast_shapes(*(a.shape for a in inputs if a is not None))
+    n = int(np.prod(shape, dtype=np.int64))
+    fns = (loss_fn, grad_fn) if need_grad else (loss_fn,)
+    scale = 1.0 / n if reduction_ == "mean" and n else None
+    outs = ew.launch(fns, inputs, dtype, (dtype,) * len(fns), shape,
+                     partial0=None if reduction_ == "none" else acc, scale1=scale)
+    grad = outs[1] if need_grad else None
+    if reduction_ == "none":
+        return outs[0], grad
+    return reduction.total(outs[0], n if reduction_ == "mean" else None, dtype), grad
+
+
+def bce_with_logits(x, y, weight, pos_weight, reduction: str, need_grad: bool):
+    """Binary cross-entropy on logits; ``weight``/``pos_weight`` broadcastable or None."""
+    return _pointwise_loss(_bce_loss, _bce_grad, (x, y, weight, pos_weight), x.dtype, reduction,
+                           need_grad)
+
+
+def mse(x, y, reduction: str, need_grad: bool):
+    """Mean squared error; the gradient of ``y`` is the negative of the returned one."""
+    return _pointwise_loss(_mse_loss, _mse_grad, (x, y), x.dtype, reduction, need_grad)
+
+
+def l1(x, y, reduction: str, need_grad: bool):
+    """Mean absolute error; the gradient of ``y`` is the negative of the returned one."""
+    return _pointwise_loss(_l1_loss, _l1_grad, (x, y), x.dtype, reduction, need_grad)
+
+
+# -------------------------------------------------------------------------- backward's scale
+@triton.jit
+def _scale_by_scalar_kernel(grad_ptr, scale_ptr, n, BLOCK: tl.constexpr):
+    # grad *= s in place, where s is a device scalar; when s == 1 (after loss.backward()) no
+    # program touches the gradient: the pass costs a launch, not a read and a write.
+    s = tl.load(scale_ptr)
+    if s != 1:
+        offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+        mask = offs < n
+        g = tl.load(grad_ptr + offs, mask=mask)
+        tl.store(grad_ptr + offs, g * s, mask=mask)  # one rounding, as in float32 then cast
+
+
+_scale_by_scalar = Kernel(_scale_by_scalar_kernel)
+_SCALE_BLOCK = 4096
+
+
+def scale_loss_grad(grad_input, grad_output):
+    """``grad_input * grad_output`` in place (``grad_output`` broadcasts: 0-d for mean/sum, the
+    loss's shape with trailing 1s for none); returns ``grad_input``."""
+    if grad_input.size == 0:
+        return grad_input
+    if not grad_input.flags.c_contiguous:
+        grad_input *= grad_output
+        return grad_input
+    if grad_output.ndim == 0:
+        scale = grad_output if grad_output.dtype == grad_input.dtype else grad_output.astype(
+            grad_input.dtype)
+        _scale_by_scalar((cdiv(grad_input.size, _SCALE_BLOCK),), grad_input, scale,
+                         grad_input.size, _SCALE_BLOCK, num_warps=4)
+        return grad_input
+    ew.launch((ew.bm.BINARY["mul"],), (grad_input, grad_output), grad_input.dtype,
+              (grad_input.dtype,), grad_input.shape, outs=[grad_input])
+    return grad_input

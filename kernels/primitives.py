@@ -1,0 +1,127 @@
+"""The backend primitives that run as Triton kernels: a mixin for a backend over NumPy twins.
+
+``class B(TritonPrimitives, NumpyBackend)`` replaces each twin with the launcher of the same
+signature; a case the kernels do not cover (an op without a Triton formula, a dtype such as
+integer ``pow``) goes on to the twin through ``super()``, on the backend's own arrays.
+"""
+
+from __future__ import annotations
+
+from . import cross_entropy as ce
+from . import elementwise as ew
+from . import losses, optim, reduction, softmax, statistics
+from ._launch import FLOAT_DTYPES
+
+
+class TritonPrimitives:
+    """Mixin: Triton launchers in place of the NumPy twins of ``NumpyBackend``."""
+
+    # ------------------------------------------------------------------- elementwise
+    def unary(self, op, x):
+        if ew.supports_unary(op, x):
+            return ew.unary(op, x)
+        return super().unary(op, x)
+
+    def unary_grad(self, op, grad, x, y):
+        if op in ew.um.UNARY_GRAD and grad.dtype in FLOAT_DTYPES:
+            return ew.unary_grad(op, grad, x, y)
+        return super().unary_grad(op, grad, x, y)
+
+    def binary(self, op, a, b):
+        if ew.supports_binary(op, a, b):
+            return ew.binary(op, a, b)
+        return super().binary(op, a, b)
+
+    def binary_grad(self, op, grad, a, b, out, need_a, need_b):
+        if op in ew.bm.BINARY_GRAD and grad.dtype in FLOAT_DTYPES:
+            return ew.binary_grad(op, grad, a, b, out, need_a, need_b)
+        return super().binary_grad(op, grad, a, b, out, need_a, need_b)
+
+    def compare(self, op, a, b):
+        if op in ew.bm.COMPARE:
+            return ew.compare(op, a, b)
+        return super().compare(op, a, b)
+
+    def bitwise(self, op, a, b):
+        return ew.bitwise(op, a, b)
+
+    def where(self, cond, a, b):
+        return ew.where(cond, a, b)
+
+    def clamp(self, x, lo, hi):
+        if x.dtype.kind in "fiu":
+            return ew.clamp(x, lo, hi)
+        return super().clamp(x, lo, hi)
+
+    def clamp_grad(self, grad, x, lo, hi):
+        return ew.clamp_grad(grad, x, lo, hi)
+
+    # -------------------------------------------------------------------- reductions
+    def reduce(self, op, x, axes, keepdim):
+        if reduction.supports_reduce(op, x):
+            return reduction.reduce(op, x, axes, keepdim)
+        return super().reduce(op, x, axes, keepdim)
+
+    def arg_reduce(self, op, x, axis, keepdim):
+        if x.dtype.kind in "fiu":
+            return statistics.arg_reduce(op, x, axis, keepdim)
+        return super().arg_reduce(op, x, axis, keepdim)
+
+    def var(self, x, axes, correction, keepdim):
+        if x.dtype in FLOAT_DTYPES:
+            return statistics.var(x, axes, correction, keepdim)
+        return super().var(x, axes, correction, keepdim)
+
+    def logsumexp(self, x, axes, keepdim):
+        if x.dtype in FLOAT_DTYPES:
+            return statistics.logsumexp(x, axes, keepdim)
+        return super().logsumexp(x, axes, keepdim)
+
+    def sum_to_shape(self, grad, shape):
+        if grad.dtype in FLOAT_DTYPES:
+            return reduction.sum_to_shape(grad, shape)
+        return super().sum_to_shape(grad, shape)
+
+    def softmax(self, x, axis, log):
+        if x.dtype in FLOAT_DTYPES:
+            return softmax.softmax(x, axis, log)
+        return super().softmax(x, axis, log)
+
+    def softmax_grad(self, grad, y, axis, log):
+        if grad.dtype in FLOAT_DTYPES and y.dtype == grad.dtype:
+            return softmax.softmax_grad(grad, y, axis, log)
+        return super().softmax_grad(grad, y, axis, log)
+
+    # ------------------------------------------------------------------------ losses
+    def cross_entropy(self, logits, target, weight, ignore_index, label_smoothing, reduction,
+                      need_grad):
+        if logits.dtype not in FLOAT_DTYPES:
+            return super().cross_entropy(logits, target, weight, ignore_index, label_smoothing,
+                                         reduction, need_grad)
+        return ce.cross_entropy(logits, target, weight, ignore_index, label_smoothing,
+                                reduction, need_grad)
+
+    def bce_with_logits(self, x, y, weight, pos_weight, reduction, need_grad):
+        return losses.bce_with_logits(x, y, weight, pos_weight, reduction, need_grad)
+
+    def mse(self, x, y, reduction, need_grad):
+        return losses.mse(x, y, reduction, need_grad)
+
+    def l1(self, x, y, reduction, need_grad):
+        return losses.l1(x, y, reduction, need_grad)
+
+    def scale_loss_grad(self, grad_input, grad_output):
+        return losses.scale_loss_grad(grad_input, grad_output)
+
+    # -------------------------------------------------------------------- optimizers
+    def sgd_step(self, params, grads, momentum_buffers, **hyper):
+        if optim.supported(params, grads, momentum_buffers):
+            optim.sgd_step(params, grads, momentum_buffers, **hyper)
+        else:
+            super().sgd_step(params, grads, momentum_buffers, **hyper)
+
+    def adam_step(self, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, **hyper):
+        if optim.supported(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs):
+            optim.adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, **hyper)
+        else:
+            super().adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, **hyper)

@@ -1,0 +1,196 @@
+"""Elementwise kernels against the NumPy twins: every op, dtype, layout, broadcasting, extremes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gpugrad.kernels import elementwise as ew
+from kernel_helpers import assert_close, device, host, layout, reference_dtype
+
+from gpugrad.backend.formulas import UNARY
+
+FLOATS = ("float32", "float64", "float16")
+LAYOUTS = ("contiguous", "strided", "transposed")
+POSITIVE = {"log", "sqrt", "rsqrt", "log1p", "reciprocal"}
+
+
+def _values(rng, op, shape):
+    if op in POSITIVE:
+        return rng.uniform(0.2, 3.0, shape)
+    return rng.uniform(-3.0, 3.0, shape)
+
+
+@pytest.mark.parametrize("op", sorted(ew.um.UNARY))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_unary_and_grad(twin, op, dtype):
+    rng = np.random.default_rng(abs(hash((op, dtype))) % 2**32)
+    ref = reference_dtype(dtype)
+    for kind in LAYOUTS:
+        x = layout(_values(rng, op, (7, 13)).astype(dtype), kind)
+        out = ew.unary(op, device(x))
+        expected = twin.unary(op, x.astype(ref))
+        assert host(out).dtype == np.dtype(dtype) and host(out).flags.c_contiguous
+        assert_close(out, expected, dtype, err_msg=f"{op} {kind}")
+        g = layout(rng.standard_normal((7, 13)).astype(dtype), kind)
+        y = host(out)
+        grad = ew.unary_grad(op, device(g), device(x), device(y))
+        expected = UNARY[op].grad(np, g.astype(ref), x.astype(ref), y.astype(ref))
+        assert_close(grad, expected, dtype, err_msg=f"{op} grad {kind}")
+
+
+@pytest.mark.parametrize("op", ["exp", "log", "sigmoid", "tanh", "relu", "abs", "neg", "sqrt",
+                                "expm1", "log1p", "sign", "round", "gelu", "silu"])
+def test_unary_extremes(twin, op):
+    x = np.array([0.0, -0.0, 1e4, -1e4, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 0.5, 2.5],
+                 np.float32)
+    with np.errstate(all="ignore"):
+        expected = twin.unary(op, x)
+    assert_close(ew.unary(op, device(x)), expected, "float32", atol=1e-6)
+
+
+@pytest.mark.parametrize("op", sorted(ew.um.UNARY_INT))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8"])
+def test_unary_int(twin, op, dtype):
+    x = np.arange(-7, 8, dtype=dtype).reshape(3, 5)
+    assert_close(ew.unary(op, device(x)), twin.unary(op, x), dtype)
+
+
+BROADCAST = [((5, 1, 7), (3, 7)), ((1,), (4, 3)), ((), (6,)), ((2, 3, 4, 5, 6), (5, 1)),
+             ((0, 3), (3,)), ((4, 1, 3, 1, 2), (1, 5, 1, 4, 1))]
+
+
+@pytest.mark.parametrize("op", sorted(ew.bm.BINARY))
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_binary_and_grad(twin, op, dtype):
+    rng = np.random.default_rng(abs(hash((op, dtype))) % 2**32)
+    ref = reference_dtype(dtype)
+    for shape_a, shape_b in BROADCAST:
+        a = layout(rng.uniform(0.5, 2.0, shape_a).astype(dtype), "strided")
+        b = layout(rng.uniform(0.5, 2.0, shape_b).astype(dtype), "transposed")
+        out = ew.binary(op, device(a), device(b))
+        expected = twin.binary(op, a.astype(ref), b.astype(ref))
+        assert_close(out, expected, dtype, err_msg=f"{op} {shape_a} {shape_b}")
+        g = rng.standard_normal(expected.shape).astype(dtype)
+        ga, gb = ew.binary_grad(op, device(g), device(a), device(b), out, True, True)
+        ea, eb = twin.binary_grad(op, g.astype(ref), a.astype(ref), b.astype(ref),
+                                  host(out).astype(ref), True, True)
+        assert_close(ga, np.broadcast_to(ea, g.shape), dtype, err_msg=f"{op} grad a")
+        assert_close(gb, np.broadcast_to(eb, g.shape), dtype, err_msg=f"{op} grad b")
+        only_b = ew.binary_grad(op, device(g), device(a), device(b), out, False, True)
+        assert only_b[0] is None
+        assert_close(only_b[1], np.broadcast_to(eb, g.shape), dtype)
+
+
+@pytest.mark.parametrize("op", sorted(ew.bm.BINARY))
+def test_binary_scalars(twin, op):
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.5, 2.0, (5, 9))
+    for dtype in ("float64", "float32"):
+        x = a.astype(dtype)
+        for s in (0.1, 2, 3.7):
+            assert_close(ew.binary(op, device(x), s), twin.binary(op, x, s), dtype)
+            assert_close(ew.binary(op, s, device(x)), twin.binary(op, s, x), dtype)
+    # float64 scalars keep every bit (Triton itself would pass them as float32)
+    out = host(ew.binary("add", device(np.zeros(3)), 0.1))
+    assert out.tolist() == [0.1, 0.1, 0.1]
+
+
+def test_binary_pow_and_max_special_cases(twin):
+    a = np.array([0.0, 0.0, 2.0, -1.0, np.nan, 1.0, 3.0])
+    b = np.array([0.0, 2.0, 0.0, 2.0, 1.0, np.nan, 3.0])
+    g = np.ones_like(a)
+    for op in ("pow", "maximum", "minimum"):
+        out = ew.binary(op, device(a), device(b))
+        with np.errstate(all="ignore"):
+            expected = twin.binary(op, a, b)
+            ea, eb = twin.binary_grad(op, g, a, b, expected, True, True)
+        assert_close(out, expected, "float64")
+        ga, gb = ew.binary_grad(op, device(g), device(a), device(b), out, True, True)
+        assert_close(ga, ea, "float64")
+        assert_close(gb, eb, "float64")
+
+
+def test_add_sub_grads_pass_the_gradient_on(twin):
+    g = device(np.arange(6.0).reshape(2, 3))
+    ga, gb = ew.binary_grad("add", g, None, None, None, True, True)
+    assert ga is g and gb is g
+    ga, gb = ew.binary_grad("sub", g, None, None, None, True, True)
+    assert ga is g
+    assert_close(gb, -np.arange(6.0).reshape(2, 3), "float64")
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8"])
+def test_binary_int(twin, dtype):
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 50, (4, 6)).astype(dtype)
+    b = layout(rng.integers(1, 50, (6,)).astype(dtype), "strided")
+    for op in sorted(ew.bm.BINARY_INT):
+        assert_close(ew.binary(op, device(a), device(b)), twin.binary(op, a, b), dtype)
+        assert_close(ew.binary(op, device(a), 7), twin.binary(op, a, 7), dtype)
+    for op in sorted(ew.bm.BITWISE):
+        assert_close(ew.bitwise(op, device(a), device(b)), twin.bitwise(op, a, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int64", "bool"])
+def test_compare(twin, dtype):
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 3, (4, 5)).astype(dtype)
+    b = layout(rng.integers(0, 3, (5,)).astype(dtype), "strided")
+    if dtype == "float32":
+        a[0, 0] = np.nan
+    for op in sorted(ew.bm.COMPARE):
+        out = ew.compare(op, device(a), device(b))
+        assert host(out).dtype == np.bool_
+        assert_close(out, twin.compare(op, a, b), "bool", err_msg=op)
+        scalar = True if dtype == "bool" else 1
+        assert_close(ew.compare(op, device(a), scalar), twin.compare(op, a, scalar), "bool")
+
+
+def test_where(twin):
+    rng = np.random.default_rng(6)
+    cond = layout(rng.random((3, 1, 5)) > 0.5, "strided")
+    for dtype in ("float32", "float64", "float16", "int64"):
+        a = rng.standard_normal((4, 5)).astype(dtype)
+        b = layout(rng.standard_normal((1, 5)).astype(dtype), "strided")
+        assert_close(ew.where(device(cond), device(a), device(b)), twin.where(cond, a, b), dtype)
+        assert_close(ew.where(device(cond), device(a), 0), twin.where(cond, a, 0), dtype)
+        assert_close(ew.where(device(cond), 2, device(b)), twin.where(cond, 2, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64"])
+def test_clamp_and_grad(twin, dtype):
+    rng = np.random.default_rng(7)
+    x = layout((rng.standard_normal((6, 7)) * 3).astype(dtype), "strided")
+    g = rng.standard_normal((6, 7)).astype(dtype)
+    for lo, hi in ((-1, 1), (None, 0.5), (-0.5, None), (2, -2)):
+        if dtype == "int64":
+            lo, hi = (None if v is None else int(v) for v in (lo, hi))
+        assert_close(ew.clamp(device(x), lo, hi), twin.clamp(x, lo, hi), dtype)
+        assert_close(ew.clamp_grad(device(g), device(x), lo, hi), twin.clamp_grad(g, x, lo, hi),
+                     dtype)
+
+
+def test_clamp_keeps_nan(twin):
+    x = np.array([np.nan, -5.0, 5.0, 0.3], np.float32)
+    assert_close(ew.clamp(device(x), -1, 1), twin.clamp(x, -1, 1), "float32")
+
+
+def test_layouts_that_do_not_collapse(twin):
+    """Five dims that no operand lets merge: the launcher copies to a layout that does."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((2, 3, 2, 3, 2)).transpose(4, 2, 0, 3, 1)
+    b = rng.standard_normal((2, 2, 2, 3, 3))
+    assert_close(ew.binary("mul", device(a), device(b)), a * b, "float64")
+
+
+def test_negative_strides(twin):
+    x = np.arange(12.0).reshape(3, 4)[::-1, ::-2]
+    assert_close(ew.unary("exp", device(x)), np.exp(x), "float64")
+
+
+def test_zero_size_and_zero_dim(twin):
+    z = np.zeros((0, 4), np.float32)
+    assert host(ew.unary("exp", device(z))).shape == (0, 4)
+    s = np.array(2.0)
+    assert_close(ew.unary("exp", device(s)), np.exp(s), "float64")
+    assert_close(ew.binary("mul", device(s), device(s)), s * s, "float64")
