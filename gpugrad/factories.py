@@ -45,6 +45,8 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool):
         return np.int64 if from_python else arr.dtype
     if kind == "b":
         return np.bool_
+    if kind in "US":
+        raise TypeError("invalid data type 'str': a tensor holds numbers")
     raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
 
 
@@ -68,10 +70,25 @@ def _host_array(data):
     try:
         arr = np.asarray(data)
     except ValueError as e:
-        raise ValueError(f"can't build a tensor from ragged or mixed data: {e}") from None
+        raise ValueError(_ragged_message(data, 1) or
+                         f"can't build a tensor from ragged or mixed data: {e}") from None
     if arr.dtype == object:
-        raise TypeError(f"can't convert {type(data).__name__} to a tensor: unsupported elements")
+        raise RuntimeError(  # PyTorch's type and words
+            f"Could not infer dtype of {type(data).__name__}: unsupported elements")
     return arr, True
+
+
+def _ragged_message(seq, dim: int):
+    """PyTorch's words for the first length that differs among nested lists, or None."""
+    if not isinstance(seq, (list, tuple)) or not seq:
+        return None
+    lengths = [len(x) if isinstance(x, (list, tuple)) else None for x in seq]
+    if None in lengths:
+        return None
+    for got in lengths[1:]:
+        if got != lengths[0]:
+            return f"expected sequence of length {lengths[0]} at dim {dim} (got {got})"
+    return next(filter(None, (_ragged_message(x, dim + 1) for x in seq)), None)
 
 
 def _unwrap_nested(seq):
@@ -187,6 +204,9 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value`` (dtype inferred from it, as PyTorch)."""
+    if isinstance(fill_value, (str, bytes)) or fill_value is None:
+        raise TypeError(
+            f"full(): argument 'fill_value' must be Number, not {type(fill_value).__name__}")
     if dtype is None:
         dtype = dt.result_type(fill_value)
     return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device,

@@ -59,6 +59,10 @@ def data_as(x, np_dtype):
         return d if d.dtype == np_dtype else d.astype(np_dtype)
     if np_dtype.kind == "b" and isinstance(x, numbers.Number):
         return bool(x)
+    if np_dtype.kind in "iu" and isinstance(x, int):
+        info = np.iinfo(np_dtype)
+        if not info.min <= x <= info.max:  # wraps around, as PyTorch casts the number
+            return np.array(x % 2**64, np.uint64).astype(np_dtype)[()]
     return x
 
 

@@ -66,7 +66,8 @@ def _bitwise(op: str, a, b) -> Tensor:
     b = scalar_or_tensor(b, "other")
     rt = result_dtype(a, b)
     if rt.is_floating_point:
-        raise TypeError(f"{op} is only supported for integer and bool tensors, got {rt}")
+        raise NotImplementedError(  # PyTorch's type for a kernel missing for a dtype
+            f"\"{op}\" not implemented for '{rt}': only integer and bool tensors")
     t = a if isinstance(a, Tensor) else b
     return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
 

@@ -51,6 +51,8 @@ def _parse_to(args, kwargs):
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
+        if a is None:  # to(None): no device given, as PyTorch
+            continue
         if isinstance(a, Tensor):
             dtype, dev = a.dtype, a.device
         elif isinstance(a, (dt.dtype, type)) or (hasattr(a, "kind") and hasattr(a, "itemsize")):

@@ -124,8 +124,8 @@ class _Binary(Function):
             bd = data_as(b, np_dtype)
         try:
             data = backend.binary(ctx.op, ad, bd)
-        except ValueError:
-            raise_broadcast_error(a, b)
+        except ValueError as e:  # shapes that do not broadcast, or integers to negative powers
+            raise_broadcast_error(a, b, e)
         out = Tensor._make(data, backend)
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         if need_a or need_b:
@@ -169,9 +169,10 @@ class _Binary(Function):
         return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb), None)
 
 
-def raise_broadcast_error(a, b):
-    """PyTorch's message for shapes that do not broadcast."""
-    sa, sb = tuple(a.shape), tuple(b.shape)
+def raise_broadcast_error(a, b, cause: ValueError | None = None):
+    """PyTorch's message for shapes that do not broadcast; a RuntimeError with ``cause``'s
+    message if they do (operands are Tensors or Python scalars)."""
+    sa, sb = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
     n = max(len(sa), len(sb))
     pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
     for i in range(n - 1, -1, -1):
@@ -180,6 +181,8 @@ def raise_broadcast_error(a, b):
                 f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
                 f"non-singleton dimension {i}"
             )
+    if cause is not None:
+        raise RuntimeError(str(cause)) from None
     raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
 
 
@@ -247,10 +250,36 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"'{rounding_mode}'"
         )
-    q = _binary(Div, input, other, float_out=True).detach()
-    q = floor(q) if rounding_mode == "floor" else trunc(q)
     rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
-    return q if rt.is_floating_point else q.to(rt)
+    if rt.np.kind == "b":
+        raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
+    if rt.np.kind in "iu":
+        return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
+                                rounding_mode)
+    q = _binary(Div, input, other, float_out=True).detach()
+    return floor(q) if rounding_mode == "floor" else trunc(q)
+
+
+class IntegerDiv(Function):
+    """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
+    past 2**24 in float32). Integers carry no gradient."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, b, out_dtype, rounding_mode):
+        t = a if isinstance(a, Tensor) else b
+        xp = t._backend.xp
+        ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
+        if bool(xp.any(xp.asarray(bd) == 0)):  # a host read, as PyTorch's CPU check
+            raise RuntimeError("ZeroDivisionError")
+        try:
+            if rounding_mode == "trunc":  # a - fmod(a, b) is an exact multiple of b
+                ad = ad - xp.fmod(ad, bd)
+            q = xp.floor_divide(ad, bd)
+        except ValueError:
+            raise_broadcast_error(a, b)
+        return t._new(xp.asarray(q, out_dtype.np))
 
 
 def floor_divide(input, other) -> Tensor:
