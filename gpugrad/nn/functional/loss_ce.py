@@ -212,11 +212,6 @@ def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
         )
 
 
-class LabelSmoothingRangeError(ValueError, RuntimeError):
-    """``label_smoothing`` outside [0, 1]: a RuntimeError as PyTorch raises (and a ValueError,
-    as gpugrad raised before)."""
-
-
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -236,7 +231,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     check_tensor(target, "cross_entropy", "target")
     reduction = check_reduction(reduction, size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise LabelSmoothingRangeError(
+        raise RuntimeError(
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )
     if not input.is_floating_point():

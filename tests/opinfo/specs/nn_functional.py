@@ -148,7 +148,7 @@ register(
         ErrorCase((np.ones((2, 3)), np.array([0, -1])), IndexError, "Target -1"),
         ErrorCase((np.ones((2, 3)), np.array([0, 1, 2])), ValueError, "batch_size"),
         ErrorCase((np.ones((2, 3)), np.array([0, 1]), np.ones(4)), RuntimeError, "weight"),
-        ErrorCase((np.ones((2, 3)), np.array([0, 1])), ValueError, "label_smoothing",
+        ErrorCase((np.ones((2, 3)), np.array([0, 1])), RuntimeError, "label_smoothing",
                   {"label_smoothing": 1.5}),
         ErrorCase((np.ones((2, 3)), np.array([0, 1])), ValueError, "reduction",
                   {"reduction": "avg"}),
