@@ -16,12 +16,13 @@ from . import (
     join,
     linalg,
     reduction,
+    select,
     shape,
     softmax,
 )
 
-TOPICS = [elementwise, compare, reduction, softmax, shape, join, indexing, inplace, linalg, convert,
-          interop]
+TOPICS = [elementwise, compare, select, reduction, softmax, shape, join, indexing, inplace, linalg,
+          convert, interop]
 
 
 def install_methods(cls) -> None:

@@ -304,110 +304,11 @@ def minimum(input, other) -> Tensor:
     return _binary(Minimum, input, other)
 
 
-class Where(Function):
-    node_name = "WhereBackward0"
-
-    @staticmethod
-    def forward(ctx, condition, a, b, out_dtype):
-        np_dtype = out_dtype.np
-        ctx.save_for_backward(condition)
-        return condition._new(
-            condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
-        )
-
-    @staticmethod
-    def backward(ctx, grad):
-        (condition,) = ctx.saved_tensors
-        _, need_a, need_b, _ = ctx.needs_input_grad
-        if grad_state.enabled:
-            m = math_ns()
-            return (None, m.where(condition, grad, 0) if need_a else None,
-                    m.where(condition, 0, grad) if need_b else None, None)
-        where = grad._backend.where
-        cd, gd = condition._data, grad._data
-        return (None, grad._new(where(cd, gd, 0)) if need_a else None,
-                grad._new(where(cd, 0, gd)) if need_b else None, None)
-
-
-def where(condition, input=None, other=None) -> Tensor:
-    """``input`` where ``condition`` holds, else ``other`` (scalars allowed), broadcast."""
-    if input is None and other is None:
-        return condition.nonzero(as_tuple=True)
-    if isinstance(condition, bool):
-        from ..factories import tensor
-
-        t = input if isinstance(input, Tensor) else other
-        condition = tensor(condition, device=t.device)
-    if not isinstance(condition, Tensor):
-        raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
-    if condition._data.dtype.kind != "b":
-        raise RuntimeError(
-            "where expected condition to be a boolean tensor, but got a tensor with dtype "
-            f"{condition.dtype}"
-        )
-    a = scalar_or_tensor(input, "input")
-    b = scalar_or_tensor(other, "other")
-    return Where.apply(condition, a, b, result_dtype(a, b))
-
-
-class Clamp(Function):
-    node_name = "ClampBackward1"
-
-    @staticmethod
-    def forward(ctx, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.bounds = (lo, hi)
-        return x._new(x._backend.clamp(x._data, lo, hi))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        if grad_state.enabled:
-            inside = x == x
-            if lo is not None:
-                inside = inside & (x >= lo)
-            if hi is not None:
-                inside = inside & (x <= hi)
-            return math_ns().where(inside, grad, 0), None, None
-        return grad._new(grad._backend.clamp_grad(grad._data, x._data, lo, hi)), None, None
-
-
-def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
-    """Limit values to ``[min, max]`` (either bound may be None; tensors bounds broadcast)."""
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
-    if not input.is_floating_point():
-        is_float = isinstance(min, float) or isinstance(max, float)
-        if is_float:
-            input = input.to(float_result(input.dtype))
-    return Clamp.apply(input, min, max)
-
-
-clip = clamp
-
-
-def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
-    return clamp(input, min=min)
-
-
-def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
-    return clamp(input, max=max)
-
-
 __all__ = [
     "neg", "negative", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc",
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
-    "floor_divide", "remainder", "pow", "maximum", "minimum", "where", "clamp", "clip",
-    "clamp_min", "clamp_max",
+    "floor_divide", "remainder", "pow", "maximum", "minimum",
 ]
 negative = neg
 subtract = sub
@@ -436,8 +337,7 @@ METHODS = {
     "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "add": add, "sub": sub,
     "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div, "true_divide": div,
     "floor_divide": floor_divide, "remainder": remainder, "pow": pow, "maximum": maximum,
-    "minimum": minimum, "where": where, "clamp": clamp, "clip": clamp, "clamp_min": clamp_min,
-    "clamp_max": clamp_max,
+    "minimum": minimum,
     "__neg__": neg, "__abs__": abs, "__pos__": _pos,
     "__add__": add, "__radd__": reflected(add), "__sub__": sub, "__rsub__": reflected(sub),
     "__mul__": mul, "__rmul__": reflected(mul), "__truediv__": div,

@@ -1,0 +1,120 @@
+"""Selecting ops: ``where`` (pick from two operands by a mask) and ``clamp`` (to bounds)."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ._util import (
+    Tensor,
+    data_as,
+    float_result,
+    grad_state,
+    math_ns,
+    result_dtype,
+    scalar_or_tensor,
+)
+from .elementwise import maximum, minimum
+
+__all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max"]
+
+
+class Where(Function):
+    node_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, condition, a, b, out_dtype):
+        np_dtype = out_dtype.np
+        ctx.save_for_backward(condition)
+        return condition._new(
+            condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
+        )
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved_tensors
+        _, need_a, need_b, _ = ctx.needs_input_grad
+        if grad_state.enabled:
+            m = math_ns()
+            return (None, m.where(condition, grad, 0) if need_a else None,
+                    m.where(condition, 0, grad) if need_b else None, None)
+        where = grad._backend.where
+        cd, gd = condition._data, grad._data
+        return (None, grad._new(where(cd, gd, 0)) if need_a else None,
+                grad._new(where(cd, 0, gd)) if need_b else None, None)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (scalars allowed), broadcast."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if isinstance(condition, bool):
+        from ..factories import tensor
+
+        t = input if isinstance(input, Tensor) else other
+        condition = tensor(condition, device=t.device)
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
+    if condition._data.dtype.kind != "b":
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{condition.dtype}"
+        )
+    a = scalar_or_tensor(input, "input")
+    b = scalar_or_tensor(other, "other")
+    return Where.apply(condition, a, b, result_dtype(a, b))
+
+
+class Clamp(Function):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return x._new(x._backend.clamp(x._data, lo, hi))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        if grad_state.enabled:
+            inside = x == x
+            if lo is not None:
+                inside = inside & (x >= lo)
+            if hi is not None:
+                inside = inside & (x <= hi)
+            return math_ns().where(inside, grad, 0), None, None
+        return grad._new(grad._backend.clamp_grad(grad._data, x._data, lo, hi)), None, None
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
+    """Limit values to ``[min, max]`` (either bound may be None; tensors bounds broadcast)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if not input.is_floating_point():
+        is_float = isinstance(min, float) or isinstance(max, float)
+        if is_float:
+            input = input.to(float_result(input.dtype))
+    return Clamp.apply(input, min, max)
+
+
+clip = clamp
+
+
+def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
+    return clamp(input, max=max)
+
+METHODS = {
+    "where": where, "clamp": clamp, "clip": clamp, "clamp_min": clamp_min,
+    "clamp_max": clamp_max,
+}
