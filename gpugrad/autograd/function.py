@@ -72,51 +72,45 @@ class FunctionCtx:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
         self._materialize_grads = value
 
-    @property
-    def saved_tensors(self) -> tuple:
+    def _verified_saved(self) -> tuple:
+        """The saved items, after checking that none was modified in place since it was saved."""
         saved = self._saved
         if saved is None:
             raise RuntimeError(_FREED)
-        out = []
         for item in saved:
             if item is None:
-                out.append(None)
-            elif item.__class__ is _SavedOutput:
+                continue
+            if item.__class__ is _SavedOutput:
                 if item.vc.value != item.version:
                     _raise_modified(item.data, item.vc.value, item.version, self)
-                t = Tensor._make(item.data, item.backend)
-                t._vc = item.vc
-                if item.output_nr in self._differentiable_outputs:
-                    t._requires_grad = True
-                    t.grad_fn, t._output_nr = self, item.output_nr
-                out.append(t)
-            else:
-                t, version = item
-                if t._vc.value != version:
-                    _raise_modified(t._data, t._vc.value, version, self)
-                out.append(t)
+            elif item[0]._vc.value != item[1]:
+                _raise_modified(item[0]._data, item[0]._vc.value, item[1], self)
+        return saved
+
+    @property
+    def saved_tensors(self) -> tuple:
+        out = []
+        for item in self._verified_saved():
+            if item is None or item.__class__ is not _SavedOutput:
+                out.append(item if item is None else item[0])
+                continue
+            # Our own output comes back attached to this node, so double backward sees it.
+            t = Tensor._make(item.data, item.backend)
+            t._vc = item.vc
+            if item.output_nr in self._differentiable_outputs:
+                t._requires_grad = True
+                t.grad_fn, t._output_nr = self, item.output_nr
+            out.append(t)
         return tuple(out)
 
     def saved_arrays(self) -> list:
         """The saved tensors' raw arrays, version-checked: what a backward that computes on
         arrays (no ``create_graph``) needs, without wrapping each in a Tensor again."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        out = []
-        for item in saved:
-            if item is None:
-                out.append(None)
-            elif item.__class__ is _SavedOutput:
-                if item.vc.value != item.version:
-                    _raise_modified(item.data, item.vc.value, item.version, self)
-                out.append(item.data)
-            else:
-                t, version = item
-                if t._vc.value != version:
-                    _raise_modified(t._data, t._vc.value, version, self)
-                out.append(t._data)
-        return out
+        return [
+            None if item is None else item.data if item.__class__ is _SavedOutput
+            else item[0]._data
+            for item in self._verified_saved()
+        ]
 
 
 def _raise_modified(data, now, expected, node) -> None:
