@@ -33,10 +33,8 @@ def _outputs(func, inputs):
 
 
 def _flat_outputs(func, inputs):
-    from ..autograd.grad_mode import no_grad
-
-    with no_grad():
-        outs = _outputs(func, inputs)
+    # Not under no_grad: ``func`` may itself differentiate (gradgradcheck's first gradients).
+    outs = _outputs(func, inputs)
     if not outs:
         return np.zeros(0)
     return np.concatenate([np.asarray(o.detach().cpu().numpy(), np.float64).ravel() for o in outs])
@@ -115,6 +113,8 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
         if inputs[i].device.type != "cpu":
             raise ValueError("gradcheck perturbs inputs in place: move them to the CPU first")
     n_out = len(_flat_outputs(func, inputs))
+    if n_out == 0 and not _outputs(func, inputs):
+        raise ValueError("gradcheck: the function returned no floating-point tensor output")
     rng = np.random.default_rng(seed)
     if fast_mode:
         v = rng.standard_normal(n_out)
@@ -181,5 +181,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
                            allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
+    if not first_grads(*inputs, *grad_outputs):
+        return True  # no input has a first derivative (e.g. norm with p=0): nothing to check
     return gradcheck(first_grads, tuple(inputs) + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception, fast_mode=fast_mode, seed=seed)

@@ -37,7 +37,10 @@ def var_grad_math(m, g, x, mean, dof: float, full: bool):
 
 def std_grad_math(m, g, x, mean, std, dof: float, full: bool):
     """d std = d var / (2 std); PyTorch gives 0 (not nan) where std == 0."""
-    return var_grad_math(m, m.where(std == 0, 0, g / (2 * std)), x, mean, dof, full)
+    # The zero is divided by a safe 1, not by 0: a nan masked by where would still poison the
+    # second derivative (where's gradient is 0 * nan there).
+    zero = std == 0
+    return var_grad_math(m, m.where(zero, 0, g / (2 * m.where(zero, 1, std))), x, mean, dof, full)
 
 
 def logsumexp_grad_math(m, g, x, out):
@@ -49,7 +52,8 @@ def norm_grad_math(m, ksum, g, x, norm, p: float):
     if p == 1:
         return g * m.sign(x)
     if p == 2:
-        return x * m.where(norm == 0, 0, g / norm)
+        zero = norm == 0
+        return x * m.where(zero, 0, g / m.where(zero, 1, norm))
     if math.isinf(p):  # d max|x|: the entries at the norm (or NaN) share the gradient
         ax = m.abs(x)
         mask = (ax == norm) | (ax != ax)

@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 
 from ...autograd.function import Function
-from ...backend.formulas import _sigmoid
 from ...ops._util import Tensor, check_tensor, grad_state, math_ns
 from ._reduction import check_reduction
 
@@ -138,8 +137,10 @@ class BinaryCrossEntropyWithLogits(_FusedLoss):
 
     @staticmethod
     def unit_grads(m, x, y, weight, pos_weight):
-        sig_neg = _sigmoid(m, -x)
         softplus_neg = m.maximum(-x, 0) + m.log1p(m.exp(-m.abs(x)))
+        # sigmoid(-x) = exp(-softplus(x)) = exp(-x - softplus(-x)): never forms exp(|x|), so
+        # its own derivative stays finite at |x| = 1e4 (1 / (1 + exp(x)) gives inf / inf there).
+        sig_neg = m.exp(-x - softplus_neg)
         if pos_weight is None:
             gx, gy = (1 - y) - sig_neg, -x
         else:
