@@ -12,7 +12,6 @@ checking the number and shapes of gradients, hooks, retain_grad, and freeing sav
 from __future__ import annotations
 
 import heapq
-import sys
 
 from . import function as _function
 from .grad_mode import state as _grad_state
@@ -230,8 +229,8 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
         fresh_ids.add(id(data))
         t._grad = Tensor._make(data, g._backend) if data is not g._data or g.grad_fn else g
         return
-    # In place when only .grad holds the old gradient (as PyTorch), otherwise out of place.
-    if old.grad_fn is None and sys.getrefcount(old) <= 3 and _owns(old._data):
+    # In place, as PyTorch: whoever holds the old ``.grad`` tensor sees the sum too.
+    if old.grad_fn is None and old._data.flags.writeable:
         xp = old._backend.xp
         xp.add(old._data, data, out=old._data, casting="unsafe")
         old._vc.value += 1
