@@ -84,7 +84,9 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                 data = g._data
                 if data.shape != shape:
                     g = _reduce_to_shape(g, shape, node)
-                if g._data.dtype != dtype:
+                    data = g._data
+                # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
+                if data.dtype is not dtype and data.dtype != dtype:
                     g = g.to(_dtype_of(dtype))
                 _send(target, nr, g, pending, leaf_grads, heap, create_graph)
             if not retain_graph:
