@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._util import Tensor, data_as, result_dtype, scalar_or_tensor
-from .elementwise import reflected
+from .elementwise import raise_broadcast_error, reflected
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
@@ -12,76 +12,60 @@ __all__ = [
 ]
 
 
-def _compare(op: str, a, b) -> Tensor:
+def _operands(a, b):
+    """Both operands checked (Tensors or numbers, one device), and the Tensor among them."""
     a = scalar_or_tensor(a, "input")
     b = scalar_or_tensor(b, "other")
-    t = a if isinstance(a, Tensor) else b
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found tensors on {a.device} "
             f"and {b.device}"
         )
+    return a, b, (a if isinstance(a, Tensor) else b)
+
+
+def _compare(op: str, a, b) -> Tensor:
+    a, b, t = _operands(a, b)
     np_dtype = result_dtype(a, b).np
-    return t._new(t._backend.compare(op, data_as(a, np_dtype), data_as(b, np_dtype)))
-
-
-def eq(input, other) -> Tensor:
-    return _compare("eq", input, other)
-
-
-def ne(input, other) -> Tensor:
-    return _compare("ne", input, other)
-
-
-def lt(input, other) -> Tensor:
-    return _compare("lt", input, other)
-
-
-def le(input, other) -> Tensor:
-    return _compare("le", input, other)
-
-
-def gt(input, other) -> Tensor:
-    return _compare("gt", input, other)
-
-
-def ge(input, other) -> Tensor:
-    return _compare("ge", input, other)
-
-
-def logical_and(input, other) -> Tensor:
-    return _compare("logical_and", input, other)
-
-
-def logical_or(input, other) -> Tensor:
-    return _compare("logical_or", input, other)
-
-
-def logical_xor(input, other) -> Tensor:
-    return _compare("logical_xor", input, other)
+    try:
+        return t._new(t._backend.compare(op, data_as(a, np_dtype), data_as(b, np_dtype)))
+    except ValueError as e:
+        raise_broadcast_error(a, b, e)
 
 
 def _bitwise(op: str, a, b) -> Tensor:
-    a = scalar_or_tensor(a, "input")
-    b = scalar_or_tensor(b, "other")
+    a, b, t = _operands(a, b)
     rt = result_dtype(a, b)
     if rt.is_floating_point:
         raise NotImplementedError(  # PyTorch's type for a kernel missing for a dtype
             f"\"{op}\" not implemented for '{rt}': only integer and bool tensors")
-    t = a if isinstance(a, Tensor) else b
-    return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
+    try:
+        return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
+    except ValueError as e:
+        raise_broadcast_error(a, b, e)
 
 
-def bitwise_and(input, other) -> Tensor:
-    return _bitwise("bitwise_and", input, other)
+def _binary_op(impl, op: str, doc: str):
+    def fn(input, other) -> Tensor:
+        return impl(op, input, other)
+
+    fn.__name__ = fn.__qualname__ = op
+    fn.__doc__ = doc + " Broadcasts; Python numbers are accepted on either side."
+    return fn
 
 
-def bitwise_or(input, other) -> Tensor:
-    return _bitwise("bitwise_or", input, other)
-
-
-def bitwise_xor(input, other) -> Tensor:
-    return _bitwise("bitwise_xor", input, other)
+eq = _binary_op(_compare, "eq", "``input == other`` elementwise, as a bool tensor.")
+ne = _binary_op(_compare, "ne", "``input != other`` elementwise, as a bool tensor.")
+lt = _binary_op(_compare, "lt", "``input < other`` elementwise, as a bool tensor.")
+le = _binary_op(_compare, "le", "``input <= other`` elementwise, as a bool tensor.")
+gt = _binary_op(_compare, "gt", "``input > other`` elementwise, as a bool tensor.")
+ge = _binary_op(_compare, "ge", "``input >= other`` elementwise, as a bool tensor.")
+logical_and = _binary_op(_compare, "logical_and", "Elementwise logical AND (nonzero is True).")
+logical_or = _binary_op(_compare, "logical_or", "Elementwise logical OR (nonzero is True).")
+logical_xor = _binary_op(_compare, "logical_xor", "Elementwise logical XOR (nonzero is True).")
+bitwise_and = _binary_op(_bitwise, "bitwise_and", "Bitwise AND of integer or bool tensors.")
+bitwise_or = _binary_op(_bitwise, "bitwise_or", "Bitwise OR of integer or bool tensors.")
+bitwise_xor = _binary_op(_bitwise, "bitwise_xor", "Bitwise XOR of integer or bool tensors.")
 
 
 def logical_not(input: Tensor) -> Tensor:

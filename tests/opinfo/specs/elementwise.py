@@ -104,4 +104,4 @@ def _compare_samples(rng):
 
 for _name in ("eq", "ne", "lt", "le", "gt", "ge"):
     register(OpSpec(_name, lambda m, a, b, _n=_name: getattr(m, _n)(a, b), _compare_samples,
-                    differentiable=False))
+                    differentiable=False, errors=[SHAPE_ERR]))
