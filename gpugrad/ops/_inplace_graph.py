@@ -29,9 +29,10 @@ from .. import _dtype as dt
 from ..autograd import function as _function
 from ..autograd.function import Function, _SavedOutput
 from ..backend.twins_index import address, byte_extent
+from ._index_key import region
 from ._util import Tensor, grad_state
 from ._views import forget, live_views, view_info
-from .indexing import Index, region, scatter_to_shape
+from .indexing import Index, scatter_to_shape
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_OF_LEAF = (

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._index_key import normalize_key, region
 from ._inplace_graph import (
     LEAF,
     TORCH_NAMES,
@@ -37,7 +38,7 @@ from ._inplace_graph import (
 from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
 from ._views import view_info
 from .convert import _transfer
-from .indexing import masked_fill, normalize_key, region
+from .indexing import masked_fill
 
 __all__: list[str] = []
 
