@@ -254,6 +254,36 @@ def test_bce_with_logits_is_stable_for_huge_logits():
     np.testing.assert_allclose(x.grad.numpy(), [0, 0, 1, -2])
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name", ["binary_cross_entropy_with_logits", "mse_loss", "l1_loss"])
+def test_blockwise_losses_match_torch_on_large_inputs_with_extremes(name, reduction):
+    # Over 2^20 elements the NumPy twins sweep many blocks on two threads; huge logits, infs
+    # and NaNs (either sign bit) land in every block and must stay in their own elements.
+    rng = np.random.default_rng(5)
+    shape = (1031, 1021)  # just over 2^20
+    n = shape[0] * shape[1]
+    x = (rng.standard_normal(n) * rng.choice([1.0, 30.0, 1e4, 1e8], n)).astype(np.float32)
+    spots = rng.permutation(n)[:64]
+    x[spots[:16]], x[spots[16:32]], x[spots[32:48]] = np.inf, -np.inf, np.nan
+    x[spots[48:]] = -np.abs(x[spots[48:]]) * np.nan
+    x, y = x.reshape(shape), rng.uniform(0, 1, shape).astype(np.float32)
+    if name != "binary_cross_entropy_with_logits":  # keep the reduced loss finite
+        x.reshape(-1)[spots] = 0.0
+    gx, tx = _pair(x, True)
+    gy, ty = _pair(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        g_loss = getattr(gpugrad.nn.functional, name)(gx, gy, reduction=reduction)
+        g_loss.sum().backward()
+    t_loss = getattr(torch.nn.functional, name)(tx, ty, reduction=reduction)
+    t_loss.sum().backward()
+    tols = dict(rtol=1e-5, atol=1e-6) if reduction == "none" else dict(rtol=1e-5)
+    np.testing.assert_allclose(g_loss.detach().numpy(), t_loss.detach().numpy(), **tols)
+    # (1 - y) - sigmoid(-x) and PyTorch's sigmoid(x) - y round apart by an ulp of 1
+    unit_ulp = 2.5e-7 / (n if reduction == "mean" else 1)
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=unit_ulp)
+
+
 def test_bce_clamps_log_at_minus_100():
     x = gpugrad.tensor([0.0, 1.0, 0.0], requires_grad=True)
     y = gpugrad.tensor([1.0, 0.0, 0.0])
