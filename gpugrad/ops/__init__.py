@@ -16,13 +16,15 @@ from . import (
     join,
     linalg,
     reduction,
+    scatter,
     select,
     shape,
     softmax,
+    sorting,
 )
 
 TOPICS = [elementwise, compare, select, reduction, softmax, shape, join, indexing, inplace, linalg,
-          convert, interop]
+          convert, interop, sorting, scatter]
 
 
 def install_methods(cls) -> None:

@@ -24,7 +24,7 @@ from ._util import (
 _UNARY_SAVES = {
     "exp": "y", "log": "x", "log1p": "x", "expm1": "y", "sqrt": "y", "rsqrt": "y", "sin": "x",
     "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "abs": "x", "reciprocal": "y",
-    "square": "x",
+    "square": "x", "erf": "x",
 }
 # For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
 _GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
@@ -101,6 +101,7 @@ Floor, floor = _unary_op("floor", "FloorBackward0")
 Ceil, ceil = _unary_op("ceil", "CeilBackward0")
 Round, round = _unary_op("round", "RoundBackward0")  # noqa: A001
 Trunc, trunc = _unary_op("trunc", "TruncBackward0")
+Erf, erf = _unary_op("erf", "ErfBackward0")
 
 
 class _Binary(Function):
@@ -291,6 +292,14 @@ def remainder(input, other) -> Tensor:
     return sub(input, mul(floor_divide(input, other), other))
 
 
+def fmod(input, other) -> Tensor:
+    """C's ``fmod``: the remainder of truncated division; the result has the sign of
+    ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+
+
 def pow(input, exponent) -> Tensor:  # noqa: A001
     """``input ** exponent`` (either may be a scalar)."""
     return _binary(Pow, input, exponent)
@@ -308,7 +317,7 @@ __all__ = [
     "neg", "negative", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
     "tanh", "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc",
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
-    "floor_divide", "remainder", "pow", "maximum", "minimum",
+    "floor_divide", "remainder", "pow", "maximum", "minimum", "erf", "fmod",
 ]
 negative = neg
 subtract = sub
@@ -337,7 +346,7 @@ METHODS = {
     "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "add": add, "sub": sub,
     "subtract": sub, "mul": mul, "multiply": mul, "div": div, "divide": div, "true_divide": div,
     "floor_divide": floor_divide, "remainder": remainder, "pow": pow, "maximum": maximum,
-    "minimum": minimum,
+    "minimum": minimum, "erf": erf, "fmod": fmod,
     "__neg__": neg, "__abs__": abs, "__pos__": _pos,
     "__add__": add, "__radd__": reflected(add), "__sub__": sub, "__rsub__": reflected(sub),
     "__mul__": mul, "__rmul__": reflected(mul), "__truediv__": div,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
-from .layers import dropout, embedding, layer_norm, linear
+from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -17,7 +17,7 @@ from .loss_ce import cross_entropy, nll_loss
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "linear", "dropout", "layer_norm", "embedding",
+    "linear", "dropout", "layer_norm", "embedding", "one_hot",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
 ]

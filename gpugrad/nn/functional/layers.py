@@ -1,4 +1,4 @@
-"""Layer functions: ``linear``, ``dropout``, ``layer_norm``, ``embedding``.
+"""Layer functions: ``linear``, ``dropout``, ``layer_norm``, ``embedding``, ``one_hot``.
 
 Each is one Function with a fused backward on arrays (all the input gradients from one pass
 over what forward saved); under ``create_graph=True`` the backward is rebuilt from Tensor ops
@@ -13,7 +13,7 @@ from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
 from ...ops._util import Tensor, check_tensor, grad_state
 
-__all__ = ["linear", "dropout", "layer_norm", "embedding"]
+__all__ = ["linear", "dropout", "layer_norm", "embedding", "one_hot"]
 
 
 class Linear(Function):
@@ -286,3 +286,27 @@ def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
         w[rows] *= scale[:, None]
         weight._vc.value += 1
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 ``tensor.shape + (num_classes,)``: 1 at each class index, 0 elsewhere; with
+    ``num_classes=-1`` the number of classes is ``tensor.max() + 1``."""
+    check_tensor(tensor, "one_hot", "tensor")
+    if tensor._data.dtype != "int64":
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor._data
+    xp = tensor._backend.xp
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())  # host check, as PyTorch's CPU kernel
+        if lo < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if num_classes == -1:
+            num_classes = hi + 1
+        elif hi >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    elif num_classes == -1:
+        raise RuntimeError("Can not infer total number of classes from empty tensor.")
+    elif num_classes < 0:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    classes = xp.arange(num_classes, dtype=idx.dtype)
+    return tensor._new((idx[..., None] == classes).astype(idx.dtype))
