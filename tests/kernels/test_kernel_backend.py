@@ -52,3 +52,16 @@ def test_interpret_backend_in_process():
     expected = np.exp(x.detach().numpy()) * (1 + x.detach().numpy())
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12)
     assert x.grad._backend is backend
+
+
+def test_op_registry_through_the_interpreted_kernels():
+    """The whole op registry (values and gradients against PyTorch) with CPU tensors running
+    the Triton kernels under the interpreter instead of the NumPy twins."""
+    env = dict(os.environ, GPUGRAD_KERNELS="interpret")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+         os.path.join(HERE, "..", "test_opinfo.py"), "-k", "values_and_grads"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert " passed" in result.stdout.splitlines()[-1]
