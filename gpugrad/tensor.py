@@ -12,6 +12,9 @@ from .backend import cpu_backend, get_backend
 __all__ = ["Tensor"]
 
 
+_NDARRAY = np.ndarray
+
+
 class _VersionCounter:
     """Counts in-place writes; shared by a tensor and all views of its memory."""
 
@@ -49,8 +52,8 @@ class Tensor:
     @classmethod
     def _make(cls, data, backend) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
-        if isinstance(data, np.generic):  # NumPy ufuncs turn 0-d results into scalars
-            data = np.asarray(data)
+        if data.__class__ is not _NDARRAY and isinstance(data, np.generic):
+            data = np.asarray(data)  # NumPy ufuncs turn 0-d results into scalars
         t = object.__new__(cls)
         t._data = data
         t._backend = backend

@@ -48,9 +48,10 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
 
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
+    heappop, send, tensor_cls = heapq.heappop, _send, Tensor  # locals: the loop is hot
     try:
         while heap:
-            node = heapq.heappop(heap)[1]
+            node = heappop(heap)[1]
             entry = pending.pop(id(node))
             grads = entry[1]
             if node._pre_hooks or node._retained:
@@ -76,7 +77,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                 if edge is None or g is None:
                     continue
                 target, nr, shape, dtype = edge
-                if not isinstance(g, Tensor):
+                if not isinstance(g, tensor_cls):
                     raise TypeError(
                         f"function {node.name()} returned a gradient of type "
                         f"{type(g).__name__}, expected a Tensor or None"
@@ -88,7 +89,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
                 # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
                 if data.dtype is not dtype and data.dtype != dtype:
                     g = g.to(_dtype_of(dtype))
-                _send(target, nr, g, pending, leaf_grads, heap, create_graph)
+                send(target, nr, g, pending, leaf_grads, heap, create_graph)
             if not retain_graph:
                 node._release()
     finally:
