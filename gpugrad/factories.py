@@ -15,7 +15,8 @@ from .tensor import Tensor
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
-    "eye", "rand", "randn", "randint", "zeros_like", "ones_like", "full_like", "empty_like",
+    "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like",
+    "empty_like",
     "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "is_tensor", "numel",
     "scalar_tensor",
 ]
@@ -285,6 +286,16 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, device=Non
     backend = _backend_for(device)
     return _finish(backend.randint(int(low), int(high), _size((size,)), d.np), backend,
                    requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of the integers 0..n-1 (int64 by default)."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got {n}")
+    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    backend = _backend_for(device)
+    return _finish(backend.randperm(int(n), d.np), backend, requires_grad)
 
 
 def _like(t: Tensor, dtype, device):

@@ -117,3 +117,14 @@ def test_bool_and_len_and_iter():
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(gpugrad.ones(2))
     assert len(gpugrad.zeros(3, 2)) == 3
+
+
+def test_randperm_is_a_seeded_permutation():
+    gpugrad.manual_seed(5)
+    p = gpugrad.randperm(50)
+    assert p.dtype == gpugrad.int64 and sorted(p.tolist()) == list(range(50))
+    gpugrad.manual_seed(5)
+    assert gpugrad.randperm(50).tolist() == p.tolist()
+    assert gpugrad.randperm(0).shape == (0,)
+    with pytest.raises(RuntimeError, match="non-negative"):
+        gpugrad.randperm(-1)

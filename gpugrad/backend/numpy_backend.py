@@ -103,5 +103,9 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
     def randint(self, low: int, high: int, shape, dtype):
         return self._rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
 
+    def randperm(self, n: int, dtype):
+        """A random permutation of 0..n-1 (the order of uniform random keys)."""
+        return self.xp.argsort(self.rand((n,), np.float64)).astype(dtype, copy=False)
+
     def bernoulli_mask(self, p_keep: float, shape):
         return self._rng.random(shape) < p_keep
