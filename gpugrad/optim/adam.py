@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ..autograd.grad_mode import no_grad
 from .optimizer import Optimizer, step_tensor, zeros_state
 
 __all__ = ["Adam", "AdamW"]
@@ -39,30 +38,21 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = self._run_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, backend = self._with_grads(group)
-                if not params:
-                    continue
-                # Params whose step counts differ (one skipped a step) update in separate calls.
-                by_step: dict = defaultdict(list)
-                for p in params:
-                    state = self.state[p]
-                    if not state:
-                        state["step"] = step_tensor()
-                        state["exp_avg"] = zeros_state(p)
-                        state["exp_avg_sq"] = zeros_state(p)
-                        if group["amsgrad"]:
-                            state["max_exp_avg_sq"] = zeros_state(p)
-                    state["step"]._data += 1
-                    by_step[float(state["step"]._data)].append(p)
-                for step, ps in by_step.items():
-                    self._update(group, backend, ps, int(step))
-                self._bump_versions(params)
-        return loss
+    def _step_group(self, group: dict, params: list, backend) -> None:
+        # Params whose step counts differ (one skipped a step) update in separate calls.
+        by_step: dict = defaultdict(list)
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = step_tensor()
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = zeros_state(p)
+            state["step"]._data += 1
+            by_step[float(state["step"]._data)].append(p)
+        for step, ps in by_step.items():
+            self._update(group, backend, ps, int(step))
 
     def _update(self, group: dict, backend, params: list, step: int) -> None:
         states = [self.state[p] for p in params]

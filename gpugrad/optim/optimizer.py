@@ -112,6 +112,22 @@ class Optimizer:
                     g._vc.value += 1
 
     def step(self, closure=None):
+        """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
+
+        Each param group's update is one call of ``_step_group`` (one backend primitive)."""
+        loss = self._run_closure(closure)
+        with no_grad():
+            for group in self.param_groups:
+                params, backend = self._with_grads(group)
+                if not params:
+                    continue
+                self._step_group(group, params, backend)
+                for p in params:  # the update wrote into each parameter in place
+                    p._vc.value += 1
+        return loss
+
+    def _step_group(self, group: dict, params: list, backend) -> None:
+        """Update ``params`` (those of ``group`` with a gradient) in place."""
         raise NotImplementedError
 
     def _with_grads(self, group: dict):
@@ -137,10 +153,6 @@ class Optimizer:
         with enable_grad():
             return closure()
 
-    @staticmethod
-    def _bump_versions(params) -> None:
-        for p in params:
-            p._vc.value += 1
 
     # ----------------------------------------------------------------- state dicts
     def state_dict(self) -> dict:

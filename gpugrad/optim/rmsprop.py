@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
 from .optimizer import Optimizer, step_tensor, zeros_state
 
 __all__ = ["RMSprop"]
@@ -36,35 +35,26 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = self._run_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, backend = self._with_grads(group)
-                if not params:
-                    continue
-                states = []
-                for p in params:
-                    state = self.state[p]
-                    if not state:
-                        state["step"] = step_tensor()
-                        state["square_avg"] = zeros_state(p)
-                        if group["momentum"] > 0:
-                            state["momentum_buffer"] = zeros_state(p)
-                        if group["centered"]:
-                            state["grad_avg"] = zeros_state(p)
-                    state["step"]._data += 1
-                    states.append(state)
-                momentum, centered = group["momentum"], group["centered"]
-                backend.rmsprop_step(
-                    [p._data for p in params], [p._grad._data for p in params],
-                    [s["square_avg"]._data for s in states],
-                    [s["grad_avg"]._data for s in states] if centered else None,
-                    [s["momentum_buffer"]._data for s in states] if momentum > 0 else None,
-                    lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
-                    weight_decay=group["weight_decay"], momentum=momentum, centered=centered,
-                    maximize=group["maximize"],
-                )
-                self._bump_versions(params)
-        return loss
+    def _step_group(self, group: dict, params: list, backend) -> None:
+        states = []
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = step_tensor()
+                state["square_avg"] = zeros_state(p)
+                if group["momentum"] > 0:
+                    state["momentum_buffer"] = zeros_state(p)
+                if group["centered"]:
+                    state["grad_avg"] = zeros_state(p)
+            state["step"]._data += 1
+            states.append(state)
+        momentum, centered = group["momentum"], group["centered"]
+        backend.rmsprop_step(
+            [p._data for p in params], [p._grad._data for p in params],
+            [s["square_avg"]._data for s in states],
+            [s["grad_avg"]._data for s in states] if centered else None,
+            [s["momentum_buffer"]._data for s in states] if momentum > 0 else None,
+            lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+            weight_decay=group["weight_decay"], momentum=momentum, centered=centered,
+            maximize=group["maximize"],
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -34,27 +33,18 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        """Update every parameter that has a gradient; returns ``closure()``'s loss if given."""
-        loss = self._run_closure(closure)
-        with no_grad():
-            for group in self.param_groups:
-                params, backend = self._with_grads(group)
-                if not params:
-                    continue
-                momentum = group["momentum"]
-                # As PyTorch, plain SGD keeps no state; with momentum, a buffer per parameter.
-                states = [self.state[p] for p in params] if momentum != 0 else []
-                buffers = [s.get("momentum_buffer") for s in states]
-                arrays = [None if b is None else b._data for b in buffers]
-                backend.sgd_step(
-                    [p._data for p in params], [p._grad._data for p in params], arrays,
-                    lr=group["lr"], momentum=momentum, dampening=group["dampening"],
-                    nesterov=group["nesterov"], weight_decay=group["weight_decay"],
-                    maximize=group["maximize"],
-                )
-                for state, buf, arr in zip(states, buffers, arrays):
-                    if buf is None:  # the primitive created it on this first step
-                        state["momentum_buffer"] = Tensor._make(arr, backend)
-                self._bump_versions(params)
-        return loss
+    def _step_group(self, group: dict, params: list, backend) -> None:
+        momentum = group["momentum"]
+        # As PyTorch, plain SGD keeps no state; with momentum, a buffer per parameter.
+        states = [self.state[p] for p in params] if momentum != 0 else []
+        buffers = [s.get("momentum_buffer") for s in states]
+        arrays = [None if b is None else b._data for b in buffers]
+        backend.sgd_step(
+            [p._data for p in params], [p._grad._data for p in params], arrays,
+            lr=group["lr"], momentum=momentum, dampening=group["dampening"],
+            nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+            maximize=group["maximize"],
+        )
+        for state, buf, arr in zip(states, buffers, arrays):
+            if buf is None:  # the primitive created it on this first step
+                state["momentum_buffer"] = Tensor._make(arr, backend)
