@@ -19,79 +19,22 @@ from .grad_mode import state as _grad_state
 Tensor = None  # set by gpugrad.tensor
 
 
-def _as_tensor_grad(g, like):
-    """Wrap a raw gradient array as a Tensor on ``like``'s backend."""
-    return Tensor._make(g, like._backend)
-
-
 def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
                  accumulate: bool = True, allow_unused: bool = True):
     """Backpropagate from ``roots`` (tensors) seeded with ``grad_roots`` (tensors).
 
     With ``accumulate``, leaf gradients go into ``.grad`` (``backward``); otherwise the gradients
-    of ``inputs`` are returned (``autograd.grad``).
+    of ``inputs`` are returned (``autograd.grad``). Without ``create_graph`` gradients travel as
+    raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
+    are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
     """
-    pending: dict[int, list] = {}  # id(node) -> [node, [grad per output]]
-    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
-    heap: list = []
-    fresh_ids: set = set()  # arrays handed out already: the next holder must copy
-    capture = None
-    if inputs is not None:
-        capture = {}
-        for t in inputs:
-            if t.grad_fn is not None:
-                capture[(id(t.grad_fn), t._output_nr)] = None
-
-    for t, g in zip(roots, grad_roots):
-        fresh_ids.add(id(g._data))
-        _send(t.grad_fn or t, t._output_nr, g, pending, leaf_grads, heap, create_graph)
-
     prev_mode = _grad_state.enabled
     _grad_state.enabled = create_graph
-    heappop, send, tensor_cls = heapq.heappop, _send, Tensor  # locals: the loop is hot
     try:
-        while heap:
-            node = heappop(heap)[1]
-            entry = pending.pop(id(node))
-            grads = entry[1]
-            if node._pre_hooks or node._retained:
-                _node_hooks(node, grads, fresh_ids)
-            if capture is not None:
-                for i, g in enumerate(grads):
-                    key = (id(node), i)
-                    if key in capture:
-                        capture[key] = g
-            if node._n_outputs != 1 or grads[0] is None:
-                grads = _fill_missing(node, grads)
-            in_grads = node.backward(node, *grads)
-            if in_grads.__class__ is not tuple:
-                in_grads = (in_grads,)
-            edges = node._edges
-            if len(in_grads) != len(edges):
-                if len(in_grads) < len(edges) or any(g is not None for g in in_grads[len(edges):]):
-                    raise RuntimeError(
-                        f"function {node.name()} returned an incorrect number of gradients "
-                        f"(expected {len(edges)}, got {len(in_grads)})"
-                    )
-            for edge, g in zip(edges, in_grads):
-                if edge is None or g is None:
-                    continue
-                target, nr, shape, dtype = edge
-                if not isinstance(g, tensor_cls):
-                    raise TypeError(
-                        f"function {node.name()} returned a gradient of type "
-                        f"{type(g).__name__}, expected a Tensor or None"
-                    )
-                data = g._data
-                if data.shape != shape:
-                    g = _reduce_to_shape(g, shape, node)
-                    data = g._data
-                # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
-                if data.dtype is not dtype and data.dtype != dtype:
-                    g = g.to(_dtype_of(dtype))
-                send(target, nr, g, pending, leaf_grads, heap, create_graph)
-            if not retain_graph:
-                node._release()
+        if create_graph:
+            leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
+        else:
+            leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs)
     finally:
         _grad_state.enabled = prev_mode
 
@@ -100,17 +43,18 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
         for leaf, g in leaf_grads.values():
             if wanted is not None and id(leaf) not in wanted:
                 continue
-            g = _run_tensor_hooks(leaf._hooks, g)
+            g = _run_tensor_hooks(leaf._hooks, _as_tensor(g, leaf))
             _accumulate(leaf, g, create_graph, fresh_ids)
         return None
 
     results = []
     for t in inputs:
         if t.grad_fn is not None:
-            g = capture[(id(t.grad_fn), t._output_nr)]
+            g = captured[(id(t.grad_fn), t._output_nr)]
+            g = None if g is None else _as_tensor(g, t)
         else:
             entry = leaf_grads.get(id(t))
-            g = None if entry is None else _run_tensor_hooks(t._hooks, entry[1])
+            g = None if entry is None else _run_tensor_hooks(t._hooks, _as_tensor(entry[1], t))
         if g is None and not allow_unused:
             raise RuntimeError(
                 "One of the differentiated Tensors appears to not have been used in the graph. "
@@ -124,14 +68,188 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     return tuple(results)
 
 
-def _send(target, nr, g, pending, leaf_grads, heap, create_graph) -> None:
+def _as_tensor(g, like):
+    """A gradient as a Tensor: arrays (from ``_run_arrays``) are wrapped on ``like``'s
+    backend."""
+    return g if isinstance(g, Tensor) else Tensor._make(g, like._backend)
+
+
+def _capture_keys(inputs):
+    """``autograd.grad``'s non-leaf inputs, as (node, output) keys whose gradient to keep."""
+    if inputs is None:
+        return None
+    return {(id(t.grad_fn), t._output_nr): None for t in inputs if t.grad_fn is not None}
+
+
+def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
+    """The backward pass on raw arrays (no ``create_graph``): the common, fast path.
+
+    Nodes of built-in ops compute on arrays (``Function._array_backward``); other nodes, hooks
+    and retain_grad get their gradients wrapped in Tensors. Returns the leaves' gradients
+    (id -> [leaf, array]), the captured gradients of non-leaf ``inputs``, and the ids of arrays
+    handed out already.
+    """
+    pending: dict[int, object] = {}  # id(node) -> gradient array, or a list for several outputs
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient array]
+    heap: list = []
+    fresh_ids = {id(g._data) for g in grad_roots}  # handed out already: the next holder copies
+    capture = _capture_keys(inputs)
+    for t, g in zip(roots, grad_roots):
+        target = t.grad_fn or t
+        _send_array(target, t._output_nr, g._data, g._backend, pending, leaf_grads, heap)
+
+    heappop, heappush, tensor_cls = heapq.heappop, heapq.heappush, Tensor  # locals: hot loop
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(id(node))
+        if node._pre_hooks or node._retained or capture is not None:
+            g = _array_node_extras(node, g, capture, fresh_ids)
+        if node._n_outputs == 1:
+            in_grads = node._array_backward(g)
+        else:
+            in_grads = node._array_backward(*_fill_missing_arrays(node, g))
+        backend = node._backend
+        for edge, g in zip(node._edges, in_grads):
+            if edge is None or g is None:
+                continue
+            target, nr, shape, dtype = edge
+            if g.shape != shape:
+                g = _array_to_shape(g, shape, node)
+            # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
+            if g.dtype is not dtype and g.dtype != dtype:
+                g = g.astype(dtype)
+            if isinstance(target, tensor_cls):
+                entry = leaf_grads.get(id(target))
+                if entry is None:
+                    leaf_grads[id(target)] = [target, g]
+                else:
+                    entry[1] = backend.binary("add", entry[1], g)
+            elif target._n_outputs == 1:
+                key = id(target)
+                old = pending.get(key)
+                if old is None:
+                    pending[key] = g
+                    heappush(heap, (-target._seq, target))
+                else:
+                    pending[key] = backend.binary("add", old, g)
+            else:
+                _send_array(target, nr, g, backend, pending, leaf_grads, heap)
+        if not retain_graph:
+            node._release()
+    return leaf_grads, capture, fresh_ids
+
+
+def _send_array(target, nr, g, backend, pending, leaf_grads, heap) -> None:
+    """Add gradient array ``g`` for output ``nr`` of ``target`` (a node, or a leaf tensor)."""
+    if isinstance(target, Tensor):
+        entry = leaf_grads.get(id(target))
+        if entry is None:
+            leaf_grads[id(target)] = [target, g]
+        else:
+            entry[1] = backend.binary("add", entry[1], g)
+        return
+    key = id(target)
+    old = pending.get(key)
+    if target._n_outputs == 1:
+        if old is None:
+            pending[key] = g
+            heapq.heappush(heap, (-target._seq, target))
+        else:
+            pending[key] = backend.binary("add", old, g)
+        return
+    if old is None:
+        old = pending[key] = [None] * target._n_outputs
+        heapq.heappush(heap, (-target._seq, target))
+    old[nr] = g if old[nr] is None else backend.binary("add", old[nr], g)
+
+
+def _array_to_shape(g, shape, node):
+    """A broadcast gradient summed back to its input's ``shape`` (after checking it can be)."""
+    _check_reducible(g.shape, shape, node)
+    return node._backend.sum_to_shape(g, shape)
+
+
+def _check_reducible(got, shape, node) -> None:
+    nd = len(shape)
+    if len(got) < nd or any(s != 1 and s != d for s, d in zip(shape, got[len(got) - nd:])):
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient - got shape "
+            f"{list(got)} but expected shape compatible with {list(shape)}"
+        )
+
+
+def _fill_missing_arrays(node, grads):
+    """Zeros for outputs that got no gradient (unless the Function asked for None)."""
+    if not node._materialize_grads:
+        return grads
+    xp = node._backend.xp
+    return [xp.zeros(meta[0], meta[1]) if g is None and meta is not None else g
+            for g, meta in zip(grads, node._out_meta)]
+
+
+def _array_node_extras(node, g, capture, fresh_ids):
+    """Hooks, retain_grad and capture of a node's outputs, on Tensors wrapping the arrays."""
+    single = node._n_outputs == 1
+    backend = node._backend
+    grads = [Tensor._make(x, backend) if x is not None else None
+             for x in ((g,) if single else g)]
+    _node_hooks(node, grads, fresh_ids)
+    if capture is not None:
+        for i, t in enumerate(grads):
+            key = (id(node), i)
+            if key in capture:
+                capture[key] = t
+    arrays = [None if t is None else t._data for t in grads]
+    return arrays[0] if single else arrays
+
+
+def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
+    """The backward pass on Tensors under ``create_graph=True``: every op of the backward pass
+    is recorded, so the gradients can be differentiated again."""
+    pending: dict[int, list] = {}  # id(node) -> [node, [grad per output]]
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
+    heap: list = []
+    fresh_ids = {id(g._data) for g in grad_roots}
+    capture = _capture_keys(inputs)
+    for t, g in zip(roots, grad_roots):
+        _send(t.grad_fn or t, t._output_nr, g, pending, leaf_grads, heap)
+
+    while heap:
+        node = heapq.heappop(heap)[1]
+        grads = pending.pop(id(node))[1]
+        if node._pre_hooks or node._retained:
+            _node_hooks(node, grads, fresh_ids)
+        if capture is not None:
+            for i, g in enumerate(grads):
+                key = (id(node), i)
+                if key in capture:
+                    capture[key] = g
+        if node._n_outputs != 1 or grads[0] is None:
+            grads = _fill_missing(node, grads)
+        in_grads = _function.checked_grads(node, node.backward(node, *grads))
+        for edge, g in zip(node._edges, in_grads):
+            if edge is None or g is None:
+                continue
+            target, nr, shape, dtype = edge
+            if g._data.shape != shape:
+                _check_reducible(g._data.shape, shape, node)
+                g = g.sum_to_size(shape)
+            if g._data.dtype != dtype:
+                g = g.to(_dtype_of(dtype))
+            _send(target, nr, g, pending, leaf_grads, heap)
+        if not retain_graph:
+            node._release()
+    return leaf_grads, capture, fresh_ids
+
+
+def _send(target, nr, g, pending, leaf_grads, heap) -> None:
     """Add gradient ``g`` for output ``nr`` of ``target`` (a node, or a leaf tensor)."""
     if isinstance(target, Tensor):
         entry = leaf_grads.get(id(target))
         if entry is None:
             leaf_grads[id(target)] = [target, g]
         else:
-            entry[1] = _add(entry[1], g, create_graph)
+            entry[1] = entry[1] + g
         return
     entry = pending.get(id(target))
     if entry is None:
@@ -141,28 +259,7 @@ def _send(target, nr, g, pending, leaf_grads, heap, create_graph) -> None:
         heapq.heappush(heap, (-target._seq, target))
         return
     grads = entry[1]
-    grads[nr] = g if grads[nr] is None else _add(grads[nr], g, create_graph)
-
-
-def _add(a, b, create_graph):
-    if create_graph:
-        return a + b
-    return Tensor._make(a._backend.binary("add", a._data, b._data), a._backend)
-
-
-def _reduce_to_shape(g, shape, node):
-    data = g._data
-    nd = len(shape)
-    if data.ndim < nd or any(
-        s != 1 and s != d for s, d in zip(shape, data.shape[data.ndim - nd:])
-    ):
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient - got shape "
-            f"{list(data.shape)} but expected shape compatible with {list(shape)}"
-        )
-    if _grad_state.enabled:  # create_graph: stay differentiable
-        return g.sum_to_size(shape)
-    return Tensor._make(g._backend.sum_to_shape(data, shape), g._backend)
+    grads[nr] = g if grads[nr] is None else grads[nr] + g
 
 
 def _dtype_of(np_dtype):

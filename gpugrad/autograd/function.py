@@ -137,6 +137,7 @@ class Function(FunctionCtx):
     _pre_hooks = None
     _retained = None
     _seq = -1
+    _backend = None  # the inputs' backend, set when the node is recorded
     needs_input_grad = ()
     # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
     # this: apply then skips the grad-mode switch and the output checks that user code needs.
@@ -208,6 +209,16 @@ class Function(FunctionCtx):
         if record:
             _record(ctx, args, (result,))
         return result
+
+    def _array_backward(self, *grads) -> tuple:
+        """Backward on raw arrays, as the engine calls it without ``create_graph``: one array
+        (or None) per input. Built-in ops override it to skip the Tensor wrapping; this default
+        wraps the gradients, runs ``backward`` and checks what it returns."""
+        backend = self._backend
+        in_grads = checked_grads(self, self.backward(self, *[
+            None if g is None else Tensor._make(g, backend) for g in grads
+        ]))
+        return tuple(None if g is None else g._data for g in in_grads)
 
     # ---------------------------------------------------------------- introspection
     @classmethod
@@ -302,6 +313,27 @@ def _own_output(r, args):
     return r
 
 
+def edge_to(t) -> tuple:
+    """The edge from a new node to input ``t`` (which requires grad): its node (or ``t`` itself
+    for a leaf), which output of that node ``t`` is, and the shape and dtype of its gradient."""
+    d = t._data
+    fn = t.grad_fn
+    return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
+
+
+def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
+    """Record a built-in op's node whose forward has already run, for its one fresh float
+    output ``out``; the caller fills ``_saved`` (the fast path of ``apply``)."""
+    node = object.__new__(cls)
+    node.needs_input_grad = needs_input_grad
+    node._edges = edges
+    node._seq = next(_sequence)
+    node._backend = out._backend
+    out.grad_fn = node
+    out._requires_grad = True
+    return node
+
+
 def _record_single(ctx, args, out) -> None:
     """``_record`` for a built-in op's one fresh output (the hot path)."""
     if ctx._non_differentiable or out._data.dtype.kind != "f":
@@ -318,6 +350,7 @@ def _record_single(ctx, args, out) -> None:
             edges.append(None)
     ctx._edges = tuple(edges)
     ctx._seq = next(_sequence)
+    ctx._backend = out._backend
     out.grad_fn = ctx
     out._requires_grad = True
     to_save = ctx._to_save
@@ -343,6 +376,7 @@ def _record(ctx, args, outputs) -> None:
             edges.append(None)
     ctx._edges = tuple(edges)
     ctx._seq = next(_sequence)
+    ctx._backend = next(a._backend for a in args if isinstance(a, Tensor))
 
     non_diff = ctx._non_differentiable
     n = len(outputs)
@@ -381,6 +415,26 @@ def _record(ctx, args, outputs) -> None:
                 saved.append((t, t._vc.value))
         ctx._saved = tuple(saved)
         ctx._to_save = ()
+
+
+def checked_grads(node, in_grads) -> tuple:
+    """A backward's result as a tuple, after checking the count and that each is a Tensor."""
+    if in_grads.__class__ is not tuple:
+        in_grads = (in_grads,)
+    edges = node._edges
+    if len(in_grads) != len(edges):
+        if len(in_grads) < len(edges) or any(g is not None for g in in_grads[len(edges):]):
+            raise RuntimeError(
+                f"function {node.name()} returned an incorrect number of gradients "
+                f"(expected {len(edges)}, got {len(in_grads)})"
+            )
+    for edge, g in zip(edges, in_grads):
+        if edge is not None and g is not None and not isinstance(g, Tensor):
+            raise TypeError(
+                f"function {node.name()} returned a gradient of type "
+                f"{type(g).__name__}, expected a Tensor or None"
+            )
+    return in_grads
 
 
 def once_differentiable(fn):

@@ -8,7 +8,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 from __future__ import annotations
 
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
-from ..autograd.function import Function
+from ..autograd.function import Function, _SavedOutput, edge_to, record_node
 from ..backend.formulas import BINARY, UNARY
 from ._util import (
     Tensor,
@@ -29,6 +29,7 @@ _UNARY_SAVES = {
 # For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
 _GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
                "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
+_NEEDS_ONE = (True,)
 
 
 class _Unary(Function):
@@ -36,6 +37,23 @@ class _Unary(Function):
 
     op = ""
     _array_forward = True
+
+    @classmethod
+    def call(cls, x):
+        """``apply`` for a float input, without its generality: the path of every small op."""
+        xd = x._data
+        if xd.dtype.kind != "f":
+            return cls.apply(x)
+        backend = x._backend
+        y = Tensor._make(backend.unary(cls.op, xd), backend)
+        if x._requires_grad and grad_state.enabled:
+            node = record_node(cls, _NEEDS_ONE, (edge_to(x),), y)
+            saves = _UNARY_SAVES.get(cls.op)
+            if saves == "x":
+                node._saved = ((x, x._vc.value),)
+            elif saves == "y":
+                node._saved = (_SavedOutput(y, 0),)
+        return y
 
     @staticmethod
     def forward(ctx, x):
@@ -54,18 +72,21 @@ class _Unary(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        saves = _UNARY_SAVES.get(ctx.op, "")
-        if grad_state.enabled:  # create_graph: the formula on Tensors
-            saved = ctx.saved_tensors if saves else (None,)
-            x, y = (saved[0], None) if saves == "x" else (None, saved[0])
-            return UNARY[ctx.op].grad(math_ns(), grad, x, y)
-        gd = grad._data
-        s = ctx.saved_arrays()[0] if saves else None
+        if not grad_state.enabled:
+            return grad._new(ctx._array_backward(grad._data)[0])
+        saves = _UNARY_SAVES.get(ctx.op, "")  # create_graph: the formula on Tensors
+        saved = ctx.saved_tensors if saves else (None,)
+        x, y = (saved[0], None) if saves == "x" else (None, saved[0])
+        return UNARY[ctx.op].grad(math_ns(), grad, x, y)
+
+    def _array_backward(self, grad):
+        saves = _UNARY_SAVES.get(self.op, "")
+        s = self.saved_arrays()[0] if saves else None
         if saves == "x":
-            if s.dtype != gd.dtype:
-                s = s.astype(gd.dtype)
-            return grad._new(grad._backend.unary_grad(ctx.op, gd, s, None))
-        return grad._new(grad._backend.unary_grad(ctx.op, gd, None, s))
+            if s.dtype != grad.dtype:
+                s = s.astype(grad.dtype)
+            return (self._backend.unary_grad(self.op, grad, s, None),)
+        return (self._backend.unary_grad(self.op, grad, None, s),)
 
 
 def _unary_op(op: str, node_name: str):
@@ -74,7 +95,7 @@ def _unary_op(op: str, node_name: str):
     def fn(input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return cls.apply(input)
+        return cls.call(input)
 
     fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"Elementwise ``{op}`` of ``input``."
@@ -109,6 +130,32 @@ class _Binary(Function):
 
     op = ""
     _array_forward = True
+
+    @classmethod
+    def call(cls, a, b, ad, bd):
+        """``apply`` for float operands of one dtype and backend (``b`` may be a Python
+        number), without its generality: the path of every small op."""
+        backend = a._backend
+        try:
+            out = Tensor._make(backend.binary(cls.op, ad, bd), backend)
+        except ValueError as e:
+            raise_broadcast_error(a, b, e)
+        need_a = a._requires_grad
+        need_b = bd is not b and b._requires_grad
+        if (need_a or need_b) and grad_state.enabled:
+            node = record_node(cls, (need_a, need_b, False), (
+                edge_to(a) if need_a else None, edge_to(b) if need_b else None, None), out)
+            reads = _GRAD_READS.get(cls.op)
+            if reads:  # save only what the needed gradients read
+                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+                b_is_tensor = bd is not b
+                node._saved = (
+                    (a, a._vc.value) if "a" in wanted else None,
+                    (b, b._vc.value) if "b" in wanted and b_is_tensor else None,
+                    _SavedOutput(out, 0) if "o" in wanted else None,
+                )
+                node.scalars = (None, None if b_is_tensor else b)
+        return out
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -145,29 +192,33 @@ class _Binary(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        if not grad_state.enabled:
+            ga, gb, _ = ctx._array_backward(grad._data)
+            return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb),
+                    None)
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        reads = ctx.op in _GRAD_READS
-        if grad_state.enabled:  # create_graph: the formulas on Tensors
-            a = b = out = None
-            if reads:
-                sa, sb, out = ctx.saved_tensors
-                ka, kb = ctx.scalars
-                a = sa if ka is None else ka
-                b = sb if kb is None else kb
-            f = BINARY[ctx.op]
-            m = math_ns()
-            return (f.grad_a(m, grad, a, b, out) if need_a else None,
-                    f.grad_b(m, grad, a, b, out) if need_b else None, None)
-        gd = grad._data
-        dtype = gd.dtype
         a = b = out = None
-        if reads:
-            sa, sb, out = ctx.saved_arrays()
+        if ctx.op in _GRAD_READS:  # create_graph: the formulas on Tensors
+            sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
+            a = sa if ka is None else ka
+            b = sb if kb is None else kb
+        f = BINARY[ctx.op]
+        m = math_ns()
+        return (f.grad_a(m, grad, a, b, out) if need_a else None,
+                f.grad_b(m, grad, a, b, out) if need_b else None, None)
+
+    def _array_backward(self, grad):
+        need_a, need_b = self.needs_input_grad[0], self.needs_input_grad[1]
+        a = b = out = None
+        if self.op in _GRAD_READS:
+            dtype = grad.dtype
+            sa, sb, out = self.saved_arrays()
+            ka, kb = self.scalars
             a = data_as(ka, dtype) if sa is None else sa if sa.dtype == dtype else sa.astype(dtype)
             b = data_as(kb, dtype) if sb is None else sb if sb.dtype == dtype else sb.astype(dtype)
-        ga, gb = grad._backend.binary_grad(ctx.op, gd, a, b, out, need_a, need_b)
-        return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb), None)
+        ga, gb = self._backend.binary_grad(self.op, grad, a, b, out, need_a, need_b)
+        return ga, gb, None
 
 
 def raise_broadcast_error(a, b, cause: ValueError | None = None):
@@ -202,6 +253,14 @@ Minimum = _binary_class("minimum", "MinimumBackward0")
 
 def _binary(cls, a, b, float_out: bool = False):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    if isinstance(a, Tensor):  # the common cases first: no promotion, float
+        ad = a._data
+        if ad.dtype.kind == "f":
+            if isinstance(b, Tensor):
+                if b._data.dtype is ad.dtype and b._backend is a._backend:
+                    return cls.call(a, b, ad, b._data)
+            elif b.__class__ is float or b.__class__ is int:
+                return cls.call(a, b, ad, b)
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
