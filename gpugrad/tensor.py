@@ -13,15 +13,14 @@ __all__ = ["Tensor"]
 
 
 _NDARRAY = np.ndarray
+_GENERIC = np.generic
+_new_object = object.__new__
 
 
 class _VersionCounter:
     """Counts in-place writes; shared by a tensor and all views of its memory."""
 
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
+    value = 0  # a class default: creating a counter (once per tensor) runs no __init__
 
 
 class Tensor:
@@ -52,9 +51,9 @@ class Tensor:
     @classmethod
     def _make(cls, data, backend) -> Tensor:
         """Wrap an array without copying (the fast internal constructor)."""
-        if data.__class__ is not _NDARRAY and isinstance(data, np.generic):
+        if data.__class__ is not _NDARRAY and isinstance(data, _GENERIC):
             data = np.asarray(data)  # NumPy ufuncs turn 0-d results into scalars
-        t = object.__new__(cls)
+        t = _new_object(cls)
         t._data = data
         t._backend = backend
         t._requires_grad = False

@@ -99,16 +99,25 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
         _send_array(target, t._output_nr, g._data, g._backend, pending, leaf_grads, heap)
 
     heappop, heappush, tensor_cls = heapq.heappop, heapq.heappush, Tensor  # locals: hot loop
-    while heap:
-        node = heappop(heap)[1]
+    heappushpop = heapq.heappushpop
+    # The first node a step makes pending waits in ``ready`` instead of the heap: in a chain it
+    # is the next to run, and skipping the heap saves a push and a pop per node.
+    ready = None
+    while True:
+        if ready is not None:
+            node = heappushpop(heap, (-ready._seq, ready))[1] if heap else ready
+            ready = None
+        elif heap:
+            node = heappop(heap)[1]
+        else:
+            break
         g = pending.pop(id(node))
-        if node._pre_hooks or node._retained or capture is not None:
+        if node._hooked or capture is not None:
             g = _array_node_extras(node, g, capture, fresh_ids)
         if node._n_outputs == 1:
             in_grads = node._array_backward(g)
         else:
             in_grads = node._array_backward(*_fill_missing_arrays(node, g))
-        backend = node._backend
         for edge, g in zip(node._edges, in_grads):
             if edge is None or g is None:
                 continue
@@ -118,24 +127,27 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
             # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
             if g.dtype is not dtype and g.dtype != dtype:
                 g = g.astype(dtype)
-            if isinstance(target, tensor_cls):
+            if target.__class__ is tensor_cls or isinstance(target, tensor_cls):
                 entry = leaf_grads.get(id(target))
                 if entry is None:
                     leaf_grads[id(target)] = [target, g]
                 else:
-                    entry[1] = backend.binary("add", entry[1], g)
+                    entry[1] = node._backend.binary("add", entry[1], g)
             elif target._n_outputs == 1:
                 key = id(target)
                 old = pending.get(key)
                 if old is None:
                     pending[key] = g
-                    heappush(heap, (-target._seq, target))
+                    if ready is None:
+                        ready = target
+                    else:
+                        heappush(heap, (-target._seq, target))
                 else:
-                    pending[key] = backend.binary("add", old, g)
+                    pending[key] = node._backend.binary("add", old, g)
             else:
-                _send_array(target, nr, g, backend, pending, leaf_grads, heap)
+                _send_array(target, nr, g, node._backend, pending, leaf_grads, heap)
         if not retain_graph:
-            node._release()
+            node._saved = None  # frees what backward needed (Function._release)
     return leaf_grads, capture, fresh_ids
 
 

@@ -103,6 +103,24 @@ class FunctionCtx:
             out.append(t)
         return tuple(out)
 
+    def saved_array(self, i: int):
+        """The raw array of saved item ``i`` (None if none was saved there), version-checked
+        alone: the one-input ops' backward."""
+        saved = self._saved
+        if saved is None:
+            raise RuntimeError(_FREED)
+        item = saved[i]
+        if item is None:
+            return None
+        if item.__class__ is _SavedOutput:
+            if item.vc.value != item.version:
+                _raise_modified(item.data, item.vc.value, item.version, self)
+            return item.data
+        t = item[0]
+        if t._vc.value != item[1]:
+            _raise_modified(t._data, t._vc.value, item[1], self)
+        return t._data
+
     def saved_arrays(self) -> list:
         """The saved tensors' raw arrays, version-checked: what a backward that computes on
         arrays (no ``create_graph``) needs, without wrapping each in a Tensor again."""
@@ -136,6 +154,7 @@ class Function(FunctionCtx):
     _out_meta = None
     _pre_hooks = None
     _retained = None
+    _hooked = False  # has pre-hooks or retained outputs: one flag for the engine to test
     _seq = -1
     _backend = None  # the inputs' backend, set when the node is recorded
     needs_input_grad = ()
@@ -247,6 +266,7 @@ class Function(FunctionCtx):
     def _add_pre_hook(self, output_nr: int, fn):
         if self._pre_hooks is None:
             self._pre_hooks = {}
+            self._hooked = True
         hooks = self._pre_hooks.setdefault(output_nr, [])
         hooks.append(fn)
         return RemovableHandle(hooks, fn)
@@ -254,6 +274,7 @@ class Function(FunctionCtx):
     def _retain(self, output_nr: int, tensor) -> None:
         if self._retained is None:
             self._retained = {}
+            self._hooked = True
         self._retained[output_nr] = weakref.ref(tensor)
 
     def _release(self) -> None:

@@ -29,6 +29,14 @@ class BinaryFormula(NamedTuple):
     grad_b: Callable | None  # (m, g, a, b, out) -> gb
 
 
+# Forwards that are exactly one function of the array module, by its name there: the NumPy
+# backend calls that function directly, saving the formula's call on every small op.
+UNARY_XP = {op: op for op in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
+                              "abs", "sign", "floor", "ceil", "trunc")}
+BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
+             "pow": "power", "maximum": "maximum", "minimum": "minimum"}
+
+
 def _sigmoid(m, x):
     return 1 / (1 + m.exp(-x))
 

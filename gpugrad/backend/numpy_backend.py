@@ -15,10 +15,12 @@ Conventions shared by every primitive:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._device import device
-from .formulas import BINARY, BITWISE, COMPARE, UNARY
+from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP
 from .numpy_math import NumpyMath
 from .twins_index import IndexTwins
 from .twins_loss import LossTwins
@@ -37,6 +39,10 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
         self.math = NumpyMath() if xp is np else xp
         self.device = dev if dev is not None else device("cpu")
         self._rng = np.random.default_rng()
+        self._unary_forward = {op: _forward_fn(xp, UNARY_XP.get(op), f.forward, self.math)
+                               for op, f in UNARY.items()}
+        self._binary_forward = {op: _forward_fn(xp, BINARY_XP.get(op), f.forward, self.math)
+                                for op, f in BINARY.items()}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
@@ -51,13 +57,13 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
 
     # ------------------------------------------------------------------- elementwise
     def unary(self, op: str, x):
-        return UNARY[op].forward(self.math, x)
+        return self._unary_forward[op](x)
 
     def unary_grad(self, op: str, grad, x, y):
         return UNARY[op].grad(self.math, grad, x, y)
 
     def binary(self, op: str, a, b):
-        return BINARY[op].forward(self.math, a, b)
+        return self._binary_forward[op](a, b)
 
     def binary_grad(self, op: str, grad, a, b, out, need_a: bool, need_b: bool):
         f = BINARY[op]
@@ -109,3 +115,11 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
 
     def bernoulli_mask(self, p_keep: float, shape):
         return self._rng.random(shape) < p_keep
+
+
+def _forward_fn(xp, xp_name, formula, math):
+    """An op's forward as a function of its operands: the array module's own function when
+    the formula is exactly that, else the formula bound to ``math``."""
+    if xp_name is not None:
+        return getattr(xp, xp_name)
+    return functools.partial(formula, math)

@@ -36,7 +36,9 @@ class NumpyMath:
     """Attribute access falls through to NumPy; ``where`` takes the fast path when it can."""
 
     def __getattr__(self, name):
-        return getattr(np, name)
+        value = getattr(np, name)
+        setattr(self, name, value)  # found directly next time: formulas run per op
+        return value
 
     @staticmethod
     def where(cond, a, b):

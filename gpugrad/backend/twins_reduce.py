@@ -100,7 +100,10 @@ class ReduceTwins:
             acc = self._acc_dtype(x)
             if op != "mean" and x.dtype.kind in "biu" and x.dtype != np.int64:
                 acc = np.int64  # PyTorch sums integers (and bools) into int64
-            out = getattr(xp, op)(x, axis=axes, keepdims=keepdim, dtype=acc)
+            if xp is np and op == "sum":  # the ufunc's own reduce skips np.sum's Python layer
+                out = np.add.reduce(x, axis=axes, keepdims=keepdim, dtype=acc)
+            else:
+                out = getattr(xp, op)(x, axis=axes, keepdims=keepdim, dtype=acc)
             out = out if acc is None or acc == np.int64 else out.astype(x.dtype)
         elif op in ("all", "any"):
             out = getattr(xp, op)(x, axis=axes, keepdims=keepdim)

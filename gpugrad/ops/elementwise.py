@@ -36,24 +36,8 @@ class _Unary(Function):
     """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``)."""
 
     op = ""
+    saves = ""  # which of the input "x" and the output "y" the gradient reads
     _array_forward = True
-
-    @classmethod
-    def call(cls, x):
-        """``apply`` for a float input, without its generality: the path of every small op."""
-        xd = x._data
-        if xd.dtype.kind != "f":
-            return cls.apply(x)
-        backend = x._backend
-        y = Tensor._make(backend.unary(cls.op, xd), backend)
-        if x._requires_grad and grad_state.enabled:
-            node = record_node(cls, _NEEDS_ONE, (edge_to(x),), y)
-            saves = _UNARY_SAVES.get(cls.op)
-            if saves == "x":
-                node._saved = ((x, x._vc.value),)
-            elif saves == "y":
-                node._saved = (_SavedOutput(y, 0),)
-        return y
 
     @staticmethod
     def forward(ctx, x):
@@ -80,22 +64,39 @@ class _Unary(Function):
         return UNARY[ctx.op].grad(math_ns(), grad, x, y)
 
     def _array_backward(self, grad):
-        saves = _UNARY_SAVES.get(self.op, "")
-        s = self.saved_arrays()[0] if saves else None
-        if saves == "x":
-            if s.dtype != grad.dtype:
-                s = s.astype(grad.dtype)
-            return (self._backend.unary_grad(self.op, grad, s, None),)
-        return (self._backend.unary_grad(self.op, grad, None, s),)
+        saves = self.saves
+        if not saves:
+            return (self._backend.unary_grad(self.op, grad, None, None),)
+        s = self.saved_array(0)
+        if saves == "y":
+            return (self._backend.unary_grad(self.op, grad, None, s),)
+        if s.dtype != grad.dtype:
+            s = s.astype(grad.dtype)
+        return (self._backend.unary_grad(self.op, grad, s, None),)
 
 
 def _unary_op(op: str, node_name: str):
-    cls = type(op.capitalize(), (_Unary,), {"op": op, "node_name": node_name})
+    cls = type(op.capitalize(), (_Unary,),
+               {"op": op, "node_name": node_name, "saves": _UNARY_SAVES.get(op, "")})
+
+    saves = cls.saves
 
     def fn(input: Tensor) -> Tensor:
-        if not isinstance(input, Tensor):
+        if input.__class__ is not Tensor and not isinstance(input, Tensor):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        return cls.call(input)
+        xd = input._data
+        if xd.dtype.kind != "f":
+            return cls.apply(input)
+        # A float input: what apply would do, without its generality (the path of every op).
+        backend = input._backend
+        y = Tensor._make(backend.unary(op, xd), backend)
+        if input._requires_grad and grad_state.enabled:
+            node = record_node(cls, _NEEDS_ONE, (edge_to(input),), y)
+            if saves == "x":
+                node._saved = ((input, input._vc.value),)
+            elif saves == "y":
+                node._saved = (_SavedOutput(y, 0),)
+        return y
 
     fn.__name__ = fn.__qualname__ = op
     fn.__doc__ = f"Elementwise ``{op}`` of ``input``."
@@ -130,32 +131,6 @@ class _Binary(Function):
 
     op = ""
     _array_forward = True
-
-    @classmethod
-    def call(cls, a, b, ad, bd):
-        """``apply`` for float operands of one dtype and backend (``b`` may be a Python
-        number), without its generality: the path of every small op."""
-        backend = a._backend
-        try:
-            out = Tensor._make(backend.binary(cls.op, ad, bd), backend)
-        except ValueError as e:
-            raise_broadcast_error(a, b, e)
-        need_a = a._requires_grad
-        need_b = bd is not b and b._requires_grad
-        if (need_a or need_b) and grad_state.enabled:
-            node = record_node(cls, (need_a, need_b, False), (
-                edge_to(a) if need_a else None, edge_to(b) if need_b else None, None), out)
-            reads = _GRAD_READS.get(cls.op)
-            if reads:  # save only what the needed gradients read
-                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
-                b_is_tensor = bd is not b
-                node._saved = (
-                    (a, a._vc.value) if "a" in wanted else None,
-                    (b, b._vc.value) if "b" in wanted and b_is_tensor else None,
-                    _SavedOutput(out, 0) if "o" in wanted else None,
-                )
-                node.scalars = (None, None if b_is_tensor else b)
-        return out
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -251,23 +226,69 @@ Maximum = _binary_class("maximum", "MaximumBackward0")
 Minimum = _binary_class("minimum", "MinimumBackward0")
 
 
-def _binary(cls, a, b, float_out: bool = False):
-    """Promote, then apply ``cls``; at least one operand is a Tensor."""
-    if isinstance(a, Tensor):  # the common cases first: no promotion, float
-        ad = a._data
-        if ad.dtype.kind == "f":
-            if isinstance(b, Tensor):
-                if b._data.dtype is ad.dtype and b._backend is a._backend:
-                    return cls.call(a, b, ad, b._data)
+def _binary_op(cls, name: str, doc: str, float_out: bool = False):
+    """The public function ``name(input, other)`` of ``cls``.
+
+    Two Tensors of one float dtype on one backend, or a float Tensor and a Python number, take
+    a direct path: no promotion, and the node recorded without ``apply``'s generality. That is
+    nearly every op of a training step, so the path is written out in one function.
+    """
+    op = cls.op
+    reads = _GRAD_READS.get(op)
+
+    def binary(input, other):
+        a, b = input, other
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            t, ad = a, a._data
+            if b.__class__ is Tensor or isinstance(b, Tensor):
+                bd = b._data
+                if bd.dtype is not ad.dtype or b._backend is not a._backend:
+                    return _promoted_binary(cls, a, b, float_out)
             elif b.__class__ is float or b.__class__ is int:
-                return cls.call(a, b, ad, b)
+                bd = b
+            else:
+                return _promoted_binary(cls, a, b, float_out)
+        elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
+            t, ad, bd = b, a, b._data
+        else:
+            return _promoted_binary(cls, a, b, float_out)
+        if t._data.dtype.kind != "f":
+            return _promoted_binary(cls, a, b, float_out)
+        backend = t._backend
+        try:
+            out = Tensor._make(backend.binary(op, ad, bd), backend)
+        except ValueError as e:
+            raise_broadcast_error(a, b, e)
+        a_is_tensor, b_is_tensor = ad is not a, bd is not b
+        need_a = a_is_tensor and a._requires_grad
+        need_b = b_is_tensor and b._requires_grad
+        if (need_a or need_b) and grad_state.enabled:
+            node = record_node(cls, (need_a, need_b), (
+                edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
+            if reads:  # save only what the needed gradients read
+                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+                node._saved = (
+                    (a, a._vc.value) if "a" in wanted and a_is_tensor else None,
+                    (b, b._vc.value) if "b" in wanted and b_is_tensor else None,
+                    _SavedOutput(out, 0) if "o" in wanted else None,
+                )
+                node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+        return out
+
+    binary.__name__ = binary.__qualname__ = name
+    binary.__doc__ = doc
+    return binary
+
+
+def _promoted_binary(cls, a, b, float_out: bool):
+    """Promote, then apply ``cls``; at least one operand is a Tensor."""
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
             raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
     elif not isinstance(b, Tensor):
         b = scalar_or_tensor(b, "other")
-    if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:  # the common case
+    if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:
         rt = from_numpy_dtype(a._data.dtype)
     else:
         rt = binary_result_type(a, b)
@@ -276,18 +297,27 @@ def _binary(cls, a, b, float_out: bool = False):
     return cls.apply(a, b, rt)
 
 
+_add = _binary_op(Add, "add", "``input + other`` with broadcasting.")
+_sub = _binary_op(Sub, "sub", "``input - other`` with broadcasting.")
+_div = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True)
+mul = _binary_op(Mul, "mul", "Elementwise product with broadcasting.")
+_pow = _binary_op(Pow, "pow", "``input ** other``.")
+maximum = _binary_op(Maximum, "maximum", "Elementwise maximum (NaN propagates).")
+minimum = _binary_op(Minimum, "minimum", "Elementwise minimum (NaN propagates).")
+
+
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary(Add, input, other)
+    return _add(input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary(Sub, input, other)
+    return _sub(input, other)
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
@@ -295,16 +325,11 @@ def rsub(input, other, *, alpha=1) -> Tensor:
     return sub(other, input, alpha=alpha)
 
 
-def mul(input, other) -> Tensor:
-    """Elementwise product with broadcasting."""
-    return _binary(Mul, input, other)
-
-
 def div(input, other, *, rounding_mode=None) -> Tensor:
     """True division (integers divide to the default float dtype); ``rounding_mode`` in
     None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
     if rounding_mode is None:
-        return _binary(Div, input, other, float_out=True)
+        return _div(input, other)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
@@ -316,7 +341,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rt.np.kind in "iu":
         return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
-    q = _binary(Div, input, other, float_out=True).detach()
+    q = _div(input, other).detach()
     return floor(q) if rounding_mode == "floor" else trunc(q)
 
 
@@ -342,6 +367,11 @@ class IntegerDiv(Function):
         return t._new(xp.asarray(q, out_dtype.np))
 
 
+def pow(input, exponent) -> Tensor:  # noqa: A001
+    """``input ** exponent`` (either may be a scalar)."""
+    return _pow(input, exponent)
+
+
 def floor_divide(input, other) -> Tensor:
     return div(input, other, rounding_mode="floor")
 
@@ -357,19 +387,6 @@ def fmod(input, other) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
     return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
-
-
-def pow(input, exponent) -> Tensor:  # noqa: A001
-    """``input ** exponent`` (either may be a scalar)."""
-    return _binary(Pow, input, exponent)
-
-
-def maximum(input, other) -> Tensor:
-    return _binary(Maximum, input, other)
-
-
-def minimum(input, other) -> Tensor:
-    return _binary(Minimum, input, other)
 
 
 __all__ = [
@@ -407,9 +424,10 @@ METHODS = {
     "floor_divide": floor_divide, "remainder": remainder, "pow": pow, "maximum": maximum,
     "minimum": minimum, "erf": erf, "fmod": fmod,
     "__neg__": neg, "__abs__": abs, "__pos__": _pos,
-    "__add__": add, "__radd__": reflected(add), "__sub__": sub, "__rsub__": reflected(sub),
-    "__mul__": mul, "__rmul__": reflected(mul), "__truediv__": div,
-    "__rtruediv__": reflected(div), "__floordiv__": floor_divide,
+    # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
+    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_sub),
+    "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
+    "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
     "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,
-    "__rmod__": reflected(remainder), "__pow__": pow, "__rpow__": reflected(pow),
+    "__rmod__": reflected(remainder), "__pow__": _pow, "__rpow__": reflected(_pow),
 }

@@ -41,6 +41,7 @@ def _as_dtype(input: Tensor, dtype) -> Tensor:
 
 class Sum(Function):
     node_name = "SumBackward1"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -51,6 +52,10 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         return expand_back(grad, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
+
+    def _array_backward(self, grad):
+        kshape = kept_shape(self.shape, self.dims)
+        return self._backend.xp.broadcast_to(grad.reshape(kshape), self.shape), None, None, None
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
