@@ -43,6 +43,10 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
                                for op, f in UNARY.items()}
         self._binary_forward = {op: _forward_fn(xp, BINARY_XP.get(op), f.forward, self.math)
                                 for op, f in BINARY.items()}
+        bind = functools.partial
+        self._unary_grad = {op: bind(f.grad, self.math) for op, f in UNARY.items() if f.grad}
+        self._binary_grad = {op: (bind(f.grad_a, self.math), bind(f.grad_b, self.math))
+                             for op, f in BINARY.items()}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
@@ -60,16 +64,15 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
         return self._unary_forward[op](x)
 
     def unary_grad(self, op: str, grad, x, y):
-        return UNARY[op].grad(self.math, grad, x, y)
+        return self._unary_grad[op](grad, x, y)
 
     def binary(self, op: str, a, b):
         return self._binary_forward[op](a, b)
 
     def binary_grad(self, op: str, grad, a, b, out, need_a: bool, need_b: bool):
-        f = BINARY[op]
-        ga = f.grad_a(self.math, grad, a, b, out) if need_a else None
-        gb = f.grad_b(self.math, grad, a, b, out) if need_b else None
-        return ga, gb
+        grad_a, grad_b = self._binary_grad[op]
+        return (grad_a(grad, a, b, out) if need_a else None,
+                grad_b(grad, a, b, out) if need_b else None)
 
     def compare(self, op: str, a, b):
         return COMPARE[op](self.xp, a, b)

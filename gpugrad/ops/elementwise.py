@@ -190,8 +190,14 @@ class _Binary(Function):
             dtype = grad.dtype
             sa, sb, out = self.saved_arrays()
             ka, kb = self.scalars
-            a = data_as(ka, dtype) if sa is None else sa if sa.dtype == dtype else sa.astype(dtype)
-            b = data_as(kb, dtype) if sb is None else sb if sb.dtype == dtype else sb.astype(dtype)
+            if sa is not None:
+                a = sa if sa.dtype is dtype else sa.astype(dtype)
+            elif ka is not None:
+                a = data_as(ka, dtype)
+            if sb is not None:
+                b = sb if sb.dtype is dtype else sb.astype(dtype)
+            elif kb is not None:
+                b = data_as(kb, dtype)
         ga, gb = self._backend.binary_grad(self.op, grad, a, b, out, need_a, need_b)
         return ga, gb, None
 

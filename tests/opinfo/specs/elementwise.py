@@ -72,6 +72,10 @@ register(
     binary("minimum", lambda m, a, b: m.minimum(a, b), scalars=False),
     binary("add_alpha", lambda m, a, b: m.add(a, b, alpha=0.5), scalars=False),
     binary("rsub_operator", lambda m, a, b: 2.0 - a * b),
+    # Python numbers on the left take the operators' reflected forms.
+    binary("radd_rmul_operators", lambda m, a, b: 2.0 + 3.0 * a - 0.5 * b),
+    binary("rdiv_operator", lambda m, a, b: 2.0 / (a * a + b * b + 0.5)),
+    binary("rpow_operator", lambda m, a, b: 1.5 ** (a * b)),
 )
 
 
