@@ -130,6 +130,7 @@ class _Binary(Function):
     """Base of the binary ops; operands are Tensors or Python scalars, broadcast together."""
 
     op = ""
+    scalars = (None, None)  # the Python numbers among the operands, for backward
     _array_forward = True
 
     @staticmethod
@@ -240,7 +241,7 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
     nearly every op of a training step, so the path is written out in one function.
     """
     op = cls.op
-    reads = _GRAD_READS.get(op)
+    plans = _save_plans(op)
 
     def binary(input, other):
         a, b = input, other
@@ -271,19 +272,33 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         if (need_a or need_b) and grad_state.enabled:
             node = record_node(cls, (need_a, need_b), (
                 edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
-            if reads:  # save only what the needed gradients read
-                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+            if plans:  # save only what the needed gradients read
+                save_a, save_b, save_out = plans[need_a + 2 * need_b]
                 node._saved = (
-                    (a, a._vc.value) if "a" in wanted and a_is_tensor else None,
-                    (b, b._vc.value) if "b" in wanted and b_is_tensor else None,
-                    _SavedOutput(out, 0) if "o" in wanted else None,
+                    (a, a._vc.value) if save_a and a_is_tensor else None,
+                    (b, b._vc.value) if save_b and b_is_tensor else None,
+                    _SavedOutput(out, 0) if save_out else None,
                 )
-                node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+                if not (a_is_tensor and b_is_tensor):
+                    node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
         return out
 
     binary.__name__ = binary.__qualname__ = name
     binary.__doc__ = doc
     return binary
+
+
+def _save_plans(op: str):
+    """For each of need_a + 2 * need_b: whether to save a, b and the output (``_GRAD_READS``);
+    None for ops whose gradients read nothing."""
+    reads = _GRAD_READS.get(op)
+    if reads is None:
+        return None
+    plans = [None]
+    for need_a, need_b in ((True, False), (False, True), (True, True)):
+        wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+        plans.append(("a" in wanted, "b" in wanted, "o" in wanted))
+    return plans
 
 
 def _promoted_binary(cls, a, b, float_out: bool):
