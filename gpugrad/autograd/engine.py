@@ -205,14 +205,21 @@ def _array_node_extras(node, g, capture, fresh_ids):
     backend = node._backend
     grads = [Tensor._make(x, backend) if x is not None else None
              for x in ((g,) if single else g)]
-    _node_hooks(node, grads, fresh_ids)
-    if capture is not None:
-        for i, t in enumerate(grads):
-            key = (id(node), i)
-            if key in capture:
-                capture[key] = t
+    _node_extras(node, grads, capture, fresh_ids)
     arrays = [None if t is None else t._data for t in grads]
     return arrays[0] if single else arrays
+
+
+def _node_extras(node, grads, capture, fresh_ids) -> None:
+    """Hooks and retain_grad of a node's outputs (may replace ``grads``' items); keeps the
+    gradients ``autograd.grad`` asked for in ``capture``."""
+    if node._hooked:
+        _node_hooks(node, grads, fresh_ids)
+    if capture is not None:
+        for i, g in enumerate(grads):
+            key = (id(node), i)
+            if key in capture:
+                capture[key] = g
 
 
 def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
@@ -229,13 +236,8 @@ def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
     while heap:
         node = heapq.heappop(heap)[1]
         grads = pending.pop(id(node))[1]
-        if node._pre_hooks or node._retained:
-            _node_hooks(node, grads, fresh_ids)
-        if capture is not None:
-            for i, g in enumerate(grads):
-                key = (id(node), i)
-                if key in capture:
-                    capture[key] = g
+        if node._hooked or capture is not None:
+            _node_extras(node, grads, capture, fresh_ids)
         if node._n_outputs != 1 or grads[0] is None:
             grads = _fill_missing(node, grads)
         in_grads = _function.checked_grads(node, node.backward(node, *grads))

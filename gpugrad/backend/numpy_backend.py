@@ -123,6 +123,5 @@ class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
 def _forward_fn(xp, xp_name, formula, math):
     """An op's forward as a function of its operands: the array module's own function when
     the formula is exactly that, else the formula bound to ``math``."""
-    if xp_name is not None:
-        return getattr(xp, xp_name)
-    return functools.partial(formula, math)
+    fn = getattr(xp, xp_name, None) if xp_name is not None else None
+    return fn if fn is not None else functools.partial(formula, math)

@@ -104,41 +104,33 @@ def test_array_path_and_create_graph_path_give_the_same_gradients():
 
 def test_hooks_and_retain_grad_see_tensors_on_the_array_path():
     g, t = _pair(seed=8)
-    seen = []
+    seen, retained = [], []
     for x, lib in ((g, gpugrad), (t, torch)):
         y = x * 3
         y.retain_grad()
-        y.register_hook(lambda grad, lib=lib: seen.append(type(grad).__module__.split(".")[0])
+        y.register_hook(lambda grad: seen.append(type(grad).__module__.split(".")[0])
                         or grad * 2)
         lib.tanh(y).sum().backward()
+        retained.append(y.grad.detach().numpy())
     assert seen == ["gpugrad", "torch"]
+    np.testing.assert_allclose(retained[0], retained[1], rtol=1e-10)
     np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-10)
 
 
+def _doubling(backward):
+    """A user Function computing ``2 * x`` whose backward is ``backward``."""
+    return type("Doubling", (gpugrad.autograd.Function,), {
+        "forward": staticmethod(lambda ctx, x: x * 2), "backward": staticmethod(backward)})
+
+
 def test_user_function_errors_are_reported_on_the_array_path():
-    class ReturnsArray(gpugrad.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 2
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad._data  # not a Tensor
-
-    class ReturnsTwo(gpugrad.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            return x * 2
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad, grad
-
+    returns_array = _doubling(lambda ctx, grad: grad._data)  # not a Tensor
+    returns_two = _doubling(lambda ctx, grad: (grad, grad))
     x, _ = _pair(seed=9)
     with pytest.raises(TypeError, match="returned a gradient of type ndarray"):
-        ReturnsArray.apply(x).sum().backward()
+        returns_array.apply(x).sum().backward()
     with pytest.raises(RuntimeError, match="incorrect number of gradients"):
-        ReturnsTwo.apply(x).sum().backward()
+        returns_two.apply(x).sum().backward()
     x.grad = None
-    (x * 2).sum().backward()  # the engine is still usable
+    _doubling(lambda ctx, grad: grad * 2).apply(x).sum().backward()  # the engine still works
     np.testing.assert_allclose(x.grad.numpy(), 2.0)
