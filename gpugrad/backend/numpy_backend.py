@@ -22,13 +22,14 @@ import numpy as np
 from .._device import device
 from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP
 from .numpy_math import NumpyMath
+from .twins_ce import CrossEntropyTwins
 from .twins_index import IndexTwins
 from .twins_loss import LossTwins
 from .twins_optim import OptimTwins
 from .twins_reduce import ReduceTwins
 
 
-class NumpyBackend(ReduceTwins, IndexTwins, LossTwins, OptimTwins):
+class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimTwins):
     """CPU backend over NumPy arrays."""
 
     name = "numpy"

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Cross-entropy works through the logits in blocks of rows, so that the passes of one block
-# (max, exp, sum, scale) run on data that is still in cache; blocks spread over threads.
-_CE_BLOCK_ELEMENTS = 1 << 18
-_CE_PARALLEL_ELEMENTS = 1 << 20
+# Inputs from this many elements on are swept on two threads (NumPy releases the GIL inside
+# its loops).
+PARALLEL_ELEMENTS = 1 << 20
 # The elementwise losses sweep flat blocks the same way: the passes of a block (a dozen for
 # BCE) run on data still in cache, the full-size arrays are read and written once. 2^17 was
 # fastest on a 2-core EPYC (smaller blocks pay Python's per-call cost, 2^14: 1.5x slower).
@@ -35,120 +34,12 @@ def _reduce(xp, loss, reduction: str):
     return loss.mean() if loss.size else xp.asarray(np.nan, loss.dtype)
 
 
-def _mean_scale(reduction: str, n: int) -> float:
+def mean_scale(reduction: str, n: int) -> float:
     return 1.0 / n if reduction == "mean" and n else 1.0
 
 
 class LossTwins:
     """Mixin of loss primitives for a backend with ``self.xp``."""
-
-    # --------------------------------------------------------------- cross-entropy
-    def cross_entropy(self, logits, target, weight, ignore_index: int, label_smoothing: float,
-                      reduction: str, need_grad: bool):
-        """Softmax cross-entropy on ``logits`` (N, C).
-
-        ``target`` is (N,) int64 class indices or (N, C) probabilities (same dtype as logits).
-        ``weight`` is a (C,) array or None. Returns ``(loss, grad_logits)``.
-
-        With class indices, row i contributes ``(1-eps) * w[t_i] * (lse_i - x[i, t_i])
-        + eps/C * sum_c w[c] * (lse_i - x[i, c])`` (``eps`` the label smoothing, rows whose target
-        is ``ignore_index`` contribute 0) and the mean divides by ``sum_i w[t_i]`` over kept rows.
-        Its gradient is ``p_ij * a_i - b_ij`` with ``p`` the softmax, ``a_i = (1-eps) * w[t_i]
-        + eps/C * sum_c w[c]`` and ``b_ij = (1-eps) * w[t_i] * [j == t_i] + eps/C * w[j]``.
-        With probabilities ``q`` (smoothed to ``(1-eps) * q + eps/C``), row i contributes
-        ``sum_c w[c] q_ic (lse_i - x_ic)``, the mean divides by N, and the gradient is
-        ``p_ij * sum_c w[c] q_ic - w[j] q_ij``.
-        """
-        xp = self.xp
-        n, c = logits.shape
-        dtype = logits.dtype
-        probs = target.dtype.kind == "f"
-        if probs:
-            row_scale = _mean_scale(reduction, n)
-            keep = None
-        else:
-            keep = target != ignore_index
-            w_t = keep.astype(dtype) if weight is None else xp.where(
-                keep, weight[xp.where(keep, target, 0)], 0).astype(dtype)
-            denom = w_t.sum()
-            row_scale = xp.asarray(1.0, dtype) / denom if reduction == "mean" else 1.0
-        grad = xp.empty((n, c), dtype) if need_grad else None
-        row_loss = xp.empty(n, dtype)
-
-        def block(lo: int, hi: int) -> None:
-            x = logits[lo:hi]
-            buf = grad[lo:hi] if need_grad else xp.empty(x.shape, dtype)
-            row_max = x.max(axis=1, keepdims=True) if c else xp.zeros((hi - lo, 1), dtype)
-            # Terms of the loss read the shifted logits x - max (exact where it matters), before
-            # they turn into exp(x - max) in place: lse - x_c = log(sum_exp) - (x_c - max).
-            shifted = xp.subtract(x, row_max, out=buf)
-            if probs:
-                q = target[lo:hi]
-                if label_smoothing:
-                    q = q * (1 - label_smoothing) + label_smoothing / c
-                wq = q if weight is None else q * weight
-                shifted_dot = xp.einsum("ij,ij->i", wq, shifted)
-            else:
-                t = xp.where(keep[lo:hi], target[lo:hi], 0)
-                shifted_t = xp.take_along_axis(shifted, t[:, None], axis=1)[:, 0]
-                if label_smoothing:
-                    w_sum = c if weight is None else weight.sum()
-                    shifted_w = shifted.sum(axis=1) if weight is None else shifted @ weight
-            xp.exp(buf, out=buf)
-            sum_exp = buf.sum(axis=1)
-            log_sum = xp.log(sum_exp)
-            if probs:
-                total = wq.sum(axis=1)
-                row_loss[lo:hi] = log_sum * total - shifted_dot
-                if need_grad:
-                    buf *= (row_scale * total / sum_exp)[:, None]
-                    buf -= row_scale * wq
-                return
-            wt = w_t[lo:hi]
-            loss = (1 - label_smoothing) * wt * (log_sum - shifted_t)
-            if label_smoothing:
-                smooth = label_smoothing / c * (log_sum * w_sum - shifted_w)
-                loss = loss + xp.where(keep[lo:hi], smooth, 0)
-            row_loss[lo:hi] = loss
-            if not need_grad:
-                return
-            scale = xp.where(keep[lo:hi], row_scale, 0).astype(dtype)
-            a = (1 - label_smoothing) * wt
-            if label_smoothing:
-                a = a + label_smoothing / c * w_sum
-            buf *= (scale * a / sum_exp)[:, None]
-            rows = xp.arange(hi - lo)
-            buf[rows, t] -= scale * (1 - label_smoothing) * wt
-            if label_smoothing:
-                smooth_w = 1.0 if weight is None else weight[None, :]
-                buf -= (scale * (label_smoothing / c))[:, None] * smooth_w
-
-        self._row_blocks(block, n, c)
-        if reduction == "none":
-            return row_loss, grad
-        total_loss = row_loss.sum()
-        if reduction == "mean":
-            total_loss = total_loss / (n if probs else denom)  # 0/0 = nan when nothing counts
-        return xp.asarray(total_loss, dtype), grad
-
-    def _row_blocks(self, block, n: int, c: int) -> None:
-        """Run ``block(lo, hi)`` over row blocks, on two threads for big NumPy inputs (NumPy
-        releases the GIL inside its loops)."""
-        rows = max(1, _CE_BLOCK_ELEMENTS // max(c, 1))
-        bounds = [(lo, min(lo + rows, n)) for lo in range(0, n, rows)] or [(0, 0)]
-        if self.xp is not np or n * c < _CE_PARALLEL_ELEMENTS or len(bounds) < 2:
-            for lo, hi in bounds:
-                block(lo, hi)
-            return
-        from concurrent.futures import ThreadPoolExecutor
-
-        global _pool
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_threads())
-        half = (len(bounds) + 1) // 2
-        parts = [bounds[:half], bounds[half:]]
-        for f in [_pool.submit(_run_all, block, part) for part in parts]:
-            f.result()
 
     # ----------------------------------------------------------- binary cross-entropy
     def bce_with_logits(self, x, y, weight, pos_weight, reduction: str, need_grad: bool):
@@ -285,9 +176,16 @@ def _threads() -> int:
                       else (os.cpu_count() or 1)))
 
 
-def _run_all(block, bounds) -> None:
-    for lo, hi in bounds:
-        block(lo, hi)
+def run_in_halves(run, count: int) -> None:
+    """``run(0, half)`` and ``run(half, count)`` on two threads of a shared pool."""
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _pool = ThreadPoolExecutor(max_workers=_threads())
+    half = (count + 1) // 2
+    for f in [_pool.submit(run, 0, half), _pool.submit(run, half, count)]:
+        f.result()
 
 
 # ------------------------------------------------------------- blockwise elementwise losses
@@ -306,7 +204,7 @@ def _flat_loss(block, n_scratch: int, x, y, reduction: str, need_grad: bool):
     grad_out = np.empty(shape, dtype) if need_grad else None
     loss = None if loss_out is None else loss_out.reshape(-1)
     grad = None if grad_out is None else grad_out.reshape(-1)
-    scale = _mean_scale(reduction, n)
+    scale = mean_scale(reduction, n)
     bounds = [(lo, min(lo + _FLAT_BLOCK_ELEMENTS, n)) for lo in range(0, n, _FLAT_BLOCK_ELEMENTS)]
     sums = np.zeros(len(bounds))
     acc = np.float32 if dtype.itemsize < 4 else dtype  # half sums as PyTorch: in float32
@@ -323,17 +221,10 @@ def _flat_loss(block, n_scratch: int, x, y, reduction: str, need_grad: bool):
             if not keep:
                 sums[i] = np.add.reduce(out, dtype=acc)
 
-    if n < _CE_PARALLEL_ELEMENTS:
+    if n < PARALLEL_ELEMENTS:
         run(0, len(bounds))
     else:
-        global _pool
-        if _pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _pool = ThreadPoolExecutor(max_workers=_threads())
-        half = (len(bounds) + 1) // 2
-        for f in [_pool.submit(run, 0, half), _pool.submit(run, half, len(bounds))]:
-            f.result()
+        run_in_halves(run, len(bounds))
     if keep:
         return loss_out, grad_out
     total = sums.sum()

@@ -47,20 +47,17 @@ class _Unary(Function):
         if f.float_only and xd.dtype.kind != "f":
             xd = xd.astype(float_result(x.dtype).np)
         y = x._new(x._backend.unary(op, xd))
-        saves = _UNARY_SAVES.get(op, "")
-        if saves == "x":
+        if ctx.saves == "x":
             ctx.save_for_backward(x)
-        elif saves == "y":
+        elif ctx.saves == "y":
             ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        if not grad_state.enabled:
-            return grad._new(ctx._array_backward(grad._data)[0])
-        saves = _UNARY_SAVES.get(ctx.op, "")  # create_graph: the formula on Tensors
-        saved = ctx.saved_tensors if saves else (None,)
-        x, y = (saved[0], None) if saves == "x" else (None, saved[0])
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
+        saved = ctx.saved_tensors if ctx.saves else (None,)
+        x, y = (saved[0], None) if ctx.saves == "x" else (None, saved[0])
         return UNARY[ctx.op].grad(math_ns(), grad, x, y)
 
     def _array_backward(self, grad):
@@ -168,13 +165,10 @@ class _Binary(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if not grad_state.enabled:
-            ga, gb, _ = ctx._array_backward(grad._data)
-            return (None if ga is None else grad._new(ga), None if gb is None else grad._new(gb),
-                    None)
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         a = b = out = None
-        if ctx.op in _GRAD_READS:  # create_graph: the formulas on Tensors
+        if ctx.op in _GRAD_READS:
             sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
             a = sa if ka is None else ka

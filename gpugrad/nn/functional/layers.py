@@ -34,26 +34,23 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
         n_in = ctx.x_shape[-1]
-        n_out = grad._data.shape[-1] if grad._data.ndim else 1
-        if grad_state.enabled:
-            g2 = grad.reshape(-1, n_out)
-            return (grad.matmul(weight) if need_x else None,
-                    g2.t().matmul(x.reshape(-1, n_in)) if need_w else None,
-                    g2.sum(0) if need_b else None)
-        xp = grad._backend.xp
-        gd = grad._data
-        g2 = gd.reshape(-1, n_out)
-        gx = gw = gb = None
-        if need_x:
-            gx = grad._new(xp.matmul(gd, weight._data))
-        if need_w:
-            gw = grad._new(xp.matmul(g2.T, x._data.reshape(-1, n_in)))
-        if need_b:
-            gb = grad._new(g2.sum(axis=0))
-        return gx, gw, gb
+        g2 = grad.reshape(-1, grad._data.shape[-1] if grad._data.ndim else 1)
+        return (grad.matmul(weight) if need_x else None,
+                g2.t().matmul(x.reshape(-1, n_in)) if need_w else None,
+                g2.sum(0) if need_b else None)
+
+    def _array_backward(self, grad):
+        x, weight = self.saved_arrays()
+        need_x, need_w, need_b = self.needs_input_grad
+        xp = self._backend.xp
+        g2 = grad.reshape(-1, grad.shape[-1] if grad.ndim else 1)
+        return (xp.matmul(grad, weight) if need_x else None,
+                xp.matmul(g2.T, x.reshape(-1, self.x_shape[-1])) if need_w else None,
+                g2.sum(axis=0) if need_b else None)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
