@@ -96,7 +96,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
     capture = _capture_keys(inputs)
     for t, g in zip(roots, grad_roots):
         target = t.grad_fn or t
-        _send_array(target, t._output_nr, g._data, g._backend, pending, leaf_grads, heap)
+        _send_array(target, t._output_nr, g._data, pending, leaf_grads, heap)
 
     heappop, heappush, tensor_cls = heapq.heappop, heapq.heappush, Tensor  # locals: hot loop
     heappushpop = heapq.heappushpop
@@ -122,17 +122,18 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
             if edge is None or g is None:
                 continue
             target, nr, shape, dtype = edge
+            # g lives where target's output does: on target's backend (a node's or a leaf's).
             if g.shape != shape:
-                g = _array_to_shape(g, shape, node)
+                g = _array_to_shape(g, shape, node, target._backend)
             # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
             if g.dtype is not dtype and g.dtype != dtype:
                 g = g.astype(dtype)
-            if target.__class__ is tensor_cls or isinstance(target, tensor_cls):
+            if isinstance(target, tensor_cls):
                 entry = leaf_grads.get(id(target))
                 if entry is None:
                     leaf_grads[id(target)] = [target, g]
                 else:
-                    entry[1] = node._backend.binary("add", entry[1], g)
+                    entry[1] = target._backend.binary("add", entry[1], g)
             elif target._n_outputs == 1:
                 key = id(target)
                 old = pending.get(key)
@@ -143,16 +144,17 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
                     else:
                         heappush(heap, (-target._seq, target))
                 else:
-                    pending[key] = node._backend.binary("add", old, g)
+                    pending[key] = target._backend.binary("add", old, g)
             else:
-                _send_array(target, nr, g, node._backend, pending, leaf_grads, heap)
+                _send_array(target, nr, g, pending, leaf_grads, heap)
         if not retain_graph:
             node._saved = None  # frees what backward needed (Function._release)
     return leaf_grads, capture, fresh_ids
 
 
-def _send_array(target, nr, g, backend, pending, leaf_grads, heap) -> None:
+def _send_array(target, nr, g, pending, leaf_grads, heap) -> None:
     """Add gradient array ``g`` for output ``nr`` of ``target`` (a node, or a leaf tensor)."""
+    backend = target._backend
     if isinstance(target, Tensor):
         entry = leaf_grads.get(id(target))
         if entry is None:
@@ -175,10 +177,10 @@ def _send_array(target, nr, g, backend, pending, leaf_grads, heap) -> None:
     old[nr] = g if old[nr] is None else backend.binary("add", old[nr], g)
 
 
-def _array_to_shape(g, shape, node):
+def _array_to_shape(g, shape, node, backend):
     """A broadcast gradient summed back to its input's ``shape`` (after checking it can be)."""
     _check_reducible(g.shape, shape, node)
-    return node._backend.sum_to_shape(g, shape)
+    return backend.sum_to_shape(g, shape)
 
 
 def _check_reducible(got, shape, node) -> None:

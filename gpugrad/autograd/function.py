@@ -156,7 +156,7 @@ class Function(FunctionCtx):
     _retained = None
     _hooked = False  # has pre-hooks or retained outputs: one flag for the engine to test
     _seq = -1
-    _backend = None  # the inputs' backend, set when the node is recorded
+    _backend = None  # the outputs' backend (where incoming gradients live), set at record
     needs_input_grad = ()
     # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
     # this: apply then skips the grad-mode switch and the output checks that user code needs.
@@ -397,7 +397,9 @@ def _record(ctx, args, outputs) -> None:
             edges.append(None)
     ctx._edges = tuple(edges)
     ctx._seq = next(_sequence)
-    ctx._backend = next(a._backend for a in args if isinstance(a, Tensor))
+    # The backend of the outputs: where the gradients arriving at this node live (``to()``
+    # moves a tensor between devices, so it is not always the inputs').
+    ctx._backend = next((o._backend for o in outputs if isinstance(o, Tensor)), None)
 
     non_diff = ctx._non_differentiable
     n = len(outputs)

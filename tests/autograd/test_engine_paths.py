@@ -134,3 +134,26 @@ def test_user_function_errors_are_reported_on_the_array_path():
     x.grad = None
     _doubling(lambda ctx, grad: grad * 2).apply(x).sum().backward()  # the engine still works
     np.testing.assert_allclose(x.grad.numpy(), 2.0)
+
+
+def test_gradients_cross_devices_on_the_backend_of_each_side():
+    """``to()`` moves a tensor to another backend; gradients arriving at its node live on the
+    destination's backend, and go back to the source's. A second NumPy backend posing as
+    another device stands in for a GPU."""
+    from gpugrad.backend.numpy_backend import NumpyBackend
+    from gpugrad.ops.convert import ToCopy
+
+    class OtherDevice(NumpyBackend):
+        pass
+
+    other = OtherDevice(dev=gpugrad.device("cuda", 7))
+    x, t = _pair(seed=10)
+    moved = ToCopy.apply(x, x._data.dtype, other)
+    assert moved._backend is other and moved.grad_fn._backend is other
+    seen = []
+    moved.register_hook(lambda grad: seen.append(grad._backend))
+    (moved * moved).sum().backward()
+    assert seen == [other]
+    assert x.grad._backend is x._backend
+    (t * t).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
