@@ -148,7 +148,7 @@ def memory_bound(env: Env, floor: float):
 
 
 def _memory_bound_at(env: Env, floor: float, n: int):
-    from gpugrad.kernels import elementwise as ew
+    from gpugrad.kernels import elementwise_ops as ew
     from gpugrad.kernels import reduction, softmax
 
     mib = n * 4 >> 20
@@ -179,20 +179,20 @@ def _memory_bound_at(env: Env, floor: float, n: int):
 
 def sweep(env: Env, floor: float):
     """Block sizes and warps of the elementwise and reduction kernels at 256 MiB."""
-    from gpugrad.kernels import elementwise as ew
-    from gpugrad.kernels import reduction
+    from gpugrad.kernels import elementwise, reduction
+    from gpugrad.kernels import elementwise_ops as ew
 
     n = (1 << 14) if env.smoke else (1 << 26)
     a, b = env.random(n, np.float32, 1), env.random(n, np.float32, 2)
-    saved = dict(ew.TUNING)
+    saved = dict(elementwise.TUNING)
     best = None
     for block in (1024, 2048, 4096, 8192):
         for warps in (4, 8):
-            ew.TUNING.update(block=block, num_warps=warps)
+            elementwise.TUNING.update(block=block, num_warps=warps)
             fraction = 3 * a.nbytes / env.time(lambda: ew.binary("add", a, b)) / floor
             record("sweep", f"add block={block} warps={warps}", fraction, "of copy")
             best = max(best or (0,), (fraction, block, warps))
-    ew.TUNING.update(saved)
+    elementwise.TUNING.update(saved)
     record("sweep", "add: best (fraction, block, warps)", str(best), "")
     saved = dict(reduction.TUNING)
     a2 = a.reshape(-1, 4096)
@@ -326,7 +326,7 @@ def cross_entropy_variants(env: Env):
 # ----------------------------------------------------------------------- host overhead
 def host_overhead(env: Env):
     gg = env.gpugrad
-    from gpugrad.kernels import elementwise as ew
+    from gpugrad.kernels import elementwise_ops as ew
 
     calls = 200 if env.smoke else 20000
     a = gg.ones(1024, device=env.device)
@@ -339,22 +339,6 @@ def host_overhead(env: Env):
            env.host_time(lambda: ag * b, calls) * 1e6, "us/op")
     record("host", "launcher ew.binary('add') alone",
            env.host_time(lambda: ew.binary("add", ar, br), calls) * 1e6, "us/op")
-    if env.cuda:
-        from gpugrad.kernels._launch import _Ptr
-
-        out = env.xp.empty_like(ar)
-        kernel = ew._kernel.fn
-        ptrs = [_Ptr(arr.data.ptr, arr.dtype) for arr in (out, ar, br)]
-        args = (ptrs[0], None, ptrs[1], ptrs[2], None, None, 1, 1024, 1, 1, 0, 0, 0, 1, 0, 0, 0,
-                1) + (0,) * 8
-        consts = (ew.float_bits(1.0), ew.bm.BINARY["add"], None, 2, 3, 3, 0, 0, 0,
-                  ew._COMPUTE[np.dtype(np.float32)], False, False, 1, 1024)
-
-        def generic():
-            kernel[(1,)](*args, *consts)
-
-        record("host", "Triton generic launch (kernel[grid](...))",
-               env.host_time(generic, calls) * 1e6, "us/op")
     if env.torch is not None:
         torch = env.torch
         ta = torch.ones(1024, device=env.torch_device)

@@ -1,4 +1,5 @@
-"""Elementwise kernels: every unary and binary op, their fused gradients, comparisons, where, clamp.
+"""Elementwise kernels and their launcher ``launch``; the launcher of each op (unary, binary,
+their fused gradients, comparisons, where, clamp) is in ``elementwise_ops.py``.
 
 Two kernels serve them all, with up to four inputs (arrays, or Python scalars passed as kernel
 arguments) and up to two outputs (fresh, contiguous, in the broadcast shape), the math passed in
@@ -31,11 +32,8 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from . import binary_math as bm
-from . import unary_math as um
 from ._common import f64, float_bits, tsum
 from ._launch import (
-    FLOAT_DTYPES,
     Kernel,
     cdiv,
     collapse,
@@ -46,8 +44,7 @@ from ._launch import (
     xp,
 )
 
-__all__ = ["launch", "unary", "unary_grad", "binary", "binary_grad", "compare", "bitwise", "where",
-           "clamp", "clamp_grad", "supports_unary", "supports_binary", "TUNING"]
+__all__ = ["launch", "TUNING", "INTS"]
 
 # Operand kinds (constexpr): how the kernel gets each input.
 ABSENT, SCALAR_FLOAT, SCALAR_INT, INNER_CONTIGUOUS, STRIDED = 0, 1, 2, 3, 4
@@ -62,7 +59,7 @@ _COMPUTE = {
     np.dtype(np.int32): tl.int32, np.dtype(np.int16): tl.int16, np.dtype(np.int8): tl.int8,
     np.dtype(np.uint8): tl.uint8, np.dtype(np.bool_): tl.int1,
 }
-_INTS = tuple(np.dtype(d) for d in (np.int64, np.int32, np.int16, np.int8, np.uint8))
+INTS = tuple(np.dtype(d) for d in (np.int64, np.int32, np.int16, np.int8, np.uint8))
 
 
 @triton.jit
@@ -328,108 +325,3 @@ def _geometry(shape, arrays):
             _geometries.clear()
         found = _geometries[key] = collapse(shape, [_broadcast_strides(a, shape) for a in arrays])
     return found
-
-
-def _is_float(arr) -> bool:
-    return arr.dtype in FLOAT_DTYPES
-
-
-# ------------------------------------------------------------------------------- launchers
-def supports_unary(op: str, x) -> bool:
-    if _is_float(x):
-        return op in um.UNARY
-    return x.dtype in _INTS and op in um.UNARY_INT
-
-
-def unary(op: str, x):
-    """``UNARY[op].forward`` elementwise."""
-    fn = um.UNARY[op] if _is_float(x) else um.UNARY_INT[op]
-    return launch((fn,), (x,), x.dtype, (x.dtype,))[0]
-
-
-def unary_grad(op: str, grad, x, y):
-    """``UNARY[op].grad(g, x, y)`` elementwise; ``x`` or ``y`` may be None."""
-    return launch((um.UNARY_GRAD[op],), (grad, x, y), grad.dtype, (grad.dtype,))[0]
-
-
-def _operand_dtype(a, b):
-    return (a if hasattr(a, "dtype") else b).dtype
-
-
-def supports_binary(op: str, a, b) -> bool:
-    dtype = _operand_dtype(a, b)
-    if dtype in FLOAT_DTYPES:
-        return op in bm.BINARY
-    return dtype in _INTS and op in bm.BINARY_INT
-
-
-def binary(op: str, a, b):
-    """``BINARY[op].forward(a, b)`` with broadcasting; operands share the result's dtype."""
-    dtype = _operand_dtype(a, b)
-    fn = bm.BINARY[op] if dtype in FLOAT_DTYPES else bm.BINARY_INT[op]
-    return launch((fn,), (a, b), dtype, (dtype,))[0]
-
-
-def binary_grad(op: str, grad, a, b, out, need_a: bool, need_b: bool):
-    """Both input gradients of ``BINARY[op]`` in one pass, in the output's broadcast shape."""
-    fa, fb = bm.BINARY_GRAD[op]
-    fns, which = [], []
-    ga = gb = None
-    if need_a:
-        if fa is None:
-            ga = grad
-        else:
-            fns.append(fa)
-            which.append("a")
-    if need_b:
-        if fb is None:
-            gb = grad
-        else:
-            fns.append(fb)
-            which.append("b")
-    if fns:
-        outs = launch(fns, (grad, a, b, out), grad.dtype, (grad.dtype,) * len(fns),
-                       shape=grad.shape)
-        for w, o in zip(which, outs):
-            if w == "a":
-                ga = o
-            else:
-                gb = o
-    return ga, gb
-
-
-def compare(op: str, a, b):
-    """``COMPARE[op](a, b)``: a bool array in the broadcast shape."""
-    return launch((bm.COMPARE[op],), (a, b), _operand_dtype(a, b), (np.bool_,))[0]
-
-
-def bitwise(op: str, a, b):
-    dtype = _operand_dtype(a, b)
-    return launch((bm.BITWISE[op],), (a, b), dtype, (dtype,))[0]
-
-
-def where(cond, a, b):
-    """``a`` where ``cond`` else ``b``, broadcast; ``a``/``b`` arrays of one dtype or scalars."""
-    if hasattr(a, "dtype"):
-        dtype = a.dtype
-    elif hasattr(b, "dtype"):
-        dtype = b.dtype
-    else:  # both scalars: the op layer passes Python numbers of the result's kind
-        dtype = np.result_type(a, b)
-    return launch((bm.where,), (cond, a, b), dtype, (dtype,))[0]
-
-
-def clamp(x, lo, hi):
-    if lo is None:
-        return launch((bm.clamp_max,), (x, hi), x.dtype, (x.dtype,))[0]
-    if hi is None:
-        return launch((bm.clamp_min,), (x, lo), x.dtype, (x.dtype,))[0]
-    return launch((bm.clamp_both,), (x, lo, hi), x.dtype, (x.dtype,))[0]
-
-
-def clamp_grad(grad, x, lo, hi):
-    if lo is None:
-        return launch((bm.clamp_max_grad,), (grad, x, hi), grad.dtype, (grad.dtype,))[0]
-    if hi is None:
-        return launch((bm.clamp_min_grad,), (grad, x, lo), grad.dtype, (grad.dtype,))[0]
-    return launch((bm.clamp_both_grad,), (grad, x, lo, hi), grad.dtype, (grad.dtype,))[0]

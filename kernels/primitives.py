@@ -7,9 +7,11 @@ integer ``pow``) goes on to the twin through ``super()``, on the backend's own a
 
 from __future__ import annotations
 
+from . import binary_math as bm
 from . import cross_entropy as ce
-from . import elementwise as ew
+from . import elementwise_ops as ew
 from . import losses, optim, reduction, softmax, statistics
+from . import unary_math as um
 from ._launch import FLOAT_DTYPES
 
 
@@ -23,7 +25,7 @@ class TritonPrimitives:
         return super().unary(op, x)
 
     def unary_grad(self, op, grad, x, y):
-        if op in ew.um.UNARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in um.UNARY_GRAD and grad.dtype in FLOAT_DTYPES:
             return ew.unary_grad(op, grad, x, y)
         return super().unary_grad(op, grad, x, y)
 
@@ -33,12 +35,12 @@ class TritonPrimitives:
         return super().binary(op, a, b)
 
     def binary_grad(self, op, grad, a, b, out, need_a, need_b):
-        if op in ew.bm.BINARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in bm.BINARY_GRAD and grad.dtype in FLOAT_DTYPES:
             return ew.binary_grad(op, grad, a, b, out, need_a, need_b)
         return super().binary_grad(op, grad, a, b, out, need_a, need_b)
 
     def compare(self, op, a, b):
-        if op in ew.bm.COMPARE:
+        if op in bm.COMPARE:
             return ew.compare(op, a, b)
         return super().compare(op, a, b)
 

@@ -21,7 +21,7 @@ def main() -> int:
     assert os.environ.get("GPUGRAD_TRITON_AOT"), "set GPUGRAD_TRITON_AOT=<arch>, e.g. 90"
     from gpugrad.kernels import MODE, _launch, losses, optim, reduction, softmax, statistics
     from gpugrad.kernels import cross_entropy as ce
-    from gpugrad.kernels import elementwise as ew
+    from gpugrad.kernels import elementwise_ops as ew
 
     assert MODE == "aot", MODE
     rng = np.random.default_rng(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gpugrad.kernels import elementwise as ew
+from gpugrad.kernels import elementwise_ops as ew
 from kernel_helpers import assert_close, device, host, layout, reference_dtype
 
 from gpugrad.backend.formulas import UNARY
