@@ -22,7 +22,8 @@ def _select(cond, arr, keep_where_true: bool):
     """``arr`` where ``cond`` (or where not ``cond``), else +0.0, by bit masking."""
     if arr.__class__ is not np.ndarray or arr.dtype.kind != "f":
         return None
-    cond, arr = np.broadcast_arrays(cond, arr)
+    if cond.shape != arr.shape:
+        cond, arr = np.broadcast_arrays(cond, arr)
     int_type = _INT_OF[arr.dtype.itemsize]
     mask = cond.astype(int_type)
     if keep_where_true:

@@ -24,6 +24,7 @@ class Index(Function):
     """``x[basic][advanced]``; a view when there is no advanced part."""
 
     node_name = "IndexBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
@@ -36,6 +37,9 @@ class Index(Function):
     @staticmethod
     def backward(ctx, grad):
         return scatter_to_shape(grad, ctx.shape, ctx.key), None, None
+
+    def _array_backward(self, grad):
+        return _scatter_array(self._backend, grad, self.shape, self.key), None, None
 
 
 class Select(Index):
@@ -66,15 +70,19 @@ class IndexScatter(Function):
 
 
 def _scatter(grad: Tensor, shape, key) -> Tensor:
-    backend = grad._backend
-    out = backend.xp.zeros(shape, dtype=grad._data.dtype)
+    return grad._new(_scatter_array(grad._backend, grad._data, shape, key))
+
+
+def _scatter_array(backend, grad, shape, key):
+    """Zeros of ``shape`` with the array ``grad`` added at ``key`` (repeated indices sum)."""
+    out = backend.xp.zeros(shape, dtype=grad.dtype)
     basic, advanced = key
     target = region(out, basic)
     if advanced is None:
-        target[...] = grad._data
+        target[...] = grad
     else:
-        backend.add_at(target, advanced, grad._data)
-    return grad._new(out)
+        backend.add_at(target, advanced, grad)
+    return out
 
 
 def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:

@@ -39,6 +39,7 @@ def _tensor_list(tensors, fn: str) -> list:
 # ---------------------------------------------------------------------- cat, stack
 class Cat(Function):
     node_name = "CatBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
@@ -58,10 +59,17 @@ class Cat(Function):
             if n is None:
                 out.append(grad._new(grad._backend.xp.zeros((0,), dtype=grad._data.dtype)))
                 continue
-            if grad_state.enabled:
-                out.append(grad.narrow(dim, start, n))
-            else:
-                out.append(grad._new(grad._data[(slice(None),) * dim + (slice(start, start + n),)]))
+            out.append(grad.narrow(dim, start, n))
+            start += n
+        return tuple(out)
+
+    def _array_backward(self, grad):
+        dim, out, start = self.dim, [None, None], 0
+        for n in self.sizes:
+            if n is None:
+                out.append(self._backend.xp.zeros((0,), dtype=grad.dtype))
+                continue
+            out.append(grad[(slice(None),) * dim + (slice(start, start + n),)])
             start += n
         return tuple(out)
 

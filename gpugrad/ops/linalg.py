@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor, grad_state, math_ns
+from ._util import Tensor, check_tensor, math_ns
 
 __all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
 
@@ -35,6 +35,7 @@ def _matmul_grads(m, g, a, b, need_a, need_b):
 
 class MatMul(Function):
     node_name = "MmBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -47,14 +48,14 @@ class MatMul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if grad_state.enabled:
-            return _matmul_grads(math_ns(), grad, _Shape(a, ctx.ndims[0]), _Shape(b, ctx.ndims[1]),
-                                 need_a, need_b)
-        ad = None if a is None else a._data
-        bd = None if b is None else b._data
-        ga, gb = _matmul_grads(grad._backend.xp, grad._data, _Shape(ad, ctx.ndims[0]),
-                               _Shape(bd, ctx.ndims[1]), need_a, need_b)
-        return (None if ga is None else grad._new(ga)), (None if gb is None else grad._new(gb))
+        return _matmul_grads(math_ns(), grad, _Shape(a, ctx.ndims[0]), _Shape(b, ctx.ndims[1]),
+                             need_a, need_b)
+
+    def _array_backward(self, grad):
+        a, b = self.saved_arrays()
+        need_a, need_b = self.needs_input_grad
+        return _matmul_grads(self._backend.xp, grad, _Shape(a, self.ndims[0]),
+                             _Shape(b, self.ndims[1]), need_a, need_b)
 
 
 class _Shape:

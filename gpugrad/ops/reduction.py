@@ -70,6 +70,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 class Mean(Function):
     node_name = "MeanBackward1"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -83,6 +84,12 @@ class Mean(Function):
         # count == 0 gives nan (0/0), as PyTorch's mean of an empty tensor does.
         scale = (1.0 / ctx.count) if ctx.count else math.nan
         return expand_back(grad * scale, ctx.shape, ctx.dims, ctx.keepdim), None, None
+
+    def _array_backward(self, grad):
+        scale = (1.0 / self.count) if self.count else math.nan
+        kshape = kept_shape(self.shape, self.dims)
+        return (self._backend.xp.broadcast_to((grad * scale).reshape(kshape), self.shape),
+                None, None)
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

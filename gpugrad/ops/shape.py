@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, grad_state, wrap_dim
+from ._util import Tensor, wrap_dim
 from ._views import track
 
 __all__ = [
@@ -53,6 +53,7 @@ def _infer_shape(shape: tuple, numel: int) -> tuple:
 
 class Reshape(Function):
     node_name = "ViewBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -66,6 +67,9 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.shape), None
+
+    def _array_backward(self, grad):
+        return grad.reshape(self.shape), None
 
 
 def reshape(input: Tensor, *shape) -> Tensor:
@@ -122,6 +126,7 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 class Expand(Function):
     node_name = "ExpandBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -130,9 +135,10 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad_state.enabled:
-            return grad.sum_to_size(ctx.shape), None
-        return grad._new(grad._backend.sum_to_shape(grad._data, ctx.shape)), None
+        return grad.sum_to_size(ctx.shape), None
+
+    def _array_backward(self, grad):
+        return self._backend.sum_to_shape(grad, self.shape), None
 
 
 def expand(self: Tensor, *sizes) -> Tensor:
@@ -179,6 +185,7 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 
 class Permute(Function):
     node_name = "PermuteBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -187,8 +194,18 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        inverse = tuple(np.argsort(ctx.dims).tolist())
-        return grad.permute(inverse), None
+        return grad.permute(_inverse(ctx.dims)), None
+
+    def _array_backward(self, grad):
+        return grad.transpose(_inverse(self.dims)), None
+
+
+def _inverse(dims: tuple) -> tuple:
+    """The permutation that undoes ``dims``."""
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return tuple(inverse)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -209,6 +226,7 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 class Transpose(Function):
     node_name = "TransposeBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, d0, d1):
@@ -219,6 +237,9 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(*ctx.pair), None, None
+
+    def _array_backward(self, grad):
+        return (grad.swapaxes(*self.pair) if grad.ndim else grad), None, None
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:

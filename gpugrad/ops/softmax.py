@@ -20,6 +20,7 @@ __all__ = ["softmax", "log_softmax", "logsumexp"]
 class Softmax(Function):
     node_name = "SoftmaxBackward0"
     log = False
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -34,17 +35,19 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        axis, log = ctx.axis, ctx.log
-        if grad_state.enabled:
-            def ksum(a):
-                return a.sum(axis, keepdim=True)
+        axis = ctx.axis
 
-            return softmax_grad_math(math_ns(), ksum, grad, y, log), None
-        gd, yd = grad._data, y._data
-        if gd.ndim == 0:
-            gd, yd = gd.reshape(1), yd.reshape(1)
-        gx = grad._backend.softmax_grad(gd, yd, axis, log)
-        return grad._new(gx.reshape(grad._data.shape)), None
+        def ksum(a):
+            return a.sum(axis, keepdim=True)
+
+        return softmax_grad_math(math_ns(), ksum, grad, y, ctx.log), None
+
+    def _array_backward(self, grad):
+        y = self.saved_array(0)
+        shape = grad.shape
+        if grad.ndim == 0:  # a 0-d input is a one-element slice
+            grad, y = grad.reshape(1), y.reshape(1)
+        return self._backend.softmax_grad(grad, y, self.axis, self.log).reshape(shape), None
 
 
 class LogSoftmax(Softmax):
