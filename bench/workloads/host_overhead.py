@@ -3,7 +3,8 @@
 The chain on a 16-element float32 vector ``x`` (requires grad), with constants ``a``, ``b``:
 ``y = sin(tanh(y * a + b))`` repeated 16 times, i.e. 64 ops cycling mul, add, tanh, sin; then
 ``y.sum()`` and, in the fwd+bwd case, ``backward()``. Times are per chain op (the sum and the
-backward call are counted in, divided by 64).
+backward call are counted in, divided by 64). Then single ops beyond elementwise ones
+(``SINGLE_OPS``), each as ``op(x).sum().backward()`` on an 8x16 leaf, per step.
 """
 
 from __future__ import annotations
@@ -154,20 +155,61 @@ def _builders(ctx: Context, backward: bool) -> dict:
     }
 
 
+# One op at a time on a small matrix, forward + sum + backward: the ops a training step uses
+# beyond the elementwise chain (views, reductions, softmax, matmul, indexing, joins).
+SINGLE_OPS = {
+    "matmul": lambda m, x: x @ x.t(), "mean(dim)": lambda m, x: x.mean(dim=1),
+    "softmax": lambda m, x: m.softmax(x, dim=1), "reshape": lambda m, x: x.reshape(16, 8),
+    "transpose": lambda m, x: x.t(), "slice": lambda m, x: x[1:5], "cat": lambda m, x: m.cat(
+        [x, x], 0), "relu": lambda m, x: m.relu(x),
+}
+
+
+def _single_op_inputs(ctx: Context):
+    def make():
+        rng = ctx.rng("host_overhead single ops")
+        return [rng.standard_normal((8, 16)).astype(np.float32)
+                for _ in range(n_copies(ctx, 8 * 16 * 4, limit=8))]
+    return make
+
+
+def _single_op(ctx: Context, convert, lib: str, op):
+    def build(sets):
+        module = ctx.module(lib)
+        nxt = rotate([convert(ctx, x, True) for x in sets])
+
+        def step():
+            x = nxt()
+            x.grad = None
+            op(module, x).sum().backward()
+
+        return step
+
+    return build
+
+
 def cases(ctx: Context) -> list[Case]:
-    return [
+    chain = [
         Case(label=label, inputs=_inputs(ctx), ops=N_OPS, builders=_builders(ctx, backward),
              notes={"numpy": "bare forward (no graph), the floor",
                     "cupy": "bare forward (no graph), the floor",
                     "autograd": "forward = make_vjp (traced), forward+backward = grad"})
         for backward, label in ((False, "forward"), (True, "forward+backward"))
     ]
+    singles = [
+        Case(label=f"{name} 8x16 +sum, fwd+bwd", inputs=_single_op_inputs(ctx), builders={
+            "gpugrad": _single_op(ctx, to_gpugrad, "gpugrad", op),
+            "torch": _single_op(ctx, to_torch, "torch", op)})
+        for name, op in SINGLE_OPS.items()
+    ]
+    return chain + (singles[:1] if ctx.smoke else singles)
 
 
 WORKLOAD = Workload(
     name="host_overhead",
     title="a chain of tiny ops, forward and backward",
     definition=(f"{N_OPS} ops on {N_ELEMENTS}-element float32 vectors: "
-                "y = sin(tanh(y*a + b)) x16, then sum (+ backward); time / 64."),
+                "y = sin(tanh(y*a + b)) x16, then sum (+ backward); time / 64. Single ops: "
+                "op(x).sum().backward() on an 8x16 float32 leaf, time per step."),
     cases=cases,
 )

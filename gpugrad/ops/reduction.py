@@ -31,8 +31,7 @@ def expand_back(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
     kshape = kept_shape(shape, dims)
     if grad_state.enabled:
         return grad.reshape(kshape).expand(shape)
-    xp = grad._backend.xp
-    return grad._new(xp.broadcast_to(grad._data.reshape(kshape), shape))
+    return grad._new(grad._backend.expand_to(grad._data.reshape(kshape), shape))
 
 
 def _as_dtype(input: Tensor, dtype) -> Tensor:
@@ -55,7 +54,7 @@ class Sum(Function):
 
     def _array_backward(self, grad):
         kshape = kept_shape(self.shape, self.dims)
-        return self._backend.xp.broadcast_to(grad.reshape(kshape), self.shape), None, None, None
+        return self._backend.expand_to(grad.reshape(kshape), self.shape), None, None, None
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
@@ -88,7 +87,7 @@ class Mean(Function):
     def _array_backward(self, grad):
         scale = (1.0 / self.count) if self.count else math.nan
         kshape = kept_shape(self.shape, self.dims)
-        return (self._backend.xp.broadcast_to((grad * scale).reshape(kshape), self.shape),
+        return (self._backend.expand_to((grad * scale).reshape(kshape), self.shape),
                 None, None)
 
 

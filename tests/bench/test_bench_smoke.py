@@ -47,6 +47,8 @@ def test_gpugrad_core_workloads_are_timed_with_ratios(smoke_run):
     _, _, record = smoke_run
     for r in record["results"]:
         if r["workload"] in CORE_WORKLOADS and r["impl"] in ("gpugrad", "torch", "numpy"):
+            if r["impl"] == "numpy" and r["status"] == "n/a":
+                continue  # a case without a bare-NumPy floor (host_overhead's single ops)
             assert r["status"] == "ok", r
             assert r["median_s"] > 0 and r["q1_s"] <= r["median_s"] <= r["q3_s"]
             assert r["ratio"] > 0
