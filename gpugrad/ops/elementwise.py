@@ -295,8 +295,28 @@ def _save_plans(op: str):
     return plans
 
 
+def _is_bool(x) -> bool:
+    return x.__class__ is bool or (isinstance(x, Tensor) and x._data.dtype.kind == "b")
+
+
+def _check_no_bool_subtraction(a, b) -> None:
+    """PyTorch refuses ``-`` on bools (a mask is inverted with ``~``), numbers or tensors."""
+    if _is_bool(a) and _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
 def _promoted_binary(cls, a, b, float_out: bool):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    if cls is Sub:  # the direct path never sees bools
+        _check_no_bool_subtraction(a, b)
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
@@ -330,6 +350,7 @@ def add(input, other, *, alpha=1) -> Tensor:
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
+    _check_no_bool_subtraction(input, other)
     if alpha != 1:
         other = mul(other, alpha)
     return _sub(input, other)

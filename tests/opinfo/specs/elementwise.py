@@ -64,14 +64,18 @@ SHAPE_ERR = ErrorCase((np.ones((2, 3)), np.ones((4,))), RuntimeError, r"size of 
 
 register(
     binary("add", lambda m, a, b: m.add(a, b), errors=[SHAPE_ERR]),
-    binary("sub", lambda m, a, b: m.sub(a, b)),
+    binary("sub", lambda m, a, b: m.sub(a, b), errors=[
+        ErrorCase((np.ones(3, bool), np.ones(3)), RuntimeError, "with a bool tensor"),
+        ErrorCase((np.ones(3), np.ones(3, bool)), RuntimeError, "with a bool tensor"),
+        ErrorCase((np.ones(3, bool), np.ones(3, bool)), RuntimeError, "two bool tensors")]),
     binary("mul", lambda m, a, b: a * b, errors=[SHAPE_ERR]),
     binary("div", lambda m, a, b: a / b, lo_b=0.5, hi_b=2.0),
     binary("pow", lambda m, a, b: m.pow(a, b), lo=0.5, hi=2.0, lo_b=-1.5, hi_b=1.5),
     binary("maximum", lambda m, a, b: m.maximum(a, b), scalars=False),
     binary("minimum", lambda m, a, b: m.minimum(a, b), scalars=False),
     binary("add_alpha", lambda m, a, b: m.add(a, b, alpha=0.5), scalars=False),
-    binary("rsub_operator", lambda m, a, b: 2.0 - a * b),
+    binary("rsub_operator", lambda m, a, b: 2.0 - a * b, errors=[  # 1 - mask: use ~mask
+        ErrorCase((np.ones(3, bool), np.ones(3, bool)), RuntimeError, "with a bool tensor")]),
     # Python numbers on the left take the operators' reflected forms.
     binary("radd_rmul_operators", lambda m, a, b: 2.0 + 3.0 * a - 0.5 * b),
     binary("rdiv_operator", lambda m, a, b: 2.0 / (a * a + b * b + 0.5)),
