@@ -20,6 +20,7 @@ class _FormulaActivation(Function):
     """An activation whose forward and gradient are ``formulas.UNARY[op]``; saves its input."""
 
     op = ""
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -29,9 +30,10 @@ class _FormulaActivation(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if grad_state.enabled:
-            return UNARY[ctx.op].grad(math_ns(), grad, x, None)
-        return grad._new(grad._backend.unary_grad(ctx.op, grad._data, x._data, None))
+        return UNARY[ctx.op].grad(math_ns(), grad, x, None)
+
+    def _array_backward(self, grad):
+        return (self._backend.unary_grad(self.op, grad, self.saved_array(0), None),)
 
 
 class Gelu(_FormulaActivation):

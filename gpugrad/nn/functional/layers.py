@@ -21,6 +21,7 @@ class Linear(Function):
     ``grad @ weight``, ``grad.T @ x`` and ``grad.sum(rows)`` from the 2-D views."""
 
     node_name = "AddmmBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias):
