@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from ...autograd.function import Function
-from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ...ops._util import Tensor, check_tensor, math_ns
 from ._reduction import check_reduction
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
@@ -30,6 +30,7 @@ class _FusedLoss(Function):
 
     primitive = ""
     negative_target_grad = False  # d loss/dy == -d loss/dx (the regression losses)
+    _array_forward = True
 
     @staticmethod
     def unit_grads(m, x, y, *params):
@@ -53,31 +54,42 @@ class _FusedLoss(Function):
         tensors = iter(saved[2:])
         *extra, reduction = ctx.params
         extra = [next(tensors) if isinstance(p, Tensor) else p for p in extra]
-        need_x, need_y = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        n_none = (None,) * len(ctx.params)
-        shapes = [t._data.shape for t in (x, y, *extra) if isinstance(t, Tensor)]
-        count = math.prod(np.broadcast_shapes(*shapes))
-        scale = 1.0 / count if reduction == "mean" and count else 1.0
-        if grad_state.enabled:
-            gx, gy = ctx.unit_grads(math_ns(), x, y, *extra)
-            go = grad * scale
-            gy = -gx if gy is None else gy
-            return (gx * go if need_x else None), (gy * go if need_y else None), *n_none
-        backend = grad._backend
-        unit = ctx.grad_x
-        ctx.grad_x = None  # handed on once; a retained graph recomputes it
+        scale = _mean_scale(reduction, [t._data.shape for t in (x, y, *extra)
+                                        if isinstance(t, Tensor)])
+        gx, gy = ctx.unit_grads(math_ns(), x, y, *extra)
+        go = grad * scale
+        gy = -gx if gy is None else gy
+        return (gx * go if ctx.needs_input_grad[0] else None,
+                gy * go if ctx.needs_input_grad[1] else None, *(None,) * len(ctx.params))
+
+    def _array_backward(self, grad):
+        saved = self.saved_arrays()
+        x, y = saved[0], saved[1]
+        arrays = iter(saved[2:])
+        *extra, reduction = self.params
+        extra = [next(arrays) if isinstance(p, Tensor) else p for p in extra]
+        need_x, need_y = self.needs_input_grad[0], self.needs_input_grad[1]
+        backend = self._backend
+        unit = self.grad_x
+        self.grad_x = None  # handed on once; a retained graph recomputes it
         if unit is None:
-            arrays = [p._data if isinstance(p, Tensor) else p for p in extra]
-            unit = getattr(backend, ctx.primitive)(x._data, y._data, *arrays, reduction, True)[1]
+            unit = getattr(backend, self.primitive)(x, y, *extra, reduction, True)[1]
         unit_y = None
-        if need_y and not ctx.negative_target_grad:
-            arrays = [p._data if isinstance(p, Tensor) else p for p in extra]
-            unit_y = ctx.unit_grads(backend.xp, x._data, y._data, *arrays)[1] * scale
-        g = backend.scale_loss_grad(unit, grad._data)
+        if need_y and not self.negative_target_grad:
+            scale = _mean_scale(reduction, [a.shape for a in (x, y, *extra)
+                                            if hasattr(a, "shape")])
+            unit_y = self.unit_grads(backend.xp, x, y, *extra)[1] * scale
+        g = backend.scale_loss_grad(unit, grad)
         gy = None
         if need_y:
-            gy = grad._new(-g if unit_y is None else backend.scale_loss_grad(unit_y, grad._data))
-        return (grad._new(g) if need_x else None), gy, *n_none
+            gy = -g if unit_y is None else backend.scale_loss_grad(unit_y, grad)
+        return (g if need_x else None), gy, *(None,) * len(self.params)
+
+
+def _mean_scale(reduction: str, shapes) -> float:
+    """1/n for a mean over the broadcast shape of the operands, else 1."""
+    count = math.prod(np.broadcast_shapes(*shapes))
+    return 1.0 / count if reduction == "mean" and count else 1.0
 
 
 class MseLoss(_FusedLoss):

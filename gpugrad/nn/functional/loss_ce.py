@@ -38,21 +38,23 @@ def _unrows(g, shape, xp):
 
 
 def _backend_operands(logits, target, xp):
-    """The (M, C) logits and the (M,) class indices or (M, C) probabilities."""
-    t = target._data
-    return _rows(logits._data, xp), (_rows(t, xp) if t.dtype.kind == "f" else t.reshape(-1))
+    """The (M, C) logits and the (M,) class indices or (M, C) probabilities (arrays)."""
+    return _rows(logits, xp), (_rows(target, xp) if target.dtype.kind == "f"
+                               else target.reshape(-1))
 
 
 class CrossEntropy(Function):
     node_name = "NllLossBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
         backend = logits._backend
         w = None if weight is None else weight._data
         args = (w, ignore_index, label_smoothing, reduction)
-        loss, grad = backend.cross_entropy(*_backend_operands(logits, target, backend.xp), *args,
-                                           ctx.needs_input_grad[0])
+        loss, grad = backend.cross_entropy(
+            *_backend_operands(logits._data, target._data, backend.xp), *args,
+            ctx.needs_input_grad[0])
         ctx.args, ctx.grad_rows = args, grad
         ctx.save_for_backward(logits, target, weight)
         if reduction == "none":
@@ -63,23 +65,24 @@ class CrossEntropy(Function):
     def backward(ctx, grad):
         logits, target, weight = ctx.saved_tensors
         need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if grad_state.enabled:
-            return _composite_grads(ctx, grad, logits, target, weight, need_x, need_t)
-        backend = grad._backend
+        return _composite_grads(ctx, grad, logits, target, weight, need_x, need_t)
+
+    def _array_backward(self, grad):
+        logits, target, _ = self.saved_arrays()
+        need_x, need_t = self.needs_input_grad[0], self.needs_input_grad[1]
+        backend = self._backend
         xp = backend.xp
         gx = gt = None
-        shape = logits._data.shape
-        go = grad._data if grad._data.ndim == 0 else grad._data.reshape(-1, 1)
+        go = grad if grad.ndim == 0 else grad.reshape(-1, 1)
         if need_x:
-            rows = ctx.grad_rows
-            ctx.grad_rows = None  # handed on once; a retained graph recomputes it
+            rows = self.grad_rows
+            self.grad_rows = None  # handed on once; a retained graph recomputes it
             if rows is None:
                 operands = _backend_operands(logits, target, xp)
-                rows = backend.cross_entropy(*operands, *ctx.args, True)[1]
-            gx = grad._new(_unrows(backend.scale_loss_grad(rows, go), shape, xp))
+                rows = backend.cross_entropy(*operands, *self.args, True)[1]
+            gx = _unrows(backend.scale_loss_grad(rows, go), logits.shape, xp)
         if need_t:
-            gt = grad._new(_unrows(_target_grad_rows(ctx, logits, weight, xp) * go,
-                                   target._data.shape, xp))
+            gt = _unrows(_target_grad_rows(self, logits, backend) * go, target.shape, xp)
         return gx, gt, None, None, None, None
 
 
@@ -88,12 +91,12 @@ def _loss_shape(shape):
     return () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
 
 
-def _target_grad_rows(ctx, logits, weight, xp):
+def _target_grad_rows(ctx, logits, backend):
     """d(loss)/d(probability target), rows (M, C): ``-(1 - eps) * w[c] * log_softmax``, over N
-    for a mean."""
+    for a mean (``logits`` an array)."""
     w, _, label_smoothing, reduction = ctx.args
-    x2 = _rows(logits._data, xp)
-    logp = logits._backend.softmax(x2, 1, True)
+    x2 = _rows(logits, backend.xp)
+    logp = backend.softmax(x2, 1, True)
     g = logp * -(1 - label_smoothing)
     if w is not None:
         g *= w
