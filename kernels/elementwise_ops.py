@@ -56,30 +56,16 @@ def binary(op: str, a, b):
 
 def binary_grad(op: str, grad, a, b, out, need_a: bool, need_b: bool):
     """Both input gradients of ``BINARY[op]`` in one pass, in the output's broadcast shape."""
-    fa, fb = bm.BINARY_GRAD[op]
-    fns, which = [], []
-    ga = gb = None
-    if need_a:
-        if fa is None:
-            ga = grad
-        else:
-            fns.append(fa)
-            which.append("a")
-    if need_b:
-        if fb is None:
-            gb = grad
-        else:
-            fns.append(fb)
-            which.append("b")
-    if fns:
-        outs = launch(fns, (grad, a, b, out), grad.dtype, (grad.dtype,) * len(fns),
-                       shape=grad.shape)
-        for w, o in zip(which, outs):
-            if w == "a":
-                ga = o
-            else:
-                gb = o
-    return ga, gb
+    pairs = ((need_a, bm.BINARY_GRAD[op][0]), (need_b, bm.BINARY_GRAD[op][1]))
+    # A formula of None is the identity: that gradient is ``grad`` itself (add's).
+    grads = [grad if need and f is None else None for need, f in pairs]
+    wanted = [(i, f) for i, (need, f) in enumerate(pairs) if need and f is not None]
+    if wanted:
+        outs = launch([f for _, f in wanted], (grad, a, b, out), grad.dtype,
+                      (grad.dtype,) * len(wanted), shape=grad.shape)
+        for (i, _), o in zip(wanted, outs):
+            grads[i] = o
+    return grads[0], grads[1]
 
 
 def compare(op: str, a, b):
