@@ -14,10 +14,11 @@ from .loss import (
     smooth_l1_loss,
 )
 from .loss_ce import cross_entropy, nll_loss
+from .normalization import batch_norm
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "linear", "dropout", "layer_norm", "embedding", "one_hot",
+    "linear", "dropout", "layer_norm", "batch_norm", "embedding", "one_hot",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
 ]
