@@ -5,6 +5,7 @@ from __future__ import annotations
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, Sequential
+from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (
@@ -24,5 +25,5 @@ __all__ = [
     "Unflatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss",
+    "BCEWithLogitsLoss", "Conv2d", "MaxPool2d", "AvgPool2d", "Unfold", "Fold",
 ]

@@ -1,0 +1,181 @@
+"""conv2d, max_pool2d, avg_pool2d, unfold, fold and their modules against PyTorch (values and
+gradients, float32 and float64, strides, padding, dilation, groups, non-contiguous and empty
+batches), float64 gradcheck and gradgradcheck, errors, and a small CNN's training step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+F = gpugrad.nn.functional
+TF = torch.nn.functional
+
+
+def _run(fn_ours, fn_theirs, arrays, seed=0, tol=None):
+    """Values and gradients of every input, ours against torch's, for a random upstream."""
+    ours = [gpugrad.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_g, out_t = fn_ours(*ours), fn_theirs(*theirs)
+    assert tuple(out_g.shape) == tuple(out_t.shape)
+    dtype = arrays[0].dtype
+    tol = tol or (2e-5 if dtype == np.float32 else 1e-11)
+    np.testing.assert_allclose(out_g.detach().numpy(), out_t.detach().numpy(), rtol=tol,
+                               atol=tol)
+    upstream = np.random.default_rng(seed).standard_normal(tuple(out_t.shape)).astype(dtype)
+    (out_g * gpugrad.tensor(upstream)).sum().backward()
+    (out_t * torch.tensor(upstream)).sum().backward()
+    for g, t in zip(ours, theirs):
+        np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
+
+
+def _rand(rng, *shape, dtype=np.float64):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+CONV_CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 2), {}),
+    ((2, 3, 7, 6), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((1, 2, 9, 8), (3, 2, 2, 3), {"stride": (2, 1), "padding": (1, 2), "dilation": (2, 1)}),
+    ((2, 4, 5, 5), (6, 2, 3, 3), {"groups": 2, "padding": 1}),
+    ((2, 4, 5, 5), (4, 1, 3, 3), {"groups": 4}),  # depthwise
+    ((2, 3, 6, 5), (2, 3, 4, 2), {"padding": "same"}),  # even kernel: extra pad at the end
+    ((2, 3, 6, 5), (2, 3, 3, 3), {"padding": "valid"}),
+    ((0, 3, 5, 5), (2, 3, 3, 3), {}),  # an empty batch
+    ((3, 5, 5), (2, 3, 3, 3), {"padding": 1}),  # unbatched
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note on even kernels
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("x_shape,w_shape,kw", CONV_CASES)
+def test_conv2d_matches_torch(x_shape, w_shape, kw, bias, dtype):
+    rng = np.random.default_rng(1)
+    arrays = [_rand(rng, *x_shape, dtype=dtype), _rand(rng, *w_shape, dtype=dtype)]
+    if bias:
+        arrays.append(_rand(rng, w_shape[0], dtype=dtype))
+    _run(lambda *a: F.conv2d(*a, **kw), lambda *a: TF.conv2d(*a, **kw), arrays)
+
+
+def test_conv2d_of_a_non_contiguous_input():
+    rng = np.random.default_rng(2)
+    x, w = _rand(rng, 2, 3, 6, 7), _rand(rng, 4, 3, 3, 3)
+    _run(lambda x, w: F.conv2d(x.transpose(2, 3), w, padding=1),
+         lambda x, w: TF.conv2d(x.transpose(2, 3), w, padding=1), [x, w])
+
+
+POOL_CASES = [
+    (2, {}), (3, {"stride": 2}), ((3, 2), {"stride": (1, 2), "padding": (1, 1)}),
+    (2, {"stride": 1, "dilation": 2}),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kernel,kw", POOL_CASES)
+def test_max_pool2d_matches_torch_ties_included(kernel, kw, dtype):
+    rng = np.random.default_rng(3)
+    x = np.maximum(_rand(rng, 2, 3, 7, 6, dtype=dtype), 0)  # relu'd: windows of tied zeros
+    _run(lambda x: F.max_pool2d(x, kernel, **kw), lambda x: TF.max_pool2d(x, kernel, **kw), [x])
+
+
+AVG_CASES = [
+    (2, {}), (3, {"stride": 2, "padding": 1}),
+    (3, {"stride": 1, "padding": 1, "count_include_pad": False}),
+    ((2, 3), {"padding": (1, 1), "divisor_override": 5}),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kernel,kw", AVG_CASES)
+def test_avg_pool2d_matches_torch(kernel, kw, dtype):
+    x = _rand(np.random.default_rng(4), 2, 3, 7, 6, dtype=dtype)
+    _run(lambda x: F.avg_pool2d(x, kernel, **kw), lambda x: TF.avg_pool2d(x, kernel, **kw), [x])
+
+
+@pytest.mark.parametrize("kw", [{"kernel_size": 2}, {"kernel_size": (2, 3), "stride": 2,
+                                                      "padding": 1, "dilation": (1, 2)}])
+def test_unfold_and_fold_match_torch(kw):
+    rng = np.random.default_rng(5)
+    x = _rand(rng, 2, 3, 6, 7)
+    _run(lambda x: F.unfold(x, **kw), lambda x: TF.unfold(x, **kw), [x])
+    cols = TF.unfold(torch.tensor(x), **kw).numpy()
+    _run(lambda c: F.fold(c, (6, 7), **kw), lambda c: TF.fold(c, (6, 7), **kw), [cols])
+    _run(lambda c: F.fold(c, (6, 7), **kw), lambda c: TF.fold(c, (6, 7), **kw), [cols[0]])
+
+
+def test_gradcheck_and_gradgradcheck_float64():
+    rng = np.random.default_rng(6)
+    x = gpugrad.tensor(_rand(rng, 1, 2, 5, 4), requires_grad=True)
+    w = gpugrad.tensor(_rand(rng, 3, 2, 2, 2), requires_grad=True)
+    b = gpugrad.tensor(_rand(rng, 3), requires_grad=True)
+
+    def conv(x, w, b):
+        return F.conv2d(x, w, b, stride=(2, 1), padding=1)
+
+    assert gpugrad.autograd.gradcheck(conv, (x, w, b))
+    assert gpugrad.autograd.gradgradcheck(conv, (x, w, b))
+    grouped = gpugrad.tensor(_rand(rng, 4, 1, 2, 2), requires_grad=True)
+    assert gpugrad.autograd.gradcheck(lambda x, w: F.conv2d(x, w, groups=2), (x, grouped))
+    assert gpugrad.autograd.gradcheck(lambda x: F.max_pool2d(x, 2, padding=1), (x,))
+    assert gpugrad.autograd.gradcheck(
+        lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False), (x,))
+    assert gpugrad.autograd.gradgradcheck(lambda x: F.avg_pool2d(x, 2), (x,))
+
+
+def test_errors():
+    x, w = gpugrad.randn(2, 4, 5, 5), gpugrad.randn(3, 3, 3, 3)
+    with pytest.raises(RuntimeError, match="to have 3 channels, but got 4 channels instead"):
+        F.conv2d(x, w)
+    with pytest.raises(RuntimeError, match="Kernel size can't be greater than actual input"):
+        F.conv2d(gpugrad.randn(1, 3, 2, 2), w)
+    with pytest.raises(RuntimeError, match="groups must be a positive divisor"):
+        F.conv2d(x, gpugrad.randn(3, 2, 3, 3), groups=2)
+    with pytest.raises(ValueError, match="not supported for strided"):
+        F.conv2d(gpugrad.randn(1, 3, 5, 5), w, stride=2, padding="same")
+    with pytest.raises(RuntimeError, match="one dtype"):
+        F.conv2d(gpugrad.randn(1, 3, 5, 5), w.double())
+    with pytest.raises(NotImplementedError, match="ceil_mode"):
+        F.max_pool2d(x, 2, ceil_mode=True)
+    with pytest.raises(RuntimeError, match="pad should be at most half"):
+        F.max_pool2d(x, 2, padding=2)
+    with pytest.raises(RuntimeError, match="4-D"):
+        F.max_pool2d(gpugrad.randn(4, 5), 2)
+    with pytest.raises(ValueError, match="divisible by groups"):
+        gpugrad.nn.Conv2d(3, 4, 3, groups=2)
+
+
+def test_modules_match_torch_in_a_small_cnn_training_step():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 6, 3, groups=2, bias=False), torch.nn.ReLU(),
+        torch.nn.AvgPool2d(2), torch.nn.Flatten(), torch.nn.Linear(6, 3))
+    ours = gpugrad.nn.Sequential(
+        gpugrad.nn.Conv2d(1, 4, 3, padding=1), gpugrad.nn.ReLU(), gpugrad.nn.MaxPool2d(2),
+        gpugrad.nn.Conv2d(4, 6, 3, groups=2, bias=False), gpugrad.nn.ReLU(),
+        gpugrad.nn.AvgPool2d(2), gpugrad.nn.Flatten(), gpugrad.nn.Linear(6, 3))
+    assert repr(ours) == repr(theirs).replace("torch.nn", "gpugrad.nn")
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        assert tuple(p.shape) == tuple(q.shape)
+        p.data = gpugrad.tensor(q.detach().numpy())
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((5, 1, 10, 10)).astype(np.float32), rng.integers(0, 3, 5)
+    loss_g = gpugrad.nn.functional.cross_entropy(ours(gpugrad.tensor(x)), gpugrad.tensor(y))
+    loss_t = TF.cross_entropy(theirs(torch.tensor(x)), torch.tensor(y))
+    loss_g.backward(), loss_t.backward()
+    np.testing.assert_allclose(loss_g.item(), loss_t.item(), rtol=1e-5)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_conv2d_initialization_bounds_as_torch():
+    conv = gpugrad.nn.Conv2d(6, 8, (3, 2), groups=2)
+    fan_in = 3 * 3 * 2
+    assert tuple(conv.weight.shape) == (8, 3, 3, 2)
+    weight, bias = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    assert np.abs(weight).max() <= 1 / np.sqrt(fan_in) + 1e-7
+    assert np.abs(bias).max() <= 1 / np.sqrt(fan_in) + 1e-7
+    assert weight.std() > 0.3 / np.sqrt(fan_in)  # not all zeros
