@@ -78,6 +78,7 @@ POOL_CASES = [
 def test_max_pool2d_matches_torch_ties_included(kernel, kw, dtype):
     rng = np.random.default_rng(3)
     x = np.maximum(_rand(rng, 2, 3, 7, 6, dtype=dtype), 0)  # relu'd: windows of tied zeros
+    x[0, 0, 1, 1] = np.nan  # a NaN is its windows' maximum
     _run(lambda x: F.max_pool2d(x, kernel, **kw), lambda x: TF.max_pool2d(x, kernel, **kw), [x])
 
 
@@ -120,6 +121,7 @@ def test_gradcheck_and_gradgradcheck_float64():
     grouped = gpugrad.tensor(_rand(rng, 4, 1, 2, 2), requires_grad=True)
     assert gpugrad.autograd.gradcheck(lambda x, w: F.conv2d(x, w, groups=2), (x, grouped))
     assert gpugrad.autograd.gradcheck(lambda x: F.max_pool2d(x, 2, padding=1), (x,))
+    assert gpugrad.autograd.gradgradcheck(lambda x: F.max_pool2d(x, (2, 3), 1, 1), (x,))
     assert gpugrad.autograd.gradcheck(
         lambda x: F.avg_pool2d(x, 3, 1, 1, count_include_pad=False), (x,))
     assert gpugrad.autograd.gradgradcheck(lambda x: F.avg_pool2d(x, 2), (x,))

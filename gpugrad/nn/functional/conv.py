@@ -66,12 +66,8 @@ class _Geometry:
 
 
 def _unfold_array(xp, x, geo: _Geometry, fill: float):
-    n, c, h, w = x.shape
-    pt, pb, pl, pr = geo.pads
-    if pt or pb or pl or pr:
-        padded = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
-        padded[:, :, pt:pt + h, pl:pl + w] = x
-        x = padded
+    n, c = x.shape[:2]
+    x = _padded(xp, x, geo, fill)
     (kh, kw), (oh, ow) = geo.kernel, geo.out
     cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
     for i, j, (rows, columns) in geo.windows():
@@ -122,6 +118,78 @@ class Fold(Function):
 
     def _array_backward(self, grad):
         return _unfold_array(self._backend.xp, grad, self.geo, 0.0), None
+
+
+class MaxPool(Function):
+    """The maximum of each window, computed slice by slice (kh*kw elementwise maxima, no
+    unfolded copy). The gradient goes to the first maximum of each window in row-major kernel
+    order (a NaN counts as the maximum), as PyTorch's."""
+
+    node_name = "MaxPool2DWithIndicesBackward0"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, geo):
+        ctx.geo = geo
+        xp = x._backend.xp
+        padded = _padded(xp, x._data, geo, -math.inf)
+        out = None
+        for _, _, window in geo.windows():
+            part = padded[(slice(None), slice(None), *window)]
+            out = part.copy() if out is None else xp.maximum(out, part, out=out)
+        ctx.save_for_backward(x)
+        return x._new(out)
+
+    def _first_max_masks(self, x):
+        """For each kernel position: where it holds its window's first maximum."""
+        xp = self._backend.xp
+        padded = _padded(xp, x, self.geo, -math.inf)
+        out = None
+        for _, _, window in self.geo.windows():
+            part = padded[(slice(None), slice(None), *window)]
+            out = part.copy() if out is None else xp.maximum(out, part, out=out)
+        taken = xp.zeros(out.shape, dtype=bool)
+        nan_out = out != out
+        for i, j, window in self.geo.windows():
+            part = padded[(slice(None), slice(None), *window)]
+            mask = ((part == out) | (nan_out & (part != part))) & ~taken
+            taken |= mask
+            yield i, j, mask
+
+    def _array_backward(self, grad):
+        cols = self._mask_columns(self.saved_array(0), grad)
+        return _fold_array(self._backend.xp, cols, self.geo), None
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph): the gradient placed by a constant mask, then folded.
+        x = ctx.saved_array(0)
+        n, c = x.shape[:2]
+        kk = ctx.geo.kernel[0] * ctx.geo.kernel[1]
+        masks = ctx._mask_columns(x, None).reshape(n, c, kk, -1)
+        placed = grad.reshape(n, c, 1, -1) * grad._new(masks)
+        return Fold.apply(placed.reshape(n, c * kk, -1), ctx.geo), None
+
+    def _mask_columns(self, x, grad):
+        """(N, C*kh*kw, L) columns: ``grad`` at each window's first maximum (the mask itself,
+        as ``x``'s dtype, when ``grad`` is None)."""
+        xp = self._backend.xp
+        (kh, kw), (oh, ow) = self.geo.kernel, self.geo.out
+        n, c = x.shape[:2]
+        cols = xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
+        for i, j, mask in self._first_max_masks(x):
+            cols[:, :, i, j] = mask if grad is None else grad * mask
+        return cols.reshape(n, c * kh * kw, oh * ow)
+
+
+def _padded(xp, x, geo: _Geometry, fill: float):
+    pt, pb, pl, pr = geo.pads
+    if not (pt or pb or pl or pr):
+        return x
+    n, c, h, w = x.shape
+    padded = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
+    padded[:, :, pt:pt + h, pl:pl + w] = x
+    return padded
 
 
 def _symmetric(padding) -> tuple:
@@ -260,8 +328,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geo = _pool_geometry(input, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
-    values = _windows(input, geo, -math.inf).max(dim=2).values
-    return values.reshape(input.shape[0], input.shape[1], *geo.out)
+    return MaxPool.apply(input, geo)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
