@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import cross_entropy, elementwise, host_overhead, losses, mlp, optimizer, reductions
+from . import cnn, cross_entropy, elementwise, host_overhead, losses, mlp, optimizer, reductions
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, losses, mlp,
-                            optimizer)]
+                            cnn, optimizer)]
 BY_NAME = {w.name: w for w in ALL}
