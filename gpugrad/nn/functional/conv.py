@@ -137,49 +137,43 @@ class MaxPool(Function):
         for _, _, window in geo.windows():
             part = padded[(slice(None), slice(None), *window)]
             out = part.copy() if out is None else xp.maximum(out, part, out=out)
-        ctx.save_for_backward(x)
-        return x._new(out)
+        y = x._new(out)
+        ctx.save_for_backward(x, y)
+        return y
 
-    def _first_max_masks(self, x):
-        """For each kernel position: where it holds its window's first maximum."""
+    def _first_max_masks(self, x, out):
+        """For each kernel position: its slices of the padded input, and where it holds its
+        window's first maximum."""
         xp = self._backend.xp
         padded = _padded(xp, x, self.geo, -math.inf)
-        out = None
-        for _, _, window in self.geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            out = part.copy() if out is None else xp.maximum(out, part, out=out)
         taken = xp.zeros(out.shape, dtype=bool)
         nan_out = out != out
         for i, j, window in self.geo.windows():
             part = padded[(slice(None), slice(None), *window)]
             mask = ((part == out) | (nan_out & (part != part))) & ~taken
             taken |= mask
-            yield i, j, mask
+            yield i, j, window, mask
 
     def _array_backward(self, grad):
-        cols = self._mask_columns(self.saved_array(0), grad)
-        return _fold_array(self._backend.xp, cols, self.geo), None
+        x, out = self.saved_arrays()
+        xp = self._backend.xp
+        (h, w), (pt, pb, pl, pr) = self.geo.hw, self.geo.pads
+        gx = xp.zeros((*x.shape[:2], h + pt + pb, w + pl + pr), dtype=grad.dtype)
+        for _, _, window, mask in self._first_max_masks(x, out):
+            gx[(slice(None), slice(None), *window)] += grad * mask
+        return xp.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + w]), None
 
     @staticmethod
     def backward(ctx, grad):
-        # On Tensors (create_graph): the gradient placed by a constant mask, then folded.
-        x = ctx.saved_array(0)
+        # On Tensors (create_graph): the gradient placed by constant masks, then folded.
+        x, out = ctx.saved_arrays()
+        (kh, kw), (oh, ow) = ctx.geo.kernel, ctx.geo.out
         n, c = x.shape[:2]
-        kk = ctx.geo.kernel[0] * ctx.geo.kernel[1]
-        masks = ctx._mask_columns(x, None).reshape(n, c, kk, -1)
-        placed = grad.reshape(n, c, 1, -1) * grad._new(masks)
-        return Fold.apply(placed.reshape(n, c * kk, -1), ctx.geo), None
-
-    def _mask_columns(self, x, grad):
-        """(N, C*kh*kw, L) columns: ``grad`` at each window's first maximum (the mask itself,
-        as ``x``'s dtype, when ``grad`` is None)."""
-        xp = self._backend.xp
-        (kh, kw), (oh, ow) = self.geo.kernel, self.geo.out
-        n, c = x.shape[:2]
-        cols = xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
-        for i, j, mask in self._first_max_masks(x):
-            cols[:, :, i, j] = mask if grad is None else grad * mask
-        return cols.reshape(n, c * kh * kw, oh * ow)
+        masks = ctx._backend.xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
+        for i, j, _, mask in ctx._first_max_masks(x, out):
+            masks[:, :, i, j] = mask
+        placed = grad.reshape(n, c, 1, oh * ow) * grad._new(masks.reshape(n, c, kh * kw, -1))
+        return Fold.apply(placed.reshape(n, c * kh * kw, -1), ctx.geo), None
 
 
 def _padded(xp, x, geo: _Geometry, fill: float):
