@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import interop
 from . import (
+    arithmetic,
     compare,
     convert,
     elementwise,
@@ -23,8 +24,8 @@ from . import (
     sorting,
 )
 
-TOPICS = [elementwise, compare, select, reduction, softmax, shape, join, indexing, inplace, linalg,
-          convert, interop, sorting, scatter]
+TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
+          inplace, linalg, convert, interop, sorting, scatter]
 
 
 def install_methods(cls) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._util import Tensor, data_as, result_dtype, scalar_or_tensor
-from .elementwise import raise_broadcast_error, reflected
+from .arithmetic import raise_broadcast_error, reflected
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",

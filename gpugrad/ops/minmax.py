@@ -14,7 +14,7 @@ import types
 from ..autograd.function import Function
 from ..backend.twins_reduce import amax_grad_math
 from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
-from .elementwise import maximum, minimum
+from .arithmetic import maximum, minimum
 from .select import where
 
 __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]

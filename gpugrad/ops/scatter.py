@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, grad_state, wrap_dim
-from .elementwise import raise_broadcast_error
+from .arithmetic import raise_broadcast_error
 from .indexing import Gather, _index_tensor, gather, index_select
 from .inplace import _apply
 

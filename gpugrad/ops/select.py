@@ -12,7 +12,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .elementwise import maximum, minimum
+from .arithmetic import maximum, minimum
 
 __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max"]
 

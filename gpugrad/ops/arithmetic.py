@@ -1,0 +1,353 @@
+"""Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
+``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
+
+The math of each op lives once in ``backend/formulas.py``; forward and backward call the
+backend's fused primitives (on CUDA one Triton kernel each, both input gradients in one pass),
+and under ``create_graph=True`` backward runs the same formulas on Tensors.
+"""
+
+from __future__ import annotations
+
+from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
+from ..autograd.function import Function, _SavedOutput, edge_to, record_node
+from ..backend.formulas import BINARY
+from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
+from .elementwise import floor, trunc
+
+# For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
+_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
+               "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
+
+
+class _Binary(Function):
+    """Base of the binary ops; operands are Tensors or Python scalars, broadcast together."""
+
+    op = ""
+    scalars = (None, None)  # the Python numbers among the operands, for backward
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, b, out_dtype):
+        np_dtype = out_dtype.np
+        if isinstance(a, Tensor):
+            backend = a._backend
+            ad = a._data if a._data.dtype == np_dtype else a._data.astype(np_dtype)
+        else:
+            ad = data_as(a, np_dtype)
+        if isinstance(b, Tensor):
+            backend = b._backend
+            bd = b._data if b._data.dtype == np_dtype else b._data.astype(np_dtype)
+        else:
+            bd = data_as(b, np_dtype)
+        try:
+            data = backend.binary(ctx.op, ad, bd)
+        except ValueError as e:  # shapes that do not broadcast, or integers to negative powers
+            raise_broadcast_error(a, b, e)
+        out = Tensor._make(data, backend)
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        if need_a or need_b:
+            # Save only what the needed gradients read (see _GRAD_READS).
+            reads = _GRAD_READS.get(ctx.op)
+            if reads:
+                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+                ctx.save_for_backward(
+                    a if "a" in wanted and isinstance(a, Tensor) else None,
+                    b if "b" in wanted and isinstance(b, Tensor) else None,
+                    out if "o" in wanted else None,
+                )
+                ctx.scalars = (None if isinstance(a, Tensor) else a,
+                               None if isinstance(b, Tensor) else b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
+        need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        a = b = out = None
+        if ctx.op in _GRAD_READS:
+            sa, sb, out = ctx.saved_tensors
+            ka, kb = ctx.scalars
+            a = sa if ka is None else ka
+            b = sb if kb is None else kb
+        f = BINARY[ctx.op]
+        m = math_ns()
+        return (f.grad_a(m, grad, a, b, out) if need_a else None,
+                f.grad_b(m, grad, a, b, out) if need_b else None, None)
+
+    def _array_backward(self, grad):
+        need_a, need_b = self.needs_input_grad[0], self.needs_input_grad[1]
+        a = b = out = None
+        if self.op in _GRAD_READS:
+            dtype = grad.dtype
+            sa, sb, out = self.saved_arrays()
+            ka, kb = self.scalars
+            if sa is not None:
+                a = sa if sa.dtype is dtype else sa.astype(dtype)
+            elif ka is not None:
+                a = data_as(ka, dtype)
+            if sb is not None:
+                b = sb if sb.dtype is dtype else sb.astype(dtype)
+            elif kb is not None:
+                b = data_as(kb, dtype)
+        ga, gb = self._backend.binary_grad(self.op, grad, a, b, out, need_a, need_b)
+        return ga, gb, None
+
+
+def raise_broadcast_error(a, b, cause: ValueError | None = None):
+    """PyTorch's message for shapes that do not broadcast; a RuntimeError with ``cause``'s
+    message if they do (operands are Tensors or Python scalars)."""
+    sa, sb = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
+    n = max(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            raise RuntimeError(
+                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
+                f"non-singleton dimension {i}"
+            )
+    if cause is not None:
+        raise RuntimeError(str(cause)) from None
+    raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def _binary_class(op: str, node_name: str):
+    return type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+
+
+Add = _binary_class("add", "AddBackward0")
+Sub = _binary_class("sub", "SubBackward0")
+Mul = _binary_class("mul", "MulBackward0")
+Div = _binary_class("div", "DivBackward0")
+Pow = _binary_class("pow", "PowBackward0")
+Maximum = _binary_class("maximum", "MaximumBackward0")
+Minimum = _binary_class("minimum", "MinimumBackward0")
+
+
+def _binary_op(cls, name: str, doc: str, float_out: bool = False):
+    """The public function ``name(input, other)`` of ``cls``.
+
+    Two Tensors of one float dtype on one backend, or a float Tensor and a Python number, take
+    a direct path: no promotion, and the node recorded without ``apply``'s generality. That is
+    nearly every op of a training step, so the path is written out in one function.
+    """
+    op = cls.op
+    plans = _save_plans(op)
+
+    def binary(input, other):
+        a, b = input, other
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            t, ad = a, a._data
+            if b.__class__ is Tensor or isinstance(b, Tensor):
+                bd = b._data
+                if bd.dtype is not ad.dtype or b._backend is not a._backend:
+                    return _promoted_binary(cls, a, b, float_out)
+            elif b.__class__ is float or b.__class__ is int:
+                bd = b
+            else:
+                return _promoted_binary(cls, a, b, float_out)
+        elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
+            t, ad, bd = b, a, b._data
+        else:
+            return _promoted_binary(cls, a, b, float_out)
+        if t._data.dtype.kind != "f":
+            return _promoted_binary(cls, a, b, float_out)
+        backend = t._backend
+        try:
+            out = Tensor._make(backend.binary(op, ad, bd), backend)
+        except ValueError as e:
+            raise_broadcast_error(a, b, e)
+        a_is_tensor, b_is_tensor = ad is not a, bd is not b
+        need_a = a_is_tensor and a._requires_grad
+        need_b = b_is_tensor and b._requires_grad
+        if (need_a or need_b) and grad_state.enabled:
+            node = record_node(cls, (need_a, need_b), (
+                edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
+            if plans:  # save only what the needed gradients read
+                save_a, save_b, save_out = plans[need_a + 2 * need_b]
+                node._saved = (
+                    (a, a._vc.value) if save_a and a_is_tensor else None,
+                    (b, b._vc.value) if save_b and b_is_tensor else None,
+                    _SavedOutput(out, 0) if save_out else None,
+                )
+                if not (a_is_tensor and b_is_tensor):
+                    node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+        return out
+
+    binary.__name__ = binary.__qualname__ = name
+    binary.__doc__ = doc
+    return binary
+
+
+def _save_plans(op: str):
+    """For each of need_a + 2 * need_b: whether to save a, b and the output (``_GRAD_READS``);
+    None for ops whose gradients read nothing."""
+    reads = _GRAD_READS.get(op)
+    if reads is None:
+        return None
+    plans = [None]
+    for need_a, need_b in ((True, False), (False, True), (True, True)):
+        wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+        plans.append(("a" in wanted, "b" in wanted, "o" in wanted))
+    return plans
+
+
+def _is_bool(x) -> bool:
+    return x.__class__ is bool or (isinstance(x, Tensor) and x._data.dtype.kind == "b")
+
+
+def _check_no_bool_subtraction(a, b) -> None:
+    """PyTorch refuses ``-`` on bools (a mask is inverted with ``~``), numbers or tensors."""
+    if _is_bool(a) and _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead."
+        )
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
+def _promoted_binary(cls, a, b, float_out: bool):
+    """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    if cls is Sub:  # the direct path never sees bools
+        _check_no_bool_subtraction(a, b)
+    if not isinstance(a, Tensor):
+        a = scalar_or_tensor(a, "input")
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+    elif not isinstance(b, Tensor):
+        b = scalar_or_tensor(b, "other")
+    if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:
+        rt = from_numpy_dtype(a._data.dtype)
+    else:
+        rt = binary_result_type(a, b)
+    if float_out and not rt.is_floating_point:
+        rt = get_default_dtype()
+    return cls.apply(a, b, rt)
+
+
+_add = _binary_op(Add, "add", "``input + other`` with broadcasting.")
+_sub = _binary_op(Sub, "sub", "``input - other`` with broadcasting.")
+_div = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True)
+mul = _binary_op(Mul, "mul", "Elementwise product with broadcasting.")
+_pow = _binary_op(Pow, "pow", "``input ** other``.")
+maximum = _binary_op(Maximum, "maximum", "Elementwise maximum (NaN propagates).")
+minimum = _binary_op(Minimum, "minimum", "Elementwise minimum (NaN propagates).")
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _add(input, other)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    _check_no_bool_subtraction(input, other)
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _sub(input, other)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``."""
+    return sub(other, input, alpha=alpha)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers divide to the default float dtype); ``rounding_mode`` in
+    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
+    if rounding_mode is None:
+        return _div(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(
+            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+            f"'{rounding_mode}'"
+        )
+    rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
+    if rt.np.kind == "b":
+        raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
+    if rt.np.kind in "iu":
+        return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
+                                rounding_mode)
+    q = _div(input, other).detach()
+    return floor(q) if rounding_mode == "floor" else trunc(q)
+
+
+class IntegerDiv(Function):
+    """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
+    past 2**24 in float32). Integers carry no gradient."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, a, b, out_dtype, rounding_mode):
+        t = a if isinstance(a, Tensor) else b
+        xp = t._backend.xp
+        ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
+        if bool(xp.any(xp.asarray(bd) == 0)):  # a host read, as PyTorch's CPU check
+            raise RuntimeError("ZeroDivisionError")
+        try:
+            if rounding_mode == "trunc":  # a - fmod(a, b) is an exact multiple of b
+                ad = ad - xp.fmod(ad, bd)
+            q = xp.floor_divide(ad, bd)
+        except ValueError:
+            raise_broadcast_error(a, b)
+        return t._new(xp.asarray(q, out_dtype.np))
+
+
+def pow(input, exponent) -> Tensor:  # noqa: A001
+    """``input ** exponent`` (either may be a scalar)."""
+    return _pow(input, exponent)
+
+
+def floor_divide(input, other) -> Tensor:
+    return div(input, other, rounding_mode="floor")
+
+
+def remainder(input, other) -> Tensor:
+    """Python's ``%``: the result has the sign of ``other``."""
+    return sub(input, mul(floor_divide(input, other), other))
+
+
+def fmod(input, other) -> Tensor:
+    """C's ``fmod``: the remainder of truncated division; the result has the sign of
+    ``input``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
+    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+
+
+__all__ = [
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
+    "floor_divide", "remainder", "pow", "maximum", "minimum", "fmod",
+]
+subtract = sub
+multiply = mul
+divide = true_divide = div
+
+
+def reflected(fn):
+    """The reflected form of a binary operator: ``2 - x`` calls ``x.__rsub__(2)``."""
+
+    def method(self, other):
+        return fn(other, self)
+
+    method.__name__ = f"r{fn.__name__}"
+    return method
+
+
+METHODS = {
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
+    "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
+    "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
+    # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
+    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_sub),
+    "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
+    "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
+    "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,
+    "__rmod__": reflected(remainder), "__pow__": _pow, "__rpow__": reflected(_pow),
+}
