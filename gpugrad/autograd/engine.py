@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 
 from . import function as _function
+from . import record as _record
 from .grad_mode import state as _grad_state
 
 Tensor = None  # set by gpugrad.tensor
@@ -362,3 +363,4 @@ def bind(tensor_cls) -> None:
     global Tensor
     Tensor = tensor_cls
     _function.Tensor = tensor_cls
+    _record.Tensor = tensor_cls

@@ -26,8 +26,9 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as dt
-from ..autograd import function as _function
-from ..autograd.function import Function, _SavedOutput
+from ..autograd import record as _record
+from ..autograd.function import Function
+from ..autograd.record import _SavedOutput
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
 from ._util import Tensor, grad_state
@@ -160,7 +161,7 @@ def needs_graph(self: Tensor, operands=(), leaf_message: str = LEAF) -> bool:
 
 def record(self: Tensor, compute, adopt_output: bool = False) -> None:
     """Write ``compute(self)`` (an out-of-place op, run with the graph) into ``self``."""
-    marker = next(_function._sequence)  # nodes recorded from here on belong to this op
+    marker = next(_record._sequence)  # nodes recorded from here on belong to this op
     result = compute(self)
     check_cast(result.dtype, self)
     check_into(self._data.shape, result._data.shape)

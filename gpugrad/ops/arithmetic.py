@@ -9,7 +9,8 @@ and under ``create_graph=True`` backward runs the same formulas on Tensors.
 from __future__ import annotations
 
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
-from ..autograd.function import Function, _SavedOutput, edge_to, record_node
+from ..autograd.function import Function
+from ..autograd.record import _SavedOutput, edge_to, record_node
 from ..backend.formulas import BINARY
 from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
 from .elementwise import floor, trunc

@@ -8,7 +8,8 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 
 from __future__ import annotations
 
-from ..autograd.function import Function, _SavedOutput, edge_to, record_node
+from ..autograd.function import Function
+from ..autograd.record import _SavedOutput, edge_to, record_node
 from ..backend.formulas import UNARY
 from ._util import Tensor, float_result, grad_state, math_ns
 

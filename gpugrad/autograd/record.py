@@ -1,0 +1,141 @@
+"""Recording a node: its edges to the inputs' nodes, its sequence number on the tape, the
+tensors it saved for backward. ``Function.apply`` records through ``record_outputs`` and
+``record_single``; built-in float ops record directly with ``edge_to`` and ``record_node``."""
+
+from __future__ import annotations
+
+import itertools
+
+__all__ = ["edge_to", "record_node", "record_outputs", "record_single"]
+
+_sequence = itertools.count()
+
+Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
+
+
+class _SavedOutput:
+    """A saved output of the node itself, kept as data to avoid a tensor -> node -> tensor cycle."""
+
+    __slots__ = ("data", "backend", "vc", "version", "output_nr")
+
+    def __init__(self, t, output_nr):
+        self.data, self.backend, self.vc = t._data, t._backend, t._vc
+        self.version, self.output_nr = t._vc.value, output_nr
+
+
+def _own_output(r, args):
+    """Outputs must be fresh tensors: an input returned as-is is wrapped in a new alias."""
+    if r is None or not isinstance(r, Tensor):
+        return r
+    for a in args:
+        if r is a:
+            return r._alias()
+    if r.grad_fn is not None or r._requires_grad:
+        return r._alias()
+    return r
+
+
+def edge_to(t) -> tuple:
+    """The edge from a new node to input ``t`` (which requires grad): its node (or ``t`` itself
+    for a leaf), which output of that node ``t`` is, and the shape and dtype of its gradient."""
+    d = t._data
+    fn = t.grad_fn
+    return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
+
+
+def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
+    """Record a built-in op's node whose forward has already run, for its one fresh float
+    output ``out``; the caller fills ``_saved`` (the fast path of ``apply``)."""
+    node = object.__new__(cls)
+    node.needs_input_grad = needs_input_grad
+    node._edges = edges
+    node._seq = next(_sequence)
+    node._backend = out._backend
+    out.grad_fn = node
+    out._requires_grad = True
+    return node
+
+
+def record_single(ctx, args, out) -> None:
+    """``record_outputs`` for a built-in op's one fresh output (the hot path)."""
+    if ctx._non_differentiable or out._data.dtype.kind != "f":
+        record_outputs(ctx, args, (out,))
+        return
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            d = a._data
+            fn = a.grad_fn
+            edges.append((a, 0, d.shape, d.dtype) if fn is None
+                         else (fn, a._output_nr, d.shape, d.dtype))
+        else:
+            edges.append(None)
+    ctx._edges = tuple(edges)
+    ctx._seq = next(_sequence)
+    ctx._backend = out._backend
+    out.grad_fn = ctx
+    out._requires_grad = True
+    to_save = ctx._to_save
+    if to_save:
+        ctx._saved = tuple([
+            None if t is None else _SavedOutput(t, 0) if t is out else (t, t._vc.value)
+            for t in to_save
+        ])
+        ctx._to_save = ()
+
+
+def record_outputs(ctx, args, outputs) -> None:
+    """Attach ``ctx`` as grad_fn of the outputs, build its edges, pack the saved tensors."""
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            fn = a.grad_fn
+            if fn is None:
+                edges.append((a, 0, a._data.shape, a._data.dtype))
+            else:
+                edges.append((fn, a._output_nr, a._data.shape, a._data.dtype))
+        else:
+            edges.append(None)
+    ctx._edges = tuple(edges)
+    ctx._seq = next(_sequence)
+    # The backend of the outputs: where the gradients arriving at this node live (``to()``
+    # moves a tensor between devices, so it is not always the inputs').
+    ctx._backend = next((o._backend for o in outputs if isinstance(o, Tensor)), None)
+
+    non_diff = ctx._non_differentiable
+    n = len(outputs)
+    if n != 1 or non_diff:
+        ctx._n_outputs = n
+        ctx._out_meta = tuple(
+            (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs
+        )
+        diff = []
+        for i, o in enumerate(outputs):
+            if isinstance(o, Tensor) and not any(o is t for t in non_diff):
+                if o._data.dtype.kind == "f":
+                    diff.append(i)
+        ctx._differentiable_outputs = tuple(diff)
+    elif outputs[0] is None or outputs[0]._data.dtype.kind != "f":
+        ctx._differentiable_outputs = ()
+    for i in ctx._differentiable_outputs:
+        o = outputs[i]
+        o.grad_fn = ctx
+        o._requires_grad = True
+        if i:
+            o._output_nr = i
+
+    to_save = ctx._to_save
+    if to_save:
+        saved = []
+        for t in to_save:
+            if t is None:
+                saved.append(None)
+                continue
+            for i, o in enumerate(outputs):
+                if t is o:
+                    saved.append(_SavedOutput(t, i))
+                    break
+            else:
+                saved.append((t, t._vc.value))
+        ctx._saved = tuple(saved)
+        ctx._to_save = ()
