@@ -13,7 +13,7 @@ import importlib
 
 import numpy as np
 
-from .common import Case, Context, Workload, gpugrad_feature, n_copies, rotate, torch_compile
+from .common import Case, Context, Workload, gpugrad_feature, n_copies, training_step
 
 LR, MOMENTUM = 0.01, 0.9
 
@@ -58,19 +58,8 @@ def _step(ctx: Context, impl: str):
             p.data = lib.tensor(w, device=ctx.device)
         model.to(ctx.device)
         opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-        forward = torch_compile(model) if impl == "torch.compile" else model
-        nxt = rotate([(lib.tensor(x, device=ctx.device), lib.tensor(y, device=ctx.device))
-                      for x, y in batches])
-
-        def step():
-            x, y = nxt()
-            opt.zero_grad()
-            loss = lib.nn.functional.cross_entropy(forward(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return training_step(ctx, lib, model, opt, lib.nn.functional.cross_entropy, batches,
+                             impl == "torch.compile")
 
     return build
 

@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = [
     "Builder", "Case", "Context", "FeatureMissing", "Workload", "gpugrad_feature", "n_copies",
-    "rotate", "to_cupy", "to_gpugrad", "to_torch", "torch_compile",
+    "rotate", "to_cupy", "to_gpugrad", "to_torch", "torch_compile", "training_step",
 ]
 
 Builder = Callable[[object], Callable[[], object]]
@@ -90,6 +90,24 @@ def gpugrad_feature(dotted: str):
     if not hasattr(obj, attr):
         raise FeatureMissing(f"gpugrad feature missing: gpugrad.{dotted}")
     return getattr(obj, attr)
+
+
+def training_step(ctx: Context, lib, model, opt, cross_entropy, batches, compiled: bool):
+    """One classifier training step over rotating ``batches`` (host arrays): ``zero_grad``,
+    cross-entropy of ``model(x)`` (``torch.compile``'d if ``compiled``), backward, ``step``."""
+    forward = torch_compile(model) if compiled else model
+    nxt = rotate([(lib.tensor(x, device=ctx.device), lib.tensor(y, device=ctx.device))
+                  for x, y in batches])
+
+    def step():
+        x, y = nxt()
+        opt.zero_grad()
+        loss = cross_entropy(forward(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
 
 
 def n_copies(ctx: Context, nbytes: int, limit: int = 64) -> int:

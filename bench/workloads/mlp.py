@@ -22,7 +22,7 @@ from .common import (
     n_copies,
     rotate,
     to_cupy,
-    torch_compile,
+    training_step,
 )
 
 LR, MOMENTUM = 0.01, 0.9
@@ -73,19 +73,8 @@ def _module_step(ctx: Context, impl: str):
             layers += [layer, nn.ReLU()]
         model = nn.Sequential(*layers[:-1])
         opt = sgd(model.parameters(), lr=LR, momentum=MOMENTUM)
-        forward = torch_compile(model) if impl == "torch.compile" else model
-        nxt = rotate([(lib.tensor(x, device=ctx.device), lib.tensor(y, device=ctx.device))
-                      for x, y in batches])
-
-        def step():
-            x, y = nxt()
-            opt.zero_grad()
-            loss = cross_entropy(forward(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
-        return step
+        return training_step(ctx, lib, model, opt, cross_entropy, batches,
+                             impl == "torch.compile")
 
     return build
 
