@@ -41,6 +41,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .backend import _malloc
 from .factories import *  # noqa: F403
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
@@ -48,6 +49,7 @@ from .size import Size
 from .tensor import Tensor
 
 _install_methods(Tensor)
+_malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})
 
