@@ -1,4 +1,5 @@
-"""Selecting ops: ``where`` (pick from two operands by a mask) and ``clamp`` (to bounds)."""
+"""Selecting ops: ``where`` (pick from two operands by a mask), ``clamp`` (to bounds), ``tril``
+and ``triu`` (keep a triangle of the last two dims)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ._util import (
 )
 from .arithmetic import maximum, minimum
 
-__all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max"]
+__all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
 
 class Where(Function):
@@ -114,7 +115,57 @@ def clamp_min(input: Tensor, min) -> Tensor:  # noqa: A002
 def clamp_max(input: Tensor, max) -> Tensor:  # noqa: A002
     return clamp(input, max=max)
 
+class Triangle(Function):
+    """``tril``/``triu``: the elements on one side of a diagonal of the last two dims; the
+    gradient keeps the same triangle."""
+
+    node_name = "TrilBackward0"
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, diagonal, upper):
+        ctx.diagonal, ctx.upper = diagonal, upper
+        return x._new(_triangle(x._backend.xp, x._data, diagonal, upper))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return type(ctx).apply(grad, ctx.diagonal, ctx.upper), None, None
+
+    def _array_backward(self, grad):
+        return _triangle(self._backend.xp, grad, self.diagonal, self.upper), None, None
+
+
+class Triu(Triangle):
+    node_name = "TriuBackward0"
+
+
+def _triangle(xp, x, diagonal: int, upper: bool):
+    return xp.triu(x, diagonal) if upper else xp.tril(x, diagonal)
+
+
+def _triangle_op(input: Tensor, diagonal, upper: bool) -> Tensor:
+    name = "triu" if upper else "tril"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    if not isinstance(diagonal, int) or isinstance(diagonal, bool):
+        raise TypeError(f"{name}(): argument 'diagonal' must be int, not "
+                        f"{type(diagonal).__name__}")
+    return (Triu if upper else Triangle).apply(input, diagonal, upper)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below ``diagonal``); zeros elsewhere."""
+    return _triangle_op(input, diagonal, False)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above ``diagonal``); zeros elsewhere."""
+    return _triangle_op(input, diagonal, True)
+
+
 METHODS = {
     "where": where, "clamp": clamp, "clip": clamp, "clamp_min": clamp_min,
-    "clamp_max": clamp_max,
+    "clamp_max": clamp_max, "tril": tril, "triu": triu,
 }

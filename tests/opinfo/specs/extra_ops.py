@@ -234,3 +234,19 @@ register(
     OpSpec("erf", lambda m, x: m.erf(x), _erf_samples),
     OpSpec("erf_method", lambda m, x: x.erf(), _erf_samples),
 )
+
+
+def _triangle_samples(rng):
+    return [Sample((randn(rng, 4, 5),)), Sample((randn(rng, 2, 3, 4),), {"diagonal": 1}),
+            Sample((randn(rng, 5, 3),), {"diagonal": -2}), Sample((randn(rng, 0, 3),)),
+            Sample((randn(rng, 3, 3),), {"diagonal": 7})]
+
+
+_TRIANGLE_ERRORS = [ErrorCase((np.ones(3),), RuntimeError, "at least 2 dimensions")]
+register(
+    OpSpec("tril", lambda m, x, **kw: m.tril(x, **kw), _triangle_samples,
+           errors=_TRIANGLE_ERRORS),
+    OpSpec("triu", lambda m, x, **kw: m.triu(x, **kw), _triangle_samples,
+           errors=_TRIANGLE_ERRORS),
+    OpSpec("triu_method", lambda m, x, **kw: x.triu(**kw), _triangle_samples),
+)

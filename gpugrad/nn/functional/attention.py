@@ -1,0 +1,54 @@
+"""``scaled_dot_product_attention``: softmax(q k^T * scale + mask) v, written with
+differentiable Tensor ops (matmul, softmax, masked_fill), as PyTorch's reference
+implementation; gradients and double backward come from those ops."""
+
+from __future__ import annotations
+
+import math
+
+from ... import factories
+from ...ops._util import Tensor, check_tensor
+from ...ops.select import tril
+from .layers import dropout
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask=None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale=None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """Attention of ``query`` (..., L, E) over ``key`` (..., S, E) and ``value`` (..., S, Ev).
+
+    ``attn_mask`` (broadcastable to (..., L, S)) is boolean (True: may attend) or a float bias
+    added to the scores; ``is_causal`` masks the upper triangle; ``scale`` defaults to
+    1/sqrt(E); dropout with probability ``dropout_p`` is applied to the attention weights.
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        check_tensor(t, "scaled_dot_product_attention", name)
+        if t.dim() < 2:
+            raise RuntimeError(f"scaled_dot_product_attention: {name} must be at least 2-D")
+    if enable_gqa:
+        raise NotImplementedError("scaled_dot_product_attention: enable_gqa=True is not "
+                                  "supported")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"scaled_dot_product_attention: query's last dim {query.shape[-1]} "
+                           f"does not match key's {key.shape[-1]}")
+    length, source = query.shape[-2], key.shape[-2]
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = query.matmul(key.transpose(-2, -1)) * scale
+    if is_causal:
+        allowed = tril(factories.ones((length, source), dtype="bool", device=query.device))
+        scores = scores.masked_fill(allowed.logical_not(), -math.inf)
+    elif attn_mask is not None:
+        check_tensor(attn_mask, "scaled_dot_product_attention", "attn_mask")
+        if attn_mask.dtype.is_floating_point:
+            scores = scores + attn_mask
+        else:
+            scores = scores.masked_fill(attn_mask.logical_not(), -math.inf)
+    weights = scores.softmax(-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, training=True)
+    return weights.matmul(value)
