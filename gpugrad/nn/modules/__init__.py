@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold
@@ -26,4 +27,5 @@ __all__ = [
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "Conv2d", "MaxPool2d", "AvgPool2d", "Unfold", "Fold",
+    "MultiheadAttention",
 ]

@@ -1,0 +1,149 @@
+"""``MultiheadAttention``, as PyTorch's: packed input projection, heads, masks, output
+projection; written with differentiable ops, so its gradients come from theirs."""
+
+from __future__ import annotations
+
+import math
+
+from ... import factories
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .linear import Linear
+from .module import Module
+
+__all__ = ["MultiheadAttention"]
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """The output projection's class, named as PyTorch names it (its repr shows the name)."""
+
+
+class MultiheadAttention(Module):
+    """Attention over ``num_heads`` heads of ``embed_dim // num_heads`` features each.
+
+    Inputs are (L, N, E), or (N, L, E) with ``batch_first``, or unbatched (L, E). ``forward``
+    returns the attended output and, with ``need_weights``, the attention weights (averaged
+    over the heads unless ``average_attn_weights=False``). Masks follow PyTorch: a boolean
+    ``attn_mask`` or ``key_padding_mask`` is True where attention is NOT allowed; float masks
+    are added to the scores. Keys and values of other sizes (``kdim``/``vdim``) and
+    ``add_bias_kv``/``add_zero_attn`` are not supported.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
+                 batch_first: bool = False, device=None, dtype=None):
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
+                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+        if embed_dim % num_heads:
+            raise AssertionError("embed_dim must be divisible by num_heads")
+        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or \
+                vdim not in (None, embed_dim):
+            raise NotImplementedError("MultiheadAttention: kdim/vdim other than embed_dim, "
+                                      "add_bias_kv and add_zero_attn are not supported")
+        self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
+        self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
+        self.kdim = self.vdim = embed_dim
+        self._qkv_same_embed_dim = True
+        kw = {"device": device, "dtype": dtype}
+        self.in_proj_weight = Parameter(factories.empty((3 * embed_dim, embed_dim), **kw))
+        self.register_parameter(
+            "in_proj_bias", Parameter(factories.empty(3 * embed_dim, **kw)) if bias else None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
+        self.bias_k = self.bias_v = None
+        self.add_zero_attn = False
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        init.xavier_uniform_(self.in_proj_weight)
+        if self.in_proj_bias is not None:
+            init.constant_(self.in_proj_bias, 0.0)
+            init.constant_(self.out_proj.bias, 0.0)
+
+    def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
+                need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
+                is_causal: bool = False):
+        if is_causal and attn_mask is None:
+            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                               "Transformer module method `generate_square_subsequent_mask` to "
+                               "create this mask.")
+        batched = query.dim() == 3
+        if batched and self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        if not batched:
+            query, key, value = (t.unsqueeze(1) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+        out, weights = self._attend(query, key, value, key_padding_mask, attn_mask)
+        if weights is not None and average_attn_weights:
+            weights = weights.mean(dim=1)
+        if not batched:
+            out = out.squeeze(1)
+            weights = None if weights is None else weights.squeeze(0)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        return out, (weights if need_weights else None)
+
+    def _attend(self, query, key, value, key_padding_mask, attn_mask):
+        """(L, N, E) inputs -> the (L, N, E) output and the (N, H, L, S) weights."""
+        length, batch, embed = query.shape
+        source, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
+        if embed != self.embed_dim:
+            raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
+                                 f"got {embed}")
+        weights_qkv = self.in_proj_weight.chunk(3)
+        biases_qkv = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
+
+        def heads_first(x, w, b, n):  # (n, N, E) -> (N*H, n, head_dim)
+            return F.linear(x, w, b).reshape(n, batch * heads, head_dim).transpose(0, 1)
+
+        q = heads_first(query, weights_qkv[0], biases_qkv[0], length)
+        k = heads_first(key, weights_qkv[1], biases_qkv[1], source)
+        v = heads_first(value, weights_qkv[2], biases_qkv[2], source)
+        scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(-2, -1))
+        bias = self._score_bias(attn_mask, key_padding_mask, batch, length, source, q.dtype)
+        if bias is not None:
+            scores = bias + scores
+        weights = scores.softmax(-1)
+        if self.training and self.dropout > 0.0:
+            weights = F.dropout(weights, self.dropout, training=True)
+        out = weights.matmul(v).transpose(0, 1).reshape(length * batch, embed)
+        out = self.out_proj(out).reshape(length, batch, embed)
+        return out, weights.reshape(batch, heads, length, source)
+
+    def _score_bias(self, attn_mask, key_padding_mask, batch, length, source, dtype):
+        """The masks as one additive bias (-inf where attention is not allowed), broadcastable
+        to (N*H, L, S); None without masks."""
+        bias = None
+        if attn_mask is not None:
+            bias = _as_bias(attn_mask, dtype)
+            if bias.dim() == 2 and tuple(bias.shape) != (length, source):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {list(bias.shape)}, but "
+                                   f"should be {[length, source]}.")
+            if bias.dim() == 3 and tuple(bias.shape) != (batch * self.num_heads, length, source):
+                raise RuntimeError(
+                    f"The shape of the 3D attn_mask is {list(bias.shape)}, but should be "
+                    f"{[batch * self.num_heads, length, source]}.")
+        if key_padding_mask is not None:
+            if tuple(key_padding_mask.shape) != (batch, source):
+                raise AssertionError(f"expecting key_padding_mask shape of {(batch, source)}, "
+                                     f"but got {tuple(key_padding_mask.shape)}")
+            padding = _as_bias(key_padding_mask, dtype).reshape(batch, 1, 1, source)
+            padding = padding.expand(batch, self.num_heads, 1, source).reshape(
+                batch * self.num_heads, 1, source)
+            bias = padding if bias is None else bias + padding
+        return bias
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+def _as_bias(mask: Tensor, dtype):
+    """A boolean mask (True: not allowed) as 0 / -inf, or a float mask as it is."""
+    if mask.dtype.is_floating_point:
+        return mask.to(dtype)
+    zeros = factories.zeros(mask.shape, dtype=dtype, device=mask.device)
+    return zeros.masked_fill(mask, -math.inf)

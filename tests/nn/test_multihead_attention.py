@@ -1,0 +1,99 @@
+"""``nn.MultiheadAttention`` against PyTorch's, with the same parameters: layouts (sequence
+first, batch first, unbatched), self- and cross-attention, bool and float masks, key padding,
+per-head weights, gradients of inputs and parameters; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+
+def _pair(embed=8, heads=2, **kw):
+    theirs = torch.nn.MultiheadAttention(embed, heads, **kw).double()
+    ours = gpugrad.nn.MultiheadAttention(embed, heads, dtype=gpugrad.float64, **kw)
+    ours.load_state_dict({k: gpugrad.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    return ours, theirs
+
+
+def _inputs(shape_q, shape_kv, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s) for s in (shape_q, shape_kv, shape_kv)]
+
+
+def _masks(lib, spec):
+    return {k: lib.tensor(v) for k, v in spec.items()}
+
+
+L, S, N, E = 4, 5, 3, 8
+rng = np.random.default_rng(1)
+MASK_CASES = {
+    "none": {},
+    "bool attn_mask": {"attn_mask": rng.standard_normal((L, S)) > 0.8},
+    "float attn_mask 3D": {"attn_mask": rng.standard_normal((N * 2, L, S))},
+    "key padding": {"key_padding_mask": np.array([[False] * S, [False] * 3 + [True] * 2,
+                                                  [True] + [False] * (S - 1)])},
+    "both": {"attn_mask": np.triu(np.ones((L, S), bool), 1),
+             "key_padding_mask": np.array([[False] * 4 + [True]] * N)},
+}
+
+
+@pytest.mark.parametrize("average", [True, False])
+@pytest.mark.parametrize("case", list(MASK_CASES))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_matches_torch(batch_first, case, average):
+    ours, theirs = _pair(batch_first=batch_first)
+    shapes = ((N, L, E), (N, S, E)) if batch_first else ((L, N, E), (S, N, E))
+    arrays = _inputs(*shapes)
+    xs_g = [gpugrad.tensor(a, requires_grad=True) for a in arrays]
+    xs_t = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out_g, w_g = ours(*xs_g, **_masks(gpugrad, MASK_CASES[case]), average_attn_weights=average)
+    out_t, w_t = theirs(*xs_t, **_masks(torch, MASK_CASES[case]), average_attn_weights=average)
+    np.testing.assert_allclose(out_g.detach().numpy(), out_t.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(w_g.detach().numpy(), w_t.detach().numpy(), atol=1e-12)
+    (out_g.pow(2).sum() + w_g.sum()).backward()
+    (out_t.pow(2).sum() + w_t.sum()).backward()
+    for a, b in zip(xs_g, xs_t):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-11)
+    for (name, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), atol=1e-11, err_msg=name)
+
+
+def test_unbatched_self_attention_without_weights():
+    ours, theirs = _pair(bias=False)
+    x = np.random.default_rng(2).standard_normal((L, E))
+    out_g, w_g = ours(*(gpugrad.tensor(x),) * 3, need_weights=False)
+    out_t, _ = theirs(*(torch.tensor(x),) * 3, need_weights=False)
+    assert w_g is None and out_g.shape == (L, E)
+    np.testing.assert_allclose(out_g.detach().numpy(), out_t.detach().numpy(), atol=1e-12)
+
+
+def test_causal_hint_and_errors():
+    ours, theirs = _pair()
+    q, k, v = (gpugrad.tensor(a) for a in _inputs((L, N, E), (L, N, E)))
+    causal = gpugrad.triu(gpugrad.ones(L, L, dtype=gpugrad.bool), diagonal=1)
+    out, _ = ours(q, k, v, attn_mask=causal, is_causal=True)
+    expected, _ = theirs(*(torch.tensor(t.numpy()) for t in (q, k, v)),
+                         attn_mask=torch.tensor(causal.numpy()), is_causal=True)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), atol=1e-12)
+    with pytest.raises(RuntimeError, match="Need attn_mask"):
+        ours(q, k, v, is_causal=True)
+    with pytest.raises(RuntimeError, match="2D attn_mask"):
+        ours(q, k, v, attn_mask=gpugrad.zeros(2, 2))
+    with pytest.raises(AssertionError, match="divisible by num_heads"):
+        gpugrad.nn.MultiheadAttention(8, 3)
+    with pytest.raises(NotImplementedError, match="kdim"):
+        gpugrad.nn.MultiheadAttention(8, 2, kdim=4)
+
+
+def test_dropout_only_in_training():
+    ours, _ = _pair(dropout=0.5)
+    q = gpugrad.tensor(_inputs((L, N, E), (L, N, E))[0])
+    ours.eval()
+    first, _ = ours(q, q, q)
+    np.testing.assert_array_equal(ours(q, q, q)[0].detach().numpy(), first.detach().numpy())
+    ours.train()
+    assert not np.allclose(ours(q, q, q)[0].detach().numpy(), first.detach().numpy())
