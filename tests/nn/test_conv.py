@@ -181,3 +181,41 @@ def test_conv2d_initialization_bounds_as_torch():
     assert np.abs(weight).max() <= 1 / np.sqrt(fan_in) + 1e-7
     assert np.abs(bias).max() <= 1 / np.sqrt(fan_in) + 1e-7
     assert weight.std() > 0.3 / np.sqrt(fan_in)  # not all zeros
+
+
+CONV1D_CASES = [((2, 4, 9), (6, 4, 3), {}), ((2, 4, 9), (6, 4, 2), {"stride": 2, "padding": 1}),
+                ((2, 4, 9), (6, 2, 3), {"dilation": 2, "groups": 2}),
+                ((2, 4, 8), (3, 4, 4), {"padding": "same"}), ((4, 7), (2, 4, 3), {})]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("x_shape,w_shape,kw", CONV1D_CASES)
+def test_conv1d_matches_torch(x_shape, w_shape, kw, dtype):
+    rng = np.random.default_rng(8)
+    arrays = [_rand(rng, *x_shape, dtype=dtype), _rand(rng, *w_shape, dtype=dtype),
+              _rand(rng, w_shape[0], dtype=dtype)]
+    _run(lambda *a: F.conv1d(*a, **kw), lambda *a: TF.conv1d(*a, **kw), arrays)
+
+
+@pytest.mark.parametrize("name,args", [("max_pool1d", (3, 2, 1)), ("avg_pool1d", (3, 2, 1)),
+                                       ("max_pool1d", (2,)), ("avg_pool1d", (4, 1, 2))])
+def test_pool1d_matches_torch(name, args):
+    x = np.maximum(_rand(np.random.default_rng(9), 2, 3, 11), 0)
+    _run(lambda x: getattr(F, name)(x, *args), lambda x: getattr(TF, name)(x, *args), [x])
+
+
+def test_1d_modules_match_torch():
+    torch.manual_seed(1)
+    theirs = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3, padding=1), torch.nn.ReLU(),
+                                 torch.nn.MaxPool1d(2), torch.nn.Conv1d(4, 4, 3, groups=2),
+                                 torch.nn.AvgPool1d(2))
+    ours = gpugrad.nn.Sequential(gpugrad.nn.Conv1d(2, 4, 3, padding=1), gpugrad.nn.ReLU(),
+                                 gpugrad.nn.MaxPool1d(2), gpugrad.nn.Conv1d(4, 4, 3, groups=2),
+                                 gpugrad.nn.AvgPool1d(2))
+    assert repr(ours) == repr(theirs)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        p.data = gpugrad.tensor(q.detach().numpy())
+    x = np.random.default_rng(10).standard_normal((3, 2, 12)).astype(np.float32)
+    np.testing.assert_allclose(ours(gpugrad.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)

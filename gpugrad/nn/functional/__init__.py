@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
 from .attention import scaled_dot_product_attention
-from .conv import avg_pool2d, conv2d, fold, max_pool2d, unfold
+from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold
 from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .loss import (
     binary_cross_entropy,
@@ -20,8 +20,9 @@ from .normalization import batch_norm
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "linear", "dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "conv2d",
-    "max_pool2d", "avg_pool2d", "unfold", "fold", "scaled_dot_product_attention",
+    "linear", "dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "conv1d", "conv2d",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "unfold", "fold",
+    "scaled_dot_product_attention",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
 ]

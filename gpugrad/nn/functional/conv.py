@@ -17,7 +17,8 @@ import math
 from ...autograd.function import Function
 from ...ops._util import Tensor, check_tensor
 
-__all__ = ["unfold", "fold", "conv2d", "max_pool2d", "avg_pool2d"]
+__all__ = ["unfold", "fold", "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d",
+           "avg_pool2d"]
 
 
 def _pair(value, name: str) -> tuple:
@@ -343,3 +344,60 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
                             input._backend)
         out = sums / _windows(ones, geo, 0.0).sum(dim=2)
     return out.reshape(input.shape[0], input.shape[1], *geo.out)
+
+
+# ------------------------------------------------------------------- 1-D: a 1 x L image
+def _single(value, name: str) -> int:
+    """An int, or a one-element tuple/list of one, as an int."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 1:
+            raise TypeError(f"{name} must be an int or a 1-tuple, got {value!r}")
+        value = value[0]
+    return value
+
+
+def _line_args(kernel_size, stride, padding, dilation):
+    """1-D window arguments as the 2-D ones of a 1-row image."""
+    k = _single(kernel_size, "kernel_size")
+    return ((1, k), None if stride is None else (1, _single(stride, "stride")),
+            (0, _single(padding, "padding")), (1, _single(dilation, "dilation")))
+
+
+def _as_image(input: Tensor, fn: str) -> Tensor:
+    check_tensor(input, fn)
+    if input.dim() != 3:
+        raise RuntimeError(f"{fn}: expected a 3-D (N, C, L) input, got {input.dim()}-D")
+    return input.unsqueeze(2)
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """1-D convolution of ``input`` (N, C, L) or (C, L) with ``weight`` (O, C/groups, k)."""
+    check_tensor(input, "conv1d")
+    check_tensor(weight, "conv1d", "weight")
+    if weight.dim() != 3 or input.dim() not in (2, 3):
+        raise RuntimeError(
+            f"conv1d: expected a 2-D or 3-D input and a 3-D weight, got input of shape "
+            f"{list(input.shape)} and weight of shape {list(weight.shape)}"
+        )
+    stride2, dilation2 = (1, _single(stride, "stride")), (1, _single(dilation, "dilation"))
+    pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, stride2, pad2, dilation2,
+                 groups)
+    return out.squeeze(-2)
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The maximum of each window of ``input`` (N, C, L)."""
+    kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
+    return max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
+                      ceil_mode, return_indices).squeeze(2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of ``input`` (N, C, L)."""
+    kernel, stride, padding, _ = _line_args(kernel_size, stride, padding, 1)
+    return avg_pool2d(_as_image(input, "avg_pool1d"), kernel, stride, padding, ceil_mode,
+                      count_include_pad).squeeze(2)

@@ -6,7 +6,7 @@ from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softma
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import AvgPool2d, Conv2d, Fold, MaxPool2d, Unfold
+from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Fold, MaxPool1d, MaxPool2d, Unfold
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, Linear, Unflatten
 from .loss import (
@@ -27,6 +27,7 @@ __all__ = [
     "Unflatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
-    "BCEWithLogitsLoss", "Conv2d", "MaxPool2d", "AvgPool2d", "Unfold", "Fold",
+    "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
+    "Unfold", "Fold",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]

@@ -1,5 +1,5 @@
-"""``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, ``Unfold``, ``Fold``: modules over
-``nn.functional.conv``, with PyTorch's arguments, initialization and reprs."""
+"""``Conv1d``/``Conv2d``, max and average pooling in 1-D and 2-D, ``Unfold``, ``Fold``: modules
+over ``nn.functional.conv``, with PyTorch's arguments, initialization and reprs."""
 
 from __future__ import annotations
 
@@ -9,29 +9,34 @@ from ... import factories
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..functional.conv import _pair
+from ..functional.conv import _pair, _single
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Unfold", "Fold"]
+__all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "Unfold",
+           "Fold"]
 
 
-class Conv2d(Module):
-    """2-D convolution over (N, C, H, W) inputs; weight (out, in/groups, kh, kw) initialized as
+class _Conv(Module):
+    """Convolution over ``_dims`` spatial dims; weight (out, in/groups, *kernel) initialized as
     PyTorch's (Kaiming uniform with a = sqrt(5); bias uniform in +-1/sqrt(fan_in))."""
+
+    _dims = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):
         super().__init__()
         if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode='{padding_mode}' is not supported")
+            raise NotImplementedError(
+                f"{type(self).__name__}: padding_mode='{padding_mode}' is not supported")
         if in_channels % groups or out_channels % groups:
             raise ValueError("in_channels and out_channels must be divisible by groups")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-        self.padding = padding if isinstance(padding, str) else _pair(padding, "padding")
+        self.kernel_size = self._tuple(kernel_size, "kernel_size")
+        self.stride, self.dilation = self._tuple(stride, "stride"), self._tuple(dilation,
+                                                                                "dilation")
+        self.padding = padding if isinstance(padding, str) else self._tuple(padding, "padding")
         self.padding_mode = padding_mode
         kw = {"device": device, "dtype": dtype}
         self.weight = Parameter(factories.empty(
@@ -40,30 +45,86 @@ class Conv2d(Module):
             "bias", Parameter(factories.empty(out_channels, **kw)) if bias else None)
         self.reset_parameters()
 
+    def _tuple(self, value, name: str) -> tuple:
+        if self._dims == 2:
+            return _pair(value, name)
+        return (_single(value, name),)
+
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        conv = F.conv2d if self._dims == 2 else F.conv1d
+        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                    self.groups)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        if self.padding != (0,) * self._dims:
             s += f", padding={self.padding!r}" if isinstance(self.padding, str) else \
                 f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
+
+
+class Conv1d(_Conv):
+    """1-D convolution over (N, C, L) inputs."""
+
+    _dims = 1
+
+
+class Conv2d(_Conv):
+    """2-D convolution over (N, C, H, W) inputs."""
+
+    _dims = 2
+
+
+class MaxPool1d(Module):
+    """The maximum over each window of (N, C, L) inputs."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
+                 return_indices: bool = False, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
+        self.padding, self.dilation = padding, dilation
+        self.return_indices, self.ceil_mode = return_indices, ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool1d(Module):
+    """The mean over each window of (N, C, L) inputs."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+                 count_include_pad: bool = True):
+        super().__init__()
+        self.kernel_size = (_single(kernel_size, "kernel_size"),)
+        self.stride = (_single(stride if stride is not None else kernel_size, "stride"),)
+        self.padding = (_single(padding, "padding"),)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(Module):
