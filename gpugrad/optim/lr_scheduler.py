@@ -1,11 +1,15 @@
-"""Learning-rate schedulers: ``LRScheduler``, ``StepLR``, ``CosineAnnealingLR``, ``LambdaLR``.
+"""Learning-rate schedulers: ``LRScheduler``, ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
+``LinearLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``ReduceLROnPlateau``.
 
-Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``; each scheduler rewrites
-``group["lr"]`` of its optimizer's param groups with PyTorch's (recursive) formulas.
+Call ``scheduler.step()`` once per epoch, after ``optimizer.step()`` (``ReduceLROnPlateau``:
+``step(metric)``); each scheduler rewrites ``group["lr"]`` of its optimizer's param groups with
+PyTorch's (recursive) formulas.
 """
 
 from __future__ import annotations
 
+import bisect
+import collections
 import functools
 import math
 import types
@@ -14,7 +18,8 @@ import weakref
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR", "LambdaLR"]
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
+           "CosineAnnealingLR", "LambdaLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
@@ -117,6 +122,76 @@ class StepLR(LRScheduler):
                 for base in self.base_lrs]
 
 
+class MultiStepLR(LRScheduler):
+    """Multiply each group's lr by ``gamma`` at each epoch in ``milestones``."""
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
+                 last_epoch: int = -1):
+        self.milestones = collections.Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        groups = self.optimizer.param_groups
+        if self.last_epoch not in self.milestones:
+            return [group["lr"] for group in groups]
+        factor = self.gamma ** self.milestones[self.last_epoch]
+        return [group["lr"] * factor for group in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        passed = bisect.bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply each group's lr by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma for group in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale each lr by a factor going linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs (a warm-up, typically)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
+                             "less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor, self.end_factor, self.total_iters = (start_factor, end_factor,
+                                                                total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        delta = self.end_factor - self.start_factor
+        factor = 1.0 + delta / (self.total_iters * self.start_factor
+                                + (self.last_epoch - 1) * delta)
+        return [group["lr"] * factor for group in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (self.start_factor + (self.end_factor - self.start_factor) * done)
+                for base in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     """Anneal each lr from its initial value to ``eta_min`` along a half cosine over ``T_max``
     epochs: ``eta_min + (base - eta_min) * (1 + cos(pi * t / T_max)) / 2``."""
@@ -180,3 +255,70 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class ReduceLROnPlateau:
+    """Multiply each lr by ``factor`` when ``step(metric)`` has not improved for ``patience``
+    epochs (``mode`` "min" or "max"; improvement beyond ``threshold``, relative or absolute),
+    then wait ``cooldown`` epochs; never below ``min_lr``, and only by more than ``eps``."""
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr=0.0, eps: float = 1e-8):
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        if mode not in ("min", "max"):
+            raise ValueError("mode " + mode + " is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n
+        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown, self.eps = (threshold,
+                                                                        threshold_mode,
+                                                                        cooldown, eps)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def get_last_lr(self) -> list:
+        return self._last_lr
+
+    def step(self, metrics, epoch=None) -> None:
+        """Record this epoch's ``metrics`` (a number or a one-element tensor)."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                old = float(group["lr"])
+                new = max(old * self.factor, min_lr)
+                if old - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _is_better(self, current: float) -> bool:
+        rel, best, t = self.threshold_mode == "rel", self.best, self.threshold
+        if self.mode == "min":
+            return current < (best * (1 - t) if rel else best - t)
+        return current > (best * (t + 1) if rel else best + t)
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.__dict__.update(state_dict)

@@ -24,6 +24,12 @@ SCHEDULERS = [
     ("LambdaLR", lambda m, opt: m.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.9 ** e)),
     ("LambdaLR_per_group", lambda m, opt: m.optim.lr_scheduler.LambdaLR(
         opt, [lambda e: 1 / (e + 1), lambda e: 0.5 * e])),
+    ("MultiStepLR", lambda m, opt: m.optim.lr_scheduler.MultiStepLR(
+        opt, milestones=[3, 7, 7, 12], gamma=0.5)),
+    ("ExponentialLR", lambda m, opt: m.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)),
+    ("LinearLR", lambda m, opt: m.optim.lr_scheduler.LinearLR(opt, total_iters=6)),
+    ("LinearLR_decay", lambda m, opt: m.optim.lr_scheduler.LinearLR(
+        opt, start_factor=1.0, end_factor=0.2, total_iters=10)),
 ]
 
 
@@ -72,3 +78,53 @@ def test_warns_when_stepped_before_the_optimizer():
 def test_requires_an_optimizer():
     with pytest.raises(TypeError, match="is not an Optimizer"):
         gpugrad.optim.lr_scheduler.StepLR(object(), step_size=1)
+
+
+@pytest.mark.filterwarnings("ignore:The epoch parameter")
+@pytest.mark.parametrize("name,make", SCHEDULERS[5:], ids=[n for n, _ in SCHEDULERS[5:]])
+def test_closed_form_with_an_explicit_epoch_matches_torch(name, make):
+    history = []
+    for m in (gpugrad, torch):
+        opt = _opt(m)
+        sched = make(m, opt)
+        opt.step()
+        lrs = []
+        for epoch in (4, 9, 2, 15):
+            sched.step(epoch)
+            lrs.append(sched.get_last_lr())
+        history.append(lrs)
+    np.testing.assert_allclose(history[0], history[1], rtol=1e-12)
+
+
+PLATEAU = [
+    {}, {"mode": "max", "patience": 2, "factor": 0.5},
+    {"patience": 1, "cooldown": 2, "threshold_mode": "abs", "threshold": 0.05,
+     "min_lr": [0.02, 0.001]},
+]
+
+
+@pytest.mark.parametrize("kw", PLATEAU)
+def test_reduce_lr_on_plateau_matches_torch(kw):
+    metrics = [1.0, 0.9, 0.95, 0.93, 0.92, 0.94, 0.96, 0.91, 0.97, 0.98, 0.99, 0.995, 0.9] * 3
+    history = []
+    for m in (gpugrad, torch):
+        opt = _opt(m)
+        sched = m.optim.lr_scheduler.ReduceLROnPlateau(opt, **{"patience": 3, **kw})
+        lrs = []
+        for value in metrics:
+            opt.step()
+            sched.step(m.tensor(value))
+            lrs.append(sched.get_last_lr())
+        history.append(lrs)
+    np.testing.assert_allclose(history[0], history[1], rtol=1e-12)
+    assert history[0][-1] != history[0][0]  # the schedule did move
+
+
+def test_scheduler_argument_errors():
+    sched = gpugrad.optim.lr_scheduler
+    with pytest.raises(ValueError, match="Factor should be < 1.0"):
+        sched.ReduceLROnPlateau(_opt(gpugrad), factor=1.0)
+    with pytest.raises(ValueError, match="mode avg is unknown"):
+        sched.ReduceLROnPlateau(_opt(gpugrad), mode="avg")
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        sched.LinearLR(_opt(gpugrad), start_factor=0)
