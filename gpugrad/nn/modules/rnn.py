@@ -1,0 +1,195 @@
+"""``RNN``, ``LSTM``, ``GRU``, as PyTorch's: stacked layers, optional bidirectionality, dropout
+between layers, batch-first or sequence-first or unbatched inputs, initial states. Each step is
+made of differentiable ops (linear, sigmoid, tanh), so gradients come from theirs."""
+
+from __future__ import annotations
+
+import math
+
+from ... import factories
+from ...ops.join import cat, stack
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["RNN", "LSTM", "GRU"]
+
+
+def _rnn_tanh(x, h, w_ih, w_hh, b_ih, b_hh):
+    return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).tanh()
+
+
+def _rnn_relu(x, h, w_ih, w_hh, b_ih, b_hh):
+    return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).relu()
+
+
+def _lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh):
+    h, c = state
+    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c.tanh(), c
+
+
+def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
+    h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
+    r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return (1 - z) * n + z * h
+
+
+class _RNNBase(Module):
+    _gates = 1
+    _lstm = False
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
+        super().__init__()
+        if proj_size:
+            raise NotImplementedError(f"{type(self).__name__}: proj_size is not supported")
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if hidden_size <= 0 or num_layers <= 0:
+            raise ValueError("hidden_size and num_layers must be greater than 0")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size = bidirectional, 0
+        kw = {"device": device, "dtype": dtype}
+        gate_size = self._gates * hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for suffix in ("", "_reverse")[:directions]:
+                shapes = {f"weight_ih_l{layer}{suffix}": (gate_size, layer_input),
+                          f"weight_hh_l{layer}{suffix}": (gate_size, hidden_size)}
+                if bias:
+                    shapes.update({f"bias_ih_l{layer}{suffix}": (gate_size,),
+                                   f"bias_hh_l{layer}{suffix}": (gate_size,)})
+                for name, shape in shapes.items():
+                    self.register_parameter(name, Parameter(factories.empty(shape, **kw)))
+                    self._flat_weights_names.append(name)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def _cell_weights(self, layer: int, reverse: bool):
+        suffix = f"l{layer}{'_reverse' if reverse else ''}"
+        get = self._parameters.get
+        return (get(f"weight_ih_{suffix}"), get(f"weight_hh_{suffix}"), get(f"bias_ih_{suffix}"),
+                get(f"bias_hh_{suffix}"))
+
+    def forward(self, input: Tensor, hx=None):
+        batched = input.dim() == 3
+        if input.dim() not in (2, 3):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
+                             f"{input.dim()}D instead")
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)  # (T, N, features) from here on
+        if x.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {x.shape[-1]}")
+        states = self._initial_states(hx, x, batched)
+        directions = 2 if self.bidirectional else 1
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                i = layer * directions + d
+                state = (states[0][i], states[1][i]) if self._lstm else states[i]
+                out, state = self._run_direction(x, state, self._cell_weights(layer, d == 1),
+                                                 reverse=d == 1)
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        if self._lstm:
+            final = (stack([h for h, _ in finals]), stack([c for _, c in finals]))
+        else:
+            final = stack(finals)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        if not batched:
+            x = x.squeeze(1)
+            final = tuple(f.squeeze(1) for f in final) if self._lstm else final.squeeze(1)
+        return x, final
+
+    def _run_direction(self, x, state, weights, reverse: bool):
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        outputs = [None] * x.shape[0]
+        for t in steps:
+            state = self._cell(x[t], state, *weights)
+            outputs[t] = state[0] if self._lstm else state
+        return stack(outputs), state
+
+    def _initial_states(self, hx, x, batched: bool):
+        shape = (self.num_layers * (2 if self.bidirectional else 1), x.shape[1],
+                 self.hidden_size)
+        if hx is None:
+            zeros = factories.zeros(shape, dtype=x.dtype, device=x.device)
+            return (zeros, zeros) if self._lstm else zeros
+        parts = hx if self._lstm else (hx,)
+        if self._lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
+        parts = tuple(p if batched else p.unsqueeze(1) for p in parts)
+        for p in parts:
+            if tuple(p.shape) != shape:
+                raise RuntimeError(f"Expected hidden size {shape}, got {tuple(p.shape)}")
+        return parts if self._lstm else parts[0]
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(_RNNBase):
+    """Elman RNN: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`` (or relu with
+    ``nonlinearity="relu"``)."""
+
+    def __init__(self, *args, nonlinearity: str = "tanh", **kwargs):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__(*args, **kwargs)
+
+    def _cell(self, x, h, *weights):
+        return (_rnn_tanh if self.nonlinearity == "tanh" else _rnn_relu)(x, h, *weights)
+
+
+class LSTM(_RNNBase):
+    """Long short-term memory: input, forget, cell and output gates; returns
+    ``(output, (h_n, c_n))``."""
+
+    _gates, _lstm = 4, True
+
+    def _cell(self, x, state, *weights):
+        return _lstm_cell(x, state, *weights)
+
+
+class GRU(_RNNBase):
+    """Gated recurrent unit: reset and update gates; returns ``(output, h_n)``."""
+
+    _gates = 3
+
+    def _cell(self, x, h, *weights):
+        return _gru_cell(x, h, *weights)

@@ -1,0 +1,101 @@
+"""RNN, LSTM and GRU against PyTorch's with the same parameters: layers, directions, layouts,
+initial states, outputs, final states and every gradient; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+CONFIGS = [
+    {}, {"num_layers": 2}, {"bidirectional": True}, {"batch_first": True, "num_layers": 2,
+                                                     "bidirectional": True},
+    {"bias": False},
+]
+
+
+def _pair(name, **kw):
+    theirs = getattr(torch.nn, name)(3, 4, **kw).double()
+    ours = getattr(gpugrad.nn, name)(3, 4, dtype=gpugrad.float64, **kw)
+    ours.load_state_dict({k: gpugrad.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    assert repr(ours) == repr(theirs)
+    return ours, theirs
+
+
+def _flat(result):
+    out, state = result
+    return [out, *state] if isinstance(state, tuple) else [out, state]
+
+
+@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("kw", CONFIGS)
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_matches_torch(name, kw, with_state):
+    ours, theirs = _pair(name, **kw)
+    rng = np.random.default_rng(0)
+    shape = (2, 5, 3) if kw.get("batch_first") else (5, 2, 3)
+    x = rng.standard_normal(shape)
+    layers = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
+    states = [rng.standard_normal((layers, 2, 4)) for _ in range(2 if name == "LSTM" else 1)]
+    args_g = [gpugrad.tensor(x, requires_grad=True)]
+    args_t = [torch.tensor(x, requires_grad=True)]
+    if with_state:
+        hx_g = [gpugrad.tensor(s, requires_grad=True) for s in states]
+        hx_t = [torch.tensor(s, requires_grad=True) for s in states]
+        args_g.append(tuple(hx_g) if name == "LSTM" else hx_g[0])
+        args_t.append(tuple(hx_t) if name == "LSTM" else hx_t[0])
+    outs_g, outs_t = _flat(ours(*args_g)), _flat(theirs(*args_t))
+    for a, b in zip(outs_g, outs_t, strict=True):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-12)
+    sum(o.pow(2).sum() for o in outs_g).backward()
+    sum(o.pow(2).sum() for o in outs_t).backward()
+    np.testing.assert_allclose(args_g[0].grad.numpy(), args_t[0].grad.numpy(), atol=1e-11)
+    if with_state:
+        for a, b in zip(hx_g, hx_t):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-11)
+    for (n, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), atol=1e-11, err_msg=n)
+
+
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_unbatched_input_matches_torch(name):
+    ours, theirs = _pair(name, num_layers=2)
+    x = np.random.default_rng(1).standard_normal((6, 3))
+    for a, b in zip(_flat(ours(gpugrad.tensor(x))), _flat(theirs(torch.tensor(x)))):
+        assert tuple(a.shape) == tuple(b.shape)
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=1e-12)
+
+
+def test_relu_nonlinearity_and_initialization():
+    ours, theirs = _pair("RNN", nonlinearity="relu")
+    x = np.random.default_rng(2).standard_normal((4, 2, 3))
+    np.testing.assert_allclose(ours(gpugrad.tensor(x))[0].detach().numpy(),
+                               theirs(torch.tensor(x))[0].detach().numpy(), atol=1e-12)
+    fresh = gpugrad.nn.LSTM(3, 16)
+    assert all(np.abs(p.detach().numpy()).max() <= 0.25 for p in fresh.parameters())
+
+
+def test_errors():
+    lstm = gpugrad.nn.LSTM(3, 4)
+    with pytest.raises(RuntimeError, match="input_size. Expected 3, got 5"):
+        lstm(gpugrad.randn(2, 1, 5))
+    with pytest.raises(RuntimeError, match="Expected hidden size"):
+        lstm(gpugrad.randn(2, 1, 3), (gpugrad.zeros(1, 2, 4), gpugrad.zeros(1, 2, 4)))
+    with pytest.raises(ValueError, match="Expected input to be 2D or 3D"):
+        lstm(gpugrad.randn(3))
+    with pytest.raises(ValueError, match="Unknown nonlinearity"):
+        gpugrad.nn.RNN(3, 4, nonlinearity="gelu")
+    with pytest.raises(NotImplementedError, match="proj_size"):
+        gpugrad.nn.LSTM(3, 4, proj_size=2)
+
+
+def test_dropout_between_layers_only_in_training():
+    gru = gpugrad.nn.GRU(3, 4, num_layers=2, dropout=0.5)
+    x = gpugrad.randn(5, 2, 3)
+    gru.eval()
+    np.testing.assert_array_equal(gru(x)[0].detach().numpy(), gru(x)[0].detach().numpy())
+    gru.train()
+    assert not np.allclose(gru(x)[0].detach().numpy(), gru(x)[0].detach().numpy())
