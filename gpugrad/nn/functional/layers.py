@@ -11,7 +11,7 @@ import math
 
 from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
-from ...ops._util import Tensor, check_tensor, grad_state
+from ...ops._util import Tensor, check_tensor
 
 __all__ = ["linear", "dropout", "layer_norm", "embedding", "one_hot"]
 
@@ -110,6 +110,7 @@ class LayerNorm(Function):
     """
 
     node_name = "NativeLayerNormBackward0"
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
@@ -131,35 +132,39 @@ class LayerNorm(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, weight, xhat, rstd = ctx.saved_tensors
+        # On Tensors (create_graph): recomputed from x, so it is differentiable again.
+        x, weight, _, _ = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        k = ctx.k
-        axes = tuple(range(grad._data.ndim - k, grad._data.ndim))
-        lead = tuple(range(grad._data.ndim - k))
-        if grad_state.enabled:
-            mean = x.mean(axes, keepdim=True)
-            centered = x - mean
-            rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps).rsqrt()
-            xhat = centered * rstd
-            gh = grad * weight if weight is not None else grad
-            gx = rstd * (gh - gh.mean(axes, keepdim=True)
-                         - xhat * (gh * xhat).mean(axes, keepdim=True)) if need_x else None
-            gw = (grad * xhat).sum(lead) if need_w else None
-            gb = grad.sum(lead) if need_b else None
-            return gx, gw, gb, None, None
-        gd, xh = grad._data, xhat._data
+        axes = tuple(range(grad.dim() - ctx.k, grad.dim()))
+        lead = tuple(range(grad.dim() - ctx.k))
+        mean = x.mean(axes, keepdim=True)
+        centered = x - mean
+        rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps).rsqrt()
+        xhat = centered * rstd
+        gh = grad * weight if weight is not None else grad
+        gx = rstd * (gh - gh.mean(axes, keepdim=True)
+                     - xhat * (gh * xhat).mean(axes, keepdim=True)) if need_x else None
+        gw = (grad * xhat).sum(lead) if need_w else None
+        gb = grad.sum(lead) if need_b else None
+        return gx, gw, gb, None, None
+
+    def _array_backward(self, grad):
+        _, weight, xhat, rstd = self.saved_arrays()
+        need_x, need_w, need_b = self.needs_input_grad[:3]
+        axes = tuple(range(grad.ndim - self.k, grad.ndim))
+        lead = tuple(range(grad.ndim - self.k))
         gx = gw = gb = None
         if need_x:
-            gh = gd * weight._data if weight is not None else gd.copy()
-            proj = (gh * xh).mean(axis=axes, keepdims=True)
+            gh = grad * weight if weight is not None else grad.copy()
+            proj = (gh * xhat).mean(axis=axes, keepdims=True)
             gh -= gh.mean(axis=axes, keepdims=True)
-            gh -= xh * proj
-            gh *= rstd._data
-            gx = grad._new(gh)
+            gh -= xhat * proj
+            gh *= rstd
+            gx = gh
         if need_w:
-            gw = grad._new((gd * xh).sum(axis=lead))
+            gw = (grad * xhat).sum(axis=lead)
         if need_b:
-            gb = grad._new(gd.sum(axis=lead))
+            gb = grad.sum(axis=lead)
         return gx, gw, gb, None, None
 
 
