@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
 from .attention import scaled_dot_product_attention
-from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, fold, max_pool1d, max_pool2d, unfold
+from .conv import conv1d, conv2d, fold, unfold
 from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .loss import (
     binary_cross_entropy,
@@ -17,6 +17,7 @@ from .loss import (
 )
 from .loss_ce import cross_entropy, nll_loss
 from .normalization import batch_norm
+from .pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
