@@ -27,11 +27,9 @@ def _count(shape, dims) -> int:
 
 
 def expand_back(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
-    """Broadcast the gradient of a reduction back to the input's ``shape``."""
-    kshape = kept_shape(shape, dims)
-    if grad_state.enabled:
-        return grad.reshape(kshape).expand(shape)
-    return grad._new(grad._backend.expand_to(grad._data.reshape(kshape), shape))
+    """Broadcast the gradient of a reduction back to the input's ``shape`` (with Tensor ops:
+    the Tensor backward of sum and mean; their array backward uses ``expand_to``)."""
+    return grad.reshape(kept_shape(shape, dims)).expand(shape)
 
 
 def _as_dtype(input: Tensor, dtype) -> Tensor:
