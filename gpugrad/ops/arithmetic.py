@@ -20,6 +20,20 @@ _GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
                "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
 
 
+def _save_plans(op: str) -> list:
+    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output."""
+    reads = _GRAD_READS[op]
+    plans = [None]
+    for need_a, need_b in ((True, False), (False, True), (True, True)):
+        wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
+        plans.append(("a" in wanted, "b" in wanted, "o" in wanted))
+    return plans
+
+
+# What each op saves for the gradients it needs; ops absent here save nothing.
+_SAVE_PLANS = {op: _save_plans(op) for op in _GRAD_READS}
+
+
 class _Binary(Function):
     """Base of the binary ops; operands are Tensors or Python scalars, broadcast together."""
 
@@ -46,18 +60,16 @@ class _Binary(Function):
             raise_broadcast_error(a, b, e)
         out = Tensor._make(data, backend)
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if need_a or need_b:
-            # Save only what the needed gradients read (see _GRAD_READS).
-            reads = _GRAD_READS.get(ctx.op)
-            if reads:
-                wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
-                ctx.save_for_backward(
-                    a if "a" in wanted and isinstance(a, Tensor) else None,
-                    b if "b" in wanted and isinstance(b, Tensor) else None,
-                    out if "o" in wanted else None,
-                )
-                ctx.scalars = (None if isinstance(a, Tensor) else a,
-                               None if isinstance(b, Tensor) else b)
+        plans = _SAVE_PLANS.get(ctx.op)
+        if plans and (need_a or need_b):  # save only what the needed gradients read
+            save_a, save_b, save_out = plans[need_a + 2 * need_b]
+            ctx.save_for_backward(
+                a if save_a and isinstance(a, Tensor) else None,
+                b if save_b and isinstance(b, Tensor) else None,
+                out if save_out else None,
+            )
+            ctx.scalars = (None if isinstance(a, Tensor) else a,
+                           None if isinstance(b, Tensor) else b)
         return out
 
     @staticmethod
@@ -132,7 +144,7 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
     nearly every op of a training step, so the path is written out in one function.
     """
     op = cls.op
-    plans = _save_plans(op)
+    plans = _SAVE_PLANS.get(op)
 
     def binary(input, other):
         a, b = input, other
@@ -177,19 +189,6 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
     binary.__name__ = binary.__qualname__ = name
     binary.__doc__ = doc
     return binary
-
-
-def _save_plans(op: str):
-    """For each of need_a + 2 * need_b: whether to save a, b and the output (``_GRAD_READS``);
-    None for ops whose gradients read nothing."""
-    reads = _GRAD_READS.get(op)
-    if reads is None:
-        return None
-    plans = [None]
-    for need_a, need_b in ((True, False), (False, True), (True, True)):
-        wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
-        plans.append(("a" in wanted, "b" in wanted, "o" in wanted))
-    return plans
 
 
 def _is_bool(x) -> bool:
