@@ -112,12 +112,16 @@ class Env:
 
 
 ROWS: list = []
+ROWS_FILE: list = []  # the open gpu_kernels.jsonl: each row lands there as soon as it is measured
 
 
 def record(section, name, value, unit, goal=None, ok=None, **extra):
     row = {"section": section, "name": name, "value": value, "unit": unit, "goal": goal,
            "ok": ok, **extra}
     ROWS.append(row)
+    if ROWS_FILE:  # a run cut short by a timeout keeps every row measured so far
+        ROWS_FILE[0].write(json.dumps(row, default=_json_value) + "\n")
+        ROWS_FILE[0].flush()
     shown = f"{value:.4g}" if isinstance(value, float) else value
     print(f"  {section:>13} | {name:<46} {shown} {unit}"
           + (f"  (goal {goal}: {'ok' if ok else 'MISSED'})" if goal else ""), flush=True)
@@ -390,10 +394,27 @@ def _mlp_step_fn(m, dev, weights, data, labels):
     return step
 
 
+def _json_value(v):
+    return None if isinstance(v, float) and math.isnan(v) else str(v)
+
+
+def print_goals(rows) -> None:
+    """The goal rows as one table (also run by gpu_check.sh on the .jsonl of a cut-short run)."""
+    print("\n== goals ==")
+    for row in rows:
+        if row["goal"]:
+            value = row["value"]
+            shown = f"{value:.3g}" if isinstance(value, float) else value
+            print(f"{'ok    ' if row['ok'] else 'MISSED'} {row['section']:>13} | {row['name']:<50}"
+                  f" {shown} {row['unit']} (goal {row['goal']})")
+
+
 FLOOR = [1.0]
-# The goals first, the tuning sweeps last (a run cut short by a timeout keeps the goals).
-SECTIONS = {"memory_bound": memory_bound, "cross_entropy": cross_entropy, "host": host_overhead,
-            "mlp": mlp_step, "sweep": sweep, "ce_variants": cross_entropy_variants}
+# The goals first, the tuning sweeps last (a run cut short by a timeout keeps the goals). Host
+# overhead and the MLP step run before cross-entropy: its peak-memory measurement installs a CuPy
+# memory hook, a Python call per allocation, for the rest of the process.
+SECTIONS = {"memory_bound": memory_bound, "host": host_overhead, "mlp": mlp_step,
+            "cross_entropy": cross_entropy, "sweep": sweep, "ce_variants": cross_entropy_variants}
 
 
 def main(argv=None) -> int:
@@ -413,6 +434,8 @@ def main(argv=None) -> int:
         info.update(name=env.gpugrad.cuda.get_device_name(), triton=triton.__version__,
                     cupy=env.xp.__version__, torch=getattr(env.torch, "__version__", None))
     print("gpu_kernels:", info, flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    ROWS_FILE.append(open(args.out / "gpu_kernels.jsonl", "w"))
     FLOOR[0] = copy_floor(env)
     wanted = args.only.split(",") if args.only else list(SECTIONS)
     failures = []
@@ -427,19 +450,12 @@ def main(argv=None) -> int:
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
             print(f"  section {name} FAILED: {type(exc).__name__}: {exc}", flush=True)
         print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
+    ROWS_FILE.pop().close()
     path = args.out / "gpu_kernels.json"
     path.write_text(json.dumps({"machine": info, "rows": ROWS, "failures": failures}, indent=1,
-                               default=lambda v: None if isinstance(v, float) and math.isnan(v)
-                               else str(v)))
+                               default=_json_value))
     print(f"\nwrote {path}")
-    print("\n== goals ==")
-    for row in ROWS:
-        if row["goal"]:
-            value = row["value"]
-            shown = f"{value:.3g}" if isinstance(value, float) else value
-            print(f"{'ok    ' if row['ok'] else 'MISSED'} {row['section']:>13} | {row['name']:<50}"
-                  f" {shown} {row['unit']} (goal {row['goal']})")
+    print_goals(ROWS)
     for f in failures:
         print("FAILED section", f)
     return 1 if failures else 0

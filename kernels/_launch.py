@@ -231,7 +231,9 @@ def _bind_triton_to_cupy() -> None:
 
     try:
         active = driver.active
-    except ImportError:  # a Triton whose CUDA driver imports PyTorch, and no PyTorch here
+    except (ImportError, RuntimeError):
+        # A Triton whose CUDA driver needs PyTorch, and no PyTorch here: older releases raise
+        # ImportError; 3.6 finds "0 active drivers" and raises RuntimeError.
         active = _torch_free_driver()
         driver.set_active(active)
     active.get_current_device = xp.cuda.runtime.getDevice
