@@ -14,7 +14,7 @@
 #   6. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
 # then prints a short table. Everything lands in $OUT (default bench/results/gpu): versions.txt,
 # bench.log, gpu_kernels.jsonl (+ .json when the run ends), tests_gpu.log,
-# tests_reliability_gpu.log, summary.txt (the demo's output is in summary.txt).
+# tests_reliability_gpu.log, host_profile.txt, summary.txt (the demo's output is in summary.txt).
 #
 # Run from the repository root: bash bench/gpu_check.sh
 set -u
@@ -73,6 +73,11 @@ limit() { local s=$1; shift; timeout -s INT -k 10 "$s" "$@"; }
 step "benchmarks (timeout 150 s)"
 limit 150 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "bench exit $?" | tee -a "$SUMMARY"
+
+step "host time per launch under cProfile (timeout 30 s)"
+limit 30 $PY -m bench.gpu_kernels --only host --profile --out "$OUT/profile" > /dev/null 2>&1
+echo "profile exit $?" | tee -a "$SUMMARY"
+mv "$OUT/profile/host_profile.txt" "$OUT/" 2>/dev/null; rm -rf "$OUT/profile"
 
 step "CUDA tests: tests/cuda tests/kernels (timeout 120 s)"
 limit 120 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10 \

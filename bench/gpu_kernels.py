@@ -422,6 +422,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=Path("bench/results"))
     p.add_argument("--smoke", action="store_true", help="tiny sizes: check the script runs")
     p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    p.add_argument("--profile", action="store_true",
+                   help="run the sections under cProfile; the top functions go to "
+                        "DIR/host_profile.txt (where host time per launch goes)")
     args = p.parse_args(argv)
     env = Env(args.smoke)
     if not env.cuda and not args.smoke:
@@ -439,6 +442,12 @@ def main(argv=None) -> int:
     FLOOR[0] = copy_floor(env)
     wanted = args.only.split(",") if args.only else list(SECTIONS)
     failures = []
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     for name in wanted:
         t0 = time.perf_counter()
         try:
@@ -450,6 +459,14 @@ def main(argv=None) -> int:
             failures.append(f"{name}: {type(exc).__name__}: {exc}")
             print(f"  section {name} FAILED: {type(exc).__name__}: {exc}", flush=True)
         print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    if profiler is not None:
+        import io
+        import pstats
+
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+        (args.out / "host_profile.txt").write_text(text.getvalue())
     ROWS_FILE.pop().close()
     path = args.out / "gpu_kernels.json"
     path.write_text(json.dumps({"machine": info, "rows": ROWS, "failures": failures}, indent=1,

@@ -45,6 +45,9 @@ MODE = _decide_mode()
 INTERPRET = MODE == "interpret"
 if INTERPRET:
     os.environ["TRITON_INTERPRET"] = "1"
+    from ._triton_compat import fix_interpreter
+
+    fix_interpreter()
 elif MODE == "aot":
     os.environ["TRITON_INTERPRET"] = "0"
 

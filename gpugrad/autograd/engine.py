@@ -347,7 +347,7 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
         t._grad = Tensor._make(data, g._backend) if data is not g._data or g.grad_fn else g
         return
     # In place, as PyTorch: whoever holds the old ``.grad`` tensor sees the sum too.
-    if old.grad_fn is None and old._data.flags.writeable:
+    if old.grad_fn is None and _writable(old._data):
         xp = old._backend.xp
         xp.add(old._data, data, out=old._data, casting="unsafe")
         old._vc.value += 1
@@ -356,7 +356,12 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
 
 
 def _owns(arr) -> bool:
-    return arr.base is None and arr.flags.writeable and arr.flags.c_contiguous
+    return arr.base is None and _writable(arr) and arr.flags.c_contiguous
+
+
+def _writable(arr) -> bool:
+    # CuPy arrays have no read-only flag: they are always writable.
+    return getattr(arr.flags, "writeable", True)
 
 
 def bind(tensor_cls) -> None:

@@ -43,4 +43,4 @@ def test_export_refuses_tensors_that_require_grad():
 
 
 def test_cpu_tensors_have_no_cuda_array_interface():
-    assert not hasattr(gpugrad.ones(2), "__cuda_array_interface__")
+    assert not hasattr(gpugrad.ones(2, device="cpu"), "__cuda_array_interface__")
