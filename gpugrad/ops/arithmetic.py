@@ -301,6 +301,11 @@ class IntegerDiv(Function):
 
 def pow(input, exponent) -> Tensor:  # noqa: A001
     """``input ** exponent`` (either may be a scalar)."""
+    # PyTorch refuses a negative Python int exponent on an integer tensor (a tensor exponent is
+    # computed). NumPy raises too, CuPy does not: check here, for every backend.
+    if (type(exponent) is int and exponent < 0 and isinstance(input, Tensor)
+            and not input.dtype.is_floating_point and not input.dtype.is_complex):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _pow(input, exponent)
 
 
@@ -349,5 +354,5 @@ METHODS = {
     "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
     "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
     "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,
-    "__rmod__": reflected(remainder), "__pow__": _pow, "__rpow__": reflected(_pow),
+    "__rmod__": reflected(remainder), "__pow__": pow, "__rpow__": reflected(_pow),
 }
