@@ -141,6 +141,7 @@ def test_kernels_follow_cupys_current_stream():
 
 def test_memory_statistics_follow_the_pool():
     cupy = _cupy()
+    _first_use_of_cuda()
     gc.collect()
     gpugrad.cuda.synchronize()
     base = gpugrad.cuda.memory_allocated()
@@ -155,7 +156,15 @@ def test_memory_statistics_follow_the_pool():
     assert gpugrad.cuda.memory_reserved() == cupy.get_default_memory_pool().total_bytes()
 
 
+def _first_use_of_cuda():
+    """What a process keeps once it has used CUDA (about 12 MB on an H200: the random generator's
+    states among it), set up before a test takes its memory baseline, whichever test runs first."""
+    x = gpugrad.randn(4, 4, device="cuda")
+    (x @ gpugrad.randint(0, 2, (4, 4), device="cuda").float() * 2).sum().item()
+
+
 def test_training_loop_returns_memory_to_baseline():
+    _first_use_of_cuda()
     gc.collect()
     base = gpugrad.cuda.memory_allocated()
     model = gpugrad.nn.Sequential(gpugrad.nn.Linear(32, 64), gpugrad.nn.ReLU(),
@@ -222,7 +231,9 @@ def test_cross_entropy_matches_torch_on_large_rows():
         loss = gpugrad.nn.functional.cross_entropy(
             g, gpugrad.tensor(target.numpy(), device="cuda"), label_smoothing=0.1)
         loss.backward()
-        rtol, atol = (2e-3, 2e-7) if dtype == torch.float16 else (1e-5, 1e-9)
+        # float32: on an H200, PyTorch's own CUDA gradient differs from its CPU one by up to
+        # 4.7e-5 relative here (rows of 32768), as ours does; 1e-4 leaves room for both.
+        rtol, atol = (2e-3, 2e-7) if dtype == torch.float16 else (1e-4, 1e-9)
         np.testing.assert_allclose(loss.item(), ref.item(), rtol=rtol)
         np.testing.assert_allclose(g.grad.float().cpu().numpy(), x.grad.numpy(), rtol=rtol,
                                    atol=atol)
