@@ -12,7 +12,6 @@ import types
 import numpy as np
 import pytest
 import triton.runtime
-
 from gpugrad.kernels import _launch, _triton_compat
 
 
