@@ -13,6 +13,7 @@ from . import (
 )
 from ._device import device, get_default_device, set_default_device
 from ._dtype import (
+    bfloat16,
     bool,
     double,
     dtype,

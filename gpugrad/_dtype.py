@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import ml_dtypes
 import numpy as np
 
 __all__ = [
-    "dtype", "float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8",
-    "bool", "float", "double", "half", "short", "int", "long",
+    "dtype", "float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
+    "uint8", "bool", "float", "double", "half", "short", "int", "long",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
 ]
 
 _BOOL, _INT, _FLOAT = 0, 1, 2  # categories, in promotion order
+
+# NumPy kinds of the floating dtypes: ``"f"``, and ``"V"`` for ``ml_dtypes.bfloat16`` (NumPy has no
+# bfloat16 of its own; the ``ml_dtypes`` package adds it as a user dtype of kind "V"). gpugrad holds
+# no other "V" dtype, so ``arr.dtype.kind in FLOAT_KINDS`` tells a floating array.
+FLOAT_KINDS = "fV"
+BFLOAT16_NP = np.dtype(ml_dtypes.bfloat16)
 
 
 class dtype:
@@ -23,9 +30,10 @@ class dtype:
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
         kind = self.np.kind
-        self._category = _FLOAT if kind == "f" else (_BOOL if kind == "b" else _INT)
-        self.is_floating_point = kind == "f"
-        self.is_signed = kind in "fi"
+        floating = kind in FLOAT_KINDS
+        self._category = _FLOAT if floating else (_BOOL if kind == "b" else _INT)
+        self.is_floating_point = floating
+        self.is_signed = floating or kind == "i"
 
     @property
     def is_complex(self) -> bool:
@@ -39,6 +47,7 @@ class dtype:
 
 
 float16 = dtype("float16", np.float16)
+bfloat16 = dtype("bfloat16", BFLOAT16_NP)
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
@@ -50,7 +59,7 @@ bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool)
 _FROM_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 
@@ -97,7 +106,7 @@ def get_default_dtype() -> dtype:
 
 
 def set_default_dtype(d) -> None:
-    """Set the default floating-point dtype (float16, float32 or float64)."""
+    """Set the default floating-point dtype (float16, bfloat16, float32 or float64)."""
     global _default_float
     d = to_dtype(d)
     if not d.is_floating_point:

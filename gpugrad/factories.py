@@ -40,7 +40,7 @@ def _finish(data, backend, requires_grad: bool) -> Tensor:
 def _infer_np_dtype(arr: np.ndarray, from_python: bool):
     """PyTorch's inference: Python floats take the default dtype, ints int64, bools bool."""
     kind = arr.dtype.kind
-    if kind == "f":
+    if kind in dt.FLOAT_KINDS:
         return dt.get_default_dtype().np if from_python else arr.dtype
     if kind in "iu":
         return np.int64 if from_python else arr.dtype

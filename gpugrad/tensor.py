@@ -148,7 +148,7 @@ class Tensor:
         return self._backend.device.type == "cpu"
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in dt.FLOAT_KINDS
 
     def is_complex(self) -> bool:
         return False
@@ -189,7 +189,7 @@ class Tensor:
                     "use var_no_grad = var.detach()."
                 )
             return self
-        if requires_grad and self._data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind not in dt.FLOAT_KINDS:
             raise RuntimeError(
                 "only Tensors of floating point dtype can require gradients, got "
                 f"{self.dtype}"

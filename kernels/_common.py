@@ -12,19 +12,22 @@ from __future__ import annotations
 
 import struct
 
+import ml_dtypes
 import numpy as np
 import triton
 import triton.language as tl
 
 _NAN_ALL = tl.constexpr(tl.PropagateNan.ALL)
 
-# Accumulation dtype per storage dtype: float16 accumulates in float32.
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)  # NumPy's and CuPy's bfloat16 (the ml_dtypes package)
+
+# Accumulation dtype per storage dtype: float16 and bfloat16 accumulate in float32.
 ACC_DTYPE = {
-    np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float32),
-    np.dtype(np.float64): np.dtype(np.float64),
+    np.dtype(np.float16): np.dtype(np.float32), BFLOAT16: np.dtype(np.float32),
+    np.dtype(np.float32): np.dtype(np.float32), np.dtype(np.float64): np.dtype(np.float64),
 }
 TL_DTYPE = {
-    np.dtype(np.float16): tl.float16, np.dtype(np.float32): tl.float32,
+    np.dtype(np.float16): tl.float16, BFLOAT16: tl.bfloat16, np.dtype(np.float32): tl.float32,
     np.dtype(np.float64): tl.float64, np.dtype(np.int64): tl.int64,
     np.dtype(np.int32): tl.int32, np.dtype(np.int16): tl.int16, np.dtype(np.int8): tl.int8,
     np.dtype(np.uint8): tl.uint8, np.dtype(np.bool_): tl.int1,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import warnings
 
+import ml_dtypes
 import numpy as np
 
 from . import MODE
@@ -32,7 +33,8 @@ else:
 __all__ = ["xp", "Kernel", "cdiv", "next_pow2", "num_sms", "elem_strides", "collapse",
            "no_negative_strides", "COMPILED", "FLOAT_DTYPES"]
 
-FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16), np.dtype(np.float32),
+                np.dtype(np.float64))
 COMPILED: list = []  # aot mode: (kernel name, CompiledKernel), in order of first use
 
 
@@ -285,8 +287,19 @@ def _interpret_launch(fn, grid, args):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", UserWarning)  # read-only (broadcast) NumPy views
         for a in args:
-            bridged.append(torch.from_numpy(a) if isinstance(a, np.ndarray) else a)
+            bridged.append(_as_torch(torch, a) if isinstance(a, np.ndarray) else a)
         fn[tuple(grid)](*bridged)
+
+
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+
+def _as_torch(torch, arr):
+    """A PyTorch view of a NumPy array (no copy). ``torch.from_numpy`` refuses ml_dtypes'
+    bfloat16: its bits travel as int16 and are reinterpreted as ``torch.bfloat16``."""
+    if arr.dtype == _BFLOAT16:
+        return torch.from_numpy(arr.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(arr)
 
 
 def is_interpret() -> bool:

@@ -227,7 +227,7 @@ def cross_entropy(logits, target, weight, ignore_index: int, label_smoothing: fl
     dtype = logits.dtype
     acc = ACC_DTYPE[dtype]
     tl_acc = TL_DTYPE[acc]
-    probs = target.dtype.kind == "f"
+    probs = target.dtype.kind in "fV"  # float (or bfloat16) probabilities, not class indices
     if probs:
         target = no_negative_strides(target)
         stride_t = tuple(s // target.dtype.itemsize for s in target.strides)

@@ -21,7 +21,7 @@ cost only the uncoalesced part of the traffic. The kernel sees at most three out
 dims and one inner dim, and tiles them as [BLOCK_R rows, BLOCK_C inner elements]: the div/mod that
 turns a row number into outer indices is paid once per row, not per element, and inner offsets
 are ``col * stride`` (plain ``col`` when the inner stride is 1, so loads vectorize). Offsets are
-int64. float16 computes in float32; the result is rounded once on store.
+int64. float16 and bfloat16 compute in float32; the result is rounded once on store.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from ._common import f64, float_bits, tsum
+from ._common import BFLOAT16, f64, float_bits, tsum
 from ._launch import (
     Kernel,
     cdiv,
@@ -54,7 +54,7 @@ ABSENT, SCALAR_FLOAT, SCALAR_INT, INNER_CONTIGUOUS, STRIDED = 0, 1, 2, 3, 4
 TUNING = {"block": 1 << 16 if is_interpret() else 2048, "num_warps": 4}
 
 _COMPUTE = {
-    np.dtype(np.float16): tl.float32, np.dtype(np.float32): tl.float32,
+    np.dtype(np.float16): tl.float32, BFLOAT16: tl.float32, np.dtype(np.float32): tl.float32,
     np.dtype(np.float64): tl.float64, np.dtype(np.int64): tl.int64,
     np.dtype(np.int32): tl.int32, np.dtype(np.int16): tl.int16, np.dtype(np.int8): tl.int8,
     np.dtype(np.uint8): tl.uint8, np.dtype(np.bool_): tl.int1,

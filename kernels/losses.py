@@ -24,7 +24,7 @@ import triton.language as tl
 from . import binary_math as bm
 from . import elementwise as ew
 from . import reduction
-from ._common import ACC_DTYPE
+from ._common import ACC_DTYPE, TL_DTYPE
 from ._launch import Kernel, cdiv
 from ._math import log1p
 
@@ -109,15 +109,15 @@ def l1(x, y, reduction: str, need_grad: bool):
 
 # -------------------------------------------------------------------------- backward's scale
 @triton.jit
-def _scale_by_scalar_kernel(grad_ptr, scale_ptr, n, BLOCK: tl.constexpr):
+def _scale_by_scalar_kernel(grad_ptr, scale_ptr, n, ACC: tl.constexpr, BLOCK: tl.constexpr):
     # grad *= s in place, where s is a device scalar; when s == 1 (after loss.backward()) no
     # program touches the gradient: the pass costs a launch, not a read and a write.
-    s = tl.load(scale_ptr)
+    s = tl.load(scale_ptr).to(ACC)
     if s != 1:
         offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < n
-        g = tl.load(grad_ptr + offs, mask=mask)
-        tl.store(grad_ptr + offs, g * s, mask=mask)  # one rounding, as in float32 then cast
+        g = tl.load(grad_ptr + offs, mask=mask).to(ACC)
+        tl.store(grad_ptr + offs, (g * s).to(grad_ptr.dtype.element_ty), mask=mask)  # 1 rounding
 
 
 _scale_by_scalar = Kernel(_scale_by_scalar_kernel)
@@ -136,7 +136,8 @@ def scale_loss_grad(grad_input, grad_output):
         scale = grad_output if grad_output.dtype == grad_input.dtype else grad_output.astype(
             grad_input.dtype)
         _scale_by_scalar((cdiv(grad_input.size, _SCALE_BLOCK),), grad_input, scale,
-                         grad_input.size, _SCALE_BLOCK, num_warps=4)
+                         grad_input.size, TL_DTYPE[ACC_DTYPE[grad_input.dtype]], _SCALE_BLOCK,
+                         num_warps=4)
         return grad_input
     ew.launch((bm.BINARY["mul"],), (grad_input, grad_output), grad_input.dtype,
               (grad_input.dtype,), grad_input.shape, outs=[grad_input])

@@ -28,7 +28,7 @@ import triton
 import triton.language as tl
 
 from ._common import ACC_DTYPE, TL_DTYPE, f64, float_bits
-from ._launch import Kernel, cdiv, is_interpret, xp
+from ._launch import FLOAT_DTYPES, Kernel, cdiv, is_interpret, xp
 
 __all__ = ["sgd_step", "adam_step", "supported", "TUNING"]
 
@@ -189,7 +189,7 @@ def supported(params, grads, *states) -> bool:
     """Whether the kernels take these lists: floating-point parameters, every parameter and
     state buffer contiguous, gradients of the parameters' dtypes (made contiguous if needed)."""
     for i, (p, g) in enumerate(zip(params, grads)):
-        if p.dtype.kind != "f" or g.dtype != p.dtype or not p.flags.c_contiguous:
+        if p.dtype not in FLOAT_DTYPES or g.dtype != p.dtype or not p.flags.c_contiguous:
             return False
         for state in states:
             buf = None if state is None else state[i]

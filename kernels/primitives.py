@@ -51,7 +51,7 @@ class TritonPrimitives:
         return ew.where(cond, a, b)
 
     def clamp(self, x, lo, hi):
-        if x.dtype.kind in "fiu":
+        if x.dtype.kind in "fiuV":  # V: bfloat16
             return ew.clamp(x, lo, hi)
         return super().clamp(x, lo, hi)
 
@@ -65,7 +65,7 @@ class TritonPrimitives:
         return super().reduce(op, x, axes, keepdim)
 
     def arg_reduce(self, op, x, axis, keepdim):
-        if x.dtype.kind in "fiu":
+        if x.dtype.kind in "fiuV":
             return statistics.arg_reduce(op, x, axis, keepdim)
         return super().arg_reduce(op, x, axis, keepdim)
 

@@ -195,11 +195,14 @@ def _acc_dtype(op, dtype):
 
 
 def _fill(op, acc):
+    # Float fills for float accumulators: the interpreter casts an int fill to bfloat16 as raw
+    # bits (1 would load as a tiny subnormal), a float one by value.
+    floating = acc.kind == "f"
     if op in ("sum", "mean", "any"):
-        return 0
+        return 0.0 if floating and op != "any" else 0
     if op in ("prod", "all"):
-        return 1
-    if acc.kind == "f":
+        return 1.0 if floating and op != "all" else 1
+    if floating:
         return float("-inf") if op == "amax" else float("inf")
     info = np.iinfo(acc)
     return int(info.min if op == "amax" else info.max)

@@ -47,18 +47,21 @@ _INT64 = np.dtype(np.int64)
 def _arg_reduce_kernel(
     x_ptr, values_ptr, index_ptr, n_out, inner, K,
     stride_o, stride_i, stride_k,
-    IS_MAX: tl.constexpr, FILL: tl.constexpr, BLOCK_O: tl.constexpr, BLOCK_K: tl.constexpr,
+    IS_MAX: tl.constexpr, FILL: tl.constexpr, CMP: tl.constexpr, BLOCK_O: tl.constexpr,
+    BLOCK_K: tl.constexpr,
 ):
+    # Compared in CMP: float32 for the half types (exact; the interpreter holds bfloat16 as raw
+    # bits, which compare wrong), the storage dtype otherwise.
     pid = tl.program_id(0).to(tl.int64)
     outs = pid * BLOCK_O + tl.arange(0, BLOCK_O)
     o_mask = outs < n_out
-    best = tl.full([BLOCK_K, BLOCK_O], FILL, x_ptr.dtype.element_ty)
+    best = tl.full([BLOCK_K, BLOCK_O], FILL, CMP)
     best_k = tl.full([BLOCK_K, BLOCK_O], K, tl.int64)  # past every real index: real ones win ties
     for k0 in range(0, K, BLOCK_K):
         ks = k0 + tl.arange(0, BLOCK_K).to(tl.int64)
         mask = (ks < K)[:, None] & o_mask[None, :]
         offs = tile_offsets(outs, ks, inner, stride_o, stride_i, stride_k)
-        x = tl.load(x_ptr + offs, mask=mask, other=FILL)
+        x = tl.load(x_ptr + offs, mask=mask, other=FILL).to(CMP)
         k_tile = tl.broadcast_to(ks[:, None], [BLOCK_K, BLOCK_O])
         if IS_MAX:
             best, best_k = argmax_combine(best, best_k, x, k_tile)
@@ -68,7 +71,7 @@ def _arg_reduce_kernel(
         value, index = tl.reduce((best, best_k), 0, argmax_combine)
     else:
         value, index = tl.reduce((best, best_k), 0, argmin_combine)
-    tl.store(values_ptr + outs, value, mask=o_mask)
+    tl.store(values_ptr + outs, value.to(values_ptr.dtype.element_ty), mask=o_mask)
     tl.store(index_ptr + outs, index, mask=o_mask)
 
 
@@ -150,14 +153,15 @@ def arg_reduce(op: str, x, axis: int, keepdim: bool):
     if plan is None:
         x, plan = contiguous_plan(x, (axis,))
     is_max = op == "max"
-    if x.dtype.kind == "f":
+    if x.dtype.kind in "fV":  # V: bfloat16
         fill = float("-inf") if is_max else float("inf")
     else:
         info = np.iinfo(x.dtype)
         fill = int(info.min if is_max else info.max)
     block_o, block_k = blocks(plan)
     _arg_reduce((cdiv(plan.n_out, block_o),), x, values, index, plan.n_out, plan.inner, plan.K,
-                *plan.args(), is_max, fill, block_o, block_k, num_warps=TUNING["num_warps"])
+                *plan.args(), is_max, fill, tl_dtype(ACC_DTYPE.get(x.dtype, x.dtype)), block_o,
+                block_k, num_warps=TUNING["num_warps"])
     return values, index
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import itertools
 
+from .._dtype import FLOAT_KINDS
+
 __all__ = ["edge_to", "record_node", "record_outputs", "record_single"]
 
 _sequence = itertools.count()
@@ -58,7 +60,7 @@ def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
 
 def record_single(ctx, args, out) -> None:
     """``record_outputs`` for a built-in op's one fresh output (the hot path)."""
-    if ctx._non_differentiable or out._data.dtype.kind != "f":
+    if ctx._non_differentiable or out._data.dtype.kind not in FLOAT_KINDS:
         record_outputs(ctx, args, (out,))
         return
     edges = []
@@ -112,10 +114,10 @@ def record_outputs(ctx, args, outputs) -> None:
         diff = []
         for i, o in enumerate(outputs):
             if isinstance(o, Tensor) and not any(o is t for t in non_diff):
-                if o._data.dtype.kind == "f":
+                if o._data.dtype.kind in FLOAT_KINDS:
                     diff.append(i)
         ctx._differentiable_outputs = tuple(diff)
-    elif outputs[0] is None or outputs[0]._data.dtype.kind != "f":
+    elif outputs[0] is None or outputs[0]._data.dtype.kind not in FLOAT_KINDS:
         ctx._differentiable_outputs = ()
     for i in ctx._differentiable_outputs:
         o = outputs[i]

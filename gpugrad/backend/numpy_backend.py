@@ -10,7 +10,8 @@ Conventions shared by every primitive:
   Python scalars), the op layer having applied PyTorch's type promotion;
 - gradients come back in the shape of the op's output (broadcast shape); the engine reduces
   them to the inputs' shapes with ``sum_to_shape``;
-- reductions of float16 accumulate in float32 and return float16.
+- reductions of float16 accumulate in float32 and return float16; bfloat16 operands of the
+  arithmetic primitives compute in float32 and round once (``bfloat16.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import functools
 import numpy as np
 
 from .._device import device
+from .bfloat16 import computed_in_float32
 from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP
 from .numpy_math import NumpyMath
 from .twins_ce import CrossEntropyTwins
@@ -29,6 +31,7 @@ from .twins_optim import OptimTwins
 from .twins_reduce import ReduceTwins
 
 
+@computed_in_float32
 class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimTwins):
     """CPU backend over NumPy arrays."""
 
@@ -59,6 +62,11 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
 
     def to_numpy(self, arr) -> np.ndarray:
         return arr
+
+    # ------------------------------------------------------------------------ matmul
+    def matmul(self, a, b):
+        """``a @ b`` with NumPy's broadcasting (BLAS for float32/float64)."""
+        return self.xp.matmul(a, b)
 
     # ------------------------------------------------------------------- elementwise
     def unary(self, op: str, x):

@@ -54,7 +54,8 @@ _DETACHED_VIEW = (
 
 # ---------------------------------------------------------------------- checks before writing
 TORCH_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+    "int64": "Long", "int32": "Int",
     "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
 }
 _INTERNAL_OVERLAP = (

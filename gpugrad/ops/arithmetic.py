@@ -8,6 +8,7 @@ and under ``create_graph=True`` backward runs the same formulas on Tensors.
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
 from ..autograd.record import _SavedOutput, edge_to, record_node
@@ -162,7 +163,7 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
             t, ad, bd = b, a, b._data
         else:
             return _promoted_binary(cls, a, b, float_out)
-        if t._data.dtype.kind != "f":
+        if t._data.dtype.kind not in dt.FLOAT_KINDS:
             return _promoted_binary(cls, a, b, float_out)
         backend = t._backend
         try:

@@ -102,7 +102,8 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
 
 def type_(self: Tensor, dtype=None):
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+        names = {"float32": "Float", "float64": "Double", "float16": "Half",
+                 "bfloat16": "BFloat16", "int64": "Long",
                  "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
         return f"gpugrad.{names[self.dtype.name]}Tensor"
     return to(self, dtype)
@@ -135,6 +136,7 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
 METHODS = {
     "to": to, "cpu": cpu, "cuda": cuda, "type_as": type_as, "type": type_,
     "float": _caster(dt.float32), "double": _caster(dt.float64), "half": _caster(dt.float16),
+    "bfloat16": _caster(dt.bfloat16),
     "long": _caster(dt.int64), "int": _caster(dt.int32), "short": _caster(dt.int16),
     "bool": _caster(dt.bool), "byte": _caster(dt.uint8), "char": _caster(dt.int8),
     "clone": clone, "contiguous": contiguous,

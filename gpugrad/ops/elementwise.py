@@ -8,6 +8,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ..autograd.record import _SavedOutput, edge_to, record_node
 from ..backend.formulas import UNARY
@@ -34,7 +35,7 @@ class _Unary(Function):
         op = ctx.op
         f = UNARY[op]
         xd = x._data
-        if f.float_only and xd.dtype.kind != "f":
+        if f.float_only and xd.dtype.kind not in dt.FLOAT_KINDS:
             xd = xd.astype(float_result(x.dtype).np)
         y = x._new(x._backend.unary(op, xd))
         if ctx.saves == "x":
@@ -72,7 +73,7 @@ def _unary_op(op: str, node_name: str):
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
         xd = input._data
-        if xd.dtype.kind != "f":
+        if xd.dtype.kind not in dt.FLOAT_KINDS:
             return cls.apply(input)
         # A float input: what apply would do, without its generality (the path of every op).
         backend = input._backend

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
     LEAF,
@@ -239,7 +240,7 @@ def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None
 
 
 def _check_random(self: Tensor, fn: str) -> None:
-    if self._data.dtype.kind != "f":
+    if self._data.dtype.kind not in dt.FLOAT_KINDS:
         raise RuntimeError(f"{fn} expects a floating point tensor, got {self.dtype}")
 
 

@@ -10,7 +10,8 @@ __all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
 
 
 def _matmul_grads(m, g, a, b, need_a, need_b):
-    """Gradients of ``a @ b`` in the broadcast batch shape; works on arrays and Tensors."""
+    """Gradients of ``a @ b`` in the broadcast batch shape; works on arrays (``m`` a backend)
+    and Tensors (``m`` the gpugrad namespace)."""
     ga = gb = None
     if a.ndim == 1 and b.ndim == 1:
         return (g * b if need_a else None), (g * a if need_b else None)
@@ -42,7 +43,7 @@ class MatMul(Function):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None,
                               b if ctx.needs_input_grad[0] else None)
         ctx.ndims = (a._data.ndim, b._data.ndim)
-        return a._new(a._backend.xp.matmul(a._data, b._data))
+        return a._new(a._backend.matmul(a._data, b._data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -54,7 +55,7 @@ class MatMul(Function):
     def _array_backward(self, grad):
         a, b = self.saved_arrays()
         need_a, need_b = self.needs_input_grad
-        return _matmul_grads(self._backend.xp, grad, _Shape(a, self.ndims[0]),
+        return _matmul_grads(self._backend, grad, _Shape(a, self.ndims[0]),
                              _Shape(b, self.ndims[1]), need_a, need_b)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from gpugrad.kernels._launch import xp
 
-TOLERANCE = {  # (rtol, atol) against a reference computed in float64 (float32 for float16)
+TOLERANCE = {  # (rtol, atol) against a reference computed in float64 (float32 for the halves)
     "float64": (1e-10, 1e-12),
     "float32": (2e-5, 1e-6),
     "float16": (2e-3, 2e-3),
+    "bfloat16": (1.6e-2, 1.6e-2),  # 8 mantissa bits: one rounding is 2^-9 relative
 }
 
 
@@ -47,16 +48,17 @@ def layout(values: np.ndarray, kind: str) -> np.ndarray:
 
 
 def reference_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float32) if np.dtype(dtype) == np.float16 else np.dtype(dtype)
+    half = np.dtype(dtype) in (np.dtype(np.float16), np.dtype("bfloat16"))
+    return np.dtype(np.float32) if half else np.dtype(dtype)
 
 
 def assert_close(actual, expected, dtype, rtol=None, atol=None, **kw):
     actual = host(actual)
     expected = np.asarray(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    r, a = TOLERANCE[np.dtype(dtype).name] if np.dtype(dtype).kind == "f" else (0, 0)
-    np.testing.assert_allclose(actual.astype(np.float64) if actual.dtype.kind == "f" else actual,
-                               expected.astype(np.float64) if expected.dtype.kind == "f"
+    r, a = TOLERANCE[np.dtype(dtype).name] if np.dtype(dtype).kind in "fV" else (0, 0)
+    np.testing.assert_allclose(actual.astype(np.float64) if actual.dtype.kind in "fV" else actual,
+                               expected.astype(np.float64) if expected.dtype.kind in "fV"
                                else expected,
                                rtol=r if rtol is None else rtol, atol=a if atol is None else atol,
                                equal_nan=True, **kw)

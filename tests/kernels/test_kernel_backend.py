@@ -56,12 +56,14 @@ def test_interpret_backend_in_process():
 
 
 def test_op_registry_through_the_interpreted_kernels():
-    """The whole op registry (values and gradients against PyTorch) with CPU tensors running
-    the Triton kernels under the interpreter instead of the NumPy twins."""
+    """The whole op registry (values and gradients against PyTorch, in float64, float32 and
+    bfloat16) with CPU tensors running the Triton kernels under the interpreter instead of the
+    NumPy twins."""
     env = dict(os.environ, GPUGRAD_KERNELS="interpret")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-         os.path.join(HERE, "..", "test_opinfo.py"), "-k", "values_and_grads"],
+         os.path.join(HERE, "..", "test_opinfo.py"), os.path.join(HERE, "..", "test_bfloat16.py"),
+         "-k", "values_and_grads"],
         env=env, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

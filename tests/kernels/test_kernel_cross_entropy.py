@@ -42,7 +42,7 @@ def _case(rng, n, c, dtype, probs, weighted, ignore):
     return logits, target, weight
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 @pytest.mark.parametrize("probs", [False, True])
 def test_matches_torch(path, dtype, probs):
     rng = np.random.default_rng(0)

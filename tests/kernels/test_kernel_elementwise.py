@@ -9,7 +9,7 @@ from kernel_helpers import assert_close, device, host, layout, reference_dtype
 
 from gpugrad.backend.formulas import UNARY
 
-FLOATS = ("float32", "float64", "float16")
+FLOATS = ("float32", "float64", "float16", "bfloat16")
 LAYOUTS = ("contiguous", "strided", "transposed")
 POSITIVE = {"log", "sqrt", "rsqrt", "log1p", "reciprocal"}
 

@@ -26,7 +26,7 @@ def _torch(name, x, y, weight=None, pos_weight=None, reduction="mean"):
     return loss.detach().numpy(), tx.grad.numpy()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_pointwise_losses_match_torch(dtype, reduction):
     rng = np.random.default_rng(0)

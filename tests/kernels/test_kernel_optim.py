@@ -88,7 +88,7 @@ def test_adam_matches_twin_and_torch(twin, blocks, hyper):
             assert_close(a, b, "float64")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
 def test_lower_precisions_and_mixed_dtypes(twin, dtype):
     rng = np.random.default_rng(2)
     params = _tensors(rng, dtype) + [rng.standard_normal((3, 3))]  # a float64 one: own launch

@@ -19,7 +19,7 @@ def small_tiles(monkeypatch):
 
 
 @pytest.mark.parametrize("op", ["sum", "mean", "prod", "amax", "amin"])
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_reduce_floats(twin, op, dtype):
     rng = np.random.default_rng(abs(hash((op, dtype))) % 2**32)
     ref = reference_dtype(dtype)
@@ -73,7 +73,7 @@ def test_reduce_nan_and_empty(twin):
 
 
 @pytest.mark.parametrize("op", ["max", "min"])
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int64"])
 def test_arg_reduce(twin, op, dtype):
     rng = np.random.default_rng(3)
     x = rng.integers(-3, 4, (4, 9, 5)).astype(dtype)  # many ties: the first occurrence wins
@@ -89,7 +89,7 @@ def test_arg_reduce(twin, op, dtype):
             np.testing.assert_array_equal(host(index), ei, err_msg=f"{op} axis {axis}")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_var(twin, dtype):
     rng = np.random.default_rng(4)
     ref = reference_dtype(dtype)
@@ -104,7 +104,7 @@ def test_var(twin, dtype):
                      dtype)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_logsumexp(twin, dtype):
     rng = np.random.default_rng(5)
     ref = reference_dtype(dtype)

@@ -17,7 +17,7 @@ def path(request, monkeypatch):
     return request.param
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 @pytest.mark.parametrize("log", [False, True])
 def test_softmax_and_grad(twin, path, dtype, log):
     rng = np.random.default_rng(0)

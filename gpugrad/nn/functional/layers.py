@@ -28,7 +28,7 @@ class Linear(Function):
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         ctx.x_shape = x._data.shape
-        out = x._backend.xp.matmul(x._data, weight._data.T)
+        out = x._backend.matmul(x._data, weight._data.T)
         if bias is not None:
             out += bias._data
         return x._new(out)
@@ -47,11 +47,11 @@ class Linear(Function):
     def _array_backward(self, grad):
         x, weight = self.saved_arrays()
         need_x, need_w, need_b = self.needs_input_grad
-        xp = self._backend.xp
+        backend = self._backend
         g2 = grad.reshape(-1, grad.shape[-1] if grad.ndim else 1)
-        return (xp.matmul(grad, weight) if need_x else None,
-                xp.matmul(g2.T, x.reshape(-1, self.x_shape[-1])) if need_w else None,
-                g2.sum(axis=0) if need_b else None)
+        return (backend.matmul(grad, weight) if need_x else None,
+                backend.matmul(g2.T, x.reshape(-1, self.x_shape[-1])) if need_w else None,
+                backend.reduce("sum", g2, (0,), False) if need_b else None)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

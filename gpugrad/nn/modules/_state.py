@@ -92,6 +92,11 @@ class ConversionMixin:
 
         return self._cast_floats(dt.float16)
 
+    def bfloat16(self):
+        from ... import _dtype as dt
+
+        return self._cast_floats(dt.bfloat16)
+
 
 class StateDictMixin:
     """Saving and restoring a module's parameters and persistent buffers by name."""

@@ -1,0 +1,89 @@
+"""bfloat16 through every op of the registry, against PyTorch's bfloat16 on the CPU.
+
+The samples are rounded to bfloat16 once and handed to both libraries; values and gradients are
+compared in float64 with tolerances for an 8-bit mantissa (PyTorch's own for bfloat16: rtol
+1.6e-2) plus an absolute term for the results that cancel. The dtype of every output and
+gradient must be PyTorch's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from opinfo import REGISTRY
+
+import gpugrad
+
+RTOL, ATOL = 1.6e-2, 2e-2
+
+
+def _cases():
+    for spec in REGISTRY:
+        if "float32" not in spec.dtypes:
+            continue
+        samples = spec.samples(np.random.default_rng(0))
+        for i, sample in enumerate(samples[:3]):
+            yield pytest.param(spec, sample, id=f"{spec.name}-{i}")
+
+
+def _args(sample, differentiable):
+    g_args, t_args, grad_idx = [], [], []
+    for i, a in enumerate(sample.args):
+        if not isinstance(a, np.ndarray):
+            g_args.append(a)
+            t_args.append(a)
+            continue
+        if a.dtype.kind != "f":
+            g_args.append(gpugrad.from_numpy(a.copy()))
+            t_args.append(torch.from_numpy(a.copy()))
+            continue
+        t = torch.from_numpy(a.astype(np.float32)).bfloat16()
+        g = gpugrad.from_numpy(t.float().numpy()).to(gpugrad.bfloat16)
+        if differentiable and (sample.grad_args is None or i in sample.grad_args):
+            t.requires_grad_()
+            g.requires_grad_()
+            grad_idx.append(i)
+        g_args.append(g)
+        t_args.append(t)
+    return g_args, t_args, grad_idx
+
+
+def _host(x):
+    if isinstance(x, torch.Tensor):
+        x = x.detach()
+        return (x.float() if x.is_floating_point() else x).numpy().astype(np.float64)
+    x = x.detach()
+    return (x.float() if x.is_floating_point() else x).numpy().astype(np.float64)
+
+
+def _outputs(spec, out):
+    outs = spec.outputs(out) if spec.outputs else out
+    return outs if isinstance(outs, (tuple, list)) else (outs,)
+
+
+@pytest.mark.parametrize("spec,sample", list(_cases()))
+def test_bfloat16_values_and_grads_match_torch(spec, sample):
+    g_args, t_args, grad_idx = _args(sample, spec.differentiable)
+    g_out = _outputs(spec, spec.op(gpugrad, *g_args, **sample.kwargs))
+    t_out = _outputs(spec, spec.op(torch, *t_args, **sample.kwargs))
+    for go, to in zip(g_out, t_out):
+        assert go.dtype.name == str(to.dtype).removeprefix("torch."), (go.dtype, to.dtype)
+        np.testing.assert_allclose(_host(go), _host(to), rtol=RTOL, atol=ATOL, equal_nan=True)
+    diff = [(go, to) for go, to in zip(g_out, t_out) if to.requires_grad]
+    if not grad_idx or not diff:
+        return
+    rng = np.random.default_rng(1)
+    ups = [torch.from_numpy(rng.standard_normal(tuple(to.shape)).astype(np.float32))
+           .to(to.dtype) for _, to in diff]
+    gpugrad.autograd.backward([g for g, _ in diff],
+                              [gpugrad.from_numpy(u.float().numpy()).to(g.dtype)
+                               for u, (g, _) in zip(ups, diff)])
+    torch.autograd.backward([t for _, t in diff], ups)
+    for i in grad_idx:
+        gg, tg = g_args[i].grad, t_args[i].grad
+        if tg is None:
+            continue
+        assert gg is not None and gg.dtype is gpugrad.bfloat16, f"grad of arg {i}"
+        np.testing.assert_allclose(_host(gg), _host(tg), rtol=RTOL, atol=ATOL, equal_nan=True,
+                                   err_msg=f"grad of arg {i}")
