@@ -79,6 +79,8 @@ class _Writer:
         from .nn.parameter import Parameter
 
         host = t._backend.to_numpy(t._data)
+        if host.dtype == dt.BFLOAT16_NP:  # .npz has no bfloat16: its bits are stored as uint16
+            host = host.view(np.uint16)
         return {"tensor": self._store(id(t), host), "dtype": t.dtype.name,
                 "device": str(t.device), "requires_grad": t.requires_grad,
                 "parameter": isinstance(t, Parameter)}
@@ -143,6 +145,8 @@ class _Reader:
             return self.loaded[name]
         host = self._array(name)
         expected = getattr(dt, node["dtype"]).np
+        if expected == dt.BFLOAT16_NP and host.dtype == np.uint16:
+            host = host.view(expected)
         if host.dtype != expected:
             raise ValueError(f"corrupt gpugrad archive: {name} is {host.dtype}, not {expected}")
         backend = get_backend(self._device(node["device"]))

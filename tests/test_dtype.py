@@ -10,7 +10,7 @@ import torch
 
 import gpugrad
 
-DTYPES = ["float16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool"]
+DTYPES = ["float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool"]
 
 
 def test_aliases():
@@ -40,7 +40,7 @@ def test_tensor_scalar_promotion_matches_torch(a, scalar):
     assert g.dtype.name == str(t.dtype).removeprefix("torch.")
 
 
-@pytest.mark.parametrize("a", ["int32", "int64", "bool", "float16"])
+@pytest.mark.parametrize("a", ["int32", "int64", "bool", "float16", "bfloat16"])
 def test_true_division_of_integers_gives_default_float(a):
     g = _make(gpugrad, a, False) / _make(gpugrad, a, False)
     t = _make(torch, a, False) / _make(torch, a, False)

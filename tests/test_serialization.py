@@ -22,8 +22,8 @@ def _round_trip(obj, **load_kwargs):
     return gpugrad.load(buf, **load_kwargs)
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int64", "int32", "uint8",
-                                   "bool"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64", "int64", "int32",
+                                   "uint8", "bool"])
 def test_tensor_round_trip(dtype):
     arr = (np.arange(12).reshape(3, 4) % 3).astype(dtype)
     t = gpugrad.tensor(arr)
