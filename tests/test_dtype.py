@@ -10,7 +10,8 @@ import torch
 
 import gpugrad
 
-DTYPES = ["float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64", "bool"]
+DTYPES = ["float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64",
+          "bool"]
 
 
 def test_aliases():

@@ -30,6 +30,9 @@ from .twins_loss import LossTwins
 from .twins_optim import OptimTwins
 from .twins_reduce import ReduceTwins
 
+# Elements of the temporary product that ``matmul_accumulate`` adds into its output at a time.
+_ACCUMULATE_BLOCK = 1 << 22
+
 
 @computed_in_float32
 class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimTwins):
@@ -67,6 +70,16 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
     def matmul(self, a, b):
         """``a @ b`` with NumPy's broadcasting (BLAS for float32/float64)."""
         return self.xp.matmul(a, b)
+
+    def matmul_accumulate(self, out, a, b) -> None:
+        """``out += a @ b`` for 2-D operands, the product computed in ``out``'s dtype; a block
+        of ``out``'s rows at a time, so no temporary as large as ``out`` exists."""
+        xp = self.xp
+        a = a if a.dtype == out.dtype else a.astype(out.dtype)
+        b = b if b.dtype == out.dtype else b.astype(out.dtype)
+        step = max(1, _ACCUMULATE_BLOCK // max(out.shape[1], 1))
+        for r0 in range(0, out.shape[0], step):
+            out[r0:r0 + step] += xp.matmul(a[r0:r0 + step], b)
 
     # ------------------------------------------------------------------- elementwise
     def unary(self, op: str, x):

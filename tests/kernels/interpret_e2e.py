@@ -70,6 +70,35 @@ def check_training(rng):
         close(g, t, rtol=1e-4, atol=1e-5, what="parameters after three Adam steps")
 
 
+def check_linear_cross_entropy(rng):
+    """The chunked linear + cross-entropy (the kernel per chunk) against PyTorch's unfused
+    reference, in float32 and in bfloat16 (float32 accumulation), with every option."""
+    h = rng.standard_normal((19, 8)).astype(np.float32)
+    w = rng.standard_normal((23, 8)).astype(np.float32) * 0.5
+    b = rng.standard_normal(23).astype(np.float32)
+    weight = rng.uniform(0.5, 2, 23).astype(np.float32)
+    target = rng.integers(0, 23, 19)
+    target[4] = -100
+    opts = gpugrad.nn.LinearCrossEntropyOptions(batch_chunk_size=5)
+    for dtype, tol in (("float32", 1e-5), ("bfloat16", 2e-2)):
+        rounded = [torch.tensor(a).to(getattr(torch, dtype)).float().numpy() for a in (h, w, b)]
+        g = [gpugrad.tensor(a).to(getattr(gpugrad, dtype)).requires_grad_() for a in rounded]
+        t = [torch.tensor(a, requires_grad=True) for a in rounded]
+        kw = {"reduction": "mean", "label_smoothing": 0.1}
+        g_loss = gpugrad.nn.functional.linear_cross_entropy(
+            g[0], g[1], gpugrad.tensor(target), linear_bias=g[2],
+            weight=gpugrad.tensor(weight), options=opts, **kw)
+        t_loss = torch.nn.functional.cross_entropy(
+            torch.nn.functional.linear(t[0], t[1], t[2]), torch.tensor(target),
+            weight=torch.tensor(weight), **kw)
+        g_loss.backward()
+        t_loss.backward()
+        close(g_loss.float(), t_loss, rtol=tol, atol=tol, what=f"linear_cross_entropy {dtype}")
+        for name, a, c in zip("hwb", g, t):
+            close(a.grad.float(), c.grad, rtol=tol, atol=tol,
+                  what=f"linear_cross_entropy {dtype} grad {name}")
+
+
 def main() -> None:
     assert isinstance(cpu_backend(), InterpretBackend), type(cpu_backend())
     from gpugrad.kernels import _launch
@@ -85,6 +114,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     check_ops(rng)
     check_training(rng)
+    check_linear_cross_entropy(rng)
     expected = {"_elementwise_kernel", "_reduce_kernel", "_softmax_kernel",
                 "_softmax_grad_kernel", "_logsumexp_kernel", "_var_kernel",
                 "_cross_entropy_kernel", "_adam_kernel"}

@@ -7,6 +7,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, soft
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
 from .layers import dropout, embedding, layer_norm, linear, one_hot
+from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -25,5 +26,5 @@ __all__ = [
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "unfold", "fold",
     "scaled_dot_product_attention",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "linear_cross_entropy",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..functional.linear_cross_entropy import LinearCrossEntropyOptions
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
@@ -9,6 +10,7 @@ from .container import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Fold, MaxPool1d, MaxPool2d, Unfold
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, Linear, Unflatten
+from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -30,5 +32,6 @@ __all__ = [
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "Unfold", "Fold",
+    "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "RNN", "LSTM", "GRU",
 ]
