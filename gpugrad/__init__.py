@@ -69,5 +69,32 @@ def is_floating_point(input: Tensor) -> bool:
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
-from . import cuda, nn, optim, utils  # noqa: E402
+# Mixed precision and the math-library switches (``torch.autocast``, ``torch.amp``,
+# ``torch.backends``); autocast's entry points wrap the ops above, so they come last.
+from . import amp, backends, cuda, nn, optim, utils  # noqa: E402  # noqa: E402
+from .amp import autocast  # noqa: E402
+from .amp.state import *  # noqa: E402,F403
+from .backend import precision as _precision  # noqa: E402
 from .serialization import load, save  # noqa: E402
+
+amp.policy.install(__import__(__name__))
+cpu = amp.legacy.make_modules(cuda)
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """How float32 matmuls may run on CUDA: "highest" (float32, the default), "high" or
+    "medium" (TF32 tensor cores allowed)."""
+    if not isinstance(precision, str):
+        raise RuntimeError(
+            f"set_float32_matmul_precision expects a str, but got {type(precision).__name__}")
+    if precision not in _precision.PRECISIONS:
+        import warnings
+
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current"
+                      "setFloat32MatmulPrecision call has no effect.", stacklevel=2)
+        return
+    _precision.set_precision(precision)
+
+
+def get_float32_matmul_precision() -> str:
+    return _precision.get_precision()

@@ -12,7 +12,9 @@ import cupy
 import numpy as np
 
 from .._device import device
+from .._dtype import BFLOAT16_NP
 from ..kernels import MODE
+from . import cuda_gemm, precision
 from .numpy_backend import NumpyBackend
 
 __all__ = ["CudaBackend", "current_device_index"]
@@ -44,6 +46,19 @@ class CudaBackend(_Primitives, NumpyBackend):
         self.index = index
         with cupy.cuda.Device(index):
             self._rng = cupy.random.default_rng()
+        precision.apply_to_cupy()
+
+    # ------------------------------------------------------------------------ matmul
+    def matmul(self, a, b):
+        """``a @ b`` through cuBLAS (tensor cores for float16/bfloat16; TF32 for float32 when
+        the matmul precision allows). Batched bfloat16 products go as 2-D ones: CuPy 14's
+        batched bfloat16 matmul is unreliable (cupy/cupy#10317)."""
+        if a.dtype == BFLOAT16_NP and max(a.ndim, b.ndim) > 2 and min(a.ndim, b.ndim) >= 2:
+            return _matmul_2d_each(a, b)
+        return cupy.matmul(a, b)
+
+    def matmul_accumulate(self, out, a, b) -> None:
+        cuda_gemm.matmul_accumulate(out, a, b)
 
     def asarray(self, data, dtype=None):
         with cupy.cuda.Device(self.index):
@@ -58,7 +73,7 @@ class CudaBackend(_Primitives, NumpyBackend):
         """``out[key] += values`` accumulating repeated indices (``cupyx.scatter_add``)."""
         import cupyx
 
-        if out.dtype == np.float16:  # no float16 atomics in CuPy's scatter_add: via float32
+        if out.dtype in (np.float16, BFLOAT16_NP):  # no half atomics in scatter_add: float32
             wide = out.astype(np.float32)
             cupyx.scatter_add(wide, key, cupy.asarray(values, dtype=np.float32))
             out[...] = wide
@@ -87,3 +102,18 @@ class CudaBackend(_Primitives, NumpyBackend):
     def bernoulli_mask(self, p_keep: float, shape):
         with cupy.cuda.Device(self.index):
             return self._rng.random(shape, dtype=np.float32) < p_keep
+
+
+def _matmul_2d_each(a, b):
+    """Broadcast batched ``a @ b`` as 2-D products: one when ``b`` is a matrix (a's batch folds
+    into its rows), else one per batch entry."""
+    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
+    if b.ndim == 2:
+        return cupy.matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = cupy.broadcast_to(a, batch + (m, k))
+    b = cupy.broadcast_to(b, batch + (k, n))
+    out = cupy.empty(batch + (m, n), a.dtype)
+    for idx in np.ndindex(*batch):
+        out[idx] = cupy.matmul(a[idx], b[idx])
+    return out

@@ -210,3 +210,25 @@ def test_closure_and_repr():
     np.testing.assert_allclose(p.detach().numpy(), [0.0, 0.0])
     t_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.5)
     assert repr(opt) == repr(t_opt)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_bfloat16_parameters_keep_state_as_torch(name):
+    """bfloat16 parameters: the optimizer's state in the parameters' dtype (PyTorch's choice:
+    no float32 master copy), the step count in float32, the same updates to bfloat16 rounding."""
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    grads = [rng.standard_normal((6, 4)).astype(np.float32) for _ in range(3)]
+    kw = {"lr": 0.05, "momentum": 0.9} if name == "SGD" else {"lr": 0.01}
+    out = {}
+    for m in (gpugrad, torch):
+        p = m.tensor(w).to(m.bfloat16).requires_grad_()
+        opt = getattr(m.optim, name)([p], **kw)
+        for g in grads:
+            p.grad = m.tensor(g).to(m.bfloat16)
+            opt.step()
+        out[m.__name__] = (p.detach().float().numpy(),
+                           {k: v.dtype.name if hasattr(v.dtype, "name") else str(v.dtype)
+                            for k, v in opt.state[p].items()})
+    assert out["gpugrad"][1] == {k: v.removeprefix("torch.") for k, v in out["torch"][1].items()}
+    np.testing.assert_allclose(out["gpugrad"][0], out["torch"][0], rtol=2e-2, atol=8e-3)

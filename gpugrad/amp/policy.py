@@ -1,0 +1,163 @@
+"""Autocast's casting, in one place: a table per device type of op -> policy, and the wrapper
+that applies it where the op is called.
+
+PyTorch's autocast sits in its dispatcher in front of each listed op; here each listed public
+entry point (a ``gpugrad`` function, a ``gpugrad.nn.functional`` function, a ``Tensor`` method)
+is replaced, once at import, by a wrapper that checks one thread-local flag when autocast is off
+and otherwise casts the op's floating tensors of the autocast device type (never float64) as its
+policy says, then runs the op with autocast off inside, so that its own sub-ops are not cast
+again (PyTorch's ops are atomic in the same way). Internal calls between gpugrad's own modules
+use the functions themselves and are never autocast.
+
+Policies (PyTorch's names): ``LOWER`` casts to the autocast dtype (matmul, linear,
+convolution), ``FP32`` casts to float32 (losses, norms, exp/log/pow on CUDA), ``PROMOTE`` casts
+to the widest floating dtype among the inputs, ``OPAQUE`` casts nothing but keeps the op's
+internals from being autocast (composites whose parts are listed), ``BANNED`` raises.
+``LOWER_FP32_OUT`` is ``linear_cross_entropy``: the head's inputs in the autocast dtype, the
+loss in float32, as PyTorch's ``cross_entropy(linear(...))`` gives under autocast.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .. import _dtype as dt
+from .state import state
+
+__all__ = ["CPU", "CUDA", "install"]
+
+LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT = (
+    "lower", "fp32", "promote", "opaque", "banned", "lower_fp32_out")
+
+# The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
+_CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
+              "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
+              "F.conv2d", "F.scaled_dot_product_attention"]
+_LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",
+           "F.nll_loss", "F.binary_cross_entropy_with_logits"]
+CPU = {
+    **dict.fromkeys(_CPU_LOWER, LOWER),
+    **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "gpugrad.prod", "Tensor.prod"], FP32),
+    "F.linear_cross_entropy": LOWER_FP32_OUT,
+}
+
+# PyTorch's CUDA lists (the autocast op reference), for the ops gpugrad has.
+_FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "sum", "prod",
+              "cumsum", "softmax", "log_softmax", "logsumexp", "norm"]
+CUDA = {
+    **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv"], LOWER),
+    **dict.fromkeys(_LOSSES + ["F.layer_norm", "F.softmax", "F.log_softmax"], FP32),
+    **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
+    **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
+    **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add"],
+                    PROMOTE),
+    "F.binary_cross_entropy": BANNED,
+    "F.linear_cross_entropy": LOWER_FP32_OUT,
+}
+TABLES = {"cpu": CPU, "cuda": CUDA}
+
+_BANNED_MESSAGE = (
+    "torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.\n"
+    "Many models use a sigmoid layer right before the binary cross entropy layer.\n"
+    "In this case, combine the two layers using torch.nn.functional.binary_cross_entropy_with_"
+    "logits\nor torch.nn.BCEWithLogitsLoss.  binary_cross_entropy_with_logits and "
+    "BCEWithLogits are\nsafe to autocast."
+)
+
+Tensor = None  # set by install (gpugrad.tensor imports this package's parent)
+
+
+def _device_type(values):
+    for v in values:
+        if isinstance(v, Tensor):
+            return v._backend.device.type
+        if isinstance(v, (list, tuple)):
+            found = _device_type(v)
+            if found is not None:
+                return found
+    return None
+
+
+def _eligible(v, device_type) -> bool:
+    return (isinstance(v, Tensor) and v._backend.device.type == device_type
+            and v.dtype.is_floating_point and v.dtype is not dt.float64)
+
+
+def _cast(v, to, device_type):
+    if isinstance(v, (list, tuple)):
+        return type(v)(_cast(x, to, device_type) for x in v)
+    if not _eligible(v, device_type) or v.dtype is to:
+        return v
+    # Parameters (float32 leaves that require grad) cast once per region, as PyTorch caches.
+    cacheable = (state.cache_enabled and to is state.dtype[device_type] and v.dtype is dt.float32
+                 and v.requires_grad and v.grad_fn is None and v._base is None)
+    if not cacheable:
+        return v.to(to)
+    key = (id(v), to)
+    hit = state.cache.get(key)
+    if hit is not None and hit[0] is v and hit[1] == v._version:
+        return hit[2]
+    out = v.to(to)
+    state.cache[key] = (v, v._version, out)
+    return out
+
+
+def _widest(values, device_type, low):
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            if _widest(v, device_type, low) is dt.float32:
+                return dt.float32
+        elif _eligible(v, device_type) and v.dtype is not low:
+            return dt.float32
+    return low
+
+
+def _dispatch(fn, name, args, kwargs):
+    device_type = _device_type(args) or _device_type(kwargs.values())
+    if device_type is None or not state.enabled[device_type]:
+        return fn(*args, **kwargs)
+    policy = TABLES[device_type].get(name)
+    if policy is None:
+        return fn(*args, **kwargs)
+    if policy is BANNED:
+        raise RuntimeError(_BANNED_MESSAGE)
+    low = state.dtype[device_type]
+    to = None
+    if policy is LOWER or policy is LOWER_FP32_OUT:
+        to = low
+    elif policy is FP32 and kwargs.get("dtype") is None:  # an explicit dtype is respected
+        to = dt.float32
+    elif policy is PROMOTE:
+        to = _widest(list(args) + list(kwargs.values()), device_type, low)
+    if to is not None:
+        args = tuple(_cast(a, to, device_type) for a in args)
+        kwargs = {k: _cast(v, to, device_type) for k, v in kwargs.items()}
+    state.active = False  # the op's own sub-ops are not autocast
+    try:
+        out = fn(*args, **kwargs)
+    finally:
+        state.active = True
+    if policy is LOWER_FP32_OUT and _eligible(out, device_type):
+        out = out.to(dt.float32)
+    return out
+
+
+def _wrap(fn, name):
+    @functools.wraps(fn)
+    def autocast_entry(*args, **kwargs):
+        if not state.active:
+            return fn(*args, **kwargs)
+        return _dispatch(fn, name, args, kwargs)
+
+    return autocast_entry
+
+
+def install(gpugrad) -> None:
+    """Replace every op named in the tables by its autocast entry point."""
+    global Tensor
+    Tensor = gpugrad.Tensor
+    namespaces = {"gpugrad": gpugrad, "F": gpugrad.nn.functional, "Tensor": gpugrad.Tensor}
+    for name in sorted(set(CPU) | set(CUDA)):
+        ns, _, attr = name.partition(".")
+        owner = namespaces[ns]
+        setattr(owner, attr, _wrap(getattr(owner, attr), name))
