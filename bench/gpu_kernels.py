@@ -10,7 +10,10 @@
   ``F.cross_entropy``; peak extra memory of each over the logits' bytes (goals: >= 1.5x faster than
   PyTorch, fwd+bwd <= 1.1x our forward alone, extra memory <= 1.05x the logits);
 - host overhead per small op (gpugrad, the bare launcher, Triton's generic launch, PyTorch);
-- an MLP training step (gpugrad vs PyTorch eager).
+- an MLP training step (gpugrad vs PyTorch eager);
+- mixed precision (``bench/gpu_mixed_precision.py``): the chunked linear cross-entropy of a 128256-
+  word head in bfloat16, and a GPT-style block's training step under bfloat16 autocast, against
+  PyTorch eager (and Liger-Kernel where installed).
 
 Times are medians of CUDA-event timed batches after a warm-up (compilation excluded). Results go
 to ``DIR/gpu_kernels.json``; a table is printed last. ``--smoke`` runs every section at tiny sizes
@@ -29,6 +32,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from . import gpu_mixed_precision as mixed
 
 
 class Env:
@@ -414,7 +419,10 @@ FLOOR = [1.0]
 # overhead and the MLP step run before cross-entropy: its peak-memory measurement installs a CuPy
 # memory hook, a Python call per allocation, for the rest of the process.
 SECTIONS = {"memory_bound": memory_bound, "host": host_overhead, "mlp": mlp_step,
-            "cross_entropy": cross_entropy, "sweep": sweep, "ce_variants": cross_entropy_variants}
+            "cross_entropy": cross_entropy,
+            "linear_ce": lambda env: mixed.linear_cross_entropy(env, record, _peak_extra),
+            "gpt_block": lambda env: mixed.gpt_block(env, record, _peak_extra),
+            "sweep": sweep, "ce_variants": cross_entropy_variants}
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,7 @@ from . import (
     cross_entropy,
     elementwise,
     host_overhead,
-    linear_cross_entropy,
+    lm_head,
     losses,
     mlp,
     optimizer,
@@ -15,5 +15,5 @@ from . import (
 )
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy,
-                            linear_cross_entropy, losses, mlp, cnn, optimizer)]
+                            lm_head, losses, mlp, cnn, optimizer)]
 BY_NAME = {w.name: w for w in ALL}

@@ -51,10 +51,15 @@ class CudaBackend(_Primitives, NumpyBackend):
     # ------------------------------------------------------------------------ matmul
     def matmul(self, a, b):
         """``a @ b`` through cuBLAS (tensor cores for float16/bfloat16; TF32 for float32 when
-        the matmul precision allows). Batched bfloat16 products go as 2-D ones: CuPy 14's
-        batched bfloat16 matmul is unreliable (cupy/cupy#10317)."""
+        the matmul precision allows). CuPy 14's batched bfloat16 matmul is unreliable
+        (cupy/cupy#10317): a batch against a matrix folds into one 2-D product; other batched
+        bfloat16 products multiply in float32 (exact products, float32 sums, as cuBLAS's
+        bfloat16 ones) and round once."""
         if a.dtype == BFLOAT16_NP and max(a.ndim, b.ndim) > 2 and min(a.ndim, b.ndim) >= 2:
-            return _matmul_2d_each(a, b)
+            if b.ndim == 2:
+                k, n = b.shape
+                return cupy.matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
+            return cupy.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         return cupy.matmul(a, b)
 
     def matmul_accumulate(self, out, a, b) -> None:
@@ -103,17 +108,3 @@ class CudaBackend(_Primitives, NumpyBackend):
         with cupy.cuda.Device(self.index):
             return self._rng.random(shape, dtype=np.float32) < p_keep
 
-
-def _matmul_2d_each(a, b):
-    """Broadcast batched ``a @ b`` as 2-D products: one when ``b`` is a matrix (a's batch folds
-    into its rows), else one per batch entry."""
-    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    if b.ndim == 2:
-        return cupy.matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a = cupy.broadcast_to(a, batch + (m, k))
-    b = cupy.broadcast_to(b, batch + (k, n))
-    out = cupy.empty(batch + (m, n), a.dtype)
-    for idx in np.ndindex(*batch):
-        out[idx] = cupy.matmul(a[idx], b[idx])
-    return out

@@ -40,7 +40,7 @@ def _unfused(impl, m):
 
 def _inputs(ctx: Context, rows: int, hidden: int, classes: int, dtype):
     def make():
-        rng = ctx.rng("linear_cross_entropy", rows, hidden, classes)
+        rng = ctx.rng("lm_head", rows, hidden, classes)
         h = rng.standard_normal((rows, hidden), dtype=np.float32)
         w = rng.standard_normal((classes, hidden), dtype=np.float32) * hidden ** -0.5
         target = rng.integers(0, classes, rows, dtype=np.int64)
@@ -72,7 +72,7 @@ def cases(ctx: Context) -> list[Case]:
 
 
 WORKLOAD = Workload(
-    name="linear_cross_entropy",
+    name="lm_head",
     title="linear + cross-entropy head forward+backward (chunked vs unfused)",
     definition=("cross_entropy(linear(h, W), target) (mean), backward() for h and W; chunked: "
                 "linear_cross_entropy(..., options=LinearCrossEntropyOptions()); peak memory of "
