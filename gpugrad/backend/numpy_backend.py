@@ -31,7 +31,7 @@ from .twins_optim import OptimTwins
 from .twins_reduce import ReduceTwins
 
 # Elements of the temporary product that ``matmul_accumulate`` adds into its output at a time.
-_ACCUMULATE_BLOCK = 1 << 22
+_ACCUMULATE_BLOCK = 1 << 20
 
 
 @computed_in_float32

@@ -127,6 +127,7 @@ def _run(backend, h, w, b, target, weight, args, need, row_scale):
             backend.matmul_accumulate(grad_w, g.T, h_rows)
         if need_b:
             grad_b += backend.reduce("sum", g, (0,), False).astype(grad_dtype)
+        del g  # before the next chunk's logits: one chunk's logits and gradient at a time
     if rows is not None:
         loss = rows
     elif reduction == "mean":

@@ -5,7 +5,7 @@ stand-ins, and each new specialization is compiled by Triton for sm_90 (the code
 would build), so type errors the interpreter lets through show up on a CPU-only machine.
 Prints one line per compiled kernel and a last line ``compiled N kernels``; with ``--ptx`` also
 whether the contiguous float32 elementwise kernel uses 16-byte vector loads. Every math function
-compiles in float32, one of each kernel shape in float16 and float64; ``--all`` compiles every
+compiles in float32, one of each kernel shape in float16, bfloat16 and float64; ``--all`` every
 function in every dtype (about 350 kernels, minutes).
 """
 
@@ -26,8 +26,8 @@ def main() -> int:
     assert MODE == "aot", MODE
     rng = np.random.default_rng(0)
     full = "--all" in sys.argv
-    for dtype in ("float32", "float16", "float64"):
-        # float32: every math function; float16 / float64: one of each kernel shape, plus the
+    for dtype in ("float32", "float16", "bfloat16", "float64"):
+        # float32: every math function; the others: one of each kernel shape, plus the
         # branches that differ (float32-only IEEE division and square root) unless --all
         every = full or dtype == "float32"
         x = rng.standard_normal((64, 256)).astype(dtype)
