@@ -7,7 +7,8 @@
 #      the versions;
 #   2. a one-line smoke test on CUDA;
 #   3. the GPU benchmarks (python -m bench.gpu_kernels): bandwidth fractions, the block-size
-#      sweeps, cross-entropy against PyTorch eager (time, peak memory), host overhead, MLP step;
+#      sweeps, cross-entropy against PyTorch eager (time, peak memory), host overhead, MLP step,
+#      the chunked linear cross-entropy (bf16, 128256 words) and a GPT block under bf16 autocast;
 #   4. the CUDA tests: tests/cuda (marked gpu: the op registry on CUDA tensors, streams, memory,
 #      interop, > 2**31 elements, no-PyTorch launch) and tests/kernels (compiled, on CuPy arrays);
 #   5. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
@@ -71,8 +72,8 @@ print('kernels', MODE, '| exp sum', round(y.item(), 3), '| grad ok', bool((x.gra
 # SIGINT first: Python stops where it is and pytest still prints its summary; KILL 10 s later.
 limit() { local s=$1; shift; timeout -s INT -k 10 "$s" "$@"; }
 
-step "benchmarks (timeout 80 s; took 28-33 s)"
-limit 80 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
+step "benchmarks (timeout 150 s; took 28-33 s before the mixed-precision sections, not yet run)"
+limit 150 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "bench exit $?" | tee -a "$SUMMARY"
 
 step "host time per launch under cProfile (timeout 25 s; took 14 s)"
@@ -100,7 +101,7 @@ limit 25 $PY -m gpugrad.demo --epochs 3 --device cuda --out /tmp/gpugrad_demo 2>
 step "done"
 echo
 echo "================================ gpu_check table ================================"
-grep -E "floor  *\||bandwidth  *\||sweep .*best|torch (forward|peak)|ours (forward|peak)|host  *\||mlp  *\||FAILED" \
+grep -E "floor  *\||bandwidth  *\||sweep .*best|torch (forward|peak)|ours (forward|peak)|host  *\||mlp  *\||linear_ce  *\||gpt_block  *\||FAILED" \
   "$OUT/bench.log" | cut -c1-120
 # The goals, from the rows written as they were measured (present even if the bench was cut).
 $PY -c "import json, sys; from bench.gpu_kernels import print_goals

@@ -122,7 +122,7 @@ def _gpt_block(m, width: int, heads: int, device):
 
 
 def gpt_block(env, record, peak_extra):
-    batch, length, width, heads = (2, 16, 32, 2) if env.smoke else (8, 1024, 1024, 16)
+    batch, length, width, heads = (2, 16, 32, 2) if env.smoke else (4, 512, 768, 12)
     tag = f"B{batch} T{length} C{width} H{heads} bf16 autocast"
     rng = np.random.default_rng(0)
     x_np = rng.standard_normal((batch, length, width), dtype=np.float32)
