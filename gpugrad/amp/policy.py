@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 
 from .. import _dtype as dt
-from .state import state
+from .state import active_threads, state
 
 __all__ = ["CPU", "CUDA", "install"]
 
@@ -145,7 +145,7 @@ def _dispatch(fn, name, args, kwargs):
 def _wrap(fn, name):
     @functools.wraps(fn)
     def autocast_entry(*args, **kwargs):
-        if not state.active:
+        if not active_threads[0] or not state.active:
             return fn(*args, **kwargs)
         return _dispatch(fn, name, args, kwargs)
 

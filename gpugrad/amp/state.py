@@ -37,6 +37,9 @@ class _State(threading.local):
 
 
 state = _State()
+# Threads with autocast on, process-wide: while 0 the op wrappers skip even the thread-local
+# lookup (one global read per op when no program uses autocast).
+active_threads = [0]
 
 
 def _device_type(device_type: str) -> str:
@@ -60,7 +63,10 @@ def set_autocast_enabled(device_type, enabled=None) -> None:
     if enabled is None:
         device_type, enabled = "cuda", device_type
     state.enabled[_device_type(device_type)] = bool(enabled)
-    state.active = any(state.enabled.values())
+    active = any(state.enabled.values())
+    if active != state.active:
+        active_threads[0] += 1 if active else -1
+    state.active = active
 
 
 def get_autocast_dtype(device_type: str) -> dt.dtype:
