@@ -50,9 +50,7 @@ def _args(sample, differentiable):
 
 
 def _host(x):
-    if isinstance(x, torch.Tensor):
-        x = x.detach()
-        return (x.float() if x.is_floating_point() else x).numpy().astype(np.float64)
+    """A float64 NumPy copy of a torch or gpugrad tensor (the two spell this the same)."""
     x = x.detach()
     return (x.float() if x.is_floating_point() else x).numpy().astype(np.float64)
 

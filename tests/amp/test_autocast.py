@@ -95,6 +95,10 @@ _CPU_OPS = {
     "bce": lambda m, x, p, t: m.nn.functional.binary_cross_entropy(p, p),
     "bce_logits": lambda m, x, p, t: m.nn.functional.binary_cross_entropy_with_logits(x, p),
     "cat": lambda m, x, p, t: m.cat([x, p.float()]),
+    # torch 2.11 (the GPU image's oracle) has no linear_cross_entropy: its reference there
+    "linear_cross_entropy": lambda m, x, p, t: (
+        m.nn.functional.linear_cross_entropy(x, p, t, options=m.nn.LinearCrossEntropyOptions())
+        if m is gpugrad else m.nn.functional.cross_entropy(m.nn.functional.linear(x, p), t)),
 }
 
 
