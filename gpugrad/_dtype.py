@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 
 __all__ = [
@@ -15,9 +14,9 @@ _BOOL, _INT, _FLOAT = 0, 1, 2  # categories, in promotion order
 
 # NumPy kinds of the floating dtypes: ``"f"``, and ``"V"`` for ``ml_dtypes.bfloat16`` (NumPy has no
 # bfloat16 of its own; the ``ml_dtypes`` package adds it as a user dtype of kind "V"). gpugrad holds
-# no other "V" dtype, so ``arr.dtype.kind in FLOAT_KINDS`` tells a floating array.
+# no other "V" dtype, so ``arr.dtype.kind in FLOAT_KINDS`` tells a floating array and
+# ``kind == "V"`` a bfloat16 one.
 FLOAT_KINDS = "fV"
-BFLOAT16_NP = np.dtype(ml_dtypes.bfloat16)
 
 
 class dtype:
@@ -46,8 +45,28 @@ class dtype:
         return (_by_name, (self.name,))
 
 
+class _Bfloat16(dtype):
+    """bfloat16, whose NumPy dtype comes from ``ml_dtypes`` on first use: that package takes
+    about half a second to import, which a program without bfloat16 need not pay."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self):
+        self.name, self.itemsize, self._np = "bfloat16", 2, None
+        self._category, self.is_floating_point, self.is_signed = _FLOAT, True, True
+
+    @property
+    def np(self):
+        if self._np is None:
+            import ml_dtypes
+
+            self._np = np.dtype(ml_dtypes.bfloat16)
+            _FROM_NP[self._np] = self
+        return self._np
+
+
 float16 = dtype("float16", np.float16)
-bfloat16 = dtype("bfloat16", BFLOAT16_NP)
+bfloat16 = _Bfloat16()
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
@@ -60,7 +79,7 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 _ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool)
-_FROM_NP = {d.np: d for d in _ALL}
+_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 joins on first use
 _BY_NAME = {d.name: d for d in _ALL}
 
 
@@ -77,6 +96,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     try:
         return _FROM_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
+        if getattr(np_dtype, "name", None) == "bfloat16" and bfloat16.np == np_dtype:
+            return bfloat16
         raise TypeError(
             f"can't convert array of type {np_dtype}: gpugrad supports "
             + ", ".join(d.name for d in _ALL)
@@ -85,7 +106,7 @@ def from_numpy_dtype(np_dtype) -> dtype:
 
 def to_dtype(value) -> dtype:
     """Accept a gpugrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
-    if value.__class__ is dtype:
+    if value.__class__ is dtype or value is bfloat16:
         return value
     if value is _pyfloat:
         return get_default_dtype()

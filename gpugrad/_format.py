@@ -31,7 +31,7 @@ def _padded(fmt, arr):
 def tensor_repr(t) -> str:
     arr = np.asarray(t._backend.to_numpy(t._data))
     prefix = "tensor("
-    if arr.dtype == dt.BFLOAT16_NP:  # NumPy formats only its own floats as floats
+    if arr.dtype.kind == "V":  # bfloat16: NumPy formats only its own floats as floats
         arr = arr.astype(np.float32)
     if arr.dtype.kind == "f":
         fmt = _format_floats(arr.astype(np.float64))["float_kind"]

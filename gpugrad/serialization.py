@@ -79,7 +79,7 @@ class _Writer:
         from .nn.parameter import Parameter
 
         host = t._backend.to_numpy(t._data)
-        if host.dtype == dt.BFLOAT16_NP:  # .npz has no bfloat16: its bits are stored as uint16
+        if host.dtype.kind == "V":  # bfloat16: .npz has none, its bits are stored as uint16
             host = host.view(np.uint16)
         return {"tensor": self._store(id(t), host), "dtype": t.dtype.name,
                 "device": str(t.device), "requires_grad": t.requires_grad,
@@ -145,7 +145,7 @@ class _Reader:
             return self.loaded[name]
         host = self._array(name)
         expected = getattr(dt, node["dtype"]).np
-        if expected == dt.BFLOAT16_NP and host.dtype == np.uint16:
+        if node["dtype"] == "bfloat16" and host.dtype == np.uint16:
             host = host.view(expected)
         if host.dtype != expected:
             raise ValueError(f"corrupt gpugrad archive: {name} is {host.dtype}, not {expected}")

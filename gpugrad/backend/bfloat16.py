@@ -15,7 +15,7 @@ import functools
 
 import numpy as np
 
-from .._dtype import BFLOAT16_NP
+from .._dtype import bfloat16
 
 __all__ = ["computed_in_float32", "WIDENED"]
 
@@ -34,7 +34,7 @@ WIDENED = (
 
 
 def _widen(a):
-    return a.astype(_FLOAT32) if getattr(a, "dtype", None) == BFLOAT16_NP else a
+    return a.astype(_FLOAT32) if _is_bfloat16(a) else a
 
 
 def _narrow(r):
@@ -42,14 +42,19 @@ def _narrow(r):
         return None
     if isinstance(r, tuple):
         return tuple(_narrow(x) for x in r)
-    return r.astype(BFLOAT16_NP) if getattr(r, "dtype", None) == _FLOAT32 else r
+    return r.astype(bfloat16.np) if getattr(r, "dtype", None) == _FLOAT32 else r
+
+
+def _is_bfloat16(a) -> bool:
+    d = getattr(a, "dtype", None)
+    return d is not None and d.kind == "V"  # gpugrad's only "V" dtype (_dtype.FLOAT_KINDS)
 
 
 def _widening(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         for a in args:
-            if getattr(a, "dtype", None) == BFLOAT16_NP:
+            if _is_bfloat16(a):
                 break
         else:
             return method(self, *args, **kwargs)

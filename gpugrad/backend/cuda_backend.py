@@ -12,7 +12,6 @@ import cupy
 import numpy as np
 
 from .._device import device
-from .._dtype import BFLOAT16_NP
 from ..kernels import MODE
 from . import cuda_gemm, precision
 from .numpy_backend import NumpyBackend
@@ -55,7 +54,7 @@ class CudaBackend(_Primitives, NumpyBackend):
         (cupy/cupy#10317): a batch against a matrix folds into one 2-D product; other batched
         bfloat16 products multiply in float32 (exact products, float32 sums, as cuBLAS's
         bfloat16 ones) and round once."""
-        if a.dtype == BFLOAT16_NP and max(a.ndim, b.ndim) > 2 and min(a.ndim, b.ndim) >= 2:
+        if a.dtype.kind == "V" and max(a.ndim, b.ndim) > 2 and min(a.ndim, b.ndim) >= 2:
             if b.ndim == 2:
                 k, n = b.shape
                 return cupy.matmul(a.reshape(-1, k), b).reshape(a.shape[:-1] + (n,))
@@ -78,7 +77,7 @@ class CudaBackend(_Primitives, NumpyBackend):
         """``out[key] += values`` accumulating repeated indices (``cupyx.scatter_add``)."""
         import cupyx
 
-        if out.dtype in (np.float16, BFLOAT16_NP):  # no half atomics in scatter_add: float32
+        if out.dtype == np.float16 or out.dtype.kind == "V":  # no half atomics (V: bfloat16)
             wide = out.astype(np.float32)
             cupyx.scatter_add(wide, key, cupy.asarray(values, dtype=np.float32))
             out[...] = wide

@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from .._dtype import BFLOAT16_NP
+from .._dtype import bfloat16
 from . import precision
 
 __all__ = ["matmul_accumulate"]
@@ -58,7 +58,7 @@ def _gemm_ex(out, a, b) -> None:
     from cupy_backends.cuda.api import runtime
     from cupy_backends.cuda.libs import cublas
 
-    cuda_type = {np.dtype(np.float16): runtime.CUDA_R_16F, BFLOAT16_NP: runtime.CUDA_R_16BF,
+    cuda_type = {np.dtype(np.float16): runtime.CUDA_R_16F, bfloat16.np: runtime.CUDA_R_16BF,
                  np.dtype(np.float32): runtime.CUDA_R_32F, np.dtype(np.float64): runtime.CUDA_R_64F}
     if not out.flags.c_contiguous:
         raise ValueError("out must be C-contiguous")
