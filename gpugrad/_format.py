@@ -54,7 +54,7 @@ def tensor_repr(t) -> str:
     if not implicit:
         extras.append(f"dtype=gpugrad.{d.name}")
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+        extras.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"
