@@ -33,6 +33,7 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._generator import Generator
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -45,6 +46,8 @@ from .backend import _malloc
 from .factories import *  # noqa: F403
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
+from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .sampling import *  # noqa: F403
 from .size import Size
 from .tensor import Tensor
 
@@ -68,5 +71,5 @@ def is_floating_point(input: Tensor) -> bool:
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
-from . import cuda, nn, optim, utils  # noqa: E402
+from . import cuda, nn, optim, random, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
