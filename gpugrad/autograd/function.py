@@ -54,7 +54,10 @@ class FunctionCtx:
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility; in-place custom Functions are not tracked."""
+        """Inputs that forward modified in place. Each must be returned as an output: it comes
+        back as the same tensor, with its version counter bumped and this node as its history
+        (a leaf that requires grad cannot be modified in place)."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
@@ -135,6 +138,7 @@ class Function(FunctionCtx):
     _saved = ()
     _to_save = ()
     _non_differentiable = ()
+    _dirty = ()
     _materialize_grads = True
     _differentiable_outputs = (0,)
     _edges = ()
@@ -219,6 +223,8 @@ class Function(FunctionCtx):
         else:
             result = cls.forward(ctx, *args)
 
+        if ctx._dirty:
+            return _record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
@@ -340,6 +346,31 @@ class RemovableHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+
+def _record_dirty(ctx, args, result, record: bool):
+    """The outputs of a forward that called ``mark_dirty``: the modified inputs are returned
+    themselves, one version newer, with ``ctx`` as their history."""
+    outputs = result if result.__class__ is tuple else (result,)
+    dirty = ctx._dirty
+    for d in dirty:
+        if not any(o is d for o in outputs):
+            raise RuntimeError(
+                "Some elements marked as dirty during the forward method were not returned as "
+                "output. The inputs that are modified inplace must all be outputs of the Function."
+            )
+        if record and d._requires_grad and d.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad has been used in an in-place operation.")
+        if record and d._base is not None and (d._requires_grad or d._base._requires_grad):
+            raise NotImplementedError(
+                "mark_dirty on a view of a tensor that requires grad is not supported: modify "
+                "the base tensor, or return a new tensor instead of writing in place")
+        d._vc.value += 1
+    outputs = tuple(o if any(o is d for d in dirty) else _own_output(o, args) for o in outputs)
+    if record:
+        record_outputs(ctx, args, outputs)
+    return outputs if result.__class__ is tuple else outputs[0]
 
 
 def _device_mismatch(cls, args) -> None:
