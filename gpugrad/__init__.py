@@ -44,6 +44,8 @@ from .autograd import (
 )
 from .backend import _malloc
 from .factories import *  # noqa: F403
+from .legacy import *  # noqa: F403
+from .legacy import new as _legacy_new
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
 from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -52,6 +54,7 @@ from .size import Size
 from .tensor import Tensor
 
 _install_methods(Tensor)
+Tensor.new = _legacy_new
 _malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})

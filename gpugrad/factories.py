@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import _dtype as dt
@@ -275,15 +273,3 @@ def full_like(t: Tensor, fill_value, *, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
     d, dev = _like(t, dtype, device)
     return full(t.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def _legacy_tensor_data(args):
-    """Data for the legacy ``Tensor(...)`` constructor: float32, on the CPU."""
-    if not args:
-        return np.empty((0,), np.float32)
-    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-        return np.empty(_size(args), np.float32)
-    if len(args) != 1:
-        raise TypeError("Tensor() takes sizes as ints or a single sequence of data")
-    arr, _ = _host_array(args[0])
-    return np.array(arr, dtype=np.float32, copy=True)
