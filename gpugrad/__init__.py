@@ -33,6 +33,7 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._format import set_printoptions
 from ._generator import Generator
 from .autograd import (
     enable_grad,

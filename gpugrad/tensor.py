@@ -364,6 +364,11 @@ class Tensor:
 
         return tensor_repr(self)
 
+    def __format__(self, format_spec: str) -> str:
+        from ._format import tensor_format
+
+        return tensor_format(self, format_spec)
+
     def __reduce_ex__(self, protocol):
         host = self._backend.to_numpy(self._data)
         return (_rebuild, (host, str(self.device), self._requires_grad))
