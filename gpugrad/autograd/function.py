@@ -149,10 +149,11 @@ class Function(FunctionCtx):
     _hooked = False  # has pre-hooks or retained outputs: one flag for the engine to test
     # What ``next_functions`` lists: a class may name its tensor inputs in PyTorch's order
     # (``_next_inputs``: argument positions, None for an input PyTorch lists that is not
-    # recorded here); otherwise recording notes which arguments were float tensors
-    # (``_input_slots``, left None when all were).
+    # recorded here); a user's Function lists its tensor arguments (``_input_slots``); a
+    # built-in op its float tensor arguments (``needs_input_grad`` marks the others 0).
     _next_inputs = None
     _input_slots = None
+    _builtin = True
     _seq = -1
     _backend = None  # the outputs' backend (where incoming gradients live), set at record
     needs_input_grad = ()
@@ -168,6 +169,7 @@ class Function(FunctionCtx):
         if "_forward_cls" in cls.__dict__:
             return  # cls is itself a node class
         full = getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+        cls._builtin = cls.__module__.startswith("gpugrad.")
         cls._node_cls = type(full.rpartition("::")[2], (cls,), {
             "_forward_cls": cls, "_full_name": full, "__module__": cls.__module__,
         })
@@ -204,10 +206,17 @@ class Function(FunctionCtx):
                     record = True
                     needs.append(True)
                     continue
-            needs.append(False)
+                # A built-in op's inputs (as next_functions lists them) are its float tensors:
+                # numbers, dims and index tensors are marked 0 (falsy, but not a bool).
+                needs.append(False if a._data.dtype.kind == "f" else 0)
+                continue
+            needs.append(0)
         prev_mode = _grad_state.enabled
         record = record and prev_mode
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        if record and not cls._builtin:  # a user's Function: every tensor is an input
+            ctx._input_slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+            ctx.needs_input_grad = tuple(n is True for n in needs)
 
         if cls._array_forward:
             result = cls.forward(ctx, *args)
@@ -265,7 +274,9 @@ class Function(FunctionCtx):
         input that needs no gradient, an ``AccumulateGrad`` node for a leaf."""
         slots = self._next_inputs
         if slots is None:
-            slots = self._input_slots or range(len(self._edges))
+            slots = self._input_slots
+        if slots is None:
+            slots = [i for i, need in enumerate(self.needs_input_grad) if type(need) is bool]
         out = []
         for i in slots:
             edge = None if i is None else self._edges[i]

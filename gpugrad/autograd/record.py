@@ -43,13 +43,6 @@ def edge_to(t) -> tuple:
     return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
 
 
-def _float_tensor_slots(args) -> tuple:
-    """The positions of the float tensors among an op's arguments: its inputs as
-    ``next_functions`` lists them (numbers, dims and index tensors are not)."""
-    return tuple(i for i, a in enumerate(args)
-                 if isinstance(a, Tensor) and a._data.dtype.kind == "f")
-
-
 def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
     """Record a built-in op's node whose forward has already run, for its one fresh float
     output ``out``; the caller fills ``_saved`` (the fast path of ``apply``)."""
@@ -69,7 +62,6 @@ def record_single(ctx, args, out) -> None:
         record_outputs(ctx, args, (out,))
         return
     edges = []
-    hidden = False  # an argument that is not a float tensor: next_functions leaves it out
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             d = a._data
@@ -78,11 +70,7 @@ def record_single(ctx, args, out) -> None:
                          else (fn, a._output_nr, d.shape, d.dtype))
         else:
             edges.append(None)
-            if not hidden and (a.__class__ is not Tensor or a._data.dtype.kind != "f"):
-                hidden = True
     ctx._edges = tuple(edges)
-    if hidden:
-        ctx._input_slots = _float_tensor_slots(args)
     ctx._seq = next(_sequence)
     ctx._backend = out._backend
     out.grad_fn = ctx
@@ -99,7 +87,6 @@ def record_single(ctx, args, out) -> None:
 def record_outputs(ctx, args, outputs) -> None:
     """Attach ``ctx`` as grad_fn of the outputs, build its edges, pack the saved tensors."""
     edges = []
-    hidden = False
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             fn = a.grad_fn
@@ -109,11 +96,7 @@ def record_outputs(ctx, args, outputs) -> None:
                 edges.append((fn, a._output_nr, a._data.shape, a._data.dtype))
         else:
             edges.append(None)
-            if not isinstance(a, Tensor) or a._data.dtype.kind != "f":
-                hidden = True
     ctx._edges = tuple(edges)
-    if hidden:
-        ctx._input_slots = _float_tensor_slots(args)
     ctx._seq = next(_sequence)
     # The backend of the outputs: where the gradients arriving at this node live (``to()``
     # moves a tensor between devices, so it is not always the inputs').
