@@ -106,3 +106,16 @@ def test_a_generator_of_another_device_or_type_is_refused():
             draw(3)
     with pytest.raises(TypeError, match="normal_\\(\\): argument 'generator' must be torch.Gen"):
         torch.zeros(2).normal_(generator=3)
+
+
+@pytest.mark.gpu
+def test_cuda_generators_follow_their_seed_and_stay_on_their_device():
+    g = gpugrad.Generator("cuda").manual_seed(1)
+    first = gpugrad.rand(5, device="cuda", generator=g).tolist()
+    g.manual_seed(1)
+    assert gpugrad.rand(5, device="cuda", generator=g).tolist() == first
+    assert gpugrad.zeros(3, device="cuda").normal_(generator=g).device.type == "cuda"
+    with pytest.raises(RuntimeError, match="Expected a 'cpu' device type for generator but"):
+        gpugrad.rand(2, generator=g, device="cpu")
+    with pytest.raises(NotImplementedError, match="get_state\\(\\) of a CUDA generator"):
+        g.get_state()

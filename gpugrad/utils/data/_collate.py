@@ -1,4 +1,7 @@
-"""``default_collate`` and ``default_convert``: turn samples into batches as PyTorch does."""
+"""``default_collate`` and ``default_convert``: turn samples into batches as PyTorch does.
+
+Batches made from numbers and NumPy arrays are CPU tensors, as in PyTorch, whatever the default
+device (worker processes must not touch the GPU); tensors are stacked where they are."""
 
 from __future__ import annotations
 
@@ -40,13 +43,13 @@ def default_collate(batch: list):
                 "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or "
                 f"lists; found {first.dtype}"
             )
-        return stack([as_tensor(b) for b in batch], 0)
+        return stack([as_tensor(b, device="cpu") for b in batch], 0)
     if isinstance(first, np.generic):
-        return as_tensor(np.array(batch))
+        return as_tensor(np.array(batch), device="cpu")
     if isinstance(first, float):
-        return tensor(batch, dtype=float64)
+        return tensor(batch, dtype=float64, device="cpu")
     if isinstance(first, (bool, int)):
-        return tensor(batch)
+        return tensor(batch, device="cpu")
     if isinstance(first, (str, bytes)):
         return batch
     if isinstance(first, Mapping):
@@ -70,9 +73,9 @@ def default_convert(data):
     if isinstance(data, Tensor):
         return data
     if isinstance(data, np.ndarray):
-        return data if data.dtype.kind in "OSU" else as_tensor(data)
+        return data if data.dtype.kind in "OSU" else as_tensor(data, device="cpu")
     if isinstance(data, np.generic):
-        return as_tensor(np.asarray(data))
+        return as_tensor(np.asarray(data), device="cpu")
     if isinstance(data, Mapping):
         return _rebuild(data, {key: default_convert(v) for key, v in data.items()})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
