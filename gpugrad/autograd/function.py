@@ -27,7 +27,7 @@ from __future__ import annotations
 import weakref
 
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_outputs, record_single
+from .record import _own_output, _SavedOutput, record_dirty, record_outputs, record_single
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -233,7 +233,7 @@ class Function(FunctionCtx):
             result = cls.forward(ctx, *args)
 
         if ctx._dirty:
-            return _record_dirty(ctx, args, result, record)
+            return record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
@@ -357,31 +357,6 @@ class RemovableHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
-
-
-def _record_dirty(ctx, args, result, record: bool):
-    """The outputs of a forward that called ``mark_dirty``: the modified inputs are returned
-    themselves, one version newer, with ``ctx`` as their history."""
-    outputs = result if result.__class__ is tuple else (result,)
-    dirty = ctx._dirty
-    for d in dirty:
-        if not any(o is d for o in outputs):
-            raise RuntimeError(
-                "Some elements marked as dirty during the forward method were not returned as "
-                "output. The inputs that are modified inplace must all be outputs of the Function."
-            )
-        if record and d._requires_grad and d.grad_fn is None:
-            raise RuntimeError(
-                "a leaf Variable that requires grad has been used in an in-place operation.")
-        if record and d._base is not None and (d._requires_grad or d._base._requires_grad):
-            raise NotImplementedError(
-                "mark_dirty on a view of a tensor that requires grad is not supported: modify "
-                "the base tensor, or return a new tensor instead of writing in place")
-        d._vc.value += 1
-    outputs = tuple(o if any(o is d for d in dirty) else _own_output(o, args) for o in outputs)
-    if record:
-        record_outputs(ctx, args, outputs)
-    return outputs if result.__class__ is tuple else outputs[0]
 
 
 def _device_mismatch(cls, args) -> None:
