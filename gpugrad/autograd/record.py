@@ -163,5 +163,8 @@ def record_dirty(ctx, args, result, record: bool):
         d._vc.value += 1
     outputs = tuple(o if any(o is d for d in dirty) else _own_output(o, args) for o in outputs)
     if record:
-        record_outputs(ctx, args, outputs)
+        record_outputs(ctx, args, outputs)  # the edges read the inputs' old history first
+        for i, o in enumerate(outputs):
+            if o.grad_fn is ctx:
+                o._output_nr = i  # a dirtied input may have been another node's output 1
     return outputs if result.__class__ is tuple else outputs[0]

@@ -293,3 +293,28 @@ def test_saved_tensor_modified_through_mark_dirty_is_caught():
     _DoubleInPlace.apply(b)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         c.sum().backward()
+
+
+def test_mark_dirty_on_the_second_output_of_a_node_rebases_its_history():
+    import torch
+
+    def two_outputs(base):
+        return type("TwoOut", (base,), {
+            "forward": staticmethod(lambda ctx, x: (x * 2, x * 3)),
+            "backward": staticmethod(lambda ctx, g1, g2: g1 * 2 + g2 * 3),
+        })
+
+    class TorchDouble(torch.autograd.Function):
+        forward = staticmethod(_DoubleInPlace.forward)
+        backward = staticmethod(_DoubleInPlace.backward)
+
+    grads = []
+    for m, f in ((gpugrad, _DoubleInPlace), (torch, TorchDouble)):
+        a = m.ones(2, requires_grad=True)
+        first, second = two_outputs(m.autograd.Function).apply(a)
+        out = f.apply(second)  # ``second`` is output 1 of TwoOut, then output 0 of f
+        seen = []
+        out.register_hook(lambda g, seen=seen: seen.append(g.tolist()))
+        (out.sum() + first.sum()).backward()
+        grads.append((a.grad.tolist(), seen))
+    assert grads[0] == grads[1] == ([8.0, 8.0], [[1.0, 1.0]])
