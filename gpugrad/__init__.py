@@ -46,7 +46,7 @@ from .autograd import (
 from .backend import _malloc
 from .factories import *  # noqa: F403
 from .legacy import *  # noqa: F403
-from .legacy import new as _legacy_new
+from .legacy import NEW_METHODS as _NEW_METHODS
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
 from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -55,7 +55,8 @@ from .size import Size
 from .tensor import Tensor
 
 _install_methods(Tensor)
-Tensor.new = _legacy_new
+for _name, _method in _NEW_METHODS.items():  # Tensor.new, new_zeros, new_full ...
+    setattr(Tensor, _name, _method)
 _malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})

@@ -1,6 +1,7 @@
 """The legacy typed constructors: ``gpugrad.FloatTensor([1, 2])``, ``gpugrad.LongTensor(2, 3)``,
-``gpugrad.cuda.FloatTensor(...)``, ``isinstance(t, gpugrad.LongTensor)``, and
-``set_default_tensor_type``.
+``gpugrad.cuda.FloatTensor(...)``, ``isinstance(t, gpugrad.LongTensor)``,
+``set_default_tensor_type``, and the constructors that take a tensor's dtype and device:
+``Tensor.new`` and ``new_tensor``, ``new_zeros``, ``new_ones``, ``new_empty``, ``new_full``.
 
 Each is an instance of ``tensortype``, not a subclass of ``Tensor``: calling it makes a tensor of
 its dtype on its device (from data, sizes, or a tensor of that type, which it views), and
@@ -25,6 +26,7 @@ __all__ = [
     "tensortype", "FloatTensor", "DoubleTensor", "HalfTensor", "ByteTensor", "CharTensor",
     "ShortTensor", "IntTensor", "LongTensor", "BoolTensor", "set_default_tensor_type",
 ]
+# Tensor methods installed by gpugrad/__init__.py: NEW_METHODS (Tensor.new, new_zeros ...).
 
 
 def legacy_data(args, np_dtype, fn: str = "new"):
@@ -132,3 +134,51 @@ def new(self: Tensor, *args, device=None) -> Tensor:
     types = CUDA_TYPES if self.is_cuda else _CPU_TYPES
     cls = types[f"{dt.SCALAR_TYPE_NAMES[self.dtype.name]}Tensor"]
     return cls(*args, device=self.device if device is None else device)
+
+
+# ---------------------------------------------------------------------- Tensor.new_*
+def _like_self(self: Tensor, dtype, device) -> dict:
+    return {"dtype": self.dtype if dtype is None else dtype,
+            "device": self.device if device is None else device}
+
+
+def new_tensor(self: Tensor, data, *, dtype=None, device=None,
+               requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` with this tensor's dtype and device (unless given)."""
+    from .factories import tensor
+
+    if isinstance(data, Tensor):
+        warnings.warn(
+            "To copy construct from a tensor, it is recommended to use "
+            "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True),"
+            " rather than tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+        data = data.detach()
+    return tensor(data, **_like_self(self, dtype, device), requires_grad=requires_grad)
+
+
+def _new_filled(factory_name: str):
+    def method(self: Tensor, *size, dtype=None, device=None,
+               requires_grad: bool = False) -> Tensor:
+        from . import factories
+
+        factory = getattr(factories, factory_name)
+        return factory(*size, **_like_self(self, dtype, device), requires_grad=requires_grad)
+
+    method.__name__ = method.__qualname__ = f"new_{factory_name}"
+    method.__doc__ = (f"``{factory_name}(*size)`` with this tensor's dtype and device (unless "
+                      "given).")
+    return method
+
+
+def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``full(size, fill_value)`` with this tensor's dtype and device (unless given)."""
+    from .factories import full
+
+    return full(size, fill_value, **_like_self(self, dtype, device), requires_grad=requires_grad)
+
+
+NEW_METHODS = {
+    "new": new, "new_tensor": new_tensor, "new_zeros": _new_filled("zeros"),
+    "new_ones": _new_filled("ones"), "new_empty": _new_filled("empty"), "new_full": new_full,
+}

@@ -118,3 +118,20 @@ def test_set_default_tensor_type_sets_the_default_dtype():
     finally:
         gpugrad.set_default_dtype(gpugrad.float32)
         torch.set_default_dtype(torch.float32)
+
+
+def test_new_factories_match_torch():
+    def made(m):
+        t = m.ones(2, dtype=m.float64)
+        outs = [t.new_zeros(2, 3), t.new_zeros((2, 3)), t.new_ones([2]), t.new_full((2,), 3),
+                t.new_full((2,), 3.5), t.new_tensor([1, 2]), t.new_empty(0),
+                t.long().new_full((2,), 3.7), t.new_tensor([1, 2], dtype=m.int32),
+                t.new_zeros(2, dtype=m.float32)]
+        grad = t.new_zeros(2, requires_grad=True).requires_grad
+        return [(str(o.dtype).split(".")[-1], tuple(o.shape), o.tolist()) for o in outs], grad
+
+    assert made(gpugrad) == made(torch)
+    source = gpugrad.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="To copy construct from a tensor"):
+        copy = source.new_tensor(source)
+    assert not copy.requires_grad and copy.tolist() == [1.0, 1.0]
