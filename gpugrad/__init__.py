@@ -33,6 +33,8 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._format import set_printoptions
+from ._generator import Generator
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -43,12 +45,18 @@ from .autograd import (
 )
 from .backend import _malloc
 from .factories import *  # noqa: F403
+from .legacy import *  # noqa: F403
+from .legacy import NEW_METHODS as _NEW_METHODS
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
+from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .sampling import *  # noqa: F403
 from .size import Size
 from .tensor import Tensor
 
 _install_methods(Tensor)
+for _name, _method in _NEW_METHODS.items():  # Tensor.new, new_zeros, new_full ...
+    setattr(Tensor, _name, _method)
 _malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})
@@ -68,5 +76,5 @@ def is_floating_point(input: Tensor) -> bool:
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
-from . import cuda, nn, optim, utils  # noqa: E402
+from . import accelerator, cuda, nn, optim, random, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

@@ -51,6 +51,11 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 _ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool)
+# PyTorch's scalar-type names, as in ``torch.LongTensor`` and its error messages.
+SCALAR_TYPE_NAMES = {
+    "float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte", "int8": "Char",
+    "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+}
 _FROM_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 

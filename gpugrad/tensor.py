@@ -27,7 +27,8 @@ class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
     Build tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn``...). The legacy
-    constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a float32 tensor on the CPU, as PyTorch.
+    constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a tensor of the default dtype on the
+    CPU, as PyTorch.
     """
 
     # The hot fields are slots; rarely set ones are class defaults overridden per instance, so
@@ -43,10 +44,11 @@ class Tensor:
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):
-        from .factories import _legacy_tensor_data
+        from .legacy import legacy_data
 
-        data = _legacy_tensor_data(args)
-        self._init(data, get_backend(device) if device is not None else cpu_backend())
+        data = legacy_data(args, dt.get_default_dtype().np, "Tensor")
+        backend = get_backend(device) if device is not None else cpu_backend()
+        self._init(backend.asarray(data), backend)
 
     @classmethod
     def _make(cls, data, backend) -> Tensor:
@@ -361,6 +363,11 @@ class Tensor:
         from ._format import tensor_repr
 
         return tensor_repr(self)
+
+    def __format__(self, format_spec: str) -> str:
+        from ._format import tensor_format
+
+        return tensor_format(self, format_spec)
 
     def __reduce_ex__(self, protocol):
         host = self._backend.to_numpy(self._data)

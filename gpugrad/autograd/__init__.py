@@ -86,7 +86,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
          only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
          materialize_grads: bool = False):
-    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into .grad)."""
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into .grad).
+
+    With ``is_grads_batched``, the first dim of every grad_output is a batch dim: the result is
+    one gradient per batch entry, stacked (computed one backward pass per entry)."""
     from ..tensor import Tensor
 
     outputs = _as_tuple(outputs)
@@ -105,6 +108,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
     seeds = _seed_grads(outputs, grads, create_graph)
     result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
                           accumulate=False, allow_unused=allow_unused)
@@ -113,3 +119,47 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
         result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, inputs))
     return result
+
+
+def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad`` for each entry along the first dim of the grad_outputs, stacked."""
+    from ..factories import zeros, zeros_like
+    from ..ops.join import stack
+    from ..tensor import Tensor
+
+    for i, (g, out) in enumerate(zip(grads, outputs)):
+        if not isinstance(g, Tensor) or g.ndim == 0 or tuple(g.shape[1:]) != tuple(out.shape):
+            shape = g.shape if isinstance(g, Tensor) else None
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                "expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output[{i}] has a shape of {shape} and output[{i}] has a shape "
+                f"of {out.shape}."
+            )
+    sizes = {g.shape[0] for g in grads}
+    if len(sizes) != 1:
+        raise RuntimeError(f"is_grads_batched: the grad_outputs have different batch sizes "
+                           f"{sorted(sizes)}")
+    n = sizes.pop()
+    if retain_graph is None:
+        retain_graph = create_graph
+    rows = [grad(outputs, inputs, [g[b] for g in grads],
+                 retain_graph=retain_graph if b == n - 1 else True, create_graph=create_graph,
+                 allow_unused=allow_unused)
+            for b in range(n)]
+    result = []
+    for k, t in enumerate(inputs):
+        per_entry = [row[k] for row in rows]
+        if all(g is None for g in per_entry):
+            if n == 0:
+                per_entry = []
+            else:
+                result.append(zeros_like(t) if materialize_grads else None)
+                continue
+        if not per_entry:
+            result.append(zeros((0, *t.shape), dtype=t.dtype, device=t.device))
+            continue
+        result.append(stack([zeros_like(t) if g is None else g for g in per_entry], 0))
+    return tuple(result)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import weakref
 
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_outputs, record_single
+from .record import _own_output, _SavedOutput, record_dirty, record_outputs, record_single
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -54,7 +54,10 @@ class FunctionCtx:
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility; in-place custom Functions are not tracked."""
+        """Inputs that forward modified in place. Each must be returned as an output: it comes
+        back as the same tensor, with its version counter bumped and this node as its history
+        (a leaf that requires grad cannot be modified in place)."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
@@ -135,6 +138,7 @@ class Function(FunctionCtx):
     _saved = ()
     _to_save = ()
     _non_differentiable = ()
+    _dirty = ()
     _materialize_grads = True
     _differentiable_outputs = (0,)
     _edges = ()
@@ -143,12 +147,32 @@ class Function(FunctionCtx):
     _pre_hooks = None
     _retained = None
     _hooked = False  # has pre-hooks or retained outputs: one flag for the engine to test
+    # What ``next_functions`` lists: a class may name its tensor inputs in PyTorch's order
+    # (``_next_inputs``: argument positions, None for an input PyTorch lists that is not
+    # recorded here); a user's Function lists its tensor arguments (``_input_slots``); a
+    # built-in op its float tensor arguments (``needs_input_grad`` marks the others 0).
+    _next_inputs = None
+    _input_slots = None
+    _builtin = True
     _seq = -1
     _backend = None  # the outputs' backend (where incoming gradients live), set at record
     needs_input_grad = ()
     # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
     # this: apply then skips the grad-mode switch and the output checks that user code needs.
     _array_forward = False
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each Function its node class, named as PyTorch names the node
+        (``SumBackward0``; ``ExpBackward`` for a user's ``Exp``): ``apply`` records an instance
+        of it, so ``type(y.grad_fn).__name__`` and ``y.grad_fn.name()`` read as in PyTorch."""
+        super().__init_subclass__(**kwargs)
+        if "_forward_cls" in cls.__dict__:
+            return  # cls is itself a node class
+        full = getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+        cls._builtin = cls.__module__.startswith("gpugrad.")
+        cls._node_cls = type(full.rpartition("::")[2], (cls,), {
+            "_forward_cls": cls, "_full_name": full, "__module__": cls.__module__,
+        })
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError(
@@ -168,7 +192,7 @@ class Function(FunctionCtx):
     @classmethod
     def apply(cls, *args):
         """Run forward and, when grad mode is on and an input requires grad, record the node."""
-        ctx = object.__new__(cls)
+        ctx = object.__new__(cls._node_cls)
         record = False
         backend = None
         needs = []
@@ -182,10 +206,17 @@ class Function(FunctionCtx):
                     record = True
                     needs.append(True)
                     continue
-            needs.append(False)
+                # A built-in op's inputs (as next_functions lists them) are its float tensors:
+                # numbers, dims and index tensors are marked 0 (falsy, but not a bool).
+                needs.append(False if a._data.dtype.kind == "f" else 0)
+                continue
+            needs.append(0)
         prev_mode = _grad_state.enabled
         record = record and prev_mode
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        if record and not cls._builtin:  # a user's Function: every tensor is an input
+            ctx._input_slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+            ctx.needs_input_grad = tuple(n is True for n in needs)
 
         if cls._array_forward:
             result = cls.forward(ctx, *args)
@@ -201,6 +232,8 @@ class Function(FunctionCtx):
         else:
             result = cls.forward(ctx, *args)
 
+        if ctx._dirty:
+            return record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
@@ -230,19 +263,27 @@ class Function(FunctionCtx):
     # ---------------------------------------------------------------- introspection
     @classmethod
     def name(cls) -> str:
-        return getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+        return cls._node_cls._full_name
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
     @property
     def next_functions(self) -> tuple:
+        """One ``(node, output_nr)`` per tensor input, in PyTorch's order: ``(None, 0)`` for an
+        input that needs no gradient, an ``AccumulateGrad`` node for a leaf."""
+        slots = self._next_inputs
+        if slots is None:
+            slots = self._input_slots
+        if slots is None:
+            slots = [i for i, need in enumerate(self.needs_input_grad) if type(need) is bool]
         out = []
-        for edge in self._edges:
+        for i in slots:
+            edge = None if i is None else self._edges[i]
             if edge is None:
                 out.append((None, 0))
             elif isinstance(edge[0], Tensor):
-                out.append((AccumulateGrad(edge[0]), 0))
+                out.append((AccumulateGrad.of(edge[0]), 0))
             else:
                 out.append((edge[0], edge[1]))
         return tuple(out)
@@ -271,13 +312,29 @@ class Function(FunctionCtx):
 
 
 class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the node accumulating into ``variable.grad``."""
+    """What ``next_functions`` shows for a leaf: the node accumulating into ``variable.grad``.
+    A leaf has one while anything holds it (the same object each time it is asked for)."""
+
+    next_functions = ()
 
     def __init__(self, variable):
         self.variable = variable
 
+    @classmethod
+    def of(cls, variable) -> AccumulateGrad:
+        ref = variable.__dict__.get("_accumulator")
+        node = ref() if ref is not None else None
+        if node is None:
+            node = cls(variable)
+            variable.__dict__["_accumulator"] = weakref.ref(node)  # weak: no cycle
+        return node
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"

@@ -1,12 +1,13 @@
 """Recording a node: its edges to the inputs' nodes, its sequence number on the tape, the
 tensors it saved for backward. ``Function.apply`` records through ``record_outputs`` and
-``record_single``; built-in float ops record directly with ``edge_to`` and ``record_node``."""
+``record_single`` (``record_dirty`` when forward called ``mark_dirty``); built-in float ops
+record directly with ``edge_to`` and ``record_node``."""
 
 from __future__ import annotations
 
 import itertools
 
-__all__ = ["edge_to", "record_node", "record_outputs", "record_single"]
+__all__ = ["edge_to", "record_node", "record_outputs", "record_single", "record_dirty"]
 
 _sequence = itertools.count()
 
@@ -46,7 +47,7 @@ def edge_to(t) -> tuple:
 def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
     """Record a built-in op's node whose forward has already run, for its one fresh float
     output ``out``; the caller fills ``_saved`` (the fast path of ``apply``)."""
-    node = object.__new__(cls)
+    node = object.__new__(cls._node_cls)
     node.needs_input_grad = needs_input_grad
     node._edges = edges
     node._seq = next(_sequence)
@@ -139,3 +140,31 @@ def record_outputs(ctx, args, outputs) -> None:
                 saved.append((t, t._vc.value))
         ctx._saved = tuple(saved)
         ctx._to_save = ()
+
+
+def record_dirty(ctx, args, result, record: bool):
+    """The outputs of a forward that called ``mark_dirty``: the modified inputs are returned
+    themselves, one version newer, with ``ctx`` as their history."""
+    outputs = result if result.__class__ is tuple else (result,)
+    dirty = ctx._dirty
+    for d in dirty:
+        if not any(o is d for o in outputs):
+            raise RuntimeError(
+                "Some elements marked as dirty during the forward method were not returned as "
+                "output. The inputs that are modified inplace must all be outputs of the Function."
+            )
+        if record and d._requires_grad and d.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad has been used in an in-place operation.")
+        if record and d._base is not None and (d._requires_grad or d._base._requires_grad):
+            raise NotImplementedError(
+                "mark_dirty on a view of a tensor that requires grad is not supported: modify "
+                "the base tensor, or return a new tensor instead of writing in place")
+        d._vc.value += 1
+    outputs = tuple(o if any(o is d for d in dirty) else _own_output(o, args) for o in outputs)
+    if record:
+        record_outputs(ctx, args, outputs)  # the edges read the inputs' old history first
+        for i, o in enumerate(outputs):
+            if o.grad_fn is ctx:
+                o._output_nr = i  # a dirtied input may have been another node's output 1
+    return outputs if result.__class__ is tuple else outputs[0]

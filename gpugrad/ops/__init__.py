@@ -16,6 +16,7 @@ from . import (
     inplace,
     join,
     linalg,
+    random,
     reduction,
     scatter,
     select,
@@ -25,7 +26,7 @@ from . import (
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter]
+          inplace, linalg, convert, interop, sorting, scatter, random]
 
 
 def install_methods(cls) -> None:

@@ -199,7 +199,7 @@ def _copy_with_history(t: Tensor) -> tuple:
 class CopySlices(Function):
     """``root`` with the elements at ``key`` replaced by ``values`` (written in place)."""
 
-    node_name = "CopySlices"
+    node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, root, values, key):
@@ -233,15 +233,21 @@ class CopySlices(Function):
 
 
 class CopyBackwards(CopySlices):
-    node_name = "CopyBackwards"
+    node_name = "torch::autograd::CopyBackwards"
 
 
 class FillBackward(CopySlices):
-    node_name = "FillBackward0"
+    node_name = "FillBackward2"  # fill_ with a number: only the target is an input
+    _next_inputs = (0,)
+
+
+class FillTensorBackward(CopySlices):
+    node_name = "FillBackward3"  # fill_ with a 0-d tensor
 
 
 class ZeroBackward(CopySlices):
     node_name = "ZeroBackward0"
+    _next_inputs = (0,)
 
 
 def _holes(grad: Tensor, key, out=None):

@@ -40,6 +40,7 @@ class _Binary(Function):
     op = ""
     scalars = (None, None)  # the Python numbers among the operands, for backward
     _array_forward = True
+    _next_inputs = (0, 1)  # PyTorch lists both operands, a number as (None, 0)
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -124,16 +125,37 @@ def raise_broadcast_error(a, b, cause: ValueError | None = None):
 
 
 def _binary_class(op: str, node_name: str):
-    return type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+    cls = type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+    # The node of an op with a Python number as ``other`` / as ``input``: the same op, under
+    # the name (and with the inputs) of PyTorch's scalar overload where it has one.
+    cls.with_scalar_other = cls.with_scalar_input = cls
+    return cls
+
+
+def _scalar_overload(cls, node_name: str, tensor_input: int):
+    return type(cls.__name__ + "Scalar", (cls,),
+                {"node_name": node_name, "_next_inputs": (tensor_input,)})
 
 
 Add = _binary_class("add", "AddBackward0")
 Sub = _binary_class("sub", "SubBackward0")
 Mul = _binary_class("mul", "MulBackward0")
 Div = _binary_class("div", "DivBackward0")
-Pow = _binary_class("pow", "PowBackward0")
+Pow = _binary_class("pow", "PowBackward1")
 Maximum = _binary_class("maximum", "MaximumBackward0")
 Minimum = _binary_class("minimum", "MinimumBackward0")
+# ``2 - x`` and ``rsub(x, 2)`` (``sub(2, x)`` is a Sub node, as in PyTorch).
+Rsub = _scalar_overload(Sub, "RsubBackward1", 1)
+Rsub.with_scalar_input = Rsub
+Pow.with_scalar_other = _scalar_overload(Pow, "PowBackward0", 0)  # x ** 2
+Pow.with_scalar_input = _scalar_overload(Pow, "PowBackward2", 1)  # 2 ** x
+
+
+def _node_class(cls, a, b):
+    """``cls``, or its scalar overload when ``a`` or ``b`` is a Python number."""
+    if not isinstance(b, Tensor):
+        return cls.with_scalar_other
+    return cls if isinstance(a, Tensor) else cls.with_scalar_input
 
 
 def _binary_op(cls, name: str, doc: str, float_out: bool = False):
@@ -173,7 +195,8 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if (need_a or need_b) and grad_state.enabled:
-            node = record_node(cls, (need_a, need_b), (
+            node_cls = cls if a_is_tensor and b_is_tensor else _node_class(cls, a, b)
+            node = record_node(node_cls, (need_a, need_b), (
                 edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
@@ -211,7 +234,7 @@ def _check_no_bool_subtraction(a, b) -> None:
 
 def _promoted_binary(cls, a, b, float_out: bool):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
-    if cls is Sub:  # the direct path never sees bools
+    if issubclass(cls, Sub):  # the direct path never sees bools
         _check_no_bool_subtraction(a, b)
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
@@ -225,11 +248,12 @@ def _promoted_binary(cls, a, b, float_out: bool):
         rt = binary_result_type(a, b)
     if float_out and not rt.is_floating_point:
         rt = get_default_dtype()
-    return cls.apply(a, b, rt)
+    return _node_class(cls, a, b).apply(a, b, rt)
 
 
 _add = _binary_op(Add, "add", "``input + other`` with broadcasting.")
 _sub = _binary_op(Sub, "sub", "``input - other`` with broadcasting.")
+_rsub = _binary_op(Rsub, "sub", "``input - other``, recorded as PyTorch's ``2 - x``.")
 _div = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True)
 mul = _binary_op(Mul, "mul", "Elementwise product with broadcasting.")
 _pow = _binary_op(Pow, "pow", "``input ** other``.")
@@ -254,7 +278,10 @@ def sub(input, other, *, alpha=1) -> Tensor:
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``."""
-    return sub(other, input, alpha=alpha)
+    if alpha != 1 or isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    _check_no_bool_subtraction(input, other)
+    return _rsub(other, input)
 
 
 def div(input, other, *, rounding_mode=None) -> Tensor:
@@ -350,7 +377,7 @@ METHODS = {
     "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
     "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
-    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_sub),
+    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_rsub),
     "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
     "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
     "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,

@@ -100,11 +100,40 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
     return to(self, other.dtype)
 
 
-def type_(self: Tensor, dtype=None):
+_BY_SCALAR_NAME = {f"{scalar}Tensor": name for name, scalar in dt.SCALAR_TYPE_NAMES.items()}
+
+
+def parse_type_name(name: str) -> tuple:
+    """(dtype, device type) of a legacy type's name: ``'torch.LongTensor'``,
+    ``'torch.cuda.FloatTensor'`` (``gpugrad.`` for ``torch.`` too)."""
+    module, _, short = name.rpartition(".")
+    device_type = {"torch": "cpu", "gpugrad": "cpu", "torch.cuda": "cuda",
+                   "gpugrad.cuda": "cuda"}.get(module)
+    if device_type is None or short not in _BY_SCALAR_NAME:
+        raise ValueError(f"invalid type: {name!r}")
+    return dt.to_dtype(_BY_SCALAR_NAME[short]), device_type
+
+
+def type_(self: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
+    """Without ``dtype``, the legacy type's name (``'torch.FloatTensor'``,
+    ``'torch.cuda.LongTensor'``); else this tensor cast to ``dtype`` (a legacy type, its name,
+    or a dtype), itself if it already is of that type."""
+    kwargs.pop("async", None)  # the old name of non_blocking
+    if kwargs:
+        raise TypeError(f"type() got unexpected keyword arguments {sorted(kwargs)}")
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        return f"gpugrad.{names[self.dtype.name]}Tensor"
+        prefix = "torch.cuda." if self.is_cuda else "torch."
+        return f"{prefix}{dt.SCALAR_TYPE_NAMES[self.dtype.name]}Tensor"
+    if isinstance(dtype, str):
+        dtype, device_type = parse_type_name(dtype)
+    elif hasattr(dtype, "_device_type"):  # a legacy type: gpugrad.LongTensor
+        dtype, device_type = dtype.dtype, dtype._device_type
+    elif isinstance(dtype, dt.dtype):
+        device_type = self.device.type
+    else:
+        raise TypeError("dtype must be a type, str, or dtype object")
+    if device_type != self.device.type:
+        return to(self, device_type, dtype)
     return to(self, dtype)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
-from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._util import Tensor, grad_state, wrap_dim
 from ._views import track
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
@@ -239,7 +239,10 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     elif not isinstance(value, (int, float, bool, np.number)):
         raise TypeError(f"masked_fill(): value must be a number or a Tensor, got "
                         f"{type(value).__name__}")
-    out = math_ns().where(mask, value, input)
+    from .select import MaskedFill, MaskedFillTensor, select_where
+
+    node = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill
+    out = select_where(mask, value, input, node)
     return out if out.dtype == input.dtype else out.to(input.dtype)
 
 

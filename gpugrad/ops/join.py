@@ -44,6 +44,7 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
         ctx.dim = dim
+        ctx._next_inputs = range(2, 2 + len(tensors))  # every tensor, integer ones too
         # PyTorch's legacy rule: 1-D empty tensors are skipped whatever their shape.
         ctx.sizes = [None if _legacy_empty(t) else t._data.shape[dim] for t in tensors]
         arrays = [t._data.astype(np_dtype, copy=False) for t in tensors if not _legacy_empty(t)]
@@ -123,6 +124,7 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
         ctx.dim = dim
+        ctx._next_inputs = range(2, 2 + len(tensors))
         backend = tensors[0]._backend
         arrays = [t._data.astype(np_dtype, copy=False) for t in tensors]
         return Tensor._make(backend.xp.stack(arrays, axis=dim), backend)
@@ -162,7 +164,8 @@ def hstack(tensors) -> Tensor:
 def vstack(tensors) -> Tensor:
     """Concatenate along dim 0, 0-d and 1-D tensors first made rows."""
     tensors = _tensor_list(tensors, "vstack")
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+    return cat([t.unsqueeze(0) if t.ndim == 1 else t.reshape(1, 1) if t.ndim == 0 else t
+                for t in tensors], 0)
 
 
 # ---------------------------------------------------------------------- split, chunk, unbind
@@ -203,8 +206,12 @@ class Unbind(Function):
         return g._new(g._backend.xp.stack([h._data for h in grads], axis=ctx.dim)), None
 
 
-def _split(x: Tensor, dim: int, sizes) -> tuple:
-    return tuple(track(p, x) for p in Split.apply(x, dim, tuple(sizes)))
+class SplitEqual(Split):
+    node_name = "SplitBackward0"  # PyTorch's node of split by one size (and of chunk)
+
+
+def _split(x: Tensor, dim: int, sizes, cls=Split) -> tuple:
+    return tuple(track(p, x) for p in cls.apply(x, dim, tuple(sizes)))
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -235,9 +242,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(
                 f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}"
             )
-        return _split(tensor, d, [0])
+        return _split(tensor, d, [0], SplitEqual)
     count = max(1, math.ceil(size / step))
-    return _split(tensor, d, [min(step, size - i * step) for i in range(count)])
+    return _split(tensor, d, [min(step, size - i * step) for i in range(count)], SplitEqual)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:

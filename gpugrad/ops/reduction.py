@@ -55,6 +55,10 @@ class Sum(Function):
         return self._backend.expand_to(grad.reshape(kshape), self.shape), None, None, None
 
 
+class SumAll(Sum):
+    node_name = "SumBackward0"  # PyTorch's node for the overload without ``dim``
+
+
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
     """Sum over ``dim`` (an int, a tuple of ints, or None for all).
 
@@ -62,7 +66,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     """
     dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
-    return Sum.apply(input, dims, keepdim, np_dtype)
+    return (SumAll if dim is None else Sum).apply(input, dims, keepdim, np_dtype)
 
 
 class Mean(Function):
@@ -89,6 +93,10 @@ class Mean(Function):
                 None, None)
 
 
+class MeanAll(Mean):
+    node_name = "MeanBackward0"
+
+
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim``; floating-point inputs only (or pass ``dtype``)."""
     input = _as_dtype(input, dtype)
@@ -97,7 +105,8 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype}"
         )
-    return Mean.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
+    cls = MeanAll if dim is None else Mean
+    return cls.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
 
 
 class Prod(Function):
@@ -139,6 +148,10 @@ def _others_product(x: Tensor, axis: int) -> Tensor:
     return math_ns().where(x._new(diag), 1, slab).prod(axis + 1)
 
 
+class ProdAll(Prod):
+    node_name = "ProdBackward0"
+
+
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or over one ``dim`` (an int).
 
@@ -149,7 +162,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     axis = None if dim is None else wrap_dim(dim, ndim)
     if ndim == 0:
         axis = None
-    return Prod.apply(input, axis, keepdim)
+    return (ProdAll if dim is None else Prod).apply(input, axis, keepdim)
 
 
 class Var(Function):

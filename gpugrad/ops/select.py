@@ -20,6 +20,7 @@ __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
 class Where(Function):
     node_name = "WhereBackward0"
+    _next_inputs = (1, 2)  # the condition is not an input PyTorch lists
 
     @staticmethod
     def forward(ctx, condition, a, b, out_dtype):
@@ -43,10 +44,27 @@ class Where(Function):
                 grad._new(where(cd, 0, gd)) if need_b else None, None)
 
 
+class MaskedFill(Where):
+    """``masked_fill(input, mask, value)`` as ``where(mask, value, input)``."""
+
+    node_name = "MaskedFillBackward0"
+    _next_inputs = (2,)
+
+
+class MaskedFillTensor(MaskedFill):
+    node_name = "MaskedFillBackward1"  # a 0-d tensor value
+    _next_inputs = (2, 1)
+
+
 def where(condition, input=None, other=None) -> Tensor:
     """``input`` where ``condition`` holds, else ``other`` (scalars allowed), broadcast."""
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
+    return select_where(condition, input, other, Where)
+
+
+def select_where(condition, input, other, node) -> Tensor:
+    """``where`` with its checks and promotion, recorded as ``node`` (a ``Where``)."""
     if isinstance(condition, bool):
         from ..factories import tensor
 
@@ -61,7 +79,7 @@ def where(condition, input=None, other=None) -> Tensor:
         )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
-    return Where.apply(condition, a, b, result_dtype(a, b))
+    return node.apply(condition, a, b, result_dtype(a, b))
 
 
 class Clamp(Function):

@@ -254,13 +254,17 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = swapdims = transpose
 
 
+class T(Transpose):
+    node_name = "TBackward0"
+
+
 def t(input: Tensor) -> Tensor:
     """Transpose of a tensor with at most 2 dims."""
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     if input._data.ndim < 2:
-        return transpose(input, 0, 0)
-    return transpose(input, 0, 1)
+        return track(T.apply(input, 0, 0), input)
+    return track(T.apply(input, 0, 1), input)
 
 
 def _T(self: Tensor) -> Tensor:
@@ -282,7 +286,15 @@ class Flatten(Reshape):
 
 
 class Squeeze(Reshape):
-    node_name = "SqueezeBackward1"
+    node_name = "SqueezeBackward1"  # one dim
+
+
+class SqueezeAll(Reshape):
+    node_name = "SqueezeBackward0"
+
+
+class SqueezeDims(Reshape):
+    node_name = "SqueezeBackward2"  # a tuple of dims
 
 
 class Unsqueeze(Reshape):
@@ -336,15 +348,15 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shape = input._data.shape
     n = len(shape)
     if dim is None:
-        dims = range(n)
+        dims, cls = range(n), SqueezeAll
     elif isinstance(dim, (tuple, list)):
-        dims = [wrap_dim(d, n) for d in dim]
+        dims, cls = [wrap_dim(d, n) for d in dim], SqueezeDims
     else:
-        dims = [wrap_dim(dim, n)]
+        dims, cls = [wrap_dim(dim, n)], Squeeze
     new = tuple(s for i, s in enumerate(shape) if not (s == 1 and i in dims))
     if new == shape and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Squeeze.apply(input, new), input)
+    return track(cls.apply(input, new), input)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:

@@ -22,6 +22,7 @@ class Linear(Function):
 
     node_name = "AddmmBackward0"
     _array_forward = True
+    _next_inputs = (2, 0, 1)  # PyTorch's addmm(bias, input, weight.T) lists the bias first
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -54,6 +55,11 @@ class Linear(Function):
                 g2.sum(axis=0) if need_b else None)
 
 
+class LinearNoBias(Linear):
+    node_name = "MmBackward0"
+    _next_inputs = (0, 1)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``: input (*, in_features), weight (out_features,
     in_features), bias (out_features,) or None; returns (*, out_features)."""
@@ -78,7 +84,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"The size of tensor a ({weight._data.shape[0]}) must match the size of tensor b "
             f"({bias._data.shape[-1]}) at non-singleton dimension 1"
         )
-    return Linear.apply(input, weight, bias)
+    return (Linear if bias is not None else LinearNoBias).apply(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -111,6 +117,7 @@ class LayerNorm(Function):
 
     node_name = "NativeLayerNormBackward0"
     _array_forward = True
+    _next_inputs = (0, 1, 2)  # input, weight, bias (None when absent), as PyTorch
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):

@@ -31,6 +31,7 @@ class _FusedLoss(Function):
     primitive = ""
     negative_target_grad = False  # d loss/dy == -d loss/dx (the regression losses)
     _array_forward = True
+    _next_inputs = (0, 1)  # input and target (PyTorch does not list a weight)
 
     @staticmethod
     def unit_grads(m, x, y, *params):

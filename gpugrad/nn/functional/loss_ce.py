@@ -46,6 +46,7 @@ def _backend_operands(logits, target, xp):
 class CrossEntropy(Function):
     node_name = "NllLossBackward0"
     _array_forward = True
+    _next_inputs = (0,)
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
@@ -259,6 +260,7 @@ class NllLoss(Function):
     input, ``-w[t_i]`` at ``t_i`` (over the summed weights for a mean), scaled by grad_output."""
 
     node_name = "NllLossBackward0"
+    _next_inputs = (0,)  # the target and weight are not inputs PyTorch lists
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction):
