@@ -17,22 +17,24 @@ from .module import Module
 __all__ = ["RNN", "LSTM", "GRU"]
 
 
-def _rnn_tanh(x, h, w_ih, w_hh, b_ih, b_hh):
+# One time step of each layer kind, shared with the cells (rnn_cell.py): x (N, input), states
+# (N, hidden), weights as PyTorch lays them out (the gates stacked along the rows).
+def rnn_tanh_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).tanh()
 
 
-def _rnn_relu(x, h, w_ih, w_hh, b_ih, b_hh):
+def rnn_relu_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).relu()
 
 
-def _lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh):
+def lstm_step(x, state, w_ih, w_hh, b_ih, b_hh):
     h, c = state
     i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c.tanh(), c
 
 
-def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
+def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
     r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
@@ -173,7 +175,7 @@ class RNN(_RNNBase):
         super().__init__(*args, **kwargs)
 
     def _cell(self, x, h, *weights):
-        return (_rnn_tanh if self.nonlinearity == "tanh" else _rnn_relu)(x, h, *weights)
+        return (rnn_tanh_step if self.nonlinearity == "tanh" else rnn_relu_step)(x, h, *weights)
 
 
 class LSTM(_RNNBase):
@@ -183,7 +185,7 @@ class LSTM(_RNNBase):
     _gates, _lstm = 4, True
 
     def _cell(self, x, state, *weights):
-        return _lstm_cell(x, state, *weights)
+        return lstm_step(x, state, *weights)
 
 
 class GRU(_RNNBase):
@@ -192,4 +194,4 @@ class GRU(_RNNBase):
     _gates = 3
 
     def _cell(self, x, h, *weights):
-        return _gru_cell(x, h, *weights)
+        return gru_step(x, h, *weights)
