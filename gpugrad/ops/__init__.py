@@ -17,6 +17,8 @@ from . import (
     join,
     linalg,
     reduction,
+    roll,
+    sampling,
     scatter,
     select,
     shape,
@@ -25,7 +27,7 @@ from . import (
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter]
+          inplace, linalg, convert, interop, sorting, scatter, roll, sampling]
 
 
 def install_methods(cls) -> None:
