@@ -68,7 +68,7 @@ register(
 # -------------------------------------------------------------------------- margins
 def _ranking(rng):
     x1, x2 = randn(rng, 5), randn(rng, 5)
-    x2 += np.where(np.abs(x1 - x2) < 0.1, 0.3, 0)  # off the hinge's kink
+    x2 += np.where(np.abs(np.abs(x1 - x2) - 0.2) < 0.05, 0.3, 0)  # off the kinks at +-margin
     return (x1, x2, _signs(rng, 5)), {"margin": 0.2}, (0, 1)
 
 
