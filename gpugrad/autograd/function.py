@@ -27,7 +27,7 @@ from __future__ import annotations
 import weakref
 
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_outputs, record_single
+from .record import _own_output, _SavedOutput, record_first, record_outputs, record_single
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -40,6 +40,8 @@ _FREED = (
 )
 
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
+
+_FIRST_NEEDS = tuple((True,) + (False,) * n for n in range(8))  # apply_unary's needs_input_grad
 
 
 class FunctionCtx:
@@ -202,7 +204,7 @@ class Function(FunctionCtx):
             result = cls.forward(ctx, *args)
 
         if result.__class__ is tuple:
-            outputs = tuple(_own_output(r, args) for r in result)
+            outputs = tuple([_own_output(r, args) for r in result])
             if record:
                 record_outputs(ctx, args, outputs)
             return outputs
@@ -216,6 +218,22 @@ class Function(FunctionCtx):
         if record:
             record_outputs(ctx, args, (result,))
         return result
+
+    @classmethod
+    def apply_unary(cls, x, *params):
+        """``apply`` for a built-in ``_array_forward`` op whose one Tensor argument is ``x``,
+        first (``params`` are never Tensors): the tiny shape and reduction ops, which are most
+        of the ops of a model run one small tensor at a time. It skips ``apply``'s pass over
+        the arguments; what it records is the same."""
+        ctx = object.__new__(cls)
+        n = len(params)
+        if x._requires_grad and _grad_state.enabled:
+            ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (False,) * n
+            result = cls.forward(ctx, x, *params)
+            record_first(ctx, x, n, result)
+            return result
+        ctx.needs_input_grad = (False,) * (n + 1)
+        return cls.forward(ctx, x, *params)
 
     def _array_backward(self, *grads) -> tuple:
         """Backward on raw arrays, as the engine calls it without ``create_graph``: one array

@@ -126,12 +126,13 @@ class ReduceTwins:
         The index is the first occurrence of the extremum (or of a NaN, which wins).
         """
         xp = self.xp
-        idx = (xp.argmax if op == "max" else xp.argmin)(x, axis=axis, keepdims=True)
-        values = xp.take_along_axis(x, idx, axis=axis)
-        if not keepdim:
-            values = values.squeeze(axis)
-            idx = idx.squeeze(axis)
-        return values, idx.astype(np.int64, copy=False)
+        if op == "max":
+            idx, values = x.argmax(axis=axis, keepdims=keepdim), x.max(axis=axis, keepdims=keepdim)
+        else:
+            idx, values = x.argmin(axis=axis, keepdims=keepdim), x.min(axis=axis, keepdims=keepdim)
+        # The reduction gives the value at the index (a NaN where there is one) for a fraction
+        # of take_along_axis's cost; only the sign of a zero extremum may differ.
+        return xp.asarray(values), idx.astype(np.int64, copy=False)
 
     def arg_reduce_grad(self, grad, idx, shape, axis: int):
         """Gradient of arg_reduce's values: ``grad`` at ``idx`` along ``axis``, 0 elsewhere.

@@ -62,7 +62,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     """
     dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
-    return Sum.apply(input, dims, keepdim, np_dtype)
+    return Sum.apply_unary(input, dims, keepdim, np_dtype)
 
 
 class Mean(Function):
@@ -97,7 +97,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype}"
         )
-    return Mean.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
+    return Mean.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim)
 
 
 class Prod(Function):

@@ -84,10 +84,11 @@ def test_bilstm_crf_tagger():
 
 def test_quickstart_tutorial(capsys):
     quickstart = _load("quickstart")
-    ours, theirs = _both(quickstart.main)
+    ours = quickstart.main(gpugrad)
+    printed = capsys.readouterr().out  # gpugrad's run's progress lines
+    theirs = quickstart.main(torch)
     _assert_trains_like_torch(ours, theirs, shrink=0.3, rel=0.3)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9, result
-    printed = capsys.readouterr().out
     assert "Using cpu device" in printed and "Accuracy: " in printed
-    assert "Shape of X [N, C, H, W]: torch.Size([64, 1, 28, 28])" in printed
+    assert "Shape of y: " in printed and "Epoch 3" in printed and "Done!" in printed

@@ -18,10 +18,11 @@ def _signs(rng, *shape):
 
 
 def _reductions(make):
-    """One sample per reduction from ``make(rng) -> (args, kwargs)``."""
+    """A sample reduced to the mean and an unreduced one from ``make(rng) -> (args, kwargs,
+    grad_args)`` (``'sum'`` differs from ``'mean'`` by a constant factor only)."""
     def samples(rng):
         out = []
-        for reduction in ("mean", "sum", "none"):
+        for reduction in ("mean", "none"):
             args, kwargs, grad_args = make(rng)
             out.append(Sample(args, {"reduction": reduction, **kwargs}, grad_args=grad_args))
         return out
