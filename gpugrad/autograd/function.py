@@ -221,16 +221,20 @@ class Function(FunctionCtx):
 
     @classmethod
     def apply_unary(cls, x, *params):
-        """``apply`` for a built-in ``_array_forward`` op whose one Tensor argument is ``x``,
-        first (``params`` are never Tensors): the tiny shape and reduction ops, which are most
-        of the ops of a model run one small tensor at a time. It skips ``apply``'s pass over
-        the arguments; what it records is the same."""
+        """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
+        are never Tensors), and whose forward only calls backend primitives and returns fresh
+        Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
+        of a model run one small tensor at a time. It skips ``apply``'s pass over the
+        arguments and its checks of the outputs; what it records is the same."""
         ctx = object.__new__(cls)
         n = len(params)
         if x._requires_grad and _grad_state.enabled:
             ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (False,) * n
             result = cls.forward(ctx, x, *params)
-            record_first(ctx, x, n, result)
+            if result.__class__ is tuple:
+                record_outputs(ctx, (x,) + (None,) * n, result)
+            else:
+                record_first(ctx, x, n, result)
             return result
         ctx.needs_input_grad = (False,) * (n + 1)
         return cls.forward(ctx, x, *params)

@@ -252,6 +252,19 @@ class ReduceTwins:
             return out
         return self.xp.broadcast_to(grad, shape)
 
+    def broadcast_view(self, x, shape):
+        """A read-only view of ``x`` broadcast to ``shape`` (``expand``). A C-contiguous NumPy
+        array's view is built from its strides directly: ``np.broadcast_to`` costs 2.5 µs of
+        Python, most of a small model's ``expand``."""
+        if self.xp is not np or not x.flags.c_contiguous or x.size == 0:
+            return self.xp.broadcast_to(x, shape)
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(
+            s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+        out = np.ndarray(shape, x.dtype, x, 0, strides)
+        out.flags.writeable = False
+        return out
+
     def sum_to_shape(self, grad, shape):
         """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
         if grad.shape == shape:
