@@ -55,7 +55,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         arrival = -xp.log1p(-backend.rand((rows, categories), np.float64))
         positive = probs > 0
         finish = xp.where(positive, arrival / xp.where(positive, probs, 1.0), np.inf)
-        out = xp.argsort(finish, axis=1, kind="stable")[:, :n]
+        out = xp.argsort(finish, axis=1)[:, :n]
     out = out.astype(np.int64, copy=False)
     return Tensor._make(out.reshape(input.shape[:-1] + (n,)), backend)
 
