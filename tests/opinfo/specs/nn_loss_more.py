@@ -17,14 +17,17 @@ def _signs(rng, *shape):
     return rng.choice([-1.0, 1.0], size=shape)
 
 
-def _reductions(make):
+def _reductions(make, empty=None):
     """A sample reduced to the mean and an unreduced one from ``make(rng) -> (args, kwargs,
-    grad_args)`` (``'sum'`` differs from ``'mean'`` by a constant factor only)."""
+    grad_args)`` (``'sum'`` differs from ``'mean'`` by a constant factor only); and, given
+    ``empty`` (the args' shapes for a batch of none), a zero-size one (its mean is NaN)."""
     def samples(rng):
         out = []
         for reduction in ("mean", "none"):
             args, kwargs, grad_args = make(rng)
             out.append(Sample(args, {"reduction": reduction, **kwargs}, grad_args=grad_args))
+        if empty is not None:
+            out.append(Sample(tuple(np.zeros(shape) for shape in empty), grad_args=grad_args))
         return out
 
     return samples
@@ -106,21 +109,22 @@ def _triplet(rng):
 register(
     OpSpec("nn.margin_ranking_loss",
            lambda m, a, b, y, **kw: F(m).margin_ranking_loss(a, b, y, **kw),
-           _reductions(_ranking), errors=[
+           _reductions(_ranking, ((0,), (0,), (0,))), errors=[
                ErrorCase((np.ones(4), np.ones((4, 1)), np.ones(4)), RuntimeError,
                          "All input tensors should have same dimension")]),
     OpSpec("nn.hinge_embedding_loss",
-           lambda m, x, y, **kw: F(m).hinge_embedding_loss(x, y, **kw), _reductions(_hinge)),
+           lambda m, x, y, **kw: F(m).hinge_embedding_loss(x, y, **kw),
+           _reductions(_hinge, ((0, 3), (0, 3)))),
     OpSpec("nn.soft_margin_loss", lambda m, x, y, **kw: F(m).soft_margin_loss(x, y, **kw),
-           _reductions(_soft_margin), errors=[
+           _reductions(_soft_margin, ((0, 3), (0, 3))), errors=[
                ErrorCase((np.ones((4, 1)), np.ones(3)), RuntimeError,
                          r"output with shape \[4, 1\] doesn't match the broadcast shape")]),
     OpSpec("nn.multilabel_soft_margin_loss",
            lambda m, x, y, w, **kw: F(m).multilabel_soft_margin_loss(x, y, w, **kw),
-           _reductions(_multilabel_soft)),
+           _reductions(_multilabel_soft, ((0, 4), (0, 4), (4,)))),
     OpSpec("nn.cosine_embedding_loss",
            lambda m, a, b, y, **kw: F(m).cosine_embedding_loss(a, b, y, **kw),
-           _reductions(_cos_embedding), errors=[
+           _reductions(_cos_embedding, ((0, 3), (0, 3), (0,))), errors=[
                ErrorCase((np.ones(3), np.ones(3), np.ones(1)), RuntimeError,
                          "1D target tensor expects 2D input tensors")]),
     OpSpec("nn.multi_margin_loss",
@@ -148,7 +152,7 @@ register(
                ErrorCase((np.ones(3), np.array([5, -1, 0])), RuntimeError, "out of range")]),
     OpSpec("nn.triplet_margin_loss",
            lambda m, a, p, n, **kw: F(m).triplet_margin_loss(a, p, n, **kw),
-           _reductions(_triplet), errors=[
+           _reductions(_triplet, ((0, 3), (0, 3), (0, 3))), errors=[
                ErrorCase((np.ones((4, 3)), np.ones((4, 3)), np.ones(3)), RuntimeError,
                          "anchor 2D, positive 2D, and negative 1D inputs"),
                ErrorCase((np.ones(3), np.ones(3), np.ones(3)), ValueError,
@@ -175,6 +179,8 @@ def _kl(log_target):
             out.append(Sample((x, np.log(t + 1e-3) if log_target else t),
                               {"reduction": reduction, "log_target": log_target},
                               grad_args=(0, 1) if log_target else (0,)))
+        out.append(Sample((np.zeros((0, 4)), np.zeros((0, 4))),
+                          {"reduction": "batchmean", "log_target": log_target}, grad_args=(0,)))
         return out
 
     return make
@@ -188,6 +194,7 @@ def _poisson(rng):
         y = rng.integers(0, 5, (3, 4)).astype(float)
         out.append(Sample((x, y), {"reduction": reduction, "log_input": log_input, "full": full},
                           grad_args=(0,)))
+    out.append(Sample((np.zeros((0, 3)), np.zeros((0, 3))), grad_args=(0,)))
     return out
 
 
@@ -200,6 +207,7 @@ def _gaussian(rng):
                           {"reduction": reduction, "full": full}))
     out.append(Sample((randn(rng, 2, 3, 4), randn(rng, 2, 3, 4), randn(rng, 2, 1, 4, lo=0.5,
                                                                           hi=1))))
+    out.append(Sample((np.zeros((0, 3)), np.zeros((0, 3)), np.ones((0, 3)))))
     return out
 
 

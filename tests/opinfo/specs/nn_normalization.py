@@ -24,6 +24,7 @@ def _instance_norm_samples(rng):
     return [
         Sample((randn(rng, 2, 3, 5), randn(rng, 3), randn(rng, 3))),
         Sample((randn(rng, 2, 2, 3, 2), None, None), {"eps": 0.1}),
+        Sample((randn(rng, 0, 3, 4), None, None)),
     ]
 
 
