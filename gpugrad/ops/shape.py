@@ -37,32 +37,28 @@ def _shape_args(shape) -> tuple:
 
 def _infer_shape(shape: tuple, numel: int) -> tuple:
     """Resolve one ``-1`` in ``shape`` and check the element count."""
-    if -1 not in shape:
-        if math.prod(shape) == numel and min(shape, default=0) >= 0:
-            return shape  # nothing to infer, the count right: the common case
-    elif shape.count(-1) == 1:
+    if -1 in shape:
         at = shape.index(-1)
         rest = shape[:at] + shape[at + 1:]
-        known = math.prod(rest)
-        if known > 0 and numel % known == 0 and min(rest, default=0) >= 0:
-            return shape[:at] + (numel // known,) + shape[at + 1:]
-    if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    if any(n < -1 for n in shape):
-        raise RuntimeError(f"invalid shape dimension {min(shape)}")
-    if -1 in shape:
-        known = math.prod(n for n in shape if n != -1)
-        if known == 0:
-            raise RuntimeError(
-                f"cannot reshape tensor of {numel} elements into shape {list(shape)} because the "
-                "unspecified dimension size -1 can be any value and is ambiguous"
-            )
-        if numel % known:
+        if -1 in rest:
+            raise RuntimeError("only one dimension can be inferred")
+    else:
+        at, rest = None, shape
+    if rest and min(rest) < 0:
+        raise RuntimeError(f"invalid shape dimension {min(rest)}")
+    known = math.prod(rest)
+    if at is None:
+        if known != numel:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if n == -1 else n for n in shape)
-    if math.prod(shape) != numel:
+        return shape
+    if known == 0:
+        raise RuntimeError(
+            f"cannot reshape tensor of {numel} elements into shape {list(shape)} because the "
+            "unspecified dimension size -1 can be any value and is ambiguous"
+        )
+    if numel % known:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+    return shape[:at] + (numel // known,) + shape[at + 1:]
 
 
 class Reshape(Function):
