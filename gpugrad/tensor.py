@@ -8,6 +8,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .backend import cpu_backend, get_backend
+from .size import Size as _Size
 
 __all__ = ["Tensor"]
 
@@ -76,7 +77,11 @@ class Tensor:
 
     def _view(self, data) -> Tensor:
         """A tensor that views this one's memory: it shares the version counter and base."""
-        t = Tensor._make(data, self._backend)
+        t = _new_object(Tensor)
+        t._data = data
+        t._backend = self._backend
+        t._requires_grad = False
+        t.grad_fn = None
         t._vc = self._vc
         t._base = self._base if self._base is not None else self
         return t
@@ -87,9 +92,7 @@ class Tensor:
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self):
-        from .size import Size
-
-        return Size(self._data.shape)
+        return _Size(self._data.shape)
 
     def size(self, dim: int | None = None):
         """The shape, or the length of dimension ``dim``."""

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from . import cnn, cross_entropy, elementwise, host_overhead, losses, mlp, optimizer, reductions
+from . import (
+    bilstm_crf,
+    cnn,
+    cross_entropy,
+    elementwise,
+    host_overhead,
+    losses,
+    mlp,
+    optimizer,
+    reductions,
+)
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, losses, mlp,
-                            cnn, optimizer)]
+                            cnn, optimizer, bilstm_crf)]
 BY_NAME = {w.name: w for w in ALL}

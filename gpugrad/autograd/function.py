@@ -27,7 +27,14 @@ from __future__ import annotations
 import weakref
 
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_dirty, record_outputs, record_single
+from .record import (
+    _own_output,
+    _SavedOutput,
+    record_dirty,
+    record_first,
+    record_outputs,
+    record_single,
+)
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -40,6 +47,10 @@ _FREED = (
 )
 
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
+
+# apply_unary's needs_input_grad: the tensor, then its parameters (never inputs: marked 0, as
+# apply marks a built-in op's non-tensor arguments)
+_FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
 
 
 class FunctionCtx:
@@ -235,7 +246,7 @@ class Function(FunctionCtx):
         if ctx._dirty:
             return record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
-            outputs = tuple(_own_output(r, args) for r in result)
+            outputs = tuple([_own_output(r, args) for r in result])
             if record:
                 record_outputs(ctx, args, outputs)
             return outputs
@@ -249,6 +260,26 @@ class Function(FunctionCtx):
         if record:
             record_outputs(ctx, args, (result,))
         return result
+
+    @classmethod
+    def apply_unary(cls, x, *params):
+        """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
+        are never Tensors), and whose forward only calls backend primitives and returns fresh
+        Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
+        of a model run one small tensor at a time. It skips ``apply``'s pass over the
+        arguments and its checks of the outputs; what it records is the same."""
+        ctx = object.__new__(cls._node_cls)
+        n = len(params)
+        if x._requires_grad and _grad_state.enabled:
+            ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
+            result = cls.forward(ctx, x, *params)
+            if result.__class__ is tuple:
+                record_outputs(ctx, (x,) + (None,) * n, result)
+            else:
+                record_first(ctx, x, n, result)
+            return result
+        ctx.needs_input_grad = (False,) * (n + 1)
+        return cls.forward(ctx, x, *params)
 
     def _array_backward(self, *grads) -> tuple:
         """Backward on raw arrays, as the engine calls it without ``create_graph``: one array

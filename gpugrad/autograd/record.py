@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 
-__all__ = ["edge_to", "record_node", "record_outputs", "record_single", "record_dirty"]
+__all__ = ["edge_to", "record_dirty", "record_first", "record_node", "record_outputs",
+           "record_single"]
 
 _sequence = itertools.count()
 
@@ -85,6 +86,32 @@ def record_single(ctx, args, out) -> None:
         ctx._to_save = ()
 
 
+_NO_EDGES = tuple((None,) * n for n in range(8))
+
+
+def record_first(ctx, x, n_params: int, out) -> None:
+    """``record_single`` for ``Function.apply_unary``: the only Tensor argument is ``x``, first,
+    and it requires grad; ``n_params`` arguments follow it."""
+    if ctx._non_differentiable or out._data.dtype.kind != "f":
+        record_outputs(ctx, (x,) + (None,) * n_params, (out,))
+        return
+    d = x._data
+    fn = x.grad_fn
+    edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+    ctx._edges = (edge,) + (_NO_EDGES[n_params] if n_params < 8 else (None,) * n_params)
+    ctx._seq = next(_sequence)
+    ctx._backend = out._backend
+    out.grad_fn = ctx
+    out._requires_grad = True
+    to_save = ctx._to_save
+    if to_save:
+        ctx._saved = tuple([
+            None if t is None else _SavedOutput(t, 0) if t is out else (t, t._vc.value)
+            for t in to_save
+        ])
+        ctx._to_save = ()
+
+
 def record_outputs(ctx, args, outputs) -> None:
     """Attach ``ctx`` as grad_fn of the outputs, build its edges, pack the saved tensors."""
     edges = []
@@ -101,20 +128,31 @@ def record_outputs(ctx, args, outputs) -> None:
     ctx._seq = next(_sequence)
     # The backend of the outputs: where the gradients arriving at this node live (``to()``
     # moves a tensor between devices, so it is not always the inputs').
-    ctx._backend = next((o._backend for o in outputs if isinstance(o, Tensor)), None)
+    backend = None
+    for o in outputs:
+        if isinstance(o, Tensor):
+            backend = o._backend
+            break
+    ctx._backend = backend
 
     non_diff = ctx._non_differentiable
     n = len(outputs)
     if n != 1 or non_diff:
         ctx._n_outputs = n
-        ctx._out_meta = tuple(
-            (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs
-        )
-        diff = []
+        meta, diff = [], []
         for i, o in enumerate(outputs):
-            if isinstance(o, Tensor) and not any(o is t for t in non_diff):
-                if o._data.dtype.kind == "f":
+            if not isinstance(o, Tensor):
+                meta.append(None)
+                continue
+            d = o._data
+            meta.append((d.shape, d.dtype))
+            if d.dtype.kind == "f":
+                for t in non_diff:
+                    if o is t:
+                        break
+                else:
                     diff.append(i)
+        ctx._out_meta = tuple(meta)
         ctx._differentiable_outputs = tuple(diff)
     elif outputs[0] is None or outputs[0]._data.dtype.kind != "f":
         ctx._differentiable_outputs = ()

@@ -18,6 +18,8 @@ from . import (
     linalg,
     random,
     reduction,
+    roll,
+    sampling,
     scatter,
     select,
     shape,
@@ -26,7 +28,7 @@ from . import (
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter, random]
+          inplace, linalg, convert, interop, sorting, scatter, random, roll, sampling]
 
 
 def install_methods(cls) -> None:

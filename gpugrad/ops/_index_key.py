@@ -81,6 +81,12 @@ def normalize_key(x: Tensor, key):
         return (key,), None  # the common cases, without the general walk below
     if shape and key.__class__ is slice and _plain_slice(key):
         return (key,), None
+    if key.__class__ is tuple and len(key) <= len(shape):  # ints in range: x[i, j]
+        for k, n in zip(key, shape):
+            if k.__class__ is not int or not -n <= k < n:
+                break
+        else:
+            return key, None
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):

@@ -96,10 +96,10 @@ def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
     basic, advanced = normalize_key(self, key)
     if advanced is not None:
-        return Index.apply(self, basic, advanced)
+        return Index.apply_unary(self, basic, advanced)
     if len(basic) == 1 and isinstance(basic[0], int):
-        return track(Select.apply(self, basic, None), self)
-    return track(Slice.apply(self, basic, None), self)
+        return track(Select.apply_unary(self, basic, None), self)
+    return track(Slice.apply_unary(self, basic, None), self)
 
 
 # ---------------------------------------------------------------------- index_select, take

@@ -211,7 +211,7 @@ class SplitEqual(Split):
 
 
 def _split(x: Tensor, dim: int, sizes, cls=Split) -> tuple:
-    return tuple(track(p, x) for p in cls.apply(x, dim, tuple(sizes)))
+    return tuple([track(p, x) for p in cls.apply_unary(x, dim, tuple(sizes))])
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -266,7 +266,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input._data.ndim)
-    return tuple(track(p, input) for p in Unbind.apply(input, d))
+    return tuple([track(p, input) for p in Unbind.apply_unary(input, d)])
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:

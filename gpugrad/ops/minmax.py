@@ -143,7 +143,7 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
         return full_cls.apply(input, None, False)
     axis = wrap_dim(dim, input._data.ndim)
     _check_dim_size(name, input, axis, axis)
-    values, indices = dim_cls.apply(input, axis, keepdim)
+    values, indices = dim_cls.apply_unary(input, axis, keepdim)
     return getattr(return_types, name)(values, indices)
 
 

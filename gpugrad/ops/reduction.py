@@ -66,7 +66,7 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     """
     dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
-    return (SumAll if dim is None else Sum).apply(input, dims, keepdim, np_dtype)
+    return (SumAll if dim is None else Sum).apply_unary(input, dims, keepdim, np_dtype)
 
 
 class Mean(Function):
@@ -106,7 +106,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             f"or complex dtype. Got: {input.dtype}"
         )
     cls = MeanAll if dim is None else Mean
-    return cls.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
+    return cls.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim)
 
 
 class Prod(Function):

@@ -56,6 +56,42 @@ STRUCTURE_DIFFERS = {
     "nn.smooth_l1_loss_beta0": "one fused node (PyTorch: l1_loss's composite)",
     "nn.mse_loss_weighted": "the weighted form multiplies a fused MseLoss node",
 }
+# Written as composites of Tensor ops (PyTorch has one node of its own for each).
+COMPOSITES = [
+    "nn.elu",
+    "nn.selu",
+    "nn.celu_alpha2.0",
+    "nn.softplus",
+    "nn.softplus_beta2.0_threshold3.0",
+    "nn.mish",
+    "nn.logsigmoid",
+    "nn.hardtanh",
+    "nn.hardtanh_min_val-2.0_max_val0.5",
+    "nn.relu6",
+    "nn.hardsigmoid",
+    "nn.hardswish",
+    "nn.softshrink",
+    "nn.hardshrink",
+    "nn.threshold_threshold0.3_value-2.0",
+    "nn.rrelu_lower0.1_upper0.3",
+    "nn.prelu",
+    "nn.glu",
+    "nn.pairwise_distance",
+    "nn.pairwise_distance_p1",
+    "nn.pdist",
+    "nn.margin_ranking_loss",
+    "nn.soft_margin_loss",
+    "nn.multi_margin_loss",
+    "nn.multi_margin_loss_1d",
+    "nn.multilabel_margin_loss",
+    "nn.triplet_margin_loss",
+    "nn.triplet_margin_loss_p1",
+    "nn.triplet_margin_with_distance_loss",
+    "nn.group_norm",
+    "nn.instance_norm",
+    "nn.instance_norm_running_stats",
+]
+STRUCTURE_DIFFERS.update(dict.fromkeys(COMPOSITES, "a composite of Tensor ops (PyTorch: one node)"))
 
 
 def _describe(t):

@@ -12,8 +12,10 @@ from ...autograd.function import Function
 from ...backend.formulas import UNARY
 from ...ops import softmax as _softmax_ops
 from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ._pointwise import maybe_in_place
 
-__all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
+__all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh",
+           "softmax", "log_softmax"]
 
 
 class _FormulaActivation(Function):
@@ -73,10 +75,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * sigmoid(x)`` (also called swish). ``inplace`` is accepted; the result is a new
-    tensor."""
+    """``x * sigmoid(x)`` (also called swish); with ``inplace``, written into ``input``."""
     _float_input(input, "silu")
-    return Silu.apply(input)
+    return maybe_in_place(input, inplace, Silu.apply)
 
 
 class LeakyRelu(Function):
@@ -100,10 +101,18 @@ class LeakyRelu(Function):
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` where ``x > 0``, else ``negative_slope * x``. ``inplace`` is accepted; the result
-    is a new tensor."""
+    """``x`` where ``x > 0``, else ``negative_slope * x``; with ``inplace``, written into
+    ``input``."""
     _float_input(input, "leaky_relu")
-    return LeakyRelu.apply(input, float(negative_slope))
+    return maybe_in_place(input, inplace, lambda x: LeakyRelu.apply(x, float(negative_slope)))
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
 
 
 def sigmoid(input: Tensor) -> Tensor:
