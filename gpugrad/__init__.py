@@ -68,5 +68,5 @@ def is_floating_point(input: Tensor) -> bool:
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
-from . import cuda, nn, optim, utils  # noqa: E402
+from . import cuda, distributed, nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

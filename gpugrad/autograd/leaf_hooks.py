@@ -42,14 +42,8 @@ def run(leaf) -> None:
         hook(leaf)
 
 
-def plan(roots, inputs):
-    """The hooked leaves a pass from ``roots`` reaches, each with the smallest sequence number of
-    its consumers, as a list sorted so that ``pop()`` gives the leaf to finish first; None when
-    there are none (``inputs``: the only leaves ``backward(inputs=...)`` accumulates into)."""
-    if not hooked_leaves:
-        return None
-    wanted = None if inputs is None else {id(t) for t in inputs}
-    first: dict[int, list] = {}  # id(leaf) -> [smallest consumer seq, leaf]
+def leaf_edges(roots):
+    """Every (node, leaf) edge of the graph reachable from the tensors ``roots``."""
     seen: set[int] = set()
     stack = [t.grad_fn for t in roots if t.grad_fn is not None]
     while stack:
@@ -60,15 +54,35 @@ def plan(roots, inputs):
         for edge in node._edges:
             if edge is None:
                 continue
-            target = edge[0]
-            if not isinstance(target, Tensor):
-                stack.append(target)
-            elif target._post_accumulate_hooks and (wanted is None or id(target) in wanted):
-                entry = first.get(id(target))
-                if entry is None:
-                    first[id(target)] = [node._seq, target]
-                elif node._seq < entry[0]:
-                    entry[0] = node._seq
+            if isinstance(edge[0], Tensor):
+                yield node, edge[0]
+            else:
+                stack.append(edge[0])
+
+
+def reachable_leaves(roots) -> set[int]:
+    """The ids of the leaves that a backward from ``roots`` can reach (roots that are leaves
+    included)."""
+    found = {id(t) for t in roots if t.grad_fn is None and t._requires_grad}
+    found.update(id(leaf) for _, leaf in leaf_edges(roots))
+    return found
+
+
+def plan(roots, inputs):
+    """The hooked leaves a pass from ``roots`` reaches, each with the smallest sequence number of
+    its consumers, as a list sorted so that ``pop()`` gives the leaf to finish first; None when
+    there are none (``inputs``: the only leaves ``backward(inputs=...)`` accumulates into)."""
+    if not hooked_leaves:
+        return None
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    first: dict[int, list] = {}  # id(leaf) -> [smallest consumer seq, leaf]
+    for node, leaf in leaf_edges(roots):
+        if leaf._post_accumulate_hooks and (wanted is None or id(leaf) in wanted):
+            entry = first.get(id(leaf))
+            if entry is None:
+                first[id(leaf)] = [node._seq, leaf]
+            elif node._seq < entry[0]:
+                entry[0] = node._seq
     return sorted(first.values(), key=lambda entry: entry[0]) or None
 
 

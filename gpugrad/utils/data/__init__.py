@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from ..factories import randperm, tensor
-from ..ops.join import stack
-from ..tensor import Tensor
+from ...factories import randperm, tensor
+from ...ops.join import stack
+from ...tensor import Tensor
+from .distributed import DistributedSampler
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "random_split", "DataLoader", "default_collate",
+    "DistributedSampler",
 ]
 
 
@@ -154,3 +156,4 @@ class DataLoader:
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
