@@ -11,7 +11,9 @@
 #      interop, > 2**31 elements, no-PyTorch launch) and tests/kernels (compiled, on CuPy arrays);
 #   5. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
 #      1,000 steps, determinism, tensors over 2**31 elements);
-#   6. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
+#   6. gpugrad.distributed on CUDA (tests/distributed marked gpu): NCCL with world size 1, MPI on
+#      CUDA tensors, backend=None (its lines go to summary.txt);
+#   7. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
 # then prints a short table. Everything lands in $OUT (default bench/results/gpu): versions.txt,
 # bench.log, gpu_kernels.jsonl (+ .json when the run ends), tests_gpu.log,
 # tests_reliability_gpu.log, host_profile.txt, summary.txt (the demo's output is in summary.txt).
@@ -90,6 +92,18 @@ limit 40 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliabilit
   > "$OUT/tests_reliability_gpu.log" 2>&1
 echo "reliability exit $?: $(tail -1 "$OUT/tests_reliability_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_reliability_gpu.log" | cut -c1-220 | head -10 \
+  | tee -a "$SUMMARY"
+
+# Output into summary.txt only (the files that come back are few); the full log stays in /tmp.
+step "distributed on CUDA: NCCL with world size 1, MPI on CUDA tensors, backend=None (timeout 30 s)"
+timeout 10 $PY -c "import mpi4py; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '|',
+MPI.Get_library_version().splitlines()[0].strip())" 2>&1 | tail -1 | tee -a "$SUMMARY"
+echo "mpiexec: $(command -v mpiexec || echo 'none (one rank, MPI as a singleton)')" \
+  | tee -a "$SUMMARY"
+limit 30 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/distributed \
+  > /tmp/gpugrad_distributed.log 2>&1
+echo "distributed exit $?: $(tail -1 /tmp/gpugrad_distributed.log)" | tee -a "$SUMMARY"
+grep -E "^(FAILED|ERROR|E  )" /tmp/gpugrad_distributed.log | cut -c1-200 | head -30 \
   | tee -a "$SUMMARY"
 
 step "demo: python -m gpugrad.demo --epochs 3 on cuda (timeout 30 s)"

@@ -56,13 +56,13 @@ class NcclBackend:
         done = stream.record()
 
         def wait():
-            del keep[:]  # the arrays may go once the waiting stream is ordered after the op
             cupy.cuda.get_current_stream().wait_event(done)
+            del keep[:]  # the arrays may go: what runs next on this stream comes after the op
 
         return Work(wait, lambda: done.done)
 
     def _reduction(self, op, dtype):
-        """(NCCL op, NCCL dtype, whether bool data travels as uint8) for a reduction."""
+        """(NCCL op, NCCL dtype) of a reduction; bool data travels as uint8."""
         if op not in self._ops:
             raise RuntimeError(f"Cannot use ReduceOp.{op.name} with NCCL")
         if dtype.name == "bool":  # 0/1 bytes: max is a logical or, min a logical and
