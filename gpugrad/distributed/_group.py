@@ -33,6 +33,7 @@ class ProcessGroup:
     def __init__(self, backend: Backend, mpi, by_device: dict, watchdog, local_rank: int):
         self.backend_name, self.mpi, self.watchdog = backend, mpi, watchdog
         self._by_device, self.local_rank = by_device, local_rank
+        self._by_tensor_backend = {}
 
     def rank(self) -> int:
         return self.mpi.rank
@@ -40,10 +41,15 @@ class ProcessGroup:
     def size(self) -> int:
         return self.mpi.size
 
-    def backend_for(self, device_type: str):
-        backend = self._by_device.get(device_type)
+    def backend_for(self, tensor_backend):
+        """The collective backend serving tensors of ``tensor_backend`` (a device's backend)."""
+        backend = self._by_tensor_backend.get(tensor_backend)
         if backend is None:
-            raise RuntimeError(f"No backend type associated with device type {device_type}")
+            device_type = tensor_backend.device.type
+            backend = self._by_device.get(device_type)
+            if backend is None:
+                raise RuntimeError(f"No backend type associated with device type {device_type}")
+            self._by_tensor_backend[tensor_backend] = backend
         return backend
 
     def __repr__(self) -> str:

@@ -12,6 +12,8 @@ Imported only when a process group uses NCCL: gpugrad imports without CuPy.
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._types import ReduceOp, Work
 
 
@@ -34,10 +36,11 @@ class NcclBackend:
                      ReduceOp.MIN: nccl.NCCL_MIN, ReduceOp.MAX: nccl.NCCL_MAX,
                      ReduceOp.AVG: nccl.NCCL_AVG if native_avg else nccl.NCCL_SUM}
         self._divide_after = not native_avg
-        self._dtypes = {"float16": nccl.NCCL_FLOAT16, "float32": nccl.NCCL_FLOAT32,
-                        "float64": nccl.NCCL_FLOAT64, "int8": nccl.NCCL_INT8,
-                        "uint8": nccl.NCCL_UINT8, "int32": nccl.NCCL_INT32,
-                        "int64": nccl.NCCL_INT64, "bfloat16": getattr(nccl, "NCCL_BFLOAT16", None)}
+        self._dtypes = {np.dtype(name): getattr(nccl, code) for name, code in (
+            ("float16", "NCCL_FLOAT16"), ("float32", "NCCL_FLOAT32"), ("float64", "NCCL_FLOAT64"),
+            ("int8", "NCCL_INT8"), ("uint8", "NCCL_UINT8"), ("int32", "NCCL_INT32"),
+            ("int64", "NCCL_INT64"))}
+        self._bfloat16 = getattr(nccl, "NCCL_BFLOAT16", None)
 
     # ------------------------------------------------------------------ running a call
     def _launch(self, async_op: bool, call, keep, finish=None):
@@ -65,10 +68,12 @@ class NcclBackend:
         """(NCCL op, NCCL dtype) of a reduction; bool data travels as uint8."""
         if op not in self._ops:
             raise RuntimeError(f"Cannot use ReduceOp.{op.name} with NCCL")
-        if dtype.name == "bool":  # 0/1 bytes: max is a logical or, min a logical and
+        if dtype.kind == "b":  # 0/1 bytes: max is a logical or, min a logical and
             use_max = op in (ReduceOp.SUM, ReduceOp.MAX)
             return (self.nccl.NCCL_MAX if use_max else self.nccl.NCCL_MIN), self.nccl.NCCL_UINT8
-        code = self._dtypes.get(dtype.name)
+        code = self._dtypes.get(dtype)
+        if code is None and dtype.name == "bfloat16":
+            code = self._bfloat16
         if code is None:
             raise RuntimeError(f"NCCL cannot reduce {dtype.name} tensors")
         return self._ops[op], code
@@ -89,7 +94,7 @@ class NcclBackend:
     def all_reduce(self, arr, op, async_op: bool):
         nccl_op, dtype = self._reduction(op, arr.dtype)
         buf, back = self._contiguous(arr)
-        data = buf.view(self.cupy.uint8) if arr.dtype.name == "bool" else buf
+        data = buf.view(self.cupy.uint8) if arr.dtype.kind == "b" else buf
         ptr = data.data.ptr
         return self._launch(
             async_op, lambda s: self.comm.allReduce(ptr, ptr, data.size, dtype, nccl_op, s),
@@ -99,7 +104,7 @@ class NcclBackend:
         nccl_op, dtype = self._reduction(op, inp.dtype)
         send, _ = self._contiguous(inp)
         recv, back = self._contiguous(out)
-        if inp.dtype.name == "bool":
+        if inp.dtype.kind == "b":
             send, recv_data = send.view(self.cupy.uint8), recv.view(self.cupy.uint8)
         else:
             recv_data = recv

@@ -9,7 +9,7 @@ on the current CUDA stream (NCCL).
 from __future__ import annotations
 
 from ..tensor import Tensor
-from ._group import resolve
+from ._group import _groups, resolve
 from ._types import ReduceOp, Work
 
 __all__ = [
@@ -92,11 +92,14 @@ def _then(work, finish):
 # ---------------------------------------------------------------------- collectives
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
     """Reduce ``tensor`` over all ranks with ``op``; every rank gets the result in place."""
-    pg = resolve(group)
-    _check_tensor(tensor)
+    pg = _groups.WORLD
+    if pg is None or group is not None:
+        pg = resolve(group)
+    if tensor.__class__ is not Tensor:
+        _check_tensor(tensor)
     if op is not ReduceOp.SUM:
         _check_op(op, tensor, "all_reduce")
-    backend = pg.backend_for(tensor._backend.device.type)
+    backend = pg.backend_for(tensor._backend)
     tensor._vc.value += 1
     work = backend.all_reduce(tensor._data, op, async_op)
     return work if work is None else _returns(work, tensor)
@@ -108,7 +111,7 @@ def broadcast(tensor, src: int | None = None, group=None, async_op: bool = False
     pg = resolve(group)
     _check_tensor(tensor)
     src = _rank_arg(pg, src, group_src, "src", "broadcast")
-    backend = pg.backend_for(tensor._backend.device.type)
+    backend = pg.backend_for(tensor._backend)
     if pg.rank() != src:
         _written(tensor)
     return _returns(backend.broadcast(tensor._data, src, async_op), tensor)
@@ -129,7 +132,7 @@ def all_gather(tensor_list, tensor, group=None, async_op: bool = False):
         if t._data.shape != tensor._data.shape:
             raise RuntimeError(f"all_gather: invalid tensor size at index {i} (expected "
                                f"{tuple(tensor.shape)}, got {tuple(t.shape)})")
-    backend = pg.backend_for(tensor._backend.device.type)
+    backend = pg.backend_for(tensor._backend)
     stacked = tensor._backend.xp.empty((n,) + tensor._data.shape, tensor._data.dtype)
     work = backend.all_gather(stacked, tensor._data, async_op)
 
@@ -152,7 +155,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
             f"all_gather_into_tensor: output_tensor must hold world_size ({pg.size()}) times "
             f"the input's elements: got {tuple(output_tensor.shape)} for an input of "
             f"{tuple(input_tensor.shape)}")
-    backend = pg.backend_for(input_tensor._backend.device.type)
+    backend = pg.backend_for(input_tensor._backend)
     _written(output_tensor)
     return _returns(backend.all_gather(output_tensor._data, input_tensor._data, async_op),
                     output_tensor)
@@ -171,7 +174,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op: 
             f"reduce_scatter_tensor: input must hold world_size ({pg.size()}) times the "
             f"output's elements: got {tuple(input.shape)} for an output of "
             f"{tuple(output.shape)}")
-    backend = pg.backend_for(input._backend.device.type)
+    backend = pg.backend_for(input._backend)
     _written(output)
     return _returns(backend.reduce_scatter(output._data, input._data, op, async_op), output)
 
@@ -200,7 +203,7 @@ def send(tensor, dst: int | None = None, group=None, tag: int = 0,
     pg = resolve(group)
     _check_tensor(tensor)
     dst = _peer(pg, dst, group_dst, "dst", "send")
-    pg.backend_for(tensor._backend.device.type).send(tensor._data, dst, int(tag), False)
+    pg.backend_for(tensor._backend).send(tensor._data, dst, int(tag), False)
 
 
 def isend(tensor, dst: int | None = None, group=None, tag: int = 0,
@@ -209,7 +212,7 @@ def isend(tensor, dst: int | None = None, group=None, tag: int = 0,
     pg = resolve(group)
     _check_tensor(tensor)
     dst = _peer(pg, dst, group_dst, "dst", "isend")
-    return pg.backend_for(tensor._backend.device.type).send(tensor._data, dst, int(tag), True)
+    return pg.backend_for(tensor._backend).send(tensor._data, dst, int(tag), True)
 
 
 def recv(tensor, src: int | None = None, group=None, tag: int = 0,
@@ -220,7 +223,7 @@ def recv(tensor, src: int | None = None, group=None, tag: int = 0,
     if src is not None or group_src is not None:
         src = _peer(pg, src, group_src, "src", "recv")
     _written(tensor)
-    return pg.backend_for(tensor._backend.device.type).recv(tensor._data, src, int(tag), False)
+    return pg.backend_for(tensor._backend).recv(tensor._data, src, int(tag), False)
 
 
 def irecv(tensor, src: int | None = None, group=None, tag: int = 0,
@@ -231,7 +234,7 @@ def irecv(tensor, src: int | None = None, group=None, tag: int = 0,
     if src is not None or group_src is not None:
         src = _peer(pg, src, group_src, "src", "irecv")
     _written(tensor)
-    return pg.backend_for(tensor._backend.device.type).recv(tensor._data, src, int(tag), True)
+    return pg.backend_for(tensor._backend).recv(tensor._data, src, int(tag), True)
 
 
 # ---------------------------------------------------------------------- Python objects
