@@ -35,8 +35,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SECTIONS = ("allreduce", "overlap", "scaling")
 SIZES = {"full": [1 << k for k in range(10, 29, 2)], "quick": [1 << k for k in range(10, 25, 2)],
          "smoke": [1 << 10, 1 << 16]}
-ROUNDS = {"full": 15, "quick": 7, "smoke": 2}
-STEPS = {"full": 20, "quick": 10, "smoke": 2}  # training steps per round
+ROUNDS = {"full": 31, "quick": 11, "smoke": 2}
+STEPS = {"full": 10, "quick": 10, "smoke": 2}  # training steps per round
 MLP = {"full": ((784, 512, 512, 10), 256), "quick": ((784, 512, 512, 10), 256),
        "smoke": ((64, 32, 10), 16)}
 BIG_MLP = ((784, 2048, 2048, 10), 256)  # 23 MB of gradients: several buckets
@@ -96,7 +96,7 @@ def _allreduce_row(nbytes: int, scale: str) -> dict:
         dist.all_reduce(tensor)
 
     estimate = _timed(comm, raw, 3)
-    reps = max(1, min(2000, int(0.05 / max(estimate, 1e-7))))
+    reps = max(1, min(2000, int(0.02 / max(estimate, 1e-7))))  # short blocks, many rounds
     times = _alternate(comm, {"mpi4py": raw, "gpugrad": ours}, ROUNDS[scale], reps)
     bus = {k: nbytes * 2 * (n - 1) / n / t / 1e9 for k, t in times.items()}
     return {"bytes": nbytes, "reps": reps, "seconds": times, "bus_gbps": bus,

@@ -19,6 +19,7 @@ __all__ = [
 ]
 
 _OPS = frozenset(ReduceOp.RedOpType)
+_SUM = ReduceOp.SUM
 _BITWISE = frozenset((ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR))
 
 
@@ -97,9 +98,9 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op: bool = False):
         pg = resolve(group)
     if tensor.__class__ is not Tensor:
         _check_tensor(tensor)
-    if op is not ReduceOp.SUM:
+    if op is not _SUM:
         _check_op(op, tensor, "all_reduce")
-    backend = pg.backend_for(tensor._backend)
+    backend = pg._by_tensor_backend.get(tensor._backend) or pg.backend_for(tensor._backend)
     tensor._vc.value += 1
     work = backend.all_reduce(tensor._data, op, async_op)
     return work if work is None else _returns(work, tensor)
