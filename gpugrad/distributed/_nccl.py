@@ -1,11 +1,12 @@
 """The NCCL backend: collectives on CuPy arrays through CuPy's NCCL bindings (``cupy.cuda.nccl``).
 
-Rank 0 draws the communicator's unique id and MPI broadcasts it. A collective with
-``async_op=False`` is queued on the current CUDA stream (the host does not wait, as with
-PyTorch's NCCL backend). With ``async_op=True`` it runs on a stream of its own once the work
-queued so far on the current stream is done, and ``Work.wait()`` makes the then-current stream
-wait for it: the computation queued in between overlaps the communication. Operations that only
-move data (broadcast, all_gather, send, recv) move bytes, so every dtype goes.
+Rank 0 draws the communicator's unique id and MPI broadcasts it. Every collective runs on the
+backend's own stream (one stream per communicator keeps NCCL's operations in the same order on
+every GPU), once the work queued so far on the current stream is done. With ``async_op=False``
+the current stream then waits for it (the host does not, as with PyTorch's NCCL backend); with
+``async_op=True``, ``Work.wait()`` makes the then-current stream wait, so the computation
+queued in between overlaps the communication. Operations that only move data (broadcast,
+all_gather, send, recv) move bytes, so every dtype goes.
 
 Imported only when a process group uses NCCL: gpugrad imports without CuPy.
 """
@@ -47,16 +48,16 @@ class NcclBackend:
         """Queue ``call(stream_ptr)`` (and then ``finish()``) as the module docstring says."""
         cupy = self.cupy
         current = cupy.cuda.get_current_stream()
-        stream = current if not async_op else self.stream
-        if async_op:
-            stream.wait_event(current.record())
+        stream = self.stream
+        stream.wait_event(current.record())
         with stream:
             call(stream.ptr)
             if finish is not None:
                 finish()
-        if not async_op:
-            return None
         done = stream.record()
+        if not async_op:
+            current.wait_event(done)  # the host does not wait; the current stream does
+            return None
 
         def wait():
             cupy.cuda.get_current_stream().wait_event(done)

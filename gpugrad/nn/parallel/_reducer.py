@@ -85,8 +85,8 @@ class Reducer:
         self._marked = [False] * len(self.params)
         self._used = Tensor._make(xp.zeros(len(self.params), xp.int32), self.params[0]._backend)
         self._next = 0
-        self._handles = [p.register_post_accumulate_grad_hook(self._on_grad_ready)
-                         for p in self.params]
+        for p in self.params:
+            p.register_post_accumulate_grad_hook(self._on_grad_ready)
 
     # ------------------------------------------------------------------ each iteration
     def check_finished(self) -> None:
@@ -153,7 +153,7 @@ class Reducer:
     def _finish(self) -> None:
         """Wait for every bucket, average, and write the averages into the gradients."""
         if self.find_unused:  # a parameter unused on every rank keeps its gradient
-            all_reduce(self._used, ReduceOp.MAX)
+            all_reduce(self._used, ReduceOp.MAX, async_op=True).wait()  # after the buckets
         used = self._used._data.tolist() if self.find_unused else None
         for bucket in self.buckets:
             bucket.work.wait()
