@@ -76,5 +76,5 @@ def is_floating_point(input: Tensor) -> bool:
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
-from . import accelerator, backends, cuda, nn, optim, random, utils  # noqa: E402
+from . import accelerator, backends, cuda, distributed, nn, optim, random, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

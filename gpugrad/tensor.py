@@ -41,6 +41,7 @@ class Tensor:
     _output_nr = 0
     _base = None
     _hooks = None
+    _post_accumulate_hooks = None
     _retains_grad = False
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
@@ -265,6 +266,14 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf once backward has accumulated its gradient into
+        ``.grad`` (while the rest of backward may still run). Returns a handle with
+        ``remove()``."""
+        from .autograd import leaf_hooks
+
+        return leaf_hooks.register(self, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulated into ``.grad``."""

@@ -1,7 +1,7 @@
 """``gpugrad.utils.data``: datasets, samplers and the ``DataLoader``, laid out as
 ``torch.utils.data`` (``.dataset``, ``.sampler``, ``.dataloader``)."""
 
-from . import dataloader, dataset, sampler
+from . import dataloader, dataset, distributed, sampler
 from ._collate import default_collate, default_convert
 from .dataloader import DataLoader, get_worker_info
 from .dataset import (
@@ -14,6 +14,7 @@ from .dataset import (
     TensorDataset,
     random_split,
 )
+from .distributed import DistributedSampler
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -27,5 +28,5 @@ __all__ = [
     "DataLoader", "get_worker_info", "default_collate", "default_convert", "Dataset",
     "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset", "Subset",
     "random_split", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-    "WeightedRandomSampler", "BatchSampler",
+    "WeightedRandomSampler", "BatchSampler", "DistributedSampler",
 ]
