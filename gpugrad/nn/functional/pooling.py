@@ -91,8 +91,11 @@ def _windows(input: Tensor, geo: _Geometry, fill: float) -> Tensor:
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window of ``input`` (N, C, H, W); padding counts as -inf. The
-    gradient goes to the first maximum of each window, as PyTorch's."""
+    """The maximum of each window of ``input`` (N, C, H, W) or (C, H, W); padding counts as
+    -inf. The gradient goes to the first maximum of each window, as PyTorch's."""
+    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
+        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                          return_indices).squeeze(0)
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geo = _pool_geometry(input, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
@@ -101,9 +104,12 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
-    """The mean of each window of ``input`` (N, C, H, W): over the whole window (zeros of the
-    padding included), over its unpadded part (``count_include_pad=False``), or the sum over
-    ``divisor_override``."""
+    """The mean of each window of ``input`` (N, C, H, W) or (C, H, W): over the whole window
+    (zeros of the padding included), over its unpadded part (``count_include_pad=False``), or
+    the sum over ``divisor_override``."""
+    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override).squeeze(0)
     geo = _pool_geometry(input, "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
     sums = _windows(input, geo, 0.0).sum(dim=2)
     if divisor_override is not None:
@@ -128,23 +134,25 @@ def _line_args(kernel_size, stride, padding, dilation):
 
 
 def _as_image(input: Tensor, fn: str) -> Tensor:
+    """(N, C, L) as (N, C, 1, L); unbatched (C, L) as (C, 1, L)."""
     check_tensor(input, fn)
-    if input.dim() != 3:
-        raise RuntimeError(f"{fn}: expected a 3-D (N, C, L) input, got {input.dim()}-D")
-    return input.unsqueeze(2)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{fn}: expected a 2-D (C, L) or 3-D (N, C, L) input, got "
+                           f"{input.dim()}-D")
+    return input.unsqueeze(-2)
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window of ``input`` (N, C, L)."""
+    """The maximum of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
     return max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
-                      ceil_mode, return_indices).squeeze(2)
+                      ceil_mode, return_indices).squeeze(-2)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """The mean of each window of ``input`` (N, C, L)."""
+    """The mean of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, _ = _line_args(kernel_size, stride, padding, 1)
     return avg_pool2d(_as_image(input, "avg_pool1d"), kernel, stride, padding, ceil_mode,
-                      count_include_pad).squeeze(2)
+                      count_include_pad).squeeze(-2)
