@@ -26,18 +26,10 @@ from __future__ import annotations
 
 import weakref
 
+from . import record as _record
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_outputs, record_single
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
-
-_FREED = (
-    "Trying to backward through the graph a second time (or directly access saved tensors after "
-    "they have already been freed). Saved intermediate values of the graph are freed when you "
-    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
-    "through the graph a second time or if you need to access saved tensors after calling "
-    "backward."
-)
 
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
 
@@ -47,6 +39,10 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (inputs or outputs) for backward; read them back as ``saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -60,72 +56,10 @@ class FunctionCtx:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
         self._materialize_grads = value
 
-    def _verified_saved(self) -> tuple:
-        """The saved items, after checking that none was modified in place since it was saved."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        for item in saved:
-            if item is None:
-                continue
-            if item.__class__ is _SavedOutput:
-                if item.vc.value != item.version:
-                    _raise_modified(item.data, item.vc.value, item.version, self)
-            elif item[0]._vc.value != item[1]:
-                _raise_modified(item[0]._data, item[0]._vc.value, item[1], self)
-        return saved
-
-    @property
-    def saved_tensors(self) -> tuple:
-        out = []
-        for item in self._verified_saved():
-            if item is None or item.__class__ is not _SavedOutput:
-                out.append(item if item is None else item[0])
-                continue
-            # Our own output comes back attached to this node, so double backward sees it.
-            t = Tensor._make(item.data, item.backend)
-            t._vc = item.vc
-            if item.output_nr in self._differentiable_outputs:
-                t._requires_grad = True
-                t.grad_fn, t._output_nr = self, item.output_nr
-            out.append(t)
-        return tuple(out)
-
-    def saved_array(self, i: int):
-        """The raw array of saved item ``i`` (None if none was saved there), version-checked
-        alone: the one-input ops' backward."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        item = saved[i]
-        if item is None:
-            return None
-        if item.__class__ is _SavedOutput:
-            if item.vc.value != item.version:
-                _raise_modified(item.data, item.vc.value, item.version, self)
-            return item.data
-        t = item[0]
-        if t._vc.value != item[1]:
-            _raise_modified(t._data, t._vc.value, item[1], self)
-        return t._data
-
-    def saved_arrays(self) -> list:
-        """The saved tensors' raw arrays, version-checked: what a backward that computes on
-        arrays (no ``create_graph``) needs, without wrapping each in a Tensor again."""
-        return [
-            None if item is None else item.data if item.__class__ is _SavedOutput
-            else item[0]._data
-            for item in self._verified_saved()
-        ]
-
-
-def _raise_modified(data, now, expected, node) -> None:
-    shape = list(data.shape)
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{data.dtype} {shape}], which is output 0 of {node.name()}, is at version "
-        f"{now}; expected version {expected} instead."
-    )
+    # What forward saved, checked against in-place changes since: as Tensors (a differentiable
+    # backward), or with tensors as their raw arrays (a backward on arrays, no create_graph).
+    saved_tensors = property(_record.saved_tensors)
+    saved_arrays = _record.saved_arrays
 
 
 class Function(FunctionCtx):
@@ -146,9 +80,6 @@ class Function(FunctionCtx):
     _seq = -1
     _backend = None  # the outputs' backend (where incoming gradients live), set at record
     needs_input_grad = ()
-    # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
-    # this: apply then skips the grad-mode switch and the output checks that user code needs.
-    _array_forward = False
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError(
@@ -186,12 +117,6 @@ class Function(FunctionCtx):
         prev_mode = _grad_state.enabled
         record = record and prev_mode
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-
-        if cls._array_forward:
-            result = cls.forward(ctx, *args)
-            if record:
-                record_single(ctx, args, result)
-            return result
         if prev_mode:  # forward never records: it runs as under no_grad
             _grad_state.enabled = False
             try:
@@ -204,17 +129,11 @@ class Function(FunctionCtx):
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
-                record_outputs(ctx, args, outputs)
+                _record.record(ctx, args, outputs)
             return outputs
-        if result.__class__ is not Tensor or result.grad_fn is not None or result._requires_grad:
-            result = _own_output(result, args)
-        elif record:
-            for a in args:
-                if result is a:
-                    result = a._alias()
-                    break
+        result = _own_output(result, args)
         if record:
-            record_outputs(ctx, args, (result,))
+            _record.record(ctx, args, (result,))
         return result
 
     def _array_backward(self, *grads) -> tuple:
@@ -268,6 +187,18 @@ class Function(FunctionCtx):
     def _release(self) -> None:
         """Free what backward needed (called after backward unless retain_graph)."""
         self._saved = None
+
+
+def _own_output(r, args):
+    """Outputs must be fresh tensors: an input returned as-is is wrapped in a new alias."""
+    if r.__class__ is not Tensor and not isinstance(r, Tensor):
+        return r
+    if r.grad_fn is not None or r._requires_grad:
+        return r._alias()
+    for a in args:
+        if r is a:
+            return r._alias()
+    return r
 
 
 class AccumulateGrad:

@@ -28,7 +28,6 @@ import math
 from .. import _dtype as dt
 from ..autograd import record as _record
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
 from ._util import Tensor, grad_state
@@ -160,40 +159,18 @@ def needs_graph(self: Tensor, operands=(), leaf_message: str = LEAF) -> bool:
 
 
 def record(self: Tensor, compute, adopt_output: bool = False) -> None:
-    """Write ``compute(self)`` (an out-of-place op, run with the graph) into ``self``."""
-    marker = next(_record._sequence)  # nodes recorded from here on belong to this op
+    """Write ``compute(self)`` (an out-of-place op, run with the graph) into ``self``.
+
+    The nodes this op records may have saved ``self`` (or views of its memory) for backward,
+    which the write is about to overwrite: they get copies of the old values, with the same
+    history (as PyTorch saves ``original_self``). Nodes recorded before the op keep what they
+    saved, so backward raises for them, as in PyTorch."""
+    since = _record.tape_position()  # nodes recorded from here on belong to this op
     result = compute(self)
     check_cast(result.dtype, self)
     check_into(self._data.shape, result._data.shape)
-    _protect_saved(result, self, marker)
+    _record.protect_saved_inputs(result, self._vc, since)
     commit(self, cast_like(result, self), node=None, adopt_output=adopt_output)
-
-
-def _protect_saved(result: Tensor, self: Tensor, marker: int) -> None:
-    """The nodes this op just recorded may have saved ``self`` (or views of its memory) for
-    backward, which the write is about to overwrite: give them copies of the old values, with
-    the same history (as PyTorch saves ``original_self``). Nodes recorded before the op keep
-    what they saved, so backward raises for them, as in PyTorch."""
-    stack, seen = [result.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if node is None or node._seq <= marker or id(node) in seen:
-            continue
-        seen.add(id(node))
-        saved = node._saved
-        if saved and any(item.__class__ is tuple and item[0]._vc is self._vc for item in saved):
-            node._saved = tuple(
-                _copy_with_history(item[0]) if item.__class__ is tuple
-                and item[0]._vc is self._vc else item for item in saved
-            )
-        stack.extend(e[0] for e in node._edges if e is not None and not isinstance(e[0], Tensor))
-
-
-def _copy_with_history(t: Tensor) -> tuple:
-    """A saved-tensor entry for a copy of ``t``'s values that has ``t``'s history."""
-    old = Tensor._make(t._data.copy(), t._backend)
-    old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
-    return (old, 0)
 
 
 class CopySlices(Function):
@@ -285,16 +262,6 @@ def _set_history(t: Tensor, node, output_nr: int) -> None:
     t.grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
 
 
-def _adopt_saved_output(result: Tensor, self: Tensor) -> None:
-    """If ``result``'s node saved ``result`` (``exp``, ``sigmoid``, ``relu``...), point the
-    saved entry at ``self``, which now holds the same values: the temporary buffer is freed,
-    and a later write into ``self`` trips the version check at backward, as in PyTorch."""
-    saved = result.grad_fn._saved
-    for item in saved or ():
-        if item.__class__ is _SavedOutput and item.data is result._data:
-            item.data, item.vc, item.version = self._data, self._vc, self._vc.value
-
-
 def _positions(root: Tensor, view: Tensor):
     """Flat positions in ``root`` of ``view``'s elements, or None if it is not inside."""
     if view._data.size == 0:
@@ -341,8 +308,8 @@ def commit(self: Tensor, values: Tensor, key=None, node=CopySlices,
             self._backend.xp.copyto(self._data, values._data, casting="unsafe")
             self._vc.value += 1
             _set_history(self, values.grad_fn, values._output_nr)
-            if adopt_output:
-                _adopt_saved_output(values, self)
+            if adopt_output:  # its node saved ``values`` (exp_, sigmoid_, relu_...)
+                _record.retarget_saved_output(values, self)
             _refresh_views(self, self._data)
             return
         node = CopySlices

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput, edge_to, record_node
+from ..autograd.record import record_op
 from ..backend.formulas import BINARY
 from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
 from .elementwise import floor, trunc
@@ -39,7 +39,6 @@ class _Binary(Function):
 
     op = ""
     scalars = (None, None)  # the Python numbers among the operands, for backward
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -173,17 +172,15 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if (need_a or need_b) and grad_state.enabled:
-            node = record_node(cls, (need_a, need_b), (
-                edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
-                node._saved = (
-                    (a, a._vc.value) if save_a and a_is_tensor else None,
-                    (b, b._vc.value) if save_b and b_is_tensor else None,
-                    _SavedOutput(out, 0) if save_out else None,
-                )
+                node = record_op(cls, (a, b), out, (
+                    a if save_a and a_is_tensor else None, b if save_b and b_is_tensor else None,
+                    out if save_out else None))
                 if not (a_is_tensor and b_is_tensor):
                     node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+            else:
+                record_op(cls, (a, b), out)
         return out
 
     binary.__name__ = binary.__qualname__ = name
@@ -281,7 +278,6 @@ class IntegerDiv(Function):
     """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
     past 2**24 in float32). Integers carry no gradient."""
 
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b, out_dtype, rounding_mode):

@@ -9,7 +9,7 @@ backward runs the same formula on Tensors instead, so it is differentiable again
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput, edge_to, record_node
+from ..autograd.record import record_op
 from ..backend.formulas import UNARY
 from ._util import Tensor, float_result, grad_state, math_ns
 
@@ -19,7 +19,6 @@ _UNARY_SAVES = {
     "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "abs": "x", "reciprocal": "y",
     "square": "x", "erf": "x",
 }
-_NEEDS_ONE = (True,)
 
 
 class _Unary(Function):
@@ -27,7 +26,6 @@ class _Unary(Function):
 
     op = ""
     saves = ""  # which of the input "x" and the output "y" the gradient reads
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -54,7 +52,7 @@ class _Unary(Function):
         saves = self.saves
         if not saves:
             return (self._backend.unary_grad(self.op, grad, None, None),)
-        s = self.saved_array(0)
+        (s,) = self.saved_arrays()
         if saves == "y":
             return (self._backend.unary_grad(self.op, grad, None, s),)
         if s.dtype != grad.dtype:
@@ -78,11 +76,7 @@ def _unary_op(op: str, node_name: str):
         backend = input._backend
         y = Tensor._make(backend.unary(op, xd), backend)
         if input._requires_grad and grad_state.enabled:
-            node = record_node(cls, _NEEDS_ONE, (edge_to(input),), y)
-            if saves == "x":
-                node._saved = ((input, input._vc.value),)
-            elif saves == "y":
-                node._saved = (_SavedOutput(y, 0),)
+            record_op(cls, (input,), y, (input,) if saves == "x" else (y,) if saves else ())
         return y
 
     fn.__name__ = fn.__qualname__ = op

@@ -24,7 +24,6 @@ class Index(Function):
     """``x[basic][advanced]``; a view when there is no advanced part."""
 
     node_name = "IndexBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, basic, advanced):

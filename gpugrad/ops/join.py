@@ -39,7 +39,6 @@ def _tensor_list(tensors, fn: str) -> list:
 # ---------------------------------------------------------------------- cat, stack
 class Cat(Function):
     node_name = "CatBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):

@@ -38,7 +38,6 @@ def _as_dtype(input: Tensor, dtype) -> Tensor:
 
 class Sum(Function):
     node_name = "SumBackward1"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
@@ -67,7 +66,6 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
 class Mean(Function):
     node_name = "MeanBackward1"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):

@@ -120,7 +120,6 @@ class Triangle(Function):
     gradient keeps the same triangle."""
 
     node_name = "TrilBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, diagonal, upper):

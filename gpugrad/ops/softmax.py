@@ -20,7 +20,6 @@ __all__ = ["softmax", "log_softmax", "logsumexp"]
 class Softmax(Function):
     node_name = "SoftmaxBackward0"
     log = False
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -43,7 +42,7 @@ class Softmax(Function):
         return softmax_grad_math(math_ns(), ksum, grad, y, ctx.log), None
 
     def _array_backward(self, grad):
-        y = self.saved_array(0)
+        (y,) = self.saved_arrays()
         shape = grad.shape
         if grad.ndim == 0:  # a 0-d input is a one-element slice
             grad, y = grad.reshape(1), y.reshape(1)

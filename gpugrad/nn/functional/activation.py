@@ -20,7 +20,6 @@ class _FormulaActivation(Function):
     """An activation whose forward and gradient are ``formulas.UNARY[op]``; saves its input."""
 
     op = ""
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -33,7 +32,8 @@ class _FormulaActivation(Function):
         return UNARY[ctx.op].grad(math_ns(), grad, x, None)
 
     def _array_backward(self, grad):
-        return (self._backend.unary_grad(self.op, grad, self.saved_array(0), None),)
+        (x,) = self.saved_arrays()
+        return (self._backend.unary_grad(self.op, grad, x, None),)
 
 
 class Gelu(_FormulaActivation):

@@ -87,7 +87,6 @@ def _fold_array(xp, cols, geo: _Geometry):
 
 class Unfold(Function):
     node_name = "Im2ColBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, geo, fill):
@@ -104,7 +103,6 @@ class Unfold(Function):
 
 class Fold(Function):
     node_name = "Col2ImBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, cols, geo):

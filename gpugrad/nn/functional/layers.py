@@ -21,7 +21,6 @@ class Linear(Function):
     ``grad @ weight``, ``grad.T @ x`` and ``grad.sum(rows)`` from the 2-D views."""
 
     node_name = "AddmmBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias):
@@ -110,7 +109,6 @@ class LayerNorm(Function):
     """
 
     node_name = "NativeLayerNormBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):

@@ -30,7 +30,6 @@ class _FusedLoss(Function):
 
     primitive = ""
     negative_target_grad = False  # d loss/dy == -d loss/dx (the regression losses)
-    _array_forward = True
 
     @staticmethod
     def unit_grads(m, x, y, *params):

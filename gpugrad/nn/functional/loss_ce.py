@@ -45,7 +45,6 @@ def _backend_operands(logits, target, xp):
 
 class CrossEntropy(Function):
     node_name = "NllLossBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):

@@ -18,7 +18,6 @@ class MaxPool(Function):
     order (a NaN counts as the maximum), as PyTorch's."""
 
     node_name = "MaxPool2DWithIndicesBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, geo):
