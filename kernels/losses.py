@@ -138,6 +138,6 @@ def scale_loss_grad(grad_input, grad_output):
         _scale_by_scalar((cdiv(grad_input.size, _SCALE_BLOCK),), grad_input, scale,
                          grad_input.size, _SCALE_BLOCK, num_warps=4)
         return grad_input
-    ew.launch((bm.BINARY["mul"],), (grad_input, grad_output), grad_input.dtype,
+    ew.launch((bm.BINARY["mul"][0],), (grad_input, grad_output), grad_input.dtype,
               (grad_input.dtype,), grad_input.shape, outs=[grad_input])
     return grad_input

@@ -25,7 +25,7 @@ class TritonPrimitives:
         return super().unary(op, x)
 
     def unary_grad(self, op, grad, x, y):
-        if op in um.UNARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in um.UNARY and grad.dtype in FLOAT_DTYPES:
             return ew.unary_grad(op, grad, x, y)
         return super().unary_grad(op, grad, x, y)
 
@@ -35,7 +35,7 @@ class TritonPrimitives:
         return super().binary(op, a, b)
 
     def binary_grad(self, op, grad, a, b, out, need_a, need_b):
-        if op in bm.BINARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in bm.BINARY and grad.dtype in FLOAT_DTYPES:
             return ew.binary_grad(op, grad, a, b, out, need_a, need_b)
         return super().binary_grad(op, grad, a, b, out, need_a, need_b)
 

@@ -1,9 +1,10 @@
 """Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
 ``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
 
-The math of each op lives once in ``backend/formulas.py``; forward and backward call the
-backend's fused primitives (on CUDA one Triton kernel each, both input gradients in one pass),
-and under ``create_graph=True`` backward runs the same formulas on Tensors.
+Each op is its entry in ``backend/formulas.BINARY`` (its math, and what each gradient reads,
+from which the op's save plan is made); forward and backward call the backend's fused
+primitives (on CUDA one Triton kernel each, both input gradients in one pass), and under
+``create_graph=True`` backward runs the same formulas on Tensors.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import BINARY
 from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
-from .elementwise import floor, trunc
-
-# For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
-_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
-               "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
+from .elementwise import FUNCTIONS as _UNARY
 
 
-def _save_plans(op: str) -> list:
-    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output."""
-    reads = _GRAD_READS[op]
+def _save_plans(reads: tuple) -> list | None:
+    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output, from
+    what each gradient reads (``BinaryFormula.reads``); None when they read nothing."""
+    if not any(reads):
+        return None
     plans = [None]
     for need_a, need_b in ((True, False), (False, True), (True, True)):
         wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
@@ -31,7 +30,7 @@ def _save_plans(op: str) -> list:
 
 
 # What each op saves for the gradients it needs; ops absent here save nothing.
-_SAVE_PLANS = {op: _save_plans(op) for op in _GRAD_READS}
+_SAVE_PLANS = {op: p for op, f in BINARY.items() if (p := _save_plans(f.reads)) is not None}
 
 
 class _Binary(Function):
@@ -76,7 +75,7 @@ class _Binary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         a = b = out = None
-        if ctx.op in _GRAD_READS:
+        if ctx.op in _SAVE_PLANS:
             sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
             a = sa if ka is None else ka
@@ -89,7 +88,7 @@ class _Binary(Function):
     def _array_backward(self, grad):
         need_a, need_b = self.needs_input_grad[0], self.needs_input_grad[1]
         a = b = out = None
-        if self.op in _GRAD_READS:
+        if self.op in _SAVE_PLANS:
             dtype = grad.dtype
             sa, sb, out = self.saved_arrays()
             ka, kb = self.scalars
@@ -271,7 +270,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
     q = _div(input, other).detach()
-    return floor(q) if rounding_mode == "floor" else trunc(q)
+    return _UNARY[rounding_mode](q)
 
 
 class IntegerDiv(Function):

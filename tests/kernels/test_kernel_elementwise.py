@@ -7,6 +7,7 @@ import pytest
 from gpugrad.kernels import elementwise_ops as ew
 from kernel_helpers import assert_close, device, host, layout, reference_dtype
 
+from gpugrad.backend import formulas
 from gpugrad.backend.formulas import UNARY
 
 FLOATS = ("float32", "float64", "float16")
@@ -18,6 +19,17 @@ def _values(rng, op, shape):
     if op in POSITIVE:
         return rng.uniform(0.2, 3.0, shape)
     return rng.uniform(-3.0, 3.0, shape)
+
+
+def test_kernel_tables_name_the_formula_ops():
+    """Every elementwise formula has its kernel (forward and each gradient), and no kernel
+    lacks a formula: adding an op means one entry in each table."""
+    assert sorted(ew.um.UNARY) == sorted(formulas.UNARY)
+    for op, (_, grad) in ew.um.UNARY.items():
+        assert (grad is None) == (formulas.UNARY[op].grad is None), op
+    assert sorted(ew.bm.BINARY) == sorted(formulas.BINARY)
+    assert sorted(ew.bm.COMPARE) == sorted(formulas.COMPARE)
+    assert sorted(ew.bm.BITWISE) == sorted(formulas.BITWISE)
 
 
 @pytest.mark.parametrize("op", sorted(ew.um.UNARY))

@@ -1,51 +1,18 @@
 """Activation functions: ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``sigmoid``, ``tanh``,
 ``softmax``, ``log_softmax``.
 
-GELU's and SiLU's math lives in ``backend/formulas.py`` (one pass through the backend's
-``unary`` primitive forward, ``unary_grad`` backward); under ``create_graph=True`` the same
-formula runs on Tensors, so double backward works.
+GELU and SiLU are entries of ``backend/formulas.UNARY`` (not public as ``gpugrad.gelu``): their
+ops are generated in ``ops/elementwise.py`` like ``exp``'s.
 """
 
 from __future__ import annotations
 
 from ...autograd.function import Function
-from ...backend.formulas import UNARY
+from ...ops import elementwise
 from ...ops import softmax as _softmax_ops
 from ...ops._util import Tensor, check_tensor, grad_state, math_ns
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
-
-
-class _FormulaActivation(Function):
-    """An activation whose forward and gradient are ``formulas.UNARY[op]``; saves its input."""
-
-    op = ""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x._new(x._backend.unary(ctx.op, x._data))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return UNARY[ctx.op].grad(math_ns(), grad, x, None)
-
-    def _array_backward(self, grad):
-        (x,) = self.saved_arrays()
-        return (self._backend.unary_grad(self.op, grad, x, None),)
-
-
-class Gelu(_FormulaActivation):
-    op, node_name = "gelu", "GeluBackward0"
-
-
-class GeluTanh(_FormulaActivation):
-    op, node_name = "gelu_tanh", "GeluBackward0"
-
-
-class Silu(_FormulaActivation):
-    op, node_name = "silu", "SiluBackward0"
 
 
 def _float_input(input, fn: str) -> Tensor:
@@ -66,9 +33,9 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     with ``approximate='tanh'``."""
     _float_input(input, "GeluKernelImpl")
     if approximate == "none":
-        return Gelu.apply(input)
+        return elementwise.FUNCTIONS["gelu"](input)
     if approximate == "tanh":
-        return GeluTanh.apply(input)
+        return elementwise.FUNCTIONS["gelu_tanh"](input)
     raise RuntimeError(f"approximate argument must be either none or tanh. Got {approximate}")
 
 
@@ -76,7 +43,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (also called swish). ``inplace`` is accepted; the result is a new
     tensor."""
     _float_input(input, "silu")
-    return Silu.apply(input)
+    return elementwise.FUNCTIONS["silu"](input)
 
 
 class LeakyRelu(Function):
