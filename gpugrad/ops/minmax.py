@@ -12,7 +12,7 @@ import collections
 import types
 
 from ..autograd.function import Function
-from ..backend.twins_reduce import amax_grad_math
+from ..backend.formulas_reduce import amax_grad_math
 from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
 from .arithmetic import maximum, minimum
 from .select import where

@@ -13,7 +13,7 @@ import warnings
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ..backend.twins_reduce import norm_grad_math, std_grad_math, var_grad_math
+from ..backend.formulas_reduce import norm_grad_math, std_grad_math, var_grad_math
 from . import minmax
 from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
 from .minmax import amax, amin, argmax, argmin, kept_shape, max, min, return_types  # noqa: A004

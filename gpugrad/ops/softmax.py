@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.function import Function
-from ..backend.twins_reduce import logsumexp_grad_math, softmax_grad_math
+from ..backend.formulas_reduce import logsumexp_grad_math, softmax_grad_math
 from ._util import Tensor, float_result, grad_state, math_ns, wrap_dim, wrap_dims
 from .minmax import kept_shape
 
