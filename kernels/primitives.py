@@ -89,10 +89,11 @@ class TritonPrimitives:
             return softmax.softmax(x, axis, log)
         return super().softmax(x, axis, log)
 
-    def softmax_grad(self, grad, y, axis, log):
-        if grad.dtype in FLOAT_DTYPES and y.dtype == grad.dtype:
-            return softmax.softmax_grad(grad, y, axis, log)
-        return super().softmax_grad(grad, y, axis, log)
+    def reduce_grad(self, op, grad, x, y, shape, axes, param=None):
+        if (op in ("softmax", "log_softmax") and axes is not None and grad.dtype in FLOAT_DTYPES
+                and y.dtype == grad.dtype):
+            return softmax.softmax_grad(grad, y, axes[0], op == "log_softmax")
+        return super().reduce_grad(op, grad, x, y, shape, axes, param)
 
     # ------------------------------------------------------------------------ losses
     def cross_entropy(self, logits, target, weight, ignore_index, label_smoothing, reduction,

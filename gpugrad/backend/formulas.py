@@ -133,6 +133,16 @@ BINARY: dict[str, BinaryFormula] = {
     ),
 }
 
+def clamp_grad(m, g, x, lo, hi):
+    """The gradient of ``clamp(x, lo, hi)`` (a bound may be None): ``g`` where ``x`` is within
+    the bounds, else 0 (0 at NaN)."""
+    if lo is None:
+        inside = x <= hi
+    else:
+        inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
+    return m.where(inside, g, 0)
+
+
 # Comparisons and logical ops: bool results, no gradient.
 COMPARE: dict[str, Callable] = {
     "eq": lambda m, a, b: a == b,

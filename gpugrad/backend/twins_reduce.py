@@ -8,7 +8,7 @@ Conventions of every primitive here:
   gradient in the input's shape and the gradient's dtype;
 - float16 inputs accumulate in float32 and return float16.
 
-The gradient math lives in ``formulas_reduce.py``.
+The gradient math lives in ``formulas_reduce.py``; ``reduce_grad`` runs it.
 """
 
 from __future__ import annotations
@@ -18,14 +18,7 @@ import math
 
 import numpy as np
 
-from .formulas_reduce import (
-    amax_grad_math,
-    logsumexp_grad_math,
-    norm_grad_math,
-    softmax_grad_math,
-    std_grad_math,
-    var_grad_math,
-)
+from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
 
@@ -71,10 +64,6 @@ class ReduceTwins:
             out = (xp.max if op == "amax" else xp.min)(x, axis=axes, keepdims=keepdim)
         return xp.asarray(out)  # NumPy gives scalars for full reductions: keep arrays
 
-    def amax_grad(self, grad, x, out, axes):
-        """Gradient of amax/amin (``out`` their kept-shape result): ties share it evenly."""
-        return amax_grad_math(self.xp, self._ksum(axes), grad, x, out).astype(grad.dtype)
-
     def arg_reduce(self, op: str, x, axis: int, keepdim: bool):
         """Values and int64 indices of the max (``op='max'``) or min along one axis.
 
@@ -87,16 +76,6 @@ class ReduceTwins:
             values = values.squeeze(axis)
             idx = idx.squeeze(axis)
         return values, idx.astype(np.int64, copy=False)
-
-    def arg_reduce_grad(self, grad, idx, shape, axis: int):
-        """Gradient of arg_reduce's values: ``grad`` at ``idx`` along ``axis``, 0 elsewhere.
-
-        ``grad`` and ``idx`` have the kept shape; the result has ``shape`` (the input's).
-        """
-        xp = self.xp
-        n = shape[axis]
-        pos = xp.arange(n).reshape((n,) + (1,) * (len(shape) - axis - 1))
-        return xp.broadcast_to(xp.where(pos == idx, grad, 0), shape).astype(grad.dtype)
 
     def prod_grad(self, grad, x, axis: int):
         """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
@@ -131,16 +110,20 @@ class ReduceTwins:
         count = xa.size if axes is None else math.prod(xa.shape[a] for a in axes)
         return xa, self.reduce("mean", xa, axes, True), count - correction
 
-    def var_grad(self, grad, x, axes, correction: float):
-        """Gradient of var (PyTorch's var_backward); ``axes`` None means a full reduction."""
-        xa, mean, dof = self._var_terms(x, axes, correction)
-        return var_grad_math(self.xp, grad, xa, mean, dof, axes is None).astype(grad.dtype)
-
-    def std_grad(self, grad, x, std, axes, correction: float):
-        """Gradient of std (``std`` its kept-shape result); 0 where std == 0."""
-        xa, mean, dof = self._var_terms(x, axes, correction)
-        gx = std_grad_math(self.xp, grad, xa, mean, std, dof, axes is None)
-        return gx.astype(grad.dtype)
+    def reduce_grad(self, op: str, grad, x, y, shape, axes, param=None):
+        """The gradient of reduction ``op`` (an entry of ``formulas_reduce.REDUCE``) over
+        ``axes`` (None: all) of an input of ``shape``: ``grad`` and the output ``y`` in the kept
+        shape (softmax's: the input's), ``x`` the input, either None where the formula does not
+        read it; ``param`` the op's (a norm's p, var's correction). Returns an array of ``shape``
+        in ``grad``'s dtype, or None (no gradient)."""
+        count = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+        r = Reduced(self._ksum(axes), count, axes is None, param)
+        gx = REDUCE[op].grad(self.math, r, self._wide(grad), None if x is None else self._wide(x),
+                             None if y is None else self._wide(y))
+        if gx is None:
+            return None
+        gx = gx.astype(grad.dtype, copy=False)
+        return gx if gx.shape == shape else self.expand_to(gx, shape)
 
     def logsumexp(self, x, axes, keepdim: bool):
         """log(sum(exp(x))) shifted by the max; -inf for all -inf (or empty) slices."""
@@ -152,10 +135,6 @@ class ReduceTwins:
         if not keepdim:
             out = out.squeeze(axes) if axes is not None else out.reshape(())
         return out.astype(x.dtype, copy=False)
-
-    def logsumexp_grad(self, grad, x, out):
-        """Gradient of logsumexp: ``grad * exp(x - out)`` (``out`` its kept-shape result)."""
-        return logsumexp_grad_math(self.xp, grad, x, out).astype(grad.dtype, copy=False)
 
     def norm(self, x, p: float, axes, keepdim: bool):
         """Vector p-norm over ``axes``: p in (-inf, inf) or +-inf; p == 0 counts nonzeros."""
@@ -175,11 +154,6 @@ class ReduceTwins:
         else:
             out = xp.sum(a**p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         return xp.asarray(out, dtype=x.dtype)
-
-    def norm_grad(self, grad, x, norm, p: float, axes):
-        """Gradient of the p-norm (``norm`` its kept-shape result), for p != 0."""
-        gx = norm_grad_math(self.xp, self._ksum(axes), grad, self._wide(x), norm, p)
-        return gx.astype(grad.dtype, copy=False)
 
     def cumsum(self, x, axis: int, reverse: bool):
         """Inclusive cumulative sum along ``axis`` (from the end when ``reverse``).
@@ -231,9 +205,3 @@ class ReduceTwins:
         s = e.sum(axis=axis, keepdims=True)
         out = shifted - xp.log(s) if log else e / s
         return out.astype(x.dtype, copy=False)
-
-    def softmax_grad(self, grad, y, axis: int, log: bool):
-        """Gradient of softmax (``y`` its output) or log_softmax (``y`` its output)."""
-        ksum = self._ksum((axis,))
-        gx = softmax_grad_math(self.xp, ksum, self._wide(grad), self._wide(y), log)
-        return gx.astype(grad.dtype, copy=False)

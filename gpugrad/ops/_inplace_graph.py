@@ -30,7 +30,7 @@ from ..autograd import record as _record
 from ..autograd.function import Function
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
-from ._util import Tensor, grad_state
+from ._util import Tensor, grad_state, math_ns
 from ._views import forget, live_views, view_info
 from .indexing import Index, scatter_to_shape
 
@@ -193,19 +193,12 @@ class CopySlices(Function):
     def backward(ctx, grad):
         need_root, need_values = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         basic, advanced = ctx.key
+        # Tensor ops: differentiable under create_graph, plain arrays underneath otherwise.
         g_root = g_values = None
-        if grad_state.enabled:
-            if need_root:
-                g_root = grad * grad._new(_holes(grad, ctx.key))
-            if need_values:
-                g_values = Index.apply(grad, basic, advanced)
-            return g_root, g_values, None
-        data = grad._data
-        if need_root:
-            g_root = grad._new(_holes(grad, ctx.key, data.copy()))
+        if need_root:  # exact zeros where the values were written (a NaN there is dropped)
+            g_root = math_ns().where(grad._new(_written(grad, ctx.key)), 0, grad)
         if need_values:
-            seen = region(data, basic)
-            g_values = grad._new(seen if advanced is None else seen[advanced])
+            g_values = Index.apply(grad, basic, advanced)
         return g_root, g_values, None
 
 
@@ -221,17 +214,16 @@ class ZeroBackward(CopySlices):
     node_name = "ZeroBackward0"
 
 
-def _holes(grad: Tensor, key, out=None):
-    """``out`` (default: ones like ``grad``) with zeros at ``key``."""
-    if out is None:
-        out = grad._backend.xp.ones(grad._data.shape, dtype=grad._data.dtype)
+def _written(grad: Tensor, key):
+    """A bool array of ``grad``'s shape, True at ``key``."""
+    mask = grad._backend.xp.zeros(grad._data.shape, dtype=bool)
     basic, advanced = key
-    target = region(out, basic)
+    target = region(mask, basic)
     if advanced is None:
-        target[...] = 0
+        target[...] = True
     else:
-        target[advanced] = 0
-    return out
+        target[advanced] = True
+    return mask
 
 
 class AsStrided(Function):
@@ -248,8 +240,7 @@ class AsStrided(Function):
     def backward(ctx, grad):
         size = math.prod(ctx.shape)
         key = ((), (ctx.positions.reshape(-1),))
-        flat = grad.reshape(-1) if grad_state.enabled else grad._new(grad._data.reshape(-1))
-        return scatter_to_shape(flat, (size,), key).reshape(ctx.shape), None, None
+        return scatter_to_shape(grad.reshape(-1), (size,), key).reshape(ctx.shape), None, None
 
 
 def _set_history(t: Tensor, node, output_nr: int) -> None:

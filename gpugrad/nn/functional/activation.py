@@ -10,7 +10,7 @@ from __future__ import annotations
 from ...autograd.function import Function
 from ...ops import elementwise
 from ...ops import softmax as _softmax_ops
-from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ...ops._util import Tensor, check_tensor, math_ns
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
@@ -59,11 +59,7 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        slope = ctx.negative_slope
-        if grad_state.enabled:
-            return math_ns().where(x > 0, grad, grad * slope), None
-        gd = grad._data
-        return grad._new(grad._backend.xp.where(x._data > 0, gd, gd * slope)), None
+        return math_ns().where(x > 0, grad, grad * ctx.negative_slope), None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -14,7 +14,7 @@ retained graph recomputes it.
 from __future__ import annotations
 
 from ...autograd.function import Function
-from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ...ops._util import Tensor, check_tensor, math_ns
 from ._reduction import check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
@@ -292,9 +292,7 @@ class NllLoss(Function):
         (g_unit,) = ctx.saved_tensors
         if grad._data.ndim:  # reduction='none': (N, d1, ...) against (N, C, d1, ...)
             grad = grad.reshape(grad.shape[:1] + (1,) + grad.shape[1:])
-        if grad_state.enabled:
-            return g_unit * grad, None, None, None, None
-        return grad._new(g_unit._data * grad._data), None, None, None, None
+        return g_unit * grad, None, None, None, None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
