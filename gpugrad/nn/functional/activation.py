@@ -7,10 +7,10 @@ ops are generated in ``ops/elementwise.py`` like ``exp``'s.
 
 from __future__ import annotations
 
-from ...autograd.function import Function
 from ...ops import elementwise
 from ...ops import softmax as _softmax_ops
-from ...ops._util import Tensor, check_tensor, math_ns
+from ...ops._util import Tensor, check_tensor
+from ...ops.layers import LeakyRelu
 
 __all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
@@ -44,22 +44,6 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     tensor."""
     _float_input(input, "silu")
     return elementwise.FUNCTIONS["silu"](input)
-
-
-class LeakyRelu(Function):
-    node_name = "LeakyReluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, negative_slope):
-        ctx.save_for_backward(x)
-        ctx.negative_slope = negative_slope
-        xd = x._data
-        return x._new(x._backend.xp.where(xd > 0, xd, xd * negative_slope))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return math_ns().where(x > 0, grad, grad * ctx.negative_slope), None
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -3,68 +3,11 @@
 
 from __future__ import annotations
 
-import math
-
-from ...autograd.function import Function
 from ...ops._util import Tensor, check_tensor
-from .conv import Fold, Unfold, _check_image, _Geometry, _padded, _pair, _single, _symmetric
+from ...ops.conv import MaxPool, Unfold, _Geometry
+from .conv import _check_image, _pair, _single, _symmetric
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
-
-
-class MaxPool(Function):
-    """The maximum of each window, computed slice by slice (kh*kw elementwise maxima, no
-    unfolded copy). The gradient goes to the first maximum of each window in row-major kernel
-    order (a NaN counts as the maximum), as PyTorch's."""
-
-    node_name = "MaxPool2DWithIndicesBackward0"
-
-    @staticmethod
-    def forward(ctx, x, geo):
-        ctx.geo = geo
-        xp = x._backend.xp
-        padded = _padded(xp, x._data, geo, -math.inf)
-        out = None
-        for _, _, window in geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            out = part.copy() if out is None else xp.maximum(out, part, out=out)
-        y = x._new(out)
-        ctx.save_for_backward(x, y)
-        return y
-
-    def _first_max_masks(self, x, out):
-        """For each kernel position: its slices of the padded input, and where it holds its
-        window's first maximum."""
-        xp = self._backend.xp
-        padded = _padded(xp, x, self.geo, -math.inf)
-        taken = xp.zeros(out.shape, dtype=bool)
-        nan_out = out != out
-        for i, j, window in self.geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            mask = ((part == out) | (nan_out & (part != part))) & ~taken
-            taken |= mask
-            yield i, j, window, mask
-
-    def _array_backward(self, grad):
-        x, out = self.saved_arrays()
-        xp = self._backend.xp
-        (h, w), (pt, pb, pl, pr) = self.geo.hw, self.geo.pads
-        gx = xp.zeros((*x.shape[:2], h + pt + pb, w + pl + pr), dtype=grad.dtype)
-        for _, _, window, mask in self._first_max_masks(x, out):
-            gx[(slice(None), slice(None), *window)] += grad * mask
-        return xp.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + w]), None
-
-    @staticmethod
-    def backward(ctx, grad):
-        # On Tensors (create_graph): the gradient placed by constant masks, then folded.
-        x, out = ctx.saved_arrays()
-        (kh, kw), (oh, ow) = ctx.geo.kernel, ctx.geo.out
-        n, c = x.shape[:2]
-        masks = ctx._backend.xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
-        for i, j, _, mask in ctx._first_max_masks(x, out):
-            masks[:, :, i, j] = mask
-        placed = grad.reshape(n, c, 1, oh * ow) * grad._new(masks.reshape(n, c, kh * kw, -1))
-        return Fold.apply(placed.reshape(n, c * kh * kw, -1), ctx.geo), None
 
 
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode):
