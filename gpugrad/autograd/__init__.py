@@ -80,7 +80,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True,
+                 unit_seeds=[g is None for g in grads])
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -107,7 +108,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         allow_unused = materialize_grads
     seeds = _seed_grads(outputs, grads, create_graph)
     result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
-                          accumulate=False, allow_unused=allow_unused)
+                          accumulate=False, allow_unused=allow_unused,
+                          unit_seeds=[g is None for g in grads])
     if materialize_grads:
         from ..factories import zeros_like
 

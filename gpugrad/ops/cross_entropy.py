@@ -5,14 +5,16 @@ Inputs are (N, C), (C,) or (N, C, d1, ...); the class dim moves last and the res
 rows, so the backend sees (M, C) logits and (M,) class indices or (M, C) probabilities.
 
 Cross-entropy's forward makes ONE pass over the logits (the backend's fused ``cross_entropy``)
-that yields the loss and the gradient of the logits; backward only scales that buffer by
-``grad_output`` (``scale_loss_grad``, skipped when it is 1) and hands it on. Under ``no_grad``
+that yields the loss and the gradient of the logits; backward scales that buffer by
+``grad_output`` (``scale_loss_grad``; not at all after ``loss.backward()``, whose all-ones seed
+the engine recognizes: ``is_unit_seed``) and hands it on, no copy. Under ``no_grad``
 the gradient is not computed. The buffer is handed on only once: a second backward through a
 retained graph recomputes it.
 """
 
 from __future__ import annotations
 
+from ..autograd.engine import is_unit_seed
 from ..autograd.function import Function
 from ._util import Tensor, math_ns
 
@@ -27,7 +29,10 @@ def _rows(x, xp):
 
 
 def _unrows(g, shape, xp):
-    """The inverse of ``_rows`` for a gradient of the (M, C) rows: back to ``shape``."""
+    """The inverse of ``_rows`` for a gradient of the (M, C) rows: back to ``shape`` (``g``
+    itself when that is its shape: a view would make the engine copy it into ``.grad``)."""
+    if g.shape == shape:
+        return g
     if len(shape) <= 2:
         return g.reshape(shape)
     c = shape[1]
@@ -76,7 +81,9 @@ class CrossEntropy(Function):
             if rows is None:
                 operands = _backend_operands(logits, target, xp)
                 rows = backend.cross_entropy(*operands, *self.args, True)[1]
-            gx = _unrows(backend.scale_loss_grad(rows, go), logits.shape, xp)
+            if not is_unit_seed(grad):  # after loss.backward() the buffer is the gradient
+                rows = backend.scale_loss_grad(rows, go)
+            gx = _unrows(rows, logits.shape, xp)
         if need_t:
             gt = _unrows(_target_grad_rows(self, logits, backend) * go, target.shape, xp)
         return gx, gt, None, None, None, None

@@ -3,9 +3,10 @@ probabilities and on logits). Argument checks live in ``nn/functional/loss.py``.
 
 Forward calls the backend's fused primitive, which returns the loss and the gradient of the
 input (for an upstream gradient of 1) from one pass; backward scales that buffer by
-``grad_output`` (skipped when it is 1) and hands it on once. The gradient of the target comes
-from the same math (the negative for the regression losses). Under ``create_graph=True`` both
-gradients are rebuilt from Tensor ops on the saved inputs (``unit_grads`` with ``m=gpugrad``).
+``grad_output`` (not after ``loss.backward()``: ``is_unit_seed``) and hands it on once. The
+gradient of the target comes from the same math (the negative for the regression losses).
+Under ``create_graph=True`` both gradients are rebuilt from Tensor ops on the saved inputs
+(``unit_grads`` with ``m=gpugrad``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 
 import numpy as np
 
+from ..autograd.engine import is_unit_seed
 from ..autograd.function import Function
 from ._util import Tensor, math_ns
 
@@ -73,10 +75,12 @@ class _FusedLoss(Function):
             scale = _mean_scale(reduction, [a.shape for a in (x, y, *extra)
                                             if hasattr(a, "shape")])
             unit_y = self.unit_grads(backend.xp, x, y, *extra)[1] * scale
-        g = backend.scale_loss_grad(unit, grad)
+        unit_seed = is_unit_seed(grad)  # after loss.backward(): the buffers are the gradients
+        g = unit if unit_seed else backend.scale_loss_grad(unit, grad)
         gy = None
         if need_y:
-            gy = -g if unit_y is None else backend.scale_loss_grad(unit_y, grad)
+            gy = -g if unit_y is None else unit_y if unit_seed else backend.scale_loss_grad(
+                unit_y, grad)
         return (g if need_x else None), gy, *(None,) * len(self.params)
 
 
