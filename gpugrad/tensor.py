@@ -82,6 +82,27 @@ class Tensor:
     def _alias(self) -> Tensor:
         return self._view(self._data)
 
+    # -------------------------------------------------- internal API of gpugrad's nn and optim
+    # Besides reading ``_data`` (the array: shapes and dtypes at no cost, the operands of the
+    # backend's fused primitives) and ``_backend``, and making tensors with ``_new``, this is
+    # all that nn and optim use of a tensor's inside.
+    def _shared_as(self, cls: type) -> Tensor:
+        """A ``cls`` instance (Parameter, Buffer, plain Tensor) on this tensor's memory and
+        version counter, outside any graph."""
+        t = cls._make(self._data, self._backend)
+        t._vc = self._vc
+        return t
+
+    def _write_(self, values) -> None:
+        """Write ``values`` (an array or number broadcastable to this tensor, cast to its dtype)
+        into its memory, outside the graph, and count the write (the version counter)."""
+        self._data[...] = values
+        self._vc.value += 1
+
+    def _bump_version(self) -> None:
+        """Count an in-place write a kernel made into this tensor's memory."""
+        self._vc.value += 1
+
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-from ...autograd.grad_mode import no_grad
 from ...ops._util import Tensor, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear
 
@@ -56,7 +55,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     else:
         scale = backend.bernoulli_mask(1.0 - p, input._data.shape).astype(input._data.dtype)
         scale *= 1.0 / (1.0 - p)
-    mask = Tensor._make(scale, backend)
+    mask = input._new(scale)
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -121,12 +120,11 @@ def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None
     """Scale the rows ``idx`` of ``weight`` to norm ``max_norm`` where above it (in place)."""
     xp = weight._backend.xp
     rows = xp.unique(idx.reshape(-1))
-    with no_grad():
-        w = weight._data
-        norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-        w[rows] *= scale[:, None]
-        weight._vc.value += 1
+    w = weight._data
+    norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] *= scale[:, None]
+    weight._bump_version()
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -61,8 +61,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     elif count_include_pad or not any(geo.pads):
         out = sums / (geo.kernel[0] * geo.kernel[1])
     else:
-        ones = Tensor._make(input._backend.xp.ones((1, 1, *input.shape[2:]), input._data.dtype),
-                            input._backend)
+        ones = input._new(input._backend.xp.ones((1, 1, *input.shape[2:]), input._data.dtype))
         out = sums / _windows(ones, geo, 0.0).sum(dim=2)
     return out.reshape(input.shape[0], input.shape[1], *geo.out)
 
