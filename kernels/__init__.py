@@ -1,7 +1,8 @@
 """Triton kernels and their host launchers (installed as ``gpugrad.kernels``).
 
 Kernels see raw arrays, never Tensors. Each launcher has the signature of its NumPy twin in
-``gpugrad/backend``; the CUDA backend and the interpreter backend bind them (``primitives.py``).
+``gpugrad/backend``; the CUDA backend and the interpreter backend bind them
+(``gpugrad/backend/triton_primitives.py``).
 
 How the kernels run is decided once, when this package is imported (Triton reads
 ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel):

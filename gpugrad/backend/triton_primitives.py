@@ -7,12 +7,12 @@ integer ``pow``) goes on to the twin through ``super()``, on the backend's own a
 
 from __future__ import annotations
 
-from . import binary_math as bm
-from . import cross_entropy as ce
-from . import elementwise_ops as ew
-from . import losses, optim, reduction, softmax, statistics
-from . import unary_math as um
-from ._launch import FLOAT_DTYPES
+from ..kernels import binary_math as bm
+from ..kernels import cross_entropy as ce
+from ..kernels import elementwise_ops as ew
+from ..kernels import losses, optim, reduction, softmax, statistics
+from ..kernels import unary_math as um
+from ..kernels._launch import FLOAT_DTYPES
 
 
 class TritonPrimitives:
