@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import os
 
+from .._env import kernels_setting
+
 
 def _decide_mode() -> str:
     if os.environ.get("GPUGRAD_TRITON_AOT"):
         return "aot"
-    if os.environ.get("GPUGRAD_KERNELS", "").strip().lower() == "interpret":
+    if kernels_setting() == "interpret":
         return "interpret"
     flag = os.environ.get("TRITON_INTERPRET", "").strip()
     if flag == "1":
