@@ -104,6 +104,14 @@ class TritonPrimitives:
         return ce.cross_entropy(logits, target, weight, ignore_index, label_smoothing,
                                 reduction, need_grad)
 
+    def cross_entropy_probs(self, logits, target, weight, label_smoothing, reduction,
+                            need_grad):
+        if logits.dtype not in FLOAT_DTYPES:
+            return super().cross_entropy_probs(logits, target, weight, label_smoothing,
+                                               reduction, need_grad)
+        return ce.cross_entropy_probs(logits, target, weight, label_smoothing, reduction,
+                                      need_grad)
+
     def bce_with_logits(self, x, y, weight, pos_weight, reduction, need_grad):
         return losses.bce_with_logits(x, y, weight, pos_weight, reduction, need_grad)
 

@@ -39,112 +39,136 @@ def _unrows(g, shape, xp):
     return xp.moveaxis(g.reshape((shape[0],) + tuple(shape[2:]) + (c,)), -1, 1)
 
 
-def _backend_operands(logits, target, xp):
-    """The (M, C) logits and the (M,) class indices or (M, C) probabilities (arrays)."""
-    return _rows(logits, xp), (_rows(target, xp) if target.dtype.kind == "f"
-                               else target.reshape(-1))
+class _SoftmaxCrossEntropy(Function):
+    """Base of the two cross-entropies: forward runs the subclass's fused primitive (``_fused``:
+    the loss and the gradient of the logits' rows), the array backward hands that gradient on;
+    the Tensor backward (create_graph) is each subclass's own."""
 
-
-class CrossEntropy(Function):
     node_name = "NllLossBackward0"
 
-    @staticmethod
-    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
+    def _fused(self, backend, rows, target, weight, need_grad: bool):
+        raise NotImplementedError
+
+    def _forward(self, logits, target, weight, reduction):
         backend = logits._backend
+        rows = _rows(logits._data, backend.xp)
         w = None if weight is None else weight._data
-        args = (w, ignore_index, label_smoothing, reduction)
-        loss, grad = backend.cross_entropy(
-            *_backend_operands(logits._data, target._data, backend.xp), *args,
-            ctx.needs_input_grad[0])
-        ctx.args, ctx.grad_rows = args, grad
-        ctx.save_for_backward(logits, target, weight)
+        loss, self.grad_rows = self._fused(backend, rows, target._data, w,
+                                           self.needs_input_grad[0])
+        self.save_for_backward(logits, target, weight)
         if reduction == "none":
             loss = loss.reshape(_loss_shape(logits._data.shape))
         return logits._new(loss)
 
-    @staticmethod
-    def backward(ctx, grad):
-        logits, target, weight = ctx.saved_tensors
-        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        return _composite_grads(ctx, grad, logits, target, weight, need_x, need_t)
-
     def _array_backward(self, grad):
-        logits, target, _ = self.saved_arrays()
+        logits, target, weight = self.saved_arrays()
         need_x, need_t = self.needs_input_grad[0], self.needs_input_grad[1]
         backend = self._backend
         xp = backend.xp
-        gx = gt = None
+        unit = is_unit_seed(grad)  # after loss.backward() the buffer is the gradient
         go = grad if grad.ndim == 0 else grad.reshape(-1, 1)
+        gx = gt = None
         if need_x:
             rows = self.grad_rows
             self.grad_rows = None  # handed on once; a retained graph recomputes it
             if rows is None:
-                operands = _backend_operands(logits, target, xp)
-                rows = backend.cross_entropy(*operands, *self.args, True)[1]
-            if not is_unit_seed(grad):  # after loss.backward() the buffer is the gradient
-                rows = backend.scale_loss_grad(rows, go)
-            gx = _unrows(rows, logits.shape, xp)
+                rows = self._fused(backend, _rows(logits, xp), target, weight, True)[1]
+            gx = _unrows(rows if unit else backend.scale_loss_grad(rows, go), logits.shape, xp)
         if need_t:
-            gt = _unrows(_target_grad_rows(self, logits, backend) * go, target.shape, xp)
-        return gx, gt, None, None, None, None
+            rows = self._target_grad_rows(backend, _rows(logits, xp), weight)
+            gt = _unrows(rows if unit else rows * go, target.shape, xp)
+        return (gx, gt) + (None,) * (len(self.needs_input_grad) - 2)
+
+
+class CrossEntropy(_SoftmaxCrossEntropy):
+    """Softmax cross-entropy of class indices (the backend's ``cross_entropy``)."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
+        ctx.params = (ignore_index, label_smoothing, reduction)
+        return ctx._forward(logits, target, weight, reduction)
+
+    def _fused(self, backend, rows, target, weight, need_grad):
+        return backend.cross_entropy(rows, target.reshape(-1), weight, *self.params, need_grad)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph). The gradient is linear in the softmax p of each row:
+        # p * a - b, with a and b constants of the target and weights (kernels/cross_entropy.py).
+        logits, target, weight = ctx.saved_tensors
+        ignore_index, eps, reduction = ctx.params
+        shape = logits.shape
+        c = shape[1] if len(shape) > 1 else shape[0]
+        x2 = _composite_rows(logits)
+        p = math_ns().softmax(x2, 1)
+        xp = logits._backend.xp
+        dtype = logits._data.dtype
+        t = target._data.reshape(-1)
+        keep = t != ignore_index
+        safe_t = xp.where(keep, t, 0)
+        w_arr = xp.ones(c, dtype) if weight is None else weight._data
+        w_t = xp.where(keep, w_arr[safe_t], 0).astype(dtype)
+        row_scale = (1.0 / w_t.sum() if w_t.sum() else 0.0) if reduction == "mean" else 1.0
+        scale = xp.where(keep, row_scale, 0).astype(dtype)
+        a = (1 - eps) * w_t + eps / c * w_arr.sum()
+        b = xp.zeros(x2.shape, dtype)
+        b[xp.arange(t.shape[0]), safe_t] = (1 - eps) * w_t
+        b += eps / c * w_arr
+        go = grad.reshape(()) if grad.ndim == 0 else grad.reshape(-1, 1)
+        gx2 = (p * logits._new((scale * a)[:, None]) - logits._new(b * scale[:, None])) * go
+        return _composite_unrows(gx2, shape), None, None, None, None, None
+
+
+class CrossEntropyProbs(_SoftmaxCrossEntropy):
+    """Softmax cross-entropy of class probabilities (the backend's ``cross_entropy_probs``);
+    differentiable in the target too."""
+
+    @staticmethod
+    def forward(ctx, logits, target, weight, label_smoothing, reduction):
+        ctx.params = (label_smoothing, reduction)
+        return ctx._forward(logits, target, weight, reduction)
+
+    def _fused(self, backend, rows, target, weight, need_grad):
+        return backend.cross_entropy_probs(rows, _rows(target, backend.xp), weight, *self.params,
+                                           need_grad)
+
+    def _target_grad_rows(self, backend, rows, weight):
+        """d(loss)/d(target), rows (M, C): ``-(1 - eps) * w[c] * log_softmax``, over N for a
+        mean."""
+        eps, reduction = self.params
+        g = backend.softmax(rows, 1, True) * -(1 - eps)
+        if weight is not None:
+            g *= weight
+        if reduction == "mean" and rows.shape[0]:
+            g *= 1.0 / rows.shape[0]
+        return g
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph): p * T - w q' for the logits, -(1 - eps) w log p for q.
+        logits, target, weight = ctx.saved_tensors
+        eps, reduction = ctx.params
+        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        shape = logits.shape
+        c = shape[1] if len(shape) > 1 else shape[0]
+        x2 = _composite_rows(logits)
+        logp = math_ns().log_softmax(x2, 1)
+        go = grad.reshape(()) if grad.ndim == 0 else grad.reshape(-1, 1)
+        q = _composite_rows(target) * (1 - eps) + eps / c
+        wq = q if weight is None else q * weight
+        scale = 1.0 / x2.shape[0] if reduction == "mean" and x2.shape[0] else 1.0
+        gx2 = gt2 = None
+        if need_x:
+            gx2 = (logp.exp() * wq.sum(1, keepdim=True) - wq) * (scale * go)
+        if need_t:
+            wl = logp if weight is None else logp * weight
+            gt2 = wl * (-(1 - eps) * scale) * go
+        return (_composite_unrows(gx2, shape), _composite_unrows(gt2, shape), None, None, None)
 
 
 def _loss_shape(shape):
     """The shape of the unreduced loss: the input's shape without the class dim."""
     return () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
-
-
-def _target_grad_rows(ctx, logits, backend):
-    """d(loss)/d(probability target), rows (M, C): ``-(1 - eps) * w[c] * log_softmax``, over N
-    for a mean (``logits`` an array)."""
-    w, _, label_smoothing, reduction = ctx.args
-    x2 = _rows(logits, backend.xp)
-    logp = backend.softmax(x2, 1, True)
-    g = logp * -(1 - label_smoothing)
-    if w is not None:
-        g *= w
-    if reduction == "mean" and x2.shape[0]:
-        g *= 1.0 / x2.shape[0]
-    return g
-
-
-def _composite_grads(ctx, grad, logits, target, weight, need_x, need_t):
-    """The gradients as Tensor ops on the saved inputs (create_graph: double backward)."""
-    m = math_ns()
-    w, ignore_index, label_smoothing, reduction = ctx.args
-    shape = logits.shape
-    c = shape[1] if len(shape) > 1 else shape[0]
-    x2 = _composite_rows(logits)
-    logp = m.log_softmax(x2, 1)
-    p = logp.exp()
-    go = grad.reshape(()) if grad.ndim == 0 else grad.reshape(-1, 1)
-    if target._data.dtype.kind == "f":
-        q = _composite_rows(target) * (1 - label_smoothing) + label_smoothing / c
-        wq = q if weight is None else q * weight
-        scale = 1.0 / x2.shape[0] if reduction == "mean" and x2.shape[0] else 1.0
-        gx2 = (p * wq.sum(1, keepdim=True) - wq) * (scale * go) if need_x else None
-        gt2 = None
-        if need_t:
-            wl = logp if weight is None else logp * weight
-            gt2 = wl * (-(1 - label_smoothing) * scale) * go
-        return (_composite_unrows(gx2, shape), _composite_unrows(gt2, shape),
-                None, None, None, None)
-    xp = logits._backend.xp
-    t = target._data.reshape(-1)
-    keep = t != ignore_index
-    safe_t = xp.where(keep, t, 0)
-    w_arr = xp.ones(c, logits._data.dtype) if w is None else w
-    w_t = xp.where(keep, w_arr[safe_t], 0).astype(logits._data.dtype)
-    row_scale = (1.0 / w_t.sum() if w_t.sum() else 0.0) if reduction == "mean" else 1.0
-    scale = xp.where(keep, row_scale, 0).astype(logits._data.dtype)
-    a = (1 - label_smoothing) * w_t + label_smoothing / c * w_arr.sum()
-    b = xp.zeros(x2.shape, logits._data.dtype)
-    b[xp.arange(t.shape[0]), safe_t] = (1 - label_smoothing) * w_t
-    b += label_smoothing / c * w_arr
-    a_t = Tensor._make((scale * a)[:, None], logits._backend)
-    b_t = Tensor._make(b * scale[:, None], logits._backend)
-    gx2 = (p * a_t - b_t) * go
-    return _composite_unrows(gx2, shape), None, None, None, None, None
 
 
 def _composite_rows(x: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor
-from ...ops.cross_entropy import CrossEntropy, NllLoss, _loss_shape
+from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, _loss_shape
 from ._reduction import check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
@@ -100,6 +100,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             target = target.long()
     if weight is not None and weight._data.dtype != input._data.dtype:
         weight = weight.to(input.dtype)
+    if probs:
+        return CrossEntropyProbs.apply(input, target, weight, float(label_smoothing), reduction)
     return CrossEntropy.apply(input, target, weight, int(ignore_index), float(label_smoothing),
                               reduction)
 
