@@ -36,7 +36,7 @@ if MODE == "interpret":
     # frame), which would hold the caller's locals (a graph's tensors) until the collector ran.
     import torch
 
-__all__ = ["xp", "Kernel", "cdiv", "next_pow2", "num_sms", "elem_strides", "collapse",
+__all__ = ["xp", "Kernel", "Tuning", "cdiv", "next_pow2", "num_sms", "elem_strides", "collapse",
            "no_negative_strides", "COMPILED", "FLOAT_DTYPES"]
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -299,3 +299,15 @@ def _interpret_launch(fn, grid, args):
 
 def is_interpret() -> bool:
     return MODE == "interpret"
+
+
+class Tuning(dict):
+    """A kernel module's block sizes and warps (``TUNING``): the compiled values, or under the
+    interpreter wider ones (each program costs far more than its width there). Both sets stay
+    readable (``compiled``, ``interpreted``), so that tests can run the interpreter at the
+    values a GPU uses, through the same code paths."""
+
+    def __init__(self, compiled: dict, interpreted: dict | None = None):
+        self.compiled = dict(compiled)
+        self.interpreted = dict(compiled, **(interpreted or {}))
+        super().__init__(self.interpreted if MODE == "interpret" else self.compiled)

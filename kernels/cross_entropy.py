@@ -34,14 +34,12 @@ import triton
 import triton.language as tl
 
 from ._common import ACC_DTYPE, TL_DTYPE, f64, float_bits, tmax, tsum
-from ._launch import Kernel, is_interpret, next_pow2, no_negative_strides, xp
+from ._launch import Kernel, Tuning, next_pow2, no_negative_strides, xp
 
 __all__ = ["cross_entropy", "cross_entropy_probs", "TUNING"]
 
-if is_interpret():
-    TUNING = {"single_max": 1 << 12, "block_c": 1 << 12, "num_warps": 4, "single_warps": 4}
-else:
-    TUNING = {"single_max": 16384, "block_c": 4096, "num_warps": 8, "single_warps": 16}
+TUNING = Tuning({"single_max": 16384, "block_c": 4096, "num_warps": 8, "single_warps": 16},
+                interpreted={"single_max": 1 << 12, "num_warps": 4, "single_warps": 4})
 _FINISH_BLOCK = 1024
 
 

@@ -38,10 +38,10 @@ import triton.language as tl
 from ._common import f64, float_bits
 from ._launch import (
     Kernel,
+    Tuning,
     cdiv,
     collapse,
     elem_strides,
-    is_interpret,
     next_pow2,
     no_negative_strides,
     xp,
@@ -58,7 +58,7 @@ INNER_CONTIGUOUS, STRIDED = 3, 4
 
 # Elements per program and warps; bench/gpu_kernels.py sweeps these on a GPU. Interpreted,
 # each program costs far more than its width, so programs are wide.
-TUNING = {"block": 1 << 16 if is_interpret() else 2048, "num_warps": 4}
+TUNING = Tuning({"block": 2048, "num_warps": 4}, interpreted={"block": 1 << 16})
 
 COMPUTE = {  # the dtype a kernel computes in, per storage dtype
     np.dtype(np.float16): tl.float32, np.dtype(np.float32): tl.float32,

@@ -28,7 +28,7 @@ from . import binary_math as bm
 from . import elementwise as ew
 from . import reduction
 from ._common import ACC_DTYPE, TL_DTYPE, f64, float_bits, tsum
-from ._launch import Kernel, cdiv, is_interpret, next_pow2, xp
+from ._launch import Kernel, Tuning, cdiv, next_pow2, xp
 from ._math import log1p
 
 __all__ = ["bce_with_logits", "mse", "l1", "scale_loss_grad", "TUNING"]
@@ -102,7 +102,7 @@ def _loss_sum_kernel(
 
 
 _loss_sum = Kernel(_loss_sum_kernel)
-TUNING = {"block": 1 << 16 if is_interpret() else 2048, "num_warps": 4}
+TUNING = Tuning({"block": 2048, "num_warps": 4}, interpreted={"block": 1 << 16})
 
 
 def _pointwise_loss(loss_fn, grad_fn, x, y, weight, pos_weight, reduction_: str,
