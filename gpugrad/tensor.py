@@ -315,38 +315,7 @@ class Tensor:
         self._data = value._data
         self._backend = value._backend
 
-    # ------------------------------------------------------------------ conversion
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
-        return self._backend.to_numpy(self._data).reshape(()).item()
-
-    def tolist(self):
-        return self._backend.to_numpy(self._data).tolist()
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
-        if self._requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
-            )
-        if self._backend.device.type != "cpu":
-            if not force:
-                raise TypeError(
-                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
-                    "to copy the tensor to host memory first."
-                )
-            return self._backend.to_numpy(self._data)
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
+    # --------------------------------------------- Python protocols (conversions: ops/convert.py)
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -356,24 +325,6 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
-            )
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
 
     def __hash__(self) -> int:
         return id(self)
