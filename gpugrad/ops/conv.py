@@ -19,7 +19,7 @@ def _out_size(size: int, kernel: int, dilation: int, pad_total: int, stride: int
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
 
 
-class _Geometry:
+class Geometry:
     """The windows of an unfold: kernel, dilation, padding (top, bottom, left, right), stride,
     and the resulting output grid for an (H, W) image."""
 
@@ -50,7 +50,7 @@ class _Geometry:
                              slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
 
 
-def _unfold_array(xp, x, geo: _Geometry, fill: float):
+def _unfold_array(xp, x, geo: Geometry, fill: float):
     n, c = x.shape[:2]
     x = _padded(xp, x, geo, fill)
     (kh, kw), (oh, ow) = geo.kernel, geo.out
@@ -60,7 +60,7 @@ def _unfold_array(xp, x, geo: _Geometry, fill: float):
     return cols.reshape(n, c * kh * kw, oh * ow)
 
 
-def _fold_array(xp, cols, geo: _Geometry):
+def _fold_array(xp, cols, geo: Geometry):
     (kh, kw), (oh, ow), (h, w) = geo.kernel, geo.out, geo.hw
     pt, pb, pl, pr = geo.pads
     n, c = cols.shape[0], cols.shape[1] // (kh * kw)
@@ -103,7 +103,7 @@ class Fold(Function):
         return _unfold_array(self._backend.xp, grad, self.geo, 0.0), None
 
 
-def _padded(xp, x, geo: _Geometry, fill: float):
+def _padded(xp, x, geo: Geometry, fill: float):
     pt, pb, pl, pr = geo.pads
     if not (pt or pb or pl or pr):
         return x

@@ -57,7 +57,7 @@ class _SoftmaxCrossEntropy(Function):
                                            self.needs_input_grad[0])
         self.save_for_backward(logits, target, weight)
         if reduction == "none":
-            loss = loss.reshape(_loss_shape(logits._data.shape))
+            loss = loss.reshape(loss_shape(logits._data.shape))
         return logits._new(loss)
 
     def _array_backward(self, grad):
@@ -166,7 +166,7 @@ class CrossEntropyProbs(_SoftmaxCrossEntropy):
         return (_composite_unrows(gx2, shape), _composite_unrows(gt2, shape), None, None, None)
 
 
-def _loss_shape(shape):
+def loss_shape(shape):
     """The shape of the unreduced loss: the input's shape without the class dim."""
     return () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
 
@@ -209,7 +209,7 @@ class NllLoss(Function):
         row_loss = -w_t * picked
         row_loss = xp.where(keep, row_loss, 0).astype(x2.dtype)
         if reduction == "none":
-            loss = row_loss.reshape(_loss_shape(x._data.shape))
+            loss = row_loss.reshape(loss_shape(x._data.shape))
             scale = keep.astype(x2.dtype)
         elif reduction == "sum":
             loss = row_loss.sum()

@@ -10,7 +10,7 @@ included, come from those ops (max pooling is its own op, folding its gradient b
 from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor
-from ...ops.conv import Fold, Unfold, _Geometry
+from ...ops.conv import Fold, Geometry, Unfold
 
 __all__ = ["unfold", "fold", "conv1d", "conv2d"]
 
@@ -42,7 +42,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     """Every kernel-sized window of ``input`` (N, C, H, W) as a column: (N, C*kh*kw, L), L the
     number of windows (im2col)."""
     _check_image(input, "unfold")
-    geo = _Geometry(input.shape[2:], _pair(kernel_size, "kernel_size"),
+    geo = Geometry(input.shape[2:], _pair(kernel_size, "kernel_size"),
                     _pair(dilation, "dilation"), _symmetric(_pair(padding, "padding")),
                     _pair(stride, "stride"))
     return Unfold.apply(input, geo, 0.0)
@@ -56,7 +56,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     if input.dim() not in (2, 3):
         raise RuntimeError(f"fold: expected a 2-D or 3-D input, got {input.dim()}-D")
     cols = input if batched else input.unsqueeze(0)
-    geo = _Geometry(_pair(output_size, "output_size"), _pair(kernel_size, "kernel_size"),
+    geo = Geometry(_pair(output_size, "output_size"), _pair(kernel_size, "kernel_size"),
                     _pair(dilation, "dilation"), _symmetric(_pair(padding, "padding")),
                     _pair(stride, "stride"))
     kk = geo.kernel[0] * geo.kernel[1]
@@ -120,7 +120,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise RuntimeError(f"conv2d: expected bias of shape [{out_ch}], got {list(bias.shape)}")
     _check_image(x, "conv2d")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    geo = _Geometry(x.shape[2:], (kh, kw), dilation,
+    geo = Geometry(x.shape[2:], (kh, kw), dilation,
                     _conv_pads(padding, x.shape[2:], (kh, kw), dilation, stride), stride)
     n, (oh, ow) = x.shape[0], geo.out
     cols = Unfold.apply(x, geo, 0.0)  # (N, C*kh*kw, L)

@@ -7,7 +7,7 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor
-from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, _loss_shape
+from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
 from ._reduction import check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
@@ -24,7 +24,7 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
                 f"Expected target size {list(x.shape)}, got {list(t.shape)}"
             )
     else:
-        want = _loss_shape(x.shape)
+        want = loss_shape(x.shape)
         if tuple(t.shape) != want:
             if x.ndim >= 2 and t.ndim >= 1 and t.shape[0] != x.shape[0]:
                 raise ValueError(

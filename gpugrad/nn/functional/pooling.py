@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor
-from ...ops.conv import MaxPool, Unfold, _Geometry
+from ...ops.conv import Geometry, MaxPool, Unfold
 from .conv import _check_image, _pair, _single, _symmetric
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
@@ -22,10 +22,10 @@ def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilatio
             f"pad should be at most half of effective kernel size, but got pad={padding}, "
             f"kernel_size={kernel} and dilation={dilation}"
         )
-    return _Geometry(input.shape[2:], kernel, dilation, _symmetric(padding), stride)
+    return Geometry(input.shape[2:], kernel, dilation, _symmetric(padding), stride)
 
 
-def _windows(input: Tensor, geo: _Geometry, fill: float) -> Tensor:
+def _windows(input: Tensor, geo: Geometry, fill: float) -> Tensor:
     """(N, C, kh*kw, L): each window's values along dim 2."""
     n, c = input.shape[0], input.shape[1]
     return Unfold.apply(input, geo, fill).reshape(n, c, geo.kernel[0] * geo.kernel[1], -1)
