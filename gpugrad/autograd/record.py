@@ -78,7 +78,6 @@ def _raise_modified(s, node) -> None:
 
 
 _new = object.__new__
-_NEEDS_ONE = (True,)
 
 
 # ------------------------------------------------------------------------------ recording
@@ -97,45 +96,45 @@ def _edges(inputs) -> tuple:
 
 
 def _pack(to_save, outputs) -> tuple:
-    """The Saved of each tensor to save; other values (None, Python numbers) stay as they
-    are."""
-    return tuple([_keep(v, outputs) if isinstance(v, Tensor) else v for v in to_save])
+    """The Saved of each tensor to save (a tensor or None)."""
+    if len(outputs) == 1:  # most ops: ``_keep`` inlined
+        out = outputs[0]
+        return tuple([None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is out
+                      else (v, None, v._vc, v._vc.value, None) for v in to_save])
+    return tuple([None if v is None else _keep(v, outputs) for v in to_save])
 
 
-def record_op(cls, inputs: tuple, out, saved: tuple = ()):
+def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
     """Record a node of ``cls`` for a built-in unary or binary op whose forward already made
-    ``out``, one fresh floating-point Tensor, from ``inputs`` (one or two: Tensors or numbers, at
-    least one Tensor that requires grad; grad mode is on).
-    ``saved``: what backward reads (tensors among ``inputs`` and ``out``, numbers, None).
-    Returns the node.
+    ``out``, one fresh floating-point Tensor, from ``inputs`` (one or two: Tensors or numbers)
+    of which those flagged in ``needs`` require grad (at least one; grad mode is on).
+    ``saved``, what backward reads: ``(x,)`` or ``(y,)`` for a unary op (its input or its
+    output), ``(a, b, out)`` for a binary one (each or None). Returns the node.
 
     This is ``record`` for the ops of every training step, without the generality that custom
     Functions need (several or non-differentiable outputs, arguments of any kind).
     """
     node = _new(cls)
-    if len(inputs) == 1:  # a unary op: its one input requires grad
+    node.needs_input_grad = needs
+    if len(inputs) == 1:
         node._edges = (_edge(inputs[0]),)
-        node.needs_input_grad = _NEEDS_ONE
-    else:  # a binary op: Tensors or numbers, at least one requires grad
+    else:
         a, b = inputs
-        need_a = isinstance(a, Tensor) and a._requires_grad
-        need_b = isinstance(b, Tensor) and b._requires_grad
-        node._edges = (_edge(a) if need_a else None, _edge(b) if need_b else None)
-        node.needs_input_grad = (need_a, need_b)
+        node._edges = (_edge(a) if needs[0] else None, _edge(b) if needs[1] else None)
     node._seq = next(_sequence)
     node._backend = out._backend
     out.grad_fn = node
     out._requires_grad = True
-    if saved:
-        packed = []
-        for v in saved:
-            if v is None or not isinstance(v, Tensor):
-                packed.append(v)
-                continue
-            vc = v._vc
-            packed.append((None, v._data, vc, vc.value, 0) if v is out
-                          else (v, None, vc, vc.value, None))
-        node._saved = tuple(packed)
+    if len(saved) == 1:  # a unary op: its input or its output
+        v = saved[0]
+        vc = v._vc
+        node._saved = ((None, v._data, vc, vc.value, 0) if v is out
+                       else (v, None, vc, vc.value, None),)
+    elif saved:  # a binary op: its inputs a and b, and its output, each or None
+        a, b, o = saved
+        node._saved = (None if a is None else (a, None, a._vc, a._vc.value, None),
+                       None if b is None else (b, None, b._vc, b._vc.value, None),
+                       None if o is None else (None, o._data, o._vc, o._vc.value, 0))
     return node
 
 

@@ -173,13 +173,13 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         if (need_a or need_b) and grad_state.enabled:
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
-                node = record_op(cls, (a, b), out, (
+                node = record_op(cls, (a, b), (need_a, need_b), out, (
                     a if save_a and a_is_tensor else None, b if save_b and b_is_tensor else None,
                     out if save_out else None))
                 if not (a_is_tensor and b_is_tensor):
                     node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
             else:
-                record_op(cls, (a, b), out)
+                record_op(cls, (a, b), (need_a, need_b), out)
         return out
 
     binary.__name__ = binary.__qualname__ = name

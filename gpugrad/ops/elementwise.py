@@ -16,6 +16,8 @@ from ..autograd.record import record_op
 from ..backend.formulas import UNARY
 from ._util import Tensor, float_result, grad_state, math_ns
 
+_NEEDS_ONE = (True,)
+
 
 class _Unary(Function):
     """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``) and
@@ -73,7 +75,8 @@ def _unary_op(op: str):
         backend = input._backend
         y = Tensor._make(backend.unary(op, xd), backend)
         if input._requires_grad and grad_state.enabled:
-            record_op(cls, (input,), y, (input,) if saves == "x" else (y,) if saves else ())
+            record_op(cls, (input,), _NEEDS_ONE, y,
+                      (input,) if saves == "x" else (y,) if saves else ())
         return y
 
     fn.__name__ = fn.__qualname__ = op
