@@ -22,7 +22,7 @@ Tensor = None  # set by gpugrad.tensor
 
 
 class _Seeds(threading.local):
-    unit: tuple = ()  # the implicit all-ones gradients of the backward running on this thread
+    unit = ()  # the implicit all-ones gradients of the backward running on this thread
 
 
 _seeds = _Seeds()
@@ -47,7 +47,8 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     of ``inputs`` are returned (``autograd.grad``). Without ``create_graph`` gradients travel as
     raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
     are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
-    ``unit_seeds``: which of ``grad_roots`` are the implicit all-ones seeds (``is_unit_seed``).
+    ``unit_seeds``: the arrays of ``grad_roots`` that are implicit all-ones seeds
+    (``is_unit_seed``).
     """
     prev_mode, prev_seeds = _grad_state.enabled, _seeds.unit
     _grad_state.enabled = create_graph
@@ -55,7 +56,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
         if create_graph:
             leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
         else:
-            _seeds.unit = tuple(g._data for g, unit in zip(grad_roots, unit_seeds) if unit)
+            _seeds.unit = unit_seeds
             leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs)
     finally:
         _grad_state.enabled = prev_mode
@@ -231,7 +232,7 @@ def _array_node_extras(node, g, capture, fresh_ids):
     arrays = (g,) if single else g
     grads = [Tensor._make(x, backend) if x is not None else None for x in arrays]
     if node._hooked and _seeds.unit:  # a hook may write into a seed: no longer trust it
-        _seeds.unit = tuple(s for s in _seeds.unit if not any(s is x for x in arrays))
+        _seeds.unit = [s for s in _seeds.unit if not any(s is x for x in arrays)]
     _node_extras(node, grads, capture, fresh_ids)
     arrays = [None if t is None else t._data for t in grads]
     return arrays[0] if single else arrays

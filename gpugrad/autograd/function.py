@@ -131,7 +131,13 @@ class Function(FunctionCtx):
             if record:
                 _record.record(ctx, args, outputs)
             return outputs
-        result = _own_output(result, args)
+        if result.__class__ is not Tensor or result.grad_fn is not None or result._requires_grad:
+            result = _own_output(result, args)
+        elif record:  # (a fresh Tensor, unless forward returned an input itself)
+            for a in args:
+                if result is a:
+                    result = a._alias()
+                    break
         if record:
             _record.record(ctx, args, (result,))
         return result

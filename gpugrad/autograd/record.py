@@ -89,12 +89,6 @@ def _edge(t) -> tuple:
     return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
 
 
-def _edges(inputs) -> tuple:
-    """One edge per input: to each Tensor that requires grad, else None."""
-    return tuple([_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
-                  for a in inputs])
-
-
 def _pack(to_save, outputs) -> tuple:
     """The Saved of each tensor to save (a tensor or None)."""
     if len(outputs) == 1:  # most ops: ``_keep`` inlined
@@ -145,7 +139,8 @@ def record(ctx, inputs: tuple, outputs: tuple) -> None:
     Outputs marked non-differentiable, and outputs that are not floating point, get no
     ``grad_fn``; ``None`` or non-Tensor outputs are allowed (custom Functions).
     """
-    ctx._edges = _edges(inputs)
+    ctx._edges = tuple([_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
+                        for a in inputs])
     ctx._seq = next(_sequence)
     # ``_backend``: where the gradients arriving at this node live, the outputs' backend
     # (``to()`` moves a tensor between devices, so it is not always the inputs').

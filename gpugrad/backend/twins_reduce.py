@@ -14,6 +14,7 @@ The gradient math lives in ``formulas_reduce.py``; ``reduce_grad`` runs it.
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
+_reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
 
 
 class ReduceTwins:
@@ -116,13 +118,17 @@ class ReduceTwins:
         shape (softmax's: the input's), ``x`` the input, either None where the formula does not
         read it; ``param`` the op's (a norm's p, var's correction). Returns an array of ``shape``
         in ``grad``'s dtype, or None (no gradient)."""
-        count = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
-        r = Reduced(self._ksum(axes), count, axes is None, param)
-        gx = REDUCE[op].grad(self.math, r, self._wide(grad), None if x is None else self._wide(x),
-                             None if y is None else self._wide(y))
+        count = math.prod(shape) if axes is None else math.prod([shape[a] for a in axes])
+        r = _reduced((self._ksum(axes), count, axes is None, param))
+        if grad.dtype == np.float16:  # accumulate in float32
+            x, y = (None if a is None else a.astype(np.float32) for a in (x, y))
+            gx = REDUCE[op].grad(self.math, r, grad.astype(np.float32), x, y)
+        else:
+            gx = REDUCE[op].grad(self.math, r, grad, x, y)
         if gx is None:
             return None
-        gx = gx.astype(grad.dtype, copy=False)
+        if gx.dtype != grad.dtype:
+            gx = gx.astype(grad.dtype)
         return gx if gx.shape == shape else self.expand_to(gx, shape)
 
     def logsumexp(self, x, axes, keepdim: bool):

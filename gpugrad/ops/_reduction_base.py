@@ -36,7 +36,8 @@ class Reduction(Function):
         ``y``, and save what the gradient formula reads. Returns ``y``."""
         self.shape, self.dims, self.param = x._data.shape, dims, param
         saves = REDUCE[self.op].saves
-        self.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
+        if saves:  # (sum and mean save nothing)
+            self.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
         return y
 
     def _kept(self, a):
@@ -48,7 +49,7 @@ class Reduction(Function):
     @staticmethod
     def backward(ctx, grad):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
-        x, y = ctx.saved_tensors
+        x, y = ctx.saved_tensors or (None, None)
         shape, dims = ctx.shape, ctx.dims
         count = math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
         r = Reduced(lambda a: a.sum(dims, keepdim=True), count, dims is None, ctx.param)
@@ -58,7 +59,11 @@ class Reduction(Function):
         return (gx,) + (None,) * (len(ctx.needs_input_grad) - 1)
 
     def _array_backward(self, grad):
-        x, y = self.saved_arrays()
-        gx = self._backend.reduce_grad(self.op, self._kept(grad), x, self._kept(y), self.shape,
-                                       self.dims, self.param)
+        x, y = self.saved_arrays() or (None, None)
+        if not REDUCE[self.op].same_shape:
+            kshape = kept_shape(self.shape, self.dims)
+            grad = grad.reshape(kshape)
+            if y is not None:
+                y = y.reshape(kshape)
+        gx = self._backend.reduce_grad(self.op, grad, x, y, self.shape, self.dims, self.param)
         return (gx,) + (None,) * (len(self.needs_input_grad) - 1)
