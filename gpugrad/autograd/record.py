@@ -139,8 +139,10 @@ def record(ctx, inputs: tuple, outputs: tuple) -> None:
     Outputs marked non-differentiable, and outputs that are not floating point, get no
     ``grad_fn``; ``None`` or non-Tensor outputs are allowed (custom Functions).
     """
-    ctx._edges = tuple([_edge(a) if isinstance(a, Tensor) and a._requires_grad else None
-                        for a in inputs])
+    edges = []
+    for a in inputs:  # (a loop, not a comprehension: this runs for every op)
+        edges.append(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None)
+    ctx._edges = tuple(edges)
     ctx._seq = next(_sequence)
     # ``_backend``: where the gradients arriving at this node live, the outputs' backend
     # (``to()`` moves a tensor between devices, so it is not always the inputs').

@@ -23,6 +23,7 @@ from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
 _reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
+_FLOAT16 = np.dtype(np.float16)
 
 
 class ReduceTwins:
@@ -118,13 +119,16 @@ class ReduceTwins:
         shape (softmax's: the input's), ``x`` the input, either None where the formula does not
         read it; ``param`` the op's (a norm's p, var's correction). Returns an array of ``shape``
         in ``grad``'s dtype, or None (no gradient)."""
+        formula = REDUCE[op]
         count = math.prod(shape) if axes is None else math.prod([shape[a] for a in axes])
-        r = _reduced((self._ksum(axes), count, axes is None, param))
-        if grad.dtype == np.float16:  # accumulate in float32
+        # (sum and mean read nothing and sum nothing: no ``ksum`` to make for them)
+        ksum = self._ksum(axes) if formula.saves else None
+        r = _reduced((ksum, count, axes is None, param))
+        if grad.dtype is _FLOAT16:  # accumulate in float32
             x, y = (None if a is None else a.astype(np.float32) for a in (x, y))
-            gx = REDUCE[op].grad(self.math, r, grad.astype(np.float32), x, y)
+            gx = formula.grad(self.math, r, grad.astype(np.float32), x, y)
         else:
-            gx = REDUCE[op].grad(self.math, r, grad, x, y)
+            gx = formula.grad(self.math, r, grad, x, y)
         if gx is None:
             return None
         if gx.dtype != grad.dtype:

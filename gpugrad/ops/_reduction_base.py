@@ -35,21 +35,22 @@ class Reduction(Function):
         """Forward's last step: remember the reduction of ``x`` over ``dims`` (None: all) into
         ``y``, and save what the gradient formula reads. Returns ``y``."""
         self.shape, self.dims, self.param = x._data.shape, dims, param
-        saves = REDUCE[self.op].saves
-        if saves:  # (sum and mean save nothing)
+        formula = REDUCE[self.op]
+        # the gradient's (and the output's) shape with the reduced dims kept, for backward
+        self.kshape = None if formula.same_shape else kept_shape(self.shape, dims)
+        if formula.saves:  # (sum and mean save nothing)
+            saves = formula.saves
             self.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
         return y
 
     def _kept(self, a):
         """``a`` (the gradient, or the output) in the kept shape."""
-        if a is None or REDUCE[self.op].same_shape:
-            return a
-        return a.reshape(kept_shape(self.shape, self.dims))
+        return a if a is None or self.kshape is None else a.reshape(self.kshape)
 
     @staticmethod
     def backward(ctx, grad):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
-        x, y = ctx.saved_tensors or (None, None)
+        x, y = ctx.saved_tensors if REDUCE[ctx.op].saves else (None, None)
         shape, dims = ctx.shape, ctx.dims
         count = math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
         r = Reduced(lambda a: a.sum(dims, keepdim=True), count, dims is None, ctx.param)
@@ -59,9 +60,10 @@ class Reduction(Function):
         return (gx,) + (None,) * (len(ctx.needs_input_grad) - 1)
 
     def _array_backward(self, grad):
-        x, y = self.saved_arrays() or (None, None)
-        if not REDUCE[self.op].same_shape:
-            kshape = kept_shape(self.shape, self.dims)
+        # sum and mean read nothing saved: like PyTorch's, their node can run twice
+        x, y = self.saved_arrays() if REDUCE[self.op].saves else (None, None)
+        kshape = self.kshape
+        if kshape is not None:
             grad = grad.reshape(kshape)
             if y is not None:
                 y = y.reshape(kshape)
