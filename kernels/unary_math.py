@@ -126,6 +126,26 @@ def _cos_grad(g, x, y):
 
 
 @triton.jit
+def _sinh(x):
+    return 0.5 * (expm1(x) - expm1(-x))  # exact near 0, where exp(x) - exp(-x) cancels
+
+
+@triton.jit
+def _sinh_grad(g, x, y):
+    return g * _cosh(x)
+
+
+@triton.jit
+def _cosh(x):
+    return 0.5 * (tl.exp(x) + tl.exp(-x))
+
+
+@triton.jit
+def _cosh_grad(g, x, y):
+    return g * _sinh(x)
+
+
+@triton.jit
 def _tanh(x):
     return tanh(x)
 
@@ -263,6 +283,7 @@ def _identity(x):
 UNARY = {
     "neg": (_neg, _neg_grad), "abs": (_abs, _abs_grad), "exp": (_exp, _exp_grad),
     "log": (_log, _log_grad), "log1p": (_log1p, _log1p_grad), "expm1": (_expm1, _expm1_grad),
+    "sinh": (_sinh, _sinh_grad), "cosh": (_cosh, _cosh_grad),
     "sqrt": (_sqrt, _sqrt_grad), "rsqrt": (_rsqrt, _rsqrt_grad), "sin": (_sin, _sin_grad),
     "cos": (_cos, _cos_grad), "tanh": (_tanh, _tanh_grad), "sigmoid": (_sigmoid, _sigmoid_grad),
     "relu": (_relu, _relu_grad), "reciprocal": (_reciprocal, _reciprocal_grad),

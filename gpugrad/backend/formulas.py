@@ -43,7 +43,7 @@ class BinaryFormula(NamedTuple):
 # Forwards that are exactly one function of the array module, by its name there: the NumPy
 # backend calls that function directly, saving the formula's call on every small op.
 UNARY_XP = {op: op for op in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
-                              "abs", "sign", "floor", "ceil", "trunc")}
+                              "sinh", "cosh", "abs", "sign", "floor", "ceil", "trunc")}
 BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
              "pow": "power", "maximum": "maximum", "minimum": "minimum"}
 
@@ -67,6 +67,8 @@ UNARY: dict[str, UnaryFormula] = {
     "sin": UnaryFormula(lambda m, x: m.sin(x), lambda m, g, x, y: g * m.cos(x), "x"),
     "cos": UnaryFormula(lambda m, x: m.cos(x), lambda m, g, x, y: -g * m.sin(x), "x"),
     "tanh": UnaryFormula(lambda m, x: m.tanh(x), lambda m, g, x, y: g * (1 - y * y), "y"),
+    "sinh": UnaryFormula(lambda m, x: m.sinh(x), lambda m, g, x, y: g * m.cosh(x), "x"),
+    "cosh": UnaryFormula(lambda m, x: m.cosh(x), lambda m, g, x, y: g * m.sinh(x), "x"),
     "sigmoid": UnaryFormula(_sigmoid, lambda m, g, x, y: g * y * (1 - y), "y"),
     # As PyTorch: relu(nan) = nan, and the gradient passes wherever the output is not <= 0.
     "relu": UnaryFormula(lambda m, x: m.maximum(x, 0), lambda m, g, x, y: m.where(y <= 0, 0, g),
