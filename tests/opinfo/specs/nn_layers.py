@@ -137,16 +137,21 @@ register(
 
 
 # --------------------------------------------------------------------------- dropout
+_DROPOUT_DEVICE = ["cpu"]  # where gpugrad's side last drew its mask (the tests run it first)
+
+
 def _dropout_keep(shape, p: float):
-    """The mask gpugrad's dropout draws after ``manual_seed(7)`` (True: kept)."""
+    """The mask gpugrad's dropout draws after ``manual_seed(7)`` (True: kept), on the device
+    gpugrad's side ran on (each device has its own generator)."""
     gpugrad.manual_seed(7)
-    ones = gpugrad.ones(shape, dtype=gpugrad.float64)
-    return gpugrad.nn.functional.dropout(ones, p).numpy() != 0
+    ones = gpugrad.ones(shape, device=_DROPOUT_DEVICE[0])
+    return gpugrad.nn.functional.dropout(ones, p).cpu().numpy() != 0
 
 
 def _dropout(m, x, p, training=True):
     """gpugrad's dropout with a fixed seed; PyTorch's side applies the very same mask."""
     if m is gpugrad:
+        _DROPOUT_DEVICE[0] = x.device
         gpugrad.manual_seed(7)
         return F(m).dropout(x, p, training)
     if not training:
