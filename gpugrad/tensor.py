@@ -90,6 +90,27 @@ class Tensor:
     def _alias(self) -> Tensor:
         return self._view(self._data)
 
+    # -------------------------------------------------- internal API of gpugrad's nn and optim
+    # Besides reading ``_data`` (the array: shapes and dtypes at no cost, the operands of the
+    # backend's fused primitives) and ``_backend``, and making tensors with ``_new``, this is
+    # all that nn and optim use of a tensor's inside.
+    def _shared_as(self, cls: type) -> Tensor:
+        """A ``cls`` instance (Parameter, Buffer, plain Tensor) on this tensor's memory and
+        version counter, outside any graph."""
+        t = cls._make(self._data, self._backend)
+        t._vc = self._vc
+        return t
+
+    def _write_(self, values) -> None:
+        """Write ``values`` (an array or number broadcastable to this tensor, cast to its dtype)
+        into its memory, outside the graph, and count the write (the version counter)."""
+        self._data[...] = values
+        self._vc.value += 1
+
+    def _bump_version(self) -> None:
+        """Count an in-place write a kernel made into this tensor's memory."""
+        self._vc.value += 1
+
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self):
@@ -308,38 +329,7 @@ class Tensor:
         self._data = value._data
         self._backend = value._backend
 
-    # ------------------------------------------------------------------ conversion
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
-        return self._backend.to_numpy(self._data).reshape(()).item()
-
-    def tolist(self):
-        return self._backend.to_numpy(self._data).tolist()
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
-        if self._requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
-            )
-        if self._backend.device.type != "cpu":
-            if not force:
-                raise TypeError(
-                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
-                    "to copy the tensor to host memory first."
-                )
-            return self._backend.to_numpy(self._data)
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
+    # --------------------------------------------- Python protocols (conversions: ops/convert.py)
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -349,24 +339,6 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
-
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
-            )
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
 
     def __hash__(self) -> int:
         return id(self)

@@ -28,10 +28,11 @@ def _as_tuple(x):
 
 
 def _seed_grads(outputs, grad_outputs, create_graph):
-    """The gradient each output starts from: given, or ones for one-element outputs."""
+    """The gradient each output starts from: given, or ones for one-element outputs; and the
+    arrays of those ones (the engine's unit seeds)."""
     from ..tensor import Tensor
 
-    grads = []
+    grads, ones = [], []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"outputs must be Tensors, got {type(out).__name__} at {i}")
@@ -43,6 +44,7 @@ def _seed_grads(outputs, grad_outputs, create_graph):
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype), out._backend)
+            ones.append(g._data)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
@@ -61,7 +63,7 @@ def _seed_grads(outputs, grad_outputs, create_graph):
             if not create_graph:
                 g = g.detach()
         grads.append(g)
-    return grads
+    return grads, ones
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
@@ -76,11 +78,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         )
     if retain_graph is None:
         retain_graph = create_graph
-    seeds = _seed_grads(outputs, grads, create_graph)
+    seeds, ones = _seed_grads(outputs, grads, create_graph)
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True,
+                 unit_seeds=ones)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -111,9 +114,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
                              materialize_grads)
-    seeds = _seed_grads(outputs, grads, create_graph)
+    seeds, ones = _seed_grads(outputs, grads, create_graph)
     result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
-                          accumulate=False, allow_unused=allow_unused)
+                          accumulate=False, allow_unused=allow_unused, unit_seeds=ones)
     if materialize_grads:
         from ..factories import zeros_like
 

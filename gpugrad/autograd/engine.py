@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import heapq
 import sys
+import threading
+
+import numpy as np
 
 from . import function as _function
 from . import leaf_hooks as _leaf_hooks
@@ -22,21 +25,42 @@ from .grad_mode import state as _grad_state
 Tensor = None  # set by gpugrad.tensor
 
 
+class _Seeds(threading.local):
+    unit = ()  # the implicit all-ones gradients of the backward running on this thread
+
+
+_seeds = _Seeds()
+
+
+def is_unit_seed(grad) -> bool:
+    """Whether ``grad``, an array a node's array backward received, is the all-ones gradient
+    that ``backward()`` made for a scalar output (no gradient given): the backward may skip
+    multiplying by it, on any device and without reading its value. By identity: the seed, or
+    the very array a backward passed on unchanged from it; never a computed array of ones."""
+    for seed in _seeds.unit:
+        if grad is seed:
+            return True
+    return False
+
+
 def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
-                 accumulate: bool = True, allow_unused: bool = True):
+                 accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
     """Backpropagate from ``roots`` (tensors) seeded with ``grad_roots`` (tensors).
 
     With ``accumulate``, leaf gradients go into ``.grad`` (``backward``); otherwise the gradients
     of ``inputs`` are returned (``autograd.grad``). Without ``create_graph`` gradients travel as
     raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
     are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
+    ``unit_seeds``: the arrays of ``grad_roots`` that are implicit all-ones seeds
+    (``is_unit_seed``).
     """
-    prev_mode = _grad_state.enabled
+    prev_mode, prev_seeds = _grad_state.enabled, _seeds.unit
     _grad_state.enabled = create_graph
     try:
         if create_graph:
             leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
         else:
+            _seeds.unit = unit_seeds
             watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
             leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs,
                                                           watch)
@@ -48,6 +72,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
             return None
     finally:
         _grad_state.enabled = prev_mode
+        _seeds.unit = prev_seeds
 
     results = []
     for t in inputs:
@@ -125,6 +150,8 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
             if edge is None or g is None:
                 continue
             target, nr, shape, dtype = edge
+            if not g.shape and isinstance(g, np.generic):
+                g = np.asarray(g)  # NumPy math on 0-d arrays returns scalars: keep an array
             # g lives where target's output does: on target's backend (a node's or a leaf's).
             if g.shape != shape:
                 g = _array_to_shape(g, shape, node, target._backend)
@@ -233,8 +260,10 @@ def _array_node_extras(node, g, capture, fresh_ids):
     """Hooks, retain_grad and capture of a node's outputs, on Tensors wrapping the arrays."""
     single = node._n_outputs == 1
     backend = node._backend
-    grads = [Tensor._make(x, backend) if x is not None else None
-             for x in ((g,) if single else g)]
+    arrays = (g,) if single else g
+    grads = [Tensor._make(x, backend) if x is not None else None for x in arrays]
+    if node._hooked and _seeds.unit:  # a hook may write into a seed: no longer trust it
+        _seeds.unit = [s for s in _seeds.unit if not any(s is x for x in arrays)]
     _node_extras(node, grads, capture, fresh_ids)
     arrays = [None if t is None else t._data for t in grads]
     return arrays[0] if single else arrays

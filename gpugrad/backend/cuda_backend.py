@@ -24,7 +24,7 @@ def current_device_index() -> int:
 
 
 if MODE == "compiled":
-    from ..kernels.primitives import TritonPrimitives as _Primitives
+    from .triton_primitives import TritonPrimitives as _Primitives
 else:  # kernels interpreted (GPUGRAD_KERNELS=interpret on a GPU machine): twins on CuPy
 
     class _Primitives:

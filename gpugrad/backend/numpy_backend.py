@@ -20,7 +20,7 @@ import functools
 import numpy as np
 
 from .._device import device
-from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP
+from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP, clamp_grad
 from .numpy_math import NumpyMath
 from .twins_ce import CrossEntropyTwins
 from .twins_index import IndexTwins
@@ -93,12 +93,7 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         return x
 
     def clamp_grad(self, grad, x, lo, hi):
-        inside = True
-        if lo is not None:
-            inside = x >= lo
-        if hi is not None:
-            inside = (x <= hi) & inside
-        return self.math.where(inside, grad, 0)
+        return clamp_grad(self.math, grad, x, lo, hi)
 
     # ------------------------------------------------------------------------ random
     # Each draw takes a generator's raw ``rng`` (``None``: this device's default generator,

@@ -23,8 +23,7 @@ __all__ = [
 
 def _write(tensor: Tensor, values) -> Tensor:
     with no_grad():
-        tensor._data[...] = values
-        tensor._vc.value += 1
+        tensor._write_(values)
     return tensor
 
 

@@ -1,28 +1,27 @@
 """Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
 ``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
 
-The math of each op lives once in ``backend/formulas.py``; forward and backward call the
-backend's fused primitives (on CUDA one Triton kernel each, both input gradients in one pass),
-and under ``create_graph=True`` backward runs the same formulas on Tensors.
+Each op is its entry in ``backend/formulas.BINARY`` (its math, and what each gradient reads,
+from which the op's save plan is made); forward and backward call the backend's fused
+primitives (on CUDA one Triton kernel each, both input gradients in one pass), and under
+``create_graph=True`` backward runs the same formulas on Tensors.
 """
 
 from __future__ import annotations
 
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput, edge_to, record_node
+from ..autograd.record import record_op
 from ..backend.formulas import BINARY
 from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
-from .elementwise import floor, trunc
-
-# For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
-_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
-               "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
+from .elementwise import FUNCTIONS as _UNARY
 
 
-def _save_plans(op: str) -> list:
-    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output."""
-    reads = _GRAD_READS[op]
+def _save_plans(reads: tuple) -> list | None:
+    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output, from
+    what each gradient reads (``BinaryFormula.reads``); None when they read nothing."""
+    if not any(reads):
+        return None
     plans = [None]
     for need_a, need_b in ((True, False), (False, True), (True, True)):
         wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
@@ -31,7 +30,7 @@ def _save_plans(op: str) -> list:
 
 
 # What each op saves for the gradients it needs; ops absent here save nothing.
-_SAVE_PLANS = {op: _save_plans(op) for op in _GRAD_READS}
+_SAVE_PLANS = {op: p for op, f in BINARY.items() if (p := _save_plans(f.reads)) is not None}
 
 
 class _Binary(Function):
@@ -39,7 +38,6 @@ class _Binary(Function):
 
     op = ""
     scalars = (None, None)  # the Python numbers among the operands, for backward
-    _array_forward = True
     _next_inputs = (0, 1)  # PyTorch lists both operands, a number as (None, 0)
 
     @staticmethod
@@ -78,7 +76,7 @@ class _Binary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         a = b = out = None
-        if ctx.op in _GRAD_READS:
+        if ctx.op in _SAVE_PLANS:
             sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
             a = sa if ka is None else ka
@@ -91,7 +89,7 @@ class _Binary(Function):
     def _array_backward(self, grad):
         need_a, need_b = self.needs_input_grad[0], self.needs_input_grad[1]
         a = b = out = None
-        if self.op in _GRAD_READS:
+        if self.op in _SAVE_PLANS:
             dtype = grad.dtype
             sa, sb, out = self.saved_arrays()
             ka, kb = self.scalars
@@ -196,17 +194,15 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         need_b = b_is_tensor and b._requires_grad
         if (need_a or need_b) and grad_state.enabled:
             node_cls = cls if a_is_tensor and b_is_tensor else _node_class(cls, a, b)
-            node = record_node(node_cls, (need_a, need_b), (
-                edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
-                node._saved = (
-                    (a, a._vc.value) if save_a and a_is_tensor else None,
-                    (b, b._vc.value) if save_b and b_is_tensor else None,
-                    _SavedOutput(out, 0) if save_out else None,
-                )
+                node = record_op(node_cls, (a, b), (need_a, need_b), out, (
+                    a if save_a and a_is_tensor else None, b if save_b and b_is_tensor else None,
+                    out if save_out else None))
                 if not (a_is_tensor and b_is_tensor):
                     node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+            else:
+                record_op(node_cls, (a, b), (need_a, need_b), out)
         return out
 
     binary.__name__ = binary.__qualname__ = name
@@ -301,14 +297,13 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
     q = _div(input, other).detach()
-    return floor(q) if rounding_mode == "floor" else trunc(q)
+    return _UNARY[rounding_mode](q)
 
 
 class IntegerDiv(Function):
     """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
     past 2**24 in float32). Integers carry no gradient."""
 
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b, out_dtype, rounding_mode):

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
-from ._util import Tensor, grad_state, wrap_dim
+from ._util import Tensor, wrap_dim
 from ._views import track
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
@@ -24,7 +24,6 @@ class Index(Function):
     """``x[basic][advanced]``; a view when there is no advanced part."""
 
     node_name = "IndexBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
@@ -87,9 +86,7 @@ def _scatter_array(backend, grad, shape, key):
 
 def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:
     """The gradient of ``x[key]`` w.r.t. ``x`` (differentiable under create_graph)."""
-    if grad_state.enabled:
-        return IndexScatter.apply(grad, shape, key)
-    return _scatter(grad, shape, key)
+    return IndexScatter.apply(grad, shape, key)
 
 
 def getitem(self: Tensor, key) -> Tensor:
@@ -158,9 +155,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        if grad_state.enabled:
-            return ScatterAdd.apply(grad, ctx.shape, ctx.dim, index), None, None
-        return _scatter_add(grad, ctx.shape, ctx.dim, index), None, None
+        return ScatterAdd.apply(grad, ctx.shape, ctx.dim, index), None, None
 
 
 class ScatterAdd(Function):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
     LEAF,
@@ -152,10 +153,6 @@ def clamp_min_(self: Tensor, min) -> Tensor:  # noqa: A002
 
 def clamp_max_(self: Tensor, max) -> Tensor:  # noqa: A002
     return clamp_(self, max=max)
-
-
-_UNARY = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh",
-          "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc"]
 
 
 def _unary(name: str):
@@ -314,5 +311,5 @@ METHODS = {
     "__ior__": _bitwise("bitwise_or"), "__ixor__": _bitwise("bitwise_xor"),
     "__setitem__": setitem,
 }
-METHODS.update({name + "_": _unary(name) for name in _UNARY})
+METHODS.update({name + "_": _unary(name) for name in elementwise.PUBLIC})
 METHODS["negative_"] = METHODS["neg_"]

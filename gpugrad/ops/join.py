@@ -11,7 +11,7 @@ import math
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._util import Tensor, wrap_dim
 from ._views import track
 from .indexing import Select, Slice
 
@@ -39,7 +39,6 @@ def _tensor_list(tensors, fn: str) -> list:
 # ---------------------------------------------------------------------- cat, stack
 class Cat(Function):
     node_name = "CatBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
@@ -131,12 +130,7 @@ class Stack(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        dim = ctx.dim
-        if grad_state.enabled:
-            return (None, None) + unbind(grad, dim)
-        gd = grad._data
-        lead = (slice(None),) * dim
-        return (None, None) + tuple(grad._new(gd[lead + (i, ...)]) for i in range(gd.shape[dim]))
+        return (None, None) + unbind(grad, ctx.dim)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
@@ -183,10 +177,7 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if grad_state.enabled:
-            return math_ns().cat(grads, ctx.dim), None, None
-        g = grads[0]
-        return g._new(g._backend.xp.concatenate([h._data for h in grads], axis=ctx.dim)), None, None
+        return cat(grads, ctx.dim), None, None
 
 
 class Unbind(Function):
@@ -200,10 +191,7 @@ class Unbind(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if grad_state.enabled:
-            return math_ns().stack(grads, ctx.dim), None
-        g = grads[0]
-        return g._new(g._backend.xp.stack([h._data for h in grads], axis=ctx.dim)), None
+        return stack(grads, ctx.dim), None
 
 
 class SplitEqual(Split):
@@ -323,10 +311,7 @@ class Repeat(Function):
         # sum over the r axes.
         paired = tuple(v for r, s in zip(ctx.reps, ctx.shape) for v in (r, s))
         axes = tuple(range(0, len(paired), 2))
-        if grad_state.enabled:
-            return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
-        return grad._new(grad._backend.reduce("sum", grad._data.reshape(paired), axes, False)
-                         .reshape(ctx.in_shape)), None
+        return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
 
 
 def _sizes(sizes) -> tuple:
@@ -367,9 +352,7 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad_state.enabled:
-            return Flip.apply(grad, ctx.dims), None
-        return grad._new(grad._backend.xp.flip(grad._data, axis=ctx.dims).copy()), None
+        return Flip.apply(grad, ctx.dims), None
 
 
 def flip(input: Tensor, dims) -> Tensor:

@@ -35,7 +35,6 @@ def _matmul_grads(m, g, a, b, need_a, need_b):
 
 class MatMul(Function):
     node_name = "MmBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):

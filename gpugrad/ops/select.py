@@ -4,11 +4,11 @@ and ``triu`` (keep a triangle of the last two dims)."""
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..backend.formulas import clamp_grad
 from ._util import (
     Tensor,
     data_as,
     float_result,
-    grad_state,
     math_ns,
     result_dtype,
     scalar_or_tensor,
@@ -34,14 +34,9 @@ class Where(Function):
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
         _, need_a, need_b, _ = ctx.needs_input_grad
-        if grad_state.enabled:
-            m = math_ns()
-            return (None, m.where(condition, grad, 0) if need_a else None,
-                    m.where(condition, 0, grad) if need_b else None, None)
-        where = grad._backend.where
-        cd, gd = condition._data, grad._data
-        return (None, grad._new(where(cd, gd, 0)) if need_a else None,
-                grad._new(where(cd, 0, gd)) if need_b else None, None)
+        m = math_ns()
+        return (None, m.where(condition, grad, 0) if need_a else None,
+                m.where(condition, 0, grad) if need_b else None, None)
 
 
 class MaskedFill(Where):
@@ -93,16 +88,13 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        if grad_state.enabled:
-            inside = x == x
-            if lo is not None:
-                inside = inside & (x >= lo)
-            if hi is not None:
-                inside = inside & (x <= hi)
-            return math_ns().where(inside, grad, 0), None, None
-        return grad._new(grad._backend.clamp_grad(grad._data, x._data, lo, hi)), None, None
+        return clamp_grad(math_ns(), grad, x, *ctx.bounds), None, None
+
+    def _array_backward(self, grad):
+        (x,) = self.saved_arrays()
+        return self._backend.clamp_grad(grad, x, *self.bounds), None, None
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
@@ -138,7 +130,6 @@ class Triangle(Function):
     gradient keeps the same triangle."""
 
     node_name = "TrilBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, diagonal, upper):

@@ -63,7 +63,6 @@ def _infer_shape(shape: tuple, numel: int) -> tuple:
 
 class Reshape(Function):
     node_name = "ViewBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -136,7 +135,6 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 class Expand(Function):
     node_name = "ExpandBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -195,7 +193,6 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 
 class Permute(Function):
     node_name = "PermuteBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -236,7 +233,6 @@ def permute(input: Tensor, *dims) -> Tensor:
 
 class Transpose(Function):
     node_name = "TransposeBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, d0, d1):

@@ -58,7 +58,7 @@ class LBFGS(Optimizer):
     def _flat_grad(self):
         xp = self._xp()
         return xp.concatenate([
-            xp.zeros(p._data.size, p._data.dtype) if p._grad is None else p._grad._data.ravel()
+            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
             for p in self._params
         ])
 
@@ -67,8 +67,7 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             n = p._data.size
-            p._data += step * direction[offset:offset + n].reshape(p._data.shape)
-            p._vc.value += 1
+            p._write_(p._data + step * direction[offset:offset + n].reshape(p._data.shape))
             offset += n
 
     def _evaluate(self, closure) -> tuple:
@@ -84,8 +83,7 @@ class LBFGS(Optimizer):
         self._add_to_params(step, direction)
         _, loss, grad = self._evaluate(closure)
         for p, data in zip(self._params, saved):
-            p._data[...] = data
-            p._vc.value += 1
+            p._write_(data)
         return loss, grad
 
     # ---------------------------------------------------------------------- step
@@ -178,11 +176,11 @@ class LBFGS(Optimizer):
             if float(abs(d * t).max()) <= tol_change or abs(loss - prev_loss) < tol_change:
                 break  # no progress
 
-        backend = self._params[0]._backend
+        like = self._params[0]
         state.update(
-            d=_tensor(d, backend), t=t, old_dirs=[_tensor(v, backend) for v in old_dirs],
-            old_stps=[_tensor(v, backend) for v in old_steps], ro=rho, H_diag=h_diag,
-            prev_flat_grad=_tensor(prev_grad, backend), prev_loss=prev_loss)
+            d=_tensor(d, like), t=t, old_dirs=[_tensor(v, like) for v in old_dirs],
+            old_stps=[_tensor(v, like) for v in old_steps], ro=rho, H_diag=h_diag,
+            prev_flat_grad=_tensor(prev_grad, like), prev_loss=prev_loss)
         return first_loss
 
 
@@ -205,5 +203,6 @@ def _array(value):
     return value._data if isinstance(value, Tensor) else value
 
 
-def _tensor(array, backend):
-    return None if array is None else Tensor._make(array, backend)
+def _tensor(array, like):
+    """``array`` as a tensor on ``like``'s backend (None stays None)."""
+    return None if array is None else like._new(array)

@@ -92,6 +92,24 @@ COMPOSITES = [
     "nn.instance_norm_running_stats",
 ]
 STRUCTURE_DIFFERS.update(dict.fromkeys(COMPOSITES, "a composite of Tensor ops (PyTorch: one node)"))
+STRUCTURE_DIFFERS.update({
+    "matmul": "1-D operands go through one Mm node and a squeeze (PyTorch: views around Mm/Mv)",
+    "bmm": "batched matmul of broadcast batches is one Bmm node on the broadcast views",
+    "nn.conv1d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
+    "nn.conv2d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
+    "nn.fold": "an unbatched input is unsqueezed around the Col2Im node",
+    "nn.max_pool1d": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
+    "nn.max_pool2d": "an unbatched input is unsqueezed around the pooling node",
+    "nn.avg_pool1d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
+    "nn.avg_pool2d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
+    "nn.avg_pool2d_exclude_pad": "average pooling is unfold, a sum, a division and a view",
+    "nn.avg_pool2d_divisor": "average pooling is unfold, a sum, a division and a view",
+    "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
+    "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",
+    "nn.dropout": "dropout is a product with the scaled mask (PyTorch: NativeDropoutBackward0)",
+    "nn.scaled_dot_product_attention": "attention is composed of matmuls and softmax (PyTorch: "
+                                       "one fused node)",
+})
 
 
 def _describe(t):

@@ -66,6 +66,6 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
     n = input.shape[0]
     rows, cols = np.triu_indices(n, k=1)
     backend = input._backend
-    first = Tensor._make(backend.asarray(rows.astype(np.int64)), backend)
-    second = Tensor._make(backend.asarray(cols.astype(np.int64)), backend)
+    first = input._new(backend.asarray(rows.astype(np.int64)))
+    second = input._new(backend.asarray(cols.astype(np.int64)))
     return (input.index_select(0, first) - input.index_select(0, second)).norm(p, 1)

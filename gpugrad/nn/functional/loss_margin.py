@@ -168,7 +168,7 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
     hits = (labels[:, :, None] == xp.arange(classes)) & listed[:, :, None]
     counts = hits.sum(axis=1).astype(x._data.dtype)  # how often each class is listed
     unlisted = (counts == 0).astype(x._data.dtype)
-    weights = Tensor._make(counts[:, :, None] * unlisted[:, None, :], backend)
+    weights = x._new(counts[:, :, None] * unlisted[:, None, :])
     hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp(min=0)  # [n, j, i]: 1 - x_j + x_i
     loss = (hinge * weights).sum((1, 2)) / classes
     if input.dim() <= 1:

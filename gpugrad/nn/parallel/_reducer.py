@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from ...autograd import leaf_hooks
 from ...distributed import ReduceOp, all_reduce
-from ...tensor import Tensor
 
 _FINISHED_ERROR = (
     "Expected to have finished reduction in the prior iteration before starting a new one. "
@@ -83,7 +82,7 @@ class Reducer:
             self.buckets.append(bucket)
         self.state = self.IDLE
         self._marked = [False] * len(self.params)
-        self._used = Tensor._make(xp.zeros(len(self.params), xp.int32), self.params[0]._backend)
+        self._used = self.params[0]._new(xp.zeros(len(self.params), xp.int32))
         self._next = 0
         for p in self.params:
             p.register_post_accumulate_grad_hook(self._on_grad_ready)
@@ -129,10 +128,11 @@ class Reducer:
         bucket, position = self._slot[id(param)]
         start = bucket.offsets[position]
         piece = bucket.flat[start:start + param._data.size]
-        if param._grad is None:
+        grad = param.grad
+        if grad is None:
             piece[...] = 0
         else:
-            piece[...] = param._grad._data.reshape(-1)
+            piece[...] = grad._data.reshape(-1)
         self._marked[index] = True
         if used:
             self._used._data[index] = 1
@@ -144,7 +144,7 @@ class Reducer:
         buckets = self.buckets
         while self._next < len(buckets) and buckets[self._next].pending == 0:
             bucket = buckets[self._next]
-            bucket.work = all_reduce(Tensor._make(bucket.flat, self.params[0]._backend),
+            bucket.work = all_reduce(self.params[0]._new(bucket.flat),
                                      ReduceOp.SUM, async_op=True)
             self._next += 1
         if self._next == len(buckets):
@@ -163,11 +163,10 @@ class Reducer:
                 if used is not None and not used[index]:
                     continue
                 average = flat[start:start + p._data.size].reshape(p._data.shape)
-                grad = p._grad
+                grad = p.grad
                 if grad is None or not getattr(grad._data.flags, "writeable", True):
-                    p._grad = Tensor._make(average.copy(), p._backend)
+                    p.grad = p._new(average.copy())
                 else:
-                    grad._data[...] = average
-                    grad._vc.value += 1
+                    grad._write_(average)
             bucket.work = None
         self.state = self.DONE
