@@ -26,7 +26,10 @@ def _default_device() -> str:
 
 
 def _parse(argv):
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__,
+        epilog="Also: python -m bench.gpu_kernels (the GPU checks) and python -m "
+               "bench.distributed (MPI: all_reduce bandwidth, DDP overlap, scaling).")
     p.add_argument("--device", choices=("cpu", "cuda"),
                    help="default: cuda when gpugrad sees a GPU")
     p.add_argument("--quick", action="store_true",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One prepared GPU check of gpugrad: about 3 minutes on an H200 (169 s on 2026-12-04), at most 6
-# if every step runs into its timeout. No network needed. A step cut short keeps what it measured:
+# One prepared GPU check of gpugrad: about 3 minutes on an H200 (169 s on 2026-12-04, before the
+# mixed-precision benchmarks), at most 6.5 if every step runs into its timeout (the limits add up
+# to 365 s, plus about 15 s of install). No network needed. A step cut short keeps what it measured:
 # benchmark rows go to gpu_kernels.jsonl as they are measured, and pytest is stopped with SIGINT,
 # so it still prints its summary.
 #   1. install the project itself (no dependencies: the machine has them), record the card and
@@ -13,7 +14,9 @@
 #      interop, > 2**31 elements, no-PyTorch launch) and tests/kernels (compiled, on CuPy arrays);
 #   5. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
 #      1,000 steps, determinism, tensors over 2**31 elements);
-#   6. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
+#   6. gpugrad.distributed on CUDA (tests/distributed marked gpu): NCCL with world size 1, MPI on
+#      CUDA tensors, backend=None (its lines go to summary.txt);
+#   7. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
 # then prints a short table. Everything lands in $OUT (default bench/results/gpu): versions.txt,
 # bench.log, gpu_kernels.jsonl (+ .json when the run ends), tests_gpu.log,
 # tests_reliability_gpu.log, host_profile.txt, summary.txt (the demo's output is in summary.txt).
@@ -60,7 +63,7 @@ grep -E "^(name|python|torch|cupy sees)|H[0-9]+|A100|RTX" "$OUT/versions.txt" | 
   | head -6 | tee -a "$SUMMARY"
 
 step "smoke"
-timeout 30 $PY -c "
+timeout 25 $PY -c "
 import gpugrad, gpugrad.cuda
 from gpugrad.kernels import MODE
 x = gpugrad.arange(8.0, device='cuda', requires_grad=True)
@@ -72,17 +75,17 @@ print('kernels', MODE, '| exp sum', round(y.item(), 3), '| grad ok', bool((x.gra
 # SIGINT first: Python stops where it is and pytest still prints its summary; KILL 10 s later.
 limit() { local s=$1; shift; timeout -s INT -k 10 "$s" "$@"; }
 
-step "benchmarks (timeout 150 s; took 28-33 s before the mixed-precision sections, not yet run)"
-limit 150 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
+step "benchmarks (timeout 90 s; took 28-33 s before the mixed-precision sections, which run last)"
+limit 90 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "bench exit $?" | tee -a "$SUMMARY"
 
-step "host time per launch under cProfile (timeout 25 s; took 14 s)"
-limit 25 $PY -m bench.gpu_kernels --only host --profile --out "$OUT/profile" > /dev/null 2>&1
+step "host time per launch under cProfile (timeout 20 s; took 14 s)"
+limit 20 $PY -m bench.gpu_kernels --only host --profile --out "$OUT/profile" > /dev/null 2>&1
 echo "profile exit $?" | tee -a "$SUMMARY"
 mv "$OUT/profile/host_profile.txt" "$OUT/" 2>/dev/null; rm -rf "$OUT/profile"
 
-step "CUDA tests: tests/cuda tests/kernels (timeout 150 s; took 81-103 s on 14 workers)"
-limit 150 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10 \
+step "CUDA tests: tests/cuda tests/kernels (timeout 130 s; took 81-103 s on 14 workers)"
+limit 130 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10 \
   tests/cuda tests/kernels > "$OUT/tests_gpu.log" 2>&1
 echo "tests exit $?: $(tail -1 "$OUT/tests_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_gpu.log" | cut -c1-220 | head -40 | tee -a "$SUMMARY"
@@ -92,6 +95,18 @@ limit 40 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliabilit
   > "$OUT/tests_reliability_gpu.log" 2>&1
 echo "reliability exit $?: $(tail -1 "$OUT/tests_reliability_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_reliability_gpu.log" | cut -c1-220 | head -10 \
+  | tee -a "$SUMMARY"
+
+# Output into summary.txt only (the files that come back are few); the full log stays in /tmp.
+step "distributed on CUDA: NCCL with world size 1, MPI on CUDA tensors, backend=None (timeout 25 s)"
+timeout 10 $PY -c "import mpi4py; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '|',
+MPI.Get_library_version().splitlines()[0].strip())" 2>&1 | tail -1 | tee -a "$SUMMARY"
+echo "mpiexec: $(command -v mpiexec || echo 'none (one rank, MPI as a singleton)')" \
+  | tee -a "$SUMMARY"
+limit 25 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/distributed \
+  > /tmp/gpugrad_distributed.log 2>&1
+echo "distributed exit $?: $(tail -1 /tmp/gpugrad_distributed.log)" | tee -a "$SUMMARY"
+grep -E "^(FAILED|ERROR|E  )" /tmp/gpugrad_distributed.log | cut -c1-200 | head -30 \
   | tee -a "$SUMMARY"
 
 step "demo: python -m gpugrad.demo --epochs 3 on cuda (timeout 25 s; took 10 s)"

@@ -34,6 +34,8 @@ from ._dtype import (
     short,
     uint8,
 )
+from ._format import set_printoptions
+from ._generator import Generator
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -44,12 +46,18 @@ from .autograd import (
 )
 from .backend import _malloc
 from .factories import *  # noqa: F403
+from .legacy import *  # noqa: F403
+from .legacy import NEW_METHODS as _NEW_METHODS
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
+from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .sampling import *  # noqa: F403
 from .size import Size
 from .tensor import Tensor
 
 _install_methods(Tensor)
+for _name, _method in _NEW_METHODS.items():  # Tensor.new, new_zeros, new_full ...
+    setattr(Tensor, _name, _method)
 _malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})
@@ -71,7 +79,17 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 
 # Mixed precision and the math-library switches (``torch.autocast``, ``torch.amp``,
 # ``torch.backends``); autocast's entry points wrap the ops above, so they come last.
-from . import amp, backends, cuda, nn, optim, utils  # noqa: E402  # noqa: E402
+from . import (  # noqa: E402
+    accelerator,
+    amp,
+    backends,
+    cuda,
+    distributed,
+    nn,
+    optim,
+    random,
+    utils,
+)
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .backend import precision as _precision  # noqa: E402

@@ -61,6 +61,19 @@ class device:
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self) -> device:
+        """``with gpugrad.device('cuda'):`` factories default to this device inside."""
+        _entered.append(get_default_device())
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        set_default_device(_entered.pop())
+        return False
+
+
+_entered: list = []  # the default devices that ``with device(...)`` blocks replaced
+
 
 def _initial_default() -> device:
     env = os.environ.get("GPUGRAD_DEVICE")

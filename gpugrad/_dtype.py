@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 __all__ = [
@@ -79,6 +81,12 @@ half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
 _ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool)
+# PyTorch's scalar-type names, as in ``torch.LongTensor`` and its error messages.
+SCALAR_TYPE_NAMES = {
+    "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
+    "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+    "bool": "Bool",
+}
 _FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 joins on first use
 _BY_NAME = {d.name: d for d in _ALL}
 
@@ -96,12 +104,25 @@ def from_numpy_dtype(np_dtype) -> dtype:
     try:
         return _FROM_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
-        if getattr(np_dtype, "name", None) == "bfloat16" and bfloat16.np == np_dtype:
+        if _is_bfloat16(np_dtype):
             return bfloat16
         raise TypeError(
             f"can't convert array of type {np_dtype}: gpugrad supports "
             + ", ".join(d.name for d in _ALL)
         ) from None
+
+
+def _is_bfloat16(np_dtype) -> bool:
+    """Whether ``np_dtype`` is ml_dtypes' bfloat16 (its name, type or dtype), which may come
+    before gpugrad's first use of bfloat16 put it in ``_FROM_NP``."""
+    if isinstance(np_dtype, str):
+        return np_dtype == "bfloat16"
+    if "ml_dtypes" not in sys.modules:  # nothing else can be a bfloat16
+        return False
+    try:
+        return np.dtype(np_dtype) == bfloat16.np
+    except TypeError:
+        return False
 
 
 def to_dtype(value) -> dtype:

@@ -20,6 +20,15 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str):
+    """The legacy CUDA types: ``gpugrad.cuda.FloatTensor``, ``gpugrad.cuda.LongTensor`` ..."""
+    from .legacy import CUDA_TYPES
+
+    if name in CUDA_TYPES:
+        return CUDA_TYPES[name]
+    raise AttributeError(f"module 'gpugrad.cuda' has no attribute {name!r}")
+
+
 def is_available() -> bool:
     """True when CuPy is installed and sees at least one GPU."""
     return cuda_available()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from .backend import cpu_backend, get_backend
-from .backend import manual_seed as _backend_seed
 from .tensor import Tensor
 
 __all__ = [
     "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
-    "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like",
-    "empty_like",
-    "rand_like", "randn_like", "randint_like", "manual_seed", "seed", "is_tensor", "numel",
+    "eye", "zeros_like", "ones_like", "full_like", "empty_like", "is_tensor", "numel",
     "scalar_tensor",
 ]
 
@@ -255,49 +250,6 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _finish(backend.xp.eye(n, n if m is None else m, dtype=d.np), backend, requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform random values in [0, 1)."""
-    d = _float_dtype(dtype)
-    backend = _backend_for(device)
-    return _finish(backend.rand(_size(size), d.np), backend, requires_grad)
-
-
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal random values."""
-    d = _float_dtype(dtype)
-    backend = _backend_for(device)
-    return _finish(backend.randn(_size(size), d.np), backend, requires_grad)
-
-
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
-    """Random integers in [low, high); ``randint(high, size)`` starts at 0."""
-    if size is None:
-        if high is None or not isinstance(high, (tuple, list)):
-            raise TypeError("randint() missing required argument 'size'")
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low
-    if low >= high:
-        raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
-        )
-    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    backend = _backend_for(device)
-    return _finish(backend.randint(int(low), int(high), _size((size,)), d.np), backend,
-                   requires_grad)
-
-
-def randperm(n: int, *, generator=None, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """A random permutation of the integers 0..n-1 (int64 by default)."""
-    if n < 0:
-        raise RuntimeError(f"n must be non-negative, got {n}")
-    d = dt.to_dtype(dtype) if dtype is not None else dt.int64
-    backend = _backend_for(device)
-    return _finish(backend.randperm(int(n), d.np), backend, requires_grad)
-
-
 def _like(t: Tensor, dtype, device):
     return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
 
@@ -321,43 +273,3 @@ def full_like(t: Tensor, fill_value, *, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
     d, dev = _like(t, dtype, device)
     return full(t.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def rand_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(t, dtype, device)
-    return rand(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def randn_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    d, dev = _like(t, dtype, device)
-    return randn(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def randint_like(t: Tensor, low, high=None, *, dtype=None, device=None) -> Tensor:
-    d, dev = _like(t, dtype, device)
-    if high is None:
-        low, high = 0, low
-    return randint(low, high, t.shape, dtype=d, device=dev)
-
-
-def manual_seed(seed: int):
-    """Seed every backend's random generator (reproducible runs)."""
-    _backend_seed(int(seed))
-
-
-def seed() -> int:
-    s = int(np.random.SeedSequence().entropy % (2**63))
-    manual_seed(s)
-    return s
-
-
-def _legacy_tensor_data(args):
-    """Data for the legacy ``Tensor(...)`` constructor: float32, on the CPU."""
-    if not args:
-        return np.empty((0,), np.float32)
-    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-        return np.empty(_size(args), np.float32)
-    if len(args) != 1:
-        raise TypeError("Tensor() takes sizes as ints or a single sequence of data")
-    arr, _ = _host_array(args[0])
-    return np.array(arr, dtype=np.float32, copy=True)

@@ -8,6 +8,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from .autograd import engine as _engine
 from .backend import cpu_backend, get_backend
+from .size import Size as _Size
 
 __all__ = ["Tensor"]
 
@@ -27,7 +28,8 @@ class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
     Build tensors with the factories (``gpugrad.tensor``, ``zeros``, ``randn``...). The legacy
-    constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a float32 tensor on the CPU, as PyTorch.
+    constructor ``Tensor(data)`` / ``Tensor(*sizes)`` makes a tensor of the default dtype on the
+    CPU, as PyTorch.
     """
 
     # The hot fields are slots; rarely set ones are class defaults overridden per instance, so
@@ -39,14 +41,16 @@ class Tensor:
     _output_nr = 0
     _base = None
     _hooks = None
+    _post_accumulate_hooks = None
     _retains_grad = False
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):
-        from .factories import _legacy_tensor_data
+        from .legacy import legacy_data
 
-        data = _legacy_tensor_data(args)
-        self._init(data, get_backend(device) if device is not None else cpu_backend())
+        data = legacy_data(args, dt.get_default_dtype().np, "Tensor")
+        backend = get_backend(device) if device is not None else cpu_backend()
+        self._init(backend.asarray(data), backend)
 
     @classmethod
     def _make(cls, data, backend) -> Tensor:
@@ -74,7 +78,11 @@ class Tensor:
 
     def _view(self, data) -> Tensor:
         """A tensor that views this one's memory: it shares the version counter and base."""
-        t = Tensor._make(data, self._backend)
+        t = _new_object(Tensor)
+        t._data = data
+        t._backend = self._backend
+        t._requires_grad = False
+        t.grad_fn = None
         t._vc = self._vc
         t._base = self._base if self._base is not None else self
         return t
@@ -82,12 +90,31 @@ class Tensor:
     def _alias(self) -> Tensor:
         return self._view(self._data)
 
+    # -------------------------------------------------- internal API of gpugrad's nn and optim
+    # Besides reading ``_data`` (the array: shapes and dtypes at no cost, the operands of the
+    # backend's fused primitives) and ``_backend``, and making tensors with ``_new``, this is
+    # all that nn and optim use of a tensor's inside.
+    def _shared_as(self, cls: type) -> Tensor:
+        """A ``cls`` instance (Parameter, Buffer, plain Tensor) on this tensor's memory and
+        version counter, outside any graph."""
+        t = cls._make(self._data, self._backend)
+        t._vc = self._vc
+        return t
+
+    def _write_(self, values) -> None:
+        """Write ``values`` (an array or number broadcastable to this tensor, cast to its dtype)
+        into its memory, outside the graph, and count the write (the version counter)."""
+        self._data[...] = values
+        self._vc.value += 1
+
+    def _bump_version(self) -> None:
+        """Count an in-place write a kernel made into this tensor's memory."""
+        self._vc.value += 1
+
     # ------------------------------------------------------------------ metadata
     @property
     def shape(self):
-        from .size import Size
-
-        return Size(self._data.shape)
+        return _Size(self._data.shape)
 
     def size(self, dim: int | None = None):
         """The shape, or the length of dimension ``dim``."""
@@ -261,6 +288,14 @@ class Tensor:
         self._hooks.append(hook)
         return RemovableHandle(self._hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` on this leaf once backward has accumulated its gradient into
+        ``.grad`` (while the rest of backward may still run). Returns a handle with
+        ``remove()``."""
+        from .autograd import leaf_hooks
+
+        return leaf_hooks.register(self, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
         """Compute the gradient of this tensor w.r.t. graph leaves, accumulated into ``.grad``."""
         from .autograd import backward
@@ -294,38 +329,7 @@ class Tensor:
         self._data = value._data
         self._backend = value._backend
 
-    # ------------------------------------------------------------------ conversion
-    def item(self):
-        """The value of a one-element tensor as a Python number."""
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
-            )
-        return self._backend.to_numpy(self._data).reshape(()).item()
-
-    def tolist(self):
-        return self._backend.to_numpy(self._data).tolist()
-
-    def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
-        if self._requires_grad and not force:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
-                "instead."
-            )
-        if self._backend.device.type != "cpu":
-            if not force:
-                raise TypeError(
-                    f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
-                    "to copy the tensor to host memory first."
-                )
-            return self._backend.to_numpy(self._data)
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
+    # --------------------------------------------- Python protocols (conversions: ops/convert.py)
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -336,24 +340,6 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self._data.size} values is ambiguous"
-            )
-        return bool(self.item())
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self._data.dtype.kind not in "iub" or self._data.size != 1:
-            raise TypeError("only integer tensors of a single element can be converted to an index")
-        return int(self.item())
-
     def __hash__(self) -> int:
         return id(self)
 
@@ -361,6 +347,11 @@ class Tensor:
         from ._format import tensor_repr
 
         return tensor_repr(self)
+
+    def __format__(self, format_spec: str) -> str:
+        from ._format import tensor_format
+
+        return tensor_format(self, format_spec)
 
     def __reduce_ex__(self, protocol):
         host = self._backend.to_numpy(self._data)

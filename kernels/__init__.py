@@ -1,7 +1,8 @@
 """Triton kernels and their host launchers (installed as ``gpugrad.kernels``).
 
 Kernels see raw arrays, never Tensors. Each launcher has the signature of its NumPy twin in
-``gpugrad/backend``; the CUDA backend and the interpreter backend bind them (``primitives.py``).
+``gpugrad/backend``; the CUDA backend and the interpreter backend bind them
+(``gpugrad/backend/triton_primitives.py``).
 
 How the kernels run is decided once, when this package is imported (Triton reads
 ``TRITON_INTERPRET`` when ``@triton.jit`` decorates a kernel):
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import os
 
+from .._env import kernels_setting
+
 
 def _decide_mode() -> str:
     if os.environ.get("GPUGRAD_TRITON_AOT"):
         return "aot"
-    if os.environ.get("GPUGRAD_KERNELS", "").strip().lower() == "interpret":
+    if kernels_setting() == "interpret":
         return "interpret"
     flag = os.environ.get("TRITON_INTERPRET", "").strip()
     if flag == "1":

@@ -10,7 +10,8 @@
   Triton specializes on: each pointer's dtype and 16-byte alignment, each integer's ==1 /
   divisible-by-16 / 32-or-64-bit class, the constexpr values, num_warps, the device.
 - interpret: NumPy arrays, handed over as ``torch.from_numpy`` views (no copy; the kernel's stores
-  land in the NumPy array), the bridge Triton's interpreter needs.
+  land in the NumPy array), the bridge Triton's interpreter needs. The interpreter keeps global
+  state while it runs a kernel, so launches take a lock: threads interpret one at a time.
 - aot: NumPy arrays stand in for device pointers; each new specialization is compiled for the
   architecture in ``GPUGRAD_TRITON_AOT`` and recorded in ``COMPILED``; nothing runs.
 """
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import warnings
 
 import ml_dtypes
@@ -29,8 +31,13 @@ if MODE == "compiled":
     import cupy as xp
 else:
     xp = np
+if MODE == "interpret":
+    # The interpreter's pointer bridge. Imported now, not at the first launch: PyTorch's import
+    # leaves a reference cycle through the frames on the stack (torch.fx.wrap keeps its own
+    # frame), which would hold the caller's locals (a graph's tensors) until the collector ran.
+    import torch
 
-__all__ = ["xp", "Kernel", "cdiv", "next_pow2", "num_sms", "elem_strides", "collapse",
+__all__ = ["xp", "Kernel", "Tuning", "cdiv", "next_pow2", "num_sms", "elem_strides", "collapse",
            "no_negative_strides", "COMPILED", "FLOAT_DTYPES"]
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16), np.dtype(np.float32),
@@ -280,11 +287,12 @@ def _aot_compile(fn, args, num_warps: int):
 
 
 # interpret ------------------------------------------------------------------------------
-def _interpret_launch(fn, grid, args):
-    import torch
+_interpreting = threading.Lock()  # Triton's interpreter runs one kernel at a time per process
 
+
+def _interpret_launch(fn, grid, args):
     bridged = []
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
+    with _interpreting, warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", UserWarning)  # read-only (broadcast) NumPy views
         for a in args:
             bridged.append(_as_torch(torch, a) if isinstance(a, np.ndarray) else a)
@@ -304,3 +312,15 @@ def _as_torch(torch, arr):
 
 def is_interpret() -> bool:
     return MODE == "interpret"
+
+
+class Tuning(dict):
+    """A kernel module's block sizes and warps (``TUNING``): the compiled values, or under the
+    interpreter wider ones (each program costs far more than its width there). Both sets stay
+    readable (``compiled``, ``interpreted``), so that tests can run the interpreter at the
+    values a GPU uses, through the same code paths."""
+
+    def __init__(self, compiled: dict, interpreted: dict | None = None):
+        self.compiled = dict(compiled)
+        self.interpreted = dict(compiled, **(interpreted or {}))
+        super().__init__(self.interpreted if MODE == "interpret" else self.compiled)

@@ -16,7 +16,9 @@ from ._math import pow
 _NAN_ALL = tl.constexpr(tl.PropagateNan.ALL)
 
 
-# ------------------------------------------------------------------------------ binary
+# ------------------------------------------------ binary ops: forward, then gradients
+# A gradient is (g, a, b, out) -> the gradient of one operand, in the output's (broadcast)
+# shape; None in the table: the gradient is g itself (no pass needed).
 @triton.jit
 def _add(a, b):
     return a + b
@@ -28,58 +30,13 @@ def _sub(a, b):
 
 
 @triton.jit
-def _mul(a, b):
-    return a * b
-
-
-@triton.jit
-def _div(a, b):
-    return fdiv(a, b)
-
-
-@triton.jit
-def _pow(a, b):
-    return pow(a, b)
-
-
-@triton.jit
-def _maximum(a, b):
-    return tl.maximum(a, b, propagate_nan=_NAN_ALL)
-
-
-@triton.jit
-def _minimum(a, b):
-    return tl.minimum(a, b, propagate_nan=_NAN_ALL)
-
-
-@triton.jit
-def _bitwise_and(a, b):
-    return a & b
-
-
-@triton.jit
-def _bitwise_or(a, b):
-    return a | b
-
-
-@triton.jit
-def _bitwise_xor(a, b):
-    return a ^ b
-
-
-BINARY = {
-    "add": _add, "sub": _sub, "mul": _mul, "div": _div, "pow": _pow,
-    "maximum": _maximum, "minimum": _minimum,
-}
-BINARY_INT = {"add": _add, "sub": _sub, "mul": _mul, "maximum": _maximum, "minimum": _minimum}
-BITWISE = {"bitwise_and": _bitwise_and, "bitwise_or": _bitwise_or, "bitwise_xor": _bitwise_xor}
-
-
-# ------------------------------------------------------------------------ binary grads
-# (g, a, b, out) -> the gradient of one operand, in the output's (broadcast) shape.
-@triton.jit
 def _neg_g(g, a, b, out):
     return -g
+
+
+@triton.jit
+def _mul(a, b):
+    return a * b
 
 
 @triton.jit
@@ -93,6 +50,11 @@ def _mul_grad_b(g, a, b, out):
 
 
 @triton.jit
+def _div(a, b):
+    return fdiv(a, b)
+
+
+@triton.jit
 def _div_grad_a(g, a, b, out):
     return fdiv(g, b)
 
@@ -100,6 +62,11 @@ def _div_grad_a(g, a, b, out):
 @triton.jit
 def _div_grad_b(g, a, b, out):
     return fdiv(-g * a, b * b)
+
+
+@triton.jit
+def _pow(a, b):
+    return pow(a, b)
 
 
 @triton.jit
@@ -113,6 +80,16 @@ def _pow_grad_b(g, a, b, out):
     # d/db a**b = a**b * log(a); 0 where a == 0 and b >= 0 instead of nan (PyTorch)
     grad = g * out * tl.log(a)
     return tl.where(a == 0, tl.where(b >= 0, 0, grad), grad)  # nested: a may be a scalar
+
+
+@triton.jit
+def _maximum(a, b):
+    return tl.maximum(a, b, propagate_nan=_NAN_ALL)
+
+
+@triton.jit
+def _minimum(a, b):
+    return tl.minimum(a, b, propagate_nan=_NAN_ALL)
 
 
 @triton.jit
@@ -131,11 +108,33 @@ def _maximum_grad_b(g, a, b, out):
     return _max_grad(g, b, a)
 
 
-BINARY_GRAD = {  # op -> (grad_a, grad_b); None: the gradient is g itself (no pass needed)
-    "add": (None, None), "sub": (None, _neg_g), "mul": (_mul_grad_a, _mul_grad_b),
-    "div": (_div_grad_a, _div_grad_b), "pow": (_pow_grad_a, _pow_grad_b),
-    "maximum": (_maximum_grad_a, _maximum_grad_b), "minimum": (_maximum_grad_b, _maximum_grad_a),
+# op -> (forward, gradient of a, gradient of b): the ops of ``formulas.BINARY`` (a test checks).
+BINARY = {
+    "add": (_add, None, None), "sub": (_sub, None, _neg_g), "mul": (_mul, _mul_grad_a, _mul_grad_b),
+    "div": (_div, _div_grad_a, _div_grad_b), "pow": (_pow, _pow_grad_a, _pow_grad_b),
+    "maximum": (_maximum, _maximum_grad_a, _maximum_grad_b),
+    "minimum": (_minimum, _maximum_grad_b, _maximum_grad_a),
 }
+BINARY_INT = {"add": _add, "sub": _sub, "mul": _mul, "maximum": _maximum, "minimum": _minimum}
+
+
+# ------------------------------------------------------------------------------ bitwise
+@triton.jit
+def _bitwise_and(a, b):
+    return a & b
+
+
+@triton.jit
+def _bitwise_or(a, b):
+    return a | b
+
+
+@triton.jit
+def _bitwise_xor(a, b):
+    return a ^ b
+
+
+BITWISE = {"bitwise_and": _bitwise_and, "bitwise_or": _bitwise_or, "bitwise_xor": _bitwise_xor}
 
 
 # ------------------------------------------------------------------ comparisons, logic

@@ -27,13 +27,13 @@ def supports_unary(op: str, x) -> bool:
 
 def unary(op: str, x):
     """``UNARY[op].forward`` elementwise."""
-    fn = um.UNARY[op] if _is_float(x) else um.UNARY_INT[op]
+    fn = um.UNARY[op][0] if _is_float(x) else um.UNARY_INT[op]
     return launch((fn,), (x,), x.dtype, (x.dtype,))[0]
 
 
 def unary_grad(op: str, grad, x, y):
     """``UNARY[op].grad(g, x, y)`` elementwise; ``x`` or ``y`` may be None."""
-    return launch((um.UNARY_GRAD[op],), (grad, x, y), grad.dtype, (grad.dtype,))[0]
+    return launch((um.UNARY[op][1],), (grad, x, y), grad.dtype, (grad.dtype,))[0]
 
 
 def _operand_dtype(a, b):
@@ -50,13 +50,14 @@ def supports_binary(op: str, a, b) -> bool:
 def binary(op: str, a, b):
     """``BINARY[op].forward(a, b)`` with broadcasting; operands share the result's dtype."""
     dtype = _operand_dtype(a, b)
-    fn = bm.BINARY[op] if dtype in FLOAT_DTYPES else bm.BINARY_INT[op]
+    fn = bm.BINARY[op][0] if dtype in FLOAT_DTYPES else bm.BINARY_INT[op]
     return launch((fn,), (a, b), dtype, (dtype,))[0]
 
 
 def binary_grad(op: str, grad, a, b, out, need_a: bool, need_b: bool):
     """Both input gradients of ``BINARY[op]`` in one pass, in the output's broadcast shape."""
-    pairs = ((need_a, bm.BINARY_GRAD[op][0]), (need_b, bm.BINARY_GRAD[op][1]))
+    _, grad_a, grad_b = bm.BINARY[op]
+    pairs = ((need_a, grad_a), (need_b, grad_b))
     # A formula of None is the identity: that gradient is ``grad`` itself (add's).
     grads = [grad if need and f is None else None for need, f in pairs]
     wanted = [(i, f) for i, (need, f) in enumerate(pairs) if need and f is not None]

@@ -28,11 +28,11 @@ import triton
 import triton.language as tl
 
 from ._common import ACC_DTYPE, TL_DTYPE, f64, float_bits
-from ._launch import FLOAT_DTYPES, Kernel, cdiv, is_interpret, xp
+from ._launch import FLOAT_DTYPES, Kernel, Tuning, cdiv, xp
 
 __all__ = ["sgd_step", "adam_step", "supported", "TUNING"]
 
-TUNING = {"block": 1 << 14 if is_interpret() else 1024, "num_warps": 4}
+TUNING = Tuning({"block": 1024, "num_warps": 4}, interpreted={"block": 1 << 14})
 _COLUMNS = 7  # per tensor: param, grad, state0, state1, state2, numel, first block
 
 

@@ -38,10 +38,10 @@ from ._common import (
 from ._launch import (
     FLOAT_DTYPES,
     Kernel,
+    Tuning,
     cdiv,
     collapse,
     elem_strides,
-    is_interpret,
     next_pow2,
     no_negative_strides,
     num_sms,
@@ -53,12 +53,10 @@ __all__ = ["reduce", "sum_to_shape", "total", "supports_reduce", "plan_for", "Pl
 
 # Elements per tile, widest step along K, warps; bench/gpu_kernels.py sweeps these on a GPU.
 # Interpreted, each program costs far more than its width, so tiles are wide.
-if is_interpret():
-    TUNING = {"tile": 1 << 14, "num_warps": 4, "max_block_k_contiguous": 1 << 12,
-              "max_block_k_strided": 1 << 12, "programs_per_sm": 4}
-else:
-    TUNING = {"tile": 4096, "num_warps": 8, "max_block_k_contiguous": 1024,
-              "max_block_k_strided": 32, "programs_per_sm": 4}
+TUNING = Tuning({"tile": 4096, "num_warps": 8, "max_block_k_contiguous": 1024,
+                 "max_block_k_strided": 32, "programs_per_sm": 4},
+                interpreted={"tile": 1 << 14, "num_warps": 4, "max_block_k_contiguous": 1 << 12,
+                             "max_block_k_strided": 1 << 12})
 
 _OPS = ("sum", "mean", "prod", "amax", "amin", "all", "any")
 _SUM, _MEAN, _PROD, _AMAX, _AMIN, _ALL, _ANY = range(7)

@@ -24,10 +24,10 @@ import triton.language as tl
 from ._common import ACC_DTYPE, TL_DTYPE, tmax, tsum
 from ._launch import (
     Kernel,
+    Tuning,
     cdiv,
     collapse,
     elem_strides,
-    is_interpret,
     next_pow2,
     no_negative_strides,
     xp,
@@ -36,10 +36,9 @@ from ._launch import (
 __all__ = ["softmax", "softmax_grad", "TUNING"]
 
 # Longest slice kept in registers, tile size, step along K when streaming, warps.
-if is_interpret():
-    TUNING = {"single_max": 1 << 12, "tile": 1 << 14, "block_k": 1 << 12, "num_warps": 4}
-else:
-    TUNING = {"single_max": 8192, "tile": 4096, "block_k": 1024, "num_warps": 8}
+TUNING = Tuning({"single_max": 8192, "tile": 4096, "block_k": 1024, "num_warps": 8},
+                interpreted={"single_max": 1 << 12, "tile": 1 << 14, "block_k": 1 << 12,
+                             "num_warps": 4})
 
 
 @triton.jit

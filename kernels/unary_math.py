@@ -1,9 +1,11 @@
 """The Triton expression of every unary formula in ``gpugrad/backend/formulas.py``.
 
-One small ``@triton.jit`` function per formula and per gradient, written as the formula is: the
-elementwise kernel takes them as constexpr arguments, so each (op, dtype, layout) compiles once.
-Values arrive in the compute dtype (float32 for float16 storage); an input the op did not save
-arrives as ``None``. An op missing from these tables runs its NumPy twin instead.
+One small ``@triton.jit`` function per formula and per gradient, side by side and written as the
+formula is: the elementwise kernel takes them as constexpr arguments, so each (op, dtype,
+layout) compiles once. Values arrive in the compute dtype (float32 for float16 storage). A
+gradient is ``(g, x, y) -> gx`` with ``x`` the input and ``y`` the output, whichever the op saves
+(the other arrives as ``None``). ``UNARY`` names the same ops as ``formulas.UNARY`` (a test
+checks it).
 """
 
 from __future__ import annotations
@@ -22,21 +24,15 @@ _GELU_TANH_BETA = tl.constexpr(0.79788456080286535588)
 _GELU_TANH_KAPPA = tl.constexpr(0.044715)
 
 
-# ------------------------------------------------------------------------------ unary
-@triton.jit
-def _sign(x):
-    # sign(0) = 0 and sign(nan) = nan, as NumPy's
-    return tl.where(x > 0, 1, tl.where(x < 0, -1, x)).to(x.dtype)
-
-
-@triton.jit
-def _sigmoid(x):
-    return 1 / (1 + tl.exp(-x))
-
-
+# --------------------------------------------------- forward and gradient, op by op
 @triton.jit
 def _neg(x):
     return -x
+
+
+@triton.jit
+def _neg_grad(g, x, y):
+    return -g
 
 
 @triton.jit
@@ -45,8 +41,18 @@ def _abs(x):
 
 
 @triton.jit
+def _abs_grad(g, x, y):
+    return g * _sign(x)
+
+
+@triton.jit
 def _exp(x):
     return tl.exp(x)
+
+
+@triton.jit
+def _exp_grad(g, x, y):
+    return g * y
 
 
 @triton.jit
@@ -55,8 +61,18 @@ def _log(x):
 
 
 @triton.jit
+def _log_grad(g, x, y):
+    return fdiv(g, x)
+
+
+@triton.jit
 def _log1p(x):
     return log1p(x)
+
+
+@triton.jit
+def _log1p_grad(g, x, y):
+    return fdiv(g, x + 1)
 
 
 @triton.jit
@@ -65,8 +81,18 @@ def _expm1(x):
 
 
 @triton.jit
+def _expm1_grad(g, x, y):
+    return g * (y + 1)
+
+
+@triton.jit
 def _sqrt(x):
     return fsqrt(x)
+
+
+@triton.jit
+def _sqrt_grad(g, x, y):
+    return fdiv(g, 2 * y)
 
 
 @triton.jit
@@ -75,8 +101,18 @@ def _rsqrt(x):
 
 
 @triton.jit
+def _rsqrt_grad(g, x, y):
+    return g * -0.5 * y * y * y
+
+
+@triton.jit
 def _sin(x):
     return tl.sin(x)
+
+
+@triton.jit
+def _sin_grad(g, x, y):
+    return g * tl.cos(x)
 
 
 @triton.jit
@@ -85,8 +121,48 @@ def _cos(x):
 
 
 @triton.jit
+def _cos_grad(g, x, y):
+    return -g * tl.sin(x)
+
+
+@triton.jit
+def _sinh(x):
+    return 0.5 * (expm1(x) - expm1(-x))  # exact near 0, where exp(x) - exp(-x) cancels
+
+
+@triton.jit
+def _sinh_grad(g, x, y):
+    return g * _cosh(x)
+
+
+@triton.jit
+def _cosh(x):
+    return 0.5 * (tl.exp(x) + tl.exp(-x))
+
+
+@triton.jit
+def _cosh_grad(g, x, y):
+    return g * _sinh(x)
+
+
+@triton.jit
 def _tanh(x):
     return tanh(x)
+
+
+@triton.jit
+def _tanh_grad(g, x, y):
+    return g * (1 - y * y)
+
+
+@triton.jit
+def _sigmoid(x):
+    return 1 / (1 + tl.exp(-x))
+
+
+@triton.jit
+def _sigmoid_grad(g, x, y):
+    return g * y * (1 - y)
 
 
 @triton.jit
@@ -95,13 +171,34 @@ def _relu(x):
 
 
 @triton.jit
+def _relu_grad(g, x, y):
+    return tl.where(y <= 0, 0, g).to(g.dtype)  # passes where the output is not <= 0 (nan too)
+
+
+@triton.jit
 def _reciprocal(x):
     return fdiv(tl.full(x.shape, 1, x.dtype), x)
 
 
 @triton.jit
+def _reciprocal_grad(g, x, y):
+    return -g * y * y
+
+
+@triton.jit
 def _square(x):
     return x * x
+
+
+@triton.jit
+def _square_grad(g, x, y):
+    return 2 * g * x
+
+
+@triton.jit
+def _sign(x):
+    # sign(0) = 0 and sign(nan) = nan, as NumPy's
+    return tl.where(x > 0, 1, tl.where(x < 0, -1, x)).to(x.dtype)
 
 
 @triton.jit
@@ -125,125 +222,8 @@ def _trunc(x):
 
 
 @triton.jit
-def _identity(x):
-    return x
-
-
-@triton.jit
 def _erf(x):
     return tl.erf(x)
-
-
-@triton.jit
-def _gelu(x):
-    return 0.5 * x * (1 + tl.erf(x * _INV_SQRT_2))
-
-
-@triton.jit
-def _gelu_tanh(x):
-    inner = _GELU_TANH_BETA * (x + _GELU_TANH_KAPPA * x * x * x)
-    return 0.5 * x * (1 + tanh(inner))
-
-
-@triton.jit
-def _silu(x):
-    return x * _sigmoid(x)
-
-
-UNARY = {
-    "neg": _neg, "abs": _abs, "exp": _exp, "log": _log, "log1p": _log1p, "expm1": _expm1,
-    "sqrt": _sqrt, "rsqrt": _rsqrt, "sin": _sin, "cos": _cos, "tanh": _tanh,
-    "sigmoid": _sigmoid, "relu": _relu, "reciprocal": _reciprocal, "square": _square,
-    "sign": _sign, "floor": _floor, "ceil": _ceil, "round": _round, "trunc": _trunc,
-    "erf": _erf, "gelu": _gelu, "gelu_tanh": _gelu_tanh, "silu": _silu,
-}
-# Unary ops that integer tensors keep (the others are computed in floating point).
-UNARY_INT = {
-    "neg": _neg, "abs": _abs, "relu": _relu, "square": _square, "sign": _sign,
-    "floor": _identity, "ceil": _identity, "round": _identity, "trunc": _identity,
-}
-
-
-# ------------------------------------------------------------------------- unary grads
-# (g, x, y) -> gx, with x the input and y the output (whichever the op saved; the other None).
-@triton.jit
-def _neg_grad(g, x, y):
-    return -g
-
-
-@triton.jit
-def _abs_grad(g, x, y):
-    return g * _sign(x)
-
-
-@triton.jit
-def _exp_grad(g, x, y):
-    return g * y
-
-
-@triton.jit
-def _log_grad(g, x, y):
-    return fdiv(g, x)
-
-
-@triton.jit
-def _log1p_grad(g, x, y):
-    return fdiv(g, x + 1)
-
-
-@triton.jit
-def _expm1_grad(g, x, y):
-    return g * (y + 1)
-
-
-@triton.jit
-def _sqrt_grad(g, x, y):
-    return fdiv(g, 2 * y)
-
-
-@triton.jit
-def _rsqrt_grad(g, x, y):
-    return g * -0.5 * y * y * y
-
-
-@triton.jit
-def _sin_grad(g, x, y):
-    return g * tl.cos(x)
-
-
-@triton.jit
-def _cos_grad(g, x, y):
-    return -g * tl.sin(x)
-
-
-@triton.jit
-def _tanh_grad(g, x, y):
-    return g * (1 - y * y)
-
-
-@triton.jit
-def _sigmoid_grad(g, x, y):
-    return g * y * (1 - y)
-
-
-@triton.jit
-def _relu_grad(g, x, y):
-    return tl.where(y <= 0, 0, g).to(g.dtype)  # passes where the output is not <= 0 (nan too)
-
-
-@triton.jit
-def _reciprocal_grad(g, x, y):
-    return -g * y * y
-
-
-@triton.jit
-def _square_grad(g, x, y):
-    return 2 * g * x
-
-
-@triton.jit
-def _zero_grad(g, x, y):
-    return g * 0  # nan and inf stay nan, as the twin's g * 0
 
 
 @triton.jit
@@ -252,10 +232,21 @@ def _erf_grad(g, x, y):
 
 
 @triton.jit
+def _gelu(x):
+    return 0.5 * x * (1 + tl.erf(x * _INV_SQRT_2))
+
+
+@triton.jit
 def _gelu_grad(g, x, y):
     # d/dx x * Phi(x) = Phi(x) + x * phi(x)
     cdf = 0.5 * (1 + tl.erf(x * _INV_SQRT_2))
     return g * (cdf + x * tl.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+@triton.jit
+def _gelu_tanh(x):
+    inner = _GELU_TANH_BETA * (x + _GELU_TANH_KAPPA * x * x * x)
+    return 0.5 * x * (1 + tanh(inner))
 
 
 @triton.jit
@@ -268,17 +259,41 @@ def _gelu_tanh_grad(g, x, y):
 
 
 @triton.jit
+def _silu(x):
+    return x * _sigmoid(x)
+
+
+@triton.jit
 def _silu_grad(g, x, y):
     s = _sigmoid(x)
     return g * s * (1 + x * (1 - s))
 
 
-UNARY_GRAD = {
-    "neg": _neg_grad, "abs": _abs_grad, "exp": _exp_grad, "log": _log_grad,
-    "log1p": _log1p_grad, "expm1": _expm1_grad, "sqrt": _sqrt_grad, "rsqrt": _rsqrt_grad,
-    "sin": _sin_grad, "cos": _cos_grad, "tanh": _tanh_grad, "sigmoid": _sigmoid_grad,
-    "relu": _relu_grad, "reciprocal": _reciprocal_grad, "square": _square_grad,
-    "sign": _zero_grad, "floor": _zero_grad, "ceil": _zero_grad, "round": _zero_grad,
-    "trunc": _zero_grad, "erf": _erf_grad, "gelu": _gelu_grad, "gelu_tanh": _gelu_tanh_grad,
-    "silu": _silu_grad,
+@triton.jit
+def _zero_grad(g, x, y):
+    return g * 0  # nan and inf stay nan, as the twin's g * 0
+
+
+@triton.jit
+def _identity(x):
+    return x
+
+
+# op -> (forward, gradient); gradient None: not differentiable.
+UNARY = {
+    "neg": (_neg, _neg_grad), "abs": (_abs, _abs_grad), "exp": (_exp, _exp_grad),
+    "log": (_log, _log_grad), "log1p": (_log1p, _log1p_grad), "expm1": (_expm1, _expm1_grad),
+    "sinh": (_sinh, _sinh_grad), "cosh": (_cosh, _cosh_grad),
+    "sqrt": (_sqrt, _sqrt_grad), "rsqrt": (_rsqrt, _rsqrt_grad), "sin": (_sin, _sin_grad),
+    "cos": (_cos, _cos_grad), "tanh": (_tanh, _tanh_grad), "sigmoid": (_sigmoid, _sigmoid_grad),
+    "relu": (_relu, _relu_grad), "reciprocal": (_reciprocal, _reciprocal_grad),
+    "square": (_square, _square_grad), "sign": (_sign, _zero_grad), "floor": (_floor, _zero_grad),
+    "ceil": (_ceil, _zero_grad), "round": (_round, _zero_grad), "trunc": (_trunc, _zero_grad),
+    "erf": (_erf, _erf_grad), "gelu": (_gelu, _gelu_grad),
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad), "silu": (_silu, _silu_grad),
+}
+# Unary ops that integer tensors keep (the others are computed in floating point).
+UNARY_INT = {
+    "neg": _neg, "abs": _abs, "relu": _relu, "square": _square, "sign": _sign,
+    "floor": _identity, "ceil": _identity, "round": _identity, "trunc": _identity,
 }

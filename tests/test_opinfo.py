@@ -104,6 +104,49 @@ def test_gradcheck(spec, sample):
         assert gradgradcheck(fn, tuple(g_args), atol=spec.gradcheck_atol)
 
 
+def _create_graph_cases():
+    for spec in REGISTRY:
+        if not spec.differentiable:
+            continue
+        for i, sample in enumerate(spec.samples(np.random.default_rng(0))):
+            for layout in ("contiguous", "strided"):
+                yield pytest.param(spec, sample, layout, id=f"{spec.name}-{i}-{layout}")
+
+
+@pytest.mark.parametrize("spec,sample,layout", list(_create_graph_cases()))
+def test_create_graph_gradients_match_plain_and_torch(spec, sample, layout):
+    """An op's backward runs on Tensors under ``create_graph=True`` and on arrays without it:
+    both must give PyTorch's first-order gradient (gradgradcheck cannot see a wrong Tensor
+    backward: it checks that path only against itself)."""
+    g_args, t_args, grad_idx, _ = build_args(sample, "float64", layout, True)
+    if not grad_idx:
+        return
+    g_out = [o for o in _outputs(spec, spec.op(gpugrad, *g_args, **sample.kwargs))
+             if o.requires_grad]
+    t_out = [o for o in _outputs(spec, spec.op(torch, *t_args, **sample.kwargs))
+             if o.requires_grad]
+    assert len(g_out) == len(t_out)
+    rng = np.random.default_rng(2)
+    ups = [rng.standard_normal(tuple(o.shape)) for o in t_out]
+    g_inputs = [g_args[i] for i in grad_idx]
+    t_inputs = [t_args[i] for i in grad_idx]
+    plain = gpugrad.autograd.grad(g_out, g_inputs, [gpugrad.from_numpy(u) for u in ups],
+                                  retain_graph=True, allow_unused=True)
+    graphed = gpugrad.autograd.grad(g_out, g_inputs, [gpugrad.from_numpy(u) for u in ups],
+                                    create_graph=True, allow_unused=True)
+    expected = torch.autograd.grad(t_out, t_inputs, [torch.from_numpy(u) for u in ups],
+                                   allow_unused=True)
+    for i, p, g, t in zip(grad_idx, plain, graphed, expected):
+        if t is None:
+            for got in (p, g):
+                assert got is None or not np.any(as_numpy(got)), f"arg {i}: torch has no grad"
+            continue
+        for path, got in (("without create_graph", p), ("with create_graph", g)):
+            assert got is not None, f"arg {i}: no gradient {path}"
+            np.testing.assert_allclose(as_numpy(got), as_numpy(t), rtol=1e-7, atol=1e-10,
+                                       equal_nan=True, err_msg=f"grad of arg {i} {path}")
+
+
 def _error_cases():
     for spec in REGISTRY:
         for i, case in enumerate(spec.errors):

@@ -128,3 +128,19 @@ def test_randperm_is_a_seeded_permutation():
     assert gpugrad.randperm(0).shape == (0,)
     with pytest.raises(RuntimeError, match="non-negative"):
         gpugrad.randperm(-1)
+
+
+def test_nn_and_optim_use_only_the_narrow_internal_api():
+    """nn and optim read a tensor's array and backend and use ``_new``, ``_write_``,
+    ``_bump_version`` and ``_shared_as``; nothing else of its inside (version counter, graph
+    fields, the raw constructor)."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(gpugrad.__file__).parent
+    forbidden = re.compile(r"\._(vc|make|grad|requires_grad|output_nr|base|view|alias|init)\b")
+    found = [f"{path.relative_to(root)}:{n}: {line.strip()}"
+             for folder in ("nn", "optim") for path in sorted((root / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), 1)
+             if forbidden.search(line)]
+    assert not found, "\n".join(found)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import (
+    bilstm_crf,
     cnn,
     cross_entropy,
     elementwise,
@@ -14,6 +15,6 @@ from . import (
     reductions,
 )
 
-ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy,
-                            lm_head, losses, mlp, cnn, optimizer)]
+ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, lm_head,
+                            losses, mlp, cnn, optimizer, bilstm_crf)]
 BY_NAME = {w.name: w for w in ALL}

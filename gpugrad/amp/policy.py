@@ -32,9 +32,12 @@ LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT = (
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
               "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
-              "F.conv2d", "F.scaled_dot_product_attention"]
+              "F.conv2d", "F.prelu", "F.scaled_dot_product_attention"]
 _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",
-           "F.nll_loss", "F.binary_cross_entropy_with_logits"]
+           "F.nll_loss", "F.binary_cross_entropy_with_logits", "F.kl_div", "F.poisson_nll_loss",
+           "F.margin_ranking_loss", "F.hinge_embedding_loss", "F.soft_margin_loss",
+           "F.cosine_embedding_loss", "F.multi_margin_loss", "F.multilabel_margin_loss",
+           "F.triplet_margin_loss"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
     **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "gpugrad.prod", "Tensor.prod"], FP32),
@@ -42,11 +45,13 @@ CPU = {
 }
 
 # PyTorch's CUDA lists (the autocast op reference), for the ops gpugrad has.
-_FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "sum", "prod",
-              "cumsum", "softmax", "log_softmax", "logsumexp", "norm"]
+_FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "cosh", "sinh", "sum",
+              "prod", "cumsum", "softmax", "log_softmax", "logsumexp", "norm"]
+_FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_softmax",
+            "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
     **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv"], LOWER),
-    **dict.fromkeys(_LOSSES + ["F.layer_norm", "F.softmax", "F.log_softmax"], FP32),
+    **dict.fromkeys(_LOSSES + _FP32_NN, FP32),
     **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
     **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
     **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add"],

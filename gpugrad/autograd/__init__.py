@@ -28,10 +28,11 @@ def _as_tuple(x):
 
 
 def _seed_grads(outputs, grad_outputs, create_graph):
-    """The gradient each output starts from: given, or ones for one-element outputs."""
+    """The gradient each output starts from: given, or ones for one-element outputs; and the
+    arrays of those ones (the engine's unit seeds)."""
     from ..tensor import Tensor
 
-    grads = []
+    grads, ones = [], []
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"outputs must be Tensors, got {type(out).__name__} at {i}")
@@ -43,6 +44,7 @@ def _seed_grads(outputs, grad_outputs, create_graph):
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype), out._backend)
+            ones.append(g._data)
         else:
             if not isinstance(g, Tensor):
                 raise TypeError(f"gradient must be a Tensor or None, got {type(g).__name__}")
@@ -61,7 +63,7 @@ def _seed_grads(outputs, grad_outputs, create_graph):
             if not create_graph:
                 g = g.detach()
         grads.append(g)
-    return grads
+    return grads, ones
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool = False,
@@ -76,17 +78,21 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         )
     if retain_graph is None:
         retain_graph = create_graph
-    seeds = _seed_grads(outputs, grads, create_graph)
+    seeds, ones = _seed_grads(outputs, grads, create_graph)
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True)
+    run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True,
+                 unit_seeds=ones)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
          only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
          materialize_grads: bool = False):
-    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into .grad)."""
+    """The gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into .grad).
+
+    With ``is_grads_batched``, the first dim of every grad_output is a batch dim: the result is
+    one gradient per batch entry, stacked (computed one backward pass per entry)."""
     from ..tensor import Tensor
 
     outputs = _as_tuple(outputs)
@@ -105,11 +111,58 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         retain_graph = create_graph
     if allow_unused is None:
         allow_unused = materialize_grads
-    seeds = _seed_grads(outputs, grads, create_graph)
+    if is_grads_batched:
+        return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
+                             materialize_grads)
+    seeds, ones = _seed_grads(outputs, grads, create_graph)
     result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
-                          accumulate=False, allow_unused=allow_unused)
+                          accumulate=False, allow_unused=allow_unused, unit_seeds=ones)
     if materialize_grads:
         from ..factories import zeros_like
 
         result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, inputs))
     return result
+
+
+def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad`` for each entry along the first dim of the grad_outputs, stacked."""
+    from ..factories import zeros, zeros_like
+    from ..ops.join import stack
+    from ..tensor import Tensor
+
+    for i, (g, out) in enumerate(zip(grads, outputs)):
+        if not isinstance(g, Tensor) or g.ndim == 0 or tuple(g.shape[1:]) != tuple(out.shape):
+            shape = g.shape if isinstance(g, Tensor) else None
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                "expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output[{i}] has a shape of {shape} and output[{i}] has a shape "
+                f"of {out.shape}."
+            )
+    sizes = {g.shape[0] for g in grads}
+    if len(sizes) != 1:
+        raise RuntimeError(f"is_grads_batched: the grad_outputs have different batch sizes "
+                           f"{sorted(sizes)}")
+    n = sizes.pop()
+    if retain_graph is None:
+        retain_graph = create_graph
+    rows = [grad(outputs, inputs, [g[b] for g in grads],
+                 retain_graph=retain_graph if b == n - 1 else True, create_graph=create_graph,
+                 allow_unused=allow_unused)
+            for b in range(n)]
+    result = []
+    for k, t in enumerate(inputs):
+        per_entry = [row[k] for row in rows]
+        if all(g is None for g in per_entry):
+            if n == 0:
+                per_entry = []
+            else:
+                result.append(zeros_like(t) if materialize_grads else None)
+                continue
+        if not per_entry:
+            result.append(zeros((0, *t.shape), dtype=t.dtype, device=t.device))
+            continue
+        result.append(stack([zeros_like(t) if g is None else g for g in per_entry], 0))
+    return tuple(result)

@@ -12,41 +12,67 @@ checking the number and shapes of gradients, hooks, retain_grad, and freeing sav
 from __future__ import annotations
 
 import heapq
+import sys
+import threading
+
+import numpy as np
 
 from . import function as _function
+from . import leaf_hooks as _leaf_hooks
 from . import record as _record
 from .grad_mode import state as _grad_state
 
 Tensor = None  # set by gpugrad.tensor
 
 
+class _Seeds(threading.local):
+    unit = ()  # the implicit all-ones gradients of the backward running on this thread
+
+
+_seeds = _Seeds()
+
+
+def is_unit_seed(grad) -> bool:
+    """Whether ``grad``, an array a node's array backward received, is the all-ones gradient
+    that ``backward()`` made for a scalar output (no gradient given): the backward may skip
+    multiplying by it, on any device and without reading its value. By identity: the seed, or
+    the very array a backward passed on unchanged from it; never a computed array of ones."""
+    for seed in _seeds.unit:
+        if grad is seed:
+            return True
+    return False
+
+
 def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
-                 accumulate: bool = True, allow_unused: bool = True):
+                 accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
     """Backpropagate from ``roots`` (tensors) seeded with ``grad_roots`` (tensors).
 
     With ``accumulate``, leaf gradients go into ``.grad`` (``backward``); otherwise the gradients
     of ``inputs`` are returned (``autograd.grad``). Without ``create_graph`` gradients travel as
     raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
     are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
+    ``unit_seeds``: the arrays of ``grad_roots`` that are implicit all-ones seeds
+    (``is_unit_seed``).
     """
-    prev_mode = _grad_state.enabled
+    prev_mode, prev_seeds = _grad_state.enabled, _seeds.unit
     _grad_state.enabled = create_graph
     try:
         if create_graph:
             leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
         else:
-            leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs)
+            _seeds.unit = unit_seeds
+            watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
+            leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs,
+                                                          watch)
+        if accumulate:
+            wanted = None if inputs is None else {id(t) for t in inputs}
+            for entry in leaf_grads.values():
+                if wanted is None or id(entry[0]) in wanted:
+                    _finish_leaf(entry, create_graph, fresh_ids)
+            return None
     finally:
         _grad_state.enabled = prev_mode
-
-    if accumulate:
-        wanted = None if inputs is None else {id(t) for t in inputs}
-        for leaf, g in leaf_grads.values():
-            if wanted is not None and id(leaf) not in wanted:
-                continue
-            g = _run_tensor_hooks(leaf._hooks, _as_tensor(g, leaf))
-            _accumulate(leaf, g, create_graph, fresh_ids)
-        return None
+        _seeds.unit = prev_seeds
 
     results = []
     for t in inputs:
@@ -82,13 +108,14 @@ def _capture_keys(inputs):
     return {(id(t.grad_fn), t._output_nr): None for t in inputs if t.grad_fn is not None}
 
 
-def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
+def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
     """The backward pass on raw arrays (no ``create_graph``): the common, fast path.
 
     Nodes of built-in ops compute on arrays (``Function._array_backward``); other nodes, hooks
-    and retain_grad get their gradients wrapped in Tensors. Returns the leaves' gradients
-    (id -> [leaf, array]), the captured gradients of non-leaf ``inputs``, and the ids of arrays
-    handed out already.
+    and retain_grad get their gradients wrapped in Tensors. Leaves with post-accumulate hooks
+    (``watch``, from ``leaf_hooks.plan``) are finished as soon as their last consumer has run.
+    Returns the other leaves' gradients (id -> [leaf, array]), the captured gradients of non-leaf
+    ``inputs``, and the ids of arrays handed out already.
     """
     pending: dict[int, object] = {}  # id(node) -> gradient array, or a list for several outputs
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient array]
@@ -123,6 +150,8 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
             if edge is None or g is None:
                 continue
             target, nr, shape, dtype = edge
+            if not g.shape and isinstance(g, np.generic):
+                g = np.asarray(g)  # NumPy math on 0-d arrays returns scalars: keep an array
             # g lives where target's output does: on target's backend (a node's or a leaf's).
             if g.shape != shape:
                 g = _array_to_shape(g, shape, node, target._backend)
@@ -150,7 +179,32 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs):
                 _send_array(target, nr, g, pending, leaf_grads, heap)
         if not retain_graph:
             node._saved = None  # frees what backward needed (Function._release)
+        if watch and watch[-1][0] >= node._seq:
+            in_grads = g = old = None  # no stale reference may make a gradient look shared
+            _finish_reached(watch, node._seq, leaf_grads, fresh_ids)
     return leaf_grads, capture, fresh_ids
+
+
+def _finish_reached(watch, seq: int, leaf_grads, fresh_ids) -> None:
+    """Finish the hooked leaves whose consumers have all run (their smallest seq is >= seq)."""
+    while watch and watch[-1][0] >= seq:
+        entry = leaf_grads.pop(id(watch.pop()[1]), None)
+        if entry is not None:  # None: every gradient sent to the leaf was None
+            _finish_leaf(entry, False, fresh_ids)
+
+
+def _finish_leaf(entry, create_graph: bool, fresh_ids) -> None:
+    """A leaf's tensor hooks, the accumulation into ``.grad``, then its post-accumulate hooks."""
+    leaf, g = entry
+    post_hooks = leaf._post_accumulate_hooks
+    if post_hooks and not create_graph:
+        entry[1] = None  # count only the references outside this entry
+        if sys.getrefcount(g) > _leaf_hooks.SOLE_REFERENCE_COUNT:
+            fresh_ids.add(id(g))  # another holder can see the array: ``.grad`` gets a copy
+    g = _run_tensor_hooks(leaf._hooks, _as_tensor(g, leaf))
+    _accumulate(leaf, g, create_graph, fresh_ids)
+    if post_hooks:
+        _leaf_hooks.run(leaf)
 
 
 def _send_array(target, nr, g, pending, leaf_grads, heap) -> None:
@@ -206,8 +260,10 @@ def _array_node_extras(node, g, capture, fresh_ids):
     """Hooks, retain_grad and capture of a node's outputs, on Tensors wrapping the arrays."""
     single = node._n_outputs == 1
     backend = node._backend
-    grads = [Tensor._make(x, backend) if x is not None else None
-             for x in ((g,) if single else g)]
+    arrays = (g,) if single else g
+    grads = [Tensor._make(x, backend) if x is not None else None for x in arrays]
+    if node._hooked and _seeds.unit:  # a hook may write into a seed: no longer trust it
+        _seeds.unit = [s for s in _seeds.unit if not any(s is x for x in arrays)]
     _node_extras(node, grads, capture, fresh_ids)
     arrays = [None if t is None else t._data for t in grads]
     return arrays[0] if single else arrays
@@ -369,3 +425,4 @@ def bind(tensor_cls) -> None:
     Tensor = tensor_cls
     _function.Tensor = tensor_cls
     _record.Tensor = tensor_cls
+    _leaf_hooks.Tensor = tensor_cls

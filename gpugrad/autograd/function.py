@@ -26,20 +26,17 @@ from __future__ import annotations
 
 import weakref
 
+from .._dtype import FLOAT_KINDS
+from . import record as _record
 from .grad_mode import state as _grad_state
-from .record import _own_output, _SavedOutput, record_outputs, record_single
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
-_FREED = (
-    "Trying to backward through the graph a second time (or directly access saved tensors after "
-    "they have already been freed). Saved intermediate values of the graph are freed when you "
-    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
-    "through the graph a second time or if you need to access saved tensors after calling "
-    "backward."
-)
-
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
+
+# apply_unary's needs_input_grad: the tensor, then its parameters (never inputs: marked 0, as
+# apply marks a built-in op's non-tensor arguments)
+_FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
 
 
 class FunctionCtx:
@@ -47,6 +44,10 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (inputs or outputs) for backward; read them back as ``saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -54,78 +55,19 @@ class FunctionCtx:
         self._non_differentiable = tensors
 
     def mark_dirty(self, *tensors) -> None:
-        """Accepted for PyTorch compatibility; in-place custom Functions are not tracked."""
+        """Inputs that forward modified in place. Each must be returned as an output: it comes
+        back as the same tensor, with its version counter bumped and this node as its history
+        (a leaf that requires grad cannot be modified in place)."""
+        self._dirty = tensors
 
     def set_materialize_grads(self, value: bool) -> None:
         """If False, backward receives None (not zeros) for outputs that got no gradient."""
         self._materialize_grads = value
 
-    def _verified_saved(self) -> tuple:
-        """The saved items, after checking that none was modified in place since it was saved."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        for item in saved:
-            if item is None:
-                continue
-            if item.__class__ is _SavedOutput:
-                if item.vc.value != item.version:
-                    _raise_modified(item.data, item.vc.value, item.version, self)
-            elif item[0]._vc.value != item[1]:
-                _raise_modified(item[0]._data, item[0]._vc.value, item[1], self)
-        return saved
-
-    @property
-    def saved_tensors(self) -> tuple:
-        out = []
-        for item in self._verified_saved():
-            if item is None or item.__class__ is not _SavedOutput:
-                out.append(item if item is None else item[0])
-                continue
-            # Our own output comes back attached to this node, so double backward sees it.
-            t = Tensor._make(item.data, item.backend)
-            t._vc = item.vc
-            if item.output_nr in self._differentiable_outputs:
-                t._requires_grad = True
-                t.grad_fn, t._output_nr = self, item.output_nr
-            out.append(t)
-        return tuple(out)
-
-    def saved_array(self, i: int):
-        """The raw array of saved item ``i`` (None if none was saved there), version-checked
-        alone: the one-input ops' backward."""
-        saved = self._saved
-        if saved is None:
-            raise RuntimeError(_FREED)
-        item = saved[i]
-        if item is None:
-            return None
-        if item.__class__ is _SavedOutput:
-            if item.vc.value != item.version:
-                _raise_modified(item.data, item.vc.value, item.version, self)
-            return item.data
-        t = item[0]
-        if t._vc.value != item[1]:
-            _raise_modified(t._data, t._vc.value, item[1], self)
-        return t._data
-
-    def saved_arrays(self) -> list:
-        """The saved tensors' raw arrays, version-checked: what a backward that computes on
-        arrays (no ``create_graph``) needs, without wrapping each in a Tensor again."""
-        return [
-            None if item is None else item.data if item.__class__ is _SavedOutput
-            else item[0]._data
-            for item in self._verified_saved()
-        ]
-
-
-def _raise_modified(data, now, expected, node) -> None:
-    shape = list(data.shape)
-    raise RuntimeError(
-        "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{data.dtype} {shape}], which is output 0 of {node.name()}, is at version "
-        f"{now}; expected version {expected} instead."
-    )
+    # What forward saved, checked against in-place changes since: as Tensors (a differentiable
+    # backward), or with tensors as their raw arrays (a backward on arrays, no create_graph).
+    saved_tensors = property(_record.saved_tensors)
+    saved_arrays = _record.saved_arrays
 
 
 class Function(FunctionCtx):
@@ -135,6 +77,7 @@ class Function(FunctionCtx):
     _saved = ()
     _to_save = ()
     _non_differentiable = ()
+    _dirty = ()
     _materialize_grads = True
     _differentiable_outputs = (0,)
     _edges = ()
@@ -146,9 +89,26 @@ class Function(FunctionCtx):
     _seq = -1
     _backend = None  # the outputs' backend (where incoming gradients live), set at record
     needs_input_grad = ()
-    # Built-in ops whose forward only calls backend primitives and returns one fresh Tensor set
-    # this: apply then skips the grad-mode switch and the output checks that user code needs.
-    _array_forward = False
+    # What ``next_functions`` lists: a class may name its tensor inputs in PyTorch's order
+    # (``_next_inputs``: argument positions, None for an input PyTorch lists that is not
+    # recorded here); a user's Function lists its tensor arguments (``_input_slots``); a
+    # built-in op its float tensor arguments (``needs_input_grad`` marks the others 0).
+    _next_inputs = None
+    _input_slots = None
+    _builtin = True
+
+    def __init_subclass__(cls, **kwargs):
+        """Give each Function its node class, named as PyTorch names the node
+        (``SumBackward0``; ``ExpBackward`` for a user's ``Exp``): ``apply`` records an instance
+        of it, so ``type(y.grad_fn).__name__`` and ``y.grad_fn.name()`` read as in PyTorch."""
+        super().__init_subclass__(**kwargs)
+        if "_forward_cls" in cls.__dict__:
+            return  # cls is itself a node class
+        full = getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+        cls._builtin = cls.__module__.startswith("gpugrad.")
+        cls._node_cls = type(full.rpartition("::")[2], (cls,), {
+            "_forward_cls": cls, "_full_name": full, "__module__": cls.__module__,
+        })
 
     def __init__(self, *args, **kwargs):
         raise RuntimeError(
@@ -168,7 +128,7 @@ class Function(FunctionCtx):
     @classmethod
     def apply(cls, *args):
         """Run forward and, when grad mode is on and an input requires grad, record the node."""
-        ctx = object.__new__(cls)
+        ctx = object.__new__(cls._node_cls)
         record = False
         backend = None
         needs = []
@@ -182,16 +142,17 @@ class Function(FunctionCtx):
                     record = True
                     needs.append(True)
                     continue
-            needs.append(False)
+                # A built-in op's inputs (as next_functions lists them) are its float tensors:
+                # numbers, dims and index tensors are marked 0 (falsy, but not a bool).
+                needs.append(False if a._data.dtype.kind in FLOAT_KINDS else 0)
+                continue
+            needs.append(0)
         prev_mode = _grad_state.enabled
         record = record and prev_mode
         ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-
-        if cls._array_forward:
-            result = cls.forward(ctx, *args)
-            if record:
-                record_single(ctx, args, result)
-            return result
+        if record and not cls._builtin:  # a user's Function: every tensor is an input
+            ctx._input_slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+            ctx.needs_input_grad = tuple(n is True for n in needs)
         if prev_mode:  # forward never records: it runs as under no_grad
             _grad_state.enabled = False
             try:
@@ -201,21 +162,45 @@ class Function(FunctionCtx):
         else:
             result = cls.forward(ctx, *args)
 
+        if ctx._dirty:
+            return _record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
             outputs = tuple(_own_output(r, args) for r in result)
             if record:
-                record_outputs(ctx, args, outputs)
+                _record.record(ctx, args, outputs)
             return outputs
         if result.__class__ is not Tensor or result.grad_fn is not None or result._requires_grad:
             result = _own_output(result, args)
-        elif record:
+        elif record:  # (a fresh Tensor, unless forward returned an input itself)
             for a in args:
                 if result is a:
                     result = a._alias()
                     break
         if record:
-            record_outputs(ctx, args, (result,))
+            _record.record(ctx, args, (result,))
         return result
+
+    @classmethod
+    def apply_unary(cls, x, *params):
+        """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
+        are never Tensors), and whose forward only calls backend primitives and returns fresh
+        Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
+        of a model run one small tensor at a time. It skips ``apply``'s pass over the
+        arguments and its checks of the outputs; it records through the same ``record``."""
+        ctx = object.__new__(cls._node_cls)
+        n = len(params)
+        if x._requires_grad and _grad_state.enabled:
+            ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
+            _grad_state.enabled = False  # forward never records, as in apply
+            try:
+                result = cls.forward(ctx, x, *params)
+            finally:
+                _grad_state.enabled = True
+            args = (x, *params)
+            _record.record(ctx, args, result if result.__class__ is tuple else (result,))
+            return result
+        ctx.needs_input_grad = (False,) * (n + 1)
+        return cls.forward(ctx, x, *params)
 
     def _array_backward(self, *grads) -> tuple:
         """Backward on raw arrays, as the engine calls it without ``create_graph``: one array
@@ -230,19 +215,27 @@ class Function(FunctionCtx):
     # ---------------------------------------------------------------- introspection
     @classmethod
     def name(cls) -> str:
-        return getattr(cls, "node_name", None) or cls.__name__ + "Backward"
+        return cls._node_cls._full_name
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
 
     @property
     def next_functions(self) -> tuple:
+        """One ``(node, output_nr)`` per tensor input, in PyTorch's order: ``(None, 0)`` for an
+        input that needs no gradient, an ``AccumulateGrad`` node for a leaf."""
+        slots = self._next_inputs
+        if slots is None:
+            slots = self._input_slots
+        if slots is None:
+            slots = [i for i, need in enumerate(self.needs_input_grad) if type(need) is bool]
         out = []
-        for edge in self._edges:
+        for i in slots:
+            edge = None if i is None else self._edges[i]
             if edge is None:
                 out.append((None, 0))
             elif isinstance(edge[0], Tensor):
-                out.append((AccumulateGrad(edge[0]), 0))
+                out.append((AccumulateGrad.of(edge[0]), 0))
             else:
                 out.append((edge[0], edge[1]))
         return tuple(out)
@@ -270,14 +263,70 @@ class Function(FunctionCtx):
         self._saved = None
 
 
+def _record_dirty(ctx, args, result, record: bool):
+    """The outputs of a forward that called ``mark_dirty``: the modified inputs are returned
+    themselves, one version newer, with ``ctx`` as their history."""
+    outputs = result if result.__class__ is tuple else (result,)
+    dirty = ctx._dirty
+    for d in dirty:
+        if not any(o is d for o in outputs):
+            raise RuntimeError(
+                "Some elements marked as dirty during the forward method were not returned as "
+                "output. The inputs that are modified inplace must all be outputs of the Function."
+            )
+        if record and d._requires_grad and d.grad_fn is None:
+            raise RuntimeError(
+                "a leaf Variable that requires grad has been used in an in-place operation.")
+        if record and d._base is not None and (d._requires_grad or d._base._requires_grad):
+            raise NotImplementedError(
+                "mark_dirty on a view of a tensor that requires grad is not supported: modify "
+                "the base tensor, or return a new tensor instead of writing in place")
+        d._vc.value += 1
+    outputs = tuple(o if any(o is d for d in dirty) else _own_output(o, args) for o in outputs)
+    if record:
+        _record.record(ctx, args, outputs)  # the edges read the inputs' old history first
+        for i, o in enumerate(outputs):
+            if o.grad_fn is ctx:
+                o._output_nr = i  # a dirtied input may have been another node's output 1
+    return outputs if result.__class__ is tuple else outputs[0]
+
+
+def _own_output(r, args):
+    """Outputs must be fresh tensors: an input returned as-is is wrapped in a new alias."""
+    if r.__class__ is not Tensor and not isinstance(r, Tensor):
+        return r
+    if r.grad_fn is not None or r._requires_grad:
+        return r._alias()
+    for a in args:
+        if r is a:
+            return r._alias()
+    return r
+
+
 class AccumulateGrad:
-    """What ``next_functions`` shows for a leaf: the node accumulating into ``variable.grad``."""
+    """What ``next_functions`` shows for a leaf: the node accumulating into ``variable.grad``.
+    A leaf has one while anything holds it (the same object each time it is asked for)."""
+
+    next_functions = ()
 
     def __init__(self, variable):
         self.variable = variable
 
+    @classmethod
+    def of(cls, variable) -> AccumulateGrad:
+        ref = variable.__dict__.get("_accumulator")
+        node = ref() if ref is not None else None
+        if node is None:
+            node = cls(variable)
+            variable.__dict__["_accumulator"] = weakref.ref(node)  # weak: no cycle
+        return node
+
+    @property
+    def metadata(self) -> dict:
+        return self.__dict__.setdefault("_metadata", {})
+
     def name(self) -> str:
-        return "AccumulateGrad"
+        return "torch::autograd::AccumulateGrad"
 
     def __repr__(self) -> str:
         return f"<AccumulateGrad object at {hex(id(self))}>"

@@ -1,6 +1,15 @@
-"""Recording a node: its edges to the inputs' nodes, its sequence number on the tape, the
-tensors it saved for backward. ``Function.apply`` records through ``record_outputs`` and
-``record_single``; built-in float ops record directly with ``edge_to`` and ``record_node``."""
+"""Recording: the one way a node gets on the tape, and the one way its saved values come back.
+
+A node is an instance of a ``Function`` subclass. ``record`` gives it, for an op whose forward
+has run: one edge per input (the node or leaf its gradient goes to, which output of it that is,
+and the gradient's shape and dtype), the next sequence number on the tape, its place as
+``grad_fn`` of the outputs, and the values it keeps for backward (each tensor as a Saved).
+``Function.apply`` records through it, and so do the built-in ops that skip ``apply``'s
+generality (``ops/elementwise.py``, ``ops/arithmetic.py``); nothing else lays out a node.
+
+Backward reads the saved values back through ``saved_tensors`` (Tensors, for a differentiable
+backward) or ``saved_arrays`` (raw arrays), both version-checked here.
+"""
 
 from __future__ import annotations
 
@@ -8,136 +17,236 @@ import itertools
 
 from .._dtype import FLOAT_KINDS
 
-__all__ = ["edge_to", "record_node", "record_outputs", "record_single"]
+__all__ = ["record", "record_op", "saved_arrays", "saved_tensors", "tape_position",
+           "protect_saved_inputs", "retarget_saved_output", "FREED"]
 
 _sequence = itertools.count()
 
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
 
-
-class _SavedOutput:
-    """A saved output of the node itself, kept as data to avoid a tensor -> node -> tensor cycle."""
-
-    __slots__ = ("data", "backend", "vc", "version", "output_nr")
-
-    def __init__(self, t, output_nr):
-        self.data, self.backend, self.vc = t._data, t._backend, t._vc
-        self.version, self.output_nr = t._vc.value, output_nr
+FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
 
 
-def _own_output(r, args):
-    """Outputs must be fresh tensors: an input returned as-is is wrapped in a new alias."""
-    if r is None or not isinstance(r, Tensor):
-        return r
-    for a in args:
-        if r is a:
-            return r._alias()
-    if r.grad_fn is not None or r._requires_grad:
-        return r._alias()
-    return r
+# A saved value is a "Saved": the tuple (tensor, data, version counter, version, output_nr),
+# made by ``_keep`` (inlined in ``record_op``) and read only by the functions of this module.
+#  - an input is kept as the tensor itself (``tensor``; ``data`` None), so a differentiable
+#    backward sees its history;
+#  - one of the node's own outputs is kept as its array and version counter only (``tensor``
+#    None, ``output_nr`` which output): the tensor points at the node, and the node must not
+#    point back (a cycle only the garbage collector could free).
+# Tuples, not objects: a node or two of these per op is most of what recording costs.
+_TENSOR, _DATA, _VC, _VERSION, _OUTPUT_NR = range(5)
 
 
-def edge_to(t) -> tuple:
-    """The edge from a new node to input ``t`` (which requires grad): its node (or ``t`` itself
-    for a leaf), which output of that node ``t`` is, and the shape and dtype of its gradient."""
+def _keep(t, outputs) -> tuple:
+    """The Saved of tensor ``t`` for a node with ``outputs``."""
+    vc = t._vc
+    for i, o in enumerate(outputs):
+        if t is o:
+            return (None, t._data, vc, vc.value, i)
+    return (t, None, vc, vc.value, None)
+
+
+def _tensor(s, node):
+    """A Saved's Tensor (version-checked): the input itself, or the output re-attached to
+    ``node`` so that double backward sees it."""
+    if s[_VC].value != s[_VERSION]:
+        _raise_modified(s, node)
+    t = s[_TENSOR]
+    if t is not None:
+        return t
+    t = Tensor._make(s[_DATA], node._backend)
+    t._vc = s[_VC]
+    nr = s[_OUTPUT_NR]
+    if nr in node._differentiable_outputs:
+        t._requires_grad = True
+        t.grad_fn, t._output_nr = node, nr
+    return t
+
+
+def _raise_modified(s, node) -> None:
+    data = s[_DATA] if s[_TENSOR] is None else s[_TENSOR]._data
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{data.dtype} {list(data.shape)}], which is output 0 of {node.name()}, is "
+        f"at version {s[_VC].value}; expected version {s[_VERSION]} instead."
+    )
+
+
+_new = object.__new__
+
+
+# ------------------------------------------------------------------------------ recording
+def _edge(t) -> tuple:
+    """The edge to input ``t`` (which requires grad): its node (or ``t`` itself, a leaf), which
+    output of that node ``t`` is, and the shape and dtype of its gradient."""
     d = t._data
     fn = t.grad_fn
     return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
 
 
-def record_node(cls, needs_input_grad: tuple, edges: tuple, out):
-    """Record a built-in op's node whose forward has already run, for its one fresh float
-    output ``out``; the caller fills ``_saved`` (the fast path of ``apply``)."""
-    node = object.__new__(cls)
-    node.needs_input_grad = needs_input_grad
-    node._edges = edges
+def _pack(to_save, outputs) -> tuple:
+    """The Saved of each tensor to save (a tensor or None)."""
+    if len(outputs) == 1:  # most ops: ``_keep`` inlined
+        out = outputs[0]
+        return tuple([None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is out
+                      else (v, None, v._vc, v._vc.value, None) for v in to_save])
+    return tuple([None if v is None else _keep(v, outputs) for v in to_save])
+
+
+def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
+    """Record a node of ``cls`` for a built-in unary or binary op whose forward already made
+    ``out``, one fresh floating-point Tensor, from ``inputs`` (one or two: Tensors or numbers)
+    of which those flagged in ``needs`` require grad (at least one; grad mode is on).
+    ``saved``, what backward reads: ``(x,)`` or ``(y,)`` for a unary op (its input or its
+    output), ``(a, b, out)`` for a binary one (each or None). Returns the node.
+
+    This is ``record`` for the ops of every training step, without the generality that custom
+    Functions need (several or non-differentiable outputs, arguments of any kind).
+    """
+    node = _new(cls._node_cls)
+    node.needs_input_grad = needs
+    if len(inputs) == 1:
+        node._edges = (_edge(inputs[0]),)
+    else:
+        a, b = inputs
+        node._edges = (_edge(a) if needs[0] else None, _edge(b) if needs[1] else None)
     node._seq = next(_sequence)
     node._backend = out._backend
     out.grad_fn = node
     out._requires_grad = True
+    if len(saved) == 1:  # a unary op: its input or its output
+        v = saved[0]
+        vc = v._vc
+        node._saved = ((None, v._data, vc, vc.value, 0) if v is out
+                       else (v, None, vc, vc.value, None),)
+    elif saved:  # a binary op: its inputs a and b, and its output, each or None
+        a, b, o = saved
+        node._saved = (None if a is None else (a, None, a._vc, a._vc.value, None),
+                       None if b is None else (b, None, b._vc, b._vc.value, None),
+                       None if o is None else (None, o._data, o._vc, o._vc.value, 0))
     return node
 
 
-def record_single(ctx, args, out) -> None:
-    """``record_outputs`` for a built-in op's one fresh output (the hot path)."""
-    if ctx._non_differentiable or out._data.dtype.kind not in FLOAT_KINDS:
-        record_outputs(ctx, args, (out,))
-        return
+def record(ctx, inputs: tuple, outputs: tuple) -> None:
+    """Record ``ctx`` (a ``Function`` instance whose forward ran on ``inputs``) as the node of
+    ``outputs``, keeping what forward passed to ``save_for_backward``.
+
+    Outputs marked non-differentiable, and outputs that are not floating point, get no
+    ``grad_fn``; ``None`` or non-Tensor outputs are allowed (custom Functions).
+    """
     edges = []
-    for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            d = a._data
-            fn = a.grad_fn
-            edges.append((a, 0, d.shape, d.dtype) if fn is None
-                         else (fn, a._output_nr, d.shape, d.dtype))
-        else:
-            edges.append(None)
+    for a in inputs:  # (a loop, not a comprehension: this runs for every op)
+        edges.append(_edge(a) if isinstance(a, Tensor) and a._requires_grad else None)
     ctx._edges = tuple(edges)
     ctx._seq = next(_sequence)
-    ctx._backend = out._backend
-    out.grad_fn = ctx
-    out._requires_grad = True
-    to_save = ctx._to_save
-    if to_save:
-        ctx._saved = tuple([
-            None if t is None else _SavedOutput(t, 0) if t is out else (t, t._vc.value)
-            for t in to_save
-        ])
-        ctx._to_save = ()
-
-
-def record_outputs(ctx, args, outputs) -> None:
-    """Attach ``ctx`` as grad_fn of the outputs, build its edges, pack the saved tensors."""
-    edges = []
-    for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            fn = a.grad_fn
-            if fn is None:
-                edges.append((a, 0, a._data.shape, a._data.dtype))
-            else:
-                edges.append((fn, a._output_nr, a._data.shape, a._data.dtype))
-        else:
-            edges.append(None)
-    ctx._edges = tuple(edges)
-    ctx._seq = next(_sequence)
-    # The backend of the outputs: where the gradients arriving at this node live (``to()``
-    # moves a tensor between devices, so it is not always the inputs').
-    ctx._backend = next((o._backend for o in outputs if isinstance(o, Tensor)), None)
-
+    # ``_backend``: where the gradients arriving at this node live, the outputs' backend
+    # (``to()`` moves a tensor between devices, so it is not always the inputs').
     non_diff = ctx._non_differentiable
-    n = len(outputs)
-    if n != 1 or non_diff:
-        ctx._n_outputs = n
+    if len(outputs) == 1 and not non_diff:  # most ops: one output
+        out = outputs[0]
+        if isinstance(out, Tensor):
+            ctx._backend = out._backend
+            if out._data.dtype.kind in FLOAT_KINDS:
+                out.grad_fn = ctx
+                out._requires_grad = True
+            else:
+                ctx._differentiable_outputs = ()
+        else:
+            ctx._differentiable_outputs = ()
+    else:
+        ctx._backend = next((o._backend for o in outputs if isinstance(o, Tensor)), None)
+        ctx._n_outputs = len(outputs)
         ctx._out_meta = tuple(
             (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outputs
         )
-        diff = []
-        for i, o in enumerate(outputs):
-            if isinstance(o, Tensor) and not any(o is t for t in non_diff):
-                if o._data.dtype.kind in FLOAT_KINDS:
-                    diff.append(i)
-        ctx._differentiable_outputs = tuple(diff)
-    elif outputs[0] is None or outputs[0]._data.dtype.kind not in FLOAT_KINDS:
-        ctx._differentiable_outputs = ()
-    for i in ctx._differentiable_outputs:
-        o = outputs[i]
-        o.grad_fn = ctx
-        o._requires_grad = True
-        if i:
+        ctx._differentiable_outputs = diff = tuple(
+            i for i, o in enumerate(outputs)
+            if isinstance(o, Tensor) and not any(o is t for t in non_diff)
+            and o._data.dtype.kind in FLOAT_KINDS
+        )
+        for i in diff:
+            o = outputs[i]
+            o.grad_fn = ctx
+            o._requires_grad = True
             o._output_nr = i
-
     to_save = ctx._to_save
     if to_save:
-        saved = []
-        for t in to_save:
-            if t is None:
-                saved.append(None)
-                continue
-            for i, o in enumerate(outputs):
-                if t is o:
-                    saved.append(_SavedOutput(t, i))
-                    break
-            else:
-                saved.append((t, t._vc.value))
-        ctx._saved = tuple(saved)
+        ctx._saved = _pack(to_save, outputs)
         ctx._to_save = ()
+
+
+# ------------------------------------------------------------------------ reading it back
+def saved_arrays(node) -> list:
+    """The node's saved values with tensors as their raw arrays (version-checked)."""
+    saved = node._saved
+    if saved is None:
+        raise RuntimeError(FREED)
+    arrays = []
+    for s in saved:  # ``_array`` inlined: this runs for nearly every node of a backward
+        if s.__class__ is tuple:
+            if s[_VC].value != s[_VERSION]:
+                _raise_modified(s, node)
+            t = s[_TENSOR]
+            arrays.append(s[_DATA] if t is None else t._data)
+        else:
+            arrays.append(s)
+    return arrays
+
+
+def saved_tensors(node) -> tuple:
+    """The node's saved values with tensors as Tensors (version-checked)."""
+    saved = node._saved
+    if saved is None:
+        raise RuntimeError(FREED)
+    return tuple([_tensor(s, node) if s.__class__ is tuple else s for s in saved])
+
+
+# ------------------------------------------------------------------ in-place writes (ops)
+def tape_position() -> int:
+    """A mark on the tape: every node recorded after this call has a larger sequence number."""
+    return next(_sequence)
+
+
+def protect_saved_inputs(out, vc, since: int) -> None:
+    """The nodes recorded after ``since`` that produced ``out`` and saved a tensor sharing the
+    version counter ``vc`` (about to be overwritten in place) keep a copy of its values instead,
+    with the same history (as PyTorch's in-place ops save ``original_self``)."""
+    stack, seen = [out.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node._seq <= since or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._saved:
+            node._saved = tuple(
+                _keep(_copy_with_history(s[_TENSOR]), ())
+                if s.__class__ is tuple and s[_TENSOR] is not None and s[_VC] is vc else s
+                for s in node._saved
+            )
+        stack.extend(e[0] for e in node._edges if e is not None and not isinstance(e[0], Tensor))
+
+
+def _copy_with_history(t):
+    old = Tensor._make(t._data.copy(), t._backend)
+    old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
+    return old
+
+
+def retarget_saved_output(out, target) -> None:
+    """``out``'s node saved ``out`` itself; ``target`` now holds the same values (an in-place
+    op wrote them there): keep ``target``'s array and version instead, so that ``out``'s buffer
+    is freed and a later write into ``target`` trips the version check."""
+    node = out.grad_fn
+    if node._saved:
+        node._saved = tuple(
+            (None, target._data, target._vc, target._vc.value, s[_OUTPUT_NR])
+            if s.__class__ is tuple and s[_TENSOR] is None and s[_DATA] is out._data else s
+            for s in node._saved
+        )

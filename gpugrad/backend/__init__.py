@@ -7,10 +7,10 @@ interpreter (slow; for tests). CUDA tensors use CuPy arrays and compiled Triton 
 
 from __future__ import annotations
 
-import os
 import warnings
 
 from .._device import device
+from .._env import kernels_setting
 from .numpy_backend import NumpyBackend
 
 __all__ = ["NumpyBackend", "get_backend", "cpu_backend", "cuda_available", "kernel_mode"]
@@ -20,12 +20,7 @@ __all__ = ["NumpyBackend", "get_backend", "cpu_backend", "cuda_available", "kern
 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"gpugrad(\..*)?$")
 
 
-def kernel_mode() -> str:
-    """``"numpy"`` (twins on CPU) or ``"interpret"`` (Triton kernels interpreted on CPU)."""
-    mode = os.environ.get("GPUGRAD_KERNELS", "numpy").strip().lower() or "numpy"
-    if mode not in ("numpy", "interpret"):
-        raise ValueError(f"GPUGRAD_KERNELS must be 'numpy' or 'interpret', got {mode!r}")
-    return mode
+kernel_mode = kernels_setting  # "numpy" (twins on CPU) or "interpret" (kernels interpreted)
 
 
 _backends: dict = {}
@@ -112,3 +107,10 @@ def _register(key, b):
         b.manual_seed(_seed)
     _backends[key] = b
     return b
+
+
+if kernels_setting() == "interpret":
+    # Built at import: building it imports PyTorch (the interpreter's bridge), and that import
+    # keeps the frames on the stack alive until the garbage collector runs (kernels/_launch.py);
+    # at a first op those would be the caller's, holding its tensors.
+    cpu_backend()

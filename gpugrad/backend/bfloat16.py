@@ -22,14 +22,14 @@ __all__ = ["computed_in_float32", "WIDENED"]
 _FLOAT32 = np.dtype(np.float32)
 
 # The primitives whose arithmetic rounds: elementwise math and gradients, reductions, softmax,
-# losses, matmul. Structural ones (gather, where, comparisons, max) are exact in bfloat16 and
-# in-place ones (index_add, the optimizer steps) run on bfloat16 as PyTorch's do.
+# losses, matmul; and ``where``, exact but answering float32 for a bfloat16 array and a Python
+# float. Structural ones (gather, comparisons, max) are exact in bfloat16 and in-place ones
+# (index_add, the optimizer steps) run on bfloat16 as PyTorch's do.
 WIDENED = (
-    "unary", "unary_grad", "binary", "binary_grad", "clamp_grad",
-    "reduce", "amax_grad", "prod_grad", "var", "var_grad", "std_grad", "logsumexp",
-    "logsumexp_grad", "norm", "norm_grad", "cumsum", "sum_to_shape", "softmax", "softmax_grad",
-    "cross_entropy", "bce_with_logits", "bce", "mse", "l1", "smooth_l1", "huber",
-    "scale_loss_grad", "matmul",
+    "unary", "unary_grad", "binary", "binary_grad", "where", "clamp_grad",
+    "reduce", "reduce_grad", "prod_grad", "var", "logsumexp", "norm", "cumsum", "sum_to_shape",
+    "softmax", "cross_entropy", "cross_entropy_probs", "bce_with_logits", "bce", "mse", "l1",
+    "smooth_l1", "huber", "scale_loss_grad", "matmul",
 )
 
 

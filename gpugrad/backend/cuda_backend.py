@@ -25,7 +25,7 @@ def current_device_index() -> int:
 
 
 if MODE == "compiled":
-    from ..kernels.primitives import TritonPrimitives as _Primitives
+    from .triton_primitives import TritonPrimitives as _Primitives
 else:  # kernels interpreted (GPUGRAD_KERNELS=interpret on a GPU machine): twins on CuPy
 
     class _Primitives:
@@ -41,10 +41,8 @@ class CudaBackend(_Primitives, NumpyBackend):
     name = "cuda"
 
     def __init__(self, index: int = 0):
-        super().__init__(cupy, device("cuda", index))
         self.index = index
-        with cupy.cuda.Device(index):
-            self._rng = cupy.random.default_rng()
+        super().__init__(cupy, device("cuda", index))
         precision.apply_to_cupy()
 
     # ------------------------------------------------------------------------ matmul
@@ -85,25 +83,37 @@ class CudaBackend(_Primitives, NumpyBackend):
         cupyx.scatter_add(out, key, values)
 
     # ------------------------------------------------------------------------ random
-    def manual_seed(self, seed: int) -> None:
+    def new_rng(self, seed: int):
+        """A raw CuPy generator (XORWOW) on this device seeded with ``seed``."""
         with cupy.cuda.Device(self.index):
-            self._rng = cupy.random.default_rng(seed)
+            return cupy.random.default_rng(seed)
 
-    def rand(self, shape, dtype):
+    def rng_state(self, rng):
+        raise NotImplementedError(
+            "get_state() of a CUDA generator is not supported: CuPy's generators keep their "
+            "state on the device without a way to read it; reseed with manual_seed() instead"
+        )
+
+    set_rng_state = rng_state
+
+    def rand(self, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
         with cupy.cuda.Device(self.index):
             gen = np.dtype(dtype) if np.dtype(dtype) in _RANDOM_DTYPES else np.float32
-            return self._rng.random(shape, dtype=gen).astype(dtype, copy=False)
+            return rng.random(shape, dtype=gen).astype(dtype, copy=False)
 
-    def randn(self, shape, dtype):
+    def randn(self, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
         with cupy.cuda.Device(self.index):
             gen = np.dtype(dtype) if np.dtype(dtype) in _RANDOM_DTYPES else np.float32
-            return self._rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
+            return rng.standard_normal(shape, dtype=gen).astype(dtype, copy=False)
 
-    def randint(self, low: int, high: int, shape, dtype):
+    def randint(self, low: int, high: int, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
         with cupy.cuda.Device(self.index):
-            return self._rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
+            return rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
 
-    def bernoulli_mask(self, p_keep: float, shape):
+    def bernoulli_mask(self, p_keep: float, shape, rng=None):
+        rng = self._rng if rng is None else rng
         with cupy.cuda.Device(self.index):
-            return self._rng.random(shape, dtype=np.float32) < p_keep
-
+            return rng.random(shape, dtype=np.float32) < p_keep

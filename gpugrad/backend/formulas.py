@@ -1,10 +1,16 @@
-"""Elementwise math written once, for arrays and for Tensors alike.
+"""Elementwise math written once, for arrays and for Tensors alike: the one place an
+elementwise op is defined.
 
 Each formula takes a math namespace ``m`` first: the array module (``numpy`` or ``cupy``) when
 the NumPy twin runs it on arrays, or ``gpugrad`` itself when a backward must be differentiable
 (``create_graph=True``) and runs it on Tensors. Both namespaces spell these functions the same
 way, so one line of math serves the twin and the double-backward path, and the Triton kernels in
-``kernels/`` are checked against the twin.
+``kernels/`` (``unary_math.py``, ``binary_math.py``: one entry per op here, a test holds the
+tables equal) are checked against the twin.
+
+An entry also says what its gradient reads (what the op saves for backward); from that the op
+layer generates the rest: the ``Function`` class, its node, the public function, the Tensor
+method and the in-place method (``ops/elementwise.py``, ``ops/arithmetic.py``).
 
 Gradient formulas return the gradient in the broadcast shape of the op's output; the autograd
 engine sums it back to each input's shape.
@@ -20,19 +26,24 @@ from typing import NamedTuple
 class UnaryFormula(NamedTuple):
     forward: Callable  # (m, x) -> y
     grad: Callable | None  # (m, g, x, y) -> gx; None: not differentiable
+    saves: str = ""  # what ``grad`` reads: "x" (the input), "y" (the output) or nothing
     float_only: bool = True  # integer inputs are promoted to the default float dtype
+    node: str = ""  # PyTorch's node name when it is not "<Op>Backward0"
+    public: bool = True  # gpugrad.<op>, Tensor.<op> and Tensor.<op>_; False: nn.functional's
 
 
 class BinaryFormula(NamedTuple):
     forward: Callable  # (m, a, b) -> out
     grad_a: Callable | None  # (m, g, a, b, out) -> ga
     grad_b: Callable | None  # (m, g, a, b, out) -> gb
+    # What each gradient reads of "a", "b" and the output "o" (what the op saves).
+    reads: tuple[str, str] = ("", "")
 
 
 # Forwards that are exactly one function of the array module, by its name there: the NumPy
 # backend calls that function directly, saving the formula's call on every small op.
 UNARY_XP = {op: op for op in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
-                              "abs", "sign", "floor", "ceil", "trunc")}
+                              "sinh", "cosh", "abs", "sign", "floor", "ceil", "trunc")}
 BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
              "pow": "power", "maximum": "maximum", "minimum": "minimum"}
 
@@ -43,23 +54,28 @@ def _sigmoid(m, x):
 
 UNARY: dict[str, UnaryFormula] = {
     "neg": UnaryFormula(lambda m, x: -x, lambda m, g, x, y: -g, float_only=False),
-    "abs": UnaryFormula(lambda m, x: m.abs(x), lambda m, g, x, y: g * m.sign(x), float_only=False),
-    "exp": UnaryFormula(lambda m, x: m.exp(x), lambda m, g, x, y: g * y),
-    "log": UnaryFormula(lambda m, x: m.log(x), lambda m, g, x, y: g / x),
-    "log1p": UnaryFormula(lambda m, x: m.log1p(x), lambda m, g, x, y: g / (x + 1)),
-    "expm1": UnaryFormula(lambda m, x: m.expm1(x), lambda m, g, x, y: g * (y + 1)),
-    "sqrt": UnaryFormula(lambda m, x: m.sqrt(x), lambda m, g, x, y: g / (2 * y)),
-    "rsqrt": UnaryFormula(lambda m, x: 1 / m.sqrt(x), lambda m, g, x, y: g * (-0.5) * y * y * y),
-    "sin": UnaryFormula(lambda m, x: m.sin(x), lambda m, g, x, y: g * m.cos(x)),
-    "cos": UnaryFormula(lambda m, x: m.cos(x), lambda m, g, x, y: -g * m.sin(x)),
-    "tanh": UnaryFormula(lambda m, x: m.tanh(x), lambda m, g, x, y: g * (1 - y * y)),
-    "sigmoid": UnaryFormula(_sigmoid, lambda m, g, x, y: g * y * (1 - y)),
+    "abs": UnaryFormula(lambda m, x: m.abs(x), lambda m, g, x, y: g * m.sign(x), "x",
+                        float_only=False),
+    "exp": UnaryFormula(lambda m, x: m.exp(x), lambda m, g, x, y: g * y, "y"),
+    "log": UnaryFormula(lambda m, x: m.log(x), lambda m, g, x, y: g / x, "x"),
+    "log1p": UnaryFormula(lambda m, x: m.log1p(x), lambda m, g, x, y: g / (x + 1), "x",
+                          node="Log1PBackward0"),
+    "expm1": UnaryFormula(lambda m, x: m.expm1(x), lambda m, g, x, y: g * (y + 1), "y"),
+    "sqrt": UnaryFormula(lambda m, x: m.sqrt(x), lambda m, g, x, y: g / (2 * y), "y"),
+    "rsqrt": UnaryFormula(lambda m, x: 1 / m.sqrt(x), lambda m, g, x, y: g * (-0.5) * y * y * y,
+                          "y"),
+    "sin": UnaryFormula(lambda m, x: m.sin(x), lambda m, g, x, y: g * m.cos(x), "x"),
+    "cos": UnaryFormula(lambda m, x: m.cos(x), lambda m, g, x, y: -g * m.sin(x), "x"),
+    "tanh": UnaryFormula(lambda m, x: m.tanh(x), lambda m, g, x, y: g * (1 - y * y), "y"),
+    "sinh": UnaryFormula(lambda m, x: m.sinh(x), lambda m, g, x, y: g * m.cosh(x), "x"),
+    "cosh": UnaryFormula(lambda m, x: m.cosh(x), lambda m, g, x, y: g * m.sinh(x), "x"),
+    "sigmoid": UnaryFormula(_sigmoid, lambda m, g, x, y: g * y * (1 - y), "y"),
     # As PyTorch: relu(nan) = nan, and the gradient passes wherever the output is not <= 0.
-    "relu": UnaryFormula(
-        lambda m, x: m.maximum(x, 0), lambda m, g, x, y: m.where(y <= 0, 0, g), float_only=False
-    ),
-    "reciprocal": UnaryFormula(lambda m, x: 1 / x, lambda m, g, x, y: -g * y * y),
-    "square": UnaryFormula(lambda m, x: x * x, lambda m, g, x, y: 2 * g * x, float_only=False),
+    "relu": UnaryFormula(lambda m, x: m.maximum(x, 0), lambda m, g, x, y: m.where(y <= 0, 0, g),
+                         "y", float_only=False),
+    "reciprocal": UnaryFormula(lambda m, x: 1 / x, lambda m, g, x, y: -g * y * y, "y"),
+    "square": UnaryFormula(lambda m, x: x * x, lambda m, g, x, y: 2 * g * x, "x",
+                           float_only=False, node="PowBackward0"),
     "sign": UnaryFormula(lambda m, x: m.sign(x), lambda m, g, x, y: g * 0, float_only=False),
     "floor": UnaryFormula(lambda m, x: m.floor(x), lambda m, g, x, y: g * 0, float_only=False),
     "ceil": UnaryFormula(lambda m, x: m.ceil(x), lambda m, g, x, y: g * 0, float_only=False),
@@ -97,24 +113,37 @@ BINARY: dict[str, BinaryFormula] = {
     "add": BinaryFormula(lambda m, a, b: a + b, lambda m, g, a, b, o: g, lambda m, g, a, b, o: g),
     "sub": BinaryFormula(lambda m, a, b: a - b, lambda m, g, a, b, o: g, lambda m, g, a, b, o: -g),
     "mul": BinaryFormula(
-        lambda m, a, b: a * b, lambda m, g, a, b, o: g * b, lambda m, g, a, b, o: g * a
+        lambda m, a, b: a * b, lambda m, g, a, b, o: g * b, lambda m, g, a, b, o: g * a,
+        reads=("b", "a"),
     ),
     "div": BinaryFormula(
         # As PyTorch, d/db reads a and b (not the output): an in-place op on the quotient
         # must not invalidate the graph.
         lambda m, a, b: a / b, lambda m, g, a, b, o: g / b,
-        lambda m, g, a, b, o: -g * a / (b * b),
+        lambda m, g, a, b, o: -g * a / (b * b), reads=("b", "ab"),
     ),
-    "pow": BinaryFormula(lambda m, a, b: a**b, _pow_grad_base, _pow_grad_exponent),
+    "pow": BinaryFormula(lambda m, a, b: a**b, _pow_grad_base, _pow_grad_exponent,
+                         reads=("ab", "abo")),
     "maximum": BinaryFormula(
-        lambda m, a, b: m.maximum(a, b), _max_grad, lambda m, g, a, b, o: _max_grad(m, g, b, a, o)
+        lambda m, a, b: m.maximum(a, b), _max_grad, lambda m, g, a, b, o: _max_grad(m, g, b, a, o),
+        reads=("ab", "ab"),
     ),
     "minimum": BinaryFormula(
         lambda m, a, b: m.minimum(a, b),
         lambda m, g, a, b, o: _max_grad(m, g, b, a, o),
-        _max_grad,
+        _max_grad, reads=("ab", "ab"),
     ),
 }
+
+def clamp_grad(m, g, x, lo, hi):
+    """The gradient of ``clamp(x, lo, hi)`` (a bound may be None): ``g`` where ``x`` is within
+    the bounds, else 0 (0 at NaN)."""
+    if lo is None:
+        inside = x <= hi
+    else:
+        inside = x >= lo if hi is None else (x >= lo) & (x <= hi)
+    return m.where(inside, g, 0)
+
 
 # Comparisons and logical ops: bool results, no gradient.
 COMPARE: dict[str, Callable] = {
@@ -221,8 +250,9 @@ def _silu_grad(m, g, x, y):
 
 
 UNARY.update({
-    "erf": UnaryFormula(_erf, lambda m, g, x, y: g * _TWO_OVER_SQRT_PI * m.exp(-x * x)),
-    "gelu": UnaryFormula(_gelu, _gelu_grad),
-    "gelu_tanh": UnaryFormula(_gelu_tanh, _gelu_tanh_grad),
-    "silu": UnaryFormula(lambda m, x: x * _sigmoid(m, x), _silu_grad),
+    "erf": UnaryFormula(_erf, lambda m, g, x, y: g * _TWO_OVER_SQRT_PI * m.exp(-x * x), "x"),
+    "gelu": UnaryFormula(_gelu, _gelu_grad, "x", public=False),
+    "gelu_tanh": UnaryFormula(_gelu_tanh, _gelu_tanh_grad, "x", node="GeluBackward0",
+                              public=False),
+    "silu": UnaryFormula(lambda m, x: x * _sigmoid(m, x), _silu_grad, "x", public=False),
 })

@@ -19,7 +19,7 @@ def _kernel_primitives():
             f"GPUGRAD_KERNELS=interpret needs the kernels interpreted, but gpugrad.kernels was "
             f"imported in {MODE!r} mode (set GPUGRAD_KERNELS before the first import)"
         )
-    from ..kernels.primitives import TritonPrimitives
+    from .triton_primitives import TritonPrimitives
 
     return TritonPrimitives
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._device import device
 from .bfloat16 import computed_in_float32
-from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP
+from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP, clamp_grad
 from .numpy_math import NumpyMath
 from .twins_ce import CrossEntropyTwins
 from .twins_index import IndexTwins
@@ -47,7 +47,7 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         # What formulas receive as ``m``: NumPy with a branch-free where (see numpy_math.py).
         self.math = NumpyMath() if xp is np else xp
         self.device = dev if dev is not None else device("cpu")
-        self._rng = np.random.default_rng()
+        self.manual_seed(fresh_seed())
         self._unary_forward = {op: _forward_fn(xp, UNARY_XP.get(op), f.forward, self.math)
                                for op, f in UNARY.items()}
         self._binary_forward = {op: _forward_fn(xp, BINARY_XP.get(op), f.forward, self.math)
@@ -116,32 +116,73 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         return x
 
     def clamp_grad(self, grad, x, lo, hi):
-        inside = True
-        if lo is not None:
-            inside = x >= lo
-        if hi is not None:
-            inside = (x <= hi) & inside
-        return self.math.where(inside, grad, 0)
+        return clamp_grad(self.math, grad, x, lo, hi)
 
     # ------------------------------------------------------------------------ random
+    # Each draw takes a generator's raw ``rng`` (``None``: this device's default generator,
+    # ``self._rng``); ``gpugrad.Generator`` wraps one of these per device.
+    def new_rng(self, seed: int):
+        """A raw generator (PCG64) seeded with ``seed`` (0 <= seed < 2**64)."""
+        return np.random.Generator(np.random.PCG64(seed))
+
     def manual_seed(self, seed: int) -> None:
-        self._rng = np.random.default_rng(seed)
+        """Reseed this device's default generator."""
+        self._rng = self.new_rng(seed)
+        self.initial_seed = seed
 
-    def rand(self, shape, dtype):
-        return self._rng.random(shape, dtype=np.float64).astype(dtype, copy=False)
+    def rng_state(self, rng) -> np.ndarray:
+        """The state of ``rng`` as bytes (uint8): PCG64's state and increment, its buffered
+        32-bit draw."""
+        state = rng.bit_generator.state
+        words = (state["state"]["state"].to_bytes(16, "little")
+                 + state["state"]["inc"].to_bytes(16, "little")
+                 + state["uinteger"].to_bytes(4, "little")
+                 + state["has_uint32"].to_bytes(1, "little"))
+        return np.frombuffer(words, dtype=np.uint8).copy()
 
-    def randn(self, shape, dtype):
-        return self._rng.standard_normal(shape, dtype=np.float64).astype(dtype, copy=False)
+    def set_rng_state(self, rng, state: np.ndarray) -> None:
+        """Restore a state that ``rng_state`` returned."""
+        raw = np.asarray(state, dtype=np.uint8).tobytes()
+        if len(raw) != _PCG64_STATE_BYTES:
+            raise RuntimeError(
+                f"Expected a PCG64 generator state of size {_PCG64_STATE_BYTES} but found the "
+                f"input RNG state size to be {len(raw)}"
+            )
+        rng.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int.from_bytes(raw[:16], "little"),
+                      "inc": int.from_bytes(raw[16:32], "little")},
+            "uinteger": int.from_bytes(raw[32:36], "little"),
+            "has_uint32": raw[36],
+        }
 
-    def randint(self, low: int, high: int, shape, dtype):
-        return self._rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
+    def rand(self, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
+        return rng.random(shape, dtype=np.float64).astype(dtype, copy=False)
 
-    def randperm(self, n: int, dtype):
+    def randn(self, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
+        return rng.standard_normal(shape, dtype=np.float64).astype(dtype, copy=False)
+
+    def randint(self, low: int, high: int, shape, dtype, rng=None):
+        rng = self._rng if rng is None else rng
+        return rng.integers(low, high, shape, dtype=np.int64).astype(dtype, copy=False)
+
+    def randperm(self, n: int, dtype, rng=None):
         """A random permutation of 0..n-1 (the order of uniform random keys)."""
-        return self.xp.argsort(self.rand((n,), np.float64)).astype(dtype, copy=False)
+        return self.xp.argsort(self.rand((n,), np.float64, rng)).astype(dtype, copy=False)
 
-    def bernoulli_mask(self, p_keep: float, shape):
-        return self._rng.random(shape) < p_keep
+    def bernoulli_mask(self, p_keep: float, shape, rng=None):
+        rng = self._rng if rng is None else rng
+        return rng.random(shape) < p_keep
+
+
+_PCG64_STATE_BYTES = 37
+
+
+def fresh_seed() -> int:
+    """A non-deterministic 64-bit seed (from the OS's entropy)."""
+    return int(np.random.SeedSequence().entropy % 2**64)
 
 
 def _forward_fn(xp, xp_name, formula, math):

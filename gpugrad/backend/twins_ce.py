@@ -1,4 +1,5 @@
-"""NumPy twin of the fused softmax-cross-entropy kernel (conventions: ``twins_loss.py``)."""
+"""NumPy twins of the fused softmax-cross-entropy kernels, for class indices and for class
+probabilities (conventions: ``twins_loss.py``)."""
 
 from __future__ import annotations
 
@@ -12,73 +13,44 @@ _BLOCK_ELEMENTS = 1 << 18
 
 
 class CrossEntropyTwins:
-    """Mixin of the cross-entropy primitive for a backend with ``self.xp``."""
+    """Mixin of the cross-entropy primitives for a backend with ``self.xp``."""
 
     def cross_entropy(self, logits, target, weight, ignore_index: int, label_smoothing: float,
                       reduction: str, need_grad: bool):
-        """Softmax cross-entropy on ``logits`` (N, C).
+        """Softmax cross-entropy on ``logits`` (N, C) of class indices ``target`` (N,) int64;
+        ``weight`` a (C,) array or None. Returns ``(loss, grad_logits)``.
 
-        ``target`` is (N,) int64 class indices or (N, C) probabilities (same dtype as logits).
-        ``weight`` is a (C,) array or None. Returns ``(loss, grad_logits)``.
-
-        With class indices, row i contributes ``(1-eps) * w[t_i] * (lse_i - x[i, t_i])
-        + eps/C * sum_c w[c] * (lse_i - x[i, c])`` (``eps`` the label smoothing, rows whose target
-        is ``ignore_index`` contribute 0) and the mean divides by ``sum_i w[t_i]`` over kept rows.
-        Its gradient is ``p_ij * a_i - b_ij`` with ``p`` the softmax, ``a_i = (1-eps) * w[t_i]
-        + eps/C * sum_c w[c]`` and ``b_ij = (1-eps) * w[t_i] * [j == t_i] + eps/C * w[j]``.
-        With probabilities ``q`` (smoothed to ``(1-eps) * q + eps/C``), row i contributes
-        ``sum_c w[c] q_ic (lse_i - x_ic)``, the mean divides by N, and the gradient is
-        ``p_ij * sum_c w[c] q_ic - w[j] q_ij``.
+        Row i contributes ``(1-eps) * w[t_i] * (lse_i - x[i, t_i]) + eps/C * sum_c w[c] *
+        (lse_i - x[i, c])`` (``eps`` the label smoothing, rows whose target is ``ignore_index``
+        contribute 0) and the mean divides by ``sum_i w[t_i]`` over kept rows. Its gradient is
+        ``p_ij * a_i - b_ij`` with ``p`` the softmax, ``a_i = (1-eps) * w[t_i] + eps/C *
+        sum_c w[c]`` and ``b_ij = (1-eps) * w[t_i] * [j == t_i] + eps/C * w[j]``.
         """
         xp = self.xp
         n, c = logits.shape
         dtype = logits.dtype
-        probs = target.dtype.kind == "f"
-        if (not probs and weight is None and not label_smoothing and 0 < n * c <= _BLOCK_ELEMENTS
+        if (weight is None and not label_smoothing and 0 < n * c <= _BLOCK_ELEMENTS
                 and bool((target != ignore_index).all())):
             return self._plain_cross_entropy(logits, target, reduction, need_grad)
-        if probs:
-            row_scale = mean_scale(reduction, n)
-            keep = None
-        else:
-            keep = target != ignore_index
-            w_t = keep.astype(dtype) if weight is None else xp.where(
-                keep, weight[xp.where(keep, target, 0)], 0).astype(dtype)
-            denom = w_t.sum()
-            row_scale = xp.asarray(1.0, dtype) / denom if reduction == "mean" else 1.0
+        keep = target != ignore_index
+        w_t = keep.astype(dtype) if weight is None else xp.where(
+            keep, weight[xp.where(keep, target, 0)], 0).astype(dtype)
+        denom = w_t.sum()
+        row_scale = xp.asarray(1.0, dtype) / denom if reduction == "mean" else 1.0
         grad = xp.empty((n, c), dtype) if need_grad else None
         row_loss = xp.empty(n, dtype)
+        w_sum = c if weight is None else weight.sum()
 
         def block(lo: int, hi: int) -> None:
             x = logits[lo:hi]
             buf = grad[lo:hi] if need_grad else xp.empty(x.shape, dtype)
-            row_max = x.max(axis=1, keepdims=True) if c else xp.zeros((hi - lo, 1), dtype)
-            # Terms of the loss read the shifted logits x - max (exact where it matters), before
-            # they turn into exp(x - max) in place: lse - x_c = log(sum_exp) - (x_c - max).
-            shifted = xp.subtract(x, row_max, out=buf)
-            if probs:
-                q = target[lo:hi]
-                if label_smoothing:
-                    q = q * (1 - label_smoothing) + label_smoothing / c
-                wq = q if weight is None else q * weight
-                shifted_dot = xp.einsum("ij,ij->i", wq, shifted)
-            else:
-                t = xp.where(keep[lo:hi], target[lo:hi], 0)
-                rows = xp.arange(hi - lo)
-                shifted_t = shifted[rows, t]
-                if label_smoothing:
-                    w_sum = c if weight is None else weight.sum()
-                    shifted_w = shifted.sum(axis=1) if weight is None else shifted @ weight
-            xp.exp(buf, out=buf)
-            sum_exp = buf.sum(axis=1)
-            log_sum = xp.log(sum_exp)
-            if probs:
-                total = wq.sum(axis=1)
-                row_loss[lo:hi] = log_sum * total - shifted_dot
-                if need_grad:
-                    buf *= (row_scale * total / sum_exp)[:, None]
-                    buf -= row_scale * wq
-                return
+            shifted = self._shifted(x, buf)
+            t = xp.where(keep[lo:hi], target[lo:hi], 0)
+            rows = xp.arange(hi - lo)
+            shifted_t = shifted[rows, t]
+            if label_smoothing:
+                shifted_w = shifted.sum(axis=1) if weight is None else shifted @ weight
+            sum_exp, log_sum = self._exp_sums(buf)
             wt = w_t[lo:hi]
             loss = (1 - label_smoothing) * wt * (log_sum - shifted_t)
             if label_smoothing:
@@ -100,10 +72,65 @@ class CrossEntropyTwins:
         self._row_blocks(block, n, c)
         if reduction == "none":
             return row_loss, grad
-        total_loss = row_loss.sum()
+        total = row_loss.sum()
         if reduction == "mean":
-            total_loss = total_loss / (n if probs else denom)  # 0/0 = nan when nothing counts
-        return xp.asarray(total_loss, dtype), grad
+            total = total / denom  # 0/0 = nan when nothing counts
+        return xp.asarray(total, dtype), grad
+
+    def cross_entropy_probs(self, logits, target, weight, label_smoothing: float,
+                            reduction: str, need_grad: bool):
+        """Softmax cross-entropy on ``logits`` (N, C) of class probabilities ``target`` (N, C)
+        (the logits' dtype); ``weight`` a (C,) array or None. Returns ``(loss, grad_logits)``.
+
+        With ``q`` smoothed to ``(1-eps) * q + eps/C``, row i contributes ``sum_c w[c] q_ic
+        (lse_i - x_ic)``, the mean divides by N, and the gradient is ``p_ij * sum_c w[c] q_ic
+        - w[j] q_ij``.
+        """
+        xp = self.xp
+        n, c = logits.shape
+        dtype = logits.dtype
+        row_scale = mean_scale(reduction, n)
+        grad = xp.empty((n, c), dtype) if need_grad else None
+        row_loss = xp.empty(n, dtype)
+
+        def block(lo: int, hi: int) -> None:
+            x = logits[lo:hi]
+            buf = grad[lo:hi] if need_grad else xp.empty(x.shape, dtype)
+            shifted = self._shifted(x, buf)
+            q = target[lo:hi]
+            if label_smoothing:
+                q = q * (1 - label_smoothing) + label_smoothing / c
+            wq = q if weight is None else q * weight
+            shifted_dot = xp.einsum("ij,ij->i", wq, shifted)
+            sum_exp, log_sum = self._exp_sums(buf)
+            total = wq.sum(axis=1)
+            row_loss[lo:hi] = log_sum * total - shifted_dot
+            if need_grad:
+                buf *= (row_scale * total / sum_exp)[:, None]
+                buf -= row_scale * wq
+
+        self._row_blocks(block, n, c)
+        if reduction == "none":
+            return row_loss, grad
+        total = row_loss.sum()
+        if reduction == "mean":
+            total = total / n if n else np.nan
+        return xp.asarray(total, dtype), grad
+
+    def _shifted(self, x, buf):
+        """``x - max`` of each row, written into ``buf``. The loss reads terms of it (exact
+        where it matters: lse - x_c = log(sum_exp) - (x_c - max)) before ``_exp_sums`` turns
+        it into exp(x - max) in place."""
+        row_max = x.max(axis=1, keepdims=True) if x.shape[1] else self.xp.zeros(
+            (x.shape[0], 1), x.dtype)
+        return self.xp.subtract(x, row_max, out=buf)
+
+    def _exp_sums(self, buf):
+        """``buf`` (shifted logits) exponentiated in place; each row's sum of exp and its log."""
+        xp = self.xp
+        xp.exp(buf, out=buf)
+        sum_exp = buf.sum(axis=1)
+        return sum_exp, xp.log(sum_exp)
 
     def _plain_cross_entropy(self, logits, target, reduction: str, need_grad: bool):
         """``cross_entropy`` with class indices, no weight, no smoothing, no ignored row, in

@@ -148,13 +148,9 @@ class LossTwins:
     # ---------------------------------------------------------------------- backward
     def scale_loss_grad(self, grad_input, grad_output):
         """``grad_input * grad_output`` in place (``grad_output`` broadcasts against it: 0-d for
-        mean/sum, the loss's shape, with trailing 1s, for none); returns ``grad_input``.
-
-        The NumPy twin reads a 0-d ``grad_output`` on the host and skips the multiply when it
-        is 1 (as after ``loss.backward()``); a GPU kernel multiplies always, avoiding a sync.
-        """
-        if grad_output.ndim == 0 and self.xp is np and grad_output == 1:
-            return grad_input
+        mean/sum, the loss's shape, with trailing 1s, for none); returns ``grad_input``. (After
+        ``loss.backward()`` the op does not call it: the engine tells it the upstream gradient is
+        the all-ones seed.)"""
         grad_input *= grad_output
         return grad_input
 

@@ -8,71 +8,22 @@ Conventions of every primitive here:
   gradient in the input's shape and the gradient's dtype;
 - float16 inputs accumulate in float32 and return float16.
 
-The gradient math is written once below as functions of a namespace ``m`` (as in
-``formulas.py``): the twins call them with the array module, and ops call them with ``gpugrad``
-under ``create_graph=True`` so the backward is itself differentiable. ``ksum(a)`` sums ``a``
-over the reduced axes, keeping them.
+The gradient math lives in ``formulas_reduce.py``; ``reduce_grad`` runs it.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import math
 
 import numpy as np
 
-
-def amax_grad_math(m, ksum, g, x, out):
-    """amax/amin/max(): ties share the gradient evenly; when the result is NaN, the NaNs tie."""
-    mask = (x == out) | ((x != x) & (out != out))
-    return m.where(mask, g / ksum(mask), 0)
-
-
-def var_grad_math(m, g, x, mean, dof: float, full: bool):
-    """d var / dx = 2 (x - mean) / dof, as PyTorch's var_backward (incl. its dof <= 0 cases)."""
-    if full and dof <= 0:  # reduction over everything: inf, or nan where x == mean
-        return g * m.where(x == mean, math.nan, math.inf)
-    return (2.0 / dof if dof else math.inf) * g * (x - mean)
-
-
-def std_grad_math(m, g, x, mean, std, dof: float, full: bool):
-    """d std = d var / (2 std); PyTorch gives 0 (not nan) where std == 0."""
-    # The zero is divided by a safe 1, not by 0: a nan masked by where would still poison the
-    # second derivative (where's gradient is 0 * nan there).
-    zero = std == 0
-    return var_grad_math(m, m.where(zero, 0, g / (2 * m.where(zero, 1, std))), x, mean, dof, full)
-
-
-def logsumexp_grad_math(m, g, x, out):
-    return g * m.exp(x - out)
-
-
-def norm_grad_math(m, ksum, g, x, norm, p: float):
-    """Gradient of the vector p-norm, with PyTorch's choices at zero (0, never nan)."""
-    if p == 1:
-        return g * m.sign(x)
-    if p == 2:
-        zero = norm == 0
-        return x * m.where(zero, 0, g / m.where(zero, 1, norm))
-    if math.isinf(p):  # d max|x|: the entries at the norm (or NaN) share the gradient
-        ax = m.abs(x)
-        mask = (ax == norm) | (ax != ax)
-        return m.sign(x) * ((g / ksum(mask)) * mask)
-    if p < 1:
-        scaled = m.sign(x) * m.where(x == 0, 0, m.abs(x) ** (p - 1))
-        return scaled * g * norm ** (1 - p)
-    scaled = m.sign(x) * m.abs(x) ** (p - 1) if p < 2 else x * m.abs(x) ** (p - 2)
-    return scaled * m.where(norm == 0, 0, g / norm ** (p - 1))
-
-
-def softmax_grad_math(m, ksum, g, y, log: bool):
-    """Gradient of softmax (``y`` its output) or of log_softmax (``y`` its output)."""
-    if log:
-        return g - m.exp(y) * ksum(g)
-    return y * (g - ksum(g * y))
-
+from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
+_reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
+_FLOAT16 = np.dtype(np.float16)
 
 
 class ReduceTwins:
@@ -116,32 +67,19 @@ class ReduceTwins:
             out = (xp.max if op == "amax" else xp.min)(x, axis=axes, keepdims=keepdim)
         return xp.asarray(out)  # NumPy gives scalars for full reductions: keep arrays
 
-    def amax_grad(self, grad, x, out, axes):
-        """Gradient of amax/amin (``out`` their kept-shape result): ties share it evenly."""
-        return amax_grad_math(self.xp, self._ksum(axes), grad, x, out).astype(grad.dtype)
-
     def arg_reduce(self, op: str, x, axis: int, keepdim: bool):
         """Values and int64 indices of the max (``op='max'``) or min along one axis.
 
         The index is the first occurrence of the extremum (or of a NaN, which wins).
         """
         xp = self.xp
-        idx = (xp.argmax if op == "max" else xp.argmin)(x, axis=axis, keepdims=True)
-        values = xp.take_along_axis(x, idx, axis=axis)
-        if not keepdim:
-            values = values.squeeze(axis)
-            idx = idx.squeeze(axis)
-        return values, idx.astype(np.int64, copy=False)
-
-    def arg_reduce_grad(self, grad, idx, shape, axis: int):
-        """Gradient of arg_reduce's values: ``grad`` at ``idx`` along ``axis``, 0 elsewhere.
-
-        ``grad`` and ``idx`` have the kept shape; the result has ``shape`` (the input's).
-        """
-        xp = self.xp
-        n = shape[axis]
-        pos = xp.arange(n).reshape((n,) + (1,) * (len(shape) - axis - 1))
-        return xp.broadcast_to(xp.where(pos == idx, grad, 0), shape).astype(grad.dtype)
+        if op == "max":
+            idx, values = x.argmax(axis=axis, keepdims=keepdim), x.max(axis=axis, keepdims=keepdim)
+        else:
+            idx, values = x.argmin(axis=axis, keepdims=keepdim), x.min(axis=axis, keepdims=keepdim)
+        # The reduction gives the value at the index (a NaN where there is one) for a fraction
+        # of take_along_axis's cost; only the sign of a zero extremum may differ.
+        return xp.asarray(values), idx.astype(np.int64, copy=False)
 
     def prod_grad(self, grad, x, axis: int):
         """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
@@ -176,16 +114,27 @@ class ReduceTwins:
         count = xa.size if axes is None else math.prod(xa.shape[a] for a in axes)
         return xa, self.reduce("mean", xa, axes, True), count - correction
 
-    def var_grad(self, grad, x, axes, correction: float):
-        """Gradient of var (PyTorch's var_backward); ``axes`` None means a full reduction."""
-        xa, mean, dof = self._var_terms(x, axes, correction)
-        return var_grad_math(self.xp, grad, xa, mean, dof, axes is None).astype(grad.dtype)
-
-    def std_grad(self, grad, x, std, axes, correction: float):
-        """Gradient of std (``std`` its kept-shape result); 0 where std == 0."""
-        xa, mean, dof = self._var_terms(x, axes, correction)
-        gx = std_grad_math(self.xp, grad, xa, mean, std, dof, axes is None)
-        return gx.astype(grad.dtype)
+    def reduce_grad(self, op: str, grad, x, y, shape, axes, param=None):
+        """The gradient of reduction ``op`` (an entry of ``formulas_reduce.REDUCE``) over
+        ``axes`` (None: all) of an input of ``shape``: ``grad`` and the output ``y`` in the kept
+        shape (softmax's: the input's), ``x`` the input, either None where the formula does not
+        read it; ``param`` the op's (a norm's p, var's correction). Returns an array of ``shape``
+        in ``grad``'s dtype, or None (no gradient)."""
+        formula = REDUCE[op]
+        count = math.prod(shape) if axes is None else math.prod([shape[a] for a in axes])
+        # (sum and mean read nothing and sum nothing: no ``ksum`` to make for them)
+        ksum = self._ksum(axes) if formula.saves else None
+        r = _reduced((ksum, count, axes is None, param))
+        if grad.dtype is _FLOAT16:  # accumulate in float32
+            x, y = (None if a is None else a.astype(np.float32) for a in (x, y))
+            gx = formula.grad(self.math, r, grad.astype(np.float32), x, y)
+        else:
+            gx = formula.grad(self.math, r, grad, x, y)
+        if gx is None:
+            return None
+        if gx.dtype != grad.dtype:
+            gx = gx.astype(grad.dtype)
+        return gx if gx.shape == shape else self.expand_to(gx, shape)
 
     def logsumexp(self, x, axes, keepdim: bool):
         """log(sum(exp(x))) shifted by the max; -inf for all -inf (or empty) slices."""
@@ -197,10 +146,6 @@ class ReduceTwins:
         if not keepdim:
             out = out.squeeze(axes) if axes is not None else out.reshape(())
         return out.astype(x.dtype, copy=False)
-
-    def logsumexp_grad(self, grad, x, out):
-        """Gradient of logsumexp: ``grad * exp(x - out)`` (``out`` its kept-shape result)."""
-        return logsumexp_grad_math(self.xp, grad, x, out).astype(grad.dtype, copy=False)
 
     def norm(self, x, p: float, axes, keepdim: bool):
         """Vector p-norm over ``axes``: p in (-inf, inf) or +-inf; p == 0 counts nonzeros."""
@@ -220,11 +165,6 @@ class ReduceTwins:
         else:
             out = xp.sum(a**p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         return xp.asarray(out, dtype=x.dtype)
-
-    def norm_grad(self, grad, x, norm, p: float, axes):
-        """Gradient of the p-norm (``norm`` its kept-shape result), for p != 0."""
-        gx = norm_grad_math(self.xp, self._ksum(axes), grad, self._wide(x), norm, p)
-        return gx.astype(grad.dtype, copy=False)
 
     def cumsum(self, x, axis: int, reverse: bool):
         """Inclusive cumulative sum along ``axis`` (from the end when ``reverse``).
@@ -251,6 +191,19 @@ class ReduceTwins:
             return out
         return self.xp.broadcast_to(grad, shape)
 
+    def broadcast_view(self, x, shape):
+        """A read-only view of ``x`` broadcast to ``shape`` (``expand``). A C-contiguous NumPy
+        array's view is built from its strides directly: ``np.broadcast_to`` costs 2.5 µs of
+        Python, most of a small model's ``expand``."""
+        if self.xp is not np or not x.flags.c_contiguous or x.size == 0:
+            return self.xp.broadcast_to(x, shape)
+        lead = len(shape) - x.ndim
+        strides = (0,) * lead + tuple(
+            s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+        out = np.ndarray(shape, x.dtype, x, 0, strides)
+        out.flags.writeable = False
+        return out
+
     def sum_to_shape(self, grad, shape):
         """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
         if grad.shape == shape:
@@ -276,9 +229,3 @@ class ReduceTwins:
         s = e.sum(axis=axis, keepdims=True)
         out = shifted - xp.log(s) if log else e / s
         return out.astype(x.dtype, copy=False)
-
-    def softmax_grad(self, grad, y, axis: int, log: bool):
-        """Gradient of softmax (``y`` its output) or log_softmax (``y`` its output)."""
-        ksum = self._ksum((axis,))
-        gx = softmax_grad_math(self.xp, ksum, self._wide(grad), self._wide(y), log)
-        return gx.astype(grad.dtype, copy=False)

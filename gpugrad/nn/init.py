@@ -1,7 +1,8 @@
 """``nn.init``: fill tensors in place with the standard initialisations (under ``no_grad``).
 
 Each function writes into ``tensor``'s memory, bumps its version counter and returns it.
-Random values come from the tensor's backend generator (seeded by ``gpugrad.manual_seed``).
+Random values come from ``generator`` (a ``gpugrad.Generator`` of the tensor's device) or the
+device's default generator (seeded by ``gpugrad.manual_seed``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 
+from .._generator import rng_for
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
@@ -21,18 +23,18 @@ __all__ = [
 
 def _write(tensor: Tensor, values) -> Tensor:
     with no_grad():
-        tensor._data[...] = values
-        tensor._vc.value += 1
+        tensor._write_(values)
     return tensor
 
 
-def _random(tensor: Tensor, kind: str):
+def _random(tensor: Tensor, kind: str, generator, fn: str):
     """float64 uniform [0, 1) or standard normal values of ``tensor``'s shape."""
     backend = tensor._backend
     shape = tensor._data.shape
+    rng = rng_for(generator, backend, fn)
     if kind == "uniform":
-        return backend.rand(shape, np.float64)
-    return backend.randn(shape, np.float64)
+        return backend.rand(shape, np.float64, rng)
+    return backend.randn(shape, np.float64, rng)
 
 
 def calculate_gain(nonlinearity: str, param=None) -> float:
@@ -78,22 +80,23 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn uniformly from [a, b)."""
-    return _write(tensor, a + (b - a) * _random(tensor, "uniform"))
+    return _write(tensor, a + (b - a) * _random(tensor, "uniform", generator, "uniform_"))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std^2)."""
-    return _write(tensor, mean + std * _random(tensor, "normal"))
+    return _write(tensor, mean + std * _random(tensor, "normal", generator, "normal_"))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2) values redrawn until they fall in [a, b]."""
     xp = tensor._backend.xp
-    values = mean + std * _random(tensor, "normal")
+    values = mean + std * _random(tensor, "normal", generator, "trunc_normal_")
     outside = (values < a) | (values > b)
     while bool(outside.any()):
-        values = xp.where(outside, mean + std * _random(tensor, "normal"), values)
+        redrawn = mean + std * _random(tensor, "normal", generator, "trunc_normal_")
+        values = xp.where(outside, redrawn, values)
         outside = (values < a) | (values > b)
     return _write(tensor, values)
 
@@ -122,13 +125,13 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor
     """Glorot uniform: U(-a, a) with ``a = gain * sqrt(6 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / float(fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
     """Glorot normal: N(0, std^2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / float(fan_in + fan_out)), generator)
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
@@ -138,7 +141,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
@@ -147,4 +150,4 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
     if 0 in tensor._data.shape:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return normal_(tensor, 0.0, std)
+    return normal_(tensor, 0.0, std, generator)

@@ -26,8 +26,7 @@ class Parameter(Tensor):
             data = empty(0)
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
-        p = cls._make(data._data, data._backend)
-        p._vc = data._vc  # shares memory (and so the version counter) with ``data``
+        p = data._shared_as(cls)  # shares memory (and so the version counter) with ``data``
         p.requires_grad_(requires_grad)
         return p
 
@@ -39,14 +38,14 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         data = self._backend.to_numpy(self._data)
-        return (_rebuild_parameter, (data, str(self.device), self._requires_grad))
+        return (_rebuild_parameter, (data, str(self.device), self.requires_grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        p = Parameter(Tensor._make(self._data.copy(), self._backend), self._requires_grad)
-        if self._grad is not None:
-            p._grad = Tensor._make(self._grad._data.copy(), self._backend)
+        p = Parameter(self._new(self._data.copy()), self.requires_grad)
+        if self.grad is not None:
+            p.grad = self._new(self.grad._data.copy())
         memo[id(self)] = p
         return p
 
@@ -66,8 +65,7 @@ class Buffer(Tensor):
     def __new__(cls, data: Tensor, *, persistent: bool = True):
         if not isinstance(data, Tensor):
             raise TypeError(f"Buffer data must be a Tensor, got {type(data).__name__}")
-        b = cls._make(data._data, data._backend)
-        b._vc = data._vc
+        b = data._shared_as(cls)
         b.persistent = persistent
         return b
 

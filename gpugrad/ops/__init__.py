@@ -16,7 +16,10 @@ from . import (
     inplace,
     join,
     linalg,
+    random,
     reduction,
+    roll,
+    sampling,
     scatter,
     select,
     shape,
@@ -25,7 +28,7 @@ from . import (
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter]
+          inplace, linalg, convert, interop, sorting, scatter, random, roll, sampling]
 
 
 def install_methods(cls) -> None:

@@ -46,11 +46,14 @@ def _index_array(item, backend):
     return arr
 
 
-def _checked_positions(arr, size: int, dim: int, xp):
-    """Int index array -> int64 in ``[0, size)``; out-of-range raises IndexError."""
+def _checked_positions(arr, size: int, dim: int, xp, empty: bool = False):
+    """Int index array -> int64 in ``[0, size)``; out-of-range raises IndexError (clamped
+    instead when the indexed region is ``empty`` and the dim is not: nothing is read)."""
     arr = arr.astype(np.int64, copy=False)
     if arr.size == 0:
         return arr
+    if empty and size:
+        return xp.clip(arr, -size, size - 1) % size
     lo, hi = int(arr.min()), int(arr.max())
     if lo < -size or hi >= size:
         bad = int(arr[(arr < -size) | (arr >= size)].reshape(-1)[0])
@@ -81,6 +84,12 @@ def normalize_key(x: Tensor, key):
         return (key,), None  # the common cases, without the general walk below
     if shape and key.__class__ is slice and _plain_slice(key):
         return (key,), None
+    if key.__class__ is tuple and len(key) <= len(shape):  # ints in range: x[i, j]
+        for k, n in zip(key, shape):
+            if k.__class__ is not int or not -n <= k < n:
+                break
+        else:
+            return key, None
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
@@ -157,7 +166,7 @@ def normalize_key(x: Tensor, key):
             dim += 1
         elif kind == "array":
             basic.append(slice(None))
-            advanced.append(_checked_positions(value, shape[dim], dim, xp))
+            advanced.append((value, shape[dim], dim))  # checked below
             has_advanced = True
             dim += 1
         else:  # a boolean mask over the next value.ndim dims
@@ -171,7 +180,14 @@ def normalize_key(x: Tensor, key):
             advanced.extend(xp.nonzero(value))
             has_advanced = True
             dim += value.ndim
-    return tuple(basic), (tuple(advanced) if has_advanced else None)
+    if not has_advanced:
+        return tuple(basic), None
+    # As PyTorch, positions are checked against their dim only where elements are read: an
+    # empty region (a 0:0 slice elsewhere) reads none, so any position of a non-empty dim does.
+    empty = 0 in region(np.broadcast_to(np.empty((), np.int8), shape), tuple(basic)).shape
+    advanced = [_checked_positions(a[0], a[1], a[2], xp, empty) if a.__class__ is tuple else a
+                for a in advanced]
+    return tuple(basic), tuple(advanced)
 
 
 def region(data, basic):

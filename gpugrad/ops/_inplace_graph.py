@@ -28,10 +28,9 @@ import math
 from .. import _dtype as dt
 from ..autograd import record as _record
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
-from ._util import Tensor, grad_state
+from ._util import Tensor, grad_state, math_ns
 from ._views import forget, live_views, view_info
 from .indexing import Index, scatter_to_shape
 
@@ -161,46 +160,24 @@ def needs_graph(self: Tensor, operands=(), leaf_message: str = LEAF) -> bool:
 
 
 def record(self: Tensor, compute, adopt_output: bool = False) -> None:
-    """Write ``compute(self)`` (an out-of-place op, run with the graph) into ``self``."""
-    marker = next(_record._sequence)  # nodes recorded from here on belong to this op
+    """Write ``compute(self)`` (an out-of-place op, run with the graph) into ``self``.
+
+    The nodes this op records may have saved ``self`` (or views of its memory) for backward,
+    which the write is about to overwrite: they get copies of the old values, with the same
+    history (as PyTorch saves ``original_self``). Nodes recorded before the op keep what they
+    saved, so backward raises for them, as in PyTorch."""
+    since = _record.tape_position()  # nodes recorded from here on belong to this op
     result = compute(self)
     check_cast(result.dtype, self)
     check_into(self._data.shape, result._data.shape)
-    _protect_saved(result, self, marker)
+    _record.protect_saved_inputs(result, self._vc, since)
     commit(self, cast_like(result, self), node=None, adopt_output=adopt_output)
-
-
-def _protect_saved(result: Tensor, self: Tensor, marker: int) -> None:
-    """The nodes this op just recorded may have saved ``self`` (or views of its memory) for
-    backward, which the write is about to overwrite: give them copies of the old values, with
-    the same history (as PyTorch saves ``original_self``). Nodes recorded before the op keep
-    what they saved, so backward raises for them, as in PyTorch."""
-    stack, seen = [result.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if node is None or node._seq <= marker or id(node) in seen:
-            continue
-        seen.add(id(node))
-        saved = node._saved
-        if saved and any(item.__class__ is tuple and item[0]._vc is self._vc for item in saved):
-            node._saved = tuple(
-                _copy_with_history(item[0]) if item.__class__ is tuple
-                and item[0]._vc is self._vc else item for item in saved
-            )
-        stack.extend(e[0] for e in node._edges if e is not None and not isinstance(e[0], Tensor))
-
-
-def _copy_with_history(t: Tensor) -> tuple:
-    """A saved-tensor entry for a copy of ``t``'s values that has ``t``'s history."""
-    old = Tensor._make(t._data.copy(), t._backend)
-    old.grad_fn, old._output_nr, old._requires_grad = t.grad_fn, t._output_nr, t._requires_grad
-    return (old, 0)
 
 
 class CopySlices(Function):
     """``root`` with the elements at ``key`` replaced by ``values`` (written in place)."""
 
-    node_name = "CopySlices"
+    node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, root, values, key):
@@ -217,45 +194,43 @@ class CopySlices(Function):
     def backward(ctx, grad):
         need_root, need_values = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         basic, advanced = ctx.key
+        # Tensor ops: differentiable under create_graph, plain arrays underneath otherwise.
         g_root = g_values = None
-        if grad_state.enabled:
-            if need_root:
-                g_root = grad * grad._new(_holes(grad, ctx.key))
-            if need_values:
-                g_values = Index.apply(grad, basic, advanced)
-            return g_root, g_values, None
-        data = grad._data
-        if need_root:
-            g_root = grad._new(_holes(grad, ctx.key, data.copy()))
+        if need_root:  # exact zeros where the values were written (a NaN there is dropped)
+            g_root = math_ns().where(grad._new(_written(grad, ctx.key)), 0, grad)
         if need_values:
-            seen = region(data, basic)
-            g_values = grad._new(seen if advanced is None else seen[advanced])
+            g_values = Index.apply(grad, basic, advanced)
         return g_root, g_values, None
 
 
 class CopyBackwards(CopySlices):
-    node_name = "CopyBackwards"
+    node_name = "torch::autograd::CopyBackwards"
 
 
 class FillBackward(CopySlices):
-    node_name = "FillBackward0"
+    node_name = "FillBackward2"  # fill_ with a number: only the target is an input
+    _next_inputs = (0,)
+
+
+class FillTensorBackward(CopySlices):
+    node_name = "FillBackward3"  # fill_ with a 0-d tensor
 
 
 class ZeroBackward(CopySlices):
     node_name = "ZeroBackward0"
+    _next_inputs = (0,)
 
 
-def _holes(grad: Tensor, key, out=None):
-    """``out`` (default: ones like ``grad``) with zeros at ``key``."""
-    if out is None:
-        out = grad._backend.xp.ones(grad._data.shape, dtype=grad._data.dtype)
+def _written(grad: Tensor, key):
+    """A bool array of ``grad``'s shape, True at ``key``."""
+    mask = grad._backend.xp.zeros(grad._data.shape, dtype=bool)
     basic, advanced = key
-    target = region(out, basic)
+    target = region(mask, basic)
     if advanced is None:
-        target[...] = 0
+        target[...] = True
     else:
-        target[advanced] = 0
-    return out
+        target[advanced] = True
+    return mask
 
 
 class AsStrided(Function):
@@ -272,8 +247,7 @@ class AsStrided(Function):
     def backward(ctx, grad):
         size = math.prod(ctx.shape)
         key = ((), (ctx.positions.reshape(-1),))
-        flat = grad.reshape(-1) if grad_state.enabled else grad._new(grad._data.reshape(-1))
-        return scatter_to_shape(flat, (size,), key).reshape(ctx.shape), None, None
+        return scatter_to_shape(grad.reshape(-1), (size,), key).reshape(ctx.shape), None, None
 
 
 def _set_history(t: Tensor, node, output_nr: int) -> None:
@@ -284,16 +258,6 @@ def _set_history(t: Tensor, node, output_nr: int) -> None:
             del retained[t._output_nr]
         node._retain(output_nr, t)
     t.grad_fn, t._output_nr, t._requires_grad = node, output_nr, True
-
-
-def _adopt_saved_output(result: Tensor, self: Tensor) -> None:
-    """If ``result``'s node saved ``result`` (``exp``, ``sigmoid``, ``relu``...), point the
-    saved entry at ``self``, which now holds the same values: the temporary buffer is freed,
-    and a later write into ``self`` trips the version check at backward, as in PyTorch."""
-    saved = result.grad_fn._saved
-    for item in saved or ():
-        if item.__class__ is _SavedOutput and item.data is result._data:
-            item.data, item.vc, item.version = self._data, self._vc, self._vc.value
 
 
 def _positions(root: Tensor, view: Tensor):
@@ -342,8 +306,8 @@ def commit(self: Tensor, values: Tensor, key=None, node=CopySlices,
             self._backend.xp.copyto(self._data, values._data, casting="unsafe")
             self._vc.value += 1
             _set_history(self, values.grad_fn, values._output_nr)
-            if adopt_output:
-                _adopt_saved_output(values, self)
+            if adopt_output:  # its node saved ``values`` (exp_, sigmoid_, relu_...)
+                _record.retarget_saved_output(values, self)
             _refresh_views(self, self._data)
             return
         node = CopySlices

@@ -1,9 +1,10 @@
 """Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
 ``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
 
-The math of each op lives once in ``backend/formulas.py``; forward and backward call the
-backend's fused primitives (on CUDA one Triton kernel each, both input gradients in one pass),
-and under ``create_graph=True`` backward runs the same formulas on Tensors.
+Each op is its entry in ``backend/formulas.BINARY`` (its math, and what each gradient reads,
+from which the op's save plan is made); forward and backward call the backend's fused
+primitives (on CUDA one Triton kernel each, both input gradients in one pass), and under
+``create_graph=True`` backward runs the same formulas on Tensors.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ from __future__ import annotations
 from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput, edge_to, record_node
+from ..autograd.record import record_op
 from ..backend.formulas import BINARY
 from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
-from .elementwise import floor, trunc
-
-# For each binary op: what (a, b, out) the gradient of a reads, and what the gradient of b reads.
-_GRAD_READS = {"mul": ("b", "a"), "div": ("b", "ab"), "pow": ("ab", "abo"),
-               "maximum": ("ab", "ab"), "minimum": ("ab", "ab")}
+from .elementwise import FUNCTIONS as _UNARY
 
 
-def _save_plans(op: str) -> list:
-    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output."""
-    reads = _GRAD_READS[op]
+def _save_plans(reads: tuple) -> list | None:
+    """For each of need_a + 2 * need_b (1 to 3): whether to save a, b and the output, from
+    what each gradient reads (``BinaryFormula.reads``); None when they read nothing."""
+    if not any(reads):
+        return None
     plans = [None]
     for need_a, need_b in ((True, False), (False, True), (True, True)):
         wanted = (reads[0] if need_a else "") + (reads[1] if need_b else "")
@@ -32,7 +31,7 @@ def _save_plans(op: str) -> list:
 
 
 # What each op saves for the gradients it needs; ops absent here save nothing.
-_SAVE_PLANS = {op: _save_plans(op) for op in _GRAD_READS}
+_SAVE_PLANS = {op: p for op, f in BINARY.items() if (p := _save_plans(f.reads)) is not None}
 
 
 class _Binary(Function):
@@ -40,7 +39,7 @@ class _Binary(Function):
 
     op = ""
     scalars = (None, None)  # the Python numbers among the operands, for backward
-    _array_forward = True
+    _next_inputs = (0, 1)  # PyTorch lists both operands, a number as (None, 0)
 
     @staticmethod
     def forward(ctx, a, b, out_dtype):
@@ -78,7 +77,7 @@ class _Binary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         need_a, need_b = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         a = b = out = None
-        if ctx.op in _GRAD_READS:
+        if ctx.op in _SAVE_PLANS:
             sa, sb, out = ctx.saved_tensors
             ka, kb = ctx.scalars
             a = sa if ka is None else ka
@@ -91,7 +90,7 @@ class _Binary(Function):
     def _array_backward(self, grad):
         need_a, need_b = self.needs_input_grad[0], self.needs_input_grad[1]
         a = b = out = None
-        if self.op in _GRAD_READS:
+        if self.op in _SAVE_PLANS:
             dtype = grad.dtype
             sa, sb, out = self.saved_arrays()
             ka, kb = self.scalars
@@ -125,16 +124,37 @@ def raise_broadcast_error(a, b, cause: ValueError | None = None):
 
 
 def _binary_class(op: str, node_name: str):
-    return type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+    cls = type(op.capitalize(), (_Binary,), {"op": op, "node_name": node_name})
+    # The node of an op with a Python number as ``other`` / as ``input``: the same op, under
+    # the name (and with the inputs) of PyTorch's scalar overload where it has one.
+    cls.with_scalar_other = cls.with_scalar_input = cls
+    return cls
+
+
+def _scalar_overload(cls, node_name: str, tensor_input: int):
+    return type(cls.__name__ + "Scalar", (cls,),
+                {"node_name": node_name, "_next_inputs": (tensor_input,)})
 
 
 Add = _binary_class("add", "AddBackward0")
 Sub = _binary_class("sub", "SubBackward0")
 Mul = _binary_class("mul", "MulBackward0")
 Div = _binary_class("div", "DivBackward0")
-Pow = _binary_class("pow", "PowBackward0")
+Pow = _binary_class("pow", "PowBackward1")
 Maximum = _binary_class("maximum", "MaximumBackward0")
 Minimum = _binary_class("minimum", "MinimumBackward0")
+# ``2 - x`` and ``rsub(x, 2)`` (``sub(2, x)`` is a Sub node, as in PyTorch).
+Rsub = _scalar_overload(Sub, "RsubBackward1", 1)
+Rsub.with_scalar_input = Rsub
+Pow.with_scalar_other = _scalar_overload(Pow, "PowBackward0", 0)  # x ** 2
+Pow.with_scalar_input = _scalar_overload(Pow, "PowBackward2", 1)  # 2 ** x
+
+
+def _node_class(cls, a, b):
+    """``cls``, or its scalar overload when ``a`` or ``b`` is a Python number."""
+    if not isinstance(b, Tensor):
+        return cls.with_scalar_other
+    return cls if isinstance(a, Tensor) else cls.with_scalar_input
 
 
 def _binary_op(cls, name: str, doc: str, float_out: bool = False):
@@ -174,17 +194,16 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
         need_a = a_is_tensor and a._requires_grad
         need_b = b_is_tensor and b._requires_grad
         if (need_a or need_b) and grad_state.enabled:
-            node = record_node(cls, (need_a, need_b), (
-                edge_to(a) if need_a else None, edge_to(b) if need_b else None), out)
+            node_cls = cls if a_is_tensor and b_is_tensor else _node_class(cls, a, b)
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
-                node._saved = (
-                    (a, a._vc.value) if save_a and a_is_tensor else None,
-                    (b, b._vc.value) if save_b and b_is_tensor else None,
-                    _SavedOutput(out, 0) if save_out else None,
-                )
+                node = record_op(node_cls, (a, b), (need_a, need_b), out, (
+                    a if save_a and a_is_tensor else None, b if save_b and b_is_tensor else None,
+                    out if save_out else None))
                 if not (a_is_tensor and b_is_tensor):
                     node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
+            else:
+                record_op(node_cls, (a, b), (need_a, need_b), out)
         return out
 
     binary.__name__ = binary.__qualname__ = name
@@ -212,7 +231,7 @@ def _check_no_bool_subtraction(a, b) -> None:
 
 def _promoted_binary(cls, a, b, float_out: bool):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
-    if cls is Sub:  # the direct path never sees bools
+    if issubclass(cls, Sub):  # the direct path never sees bools
         _check_no_bool_subtraction(a, b)
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
@@ -226,11 +245,12 @@ def _promoted_binary(cls, a, b, float_out: bool):
         rt = binary_result_type(a, b)
     if float_out and not rt.is_floating_point:
         rt = get_default_dtype()
-    return cls.apply(a, b, rt)
+    return _node_class(cls, a, b).apply(a, b, rt)
 
 
 _add = _binary_op(Add, "add", "``input + other`` with broadcasting.")
 _sub = _binary_op(Sub, "sub", "``input - other`` with broadcasting.")
+_rsub = _binary_op(Rsub, "sub", "``input - other``, recorded as PyTorch's ``2 - x``.")
 _div = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True)
 mul = _binary_op(Mul, "mul", "Elementwise product with broadcasting.")
 _pow = _binary_op(Pow, "pow", "``input ** other``.")
@@ -255,7 +275,10 @@ def sub(input, other, *, alpha=1) -> Tensor:
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``."""
-    return sub(other, input, alpha=alpha)
+    if alpha != 1 or isinstance(other, Tensor):
+        return sub(other, input, alpha=alpha)
+    _check_no_bool_subtraction(input, other)
+    return _rsub(other, input)
 
 
 def div(input, other, *, rounding_mode=None) -> Tensor:
@@ -275,14 +298,13 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
     q = _div(input, other).detach()
-    return floor(q) if rounding_mode == "floor" else trunc(q)
+    return _UNARY[rounding_mode](q)
 
 
 class IntegerDiv(Function):
     """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
     past 2**24 in float32). Integers carry no gradient."""
 
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b, out_dtype, rounding_mode):
@@ -351,7 +373,7 @@ METHODS = {
     "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
     "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
-    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_sub),
+    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_rsub),
     "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
     "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
     "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,

@@ -1,6 +1,9 @@
-"""Conversions between dtypes and devices, copies: ``to``, ``float``, ``cpu``, ``clone``..."""
+"""Conversions between dtypes and devices, copies: ``to``, ``float``, ``cpu``, ``clone``...;
+and to Python numbers and NumPy arrays: ``item``, ``tolist``, ``numpy``, ``bool(t)``..."""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .. import _dtype as dt
 from .._device import device as _device_cls
@@ -100,12 +103,40 @@ def type_as(self: Tensor, other: Tensor) -> Tensor:
     return to(self, other.dtype)
 
 
-def type_(self: Tensor, dtype=None):
+_BY_SCALAR_NAME = {f"{scalar}Tensor": name for name, scalar in dt.SCALAR_TYPE_NAMES.items()}
+
+
+def parse_type_name(name: str) -> tuple:
+    """(dtype, device type) of a legacy type's name: ``'torch.LongTensor'``,
+    ``'torch.cuda.FloatTensor'`` (``gpugrad.`` for ``torch.`` too)."""
+    module, _, short = name.rpartition(".")
+    device_type = {"torch": "cpu", "gpugrad": "cpu", "torch.cuda": "cuda",
+                   "gpugrad.cuda": "cuda"}.get(module)
+    if device_type is None or short not in _BY_SCALAR_NAME:
+        raise ValueError(f"invalid type: {name!r}")
+    return dt.to_dtype(_BY_SCALAR_NAME[short]), device_type
+
+
+def type_(self: Tensor, dtype=None, non_blocking: bool = False, **kwargs):
+    """Without ``dtype``, the legacy type's name (``'torch.FloatTensor'``,
+    ``'torch.cuda.LongTensor'``); else this tensor cast to ``dtype`` (a legacy type, its name,
+    or a dtype), itself if it already is of that type."""
+    kwargs.pop("async", None)  # the old name of non_blocking
+    if kwargs:
+        raise TypeError(f"type() got unexpected keyword arguments {sorted(kwargs)}")
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half",
-                 "bfloat16": "BFloat16", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        return f"gpugrad.{names[self.dtype.name]}Tensor"
+        prefix = "torch.cuda." if self.is_cuda else "torch."
+        return f"{prefix}{dt.SCALAR_TYPE_NAMES[self.dtype.name]}Tensor"
+    if isinstance(dtype, str):
+        dtype, device_type = parse_type_name(dtype)
+    elif hasattr(dtype, "_device_type"):  # a legacy type: gpugrad.LongTensor
+        dtype, device_type = dtype.dtype, dtype._device_type
+    elif isinstance(dtype, dt.dtype):
+        device_type = self.device.type
+    else:
+        raise TypeError("dtype must be a type, str, or dtype object")
+    if device_type != self.device.type:
+        return to(self, device_type, dtype)
     return to(self, dtype)
 
 
@@ -133,7 +164,60 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
     return Clone.apply(self)
 
 
+# ------------------------------------------------------------- to Python numbers and NumPy
+def item(self: Tensor):
+    """The value of a one-element tensor as a Python number."""
+    if self._data.size != 1:
+        raise RuntimeError(
+            f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
+        )
+    return self._backend.to_numpy(self._data).reshape(()).item()
+
+def tolist(self: Tensor):
+    return self._backend.to_numpy(self._data).tolist()
+
+def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
+    """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
+    if self._requires_grad and not force:
+        raise RuntimeError(
+            "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+            "instead."
+        )
+    if self._backend.device.type != "cpu":
+        if not force:
+            raise TypeError(
+                f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() "
+                "to copy the tensor to host memory first."
+            )
+        return self._backend.to_numpy(self._data)
+    return self._data
+
+def _array(self: Tensor, dtype=None, copy=None):
+    arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
+    return arr if dtype is None else arr.astype(dtype, copy=False)
+
+def _bool(self: Tensor) -> bool:
+    if self._data.size != 1:
+        raise RuntimeError(
+            f"Boolean value of Tensor with {self._data.size} values is ambiguous"
+        )
+    return bool(self.item())
+
+def _float(self: Tensor) -> float:
+    return float(self.item())
+
+def _int(self: Tensor) -> int:
+    return int(self.item())
+
+def _index(self: Tensor) -> int:
+    if self._data.dtype.kind not in "iub" or self._data.size != 1:
+        raise TypeError("only integer tensors of a single element can be converted to an index")
+    return int(self.item())
+
+
 METHODS = {
+    "item": item, "tolist": tolist, "numpy": numpy, "__array__": _array, "__bool__": _bool,
+    "__float__": _float, "__int__": _int, "__index__": _index,
     "to": to, "cpu": cpu, "cuda": cuda, "type_as": type_as, "type": type_,
     "float": _caster(dt.float32), "double": _caster(dt.float64), "half": _caster(dt.float16),
     "bfloat16": _caster(dt.bfloat16),

@@ -1,34 +1,31 @@
 """Elementwise unary ops: ``exp``, ``tanh``, ``relu``... (binary arithmetic is in
 ``arithmetic.py``, comparisons in ``compare.py``, where and clamp in ``select.py``).
 
-The math of each op lives once in ``backend/formulas.py``. Forward and backward call the
-backend's fused primitives (one pass; on CUDA one Triton kernel); under ``create_graph=True``
-backward runs the same formula on Tensors instead, so it is differentiable again.
+Nothing here is written per op: each entry of ``backend/formulas.UNARY`` (its math, and which
+of its input and output the gradient reads) becomes a ``Function`` class, a public function
+(``gpugrad.exp``), a Tensor method (``x.exp()``) and an in-place method (``x.exp_()``, in
+``inplace.py``). Forward and backward call the backend's fused primitives (one pass; on CUDA one
+Triton kernel); under ``create_graph=True`` backward runs the same formula on Tensors instead,
+so it is differentiable again.
 """
 
 from __future__ import annotations
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ..autograd.record import _SavedOutput, edge_to, record_node
+from ..autograd.record import record_op
 from ..backend.formulas import UNARY
 from ._util import Tensor, float_result, grad_state, math_ns
 
-# Which of the input x and the output y each unary gradient reads.
-_UNARY_SAVES = {
-    "exp": "y", "log": "x", "log1p": "x", "expm1": "y", "sqrt": "y", "rsqrt": "y", "sin": "x",
-    "cos": "x", "tanh": "y", "sigmoid": "y", "relu": "y", "abs": "x", "reciprocal": "y",
-    "square": "x", "erf": "x",
-}
 _NEEDS_ONE = (True,)
 
 
 class _Unary(Function):
-    """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``)."""
+    """Base of the unary ops; subclasses set ``op`` (a key of ``formulas.UNARY``) and
+    ``saves`` (its ``saves``)."""
 
     op = ""
-    saves = ""  # which of the input "x" and the output "y" the gradient reads
-    _array_forward = True
+    saves = ""
 
     @staticmethod
     def forward(ctx, x):
@@ -38,10 +35,8 @@ class _Unary(Function):
         if f.float_only and xd.dtype.kind not in dt.FLOAT_KINDS:
             xd = xd.astype(float_result(x.dtype).np)
         y = x._new(x._backend.unary(op, xd))
-        if ctx.saves == "x":
-            ctx.save_for_backward(x)
-        elif ctx.saves == "y":
-            ctx.save_for_backward(y)
+        if ctx.saves:
+            ctx.save_for_backward(x if ctx.saves == "x" else y)
         return y
 
     @staticmethod
@@ -55,7 +50,7 @@ class _Unary(Function):
         saves = self.saves
         if not saves:
             return (self._backend.unary_grad(self.op, grad, None, None),)
-        s = self.saved_array(0)
+        (s,) = self.saved_arrays()
         if saves == "y":
             return (self._backend.unary_grad(self.op, grad, None, s),)
         if s.dtype != grad.dtype:
@@ -63,11 +58,13 @@ class _Unary(Function):
         return (self._backend.unary_grad(self.op, grad, s, None),)
 
 
-def _unary_op(op: str, node_name: str):
-    cls = type(op.capitalize(), (_Unary,),
-               {"op": op, "node_name": node_name, "saves": _UNARY_SAVES.get(op, "")})
-
-    saves = cls.saves
+def _unary_op(op: str):
+    """The ``Function`` class and the function of ``UNARY[op]``."""
+    f = UNARY[op]
+    cls = type(op.capitalize(), (_Unary,), {
+        "op": op, "saves": f.saves, "node_name": f.node or f"{op.capitalize()}Backward0",
+    })
+    saves = f.saves
 
     def fn(input: Tensor) -> Tensor:
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
@@ -79,11 +76,8 @@ def _unary_op(op: str, node_name: str):
         backend = input._backend
         y = Tensor._make(backend.unary(op, xd), backend)
         if input._requires_grad and grad_state.enabled:
-            node = record_node(cls, _NEEDS_ONE, (edge_to(input),), y)
-            if saves == "x":
-                node._saved = ((input, input._vc.value),)
-            elif saves == "y":
-                node._saved = (_SavedOutput(y, 0),)
+            record_op(cls, (input,), _NEEDS_ONE, y,
+                      (input,) if saves == "x" else (y,) if saves else ())
         return y
 
     fn.__name__ = fn.__qualname__ = op
@@ -91,45 +85,21 @@ def _unary_op(op: str, node_name: str):
     return cls, fn
 
 
-Neg, neg = _unary_op("neg", "NegBackward0")
-Abs, abs = _unary_op("abs", "AbsBackward0")  # noqa: A001
-Exp, exp = _unary_op("exp", "ExpBackward0")
-Log, log = _unary_op("log", "LogBackward0")
-Log1p, log1p = _unary_op("log1p", "Log1PBackward0")
-Expm1, expm1 = _unary_op("expm1", "Expm1Backward0")
-Sqrt, sqrt = _unary_op("sqrt", "SqrtBackward0")
-Rsqrt, rsqrt = _unary_op("rsqrt", "RsqrtBackward0")
-Sin, sin = _unary_op("sin", "SinBackward0")
-Cos, cos = _unary_op("cos", "CosBackward0")
-Tanh, tanh = _unary_op("tanh", "TanhBackward0")
-Sigmoid, sigmoid = _unary_op("sigmoid", "SigmoidBackward0")
-Relu, relu = _unary_op("relu", "ReluBackward0")
-Reciprocal, reciprocal = _unary_op("reciprocal", "ReciprocalBackward0")
-Square, square = _unary_op("square", "PowBackward0")
-Sign, sign = _unary_op("sign", "SignBackward0")
-Floor, floor = _unary_op("floor", "FloorBackward0")
-Ceil, ceil = _unary_op("ceil", "CeilBackward0")
-Round, round = _unary_op("round", "RoundBackward0")  # noqa: A001
-Trunc, trunc = _unary_op("trunc", "TruncBackward0")
-Erf, erf = _unary_op("erf", "ErfBackward0")
+CLASSES: dict = {}  # op -> its Function class
+FUNCTIONS: dict = {}  # op -> its function (nn.functional's activations included)
+for _op in UNARY:
+    CLASSES[_op], FUNCTIONS[_op] = _unary_op(_op)
 
-
-__all__ = [
-    "neg", "negative", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos",
-    "tanh", "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc",
-    "erf",
-]
-negative = neg
+PUBLIC = [op for op, f in UNARY.items() if f.public]  # gpugrad.<op>, Tensor.<op>, .<op>_
+globals().update({op: FUNCTIONS[op] for op in PUBLIC})
+negative = FUNCTIONS["neg"]
+__all__ = [*PUBLIC, "negative"]
 
 
 def _pos(self):
     return self
 
 
-METHODS = {
-    "neg": neg, "negative": neg, "abs": abs, "exp": exp, "log": log, "log1p": log1p,
-    "expm1": expm1, "sqrt": sqrt, "rsqrt": rsqrt, "sin": sin, "cos": cos, "tanh": tanh,
-    "sigmoid": sigmoid, "relu": relu, "reciprocal": reciprocal, "square": square, "sign": sign,
-    "floor": floor, "ceil": ceil, "round": round, "trunc": trunc, "erf": erf,
-    "__neg__": neg, "__abs__": abs, "__pos__": _pos,
-}
+METHODS = {op: FUNCTIONS[op] for op in PUBLIC}
+METHODS.update({"negative": negative, "__neg__": negative, "__abs__": FUNCTIONS["abs"],
+                "__pos__": _pos})

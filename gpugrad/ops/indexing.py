@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
-from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._util import Tensor, wrap_dim
 from ._views import track
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
@@ -24,7 +24,6 @@ class Index(Function):
     """``x[basic][advanced]``; a view when there is no advanced part."""
 
     node_name = "IndexBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
@@ -87,19 +86,17 @@ def _scatter_array(backend, grad, shape, key):
 
 def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:
     """The gradient of ``x[key]`` w.r.t. ``x`` (differentiable under create_graph)."""
-    if grad_state.enabled:
-        return IndexScatter.apply(grad, shape, key)
-    return _scatter(grad, shape, key)
+    return IndexScatter.apply(grad, shape, key)
 
 
 def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
     basic, advanced = normalize_key(self, key)
     if advanced is not None:
-        return Index.apply(self, basic, advanced)
+        return Index.apply_unary(self, basic, advanced)
     if len(basic) == 1 and isinstance(basic[0], int):
-        return track(Select.apply(self, basic, None), self)
-    return track(Slice.apply(self, basic, None), self)
+        return track(Select.apply_unary(self, basic, None), self)
+    return track(Slice.apply_unary(self, basic, None), self)
 
 
 # ---------------------------------------------------------------------- index_select, take
@@ -158,9 +155,7 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        if grad_state.enabled:
-            return ScatterAdd.apply(grad, ctx.shape, ctx.dim, index), None, None
-        return _scatter_add(grad, ctx.shape, ctx.dim, index), None, None
+        return ScatterAdd.apply(grad, ctx.shape, ctx.dim, index), None, None
 
 
 class ScatterAdd(Function):
@@ -239,7 +234,10 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     elif not isinstance(value, (int, float, bool, np.number)):
         raise TypeError(f"masked_fill(): value must be a number or a Tensor, got "
                         f"{type(value).__name__}")
-    out = math_ns().where(mask, value, input)
+    from .select import MaskedFill, MaskedFillTensor, select_where
+
+    node = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill
+    out = select_where(mask, value, input, node)
     return out if out.dtype == input.dtype else out.to(input.dtype)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _dtype as dt
+from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
     LEAF,
@@ -25,6 +25,7 @@ from ._inplace_graph import (
     VIEW_OF_LEAF,
     CopyBackwards,
     FillBackward,
+    FillTensorBackward,
     ZeroBackward,
     cast_like,
     check_cast,
@@ -154,10 +155,6 @@ def clamp_max_(self: Tensor, max) -> Tensor:  # noqa: A002
     return clamp_(self, max=max)
 
 
-_UNARY = ["neg", "abs", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tanh",
-          "sigmoid", "relu", "reciprocal", "square", "sign", "floor", "ceil", "round", "trunc"]
-
-
 def _unary(name: str):
     def method(self: Tensor) -> Tensor:
         return _apply(self, _op(name), (), adopt_output=True)
@@ -195,8 +192,8 @@ def fill_(self: Tensor, value) -> Tensor:
                 f"fill_ only supports 0-dimension value tensor but got tensor with "
                 f"{value._data.ndim} dimensions."
             )
-    else:
-        value = scalar_or_tensor(value, "value")
+        return _overwrite(self, value, FillTensorBackward)
+    value = scalar_or_tensor(value, "value")
     return _overwrite(self, value, FillBackward)
 
 
@@ -220,28 +217,6 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     if isinstance(mask, Tensor):
         check_into(self._data.shape, mask._data.shape)
     return _apply(self, lambda s: masked_fill(s, mask, value), (mask, value))
-
-
-def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None, **kwargs) -> Tensor:
-    """Fill with samples of the uniform distribution on ``[from, to)``."""
-    low, high = kwargs.pop("from", a), kwargs.pop("to", b)
-    if kwargs:
-        raise TypeError(f"uniform_() got unexpected keyword arguments {sorted(kwargs)}")
-    _check_random(self, "uniform_")
-    data = self._backend.rand(self._data.shape, self._data.dtype)
-    return _overwrite(self, self._new(data * (high - low) + low), FillBackward)
-
-
-def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with samples of the normal distribution N(``mean``, ``std``²)."""
-    _check_random(self, "normal_")
-    data = self._backend.randn(self._data.shape, self._data.dtype)
-    return _overwrite(self, self._new(data * std + mean), FillBackward)
-
-
-def _check_random(self: Tensor, fn: str) -> None:
-    if self._data.dtype.kind not in dt.FLOAT_KINDS:
-        raise RuntimeError(f"{fn} expects a floating point tensor, got {self.dtype}")
 
 
 # ---------------------------------------------------------------------- setitem
@@ -327,7 +302,7 @@ METHODS = {
     "div_": div_, "divide_": div_, "true_divide_": div_, "floor_divide_": floor_divide_,
     "pow_": pow_, "clamp_": clamp_, "clip_": clamp_, "clamp_min_": clamp_min_,
     "clamp_max_": clamp_max_, "fill_": fill_, "zero_": zero_, "copy_": copy_,
-    "masked_fill_": masked_fill_, "uniform_": uniform_, "normal_": normal_,
+    "masked_fill_": masked_fill_,
     "bitwise_and_": _bitwise("bitwise_and"), "bitwise_or_": _bitwise("bitwise_or"),
     "bitwise_xor_": _bitwise("bitwise_xor"), "logical_and_": _bitwise("logical_and"),
     "logical_or_": _bitwise("logical_or"),
@@ -336,5 +311,5 @@ METHODS = {
     "__ior__": _bitwise("bitwise_or"), "__ixor__": _bitwise("bitwise_xor"),
     "__setitem__": setitem,
 }
-METHODS.update({name + "_": _unary(name) for name in _UNARY})
+METHODS.update({name + "_": _unary(name) for name in elementwise.PUBLIC})
 METHODS["negative_"] = METHODS["neg_"]

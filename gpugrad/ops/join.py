@@ -11,7 +11,7 @@ import math
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, grad_state, math_ns, wrap_dim
+from ._util import Tensor, wrap_dim
 from ._views import track
 from .indexing import Select, Slice
 
@@ -39,11 +39,11 @@ def _tensor_list(tensors, fn: str) -> list:
 # ---------------------------------------------------------------------- cat, stack
 class Cat(Function):
     node_name = "CatBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
         ctx.dim = dim
+        ctx._next_inputs = range(2, 2 + len(tensors))  # every tensor, integer ones too
         # PyTorch's legacy rule: 1-D empty tensors are skipped whatever their shape.
         ctx.sizes = [None if _legacy_empty(t) else t._data.shape[dim] for t in tensors]
         arrays = [t._data.astype(np_dtype, copy=False) for t in tensors if not _legacy_empty(t)]
@@ -123,18 +123,14 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, dim, np_dtype, *tensors):
         ctx.dim = dim
+        ctx._next_inputs = range(2, 2 + len(tensors))
         backend = tensors[0]._backend
         arrays = [t._data.astype(np_dtype, copy=False) for t in tensors]
         return Tensor._make(backend.xp.stack(arrays, axis=dim), backend)
 
     @staticmethod
     def backward(ctx, grad):
-        dim = ctx.dim
-        if grad_state.enabled:
-            return (None, None) + unbind(grad, dim)
-        gd = grad._data
-        lead = (slice(None),) * dim
-        return (None, None) + tuple(grad._new(gd[lead + (i, ...)]) for i in range(gd.shape[dim]))
+        return (None, None) + unbind(grad, ctx.dim)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:
@@ -162,7 +158,8 @@ def hstack(tensors) -> Tensor:
 def vstack(tensors) -> Tensor:
     """Concatenate along dim 0, 0-d and 1-D tensors first made rows."""
     tensors = _tensor_list(tensors, "vstack")
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+    return cat([t.unsqueeze(0) if t.ndim == 1 else t.reshape(1, 1) if t.ndim == 0 else t
+                for t in tensors], 0)
 
 
 # ---------------------------------------------------------------------- split, chunk, unbind
@@ -180,10 +177,7 @@ class Split(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if grad_state.enabled:
-            return math_ns().cat(grads, ctx.dim), None, None
-        g = grads[0]
-        return g._new(g._backend.xp.concatenate([h._data for h in grads], axis=ctx.dim)), None, None
+        return cat(grads, ctx.dim), None, None
 
 
 class Unbind(Function):
@@ -197,14 +191,15 @@ class Unbind(Function):
 
     @staticmethod
     def backward(ctx, *grads):
-        if grad_state.enabled:
-            return math_ns().stack(grads, ctx.dim), None
-        g = grads[0]
-        return g._new(g._backend.xp.stack([h._data for h in grads], axis=ctx.dim)), None
+        return stack(grads, ctx.dim), None
 
 
-def _split(x: Tensor, dim: int, sizes) -> tuple:
-    return tuple(track(p, x) for p in Split.apply(x, dim, tuple(sizes)))
+class SplitEqual(Split):
+    node_name = "SplitBackward0"  # PyTorch's node of split by one size (and of chunk)
+
+
+def _split(x: Tensor, dim: int, sizes, cls=Split) -> tuple:
+    return tuple([track(p, x) for p in cls.apply_unary(x, dim, tuple(sizes))])
 
 
 def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -235,9 +230,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(
                 f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}"
             )
-        return _split(tensor, d, [0])
+        return _split(tensor, d, [0], SplitEqual)
     count = max(1, math.ceil(size / step))
-    return _split(tensor, d, [min(step, size - i * step) for i in range(count)])
+    return _split(tensor, d, [min(step, size - i * step) for i in range(count)], SplitEqual)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -259,7 +254,7 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
     if input._data.ndim == 0:
         raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input._data.ndim)
-    return tuple(track(p, input) for p in Unbind.apply(input, d))
+    return tuple([track(p, input) for p in Unbind.apply_unary(input, d)])
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
@@ -316,10 +311,7 @@ class Repeat(Function):
         # sum over the r axes.
         paired = tuple(v for r, s in zip(ctx.reps, ctx.shape) for v in (r, s))
         axes = tuple(range(0, len(paired), 2))
-        if grad_state.enabled:
-            return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
-        return grad._new(grad._backend.reduce("sum", grad._data.reshape(paired), axes, False)
-                         .reshape(ctx.in_shape)), None
+        return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
 
 
 def _sizes(sizes) -> tuple:
@@ -360,9 +352,7 @@ class Flip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad_state.enabled:
-            return Flip.apply(grad, ctx.dims), None
-        return grad._new(grad._backend.xp.flip(grad._data, axis=ctx.dims).copy()), None
+        return Flip.apply(grad, ctx.dims), None
 
 
 def flip(input: Tensor, dims) -> Tensor:

@@ -36,7 +36,6 @@ def _matmul_grads(m, g, a, b, need_a, need_b):
 
 class MatMul(Function):
     node_name = "MmBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -57,6 +56,18 @@ class MatMul(Function):
         need_a, need_b = self.needs_input_grad
         return _matmul_grads(self._backend, grad, _Shape(a, self.ndims[0]),
                              _Shape(b, self.ndims[1]), need_a, need_b)
+
+
+class Dot(MatMul):
+    node_name = "DotBackward0"
+
+
+class Mv(MatMul):
+    node_name = "MvBackward0"
+
+
+# PyTorch's node for each (ndim, ndim) it computes in one op; batched products keep Mm's name.
+_NODES = {(1, 1): Dot, (2, 1): Mv}
 
 
 class _Shape:
@@ -104,7 +115,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
                 f"The size of tensor a ({a.shape[:-2]}) must match the size of tensor b "
                 f"({b.shape[:-2]}) at non-singleton batch dimensions"
             ) from None
-    return MatMul.apply(input, other)
+    return _NODES.get((a.ndim, b.ndim), MatMul).apply(input, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -140,7 +151,7 @@ def mv(input: Tensor, vec: Tensor) -> Tensor:
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
-    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+    return input.reshape(-1, 1) * vec2
 
 
 METHODS = {

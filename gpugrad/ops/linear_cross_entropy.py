@@ -6,13 +6,14 @@ For rows ``lo:hi`` of the hidden states ``h`` (N, H), with the head ``W`` (C, H)
     loss_rows, g = cross_entropy(logits, ...)         one pass: the losses and d loss / d logits
     grad_h[lo:hi] = g @ W        grad_W += g.T @ h[lo:hi]        grad_b += g.sum(0)
 
-``cross_entropy`` is the backend's fused primitive (a Triton kernel on CUDA, its NumPy twin on the
-CPU), called per chunk with reduction "none"; the mean divides by the summed class weights of
-the kept rows (or N with probability targets), computed once over the whole batch. Forward
-produces the gradients of ``h``, ``W`` and ``b`` as it goes; backward scales them by
-``grad_output`` (reduction "none" recomputes the chunks in backward with each row's
-``grad_output``, as a second backward through a retained graph does). Peak extra memory: one
-chunk's logits and their gradient, plus the accumulators.
+``cross_entropy`` is the backend's fused primitive (``cross_entropy`` of class indices or
+``cross_entropy_probs`` of probabilities: a Triton kernel on CUDA, its NumPy twin on the CPU),
+called per chunk with reduction "none"; the mean divides by the summed class weights of the
+kept rows (or N with probability targets), computed once over the whole batch. Forward produces
+the gradients of ``h``, ``W`` and ``b`` as it goes; backward scales them by ``grad_output`` (not
+at all after ``loss.backward()``: ``is_unit_seed``; reduction "none" recomputes the chunks in
+backward with each row's ``grad_output``, as a second backward through a retained graph does).
+Peak extra memory: one chunk's logits and their gradient, plus the accumulators.
 
 Precision policies (``LinearCrossEntropyOptions.acc_policy``, for float16/bfloat16 inputs):
 "accurate" computes the chunk's logits, their gradient and ``grad_h`` in ``acc_dtype`` (float32)
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.engine import is_unit_seed
 from ..autograd.function import Function
 
 __all__ = ["LinearCrossEntropy"]
@@ -40,7 +42,6 @@ class LinearCrossEntropy(Function):
     """``cross_entropy(linear(h, W, b), target)`` in chunks of ``chunk`` rows; ``h`` is 2-D."""
 
     node_name = "LinearCrossEntropyBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, h, w, b, target, weight, ignore_index, label_smoothing, reduction, chunk,
@@ -71,7 +72,8 @@ class LinearCrossEntropy(Function):
             self.grads = None  # handed on once; a retained graph recomputes them
             if grads is None:
                 grads = _run(backend, h, w, b, target, weight, self.args, need, None)[1]
-            grads = [None if g is None else backend.scale_loss_grad(g, grad) for g in grads]
+            if not is_unit_seed(grad):  # after loss.backward() they are the gradients
+                grads = [None if g is None else backend.scale_loss_grad(g, grad) for g in grads]
         return (*grads, None, None, None, None, None, None, None, None)
 
 
@@ -108,8 +110,12 @@ def _run(backend, h, w, b, target, weight, args, need, row_scale):
         logits = backend.matmul(h_rows, w_compute.T)
         if b_compute is not None:
             logits += b_compute
-        row_loss, g = backend.cross_entropy(logits, target[lo:hi], weight, ignore_index,
-                                            label_smoothing, "none", any_grad)
+        if probs:
+            row_loss, g = backend.cross_entropy_probs(logits, target[lo:hi], weight,
+                                                      label_smoothing, "none", any_grad)
+        else:
+            row_loss, g = backend.cross_entropy(logits, target[lo:hi], weight, ignore_index,
+                                                label_smoothing, "none", any_grad)
         del logits
         if rows is not None:
             rows[lo:hi] = row_loss

@@ -12,19 +12,12 @@ import collections
 import types
 
 from ..autograd.function import Function
-from ..backend.twins_reduce import amax_grad_math
-from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
+from ._reduction_base import Reduction, kept_shape
+from ._util import Tensor, wrap_dim, wrap_dims
 from .arithmetic import maximum, minimum
 from .select import where
 
 __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
-
-
-def kept_shape(shape, dims):
-    """``shape`` with the reduced ``dims`` set to 1 (all dims when ``dims`` is None)."""
-    if dims is None:
-        return (1,) * len(shape)
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
 def _return_type(name: str):
@@ -42,30 +35,13 @@ def _return_type(name: str):
 return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
 
 
-class Amax(Function):
+class Amax(Reduction):
     node_name = "AmaxBackward0"
     op = "amax"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        out = x._new(x._backend.reduce(ctx.op, x._data, dims, keepdim))
-        ctx.dims = dims
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        dims = ctx.dims
-        kshape = kept_shape(x._data.shape, dims)
-        g, kept_out = grad.reshape(kshape), out.reshape(kshape)
-        if grad_state.enabled:
-            def ksum(a):
-                return a.sum(dims, keepdim=True)
-
-            return amax_grad_math(math_ns(), ksum, g, x, kept_out), None, None
-        gx = grad._backend.amax_grad(g._data, x._data, kept_out._data, dims)
-        return grad._new(gx), None, None
+        return ctx.reduced(x, x._new(x._backend.reduce(ctx.op, x._data, dims, keepdim)), dims)
 
 
 class Amin(Amax):
@@ -102,18 +78,16 @@ class MaxDim(Function):
 
     @staticmethod
     def backward(ctx, grad, _grad_indices):
+        # Tensor ops: differentiable under create_graph, plain arrays underneath otherwise.
         (indices,) = ctx.saved_tensors
         shape, axis = ctx.shape, ctx.axis
-        work = shape or (1,)
+        work = shape or (1,)  # a 0-d input is a one-element slice
         kshape = kept_shape(work, (axis,))
-        g, idx = grad.reshape(kshape), indices.reshape(kshape)
-        if grad_state.enabled:
-            n = work[axis]
-            xp = grad._backend.xp
-            pos = grad._new(xp.arange(n).reshape((n,) + (1,) * (len(work) - axis - 1)))
-            return where(pos == idx, g, 0).reshape(shape), None, None
-        gx = grad._backend.arg_reduce_grad(g._data, idx._data, work, axis)
-        return grad._new(gx.reshape(shape)), None, None
+        n = work[axis]
+        positions = grad._new(
+            grad._backend.xp.arange(n).reshape((n,) + (1,) * (len(work) - axis - 1)))
+        picked = where(positions == indices.reshape(kshape), grad.reshape(kshape), 0)
+        return picked.reshape(shape), None, None
 
 
 class MinDim(MaxDim):
@@ -143,7 +117,7 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
         return full_cls.apply(input, None, False)
     axis = wrap_dim(dim, input._data.ndim)
     _check_dim_size(name, input, axis, axis)
-    values, indices = dim_cls.apply(input, axis, keepdim)
+    values, indices = dim_cls.apply_unary(input, axis, keepdim)
     return getattr(return_types, name)(values, indices)
 
 

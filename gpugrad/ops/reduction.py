@@ -1,8 +1,8 @@
 """Reductions over dims with ``keepdim``: sum, mean, prod, var, std, norm, all, any; cumsum.
 
-max/min and their kin live in ``minmax.py`` and are re-exported here. Backward runs on arrays
-through the backend's gradient primitives; under ``create_graph=True`` it runs the same math
-(``backend/twins_reduce.py``) on Tensors, so it is differentiable again.
+max/min and their kin live in ``minmax.py`` and are re-exported here. The gradients of sum,
+mean, var, std and norm are formulas (``backend/formulas_reduce.py``), their backward written
+once in ``_reduction_base.py``; prod's is its own (below).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import warnings
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ..backend.twins_reduce import norm_grad_math, std_grad_math, var_grad_math
 from . import minmax
-from ._util import Tensor, grad_state, math_ns, wrap_dim, wrap_dims
-from .minmax import amax, amin, argmax, argmin, kept_shape, max, min, return_types  # noqa: A004
+from ._reduction_base import Reduction, kept_shape
+from ._util import Tensor, math_ns, wrap_dim, wrap_dims
+from .minmax import amax, amin, argmax, argmin, max, min, return_types  # noqa: A004
 
 __all__ = ["sum", "mean", "prod", "var", "std", "norm", "all", "any", "cumsum", "sum_to_size",
            "max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
@@ -26,33 +26,22 @@ def _count(shape, dims) -> int:
     return math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
 
 
-def expand_back(grad: Tensor, shape, dims, keepdim: bool) -> Tensor:
-    """Broadcast the gradient of a reduction back to the input's ``shape`` (with Tensor ops:
-    the Tensor backward of sum and mean; their array backward uses ``expand_to``)."""
-    return grad.reshape(kept_shape(shape, dims)).expand(shape)
-
-
 def _as_dtype(input: Tensor, dtype) -> Tensor:
     return input if dtype is None else input.to(dtype)
 
 
-class Sum(Function):
+class Sum(Reduction):
     node_name = "SumBackward1"
-    _array_forward = True
+    op = "sum"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
-        ctx.shape, ctx.dims, ctx.keepdim = x._data.shape, dims, keepdim
         data = x._data if np_dtype is None else x._data.astype(np_dtype)
-        return x._new(x._backend.reduce("sum", data, dims, keepdim))
+        return ctx.reduced(x, x._new(x._backend.reduce("sum", data, dims, keepdim)), dims)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return expand_back(grad, ctx.shape, ctx.dims, ctx.keepdim), None, None, None
 
-    def _array_backward(self, grad):
-        kshape = kept_shape(self.shape, self.dims)
-        return self._backend.expand_to(grad.reshape(kshape), self.shape), None, None, None
+class SumAll(Sum):
+    node_name = "SumBackward0"  # PyTorch's node for the overload without ``dim``
 
 
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A001
@@ -62,31 +51,20 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
     """
     dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
-    return Sum.apply(input, dims, keepdim, np_dtype)
+    return (SumAll if dim is None else Sum).apply_unary(input, dims, keepdim, np_dtype)
 
 
-class Mean(Function):
+class Mean(Reduction):
     node_name = "MeanBackward1"
-    _array_forward = True
+    op = "mean"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        shape = x._data.shape
-        ctx.shape, ctx.dims, ctx.keepdim = shape, dims, keepdim
-        ctx.count = _count(shape, dims)
-        return x._new(x._backend.reduce("mean", x._data, dims, keepdim))
+        return ctx.reduced(x, x._new(x._backend.reduce("mean", x._data, dims, keepdim)), dims)
 
-    @staticmethod
-    def backward(ctx, grad):
-        # count == 0 gives nan (0/0), as PyTorch's mean of an empty tensor does.
-        scale = (1.0 / ctx.count) if ctx.count else math.nan
-        return expand_back(grad * scale, ctx.shape, ctx.dims, ctx.keepdim), None, None
 
-    def _array_backward(self, grad):
-        scale = (1.0 / self.count) if self.count else math.nan
-        kshape = kept_shape(self.shape, self.dims)
-        return (self._backend.expand_to((grad * scale).reshape(kshape), self.shape),
-                None, None)
+class MeanAll(Mean):
+    node_name = "MeanBackward0"
 
 
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -97,10 +75,16 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype}"
         )
-    return Mean.apply(input, wrap_dims(dim, input._data.ndim), keepdim)
+    cls = MeanAll if dim is None else Mean
+    return cls.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim)
 
 
 class Prod(Function):
+    """Product over one axis or all. Its gradient, the product of the other entries, has two
+    forms: exclusive prefix and suffix products on arrays (``backend.prod_grad``, O(n)), and an
+    O(n^2) product of Tensor slabs that stays differentiable at zeros (create_graph). The op
+    registry's create_graph test holds the two equal."""
+
     node_name = "ProdBackward1"
 
     @staticmethod
@@ -110,19 +94,27 @@ class Prod(Function):
         dims = None if axis is None else (axis,)
         return x._new(x._backend.reduce("prod", x._data, dims, keepdim))
 
+    def _flat(self, shape):
+        """A full product is the product along the one axis of the flattened input: that
+        shape, and the axis."""
+        if self.axis is None:
+            return (math.prod(shape),), 0
+        return shape, self.axis
+
     @staticmethod
     def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
         (x,) = ctx.saved_tensors
-        shape = x._data.shape
-        # A full product is the product along the one axis of the flattened input.
-        flat = (x._data.size,) if ctx.axis is None else shape
-        axis = 0 if ctx.axis is None else ctx.axis
-        kshape = kept_shape(flat, (axis,))
-        if grad_state.enabled:
-            others = _others_product(x.reshape(flat), axis)
-            return (grad.reshape(kshape) * others).reshape(shape), None, None
-        gx = grad._backend.prod_grad(grad._data.reshape(kshape), x._data.reshape(flat), axis)
-        return grad._new(gx.reshape(shape)), None, None
+        flat, axis = ctx._flat(x._data.shape)
+        others = _others_product(x.reshape(flat), axis)
+        return (grad.reshape(kept_shape(flat, (axis,))) * others).reshape(x.shape), None, None
+
+    def _array_backward(self, grad):
+        (x,) = self.saved_arrays()
+        flat, axis = self._flat(x.shape)
+        gx = self._backend.prod_grad(grad.reshape(kept_shape(flat, (axis,))), x.reshape(flat),
+                                     axis)
+        return gx.reshape(x.shape), None, None
 
 
 def _others_product(x: Tensor, axis: int) -> Tensor:
@@ -139,6 +131,10 @@ def _others_product(x: Tensor, axis: int) -> Tensor:
     return math_ns().where(x._new(diag), 1, slab).prod(axis + 1)
 
 
+class ProdAll(Prod):
+    node_name = "ProdBackward0"
+
+
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements, or over one ``dim`` (an int).
 
@@ -149,49 +145,24 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     axis = None if dim is None else wrap_dim(dim, ndim)
     if ndim == 0:
         axis = None
-    return Prod.apply(input, axis, keepdim)
+    return (ProdAll if dim is None else Prod).apply(input, axis, keepdim)
 
 
-class Var(Function):
+class Var(Reduction):
     node_name = "VarBackward0"
-    sqrt = False
+    op = "var"
 
     @staticmethod
     def forward(ctx, x, dims, correction, keepdim):
         out = x._backend.var(x._data, dims, correction, keepdim)
-        if ctx.sqrt:
+        if ctx.op == "std":
             out = x._backend.unary("sqrt", out)
-        out = x._new(out)
-        ctx.dims, ctx.correction = dims, correction
-        ctx.save_for_backward(x, out if ctx.sqrt else None)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        dims, correction = ctx.dims, ctx.correction
-        kshape = kept_shape(x._data.shape, dims)
-        g = grad.reshape(kshape)
-        if grad_state.enabled:
-            dof = _count(x._data.shape, dims) - correction
-            mean = x.mean(dims, keepdim=True)
-            m, full = math_ns(), dims is None
-            if ctx.sqrt:
-                gx = std_grad_math(m, g, x, mean, out.reshape(kshape), dof, full)
-            else:
-                gx = var_grad_math(m, g, x, mean, dof, full)
-            return gx, None, None, None
-        backend = grad._backend
-        if ctx.sqrt:
-            gx = backend.std_grad(g._data, x._data, out._data.reshape(kshape), dims, correction)
-        else:
-            gx = backend.var_grad(g._data, x._data, dims, correction)
-        return grad._new(gx), None, None, None
+        return ctx.reduced(x, x._new(out), dims, correction)
 
 
 class Std(Var):
     node_name = "StdBackward0"
-    sqrt = True
+    op = "std"
 
 
 def _var_args(name, input, dim, unbiased, keepdim, correction):
@@ -225,31 +196,13 @@ def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     return Std.apply(input, *_var_args("std", input, dim, unbiased, keepdim, correction))
 
 
-class Norm(Function):
+class Norm(Reduction):
     node_name = "LinalgVectorNormBackward0"
+    op = "norm"
 
     @staticmethod
     def forward(ctx, x, p, dims, keepdim):
-        out = x._new(x._backend.norm(x._data, p, dims, keepdim))
-        ctx.p, ctx.dims = p, dims
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        p, dims = ctx.p, ctx.dims
-        if p == 0:  # piecewise constant: PyTorch leaves the gradient undefined (None)
-            return None, None, None, None
-        kshape = kept_shape(x._data.shape, dims)
-        g, norm_kept = grad.reshape(kshape), out.reshape(kshape)
-        if grad_state.enabled:
-            def ksum(a):
-                return a.sum(dims, keepdim=True)
-
-            return norm_grad_math(math_ns(), ksum, g, x, norm_kept, p), None, None, None
-        gx = grad._backend.norm_grad(g._data, x._data, norm_kept._data, p, dims)
-        return grad._new(gx), None, None, None
+        return ctx.reduced(x, x._new(x._backend.norm(x._data, p, dims, keepdim)), dims, p)
 
 
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -321,11 +274,7 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        if grad_state.enabled:
-            return Cumsum.apply(grad, ctx.axis, not ctx.reverse), None, None
-        gd = grad._data
-        gx = grad._backend.cumsum(gd.reshape(1) if gd.ndim == 0 else gd, ctx.axis, not ctx.reverse)
-        return grad._new(gx.reshape(gd.shape)), None, None
+        return Cumsum.apply(grad, ctx.axis, not ctx.reverse), None, None
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:

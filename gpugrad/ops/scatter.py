@@ -17,18 +17,12 @@ import types
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor, grad_state, wrap_dim
+from ._util import Tensor, check_tensor, wrap_dim
 from .arithmetic import raise_broadcast_error
 from .indexing import Gather, _index_tensor, gather, index_select
 from .inplace import _apply
 
 __all__ = ["scatter", "scatter_add", "index_add", "take_along_dim"]
-
-
-def _gather_grad(grad: Tensor, dim: int, index: Tensor) -> Tensor:
-    if grad_state.enabled:
-        return Gather.apply(grad, dim, index)
-    return grad._new(grad._backend.gather(grad._data, dim, index._data))
 
 
 def _crop(src: Tensor, shape) -> Tensor:
@@ -60,14 +54,9 @@ class Scatter(Function):
         need_x, need_src = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         gx = gsrc = None
         if need_x:
-            if grad_state.enabled:
-                gx = Scatter.apply(grad, None, ctx.dim, index, 0)
-            else:
-                g = grad._data.copy()
-                g[grad._backend.along_dim_key(index._data, ctx.dim)] = 0
-                gx = grad._new(g)
+            gx = Scatter.apply(grad, None, ctx.dim, index, 0)
         if need_src:
-            gsrc = _gather_grad(grad, ctx.dim, index)
+            gsrc = Gather.apply(grad, ctx.dim, index)
         return gx, gsrc, None, None, None
 
 
@@ -87,7 +76,7 @@ class ScatterAddInto(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        gsrc = _gather_grad(grad, ctx.dim, index) if ctx.needs_input_grad[1] else None
+        gsrc = Gather.apply(grad, ctx.dim, index) if ctx.needs_input_grad[1] else None
         return grad, gsrc, None, None
 
 
@@ -111,10 +100,7 @@ class IndexAdd(Function):
         (index,) = ctx.saved_tensors
         gsource = None
         if ctx.needs_input_grad[1]:
-            if grad_state.enabled:
-                gsource = index_select(grad, ctx.dim, index)
-            else:
-                gsource = grad._new(grad._backend.xp.take(grad._data, index._data, axis=ctx.dim))
+            gsource = index_select(grad, ctx.dim, index)
             if ctx.alpha != 1:
                 gsource = gsource * ctx.alpha
         return grad, gsource, None, None, None

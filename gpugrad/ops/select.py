@@ -4,11 +4,11 @@ and ``triu`` (keep a triangle of the last two dims)."""
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..backend.formulas import clamp_grad
 from ._util import (
     Tensor,
     data_as,
     float_result,
-    grad_state,
     math_ns,
     result_dtype,
     scalar_or_tensor,
@@ -20,6 +20,7 @@ __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
 class Where(Function):
     node_name = "WhereBackward0"
+    _next_inputs = (1, 2)  # the condition is not an input PyTorch lists
 
     @staticmethod
     def forward(ctx, condition, a, b, out_dtype):
@@ -33,20 +34,32 @@ class Where(Function):
     def backward(ctx, grad):
         (condition,) = ctx.saved_tensors
         _, need_a, need_b, _ = ctx.needs_input_grad
-        if grad_state.enabled:
-            m = math_ns()
-            return (None, m.where(condition, grad, 0) if need_a else None,
-                    m.where(condition, 0, grad) if need_b else None, None)
-        where = grad._backend.where
-        cd, gd = condition._data, grad._data
-        return (None, grad._new(where(cd, gd, 0)) if need_a else None,
-                grad._new(where(cd, 0, gd)) if need_b else None, None)
+        m = math_ns()
+        return (None, m.where(condition, grad, 0) if need_a else None,
+                m.where(condition, 0, grad) if need_b else None, None)
+
+
+class MaskedFill(Where):
+    """``masked_fill(input, mask, value)`` as ``where(mask, value, input)``."""
+
+    node_name = "MaskedFillBackward0"
+    _next_inputs = (2,)
+
+
+class MaskedFillTensor(MaskedFill):
+    node_name = "MaskedFillBackward1"  # a 0-d tensor value
+    _next_inputs = (2, 1)
 
 
 def where(condition, input=None, other=None) -> Tensor:
     """``input`` where ``condition`` holds, else ``other`` (scalars allowed), broadcast."""
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
+    return select_where(condition, input, other, Where)
+
+
+def select_where(condition, input, other, node) -> Tensor:
+    """``where`` with its checks and promotion, recorded as ``node`` (a ``Where``)."""
     if isinstance(condition, bool):
         from ..factories import tensor
 
@@ -61,7 +74,7 @@ def where(condition, input=None, other=None) -> Tensor:
         )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
-    return Where.apply(condition, a, b, result_dtype(a, b))
+    return node.apply(condition, a, b, result_dtype(a, b))
 
 
 class Clamp(Function):
@@ -75,16 +88,13 @@ class Clamp(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
         (x,) = ctx.saved_tensors
-        lo, hi = ctx.bounds
-        if grad_state.enabled:
-            inside = x == x
-            if lo is not None:
-                inside = inside & (x >= lo)
-            if hi is not None:
-                inside = inside & (x <= hi)
-            return math_ns().where(inside, grad, 0), None, None
-        return grad._new(grad._backend.clamp_grad(grad._data, x._data, lo, hi)), None, None
+        return clamp_grad(math_ns(), grad, x, *ctx.bounds), None, None
+
+    def _array_backward(self, grad):
+        (x,) = self.saved_arrays()
+        return self._backend.clamp_grad(grad, x, *self.bounds), None, None
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
@@ -120,7 +130,6 @@ class Triangle(Function):
     gradient keeps the same triangle."""
 
     node_name = "TrilBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, diagonal, upper):

@@ -20,6 +20,11 @@ def _shape_args(shape) -> tuple:
     """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    for n in shape:
+        if n.__class__ is not int:
+            break
+    else:
+        return shape  # plain ints, the common case
     out = []
     for n in shape:
         if isinstance(n, Tensor):
@@ -32,35 +37,39 @@ def _shape_args(shape) -> tuple:
 
 def _infer_shape(shape: tuple, numel: int) -> tuple:
     """Resolve one ``-1`` in ``shape`` and check the element count."""
-    if shape.count(-1) > 1:
-        raise RuntimeError("only one dimension can be inferred")
-    if any(n < -1 for n in shape):
-        raise RuntimeError(f"invalid shape dimension {min(shape)}")
     if -1 in shape:
-        known = math.prod(n for n in shape if n != -1)
-        if known == 0:
-            raise RuntimeError(
-                f"cannot reshape tensor of {numel} elements into shape {list(shape)} because the "
-                "unspecified dimension size -1 can be any value and is ambiguous"
-            )
-        if numel % known:
+        at = shape.index(-1)
+        rest = shape[:at] + shape[at + 1:]
+        if -1 in rest:
+            raise RuntimeError("only one dimension can be inferred")
+    else:
+        at, rest = None, shape
+    if rest and min(rest) < 0:
+        raise RuntimeError(f"invalid shape dimension {min(rest)}")
+    known = math.prod(rest)
+    if at is None:
+        if known != numel:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-        shape = tuple(numel // known if n == -1 else n for n in shape)
-    if math.prod(shape) != numel:
+        return shape
+    if known == 0:
+        raise RuntimeError(
+            f"cannot reshape tensor of {numel} elements into shape {list(shape)} because the "
+            "unspecified dimension size -1 can be any value and is ambiguous"
+        )
+    if numel % known:
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
-    return shape
+    return shape[:at] + (numel // known,) + shape[at + 1:]
 
 
 class Reshape(Function):
     node_name = "ViewBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
         data = x._data
         out = data.reshape(shape)
-        if x._backend.xp.may_share_memory(out, data):
+        if data.flags.c_contiguous or x._backend.xp.may_share_memory(out, data):
             return x._view(out)
         return x._new(out)
 
@@ -77,7 +86,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
     shape = _infer_shape(_shape_args(shape), input._data.size)
     if shape == input._data.shape and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Reshape.apply(input, shape), input)
+    return track(Reshape.apply_unary(input, shape), input)
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -91,7 +100,7 @@ def view(self: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return track(Reshape.apply(self, shape), self)
+    return track(Reshape.apply_unary(self, shape), self)
 
 
 def _viewable(data, shape: tuple) -> bool:
@@ -126,12 +135,11 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
 
 class Expand(Function):
     node_name = "ExpandBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x._data.shape
-        return x._view(x._backend.xp.broadcast_to(x._data, shape))
+        return x._view(x._backend.broadcast_view(x._data, shape))
 
     @staticmethod
     def backward(ctx, grad):
@@ -172,7 +180,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
     shape = tuple(shape)
     if shape == have and not self._requires_grad:
         return self
-    return track(Expand.apply(self, shape), self)
+    return track(Expand.apply_unary(self, shape), self)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
@@ -185,7 +193,6 @@ def broadcast_to(input: Tensor, size) -> Tensor:
 
 class Permute(Function):
     node_name = "PermuteBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -221,12 +228,11 @@ def permute(input: Tensor, *dims) -> Tensor:
     dims = tuple(wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return track(Permute.apply(input, dims), input)
+    return track(Permute.apply_unary(input, dims), input)
 
 
 class Transpose(Function):
     node_name = "TransposeBackward0"
-    _array_forward = True
 
     @staticmethod
     def forward(ctx, x, d0, d1):
@@ -248,10 +254,14 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     if n < 2 and d0 == d1 and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Transpose.apply(input, d0, d1), input)
+    return track(Transpose.apply_unary(input, d0, d1), input)
 
 
 swapaxes = swapdims = transpose
+
+
+class T(Transpose):
+    node_name = "TBackward0"
 
 
 def t(input: Tensor) -> Tensor:
@@ -259,8 +269,8 @@ def t(input: Tensor) -> Tensor:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {input.ndim}D")
     if input._data.ndim < 2:
-        return transpose(input, 0, 0)
-    return transpose(input, 0, 1)
+        return track(T.apply(input, 0, 0), input)
+    return track(T.apply(input, 0, 1), input)
 
 
 def _T(self: Tensor) -> Tensor:
@@ -282,7 +292,15 @@ class Flatten(Reshape):
 
 
 class Squeeze(Reshape):
-    node_name = "SqueezeBackward1"
+    node_name = "SqueezeBackward1"  # one dim
+
+
+class SqueezeAll(Reshape):
+    node_name = "SqueezeBackward0"
+
+
+class SqueezeDims(Reshape):
+    node_name = "SqueezeBackward2"  # a tuple of dims
 
 
 class Unsqueeze(Reshape):
@@ -302,7 +320,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start == end:
         return track(input._alias(), input) if not input._requires_grad else reshape(input, shape)
     merged = math.prod(shape[start:end + 1])
-    return track(Flatten.apply(input, shape[:start] + (merged,) + shape[end + 1:]), input)
+    return track(Flatten.apply_unary(input, shape[:start] + (merged,) + shape[end + 1:]), input)
 
 
 def ravel(input: Tensor) -> Tensor:
@@ -328,7 +346,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
             f"({shape[d]}) in the input tensor"
         )
-    return track(Reshape.apply(input, shape[:d] + sizes + shape[d + 1:]), input)
+    return track(Reshape.apply_unary(input, shape[:d] + sizes + shape[d + 1:]), input)
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -336,22 +354,22 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     shape = input._data.shape
     n = len(shape)
     if dim is None:
-        dims = range(n)
+        dims, cls = range(n), SqueezeAll
     elif isinstance(dim, (tuple, list)):
-        dims = [wrap_dim(d, n) for d in dim]
+        dims, cls = [wrap_dim(d, n) for d in dim], SqueezeDims
     else:
-        dims = [wrap_dim(dim, n)]
+        dims, cls = [wrap_dim(dim, n)], Squeeze
     new = tuple(s for i, s in enumerate(shape) if not (s == 1 and i in dims))
     if new == shape and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Squeeze.apply(input, new), input)
+    return track(cls.apply_unary(input, new), input)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``); a view."""
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1)
-    return track(Unsqueeze.apply(input, shape[:d] + (1,) + shape[d:]), input)
+    return track(Unsqueeze.apply_unary(input, shape[:d] + (1,) + shape[d:]), input)
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:

@@ -1,58 +1,37 @@
 """The exp-normalizing ops: ``softmax``, ``log_softmax`` over a dim, and ``logsumexp``.
 
 All three shift by the max before exponentiating, so logits of any finite size stay finite.
-Backward runs through the backend's ``softmax_grad`` / ``logsumexp_grad`` primitives; under
-``create_graph=True`` the same math runs on Tensors.
+Their gradients are formulas (``backend/formulas_reduce.py``), the backward written once in
+``_reduction_base.py``.
 """
 
 from __future__ import annotations
 
 import warnings
 
-from ..autograd.function import Function
-from ..backend.twins_reduce import logsumexp_grad_math, softmax_grad_math
-from ._util import Tensor, float_result, grad_state, math_ns, wrap_dim, wrap_dims
-from .minmax import kept_shape
+from ._reduction_base import Reduction
+from ._util import Tensor, float_result, wrap_dim, wrap_dims
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
 
 
-class Softmax(Function):
+class Softmax(Reduction):
     node_name = "SoftmaxBackward0"
-    log = False
-    _array_forward = True
+    op = "softmax"
 
     @staticmethod
     def forward(ctx, x, axis):
         data = x._data
-        # A 0-d input is a one-element slice.
-        out = x._backend.softmax(data.reshape(1) if data.ndim == 0 else data, axis, ctx.log)
-        y = x._new(out.reshape(data.shape))
-        ctx.axis = axis
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        axis = ctx.axis
-
-        def ksum(a):
-            return a.sum(axis, keepdim=True)
-
-        return softmax_grad_math(math_ns(), ksum, grad, y, ctx.log), None
-
-    def _array_backward(self, grad):
-        y = self.saved_array(0)
-        shape = grad.shape
-        if grad.ndim == 0:  # a 0-d input is a one-element slice
-            grad, y = grad.reshape(1), y.reshape(1)
-        return self._backend.softmax_grad(grad, y, self.axis, self.log).reshape(shape), None
+        log = ctx.op == "log_softmax"
+        if data.ndim == 0:  # a one-element slice: the reduction is over everything
+            out = x._backend.softmax(data.reshape(1), 0, log).reshape(())
+            return ctx.reduced(x, x._new(out), None)
+        return ctx.reduced(x, x._new(x._backend.softmax(data, axis, log)), (axis,))
 
 
 class LogSoftmax(Softmax):
     node_name = "LogSoftmaxBackward0"
-    log = True
+    op = "log_softmax"
 
 
 def _softmax_dim(name: str, ndim: int) -> int:
@@ -94,24 +73,13 @@ def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
     return _apply(LogSoftmax, "log_softmax", input, dim, dtype)
 
 
-class Logsumexp(Function):
+class Logsumexp(Reduction):
     node_name = "LogsumexpBackward0"
+    op = "logsumexp"
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        out = x._new(x._backend.logsumexp(x._data, dims, keepdim))
-        ctx.dims = dims
-        ctx.save_for_backward(x, out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, out = ctx.saved_tensors
-        kshape = kept_shape(x._data.shape, ctx.dims)
-        g, kept_out = grad.reshape(kshape), out.reshape(kshape)
-        if grad_state.enabled:
-            return logsumexp_grad_math(math_ns(), g, x, kept_out), None, None
-        return grad._new(grad._backend.logsumexp_grad(g._data, x._data, kept_out._data)), None, None
+        return ctx.reduced(x, x._new(x._backend.logsumexp(x._data, dims, keepdim)), dims)
 
 
 def logsumexp(input: Tensor, dim, keepdim: bool = False) -> Tensor:

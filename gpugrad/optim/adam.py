@@ -49,7 +49,7 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = zeros_state(p)
                 if group["amsgrad"]:
                     state["max_exp_avg_sq"] = zeros_state(p)
-            state["step"]._data += 1
+            state["step"]._write_(state["step"]._data + 1)
             by_step[float(state["step"]._data)].append(p)
         for step, ps in by_step.items():
             self._update(group, backend, ps, int(step))
@@ -59,7 +59,7 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         amsgrad = group["amsgrad"]
         backend.adam_step(
-            [p._data for p in params], [p._grad._data for p in params],
+            [p._data for p in params], [p.grad._data for p in params],
             [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
             [s["max_exp_avg_sq"]._data for s in states] if amsgrad else None,
             step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],

@@ -99,17 +99,16 @@ class Optimizer:
         """Reset the gradients of all optimized parameters: to None (default), or to zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                g = p._grad
+                g = p.grad
                 if g is None:
                     continue
                 if set_to_none:
-                    p._grad = None
+                    p.grad = None
                 else:
                     if g.grad_fn is not None:
                         g = g.detach()
-                        p._grad = g
-                    g._data[...] = 0
-                    g._vc.value += 1
+                        p.grad = g
+                    g._write_(0)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
@@ -123,7 +122,7 @@ class Optimizer:
                     continue
                 self._step_group(group, params, backend)
                 for p in params:  # the update wrote into each parameter in place
-                    p._vc.value += 1
+                    p._bump_version()
         return loss
 
     def _step_group(self, group: dict, params: list, backend) -> None:
@@ -132,7 +131,7 @@ class Optimizer:
 
     def _with_grads(self, group: dict):
         """The params of ``group`` that have a gradient, and their backend (one per group)."""
-        params = [p for p in group["params"] if p._grad is not None]
+        params = [p for p in group["params"] if p.grad is not None]
         backend = None
         for p in params:
             if backend is None:
@@ -208,7 +207,7 @@ def step_tensor() -> Tensor:
 
 def zeros_state(p: Tensor) -> Tensor:
     """A zero state buffer shaped, typed and placed like ``p``."""
-    return Tensor._make(p._backend.xp.zeros(p._data.shape, p._data.dtype), p._backend)
+    return p._new(p._backend.xp.zeros(p._data.shape, p._data.dtype))
 
 
 def _cast_state(name: str, value, param: Tensor):

@@ -46,11 +46,11 @@ class RMSprop(Optimizer):
                     state["momentum_buffer"] = zeros_state(p)
                 if group["centered"]:
                     state["grad_avg"] = zeros_state(p)
-            state["step"]._data += 1
+            state["step"]._write_(state["step"]._data + 1)
             states.append(state)
         momentum, centered = group["momentum"], group["centered"]
         backend.rmsprop_step(
-            [p._data for p in params], [p._grad._data for p in params],
+            [p._data for p in params], [p.grad._data for p in params],
             [s["square_avg"]._data for s in states],
             [s["grad_avg"]._data for s in states] if centered else None,
             [s["momentum_buffer"]._data for s in states] if momentum > 0 else None,

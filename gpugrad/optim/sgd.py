@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -40,11 +39,11 @@ class SGD(Optimizer):
         buffers = [s.get("momentum_buffer") for s in states]
         arrays = [None if b is None else b._data for b in buffers]
         backend.sgd_step(
-            [p._data for p in params], [p._grad._data for p in params], arrays,
+            [p._data for p in params], [p.grad._data for p in params], arrays,
             lr=group["lr"], momentum=momentum, dampening=group["dampening"],
             nesterov=group["nesterov"], weight_decay=group["weight_decay"],
             maximize=group["maximize"],
         )
-        for state, buf, arr in zip(states, buffers, arrays):
+        for p, state, buf, arr in zip(params, states, buffers, arrays):
             if buf is None:  # the primitive created it on this first step
-                state["momentum_buffer"] = Tensor._make(arr, backend)
+                state["momentum_buffer"] = p._new(arr)

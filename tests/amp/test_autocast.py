@@ -95,6 +95,14 @@ _CPU_OPS = {
     "bce": lambda m, x, p, t: m.nn.functional.binary_cross_entropy(p, p),
     "bce_logits": lambda m, x, p, t: m.nn.functional.binary_cross_entropy_with_logits(x, p),
     "cat": lambda m, x, p, t: m.cat([x, p.float()]),
+    "prelu": lambda m, x, p, t: m.nn.functional.prelu(x, p[0, :1]),
+    "kl_div": lambda m, x, p, t: m.nn.functional.kl_div(x, p, reduction="batchmean"),
+    "margin_ranking": lambda m, x, p, t: m.nn.functional.margin_ranking_loss(x, p, p - 0.5),
+    "multi_margin": lambda m, x, p, t: m.nn.functional.multi_margin_loss(x, t),
+    "triplet_margin": lambda m, x, p, t: m.nn.functional.triplet_margin_loss(x, p, x * p),
+    "cosine_embedding": lambda m, x, p, t: m.nn.functional.cosine_embedding_loss(
+        x, p, m.tensor([1, -1, 1, -1])),
+    "unlisted gaussian_nll": lambda m, x, p, t: m.nn.functional.gaussian_nll_loss(x, p, p),
     # torch 2.11 (the GPU image's oracle) has no linear_cross_entropy: its reference there
     "linear_cross_entropy": lambda m, x, p, t: (
         m.nn.functional.linear_cross_entropy(x, p, t, options=m.nn.LinearCrossEntropyOptions())
@@ -189,6 +197,12 @@ def test_cuda_op_lists(cuda_lists):
         "unlisted gelu": (lambda: F.gelu(xb, approximate="tanh"), "bfloat16"),
         "float64 not cast": (lambda: x.double() @ x.double(), "float64"),
         "lce": (lambda: F.linear_cross_entropy(x, x, t), "float32"),
+        "prelu": (lambda: F.prelu(x, x[0, :1]), "bfloat16"),
+        "cosh": (lambda: xb.cosh(), "float32"), "softplus": (lambda: F.softplus(xb), "float32"),
+        "group_norm": (lambda: F.group_norm(xb[None], 2), "float32"),
+        "kl_div": (lambda: F.kl_div(xb, xb, reduction="batchmean"), "float32"),
+        "normalize": (lambda: F.normalize(xb), "float32"),
+        "unlisted rms_norm": (lambda: F.rms_norm(xb, (4,)), "bfloat16"),
     }
     with gpugrad.autocast("cpu", dtype=gpugrad.bfloat16):
         for name, (fn, dtype) in expect.items():

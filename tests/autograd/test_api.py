@@ -210,3 +210,111 @@ def test_device_mismatch_message():
     other = gpugrad.Tensor._make(np.ones(2, np.float32), NumpyBackend())
     with pytest.raises(RuntimeError, match="same device"):
         gpugrad.ones(2) * other
+
+
+def test_grad_with_batched_grad_outputs_matches_torch():
+    import torch
+
+    def run(m):
+        x = m.tensor([1.0, 2.0], dtype=m.float64, requires_grad=True)
+        z = m.ones(2, dtype=m.float64, requires_grad=True)
+        y = x * x
+        (jac,) = m.autograd.grad(y, x, m.eye(2, dtype=m.float64), is_grads_batched=True,
+                                 retain_graph=True)
+        unused = m.autograd.grad(y.sum(), [x, z], m.ones(3, dtype=m.float64),
+                                 is_grads_batched=True, allow_unused=True, retain_graph=True)
+        filled = m.autograd.grad(y.sum(), [x, z], m.ones(3, dtype=m.float64),
+                                 is_grads_batched=True, materialize_grads=True,
+                                 create_graph=True)
+        return [jac.tolist(), unused[0].tolist(), unused[1], filled[1].tolist(),
+                filled[0].requires_grad]
+
+    assert run(gpugrad) == run(torch)
+    x = gpugrad.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="If `is_grads_batched=True`, we interpret the first"):
+        gpugrad.autograd.grad(x * 2, x, gpugrad.ones(2), is_grads_batched=True)
+
+
+class _DoubleInPlace(Function):
+    @staticmethod
+    def forward(ctx, x):
+        x.mul_(2)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * 2
+
+
+def test_mark_dirty_makes_the_input_the_output_as_torch():
+    import torch
+
+    class TorchDouble(torch.autograd.Function):
+        forward = staticmethod(_DoubleInPlace.forward)
+        backward = staticmethod(_DoubleInPlace.backward)
+
+    for m, f in ((gpugrad, _DoubleInPlace), (torch, TorchDouble)):
+        a = m.ones(3, requires_grad=True)
+        b = a * 1
+        out = f.apply(b)
+        assert out is b and b._version == 2 and not b.is_leaf
+        assert type(b.grad_fn).__name__.endswith("Backward")
+        assert b.grad_fn.next_functions[0][0].name() == "MulBackward0"
+        (out * 3).sum().backward()
+        assert a.grad.tolist() == [6.0, 6.0, 6.0]
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad has been"):
+            f.apply(m.ones(2, requires_grad=True))
+        plain = m.ones(2)
+        assert f.apply(plain) is plain and plain.tolist() == [2.0, 2.0]
+
+    class Forgot(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    with pytest.raises(RuntimeError, match="marked as dirty during the forward method were not"):
+        Forgot.apply(gpugrad.ones(2, requires_grad=True) * 1)
+    base = gpugrad.ones(3, requires_grad=True) * 1
+    with pytest.raises(NotImplementedError, match="mark_dirty on a view"):
+        _DoubleInPlace.apply(base[:2])
+
+
+def test_saved_tensor_modified_through_mark_dirty_is_caught():
+    a = gpugrad.ones(3, requires_grad=True)
+    b = a * 1
+    c = b * b  # saves b
+    _DoubleInPlace.apply(b)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        c.sum().backward()
+
+
+def test_mark_dirty_on_the_second_output_of_a_node_rebases_its_history():
+    import torch
+
+    def two_outputs(base):
+        return type("TwoOut", (base,), {
+            "forward": staticmethod(lambda ctx, x: (x * 2, x * 3)),
+            "backward": staticmethod(lambda ctx, g1, g2: g1 * 2 + g2 * 3),
+        })
+
+    class TorchDouble(torch.autograd.Function):
+        forward = staticmethod(_DoubleInPlace.forward)
+        backward = staticmethod(_DoubleInPlace.backward)
+
+    grads = []
+    for m, f in ((gpugrad, _DoubleInPlace), (torch, TorchDouble)):
+        a = m.ones(2, requires_grad=True)
+        first, second = two_outputs(m.autograd.Function).apply(a)
+        out = f.apply(second)  # ``second`` is output 1 of TwoOut, then output 0 of f
+        seen = []
+        out.register_hook(lambda g, seen=seen: seen.append(g.tolist()))
+        (out.sum() + first.sum()).backward()
+        grads.append((a.grad.tolist(), seen))
+    assert grads[0] == grads[1] == ([8.0, 8.0], [[1.0, 1.0]])

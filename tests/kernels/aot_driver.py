@@ -60,7 +60,8 @@ def main() -> int:
         for weight in (None, row) if every else (row,):
             for smoothing in (0.0, 0.1) if every else (0.1,):
                 ce.cross_entropy(x, target, weight, -100, smoothing, "mean", True)
-        ce.cross_entropy(x, x, None, -100, 0.1, "sum", True)
+        ce.cross_entropy_probs(x, x, None, 0.1, "sum", True)
+        ce.cross_entropy_probs(x, x, row, 0.0, "mean", True)
         ce.cross_entropy(rng.standard_normal((4, 40000)).astype(dtype),
                          rng.integers(0, 40000, 4), None, -100, 0.0, "none", True)
         losses.bce_with_logits(x, x, row, row, "mean", True)

@@ -34,6 +34,8 @@ def check_ops(rng):
         "maximum/exp": lambda m, x, y: (m.maximum(x, y) * m.exp(-x)).mean(),
         "logsumexp/var": lambda m, x, y: m.logsumexp(x * y, 1).sum() + x.var(0).sum(),
         "sum_to_shape": lambda m, x, y: ((x + y) * (x - y)).sum(),
+        "strided": lambda m, x, y: (m.exp(x.T) * y[:, None]).sum(),
+        "mse": lambda m, x, y: m.nn.functional.mse_loss(x, x.detach() * y),
     }
     for name, fn in ops.items():
         gx, gy = (gpugrad.tensor(a, requires_grad=True) for a in (x_np, y_np))
@@ -115,9 +117,10 @@ def main() -> None:
     check_ops(rng)
     check_training(rng)
     check_linear_cross_entropy(rng)
-    expected = {"_elementwise_kernel", "_reduce_kernel", "_softmax_kernel",
+    expected = {"_flat_kernel", "_elementwise_kernel", "_loss_sum_kernel", "_reduce_kernel",
+                "_softmax_kernel",
                 "_softmax_grad_kernel", "_logsumexp_kernel", "_var_kernel",
-                "_cross_entropy_kernel", "_adam_kernel"}
+                "_cross_entropy_index_kernel", "_adam_kernel"}
     assert expected <= launched, f"kernels never launched: {sorted(expected - launched)}"
     print("ok", len(launched), "kernels")
 

@@ -40,7 +40,7 @@ def layout(values: np.ndarray, kind: str) -> np.ndarray:
         return values.copy()
     if kind == "transposed":
         return np.ascontiguousarray(values.T).T
-    poison = np.nan if values.dtype.kind == "f" else 99
+    poison = np.nan if values.dtype.kind in "fV" else 99  # V: bfloat16
     big = np.full(values.shape[:-1] + (values.shape[-1] * 2,), poison, dtype=values.dtype)
     view = big[..., ::2]
     view[...] = values

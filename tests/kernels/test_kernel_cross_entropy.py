@@ -29,6 +29,16 @@ def _torch(logits, target, weight, ignore_index, smoothing, reduction):
     return loss.detach().numpy(), x.grad.numpy()
 
 
+def _kernel(logits, target, weight, smoothing, reduction, on=None):
+    """The kernel for the target's kind (``on``: the twin instead), on the device."""
+    put = (lambda a: a) if on is not None else device
+    w = None if weight is None else put(weight)
+    if target.dtype.kind in "fV":  # V: bfloat16 probabilities
+        fn = (on or ce).cross_entropy_probs
+        return fn(put(logits), put(target), w, smoothing, reduction, True)
+    return (on or ce).cross_entropy(put(logits), put(target), w, -100, smoothing, reduction, True)
+
+
 def _case(rng, n, c, dtype, probs, weighted, ignore):
     logits = layout((rng.standard_normal((n, c)) * 2).astype(dtype), "strided")
     if probs:
@@ -50,9 +60,7 @@ def test_matches_torch(path, dtype, probs):
         for weighted in (False, True):
             for smoothing in (0.0, 0.2):
                 logits, target, weight = _case(rng, 7, 13, dtype, probs, weighted, True)
-                loss, grad = ce.cross_entropy(device(logits), device(target),
-                                              None if weight is None else device(weight), -100,
-                                              smoothing, reduction, True)
+                loss, grad = _kernel(logits, target, weight, smoothing, reduction)
                 t_loss, t_grad = _torch(logits, target, weight, -100, smoothing, reduction)
                 what = f"{reduction} weighted={weighted} smoothing={smoothing}"
                 assert host(loss).dtype == np.dtype(dtype) and host(loss).shape == t_loss.shape
@@ -66,9 +74,8 @@ def test_matches_twin(twin, path):
     for probs in (False, True):
         logits, target, weight = _case(rng, 9, 6, "float64", probs, True, True)
         for reduction in ("mean", "none"):
-            loss, grad = ce.cross_entropy(device(logits), device(target), device(weight), -100,
-                                          0.1, reduction, True)
-            e_loss, e_grad = twin.cross_entropy(logits, target, weight, -100, 0.1, reduction, True)
+            loss, grad = _kernel(logits, target, weight, 0.1, reduction)
+            e_loss, e_grad = _kernel(logits, target, weight, 0.1, reduction, on=twin)
             assert_close(loss, e_loss, "float64")
             assert_close(grad, e_grad, "float64")
 

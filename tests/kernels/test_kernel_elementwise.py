@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gpugrad.kernels import elementwise
 from gpugrad.kernels import elementwise_ops as ew
 from kernel_helpers import assert_close, device, host, layout, reference_dtype
 
+from gpugrad.backend import formulas
 from gpugrad.backend.formulas import UNARY
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
@@ -18,6 +20,17 @@ def _values(rng, op, shape):
     if op in POSITIVE:
         return rng.uniform(0.2, 3.0, shape)
     return rng.uniform(-3.0, 3.0, shape)
+
+
+def test_kernel_tables_name_the_formula_ops():
+    """Every elementwise formula has its kernel (forward and each gradient), and no kernel
+    lacks a formula: adding an op means one entry in each table."""
+    assert sorted(ew.um.UNARY) == sorted(formulas.UNARY)
+    for op, (_, grad) in ew.um.UNARY.items():
+        assert (grad is None) == (formulas.UNARY[op].grad is None), op
+    assert sorted(ew.bm.BINARY) == sorted(formulas.BINARY)
+    assert sorted(ew.bm.COMPARE) == sorted(formulas.COMPARE)
+    assert sorted(ew.bm.BITWISE) == sorted(formulas.BITWISE)
 
 
 @pytest.mark.parametrize("op", sorted(ew.um.UNARY))
@@ -173,6 +186,42 @@ def test_clamp_and_grad(twin, dtype):
 def test_clamp_keeps_nan(twin):
     x = np.array([np.nan, -5.0, 5.0, 0.3], np.float32)
     assert_close(ew.clamp(device(x), -1, 1), twin.clamp(x, -1, 1), "float32")
+
+
+# Contiguous operands broadcast along the leading dims (rows), the trailing dims (columns), or a
+# single element: the flat kernel, one index for all. A middle broadcast needs the general one.
+FLAT_BROADCAST = [((5, 7), (7,)), ((5, 7), (1, 7)), ((5, 7), (5, 1)), ((2, 3, 4), (3, 4)),
+                  ((2, 3, 4), (2, 1, 1)), ((2, 3, 4), (2, 3, 1)), ((2, 3, 4), (1, 1, 1)),
+                  ((1, 5, 3), (3,)), ((4, 5), ())]
+
+
+@pytest.mark.parametrize("shape_a,shape_b", FLAT_BROADCAST)
+def test_contiguous_broadcasts_take_the_flat_kernel(twin, shape_a, shape_b):
+    rng = np.random.default_rng(9)
+    a, b = rng.uniform(0.5, 2.0, shape_a), rng.uniform(0.5, 2.0, shape_b)
+    shape = np.broadcast_shapes(shape_a, shape_b)
+    assert elementwise.flat_kinds((device(a), device(b)), shape, True) is not None
+    for op in ("mul", "pow"):
+        out = ew.binary(op, device(a), device(b))
+        assert_close(out, twin.binary(op, a, b), "float64", err_msg=f"{op} {shape_a} {shape_b}")
+        g = rng.standard_normal(shape)
+        ga, gb = ew.binary_grad(op, device(g), device(a), device(b), out, True, True)
+        ea, eb = twin.binary_grad(op, g, a, b, host(out), True, True)
+        assert_close(ga, np.broadcast_to(ea, shape), "float64")
+        assert_close(gb, np.broadcast_to(eb, shape), "float64")
+    # a row and a column that split the dims alike share the flat kernel
+    c = rng.uniform(0.5, 2.0, (5, 1))
+    where = ew.where(device(np.ones((5, 7), bool)), device(rng.standard_normal(7)), device(c))
+    assert host(where).shape == (5, 7)
+
+
+def test_middle_broadcasts_and_strided_operands_take_the_general_kernel():
+    a = device(np.ones((3, 4, 5)))
+    assert elementwise.flat_kinds((a, device(np.ones((3, 1, 5)))), (3, 4, 5), True) is None
+    strided = device(np.ones((3, 10))[:, ::2])
+    assert elementwise.flat_kinds((strided,), (3, 5), True) is None
+    rows, cols = device(np.ones(5)), device(np.ones((3, 1, 1)))
+    assert elementwise.flat_kinds((a, rows, cols), (3, 4, 5), True) is None  # 5 vs 20 inner
 
 
 def test_layouts_that_do_not_collapse(twin):

@@ -76,3 +76,24 @@ def test_constant_inits():
     np.testing.assert_array_equal(init.eye_(w).numpy(), np.eye(3, 4))
     with pytest.raises(ValueError, match="2 dimensions"):
         init.eye_(gpugrad.empty(2, 2, 2))
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("uniform_", {}), ("normal_", {}), ("trunc_normal_", {}), ("xavier_uniform_", {}),
+    ("xavier_normal_", {}), ("kaiming_uniform_", {"a": 0.1}), ("kaiming_normal_", {}),
+])
+def test_init_functions_draw_from_their_generator(name, kwargs):
+    fn = getattr(gpugrad.nn.init, name)
+
+    def init(seed):
+        g = gpugrad.Generator().manual_seed(seed)
+        return fn(gpugrad.empty(4, 5), **kwargs, generator=g).tolist()
+
+    gpugrad.manual_seed(0)
+    expected = gpugrad.rand(2).tolist()
+    gpugrad.manual_seed(0)
+    first = init(3)
+    assert gpugrad.rand(2).tolist() == expected  # the default stream was not drawn from
+    assert first == init(3) and first != init(4)
+    with pytest.raises(TypeError, match="argument 'generator' must be torch.Generator"):
+        fn(gpugrad.empty(4, 5), **kwargs, generator=1)

@@ -243,7 +243,7 @@ def test_random_fills():
     assert abs(x.mean().item() - 1.0) < 0.1 and abs(x.std().item() - 2.0) < 0.1
     x.uniform_(**{"from": 5.0, "to": 6.0})
     assert x.min().item() >= 5.0
-    with pytest.raises(RuntimeError, match="floating point"):
+    with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
         gpugrad.zeros(2, dtype=gpugrad.int64).normal_()
 
 
@@ -416,16 +416,20 @@ def test_multi_output_views_can_be_written():
 
 
 def test_graph_nodes_are_named_as_pytorch():
-    x = gpugrad.ones(3, requires_grad=True)
-    y = x * 1
-    assert y.mul_(2).grad_fn.name() == "MulBackward0"
-    assert (x * 1).zero_().grad_fn.name() == "ZeroBackward0"
-    assert (x * 1).fill_(1).grad_fn.name() == "FillBackward0"
-    assert (x * 1).copy_(x).grad_fn.name() == "CopyBackwards"
-    z = x * 1
-    z[0:1].mul_(2)
-    assert z.grad_fn.name() == "CopySlices"
-    assert not z.is_leaf and z.requires_grad
+    def nodes(m):
+        x = m.ones(3, requires_grad=True)
+        z = x * 1
+        z[0:1].mul_(2)
+        outs = [(x * 1).mul_(2), (x * 1).zero_(), (x * 1).fill_(1), (x * 1).fill_(m.tensor(2.0)),
+                (x * 1).copy_(x)]
+        assert not z.is_leaf and z.requires_grad
+        # An in-place op through a view: PyTorch's CopySlices lists the op's other inputs, ours
+        # the op's result (README, Differences); the names agree.
+        return [(type(o.grad_fn).__name__, o.grad_fn.name(),
+                 [n.name() if n else None for n, _ in o.grad_fn.next_functions]) for o in outs
+                ] + [(type(z.grad_fn).__name__, z.grad_fn.name())]
+
+    assert nodes(gpugrad) == nodes(torch)
 
 
 def test_write_into_a_plain_tensor_with_a_grad_operand_makes_it_a_graph_node():

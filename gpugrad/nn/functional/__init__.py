@@ -3,9 +3,50 @@
 
 from __future__ import annotations
 
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, tanh
+from .activation import (
+    gelu,
+    leaky_relu,
+    leaky_relu_,
+    log_softmax,
+    relu,
+    relu_,
+    sigmoid,
+    silu,
+    softmax,
+    tanh,
+)
+from .activation_piecewise import (
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    prelu,
+    relu6,
+    rrelu,
+    rrelu_,
+    softshrink,
+    threshold,
+    threshold_,
+)
+from .activation_smooth import (
+    celu,
+    celu_,
+    elu,
+    elu_,
+    glu,
+    logsigmoid,
+    mish,
+    selu,
+    selu_,
+    softmin,
+    softplus,
+    softsign,
+    tanhshrink,
+)
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
+from .distance import cosine_similarity, pairwise_distance, pdist
 from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
@@ -17,14 +58,43 @@ from .loss import (
     smooth_l1_loss,
 )
 from .loss_ce import cross_entropy, nll_loss
-from .normalization import batch_norm
+from .loss_likelihood import gaussian_nll_loss, kl_div, poisson_nll_loss
+from .loss_margin import (
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+from .normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 
 __all__ = [
-    "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "linear", "dropout", "layer_norm", "batch_norm", "embedding", "one_hot", "conv1d", "conv2d",
+    "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
+    "log_softmax",
+    "elu", "elu_", "selu", "selu_", "celu", "celu_", "softplus", "softsign", "mish",
+    "logsigmoid", "tanhshrink", "glu", "softmin",
+    "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "softshrink", "hardshrink",
+    "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
+    "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
+    "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "unfold", "fold",
-    "scaled_dot_product_attention",
+    "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "linear_cross_entropy",
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
+    "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "cosine_embedding_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "linear_cross_entropy",
 ]

@@ -32,3 +32,13 @@ def check_reduction(reduction: str, size_average=None, reduce=None) -> str:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
+
+
+def reduce_loss(loss, reduction: str):
+    """``loss`` (elementwise) reduced as ``reduction`` asks: ``'mean'``, ``'sum'`` or
+    ``'none'`` (already checked)."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss

@@ -1,51 +1,20 @@
 """Activation functions: ``relu``, ``leaky_relu``, ``gelu``, ``silu``, ``sigmoid``, ``tanh``,
 ``softmax``, ``log_softmax``.
 
-GELU's and SiLU's math lives in ``backend/formulas.py`` (one pass through the backend's
-``unary`` primitive forward, ``unary_grad`` backward); under ``create_graph=True`` the same
-formula runs on Tensors, so double backward works.
+GELU and SiLU are entries of ``backend/formulas.UNARY`` (not public as ``gpugrad.gelu``): their
+ops are generated in ``ops/elementwise.py`` like ``exp``'s.
 """
 
 from __future__ import annotations
 
-from ...autograd.function import Function
-from ...backend.formulas import UNARY
+from ...ops import elementwise
 from ...ops import softmax as _softmax_ops
-from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ...ops._util import Tensor, check_tensor
+from ...ops.layers import LeakyRelu
+from ._pointwise import maybe_in_place
 
-__all__ = ["relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax"]
-
-
-class _FormulaActivation(Function):
-    """An activation whose forward and gradient are ``formulas.UNARY[op]``; saves its input."""
-
-    op = ""
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x._new(x._backend.unary(ctx.op, x._data))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return UNARY[ctx.op].grad(math_ns(), grad, x, None)
-
-    def _array_backward(self, grad):
-        return (self._backend.unary_grad(self.op, grad, self.saved_array(0), None),)
-
-
-class Gelu(_FormulaActivation):
-    op, node_name = "gelu", "GeluBackward0"
-
-
-class GeluTanh(_FormulaActivation):
-    op, node_name = "gelu_tanh", "GeluBackward0"
-
-
-class Silu(_FormulaActivation):
-    op, node_name = "silu", "SiluBackward0"
+__all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh",
+           "softmax", "log_softmax"]
 
 
 def _float_input(input, fn: str) -> Tensor:
@@ -66,44 +35,31 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     with ``approximate='tanh'``."""
     _float_input(input, "GeluKernelImpl")
     if approximate == "none":
-        return Gelu.apply(input)
+        return elementwise.FUNCTIONS["gelu"](input)
     if approximate == "tanh":
-        return GeluTanh.apply(input)
+        return elementwise.FUNCTIONS["gelu_tanh"](input)
     raise RuntimeError(f"approximate argument must be either none or tanh. Got {approximate}")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """``x * sigmoid(x)`` (also called swish). ``inplace`` is accepted; the result is a new
-    tensor."""
+    """``x * sigmoid(x)`` (also called swish); with ``inplace``, written into ``input``."""
     _float_input(input, "silu")
-    return Silu.apply(input)
-
-
-class LeakyRelu(Function):
-    node_name = "LeakyReluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, negative_slope):
-        ctx.save_for_backward(x)
-        ctx.negative_slope = negative_slope
-        xd = x._data
-        return x._new(x._backend.xp.where(xd > 0, xd, xd * negative_slope))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        slope = ctx.negative_slope
-        if grad_state.enabled:
-            return math_ns().where(x > 0, grad, grad * slope), None
-        gd = grad._data
-        return grad._new(grad._backend.xp.where(x._data > 0, gd, gd * slope)), None
+    return maybe_in_place(input, inplace, elementwise.FUNCTIONS["silu"])
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` where ``x > 0``, else ``negative_slope * x``. ``inplace`` is accepted; the result
-    is a new tensor."""
+    """``x`` where ``x > 0``, else ``negative_slope * x``; with ``inplace``, written into
+    ``input``."""
     _float_input(input, "leaky_relu")
-    return LeakyRelu.apply(input, float(negative_slope))
+    return maybe_in_place(input, inplace, lambda x: LeakyRelu.apply(x, float(negative_slope)))
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
 
 
 def sigmoid(input: Tensor) -> Tensor:

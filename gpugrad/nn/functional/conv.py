@@ -1,20 +1,16 @@
 """Sliding windows: ``unfold`` / ``fold`` and the convolutions built on them, ``conv1d`` and
 ``conv2d`` (pooling, built on the same windows, is in ``pooling.py``).
 
-``unfold`` (im2col) copies every kernel-sized window of an (N, C, H, W) input into the columns
-of an (N, C*kh*kw, L) array; ``fold`` (col2im) sums such columns back into an image. They are
-each other's adjoint, so each one's backward is the other, and both are differentiable again:
+``unfold`` (im2col) and ``fold`` (col2im) are ops (``ops/conv.py``), each other's adjoint:
 convolution is ``unfold`` followed by a (batched) matmul with the weight, average pooling
 ``unfold`` followed by a mean over the kernel positions, and their gradients, double backward
-included, come from those ops (max pooling is its own Function, folding its gradient back).
-Both copy with one strided slice per kernel position (kh*kw slices), which works on NumPy and
-CuPy arrays alike.
+included, come from those ops (max pooling is its own op, folding its gradient back).
 """
 
 from __future__ import annotations
 
-from ...autograd.function import Function
 from ...ops._util import Tensor, check_tensor
+from ...ops.conv import Fold, Geometry, Unfold
 
 __all__ = ["unfold", "fold", "conv1d", "conv2d"]
 
@@ -27,106 +23,6 @@ def _pair(value, name: str) -> tuple:
     if any(v < 0 for v in pair):
         raise RuntimeError(f"{name} must be non-negative, got {value!r}")
     return pair
-
-
-def _out_size(size: int, kernel: int, dilation: int, pad_total: int, stride: int) -> int:
-    return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
-
-
-class _Geometry:
-    """The windows of an unfold: kernel, dilation, padding (top, bottom, left, right), stride,
-    and the resulting output grid for an (H, W) image."""
-
-    def __init__(self, hw, kernel, dilation, pads, stride):
-        if min(kernel) < 1 or min(dilation) < 1 or min(stride) < 1:
-            raise RuntimeError(
-                f"kernel size, dilation and stride must be positive, got kernel_size={kernel}, "
-                f"dilation={dilation}, stride={stride}"
-            )
-        self.hw, self.kernel, self.dilation = tuple(hw), kernel, dilation
-        self.pads, self.stride = pads, stride
-        (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
-        pt, pb, pl, pr = pads
-        self.out = (_out_size(hw[0], kh, dh, pt + pb, sh), _out_size(hw[1], kw, dw, pl + pr, sw))
-        if min(self.out) < 1:
-            raise RuntimeError(
-                f"Calculated padded input size per channel: ({hw[0] + pt + pb} x "
-                f"{hw[1] + pl + pr}). Kernel size: ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}). "
-                "Kernel size can't be greater than actual input size"
-            )
-
-    def windows(self):
-        """For each kernel position (i, j): the slices of the padded image it reads."""
-        (kh, kw), (dh, dw), (sh, sw), (oh, ow) = self.kernel, self.dilation, self.stride, self.out
-        for i in range(kh):
-            for j in range(kw):
-                yield i, j, (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-                             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
-
-
-def _unfold_array(xp, x, geo: _Geometry, fill: float):
-    n, c = x.shape[:2]
-    x = _padded(xp, x, geo, fill)
-    (kh, kw), (oh, ow) = geo.kernel, geo.out
-    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for i, j, (rows, columns) in geo.windows():
-        cols[:, :, i, j] = x[:, :, rows, columns]
-    return cols.reshape(n, c * kh * kw, oh * ow)
-
-
-def _fold_array(xp, cols, geo: _Geometry):
-    (kh, kw), (oh, ow), (h, w) = geo.kernel, geo.out, geo.hw
-    pt, pb, pl, pr = geo.pads
-    n, c = cols.shape[0], cols.shape[1] // (kh * kw)
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
-    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
-    for i, j, (rows, columns) in geo.windows():
-        out[:, :, rows, columns] += cols[:, :, i, j]
-    return xp.ascontiguousarray(out[:, :, pt:pt + h, pl:pl + w])
-
-
-class Unfold(Function):
-    node_name = "Im2ColBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, geo, fill):
-        ctx.geo = geo
-        return x._new(_unfold_array(x._backend.xp, x._data, geo, fill))
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Fold.apply(grad, ctx.geo), None, None
-
-    def _array_backward(self, grad):
-        return _fold_array(self._backend.xp, grad, self.geo), None, None
-
-
-class Fold(Function):
-    node_name = "Col2ImBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, cols, geo):
-        ctx.geo = geo
-        return cols._new(_fold_array(cols._backend.xp, cols._data, geo))
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Unfold.apply(grad, ctx.geo, 0.0), None
-
-    def _array_backward(self, grad):
-        return _unfold_array(self._backend.xp, grad, self.geo, 0.0), None
-
-
-def _padded(xp, x, geo: _Geometry, fill: float):
-    pt, pb, pl, pr = geo.pads
-    if not (pt or pb or pl or pr):
-        return x
-    n, c, h, w = x.shape
-    padded = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
-    padded[:, :, pt:pt + h, pl:pl + w] = x
-    return padded
 
 
 def _symmetric(padding) -> tuple:
@@ -146,7 +42,7 @@ def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tenso
     """Every kernel-sized window of ``input`` (N, C, H, W) as a column: (N, C*kh*kw, L), L the
     number of windows (im2col)."""
     _check_image(input, "unfold")
-    geo = _Geometry(input.shape[2:], _pair(kernel_size, "kernel_size"),
+    geo = Geometry(input.shape[2:], _pair(kernel_size, "kernel_size"),
                     _pair(dilation, "dilation"), _symmetric(_pair(padding, "padding")),
                     _pair(stride, "stride"))
     return Unfold.apply(input, geo, 0.0)
@@ -160,7 +56,7 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     if input.dim() not in (2, 3):
         raise RuntimeError(f"fold: expected a 2-D or 3-D input, got {input.dim()}-D")
     cols = input if batched else input.unsqueeze(0)
-    geo = _Geometry(_pair(output_size, "output_size"), _pair(kernel_size, "kernel_size"),
+    geo = Geometry(_pair(output_size, "output_size"), _pair(kernel_size, "kernel_size"),
                     _pair(dilation, "dilation"), _symmetric(_pair(padding, "padding")),
                     _pair(stride, "stride"))
     kk = geo.kernel[0] * geo.kernel[1]
@@ -224,7 +120,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise RuntimeError(f"conv2d: expected bias of shape [{out_ch}], got {list(bias.shape)}")
     _check_image(x, "conv2d")
     stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    geo = _Geometry(x.shape[2:], (kh, kw), dilation,
+    geo = Geometry(x.shape[2:], (kh, kw), dilation,
                     _conv_pads(padding, x.shape[2:], (kh, kw), dilation, stride), stride)
     n, (oh, ow) = x.shape[0], geo.out
     cols = Unfold.apply(x, geo, 0.0)  # (N, C*kh*kw, L)

@@ -1,57 +1,16 @@
 """Layer functions: ``linear``, ``dropout``, ``layer_norm``, ``embedding``, ``one_hot``.
 
-Each is one Function with a fused backward on arrays (all the input gradients from one pass
-over what forward saved); under ``create_graph=True`` the backward is rebuilt from Tensor ops
-on the saved inputs, so it is differentiable again.
+PyTorch's arguments, checked here; the ops are in ``ops/layers.py``.
 """
 
 from __future__ import annotations
 
 import math
 
-from ...autograd.function import Function
-from ...autograd.grad_mode import no_grad
 from ...ops._util import Tensor, check_tensor
+from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
 
 __all__ = ["linear", "dropout", "layer_norm", "embedding", "one_hot"]
-
-
-class Linear(Function):
-    """``x @ weight.T + bias``: one matmul and an in-place bias add forward; backward gives
-    ``grad @ weight``, ``grad.T @ x`` and ``grad.sum(rows)`` from the 2-D views."""
-
-    node_name = "AddmmBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
-        need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        ctx.save_for_backward(x if need_w else None, weight if need_x else None)
-        ctx.x_shape = x._data.shape
-        out = x._backend.matmul(x._data, weight._data.T)
-        if bias is not None:
-            out += bias._data
-        return x._new(out)
-
-    @staticmethod
-    def backward(ctx, grad):
-        # On Tensors (create_graph); the engine otherwise calls _array_backward.
-        x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
-        n_in = ctx.x_shape[-1]
-        g2 = grad.reshape(-1, grad._data.shape[-1] if grad._data.ndim else 1)
-        return (grad.matmul(weight) if need_x else None,
-                g2.t().matmul(x.reshape(-1, n_in)) if need_w else None,
-                g2.sum(0) if need_b else None)
-
-    def _array_backward(self, grad):
-        x, weight = self.saved_arrays()
-        need_x, need_w, need_b = self.needs_input_grad
-        backend = self._backend
-        g2 = grad.reshape(-1, grad.shape[-1] if grad.ndim else 1)
-        return (backend.matmul(grad, weight) if need_x else None,
-                backend.matmul(g2.T, x.reshape(-1, self.x_shape[-1])) if need_w else None,
-                backend.reduce("sum", g2, (0,), False) if need_b else None)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -78,7 +37,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"The size of tensor a ({weight._data.shape[0]}) must match the size of tensor b "
             f"({bias._data.shape[-1]}) at non-singleton dimension 1"
         )
-    return Linear.apply(input, weight, bias)
+    return (Linear if bias is not None else LinearNoBias).apply(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
@@ -96,76 +55,8 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     else:
         scale = backend.bernoulli_mask(1.0 - p, input._data.shape).astype(input._data.dtype)
         scale *= 1.0 / (1.0 - p)
-    mask = Tensor._make(scale, backend)
+    mask = input._new(scale)
     return input.mul_(mask) if inplace else input * mask
-
-
-class LayerNorm(Function):
-    """Normalize over the last ``k`` dims, then scale and shift:
-    ``y = (x - mean) * rstd * weight + bias`` with ``rstd = 1 / sqrt(var + eps)``.
-
-    Backward (``xhat`` the normalized input, ``gh = grad * weight``, means over the
-    normalized dims): ``gx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat))``,
-    ``gweight = sum(grad * xhat)``, ``gbias = sum(grad)`` over the leading dims.
-    """
-
-    node_name = "NativeLayerNormBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, k, eps):
-        xp = x._backend.xp
-        xd = x._data
-        axes = tuple(range(xd.ndim - k, xd.ndim))
-        mean = xd.mean(axis=axes, keepdims=True)
-        centered = xd - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        rstd = 1 / xp.sqrt(var + eps)
-        xhat = centered
-        xhat *= rstd
-        out = xhat * weight._data if weight is not None else xhat.copy()
-        if bias is not None:
-            out += bias._data
-        ctx.k, ctx.eps = k, eps
-        ctx.save_for_backward(x, weight, x._new(xhat), x._new(rstd))
-        return x._new(out)
-
-    @staticmethod
-    def backward(ctx, grad):
-        # On Tensors (create_graph): recomputed from x, so it is differentiable again.
-        x, weight, _, _ = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        axes = tuple(range(grad.dim() - ctx.k, grad.dim()))
-        lead = tuple(range(grad.dim() - ctx.k))
-        mean = x.mean(axes, keepdim=True)
-        centered = x - mean
-        rstd = ((centered * centered).mean(axes, keepdim=True) + ctx.eps).rsqrt()
-        xhat = centered * rstd
-        gh = grad * weight if weight is not None else grad
-        gx = rstd * (gh - gh.mean(axes, keepdim=True)
-                     - xhat * (gh * xhat).mean(axes, keepdim=True)) if need_x else None
-        gw = (grad * xhat).sum(lead) if need_w else None
-        gb = grad.sum(lead) if need_b else None
-        return gx, gw, gb, None, None
-
-    def _array_backward(self, grad):
-        _, weight, xhat, rstd = self.saved_arrays()
-        need_x, need_w, need_b = self.needs_input_grad[:3]
-        axes = tuple(range(grad.ndim - self.k, grad.ndim))
-        lead = tuple(range(grad.ndim - self.k))
-        gx = gw = gb = None
-        if need_x:
-            gh = grad * weight if weight is not None else grad.copy()
-            proj = (gh * xhat).mean(axis=axes, keepdims=True)
-            gh -= gh.mean(axis=axes, keepdims=True)
-            gh -= xhat * proj
-            gh *= rstd
-            gx = gh
-        if need_w:
-            gw = (grad * xhat).sum(axis=lead)
-        if need_b:
-            gb = grad.sum(axis=lead)
-        return gx, gw, gb, None, None
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
@@ -190,60 +81,6 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"shape {list(t.shape)} and normalized_shape = {list(normalized_shape)}"
             )
     return LayerNorm.apply(input, weight, bias, k, float(eps))
-
-
-class Embedding(Function):
-    """Rows of ``weight`` picked by ``indices``; backward adds each grad row into its index's
-    row (``add_at``), zeroing ``padding_idx``'s row."""
-
-    node_name = "EmbeddingBackward0"
-
-    @staticmethod
-    def forward(ctx, weight, indices, padding_idx, scale_grad_by_freq):
-        ctx.num_weights = weight._data.shape[0]
-        ctx.padding_idx, ctx.scale_grad_by_freq = padding_idx, scale_grad_by_freq
-        ctx.save_for_backward(indices)
-        return weight._new(weight._backend.xp.take(weight._data, indices._data, axis=0))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (indices,) = ctx.saved_tensors
-        args = (indices, ctx.num_weights, ctx.padding_idx, ctx.scale_grad_by_freq)
-        return EmbeddingDenseBackward.apply(grad, *args), None, None, None
-
-
-class EmbeddingDenseBackward(Function):
-    """The weight gradient of ``Embedding`` as its own op, so double backward works (its own
-    gradient is the gather of the incoming gradient)."""
-
-    node_name = "EmbeddingDenseBackwardBackward0"
-
-    @staticmethod
-    def forward(ctx, grad, indices, num_weights, padding_idx, scale_grad_by_freq):
-        backend = grad._backend
-        xp = backend.xp
-        dim = grad._data.shape[-1]
-        idx = indices._data.reshape(-1)
-        rows = grad._data.reshape(-1, dim)
-        if scale_grad_by_freq:
-            counts = xp.bincount(idx, minlength=num_weights)
-            rows = rows / counts[idx][:, None].astype(rows.dtype)
-        out = xp.zeros((num_weights, dim), grad._data.dtype)
-        backend.add_at(out, idx, rows)
-        if padding_idx is not None:
-            out[padding_idx] = 0
-        ctx.padding_idx, ctx.scale_grad_by_freq = padding_idx, scale_grad_by_freq
-        ctx.save_for_backward(indices)
-        return grad._new(out)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (indices,) = ctx.saved_tensors
-        if ctx.scale_grad_by_freq or ctx.padding_idx is not None:
-            raise NotImplementedError(
-                "double backward of embedding with padding_idx or scale_grad_by_freq"
-            )
-        return Embedding.apply(gg, indices, None, False), None, None, None, None
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
@@ -283,12 +120,11 @@ def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None
     """Scale the rows ``idx`` of ``weight`` to norm ``max_norm`` where above it (in place)."""
     xp = weight._backend.xp
     rows = xp.unique(idx.reshape(-1))
-    with no_grad():
-        w = weight._data
-        norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
-        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
-        w[rows] *= scale[:, None]
-        weight._vc.value += 1
+    w = weight._data
+    norms = (xp.abs(w[rows]) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
+    w[rows] *= scale[:, None]
+    weight._bump_version()
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

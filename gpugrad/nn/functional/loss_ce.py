@@ -1,166 +1,16 @@
 """Classification losses over a class dim: ``cross_entropy`` (on logits) and ``nll_loss`` (on
 log-probabilities).
 
-Inputs are (N, C), (C,) or (N, C, d1, ...); the class dim moves last and the rest flattens to
-rows, so the backend sees (M, C) logits and (M,) class indices or (M, C) probabilities.
-
-Cross-entropy's forward makes ONE pass over the logits (the backend's fused ``cross_entropy``)
-that yields the loss and the gradient of the logits; backward only scales that buffer by
-``grad_output`` (``scale_loss_grad``, skipped when it is 1) and hands it on. Under ``no_grad``
-the gradient is not computed. The buffer is handed on only once: a second backward through a
-retained graph recomputes it.
+PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 """
 
 from __future__ import annotations
 
-from ...autograd.function import Function
-from ...ops._util import Tensor, check_tensor, grad_state, math_ns
+from ...ops._util import Tensor, check_tensor
+from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
 from ._reduction import check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
-
-
-def _rows(x, xp):
-    """(N, C, d1, ...) -> (N*d1*..., C); (N, C) and (C,) -> 2-D as they are."""
-    if x.ndim == 1:
-        return x.reshape(1, -1)
-    if x.ndim == 2:
-        return x
-    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
-
-
-def _unrows(g, shape, xp):
-    """The inverse of ``_rows`` for a gradient of the (M, C) rows: back to ``shape``."""
-    if len(shape) <= 2:
-        return g.reshape(shape)
-    c = shape[1]
-    return xp.moveaxis(g.reshape((shape[0],) + tuple(shape[2:]) + (c,)), -1, 1)
-
-
-def _backend_operands(logits, target, xp):
-    """The (M, C) logits and the (M,) class indices or (M, C) probabilities (arrays)."""
-    return _rows(logits, xp), (_rows(target, xp) if target.dtype.kind == "f"
-                               else target.reshape(-1))
-
-
-class CrossEntropy(Function):
-    node_name = "NllLossBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
-        backend = logits._backend
-        w = None if weight is None else weight._data
-        args = (w, ignore_index, label_smoothing, reduction)
-        loss, grad = backend.cross_entropy(
-            *_backend_operands(logits._data, target._data, backend.xp), *args,
-            ctx.needs_input_grad[0])
-        ctx.args, ctx.grad_rows = args, grad
-        ctx.save_for_backward(logits, target, weight)
-        if reduction == "none":
-            loss = loss.reshape(_loss_shape(logits._data.shape))
-        return logits._new(loss)
-
-    @staticmethod
-    def backward(ctx, grad):
-        logits, target, weight = ctx.saved_tensors
-        need_x, need_t = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        return _composite_grads(ctx, grad, logits, target, weight, need_x, need_t)
-
-    def _array_backward(self, grad):
-        logits, target, _ = self.saved_arrays()
-        need_x, need_t = self.needs_input_grad[0], self.needs_input_grad[1]
-        backend = self._backend
-        xp = backend.xp
-        gx = gt = None
-        go = grad if grad.ndim == 0 else grad.reshape(-1, 1)
-        if need_x:
-            rows = self.grad_rows
-            self.grad_rows = None  # handed on once; a retained graph recomputes it
-            if rows is None:
-                operands = _backend_operands(logits, target, xp)
-                rows = backend.cross_entropy(*operands, *self.args, True)[1]
-            gx = _unrows(backend.scale_loss_grad(rows, go), logits.shape, xp)
-        if need_t:
-            gt = _unrows(_target_grad_rows(self, logits, backend) * go, target.shape, xp)
-        return gx, gt, None, None, None, None
-
-
-def _loss_shape(shape):
-    """The shape of the unreduced loss: the input's shape without the class dim."""
-    return () if len(shape) == 1 else (shape[0],) + tuple(shape[2:])
-
-
-def _target_grad_rows(ctx, logits, backend):
-    """d(loss)/d(probability target), rows (M, C): ``-(1 - eps) * w[c] * log_softmax``, over N
-    for a mean (``logits`` an array)."""
-    w, _, label_smoothing, reduction = ctx.args
-    x2 = _rows(logits, backend.xp)
-    logp = backend.softmax(x2, 1, True)
-    g = logp * -(1 - label_smoothing)
-    if w is not None:
-        g *= w
-    if reduction == "mean" and x2.shape[0]:
-        g *= 1.0 / x2.shape[0]
-    return g
-
-
-def _composite_grads(ctx, grad, logits, target, weight, need_x, need_t):
-    """The gradients as Tensor ops on the saved inputs (create_graph: double backward)."""
-    m = math_ns()
-    w, ignore_index, label_smoothing, reduction = ctx.args
-    shape = logits.shape
-    c = shape[1] if len(shape) > 1 else shape[0]
-    x2 = _composite_rows(logits)
-    logp = m.log_softmax(x2, 1)
-    p = logp.exp()
-    go = grad.reshape(()) if grad.ndim == 0 else grad.reshape(-1, 1)
-    if target._data.dtype.kind == "f":
-        q = _composite_rows(target) * (1 - label_smoothing) + label_smoothing / c
-        wq = q if weight is None else q * weight
-        scale = 1.0 / x2.shape[0] if reduction == "mean" and x2.shape[0] else 1.0
-        gx2 = (p * wq.sum(1, keepdim=True) - wq) * (scale * go) if need_x else None
-        gt2 = None
-        if need_t:
-            wl = logp if weight is None else logp * weight
-            gt2 = wl * (-(1 - label_smoothing) * scale) * go
-        return (_composite_unrows(gx2, shape), _composite_unrows(gt2, shape),
-                None, None, None, None)
-    xp = logits._backend.xp
-    t = target._data.reshape(-1)
-    keep = t != ignore_index
-    safe_t = xp.where(keep, t, 0)
-    w_arr = xp.ones(c, logits._data.dtype) if w is None else w
-    w_t = xp.where(keep, w_arr[safe_t], 0).astype(logits._data.dtype)
-    row_scale = (1.0 / w_t.sum() if w_t.sum() else 0.0) if reduction == "mean" else 1.0
-    scale = xp.where(keep, row_scale, 0).astype(logits._data.dtype)
-    a = (1 - label_smoothing) * w_t + label_smoothing / c * w_arr.sum()
-    b = xp.zeros(x2.shape, logits._data.dtype)
-    b[xp.arange(t.shape[0]), safe_t] = (1 - label_smoothing) * w_t
-    b += label_smoothing / c * w_arr
-    a_t = Tensor._make((scale * a)[:, None], logits._backend)
-    b_t = Tensor._make(b * scale[:, None], logits._backend)
-    gx2 = (p * a_t - b_t) * go
-    return _composite_unrows(gx2, shape), None, None, None, None, None
-
-
-def _composite_rows(x: Tensor) -> Tensor:
-    """``_rows`` with Tensor ops."""
-    nd = x.ndim
-    if nd <= 2:
-        return x.reshape(1, -1) if nd == 1 else x
-    return x.permute(0, *range(2, nd), 1).reshape(-1, x.shape[1])
-
-
-def _composite_unrows(g2, shape):
-    """``_unrows`` with Tensor ops."""
-    if g2 is None:
-        return None
-    if len(shape) <= 2:
-        return g2.reshape(shape)
-    nd = len(shape)
-    g = g2.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],))
-    return g.permute(0, nd - 1, *range(1, nd - 1))
 
 
 def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bool) -> None:
@@ -174,7 +24,7 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
                 f"Expected target size {list(x.shape)}, got {list(t.shape)}"
             )
     else:
-        want = _loss_shape(x.shape)
+        want = loss_shape(x.shape)
         if tuple(t.shape) != want:
             if x.ndim >= 2 and t.ndim >= 1 and t.shape[0] != x.shape[0]:
                 raise ValueError(
@@ -250,52 +100,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             target = target.long()
     if weight is not None and weight._data.dtype != input._data.dtype:
         weight = weight.to(input.dtype)
+    if probs:
+        return CrossEntropyProbs.apply(input, target, weight, float(label_smoothing), reduction)
     return CrossEntropy.apply(input, target, weight, int(ignore_index), float(label_smoothing),
                               reduction)
-
-
-class NllLoss(Function):
-    """``-w[t_i] * x[i, t_i]`` per row (0 where ignored). The gradient is a constant of the
-    input, ``-w[t_i]`` at ``t_i`` (over the summed weights for a mean), scaled by grad_output."""
-
-    node_name = "NllLossBackward0"
-
-    @staticmethod
-    def forward(ctx, x, target, weight, ignore_index, reduction):
-        xp = x._backend.xp
-        x2 = _rows(x._data, xp)
-        t = target._data.reshape(-1)
-        keep = t != ignore_index
-        safe_t = xp.where(keep, t, 0)
-        w_t = keep.astype(x2.dtype) if weight is None else xp.where(
-            keep, weight._data[safe_t], 0).astype(x2.dtype)
-        picked = xp.take_along_axis(x2, safe_t[:, None], axis=1)[:, 0]
-        row_loss = -w_t * picked
-        row_loss = xp.where(keep, row_loss, 0).astype(x2.dtype)
-        if reduction == "none":
-            loss = row_loss.reshape(_loss_shape(x._data.shape))
-            scale = keep.astype(x2.dtype)
-        elif reduction == "sum":
-            loss = row_loss.sum()
-            scale = keep.astype(x2.dtype)
-        else:
-            total = w_t.sum()
-            loss = row_loss.sum() / total  # 0/0 = nan when every row is ignored
-            scale = xp.where(keep, 1 / total if total else 0, 0).astype(x2.dtype)
-        if ctx.needs_input_grad[0]:
-            rows = xp.zeros(x2.shape, x2.dtype)
-            rows[xp.arange(t.shape[0]), safe_t] = -w_t * scale
-            ctx.save_for_backward(x._new(_unrows(rows, x._data.shape, xp)))
-        return x._new(xp.asarray(loss, x2.dtype))
-
-    @staticmethod
-    def backward(ctx, grad):
-        (g_unit,) = ctx.saved_tensors
-        if grad._data.ndim:  # reduction='none': (N, d1, ...) against (N, C, d1, ...)
-            grad = grad.reshape(grad.shape[:1] + (1,) + grad.shape[1:])
-        if grad_state.enabled:
-            return g_unit * grad, None, None, None, None
-        return grad._new(g_unit._data * grad._data), None, None, None, None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

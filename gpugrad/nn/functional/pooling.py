@@ -3,69 +3,11 @@
 
 from __future__ import annotations
 
-import math
-
-from ...autograd.function import Function
 from ...ops._util import Tensor, check_tensor
-from .conv import Fold, Unfold, _check_image, _Geometry, _padded, _pair, _single, _symmetric
+from ...ops.conv import Geometry, MaxPool, Unfold
+from .conv import _check_image, _pair, _single, _symmetric
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
-
-
-class MaxPool(Function):
-    """The maximum of each window, computed slice by slice (kh*kw elementwise maxima, no
-    unfolded copy). The gradient goes to the first maximum of each window in row-major kernel
-    order (a NaN counts as the maximum), as PyTorch's."""
-
-    node_name = "MaxPool2DWithIndicesBackward0"
-    _array_forward = True
-
-    @staticmethod
-    def forward(ctx, x, geo):
-        ctx.geo = geo
-        xp = x._backend.xp
-        padded = _padded(xp, x._data, geo, -math.inf)
-        out = None
-        for _, _, window in geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            out = part.copy() if out is None else xp.maximum(out, part, out=out)
-        y = x._new(out)
-        ctx.save_for_backward(x, y)
-        return y
-
-    def _first_max_masks(self, x, out):
-        """For each kernel position: its slices of the padded input, and where it holds its
-        window's first maximum."""
-        xp = self._backend.xp
-        padded = _padded(xp, x, self.geo, -math.inf)
-        taken = xp.zeros(out.shape, dtype=bool)
-        nan_out = out != out
-        for i, j, window in self.geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            mask = ((part == out) | (nan_out & (part != part))) & ~taken
-            taken |= mask
-            yield i, j, window, mask
-
-    def _array_backward(self, grad):
-        x, out = self.saved_arrays()
-        xp = self._backend.xp
-        (h, w), (pt, pb, pl, pr) = self.geo.hw, self.geo.pads
-        gx = xp.zeros((*x.shape[:2], h + pt + pb, w + pl + pr), dtype=grad.dtype)
-        for _, _, window, mask in self._first_max_masks(x, out):
-            gx[(slice(None), slice(None), *window)] += grad * mask
-        return xp.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + w]), None
-
-    @staticmethod
-    def backward(ctx, grad):
-        # On Tensors (create_graph): the gradient placed by constant masks, then folded.
-        x, out = ctx.saved_arrays()
-        (kh, kw), (oh, ow) = ctx.geo.kernel, ctx.geo.out
-        n, c = x.shape[:2]
-        masks = ctx._backend.xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
-        for i, j, _, mask in ctx._first_max_masks(x, out):
-            masks[:, :, i, j] = mask
-        placed = grad.reshape(n, c, 1, oh * ow) * grad._new(masks.reshape(n, c, kh * kw, -1))
-        return Fold.apply(placed.reshape(n, c * kh * kw, -1), ctx.geo), None
 
 
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode):
@@ -80,10 +22,10 @@ def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilatio
             f"pad should be at most half of effective kernel size, but got pad={padding}, "
             f"kernel_size={kernel} and dilation={dilation}"
         )
-    return _Geometry(input.shape[2:], kernel, dilation, _symmetric(padding), stride)
+    return Geometry(input.shape[2:], kernel, dilation, _symmetric(padding), stride)
 
 
-def _windows(input: Tensor, geo: _Geometry, fill: float) -> Tensor:
+def _windows(input: Tensor, geo: Geometry, fill: float) -> Tensor:
     """(N, C, kh*kw, L): each window's values along dim 2."""
     n, c = input.shape[0], input.shape[1]
     return Unfold.apply(input, geo, fill).reshape(n, c, geo.kernel[0] * geo.kernel[1], -1)
@@ -91,8 +33,11 @@ def _windows(input: Tensor, geo: _Geometry, fill: float) -> Tensor:
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window of ``input`` (N, C, H, W); padding counts as -inf. The
-    gradient goes to the first maximum of each window, as PyTorch's."""
+    """The maximum of each window of ``input`` (N, C, H, W) or (C, H, W); padding counts as
+    -inf. The gradient goes to the first maximum of each window, as PyTorch's."""
+    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
+        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                          return_indices).squeeze(0)
     if return_indices:
         raise NotImplementedError("max_pool2d: return_indices=True is not supported")
     geo = _pool_geometry(input, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
@@ -101,9 +46,12 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
-    """The mean of each window of ``input`` (N, C, H, W): over the whole window (zeros of the
-    padding included), over its unpadded part (``count_include_pad=False``), or the sum over
-    ``divisor_override``."""
+    """The mean of each window of ``input`` (N, C, H, W) or (C, H, W): over the whole window
+    (zeros of the padding included), over its unpadded part (``count_include_pad=False``), or
+    the sum over ``divisor_override``."""
+    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override).squeeze(0)
     geo = _pool_geometry(input, "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
     sums = _windows(input, geo, 0.0).sum(dim=2)
     if divisor_override is not None:
@@ -113,8 +61,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     elif count_include_pad or not any(geo.pads):
         out = sums / (geo.kernel[0] * geo.kernel[1])
     else:
-        ones = Tensor._make(input._backend.xp.ones((1, 1, *input.shape[2:]), input._data.dtype),
-                            input._backend)
+        ones = input._new(input._backend.xp.ones((1, 1, *input.shape[2:]), input._data.dtype))
         out = sums / _windows(ones, geo, 0.0).sum(dim=2)
     return out.reshape(input.shape[0], input.shape[1], *geo.out)
 
@@ -128,23 +75,25 @@ def _line_args(kernel_size, stride, padding, dilation):
 
 
 def _as_image(input: Tensor, fn: str) -> Tensor:
+    """(N, C, L) as (N, C, 1, L); unbatched (C, L) as (C, 1, L)."""
     check_tensor(input, fn)
-    if input.dim() != 3:
-        raise RuntimeError(f"{fn}: expected a 3-D (N, C, L) input, got {input.dim()}-D")
-    return input.unsqueeze(2)
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{fn}: expected a 2-D (C, L) or 3-D (N, C, L) input, got "
+                           f"{input.dim()}-D")
+    return input.unsqueeze(-2)
 
 
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window of ``input`` (N, C, L)."""
+    """The maximum of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
     return max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
-                      ceil_mode, return_indices).squeeze(2)
+                      ceil_mode, return_indices).squeeze(-2)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
-    """The mean of each window of ``input`` (N, C, L)."""
+    """The mean of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, _ = _line_args(kernel_size, stride, padding, 1)
     return avg_pool2d(_as_image(input, "avg_pool1d"), kernel, stride, padding, ceil_mode,
-                      count_include_pad).squeeze(2)
+                      count_include_pad).squeeze(-2)

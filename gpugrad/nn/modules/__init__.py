@@ -4,10 +4,35 @@ from __future__ import annotations
 
 from ..functional.linear_cross_entropy import LinearCrossEntropyOptions
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
+from .activation_piecewise import (
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    PReLU,
+    ReLU6,
+    RReLU,
+    Softshrink,
+    Threshold,
+)
+from .activation_smooth import (
+    CELU,
+    ELU,
+    GLU,
+    SELU,
+    LogSigmoid,
+    Mish,
+    Softmax2d,
+    Softmin,
+    Softplus,
+    Softsign,
+    Tanhshrink,
+)
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Fold, MaxPool1d, MaxPool2d, Unfold
+from .distance import CosineSimilarity, PairwiseDistance
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
@@ -21,8 +46,31 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
+from .loss_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    KLDivLoss,
+    MarginRankingLoss,
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 from .module import Module
+from .normalization import (
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LocalResponseNorm,
+    RMSNorm,
+)
 from .rnn import GRU, LSTM, RNN
+from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -34,4 +82,14 @@ __all__ = [
     "Unfold", "Fold",
     "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "RNN", "LSTM", "GRU",
+    "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
+    "ELU", "SELU", "CELU", "Softplus", "Softsign", "Mish", "LogSigmoid", "Tanhshrink", "GLU",
+    "Softmin", "Softmax2d", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softshrink",
+    "Hardshrink", "Threshold", "PReLU", "RReLU",
+    "CosineSimilarity", "PairwiseDistance",
+    "KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
+    "SoftMarginLoss", "MultiLabelSoftMarginLoss", "CosineEmbeddingLoss", "MultiMarginLoss",
+    "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+    "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
+    "RMSNorm",
 ]

@@ -34,10 +34,10 @@ class ConversionMixin:
                     new = convert(p)
                     if new is not p:
                         _set_data(p, new)
-                    if p._grad is not None:
-                        new_grad = convert(p._grad)
-                        if new_grad is not p._grad:
-                            p._grad = Tensor._make(new_grad._data, new_grad._backend)
+                    if p.grad is not None:
+                        new_grad = convert(p.grad)
+                        if new_grad is not p.grad:
+                            p.grad = new_grad.detach()
                 for name, b in module._buffers.items():
                     if b is not None:
                         module._buffers[name] = convert(b)
@@ -180,7 +180,7 @@ class StateDictMixin:
 
 def _set_data(t: Tensor, new: Tensor) -> None:
     """Point ``t`` at ``new``'s memory (``param.data = new``), as a conversion does."""
-    t._data, t._backend = new._data, new._backend
+    t.data = new
 
 
 def _as_array_for(target: Tensor, value):
@@ -193,14 +193,11 @@ def _as_array_for(target: Tensor, value):
 
 
 def _copy_into(target: Tensor, value) -> None:
-    with no_grad():
-        target._data[...] = _as_array_for(target, value)  # casts to target's dtype
-        target._vc.value += 1
+    target._write_(_as_array_for(target, value))  # casts to target's dtype
 
 
 def _assign(module, name: str, target: Tensor, value, is_param: bool) -> None:
-    src = value if isinstance(value, Tensor) else Tensor._make(
-        _as_array_for(target, value), target._backend)
+    src = value if isinstance(value, Tensor) else target._new(_as_array_for(target, value))
     if is_param:
         module._parameters[name] = Parameter(src, target.requires_grad)
     else:

@@ -180,9 +180,7 @@ class Module(ConversionMixin, StateDictMixin):
             return
         if isinstance(value, Buffer):
             self._forget(name, keep="_buffers")
-            plain = Tensor._make(value._data, value._backend)
-            plain._vc = value._vc
-            self.register_buffer(name, plain, value.persistent)
+            self.register_buffer(name, value._shared_as(Tensor), value.persistent)
             return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:
@@ -336,8 +334,7 @@ class Module(ConversionMixin, StateDictMixin):
                 if g.grad_fn is not None:
                     g = g.detach()
                     p.grad = g
-                g._data[...] = 0
-                g._vc.value += 1
+                g._write_(0)
 
     def apply(self, fn) -> Module:
         """Call ``fn`` on every submodule (children first) and on this module; returns self."""

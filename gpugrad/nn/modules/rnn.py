@@ -17,27 +17,47 @@ from .module import Module
 __all__ = ["RNN", "LSTM", "GRU"]
 
 
-def _rnn_tanh(x, h, w_ih, w_hh, b_ih, b_hh):
-    return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).tanh()
+# One time step of each layer kind, shared with the cells (rnn_cell.py): x (N, input), states
+# (N, hidden), weights as PyTorch lays them out (the gates stacked along the rows). Each step is
+# written on the input's projection ``x @ w_ih.T + b_ih`` (``*_projected``), which the layers
+# compute for all time steps in one matmul before they walk the sequence.
+def rnn_tanh_projected(x_proj, h, w_hh, b_hh):
+    return (x_proj + F.linear(h, w_hh, b_hh)).tanh()
 
 
-def _rnn_relu(x, h, w_ih, w_hh, b_ih, b_hh):
-    return (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).relu()
+def rnn_relu_projected(x_proj, h, w_hh, b_hh):
+    return (x_proj + F.linear(h, w_hh, b_hh)).relu()
 
 
-def _lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh):
+def lstm_projected(x_proj, state, w_hh, b_hh):
     h, c = state
-    i, f, g, o = (F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)).chunk(4, -1)
+    i, f, g, o = (x_proj + F.linear(h, w_hh, b_hh)).chunk(4, -1)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()
     return o.sigmoid() * c.tanh(), c
 
 
-def _gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
-    x_r, x_z, x_n = F.linear(x, w_ih, b_ih).chunk(3, -1)
+def gru_projected(x_proj, h, w_hh, b_hh):
+    x_r, x_z, x_n = x_proj.chunk(3, -1)
     h_r, h_z, h_n = F.linear(h, w_hh, b_hh).chunk(3, -1)
     r, z = (x_r + h_r).sigmoid(), (x_z + h_z).sigmoid()
     n = (x_n + r * h_n).tanh()
     return (1 - z) * n + z * h
+
+
+def rnn_tanh_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    return rnn_tanh_projected(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+
+
+def rnn_relu_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    return rnn_relu_projected(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
+
+
+def lstm_step(x, state, w_ih, w_hh, b_ih, b_hh):
+    return lstm_projected(F.linear(x, w_ih, b_ih), state, w_hh, b_hh)
+
+
+def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    return gru_projected(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
 class _RNNBase(Module):
@@ -124,10 +144,12 @@ class _RNNBase(Module):
         return x, final
 
     def _run_direction(self, x, state, weights, reverse: bool):
+        w_ih, w_hh, b_ih, b_hh = weights
+        projected = F.linear(x, w_ih, b_ih)  # every time step's input part in one matmul
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in steps:
-            state = self._cell(x[t], state, *weights)
+            state = self._step(projected[t], state, w_hh, b_hh)
             outputs[t] = state[0] if self._lstm else state
         return stack(outputs), state
 
@@ -172,8 +194,9 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__(*args, **kwargs)
 
-    def _cell(self, x, h, *weights):
-        return (_rnn_tanh if self.nonlinearity == "tanh" else _rnn_relu)(x, h, *weights)
+    def _step(self, x_proj, h, w_hh, b_hh):
+        step = rnn_tanh_projected if self.nonlinearity == "tanh" else rnn_relu_projected
+        return step(x_proj, h, w_hh, b_hh)
 
 
 class LSTM(_RNNBase):
@@ -182,8 +205,8 @@ class LSTM(_RNNBase):
 
     _gates, _lstm = 4, True
 
-    def _cell(self, x, state, *weights):
-        return _lstm_cell(x, state, *weights)
+    def _step(self, x_proj, state, w_hh, b_hh):
+        return lstm_projected(x_proj, state, w_hh, b_hh)
 
 
 class GRU(_RNNBase):
@@ -191,5 +214,5 @@ class GRU(_RNNBase):
 
     _gates = 3
 
-    def _cell(self, x, h, *weights):
-        return _gru_cell(x, h, *weights)
+    def _step(self, x_proj, h, w_hh, b_hh):
+        return gru_projected(x_proj, h, w_hh, b_hh)

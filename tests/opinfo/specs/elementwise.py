@@ -29,6 +29,7 @@ register(
     unary("neg"), unary("abs", kinks=(0,)), unary("exp"), unary("log", lo=0.2, hi=3),
     unary("log1p", lo=-0.5, hi=3), unary("expm1"), unary("sqrt", lo=0.2, hi=3),
     unary("rsqrt", lo=0.2, hi=3), unary("sin"), unary("cos"), unary("tanh"), unary("sigmoid"),
+    unary("sinh"), unary("cosh"),
     unary("relu", kinks=(0,)), unary("reciprocal", lo=0.3, hi=3), unary("square"),
     unary("sign", kinks=(0,)), unary("floor", kinks=(-2, -1, 0, 1, 2)),
     unary("ceil", kinks=(-2, -1, 0, 1, 2)),

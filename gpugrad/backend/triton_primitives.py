@@ -7,12 +7,12 @@ integer ``pow``) goes on to the twin through ``super()``, on the backend's own a
 
 from __future__ import annotations
 
-from . import binary_math as bm
-from . import cross_entropy as ce
-from . import elementwise_ops as ew
-from . import losses, optim, reduction, softmax, statistics
-from . import unary_math as um
-from ._launch import FLOAT_DTYPES
+from ..kernels import binary_math as bm
+from ..kernels import cross_entropy as ce
+from ..kernels import elementwise_ops as ew
+from ..kernels import losses, optim, reduction, softmax, statistics
+from ..kernels import unary_math as um
+from ..kernels._launch import FLOAT_DTYPES
 
 
 class TritonPrimitives:
@@ -25,7 +25,7 @@ class TritonPrimitives:
         return super().unary(op, x)
 
     def unary_grad(self, op, grad, x, y):
-        if op in um.UNARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in um.UNARY and grad.dtype in FLOAT_DTYPES:
             return ew.unary_grad(op, grad, x, y)
         return super().unary_grad(op, grad, x, y)
 
@@ -35,7 +35,7 @@ class TritonPrimitives:
         return super().binary(op, a, b)
 
     def binary_grad(self, op, grad, a, b, out, need_a, need_b):
-        if op in bm.BINARY_GRAD and grad.dtype in FLOAT_DTYPES:
+        if op in bm.BINARY and grad.dtype in FLOAT_DTYPES:
             return ew.binary_grad(op, grad, a, b, out, need_a, need_b)
         return super().binary_grad(op, grad, a, b, out, need_a, need_b)
 
@@ -89,10 +89,11 @@ class TritonPrimitives:
             return softmax.softmax(x, axis, log)
         return super().softmax(x, axis, log)
 
-    def softmax_grad(self, grad, y, axis, log):
-        if grad.dtype in FLOAT_DTYPES and y.dtype == grad.dtype:
-            return softmax.softmax_grad(grad, y, axis, log)
-        return super().softmax_grad(grad, y, axis, log)
+    def reduce_grad(self, op, grad, x, y, shape, axes, param=None):
+        if (op in ("softmax", "log_softmax") and axes is not None and grad.dtype in FLOAT_DTYPES
+                and y.dtype == grad.dtype):
+            return softmax.softmax_grad(grad, y, axes[0], op == "log_softmax")
+        return super().reduce_grad(op, grad, x, y, shape, axes, param)
 
     # ------------------------------------------------------------------------ losses
     def cross_entropy(self, logits, target, weight, ignore_index, label_smoothing, reduction,
@@ -102,6 +103,14 @@ class TritonPrimitives:
                                          reduction, need_grad)
         return ce.cross_entropy(logits, target, weight, ignore_index, label_smoothing,
                                 reduction, need_grad)
+
+    def cross_entropy_probs(self, logits, target, weight, label_smoothing, reduction,
+                            need_grad):
+        if logits.dtype not in FLOAT_DTYPES:
+            return super().cross_entropy_probs(logits, target, weight, label_smoothing,
+                                               reduction, need_grad)
+        return ce.cross_entropy_probs(logits, target, weight, label_smoothing, reduction,
+                                      need_grad)
 
     def bce_with_logits(self, x, y, weight, pos_weight, reduction, need_grad):
         return losses.bce_with_logits(x, y, weight, pos_weight, reduction, need_grad)

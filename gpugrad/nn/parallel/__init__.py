@@ -1,0 +1,7 @@
+"""``gpugrad.nn.parallel``: ``DistributedDataParallel``."""
+
+from __future__ import annotations
+
+from .distributed import DistributedDataParallel
+
+__all__ = ["DistributedDataParallel"]

@@ -1,0 +1,71 @@
+"""The backward of every reduction whose gradient is an entry of ``formulas_reduce.REDUCE``
+(sum, mean, amax/amin, var, std, norm, logsumexp, softmax, log_softmax): written once here,
+from the formula, for both paths.
+
+A subclass sets ``op`` and writes its forward, which ends with ``ctx.reduced(x, y, dims, param)``
+(what the reduction was, and the saves its formula asks for). Backward then runs the formula on
+Tensors under ``create_graph=True`` (so it is differentiable again), and otherwise through the
+backend's ``reduce_grad`` on arrays (the same formula in the NumPy twin; a kernel where one
+exists).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function
+from ..backend.formulas_reduce import REDUCE, Reduced
+from ._util import math_ns
+
+
+def kept_shape(shape, dims):
+    """``shape`` with the reduced ``dims`` set to 1 (all dims when ``dims`` is None)."""
+    if dims is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+class Reduction(Function):
+    """Base of the reductions with a ``REDUCE`` formula; subclasses set ``op``."""
+
+    op = ""
+    param = None
+
+    def reduced(self, x, y, dims, param=None):
+        """Forward's last step: remember the reduction of ``x`` over ``dims`` (None: all) into
+        ``y``, and save what the gradient formula reads. Returns ``y``."""
+        self.shape, self.dims, self.param = x._data.shape, dims, param
+        formula = REDUCE[self.op]
+        # the gradient's (and the output's) shape with the reduced dims kept, for backward
+        self.kshape = None if formula.same_shape else kept_shape(self.shape, dims)
+        if formula.saves:  # (sum and mean save nothing)
+            saves = formula.saves
+            self.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
+        return y
+
+    def _kept(self, a):
+        """``a`` (the gradient, or the output) in the kept shape."""
+        return a if a is None or self.kshape is None else a.reshape(self.kshape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
+        x, y = ctx.saved_tensors if REDUCE[ctx.op].saves else (None, None)
+        shape, dims = ctx.shape, ctx.dims
+        count = math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
+        r = Reduced(lambda a: a.sum(dims, keepdim=True), count, dims is None, ctx.param)
+        gx = REDUCE[ctx.op].grad(math_ns(), r, ctx._kept(grad), x, ctx._kept(y))
+        if gx is not None and tuple(gx.shape) != shape:
+            gx = gx.expand(shape)
+        return (gx,) + (None,) * (len(ctx.needs_input_grad) - 1)
+
+    def _array_backward(self, grad):
+        # sum and mean read nothing saved: like PyTorch's, their node can run twice
+        x, y = self.saved_arrays() if REDUCE[self.op].saves else (None, None)
+        kshape = self.kshape
+        if kshape is not None:
+            grad = grad.reshape(kshape)
+            if y is not None:
+                y = y.reshape(kshape)
+        gx = self._backend.reduce_grad(self.op, grad, x, y, self.shape, self.dims, self.param)
+        return (gx,) + (None,) * (len(self.needs_input_grad) - 1)

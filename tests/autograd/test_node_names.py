@@ -1,0 +1,220 @@
+"""Graph nodes as PyTorch's: ``type(grad_fn).__name__``, ``grad_fn.name()`` and
+``next_functions`` (order, ``None`` slots, ``AccumulateGrad`` leaves), table-driven over the op
+registry, plus the common graphs a program walks."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from opinfo import REGISTRY
+from opinfo.build import build_args
+
+import gpugrad
+
+# Ops whose graph is built differently from PyTorch's (same gradients): the top node or its
+# inputs differ for at least one sample. Each entry says why; the test fails when one starts
+# matching, so the list stays true.
+STRUCTURE_DIFFERS = {
+    "div": "number / tensor is a Div node (PyTorch: reciprocal then Mul)",
+    "rdiv_operator": "number / tensor is a Div node (PyTorch: reciprocal then Mul)",
+    "add_alpha": "alpha multiplies other in its own Mul node",
+    "fmod": "fmod is composed of div, mul and sub",
+    "fmod_method": "fmod is composed of div, mul and sub",
+    "sort": "a 0-d input is viewed as 1-D around the sort",
+    "sort_method": "a 0-d input is viewed as 1-D around the sort",
+    "topk": "a 0-d input is viewed as 1-D around the topk",
+    "topk_method": "a 0-d input is viewed as 1-D around the topk",
+    "gather": "a 0-d input is viewed as 1-D around the gather",
+    "index_select": "a 0-d input goes through a slice and a clone",
+    "scatter": "src is viewed to the index's shape first",
+    "scatter_method": "src is viewed to the index's shape first",
+    "scatter_inplace": "src is viewed to the index's shape first",
+    "scatter_add": "src is viewed to the index's shape first",
+    "scatter_add_method": "src is viewed to the index's shape first",
+    "scatter_add_inplace": "src is viewed to the index's shape first",
+    "index_add": "source is viewed first",
+    "index_add_method": "source is viewed first",
+    "index_add_inplace": "source is viewed first",
+    "getitem": "x[None] and mixed keys are one Slice/Index node (PyTorch: unsqueeze, select...)",
+    "getitem_tensor": "a 0-d index tensor is advanced indexing (PyTorch: select)",
+    "getitem_tensors_mixed": "one Index node for slices mixed with tensors",
+    "setitem": "advanced-index writes are CopySlices (PyTorch: IndexPutBackward0)",
+    "setitem_mask": "mask writes are CopySlices (PyTorch: IndexPutBackward0)",
+    "take": "take is flatten then index",
+    "masked_select": "masked_select is expand then index",
+    "nn.linear": "the weight edge has no TBackward0; 1-D and 3-D inputs are one Addmm node",
+    "nn.linear_no_bias": "the weight edge has no TBackward0",
+    "nn.cross_entropy": "one fused node (PyTorch: NllLoss over LogSoftmax)",
+    "nn.nll_loss": "4-D inputs are one NllLoss node (PyTorch: NllLoss2d over views)",
+    "nn.mse_loss": "broadcast operands are not expanded in their own nodes",
+    "nn.smooth_l1_loss": "broadcast operands are not expanded in their own nodes",
+    "nn.huber_loss": "broadcast operands are not expanded in their own nodes",
+    "nn.l1_loss": "one fused node (PyTorch 2.13: mean of abs of the difference)",
+    "nn.smooth_l1_loss_beta0": "one fused node (PyTorch: l1_loss's composite)",
+    "nn.mse_loss_weighted": "the weighted form multiplies a fused MseLoss node",
+}
+# Written as composites of Tensor ops (PyTorch has one node of its own for each).
+COMPOSITES = [
+    "nn.elu",
+    "nn.selu",
+    "nn.celu_alpha2.0",
+    "nn.softplus",
+    "nn.softplus_beta2.0_threshold3.0",
+    "nn.mish",
+    "nn.logsigmoid",
+    "nn.hardtanh",
+    "nn.hardtanh_min_val-2.0_max_val0.5",
+    "nn.relu6",
+    "nn.hardsigmoid",
+    "nn.hardswish",
+    "nn.softshrink",
+    "nn.hardshrink",
+    "nn.threshold_threshold0.3_value-2.0",
+    "nn.rrelu_lower0.1_upper0.3",
+    "nn.prelu",
+    "nn.glu",
+    "nn.pairwise_distance",
+    "nn.pairwise_distance_p1",
+    "nn.pdist",
+    "nn.margin_ranking_loss",
+    "nn.soft_margin_loss",
+    "nn.multi_margin_loss",
+    "nn.multi_margin_loss_1d",
+    "nn.multilabel_margin_loss",
+    "nn.triplet_margin_loss",
+    "nn.triplet_margin_loss_p1",
+    "nn.triplet_margin_with_distance_loss",
+    "nn.group_norm",
+    "nn.instance_norm",
+    "nn.instance_norm_running_stats",
+]
+STRUCTURE_DIFFERS.update(dict.fromkeys(COMPOSITES, "a composite of Tensor ops (PyTorch: one node)"))
+STRUCTURE_DIFFERS.update({
+    "matmul": "1-D operands go through one Mm node and a squeeze (PyTorch: views around Mm/Mv)",
+    "bmm": "batched matmul of broadcast batches is one Bmm node on the broadcast views",
+    "nn.conv1d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
+    "nn.conv2d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
+    "nn.fold": "an unbatched input is unsqueezed around the Col2Im node",
+    "nn.max_pool1d": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
+    "nn.max_pool2d": "an unbatched input is unsqueezed around the pooling node",
+    "nn.avg_pool1d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
+    "nn.avg_pool2d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
+    "nn.avg_pool2d_exclude_pad": "average pooling is unfold, a sum, a division and a view",
+    "nn.avg_pool2d_divisor": "average pooling is unfold, a sum, a division and a view",
+    "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
+    "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",
+    "nn.dropout": "dropout is a product with the scaled mask (PyTorch: NativeDropoutBackward0)",
+    "nn.scaled_dot_product_attention": "attention is composed of matmuls and softmax (PyTorch: "
+                                       "one fused node)",
+})
+
+
+def _describe(t):
+    fn = t.grad_fn
+    if fn is None:
+        return None
+    return (type(fn).__name__, fn.name(),
+            tuple(None if n is None else n.name() for n, _ in fn.next_functions))
+
+
+def _first_output(spec, out):
+    out = spec.outputs(out) if spec.outputs else out
+    return out[0] if isinstance(out, (tuple, list)) else out
+
+
+def _graphs(spec):
+    for sample in spec.samples(np.random.default_rng(0)):
+        g_args, t_args, grad_idx, _ = build_args(sample, "float64", "contiguous", True)
+        if not grad_idx:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = _first_output(spec, spec.op(gpugrad, *g_args, **sample.kwargs))
+            theirs = _first_output(spec, spec.op(torch, *t_args, **sample.kwargs))
+        yield _describe(ours), _describe(theirs)
+
+
+@pytest.mark.parametrize("spec", [s for s in REGISTRY if s.differentiable],
+                         ids=lambda s: s.name)
+def test_registry_nodes_are_named_and_linked_as_torch(spec):
+    graphs = list(_graphs(spec))
+    differ = [pair for pair in graphs if pair[0] != pair[1]]
+    if spec.name in STRUCTURE_DIFFERS:
+        assert differ, f"{spec.name} now matches PyTorch: drop it from STRUCTURE_DIFFERS"
+        for ours, theirs in differ:  # the gradients' graph differs, the names do not lie
+            assert ours is not None and theirs is not None
+        return
+    assert not differ, differ[0]
+
+
+def test_sum_and_the_tutorial_walk_match_torch():
+    def walk(m):
+        m.manual_seed(0)
+        net = m.nn.Sequential(m.nn.Linear(3, 4), m.nn.ReLU(), m.nn.Linear(4, 2))
+        loss = m.nn.MSELoss()(net(m.ones(5, 3)), m.zeros(5, 2))
+        fn, names = loss.grad_fn, []
+        while fn is not None:  # as the PyTorch tutorial walks next_functions[0][0]
+            names.append((type(fn).__name__, fn.name()))
+            fn = fn.next_functions[0][0] if fn.next_functions else None
+        z = m.ones(2, requires_grad=True)
+        return names, type(z.sum().grad_fn).__name__, z.sum().grad_fn.name()
+
+    ours, theirs = walk(gpugrad), walk(torch)
+    assert ours == theirs
+    assert ours[1] == "SumBackward0"
+
+
+def test_addmm_lists_the_bias_first_and_leaves_accumulate():
+    x = gpugrad.ones(2, 3)
+    layer = gpugrad.nn.Linear(3, 4)
+    out = layer(x)
+    (bias_node, _), (input_node, _), (weight_node, _) = out.grad_fn.next_functions
+    assert input_node is None and bias_node.variable is layer.bias
+    assert weight_node.variable is layer.weight
+    assert type(bias_node).__name__ == "AccumulateGrad"
+    assert bias_node.name() == "torch::autograd::AccumulateGrad"
+    assert bias_node.next_functions == () and bias_node.metadata == {}
+    # The same leaf gives the same node while something holds it, as in PyTorch.
+    assert layer(x).grad_fn.next_functions[0][0] is bias_node
+    assert repr(out).endswith("grad_fn=<AddmmBackward0>)")
+
+
+def test_custom_functions_are_named_like_torch():
+    class Cube(gpugrad.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * grad
+
+    y = Cube.apply(gpugrad.ones(2, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "CubeBackward" and y.grad_fn.name() == "CubeBackward"
+    y.sum().backward()
+
+
+@pytest.mark.parametrize("expr", [
+    "x + 2", "2 + x", "x - 2", "2 - x", "m.rsub(x, 2)", "m.sub(2, x)", "x * 2", "x / 2",
+    "x ** 2", "2 ** x", "x ** x",
+    "x.sum()", "x.sum(0)", "x.mean()", "x.mean(0)", "x.prod()", "x.prod(0)", "w.t()",
+    "w.unsqueeze(0).squeeze()", "w.unsqueeze(0).squeeze(0)", "w.unsqueeze(0).squeeze((0,))",
+    "w.split(2)[0]", "w.split([1, 3])[0]", "w.chunk(2)[0]", "w @ x", "x @ x", "w @ w.t()",
+    "m.outer(x, x)", "x.masked_fill(x > 0, 0.0)", "x.masked_fill(x > 0, m.tensor(1.0))",
+    "m.where(x > 0, x, 0.0)", "F.layer_norm(w, (3,))", "F.nll_loss(w, m.tensor([0, 1, 2, 0]))",
+    "m.cat([x, m.ones(3, dtype=m.long)])",
+    "F.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid(), weight=m.ones(3))",
+])
+def test_common_nodes_match_torch(expr):
+    def describe(m):
+        m.manual_seed(0)
+        x = m.rand(3, dtype=m.float64).add(0.1).requires_grad_()
+        w = m.rand(4, 3, dtype=m.float64).requires_grad_()
+        return _describe(eval(expr, {"m": m, "x": x, "w": w, "F": m.nn.functional}))
+
+    assert describe(gpugrad) == describe(torch)

@@ -1,0 +1,26 @@
+"""The ops generated from the formula tables: one entry makes the whole op."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import gpugrad
+from gpugrad.backend.formulas import UNARY
+from gpugrad.ops import elementwise
+
+
+def test_every_unary_formula_is_an_op():
+    x = gpugrad.tensor(np.linspace(0.1, 0.9, 6), requires_grad=True)
+    for op, f in UNARY.items():
+        y = elementwise.FUNCTIONS[op](x)
+        assert y.grad_fn.name() == (f.node or f"{op.capitalize()}Backward0"), op
+        assert type(y.grad_fn)._forward_cls is elementwise.CLASSES[op]  # its node class
+        public = [hasattr(gpugrad, op), hasattr(gpugrad.Tensor, op),
+                  hasattr(gpugrad.Tensor, op + "_")]
+        assert public == [f.public] * 3, op
+
+
+def test_in_place_form_of_a_generated_op():
+    x = gpugrad.tensor([0.5, 1.5])
+    assert x.erf_() is x
+    np.testing.assert_allclose(x.numpy(), [0.5204998778130465, 0.9661051464753108], rtol=1e-6)

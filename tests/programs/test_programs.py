@@ -1,0 +1,94 @@
+"""Our PyTorch-style training programs, each run with gpugrad and with PyTorch: both must
+train, and gpugrad's result must land in a band around PyTorch's (the random streams differ,
+so the comparison is of convergence, not of bits)."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+
+import pytest
+import torch
+
+import gpugrad
+
+
+def _load(name: str):
+    return importlib.import_module(f"programs.{name}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny tensors run fastest on one thread, for both libraries (and CI has two cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(1)
+    except ImportError:
+        limits = contextlib.nullcontext()
+    with limits:
+        yield
+    torch.set_num_threads(threads)
+
+
+def _both(run):
+    return run(gpugrad), run(torch)
+
+
+def _assert_trains_like_torch(ours: dict, theirs: dict, shrink: float, rel: float = 0.15):
+    for result in (ours, theirs):
+        assert result["final_loss"] < shrink * result["initial_loss"], result
+    band = rel * theirs["final_loss"] + 0.05
+    assert abs(ours["final_loss"] - theirs["final_loss"]) <= band, (ours, theirs)
+
+
+CHARLM = _load("charlm")
+
+
+@pytest.mark.parametrize("variant", CHARLM.VARIANTS)
+def test_char_language_model(variant):
+    ours, theirs = _both(lambda m: CHARLM.main(m, variant, steps=150 if variant != "gru"
+                                               else 100))
+    _assert_trains_like_torch(ours, theirs, shrink=0.75)
+    vocabulary = set(CHARLM.corpus())
+    assert ours["sample"] and set(ours["sample"]) <= vocabulary
+
+
+def test_gpt_with_weight_tying_and_decay_groups():
+    gpt = _load("gpt")
+    ours, theirs = _both(lambda m: gpt.main(m, steps=100))
+    _assert_trains_like_torch(ours, theirs, shrink=0.6)
+    # The tied weight is counted once; matrices decay, biases and LayerNorm weights do not.
+    assert ours["n_params"] == theirs["n_params"]
+    assert ours["group_sizes"] == theirs["group_sizes"]
+    assert set(ours["sample"]) <= set(gpt.corpus())
+
+
+def test_lstm_cells_trained_with_lbfgs():
+    program = _load("lstm_lbfgs")
+    ours, theirs = _both(lambda m: program.main(m, steps=6))
+    for result in (ours, theirs):  # L-BFGS fits the waves; the test waves follow
+        assert result["final_loss"] < 0.02 * result["initial_loss"], result
+        assert result["test_loss"] < 0.02, result
+    assert ours["prediction_shape"] == theirs["prediction_shape"] == (3, 49)
+
+
+def test_bilstm_crf_tagger():
+    program = _load("bilstm_crf")
+    ours, theirs = _both(lambda m: program.main(m, epochs=25))
+    for result in (ours, theirs):
+        assert result["final_loss"] < 0.35 * result["initial_loss"], result
+        assert result["accuracy"] >= 0.85, result
+
+
+def test_quickstart_tutorial(capsys):
+    quickstart = _load("quickstart")
+    ours = quickstart.main(gpugrad)
+    printed = capsys.readouterr().out  # gpugrad's run's progress lines
+    theirs = quickstart.main(torch)
+    _assert_trains_like_torch(ours, theirs, shrink=0.3, rel=0.3)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9, result
+    assert "Using cpu device" in printed and "Accuracy: " in printed
+    assert "Shape of y: " in printed and "Epoch 3" in printed and "Done!" in printed

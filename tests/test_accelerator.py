@@ -1,0 +1,84 @@
+"""``gpugrad.accelerator`` and the default device, as the PyTorch tutorials use them, against
+torch on this CPU machine; the CUDA path is checked by wiring (``gpugrad.cuda`` stubbed)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import gpugrad
+from gpugrad import accelerator
+
+
+def test_the_tutorial_boilerplate_runs_on_a_cpu_machine():
+    for m in (gpugrad, torch):
+        device = (m.accelerator.current_accelerator().type
+                  if m.accelerator.is_available() else "cpu")
+        assert device == "cpu"
+        model = m.nn.Linear(3, 2).to(device)
+        assert model(m.ones(1, 3, device=device)).shape == (1, 2)
+        m.set_default_device(device)
+        assert str(m.get_default_device()) == "cpu" and m.ones(1).device.type == "cpu"
+        m.set_default_device(None)
+        assert str(m.get_default_device()) == "cpu"
+
+
+@pytest.mark.skipif(gpugrad.cuda.is_available(), reason="checks the machine without a GPU")
+def test_without_an_accelerator_as_torch():
+    assert accelerator.is_available() is torch.accelerator.is_available() is False
+    assert accelerator.device_count() == torch.accelerator.device_count() == 0
+    assert accelerator.current_accelerator(check_available=True) is None
+    for name, args in (("current_device_index", ()),
+                       ("set_device_index", (0,)), ("synchronize", ()), ("empty_cache", ()),
+                       ("memory_allocated", ()), ("max_memory_allocated", ()),
+                       ("memory_reserved", ()), ("reset_peak_memory_stats", ())):
+        for m in (accelerator, torch.accelerator):
+            with pytest.raises(RuntimeError, match="Cannot access accelerator device when none"):
+                getattr(m, name)(*args)
+    for m in (accelerator, torch.accelerator):  # the deprecated names warn, then raise
+        with pytest.warns(FutureWarning, match="Use `current_device_index` instead"):
+            with pytest.raises(RuntimeError, match="Cannot access accelerator"):
+                m.current_device_idx()
+        with pytest.warns(FutureWarning, match="Use `set_device_index` instead"):
+            with pytest.raises(RuntimeError, match="Cannot access accelerator"):
+                m.set_device_idx(0)
+
+
+def test_with_an_accelerator_each_call_is_the_cuda_one(monkeypatch):
+    calls = []
+    monkeypatch.setattr(accelerator, "cuda_available", lambda: True)
+    for name in ("current_device", "set_device", "synchronize", "empty_cache", "device_count",
+                 "memory_allocated", "max_memory_allocated", "memory_reserved",
+                 "reset_peak_memory_stats"):
+        monkeypatch.setattr(accelerator.cuda, name,
+                            lambda *a, _n=name: calls.append((_n, a)) or 1)
+    assert accelerator.is_available() and accelerator.device_count() == 1
+    assert accelerator.current_accelerator(check_available=True) == gpugrad.device("cuda")
+    assert accelerator.current_device_index() == 1
+    accelerator.set_device_index("cuda:0")
+    accelerator.set_device_index(None)  # no change
+    with accelerator.device_index(0):
+        pass
+    with accelerator.device_index(None):
+        pass
+    accelerator.synchronize()
+    accelerator.empty_cache()
+    for fn in ("memory_allocated", "max_memory_allocated", "memory_reserved",
+               "reset_peak_memory_stats"):
+        getattr(accelerator, fn)(0)
+    assert [c[0] for c in calls] == [
+        "device_count", "current_device", "set_device", "current_device", "set_device",
+        "set_device", "synchronize", "empty_cache", "memory_allocated", "max_memory_allocated",
+        "memory_reserved", "reset_peak_memory_stats"]
+    assert calls[2] == ("set_device", ("cuda:0",)) and calls[4] == ("set_device", (0,))
+    assert calls[5] == ("set_device", (1,))  # the previous device restored
+
+
+def test_a_device_is_a_context_for_the_default_device():
+    before = gpugrad.get_default_device()
+    with gpugrad.device("cpu") as d:
+        assert d == gpugrad.device("cpu") and gpugrad.ones(1).device.type == "cpu"
+        assert gpugrad.get_default_device() == gpugrad.device("cpu")
+    assert gpugrad.get_default_device() == before
+    with torch.device("cpu"):
+        assert torch.ones(1).device.type == "cpu"
