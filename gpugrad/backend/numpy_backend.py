@@ -10,8 +10,8 @@ Conventions shared by every primitive:
   Python scalars), the op layer having applied PyTorch's type promotion;
 - gradients come back in the shape of the op's output (broadcast shape); the engine reduces
   them to the inputs' shapes with ``sum_to_shape``;
-- reductions of float16 accumulate in float32 and return float16; bfloat16 operands of the
-  arithmetic primitives compute in float32 and round once (``bfloat16.py``).
+- reductions of float16 accumulate in float32 and return float16; the arithmetic primitives
+  compute bfloat16 in float32 and round once (each checks its operand first: ``bfloat16.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from .._device import device
-from .bfloat16 import computed_in_float32
+from .bfloat16 import is_bfloat16, widened
 from .formulas import BINARY, BINARY_XP, BITWISE, COMPARE, UNARY, UNARY_XP, clamp_grad
 from .numpy_math import NumpyMath
 from .twins_ce import CrossEntropyTwins
@@ -34,9 +34,9 @@ from .twins_reduce import ReduceTwins
 # 16 MiB of float32. On a 2-core EPYC/Xeon with two BLAS threads, 4 MiB blocks cost 1.3x the CPU
 # time of the chunked linear cross-entropy (more, smaller products), 64 MiB ones 1.15x.
 _ACCUMULATE_BLOCK = 1 << 22
+_NUMBERS = (int, float, bool)  # the Python numbers a binary primitive's operand may be
 
 
-@computed_in_float32
 class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimTwins):
     """CPU backend over NumPy arrays."""
 
@@ -71,6 +71,8 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
     # ------------------------------------------------------------------------ matmul
     def matmul(self, a, b):
         """``a @ b`` with NumPy's broadcasting (BLAS for float32/float64)."""
+        if a.dtype.kind == "V":  # bfloat16: in float32, rounded once (bfloat16.py)
+            return widened(self.matmul, a, b)
         return self.xp.matmul(a, b)
 
     def matmul_accumulate(self, out, a, b) -> None:
@@ -84,16 +86,25 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
             out[r0:r0 + step] += xp.matmul(a[r0:r0 + step], b)
 
     # ------------------------------------------------------------------- elementwise
+    # Each arithmetic primitive first sends bfloat16 through float32 (bfloat16.py).
     def unary(self, op: str, x):
+        if x.dtype.kind == "V":
+            return widened(self.unary, op, x)
         return self._unary_forward[op](x)
 
     def unary_grad(self, op: str, grad, x, y):
+        if grad.dtype.kind == "V":
+            return widened(self.unary_grad, op, grad, x, y)
         return self._unary_grad[op](grad, x, y)
 
     def binary(self, op: str, a, b):
+        if (b if a.__class__ in _NUMBERS else a).dtype.kind == "V":  # one may be a number
+            return widened(self.binary, op, a, b)
         return self._binary_forward[op](a, b)
 
     def binary_grad(self, op: str, grad, a, b, out, need_a: bool, need_b: bool):
+        if grad.dtype.kind == "V":
+            return widened(self.binary_grad, op, grad, a, b, out, need_a, need_b)
         grad_a, grad_b = self._binary_grad[op]
         return (grad_a(grad, a, b, out) if need_a else None,
                 grad_b(grad, a, b, out) if need_b else None)
@@ -105,6 +116,8 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         return BITWISE[op](self.xp, a, b)
 
     def where(self, cond, a, b):
+        if is_bfloat16(a) or is_bfloat16(b):
+            return widened(self.where, cond, a, b)
         return self.math.where(cond, a, b)
 
     def clamp(self, x, lo, hi):
@@ -116,6 +129,8 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         return x
 
     def clamp_grad(self, grad, x, lo, hi):
+        if grad.dtype.kind == "V":
+            return widened(self.clamp_grad, grad, x, lo, hi)
         return clamp_grad(self.math, grad, x, lo, hi)
 
     # ------------------------------------------------------------------------ random

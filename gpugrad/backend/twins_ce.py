@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bfloat16 import widened
 from .twins_loss import PARALLEL_ELEMENTS, mean_scale, run_in_halves
 
 # Cross-entropy works through the logits in blocks of rows, so that the passes of one block
@@ -26,6 +27,9 @@ class CrossEntropyTwins:
         ``p_ij * a_i - b_ij`` with ``p`` the softmax, ``a_i = (1-eps) * w[t_i] + eps/C *
         sum_c w[c]`` and ``b_ij = (1-eps) * w[t_i] * [j == t_i] + eps/C * w[j]``.
         """
+        if logits.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.cross_entropy, logits, target, weight, ignore_index,
+                           label_smoothing, reduction, need_grad)
         xp = self.xp
         n, c = logits.shape
         dtype = logits.dtype
@@ -86,6 +90,9 @@ class CrossEntropyTwins:
         (lse_i - x_ic)``, the mean divides by N, and the gradient is ``p_ij * sum_c w[c] q_ic
         - w[j] q_ij``.
         """
+        if logits.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.cross_entropy_probs, logits, target, weight, label_smoothing,
+                           reduction, need_grad)
         xp = self.xp
         n, c = logits.shape
         dtype = logits.dtype

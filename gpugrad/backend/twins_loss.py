@@ -9,12 +9,15 @@ conventions:
   a fresh array the caller owns; ``None`` when ``need_grad`` is False (under ``no_grad`` it is
   not computed);
 - a mean over zero elements is nan (0/0), as in PyTorch; its gradient is all zeros;
-- inputs have already been validated (shapes, dtypes, target ranges) by the op layer.
+- inputs have already been validated (shapes, dtypes, target ranges) by the op layer;
+- bfloat16 inputs compute in float32 and round once (``bfloat16.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .bfloat16 import widened
 
 # Inputs from this many elements on are swept on two threads (NumPy releases the GIL inside
 # its loops).
@@ -49,6 +52,8 @@ class LossTwins:
         with ``softplus(-x) = max(-x, 0) + log1p(exp(-|x|))`` (stable for any ``x``).
         Gradient: ``(1 - y) - (1 + (pos_weight - 1) * y) * sigmoid(-x)``, times ``weight``.
         """
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.bce_with_logits, x, y, weight, pos_weight, reduction, need_grad)
         xp = self.xp
         if xp is np and weight is None and pos_weight is None and x.dtype.itemsize in _INT_OF:
             return _flat_loss(_bce_logits_block, 4, x, y, reduction, need_grad)
@@ -79,6 +84,8 @@ class LossTwins:
         ``loss = -(y * max(log x, -100) + (1 - y) * max(log(1 - x), -100))``, times ``weight``;
         gradient ``(x - y) / max(x * (1 - x), 1e-12)``, times ``weight`` (PyTorch's formulas).
         """
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.bce, x, y, weight, reduction, need_grad)
         xp = self.xp
         log_x = xp.maximum(xp.log(x), -100)
         log_1mx = xp.maximum(xp.log1p(-x), -100)
@@ -96,6 +103,8 @@ class LossTwins:
     # ------------------------------------------------------------------- regression
     def mse(self, x, y, reduction: str, need_grad: bool):
         """Mean squared error; the gradient of ``y`` is the negative of the returned one."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.mse, x, y, reduction, need_grad)
         if self.xp is np and x.shape == y.shape:
             return _flat_loss(_mse_block, 1, x, y, reduction, need_grad)
         diff = self.xp.subtract(x, y)
@@ -108,6 +117,8 @@ class LossTwins:
 
     def l1(self, x, y, reduction: str, need_grad: bool):
         """Mean absolute error; the gradient of ``y`` is the negative of the returned one."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.l1, x, y, reduction, need_grad)
         if self.xp is np and x.shape == y.shape:
             return _flat_loss(_l1_block, 1, x, y, reduction, need_grad)
         xp = self.xp
@@ -118,6 +129,8 @@ class LossTwins:
     def smooth_l1(self, x, y, beta: float, reduction: str, need_grad: bool):
         """``0.5 * d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta`` (``d = x - y``);
         ``beta == 0`` is the L1 loss. The gradient of ``y`` is the negative of the returned one."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.smooth_l1, x, y, beta, reduction, need_grad)
         if beta == 0:
             return self.l1(x, y, reduction, need_grad)
         xp = self.xp
@@ -134,6 +147,8 @@ class LossTwins:
     def huber(self, x, y, delta: float, reduction: str, need_grad: bool):
         """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``; the gradient
         of ``y`` is the negative of the returned one."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.huber, x, y, delta, reduction, need_grad)
         xp = self.xp
         diff = xp.subtract(x, y)
         abs_diff = xp.abs(diff)
@@ -151,6 +166,8 @@ class LossTwins:
         mean/sum, the loss's shape, with trailing 1s, for none); returns ``grad_input``. (After
         ``loss.backward()`` the op does not call it: the engine tells it the upstream gradient is
         the all-ones seed.)"""
+        if grad_input.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.scale_loss_grad, grad_input, grad_output)
         grad_input *= grad_output
         return grad_input
 

@@ -6,7 +6,8 @@ Conventions of every primitive here:
 - gradient primitives take the upstream gradient, and reduced values such as the output, in the
   *kept* shape (reduced axes as size 1), so they broadcast against the input; they return the
   gradient in the input's shape and the gradient's dtype;
-- float16 inputs accumulate in float32 and return float16.
+- float16 inputs accumulate in float32 and return float16; bfloat16 ones compute in float32 and
+  round once (``bfloat16.py``).
 
 The gradient math lives in ``formulas_reduce.py``; ``reduce_grad`` runs it.
 """
@@ -19,6 +20,7 @@ import math
 
 import numpy as np
 
+from .bfloat16 import widened
 from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
@@ -46,6 +48,8 @@ class ReduceTwins:
         sum and prod of integers and bools return int64; all/any return bool; amax/amin need a
         non-empty reduction (the op layer checks).
         """
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.reduce, op, x, axes, keepdim)
         xp = self.xp
         if op == "mean" and x.size == 0:  # nan, without NumPy's empty-slice warning
             out = xp.sum(x, axis=axes, keepdims=keepdim)
@@ -87,6 +91,8 @@ class ReduceTwins:
         Exclusive prefix and suffix products, so zeros in ``x`` need no division (one zero: its
         entry gets the product of the rest; several zeros: all 0).
         """
+        if grad.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.prod_grad, grad, x, axis)
         xp = self.xp
         xa = self._wide(x)
 
@@ -102,6 +108,8 @@ class ReduceTwins:
 
     def var(self, x, axes, correction: float, keepdim: bool):
         """Variance over ``axes`` with ``correction`` (inf or nan where correction >= count)."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.var, x, axes, correction, keepdim)
         xp = self.xp
         xa, mean, dof = self._var_terms(x, axes, correction)
         d = xa - mean
@@ -120,6 +128,8 @@ class ReduceTwins:
         shape (softmax's: the input's), ``x`` the input, either None where the formula does not
         read it; ``param`` the op's (a norm's p, var's correction). Returns an array of ``shape``
         in ``grad``'s dtype, or None (no gradient)."""
+        if grad.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.reduce_grad, op, grad, x, y, shape, axes, param)
         formula = REDUCE[op]
         count = math.prod(shape) if axes is None else math.prod([shape[a] for a in axes])
         # (sum and mean read nothing and sum nothing: no ``ksum`` to make for them)
@@ -138,6 +148,8 @@ class ReduceTwins:
 
     def logsumexp(self, x, axes, keepdim: bool):
         """log(sum(exp(x))) shifted by the max; -inf for all -inf (or empty) slices."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.logsumexp, x, axes, keepdim)
         xp = self.xp
         xa = self._wide(x)
         m = xp.max(xa, axis=axes, keepdims=True) if xa.size else xp.zeros((1,) * xa.ndim, xa.dtype)
@@ -149,6 +161,8 @@ class ReduceTwins:
 
     def norm(self, x, p: float, axes, keepdim: bool):
         """Vector p-norm over ``axes``: p in (-inf, inf) or +-inf; p == 0 counts nonzeros."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.norm, x, p, axes, keepdim)
         xp = self.xp
         xa = self._wide(x)
         a = xp.abs(xa)
@@ -171,6 +185,8 @@ class ReduceTwins:
 
         Integers and bools accumulate into int64, as PyTorch's cumsum.
         """
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.cumsum, x, axis, reverse)
         xp = self.xp
         acc = self._acc_dtype(x)
         if x.dtype.kind in "biu":
@@ -208,6 +224,8 @@ class ReduceTwins:
         """Sum a broadcast gradient back to ``shape`` (the inverse of broadcasting)."""
         if grad.shape == shape:
             return grad
+        if grad.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.sum_to_shape, grad, shape)
         lead = grad.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
@@ -220,6 +238,8 @@ class ReduceTwins:
 
     def softmax(self, x, axis: int, log: bool):
         """softmax (or log_softmax) along ``axis``, shifted by the max: finite for any finite x."""
+        if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
+            return widened(self.softmax, x, axis, log)
         xp = self.xp
         xa = self._wide(x)
         if xa.size == 0:
