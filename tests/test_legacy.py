@@ -11,8 +11,8 @@ import torch
 
 import gpugrad
 
-NAMES = ["FloatTensor", "DoubleTensor", "HalfTensor", "ByteTensor", "CharTensor", "ShortTensor",
-         "IntTensor", "LongTensor", "BoolTensor"]
+NAMES = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "ByteTensor",
+         "CharTensor", "ShortTensor", "IntTensor", "LongTensor", "BoolTensor"]
 
 
 def _same(ours, theirs):
