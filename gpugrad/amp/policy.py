@@ -2,12 +2,13 @@
 that applies it where the op is called.
 
 PyTorch's autocast sits in its dispatcher in front of each listed op; here each listed public
-entry point (a ``gpugrad`` function, a ``gpugrad.nn.functional`` function, a ``Tensor`` method)
-is replaced, once at import, by a wrapper that checks one thread-local flag when autocast is off
-and otherwise casts the op's floating tensors of the autocast device type (never float64) as its
-policy says, then runs the op with autocast off inside, so that its own sub-ops are not cast
-again (PyTorch's ops are atomic in the same way). Internal calls between gpugrad's own modules
-use the functions themselves and are never autocast.
+entry point (a ``gpugrad`` function, a ``gpugrad.nn.functional`` function, a ``Tensor`` method,
+a recurrent module's ``forward``) is replaced, once at import, by a wrapper that checks one
+thread-local flag when autocast is off and otherwise casts the op's floating tensors of the
+autocast device type (never float64) as its policy says, then runs the op with autocast off
+inside, so that its own sub-ops are not cast again (PyTorch's ops are atomic in the same way).
+Internal calls between gpugrad's ops modules use the functions themselves and are never
+autocast; calls through the public names (an ``nn`` module's ``F.linear``) are.
 
 Policies (PyTorch's names): ``LOWER`` casts to the autocast dtype (matmul, linear,
 convolution), ``FP32`` casts to float32 (losses, norms, exp/log/pow on CUDA), ``PROMOTE`` casts
@@ -15,6 +16,10 @@ to the widest floating dtype among the inputs, ``OPAQUE`` casts nothing but keep
 internals from being autocast (composites whose parts are listed), ``BANNED`` raises.
 ``LOWER_FP32_OUT`` is ``linear_cross_entropy``: the head's inputs in the autocast dtype, the
 loss in float32, as PyTorch's ``cross_entropy(linear(...))`` gives under autocast.
+``LOWER_INPUTS`` casts the input and states of a recurrent layer or cell that PyTorch runs as
+one listed op (cuDNN's RNNs and the cells on CUDA, oneDNN's LSTM on the CPU) and leaves
+autocast on inside, where the layer's matmuls cast its weights: the whole recurrence runs in
+the autocast dtype, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from .state import active_threads, state
 
 __all__ = ["CPU", "CUDA", "install"]
 
-LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT = (
-    "lower", "fp32", "promote", "opaque", "banned", "lower_fp32_out")
+LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS = (
+    "lower", "fp32", "promote", "opaque", "banned", "lower_fp32_out", "lower_inputs")
 
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
@@ -40,6 +45,7 @@ _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cro
            "F.triplet_margin_loss"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
+    "nn.LSTM.forward": LOWER_INPUTS,
     **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "gpugrad.prod", "Tensor.prod"], FP32),
     "F.linear_cross_entropy": LOWER_FP32_OUT,
 }
@@ -51,6 +57,8 @@ _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_s
             "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
     **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv"], LOWER),
+    **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
+                                                  "GRUCell")], LOWER_INPUTS),
     **dict.fromkeys(_LOSSES + _FP32_NN, FP32),
     **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
     **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
@@ -127,6 +135,9 @@ def _dispatch(fn, name, args, kwargs):
     if policy is BANNED:
         raise RuntimeError(_BANNED_MESSAGE)
     low = state.dtype[device_type]
+    if policy is LOWER_INPUTS:  # cast here, and the module's own ops are autocast inside
+        return fn(*[_cast(a, low, device_type) for a in args],
+                  **{k: _cast(v, low, device_type) for k, v in kwargs.items()})
     to = None
     if policy is LOWER or policy is LOWER_FP32_OUT:
         to = low
@@ -161,8 +172,11 @@ def install(gpugrad) -> None:
     """Replace every op named in the tables by its autocast entry point."""
     global Tensor
     Tensor = gpugrad.Tensor
-    namespaces = {"gpugrad": gpugrad, "F": gpugrad.nn.functional, "Tensor": gpugrad.Tensor}
+    namespaces = {"gpugrad": gpugrad, "F": gpugrad.nn.functional, "Tensor": gpugrad.Tensor,
+                  "nn": gpugrad.nn}
     for name in sorted(set(CPU) | set(CUDA)):
-        ns, _, attr = name.partition(".")
+        ns, *path, attr = name.split(".")
         owner = namespaces[ns]
+        for part in path:  # nn.LSTM.forward: the class, then its method
+            owner = getattr(owner, part)
         setattr(owner, attr, _wrap(getattr(owner, attr), name))

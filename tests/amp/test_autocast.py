@@ -169,6 +169,46 @@ def test_layers_under_cpu_autocast_match_torch():
         np.testing.assert_allclose(_host(a), _host(b), rtol=0.1, atol=2e-2)
 
 
+_RECURRENT = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+def _recurrent(m, name):
+    m.manual_seed(0)
+    return getattr(m.nn, name)(4, 3)
+
+
+def _new_states(out, name):
+    """A layer's output (not its final states), or a cell's new state(s)."""
+    if not isinstance(out, tuple):
+        return (out,)
+    return out if "Cell" in name else out[:1]
+
+
+@pytest.mark.parametrize("name", _RECURRENT)
+def test_recurrent_layers_under_cpu_autocast_match_torch(name):
+    """The output and state dtypes PyTorch's CPU autocast gives (oneDNN's LSTM in bfloat16, the
+    others as their parts), the values, and float32 weight gradients."""
+    g_mod, t_mod = _recurrent(gpugrad, name), _recurrent(torch, name)
+    for gp, tp in zip(g_mod.parameters(), t_mod.parameters()):
+        with torch.no_grad():
+            tp.copy_(torch.from_numpy(gp.detach().numpy()))
+    x_np = np.random.default_rng(0).standard_normal((2, 4) if "Cell" in name else (5, 2, 4))
+    outs = {}
+    for m, mod in ((gpugrad, g_mod), (torch, t_mod)):
+        with m.autocast("cpu", dtype=m.bfloat16):
+            out = mod(m.tensor(x_np.astype(np.float32)))
+        flat = _new_states(out, name)
+        sum(o.float().sum() for o in flat).backward()
+        outs[m.__name__] = (flat, [p.grad for p in mod.parameters()])
+    (g_out, g_grads), (t_out, t_grads) = outs["gpugrad"], outs["torch"]
+    for go, to in zip(g_out, t_out):
+        assert go.dtype.name == str(to.dtype).removeprefix("torch."), name
+        np.testing.assert_allclose(_host(go), _host(to), rtol=5e-2, atol=5e-2)
+    for gg, tg in zip(g_grads, t_grads):
+        assert gg.dtype is gpugrad.float32
+        np.testing.assert_allclose(_host(gg), _host(tg), rtol=0.1, atol=5e-2)
+
+
 @pytest.fixture
 def cuda_lists(monkeypatch):
     """CPU tensors under CPU autocast follow the CUDA op lists (there is no GPU here)."""
@@ -203,6 +243,9 @@ def test_cuda_op_lists(cuda_lists):
         "kl_div": (lambda: F.kl_div(xb, xb, reduction="batchmean"), "float32"),
         "normalize": (lambda: F.normalize(xb), "float32"),
         "unlisted rms_norm": (lambda: F.rms_norm(xb, (4,)), "bfloat16"),
+        **{name: (lambda name=name: _new_states(_recurrent(gpugrad, name)(
+            x[:3] if "Cell" in name else x[None, :3]), name)[-1], "bfloat16")
+           for name in _RECURRENT},
     }
     with gpugrad.autocast("cpu", dtype=gpugrad.bfloat16):
         for name, (fn, dtype) in expect.items():
