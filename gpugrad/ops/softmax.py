@@ -7,8 +7,7 @@ Their gradients are formulas (``backend/formulas_reduce.py``), the backward writ
 
 from __future__ import annotations
 
-import warnings
-
+from .._warnings import warn_user
 from ._reduction_base import Reduction
 from ._util import Tensor, float_result, wrap_dim, wrap_dims
 
@@ -36,10 +35,8 @@ class LogSoftmax(Softmax):
 
 def _softmax_dim(name: str, ndim: int) -> int:
     """PyTorch's legacy implicit dim (with its deprecation warning) when ``dim`` is None."""
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.", UserWarning, stacklevel=4,
-    )
+    warn_user(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+              "include dim=X as an argument.")
     return 0 if ndim in (0, 1, 3) else 1
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
+from ..._warnings import warn_user
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -21,7 +21,7 @@ def legacy_get_string(size_average, reduce, emit_warning: bool = True) -> str:
     else:
         ret = "none"
     if emit_warning:
-        warnings.warn(warning.format(ret), stacklevel=3)
+        warn_user(warning.format(ret))
     return ret
 
 

@@ -8,8 +8,7 @@ input), its input is clamped first, so the gradient there stays 0 instead of ``0
 
 from __future__ import annotations
 
-import warnings
-
+from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor, math_ns, wrap_dim
 from ._pointwise import float_only, log1p_exp, maybe_in_place
 from .activation import softmax
@@ -110,7 +109,7 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
     """``softmax(-x)`` along ``dim``: the smallest entries get the largest weights."""
     check_tensor(input, "softmin")
     if dim is None:
-        warnings.warn("Implicit dimension choice for softmin has been deprecated. Change the "
-                      "call to include dim=X as an argument.", stacklevel=_stacklevel)
+        warn_user("Implicit dimension choice for softmin has been deprecated. Change the call "
+                  "to include dim=X as an argument.")
         dim = 0 if input.dim() in (0, 1, 3) else 1
     return softmax(-input, dim, dtype=dtype)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from types import SimpleNamespace
 
 import numpy as np
 
 from ... import _dtype as dt
+from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 from ...ops.linear_cross_entropy import LinearCrossEntropy
 from ._reduction import check_reduction
@@ -149,8 +149,8 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
         raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
     ignore_index = -100 if ignore_index is None else ignore_index
     if options is not None and out_features:
-        warnings.warn("linear_cross_entropy: ``options`` ignored; the chunked path needs "
-                      f"out_features == (), got {out_features}", stacklevel=2)
+        warn_user("linear_cross_entropy: ``options`` ignored; the chunked path needs "
+                  f"out_features == (), got {out_features}")
     if options is None or out_features or not _chunkable(input, linear_weight, linear_bias,
                                                           target, probs):
         return _reference(input, linear_weight, target, linear_bias, weight, reduction,

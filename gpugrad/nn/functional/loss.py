@@ -7,8 +7,7 @@ PyTorch's arguments, checked here; the ops (one fused pass for the loss and its 
 
 from __future__ import annotations
 
-import warnings
-
+from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 from ...ops.losses import (
     BinaryCrossEntropy,
@@ -26,12 +25,10 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_
 
 def _warn_size(input: Tensor, target: Tensor) -> None:
     if input._data.shape != target._data.shape:
-        warnings.warn(
+        warn_user(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to "
-            "broadcasting. Please ensure they have the same size.",
-            UserWarning, stacklevel=3,
-        )
+            "broadcasting. Please ensure they have the same size.")
 
 
 def _prepare(fn: str, input, target, reduction, size_average=None, reduce=None):

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import math
-import warnings
 
+from ..._warnings import warn_user
 from ...autograd.grad_mode import no_grad
 from ...factories import ones_like
 from ...ops._util import Tensor, check_tensor, math_ns
@@ -27,11 +27,11 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     elif reduction == "mean":
-        warnings.warn(
+        warn_user(
             "reduction: 'mean' divides the total loss by both the batch size and the support "
             "size.'batchmean' divides only by the batch size, and aligns with the KL div math "
             "definition.'mean' will be changed to behave the same as 'batchmean' in the next "
-            "major release.", stacklevel=2)
+            "major release.")
     if reduction != "batchmean":
         check_reduction(reduction)
     if log_target:

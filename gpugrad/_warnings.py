@@ -1,0 +1,18 @@
+"""Warnings attributed to the user's line, wherever in gpugrad they are raised."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+__all__ = ["warn_user"]
+
+
+def warn_user(message: str, category=UserWarning) -> None:
+    """``warnings.warn`` at the first caller outside gpugrad. A fixed ``stacklevel`` would point
+    inside gpugrad when the op is reached through another of its functions or through autocast's
+    entry point (``amp/policy.py``), which wraps the listed ops in one more frame."""
+    frame, level = sys._getframe(1), 2  # warn_user's caller is stacklevel 2
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "gpugrad":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
