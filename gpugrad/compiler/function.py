@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import functools
 import gc
+import sys
 import warnings
 
 import numpy as np
 
 from .. import _capture
 from ..autograd.grad_mode import is_grad_enabled
+from ..backend import cpu_backend
 from ..backend.numpy_backend import NumpyBackend
 from ..tensor import Tensor
-from . import trace
+from . import draws, trace
 from .capture import Diverged, Recorder, root_of
+from .grads import GradWatch
 from .program import Program, _rebuild, tensor_maker
 
 MAX_SIGNATURES = 8  # captures kept per function (torch.compile's recompile limit is 8 too)
@@ -161,24 +164,6 @@ def capture(fn, args, kwargs, tensors):
     rec = Recorder()
     externals = []  # (tensor, original array, traced view)
     inputs = []  # per tensor argument: (original array, buffer)
-    start_grads = {}  # id(tensor) -> (tensor, its .grad at the start)
-    island_set = set()  # ids of tensors whose .grad an island set before any recorded call
-    last_grads = {}
-
-    def grad_boundary(rec, after_island=False, island_first=False):
-        # .grad changes since the last boundary: made by recorded code (the engine), they are
-        # replayed as assignments here; made by an island, the island makes them again (and
-        # when nothing was recorded before it, the step does not depend on .grad at the start).
-        for t, _, _ in externals:
-            g = t._grad
-            if g is not last_grads.get(id(t), _MISSING):
-                if not after_island:
-                    rec.steps.append(functools.partial(_set_grad, t, g))
-                elif island_first:
-                    island_set.add(id(t))
-                last_grads[id(t)] = g
-
-    rec.grad_boundary = grad_boundary
     arg_ids = {id(t) for t in tensors}
     for t in tensors:
         orig = t._data
@@ -194,18 +179,21 @@ def capture(fn, args, kwargs, tensors):
             obj._data = view
             externals.append((obj, orig, view))
             rec.external[id(root_of(orig))] = root_of(orig)
-    for t, _, _ in externals:
-        start_grads[id(t)] = (t, t._grad)
-        last_grads[id(t)] = t._grad
+    rec.grads = GradWatch(list(tensors) + [t for t, _, _ in externals])
 
+    backend = cpu_backend()
     trace.patch_numpy()
+    draws.patch(backend, rec)
+    backend.to_numpy = functools.partial(_to_numpy, rec)
     _capture.recorder = rec
     try:
         result = fn(*args, **kwargs)
-        grad_boundary(rec)
+        rec.grads.boundary(rec)
     finally:
         _capture.recorder = None
         trace.unpatch_numpy()
+        draws.unpatch(backend)
+        del backend.to_numpy
         for t, (orig, _) in zip(tensors, inputs):
             t._data = orig
         rebound = _restore(externals)
@@ -217,7 +205,7 @@ def capture(fn, args, kwargs, tensors):
         input_buffers=[buf for _, buf in inputs],
         copy_back=[i for i, (_, buf) in enumerate(inputs) if id(buf) in rec.written_inputs],
         outputs=outputs,
-        guards=_guards(rec, externals, start_grads, island_set),
+        guards=_guards(rec, externals),
         safe_until=min(x for x in (rec.first_external_write, rec.first_island, len(rec.steps))
                        if x is not None),
         reason=rec.reason,
@@ -225,13 +213,6 @@ def capture(fn, args, kwargs, tensors):
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program
-
-
-_MISSING = object()
-
-
-def _set_grad(t, g) -> None:
-    t._grad = g
 
 
 def _restore(externals) -> bool:
@@ -250,21 +231,30 @@ def _restore(externals) -> bool:
     return rebound
 
 
-def _guards(rec, externals, start_grads, island_set):
+def _to_numpy(rec, arr):
+    """The CPU backend's ``to_numpy`` during a capture: ``t.numpy()`` in the user's code hands
+    over the array itself, which the replays would then rewrite."""
+    frame = sys._getframe(1)
+    if frame.f_code.co_name == "numpy" and not rec.suspended:
+        caller = frame.f_back.f_globals.get("__name__", "")
+        if not caller.startswith("gpugrad."):
+            rec.cannot_replay(".numpy() hands a tensor's memory to the host")
+    return arr
+
+
+def _guards(rec, externals):
     guards = []
+    grad_owner = {}  # id(.grad tensor at the start) -> its owner
+    for t, g in zip(rec.grads.tensors, rec.grads.start.values()):
+        if g is not None:
+            grad_owner[id(g)] = t
     for t, orig, _ in externals:
         if id(root_of(orig)) in rec.used_roots:
             guards.append((0, t, orig))
             guards.append((3, t, t._requires_grad))
-    grad_owner = {id(g): t for t, g in start_grads.values() if g is not None}
-    for t, orig, _ in externals:
-        if id(root_of(orig)) in rec.used_roots and id(t) in grad_owner:
-            guards.append((1, grad_owner[id(t)], t))  # the program reads this .grad's array
-    for step in rec.steps:
-        if getattr(step, "func", None) is _set_grad:
-            t = step.args[0]
-            if id(t) not in island_set:
-                guards.append((1, t, start_grads[id(t)][1]))
+            if id(t) in grad_owner:  # the program reads this .grad's array
+                guards.append((1, grad_owner[id(t)], t))
+    guards.extend((1, t, g) for t, g in rec.grads.guards())
     guards.extend((2, m, flag) for m, flag in rec.modules.values())
     return guards
 
