@@ -26,6 +26,7 @@ from .session import Session
 
 MAX_SIGNATURES = 8  # captures kept per function (torch.compile's recompile limit is 8 too)
 generation = 0  # bumped by ``gpugrad.compiler.reset()``
+EAGER = object()  # what a replay returns to have its call run eagerly
 
 
 class CompileWarning(UserWarning):
@@ -52,7 +53,7 @@ class CompiledFunction:
     """A function whose calls replay a captured program (see the module docstring)."""
 
     def __init__(self, fn):
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())
         self._fn = fn
         self._seen: dict = {}  # signature -> calls before the capture
         self._programs: dict = {}  # signature -> [Program]
@@ -81,7 +82,7 @@ class CompiledFunction:
                     if p.reason is not None:
                         return self._eager(args, kwargs)
                     try:
-                        out = p.replay(tensors)
+                        out = self._replay(p, tensors)
                     except Diverged as e:
                         if not e.safe:
                             raise RuntimeError(
@@ -91,6 +92,8 @@ class CompiledFunction:
                             ) from None
                         p.reason = str(e)
                         self._warn(f"runs eagerly from now on: {e}")
+                        return self._eager(args, kwargs)
+                    if out is EAGER:
                         return self._eager(args, kwargs)
                     self.stats.replays += 1
                     return out
@@ -104,13 +107,20 @@ class CompiledFunction:
                 self._warn(f"has been captured for {MAX_SIGNATURES} signatures (shapes, "
                            f"argument values, model state); new ones run eagerly")
             return self._eager(args, kwargs)
-        out, program = capture(self._fn, args, kwargs, tensors)
+        out, program = self._capture(args, kwargs, tensors)
         self.stats.captures += 1
         self._programs.setdefault(key, []).append(program)
         if program.reason is not None:
             self.stats.fallbacks.append(program.reason)
             self._warn(f"cannot replay this step and runs it eagerly: {program.reason}")
         return out
+
+    def _capture(self, args, kwargs, tensors):
+        return capture(self._fn, args, kwargs, tensors)
+
+    def _replay(self, program, tensors):
+        """The replay's result, or EAGER to run this call eagerly."""
+        return program.replay(tensors)
 
     def _eager(self, args, kwargs):
         self.stats.eager_calls += 1
