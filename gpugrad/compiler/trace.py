@@ -288,11 +288,38 @@ def _asanyarray(a, dtype=None, *args, **kwargs):
 _REPLACEMENTS = {"asarray": _asarray, "ascontiguousarray": _ascontiguousarray,
                  "array": _array, "asanyarray": _asanyarray}
 
+# Allocations: an array made during a capture is a buffer of the program, and its initial
+# contents (zeros, ones, a fill value) are made again at its place in every replay, so that an
+# accumulator written later starts from them each time.
+_FILLS = {"empty": None, "empty_like": None, "zeros": 0, "zeros_like": 0, "ones": 1,
+          "ones_like": 1, "full": "arg", "full_like": "arg"}
+
+
+def _allocator(name: str, original):
+    fill = _FILLS[name]
+
+    def allocate(*args, **kwargs):
+        result = original(*args, **kwargs)
+        rec = _active()
+        if rec is None or isinstance(result, Traced) or not isinstance(result, np.ndarray):
+            return result
+        rec.internal[id(result)] = result
+        if fill == "arg":
+            rec.steps.append(partial(np.copyto, result, result.copy()))
+        elif fill is not None:
+            rec.steps.append(partial(np.ndarray.fill, result, fill))
+        return result.view(Traced)
+
+    return allocate
+
 
 def patch_numpy() -> None:
     for name, fn in _REPLACEMENTS.items():
         _CONVERTERS[name] = getattr(np, name)
         setattr(np, name, fn)
+    for name in _FILLS:
+        _CONVERTERS[name] = original = getattr(np, name)
+        setattr(np, name, _allocator(name, original))
 
 
 def unpatch_numpy() -> None:
