@@ -8,6 +8,7 @@ hook costs one global read.
 from __future__ import annotations
 
 import functools
+import sys
 
 recorder = None  # the active capture's recorder (gpugrad/compiler/trace.py), or None
 
@@ -28,6 +29,18 @@ def island(fn):
 
     wrapper.__gpugrad_island__ = True
     return wrapper
+
+
+def host_access(what: str) -> None:
+    """Tensor conversions (``item``, ``bool(t)``, ``numpy()``, printing) report here: called
+    from the user's code inside a captured step, a value leaves for the host, and the step
+    cannot be replayed (gpugrad's own calls are left to the recording, which replays them as
+    checks)."""
+    rec = recorder
+    if rec is not None and not rec.suspended:
+        caller = sys._getframe(2).f_globals.get("__name__", "")
+        if not (caller == "gpugrad" or caller.startswith("gpugrad.")):
+            rec.cannot_replay(what)
 
 
 def grad_assigned(tensor, value) -> None:

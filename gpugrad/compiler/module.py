@@ -24,7 +24,7 @@ from ..tensor import Tensor
 from . import trace
 from .capture import Diverged
 from .function import EAGER, CompiledFunction, _template
-from .program import _rebuild
+from .program import Program, _rebuild
 from .session import Session
 
 
@@ -124,6 +124,10 @@ class _ModuleFunction(CompiledFunction):
         if not is_grad_enabled() or not self._wrt(tensors):
             return super()._capture(args, kwargs, tensors)
         wrt = self._wrt(tensors)
+        if wrt[0]._backend.name == "cuda":
+            return self._fn(*args, **kwargs), Program.eager(
+                "compiling a module for training on CUDA is not implemented yet: compile the "
+                "training step (forward, backward and optimizer step) instead")
         with Session(tensors) as session:
             result = self._module(*args, **kwargs)
             rec = session.rec

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from .capture import Diverged
 
 
@@ -26,6 +24,11 @@ class Program:
         self.guards = guards  # (tensor, array) / (tensor, grad) / (module, training) checks
         self.safe_until = safe_until  # steps before this index change nothing outside
         self.reason = reason  # set: this signature runs eagerly (why)
+
+    @classmethod
+    def eager(cls, reason: str) -> Program:
+        """A signature that runs eagerly, for ``reason``."""
+        return cls([], [], [], [], ("const", None), [], 0, reason)
 
     def guards_hold(self) -> bool:
         for kind, obj, expected in self.guards:
@@ -46,8 +49,7 @@ class Program:
         """Run the program on new arguments; raises ``Diverged`` (with ``.safe``) when a
         replayed check reads another value than the capture did."""
         for buf, t in zip(self.input_buffers, tensor_args):
-            if buf is not None:
-                np.copyto(buf, t._data)
+            buf[...] = t._data  # (NumPy or CuPy)
         for s in self.prologue:
             s()
         try:
@@ -57,7 +59,7 @@ class Program:
             e.safe = e.index < self.safe_until
             raise
         for k in self.copy_back:
-            np.copyto(tensor_args[k]._data, self.input_buffers[k])
+            tensor_args[k]._data[...] = self.input_buffers[k]
         return _rebuild(self.outputs)
 
 
