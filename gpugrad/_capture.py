@@ -29,6 +29,13 @@ def island(method):
     return wrapper
 
 
+def grad_assigned(tensor, value) -> None:
+    """The ``.grad`` setter reports an assignment made while a capture runs."""
+    rec = recorder
+    if rec is not None and not rec.suspended:
+        rec.grads.assigned(rec, tensor, value)
+
+
 def module_called(module) -> None:
     """``Module.__call__`` reports each call here while a capture runs: the replay is valid
     only while the module's ``training`` flag is what it was."""

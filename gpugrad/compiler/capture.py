@@ -23,6 +23,7 @@ import numpy as np
 from .trace import CaptureError
 
 _np_asarray = np.asarray  # before a capture replaces it
+_base = np.ndarray.base.__get__  # the C-level base (``Traced`` answers for its plain array)
 
 
 class Diverged(Exception):
@@ -31,9 +32,9 @@ class Diverged(Exception):
 
 def root_of(arr):
     """The array that owns ``arr``'s memory."""
-    base = arr.base
+    base = _base(arr)
     while base is not None and isinstance(base, np.ndarray):
-        arr, base = base, base.base
+        arr, base = base, _base(base)
     return arr
 
 
@@ -59,10 +60,9 @@ class Recorder:
         self.written_inputs: set = set()
         self.first_external_write: int | None = None  # index in steps
         self.first_island: int | None = None  # index in steps
-        self.n_islands = 0
         self.reason: str | None = None  # why the program cannot be replayed
         self.modules: dict = {}  # id(module) -> (module, training)
-        self.grad_boundary = None  # set by the caller: a function recording .grad changes
+        self.grads = None  # a grads.GradWatch, set by the caller
 
     # ------------------------------------------------------------------------ buffers
     def fresh(self, result):
@@ -154,6 +154,8 @@ class Recorder:
     def host_read(self, plain, value, what: str, frame, check: bool) -> None:
         """A value reached the host. Inside gpugrad a check becomes a replayed check; in the
         user's code (or anything printed or exported) the step cannot be replayed."""
+        while frame is not None and frame.f_globals.get("__name__") in _CONVERSIONS:
+            frame = frame.f_back  # Tensor.item(), bool(t)...: who asked?
         module = frame.f_globals.get("__name__", "") if frame is not None else ""
         if check and plain is not None and module.startswith("gpugrad."):
             read = {"bool()": bool, "float()": float, "int()": int}.get(what, _item)
@@ -168,18 +170,16 @@ class Recorder:
     def island(self, method, obj, args, kwargs):
         """``method`` (an optimizer step, a ``zero_grad``...) runs eagerly now and in every
         replay."""
-        self.grad_boundary(self)
-        first = len(self.steps) == self.n_islands  # nothing but islands recorded before it
+        self.grads.boundary(self)
         if self.first_island is None:
             self.first_island = len(self.steps)
         self.steps.append(partial(method, obj, *args, **kwargs))
-        self.n_islands += 1
         self.suspended += 1
         try:
             result = method(obj, *args, **kwargs)
         finally:
             self.suspended -= 1
-        self.grad_boundary(self, after_island=True, island_first=first)
+        self.grads.boundary(self, after_island=True)
         return result
 
     def watch_module(self, module) -> None:
@@ -206,6 +206,8 @@ def _flatten(x):
         yield x
 
 
+# Modules whose functions turn a tensor into host values on the caller's behalf.
+_CONVERSIONS = {"gpugrad.ops.convert", "gpugrad.tensor", "gpugrad._format"}
 _IN_PLACE = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
 _HOST_RESULTS = {"array_equal", "array_equiv", "allclose", "count_nonzero"}
 

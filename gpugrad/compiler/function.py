@@ -11,7 +11,6 @@ that says why and where.
 from __future__ import annotations
 
 import functools
-import gc
 import warnings
 
 import numpy as np
@@ -21,11 +20,13 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend.numpy_backend import NumpyBackend
 from ..tensor import Tensor
 from . import trace
-from .capture import Diverged, Recorder, root_of
-from .program import Program, _rebuild, tensor_maker
+from .capture import Diverged
+from .program import _rebuild, tensor_maker
+from .session import Session
 
 MAX_SIGNATURES = 8  # captures kept per function (torch.compile's recompile limit is 8 too)
 generation = 0  # bumped by ``gpugrad.compiler.reset()``
+EAGER = object()  # what a replay returns to have its call run eagerly
 
 
 class CompileWarning(UserWarning):
@@ -52,7 +53,7 @@ class CompiledFunction:
     """A function whose calls replay a captured program (see the module docstring)."""
 
     def __init__(self, fn):
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())
         self._fn = fn
         self._seen: dict = {}  # signature -> calls before the capture
         self._programs: dict = {}  # signature -> [Program]
@@ -81,7 +82,7 @@ class CompiledFunction:
                     if p.reason is not None:
                         return self._eager(args, kwargs)
                     try:
-                        out = p.replay(tensors)
+                        out = self._replay(p, tensors)
                     except Diverged as e:
                         if not e.safe:
                             raise RuntimeError(
@@ -91,6 +92,8 @@ class CompiledFunction:
                             ) from None
                         p.reason = str(e)
                         self._warn(f"runs eagerly from now on: {e}")
+                        return self._eager(args, kwargs)
+                    if out is EAGER:
                         return self._eager(args, kwargs)
                     self.stats.replays += 1
                     return out
@@ -104,13 +107,20 @@ class CompiledFunction:
                 self._warn(f"has been captured for {MAX_SIGNATURES} signatures (shapes, "
                            f"argument values, model state); new ones run eagerly")
             return self._eager(args, kwargs)
-        out, program = capture(self._fn, args, kwargs, tensors)
+        out, program = self._capture(args, kwargs, tensors)
         self.stats.captures += 1
         self._programs.setdefault(key, []).append(program)
         if program.reason is not None:
             self.stats.fallbacks.append(program.reason)
             self._warn(f"cannot replay this step and runs it eagerly: {program.reason}")
         return out
+
+    def _capture(self, args, kwargs, tensors):
+        return capture(self._fn, args, kwargs, tensors)
+
+    def _replay(self, program, tensors):
+        """The replay's result, or EAGER to run this call eagerly."""
+        return program.replay(tensors)
 
     def _eager(self, args, kwargs):
         self.stats.eager_calls += 1
@@ -158,115 +168,14 @@ def _arg_key(v, tensors):
 # ------------------------------------------------------------------------------- capture
 def capture(fn, args, kwargs, tensors):
     """Run ``fn`` eagerly while recording; returns its result and the Program."""
-    rec = Recorder()
-    externals = []  # (tensor, original array, traced view)
-    inputs = []  # per tensor argument: (original array, buffer)
-    start_grads = {}  # id(tensor) -> (tensor, its .grad at the start)
-    island_set = set()  # ids of tensors whose .grad an island set before any recorded call
-    last_grads = {}
-
-    def grad_boundary(rec, after_island=False, island_first=False):
-        # .grad changes since the last boundary: made by recorded code (the engine), they are
-        # replayed as assignments here; made by an island, the island makes them again (and
-        # when nothing was recorded before it, the step does not depend on .grad at the start).
-        for t, _, _ in externals:
-            g = t._grad
-            if g is not last_grads.get(id(t), _MISSING):
-                if not after_island:
-                    rec.steps.append(functools.partial(_set_grad, t, g))
-                elif island_first:
-                    island_set.add(id(t))
-                last_grads[id(t)] = g
-
-    rec.grad_boundary = grad_boundary
-    arg_ids = {id(t) for t in tensors}
-    for t in tensors:
-        orig = t._data
-        buf = np.array(orig, copy=True)
-        inputs.append((orig, buf))
-        rec.inputs[id(buf)] = buf
-        t._data = buf.view(trace.Traced)
-    for obj in gc.get_objects():
-        if issubclass(type(obj), Tensor) and id(obj) not in arg_ids \
-                and type(obj._data) is np.ndarray and type(obj._backend) is NumpyBackend:
-            orig = obj._data
-            view = orig.view(trace.Traced)
-            obj._data = view
-            externals.append((obj, orig, view))
-            rec.external[id(root_of(orig))] = root_of(orig)
-    for t, _, _ in externals:
-        start_grads[id(t)] = (t, t._grad)
-        last_grads[id(t)] = t._grad
-
-    trace.patch_numpy()
-    _capture.recorder = rec
-    try:
+    with Session(tensors) as session:
         result = fn(*args, **kwargs)
-        grad_boundary(rec)
-    finally:
-        _capture.recorder = None
-        trace.unpatch_numpy()
-        for t, (orig, _) in zip(tensors, inputs):
-            t._data = orig
-        rebound = _restore(externals)
-    if rebound and rec.reason is None:
-        rec.reason = "a tensor's storage was replaced inside the step (.data = or set_())"
+    rec = session.rec
     outputs = _template(result, rec)
-    program = Program(
-        steps=rec.steps, prologue=rec.prologue,
-        input_buffers=[buf for _, buf in inputs],
-        copy_back=[i for i, (_, buf) in enumerate(inputs) if id(buf) in rec.written_inputs],
-        outputs=outputs,
-        guards=_guards(rec, externals, start_grads, island_set),
-        safe_until=min(x for x in (rec.first_external_write, rec.first_island, len(rec.steps))
-                       if x is not None),
-        reason=rec.reason,
-    )
+    program = session.program(outputs, rec.steps)
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program
-
-
-_MISSING = object()
-
-
-def _set_grad(t, g) -> None:
-    t._grad = g
-
-
-def _restore(externals) -> bool:
-    """Give every tensor a plain array again; True when some tensor's array was replaced."""
-    rebound = False
-    for t, orig, view in externals:
-        if t._data is view:
-            t._data = orig
-        else:
-            rebound = True
-            if isinstance(t._data, trace.Traced):
-                t._data = t._data.view(np.ndarray)
-    for obj in gc.get_objects():  # tensors made during the capture
-        if issubclass(type(obj), Tensor) and isinstance(obj._data, trace.Traced):
-            obj._data = obj._data.view(np.ndarray)
-    return rebound
-
-
-def _guards(rec, externals, start_grads, island_set):
-    guards = []
-    for t, orig, _ in externals:
-        if id(root_of(orig)) in rec.used_roots:
-            guards.append((0, t, orig))
-            guards.append((3, t, t._requires_grad))
-    grad_owner = {id(g): t for t, g in start_grads.values() if g is not None}
-    for t, orig, _ in externals:
-        if id(root_of(orig)) in rec.used_roots and id(t) in grad_owner:
-            guards.append((1, grad_owner[id(t)], t))  # the program reads this .grad's array
-    for step in rec.steps:
-        if getattr(step, "func", None) is _set_grad:
-            t = step.args[0]
-            if id(t) not in island_set:
-                guards.append((1, t, start_grads[id(t)][1]))
-    guards.extend((2, m, flag) for m, flag in rec.modules.values())
-    return guards
 
 
 def _template(result, rec):

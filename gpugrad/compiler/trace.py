@@ -126,6 +126,14 @@ class Traced(np.ndarray):
         if rec is not None:
             rec.step(partial(np.ndarray.sort, plain, *args, **kwargs), writes=(plain,))
 
+    @property
+    def base(self):
+        # The plain array's answer: None when the viewed array owns its memory, so that the
+        # engine steals a fresh gradient during a capture as it does eagerly (autograd/engine.py,
+        # ``_owns``) instead of recording a copy.
+        b = _base(self)
+        return _base(b) if b is not None and type(b) is np.ndarray else b
+
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
@@ -194,6 +202,9 @@ del _name
 
 
 # ---------------------------------------------------------------------------- helpers
+_base = np.ndarray.base.__get__  # the C-level base, whatever a subclass says
+
+
 def _active():
     rec = _capture.recorder
     return None if rec is None or rec.suspended else rec
