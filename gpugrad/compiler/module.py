@@ -131,7 +131,8 @@ class _ModuleFunction(CompiledFunction):
             outs = _flat_tensors(result)
             diff = [o for o in outs if o.grad_fn is not None]
             backend = tensors[0]._backend if tensors else wrt[0]._backend
-            seeds = [rec.fresh(np.zeros(o._data.shape, o._data.dtype)) for o in diff]
+            # (np.ndarray itself: np.zeros would record a fill that the backward replays)
+            seeds = [rec.fresh(_zeros(o._data.shape, o._data.dtype)) for o in diff]
             grads = autograd_grad(
                 diff, wrt, [Tensor._make(s.view(trace.Traced), backend) for s in seeds],
                 allow_unused=True) if diff else [None] * len(wrt)
@@ -169,6 +170,12 @@ class _ModuleFunction(CompiledFunction):
         outs = ReplayedModule.apply(program, run, *node_inputs)
         outs = list(outs) if isinstance(outs, tuple) else [outs]
         return _fill(program.template, iter(outs))
+
+
+def _zeros(shape, dtype):
+    buf = np.ndarray(shape, dtype)
+    buf.fill(0)
+    return buf
 
 
 def _flat_tensors(result) -> list:
