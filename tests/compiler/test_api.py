@@ -4,6 +4,8 @@ ordinary tensors which later replays leave alone, ``reset()`` and ``is_compiling
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from compiler._helpers import (
     assert_identical,
@@ -171,3 +173,26 @@ def test_import_gpugrad_as_torch():
 
     assert torch.compile is gpugrad.compile
     assert issubclass(torch.compiler.CompileWarning, UserWarning)
+
+
+def test_replays_raise_no_warnings():
+    """A replay is silent: under ``-W error`` (as many test suites run) it must not fail where
+    the eager step would not. ReLU, max pooling and clipping replay np.maximum/np.minimum."""
+    gpugrad.manual_seed(0)
+    parts = setup("cnn", "adam")
+
+    def train_step(x, y):
+        parts.optimizer.zero_grad()
+        loss = parts.loss_fn(parts.model(x), y)
+        loss.backward()
+        gpugrad.nn.utils.clip_grad_norm_(parts.model.parameters(), 0.5)
+        parts.optimizer.step()
+        return loss
+
+    step = gpugrad.compile(train_step)
+    data = batches(STEPS, parts.x_shape, parts.classes, seed=61)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for x, y in data:
+            step(x, y)
+    assert step.stats.replays > 0

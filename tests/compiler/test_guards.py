@@ -198,3 +198,24 @@ def test_more_than_eight_signatures_run_eagerly_with_one_warning():
     assert len(result.warnings) == 1, result.warnings
     assert result.fn.stats.captures == 8
     assert result.fn.stats.replays == 8
+
+
+def test_unsupported_construct_falls_back_with_one_warning():
+    """Boolean-mask indexing (a shape that depends on values) cannot be replayed: eager, one
+    warning naming it and this line, the same numbers."""
+
+    def make(parts):
+        def train_step(x, y):
+            parts.optimizer.zero_grad()
+            logits = parts.model(x)
+            loss = parts.loss_fn(logits, y) + logits[logits > 0].sum() * 1e-3  # mask
+            loss.backward()
+            parts.optimizer.step()
+            return loss
+        return train_step
+
+    data = batches(8, (8, 6), 4, seed=41)
+    result = compare_runs(lambda: setup("mlp", "adam"), make, data, allow_warnings=True)
+    assert len(result.warnings) == 1, result.warnings
+    assert "mask" in result.warnings[0] and f"{HERE}:{_line_of('mask')}" in result.warnings[0]
+    assert result.fn.stats.replays == 0
