@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _capture
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend.numpy_backend import NumpyBackend
+from ..backend import cpu_backend
 from ..tensor import Tensor
 from . import trace
 from .capture import Diverged
@@ -150,7 +150,7 @@ _UNSUPPORTED = object()
 
 def _arg_key(v, tensors):
     if isinstance(v, Tensor):
-        if type(v._backend) is not NumpyBackend:
+        if v._backend is not cpu_backend():
             return _UNSUPPORTED  # capture is built for the NumPy backend so far
         tensors.append(v)
         return ("T", v._data.shape, v._data.dtype.str, v._requires_grad)
