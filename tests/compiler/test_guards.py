@@ -163,7 +163,20 @@ SYNCS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SYNCS))
+# Known gpugrad.compile bugs, marked so the lead sees them fail; remove a mark with its fix.
+_BUGS = {
+    "if": "compile bug: `if t > 0:` falls back, but the warning names '.item()', which the "
+          "user's code does not call",
+    "numpy": "compile bug: .numpy() inside a step is not a fallback: replays skip the user's "
+             "code, and the array returned at capture aliases a replay buffer (changes later)",
+    "print": "compile bug: print(t) falls back, but the warning names 'indexing with a boolean "
+             "mask' (the formatter's internals), not the print",
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=_BUGS[name]))
+    if name in _BUGS else name for name in sorted(SYNCS)])
 def test_host_sync_falls_back_with_one_warning(name, capsys):
     step, reasons = SYNCS[name]
 
@@ -200,6 +213,8 @@ def test_more_than_eight_signatures_run_eagerly_with_one_warning():
     assert result.fn.stats.replays == 8
 
 
+@pytest.mark.xfail(strict=True, reason="compile bug: boolean-mask indexing under grad mode is "
+                   "not a fallback; the first replay raises ValueError (could not broadcast)")
 def test_unsupported_construct_falls_back_with_one_warning():
     """Boolean-mask indexing (a shape that depends on values) cannot be replayed: eager, one
     warning naming it and this line, the same numbers."""
