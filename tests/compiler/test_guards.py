@@ -15,6 +15,7 @@ from compiler._helpers import (
     batches,
     compare_runs,
     setup,
+    state_of,
     to_numpy,
     train_step_of,
 )
@@ -111,6 +112,43 @@ def test_input_changed_in_place_between_calls():
                           between=between)
     assert result.fn.stats.replays == 4
     assert len({out.numpy().tobytes() for out in result.outputs}) == 6
+
+
+def test_grad_mode_is_part_of_the_signature():
+    """The same function called with and without grad mode (it backpropagates only with): one
+    capture for each mode, each right."""
+    runs = []
+    for compiled in (False, True):
+        gpugrad.manual_seed(0)
+        parts = setup("mlp", "adam")
+
+        def step(x, y, parts=parts):
+            loss = parts.loss_fn(parts.model(x), y)
+            if gpugrad.is_grad_enabled():
+                parts.optimizer.zero_grad()
+                loss.backward()
+                parts.optimizer.step()
+            return loss.detach()
+
+        fn = gpugrad.compile(step) if compiled else step
+        outputs = []
+        for i, (x, y) in enumerate(batches(12, (8, 6), 4, seed=42)):
+            with gpugrad.set_grad_enabled(i % 2 == 0):
+                outputs.append(fn(x, y))
+        runs.append((to_numpy(outputs), state_of(parts), fn))
+    assert_identical(runs[0][0], runs[1][0], "outputs")
+    assert_identical(runs[0][1], runs[1][1], "state")
+    assert runs[1][2].stats.captures == 2
+    assert runs[1][2].stats.replays == 8
+
+
+def test_keyword_arguments():
+    w = _tensor((4, 3), 0)
+    inputs = [_tensor((5, 4), i) for i in range(6)]
+    compiled = gpugrad.compile(_pure)
+    got = [compiled(x, w=w, scale=1.5) for x in inputs]
+    assert_identical([to_numpy(_pure(x, w, 1.5)) for x in inputs], to_numpy(got), "outputs")
+    assert compiled.stats.replays == len(inputs) - 2
 
 
 # --- host syncs: each step reads a tensor's value on the host ---------------------------------

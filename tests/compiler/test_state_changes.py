@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from compiler._helpers import batches, compare_runs, setup, train_step_of
 
 import gpugrad
@@ -69,3 +70,29 @@ def test_parameters_overwritten_in_place_between_calls():
     data = batches(STEPS, (8, 6), 4, seed=83)
     result = compare_runs(lambda: setup("mlp", "sgd"), train_step_of, data, between=between)
     assert result.fn.stats.replays > 0
+
+
+@pytest.mark.xfail(strict=True, reason="compile bug (contract: never a silent wrong answer): a "
+                   "Python number read from an attribute or a closure is baked into the capture; "
+                   "changing it between calls is neither guarded nor warned about")
+def test_python_number_read_from_an_attribute_changed_between_calls():
+    """A temperature (or a KL weight, a label-smoothing factor...) kept as a plain Python float on
+    an object and annealed between calls, as training scripts do: the replays must use the new
+    value, or re-capture, or fall back; never the captured one."""
+
+    def make(parts):
+        parts.temperature = 1.0
+
+        def train_step(x, y):
+            parts.optimizer.zero_grad()
+            loss = parts.loss_fn(parts.model(x) / parts.temperature, y)
+            loss.backward()
+            parts.optimizer.step()
+            return loss
+        return train_step
+
+    def between(i, parts):
+        parts.temperature = 1.0 + i // 4
+
+    data = batches(STEPS, (8, 6), 4, seed=84)
+    compare_runs(lambda: setup("mlp", "sgd"), make, data, between=between, allow_warnings=True)

@@ -209,3 +209,24 @@ def test_no_grad_evaluation_alternating_with_training():
     assert runs[1][2].stats.replays > 0 and runs[1][3].stats.replays > 0
     evaluation_losses = [float(loss) for loss, _ in runs[1][0][1::2]]
     assert len(set(evaluation_losses)) == STEPS, evaluation_losses
+
+
+def test_autocast_inside_the_step():
+    """Mixed precision (bfloat16 autocast on the CPU) around the forward: replayed, with eager's
+    numbers (the bfloat16 logits too)."""
+
+    def make(parts):
+        def train_step(x, y):
+            parts.optimizer.zero_grad()
+            with gpugrad.autocast("cpu", dtype=gpugrad.bfloat16):
+                logits = parts.model(x)
+            loss = parts.loss_fn(logits.float(), y)
+            loss.backward()
+            parts.optimizer.step()
+            return loss, logits
+        return train_step
+
+    data = batches(STEPS, (8, 6), 4, seed=20)
+    result = compare_runs(lambda: setup("mlp", "adamw"), make, data)
+    assert result.outputs[-1][1].dtype == gpugrad.bfloat16
+    assert result.fn.stats.replays > 0
