@@ -167,16 +167,16 @@ class Recorder:
         if self.reason is None:
             self.reason = f"{reason} (at {user_line()})"
 
-    def island(self, method, obj, args, kwargs):
-        """``method`` (an optimizer step, a ``zero_grad``...) runs eagerly now and in every
-        replay."""
+    def island(self, fn, args, kwargs):
+        """``fn`` (an optimizer step, a ``zero_grad``, a host check...) runs eagerly now and in
+        every replay."""
         self.grads.boundary(self)
         if self.first_island is None:
             self.first_island = len(self.steps)
-        self.steps.append(partial(method, obj, *args, **kwargs))
+        self.steps.append(partial(fn, *args, **kwargs))
         self.suspended += 1
         try:
-            result = method(obj, *args, **kwargs)
+            result = fn(*args, **kwargs)
         finally:
             self.suspended -= 1
         self.grads.boundary(self, after_island=True)
