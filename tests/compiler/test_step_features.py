@@ -230,3 +230,64 @@ def test_autocast_inside_the_step():
     result = compare_runs(lambda: setup("mlp", "adamw"), make, data)
     assert result.outputs[-1][1].dtype == gpugrad.bfloat16
     assert result.fn.stats.replays > 0
+
+
+def test_grad_scaler_with_an_overflow_step():
+    """``GradScaler`` (float16-style loss scaling on the CPU): scale, backward, ``scaler.step``
+    and ``scaler.update`` inside the step. One call's input holds an inf: that step is skipped
+    and the scale backs off, exactly as eager; the growth interval of 3 makes it grow too."""
+
+    def make(parts):
+        parts.scaler = gpugrad.amp.GradScaler("cpu", init_scale=2.0 ** 10, growth_interval=3)
+
+        def train_step(x, y):
+            parts.optimizer.zero_grad()
+            loss = parts.loss_fn(parts.model(x), y)
+            parts.scaler.scale(loss).backward()
+            parts.scaler.step(parts.optimizer)
+            parts.scaler.update()
+            return loss
+        return train_step
+
+    data = batches(2 * STEPS, (8, 6), 4, seed=21)
+    x, y = data[9]
+    bad = x.numpy().copy()
+    bad[0, 0] = float("inf")
+    data[9] = (gpugrad.tensor(bad), y)
+
+    def between(i, parts):
+        if i == 0:
+            parts.scales = []
+        parts.scales.append(parts.scaler.get_scale())
+
+    result = compare_runs(lambda: setup("mlp", "adam"), make, data, between=between)
+    assert result.fn.stats.replays > 0
+    scales = result.eager_parts.scales + [result.eager_parts.scaler.get_scale()]
+    assert result.parts.scales + [result.parts.scaler.get_scale()] == scales
+    assert scales[10] == scales[9] / 2 and max(scales) > scales[0], scales  # backed off, grew
+
+
+def test_bad_target_raises_at_the_replay_that_meets_it():
+    """A class index out of range in one batch: the replay raises eager's IndexError, nothing is
+    updated, and training goes on with the next batches exactly as eager's does."""
+    data = batches(STEPS, (8, 6), 4, seed=22)
+    x, y = data[5]
+    bad_y = y.numpy().copy()
+    bad_y[3] = 7
+    data[5] = (x, gpugrad.tensor(bad_y))
+    runs = []
+    for compiled in (False, True):
+        gpugrad.manual_seed(0)
+        parts = setup("mlp", "sgd_nesterov_wd")
+        step = gpugrad.compile(train_step_of(parts)) if compiled else train_step_of(parts)
+        outputs = []
+        for i, (x, y) in enumerate(data):
+            if i == 5:
+                with pytest.raises(IndexError, match="out of bounds"):
+                    step(x, y)
+                continue
+            outputs.append(step(x, y))
+        runs.append((to_numpy(outputs), state_of(parts), step))
+    assert_identical(runs[0][0], runs[1][0], "outputs")
+    assert_identical(runs[0][1], runs[1][1], "state")
+    assert runs[1][2].stats.replays > 0
