@@ -15,9 +15,6 @@ import numpy as np
 import gpugrad
 from gpugrad import nn
 
-F = nn.functional
-
-
 # ---------------------------------------------------------------------------------------------
 # data
 

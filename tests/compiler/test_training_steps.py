@@ -28,8 +28,8 @@ MODEL_OPTIMIZER = [
 
 
 def _run(model_name, optimizer_name, steps=STEPS, **kwargs):
-    shape_of = setup(model_name, optimizer_name)
-    data = batches(steps, shape_of.x_shape, shape_of.classes, seed=1)
+    probe = setup(model_name, optimizer_name)
+    data = batches(steps, probe.x_shape, probe.classes, seed=1)
     return compare_runs(lambda: setup(model_name, optimizer_name), train_step_of, data, **kwargs)
 
 
