@@ -27,6 +27,7 @@ from functools import partial
 
 from .. import _capture
 from ..tensor import Tensor
+from . import pyvalues
 from .capture import user_line
 from .grads import GradWatch
 from .program import Program
@@ -192,6 +193,7 @@ def capture(fn, args, kwargs, tensors, backend):
     program = Program(
         steps=rec.steps, prologue=[], input_buffers=[buf for _, buf in inputs], copy_back=[],
         outputs=outputs, guards=_guards(rec, watched), safe_until=0, reason=rec.reason)
+    program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
     program.keep = (pool, rec.graphs, stream)  # the graphs' memory and handles live with it
     if program.reason is None:
         result = _rebuild(outputs)

@@ -19,7 +19,7 @@ from .. import _capture
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import cpu_backend
 from ..tensor import Tensor
-from . import cuda_graphs, trace
+from . import cuda_graphs, pyvalues, trace
 from .capture import Diverged
 from .program import Program, _rebuild, tensor_maker
 from .session import Session
@@ -186,6 +186,7 @@ def capture(fn, args, kwargs, tensors):
     rec = session.rec
     outputs = _template(result, rec)
     program = session.program(outputs, rec.steps)
+    program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program

@@ -10,6 +10,8 @@ from functools import partial
 
 from .capture import Diverged
 
+_MISSING = object()
+
 
 class Program:
     """What one capture left: built by ``function.capture``, run by ``replay``."""
@@ -41,8 +43,15 @@ class Program:
             elif kind == 2:  # a module's train/eval flag
                 if obj.training is not expected:
                     return False
-            elif obj._requires_grad is not expected:  # kind 3
-                return False
+            elif kind == 3:
+                if obj._requires_grad is not expected:
+                    return False
+            else:  # kind 4: a Python number the step read (``obj``: a dict and a key)
+                d, key = obj
+                value = d.get(key, _MISSING)
+                if value is not expected and (value != expected or type(value) is not type(
+                        expected)):
+                    return False
         return True
 
     def replay(self, tensor_args):

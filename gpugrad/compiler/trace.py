@@ -269,9 +269,16 @@ def _host_read(arr, read, what: str, check: bool = True):
     return value
 
 
-def into(out, compute) -> None:
+def into(out, compute, index: int) -> None:
     """Replay step of a result NumPy cannot write into a given buffer: compute, then copy."""
-    np.copyto(out, compute(), casting="unsafe")
+    value = compute()
+    if np.shape(value) != out.shape:  # a shape that depends on values, not caught at capture
+        from .capture import Diverged
+
+        e = Diverged(f"a result's shape changed from {out.shape} to {np.shape(value)}")
+        e.index = index
+        raise e
+    np.copyto(out, value, casting="unsafe")
 
 
 # ---------------------------------------------------- NumPy's converters during a capture

@@ -202,14 +202,7 @@ SYNCS = {
 
 
 # Known gpugrad.compile bugs, marked so the lead sees them fail; remove a mark with its fix.
-_BUGS = {
-    "if": "compile bug: `if t > 0:` falls back, but the warning names '.item()', which the "
-          "user's code does not call",
-    "numpy": "compile bug: .numpy() inside a step is not a fallback: replays skip the user's "
-             "code, and the array returned at capture aliases a replay buffer (changes later)",
-    "print": "compile bug: print(t) falls back, but the warning names 'indexing with a boolean "
-             "mask' (the formatter's internals), not the print",
-}
+_BUGS: dict = {}
 
 
 @pytest.mark.parametrize("name", [
