@@ -201,13 +201,7 @@ SYNCS = {
 }
 
 
-# Known gpugrad.compile bugs, marked so the lead sees them fail; remove a mark with its fix.
-_BUGS: dict = {}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=_BUGS[name]))
-    if name in _BUGS else name for name in sorted(SYNCS)])
+@pytest.mark.parametrize("name", sorted(SYNCS))
 def test_host_sync_falls_back_with_one_warning(name, capsys):
     step, reasons = SYNCS[name]
 
@@ -244,8 +238,6 @@ def test_more_than_eight_signatures_run_eagerly_with_one_warning():
     assert result.fn.stats.replays == 8
 
 
-@pytest.mark.xfail(strict=True, reason="compile bug: boolean-mask indexing under grad mode is "
-                   "not a fallback; the first replay raises ValueError (could not broadcast)")
 def test_unsupported_construct_falls_back_with_one_warning():
     """Boolean-mask indexing (a shape that depends on values) cannot be replayed: eager, one
     warning naming it and this line, the same numbers."""

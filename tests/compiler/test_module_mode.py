@@ -66,8 +66,6 @@ def test_module_with_dropout_equals_eager():
     assert cmodel.stats.replays > 0
 
 
-@pytest.mark.xfail(strict=True, reason="compile bug: a replayed module forward gives no gradient "
-                   "to an input that requires grad (x.grad stays None from the first replay)")
 def test_module_gradient_reaches_the_input():
     """The replayed forward is a node of the eager tape: gradients flow to a leaf input too."""
     gpugrad.manual_seed(0)

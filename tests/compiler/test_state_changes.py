@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
 from compiler._helpers import batches, compare_runs, setup, train_step_of
 
 import gpugrad
@@ -72,9 +71,6 @@ def test_parameters_overwritten_in_place_between_calls():
     assert result.fn.stats.replays > 0
 
 
-@pytest.mark.xfail(strict=True, reason="compile bug (contract: never a silent wrong answer): a "
-                   "Python number read from an attribute or a closure is baked into the capture; "
-                   "changing it between calls is neither guarded nor warned about")
 def test_python_number_read_from_an_attribute_changed_between_calls():
     """A temperature (or a KL weight, a label-smoothing factor...) kept as a plain Python float on
     an object and annealed between calls, as training scripts do: the replays must use the new
