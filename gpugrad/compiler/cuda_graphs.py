@@ -32,8 +32,8 @@ from .capture import user_line
 from .grads import GradWatch
 from .program import Program
 
-# Islands that change nothing on the device: an aborted capture may have run them.
-_NO_DEVICE_WORK = {"zero_grad", "_check_targets_in_range", "_check_probabilities"}
+# Checks of values that only raise: an aborted capture may have run them.
+_NO_DEVICE_WORK = {"_check_targets_in_range", "_check_probabilities"}
 
 
 class CaptureAbort(Exception):
@@ -100,20 +100,30 @@ class GraphRecorder:
         self.first_island = None
         self.device_work_done = False  # a segment or an island ran on the device
         self.graphs: list = []
+        self.pending: list = []  # ended segments not launched yet
 
     def begin(self) -> None:
         self.stream.begin_capture()
 
     def end(self) -> None:
+        """End the segment; its graph waits to be launched (``flush``)."""
         graph = self.stream.end_capture()
         self.graphs.append(graph)
-        graph.launch(stream=self.stream)
-        self.device_work_done = True
-        self.steps.append(partial(_launch, graph))
+        self.pending.append(graph)
+
+    def flush(self) -> None:
+        """Launch the segments not launched yet: the capture call computes its result."""
+        for graph in self.pending:
+            graph.launch(stream=self.stream)
+            self.steps.append(partial(_launch, graph))
+            self.device_work_done = True
+        self.pending.clear()
 
     def island(self, fn, args, kwargs):
         self.grads.boundary(self)
         self.end()
+        if not _without_device_work(fn, args, kwargs):
+            self.flush()  # the island may read what the segments compute
         if self.first_island is None:
             self.first_island = len(self.steps)
         self.steps.append(partial(fn, *args, **kwargs))
@@ -122,7 +132,7 @@ class GraphRecorder:
             result = fn(*args, **kwargs)
         finally:
             self.suspended -= 1
-        if getattr(fn, "__name__", "") not in _NO_DEVICE_WORK:
+        if not _without_device_work(fn, args, kwargs):
             self.device_work_done = True
         self.grads.boundary(self, after_island=True)
         self.begin()
@@ -134,6 +144,16 @@ class GraphRecorder:
 
     def cannot_replay(self, reason: str) -> None:
         raise CaptureAbort(f"{reason} (at {user_line()})")
+
+
+def _without_device_work(fn, args, kwargs) -> bool:
+    """Islands that neither change nor read what the segments compute (``zero_grad`` setting
+    grads to None; checks of the arguments): the segments before them may wait."""
+    name = getattr(fn, "__name__", "")
+    if name == "zero_grad":
+        set_to_none = kwargs.get("set_to_none", args[1] if len(args) > 1 else True)
+        return bool(set_to_none)
+    return name in _NO_DEVICE_WORK
 
 
 def _launch(graph) -> None:
@@ -177,6 +197,7 @@ def capture(fn, args, kwargs, tensors, backend):
             result = fn(*args, **kwargs)
             rec.grads.boundary(rec)
             rec.end()
+            rec.flush()
             stream.synchronize()
         except Exception as e:  # noqa: BLE001 - any failure inside the capture aborts it
             with contextlib.suppress(Exception):
