@@ -50,6 +50,16 @@ def grad_assigned(tensor, value) -> None:
         rec.grads.assigned(rec, tensor, value)
 
 
+def stand_ins(args: tuple, kwargs: dict, arguments: dict):
+    """An island's arguments for its replays: a tensor argument of the captured step is a new
+    object at each call, so the island gets a tensor over the buffer the replay refills
+    (``arguments``: id of the step's tensor argument -> that tensor)."""
+    if not arguments:
+        return args, kwargs
+    return (tuple(arguments.get(id(a), a) for a in args),
+            {k: arguments.get(id(v), v) for k, v in kwargs.items()})
+
+
 def module_called(module) -> None:
     """``Module.__call__`` reports each call here while a capture runs: the replay is valid
     only while the module's ``training`` flag is what it was."""

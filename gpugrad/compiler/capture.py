@@ -20,6 +20,7 @@ from functools import partial
 
 import numpy as np
 
+from .. import _capture
 from .trace import CaptureError
 
 _np_asarray = np.asarray  # before a capture replaces it
@@ -63,6 +64,7 @@ class Recorder:
         self.reason: str | None = None  # why the program cannot be replayed
         self.modules: dict = {}  # id(module) -> (module, training)
         self.grads = None  # a grads.GradWatch, set by the caller
+        self.arguments: dict = {}  # id(tensor argument) -> a tensor over its buffer
 
     # ------------------------------------------------------------------------ buffers
     def fresh(self, result):
@@ -176,7 +178,8 @@ class Recorder:
         self.grads.boundary(self)
         if self.first_island is None:
             self.first_island = len(self.steps)
-        self.steps.append(partial(fn, *args, **kwargs))
+        replay_args, replay_kwargs = _capture.stand_ins(args, kwargs, self.arguments)
+        self.steps.append(partial(fn, *replay_args, **replay_kwargs))
         self.suspended += 1
         try:
             result = fn(*args, **kwargs)

@@ -101,6 +101,7 @@ class GraphRecorder:
         self.device_work_done = False  # a segment or an island ran on the device
         self.graphs: list = []
         self.pending: list = []  # ended segments not launched yet
+        self.arguments: dict = {}  # id(tensor argument) -> a tensor over its buffer
 
     def begin(self) -> None:
         self.stream.begin_capture()
@@ -126,7 +127,8 @@ class GraphRecorder:
             self.flush()  # the island may read what the segments compute
         if self.first_island is None:
             self.first_island = len(self.steps)
-        self.steps.append(partial(fn, *args, **kwargs))
+        replay_args, replay_kwargs = _capture.stand_ins(args, kwargs, self.arguments)
+        self.steps.append(partial(fn, *replay_args, **replay_kwargs))
         self.suspended += 1
         try:
             result = fn(*args, **kwargs)
@@ -173,6 +175,7 @@ def capture(fn, args, kwargs, tensors, backend):
     watched = _watched_tensors(tensors, backend)
     rec.grads = GradWatch(watched)
     inputs = [(t._data, t._data.copy()) for t in tensors]
+    rec.arguments = {id(t): Tensor._make(buf, backend) for t, (_, buf) in zip(tensors, inputs)}
     cupy.cuda.get_current_stream().synchronize()  # the capture stream starts after eager work
 
     def to_numpy(arr):

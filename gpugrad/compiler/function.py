@@ -52,6 +52,11 @@ class CompileStats:
 class CompiledFunction:
     """A function whose calls replay a captured program (see the module docstring)."""
 
+    # A tensor argument that requires grad is told apart by identity: the program assigns (or
+    # adds into) that very tensor's .grad. (A compiled module hands gradients to its inputs
+    # through the tape instead, so any tensor of the right shape will do there.)
+    _grad_args_by_identity = True
+
     def __init__(self, fn):
         functools.update_wrapper(self, fn, updated=())
         self._fn = fn
@@ -73,7 +78,7 @@ class CompiledFunction:
             self._programs.clear()
             self._generation = generation
         tensors = []
-        key = _signature(args, kwargs, tensors)
+        key = _signature(args, kwargs, tensors, self._grad_args_by_identity)
         if key is None:
             if not self._mixed_warned:
                 self._mixed_warned = True
@@ -147,27 +152,29 @@ class CompiledFunction:
         warnings.warn(f"gpugrad.compile: {name} {message}", CompileWarning, stacklevel=3)
 
 
-def _signature(args, kwargs, tensors):
+def _signature(args, kwargs, tensors, by_identity: bool):
     """The key of a call, collecting its tensor arguments; None when they are on several
     devices (nothing to capture on)."""
     parts = [is_grad_enabled()]
     for v in args:
-        parts.append(_arg_key(v, tensors))
+        parts.append(_arg_key(v, tensors, by_identity))
     for k in sorted(kwargs):
-        parts.append((k, _arg_key(kwargs[k], tensors)))
+        parts.append((k, _arg_key(kwargs[k], tensors, by_identity)))
     if len({id(t._backend) for t in tensors}) > 1:
         return None
     return tuple(parts)
 
 
-def _arg_key(v, tensors):
+def _arg_key(v, tensors, by_identity):
     if isinstance(v, Tensor):
         tensors.append(v)
-        return ("T", v._data.shape, v._data.dtype.str, v._requires_grad, id(v._backend))
+        if v._requires_grad and by_identity:  # the program sets or adds into its .grad
+            return ("T", v._data.shape, v._data.dtype.str, id(v._backend), id(v))
+        return ("T", v._data.shape, v._data.dtype.str, id(v._backend))
     if isinstance(v, (list, tuple)):
-        return (type(v), *[_arg_key(x, tensors) for x in v])
+        return (type(v), *[_arg_key(x, tensors, by_identity) for x in v])
     if isinstance(v, dict):
-        return ("D", *[(k, _arg_key(x, tensors)) for k, x in v.items()])
+        return ("D", *[(k, _arg_key(x, tensors, by_identity)) for k, x in v.items()])
     if v is None or isinstance(v, (bool, int, float, str)):
         return (type(v), v)
     return ("id", id(v))  # modules, optimizers, functions: by identity

@@ -112,6 +112,8 @@ class ModuleProgram:
 class _ModuleFunction(CompiledFunction):
     """The compiled forward of a module: plain capture without grad mode, one node with it."""
 
+    _grad_args_by_identity = False
+
     def __init__(self, module):
         super().__init__(module)
         self._module = module

@@ -36,6 +36,7 @@ class Session:
             buf = np.array(orig, copy=True)
             self.inputs.append((orig, buf))
             rec.inputs[id(buf)] = buf
+            rec.arguments[id(t)] = Tensor._make(buf, t._backend)
             t._data = buf.view(trace.Traced)
         cpu = cpu_backend()
         for obj in gc.get_objects():  # every tensor that exists: parameters, grads, state...
