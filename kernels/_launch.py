@@ -290,13 +290,13 @@ def _aot_compile(fn, args, num_warps: int):
 _interpreting = threading.Lock()  # Triton's interpreter runs one kernel at a time per process
 
 # Set by gpugrad.compiler while it captures a step on the interpreter backend: called with each
-# launch, it returns the arguments to launch with and records the launch for the replays.
+# launch instead of running it, it records the launch for the replays and runs it.
 launch_observer = None
 
 
 def _interpret_launch(fn, grid, args):
     if launch_observer is not None:
-        args = launch_observer(fn, grid, args)
+        return launch_observer(fn, grid, args)
     run_interpreted(fn, grid, args)
 
 

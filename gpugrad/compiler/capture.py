@@ -34,7 +34,11 @@ class Diverged(Exception):
 def root_of(arr):
     """The array that owns ``arr``'s memory."""
     base = _base(arr)
-    while base is not None and isinstance(base, np.ndarray):
+    while base is not None:
+        if not isinstance(base, np.ndarray):  # as_strided's holder of the viewed array
+            base = getattr(base, "base", None)
+            if not isinstance(base, np.ndarray):
+                break
         arr, base = base, _base(base)
     return arr
 

@@ -192,7 +192,7 @@ def capture(fn, args, kwargs, tensors):
         result = fn(*args, **kwargs)
     rec = session.rec
     outputs = _template(result, rec)
-    program = session.program(outputs, rec.steps)
+    program = session.program(outputs, session.shared(rec.steps))
     program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)

@@ -33,11 +33,10 @@ class ReplayedModule(Function):
     gradients flow to; outputs are the module's tensor outputs, flattened."""
 
     @staticmethod
-    def forward(ctx, program, run, *tensors):
+    def forward(ctx, program, *tensors):
         ctx.program = program
         ctx.done = False
-        if run:
-            program.run_forward(tensors[:program.n_args])
+        program.run_forward(tensors[:program.n_args])
         program.pending = weakref.ref(ctx)
         return tuple(Tensor._make(o.copy(), program.backend) for o in program.out_arrays)
 
@@ -47,7 +46,7 @@ class ReplayedModule(Function):
         if ctx.done and program.pending is None:
             raise RuntimeError("ReplayedModule: its buffers were reused; cannot backward again")
         result = program.run_backward(grads)
-        return (None, None, *result)
+        return (None, *result)
 
 
 class ModuleProgram:
@@ -143,8 +142,8 @@ class _ModuleFunction(CompiledFunction):
             seeds = [rec.fresh(_zeros(o._data.shape, o._data.dtype)) for o in diff]
             grads = autograd_grad(
                 diff, wrt, [Tensor._make(s.view(trace.Traced), backend) for s in seeds],
-                allow_unused=True) if diff else [None] * len(wrt)
-        steps = rec.steps
+                allow_unused=True, retain_graph=True) if diff else [None] * len(wrt)
+        steps = session.shared(rec.steps, pinned=seeds)
         if rec.first_island is not None and rec.reason is None:
             rec.reason = "an optimizer or scheduler call inside the module's forward"
         base = session.program(("const", None), steps[:split])
@@ -164,19 +163,21 @@ class _ModuleFunction(CompiledFunction):
         program.template = _template(result, rec)
         if program.reason is not None:
             return result, program
-        return self._replay_node(program, tensors, run=False), program
+        # The capture call keeps its eager graph (the recorded buffers share memory from now on,
+        # so they do not hold this call's activations).
+        return result, program
 
     def _replay(self, program, tensors):
         if not isinstance(program, ModuleProgram):
             return super()._replay(program, tensors)
         if program.busy():  # an earlier output still awaits its backward: do not overwrite
             return EAGER
-        return self._replay_node(program, tensors, run=True)
+        return self._replay_node(program, tensors)
 
-    def _replay_node(self, program, tensors, run: bool):
+    def _replay_node(self, program, tensors):
         n_args = len(program.arg_slots) - program.arg_slots.count(None)
         program.wrt_slots = program.arg_slots + list(range(n_args, n_args + len(program.params)))
-        outs = ReplayedModule.apply(program, run, *tensors, *program.params)
+        outs = ReplayedModule.apply(program, *tensors, *program.params)
         outs = list(outs) if isinstance(outs, tuple) else [outs]
         return _fill(program.template, iter(outs))
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import _capture
 from ..backend import cpu_backend, kernel_mode
 from ..tensor import Tensor
-from . import draws, trace
+from . import draws, memory, trace
 from .capture import Recorder, root_of
 from .grads import GradWatch
 from .program import Program
@@ -75,9 +75,19 @@ class Session:
                 _launch.launch_observer = None
             for t, (orig, _) in zip(self.tensors, self.inputs):
                 t._data = orig
-            if _restore(self.externals) and rec.reason is None:
+            rebound, self.live_roots = _restore(self.externals)
+            if rebound and rec.reason is None:
                 rec.reason = "a tensor's storage was replaced inside the step (.data = or set_())"
         return False
+
+    def shared(self, steps, pinned=()) -> list:
+        """``steps`` with buffers of disjoint lifetimes sharing memory (memory.py)."""
+        keep = set(self.live_roots)
+        keep.update(id(root_of(a)) for a in pinned)
+        for s in self.rec.prologue:
+            keep.add(id(root_of(s.args[0])))
+        steps, self.bytes_shared = memory.share(steps, self.rec.internal, keep)
+        return steps
 
     def program(self, outputs, steps) -> Program:
         rec = self.rec
@@ -94,9 +104,11 @@ class Session:
         )
 
 
-def _restore(externals) -> bool:
-    """Give every tensor a plain array again; True when some tensor's array was replaced."""
+def _restore(externals):
+    """Give every tensor a plain array again; returns whether some tensor's array was replaced,
+    and the ids of the arrays owning the memory of every live tensor (memory.py pins them)."""
     rebound = False
+    live = set()
     for t, orig, view in externals:
         if t._data is view:
             t._data = orig
@@ -105,9 +117,12 @@ def _restore(externals) -> bool:
             if isinstance(t._data, trace.Traced):
                 t._data = t._data.view(np.ndarray)
     for obj in gc.get_objects():  # tensors made during the capture
-        if issubclass(type(obj), Tensor) and isinstance(obj._data, trace.Traced):
-            obj._data = obj._data.view(np.ndarray)
-    return rebound
+        if issubclass(type(obj), Tensor):
+            if isinstance(obj._data, trace.Traced):
+                obj._data = obj._data.view(np.ndarray)
+            if isinstance(obj._data, np.ndarray):
+                live.add(id(root_of(obj._data)))
+    return rebound, live
 
 
 def _to_numpy(rec, arr):
@@ -124,14 +139,19 @@ def _to_numpy(rec, arr):
 def _observe_launch(rec, fn, grid, args):
     """Under the interpreter: a kernel launch becomes a step of the program. Which arguments it
     writes is the kernel's business, so every array counts as written (a buffer made outside the
-    recording gets its contents restored before each replay)."""
+    recording gets its contents restored before each replay). The interpreter's own NumPy work
+    inside the launch is not recorded."""
     from ..kernels import _launch
 
     plain = tuple([trace._plain(a) for a in args])
     if not rec.suspended:
         rec.before_write([a for a in plain if isinstance(a, np.ndarray)])
         rec.steps.append(functools.partial(_launch.run_interpreted, fn, tuple(grid), plain))
-    return plain
+    rec.suspended += 1
+    try:
+        _launch.run_interpreted(fn, grid, plain)
+    finally:
+        rec.suspended -= 1
 
 
 def _guards(rec, externals):
