@@ -180,6 +180,7 @@ class Recorder:
         """``fn`` (an optimizer step, a ``zero_grad``, a host check...) runs eagerly now and in
         every replay."""
         self.grads.boundary(self)
+        self._before_island(fn, args, kwargs)
         if self.first_island is None:
             self.first_island = len(self.steps)
         replay_args, replay_kwargs = _capture.stand_ins(args, kwargs, self.arguments)
@@ -190,7 +191,14 @@ class Recorder:
         finally:
             self.suspended -= 1
         self.grads.boundary(self, after_island=True)
+        self._after_island(fn, args, kwargs)
         return result
+
+    def _before_island(self, fn, args, kwargs) -> None:
+        """(The CUDA capture ends its segment here.)"""
+
+    def _after_island(self, fn, args, kwargs) -> None:
+        """(The CUDA capture begins a new segment here.)"""
 
     def watch_module(self, module) -> None:
         if id(module) not in self.modules:

@@ -28,7 +28,7 @@ from functools import partial
 from .. import _capture
 from ..tensor import Tensor
 from . import pyvalues
-from .capture import user_line
+from .capture import Recorder, user_line
 from .grads import GradWatch
 from .program import Program
 
@@ -87,21 +87,16 @@ def probe(fn, args, kwargs, backend):
     return result, rec.reason
 
 
-class GraphRecorder:
-    """Collects a CUDA capture's program: graph launches, islands and ``.grad`` assignments."""
+class GraphRecorder(Recorder):
+    """Collects a CUDA capture's program: graph launches, islands and ``.grad`` assignments
+    (the island logic is the CPU recorder's; here an island also ends the segment)."""
 
     def __init__(self, stream):
+        super().__init__()
         self.stream = stream
-        self.suspended = 0
-        self.steps: list = []
-        self.modules: dict = {}
-        self.grads = None
-        self.reason = None
-        self.first_island = None
         self.device_work_done = False  # a segment or an island ran on the device
         self.graphs: list = []
         self.pending: list = []  # ended segments not launched yet
-        self.arguments: dict = {}  # id(tensor argument) -> a tensor over its buffer
 
     def begin(self) -> None:
         self.stream.begin_capture()
@@ -120,29 +115,15 @@ class GraphRecorder:
             self.device_work_done = True
         self.pending.clear()
 
-    def island(self, fn, args, kwargs):
-        self.grads.boundary(self)
+    def _before_island(self, fn, args, kwargs) -> None:
         self.end()
         if not _without_device_work(fn, args, kwargs):
             self.flush()  # the island may read what the segments compute
-        if self.first_island is None:
-            self.first_island = len(self.steps)
-        replay_args, replay_kwargs = _capture.stand_ins(args, kwargs, self.arguments)
-        self.steps.append(partial(fn, *replay_args, **replay_kwargs))
-        self.suspended += 1
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            self.suspended -= 1
+
+    def _after_island(self, fn, args, kwargs) -> None:
         if not _without_device_work(fn, args, kwargs):
             self.device_work_done = True
-        self.grads.boundary(self, after_island=True)
         self.begin()
-        return result
-
-    def watch_module(self, module) -> None:
-        if id(module) not in self.modules:
-            self.modules[id(module)] = (module, module.training)
 
     def cannot_replay(self, reason: str) -> None:
         raise CaptureAbort(f"{reason} (at {user_line()})")
