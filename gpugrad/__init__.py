@@ -83,6 +83,7 @@ from . import (  # noqa: E402
     accelerator,
     amp,
     backends,
+    compiler,
     cuda,
     distributed,
     nn,
@@ -93,6 +94,7 @@ from . import (  # noqa: E402
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .backend import precision as _precision  # noqa: E402
+from .compiler import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 amp.policy.install(__import__(__name__))

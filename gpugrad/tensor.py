@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _capture
 from . import _dtype as dt
 from ._device import device as _device_cls
 from .autograd import engine as _engine
@@ -255,10 +256,14 @@ class Tensor:
                     f"assigned grad has data located on a different device: grad "
                     f"{value.device}, tensor {self.device}"
                 )
+        if _capture.recorder is not None:  # a step being captured: replay this assignment
+            _capture.grad_assigned(self, value)
         self._grad = value
 
     @grad.deleter
     def grad(self) -> None:
+        if _capture.recorder is not None:
+            _capture.grad_assigned(self, None)
         self._grad = None
 
     @property

@@ -20,7 +20,7 @@ def _is_zero(v) -> bool:
 
 def _select(cond, arr, keep_where_true: bool):
     """``arr`` where ``cond`` (or where not ``cond``), else +0.0, by bit masking."""
-    if arr.__class__ is not np.ndarray or arr.dtype.kind != "f":
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":  # (or a subclass: compiler)
         return None
     if cond.shape != arr.shape:
         cond, arr = np.broadcast_arrays(cond, arr)
@@ -43,7 +43,7 @@ class NumpyMath:
 
     @staticmethod
     def where(cond, a, b):
-        if cond.__class__ is np.ndarray:
+        if isinstance(cond, np.ndarray):
             if _is_zero(b):
                 out = _select(cond, a, True)
                 if out is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from .. import _capture
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 from .line_search import strong_wolfe
@@ -88,6 +89,7 @@ class LBFGS(Optimizer):
 
     # ---------------------------------------------------------------------- step
     @no_grad()
+    @_capture.island
     def step(self, closure):
         """Run up to ``max_iter`` L-BFGS iterations; ``closure`` reevaluates the model and
         returns the loss. Returns the loss of the first evaluation."""

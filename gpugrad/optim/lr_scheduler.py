@@ -16,6 +16,7 @@ import types
 import warnings
 import weakref
 
+from .. import _capture
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
@@ -55,6 +56,7 @@ class LRScheduler:
         """The learning rates of the groups after the last ``step()``."""
         return self._last_lr
 
+    @_capture.island
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set each group's ``lr``."""
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
@@ -291,6 +293,7 @@ class ReduceLROnPlateau:
     def get_last_lr(self) -> list:
         return self._last_lr
 
+    @_capture.island
     def step(self, metrics, epoch=None) -> None:
         """Record this epoch's ``metrics`` (a number or a one-element tensor)."""
         current = float(metrics)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 
+from .. import _capture
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
@@ -95,6 +96,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    @_capture.island
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters: to None (default), or to zeros."""
         for group in self.param_groups:
@@ -110,6 +112,7 @@ class Optimizer:
                         p.grad = g
                     g._write_(0)
 
+    @_capture.island
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ... import _capture
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
 from ._state import ConversionMixin, StateDictMixin
@@ -53,6 +54,8 @@ class Module(ConversionMixin, StateDictMixin):
         )
 
     def __call__(self, *args, **kwargs):
+        if _capture.recorder is not None:  # a step being captured depends on self.training
+            _capture.module_called(self)
         if not self._forward_hooks and not self._forward_pre_hooks:
             return self.forward(*args, **kwargs)
         for hook in tuple(self._forward_pre_hooks.values()):
@@ -322,6 +325,7 @@ class Module(ConversionMixin, StateDictMixin):
             p.requires_grad_(requires_grad)
         return self
 
+    @_capture.island
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default), or to zeros in place."""
         for p in self.parameters():
