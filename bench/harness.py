@@ -275,6 +275,9 @@ def run(workloads: list[Workload], ctx: Context, budget: Budget, floor: dict | N
 
 def _run_case(workload: Workload, case: Case, ctx: Context, budget: Budget, floor, bar):
     inputs = case.inputs() if _runnable(ctx, case) else None
+    if case.budget_scale != 1:
+        budget = Budget(budget.seconds * case.budget_scale, budget.min_reps, budget.max_reps,
+                        budget.warmup_s)
     rows = []
     for impl in IMPLS:
         row = {"workload": workload.name, "case": case.label, "impl": impl, "size": case.size,

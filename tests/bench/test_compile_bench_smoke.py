@@ -113,3 +113,17 @@ def test_a_step_that_never_replays_is_flagged(monkeypatch):
     assert "FELL BACK TO EAGER" in report.markdown([workload.WORKLOAD], rows, {
         "machine": {"name": "test"}, "device": "cpu", "date": "-", "command": "-",
         "scale": "smoke", "peers": {}})
+
+
+def test_timed_calls_that_did_not_replay_are_flagged():
+    def step():
+        pass
+
+    step.stats = {"eager_calls": 1, "captures": 1, "replays": 4, "fallbacks": []}
+    before = workload._counters(step)
+    step.stats = {"eager_calls": 3, "captures": 1, "replays": 90, "fallbacks": []}
+    text = workload._describe(step, before, "agreed", [])
+    assert text.startswith("FELL BACK TO EAGER (not every timed call replayed)"), text
+    assert "86 replays, 0 captures, 2 eager_calls" in text
+    step.stats = {"eager_calls": 1, "captures": 1, "replays": 90, "fallbacks": []}
+    assert not workload._describe(step, before, "agreed", []).startswith("FELL BACK")
