@@ -11,24 +11,22 @@ that says why and where.
 from __future__ import annotations
 
 import functools
-import gc
-import sys
 import warnings
 
 import numpy as np
 
 from .. import _capture
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend import cpu_backend
 from ..backend.numpy_backend import NumpyBackend
 from ..tensor import Tensor
-from . import draws, trace
-from .capture import Diverged, Recorder, root_of
-from .grads import GradWatch
-from .program import Program, _rebuild, tensor_maker
+from . import trace
+from .capture import Diverged
+from .program import _rebuild, tensor_maker
+from .session import Session
 
 MAX_SIGNATURES = 8  # captures kept per function (torch.compile's recompile limit is 8 too)
 generation = 0  # bumped by ``gpugrad.compiler.reset()``
+EAGER = object()  # what a replay returns to have its call run eagerly
 
 
 class CompileWarning(UserWarning):
@@ -55,7 +53,7 @@ class CompiledFunction:
     """A function whose calls replay a captured program (see the module docstring)."""
 
     def __init__(self, fn):
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())
         self._fn = fn
         self._seen: dict = {}  # signature -> calls before the capture
         self._programs: dict = {}  # signature -> [Program]
@@ -84,7 +82,7 @@ class CompiledFunction:
                     if p.reason is not None:
                         return self._eager(args, kwargs)
                     try:
-                        out = p.replay(tensors)
+                        out = self._replay(p, tensors)
                     except Diverged as e:
                         if not e.safe:
                             raise RuntimeError(
@@ -94,6 +92,8 @@ class CompiledFunction:
                             ) from None
                         p.reason = str(e)
                         self._warn(f"runs eagerly from now on: {e}")
+                        return self._eager(args, kwargs)
+                    if out is EAGER:
                         return self._eager(args, kwargs)
                     self.stats.replays += 1
                     return out
@@ -107,13 +107,20 @@ class CompiledFunction:
                 self._warn(f"has been captured for {MAX_SIGNATURES} signatures (shapes, "
                            f"argument values, model state); new ones run eagerly")
             return self._eager(args, kwargs)
-        out, program = capture(self._fn, args, kwargs, tensors)
+        out, program = self._capture(args, kwargs, tensors)
         self.stats.captures += 1
         self._programs.setdefault(key, []).append(program)
         if program.reason is not None:
             self.stats.fallbacks.append(program.reason)
             self._warn(f"cannot replay this step and runs it eagerly: {program.reason}")
         return out
+
+    def _capture(self, args, kwargs, tensors):
+        return capture(self._fn, args, kwargs, tensors)
+
+    def _replay(self, program, tensors):
+        """The replay's result, or EAGER to run this call eagerly."""
+        return program.replay(tensors)
 
     def _eager(self, args, kwargs):
         self.stats.eager_calls += 1
@@ -161,102 +168,14 @@ def _arg_key(v, tensors):
 # ------------------------------------------------------------------------------- capture
 def capture(fn, args, kwargs, tensors):
     """Run ``fn`` eagerly while recording; returns its result and the Program."""
-    rec = Recorder()
-    externals = []  # (tensor, original array, traced view)
-    inputs = []  # per tensor argument: (original array, buffer)
-    arg_ids = {id(t) for t in tensors}
-    for t in tensors:
-        orig = t._data
-        buf = np.array(orig, copy=True)
-        inputs.append((orig, buf))
-        rec.inputs[id(buf)] = buf
-        t._data = buf.view(trace.Traced)
-    for obj in gc.get_objects():
-        if issubclass(type(obj), Tensor) and id(obj) not in arg_ids \
-                and type(obj._data) is np.ndarray and type(obj._backend) is NumpyBackend:
-            orig = obj._data
-            view = orig.view(trace.Traced)
-            obj._data = view
-            externals.append((obj, orig, view))
-            rec.external[id(root_of(orig))] = root_of(orig)
-    rec.grads = GradWatch(list(tensors) + [t for t, _, _ in externals])
-
-    backend = cpu_backend()
-    trace.patch_numpy()
-    draws.patch(backend, rec)
-    backend.to_numpy = functools.partial(_to_numpy, rec)
-    _capture.recorder = rec
-    try:
+    with Session(tensors) as session:
         result = fn(*args, **kwargs)
-        rec.grads.boundary(rec)
-    finally:
-        _capture.recorder = None
-        trace.unpatch_numpy()
-        draws.unpatch(backend)
-        del backend.to_numpy
-        for t, (orig, _) in zip(tensors, inputs):
-            t._data = orig
-        rebound = _restore(externals)
-    if rebound and rec.reason is None:
-        rec.reason = "a tensor's storage was replaced inside the step (.data = or set_())"
+    rec = session.rec
     outputs = _template(result, rec)
-    program = Program(
-        steps=rec.steps, prologue=rec.prologue,
-        input_buffers=[buf for _, buf in inputs],
-        copy_back=[i for i, (_, buf) in enumerate(inputs) if id(buf) in rec.written_inputs],
-        outputs=outputs,
-        guards=_guards(rec, externals),
-        safe_until=min(x for x in (rec.first_external_write, rec.first_island, len(rec.steps))
-                       if x is not None),
-        reason=rec.reason,
-    )
+    program = session.program(outputs, rec.steps)
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program
-
-
-def _restore(externals) -> bool:
-    """Give every tensor a plain array again; True when some tensor's array was replaced."""
-    rebound = False
-    for t, orig, view in externals:
-        if t._data is view:
-            t._data = orig
-        else:
-            rebound = True
-            if isinstance(t._data, trace.Traced):
-                t._data = t._data.view(np.ndarray)
-    for obj in gc.get_objects():  # tensors made during the capture
-        if issubclass(type(obj), Tensor) and isinstance(obj._data, trace.Traced):
-            obj._data = obj._data.view(np.ndarray)
-    return rebound
-
-
-def _to_numpy(rec, arr):
-    """The CPU backend's ``to_numpy`` during a capture: ``t.numpy()`` in the user's code hands
-    over the array itself, which the replays would then rewrite."""
-    frame = sys._getframe(1)
-    if frame.f_code.co_name == "numpy" and not rec.suspended:
-        caller = frame.f_back.f_globals.get("__name__", "")
-        if not caller.startswith("gpugrad."):
-            rec.cannot_replay(".numpy() hands a tensor's memory to the host")
-    return arr
-
-
-def _guards(rec, externals):
-    guards = []
-    grad_owner = {}  # id(.grad tensor at the start) -> its owner
-    for t, g in zip(rec.grads.tensors, rec.grads.start.values()):
-        if g is not None:
-            grad_owner[id(g)] = t
-    for t, orig, _ in externals:
-        if id(root_of(orig)) in rec.used_roots:
-            guards.append((0, t, orig))
-            guards.append((3, t, t._requires_grad))
-            if id(t) in grad_owner:  # the program reads this .grad's array
-                guards.append((1, grad_owner[id(t)], t))
-    guards.extend((1, t, g) for t, g in rec.grads.guards())
-    guards.extend((2, m, flag) for m, flag in rec.modules.values())
-    return guards
 
 
 def _template(result, rec):

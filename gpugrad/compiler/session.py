@@ -1,0 +1,129 @@
+"""A capture session: the tensors viewed as ``Traced`` and the hooks set while a step is
+recorded, undone whatever happens; and the Program made of what was recorded."""
+
+from __future__ import annotations
+
+import functools
+import gc
+import sys
+
+import numpy as np
+
+from .. import _capture
+from ..backend import cpu_backend
+from ..backend.numpy_backend import NumpyBackend
+from ..tensor import Tensor
+from . import draws, trace
+from .capture import Recorder, root_of
+from .grads import GradWatch
+from .program import Program
+
+
+class Session:
+    """``with Session(arguments) as s:`` runs its body as a capture; ``s.rec`` is what it
+    recorded and ``s.program(...)`` the replayable result."""
+
+    def __init__(self, tensors):
+        self.tensors = tensors  # the tensor arguments: their values are copied into buffers
+        self.rec = Recorder()
+
+    def __enter__(self):
+        rec = self.rec
+        self.inputs = []  # per tensor argument: (original array, buffer)
+        self.externals = []  # (tensor, original array, traced view)
+        arg_ids = {id(t) for t in self.tensors}
+        for t in self.tensors:
+            orig = t._data
+            buf = np.array(orig, copy=True)
+            self.inputs.append((orig, buf))
+            rec.inputs[id(buf)] = buf
+            t._data = buf.view(trace.Traced)
+        for obj in gc.get_objects():  # every tensor that exists: parameters, grads, state...
+            if issubclass(type(obj), Tensor) and id(obj) not in arg_ids \
+                    and type(obj._data) is np.ndarray and type(obj._backend) is NumpyBackend:
+                orig = obj._data
+                view = orig.view(trace.Traced)
+                obj._data = view
+                self.externals.append((obj, orig, view))
+                rec.external[id(root_of(orig))] = root_of(orig)
+        rec.grads = GradWatch(list(self.tensors) + [t for t, _, _ in self.externals])
+        self.backend = backend = cpu_backend()
+        trace.patch_numpy()
+        draws.patch(backend, rec)
+        backend.to_numpy = functools.partial(_to_numpy, rec)
+        _capture.recorder = rec
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        rec = self.rec
+        try:
+            if exc_type is None:
+                rec.grads.boundary(rec)
+        finally:
+            _capture.recorder = None
+            trace.unpatch_numpy()
+            draws.unpatch(self.backend)
+            del self.backend.to_numpy
+            for t, (orig, _) in zip(self.tensors, self.inputs):
+                t._data = orig
+            if _restore(self.externals) and rec.reason is None:
+                rec.reason = "a tensor's storage was replaced inside the step (.data = or set_())"
+        return False
+
+    def program(self, outputs, steps) -> Program:
+        rec = self.rec
+        inputs = self.inputs
+        return Program(
+            steps=steps, prologue=rec.prologue,
+            input_buffers=[buf for _, buf in inputs],
+            copy_back=[i for i, (_, buf) in enumerate(inputs) if id(buf) in rec.written_inputs],
+            outputs=outputs,
+            guards=_guards(rec, self.externals),
+            safe_until=min(x for x in (rec.first_external_write, rec.first_island, len(steps))
+                           if x is not None),
+            reason=rec.reason,
+        )
+
+
+def _restore(externals) -> bool:
+    """Give every tensor a plain array again; True when some tensor's array was replaced."""
+    rebound = False
+    for t, orig, view in externals:
+        if t._data is view:
+            t._data = orig
+        else:
+            rebound = True
+            if isinstance(t._data, trace.Traced):
+                t._data = t._data.view(np.ndarray)
+    for obj in gc.get_objects():  # tensors made during the capture
+        if issubclass(type(obj), Tensor) and isinstance(obj._data, trace.Traced):
+            obj._data = obj._data.view(np.ndarray)
+    return rebound
+
+
+def _to_numpy(rec, arr):
+    """The CPU backend's ``to_numpy`` during a capture: ``t.numpy()`` in the user's code hands
+    over the array itself, which the replays would then rewrite."""
+    frame = sys._getframe(1)
+    if frame.f_code.co_name == "numpy" and not rec.suspended:
+        caller = frame.f_back.f_globals.get("__name__", "")
+        if not caller.startswith("gpugrad."):
+            rec.cannot_replay(".numpy() hands a tensor's memory to the host")
+    return arr
+
+
+def _guards(rec, externals):
+    guards = []
+    grad_owner = {}  # id(.grad tensor at the start) -> its owner
+    for t, g in zip(rec.grads.tensors, rec.grads.start.values()):
+        if g is not None:
+            grad_owner[id(g)] = t
+    for t, orig, _ in externals:
+        if id(root_of(orig)) in rec.used_roots:
+            guards.append((0, t, orig))
+            guards.append((3, t, t._requires_grad))
+            if id(t) in grad_owner:  # the program reads this .grad's array
+                guards.append((1, grad_owner[id(t)], t))
+    guards.extend((1, t, g) for t, g in rec.grads.guards())
+    guards.extend((2, m, flag) for m, flag in rec.modules.values())
+    return guards
