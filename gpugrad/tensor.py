@@ -351,11 +351,15 @@ class Tensor:
     def __repr__(self) -> str:
         from ._format import tensor_repr
 
+        if _capture.recorder is not None:
+            _capture.host_access("printing a tensor")
         return tensor_repr(self)
 
     def __format__(self, format_spec: str) -> str:
         from ._format import tensor_format
 
+        if _capture.recorder is not None:
+            _capture.host_access("printing a tensor")
         return tensor_format(self, format_spec)
 
     def __reduce_ex__(self, protocol):

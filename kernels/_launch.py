@@ -289,8 +289,19 @@ def _aot_compile(fn, args, num_warps: int):
 # interpret ------------------------------------------------------------------------------
 _interpreting = threading.Lock()  # Triton's interpreter runs one kernel at a time per process
 
+# Set by gpugrad.compiler while it captures a step on the interpreter backend: called with each
+# launch, it returns the arguments to launch with and records the launch for the replays.
+launch_observer = None
+
 
 def _interpret_launch(fn, grid, args):
+    if launch_observer is not None:
+        args = launch_observer(fn, grid, args)
+    run_interpreted(fn, grid, args)
+
+
+def run_interpreted(fn, grid, args) -> None:
+    """Launch ``fn`` on ``grid`` under the interpreter (NumPy arrays as its pointers)."""
     bridged = []
     with _interpreting, warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", UserWarning)  # read-only (broadcast) NumPy views

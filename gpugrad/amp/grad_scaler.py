@@ -13,6 +13,7 @@ import warnings
 from collections import defaultdict
 from enum import Enum
 
+from .. import _capture
 from .. import _dtype as dt
 
 __all__ = ["GradScaler"]
@@ -100,6 +101,7 @@ class GradScaler:
                 "not use scaler.scale(loss or outputs) earlier in the iteration.")
 
     # -------------------------------------------------------------------------- unscaling
+    @_capture.island
     def unscale_(self, optimizer) -> None:
         """Divide ``optimizer``'s gradients by the scale, in place, noting any inf/nan: at most
         once between two ``update()`` calls, before ``step``."""
@@ -138,6 +140,7 @@ class GradScaler:
         return found
 
     # ------------------------------------------------------------------------------- step
+    @_capture.island
     def step(self, optimizer, *args, **kwargs):
         """``optimizer.step()`` unless the (unscaled) gradients hold inf or nan; returns what
         ``step`` returned (None when skipped)."""
@@ -159,6 +162,7 @@ class GradScaler:
         state["stage"] = OptState.STEPPED
         return result
 
+    @_capture.island
     def update(self, new_scale=None) -> None:
         """Set the scale for the next iteration: ``new_scale`` if given, else backed off after
         an overflow, grown after ``growth_interval`` clean steps."""

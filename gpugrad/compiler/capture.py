@@ -121,7 +121,7 @@ class Recorder:
         elif not isinstance(result, np.generic):
             return result  # a Python object that does not hold values (a dtype, a shape)
         out = self.fresh(result)
-        self.steps.append(partial(into, out, compute))
+        self.steps.append(partial(into, out, compute, len(self.steps)))
         return out.view(Traced)
 
     def call(self, func, plain_args, plain_kwargs, args, kwargs):
@@ -140,6 +140,9 @@ class Recorder:
             self.steps.append(partial(func, *plain_args, **plain_kwargs))
             return result
         result = func(*plain_args, **plain_kwargs)
+        if name in _VALUE_SHAPED:
+            self.cannot_replay(f"np.{name} (positions of a mask: a shape that depends on values)")
+            return result
         if name in _HOST_RESULTS:
             self.host_read(None, result, f"np.{name}", sys._getframe(2), check=False)
             return result
@@ -167,16 +170,16 @@ class Recorder:
         if self.reason is None:
             self.reason = f"{reason} (at {user_line()})"
 
-    def island(self, method, obj, args, kwargs):
-        """``method`` (an optimizer step, a ``zero_grad``...) runs eagerly now and in every
-        replay."""
+    def island(self, fn, args, kwargs):
+        """``fn`` (an optimizer step, a ``zero_grad``, a host check...) runs eagerly now and in
+        every replay."""
         self.grads.boundary(self)
         if self.first_island is None:
             self.first_island = len(self.steps)
-        self.steps.append(partial(method, obj, *args, **kwargs))
+        self.steps.append(partial(fn, *args, **kwargs))
         self.suspended += 1
         try:
-            result = method(obj, *args, **kwargs)
+            result = fn(*args, **kwargs)
         finally:
             self.suspended -= 1
         self.grads.boundary(self, after_island=True)
@@ -209,6 +212,8 @@ def _flatten(x):
 # Modules whose functions turn a tensor into host values on the caller's behalf.
 _CONVERSIONS = {"gpugrad.ops.convert", "gpugrad.tensor", "gpugrad._format"}
 _IN_PLACE = {"copyto", "put", "place", "putmask", "fill_diagonal", "put_along_axis"}
+_VALUE_SHAPED = {"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract",
+                 "unique_values", "unique_counts", "unique_inverse", "unique_all", "trim_zeros"}
 _HOST_RESULTS = {"array_equal", "array_equiv", "allclose", "count_nonzero"}
 
 

@@ -17,11 +17,11 @@ import numpy as np
 
 from .. import _capture
 from ..autograd.grad_mode import is_grad_enabled
-from ..backend.numpy_backend import NumpyBackend
+from ..backend import cpu_backend
 from ..tensor import Tensor
-from . import trace
+from . import cuda_graphs, pyvalues, trace
 from .capture import Diverged
-from .program import _rebuild, tensor_maker
+from .program import Program, _rebuild, tensor_maker
 from .session import Session
 
 MAX_SIGNATURES = 8  # captures kept per function (torch.compile's recompile limit is 8 too)
@@ -58,6 +58,7 @@ class CompiledFunction:
         self._seen: dict = {}  # signature -> calls before the capture
         self._programs: dict = {}  # signature -> [Program]
         self._full_warned = False
+        self._mixed_warned = False
         self._generation = generation
         self.stats = CompileStats()
 
@@ -74,6 +75,9 @@ class CompiledFunction:
         tensors = []
         key = _signature(args, kwargs, tensors)
         if key is None:
+            if not self._mixed_warned:
+                self._mixed_warned = True
+                self._warn("got tensors on several devices and runs eagerly")
             return self._eager(args, kwargs)
         programs = self._programs.get(key)
         if programs:
@@ -100,7 +104,16 @@ class CompiledFunction:
         seen = self._seen.get(key, 0)
         if seen == 0 and not programs:  # warm-up: lazily built state gets built eagerly
             self._seen[key] = 1
-            return self._eager(args, kwargs)
+            backend = _backend_of(tensors)
+            if backend.name != "cuda":
+                return self._eager(args, kwargs)
+            self.stats.eager_calls += 1
+            out, reason = cuda_graphs.probe(self._fn, args, kwargs, backend)
+            if reason is not None:  # a CUDA graph cannot read values: eager from now on
+                self._programs[key] = [Program.eager(reason)]
+                self.stats.fallbacks.append(reason)
+                self._warn(f"cannot replay this step and runs it eagerly: {reason}")
+            return out
         if sum(len(v) for v in self._programs.values()) >= MAX_SIGNATURES:
             if not self._full_warned:
                 self._full_warned = True
@@ -116,6 +129,9 @@ class CompiledFunction:
         return out
 
     def _capture(self, args, kwargs, tensors):
+        backend = _backend_of(tensors)
+        if backend.name == "cuda":
+            return cuda_graphs.capture(self._fn, args, kwargs, tensors, backend)
         return capture(self._fn, args, kwargs, tensors)
 
     def _replay(self, program, tensors):
@@ -132,37 +148,34 @@ class CompiledFunction:
 
 
 def _signature(args, kwargs, tensors):
-    """The key of a call (None: nothing to capture on), collecting its tensor arguments."""
+    """The key of a call, collecting its tensor arguments; None when they are on several
+    devices (nothing to capture on)."""
     parts = [is_grad_enabled()]
-    for v in list(args) + sorted(kwargs.items(), key=lambda kv: kv[0]):
-        if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str) and v in kwargs.items():
-            parts.append(v[0])
-            v = v[1]
-        part = _arg_key(v, tensors)
-        if part is _UNSUPPORTED:
-            return None
-        parts.append(part)
+    for v in args:
+        parts.append(_arg_key(v, tensors))
+    for k in sorted(kwargs):
+        parts.append((k, _arg_key(kwargs[k], tensors)))
+    if len({id(t._backend) for t in tensors}) > 1:
+        return None
     return tuple(parts)
-
-
-_UNSUPPORTED = object()
 
 
 def _arg_key(v, tensors):
     if isinstance(v, Tensor):
-        if type(v._backend) is not NumpyBackend:
-            return _UNSUPPORTED  # capture is built for the NumPy backend so far
         tensors.append(v)
-        return ("T", v._data.shape, v._data.dtype.str, v._requires_grad)
+        return ("T", v._data.shape, v._data.dtype.str, v._requires_grad, id(v._backend))
     if isinstance(v, (list, tuple)):
-        parts = [_arg_key(x, tensors) for x in v]
-        return _UNSUPPORTED if any(p is _UNSUPPORTED for p in parts) else (type(v), *parts)
+        return (type(v), *[_arg_key(x, tensors) for x in v])
     if isinstance(v, dict):
-        parts = [(k, _arg_key(x, tensors)) for k, x in v.items()]
-        return _UNSUPPORTED if any(p[1] is _UNSUPPORTED for p in parts) else ("D", *parts)
+        return ("D", *[(k, _arg_key(x, tensors)) for k, x in v.items()])
     if v is None or isinstance(v, (bool, int, float, str)):
         return (type(v), v)
     return ("id", id(v))  # modules, optimizers, functions: by identity
+
+
+def _backend_of(tensors):
+    """The backend a call's capture runs on: the tensor arguments', else the CPU's."""
+    return tensors[0]._backend if tensors else cpu_backend()
 
 
 # ------------------------------------------------------------------------------- capture
@@ -173,6 +186,7 @@ def capture(fn, args, kwargs, tensors):
     rec = session.rec
     outputs = _template(result, rec)
     program = session.program(outputs, rec.steps)
+    program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program

@@ -21,10 +21,10 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..nn.modules.module import Module
 from ..tensor import Tensor
-from . import trace
+from . import pyvalues, trace
 from .capture import Diverged
 from .function import EAGER, CompiledFunction, _template
-from .program import _rebuild
+from .program import Program, _rebuild
 from .session import Session
 
 
@@ -117,6 +117,8 @@ class _ModuleFunction(CompiledFunction):
         self._module = module
 
     def _wrt(self, tensors):
+        """Where gradients go: the arguments that require grad (by position: each call brings
+        new ones), then the parameters that do."""
         params = [p for p in self._module.parameters() if p._requires_grad]
         return [t for t in tensors if t._requires_grad] + params
 
@@ -124,6 +126,10 @@ class _ModuleFunction(CompiledFunction):
         if not is_grad_enabled() or not self._wrt(tensors):
             return super()._capture(args, kwargs, tensors)
         wrt = self._wrt(tensors)
+        if wrt[0]._backend.name == "cuda":
+            return self._fn(*args, **kwargs), Program.eager(
+                "compiling a module for training on CUDA is not implemented yet: compile the "
+                "training step (forward, backward and optimizer step) instead")
         with Session(tensors) as session:
             result = self._module(*args, **kwargs)
             rec = session.rec
@@ -140,6 +146,8 @@ class _ModuleFunction(CompiledFunction):
         if rec.first_island is not None and rec.reason is None:
             rec.reason = "an optimizer or scheduler call inside the module's forward"
         base = session.program(("const", None), steps[:split])
+        base.guards.extend(pyvalues.guards(self._module.forward,
+                                           [m for m, _ in rec.modules.values()]))
         out_arrays = [o._data for o in outs]
         program = ModuleProgram(
             base, steps[:split], steps[split:], out_arrays,
@@ -147,7 +155,10 @@ class _ModuleFunction(CompiledFunction):
                    for o in outs],
             grads=[None if g is None else g._data for g in grads],
             n_args=len(tensors), wrt_slots=[], backend=backend)
-        program.wrt = wrt
+        program.arg_slots = [None] * len(tensors)
+        for k, i in enumerate(i for i, t in enumerate(tensors) if t._requires_grad):
+            program.arg_slots[i] = k
+        program.params = wrt[sum(s is not None for s in program.arg_slots):]
         program.template = _template(result, rec)
         if program.reason is not None:
             return result, program
@@ -161,13 +172,9 @@ class _ModuleFunction(CompiledFunction):
         return self._replay_node(program, tensors, run=True)
 
     def _replay_node(self, program, tensors, run: bool):
-        node_inputs = list(tensors) + [w for w in program.wrt if not any(w is t for t in tensors)]
-        slots = []
-        for t in node_inputs:
-            k = next((i for i, w in enumerate(program.wrt) if w is t), None)
-            slots.append(k)
-        program.wrt_slots = slots
-        outs = ReplayedModule.apply(program, run, *node_inputs)
+        n_args = len(program.arg_slots) - program.arg_slots.count(None)
+        program.wrt_slots = program.arg_slots + list(range(n_args, n_args + len(program.params)))
+        outs = ReplayedModule.apply(program, run, *tensors, *program.params)
         outs = list(outs) if isinstance(outs, tuple) else [outs]
         return _fill(program.template, iter(outs))
 

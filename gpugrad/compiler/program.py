@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import partial
 
-import numpy as np
-
 from .capture import Diverged
+
+_MISSING = object()
 
 
 class Program:
@@ -27,6 +27,11 @@ class Program:
         self.safe_until = safe_until  # steps before this index change nothing outside
         self.reason = reason  # set: this signature runs eagerly (why)
 
+    @classmethod
+    def eager(cls, reason: str) -> Program:
+        """A signature that runs eagerly, for ``reason``."""
+        return cls([], [], [], [], ("const", None), [], 0, reason)
+
     def guards_hold(self) -> bool:
         for kind, obj, expected in self.guards:
             if kind == 0:  # a tensor still holds the array the program reads and writes
@@ -38,16 +43,22 @@ class Program:
             elif kind == 2:  # a module's train/eval flag
                 if obj.training is not expected:
                     return False
-            elif obj._requires_grad is not expected:  # kind 3
-                return False
+            elif kind == 3:
+                if obj._requires_grad is not expected:
+                    return False
+            else:  # kind 4: a Python number the step read (``obj``: a dict and a key)
+                d, key = obj
+                value = d.get(key, _MISSING)
+                if value is not expected and (value != expected or type(value) is not type(
+                        expected)):
+                    return False
         return True
 
     def replay(self, tensor_args):
         """Run the program on new arguments; raises ``Diverged`` (with ``.safe``) when a
         replayed check reads another value than the capture did."""
         for buf, t in zip(self.input_buffers, tensor_args):
-            if buf is not None:
-                np.copyto(buf, t._data)
+            buf[...] = t._data  # (NumPy or CuPy)
         for s in self.prologue:
             s()
         try:
@@ -57,7 +68,7 @@ class Program:
             e.safe = e.index < self.safe_until
             raise
         for k in self.copy_back:
-            np.copyto(tensor_args[k]._data, self.input_buffers[k])
+            tensor_args[k]._data[...] = self.input_buffers[k]
         return _rebuild(self.outputs)
 
 

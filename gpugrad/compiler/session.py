@@ -10,8 +10,7 @@ import sys
 import numpy as np
 
 from .. import _capture
-from ..backend import cpu_backend
-from ..backend.numpy_backend import NumpyBackend
+from ..backend import cpu_backend, kernel_mode
 from ..tensor import Tensor
 from . import draws, trace
 from .capture import Recorder, root_of
@@ -38,9 +37,10 @@ class Session:
             self.inputs.append((orig, buf))
             rec.inputs[id(buf)] = buf
             t._data = buf.view(trace.Traced)
+        cpu = cpu_backend()
         for obj in gc.get_objects():  # every tensor that exists: parameters, grads, state...
             if issubclass(type(obj), Tensor) and id(obj) not in arg_ids \
-                    and type(obj._data) is np.ndarray and type(obj._backend) is NumpyBackend:
+                    and type(obj._data) is np.ndarray and obj._backend is cpu:
                 orig = obj._data
                 view = orig.view(trace.Traced)
                 obj._data = view
@@ -51,6 +51,10 @@ class Session:
         trace.patch_numpy()
         draws.patch(backend, rec)
         backend.to_numpy = functools.partial(_to_numpy, rec)
+        if kernel_mode() == "interpret":  # the kernels' launches are steps of the program
+            from ..kernels import _launch
+
+            _launch.launch_observer = functools.partial(_observe_launch, rec)
         _capture.recorder = rec
         return self
 
@@ -64,6 +68,10 @@ class Session:
             trace.unpatch_numpy()
             draws.unpatch(self.backend)
             del self.backend.to_numpy
+            if kernel_mode() == "interpret":
+                from ..kernels import _launch
+
+                _launch.launch_observer = None
             for t, (orig, _) in zip(self.tensors, self.inputs):
                 t._data = orig
             if _restore(self.externals) and rec.reason is None:
@@ -110,6 +118,19 @@ def _to_numpy(rec, arr):
         if not caller.startswith("gpugrad."):
             rec.cannot_replay(".numpy() hands a tensor's memory to the host")
     return arr
+
+
+def _observe_launch(rec, fn, grid, args):
+    """Under the interpreter: a kernel launch becomes a step of the program. Which arguments it
+    writes is the kernel's business, so every array counts as written (a buffer made outside the
+    recording gets its contents restored before each replay)."""
+    from ..kernels import _launch
+
+    plain = tuple([trace._plain(a) for a in args])
+    if not rec.suspended:
+        rec.before_write([a for a in plain if isinstance(a, np.ndarray)])
+        rec.steps.append(functools.partial(_launch.run_interpreted, fn, tuple(grid), plain))
+    return plain
 
 
 def _guards(rec, externals):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
 from ..autograd.function import Function
@@ -167,6 +168,8 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
 # ------------------------------------------------------------- to Python numbers and NumPy
 def item(self: Tensor):
     """The value of a one-element tensor as a Python number."""
+    if _capture.recorder is not None:
+        _capture.host_access(".item() reads a tensor's value on the host")
     if self._data.size != 1:
         raise RuntimeError(
             f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
@@ -174,10 +177,14 @@ def item(self: Tensor):
     return self._backend.to_numpy(self._data).reshape(()).item()
 
 def tolist(self: Tensor):
+    if _capture.recorder is not None:
+        _capture.host_access(".tolist() reads a tensor's values on the host")
     return self._backend.to_numpy(self._data).tolist()
 
 def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
     """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
+    if _capture.recorder is not None:
+        _capture.host_access(".numpy() hands a tensor's memory to the host")
     if self._requires_grad and not force:
         raise RuntimeError(
             "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -197,6 +204,8 @@ def _array(self: Tensor, dtype=None, copy=None):
     return arr if dtype is None else arr.astype(dtype, copy=False)
 
 def _bool(self: Tensor) -> bool:
+    if _capture.recorder is not None:
+        _capture.host_access("bool(tensor): a branch on a tensor's value")
     if self._data.size != 1:
         raise RuntimeError(
             f"Boolean value of Tensor with {self._data.size} values is ambiguous"
@@ -204,12 +213,18 @@ def _bool(self: Tensor) -> bool:
     return bool(self.item())
 
 def _float(self: Tensor) -> float:
+    if _capture.recorder is not None:
+        _capture.host_access("float(tensor) reads a tensor's value on the host")
     return float(self.item())
 
 def _int(self: Tensor) -> int:
+    if _capture.recorder is not None:
+        _capture.host_access("int(tensor) reads a tensor's value on the host")
     return int(self.item())
 
 def _index(self: Tensor) -> int:
+    if _capture.recorder is not None:
+        _capture.host_access("a tensor used as an index reads its value on the host")
     if self._data.dtype.kind not in "iub" or self._data.size != 1:
         raise TypeError("only integer tensors of a single element can be converted to an index")
     return int(self.item())

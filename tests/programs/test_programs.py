@@ -92,3 +92,19 @@ def test_quickstart_tutorial(capsys):
         assert result["accuracy"] >= 0.9, result
     assert "Using cpu device" in printed and "Accuracy: " in printed
     assert "Shape of y: " in printed and "Epoch 3" in printed and "Done!" in printed
+
+
+def test_compiled_training_script():
+    """``torch.compile`` on a training step and on a model: gpugrad's compiled run gives its
+    eager run's numbers exactly (most steps replayed), and trains like PyTorch's."""
+    program = _load("compiled_training")
+    ours = program.main(gpugrad)
+    eager = program.main(gpugrad, compile=False)
+    assert ours["losses"] == eager["losses"]
+    assert (ours["test_loss"], ours["accuracy"]) == (eager["test_loss"], eager["accuracy"])
+    assert ours["replays"] >= 0.8 * len(ours["losses"]) and ours["fallbacks"] == [], ours
+    # PyTorch through TorchDynamo without Inductor: its C++ build costs ~20 s on two cores
+    theirs = program.main(torch, backend="eager")
+    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.5)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9, result

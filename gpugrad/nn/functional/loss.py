@@ -7,6 +7,7 @@ PyTorch's arguments, checked here; the ops (one fused pass for the loss and its 
 
 from __future__ import annotations
 
+from ... import _capture
 from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 from ...ops.losses import (
@@ -105,6 +106,13 @@ class BinaryInputRangeError(ValueError, RuntimeError):
     RuntimeError as PyTorch raises)."""
 
 
+@_capture.island  # a captured step checks each new input (see gpugrad/_capture.py)
+def _check_probabilities(input: Tensor) -> None:
+    x = input._data
+    if x.size and bool((~((x >= 0) & (x <= 1))).any()):  # host check, as PyTorch's
+        raise BinaryInputRangeError("all elements of input should be between 0 and 1")
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy between probabilities ``input`` in [0, 1] and ``target``:
@@ -116,9 +124,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
-    x = input._data
-    if x.size and bool((~((x >= 0) & (x <= 1))).any()):  # host check, as PyTorch's
-        raise BinaryInputRangeError("all elements of input should be between 0 and 1")
+    _check_probabilities(input)
     if weight is not None:
         weight = _broadcast_weight(weight, input)
     return BinaryCrossEntropy.apply(input, target, weight, reduction)

@@ -6,6 +6,7 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 
 from __future__ import annotations
 
+from ... import _capture
 from ...ops._util import Tensor, check_tensor
 from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
 from ._reduction import check_reduction
@@ -49,6 +50,7 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
             )
 
 
+@_capture.island  # a captured step checks each new target (see gpugrad/_capture.py)
 def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
     """IndexError naming the first out-of-range class index (read on the host)."""
     t = target._data
