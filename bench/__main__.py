@@ -134,7 +134,7 @@ def main(argv=None) -> int:
               file=sys.stderr)
     for name, peer in peers.items():
         state = (peer.version or "") if peer.usable else f"missing: {peer.missing}"
-        print(f"  {name:14} {state:24} {DESCRIPTIONS[name]}", file=sys.stderr)
+        print(f"  {name:15} {state:24} {DESCRIPTIONS[name]}", file=sys.stderr)
 
     floor = machine.copy_bandwidth(device, scale, budget,
                                         "cupy" if peers["cupy"].usable else "torch")

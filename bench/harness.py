@@ -9,9 +9,16 @@ How one figure is made, the same way for every implementation of a case, in one 
 3. samples until ``budget.seconds`` are spent and at least ``budget.min_reps`` samples exist;
    the figure is the median time per call, the spread the interquartile range.
 
-CPU samples use the host clock with the garbage collector off, as ``timeit``. GPU samples use
-CUDA events of the implementation's own library around the batch, after a device synchronize,
-as ``triton.testing.do_bench``: never a host clock without a synchronize.
+A case with ``rounds`` > 1 builds every implementation first, then measures them in turn,
+round after round (each round a share of the budget), and pools the samples: a machine whose
+load drifts during the run then weighs on every implementation alike, not on whichever ran in
+the bad minute. A ``step`` may carry an ``info`` attribute, a callable returning a line of text
+that the row keeps (``gpugrad.compile``'s counters, say), read after the timing.
+
+CPU samples use the host clock with the garbage collector off, as ``timeit``; between samples
+of more than 10 ms it collects what the samples left (the older heap frozen out of its scan).
+GPU samples use CUDA events of the implementation's own library around the batch, after a
+device synchronize, as ``triton.testing.do_bench``: never a host clock without a synchronize.
 """
 
 from __future__ import annotations
@@ -144,6 +151,11 @@ def clock_for(device: str, impl: str):
 # ---------------------------------------------------------------------------- measuring
 def measure(step, clock, budget: Budget) -> Stats:
     """Time ``step`` as the module docstring describes."""
+    return Stats.from_samples(*_samples(step, clock, budget))
+
+
+def _samples(step, clock, budget: Budget) -> tuple[list[float], int]:
+    """Seconds per call of each sample, and the calls per sample."""
     start = time.perf_counter()
     calls = 0
     while calls < 2 or time.perf_counter() - start < budget.warmup_s:
@@ -155,6 +167,11 @@ def measure(step, clock, budget: Budget) -> Stats:
     samples: list[float] = []
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    # What exists now is set aside from the collections between samples: with PyTorch's heap
+    # in the process, each one otherwise takes ~0.1 s of the budget, and a 10 ms step got a
+    # few dozen samples where it could have hundreds.
+    gc.collect()
+    gc.freeze()
     start = time.perf_counter()
     try:
         while len(samples) < budget.max_reps:
@@ -167,9 +184,10 @@ def measure(step, clock, budget: Budget) -> Stats:
             if samples[-1] * number > 0.01:  # big steps: free cyclic garbage between samples
                 gc.collect()
     finally:
+        gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
-    return Stats.from_samples(samples, number)
+    return samples, number
 
 
 def peak_memory(step, device: str, impl: str) -> int | None:
@@ -264,21 +282,27 @@ def run(workloads: list[Workload], ctx: Context, budget: Budget, floor: dict | N
 
 def _run_case(workload: Workload, case: Case, ctx: Context, budget: Budget, floor, bar):
     inputs = case.inputs() if _runnable(ctx, case) else None
+    if case.budget_scale != 1:
+        budget = Budget(budget.seconds * case.budget_scale, budget.min_reps, budget.max_reps,
+                        budget.warmup_s)
     rows = []
     for impl in IMPLS:
         row = {"workload": workload.name, "case": case.label, "impl": impl, "size": case.size,
                "ops": case.ops, "items": case.items, "bytes": case.bytes,
-               "note": case.notes.get(impl)}
+               "note": case.notes.get(impl), "goal": case.goal}
         peer = ctx.peers[impl]
         if not peer.usable:
             row.update(status="missing", reason=peer.missing)
         elif impl not in case.builders:
             row.update(status="n/a", reason=f"{impl} has no implementation of this workload")
-        else:
+        elif case.rounds == 1:
             bar.set_description(f"{workload.name} {case.label} {impl}")
             row.update(_time_impl(case, impl, inputs, ctx, budget))
             bar.update(1)
         rows.append(row)
+    if case.rounds > 1 and inputs is not None:
+        bar.set_description(f"{workload.name} {case.label} (interleaved)")
+        _time_interleaved(case, [r for r in rows if "status" not in r], inputs, ctx, budget, bar)
     del inputs
     release_device_memory(ctx.device)
     _derive(rows, floor)
@@ -288,28 +312,83 @@ def _run_case(workload: Workload, case: Case, ctx: Context, budget: Budget, floo
 def _time_impl(case: Case, impl: str, inputs, ctx: Context, budget: Budget) -> dict:
     try:
         step = case.builders[impl](inputs)
-    except FeatureMissing as exc:
-        return {"status": "feature missing", "reason": str(exc)}
     except Exception as exc:
-        return {"status": "error", "reason": f"setup: {type(exc).__name__}: {exc}"}
+        return _failed(exc, "setup: ")
     try:
         stats = measure(step, clock_for(ctx.device, impl), budget)
         peak = peak_memory(step, ctx.device, impl) if case.memory else None
-    except FeatureMissing as exc:
-        return {"status": "feature missing", "reason": str(exc)}
+        info = _info(step)
     except Exception as exc:
-        return {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+        return _failed(exc)
     finally:
         del step
         release_device_memory(ctx.device)
-    return {"status": "ok", "median_s": stats.median, "q1_s": stats.q1, "q3_s": stats.q3,
-            "min_s": stats.min, "spread": stats.spread, "reps": stats.reps,
-            "number": stats.number, "peak_bytes": peak}
+    return _ok(stats, peak, info)
+
+
+def _ok(stats: Stats, peak: int | None, info: str | None) -> dict:
+    out = {"status": "ok", "median_s": stats.median, "q1_s": stats.q1, "q3_s": stats.q3,
+           "min_s": stats.min, "spread": stats.spread, "reps": stats.reps,
+           "number": stats.number, "peak_bytes": peak}
+    if info is not None:
+        out["info"] = info
+    return out
+
+
+def _info(step) -> str | None:
+    info = getattr(step, "info", None)
+    return str(info()) if callable(info) else None
+
+
+def _failed(exc: Exception, during: str = "") -> dict:
+    if isinstance(exc, FeatureMissing):
+        return {"status": "feature missing", "reason": str(exc)}
+    return {"status": "error", "reason": f"{during}{type(exc).__name__}: {exc}"}
+
+
+def _time_interleaved(case: Case, rows: list[dict], inputs, ctx: Context, budget: Budget,
+                      bar) -> None:
+    """Build every implementation, then measure them in turn for ``case.rounds`` rounds."""
+    steps = {}
+    for row in rows:
+        try:
+            steps[row["impl"]] = case.builders[row["impl"]](inputs)
+        except Exception as exc:
+            row.update(_failed(exc, "setup: "))
+            bar.update(1)
+    rounds = case.rounds
+    share = Budget(seconds=budget.seconds / rounds, min_reps=max(1, -(-budget.min_reps // rounds)),
+                   max_reps=max(1, budget.max_reps // rounds), warmup_s=budget.warmup_s)
+    samples: dict[str, list[float]] = {impl: [] for impl in steps}
+    number = {}
+    for _ in range(rounds):
+        for impl in list(steps):
+            try:
+                got, number[impl] = _samples(steps[impl], clock_for(ctx.device, impl), share)
+            except Exception as exc:
+                next(row for row in rows if row["impl"] == impl).update(_failed(exc))
+                del steps[impl]
+                bar.update(1)
+                continue
+            samples[impl] += got
+        share = Budget(share.seconds, share.min_reps, share.max_reps, warmup_s=0.0)
+    for impl, step in steps.items():
+        row = next(row for row in rows if row["impl"] == impl)
+        try:
+            peak = peak_memory(step, ctx.device, impl) if case.memory else None
+            row.update(_ok(Stats.from_samples(samples[impl], number[impl]), peak, _info(step)))
+        except Exception as exc:
+            row.update(_failed(exc))
+        bar.update(1)
+    steps.clear()
+    release_device_memory(ctx.device)
 
 
 def _derive(rows: list[dict], floor: dict | None) -> None:
-    """Per-op time, throughput, bandwidth, fraction of the floor, and the ratio to gpugrad."""
+    """Per-op time, throughput, bandwidth, fraction of the floor, the ratio to gpugrad, and
+    the speed-up over PyTorch eager (torch time / this time)."""
     ours = next((r for r in rows if r["impl"] == "gpugrad" and r["status"] == "ok"), None)
+    torch = next((r for r in rows if r["impl"] == "torch" and r["status"] == "ok"), None)
     for r in rows:
         if r["status"] != "ok":
             continue
@@ -322,3 +401,5 @@ def _derive(rows: list[dict], floor: dict | None) -> None:
             if floor:
                 r["floor_fraction"] = r["gbps"] / floor["gbps"]
         r["ratio"] = t / ours["median_s"] if ours is not None else None
+        if torch is not None:
+            r["speedup_vs_torch"] = torch["median_s"] / t

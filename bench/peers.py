@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 __all__ = ["Peer", "IMPLS", "discover", "cuda_device_name"]
 
-# The column order of every table: gpugrad first, then the floors, then the peers.
-IMPLS = ("gpugrad", "numpy", "cupy", "torch", "torch.compile", "liger", "autograd", "mygrad")
+# The column order of every table: gpugrad (eager, then compiled), the floors, the peers.
+IMPLS = ("gpugrad", "gpugrad.compile", "numpy", "cupy", "torch", "torch.compile", "liger",
+         "autograd", "mygrad")
 
 DESCRIPTIONS = {
     "gpugrad": "gpugrad (this library)",
+    "gpugrad.compile": "gpugrad with gpugrad.compile (capture once, replay the array program)",
     "numpy": "NumPy, the bare forward (the floor); hand-written where a workload says so",
     "cupy": "CuPy raw ops, the bare forward on GPU (the floor)",
     "torch": "PyTorch eager",
@@ -86,6 +88,12 @@ def _find(name: str, device: str) -> Peer:
 
             why = None if cuda_available() else "gpugrad sees no CUDA device"
         return Peer(name, module, _version(module), why)
+    if name == "gpugrad.compile":
+        gpugrad = _find("gpugrad", device)
+        why = gpugrad.missing
+        if why is None and not callable(getattr(gpugrad.module, "compile", None)):
+            why = "this gpugrad has no gpugrad.compile"
+        return Peer(name, gpugrad.module, gpugrad.version, why)
     if name in ("torch", "torch.compile"):
         module, why = _import("torch")
         if module is not None and device == "cuda" and not module.cuda.is_available():

@@ -10,6 +10,8 @@ from .peers import IMPLS
 __all__ = ["format_time", "tables", "markdown", "save_json", "save_plots"]
 
 RATIO_NOTE = "(N.NN×) = peer time / gpugrad time: above 1 gpugrad is faster."
+COMPILED = "gpugrad.compile"
+COMPILED_HEADER = "torch / gpugrad.compile (goal)"
 
 
 def format_time(seconds: float) -> str:
@@ -40,9 +42,30 @@ def _cell(row: dict) -> str:
     text = f"{format_time(row['per_op_s'])} ±{100 * row['spread']:.0f}%"
     if row["items"]:
         text = f"{format_rate(row['items_per_s'])} {text}"
-    if row["impl"] != "gpugrad" and row.get("ratio") is not None:
+    if row["impl"] not in ("gpugrad", COMPILED) and row.get("ratio") is not None:
         text += f" ({row['ratio']:.2f}×)"
     return text
+
+
+def _verdict(value: float, goal: float | None, at_least: bool) -> str:
+    if goal is None:
+        return ""
+    met = value >= goal if at_least else value <= goal
+    return f" ({'≥' if at_least else '≤'}{goal:g}: {'met' if met else 'NOT met'})"
+
+
+def _compiled_cells(by_impl: dict) -> tuple[str, str]:
+    """The speed-up of the compiled step over PyTorch eager against the case's goal, and the
+    compiled step's peak memory over eager gpugrad's (the goal: no more)."""
+    row, eager = by_impl.get(COMPILED, {}), by_impl.get("gpugrad", {})
+    speed = memory = ""
+    if row.get("speedup_vs_torch") is not None:
+        speed = f"{row['speedup_vs_torch']:.2f}×" + _verdict(row["speedup_vs_torch"],
+                                                             row.get("goal"), True)
+    if row.get("peak_bytes") is not None and eager.get("peak_bytes"):
+        share = row["peak_bytes"] / eager["peak_bytes"]
+        memory = f"{share:.2f} of eager" + _verdict(share, 1, False)
+    return speed, memory
 
 
 def _columns(rows: list[dict]) -> list[str]:
@@ -56,8 +79,11 @@ def _grid(workload, rows: list[dict], floor: dict | None) -> tuple[list[str], li
     header = ["case", *cols]
     has_bytes = any(r["bytes"] for r in rows)
     has_memory = any(r.get("peak_bytes") is not None for r in rows)
+    has_compiled = any(r["impl"] == COMPILED and r["status"] == "ok" for r in rows)
     if has_bytes:
         header.append("gpugrad GB/s (floor)" if floor else "gpugrad GB/s")
+    if has_compiled:
+        header.append(COMPILED_HEADER)
     body = []
     for case in dict.fromkeys(r["case"] for r in rows):
         by_impl = {r["impl"]: r for r in rows if r["case"] == case}
@@ -70,13 +96,14 @@ def _grid(workload, rows: list[dict], floor: dict | None) -> tuple[list[str], li
                 if ours.get("floor_fraction") is not None:
                     text += f" ({100 * ours['floor_fraction']:.0f}%)"
             line.append(text)
-        body.append(line)
+        speed, memory = _compiled_cells(by_impl) if has_compiled else ("", "")
+        body.append(line + ([speed] if has_compiled else []))
         if has_memory:
             body.append(["  peak memory", *(
                 format_bytes(by_impl[c]["peak_bytes"])
                 if c in by_impl and by_impl[c].get("peak_bytes") is not None else ""
                 for c in cols
-            )] + ([""] if has_bytes else []))
+            )] + ([""] if has_bytes else []) + ([memory] if has_compiled else []))
     return header, body
 
 
@@ -106,6 +133,7 @@ def tables(workloads, rows: list[dict], floor: dict | None) -> str:
         out.extend("  ".join(str(x).ljust(n) for x, n in zip(line, widths)) for line in body)
         out.append(f"   {w.definition}")
         out.extend(f"   {impl}: {note}" for impl, note in _notes(mine).items())
+        out.extend(f"   {line}" for line in _infos(mine))
         out.extend(f"   ! {p}" for p in _problems(mine))
         out.append("")
     out.append(RATIO_NOTE)
@@ -114,6 +142,11 @@ def tables(workloads, rows: list[dict], floor: dict | None) -> str:
 
 def _notes(rows: list[dict]) -> dict:
     return {r["impl"]: r["note"] for r in rows if r.get("note") and r["status"] == "ok"}
+
+
+def _infos(rows: list[dict]) -> list[str]:
+    """What the implementations said about their own run (a step's ``info``), per case."""
+    return [f"{r['impl']} [{r['case']}]: {r['info']}" for r in rows if r.get("info")]
 
 
 def markdown(workloads, rows: list[dict], meta: dict) -> str:
@@ -148,6 +181,7 @@ def markdown(workloads, rows: list[dict], meta: dict) -> str:
         out.append("|" + "---|" * len(header))
         out.extend("| " + " | ".join(str(x).strip() for x in line) + " |" for line in body)
         notes = [f"{impl}: {note}" for impl, note in _notes(mine).items()]
+        notes += _infos(mine)
         notes += [f"{p}" for p in _problems(mine)]
         if notes:
             out.append("")
@@ -225,6 +259,8 @@ def _bars(plt, w, rows):
         ax.barh(names, per_op, xerr=err, color=[_color(n) for n in names])
         for y, (r, t, hi) in enumerate(zip(mine, per_op, err[1])):
             ratio = f" ({r['ratio']:.2f}×)" if r.get("ratio") and r["impl"] != "gpugrad" else ""
+            if r["impl"] == COMPILED and r.get("speedup_vs_torch"):
+                ratio = f" ({r['speedup_vs_torch']:.2f}× faster than torch)"
             ax.text(t + hi, y, f" {format_time(t)}{ratio}", va="center", fontsize=8)
         ax.set_xlim(0, 1.4 * max(t + hi for t, hi in zip(per_op, err[1])))
         ax.invert_yaxis()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     bilstm_crf,
     cnn,
+    compile,
     cross_entropy,
     elementwise,
     host_overhead,
@@ -16,5 +17,5 @@ from . import (
 )
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, lm_head,
-                            losses, mlp, cnn, optimizer, bilstm_crf)]
+                            losses, mlp, cnn, optimizer, bilstm_crf, compile)]
 BY_NAME = {w.name: w for w in ALL}

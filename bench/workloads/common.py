@@ -67,6 +67,9 @@ class Case:
     bytes: int | None = None  # least traffic a step must move: GB/s and fraction of the floor
     memory: bool = False  # measure the peak memory of one step
     notes: dict[str, str] = field(default_factory=dict)  # impl -> what it runs, if not the same
+    rounds: int = 1  # > 1: measure the implementations in turn, this many rounds (see harness)
+    budget_scale: float = 1.0  # sampling time: the budget's seconds times this
+    goal: float | None = None  # the speed-up over PyTorch eager that gpugrad.compile aims at
 
 
 @dataclass
