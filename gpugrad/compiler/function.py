@@ -122,6 +122,7 @@ class CompiledFunction:
         if sum(len(v) for v in self._programs.values()) >= MAX_SIGNATURES:
             if not self._full_warned:
                 self._full_warned = True
+                self.stats.fallbacks.append(f"more than {MAX_SIGNATURES} signatures")
                 self._warn(f"has been captured for {MAX_SIGNATURES} signatures (shapes, "
                            f"argument values, model state); new ones run eagerly")
             return self._eager(args, kwargs)
