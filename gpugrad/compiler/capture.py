@@ -21,6 +21,7 @@ from functools import partial
 import numpy as np
 
 from .. import _capture
+from . import pyvalues
 from .trace import CaptureError
 
 _np_asarray = np.asarray  # before a capture replaces it
@@ -67,6 +68,7 @@ class Recorder:
         self.first_island: int | None = None  # index in steps
         self.reason: str | None = None  # why the program cannot be replayed
         self.modules: dict = {}  # id(module) -> (module, training)
+        self.module_numbers: list = []  # their number guards, taken at their first call
         self.grads = None  # a grads.GradWatch, set by the caller
         self.arguments: dict = {}  # id(tensor argument) -> a tensor over its buffer
 
@@ -203,6 +205,7 @@ class Recorder:
     def watch_module(self, module) -> None:
         if id(module) not in self.modules:
             self.modules[id(module)] = (module, module.training)
+            self.module_numbers.extend(pyvalues.module_numbers(module))
 
 
 def _item(a):

@@ -164,6 +164,7 @@ def capture(fn, args, kwargs, tensors, backend):
             raise CaptureAbort(f"a tensor's value is read on the host (at {user_line()})")
         return cupy.asnumpy(arr)
 
+    before = pyvalues.guards(fn, [])
     previous_allocator = cupy.cuda.get_allocator()
     with contextlib.ExitStack() as undo:
         for t, (orig, buf) in zip(tensors, inputs):
@@ -198,7 +199,7 @@ def capture(fn, args, kwargs, tensors, backend):
     program = Program(
         steps=rec.steps, prologue=[], input_buffers=[buf for _, buf in inputs], copy_back=[],
         outputs=outputs, guards=_guards(rec, watched), safe_until=0, reason=rec.reason)
-    program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
+    pyvalues.guard(program, fn, rec, before)
     program.keep = (pool, rec.graphs, stream)  # the graphs' memory and handles live with it
     if program.reason is None:
         result = _rebuild(outputs)

@@ -189,12 +189,13 @@ def _backend_of(tensors):
 # ------------------------------------------------------------------------------- capture
 def capture(fn, args, kwargs, tensors):
     """Run ``fn`` eagerly while recording; returns its result and the Program."""
+    before = pyvalues.guards(fn, [])
     with Session(tensors) as session:
         result = fn(*args, **kwargs)
     rec = session.rec
     outputs = _template(result, rec)
     program = session.program(outputs, session.shared(rec.steps))
-    program.guards.extend(pyvalues.guards(fn, [m for m, _ in rec.modules.values()]))
+    pyvalues.guard(program, fn, rec, before)
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
         result = _rebuild(outputs)
     return result, program

@@ -131,6 +131,7 @@ class _ModuleFunction(CompiledFunction):
             return self._fn(*args, **kwargs), Program.eager(
                 "compiling a module for training on CUDA is not implemented yet: compile the "
                 "training step (forward, backward and optimizer step) instead")
+        before = pyvalues.guards(self._module.forward, [])
         with Session(tensors) as session:
             result = self._module(*args, **kwargs)
             rec = session.rec
@@ -147,8 +148,7 @@ class _ModuleFunction(CompiledFunction):
         if rec.first_island is not None and rec.reason is None:
             rec.reason = "an optimizer or scheduler call inside the module's forward"
         base = session.program(("const", None), steps[:split])
-        base.guards.extend(pyvalues.guards(self._module.forward,
-                                           [m for m, _ in rec.modules.values()]))
+        pyvalues.guard(base, self._module.forward, rec, before)
         out_arrays = [o._data for o in outs]
         program = ModuleProgram(
             base, steps[:split], steps[split:], out_arrays,

@@ -92,3 +92,71 @@ def test_python_number_read_from_an_attribute_changed_between_calls():
 
     data = batches(STEPS, (8, 6), 4, seed=84)
     compare_runs(lambda: setup("mlp", "sgd"), make, data, between=between, allow_warnings=True)
+
+
+class _Trainer:
+    """A training loop kept in an object, as Lightning-style code does: the step is a bound
+    method; ``epoch`` is bookkeeping the step never reads, ``cfg.scale`` a number it reads two
+    attributes deep."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        self.epoch = 0
+        self.cfg = type("Config", (), {})()
+        self.cfg.scale = 1.0
+
+    def step(self, x, y):
+        p = self.parts
+        p.optimizer.zero_grad()
+        loss = p.loss_fn(p.model(x) * self.cfg.scale, y)
+        loss.backward()
+        p.optimizer.step()
+        return loss
+
+
+def test_bookkeeping_the_step_does_not_read_does_not_capture_again():
+    def between(i, parts):
+        parts.trainer.epoch = i  # changes every call; the step never reads it
+
+    def make(parts):
+        parts.trainer = _Trainer(parts)
+        return parts.trainer.step
+
+    data = batches(STEPS, (8, 6), 4, seed=85)
+    run = compare_runs(lambda: setup("mlp", "sgd"), make, data, between=between)
+    assert run.fn.stats.captures == 1, run.fn.stats
+    assert run.fn.stats.replays == STEPS - 2, run.fn.stats
+
+
+def test_number_two_attributes_deep_changed_between_calls():
+    def between(i, parts):
+        parts.trainer.cfg.scale = 1.0 + i // 4
+
+    def make(parts):
+        parts.trainer = _Trainer(parts)
+        return parts.trainer.step
+
+    data = batches(STEPS, (8, 6), 4, seed=86)
+    run = compare_runs(lambda: setup("mlp", "sgd"), make, data, between=between)
+    assert run.fn.stats.captures == 3, run.fn.stats  # one per value of the scale
+
+
+def test_step_that_counts_its_calls_runs_eagerly_with_a_warning():
+    """``self.calls += 1`` inside the step: a replay would skip it, so the step runs eagerly
+    (one warning naming the value) and the counter ends where eager's does."""
+
+    class Counting(_Trainer):
+        def step(self, x, y):
+            self.calls = getattr(self, "calls", 0) + 1
+            return super().step(x, y)
+
+    def make(parts):
+        parts.trainer = Counting(parts)
+        parts.trainer.calls = 0
+        return parts.trainer.step
+
+    data = batches(STEPS, (8, 6), 4, seed=87)
+    run = compare_runs(lambda: setup("mlp", "sgd"), make, data, allow_warnings=True)
+    assert run.parts.trainer.calls == run.eager_parts.trainer.calls == STEPS
+    assert run.fn.stats.replays == 0, run.fn.stats
+    assert len(run.warnings) == 1 and "'calls'" in run.warnings[0], run.warnings
