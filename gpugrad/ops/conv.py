@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..autograd.function import Function
 
 
@@ -113,6 +115,32 @@ def _padded(xp, x, geo: Geometry, fill: float):
     return padded
 
 
+def _first_max_masks(xp, x, out, geo: Geometry):
+    """For each kernel position: its slices of the padded input, and where it holds its
+    window's first maximum."""
+    padded = _padded(xp, x, geo, -math.inf)
+    taken = xp.zeros(out.shape, dtype=bool)
+    nan_out = out != out
+    for i, j, window in geo.windows():
+        part = padded[(slice(None), slice(None), *window)]
+        mask = ((part == out) | (nan_out & (part != part))) & ~taken
+        taken |= mask
+        yield i, j, window, mask
+
+
+def max_positions(xp, x, out, geo: Geometry):
+    """Where each window's first maximum is, as a flat index into its (H, W) plane of ``x``
+    (``max_pool2d``'s ``return_indices``)."""
+    (oh, ow), (sh, sw), (dh, dw) = geo.out, geo.stride, geo.dilation
+    pt, _, pl, _ = geo.pads
+    rows, cols = xp.arange(oh) * sh - pt, xp.arange(ow) * sw - pl
+    positions = xp.zeros(out.shape, dtype=np.int64)
+    for i, j, _, mask in _first_max_masks(xp, x, out, geo):
+        here = (rows[:, None] + i * dh) * geo.hw[1] + (cols[None, :] + j * dw)
+        positions = xp.where(mask, here, positions)
+    return positions
+
+
 class MaxPool(Function):
     """The maximum of each window, computed slice by slice (kh*kw elementwise maxima, no
     unfolded copy). The gradient goes to the first maximum of each window in row-major kernel
@@ -134,17 +162,7 @@ class MaxPool(Function):
         return y
 
     def _first_max_masks(self, x, out):
-        """For each kernel position: its slices of the padded input, and where it holds its
-        window's first maximum."""
-        xp = self._backend.xp
-        padded = _padded(xp, x, self.geo, -math.inf)
-        taken = xp.zeros(out.shape, dtype=bool)
-        nan_out = out != out
-        for i, j, window in self.geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
-            mask = ((part == out) | (nan_out & (part != part))) & ~taken
-            taken |= mask
-            yield i, j, window, mask
+        return _first_max_masks(self._backend.xp, x, out, self.geo)
 
     def _array_backward(self, grad):
         x, out = self.saved_arrays()

@@ -139,8 +139,6 @@ def test_errors():
         F.conv2d(gpugrad.randn(1, 3, 5, 5), w, stride=2, padding="same")
     with pytest.raises(RuntimeError, match="one dtype"):
         F.conv2d(gpugrad.randn(1, 3, 5, 5), w.double())
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        F.max_pool2d(x, 2, ceil_mode=True)
     with pytest.raises(RuntimeError, match="pad should be at most half"):
         F.max_pool2d(x, 2, padding=2)
     with pytest.raises(RuntimeError, match="4-D"):
@@ -219,3 +217,40 @@ def test_1d_modules_match_torch():
     x = np.random.default_rng(10).standard_normal((3, 2, 12)).astype(np.float32)
     np.testing.assert_allclose(ours(gpugrad.tensor(x)).detach().numpy(),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_pool_unpool_modules_match_torch():
+    """A pooling autoencoder's pieces: MaxPool2d(return_indices=True) and MaxUnpool2d, with
+    ceil_mode pooling and its 1-D forms, as modules."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 3, 7, 6))
+    x, tx = gpugrad.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    pool, tpool = gpugrad.nn.MaxPool2d(2, return_indices=True), torch.nn.MaxPool2d(
+        2, return_indices=True)
+    unpool, tunpool = gpugrad.nn.MaxUnpool2d(2), torch.nn.MaxUnpool2d(2)
+    assert repr(unpool) == repr(tunpool)
+    (v, i), (tv, ti) = pool(x), tpool(tx)
+    np.testing.assert_array_equal(i.numpy(), ti.numpy())
+    out, tout = unpool(v, i, output_size=x.shape), tunpool(tv, ti, output_size=tx.shape)
+    np.testing.assert_array_equal(out.detach().numpy(), tout.detach().numpy())
+    avg = gpugrad.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)
+    tavg = torch.nn.AvgPool2d(3, 2, 1, ceil_mode=True, count_include_pad=False)
+    (out * 2 + avg(x).sum()).sum().backward()
+    (tout * 2 + tavg(tx).sum()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    line = a[0]
+    v1, i1 = gpugrad.nn.MaxPool1d(3, 2, ceil_mode=True, return_indices=True)(
+        gpugrad.tensor(line))
+    tv1, ti1 = torch.nn.MaxPool1d(3, 2, ceil_mode=True, return_indices=True)(torch.tensor(line))
+    np.testing.assert_array_equal(i1.numpy(), ti1.numpy())
+    np.testing.assert_array_equal(v1.numpy(), tv1.numpy())
+
+
+def test_unpool_errors():
+    v, i = F.max_pool2d(gpugrad.randn(1, 1, 4, 4), 2, return_indices=True)
+    with pytest.raises(RuntimeError, match="shape of indices"):
+        F.max_unpool2d(v, i[..., :1], 2)
+    with pytest.raises(RuntimeError, match="int64"):
+        F.max_unpool2d(v, i.int(), 2)
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        F.max_unpool2d(v, i + 100, 2)

@@ -78,7 +78,15 @@ from .normalization import (
     normalize,
     rms_norm,
 )
-from .pooling import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .padding import pad
+from .pooling import (
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
+)
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
@@ -89,7 +97,8 @@ __all__ = [
     "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
     "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "unfold", "fold",
+    "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",
+    "avg_pool2d", "unfold", "fold",
     "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",

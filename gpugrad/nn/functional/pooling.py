@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
-from ...ops._util import Tensor, check_tensor
-from ...ops.conv import Geometry, MaxPool, Unfold
-from .conv import _check_image, _pair, _single, _symmetric
+import math
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
+from ..._dtype import int64
+from ...ops._util import Tensor, check_tensor
+from ...ops.conv import Geometry, MaxPool, Unfold, max_positions
+from .conv import _check_image, _pair, _single
+
+__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d",
+           "max_unpool2d"]
 
 
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode):
+    """The windows of a pooling. ``ceil_mode`` adds a partial last window where the input
+    leaves one (starting inside the input or its left padding, as PyTorch): an extra pad at
+    the bottom and right that no window's average counts."""
     _check_image(input, fn)
-    if ceil_mode:
-        raise NotImplementedError(f"{fn}: ceil_mode=True is not supported")
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None or stride == [] else _pair(stride, "stride")
     padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
@@ -22,7 +27,20 @@ def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilatio
             f"pad should be at most half of effective kernel size, but got pad={padding}, "
             f"kernel_size={kernel} and dilation={dilation}"
         )
-    return Geometry(input.shape[2:], kernel, dilation, _symmetric(padding), stride)
+    (ph, pw), hw = padding, input.shape[2:]
+    eh, ew = (_ceil_extra(n, k, d, p, s) for n, k, d, p, s in
+              zip(hw, kernel, dilation, padding, stride)) if ceil_mode else (0, 0)
+    return Geometry(hw, kernel, dilation, (ph, ph + eh, pw, pw + ew), stride)
+
+
+def _ceil_extra(size: int, kernel: int, dilation: int, pad: int, stride: int) -> int:
+    """The padding ``ceil_mode`` adds after a dim for its last, partial window (PyTorch's
+    output size: rounded up, less a window that would start in the right padding)."""
+    reach = dilation * (kernel - 1) + 1
+    out = (size + 2 * pad - reach + stride - 1) // stride + 1
+    if (out - 1) * stride >= size + pad:
+        out -= 1
+    return max(0, (out - 1) * stride + reach - size - 2 * pad)
 
 
 def _windows(input: Tensor, geo: Geometry, fill: float) -> Tensor:
@@ -36,12 +54,14 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     """The maximum of each window of ``input`` (N, C, H, W) or (C, H, W); padding counts as
     -inf. The gradient goes to the first maximum of each window, as PyTorch's."""
     if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
-        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
-                          return_indices).squeeze(0)
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                         return_indices)
+        return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
     geo = _pool_geometry(input, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
-    return MaxPool.apply(input, geo)
+    out = MaxPool.apply(input, geo)
+    if not return_indices:
+        return out
+    return out, input._new(max_positions(input._backend.xp, input._data, out._data, geo))
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -58,12 +78,26 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
         if not divisor_override:
             raise RuntimeError("divisor must be not zero")
         out = sums / divisor_override
-    elif count_include_pad or not any(geo.pads):
+    elif not any(geo.pads) or (count_include_pad and geo.pads[1] == geo.pads[0]
+                               and geo.pads[3] == geo.pads[2]):
         out = sums / (geo.kernel[0] * geo.kernel[1])
-    else:
-        ones = input._new(input._backend.xp.ones((1, 1, *input.shape[2:]), input._data.dtype))
-        out = sums / _windows(ones, geo, 0.0).sum(dim=2)
+    else:  # divide by the number of positions each window counts
+        out = sums / _window_counts(input, geo, count_include_pad)
     return out.reshape(input.shape[0], input.shape[1], *geo.out)
+
+
+def _window_counts(input: Tensor, geo: Geometry, count_include_pad: bool):
+    """(1, 1, L) per window: how many of its positions an average counts: those in the input,
+    and with ``count_include_pad`` those in the padding too, never those of ceil_mode's extra
+    padding."""
+    (h, w), (pt, pb, pl, pr) = geo.hw, geo.pads
+    if count_include_pad:  # ones over the input and its symmetric padding
+        hw, pads = (h + 2 * pt, w + 2 * pl), (0, pb - pt, 0, pr - pl)
+    else:
+        hw, pads = (h, w), geo.pads
+    ones = input._new(input._backend.xp.ones((1, 1, *hw), input._data.dtype))
+    return _windows(ones, Geometry(hw, geo.kernel, geo.dilation, pads, geo.stride), 0.0).sum(
+        dim=2)
 
 
 # ------------------------------------------------------------------- 1-D: a 1 x L image
@@ -87,8 +121,9 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """The maximum of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
-    return max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
-                      ceil_mode, return_indices).squeeze(-2)
+    out = max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
+                     ceil_mode, return_indices)
+    return (out[0].squeeze(-2), out[1].squeeze(-2)) if return_indices else out.squeeze(-2)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -97,3 +132,61 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, padding, _ = _line_args(kernel_size, stride, padding, 1)
     return avg_pool2d(_as_image(input, "avg_pool1d"), kernel, stride, padding, ceil_mode,
                       count_include_pad).squeeze(-2)
+
+
+# ------------------------------------------------------------------------ unpooling
+def _unpool_size(input: Tensor, fn: str, kernel, stride, padding, output_size, dims: int):
+    spatial = tuple(input.shape[-dims:])
+    default = tuple((n - 1) * s - 2 * p + k for n, k, s, p in zip(spatial, kernel, stride,
+                                                                    padding))
+    if output_size is None:
+        return default
+    size = tuple(output_size)[-dims:]
+    if len(size) != dims:
+        raise ValueError(f"{fn}: output_size must have {dims} or {dims + 2} elements, got "
+                         f"{len(tuple(output_size))}")
+    for dim, (n, d, s) in enumerate(zip(size, default, stride)):
+        if not d - s < n < d + s:
+            raise ValueError(f'invalid output_size "{tuple(output_size)}" (dim {dim} must be '
+                             f"between {d - s} and {d + s})")
+    return size
+
+
+def _unpool(input: Tensor, indices: Tensor, size: tuple, fn: str) -> Tensor:
+    """Zeros of ``size`` per (N, C) plane with ``input`` scattered to ``indices``."""
+    check_tensor(input, fn)
+    if tuple(indices.shape) != tuple(input.shape):
+        raise RuntimeError(f"{fn}: Expected shape of indices to be same as that of the input "
+                           f"tensor ({list(input.shape)}) but got indices tensor with shape: "
+                           f"{list(indices.shape)}")
+    if indices.dtype != int64:
+        raise RuntimeError(f"{fn}: elements in indices should be type int64 but got: "
+                           f"{indices.dtype}")
+    lead, n = tuple(input.shape[:-len(size)]), math.prod(size)
+    flat_idx = indices.reshape(*lead, -1)
+    if flat_idx.numel() and (int(flat_idx.min()) < 0 or int(flat_idx.max()) >= n):
+        raise RuntimeError(f"{fn}: Found an invalid max index: {int(flat_idx.max())} (output "
+                           f"volumes are of size {' x '.join(map(str, size))})")
+    out = input.new_zeros(*lead, n).scatter(-1, flat_idx, input.reshape(*lead, -1))
+    return out.reshape(*lead, *size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool2d``: each value put back where ``indices`` (from
+    ``return_indices=True``) says its maximum was, zeros elsewhere."""
+    kernel = _pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None else _pair(stride, "stride")
+    size = _unpool_size(input, "max_unpool2d", kernel, stride, _pair(padding, "padding"),
+                        output_size, 2)
+    return _unpool(input, indices, size, "max_unpool2d")
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool1d`` (see ``max_unpool2d``)."""
+    kernel = (_single(kernel_size, "kernel_size"),)
+    stride = kernel if stride is None else (_single(stride, "stride"),)
+    size = _unpool_size(input, "max_unpool1d", kernel, stride,
+                        (_single(padding, "padding"),), output_size, 1)
+    return _unpool(input, indices, size, "max_unpool1d")

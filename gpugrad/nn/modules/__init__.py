@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..functional.linear_cross_entropy import LinearCrossEntropyOptions
+from . import padding as _padding
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .activation_piecewise import (
     Hardshrink,
@@ -31,7 +32,18 @@ from .activation_smooth import (
 from .attention import MultiheadAttention
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Fold, MaxPool1d, MaxPool2d, Unfold
+from .conv import (
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Fold,
+    MaxPool1d,
+    MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    Unfold,
+)
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, Linear, Unflatten
@@ -69,6 +81,7 @@ from .normalization import (
     LocalResponseNorm,
     RMSNorm,
 )
+from .padding import *  # noqa: F403 (the fifteen padding modules)
 from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .transformer import TransformerEncoder, TransformerEncoderLayer
@@ -92,4 +105,5 @@ __all__ = [
     "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
     "RMSNorm",
+    "MaxUnpool1d", "MaxUnpool2d", *_padding.__all__,
 ]

@@ -14,7 +14,7 @@ from ..parameter import Parameter
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "Unfold",
-           "Fold"]
+           "Fold", "MaxUnpool1d", "MaxUnpool2d"]
 
 
 class _Conv(Module):
@@ -27,9 +27,9 @@ class _Conv(Module):
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(
-                f"{type(self).__name__}: padding_mode='{padding_mode}' is not supported")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
+                             f"padding_mode='{padding_mode}'")
         if in_channels % groups or out_channels % groups:
             raise ValueError("in_channels and out_channels must be divisible by groups")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
@@ -38,6 +38,11 @@ class _Conv(Module):
                                                                                 "dilation")
         self.padding = padding if isinstance(padding, str) else self._tuple(padding, "padding")
         self.padding_mode = padding_mode
+        if self.padding == "same" and any(st != 1 for st in self.stride):
+            raise ValueError("padding='same' is not supported for strided convolutions")
+        # F.pad's order (last dim first) for the modes other than zeros, as PyTorch keeps it
+        self._reversed_padding_repeated_twice = _pads_of(self.padding, self.kernel_size,
+                                                         self.dilation)
         kw = {"device": device, "dtype": dtype}
         self.weight = Parameter(factories.empty(
             (out_channels, in_channels // groups, *self.kernel_size), **kw))
@@ -59,6 +64,10 @@ class _Conv(Module):
 
     def forward(self, input: Tensor) -> Tensor:
         conv = F.conv2d if self._dims == 2 else F.conv1d
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
+            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
+                        self.groups)
         return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                     self.groups)
 
@@ -66,15 +75,37 @@ class _Conv(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         if self.padding != (0,) * self._dims:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else \
-                f", padding={self.padding}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _pads_of(padding, kernel, dilation) -> list:
+    """Per dim, last first: the padding before and after (``'same'``: the extra one after)."""
+    pads = []
+    for j in reversed(range(len(kernel))):
+        if padding == "valid":
+            before = after = 0
+        elif padding == "same":
+            total = dilation[j] * (kernel[j] - 1)
+            before, after = total // 2, total - total // 2
+        elif isinstance(padding, str):
+            raise ValueError(f"Invalid padding string '{padding}', should be one of "
+                             "{'valid', 'same'}")
+        else:
+            before = after = padding[j]
+        pads += [before, after]
+    return pads
 
 
 class Conv1d(_Conv):
@@ -190,3 +221,35 @@ class Fold(Module):
     def extra_repr(self) -> str:
         return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
                 f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+
+
+class _MaxUnpool(Module):
+    """The inverse of max pooling: values put back where the pooling's indices say."""
+
+    _dims = 2
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        tup = _pair if self._dims == 2 else (lambda v, name: (_single(v, name),))
+        self.kernel_size = tup(kernel_size, "kernel_size")
+        self.stride = tup(stride if stride is not None else kernel_size, "stride")
+        self.padding = tup(padding, "padding")
+
+    def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
+        unpool = F.max_unpool2d if self._dims == 2 else F.max_unpool1d
+        return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    """The inverse of ``MaxPool1d(..., return_indices=True)``."""
+
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpool):
+    """The inverse of ``MaxPool2d(..., return_indices=True)``."""
+
+    _dims = 2

@@ -95,6 +95,23 @@ def _pool1d_samples(rng):
             Sample((distinct(rng, 3, 8), 2), note="unbatched")]
 
 
+def _pool_unpool2d(m, x, k, stride=None, padding=0, output_size=None):
+    """max_unpool2d of max_pool2d's values and indices (the use it has)."""
+    values, indices = F(m).max_pool2d(x, k, stride, padding, return_indices=True)
+    return F(m).max_unpool2d(values, indices, k, stride, padding, output_size)
+
+
+def _ceil_samples(rng):
+    """Sizes that leave a partial last window (and one where ceil_mode drops a window that
+    would start in the padding)."""
+    return [
+        Sample((distinct(rng, 2, 3, 5, 5), 2)),
+        Sample((distinct(rng, 1, 2, 6, 7), 3), {"stride": 2, "padding": 1}),
+        Sample((distinct(rng, 1, 2, 5, 4), (3, 2)), {"stride": (3, 2), "padding": (1, 0)}),
+        Sample((distinct(rng, 2, 4, 4), 2), {"stride": 2, "padding": 1}, note="unbatched"),
+    ]
+
+
 register(
     OpSpec("nn.max_pool2d", lambda m, x, k, **kw: F(m).max_pool2d(x, k, **kw),
            _pool2d_samples),
@@ -111,7 +128,39 @@ register(
            lambda rng: [Sample((randn(rng, 1, 2, 4, 4),))]),
     OpSpec("nn.avg_pool1d", lambda m, x, k, **kw: F(m).avg_pool1d(x, k, **kw),
            _pool1d_samples),
+    OpSpec("nn.max_pool2d_ceil", lambda m, x, k, **kw: F(m).max_pool2d(x, k, ceil_mode=True,
+                                                                       **kw), _ceil_samples),
+    OpSpec("nn.avg_pool2d_ceil", lambda m, x, k, **kw: F(m).avg_pool2d(x, k, ceil_mode=True,
+                                                                       **kw), _ceil_samples),
+    OpSpec("nn.avg_pool2d_ceil_exclude_pad",
+           lambda m, x, k, **kw: F(m).avg_pool2d(x, k, ceil_mode=True, count_include_pad=False,
+                                                 **kw), _ceil_samples),
+    OpSpec("nn.max_pool1d_ceil", lambda m, x: F(m).max_pool1d(x, 3, 2, 1, ceil_mode=True),
+           lambda rng: [Sample((distinct(rng, 2, 3, 8),))]),
+    OpSpec("nn.avg_pool1d_ceil", lambda m, x: F(m).avg_pool1d(x, 2, 3, ceil_mode=True),
+           lambda rng: [Sample((distinct(rng, 2, 3, 8),))]),
+    OpSpec("nn.max_pool2d_indices",
+           lambda m, x, k, **kw: F(m).max_pool2d(x, k, return_indices=True, **kw),
+           lambda rng: _pool2d_samples(rng) + _ceil_samples(rng), outputs=tuple),
+    OpSpec("nn.max_pool1d_indices",
+           lambda m, x, k, **kw: F(m).max_pool1d(x, k, return_indices=True, **kw),
+           _pool1d_samples, outputs=tuple),
+    # (windows that do not overlap: where two windows share their maximum, the unpooling
+    # writes it twice, and neither library's gradient is the derivative)
+    OpSpec("nn.max_unpool2d", _pool_unpool2d, lambda rng: [
+        Sample((distinct(rng, 2, 3, 6, 4), 2)),
+        Sample((distinct(rng, 1, 2, 7, 7), 3), {"padding": 1}),
+        Sample((distinct(rng, 1, 2, 7, 7), 2), {"output_size": (7, 7)}),
+        Sample((distinct(rng, 2, 4, 4), 2), note="unbatched"),
+    ], errors=[
+        ErrorCase((np.ones((1, 1, 4, 4)), 2), ValueError, "invalid output_size",
+                  {"output_size": (9, 9)}),
+    ]),
+    OpSpec("nn.max_unpool1d", lambda m, x: F(m).max_unpool1d(
+        *F(m).max_pool1d(x, 2, return_indices=True), 2, output_size=(9,)),
+        lambda rng: [Sample((distinct(rng, 2, 3, 8),))]),
 )
+
 
 
 # ------------------------------------------------------------------------ batch norm
