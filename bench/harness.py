@@ -194,17 +194,20 @@ def peak_memory(step, device: str, impl: str) -> int | None:
     """Bytes one call of ``step`` allocates at its peak beyond what existed before it.
 
     CPU: tracemalloc (NumPy reports its buffers to it; PyTorch's CPU allocator does not, so
-    None). GPU: PyTorch's peak-allocated counter, or the growth of CuPy's memory pool from an
-    emptied pool (its high-water mark, rounded up to the pool's block sizes).
+    None), plus what the step keeps allocated between calls when it says so (``step.held_bytes()``:
+    a compiled program's buffers, allocated once at capture, are part of every step's peak).
+    GPU: PyTorch's peak-allocated counter, or the growth of CuPy's memory pool from an emptied
+    pool (its high-water mark, rounded up to the pool's block sizes).
     """
     gc.collect()
     if device == "cpu":
         if impl in _TORCH_IMPLS:
             return None
+        held = getattr(step, "held_bytes", None)
         tracemalloc.start()
         try:
             step()
-            return tracemalloc.get_traced_memory()[1]
+            return tracemalloc.get_traced_memory()[1] + (held() if callable(held) else 0)
         finally:
             tracemalloc.stop()
     _cuda_sync_all()

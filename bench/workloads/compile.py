@@ -13,7 +13,8 @@ as it is. The same code runs in both libraries but for the module it is given:
   position, an SGD step: thousands of tiny ops per step.
 
 The last column is PyTorch eager's time over the compiled step's, against the goal of issue 12;
-the peak memory of one step (tracemalloc, after the timing) compares the replayed step with the
+the peak memory of one step (tracemalloc, after the timing, plus the buffers the compiled
+program keeps between calls: ``compiled.stats.buffer_bytes``) compares the replayed step with the
 eager one (the goal: no more). The implementations are measured in turn over several rounds
 (``Case.rounds``) so that a loaded machine weighs on all of them alike.
 
@@ -186,6 +187,7 @@ def _builders(make_program: Callable) -> dict:
             return step_fn(*program.args())
 
         step.info = lambda: _describe(step_fn, before, agreement, caught)
+        step.held_bytes = lambda: getattr(step_fn.stats, "buffer_bytes", 0)
         return step
 
     return {"gpugrad": eager("gpugrad"), "gpugrad.compile": compiled, "torch": eager("torch")}

@@ -35,18 +35,21 @@ class CompileWarning(UserWarning):
 
 
 class CompileStats:
-    """Counters of a compiled function: calls run eagerly, captures, replays, and the reasons
-    of the signatures that fell back to eager."""
+    """Counters of a compiled function: calls run eagerly, captures, replays, the reasons of
+    the signatures that fell back to eager, and the bytes its CPU programs keep between calls
+    (``buffer_bytes``: activations, temporaries, gradients and input copies, not parameters)."""
 
     def __init__(self):
         self.eager_calls = 0
         self.captures = 0
         self.replays = 0
         self.fallbacks: list[str] = []
+        self.buffer_bytes = 0
 
     def __repr__(self) -> str:
         return (f"CompileStats(eager_calls={self.eager_calls}, captures={self.captures}, "
-                f"replays={self.replays}, fallbacks={self.fallbacks})")
+                f"replays={self.replays}, fallbacks={self.fallbacks}, "
+                f"buffer_bytes={self.buffer_bytes})")
 
 
 class CompiledFunction:
@@ -76,6 +79,7 @@ class CompiledFunction:
         if self._generation != generation:
             self._seen.clear()
             self._programs.clear()
+            self.stats.buffer_bytes = 0
             self._generation = generation
         tensors = []
         key = _signature(args, kwargs, tensors, self._grad_args_by_identity)
@@ -129,6 +133,7 @@ class CompiledFunction:
         out, program = self._capture(args, kwargs, tensors)
         self.stats.captures += 1
         self._programs.setdefault(key, []).append(program)
+        self.stats.buffer_bytes += getattr(program, "held_bytes", 0)
         if program.reason is not None:
             self.stats.fallbacks.append(program.reason)
             self._warn(f"cannot replay this step and runs it eagerly: {program.reason}")

@@ -110,6 +110,21 @@ def share(steps: list, internal: dict, pinned: set) -> tuple[list, int]:
     return [remap(s) for s in steps], saved
 
 
+def held_bytes(steps: list, internal: dict, inputs: list) -> int:
+    """Bytes a program keeps between replays: the memory of its internal buffers (shared
+    storage counted once) and of its input buffers. Parameters, optimizer state and other
+    arrays of tensors that existed before the capture are not the program's."""
+    roots = {id(_root(a)): _root(a) for a in inputs if a is not None}
+    for step in steps:
+        found: list = []
+        _arrays(step, found)
+        for arr in found:
+            root = _root(arr)
+            if id(root) in internal or id(root) in roots:
+                roots[id(root)] = root
+    return sum(r.nbytes for r in roots.values())
+
+
 def _shareable(root) -> bool:
     return root.flags.c_contiguous and root.flags.writeable and root.dtype.kind != "O"
 

@@ -21,7 +21,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..nn.modules.module import Module
 from ..tensor import Tensor
-from . import pyvalues, trace
+from . import memory, pyvalues, trace
 from .capture import Diverged
 from .function import EAGER, CompiledFunction, _template
 from .program import Program, _rebuild
@@ -161,8 +161,7 @@ class _ModuleFunction(CompiledFunction):
             program.arg_slots[i] = k
         program.params = wrt[sum(s is not None for s in program.arg_slots):]
         program.template = _template(result, rec)
-        if program.reason is not None:
-            return result, program
+        program.held_bytes = memory.held_bytes(steps, rec.internal, base.input_buffers)
         # The capture call keeps its eager graph (the recorded buffers share memory from now on,
         # so they do not hold this call's activations).
         return result, program

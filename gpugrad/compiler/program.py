@@ -26,6 +26,7 @@ class Program:
         self.guards = guards  # (tensor, array) / (tensor, grad) / (module, training) checks
         self.safe_until = safe_until  # steps before this index change nothing outside
         self.reason = reason  # set: this signature runs eagerly (why)
+        self.held_bytes = 0  # memory the program keeps between replays (CPU; memory.py)
 
     @classmethod
     def eager(cls, reason: str) -> Program:

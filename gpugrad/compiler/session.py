@@ -92,7 +92,7 @@ class Session:
     def program(self, outputs, steps) -> Program:
         rec = self.rec
         inputs = self.inputs
-        return Program(
+        program = Program(
             steps=steps, prologue=rec.prologue,
             input_buffers=[buf for _, buf in inputs],
             copy_back=[i for i, (_, buf) in enumerate(inputs) if id(buf) in rec.written_inputs],
@@ -102,6 +102,8 @@ class Session:
                            if x is not None),
             reason=rec.reason,
         )
+        program.held_bytes = memory.held_bytes(steps, rec.internal, program.input_buffers)
+        return program
 
 
 def _restore(externals):
