@@ -12,8 +12,10 @@ from CUDA graphs by ``gpugrad.compile`` against eager gpugrad, PyTorch eager and
   ``zero_grad``, forward, ``CrossEntropyLoss``, ``backward``, ``SGD(momentum=0.9).step()``): time
   per step (CUDA events) of compiled gpugrad, eager gpugrad, PyTorch eager and, last, the same
   step under ``torch.compile(mode="reduce-overhead", dynamic=False)`` (goals: PyTorch eager / ours
-  >= 1.5, torch.compile / ours >= 1). A torch.compile that fails (no compiler, an inductor error)
-  posts an error row and the section goes on.
+  >= 1.5, torch.compile / ours >= 1); and each one's host time per step (as for the chain), which
+  tells a host-bound step from a device-bound one. A torch.compile that fails (no compiler, an
+  inductor error) posts an error row and the section goes on; so does any other part that
+  raises (an error row named "<part>: part").
 - memory of one MLP step: what one call takes from a fresh CuPy memory pool made the allocator for
   that call (its high-water mark: blocks freed within the call are reused), plus, for the
   replayed step, what its program keeps (the capture's pool and the input buffers) (goal: replayed
@@ -52,13 +54,34 @@ _POOLS: list = []  # the measuring pools stay alive: arrays they gave out return
 def run(env, record) -> None:
     ctx = Context(device=env.device, scale="smoke" if env.smoke else "full", peers={},
                   cache_bytes=(1 << 20) if env.smoke else (50 << 20))
-    chain(env, record, ctx)
-    programs = {}
+    _guarded(record, "chain", chain, env, record, ctx)
+    prepared = {}
     for dims, batch in (SMOKE_MLPS if env.smoke else MLPS):
-        programs[(dims, batch)] = mlp(env, record, ctx, dims, batch)
+        prepared[(dims, batch)] = _guarded(record, _mlp_tag(dims, batch), mlp, env, record, ctx,
+                                           dims, batch)
     # torch.compile last: its compilation takes the longest and may not fit the step's time limit.
     for dims, batch in (SMOKE_MLPS if env.smoke else MLPS):
-        mlp_torch_compile(env, record, ctx, dims, batch, programs[(dims, batch)])
+        if prepared[(dims, batch)] is not None:
+            mlp_torch_compile(env, record, ctx, dims, batch, prepared[(dims, batch)])
+
+
+def _guarded(record, tag, fn, *args):
+    """``fn(*args)``; an exception becomes an error row and the section goes on (None)."""
+    try:
+        return fn(*args)
+    except Exception as exc:  # noqa: BLE001 - one broken part must not hide the others' rows
+        record(SECTION, f"{tag}: part", f"error: {type(exc).__name__}: {_first_line(exc)}", "",
+               "runs", False)
+        return None
+
+
+def _first_line(exc) -> str:
+    text = str(exc)
+    return text.splitlines()[0][:300] if text else ""
+
+
+def _mlp_tag(dims, batch) -> str:
+    return f"MLP {'-'.join(map(str, dims))} batch {batch} step"
 
 
 # ------------------------------------------------------------------------------- chain
@@ -83,7 +106,7 @@ def chain(env, record, ctx: Context) -> None:
         record(SECTION, f"{tag}: {name} host", host[name] * 1e6, "us/op", goal,
                host[name] * 1e6 < 1 if goal else None)
     for name, step in steps.items():
-        record(SECTION, f"{tag}: {name} device step", env.time(step) * 1e6, "us")
+        record(SECTION, f"{tag}: {name} step (CUDA events)", env.time(step) * 1e6, "us")
     if "gpugrad.compile" in host:
         ours = host["gpugrad.compile"]
         for name in ("gpugrad", "torch"):
@@ -96,31 +119,34 @@ def chain(env, record, ctx: Context) -> None:
 def mlp(env, record, ctx: Context, dims, batch):
     """The three eager-or-replayed columns and the memory rows; returns what torch.compile's
     column needs (the inputs, and the compiled step's time)."""
-    tag = f"MLP {'-'.join(map(str, dims))} batch {batch} step"
+    tag = _mlp_tag(dims, batch)
     inputs = workload._mlp_inputs(ctx, dims, batch)()
 
     def make(lib, dev_ctx=ctx):
         return workload._training_program(dev_ctx, lib, workload._mlp(lib, dims), *inputs,
                                           workload.LR)
 
-    times = {}
-    eager = _eager_step(make(env.gpugrad))
-    times["gpugrad"] = env.time(eager)
-    record(SECTION, f"{tag}: gpugrad eager", times["gpugrad"] * 1e3, "ms")
+    steps = {"gpugrad eager": _eager_step(make(env.gpugrad))}
     compiled = _compiled_step(env, record, tag, make)
     if compiled is not None:
-        times["gpugrad.compile"] = env.time(compiled)
-        record(SECTION, f"{tag}: gpugrad.compile", times["gpugrad.compile"] * 1e3, "ms")
-        _stats_row(record, tag, compiled)
+        steps["gpugrad.compile"] = compiled
     if env.torch is not None:
         tctx = Context(env.torch_device, ctx.scale, {}, ctx.cache_bytes, ctx.seed)
-        times["torch"] = env.time(_eager_step(make(env.torch, tctx)))
-        record(SECTION, f"{tag}: torch eager", times["torch"] * 1e3, "ms")
+        steps["torch eager"] = _eager_step(make(env.torch, tctx))
+    times = {}
+    for name, step in steps.items():
+        times[name] = env.time(step)
+        record(SECTION, f"{tag}: {name}", times[name] * 1e3, "ms")
+    for name, step in steps.items():  # host- or device-bound: the host's share of a step
+        record(SECTION, f"{tag}: {name} host", _host_seconds(env, step) * 1e3, "ms")
+    if compiled is not None:
+        _stats_row(record, tag, compiled)
+    eager = steps["gpugrad eager"]
     ours = times.get("gpugrad.compile")
     if ours is not None:
-        record(SECTION, f"{tag}: gpugrad eager / compiled", times["gpugrad"] / ours, "x")
-        if "torch" in times:
-            ratio = times["torch"] / ours
+        record(SECTION, f"{tag}: gpugrad eager / compiled", times["gpugrad eager"] / ours, "x")
+        if "torch eager" in times:
+            ratio = times["torch eager"] / ours
             record(SECTION, f"{tag}: torch eager / gpugrad.compile", ratio, "x", ">=1.5",
                    ratio >= 1.5)
         _memory_rows(env, record, tag, eager, compiled)
@@ -133,7 +159,7 @@ def mlp_torch_compile(env, record, ctx: Context, dims, batch, prepared) -> None:
         return
     inputs, ours = prepared
     torch = env.torch
-    tag = f"MLP {'-'.join(map(str, dims))} batch {batch} step"
+    tag = _mlp_tag(dims, batch)
     tctx = Context(env.torch_device, ctx.scale, {}, ctx.cache_bytes, ctx.seed)
     t0 = time.perf_counter()
     try:
@@ -147,7 +173,7 @@ def mlp_torch_compile(env, record, ctx: Context, dims, batch, prepared) -> None:
         seconds = env.time(step)
     except Exception as exc:  # noqa: BLE001 - no compiler, an inductor error: say so, go on
         record(SECTION, f"{tag}: torch.compile", f"error: {type(exc).__name__}: "
-               f"{str(exc).splitlines()[0][:200] if str(exc) else ''}", "", "runs", False)
+               f"{_first_line(exc)}", "", "runs", False)
         return
     record(SECTION, f"{tag}: torch.compile first 3 calls", warm, "s")
     record(SECTION, f"{tag}: torch.compile {_torch_mode(env)}", seconds * 1e3, "ms")
@@ -191,7 +217,7 @@ def _compiled_step(env, record, tag, make):
         agreement, caught = workload._check(twin, program, step_fn)
     except Exception as exc:  # noqa: BLE001 - a wrong replay must post no number
         record(SECTION, f"{tag}: compiled == eager", f"error: {type(exc).__name__}: "
-               f"{str(exc)[:300]}", "", "agrees", False)
+               f"{_first_line(exc)}", "", "agrees", False)
         return None
     record(SECTION, f"{tag}: compiled == eager", agreement, "", "agrees", True)
 

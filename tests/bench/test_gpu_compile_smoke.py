@@ -92,6 +92,22 @@ def test_a_failing_torch_compile_is_an_error_row_and_the_section_goes_on(monkeyp
     assert any("6-5-3 batch 2 step: gpugrad.compile" in r["name"] for r in rows)
 
 
+def test_a_part_that_raises_is_an_error_row_and_the_section_goes_on(monkeypatch):
+    from bench.workloads import compile as workload
+
+    def broken(*args):
+        raise ValueError("chain broke")
+
+    monkeypatch.setattr(workload, "_chain_program", broken)
+    rows = []
+    monkeypatch.setattr(gpu_compile, "_host_seconds", lambda env, step, **kw: 1e-6)
+    gpu_compile.run(gpu_kernels.Env(smoke=True),
+                    lambda section, name, value, unit, goal=None, ok=None: rows.append(
+                        (name, value, goal, ok)))
+    assert ("chain: part", "error: ValueError: chain broke", "runs", False) in rows
+    assert any(name.endswith("step: gpugrad.compile") for name, *_ in rows), rows
+
+
 def test_a_wrong_replay_posts_no_time(monkeypatch):
     real = gpugrad.compile
 
