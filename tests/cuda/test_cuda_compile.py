@@ -288,10 +288,13 @@ def test_memory_is_steady_over_replays_and_released_with_the_program():
         step(x, y)
     assert pool.used_bytes() <= used_steady + 4096  # replays allocate nothing that stays
     assert step.stats.replays == 21
-    assert _free_device_bytes() <= free_before - kept  # the program's pool is device memory
+    free_during = _free_device_bytes()
+    assert free_during <= free_before - kept  # the program's pool is device memory
 
     del step, program, parts, model, opt
     free_after = _free_device_bytes()
     assert pool.used_bytes() <= used_before + (64 << 10)  # optimizer kernels' address tables
-    assert free_after >= free_before - (4 << 20), (free_before - free_after) / 2**20
+    # (Compared with the memory while the program lived, not with free_before: a first capture
+    # may leave one-time driver or library allocations behind, which are not the program's.)
+    assert free_after - free_during >= kept, (free_after - free_during, kept)
 
