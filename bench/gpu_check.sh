@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# One prepared GPU check of gpugrad: about 3 minutes on an H200 (169 s on 2026-12-04, before the
-# mixed-precision benchmarks), at most 6.5 if every step runs into its timeout (the limits add up
-# to 365 s, plus about 15 s of install). No network needed. A step cut short keeps what it measured:
-# benchmark rows go to gpu_kernels.jsonl as they are measured, and pytest is stopped with SIGINT,
-# so it still prints its summary.
+# One prepared GPU check of gpugrad: about 3.5 minutes on an H200 (169 s on 2026-12-04, before the
+# mixed-precision and compile benchmarks), under 6 if every step runs into its timeout: the limits
+# and their kill grace add up to 338 s, plus about 15 s of install (not limited). No network
+# needed. A step cut short keeps what it measured: benchmark rows go to gpu_kernels.jsonl and
+# gpu_compile.jsonl as they are measured, and pytest is stopped with SIGINT, so it still prints
+# its summary.
 #   1. install the project itself (no dependencies: the machine has them), record the card and
 #      the versions;
 #   2. a one-line smoke test on CUDA;
 #   3. the GPU benchmarks (python -m bench.gpu_kernels): bandwidth fractions, the block-size
 #      sweeps, cross-entropy against PyTorch eager (time, peak memory), host overhead, MLP step,
 #      the chunked linear cross-entropy (bf16, 128256 words) and a GPT block under bf16 autocast;
-#   4. the CUDA tests: tests/cuda (marked gpu: the op registry on CUDA tensors, streams, memory,
-#      interop, > 2**31 elements, no-PyTorch launch) and tests/kernels (compiled, on CuPy arrays);
-#   5. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
+#   4. gpugrad.compile on CUDA (python -m bench.gpu_kernels --only compile, its own process, so
+#      no memory hook of step 3 weighs on its host times): host time per op of a replayed chain
+#      of tiny ops, MLP training steps replayed from CUDA graphs against eager gpugrad, PyTorch
+#      eager and torch.compile(mode="reduce-overhead") (compiled last: a cut run keeps the rest),
+#      the replayed step's memory against eager's, its agreement with eager;
+#   5. the CUDA tests: tests/cuda (marked gpu: the op registry on CUDA tensors, streams, memory,
+#      interop, > 2**31 elements, no-PyTorch launch, gpugrad.compile's CUDA graphs) and
+#      tests/kernels (compiled, on CuPy arrays);
+#   6. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
 #      1,000 steps, determinism, tensors over 2**31 elements);
-#   6. gpugrad.distributed on CUDA (tests/distributed marked gpu): NCCL with world size 1, MPI on
+#   7. gpugrad.distributed on CUDA (tests/distributed marked gpu): NCCL with world size 1, MPI on
 #      CUDA tensors, backend=None (its lines go to summary.txt);
-#   7. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
+#   8. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
 # then prints a short table. Everything lands in $OUT (default bench/results/gpu): versions.txt,
-# bench.log, gpu_kernels.jsonl (+ .json when the run ends), tests_gpu.log,
-# tests_reliability_gpu.log, host_profile.txt, summary.txt (the demo's output is in summary.txt).
+# bench.log, gpu_kernels.jsonl (+ .json when the run ends), compile.log, gpu_compile.jsonl
+# (+ .json), tests_gpu.log, tests_reliability_gpu.log, host_profile.txt, summary.txt (the demo's
+# output is in summary.txt).
+#
+# Worst case, in seconds (limit + kill grace): versions 16, smoke 15, benchmarks 75+2, host
+# profile 14+2, compile 40+2, CUDA tests 97+5, reliability 25+2, mpi4py probe 4, distributed 15+2,
+# demo 12+2, final table 8: 338.
 #
 # Run from the repository root: bash bench/gpu_check.sh
 set -u
@@ -45,9 +57,10 @@ fi
 
 step "versions"
 {
-  nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem --format=csv
-  nvidia-smi
-  $PY - <<'PY'
+  timeout 4 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.mem \
+    --format=csv
+  timeout 4 nvidia-smi
+  timeout 8 $PY - <<'PY'
 import sys, numpy, cupy, triton
 print("python", sys.version.split()[0], "numpy", numpy.__version__, "cupy", cupy.__version__,
       "triton", triton.__version__)
@@ -63,7 +76,7 @@ grep -E "^(name|python|torch|cupy sees)|H[0-9]+|A100|RTX" "$OUT/versions.txt" | 
   | head -6 | tee -a "$SUMMARY"
 
 step "smoke"
-timeout 25 $PY -c "
+timeout 15 $PY -c "
 import gpugrad, gpugrad.cuda
 from gpugrad.kernels import MODE
 x = gpugrad.arange(8.0, device='cuda', requires_grad=True)
@@ -72,45 +85,52 @@ y.backward()
 print('kernels', MODE, '| exp sum', round(y.item(), 3), '| grad ok', bool((x.grad == 2 * x.exp()).all().item()), '|', gpugrad.cuda.get_device_name())
 " 2>&1 | tail -5 | tee -a "$SUMMARY"
 
-# SIGINT first: Python stops where it is and pytest still prints its summary; KILL 10 s later.
-limit() { local s=$1; shift; timeout -s INT -k 10 "$s" "$@"; }
+# SIGINT first: Python stops where it is and pytest still prints its summary; KILL $2 s later.
+limit() { local s=$1 grace=$2; shift 2; timeout -s INT -k "$grace" "$s" "$@"; }
 
-step "benchmarks (timeout 90 s; took 28-33 s before the mixed-precision sections, which run last)"
-limit 90 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
+step "benchmarks (timeout 75 s; took 28-33 s before the mixed-precision sections, which run last)"
+limit 75 2 $PY -m bench.gpu_kernels --out "$OUT" > "$OUT/bench.log" 2>&1
 echo "bench exit $?" | tee -a "$SUMMARY"
 
-step "host time per launch under cProfile (timeout 20 s; took 14 s)"
-limit 20 $PY -m bench.gpu_kernels --only host --profile --out "$OUT/profile" > /dev/null 2>&1
+step "host time per launch under cProfile (timeout 14 s; took 14 s with the copy floor, now skipped)"
+limit 14 2 $PY -m bench.gpu_kernels --only host --profile --out "$OUT/profile" > /dev/null 2>&1
 echo "profile exit $?" | tee -a "$SUMMARY"
 mv "$OUT/profile/host_profile.txt" "$OUT/" 2>/dev/null; rm -rf "$OUT/profile"
 
-step "CUDA tests: tests/cuda tests/kernels (timeout 130 s; took 81-103 s on 14 workers)"
-limit 130 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10 \
+step "gpugrad.compile: replayed CUDA graphs vs eager, PyTorch eager, torch.compile (timeout 40 s; never run)"
+limit 40 2 $PY -m bench.gpu_kernels --only compile --name gpu_compile --out "$OUT" \
+  > "$OUT/compile.log" 2>&1
+echo "compile bench exit $?" | tee -a "$SUMMARY"
+grep -E "section .* FAILED|Error|error:" "$OUT/compile.log" | cut -c1-220 | head -8 \
+  | tee -a "$SUMMARY"
+
+step "CUDA tests: tests/cuda tests/kernels (timeout 97 s; took 81-103 s on 14 workers)"
+limit 97 5 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10 \
   tests/cuda tests/kernels > "$OUT/tests_gpu.log" 2>&1
 echo "tests exit $?: $(tail -1 "$OUT/tests_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_gpu.log" | cut -c1-220 | head -40 | tee -a "$SUMMARY"
 
-step "reliability on CUDA: bad-input table, pool baseline, determinism, > 2**31 (timeout 40 s; took 16-24 s)"
-limit 40 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliability \
+step "reliability on CUDA: bad-input table, pool baseline, determinism, > 2**31 (timeout 25 s; took 16-24 s)"
+limit 25 2 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliability \
   > "$OUT/tests_reliability_gpu.log" 2>&1
 echo "reliability exit $?: $(tail -1 "$OUT/tests_reliability_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_reliability_gpu.log" | cut -c1-220 | head -10 \
   | tee -a "$SUMMARY"
 
 # Output into summary.txt only (the files that come back are few); the full log stays in /tmp.
-step "distributed on CUDA: NCCL with world size 1, MPI on CUDA tensors, backend=None (timeout 25 s)"
-timeout 10 $PY -c "import mpi4py; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '|',
+step "distributed on CUDA: NCCL with world size 1, MPI on CUDA tensors, backend=None (timeout 15 s)"
+timeout 4 $PY -c "import mpi4py; from mpi4py import MPI; print('mpi4py', mpi4py.__version__, '|',
 MPI.Get_library_version().splitlines()[0].strip())" 2>&1 | tail -1 | tee -a "$SUMMARY"
 echo "mpiexec: $(command -v mpiexec || echo 'none (one rank, MPI as a singleton)')" \
   | tee -a "$SUMMARY"
-limit 25 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/distributed \
+limit 15 2 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/distributed \
   > /tmp/gpugrad_distributed.log 2>&1
 echo "distributed exit $?: $(tail -1 /tmp/gpugrad_distributed.log)" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR|E  )" /tmp/gpugrad_distributed.log | cut -c1-200 | head -30 \
   | tee -a "$SUMMARY"
 
-step "demo: python -m gpugrad.demo --epochs 3 on cuda (timeout 25 s; took 10 s)"
-limit 25 $PY -m gpugrad.demo --epochs 3 --device cuda --out /tmp/gpugrad_demo 2>&1 | tail -4 \
+step "demo: python -m gpugrad.demo --epochs 3 on cuda (timeout 12 s; took 10 s)"
+limit 12 2 $PY -m gpugrad.demo --epochs 3 --device cuda --out /tmp/gpugrad_demo 2>&1 | tail -4 \
   | tee -a "$SUMMARY"
 
 step "done"
@@ -118,7 +138,9 @@ echo
 echo "================================ gpu_check table ================================"
 grep -E "floor  *\||bandwidth  *\||sweep .*best|torch (forward|peak)|ours (forward|peak)|host  *\||mlp  *\||linear_ce  *\||gpt_block  *\||FAILED" \
   "$OUT/bench.log" | cut -c1-120
-# The goals, from the rows written as they were measured (present even if the bench was cut).
-$PY -c "import json, sys; from bench.gpu_kernels import print_goals
-print_goals([json.loads(l) for l in open(sys.argv[1])])" "$OUT/gpu_kernels.jsonl"
+grep -E " compile \|" "$OUT/compile.log" | cut -c1-160
+# The goals, from the rows written as they were measured (present even if a bench was cut).
+timeout 8 $PY -c "import json, os, sys; from bench.gpu_kernels import print_goals
+print_goals([json.loads(l) for p in sys.argv[1:] if os.path.exists(p) for l in open(p)])" \
+  "$OUT/gpu_kernels.jsonl" "$OUT/gpu_compile.jsonl"
 cat "$SUMMARY"

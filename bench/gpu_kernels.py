@@ -13,10 +13,14 @@
 - an MLP training step (gpugrad vs PyTorch eager);
 - mixed precision (``bench/gpu_mixed_precision.py``): the chunked linear cross-entropy of a 128256-
   word head in bfloat16, and a GPT-style block's training step under bfloat16 autocast, against
-  PyTorch eager (and Liger-Kernel where installed).
+  PyTorch eager (and Liger-Kernel where installed);
+- only when asked for (``--only compile``, its own step in ``gpu_check.sh``): ``gpugrad.compile``'s
+  replayed CUDA graphs against eager gpugrad, PyTorch eager and ``torch.compile`` (reduce-overhead)
+  (``bench/gpu_compile.py``).
 
 Times are medians of CUDA-event timed batches after a warm-up (compilation excluded). Results go
-to ``DIR/gpu_kernels.json``; a table is printed last. ``--smoke`` runs every section at tiny sizes
+to ``DIR/NAME.json`` (``--name``, default gpu_kernels), each row to ``DIR/NAME.jsonl`` as it is
+measured; a table is printed last. ``--smoke`` runs every section at tiny sizes
 (on the CPU under the interpreter when there is no GPU) to check the script itself.
 """
 
@@ -33,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import gpu_compile
 from . import gpu_mixed_precision as mixed
 
 
@@ -423,14 +428,22 @@ FLOOR = [1.0]
 SECTIONS = {"memory_bound": memory_bound, "host": host_overhead, "mlp": mlp_step,
             "cross_entropy": cross_entropy, "sweep": sweep, "ce_variants": cross_entropy_variants,
             "linear_ce": lambda env: mixed.linear_cross_entropy(env, record, _peak_extra),
-            "gpt_block": lambda env: mixed.gpt_block(env, record, _peak_extra)}
+            "gpt_block": lambda env: mixed.gpt_block(env, record, _peak_extra),
+            "compile": lambda env: gpu_compile.run(env, record)}
+# Run only when named: gpu_check.sh gives the compile section its own process and time limit.
+ON_REQUEST = ("compile",)
+# The sections that express their figures as fractions of the copy floor (measured first).
+NEED_FLOOR = ("memory_bound", "sweep", "cross_entropy", "ce_variants")
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.gpu_kernels", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("bench/results"))
     p.add_argument("--smoke", action="store_true", help="tiny sizes: check the script runs")
-    p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)}")
+    p.add_argument("--only", help=f"comma-separated sections of {', '.join(SECTIONS)} (all "
+                                  f"but {', '.join(ON_REQUEST)} by default)")
+    p.add_argument("--name", default="gpu_kernels",
+                   help="stem of the result files in DIR (NAME.jsonl, NAME.json)")
     p.add_argument("--profile", action="store_true",
                    help="run the sections under cProfile; the top functions go to "
                         "DIR/host_profile.txt (where host time per launch goes)")
@@ -447,9 +460,13 @@ def main(argv=None) -> int:
                     cupy=env.xp.__version__, torch=getattr(env.torch, "__version__", None))
     print("gpu_kernels:", info, flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    ROWS_FILE.append(open(args.out / "gpu_kernels.jsonl", "w"))
-    FLOOR[0] = copy_floor(env)
-    wanted = args.only.split(",") if args.only else list(SECTIONS)
+    wanted = args.only.split(",") if args.only else [s for s in SECTIONS if s not in ON_REQUEST]
+    unknown = [s for s in wanted if s not in SECTIONS]
+    if unknown:
+        p.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    ROWS_FILE.append(open(args.out / f"{args.name}.jsonl", "w"))
+    if any(s in NEED_FLOOR for s in wanted):
+        FLOOR[0] = copy_floor(env)
     failures = []
     profiler = None
     if args.profile:
@@ -477,7 +494,7 @@ def main(argv=None) -> int:
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
         (args.out / "host_profile.txt").write_text(text.getvalue())
     ROWS_FILE.pop().close()
-    path = args.out / "gpu_kernels.json"
+    path = args.out / f"{args.name}.json"
     path.write_text(json.dumps({"machine": info, "rows": ROWS, "failures": failures}, indent=1,
                                default=_json_value))
     print(f"\nwrote {path}")

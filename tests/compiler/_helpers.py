@@ -124,9 +124,10 @@ def train_step_of(parts):
 
 
 def to_numpy(value):
-    """Tensors (nested in tuples, lists, dicts) as NumPy copies; other values as they are."""
+    """Tensors (nested in tuples, lists, dicts) as NumPy copies (CUDA ones copied to the host);
+    other values as they are."""
     if isinstance(value, gpugrad.Tensor):
-        return value.detach().numpy().copy()
+        return value.detach().cpu().numpy().copy()
     if isinstance(value, (tuple, list)):
         return type(value)(to_numpy(v) for v in value)
     if isinstance(value, dict):
@@ -190,15 +191,17 @@ def compile_warnings(record) -> list:
 
 
 def compare_runs(build, make_fn, calls: list, *, between=None, seed: int = 0,
-                 compile_kwargs: dict | None = None, allow_warnings: bool = False):
+                 compile_kwargs: dict | None = None, allow_warnings: bool = False,
+                 check=assert_identical):
     """Run ``make_fn(build())`` on every argument tuple of ``calls``, once eagerly and once
     compiled, each time from ``gpugrad.manual_seed(seed)`` (so the same initial parameters and
     the same random stream). ``between(i, parts)`` runs before call ``i`` in both runs (code
     outside the compiled function). Checks, after the last call, every output of every call
     (so a later replay overwriting an earlier output is caught) and the whole training state.
-    A ``CompileWarning`` fails the check unless ``allow_warnings``. Returns the compiled
-    function, both runs' outputs and parts, and the compiled run's ``CompileWarning`` messages
-    (``warnings``), for further checks."""
+    A ``CompileWarning`` fails the check unless ``allow_warnings``. ``check(expected, actual,
+    where)`` compares (bit for bit unless told otherwise: CUDA tests allow rounding). Returns the
+    compiled function, both runs' outputs and parts, and the compiled run's ``CompileWarning``
+    messages (``warnings``), for further checks."""
     runs = []
     for compiled in (False, True):
         gpugrad.manual_seed(seed)
@@ -221,8 +224,8 @@ def compare_runs(build, make_fn, calls: list, *, between=None, seed: int = 0,
     (eager_out, eager_parts, _), (comp_out, comp_parts, compiled_fn) = runs
     for e, c in zip(eager_out, comp_out):
         assert type(c) is type(e), (type(c), type(e))
-    assert_identical(to_numpy(eager_out), to_numpy(comp_out), "outputs")
-    assert_identical(state_of(eager_parts), state_of(comp_parts), "state")
+    check(to_numpy(eager_out), to_numpy(comp_out), "outputs")
+    check(state_of(eager_parts), state_of(comp_parts), "state")
     return types.SimpleNamespace(fn=compiled_fn, outputs=comp_out, parts=comp_parts,
                                  eager_outputs=eager_out, eager_parts=eager_parts,
                                  warnings=[str(w.message) for w in caught])
