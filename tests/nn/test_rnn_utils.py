@@ -1,0 +1,99 @@
+"""``nn.utils.rnn`` against PyTorch: packing and unpacking (values, gradients, sorted and
+unsorted batches, batch_first, total_length, padding values), pad_sequence on either side,
+the round trips, PackedSequence's conversions, and the errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils import rnn as trnn
+
+import gpugrad
+from gpugrad.nn.utils import rnn
+
+CASES = [  # lengths, enforce_sorted, batch_first
+    ([5, 3, 3], True, False),
+    ([3, 5, 3], False, False),  # ties keep their order
+    ([2, 5, 4, 1], False, True),
+    ([4], True, True),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lengths,enforce_sorted,batch_first", CASES)
+def test_pack_then_pad_matches_torch(lengths, enforce_sorted, batch_first, dtype):
+    rng = np.random.default_rng(len(lengths))
+    shape = (len(lengths), 5, 2) if batch_first else (5, len(lengths), 2)
+    a = rng.standard_normal(shape).astype(dtype)
+    tx, gx = torch.tensor(a, requires_grad=True), gpugrad.tensor(a, requires_grad=True)
+    tp = trnn.pack_padded_sequence(tx, lengths, batch_first, enforce_sorted)
+    gp = rnn.pack_padded_sequence(gx, gpugrad.tensor(lengths), batch_first, enforce_sorted)
+    assert isinstance(gp, tuple) and gp._fields == tp._fields
+    np.testing.assert_array_equal(gp.data.detach().numpy(), tp.data.detach().numpy())
+    assert gp.batch_sizes.tolist() == tp.batch_sizes.tolist()
+    assert gp.batch_sizes.dtype == gpugrad.int64 and gp.batch_sizes.device.type == "cpu"
+    for ours, theirs in ((gp.sorted_indices, tp.sorted_indices),
+                         (gp.unsorted_indices, tp.unsorted_indices)):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            assert ours.tolist() == theirs.tolist()
+    to, tl = trnn.pad_packed_sequence(tp, batch_first, padding_value=-1.5, total_length=7)
+    go, gl = rnn.pad_packed_sequence(gp, batch_first, padding_value=-1.5, total_length=7)
+    np.testing.assert_array_equal(go.detach().numpy(), to.detach().numpy())
+    assert gl.tolist() == tl.tolist() and gl.dtype == gpugrad.int64
+    up = rng.standard_normal(tuple(to.shape)).astype(dtype)
+    (to * torch.tensor(up)).sum().backward()
+    (go * gpugrad.tensor(up)).sum().backward()
+    np.testing.assert_allclose(gx.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+def test_pack_and_pad_gradcheck():
+    x = gpugrad.randn(4, 3, 2, dtype=gpugrad.float64, requires_grad=True)
+
+    def round_trip(x):
+        packed = rnn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False)
+        return rnn.pad_packed_sequence(packed, padding_value=0.5)[0]
+    assert gpugrad.autograd.gradcheck(round_trip, (x,))
+    assert gpugrad.autograd.gradgradcheck(round_trip, (x,))
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pad_sequence_matches_torch(side, batch_first):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((n, 3)) for n in (2, 5, 1)]
+    theirs = trnn.pad_sequence([torch.tensor(a) for a in arrays], batch_first, 9.0, side)
+    ours = rnn.pad_sequence([gpugrad.tensor(a) for a in arrays], batch_first, 9.0, side)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_round_trips_and_conversions():
+    seqs = [gpugrad.arange(n * 2, dtype=gpugrad.float32).reshape(n, 2) for n in (3, 1, 4)]
+    packed = rnn.pack_sequence(seqs, enforce_sorted=False)
+    for back, seq in zip(rnn.unpack_sequence(packed), seqs):
+        np.testing.assert_array_equal(back.numpy(), seq.numpy())
+    padded = rnn.pad_sequence(seqs)
+    for back, seq in zip(rnn.unpad_sequence(padded, gpugrad.tensor([3, 1, 4])), seqs):
+        np.testing.assert_array_equal(back.numpy(), seq.numpy())
+    assert packed.double().data.dtype == gpugrad.float64
+    assert packed.to(gpugrad.float64).sorted_indices is packed.sorted_indices
+    assert packed.to("cpu") is packed and not packed.is_cuda
+    inverse = rnn.invert_permutation(gpugrad.tensor([2, 0, 1]))
+    assert inverse.tolist() == trnn.invert_permutation(torch.tensor([2, 0, 1])).tolist()
+
+
+def test_errors_match_torch():
+    x = gpugrad.zeros(4, 3, 2)
+    with pytest.raises(RuntimeError, match="sorted in decreasing order"):
+        rnn.pack_padded_sequence(x, [2, 4, 2])
+    with pytest.raises(RuntimeError, match="greater than 0"):
+        rnn.pack_padded_sequence(x, [4, 2, 0])
+    with pytest.raises(RuntimeError, match="equal to batch_size"):
+        rnn.pack_padded_sequence(x, [4, 2])
+    with pytest.raises(RuntimeError, match="longer than the input's 4 time steps"):
+        rnn.pack_padded_sequence(x, [5, 2, 2])
+    with pytest.raises(ValueError, match="total_length"):
+        rnn.pad_packed_sequence(rnn.pack_padded_sequence(x, [4, 2, 2]), total_length=3)
+    with pytest.raises(ValueError, match="padding_side"):
+        rnn.pad_sequence([x], padding_side="middle")
