@@ -86,8 +86,23 @@ class Session:
         keep.update(id(root_of(a)) for a in pinned)
         for s in self.rec.prologue:
             keep.add(id(root_of(s.args[0])))
-        steps, self.bytes_shared = memory.share(steps, self.rec.internal, keep)
+        steps, self.bytes_shared = memory.share(steps, self.rec.internal, keep,
+                                                self._fresh_grads())
         return steps
+
+    def _fresh_grads(self) -> dict:
+        """id -> root of the gradients the engine assigned anew in the step (``.grad`` was
+        None before: their memory holds nothing alive until the step writes them)."""
+        rec, found = self.rec, {}
+        watch = rec.grads
+        for t in (watch.engine_set.values() if watch is not None else ()):
+            g = t._grad
+            if g is None:
+                continue
+            root = root_of(g._data)
+            if id(root) in rec.internal:
+                found[id(root)] = root
+        return found
 
     def program(self, outputs, steps) -> Program:
         rec = self.rec
