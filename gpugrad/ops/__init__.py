@@ -18,6 +18,7 @@ from . import (
     linalg,
     random,
     reduction,
+    repeat,
     roll,
     sampling,
     scatter,
@@ -28,7 +29,8 @@ from . import (
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter, random, roll, sampling]
+          inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
+          sampling]
 
 
 def install_methods(cls) -> None:

@@ -95,6 +95,10 @@ STRUCTURE_DIFFERS.update(dict.fromkeys(COMPOSITES, "a composite of Tensor ops (P
 STRUCTURE_DIFFERS.update({
     "matmul": "1-D operands go through one Mm node and a squeeze (PyTorch: views around Mm/Mv)",
     "bmm": "batched matmul of broadcast batches is one Bmm node on the broadcast views",
+    "repeat_interleave": "an IndexSelect of the repeated positions (PyTorch: an int count is "
+                         "unsqueeze, expand, clone and view)",
+    "Tensor.repeat_interleave": "an IndexSelect of the repeated positions (PyTorch: unsqueeze, "
+                                "expand, clone and view)",
     "nn.pad_reflect": "one IndexSelect node per padded dim (PyTorch: ReflectionPadNd)",
     "nn.pad_replicate": "one IndexSelect node per padded dim (PyTorch: ReplicationPadNd)",
     "nn.pad_circular": "one IndexSelect node per padded dim (PyTorch: CopySlices)",

@@ -41,13 +41,27 @@ MASK_CASES = {
 }
 
 
+CONFIGS = {
+    "packed": {},
+    "kdim vdim": {"kdim": 5, "vdim": 3},
+    "bias kv": {"add_bias_kv": True},
+    "zero attn": {"add_zero_attn": True},
+    "all": {"kdim": 5, "vdim": 3, "add_bias_kv": True, "add_zero_attn": True},
+}
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
 @pytest.mark.parametrize("average", [True, False])
 @pytest.mark.parametrize("case", list(MASK_CASES))
 @pytest.mark.parametrize("batch_first", [False, True])
-def test_matches_torch(batch_first, case, average):
-    ours, theirs = _pair(batch_first=batch_first)
-    shapes = ((N, L, E), (N, S, E)) if batch_first else ((L, N, E), (S, N, E))
-    arrays = _inputs(*shapes)
+def test_matches_torch(batch_first, case, average, config):
+    kw = CONFIGS[config]
+    ours, theirs = _pair(batch_first=batch_first, **kw)
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    kdim, vdim = kw.get("kdim", E), kw.get("vdim", E)
+    rng = np.random.default_rng(0)
+    shapes = [(L, E), (S, kdim), (S, vdim)]
+    arrays = [rng.standard_normal((N, *s) if batch_first else (s[0], N, s[1])) for s in shapes]
     xs_g = [gpugrad.tensor(a, requires_grad=True) for a in arrays]
     xs_t = [torch.tensor(a, requires_grad=True) for a in arrays]
     out_g, w_g = ours(*xs_g, **_masks(gpugrad, MASK_CASES[case]), average_attn_weights=average)
@@ -85,8 +99,8 @@ def test_causal_hint_and_errors():
         ours(q, k, v, attn_mask=gpugrad.zeros(2, 2))
     with pytest.raises(AssertionError, match="divisible by num_heads"):
         gpugrad.nn.MultiheadAttention(8, 3)
-    with pytest.raises(NotImplementedError, match="kdim"):
-        gpugrad.nn.MultiheadAttention(8, 2, kdim=4)
+    assert gpugrad.nn.MultiheadAttention(8, 2, kdim=4).in_proj_weight is None
+    assert gpugrad.nn.MultiheadAttention(8, 2).q_proj_weight is None
 
 
 def test_dropout_only_in_training():

@@ -8,6 +8,7 @@ import math
 
 from ... import factories
 from ...ops._util import Tensor, check_tensor
+from ...ops.repeat import repeat_interleave
 from ...ops.select import tril
 from .layers import dropout
 
@@ -22,14 +23,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     ``attn_mask`` (broadcastable to (..., L, S)) is boolean (True: may attend) or a float bias
     added to the scores; ``is_causal`` masks the upper triangle; ``scale`` defaults to
     1/sqrt(E); dropout with probability ``dropout_p`` is applied to the attention weights.
+    ``enable_gqa``: key and value may have fewer heads (dim -3) than the query, each serving
+    a group of query heads.
     """
     for name, t in (("query", query), ("key", key), ("value", value)):
         check_tensor(t, "scaled_dot_product_attention", name)
         if t.dim() < 2:
             raise RuntimeError(f"scaled_dot_product_attention: {name} must be at least 2-D")
-    if enable_gqa:
-        raise NotImplementedError("scaled_dot_product_attention: enable_gqa=True is not "
-                                  "supported")
+    if enable_gqa:  # key and value heads shared by groups of query heads
+        heads = query.size(-3)
+        key, value = (_repeat_heads(t, heads) for t in (key, value))
     if is_causal and attn_mask is not None:
         raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
                            "when is_causal=True")
@@ -52,3 +55,12 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights.matmul(value)
+
+
+def _repeat_heads(t: Tensor, heads: int) -> Tensor:
+    """``t`` (..., H_kv, S, E) with each head repeated for its group of ``heads`` query heads."""
+    kv_heads = t.size(-3)
+    if heads % kv_heads:
+        raise RuntimeError("Number of heads in key and value must divide the number of heads in "
+                           f"query, got {kv_heads} and {heads}")
+    return t if kv_heads == heads else repeat_interleave(t, heads // kv_heads, dim=-3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ... import factories
+from ...ops.join import cat
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -27,8 +28,9 @@ class MultiheadAttention(Module):
     returns the attended output and, with ``need_weights``, the attention weights (averaged
     over the heads unless ``average_attn_weights=False``). Masks follow PyTorch: a boolean
     ``attn_mask`` or ``key_padding_mask`` is True where attention is NOT allowed; float masks
-    are added to the scores. Keys and values of other sizes (``kdim``/``vdim``) and
-    ``add_bias_kv``/``add_zero_attn`` are not supported.
+    are added to the scores. Keys and values may have other sizes (``kdim``/``vdim``: then
+    the projections are three weights, ``q_proj_weight``...); ``add_bias_kv`` appends a learned
+    key and value to every sequence, ``add_zero_attn`` a zero one.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -40,28 +42,44 @@ class MultiheadAttention(Module):
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if add_bias_kv or add_zero_attn or kdim not in (None, embed_dim) or \
-                vdim not in (None, embed_dim):
-            raise NotImplementedError("MultiheadAttention: kdim/vdim other than embed_dim, "
-                                      "add_bias_kv and add_zero_attn are not supported")
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
         self.head_dim, self.batch_first = embed_dim // num_heads, batch_first
-        self.kdim = self.vdim = embed_dim
-        self._qkv_same_embed_dim = True
+        self.kdim = kdim if kdim is not None else embed_dim
+        self.vdim = vdim if vdim is not None else embed_dim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         kw = {"device": device, "dtype": dtype}
-        self.in_proj_weight = Parameter(factories.empty((3 * embed_dim, embed_dim), **kw))
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(factories.empty((3 * embed_dim, embed_dim), **kw))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = Parameter(factories.empty((embed_dim, embed_dim), **kw))
+            self.k_proj_weight = Parameter(factories.empty((embed_dim, self.kdim), **kw))
+            self.v_proj_weight = Parameter(factories.empty((embed_dim, self.vdim), **kw))
+            self.register_parameter("in_proj_weight", None)
         self.register_parameter(
             "in_proj_bias", Parameter(factories.empty(3 * embed_dim, **kw)) if bias else None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **kw)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
+        if add_bias_kv:
+            self.bias_k = Parameter(factories.empty((1, 1, embed_dim), **kw))
+            self.bias_v = Parameter(factories.empty((1, 1, embed_dim), **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        init.xavier_uniform_(self.in_proj_weight)
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
@@ -94,15 +112,30 @@ class MultiheadAttention(Module):
         if embed != self.embed_dim:
             raise AssertionError(f"was expecting embedding dimension of {self.embed_dim}, but "
                                  f"got {embed}")
-        weights_qkv = self.in_proj_weight.chunk(3)
+        if self._qkv_same_embed_dim:
+            weights_qkv = self.in_proj_weight.chunk(3)
+        else:
+            weights_qkv = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
         biases_qkv = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
+        q, k, v = (F.linear(x, w, b) for x, w, b in zip((query, key, value), weights_qkv,
+                                                         biases_qkv))
+        if self.bias_k is not None:  # one more key and value, learned, for every sequence
+            k = cat([k, self.bias_k.expand(1, batch, embed)])
+            v = cat([v, self.bias_v.expand(1, batch, embed)])
+            attn_mask, key_padding_mask = _one_more_key(attn_mask), _one_more_key(
+                key_padding_mask)
+            source += 1
 
-        def heads_first(x, w, b, n):  # (n, N, E) -> (N*H, n, head_dim)
-            return F.linear(x, w, b).reshape(n, batch * heads, head_dim).transpose(0, 1)
+        def heads_first(x, n):  # (n, N, E) -> (N*H, n, head_dim)
+            return x.reshape(n, batch * heads, head_dim).transpose(0, 1)
 
-        q = heads_first(query, weights_qkv[0], biases_qkv[0], length)
-        k = heads_first(key, weights_qkv[1], biases_qkv[1], source)
-        v = heads_first(value, weights_qkv[2], biases_qkv[2], source)
+        q, k, v = heads_first(q, length), heads_first(k, source), heads_first(v, source)
+        if self.add_zero_attn:  # and one more key and value of zeros
+            zeros = k.new_zeros(batch * heads, 1, head_dim)
+            k, v = cat([k, zeros], 1), cat([v, zeros], 1)
+            attn_mask, key_padding_mask = _one_more_key(attn_mask), _one_more_key(
+                key_padding_mask)
+            source += 1
         scores = (q * math.sqrt(1.0 / head_dim)).matmul(k.transpose(-2, -1))
         bias = self._score_bias(attn_mask, key_padding_mask, batch, length, source, q.dtype)
         if bias is not None:
@@ -139,6 +172,11 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _one_more_key(mask):
+    """A mask with a column for one more key, which every query may attend to."""
+    return None if mask is None else F.pad(mask, (0, 1))
 
 
 def _as_bias(mask: Tensor, dtype):

@@ -236,11 +236,17 @@ def _sdpa_samples(rng):
         Sample((randn(rng, 2, 4, 3), randn(rng, 2, 4, 3), randn(rng, 2, 4, 2)),
                {"is_causal": True}),
         Sample((randn(rng, 3, 4), randn(rng, 5, 4), randn(rng, 5, 2)), {"scale": 0.3}),
+        Sample((randn(rng, 2, 4, 3, 2), randn(rng, 2, 2, 5, 2), randn(rng, 2, 1, 5, 3)),
+               {"enable_gqa": True}, note="grouped heads: 2 and 1 key/value heads for 4"),
+        Sample((randn(rng, 4, 3, 2), randn(rng, 2, 3, 2), randn(rng, 2, 3, 2)),
+               {"enable_gqa": True, "is_causal": True}, note="unbatched"),
     ]
 
 
 register(
     OpSpec("nn.scaled_dot_product_attention", _sdpa, _sdpa_samples, atol32=1e-4, errors=[
         ErrorCase((np.ones((2, 3)), np.ones((2, 4)), np.ones((2, 4))), RuntimeError, "query"),
+        ErrorCase((np.ones((4, 2, 3)), np.ones((3, 2, 3)), np.ones((3, 2, 3))), RuntimeError,
+                  "must divide the number of heads", {"enable_gqa": True}),
     ]),
 )
