@@ -29,12 +29,30 @@ from .activation_smooth import (
     Tanhshrink,
 )
 from .attention import MultiheadAttention
-from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+)
 from .container import ModuleDict, ModuleList, Sequential
-from .conv import AvgPool1d, AvgPool2d, Conv1d, Conv2d, Fold, MaxPool1d, MaxPool2d, Unfold
+from .conv import (
+    AvgPool1d,
+    AvgPool2d,
+    Conv1d,
+    Conv2d,
+    Fold,
+    LazyConv1d,
+    LazyConv2d,
+    MaxPool1d,
+    MaxPool2d,
+    Unfold,
+)
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import Dropout, Embedding, LayerNorm
-from .linear import Flatten, Identity, Linear, Unflatten
+from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
@@ -66,6 +84,9 @@ from .normalization import (
     InstanceNorm1d,
     InstanceNorm2d,
     InstanceNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LocalResponseNorm,
     RMSNorm,
 )
@@ -92,4 +113,6 @@ __all__ = [
     "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
     "RMSNorm",
+    "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
 ]
