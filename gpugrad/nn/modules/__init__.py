@@ -94,6 +94,7 @@ from .normalization import (
 )
 from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from .syncbatchnorm import SyncBatchNorm
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -115,7 +116,7 @@ __all__ = [
     "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
     "RMSNorm",
-    "CTCLoss", "AdaptiveLogSoftmaxWithLoss",
+    "CTCLoss", "AdaptiveLogSoftmaxWithLoss", "SyncBatchNorm",
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
 ]
