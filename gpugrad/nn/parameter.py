@@ -136,7 +136,12 @@ class UninitializedTensorMixin:
         return _RAW.__get__(self).dtype.kind in dt.FLOAT_KINDS
 
     def requires_grad_(self, requires_grad: bool = True):
-        self._requires_grad = bool(requires_grad)
+        lazy_cls = type(self)
+        self.__class__ = self.cls_to_become  # for Tensor's own check of the (empty) data
+        try:
+            Tensor.requires_grad_(self, requires_grad)
+        finally:
+            self.__class__ = lazy_cls
         return self
 
     def get_device(self) -> int:
@@ -144,7 +149,7 @@ class UninitializedTensorMixin:
 
     @property
     def data(self) -> Tensor:
-        return Tensor._make(_RAW.__get__(self), self._backend)
+        return self._new(_RAW.__get__(self))
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -211,10 +216,8 @@ def is_lazy(param) -> bool:
 def _uninitialized(cls, requires_grad: bool, device, dtype):
     from .. import factories
 
-    empty = factories.empty(0, device=device, dtype=dtype)
-    t = cls._make(empty._data, empty._backend)
-    t._requires_grad = bool(requires_grad)
-    return t
+    t = factories.empty(0, device=device, dtype=dtype)._shared_as(cls)
+    return t.requires_grad_(requires_grad)
 
 
 class UninitializedParameter(UninitializedTensorMixin, Parameter):
