@@ -4,7 +4,9 @@
 The archive holds one array per distinct tensor (``t0``, ``t1``, ...) and a JSON manifest
 (``__manifest__``, a unicode array) that describes the object: dicts (any str / int / float /
 bool / None keys, insertion order kept), lists, tuples, numbers, strings, bools, None, dtypes,
-devices and tensors (with dtype, device, ``requires_grad`` and whether it is a Parameter).
+devices and tensors (with dtype, device, ``requires_grad`` and whether it is a Parameter), and
+a lazy module's uninitialized parameters and buffers (their dtype, device and
+``requires_grad``).
 Loading reads arrays with ``allow_pickle=False`` and rebuilds from the manifest: nothing in the
 file is ever executed. A tensor saved twice (e.g. tied weights) is stored once and loads as one
 shared tensor.
@@ -76,8 +78,12 @@ class _Writer:
         return name
 
     def _tensor(self, t: Tensor):
-        from .nn.parameter import Parameter
+        from .nn.parameter import Parameter, UninitializedParameter, is_lazy
 
+        if is_lazy(t):  # a lazy module's entry: no data, only what it will be made with
+            return {"uninitialized": "parameter" if isinstance(t, UninitializedParameter)
+                    else "buffer", "dtype": t.dtype.name, "device": str(t.device),
+                    "requires_grad": t.requires_grad}
         host = t._backend.to_numpy(t._data)
         if host.dtype.kind == "V":  # bfloat16: .npz has none, its bits are stored as uint16
             host = host.view(np.uint16)
@@ -116,6 +122,8 @@ class _Reader:
             return float(node["float"])
         if "tensor" in node:
             return self._tensor(node)
+        if "uninitialized" in node:
+            return self._uninitialized(node)
         if "ndarray" in node:
             return self._array(node["ndarray"])
         if "dtype" in node:
@@ -159,6 +167,16 @@ class _Reader:
             t.requires_grad_(True)
         self.loaded[name] = t
         return t
+
+    def _uninitialized(self, node):
+        from .nn.parameter import UninitializedBuffer, UninitializedParameter
+
+        cls = {"parameter": UninitializedParameter, "buffer": UninitializedBuffer}.get(
+            node["uninitialized"])
+        if cls is None:
+            raise ValueError(f"corrupt gpugrad archive: uninitialized {node['uninitialized']!r}")
+        return cls(node["requires_grad"], self._device(node["device"]),
+                   getattr(dt, node["dtype"]))
 
     def _device(self, saved: str):
         loc = self.map_location

@@ -67,9 +67,18 @@ def _torch_dtype_name(t, float32_reference: bool) -> str:
     return "bfloat16" if float32_reference and name == "float32" else name
 
 
+# Ops that PyTorch has no bfloat16 kernel for on any device: gpugrad refuses them too.
+NO_BFLOAT16 = {"nn.ctc_loss"}
+
+
 @pytest.mark.parametrize("spec,sample", list(_cases()))
 def test_bfloat16_values_and_grads_match_torch(spec, sample):
     g_args, t_args, grad_idx = _args(sample, spec.differentiable)
+    if spec.name in NO_BFLOAT16:
+        for m, args in ((gpugrad, g_args), (torch, t_args)):
+            with pytest.raises(NotImplementedError, match="not implemented for 'BFloat16'"):
+                spec.op(m, *args, **sample.kwargs)
+        return
     g_out = _outputs(spec, spec.op(gpugrad, *g_args, **sample.kwargs))
     float32_reference = False
     try:

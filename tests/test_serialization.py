@@ -83,6 +83,23 @@ def test_state_dicts_round_trip_through_a_file(tmp_path):
     assert checkpoint["optim"]["param_groups"][0]["betas"] == (0.9, 0.999)
 
 
+def test_lazy_modules_state_round_trips_before_and_after_the_dry_run():
+    lazy = nn.Sequential(nn.LazyLinear(4), nn.LazyBatchNorm1d()).double()
+    back = _round_trip(lazy.state_dict())
+    assert [type(v).__name__ for v in back.values()] == [
+        "UninitializedParameter", "UninitializedParameter", "UninitializedParameter",
+        "UninitializedParameter", "UninitializedBuffer", "UninitializedBuffer", "Tensor"]
+    assert back["0.weight"].dtype == gpugrad.float64 and back["0.weight"].requires_grad
+    fresh = nn.Sequential(nn.LazyLinear(4), nn.LazyBatchNorm1d()).double()
+    fresh.load_state_dict(back)  # uninitialized into uninitialized: still lazy
+    assert fresh[0].has_uninitialized_params()
+    lazy(gpugrad.ones(3, 5, dtype=gpugrad.float64))
+    fresh.load_state_dict(_round_trip(lazy.state_dict()))  # initialized: materializes
+    x = gpugrad.randn(3, 5, dtype=gpugrad.float64)
+    fresh.eval()
+    np.testing.assert_array_equal(fresh(x).detach().numpy(), lazy.eval()(x).detach().numpy())
+
+
 def test_shared_tensors_stay_shared():
     w = gpugrad.randn(3)
     back = _round_trip({"a": w, "b": w, "c": w.clone()})

@@ -46,7 +46,8 @@ _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cro
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
     "nn.LSTM.forward": LOWER_INPUTS,
-    **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "gpugrad.prod", "Tensor.prod"], FP32),
+    **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "F.ctc_loss", "gpugrad.prod",
+                               "Tensor.prod"], FP32),
     "F.linear_cross_entropy": LOWER_FP32_OUT,
 }
 

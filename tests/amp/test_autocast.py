@@ -102,6 +102,8 @@ _CPU_OPS = {
     "triplet_margin": lambda m, x, p, t: m.nn.functional.triplet_margin_loss(x, p, x * p),
     "cosine_embedding": lambda m, x, p, t: m.nn.functional.cosine_embedding_loss(
         x, p, m.tensor([1, -1, 1, -1])),
+    "ctc": lambda m, x, p, t: m.nn.functional.ctc_loss(
+        m.nn.functional.log_softmax(x[:, None], -1), m.tensor([[1, 2]]), (4,), (2,)),
     "unlisted gaussian_nll": lambda m, x, p, t: m.nn.functional.gaussian_nll_loss(x, p, p),
     # torch 2.11 (the GPU image's oracle) has no linear_cross_entropy: its reference there
     "linear_cross_entropy": lambda m, x, p, t: (

@@ -58,6 +58,7 @@ from .loss import (
     smooth_l1_loss,
 )
 from .loss_ce import cross_entropy, nll_loss
+from .loss_ctc import ctc_loss
 from .loss_likelihood import gaussian_nll_loss, kl_div, poisson_nll_loss
 from .loss_margin import (
     cosine_embedding_loss,
@@ -105,5 +106,5 @@ __all__ = [
     "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
     "multilabel_soft_margin_loss", "cosine_embedding_loss", "multi_margin_loss",
     "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "linear_cross_entropy",
+    "linear_cross_entropy", "ctc_loss",
 ]

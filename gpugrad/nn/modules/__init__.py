@@ -29,8 +29,16 @@ from .activation_smooth import (
     Softsign,
     Tanhshrink,
 )
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
-from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .batchnorm import (
+    BatchNorm1d,
+    BatchNorm2d,
+    BatchNorm3d,
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+)
 from .container import ModuleDict, ModuleList, Sequential
 from .conv import (
     AvgPool1d,
@@ -38,6 +46,8 @@ from .conv import (
     Conv1d,
     Conv2d,
     Fold,
+    LazyConv1d,
+    LazyConv2d,
     MaxPool1d,
     MaxPool2d,
     MaxUnpool1d,
@@ -46,7 +56,7 @@ from .conv import (
 )
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import Dropout, Embedding, LayerNorm
-from .linear import Flatten, Identity, Linear, Unflatten
+from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
@@ -60,6 +70,7 @@ from .loss import (
 )
 from .loss_more import (
     CosineEmbeddingLoss,
+    CTCLoss,
     GaussianNLLLoss,
     HingeEmbeddingLoss,
     KLDivLoss,
@@ -78,12 +89,16 @@ from .normalization import (
     InstanceNorm1d,
     InstanceNorm2d,
     InstanceNorm3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
     LocalResponseNorm,
     RMSNorm,
 )
 from .padding import *  # noqa: F403 (the fifteen padding modules)
 from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
+from .syncbatchnorm import SyncBatchNorm
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
@@ -105,5 +120,8 @@ __all__ = [
     "MultiLabelMarginLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
     "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm",
     "RMSNorm",
+    "CTCLoss", "AdaptiveLogSoftmaxWithLoss", "SyncBatchNorm",
+    "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
     "MaxUnpool1d", "MaxUnpool2d", *_padding.__all__,
 ]

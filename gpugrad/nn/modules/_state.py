@@ -9,7 +9,7 @@ import numpy as np
 
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
-from ..parameter import Parameter
+from ..parameter import Parameter, is_lazy
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -114,17 +114,22 @@ class StateDictMixin:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        return destination
+
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        """Put this module's own parameters and persistent buffers (not its children's) into
+        ``destination`` under ``prefix``."""
         for name, p in self._parameters.items():
             if p is not None:
                 destination[prefix + name] = p if keep_vars else p.detach()
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".",
-                                  keep_vars=keep_vars)
-        return destination
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict`` into this module (in place).
@@ -138,6 +143,9 @@ class StateDictMixin:
         expected = set()
         for module_prefix, module in self.named_modules(remove_duplicate=False):
             pre = module_prefix + "." if module_prefix else ""
+            lazy_hook = getattr(module, "_lazy_load_hook", None)
+            if lazy_hook is not None:  # a lazy module takes its shapes from the checkpoint
+                lazy_hook(state_dict, pre)
             local = [(n, p, True) for n, p in module._parameters.items() if p is not None]
             local += [(n, b, False) for n, b in module._buffers.items()
                       if b is not None and n not in module._non_persistent_buffers_set]
@@ -147,6 +155,8 @@ class StateDictMixin:
                 if key not in state_dict:
                     continue
                 value = state_dict[key]
+                if is_lazy(target):  # still uninitialized: the checkpoint's entry is too
+                    continue
                 have = tuple(target.shape)
                 got = tuple(np.shape(value)) if not isinstance(value, Tensor) else tuple(
                     value.shape)

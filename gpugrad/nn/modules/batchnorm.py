@@ -8,10 +8,12 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+           "LazyBatchNorm3d"]
 
 
 class _BatchNorm(Module):
@@ -95,3 +97,61 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalization of (N, C, D, H, W) inputs."""
 
     _dims = (5,)
+
+
+class _LazyNormBase(LazyModuleMixin, _BatchNorm):
+    """A batch or instance norm whose ``num_features`` is taken from the first input's dim 1."""
+
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None, *,
+                 bias: bool = True):
+        super().__init__(0, eps, momentum, False, False, device, dtype, bias=False)
+        self.affine, self.track_running_stats = affine, track_running_stats
+        kw = {"device": device, "dtype": dtype}
+        if affine:
+            self.weight = UninitializedParameter(**kw)
+            if bias:
+                self.bias = UninitializedParameter(**kw)
+        if track_running_stats:
+            self.running_mean = UninitializedBuffer(**kw)
+            self.running_var = UninitializedBuffer(**kw)
+            self.num_batches_tracked = factories.tensor(0, dtype="int64", device=device)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.num_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor) -> None:
+        """Take ``num_features`` from ``input.shape[1]`` and initialize."""
+        if not self.has_uninitialized_params():
+            return
+        self.num_features = input.shape[1]
+        shape = (self.num_features,)
+        for t in (self.weight, self.bias, self.running_mean, self.running_var):
+            if t is not None:
+                t.materialize(shape)
+        self.reset_parameters()
+
+
+class LazyBatchNorm1d(_LazyNormBase):
+    """A ``BatchNorm1d`` whose ``num_features`` is taken from the first input; it becomes a
+    ``BatchNorm1d`` at its first call."""
+
+    cls_to_become = BatchNorm1d
+    _dims = BatchNorm1d._dims
+
+
+class LazyBatchNorm2d(_LazyNormBase):
+    """A ``BatchNorm2d`` whose ``num_features`` is taken from the first input; it becomes a
+    ``BatchNorm2d`` at its first call."""
+
+    cls_to_become = BatchNorm2d
+    _dims = BatchNorm2d._dims
+
+
+class LazyBatchNorm3d(_LazyNormBase):
+    """A ``BatchNorm3d`` whose ``num_features`` is taken from the first input; it becomes a
+    ``BatchNorm3d`` at its first call."""
+
+    cls_to_become = BatchNorm3d
+    _dims = BatchNorm3d._dims

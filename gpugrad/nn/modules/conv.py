@@ -10,11 +10,12 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..functional.conv import _pair, _single
-from ..parameter import Parameter
+from ..parameter import Parameter, UninitializedParameter
+from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "Unfold",
-           "Fold", "MaxUnpool1d", "MaxUnpool2d"]
+__all__ = ["Conv1d", "Conv2d", "LazyConv1d", "LazyConv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
+           "AvgPool2d", "Unfold", "Fold", "MaxUnpool1d", "MaxUnpool2d"]
 
 
 class _Conv(Module):
@@ -118,6 +119,59 @@ class Conv2d(_Conv):
     """2-D convolution over (N, C, H, W) inputs."""
 
     _dims = 2
+
+
+class _LazyConv(LazyModuleMixin):
+    """A convolution whose ``in_channels`` is taken from the first input."""
+
+    def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
+                         padding_mode, device=device, dtype=dtype)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_channels = out_channels
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self) -> None:
+        if not self.has_uninitialized_params() and self.in_channels != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input: Tensor, *args, **kwargs) -> None:
+        """Take ``in_channels`` from ``input`` and initialize the parameters."""
+        if not self.has_uninitialized_params():
+            return
+        self.in_channels = self._get_in_channels(input)
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        self.weight.materialize((self.out_channels, self.in_channels // self.groups,
+                                 *self.kernel_size))
+        if self.bias is not None:
+            self.bias.materialize((self.out_channels,))
+        self.reset_parameters()
+
+    def _get_in_channels(self, input: Tensor) -> int:
+        unbatched = self._dims + 1
+        if input.dim() not in (unbatched, unbatched + 1):
+            raise RuntimeError(
+                f"Expected {unbatched}D (unbatched) or {unbatched + 1}D (batched) input to "
+                f"{type(self).__name__}, but got input of size: {input.shape}")
+        return input.shape[1] if input.dim() == unbatched + 1 else input.shape[0]
+
+
+class LazyConv1d(_LazyConv, Conv1d):
+    """A ``Conv1d`` whose ``in_channels`` is taken from the first input (dim 1, or dim 0 of an
+    unbatched input); it becomes a ``Conv1d`` at its first call."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyConv, Conv2d):
+    """A ``Conv2d`` whose ``in_channels`` is taken from the first input (dim 1, or dim 0 of an
+    unbatched input); it becomes a ``Conv2d`` at its first call."""
+
+    cls_to_become = Conv2d
 
 
 class AvgPool1d(Module):

@@ -1,6 +1,6 @@
 """More loss modules: the divergence and likelihood losses (``KLDivLoss``, ``PoissonNLLLoss``,
-``GaussianNLLLoss``) and the margin and ranking losses. Each holds its options and calls the
-functional form."""
+``GaussianNLLLoss``, ``CTCLoss``) and the margin and ranking losses. Each holds its options and
+calls the functional form."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .loss import _Loss, _WeightedLoss
 __all__ = ["KLDivLoss", "PoissonNLLLoss", "GaussianNLLLoss", "MarginRankingLoss",
            "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss",
            "CosineEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "TripletMarginLoss",
-           "TripletMarginWithDistanceLoss"]
+           "TripletMarginWithDistanceLoss", "CTCLoss"]
 
 
 class KLDivLoss(_Loss):
@@ -167,3 +167,27 @@ class TripletMarginWithDistanceLoss(_Loss):
         return F.triplet_margin_with_distance_loss(
             anchor, positive, negative, distance_function=self.distance_function,
             margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """The Connectionist Temporal Classification loss (``F.ctc_loss``): the negative
+    log-likelihood of each target under all its alignments to the input.
+
+    Args:
+        blank: the blank label. Default: 0.
+        reduction: ``'none'``, ``'mean'`` (each loss divided by its target length, then the
+            mean over the batch) or ``'sum'``. Default: ``'mean'``.
+        zero_infinity: give impossible alignments a loss and gradient of 0. Default: False.
+
+    Shapes: log_probs (T, N, C) or (T, C); targets (N, S) or concatenated; input_lengths and
+    target_lengths (N,), tensors or tuples of ints.
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths,
+                target_lengths) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import _capture
 from ...tensor import Tensor
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, UninitializedBuffer
 from ._state import ConversionMixin, StateDictMixin
 
 __all__ = ["Module"]
@@ -181,9 +181,10 @@ class Module(ConversionMixin, StateDictMixin):
                 )
             modules[name] = None
             return
-        if isinstance(value, Buffer):
+        if isinstance(value, (Buffer, UninitializedBuffer)):
             self._forget(name, keep="_buffers")
-            self.register_buffer(name, value._shared_as(Tensor), value.persistent)
+            self.register_buffer(name, value if isinstance(value, UninitializedBuffer) else
+                                 value._shared_as(Tensor), value.persistent)
             return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:

@@ -10,10 +10,11 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
-from .batchnorm import _BatchNorm
+from .batchnorm import _BatchNorm, _LazyNormBase
 from .module import Module
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
+           "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
            "LocalResponseNorm", "RMSNorm"]
 
 
@@ -102,6 +103,33 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance normalization of (N, C, D, H, W) or unbatched (C, D, H, W) inputs."""
 
     _no_batch_dim = 4
+
+
+class LazyInstanceNorm1d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm1d`` whose ``num_features`` is taken from the first input's dim 1; it
+    becomes an ``InstanceNorm1d`` at its first call. Unlike the eager class, ``affine`` and
+    ``track_running_stats`` default to True (as in PyTorch)."""
+
+    cls_to_become = InstanceNorm1d
+    _no_batch_dim = InstanceNorm1d._no_batch_dim
+
+
+class LazyInstanceNorm2d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm2d`` whose ``num_features`` is taken from the first input's dim 1; it
+    becomes an ``InstanceNorm2d`` at its first call (``affine`` and ``track_running_stats``
+    default to True, as in PyTorch)."""
+
+    cls_to_become = InstanceNorm2d
+    _no_batch_dim = InstanceNorm2d._no_batch_dim
+
+
+class LazyInstanceNorm3d(_LazyNormBase, _InstanceNorm):
+    """An ``InstanceNorm3d`` whose ``num_features`` is taken from the first input's dim 1; it
+    becomes an ``InstanceNorm3d`` at its first call (``affine`` and ``track_running_stats``
+    default to True, as in PyTorch)."""
+
+    cls_to_become = InstanceNorm3d
+    _no_batch_dim = InstanceNorm3d._no_batch_dim
 
 
 class LocalResponseNorm(Module):

@@ -9,6 +9,7 @@ from ... import distributed as dist
 from ...autograd import is_grad_enabled
 from ...tensor import Tensor
 from ..modules.module import Module
+from ..parameter import UninitializedParameter
 from ._reducer import Reducer
 
 __all__ = ["DistributedDataParallel"]
@@ -82,6 +83,10 @@ class DistributedDataParallel(Module):
         if not named:
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have "
                                "any parameter that requires a gradient.")
+        if any(isinstance(p, UninitializedParameter) for _, p in named):
+            raise RuntimeError("Modules with uninitialized parameters can't be used with "
+                               "`DistributedDataParallel`. Run a dummy forward pass to correctly "
+                               "initialize the modules")
         self.device = _single_device(module)
         self.device_ids = _check_device_ids(device_ids, output_device, self.device)
         self.output_device = self.device_ids[0] if self.device_ids else None

@@ -246,6 +246,7 @@ raises(RuntimeError, "doesn't have any parameter that requires a gradient", lamb
 raises(ValueError, "device_ids", lambda: DDP(nn.Linear(2, 2), device_ids=[0]))
 raises(ValueError, "static_graph=True is not supported",
        lambda: DDP(nn.Linear(2, 2), static_graph=True))
+raises(RuntimeError, "uninitialized parameters can't be used", lambda: DDP(nn.LazyLinear(2)))
 passed("ddp_errors")
 
 # ------------------------------------------------------------------ DistributedSampler

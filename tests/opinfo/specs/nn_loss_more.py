@@ -230,3 +230,40 @@ register(
                ErrorCase((np.ones((4, 3)), np.ones((4, 3)), np.ones((4, 3))), ValueError,
                          "x is not valid", {"reduction": "x"})]),
 )
+
+
+def _ctc(rng):
+    """Logits (T, N, C) through log_softmax (PyTorch's ctc gradient is the logits' gradient, so
+    finite differences hold only through it), padded or concatenated targets with repeats, an
+    empty target and an input too short for its target (zero_infinity)."""
+    out = []
+    targets = np.array([[1, 1, 2], [3, 0, 0], [2, 3, 2], [1, 2, 3]])
+    short = (np.array([6, 5, 4, 2]), np.array([3, 0, 3, 3]))  # the last sample: inf
+    for reduction, zero_infinity, lengths in (("mean", True, short), ("sum", True, short),
+                                              ("none", False, (np.array([6, 6, 4, 3]), short[1]))):
+        out.append(Sample((randn(rng, 6, 4, 4), targets, *lengths),
+                          {"reduction": reduction, "zero_infinity": zero_infinity}))
+    out.append(Sample((randn(rng, 5, 2, 3), np.array([1, 1, 2, 1]), np.array([5, 4]),
+                       np.array([2, 2])), {"blank": 0}))
+    out.append(Sample((randn(rng, 5, 3), np.array([2, 2]), np.array([5]), np.array([2])),
+                      {"blank": 1, "reduction": "none"}))
+    return out
+
+
+def _ctc_loss(m, logits, targets, input_lengths, target_lengths, **kw):
+    log_probs = F(m).log_softmax(logits, -1)
+    return F(m).ctc_loss(log_probs, targets, input_lengths, target_lengths, **kw)
+
+
+register(
+    OpSpec("nn.ctc_loss", _ctc_loss, _ctc, gradgrad=False, errors=[
+        ErrorCase((np.zeros((6, 2, 4)), np.ones((2, 3), int), np.array([7, 6]),
+                   np.array([3, 3])), RuntimeError,
+                  "Expected input_lengths to have value at most 6, but got value 7"),
+        ErrorCase((np.zeros((6, 2, 4)), np.ones((2, 3), int), np.array([6, 6]),
+                   np.array([3, 3])), RuntimeError, "blank must be in label range",
+                  {"blank": 4}),
+        ErrorCase((np.zeros((6, 2, 4)), np.ones((2, 3), int), np.array([6, 6]),
+                   np.array([3, 3])), ValueError, "x is not a valid value for reduction",
+                  {"reduction": "x"})]),
+)
