@@ -174,7 +174,12 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return _triangle_op(input, diagonal, True)
 
 
+def _where_method(self: Tensor, condition, other) -> Tensor:
+    """``x.where(condition, y)``: ``x`` where ``condition`` holds, else ``y``."""
+    return where(condition, self, other)
+
+
 METHODS = {
-    "where": where, "clamp": clamp, "clip": clamp, "clamp_min": clamp_min,
+    "where": _where_method, "clamp": clamp, "clip": clamp, "clamp_min": clamp_min,
     "clamp_max": clamp_max, "tril": tril, "triu": triu,
 }

@@ -101,6 +101,7 @@ def _clamp_samples(rng):
 register(
     OpSpec("where", lambda m, c, a, b: m.where(c, a, b), _where_samples,
            errors=[ErrorCase((np.ones(3), np.ones(3), np.ones(3)), RuntimeError, "bool")]),
+    OpSpec("Tensor.where", lambda m, c, a, b: a.where(c, b), _where_samples),
     OpSpec("clamp", lambda m, x, **kw: m.clamp(x, **kw), _clamp_samples,
            errors=[ErrorCase((np.ones(3),), RuntimeError, "At least one")]),
 )
