@@ -186,7 +186,7 @@ class Function(FunctionCtx):
         are never Tensors), and whose forward only calls backend primitives and returns fresh
         Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
         of a model run one small tensor at a time. It skips ``apply``'s pass over the
-        arguments and its checks of the outputs; it records through the same ``record``."""
+        arguments and its checks of the outputs, and records through ``record_unary``."""
         ctx = object.__new__(cls._node_cls)
         n = len(params)
         if x._requires_grad and _grad_state.enabled:
@@ -196,8 +196,7 @@ class Function(FunctionCtx):
                 result = cls.forward(ctx, x, *params)
             finally:
                 _grad_state.enabled = True
-            args = (x, *params)
-            _record.record(ctx, args, result if result.__class__ is tuple else (result,))
+            _record.record_unary(ctx, x, result)
             return result
         ctx.needs_input_grad = (False,) * (n + 1)
         return cls.forward(ctx, x, *params)
