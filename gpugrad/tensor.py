@@ -44,6 +44,8 @@ class Tensor:
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False
+    _view_of = None  # a differentiable view's (root, made in grad mode) (ops/_views.py)
+    _views = None  # a root's registry of its live views (ops/_views.py)
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):

@@ -183,19 +183,18 @@ class Function(FunctionCtx):
     @classmethod
     def apply_unary(cls, x, *params):
         """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
-        are never Tensors), and whose forward only calls backend primitives and returns fresh
-        Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
-        of a model run one small tensor at a time. It skips ``apply``'s pass over the
-        arguments and its checks of the outputs, and records through ``record_unary``."""
+        are never Tensors), and whose forward only calls backend primitives (never a Tensor
+        op) and returns fresh Tensors (one, or a tuple): the tiny shape and reduction ops,
+        which are most of the ops of a model run one small tensor at a time. It skips
+        ``apply``'s pass over the arguments, its grad-mode switch and its checks of the
+        outputs, and records through ``record_unary``."""
         ctx = object.__new__(cls._node_cls)
         n = len(params)
         if x._requires_grad and _grad_state.enabled:
             ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
-            _grad_state.enabled = False  # forward never records, as in apply
-            try:
-                result = cls.forward(ctx, x, *params)
-            finally:
-                _grad_state.enabled = True
+            # (no switch to no_grad around forward, as apply's: it calls no Tensor op, so it
+            # records nothing; tests/autograd/test_record.py counts the nodes)
+            result = cls.forward(ctx, x, *params)
             _record.record_unary(ctx, x, result)
             return result
         ctx.needs_input_grad = (False,) * (n + 1)

@@ -24,6 +24,7 @@ from .bfloat16 import widened
 from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
+_BROADCAST_STRIDES: dict = {}  # (shape, input shape, input strides) -> broadcast_view's strides
 _reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
 _FLOAT16 = np.dtype(np.float16)
 
@@ -213,9 +214,15 @@ class ReduceTwins:
         Python, most of a small model's ``expand``."""
         if self.xp is not np or not x.flags.c_contiguous or x.size == 0:
             return self.xp.broadcast_to(x, shape)
-        lead = len(shape) - x.ndim
-        strides = (0,) * lead + tuple(
-            s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+        key = (shape, x.shape, x.strides)
+        strides = _BROADCAST_STRIDES.get(key)
+        if strides is None:  # (the strides of a few shapes, over and over: remembered)
+            lead = len(shape) - x.ndim
+            strides = (0,) * lead + tuple(
+                s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+            if len(_BROADCAST_STRIDES) >= 4096:
+                _BROADCAST_STRIDES.clear()
+            _BROADCAST_STRIDES[key] = strides
         out = np.ndarray(shape, x.dtype, x, 0, strides)
         out.flags.writeable = False
         return out

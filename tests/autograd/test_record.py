@@ -13,8 +13,8 @@ from gpugrad.autograd import record as rec
 
 OPS = {
     "view": lambda x: x.view(2, -1),
-    "reshape_copy": lambda x: x.t().reshape(-1),
-    "expand": lambda x: x[:1].expand(3, 4),
+    "reshape_copy": lambda x: x.reshape(-1),
+    "expand": lambda x: x.expand(3, 4),
     "getitem_int": lambda x: x[1],
     "getitem_ints": lambda x: x[0, 2],
     "getitem_advanced": lambda x: x[gpugrad.tensor([0, 2, 0])],
@@ -27,9 +27,20 @@ OPS = {
     "chunk": lambda x: x.chunk(2, 1),
     "unbind": lambda x: x.unbind(0),
     "transpose": lambda x: x.transpose(0, 1),
-    "squeeze": lambda x: x[:1].squeeze(0),
+    "squeeze": lambda x: x.squeeze(0),
     "unsqueeze": lambda x: x.unsqueeze(1),
+    "permute": lambda x: x.permute(1, 0),
+    "flatten": lambda x: x.flatten(),
+    "unflatten": lambda x: x.unflatten(1, (2, 2)),
+    "split_sizes": lambda x: x.split([1, 3], 1),
+    "var": lambda x: x.var(1),
+    "logsumexp": lambda x: x.logsumexp(1),
+    "softmax": lambda x: x.softmax(1),
 }
+
+
+# what an op's input is made from first (the op itself must be the one node recorded next)
+PREP = {"reshape_copy": lambda x: x.t(), "expand": lambda x: x[:1], "squeeze": lambda x: x[:1]}
 
 
 def _general(ctx, x, result):
@@ -64,10 +75,13 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
             monkeypatch.setattr(rec, "record_unary", _general)
         leaf = gpugrad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
         x = leaf * 1.0 if history else leaf
+        if name in PREP:
+            x = PREP[name](x)
+        before = rec.tape_position()
         outs = _outputs(OPS[name](x))
         node = next(o.grad_fn for o in outs if o.grad_fn is not None)
+        assert node._seq == before + 1  # forward recorded nothing of its own
         meta = [(o.grad_fn is node, o._output_nr, o.requires_grad) for o in outs]
-        assert node._seq > (x.grad_fn._seq if history else -1)
         layout = _layout(node)
         ups = [gpugrad.tensor(rng.standard_normal(tuple(o.shape))) for o in outs
                if o.requires_grad]
