@@ -345,7 +345,7 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        return iter(self.unbind(0))  # one node for all rows, as PyTorch's UnbindBackward0
 
     def __hash__(self) -> int:
         return id(self)
