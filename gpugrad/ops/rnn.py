@@ -72,6 +72,26 @@ def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool = False, linear=
     return lstm_layer_composed(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, linear)
 
 
+_SCALES: dict = {}  # (backend, hidden, dtype) -> _gate_scale's arrays (read only)
+
+
+def _gate_scale(backend, hidden: int, dtype) -> tuple:
+    """``(scale, shift)`` of the four gates' pre-activations, (4H,) each: sigmoid(z) =
+    tanh(z / 2) / 2 + 1 / 2, so one tanh serves all four gates with z scaled by 1/2 for i, f,
+    o (1 for g) beforehand (through the weights) and the result scaled by ``scale`` and moved
+    by ``shift`` (1/2 for i, f, o; 0 for g) after."""
+    key = (backend, hidden, dtype)
+    found = _SCALES.get(key)
+    if found is None:
+        xp = backend.xp
+        scale = xp.full((4, hidden), 0.5, dtype)
+        scale[2] = 1
+        shift = xp.full((4, hidden), 0.5, dtype)
+        shift[2] = 0
+        found = _SCALES[key] = (scale.reshape(-1), shift.reshape(-1))
+    return found
+
+
 class LSTMLayer(Function):
     """The layer's forward as one loop on arrays, keeping every step's gates; backward runs
     through time on them (see the module docstring). Named as PyTorch's CPU LSTM node."""
@@ -88,13 +108,7 @@ class LSTMLayer(Function):
         steps, n, inputs = xd.shape
         hidden = w_hh._data.shape[1]
         dtype = xd.dtype
-        # sigmoid(z) = tanh(z / 2) / 2 + 1 / 2: one tanh over all four gates, with z
-        # pre-scaled by ``scale`` (1/2 for i, f, o; 1 for g) through the weights.
-        scale = xp.full((4, hidden), 0.5, dtype)
-        scale[2] = 1
-        shift = xp.full((4, hidden), 0.5, dtype)  # 1/2 for i, f, o; 0 for g
-        shift[2] = 0
-        scale, shift = scale.reshape(-1), shift.reshape(-1)
+        scale, shift = _gate_scale(backend, hidden, dtype)
         pre = backend.matmul(xd.reshape(steps * n, inputs), (w_ih._data * scale[:, None]).T)
         if b_ih is not None:
             pre += (b_ih._data + b_hh._data) * scale
@@ -107,21 +121,23 @@ class LSTMLayer(Function):
         hs[0] = h0._data
         cs[0] = c0._data
         matmul, tanh, multiply = xp.matmul, xp.tanh, xp.multiply
-        i_, f_, g_ = slice(0, hidden), slice(hidden, 2 * hidden), slice(2 * hidden, 3 * hidden)
-        o_ = slice(3 * hidden, 4 * hidden)
+        # Every step's views made up front (a list of an array's rows costs no Python per row).
+        zs, pres, h_at, c_at, tc_at = list(acts), list(pre), list(hs), list(cs), list(tcs)
+        a4 = acts.reshape(steps, n, 4, hidden)
+        i_at, f_at, g_at, o_at = (list(a4[:, :, k]) for k in range(4))
         for t in range(steps):
-            z = acts[t]
-            matmul(hs[t], w_rec, out=z)
-            z += pre[t]
+            z = zs[t]
+            matmul(h_at[t], w_rec, out=z)
+            z += pres[t]
             tanh(z, out=z)
             z *= scale
             z += shift
-            c = cs[t + 1]
-            multiply(z[:, f_], cs[t], out=c)
-            c += z[:, i_] * z[:, g_]
-            tc = tcs[t]
+            c = c_at[t + 1]
+            multiply(f_at[t], c_at[t], out=c)
+            c += i_at[t] * g_at[t]
+            tc = tc_at[t]
             tanh(c, out=tc)
-            multiply(z[:, o_], tc, out=hs[t + 1])
+            multiply(o_at[t], tc, out=h_at[t + 1])
         out = hs[1:][::-1] if reverse else hs[1:]
         ctx.reverse = reverse
         keep = [x._new(a) for a in (acts, hs, cs, tcs)]
@@ -151,18 +167,23 @@ class LSTMLayer(Function):
         dh = grad_h
         dc = grad_c
         matmul, multiply = xp.matmul, xp.multiply
+        # Every step's views made up front, as in forward.
+        coef_c, coef_h, dz_c, dz_h = (list(coef[:, :, :3]), list(coef[:, :, 3]),
+                                      list(dz[:, :, :3]), list(dz[:, :, 3]))
+        dz_rows, f_at, dc_dh = list(dz.reshape(steps, n, 4 * hidden)), list(f), list(dc_dh)
+        grad_at = None if grad_out is None else list(grad_out)
         for t in range(steps - 1, -1, -1):
-            if grad_out is not None:
-                dh = grad_out[t] if dh is None else dh + grad_out[t]
+            if grad_at is not None:
+                dh = grad_at[t] if dh is None else dh + grad_at[t]
             if dh is None:  # only c_T got a gradient: no h' of this step is used
-                multiply(coef[t, :, :3], dc[:, None, :], out=dz[t, :, :3])
-                dz[t, :, 3] = 0
+                multiply(coef_c[t], dc[:, None, :], out=dz_c[t])
+                dz_h[t][...] = 0
             else:
                 dc = dh * dc_dh[t] if dc is None else dc + dh * dc_dh[t]
-                multiply(coef[t, :, :3], dc[:, None, :], out=dz[t, :, :3])
-                multiply(coef[t, :, 3], dh, out=dz[t, :, 3])
-            dc = dc * f[t]
-            dh = matmul(dz[t].reshape(n, 4 * hidden), w_hh)
+                multiply(coef_c[t], dc[:, None, :], out=dz_c[t])
+                multiply(coef_h[t], dh, out=dz_h[t])
+            dc = dc * f_at[t]
+            dh = matmul(dz_rows[t], w_hh)
         dz2 = dz.reshape(steps * n, 4 * hidden)
         gx = None
         if need_x:
