@@ -37,6 +37,7 @@ Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
 # apply_unary's needs_input_grad: the tensor, then its parameters (never inputs: marked 0, as
 # apply marks a built-in op's non-tensor arguments)
 _FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
+_NO_NEEDS = tuple((False,) * (n + 1) for n in range(8))  # nothing recorded
 
 
 class FunctionCtx:
@@ -197,7 +198,7 @@ class Function(FunctionCtx):
             result = cls.forward(ctx, x, *params)
             _record.record_unary(ctx, x, result)
             return result
-        ctx.needs_input_grad = (False,) * (n + 1)
+        ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
         return cls.forward(ctx, x, *params)
 
     def _array_backward(self, *grads) -> tuple:
