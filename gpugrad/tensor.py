@@ -44,6 +44,8 @@ class Tensor:
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False
+    _view_of = None  # a differentiable view's (root, made in grad mode) (ops/_views.py)
+    _views = None  # a root's registry of its live views (ops/_views.py)
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):
@@ -343,7 +345,7 @@ class Tensor:
     def __iter__(self):
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        return iter(self.unbind(0))  # one node for all rows, as PyTorch's UnbindBackward0
 
     def __hash__(self) -> int:
         return id(self)

@@ -19,6 +19,8 @@ class Tensor:
     _hooks: Any
     _post_accumulate_hooks: Any
     _retains_grad: Any
+    _view_of: Any
+    _views: Any
     __array_priority__: Any
     def __init__(self, *args, device=None): ...
     @classmethod

@@ -37,6 +37,7 @@ Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
 # apply_unary's needs_input_grad: the tensor, then its parameters (never inputs: marked 0, as
 # apply marks a built-in op's non-tensor arguments)
 _FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
+_NO_NEEDS = tuple((False,) * (n + 1) for n in range(8))  # nothing recorded
 
 
 class FunctionCtx:
@@ -183,23 +184,21 @@ class Function(FunctionCtx):
     @classmethod
     def apply_unary(cls, x, *params):
         """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
-        are never Tensors), and whose forward only calls backend primitives and returns fresh
-        Tensors (one, or a tuple): the tiny shape and reduction ops, which are most of the ops
-        of a model run one small tensor at a time. It skips ``apply``'s pass over the
-        arguments and its checks of the outputs; it records through the same ``record``."""
+        are never Tensors), and whose forward only calls backend primitives (never a Tensor
+        op) and returns fresh Tensors (one, or a tuple): the tiny shape and reduction ops,
+        which are most of the ops of a model run one small tensor at a time. It skips
+        ``apply``'s pass over the arguments, its grad-mode switch and its checks of the
+        outputs, and records through ``record_unary``."""
         ctx = object.__new__(cls._node_cls)
         n = len(params)
         if x._requires_grad and _grad_state.enabled:
             ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
-            _grad_state.enabled = False  # forward never records, as in apply
-            try:
-                result = cls.forward(ctx, x, *params)
-            finally:
-                _grad_state.enabled = True
-            args = (x, *params)
-            _record.record(ctx, args, result if result.__class__ is tuple else (result,))
+            # (no switch to no_grad around forward, as apply's: it calls no Tensor op, so it
+            # records nothing; tests/autograd/test_record.py counts the nodes)
+            result = cls.forward(ctx, x, *params)
+            _record.record_unary(ctx, x, result)
             return result
-        ctx.needs_input_grad = (False,) * (n + 1)
+        ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
         return cls.forward(ctx, x, *params)
 
     def _array_backward(self, *grads) -> tuple:

@@ -4,8 +4,10 @@ A node is an instance of a ``Function`` subclass. ``record`` gives it, for an op
 has run: one edge per input (the node or leaf its gradient goes to, which output of it that is,
 and the gradient's shape and dtype), the next sequence number on the tape, its place as
 ``grad_fn`` of the outputs, and the values it keeps for backward (each tensor as a Saved).
-``Function.apply`` records through it, and so do the built-in ops that skip ``apply``'s
-generality (``ops/elementwise.py``, ``ops/arithmetic.py``); nothing else lays out a node.
+``Function.apply`` records through it; ``record_op`` (the elementwise ops of
+``ops/elementwise.py``, ``ops/arithmetic.py``) and ``record_unary`` (``Function.apply_unary``:
+shape ops, indexing, reductions) are the same layout without its generality, and
+``tests/autograd/test_record.py`` holds each equal to it. Nothing else lays out a node.
 
 Backward reads the saved values back through ``saved_tensors`` (Tensors, for a differentiable
 backward) or ``saved_arrays`` (raw arrays), both version-checked here.
@@ -17,7 +19,7 @@ import itertools
 
 from .._dtype import FLOAT_KINDS
 
-__all__ = ["record", "record_op", "saved_arrays", "saved_tensors", "tape_position",
+__all__ = ["record", "record_op", "record_unary", "saved_arrays", "saved_tensors", "tape_position",
            "protect_saved_inputs", "retarget_saved_output", "FREED"]
 
 _sequence = itertools.count()
@@ -132,6 +134,48 @@ def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
                        None if b is None else (b, None, b._vc, b._vc.value, None),
                        None if o is None else (None, o._data, o._vc, o._vc.value, 0))
     return node
+
+
+_NO_EDGES = tuple((None,) * n for n in range(8))
+
+
+def record_unary(ctx, x, result) -> None:
+    """``record`` for ``Function.apply_unary``: ``ctx`` ran forward on ``x`` (which requires
+    grad; grad mode is on) and non-Tensor parameters (``len(ctx.needs_input_grad) - 1``), and
+    returned ``result``, one fresh floating-point Tensor or a tuple of fresh Tensors (those not
+    floating point, or marked non-differentiable, get no ``grad_fn``)."""
+    d = x._data
+    fn = x.grad_fn
+    n = len(ctx.needs_input_grad) - 1
+    edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+    ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
+    ctx._seq = next(_sequence)
+    ctx._backend = x._backend
+    if result.__class__ is not tuple:  # one output: saves are the input or the output
+        result.grad_fn = ctx
+        result._requires_grad = True
+        to_save = ctx._to_save
+        if to_save:
+            ctx._saved = tuple([
+                None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is result
+                else (v, None, v._vc, v._vc.value, None) for v in to_save])
+            ctx._to_save = ()
+        return
+    non_diff = ctx._non_differentiable
+    ctx._n_outputs = len(result)
+    ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in result])
+    diff = []
+    for i, o in enumerate(result):
+        if o._data.dtype.kind in FLOAT_KINDS and not (non_diff and any(o is t for t in non_diff)):
+            o.grad_fn = ctx
+            o._requires_grad = True
+            o._output_nr = i
+            diff.append(i)
+    ctx._differentiable_outputs = tuple(diff)
+    to_save = ctx._to_save
+    if to_save:
+        ctx._saved = _pack(to_save, result)
+        ctx._to_save = ()
 
 
 def record(ctx, inputs: tuple, outputs: tuple) -> None:

@@ -24,6 +24,8 @@ from .bfloat16 import widened
 from .formulas_reduce import REDUCE, Reduced
 
 _FILL_BELOW = 4096  # see ReduceTwins.expand_to
+_SUM_AXES: dict = {}  # (gradient shape, target shape) -> the axes sum_to_shape sums over
+_BROADCAST_STRIDES: dict = {}  # (shape, input shape, input strides) -> broadcast_view's strides
 _reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
 _FLOAT16 = np.dtype(np.float16)
 
@@ -32,7 +34,7 @@ class ReduceTwins:
     """Mixin of reduction primitives for a backend with ``self.xp``."""
 
     def _acc_dtype(self, x):
-        return np.float32 if x.dtype == np.float16 else None
+        return np.float32 if x.dtype == _FLOAT16 else None  # (a dtype, not the type: faster)
 
     def _wide(self, x):
         """float16 widened to float32 for accumulation; other dtypes as they are."""
@@ -213,9 +215,15 @@ class ReduceTwins:
         Python, most of a small model's ``expand``."""
         if self.xp is not np or not x.flags.c_contiguous or x.size == 0:
             return self.xp.broadcast_to(x, shape)
-        lead = len(shape) - x.ndim
-        strides = (0,) * lead + tuple(
-            s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+        key = (shape, x.shape, x.strides)
+        strides = _BROADCAST_STRIDES.get(key)
+        if strides is None:  # (the strides of a few shapes, over and over: remembered)
+            lead = len(shape) - x.ndim
+            strides = (0,) * lead + tuple(
+                s if n == m else 0 for n, m, s in zip(shape[lead:], x.shape, x.strides))
+            if len(_BROADCAST_STRIDES) >= 4096:
+                _BROADCAST_STRIDES.clear()
+            _BROADCAST_STRIDES[key] = strides
         out = np.ndarray(shape, x.dtype, x, 0, strides)
         out.flags.writeable = False
         return out
@@ -226,12 +234,23 @@ class ReduceTwins:
             return grad
         if grad.dtype.kind == "V":  # bfloat16 (bfloat16.py)
             return widened(self.sum_to_shape, grad, shape)
-        lead = grad.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
-        )
+        key = (grad.shape, shape)
+        axes = _SUM_AXES.get(key)
+        if axes is None:  # (the same few pairs of shapes, over and over: remembered)
+            lead = grad.ndim - len(shape)
+            axes = tuple(range(lead)) + tuple(
+                i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1
+            )
+            if len(_SUM_AXES) >= 4096:
+                _SUM_AXES.clear()
+            _SUM_AXES[key] = axes
         acc = self._acc_dtype(grad)
-        out = grad.sum(axis=axes, keepdims=True, dtype=acc) if axes else grad
+        if not axes:
+            out = grad
+        elif self.xp is np:  # the ufunc's reduce skips ndarray.sum's Python layer
+            out = np.add.reduce(grad, axis=axes, keepdims=True, dtype=acc)
+        else:
+            out = grad.sum(axis=axes, keepdims=True, dtype=acc)
         if acc is not None:
             out = out.astype(grad.dtype)
         return out.reshape(shape)

@@ -90,6 +90,10 @@ def normalize_key(x: Tensor, key):
                 break
         else:
             return key, None
+    if key.__class__ is Tensor or key.__class__ is tuple and key and key[0].__class__ is Tensor:
+        found = _scalar_positions(x, key)  # x[t] and x[t, u] with 0-d integer tensors
+        if found is not None:
+            return found
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
@@ -188,6 +192,29 @@ def normalize_key(x: Tensor, key):
     advanced = [_checked_positions(a[0], a[1], a[2], xp, empty) if a.__class__ is tuple else a
                 for a in advanced]
     return tuple(basic), tuple(advanced)
+
+
+def _scalar_positions(x: Tensor, key):
+    """``normalize_key``'s result for a key of 0-d integer tensors in range, one per leading
+    dim (``transitions[tags[i + 1], tags[i]]``); None for any other key."""
+    items = key if key.__class__ is tuple else (key,)
+    shape = x._data.shape
+    if len(items) > len(shape):
+        return None
+    backend = x._backend
+    positions = []
+    for item, size in zip(items, shape):
+        if item.__class__ is not Tensor or item._backend is not backend:
+            return None
+        arr = item._data
+        if arr.ndim or arr.dtype.kind not in "iu" or arr.dtype == np.uint8:
+            return None
+        p = int(arr)
+        if not -size <= p < size:
+            return None  # (the general walk raises PyTorch's error)
+        positions.append(arr.astype(np.int64, copy=False) if p >= 0
+                         else backend.xp.asarray(p + size, dtype=np.int64))
+    return (slice(None),) * len(items), tuple(positions)
 
 
 def region(data, basic):

@@ -29,10 +29,13 @@ def track(view, source):
     """
     if view._base is None:
         return view
-    info = getattr(source, "_view_of", None)
+    info = source._view_of
     root = source if info is None else info[0]
-    view._view_of = (root, grad_state.enabled)
-    views = getattr(root, "_views", None)
+    enabled = grad_state.enabled
+    view._view_of = (root, enabled)
+    if not enabled:  # ``live_views`` lists only views made in grad mode: no registry entry
+        return view
+    views = root._views
     if views is None:
         views = root._views = {}
     elif len(views) % _PRUNE_EVERY == 0:
@@ -44,12 +47,12 @@ def track(view, source):
 
 def view_info(t):
     """``(root, made_in_grad_mode)`` for a differentiable view, else None."""
-    return getattr(t, "_view_of", None)
+    return t._view_of
 
 
 def live_views(root):
     """The live differentiable views of ``root`` made in grad mode."""
-    views = getattr(root, "_views", None)
+    views = root._views
     if not views:
         return []
     out = []
@@ -64,9 +67,9 @@ def live_views(root):
 
 def forget(view) -> None:
     """Stop treating ``view`` as a view of its root (its memory no longer lies in the root's)."""
-    info = getattr(view, "_view_of", None)
+    info = view._view_of
     if info is not None:
-        views = getattr(info[0], "_views", None)
+        views = info[0]._views
         if views is not None:
             views.pop(id(view), None)
         view._view_of = None

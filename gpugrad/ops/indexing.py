@@ -79,6 +79,8 @@ def _scatter_array(backend, grad, shape, key):
     target = region(out, basic)
     if advanced is None:
         target[...] = grad
+    elif all(a.__class__ is slice or a.ndim == 0 for a in advanced):
+        target[advanced] = grad  # one position per index array: nothing repeats to add up
     else:
         backend.add_at(target, advanced, grad)
     return out

@@ -45,8 +45,15 @@ class Cat(Function):
         ctx.dim = dim
         ctx._next_inputs = range(2, 2 + len(tensors))  # every tensor, integer ones too
         # PyTorch's legacy rule: 1-D empty tensors are skipped whatever their shape.
-        ctx.sizes = [None if _legacy_empty(t) else t._data.shape[dim] for t in tensors]
-        arrays = [t._data.astype(np_dtype, copy=False) for t in tensors if not _legacy_empty(t)]
+        sizes, arrays = [], []
+        for t in tensors:
+            a = t._data
+            if a.shape == (0,):
+                sizes.append(None)
+                continue
+            sizes.append(a.shape[dim])
+            arrays.append(a if a.dtype is np_dtype else a.astype(np_dtype, copy=False))
+        ctx.sizes = sizes
         backend = tensors[0]._backend
         if not arrays:
             return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
@@ -74,18 +81,18 @@ class Cat(Function):
         return tuple(out)
 
 
-def _legacy_empty(t: Tensor) -> bool:
-    return t._data.shape == (0,)
-
-
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate ``tensors`` along ``dim`` (all other sizes must match); the result has
     their promoted dtype."""
     tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    kept = [(i, t) for i, t in enumerate(tensors) if not _legacy_empty(t)]
-    np_dtype = dt.result_type(*tensors).np
+    kept = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)]
+    np_dtype = tensors[0]._data.dtype
+    for t in tensors:  # one dtype (the common case): no promotion to work out
+        if t._data.dtype is not np_dtype:
+            np_dtype = dt.result_type(*tensors).np
+            break
     d = 0
     if kept:
         i0, first = kept[0]

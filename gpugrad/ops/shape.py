@@ -35,6 +35,27 @@ def _shape_args(shape) -> tuple:
     return tuple(out)
 
 
+_RESOLVED: dict = {}  # (shape of plain ints, numel) -> the resolved shape: view/reshape's cache
+
+
+def _resolve_shape(shape: tuple, numel: int) -> tuple:
+    """``view``/``reshape``'s size arguments as a checked shape with ``-1`` resolved; shapes of
+    plain ints are remembered (a model reshapes to the same few shapes every step)."""
+    if len(shape) == 1 and shape[0].__class__ in (tuple, list):
+        shape = tuple(shape[0])
+    for n in shape:
+        if n.__class__ is not int:
+            return _infer_shape(_shape_args(shape), numel)
+    key = (shape, numel)
+    resolved = _RESOLVED.get(key)
+    if resolved is None:
+        resolved = _infer_shape(shape, numel)
+        if len(_RESOLVED) >= 4096:
+            _RESOLVED.clear()
+        _RESOLVED[key] = resolved
+    return resolved
+
+
 def _infer_shape(shape: tuple, numel: int) -> tuple:
     """Resolve one ``-1`` in ``shape`` and check the element count."""
     if -1 in shape:
@@ -83,7 +104,7 @@ class Reshape(Function):
 
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same data with a new shape: a view when the memory layout allows, else a copy."""
-    shape = _infer_shape(_shape_args(shape), input._data.size)
+    shape = _resolve_shape(shape, input._data.size)
     if shape == input._data.shape and not input._requires_grad:
         return track(input._alias(), input)
     return track(Reshape.apply_unary(input, shape), input)
@@ -93,7 +114,7 @@ def view(self: Tensor, *shape) -> Tensor:
     """A view with a new shape; fails where the strides do not allow one (use ``reshape``)."""
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer, Tensor)):
         raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
-    shape = _infer_shape(_shape_args(shape), self._data.size)
+    shape = _resolve_shape(shape, self._data.size)
     data = self._data
     if not data.flags.c_contiguous and data.size > 1 and not _viewable(data, shape):
         raise RuntimeError(
@@ -149,10 +170,33 @@ class Expand(Function):
         return self._backend.sum_to_shape(grad, self.shape), None
 
 
+_EXPANDED: dict = {}  # (sizes of plain ints, input shape) -> expand's checked shape
+
+
 def expand(self: Tensor, *sizes) -> Tensor:
     """A broadcast view to ``sizes`` (``-1`` keeps a dim); no memory is copied."""
-    sizes = _shape_args(sizes)
     have = self._data.shape
+    if len(sizes) == 1 and sizes[0].__class__ in (tuple, list):
+        sizes = tuple(sizes[0])
+    for n in sizes:
+        if n.__class__ is not int:
+            shape = _expanded_shape(_shape_args(sizes), have)
+            break
+    else:
+        key = (sizes, have)
+        shape = _EXPANDED.get(key)
+        if shape is None:
+            shape = _expanded_shape(sizes, have)
+            if len(_EXPANDED) >= 4096:
+                _EXPANDED.clear()
+            _EXPANDED[key] = shape
+    if shape == have and not self._requires_grad:
+        return self
+    return track(Expand.apply_unary(self, shape), self)
+
+
+def _expanded_shape(sizes: tuple, have: tuple) -> tuple:
+    """``expand``'s target shape, checked against the input's shape ``have``."""
     if len(sizes) < len(have):
         raise RuntimeError(
             f"expand(torch.FloatTensor{{{list(have)}}}, size={list(sizes)}): the number of sizes "
@@ -177,10 +221,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
                 f"{list(have)}"
             )
         shape.append(n)
-    shape = tuple(shape)
-    if shape == have and not self._requires_grad:
-        return self
-    return track(Expand.apply_unary(self, shape), self)
+    return tuple(shape)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:

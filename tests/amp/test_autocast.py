@@ -17,9 +17,14 @@ from gpugrad.amp import policy
 RTOL, ATOL = 1.6e-2, 2e-2
 
 
+# Specs of ops that no public name reaches, so autocast never casts for them: the LSTM layer
+# (``nn.LSTM``'s, under autocast in test_recurrent_layers_under_cpu_autocast_match_torch).
+_BELOW_AUTOCAST = {"nn.lstm_layer"}
+
+
 def _cases():
     for spec in REGISTRY:
-        if "float32" not in spec.dtypes:
+        if "float32" not in spec.dtypes or spec.name in _BELOW_AUTOCAST:
             continue
         for i, sample in enumerate(spec.samples(np.random.default_rng(0))[:2]):
             yield pytest.param(spec, sample, id=f"{spec.name}-{i}")

@@ -122,6 +122,8 @@ STRUCTURE_DIFFERS.update({
     "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.dropout": "dropout is a product with the scaled mask (PyTorch: NativeDropoutBackward0)",
+    "nn.lstm_layer": "PyTorch composes its float64 LSTM of per-step ops; its float32 LSTM is "
+                     "this one node (tests/ops/test_rnn.py)",
     "nn.scaled_dot_product_attention": "attention is composed of matmuls and softmax (PyTorch: "
                                        "one fused node)",
 })

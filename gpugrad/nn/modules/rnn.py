@@ -1,13 +1,17 @@
 """``RNN``, ``LSTM``, ``GRU``, as PyTorch's: stacked layers, optional bidirectionality, dropout
-between layers, batch-first or sequence-first or unbatched inputs, initial states. Each step is
-made of differentiable ops (linear, sigmoid, tanh), so gradients come from theirs."""
+between layers, batch-first or sequence-first or unbatched inputs, initial states. Each step of
+``RNN`` and ``GRU`` is made of differentiable ops (linear, sigmoid, tanh), so gradients come
+from theirs; each layer and direction of ``LSTM`` is one op (``ops/rnn.py``) where the dtypes
+allow, else the same per-step composition."""
 
 from __future__ import annotations
 
 import math
 
 from ... import factories
+from ...amp.state import is_autocast_enabled
 from ...ops.join import cat, stack
+from ...ops.rnn import lstm_layer, lstm_projected
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -20,20 +24,14 @@ __all__ = ["RNN", "LSTM", "GRU"]
 # One time step of each layer kind, shared with the cells (rnn_cell.py): x (N, input), states
 # (N, hidden), weights as PyTorch lays them out (the gates stacked along the rows). Each step is
 # written on the input's projection ``x @ w_ih.T + b_ih`` (``*_projected``), which the layers
-# compute for all time steps in one matmul before they walk the sequence.
+# compute for all time steps in one matmul before they walk the sequence. The LSTM's step is
+# ``ops.rnn.lstm_projected``, which the composed LSTM layer there uses too.
 def rnn_tanh_projected(x_proj, h, w_hh, b_hh):
     return (x_proj + F.linear(h, w_hh, b_hh)).tanh()
 
 
 def rnn_relu_projected(x_proj, h, w_hh, b_hh):
     return (x_proj + F.linear(h, w_hh, b_hh)).relu()
-
-
-def lstm_projected(x_proj, state, w_hh, b_hh):
-    h, c = state
-    i, f, g, o = (x_proj + F.linear(h, w_hh, b_hh)).chunk(4, -1)
-    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-    return o.sigmoid() * c.tanh(), c
 
 
 def gru_projected(x_proj, h, w_hh, b_hh):
@@ -53,7 +51,7 @@ def rnn_relu_step(x, h, w_ih, w_hh, b_ih, b_hh):
 
 
 def lstm_step(x, state, w_ih, w_hh, b_ih, b_hh):
-    return lstm_projected(F.linear(x, w_ih, b_ih), state, w_hh, b_hh)
+    return lstm_projected(F.linear(x, w_ih, b_ih), state, w_hh, b_hh, F.linear)
 
 
 def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -114,6 +112,13 @@ class _RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)  # (T, N, features) from here on
+        weight = self._parameters["weight_ih_l0"]
+        if input.dtype != weight.dtype and not is_autocast_enabled(input.device.type):
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                             f"convert model: model.to({input.dtype})")
+        if x.shape[0] == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if x.shape[-1] != self.input_size:
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {x.shape[-1]}")
@@ -150,7 +155,7 @@ class _RNNBase(Module):
         outputs = [None] * x.shape[0]
         for t in steps:
             state = self._step(projected[t], state, w_hh, b_hh)
-            outputs[t] = state[0] if self._lstm else state
+            outputs[t] = state
         return stack(outputs), state
 
     def _initial_states(self, hx, x, batched: bool):
@@ -205,8 +210,9 @@ class LSTM(_RNNBase):
 
     _gates, _lstm = 4, True
 
-    def _step(self, x_proj, state, w_hh, b_hh):
-        return lstm_projected(x_proj, state, w_hh, b_hh)
+    def _run_direction(self, x, state, weights, reverse: bool):
+        out, h, c = lstm_layer(x, *state, *weights, reverse=reverse, linear=F.linear)
+        return out, (h, c)
 
 
 class GRU(_RNNBase):

@@ -250,3 +250,37 @@ register(
                   "must divide the number of heads", {"enable_gqa": True}),
     ]),
 )
+
+
+# ------------------------------------------------------------------------ recurrent
+def _lstm_layer(m, x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    """One LSTM layer and direction: gpugrad's fused op, PyTorch's ``torch.lstm``."""
+    if m is gpugrad:
+        from gpugrad.ops.rnn import LSTMLayer
+
+        return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
+    weights = [w_ih, w_hh] + ([] if b_ih is None else [b_ih, b_hh])
+    xs = x.flip(0) if reverse else x
+    out, h, c = m.lstm(xs, (h0[None], c0[None]), weights, b_ih is not None, 1, 0.0, False,
+                       False, False)
+    return out.flip(0) if reverse else out, h[0], c[0]
+
+
+def _lstm_samples(rng):
+    def layer(steps, n, inputs, hidden, bias=True):
+        args = (randn(rng, steps, n, inputs), randn(rng, n, hidden), randn(rng, n, hidden),
+                randn(rng, 4 * hidden, inputs) * 0.5, randn(rng, 4 * hidden, hidden) * 0.5)
+        return args + ((randn(rng, 4 * hidden), randn(rng, 4 * hidden)) if bias else ())
+
+    return [
+        Sample(layer(5, 2, 3, 4)),
+        Sample(layer(4, 3, 2, 3) + (True,), note="reverse"),
+        Sample(layer(3, 1, 4, 2, bias=False)),
+        Sample(layer(1, 2, 3, 2)),
+        Sample(layer(3, 0, 2, 3), note="empty batch"),
+    ]
+
+
+register(
+    OpSpec("nn.lstm_layer", _lstm_layer, _lstm_samples, atol32=1e-5),
+)

@@ -1,0 +1,93 @@
+"""The recording API's fast layouts against the general one: ``record_unary`` (what
+``Function.apply_unary`` records through) must lay out the same node as ``record`` for every
+kind of one-tensor op (one output saving its input or output, several outputs with
+non-differentiable ones, views), so that the engine cannot tell them apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpugrad
+from gpugrad.autograd import record as rec
+
+OPS = {
+    "view": lambda x: x.view(2, -1),
+    "reshape_copy": lambda x: x.reshape(-1),
+    "expand": lambda x: x.expand(3, 4),
+    "getitem_int": lambda x: x[1],
+    "getitem_ints": lambda x: x[0, 2],
+    "getitem_advanced": lambda x: x[gpugrad.tensor([0, 2, 0])],
+    "sum_dim": lambda x: x.sum(1),
+    "sum_all": lambda x: x.sum(),
+    "mean": lambda x: x.mean(0, keepdim=True),
+    "amax": lambda x: x.amax(1),
+    "max_dim": lambda x: gpugrad.max(x, 1),
+    "min_dim": lambda x: gpugrad.min(x, 0, keepdim=True),
+    "chunk": lambda x: x.chunk(2, 1),
+    "unbind": lambda x: x.unbind(0),
+    "transpose": lambda x: x.transpose(0, 1),
+    "squeeze": lambda x: x.squeeze(0),
+    "unsqueeze": lambda x: x.unsqueeze(1),
+    "permute": lambda x: x.permute(1, 0),
+    "flatten": lambda x: x.flatten(),
+    "unflatten": lambda x: x.unflatten(1, (2, 2)),
+    "split_sizes": lambda x: x.split([1, 3], 1),
+    "var": lambda x: x.var(1),
+    "logsumexp": lambda x: x.logsumexp(1),
+    "softmax": lambda x: x.softmax(1),
+}
+
+
+# what an op's input is made from first (the op itself must be the one node recorded next)
+PREP = {"reshape_copy": lambda x: x.t(), "expand": lambda x: x[:1], "squeeze": lambda x: x[:1]}
+
+
+def _general(ctx, x, result):
+    n = len(ctx.needs_input_grad) - 1
+    rec.record(ctx, (x,) + (None,) * n, result if result.__class__ is tuple else (result,))
+
+
+def _layout(node):
+    def saved(s):
+        if s is None or s.__class__ is not tuple:
+            return s
+        return (s[0] is not None, s[1] is not None, s[3], s[4])
+
+    edges = tuple(None if e is None else (type(e[0]).__name__, e[1], e[2], e[3])
+                  for e in node._edges)
+    return (type(node).__name__, edges, node._backend, node._n_outputs, node._out_meta,
+            node._differentiable_outputs, tuple(saved(s) for s in node._saved),
+            node.needs_input_grad)
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+@pytest.mark.parametrize("name", list(OPS))
+@pytest.mark.parametrize("history", [False, True])
+def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
+    runs = []
+    for path in ("fast", "general"):
+        rng = np.random.default_rng(0)
+        if path == "general":
+            monkeypatch.setattr(rec, "record_unary", _general)
+        leaf = gpugrad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+        x = leaf * 1.0 if history else leaf
+        if name in PREP:
+            x = PREP[name](x)
+        before = rec.tape_position()
+        outs = _outputs(OPS[name](x))
+        node = next(o.grad_fn for o in outs if o.grad_fn is not None)
+        assert node._seq == before + 1  # forward recorded nothing of its own
+        meta = [(o.grad_fn is node, o._output_nr, o.requires_grad) for o in outs]
+        layout = _layout(node)
+        ups = [gpugrad.tensor(rng.standard_normal(tuple(o.shape))) for o in outs
+               if o.requires_grad]
+        gpugrad.autograd.backward([o for o in outs if o.requires_grad], ups)
+        runs.append((layout, meta, leaf.grad.numpy()))
+    (fast, fast_meta, fast_grad), (general, general_meta, general_grad) = runs
+    assert fast == general
+    assert fast_meta == general_meta
+    np.testing.assert_array_equal(fast_grad, general_grad)
