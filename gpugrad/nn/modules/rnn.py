@@ -16,6 +16,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNN", "LSTM", "GRU"]
@@ -66,8 +67,13 @@ class _RNNBase(Module):
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
         super().__init__()
-        if proj_size:
-            raise NotImplementedError(f"{type(self).__name__}: proj_size is not supported")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size and not self._lstm:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
         if not 0 <= dropout <= 1 or isinstance(dropout, bool):
             raise ValueError("dropout should be a number in range [0, 1] representing the "
                              "probability of an element being zeroed")
@@ -75,19 +81,22 @@ class _RNNBase(Module):
             raise ValueError("hidden_size and num_layers must be greater than 0")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional, self.proj_size = bidirectional, 0
+        self.bidirectional, self.proj_size = bidirectional, proj_size
         kw = {"device": device, "dtype": dtype}
         gate_size = self._gates * hidden_size
         directions = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # what h holds
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else out_size * directions
             for suffix in ("", "_reverse")[:directions]:
                 shapes = {f"weight_ih_l{layer}{suffix}": (gate_size, layer_input),
-                          f"weight_hh_l{layer}{suffix}": (gate_size, hidden_size)}
+                          f"weight_hh_l{layer}{suffix}": (gate_size, out_size)}
                 if bias:
                     shapes.update({f"bias_ih_l{layer}{suffix}": (gate_size,),
                                    f"bias_hh_l{layer}{suffix}": (gate_size,)})
+                if proj_size:
+                    shapes[f"weight_hr_l{layer}{suffix}"] = (proj_size, hidden_size)
                 for name, shape in shapes.items():
                     self.register_parameter(name, Parameter(factories.empty(shape, **kw)))
                     self._flat_weights_names.append(name)
@@ -102,9 +111,11 @@ class _RNNBase(Module):
         suffix = f"l{layer}{'_reverse' if reverse else ''}"
         get = self._parameters.get
         return (get(f"weight_ih_{suffix}"), get(f"weight_hh_{suffix}"), get(f"bias_ih_{suffix}"),
-                get(f"bias_hh_{suffix}"))
+                get(f"bias_hh_{suffix}"), get(f"weight_hr_{suffix}"))
 
-    def forward(self, input: Tensor, hx=None):
+    def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         batched = input.dim() == 3
         if input.dim() not in (2, 3):
             raise ValueError(f"{type(self).__name__}: Expected input to be 2D or 3D, got "
@@ -112,35 +123,9 @@ class _RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)  # (T, N, features) from here on
-        weight = self._parameters["weight_ih_l0"]
-        if input.dtype != weight.dtype and not is_autocast_enabled(input.device.type):
-            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
-                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
-                             f"convert model: model.to({input.dtype})")
-        if x.shape[0] == 0:
-            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
-        if x.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {x.shape[-1]}")
-        states = self._initial_states(hx, x, batched)
-        directions = 2 if self.bidirectional else 1
-        finals = []
-        for layer in range(self.num_layers):
-            outputs = []
-            for d in range(directions):
-                i = layer * directions + d
-                state = (states[0][i], states[1][i]) if self._lstm else states[i]
-                out, state = self._run_direction(x, state, self._cell_weights(layer, d == 1),
-                                                 reverse=d == 1)
-                outputs.append(out)
-                finals.append(state)
-            x = outputs[0] if directions == 1 else cat(outputs, -1)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, training=True)
-        if self._lstm:
-            final = (stack([h for h, _ in finals]), stack([c for _, c in finals]))
-        else:
-            final = stack(finals)
+        self._check_input(input, x.shape[0])
+        states = self._initial_states(hx, x.shape[1], x, batched)
+        x, final = self._layers(x, states, self._run_direction)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if not batched:
@@ -148,33 +133,109 @@ class _RNNBase(Module):
             final = tuple(f.squeeze(1) for f in final) if self._lstm else final.squeeze(1)
         return x, final
 
+    def _check_input(self, input: Tensor, steps: int) -> None:
+        weight = self._parameters["weight_ih_l0"]
+        if input.dtype != weight.dtype and not is_autocast_enabled(input.device.type):
+            raise ValueError(f"RNN input dtype ({input.dtype}) does not match weight dtype "
+                             f"({weight.dtype}). Convert input: input.to({weight.dtype}), or "
+                             f"convert model: model.to({input.dtype})")
+        if steps == 0:
+            raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
+        if input.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {input.shape[-1]}")
+
+    def _layers(self, x, states, run_direction):
+        """Every layer and direction over ``x`` (each direction by ``run_direction(x, state,
+        weights, reverse)``); returns the last layer's output and the final states."""
+        directions = 2 if self.bidirectional else 1
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                i = layer * directions + d
+                state = (states[0][i], states[1][i]) if self._lstm else states[i]
+                out, state = run_direction(x, state, self._cell_weights(layer, d == 1),
+                                           reverse=d == 1)
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        if self._lstm:
+            return x, (stack([h for h, _ in finals]), stack([c for _, c in finals]))
+        return x, stack(finals)
+
     def _run_direction(self, x, state, weights, reverse: bool):
-        w_ih, w_hh, b_ih, b_hh = weights
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
         projected = F.linear(x, w_ih, b_ih)  # every time step's input part in one matmul
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         outputs = [None] * x.shape[0]
         for t in steps:
-            state = self._step(projected[t], state, w_hh, b_hh)
-            outputs[t] = state
+            state = self._step(projected[t], state, w_hh, b_hh, w_hr)
+            outputs[t] = state[0] if self._lstm else state
         return stack(outputs), state
 
-    def _initial_states(self, hx, x, batched: bool):
-        shape = (self.num_layers * (2 if self.bidirectional else 1), x.shape[1],
-                 self.hidden_size)
+    # ------------------------------------------------------------- packed sequences
+    def _forward_packed(self, packed, hx):
+        """A ``PackedSequence`` in, one out: each time step runs on the sequences still
+        running (``batch_sizes[t]`` of them, longest first); the others keep their state."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        self._check_input(data, len(batch_sizes))
+        sizes = [int(n) for n in batch_sizes.tolist()]
+        if hx is not None and sorted_indices is not None:  # the states in the packed order
+            hx = tuple(h.index_select(1, sorted_indices) for h in hx) if self._lstm else \
+                hx.index_select(1, sorted_indices)
+        states = self._initial_states(hx, sizes[0], data, True)
+        out, final = self._layers(
+            data, states, lambda x, state, weights, reverse: self._run_packed(
+                x, sizes, state, weights, reverse))
+        if unsorted_indices is not None:
+            final = tuple(f.index_select(1, unsorted_indices) for f in final) if self._lstm \
+                else final.index_select(1, unsorted_indices)
+        return PackedSequence(out, batch_sizes, sorted_indices, unsorted_indices), final
+
+    def _run_packed(self, data, sizes, state, weights, reverse: bool):
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
+        projected = F.linear(data, w_ih, b_ih).split(sizes)  # one chunk per time step
+        outputs = [None] * len(sizes)
+        for t in (reversed(range(len(sizes))) if reverse else range(len(sizes))):
+            n = sizes[t]
+            parts = state if self._lstm else (state,)
+            running = tuple(p[:n] for p in parts)
+            stepped = self._step(projected[t], running if self._lstm else running[0], w_hh,
+                                 b_hh, w_hr)
+            stepped = stepped if self._lstm else (stepped,)
+            outputs[t] = stepped[0]
+            if n < parts[0].shape[0]:  # the sequences not running keep their state
+                stepped = tuple(cat([new, old[n:]]) for new, old in zip(stepped, parts))
+            state = stepped if self._lstm else stepped[0]
+        return cat(outputs), state
+
+    def _initial_states(self, hx, batch: int, x, batched: bool):
+        layers = self.num_layers * (2 if self.bidirectional else 1)
+        shape = (layers, batch, self.proj_size or self.hidden_size)
+        cell = (layers, batch, self.hidden_size)
         if hx is None:
             zeros = factories.zeros(shape, dtype=x.dtype, device=x.device)
-            return (zeros, zeros) if self._lstm else zeros
+            if not self._lstm:
+                return zeros
+            return zeros, (zeros if cell == shape else factories.zeros(
+                cell, dtype=x.dtype, device=x.device))
         parts = hx if self._lstm else (hx,)
         if self._lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
             raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
         parts = tuple(p if batched else p.unsqueeze(1) for p in parts)
-        for p in parts:
-            if tuple(p.shape) != shape:
-                raise RuntimeError(f"Expected hidden size {shape}, got {tuple(p.shape)}")
+        for k, (p, want) in enumerate(zip(parts, (shape, cell))):
+            if tuple(p.shape) != want:
+                which = f"hidden[{k}]" if self._lstm else "hidden"
+                raise RuntimeError(f"Expected {which} size {want}, got {list(p.shape)}")
         return parts if self._lstm else parts[0]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -199,7 +260,7 @@ class RNN(_RNNBase):
         self.nonlinearity = nonlinearity
         super().__init__(*args, **kwargs)
 
-    def _step(self, x_proj, h, w_hh, b_hh):
+    def _step(self, x_proj, h, w_hh, b_hh, w_hr=None):
         step = rnn_tanh_projected if self.nonlinearity == "tanh" else rnn_relu_projected
         return step(x_proj, h, w_hh, b_hh)
 
@@ -211,8 +272,14 @@ class LSTM(_RNNBase):
     _gates, _lstm = 4, True
 
     def _run_direction(self, x, state, weights, reverse: bool):
-        out, h, c = lstm_layer(x, *state, *weights, reverse=reverse, linear=F.linear)
+        if weights[4] is not None:  # projections: the composed steps
+            return super()._run_direction(x, state, weights, reverse)
+        out, h, c = lstm_layer(x, *state, *weights[:4], reverse=reverse, linear=F.linear)
         return out, (h, c)
+
+    def _step(self, x_proj, state, w_hh, b_hh, w_hr=None):
+        h, c = lstm_projected(x_proj, state, w_hh, b_hh, F.linear)
+        return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
 class GRU(_RNNBase):
@@ -220,5 +287,5 @@ class GRU(_RNNBase):
 
     _gates = 3
 
-    def _step(self, x_proj, h, w_hh, b_hh):
+    def _step(self, x_proj, h, w_hh, b_hh, w_hr=None):
         return gru_projected(x_proj, h, w_hh, b_hh)
