@@ -82,6 +82,16 @@ def test_bilstm_crf_tagger():
         assert result["accuracy"] >= 0.85, result
 
 
+def test_packed_sequence_classifier():
+    """Padded batches packed into a bidirectional LSTM (nn.utils.rnn), padding ignored: both
+    learn the counting task; final losses are compared by band only (random streams differ)."""
+    program = _load("packed_classifier")
+    ours, theirs = _both(lambda m: program.main(m, steps=100))
+    _assert_trains_like_torch(ours, theirs, shrink=0.2, rel=1.0)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9, result
+
+
 def test_quickstart_tutorial(capsys):
     quickstart = _load("quickstart")
     ours = quickstart.main(gpugrad)
