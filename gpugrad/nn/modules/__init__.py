@@ -40,6 +40,7 @@ from .batchnorm import (
     LazyBatchNorm3d,
 )
 from .container import ModuleDict, ModuleList, Sequential
+from .container_params import ParameterDict, ParameterList
 from .conv import (
     AvgPool1d,
     AvgPool2d,
@@ -102,7 +103,8 @@ from .syncbatchnorm import SyncBatchNorm
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
-    "Module", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear", "Flatten",
+    "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "Identity", "Linear", "Flatten",
     "Unflatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
