@@ -56,8 +56,8 @@ from .conv import (
     Unfold,
 )
 from .distance import CosineSimilarity, PairwiseDistance
-from .layers import Dropout, Embedding, LayerNorm
-from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
+from .layers import Dropout, Embedding, EmbeddingBag, LayerNorm
+from .linear import Bilinear, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
@@ -110,7 +110,7 @@ from .transformer import (
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
-    "Identity", "Linear", "Flatten",
+    "Identity", "Linear", "Bilinear", "EmbeddingBag", "Flatten",
     "Unflatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
