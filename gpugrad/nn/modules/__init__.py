@@ -97,7 +97,7 @@ from .normalization import (
     RMSNorm,
 )
 from .padding import *  # noqa: F403 (the fifteen padding modules)
-from .rnn import GRU, LSTM, RNN
+from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .syncbatchnorm import SyncBatchNorm
 from .transformer import (
@@ -118,7 +118,8 @@ __all__ = [
     "Unfold", "Fold",
     "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
-    "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "RNN", "LSTM", "GRU",
+    "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "RNNBase", "RNN", "LSTM",
+    "GRU",
     "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
     "ELU", "SELU", "CELU", "Softplus", "Softsign", "Mish", "LogSigmoid", "Tanhshrink", "GLU",
     "Softmin", "Softmax2d", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softshrink",
