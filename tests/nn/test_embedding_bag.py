@@ -56,7 +56,8 @@ def test_module_matches_torch(mode, extra):
 @pytest.mark.parametrize("mode", ["sum", "mean"])
 def test_scale_grad_by_freq_divides_by_each_index_count(mode):
     """Against PyTorch's ``embedding`` with ``scale_grad_by_freq``, reduced per bag by hand:
-    PyTorch's CPU ``embedding_bag`` divides some rows by another index's count."""
+    PyTorch 2.13's CPU ``embedding_bag`` divides some rows by another index's count
+    (pytorch/pytorch#190063)."""
     rng = np.random.default_rng(4)
     w = rng.standard_normal((6, 3))
     ours = gpugrad.tensor(w, requires_grad=True)
@@ -118,3 +119,10 @@ def test_init_from_pretrained_and_errors():
     with pytest.raises(IndexError, match="index 4 is out of range"):
         gpugrad.nn.functional.embedding_bag(gpugrad.tensor([0, 4]), gpugrad.ones(4, 2),
                                             gpugrad.tensor([0]))
+
+
+@pytest.mark.parametrize("mode", ["sum", "max"])
+def test_short_last_offset_runs_to_the_input_end_as_torch(mode):
+    torch.manual_seed(3)
+    ours, theirs = _pair(6, 3, mode=mode, include_last_offset=True)
+    _run(ours, theirs, INDICES, np.array([0, 3, 5], np.int64))
