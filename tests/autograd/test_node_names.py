@@ -107,6 +107,16 @@ STRUCTURE_DIFFERS.update({
     "nn.fold": "an unbatched input is unsqueezed around the Col2Im node",
     "nn.max_pool1d": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
     "nn.max_pool2d": "an unbatched input is unsqueezed around the pooling node",
+    "nn.bilinear": "a matmul with the reshaped weight, a product and a sum (PyTorch: "
+                   "_trilinear's node and views)",
+    "nn.embedding_bag_sum": "embedding rows summed into bags by index_add (PyTorch: one "
+                            "EmbeddingBagBackward0)",
+    "nn.embedding_bag_mean": "embedding rows summed into bags by index_add, then divided "
+                             "(PyTorch: one EmbeddingBagBackward0)",
+    "nn.embedding_bag_max": "embedding rows gathered into a padded block, max over it and a "
+                            "where for empty bags (PyTorch: one EmbeddingBagBackward0)",
+    "nn.embedding_bag_weighted": "embedding rows times the weights, summed by index_add "
+                                 "(PyTorch: one EmbeddingBagBackward0)",
     "nn.avg_pool1d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
     "nn.avg_pool2d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",
     "nn.avg_pool2d_exclude_pad": "average pooling is unfold, a sum, a division and a view",

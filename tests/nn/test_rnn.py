@@ -184,3 +184,22 @@ def test_packed_sequences_match_torch(name, kw, with_state, enforce_sorted):
     if with_state:
         for a, b in zip(hg, ht):
             np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-11)
+
+
+def test_rnn_base_modes_and_positional_nonlinearity_as_torch():
+    for lib in (gpugrad, torch):
+        relu = lib.nn.RNN(3, 4, 2, "relu", False)  # nonlinearity is the fourth argument
+        assert relu.nonlinearity == "relu" and relu.mode == "RNN_RELU" and not relu.bias
+        assert isinstance(relu, lib.nn.RNNBase)
+        assert lib.nn.LSTM(3, 4).mode == "LSTM" and lib.nn.GRU(3, 4).mode == "GRU"
+        with pytest.raises(ValueError, match="Unrecognized RNN mode: X"):
+            lib.nn.RNNBase("X", 3, 4)
+        with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM"):
+            lib.nn.RNN(3, 4, proj_size=0)
+        with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM"):
+            lib.nn.GRU(3, 4, proj_size=2)
+    assert repr(gpugrad.nn.RNN(3, 4, 2, "relu")) == repr(torch.nn.RNN(3, 4, 2, "relu"))
+    base = gpugrad.nn.RNNBase("LSTM", 3, 4)
+    assert repr(base) == repr(torch.nn.RNNBase("LSTM", 3, 4))
+    assert [n for n, _ in base.named_parameters()] == \
+        [n for n, _ in torch.nn.RNNBase("LSTM", 3, 4).named_parameters()]

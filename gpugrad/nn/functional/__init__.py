@@ -35,6 +35,7 @@ from .activation_smooth import (
     elu,
     elu_,
     glu,
+    gumbel_softmax,
     logsigmoid,
     mish,
     selu,
@@ -47,7 +48,7 @@ from .activation_smooth import (
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
 from .distance import cosine_similarity, pairwise_distance, pdist
-from .layers import dropout, embedding, layer_norm, linear, one_hot
+from .layers import bilinear, dropout, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
     binary_cross_entropy,
@@ -88,15 +89,17 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .sparse import embedding_bag
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
     "log_softmax",
     "elu", "elu_", "selu", "selu_", "celu", "celu_", "softplus", "softsign", "mish",
-    "logsigmoid", "tanhshrink", "glu", "softmin",
+    "logsigmoid", "tanhshrink", "glu", "softmin", "gumbel_softmax",
     "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "softshrink", "hardshrink",
     "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
-    "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
+    "linear", "bilinear", "embedding_bag", "dropout", "layer_norm", "batch_norm", "group_norm",
+    "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
     "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",
     "avg_pool2d", "unfold", "fold",

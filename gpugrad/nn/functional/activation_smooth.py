@@ -1,6 +1,6 @@
 """Smooth activations, as composites of Tensor ops: ``elu``, ``selu``, ``celu``, ``softplus``,
-``softsign``, ``mish``, ``logsigmoid``, ``tanhshrink``, ``glu``, ``softmin`` (and the in-place
-``elu_``, ``selu_``, ``celu_``).
+``softsign``, ``mish``, ``logsigmoid``, ``tanhshrink``, ``glu``, ``softmin``, ``gumbel_softmax``
+(and the in-place ``elu_``, ``selu_``, ``celu_``).
 
 Where one branch of a ``where`` would overflow in the region it is not used (``exp`` of a large
 input), its input is clamped first, so the gradient there stays 0 instead of ``0 * inf``.
@@ -14,7 +14,7 @@ from ._pointwise import float_only, log1p_exp, maybe_in_place
 from .activation import softmax
 
 __all__ = ["elu", "elu_", "selu", "selu_", "celu", "celu_", "softplus", "softsign", "mish",
-           "logsigmoid", "tanhshrink", "glu", "softmin"]
+           "logsigmoid", "tanhshrink", "glu", "softmin", "gumbel_softmax"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -113,3 +113,21 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=N
                   "to include dim=X as an argument.")
         dim = 0 if input.dim() in (0, 1, 3) else 1
     return softmax(-input, dim, dtype=dtype)
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A sample of the Gumbel-softmax (concrete) distribution over ``dim``:
+    ``softmax((logits + g) / tau)`` with ``g = -log(Exp(1))`` Gumbel noise. With ``hard``, the
+    one-hot vector of its argmax, whose gradient is the soft sample's (straight-through:
+    ``y_hard - y_soft.detach() + y_soft``). ``eps`` is deprecated and unused."""
+    check_tensor(logits, "gumbel_softmax", "logits")
+    if eps != 1e-10:
+        warn_user("`eps` parameter is deprecated and has no effect.")
+    gumbels = -logits.detach().new_empty(tuple(logits.shape)).exponential_().log()
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.max(dim, keepdim=True)[1]
+    y_hard = math_ns().zeros_like(logits).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft

@@ -10,7 +10,7 @@ import math
 from ...ops._util import Tensor, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
 
-__all__ = ["linear", "dropout", "layer_norm", "embedding", "one_hot"]
+__all__ = ["linear", "bilinear", "dropout", "layer_norm", "embedding", "one_hot"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -38,6 +38,37 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"({bias._data.shape[-1]}) at non-singleton dimension 1"
         )
     return (Linear if bias is not None else LinearNoBias).apply(input, weight, bias)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """``y[..., o] = input1[..., i] * weight[o, i, j] * input2[..., j] + bias[o]`` (summed over
+    ``i``, ``j``): input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out,);
+    returns (*, out). One matmul of ``input1`` with all of ``weight``, then a product with
+    ``input2`` summed over ``j``."""
+    check_tensor(input1, "bilinear", "input1")
+    check_tensor(input2, "bilinear", "input2")
+    check_tensor(weight, "bilinear", "weight")
+    if input1.dim() != input2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.dim()} and "
+                           f"{input2.dim()}")
+    for d in range(input1.dim() - 1):
+        if input1.shape[d] != input2.shape[d]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {d}: "
+                               f"got {input1.shape[d]} and {input2.shape[d]}")
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): weight must be three-dimensional, but got {weight.dim()}")
+    out_features, in1, in2 = weight.shape
+    for name, x, size in (("input1", input1, in1), ("input2", input2, in2)):
+        if x.shape[-1] != size:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {size}")
+    if bias is not None and tuple(bias.shape) != (out_features,):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.shape[-1] if bias.dim() else 1} but expected {out_features}")
+    mixed = input1.matmul(weight.transpose(0, 1).reshape(in1, out_features * in2))
+    out = (mixed.reshape(*input1.shape[:-1], out_features, in2) * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,

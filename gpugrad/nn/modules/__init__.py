@@ -40,6 +40,7 @@ from .batchnorm import (
     LazyBatchNorm3d,
 )
 from .container import ModuleDict, ModuleList, Sequential
+from .container_params import ParameterDict, ParameterList
 from .conv import (
     AvgPool1d,
     AvgPool2d,
@@ -55,8 +56,8 @@ from .conv import (
     Unfold,
 )
 from .distance import CosineSimilarity, PairwiseDistance
-from .layers import Dropout, Embedding, LayerNorm
-from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
+from .layers import Dropout, Embedding, EmbeddingBag, LayerNorm
+from .linear import Bilinear, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
@@ -96,20 +97,29 @@ from .normalization import (
     RMSNorm,
 )
 from .padding import *  # noqa: F403 (the fifteen padding modules)
-from .rnn import GRU, LSTM, RNN
+from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .syncbatchnorm import SyncBatchNorm
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
-    "Module", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear", "Flatten",
+    "Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    "Identity", "Linear", "Bilinear", "EmbeddingBag", "Flatten",
     "Unflatten", "ReLU", "LeakyReLU", "GELU", "SiLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
     "Unfold", "Fold",
     "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
-    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "RNN", "LSTM", "GRU",
+    "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+    "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "RNNBase", "RNN", "LSTM",
+    "GRU",
     "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell",
     "ELU", "SELU", "CELU", "Softplus", "Softsign", "Mish", "LogSigmoid", "Tanhshrink", "GLU",
     "Softmin", "Softmax2d", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softshrink",

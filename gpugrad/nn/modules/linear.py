@@ -1,4 +1,4 @@
-"""``Linear``, ``Identity``, ``Flatten``, ``Unflatten``."""
+"""``Linear``, ``Bilinear``, ``Identity``, ``Flatten``, ``Unflatten``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Identity", "Linear", "LazyLinear", "Flatten", "Unflatten"]
+__all__ = ["Identity", "Linear", "Bilinear", "LazyLinear", "Flatten", "Unflatten"]
 
 
 class Identity(Module):
@@ -66,6 +66,47 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+
+class Bilinear(Module):
+    """``y = x1^T A x2 + b`` (``F.bilinear``).
+
+    Args:
+        in1_features, in2_features: sizes of the two inputs' last dims.
+        out_features: size of each output sample.
+        bias: whether to learn an additive bias. Default: True.
+
+    ``weight`` (out_features, in1_features, in2_features) and ``bias`` start uniform in
+    ``(-1/sqrt(in1_features), 1/sqrt(in1_features))``, as PyTorch's.
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        kw = {"device": device, "dtype": dtype}
+        self.weight = Parameter(factories.empty((out_features, in1_features, in2_features),
+                                                **kw))
+        if bias:
+            self.bias = Parameter(factories.empty(out_features, **kw))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class LazyLinear(LazyModuleMixin, Linear):

@@ -19,7 +19,7 @@ from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
 
-__all__ = ["RNN", "LSTM", "GRU"]
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU"]
 
 
 # One time step of each layer kind, shared with the cells (rnn_cell.py): x (N, input), states
@@ -59,14 +59,22 @@ def gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return gru_projected(F.linear(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
-class _RNNBase(Module):
-    _gates = 1
-    _lstm = False
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+
+class RNNBase(Module):
+    """The base of ``RNN``, ``LSTM`` and ``GRU``: the weights of every layer and direction
+    (``weight_ih_l{k}``, ``weight_hh_l{k}``, biases, ``_reverse``, LSTM's ``weight_hr_l{k}``)
+    for ``mode`` (``"LSTM"``, ``"GRU"``, ``"RNN_TANH"`` or ``"RNN_RELU"``), and the loop over
+    layers, directions and time steps."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, proj_size: int = 0, device=None, dtype=None):
         super().__init__()
+        if mode not in _GATES:
+            raise ValueError("Unrecognized RNN mode: " + mode)
+        self.mode = mode
         if proj_size < 0:
             raise ValueError("proj_size should be a positive integer or zero to disable "
                              "projections")
@@ -83,7 +91,7 @@ class _RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
         kw = {"device": device, "dtype": dtype}
-        gate_size = self._gates * hidden_size
+        gate_size = _GATES[mode] * hidden_size
         directions = 2 if bidirectional else 1
         out_size = proj_size or hidden_size  # what h holds
         self._flat_weights_names = []
@@ -101,6 +109,10 @@ class _RNNBase(Module):
                     self.register_parameter(name, Parameter(factories.empty(shape, **kw)))
                     self._flat_weights_names.append(name)
         self.reset_parameters()
+
+    @property
+    def _lstm(self) -> bool:
+        return self.mode == "LSTM"
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
@@ -249,27 +261,36 @@ class _RNNBase(Module):
         return s
 
 
-class RNN(_RNNBase):
+class RNN(RNNBase):
     """Elman RNN: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`` (or relu with
-    ``nonlinearity="relu"``)."""
+    ``nonlinearity="relu"``). Arguments as PyTorch's: ``input_size, hidden_size,
+    num_layers=1, nonlinearity="tanh", bias=True, batch_first=False, dropout=0.0,
+    bidirectional=False``."""
 
-    def __init__(self, *args, nonlinearity: str = "tanh", **kwargs):
+    def __init__(self, *args, **kwargs):
+        if "proj_size" in kwargs:
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if len(args) > 3:  # nonlinearity comes fourth, before bias
+            nonlinearity, args = args[3], args[:3] + args[4:]
+        else:
+            nonlinearity = kwargs.pop("nonlinearity", "tanh")
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
         self.nonlinearity = nonlinearity
-        super().__init__(*args, **kwargs)
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", *args, **kwargs)
 
     def _step(self, x_proj, h, w_hh, b_hh, w_hr=None):
         step = rnn_tanh_projected if self.nonlinearity == "tanh" else rnn_relu_projected
         return step(x_proj, h, w_hh, b_hh)
 
 
-class LSTM(_RNNBase):
+class LSTM(RNNBase):
     """Long short-term memory: input, forget, cell and output gates; returns
     ``(output, (h_n, c_n))``."""
 
-    _gates, _lstm = 4, True
+    def __init__(self, *args, **kwargs):
+        super().__init__("LSTM", *args, **kwargs)
 
     def _run_direction(self, x, state, weights, reverse: bool):
         if weights[4] is not None:  # projections: the composed steps
@@ -282,10 +303,11 @@ class LSTM(_RNNBase):
         return (h if w_hr is None else F.linear(h, w_hr)), c
 
 
-class GRU(_RNNBase):
+class GRU(RNNBase):
     """Gated recurrent unit: reset and update gates; returns ``(output, h_n)``."""
 
-    _gates = 3
+    def __init__(self, *args, **kwargs):
+        super().__init__("GRU", *args, **kwargs)
 
     def _step(self, x_proj, h, w_hh, b_hh, w_hr=None):
         return gru_projected(x_proj, h, w_hh, b_hh)
