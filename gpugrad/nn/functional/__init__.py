@@ -88,6 +88,14 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .pooling_adaptive import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+)
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
@@ -99,7 +107,9 @@ __all__ = [
     "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
     "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",
-    "avg_pool2d", "unfold", "fold",
+    "avg_pool2d", "unfold", "fold", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
     "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",

@@ -96,6 +96,12 @@ from .normalization import (
     RMSNorm,
 )
 from .padding import *  # noqa: F403 (the fifteen padding modules)
+from .pooling_adaptive import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+)
 from .rnn import GRU, LSTM, RNN
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .syncbatchnorm import SyncBatchNorm
@@ -123,5 +129,6 @@ __all__ = [
     "CTCLoss", "AdaptiveLogSoftmaxWithLoss", "SyncBatchNorm",
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
-    "MaxUnpool1d", "MaxUnpool2d", *_padding.__all__,
+    "MaxUnpool1d", "MaxUnpool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", *_padding.__all__,
 ]
