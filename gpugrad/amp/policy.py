@@ -37,7 +37,7 @@ LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS = (
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
               "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
-              "F.conv2d", "F.prelu",
+              "F.conv2d", "F.conv_transpose1d", "F.conv_transpose2d", "F.prelu",
               "F.scaled_dot_product_attention"]
 # Composites of listed ops that PyTorch runs as one unlisted op (in the input's dtype).
 _OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d"]

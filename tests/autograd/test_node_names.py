@@ -105,6 +105,10 @@ STRUCTURE_DIFFERS.update({
     "nn.conv1d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
     "nn.conv2d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
     "nn.fold": "an unbatched input is unsqueezed around the Col2Im node",
+    "nn.conv_transpose1d": "transposed convolution is matmul + fold + add (PyTorch: one "
+                           "ConvolutionBackward0)",
+    "nn.conv_transpose2d": "transposed convolution is matmul + fold + add (PyTorch: one "
+                           "ConvolutionBackward0)",
     "nn.max_pool1d": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
     "nn.max_pool2d": "an unbatched input is unsqueezed around the pooling node",
     "nn.avg_pool1d": "average pooling is unfold, a mean and a view (PyTorch: AvgPool2DBackward0)",

@@ -46,6 +46,7 @@ from .activation_smooth import (
 )
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
+from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .distance import cosine_similarity, pairwise_distance, pdist
 from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
@@ -106,6 +107,7 @@ __all__ = [
     "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
     "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
+    "conv_transpose1d", "conv_transpose2d",
     "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",
     "avg_pool2d", "unfold", "fold", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",

@@ -54,6 +54,12 @@ from .conv import (
     MaxUnpool2d,
     Unfold,
 )
+from .conv_transpose import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+)
 from .distance import CosineSimilarity, PairwiseDistance
 from .layers import Dropout, Embedding, LayerNorm
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
@@ -130,5 +136,6 @@ __all__ = [
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
     "MaxUnpool1d", "MaxUnpool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d", *_padding.__all__,
+    "AdaptiveMaxPool2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", *_padding.__all__,
 ]
