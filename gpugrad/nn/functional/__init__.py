@@ -48,7 +48,15 @@ from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
 from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .distance import cosine_similarity, pairwise_distance, pdist
-from .layers import dropout, embedding, layer_norm, linear, one_hot
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
+from .layers import embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
     binary_cross_entropy,
@@ -105,7 +113,8 @@ __all__ = [
     "logsigmoid", "tanhshrink", "glu", "softmin",
     "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "softshrink", "hardshrink",
     "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
-    "linear", "dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
+    "linear", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "feature_alpha_dropout", "layer_norm", "batch_norm", "group_norm", "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
     "conv_transpose1d", "conv_transpose2d",
     "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",

@@ -1,4 +1,5 @@
-"""Layer functions: ``linear``, ``dropout``, ``layer_norm``, ``embedding``, ``one_hot``.
+"""Layer functions: ``linear``, ``layer_norm``, ``embedding``, ``one_hot`` (``dropout`` is in
+``dropout.py``).
 
 PyTorch's arguments, checked here; the ops are in ``ops/layers.py``.
 """
@@ -10,7 +11,7 @@ import math
 from ...ops._util import Tensor, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
 
-__all__ = ["linear", "dropout", "layer_norm", "embedding", "one_hot"]
+__all__ = ["linear", "layer_norm", "embedding", "one_hot"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -38,25 +39,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"({bias._data.shape[-1]}) at non-singleton dimension 1"
         )
     return (Linear if bias is not None else LinearNoBias).apply(input, weight, bias)
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, in
-    training (into ``input`` itself with ``inplace``); the identity otherwise."""
-    check_tensor(input, "dropout")
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    backend = input._backend
-    if p == 1.0:
-        scale = backend.xp.zeros(input._data.shape, input._data.dtype)
-    else:
-        scale = backend.bernoulli_mask(1.0 - p, input._data.shape).astype(input._data.dtype)
-        scale *= 1.0 / (1.0 - p)
-    mask = input._new(scale)
-    return input.mul_(mask) if inplace else input * mask
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

@@ -61,7 +61,15 @@ from .conv_transpose import (
     LazyConvTranspose2d,
 )
 from .distance import CosineSimilarity, PairwiseDistance
-from .layers import Dropout, Embedding, LayerNorm
+from .dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
+from .layers import Embedding, LayerNorm
 from .linear import Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
@@ -137,5 +145,6 @@ __all__ = [
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
     "MaxUnpool1d", "MaxUnpool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
     "AdaptiveMaxPool2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConvTranspose1d",
-    "LazyConvTranspose2d", *_padding.__all__,
+    "LazyConvTranspose2d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+    "FeatureAlphaDropout", *_padding.__all__,
 ]

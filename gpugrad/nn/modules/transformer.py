@@ -10,7 +10,8 @@ from ...tensor import Tensor
 from .. import functional as F
 from .attention import MultiheadAttention
 from .container import ModuleList
-from .layers import Dropout, LayerNorm
+from .dropout import Dropout
+from .layers import LayerNorm
 from .linear import Linear
 from .module import Module
 
