@@ -7,7 +7,8 @@ average is two matmuls with constant (n, L) averaging matrices (a mean over resh
 ``n`` divides ``L``, a plain mean for a 1 x 1 output). The maximum gathers each window, padded to
 the longest one by repeating its last row or column (repeats come after the original, so the
 first maximum, which gets the gradient, is PyTorch's), and takes ``max`` over it: gradients and
-double backward come from ``index_select`` and ``max``.
+double backward come from ``index_select`` and ``max`` (windows that divide the input evenly
+are a reshaped view, no gather).
 """
 
 from __future__ import annotations
@@ -116,8 +117,11 @@ def _max_pool(x: Tensor, size: tuple) -> tuple:
     (oh, ow), xp = size, x._backend.xp
     rows, cols = _window_rows(h, oh), _window_rows(w, ow)
     kh, kw = rows.shape[1], cols.shape[1]
-    windows = x.index_select(2, x._new(xp.asarray(rows.reshape(-1))))
-    windows = windows.index_select(3, x._new(xp.asarray(cols.reshape(-1))))
+    if oh * kh == h and ow * kw == w:  # even windows: a view, no gather
+        windows = x
+    else:
+        windows = x.index_select(2, x._new(xp.asarray(rows.reshape(-1))))
+        windows = windows.index_select(3, x._new(xp.asarray(cols.reshape(-1))))
     windows = windows.reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
     values, k = windows.reshape(n, c, oh, ow, kh * kw).max(dim=-1)
     k = k._data
