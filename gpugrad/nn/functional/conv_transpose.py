@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry
-from .conv import _check_image, _pair, _single
+from .conv import _pair, _single
 from .padding import pad
 
 __all__ = ["conv_transpose1d", "conv_transpose2d"]
@@ -40,7 +40,8 @@ def _check(x: Tensor, weight: Tensor, bias, groups) -> None:
         raise RuntimeError(
             f"conv_transpose: input, weight and bias must have one dtype, got {x.dtype}, "
             f"{weight.dtype}{'' if bias is None else ', ' + str(bias.dtype)}")
-    _check_image(x, "conv_transpose2d")
+    if not x.is_floating_point():
+        raise RuntimeError(f"conv_transpose: expected a floating-point input, got {x.dtype}")
 
 
 def _geometry(hw, kernel, stride, padding, output_padding, dilation) -> tuple:
@@ -112,6 +113,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if weight.dim() != 3:
         raise RuntimeError(f"conv_transpose1d: expected a 3-D weight, got weight of shape "
                            f"{list(weight.shape)}")
+    _check(input if input.dim() == 3 else input.unsqueeze(0), weight, bias, groups)
     out = conv_transpose2d(
         input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
         (0, _single(padding, "padding")), (0, _single(output_padding, "output_padding")),

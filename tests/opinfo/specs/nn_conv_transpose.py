@@ -61,5 +61,8 @@ register(
                          r"Expected 3D \(unbatched\) or 4D \(batched\) input"),
            ]),
     OpSpec("nn.conv_transpose1d", _conv_transpose("conv_transpose1d"),
-           _conv_transpose1d_samples, atol32=1e-4),
+           _conv_transpose1d_samples, atol32=1e-4, errors=[
+               ErrorCase((np.ones((2, 3, 5)), np.ones((4, 2, 3))), RuntimeError,
+                         r"expected input\[2, 3, 5\] to have 4 channels"),
+           ]),
 )
