@@ -27,7 +27,7 @@ class _Conv(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device=None, dtype=None, output_padding=0):
+                 device=None, dtype=None):
         super().__init__()
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
@@ -42,7 +42,7 @@ class _Conv(Module):
         self.kernel_size = self._tuple(kernel_size, "kernel_size")
         self.stride, self.dilation = self._tuple(stride, "stride"), self._tuple(dilation,
                                                                                 "dilation")
-        self.output_padding = self._tuple(output_padding, "output_padding")
+        self.output_padding = (0,) * self._dims  # a transposed convolution's sets its own
         self.padding = padding if isinstance(padding, str) else self._tuple(padding, "padding")
         self.padding_mode = padding_mode
         if self.padding == "same" and any(st != 1 for st in self.stride):

@@ -25,8 +25,8 @@ class _ConvTranspose(_Conv):
             raise ValueError(
                 f'Only "zeros" padding mode is supported for {self.__class__.__name__}')
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype,
-                         output_padding=output_padding)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+        self.output_padding = self._tuple(output_padding, "output_padding")
 
     def _output_padding(self, input: Tensor, output_size) -> tuple:
         """``output_padding``, or the one that gives ``output_size`` (its last ``_dims``
