@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     bilstm_crf,
     cnn,
+    cnn_layers,
     compile,
     cross_entropy,
     elementwise,
@@ -17,5 +18,5 @@ from . import (
 )
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, lm_head,
-                            losses, mlp, cnn, optimizer, bilstm_crf, compile)]
+                            losses, mlp, cnn, cnn_layers, optimizer, bilstm_crf, compile)]
 BY_NAME = {w.name: w for w in ALL}

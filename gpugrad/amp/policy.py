@@ -37,7 +37,10 @@ LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS = (
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
               "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
-              "F.conv2d", "F.prelu", "F.scaled_dot_product_attention"]
+              "F.conv2d", "F.conv_transpose1d", "F.conv_transpose2d", "F.prelu",
+              "F.scaled_dot_product_attention"]
+# Composites of listed ops that PyTorch runs as one unlisted op (in the input's dtype).
+_OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d"]
 _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",
            "F.nll_loss", "F.binary_cross_entropy_with_logits", "F.kl_div", "F.poisson_nll_loss",
            "F.margin_ranking_loss", "F.hinge_embedding_loss", "F.soft_margin_loss",
@@ -45,6 +48,7 @@ _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cro
            "F.triplet_margin_loss"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
+    **dict.fromkeys(_OPAQUE, OPAQUE),
     "nn.LSTM.forward": LOWER_INPUTS,
     **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "F.ctc_loss", "gpugrad.prod",
                                "Tensor.prod"], FP32),
@@ -58,6 +62,7 @@ _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_s
             "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
     **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv"], LOWER),
+    **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),
     **dict.fromkeys(_LOSSES + _FP32_NN, FP32),

@@ -105,6 +105,10 @@ STRUCTURE_DIFFERS.update({
     "nn.conv1d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
     "nn.conv2d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
     "nn.fold": "an unbatched input is unsqueezed around the Col2Im node",
+    "nn.conv_transpose1d": "transposed convolution is matmul + fold + add (PyTorch: one "
+                           "ConvolutionBackward0)",
+    "nn.conv_transpose2d": "transposed convolution is matmul + fold + add (PyTorch: one "
+                           "ConvolutionBackward0)",
     "nn.max_pool1d": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
     "nn.max_pool2d": "an unbatched input is unsqueezed around the pooling node",
     "nn.bilinear": "a matmul with the reshaped weight, a product and a sum (PyTorch: "
@@ -128,6 +132,14 @@ STRUCTURE_DIFFERS.update({
     "nn.max_pool2d_indices": "an unbatched input is unsqueezed around the pooling node",
     "nn.max_pool1d_indices": "1-D pooling is 2-D pooling of one row (PyTorch: its own squeezes)",
     "nn.max_unpool2d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool2DBackward0)",
+    "nn.adaptive_avg_pool2d": "uneven windows are two matmuls with averaging matrices, even "
+                              "ones a mean (PyTorch: AdaptiveAvgPool2DBackward0)",
+    "nn.adaptive_avg_pool1d": "uneven windows are matmuls with an averaging matrix (PyTorch: "
+                              "AdaptiveAvgPool2DBackward0)",
+    **dict.fromkeys([f"nn.adaptive_max_pool{d}d{s}" for d in (1, 2)
+                     for s in ("", "_indices", "_with_indices")],
+                    "adaptive max pooling is index_select of the windows and max (PyTorch: "
+                    "AdaptiveMaxPool2DBackward0)"),
     "nn.max_unpool1d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool2DBackward0)",
     "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",

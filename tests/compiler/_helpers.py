@@ -71,6 +71,16 @@ def cnn():
     return model, (4, 2, 8, 8), 3
 
 
+def cnn_layers():
+    """The layers of GANs, U-Nets and ResNets: transposed conv, channel and alpha dropout,
+    adaptive pooling."""
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1), nn.Dropout2d(0.3),
+                          nn.AlphaDropout(0.2), nn.AdaptiveMaxPool2d((5, 3)),
+                          nn.AdaptiveAvgPool2d((2, 2)), nn.Flatten(), nn.Linear(16, 3))
+    return model, (4, 2, 8, 8), 3
+
+
 def lstm():
     return _Recurrent("LSTM"), (4, 6, 5), 3
 
@@ -83,7 +93,8 @@ def transformer():
     return _Encoder(), (4, 6, 5), 3
 
 
-MODELS = {"mlp": mlp, "cnn": cnn, "lstm": lstm, "gru": gru, "transformer": transformer}
+MODELS = {"mlp": mlp, "cnn": cnn, "cnn_layers": cnn_layers, "lstm": lstm, "gru": gru,
+          "transformer": transformer}
 
 OPTIMIZERS = {
     "sgd": lambda ps: gpugrad.optim.SGD(ps, lr=0.1),

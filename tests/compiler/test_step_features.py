@@ -105,6 +105,14 @@ def test_dropout_draws_fresh_masks_like_eager():
     assert len(set(losses)) == STEPS, losses
 
 
+def test_cnn_layers_step_with_channel_and_alpha_dropout():
+    """ConvTranspose2d, Dropout2d, AlphaDropout and adaptive pooling in a compiled step: the
+    masks are drawn fresh at each replay, as eager draws them."""
+    data = batches(STEPS, (4, 2, 8, 8), 3, seed=15)
+    result = compare_runs(lambda: setup("cnn_layers", "sgd"), train_step_of, data)
+    assert result.fn.stats.replays > 0
+
+
 def test_transformer_dropout_step():
     """Dropout inside attention and the feed-forward block, with Adam."""
     parts = setup("transformer", "adam")

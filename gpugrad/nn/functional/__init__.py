@@ -47,8 +47,17 @@ from .activation_smooth import (
 )
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
+from .conv_transpose import conv_transpose1d, conv_transpose2d
 from .distance import cosine_similarity, pairwise_distance, pdist
-from .layers import bilinear, dropout, embedding, layer_norm, linear, one_hot
+from .dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
+from .layers import bilinear, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
     binary_cross_entropy,
@@ -89,6 +98,14 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .pooling_adaptive import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+)
 from .sparse import embedding_bag
 
 __all__ = [
@@ -98,11 +115,15 @@ __all__ = [
     "logsigmoid", "tanhshrink", "glu", "softmin", "gumbel_softmax",
     "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish", "softshrink", "hardshrink",
     "threshold", "threshold_", "prelu", "rrelu", "rrelu_",
-    "linear", "bilinear", "embedding_bag", "dropout", "layer_norm", "batch_norm", "group_norm",
+    "linear", "bilinear", "embedding_bag", "dropout", "dropout1d", "dropout2d", "dropout3d",
+    "alpha_dropout", "feature_alpha_dropout", "layer_norm", "batch_norm", "group_norm",
     "instance_norm",
     "local_response_norm", "rms_norm", "normalize", "embedding", "one_hot", "conv1d", "conv2d",
+    "conv_transpose1d", "conv_transpose2d",
     "pad", "max_pool1d", "max_pool2d", "max_unpool1d", "max_unpool2d", "avg_pool1d",
-    "avg_pool2d", "unfold", "fold",
+    "avg_pool2d", "unfold", "fold", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
+    "adaptive_max_pool2d_with_indices",
     "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",

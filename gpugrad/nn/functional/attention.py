@@ -10,7 +10,7 @@ from ... import factories
 from ...ops._util import Tensor, check_tensor
 from ...ops.repeat import repeat_interleave
 from ...ops.select import tril
-from .layers import dropout
+from .dropout import dropout
 
 __all__ = ["scaled_dot_product_attention"]
 

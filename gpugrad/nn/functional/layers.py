@@ -1,4 +1,5 @@
-"""Layer functions: ``linear``, ``dropout``, ``layer_norm``, ``embedding``, ``one_hot``.
+"""Layer functions: ``linear``, ``layer_norm``, ``embedding``, ``one_hot`` (``dropout`` is in
+``dropout.py``).
 
 PyTorch's arguments, checked here; the ops are in ``ops/layers.py``.
 """
@@ -10,7 +11,7 @@ import math
 from ...ops._util import Tensor, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
 
-__all__ = ["linear", "bilinear", "dropout", "layer_norm", "embedding", "one_hot"]
+__all__ = ["linear", "bilinear", "layer_norm", "embedding", "one_hot"]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -69,25 +70,6 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     mixed = input1.matmul(weight.transpose(0, 1).reshape(in1, out_features * in2))
     out = (mixed.reshape(*input1.shape[:-1], out_features, in2) * input2.unsqueeze(-2)).sum(-1)
     return out if bias is None else out + bias
-
-
-def dropout(input: Tensor, p: float = 0.5, training: bool = True,
-            inplace: bool = False) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``, in
-    training (into ``input`` itself with ``inplace``); the identity otherwise."""
-    check_tensor(input, "dropout")
-    if p < 0.0 or p > 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    backend = input._backend
-    if p == 1.0:
-        scale = backend.xp.zeros(input._data.shape, input._data.dtype)
-    else:
-        scale = backend.bernoulli_mask(1.0 - p, input._data.shape).astype(input._data.dtype)
-        scale *= 1.0 / (1.0 - p)
-    mask = input._new(scale)
-    return input.mul_(mask) if inplace else input * mask
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,

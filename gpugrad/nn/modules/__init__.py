@@ -55,8 +55,22 @@ from .conv import (
     MaxUnpool2d,
     Unfold,
 )
+from .conv_transpose import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+)
 from .distance import CosineSimilarity, PairwiseDistance
-from .layers import Dropout, Embedding, EmbeddingBag, LayerNorm
+from .dropout import (
+    AlphaDropout,
+    Dropout,
+    Dropout1d,
+    Dropout2d,
+    Dropout3d,
+    FeatureAlphaDropout,
+)
+from .layers import Embedding, EmbeddingBag, LayerNorm
 from .linear import Bilinear, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
@@ -97,6 +111,12 @@ from .normalization import (
     RMSNorm,
 )
 from .padding import *  # noqa: F403 (the fifteen padding modules)
+from .pooling_adaptive import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+)
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
 from .syncbatchnorm import SyncBatchNorm
@@ -133,5 +153,8 @@ __all__ = [
     "CTCLoss", "AdaptiveLogSoftmaxWithLoss", "SyncBatchNorm",
     "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "LazyBatchNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d", "LazyInstanceNorm3d",
-    "MaxUnpool1d", "MaxUnpool2d", *_padding.__all__,
+    "MaxUnpool1d", "MaxUnpool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+    "FeatureAlphaDropout", *_padding.__all__,
 ]

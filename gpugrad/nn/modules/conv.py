@@ -23,6 +23,7 @@ class _Conv(Module):
     PyTorch's (Kaiming uniform with a = sqrt(5); bias uniform in +-1/sqrt(fan_in))."""
 
     _dims = 2
+    transposed = False
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
@@ -31,12 +32,17 @@ class _Conv(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
                              f"padding_mode='{padding_mode}'")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError("in_channels and out_channels must be divisible by groups")
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = self._tuple(kernel_size, "kernel_size")
         self.stride, self.dilation = self._tuple(stride, "stride"), self._tuple(dilation,
                                                                                 "dilation")
+        self.output_padding = (0,) * self._dims  # a transposed convolution's sets its own
         self.padding = padding if isinstance(padding, str) else self._tuple(padding, "padding")
         self.padding_mode = padding_mode
         if self.padding == "same" and any(st != 1 for st in self.stride):
@@ -45,8 +51,7 @@ class _Conv(Module):
         self._reversed_padding_repeated_twice = _pads_of(self.padding, self.kernel_size,
                                                          self.dilation)
         kw = {"device": device, "dtype": dtype}
-        self.weight = Parameter(factories.empty(
-            (out_channels, in_channels // groups, *self.kernel_size), **kw))
+        self.weight = Parameter(factories.empty(self._weight_shape(), **kw))
         self.register_parameter(
             "bias", Parameter(factories.empty(out_channels, **kw)) if bias else None)
         self.reset_parameters()
@@ -56,7 +61,14 @@ class _Conv(Module):
             return _pair(value, name)
         return (_single(value, name),)
 
+    def _weight_shape(self) -> tuple:
+        """(out, in/groups, *kernel); transposed: (in, out/groups, *kernel)."""
+        if self.transposed:
+            return (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
+        return (self.out_channels, self.in_channels // self.groups, *self.kernel_size)
+
     def reset_parameters(self) -> None:
+        # fan_in is weight.shape[1] * kernel either way (PyTorch's, for transposed ones too)
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
         if self.bias is not None:
             fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
@@ -79,6 +91,8 @@ class _Conv(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._dims:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._dims:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -129,6 +143,9 @@ class _LazyConv(LazyModuleMixin):
                  dtype=None):
         super().__init__(0, 0, kernel_size, stride, padding, dilation, groups, False,
                          padding_mode, device=device, dtype=dtype)
+        self._uninitialized(out_channels, bias, device, dtype)
+
+    def _uninitialized(self, out_channels: int, bias: bool, device, dtype) -> None:
         self.weight = UninitializedParameter(device=device, dtype=dtype)
         self.out_channels = out_channels
         if bias:
@@ -145,8 +162,7 @@ class _LazyConv(LazyModuleMixin):
         self.in_channels = self._get_in_channels(input)
         if self.in_channels % self.groups != 0:
             raise ValueError("in_channels must be divisible by groups")
-        self.weight.materialize((self.out_channels, self.in_channels // self.groups,
-                                 *self.kernel_size))
+        self.weight.materialize(self._weight_shape())
         if self.bias is not None:
             self.bias.materialize((self.out_channels,))
         self.reset_parameters()

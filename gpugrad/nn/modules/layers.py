@@ -1,4 +1,4 @@
-"""``Dropout``, ``Embedding``, ``EmbeddingBag``, ``LayerNorm``."""
+"""``Embedding``, ``EmbeddingBag``, ``LayerNorm``."""
 
 from __future__ import annotations
 
@@ -10,24 +10,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["Dropout", "Embedding", "EmbeddingBag", "LayerNorm"]
-
-
-class Dropout(Module):
-    """In training, zeroes each element with probability ``p`` and scales the rest by
-    ``1 / (1 - p)``; the identity in ``eval()`` mode."""
-
-    def __init__(self, p: float = 0.5, inplace: bool = False):
-        super().__init__()
-        if p < 0 or p > 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p, self.inplace = p, inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, self.inplace)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
+__all__ = ["Embedding", "EmbeddingBag", "LayerNorm"]
 
 
 class Embedding(Module):

@@ -14,7 +14,8 @@ from .. import functional as F
 from .. import init
 from .attention import MultiheadAttention
 from .container import ModuleList
-from .layers import Dropout, LayerNorm
+from .dropout import Dropout
+from .layers import LayerNorm
 from .linear import Linear
 from .module import Module
 

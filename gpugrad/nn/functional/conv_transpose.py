@@ -1,0 +1,121 @@
+"""Transposed convolutions, ``conv_transpose1d`` and ``conv_transpose2d``: the adjoint of
+``conv2d`` with respect to its input.
+
+Convolution is ``unfold`` then a matmul with the weight; its adjoint is a matmul with the
+transposed weight, giving one column of ``out_channels * kh * kw`` values per input position,
+then ``fold`` (col2im), which sums each column into the output window it came from. The
+output's windows are those of a convolution of the output back to the input's size: padding
+``p`` is cropped from both ends, ``output_padding`` added at the end (rows that no column
+reaches stay zero). Gradients and double backward come from ``matmul`` and ``Fold``.
+"""
+
+from __future__ import annotations
+
+from ...ops._util import Tensor, check_tensor
+from ...ops.conv import Fold, Geometry
+from .conv import _pair, _single
+from .padding import pad
+
+__all__ = ["conv_transpose1d", "conv_transpose2d"]
+
+
+def _check(x: Tensor, weight: Tensor, bias, groups) -> None:
+    in_ch, out_per_group = weight.shape[:2]
+    if not isinstance(groups, int) or groups < 1:
+        raise RuntimeError(f"non-positive groups is not supported, got groups={groups}")
+    if in_ch % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+    if x.shape[1] != in_ch:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"input{list(x.shape)} to have {in_ch} channels, but got "
+                           f"{x.shape[1]} channels instead")
+    out_ch = out_per_group * groups
+    if bias is not None and tuple(bias.shape) != (out_ch,):
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
+                           f"bias to be 1-dimensional with {out_ch} elements, but got bias of "
+                           f"size {list(bias.shape)} instead")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise RuntimeError(
+            f"conv_transpose: input, weight and bias must have one dtype, got {x.dtype}, "
+            f"{weight.dtype}{'' if bias is None else ', ' + str(bias.dtype)}")
+    if not x.is_floating_point():
+        raise RuntimeError(f"conv_transpose: expected a floating-point input, got {x.dtype}")
+
+
+def _geometry(hw, kernel, stride, padding, output_padding, dilation) -> tuple:
+    """The windows that fold the columns into the output, and the zero rows and columns
+    ``output_padding`` adds past the last window's reach (where it exceeds ``padding``)."""
+    if min(stride) < 1:
+        raise RuntimeError("non-positive stride is not supported")
+    if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
+        (oph, opw), (sh, sw), (dh, dw) = output_padding, stride, dilation
+        raise RuntimeError(
+            "output padding must be smaller than either stride or dilation, but got "
+            f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
+            f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
+    size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
+                 zip(hw, stride, padding, dilation, kernel, output_padding))
+    if min(size) < 0:
+        raise RuntimeError(f"Given input size per channel: ({hw[0]} x {hw[1]}). Calculated "
+                           f"output size per channel: ({size[0]} x {size[1]}). Output size is "
+                           "too small")
+    extra = tuple(max(0, op - p) for op, p in zip(output_padding, padding))
+    (ph, pw), (oph, opw), (eh, ew) = padding, output_padding, extra
+    geo = Geometry((size[0] - eh, size[1] - ew), kernel, dilation,
+                   (ph, ph - oph + eh, pw, pw - opw + ew), stride)
+    return geo, extra
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """2-D transposed convolution of ``input`` (N, C_in, H, W) or (C_in, H, W) with
+    ``weight`` (C_in, C_out/groups, kh, kw), plus ``bias`` (C_out,): the gradient of
+    ``conv2d`` with respect to its input. Output size per dim:
+    ``(H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1``."""
+    check_tensor(input, "conv_transpose2d")
+    check_tensor(weight, "conv_transpose2d", "weight")
+    if input.dim() not in (3, 4):
+        raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, "
+                           f"but got input of size: {list(input.shape)}")
+    if weight.dim() != 4:
+        raise RuntimeError(f"conv_transpose2d: expected a 4-D weight, got weight of shape "
+                           f"{list(weight.shape)}")
+    batched = input.dim() == 4
+    x = input if batched else input.unsqueeze(0)
+    _check(x, weight, bias, groups)
+    in_ch, out_per_group, kh, kw = weight.shape
+    geo, (eh, ew) = _geometry(x.shape[2:], (kh, kw), _pair(stride, "stride"),
+                              _pair(padding, "padding"), _pair(output_padding, "output_padding"),
+                              _pair(dilation, "dilation"))
+    n, per_group, positions = x.shape[0], in_ch // groups, x.shape[2] * x.shape[3]
+    k = out_per_group * kh * kw
+    w = weight.reshape(groups, per_group, k).transpose(1, 2)  # (groups, C_out/g * kh*kw, C_in/g)
+    cols = w.matmul(x.reshape(n, groups, per_group, positions))
+    out = Fold.apply(cols.reshape(n, groups * k, positions), geo)
+    if eh or ew:
+        out = pad(out, (0, ew, 0, eh))
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out if batched else out.squeeze(0)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """1-D transposed convolution of ``input`` (N, C_in, L) or (C_in, L) with ``weight``
+    (C_in, C_out/groups, k) (see ``conv_transpose2d``)."""
+    check_tensor(input, "conv_transpose1d")
+    check_tensor(weight, "conv_transpose1d", "weight")
+    if input.dim() not in (2, 3):
+        raise RuntimeError("Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, "
+                           f"but got input of size: {list(input.shape)}")
+    if weight.dim() != 3:
+        raise RuntimeError(f"conv_transpose1d: expected a 3-D weight, got weight of shape "
+                           f"{list(weight.shape)}")
+    _check(input if input.dim() == 3 else input.unsqueeze(0), weight, bias, groups)
+    out = conv_transpose2d(
+        input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
+        (0, _single(padding, "padding")), (0, _single(output_padding, "output_padding")),
+        groups, (1, _single(dilation, "dilation")))
+    return out.squeeze(-2)
