@@ -127,6 +127,14 @@ STRUCTURE_DIFFERS.update({
     "nn.scaled_dot_product_attention": "attention is composed of matmuls and softmax (PyTorch: "
                                        "one fused node)",
 })
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    [f"nn.interpolate_{m}" for m in ("nearest", "nearest_exact", "linear", "bilinear", "bicubic",
+                                     "trilinear")],
+    "interpolation is an IndexSelect per tap and spatial dim, weighted and summed (PyTorch: "
+    "one Upsample*Backward0 node)"))
+STRUCTURE_DIFFERS["nn.interpolate_area"] = (
+    "area is a product with a matrix of window means per spatial dim (PyTorch: "
+    "AdaptiveAvgPool2DBackward0 or a mean)")
 
 
 def _describe(t):

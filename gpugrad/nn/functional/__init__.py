@@ -88,6 +88,8 @@ from .pooling import (
     max_unpool1d,
     max_unpool2d,
 )
+from .shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
@@ -107,4 +109,6 @@ __all__ = [
     "multilabel_soft_margin_loss", "cosine_embedding_loss", "multi_margin_loss",
     "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "linear_cross_entropy", "ctc_loss",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle",
 ]
