@@ -80,7 +80,7 @@ def _check_dtype(input: Tensor, mode: str, spatial: int) -> None:
         kernel = "upsample_bilinear2d_channels_last"
     else:
         kernel = "compute_indices_weights_" + ("cubic" if mode == "bicubic" else "linear")
-    if d is dt.uint8:  # PyTorch's CPU build has uint8 bilinear/bicubic kernels; gpugrad not
+    if d is dt.uint8 and mode in ("bilinear", "bicubic"):  # PyTorch's CPU build has these
         raise NotImplementedError(
             f"interpolate(): mode {mode!r} of a uint8 tensor is not supported by gpugrad; "
             "convert it to a floating dtype first")
