@@ -69,6 +69,21 @@ def _torch_dtype_name(t, float32_reference: bool) -> str:
 
 # Ops that PyTorch has no bfloat16 kernel for on any device: gpugrad refuses them too.
 NO_BFLOAT16 = {"nn.ctc_loss"}
+# Gradients that bfloat16 cannot carry to these tolerances in either library: the grid's
+# gradient in grid_sample sums differences of neighbouring pixels over the channels, rounding at
+# each step, and both libraries land a few percent of its scale from the float64 gradient of
+# the same rounded inputs. gpugrad's must be no further from it than twice PyTorch's distance.
+ROUNDING_BOUND_GRADS = {("nn.grid_sample_bilinear", 1), ("nn.grid_sample_bicubic", 1)}
+
+
+def _float64_grad(spec, sample, t_args, ups, i):
+    """The float64 gradient of arg ``i`` at the bfloat16-rounded arguments ``t_args``."""
+    args = [a.detach().double().requires_grad_(j == i) if isinstance(a, torch.Tensor)
+            and a.is_floating_point() else a for j, a in enumerate(t_args)]
+    outs = _outputs(spec, spec.op(torch, *args, **sample.kwargs))
+    diff = [o for o in outs if o.requires_grad]
+    torch.autograd.backward(diff, [u.double() for u in ups])
+    return args[i].grad.numpy()
 
 
 @pytest.mark.parametrize("spec,sample", list(_cases()))
@@ -113,5 +128,10 @@ def test_bfloat16_values_and_grads_match_torch(spec, sample):
         if tg is None:
             continue
         assert gg is not None and gg.dtype is gpugrad.bfloat16, f"grad of arg {i}"
+        if (spec.name, i) in ROUNDING_BOUND_GRADS:
+            exact = _float64_grad(spec, sample, t_args, ups, i)
+            theirs = np.abs(_host(tg) - exact).max()
+            assert np.abs(_host(gg) - exact).max() <= 2 * theirs + ATOL, f"grad of arg {i}"
+            continue
         np.testing.assert_allclose(_host(gg), _host(tg), rtol=RTOL, atol=ATOL, equal_nan=True,
                                    err_msg=f"grad of arg {i}")

@@ -25,8 +25,8 @@ from .. import _dtype as dt
 from .indexing import index_select
 from .linalg import matmul
 
-__all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_taps", "area_weights", "resample",
-           "area_resample"]
+__all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps",
+           "area_weights", "resample", "area_resample"]
 
 _CUBIC_A = -0.75
 
@@ -85,15 +85,20 @@ def _cubic_far(x, a):  # 1 < |x| < 2
     return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
 
 
+def cubic_weights(t, a=_CUBIC_A, one=1.0) -> list:
+    """The weights of the four taps around a point at fraction ``t`` past the second (arrays
+    or Tensors; ``a`` and ``one`` in the arithmetic's type)."""
+    return [_cubic_far(t + one, a), _cubic_near(t, a), _cubic_near(one - t, a),
+            _cubic_far(one - t + one, a)]
+
+
 def cubic_taps(n_in: int, n_out: int, align_corners: bool, scale, opmath) -> list:
     s = _scale(n_in, n_out, align_corners, scale, opmath)
     dst = np.arange(n_out).astype(opmath)
     src = s * dst if align_corners else s * (dst + opmath(0.5)) - opmath(0.5)
     base = np.minimum(_floor32(src), n_in - 1)
     t = np.clip(src - base.astype(opmath), 0, 1).astype(opmath)
-    a, one = opmath(_CUBIC_A), opmath(1)
-    weights = [_cubic_far(t + one, a), _cubic_near(t, a), _cubic_near(one - t, a),
-               _cubic_far(one - t + one, a)]
+    weights = cubic_weights(t, opmath(_CUBIC_A), opmath(1))
     return [(np.clip(base - 1 + k, 0, n_in - 1), w.astype(opmath))
             for k, w in enumerate(weights)]
 

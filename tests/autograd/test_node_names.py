@@ -132,6 +132,12 @@ STRUCTURE_DIFFERS.update(dict.fromkeys(
                                      "trilinear")],
     "interpolation is an IndexSelect per tap and spatial dim, weighted and summed (PyTorch: "
     "one Upsample*Backward0 node)"))
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    [f"nn.grid_sample_{m}" for m in ("bilinear", "nearest", "bicubic")],
+    "grid sampling is gathers at the corners times weights computed from the grid (PyTorch: "
+    "one GridSampler2DBackward0 node)"))
+STRUCTURE_DIFFERS["nn.affine_grid"] = ("the base grid times theta transposed, then a view "
+                                       "(PyTorch: one AffineGridGeneratorBackward0 node)")
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "
     "AdaptiveAvgPool2DBackward0 or a mean)")

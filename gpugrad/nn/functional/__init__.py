@@ -47,6 +47,7 @@ from .activation_smooth import (
 from .attention import scaled_dot_product_attention
 from .conv import conv1d, conv2d, fold, unfold
 from .distance import cosine_similarity, pairwise_distance, pdist
+from .grid import affine_grid, grid_sample
 from .layers import dropout, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
@@ -110,5 +111,5 @@ __all__ = [
     "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "linear_cross_entropy", "ctc_loss",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
-    "pixel_unshuffle", "channel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "affine_grid", "grid_sample",
 ]

@@ -120,3 +120,70 @@ register(
         ErrorCase((np.ones((1, 8)), 2), RuntimeError, "> 2 dims"),
     ]),
 )
+
+
+# ------------------------------------------------------------------ spatial transformers
+def _grid(rng, *shape):
+    """Sampling points in and around [-1, 1] (outside: the padding's part)."""
+    return rng.uniform(-1.3, 1.3, size=shape)
+
+
+def _grid_sample_samples(rng, mode):
+    samples = []
+    for padding_mode in ("zeros", "border", "reflection"):
+        for align_corners in (False, True):
+            samples.append(Sample((randn(rng, 2, 3, 4, 5), _grid(rng, 2, 3, 2, 2)),
+                                  {"padding_mode": padding_mode,
+                                   "align_corners": align_corners}))
+    samples += [
+        Sample((randn(rng, 1, 2, 1, 3), _grid(rng, 1, 2, 3, 2)),
+               {"padding_mode": "reflection", "align_corners": True}, note="one row"),
+        Sample((randn(rng, 0, 2, 3, 3), _grid(rng, 0, 2, 2, 2)), {"align_corners": False},
+               note="empty batch"),
+        Sample((randn(rng, 2, 3, 4, 5), _grid(rng, 2, 0, 2, 2)), {"align_corners": False},
+               note="no points"),
+    ]
+    if mode != "bicubic":
+        samples.append(Sample((randn(rng, 1, 2, 3, 4, 3), _grid(rng, 1, 2, 2, 2, 3)),
+                              {"padding_mode": "border", "align_corners": False},
+                              note="volumetric"))
+    return samples
+
+
+def _grid_sample(mode):
+    def op(m, x, grid, **kw):
+        return m.nn.functional.grid_sample(x, grid, mode=mode, **kw)
+    return op
+
+
+register(
+    OpSpec("nn.grid_sample_bilinear", _grid_sample("bilinear"),
+           lambda rng: _grid_sample_samples(rng, "bilinear"), atol32=1e-4, errors=[
+               ErrorCase((np.ones((2, 1, 3, 3)), np.ones((1, 2, 2, 2))), RuntimeError,
+                         "same batch size", {"align_corners": False}),
+               ErrorCase((np.ones((1, 1, 3, 3)), np.ones((1, 2, 2, 3))), RuntimeError,
+                         "size 2 in last dimension", {"align_corners": False}),
+               ErrorCase((np.ones((1, 1, 3, 3)), np.ones((1, 2, 2, 2))), ValueError,
+                         "expected padding_mode", {"padding_mode": "wrap"}),
+           ]),
+    OpSpec("nn.grid_sample_nearest", _grid_sample("nearest"),
+           lambda rng: _grid_sample_samples(rng, "nearest")),
+    OpSpec("nn.grid_sample_bicubic", _grid_sample("bicubic"),
+           lambda rng: _grid_sample_samples(rng, "bicubic"), atol32=1e-4, errors=[
+               ErrorCase((np.ones((1, 1, 3, 3, 3)), np.ones((1, 2, 2, 2, 3))), RuntimeError,
+                         "bicubic interpolation only supports 4D input",
+                         {"align_corners": False}),
+           ]),
+    OpSpec("nn.affine_grid", lambda m, theta, size, **kw: m.nn.functional.affine_grid(
+        theta, size, **kw), lambda rng: [
+        Sample((randn(rng, 2, 2, 3), (2, 3, 4, 5)), {"align_corners": False}),
+        Sample((randn(rng, 2, 2, 3), (2, 1, 3, 2)), {"align_corners": True}),
+        Sample((randn(rng, 1, 3, 4), (1, 2, 3, 2, 4)), {"align_corners": False}),
+        Sample((randn(rng, 1, 3, 4), (1, 2, 2, 3, 2)), {"align_corners": True}),
+    ], errors=[
+        ErrorCase((np.ones((2, 3, 3)), (2, 3, 4, 5)), ValueError, "shape Nx2x3",
+                  {"align_corners": False}),
+        ErrorCase((np.ones((2, 2, 3)), (2, 3, 4)), NotImplementedError, "4D and 5D sizes",
+                  {"align_corners": False}),
+    ]),
+)
