@@ -58,6 +58,26 @@ def test_affine_grid_matches_torch(size, align_corners):
     np.testing.assert_allclose(theta.grad.numpy(), ttheta.grad.numpy(), atol=1e-12)
 
 
+@pytest.mark.parametrize("padding_mode", ["border", "reflection"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_points_on_the_edges_get_torchs_grid_gradient(padding_mode, align_corners):
+    """Where a clipped or reflected coordinate lands exactly on an edge or on the mirror,
+    PyTorch's slope is 0 (clipped) or +1 (the mirror): so is gpugrad's."""
+    points = np.array([-1.0, 1.0, -1.5, 1.5, -0.75, 0.0, 3.0, -3.0])
+    grid = np.stack(np.meshgrid(points, points), -1)[None]
+    x = np.random.default_rng(8).standard_normal((1, 2, 3, 4))
+    grads = []
+    for m in (gpugrad, torch):
+        g = m.tensor(grid, requires_grad=True)
+        out = m.nn.functional.grid_sample(m.tensor(x), g, padding_mode=padding_mode,
+                                          align_corners=align_corners)
+        (out * m.tensor(np.arange(out.numel()).reshape(tuple(out.shape)) % 5 - 2.0)).sum() \
+            .backward()
+        grads.append((out.detach().numpy(), g.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], atol=1e-12)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], atol=1e-12)
+
+
 def test_a_spatial_transformer_step_matches_torch():
     """A localization net predicts theta; the image is resampled through its grid; the loss's
     gradient reaches the localization weights through grid_sample and affine_grid."""

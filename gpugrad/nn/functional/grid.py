@@ -97,20 +97,28 @@ def _reflect(coord: Tensor, twice_low: int, twice_high: int) -> Tensor:
     if twice_low == twice_high:
         return coord * 0
     low, span = twice_low / 2, (twice_high - twice_low) / 2
-    dist = (coord - low).abs()
+    shifted = coord - low
+    dist = where(shifted.detach() < 0, -shifted, shifted)  # (|.| whose slope at 0 is +1)
     flips = (dist / span).floor()
     extra = dist - flips * span
     even = (flips.detach() % 2) == 0
     return where(even, extra + low, span - extra + low)
 
 
+def _clip(coord: Tensor, size: int) -> Tensor:
+    """``coord`` clamped to [0, size - 1], with PyTorch's gradient: 1 strictly inside, else 0
+    (a point on the edge stays there)."""
+    inside = (coord.detach() > 0) & (coord.detach() < size - 1)
+    return where(inside, coord, clamp(coord.detach(), 0, size - 1))
+
+
 def _pad_coordinate(coord: Tensor, size: int, padding_mode: str, align_corners: bool):
     if padding_mode == "border":
-        return clamp(coord, 0, size - 1)
-    if padding_mode == "reflection":
+        return _clip(coord, size)
+    if padding_mode == "reflection":  # (then clipped: the edges get the clip's slope 0)
         if align_corners:
-            return _reflect(coord, 0, 2 * (size - 1))
-        return clamp(_reflect(coord, -1, 2 * size - 1), 0, size - 1)
+            return _clip(_reflect(coord, 0, 2 * (size - 1)), size)
+        return _clip(_reflect(coord, -1, 2 * size - 1), size)
     return coord
 
 
