@@ -157,6 +157,22 @@ def test_nearest_of_other_dtypes_matches_torch(dtype, mode):
     np.testing.assert_array_equal(got.float().numpy(), expected.float().numpy())
 
 
+@pytest.mark.parametrize("mode", ["linear", "area"])
+@pytest.mark.parametrize("kw", [dict(size=7), dict(scale_factor=1.7),
+                                dict(scale_factor=0.6, recompute_scale_factor=True)])
+def test_reduced_precision_interpolates_in_float32(mode, kw):
+    """bfloat16 and float16 inputs: the weighted sums in float32, rounded once, as PyTorch."""
+    a = np.random.default_rng(9).standard_normal((2, 3, 5)).astype(np.float32)
+    for dtype in ("bfloat16", "float16"):
+        t = torch.from_numpy(a).to(getattr(torch, dtype))
+        g = gpugrad.from_numpy(t.float().numpy()).to(getattr(gpugrad, dtype))
+        expected = torch.nn.functional.interpolate(t, mode=mode, **kw)
+        got = gpugrad.nn.functional.interpolate(g, mode=mode, **kw)
+        assert got.dtype.name == dtype
+        np.testing.assert_allclose(got.float().numpy(), expected.float().numpy(), rtol=1e-2,
+                                   atol=1e-2)
+
+
 def test_size_and_factor_forms():
     x = np.random.default_rng(4).standard_normal((1, 2, 3, 5))
     g, t = gpugrad.from_numpy(x), torch.from_numpy(x)

@@ -84,8 +84,7 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
 
 # ------------------------------------------------------------------------- grid_sample
 def _unnormalize(coord: Tensor, size: int, align_corners: bool) -> Tensor:
-    """-1 .. 1 to pixels: the corner pixels' centres (``align_corners``) or outer edges; in
-    PyTorch's CPU kernel's order of operations (bfloat16 rounds after each)."""
+    """-1 .. 1 to pixels: the corner pixels' centres (``align_corners``) or outer edges."""
     if align_corners:
         return (coord + 1) * ((size - 1) / 2)
     return ((coord + 1) * size - 1) / 2
@@ -180,6 +179,9 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
         warnings.warn(_ALIGN_WARNING, stacklevel=2)
         align_corners = False
     _check_grid(input, grid, mode)
+    if input.dtype in (dt.bfloat16, dt.float16):  # positions and sums in float32
+        return grid_sample(input.float(), grid.float(), mode, padding_mode,
+                           align_corners).to(input.dtype)
     xp = input._backend.xp
     spatial = tuple(input.shape[2:])
     n, c = input.shape[0], input.shape[1]

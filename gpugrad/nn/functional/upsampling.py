@@ -181,6 +181,11 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     else:
         _check_sizes(input, out_size)
     _check_dtype(input, mode, spatial)
+    if input.dtype in (dt.bfloat16, dt.float16) and mode not in ("nearest", "nearest-exact"):
+        # weighted sums in float32, rounded once (PyTorch's kernels accumulate so too)
+        size, scale_factor = (out_size, None) if scales is None else (None, scales)
+        return interpolate(input.float(), size, scale_factor, mode,
+                           align_corners if mode != "area" else None).to(input.dtype)
     opmath = opmath_type(input.dtype)
     out = input
     for k, n_out in enumerate(out_size):
