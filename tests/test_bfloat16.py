@@ -69,6 +69,36 @@ def _torch_dtype_name(t, float32_reference: bool) -> str:
 
 # Ops that PyTorch has no bfloat16 kernel for on any device: gpugrad refuses them too.
 NO_BFLOAT16 = {"nn.ctc_loss"}
+# Results that bfloat16 cannot carry to these tolerances, so that two libraries agree only
+# where they round alike: PyTorch's grid_sample computes its sample positions in bfloat16 (an
+# ulp of a position moves the sample, and nearest mode may pick the next pixel; gpugrad's
+# computes them in float32), and the grid's gradient sums differences of neighbouring pixels
+# over the channels. gpugrad's result must be no further from the float64 result of the same
+# rounded inputs than twice PyTorch's distance (name -> "out" and the args whose gradients are
+# held to this).
+ROUNDING_BOUND = dict.fromkeys(["nn.grid_sample_bilinear", "nn.grid_sample_bicubic",
+                                 "nn.grid_sample_nearest"], {"out", 0, 1})
+
+
+def _no_further(ours, theirs, exact, what: str) -> None:
+    bound = 2 * np.abs(theirs - exact).max() + ATOL
+    assert np.abs(ours - exact).max() <= bound, what
+
+
+def _float64_out(spec, sample, t_args):
+    args = [a.detach().double() if isinstance(a, torch.Tensor) and a.is_floating_point()
+            else a for a in t_args]
+    return [o.detach().numpy() for o in _outputs(spec, spec.op(torch, *args, **sample.kwargs))]
+
+
+def _float64_grad(spec, sample, t_args, ups, i):
+    """The float64 gradient of arg ``i`` at the bfloat16-rounded arguments ``t_args``."""
+    args = [a.detach().double().requires_grad_(j == i) if isinstance(a, torch.Tensor)
+            and a.is_floating_point() else a for j, a in enumerate(t_args)]
+    outs = _outputs(spec, spec.op(torch, *args, **sample.kwargs))
+    diff = [o for o in outs if o.requires_grad]
+    torch.autograd.backward(diff, [u.double() for u in ups])
+    return args[i].grad.numpy()
 
 
 @pytest.mark.parametrize("spec,sample", list(_cases()))
@@ -88,8 +118,13 @@ def test_bfloat16_values_and_grads_match_torch(spec, sample):
         float32_reference = True
         _, t_args, _ = _args(sample, spec.differentiable, torch.float32)
         t_out = _outputs(spec, spec.op(torch, *t_args, **sample.kwargs))
-    for go, to in zip(g_out, t_out):
+    bound = ROUNDING_BOUND.get(spec.name, ())
+    exact_outs = _float64_out(spec, sample, t_args) if "out" in bound else None
+    for k, (go, to) in enumerate(zip(g_out, t_out)):
         assert go.dtype.name == _torch_dtype_name(to, float32_reference), (go.dtype, to.dtype)
+        if exact_outs is not None:
+            _no_further(_host(go), _host(to), exact_outs[k], f"output {k}")
+            continue
         np.testing.assert_allclose(_host(go), _host(to), rtol=RTOL, atol=ATOL, equal_nan=True)
     diff = [(go, to) for go, to in zip(g_out, t_out) if to.requires_grad]
     if not grad_idx or not diff:
@@ -113,5 +148,9 @@ def test_bfloat16_values_and_grads_match_torch(spec, sample):
         if tg is None:
             continue
         assert gg is not None and gg.dtype is gpugrad.bfloat16, f"grad of arg {i}"
+        if i in bound:
+            exact = _float64_grad(spec, sample, t_args, ups, i)
+            _no_further(_host(gg), _host(tg), exact, f"grad of arg {i}")
+            continue
         np.testing.assert_allclose(_host(gg), _host(tg), rtol=RTOL, atol=ATOL, equal_nan=True,
                                    err_msg=f"grad of arg {i}")

@@ -53,6 +53,8 @@ CPU = {
     **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "F.ctc_loss", "gpugrad.prod",
                                "Tensor.prod"], FP32),
     "F.linear_cross_entropy": LOWER_FP32_OUT,
+    "F.grid_sample": FP32,
+    "F.affine_grid": LOWER,  # (PyTorch's lowers the matmul inside)
 }
 
 # PyTorch's CUDA lists (the autocast op reference), for the ops gpugrad has.
@@ -72,6 +74,8 @@ CUDA = {
                     PROMOTE),
     "F.binary_cross_entropy": BANNED,
     "F.linear_cross_entropy": LOWER_FP32_OUT,
+    "F.grid_sample": PROMOTE,
+    "F.affine_grid": LOWER,  # (PyTorch's lowers the batched matmul inside)
 }
 TABLES = {"cpu": CPU, "cuda": CUDA}
 

@@ -149,6 +149,20 @@ STRUCTURE_DIFFERS.update({
     "nn.scaled_dot_product_attention": "attention is composed of matmuls and softmax (PyTorch: "
                                        "one fused node)",
 })
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    [f"nn.interpolate_{m}" for m in ("nearest", "nearest_exact", "linear", "bilinear", "bicubic",
+                                     "trilinear")],
+    "interpolation is an IndexSelect per tap and spatial dim, weighted and summed (PyTorch: "
+    "one Upsample*Backward0 node)"))
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    [f"nn.grid_sample_{m}" for m in ("bilinear", "nearest", "bicubic")],
+    "grid sampling is gathers at the corners times weights computed from the grid (PyTorch: "
+    "one GridSampler2DBackward0 node)"))
+STRUCTURE_DIFFERS["nn.affine_grid"] = ("the base grid times theta transposed, then a view "
+                                       "(PyTorch: one AffineGridGeneratorBackward0 node)")
+STRUCTURE_DIFFERS["nn.interpolate_area"] = (
+    "area is a product with a matrix of window means per spatial dim (PyTorch: "
+    "AdaptiveAvgPool2DBackward0 or a mean)")
 
 
 def _describe(t):

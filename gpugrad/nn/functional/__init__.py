@@ -57,6 +57,7 @@ from .dropout import (
     dropout3d,
     feature_alpha_dropout,
 )
+from .grid import affine_grid, grid_sample
 from .layers import bilinear, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
@@ -106,7 +107,9 @@ from .pooling_adaptive import (
     adaptive_max_pool2d,
     adaptive_max_pool2d_with_indices,
 )
+from .shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from .sparse import embedding_bag
+from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoid", "tanh", "softmax",
@@ -131,4 +134,6 @@ __all__ = [
     "multilabel_soft_margin_loss", "cosine_embedding_loss", "multi_margin_loss",
     "multilabel_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
     "linear_cross_entropy", "ctc_loss",
+    "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
+    "pixel_unshuffle", "channel_shuffle", "affine_grid", "grid_sample",
 ]

@@ -1,0 +1,141 @@
+"""Resampling along one dim at a time, as ``F.interpolate`` does it.
+
+Every mode PyTorch interpolates with is separable: an output position along a dim reads a few
+input positions (taps) of that dim with weights, and a 2-D or 3-D resampling is the 1-D one
+applied to each spatial dim in turn. So one dim is ``sum_k w_k * index_select(x, dim, i_k)``
+with the taps ``i_k`` and weights ``w_k`` computed here on the host, the way PyTorch's CPU
+kernels compute them (the same float32 or float64 arithmetic, so that the same positions are
+picked); the gradient is index_select's (a scatter-add of the weighted gradient) and is
+differentiable again. ``area`` (adaptive average pooling) reads a window per output position,
+up to the whole dim, so it is a product with a (out, in) matrix of window means instead.
+
+Positions (``scale`` = in / out, or 1 / scale_factor when the caller passes one):
+- nearest: floor(dst * scale); nearest-exact: floor((dst + 0.5) * scale); both at most in - 1.
+- linear: src = (dst + 0.5) * scale - 0.5 clamped at 0 (align_corners: dst * (in-1)/(out-1)),
+  taps floor(src) and the next one, weights 1 - t and t.
+- cubic: the same src unclamped, taps floor(src) - 1 .. floor(src) + 2 (clamped to the dim),
+  Keys' cubic convolution weights with A = -0.75.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _dtype as dt
+from .indexing import index_select
+from .linalg import matmul
+
+__all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps",
+           "area_weights", "resample", "area_resample"]
+
+_CUBIC_A = -0.75
+
+
+def opmath_type(dtype) -> type:
+    """The float type PyTorch computes positions in: double for float64, else float."""
+    return np.float64 if dtype is dt.float64 else np.float32
+
+
+def _scale(n_in: int, n_out: int, align_corners: bool, scale, opmath):
+    if align_corners:
+        return opmath(n_in - 1) / opmath(n_out - 1) if n_out > 1 else opmath(0)
+    if scale is not None and scale > 0:
+        return opmath(1.0 / scale)
+    return opmath(n_in) / opmath(n_out)
+
+
+def _floor32(values) -> np.ndarray:
+    """PyTorch's ``floorf``: the value rounded to float32 first, then floored."""
+    return np.floor(np.asarray(values).astype(np.float32)).astype(np.int64)
+
+
+def nearest_taps(n_in: int, n_out: int, scale, exact: bool, opmath) -> list:
+    """One tap per output position, weight 1 (``None``)."""
+    if not exact and n_out in (n_in, 2 * n_in):  # PyTorch's shortcuts, whatever the scale
+        return [(np.arange(n_out) // (n_out // n_in), None)]
+    s = _scale(n_in, n_out, False, scale, opmath)
+    dst = np.arange(n_out).astype(opmath)
+    if exact:
+        src = np.maximum(s * (dst + opmath(0.5)) - opmath(0.5), opmath(0))
+        index = _floor32(src.astype(np.float64) + 0.5)
+    else:
+        index = _floor32(s * dst)
+    return [(np.minimum(index, n_in - 1), None)]
+
+
+def linear_taps(n_in: int, n_out: int, align_corners: bool, scale, opmath) -> list:
+    if n_in == n_out:  # PyTorch copies (whatever scale_factor said)
+        same = np.arange(n_out)
+        return [(same, np.ones(n_out, opmath)), (same, np.zeros(n_out, opmath))]
+    s = _scale(n_in, n_out, align_corners, scale, opmath)
+    dst = np.arange(n_out).astype(opmath)
+    src = s * dst if align_corners else np.maximum(s * (dst + opmath(0.5)) - opmath(0.5),
+                                                   opmath(0))
+    first = np.minimum(_floor32(src), n_in - 1)
+    t = np.clip(src - first.astype(opmath), 0, 1).astype(opmath)
+    second = first + (first < n_in - 1)
+    return [(first, (opmath(1) - t).astype(opmath)), (second, t)]
+
+
+def _cubic_near(x, a):  # |x| <= 1
+    return ((a + 2) * x - (a + 3)) * x * x + 1
+
+
+def _cubic_far(x, a):  # 1 < |x| < 2
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
+def cubic_weights(t, a=_CUBIC_A, one=1.0) -> list:
+    """The weights of the four taps around a point at fraction ``t`` past the second (arrays
+    or Tensors; ``a`` and ``one`` in the arithmetic's type)."""
+    return [_cubic_far(t + one, a), _cubic_near(t, a), _cubic_near(one - t, a),
+            _cubic_far(one - t + one, a)]
+
+
+def cubic_taps(n_in: int, n_out: int, align_corners: bool, scale, opmath) -> list:
+    s = _scale(n_in, n_out, align_corners, scale, opmath)
+    dst = np.arange(n_out).astype(opmath)
+    src = s * dst if align_corners else s * (dst + opmath(0.5)) - opmath(0.5)
+    base = np.minimum(_floor32(src), n_in - 1)
+    t = np.clip(src - base.astype(opmath), 0, 1).astype(opmath)
+    weights = cubic_weights(t, opmath(_CUBIC_A), opmath(1))
+    return [(np.clip(base - 1 + k, 0, n_in - 1), w.astype(opmath))
+            for k, w in enumerate(weights)]
+
+
+def area_weights(n_in: int, n_out: int, opmath) -> np.ndarray:
+    """(n_out, n_in): row i averages input positions floor(i*in/out) .. ceil((i+1)*in/out)-1,
+    PyTorch's adaptive average pooling windows."""
+    i = np.arange(n_out)
+    start = (i * n_in) // n_out
+    stop = -((-(i + 1) * n_in) // n_out)
+    pos = np.arange(n_in)
+    inside = (pos >= start[:, None]) & (pos < stop[:, None])
+    return (inside / (stop - start)[:, None]).astype(opmath)
+
+
+def resample(x, dim: int, taps: list):
+    """``sum_k w_k * x.index_select(dim, i_k)`` (``w_k`` None: weight 1); ``dim`` >= 0."""
+    xp = x._backend.xp
+    out = None
+    for index, weight in taps:
+        picked = index_select(x, dim, x._new(xp.asarray(index, dtype=np.int64)))
+        if weight is not None:
+            shape = [1] * x.dim()
+            shape[dim] = len(index)
+            w = xp.asarray(weight.reshape(shape).astype(x._data.dtype))
+            picked = picked * x._new(w)
+        out = picked if out is None else out + picked
+    return out
+
+
+def area_resample(x, dim: int, n_out: int):
+    """Adaptive average pooling of ``x`` along ``dim`` (>= 0) to ``n_out`` positions."""
+    xp = x._backend.xp
+    weights = area_weights(x.shape[dim], n_out, opmath_type(x.dtype))
+    w = x._new(xp.asarray(weights.T.astype(x._data.dtype)))
+    last = x.dim() - 1
+    if dim == last:
+        return matmul(x, w)
+    return matmul(x.transpose(dim, last), w).transpose(dim, last)
+
