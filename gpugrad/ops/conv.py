@@ -1,15 +1,17 @@
 """Sliding windows: ``Unfold`` (im2col) and ``Fold`` (col2im), and max pooling over the same
-windows. The convolutions and average pooling are built on them in ``nn/functional``.
+windows, over 1, 2 or 3 spatial dims. The convolutions and average pooling are built on them in
+``nn/functional``.
 
-``Unfold`` copies every kernel-sized window of an (N, C, H, W) input into the columns of an
-(N, C*kh*kw, L) array; ``Fold`` sums such columns back into an image. They are each other's
-adjoint, so each one's backward is the other, and both are differentiable again. Both copy with
-one strided slice per kernel position (kh*kw slices), which works on NumPy and CuPy arrays
-alike.
+``Unfold`` copies every kernel-sized window of an (N, C, *spatial) input into the columns of an
+(N, C*prod(kernel), L) array; ``Fold`` sums such columns back into an image. They are each
+other's adjoint, so each one's backward is the other, and both are differentiable again. Both
+copy with one strided slice per kernel position (prod(kernel) slices), which works on NumPy and
+CuPy arrays alike.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -22,8 +24,9 @@ def _out_size(size: int, kernel: int, dilation: int, pad_total: int, stride: int
 
 
 class Geometry:
-    """The windows of an unfold: kernel, dilation, padding (top, bottom, left, right), stride,
-    and the resulting output grid for an (H, W) image."""
+    """The windows of an unfold over ``len(kernel)`` spatial dims: kernel, dilation, padding
+    (before and after each dim: (top, bottom, left, right) in 2-D), stride, and the resulting
+    output grid for an input of spatial size ``hw``."""
 
     def __init__(self, hw, kernel, dilation, pads, stride):
         if min(kernel) < 1 or min(dilation) < 1 or min(stride) < 1:
@@ -31,46 +34,55 @@ class Geometry:
                 f"kernel size, dilation and stride must be positive, got kernel_size={kernel}, "
                 f"dilation={dilation}, stride={stride}"
             )
-        self.hw, self.kernel, self.dilation = tuple(hw), kernel, dilation
-        self.pads, self.stride = pads, stride
-        (kh, kw), (dh, dw), (sh, sw) = kernel, dilation, stride
-        pt, pb, pl, pr = pads
-        self.out = (_out_size(hw[0], kh, dh, pt + pb, sh), _out_size(hw[1], kw, dw, pl + pr, sw))
+        self.hw, self.kernel, self.dilation = tuple(hw), tuple(kernel), tuple(dilation)
+        self.pads, self.stride = tuple(pads), tuple(stride)
+        totals = [self.pads[2 * d] + self.pads[2 * d + 1] for d in range(len(self.hw))]
+        self.padded = tuple(n + t for n, t in zip(self.hw, totals))
+        self.out = tuple(_out_size(n, k, d, t, s) for n, k, d, t, s in
+                         zip(self.hw, self.kernel, self.dilation, totals, self.stride))
         if min(self.out) < 1:
+            reach = [d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation)]
             raise RuntimeError(
-                f"Calculated padded input size per channel: ({hw[0] + pt + pb} x "
-                f"{hw[1] + pl + pr}). Kernel size: ({dh * (kh - 1) + 1} x {dw * (kw - 1) + 1}). "
+                f"Calculated padded input size per channel: ({' x '.join(map(str, self.padded))}"
+                f"). Kernel size: ({' x '.join(map(str, reach))}). "
                 "Kernel size can't be greater than actual input size"
             )
 
+    @property
+    def positions(self) -> int:
+        """The number of kernel positions."""
+        return math.prod(self.kernel)
+
+    def crop(self) -> tuple:
+        """The index of the unpadded input in a padded (N, C, *padded) array."""
+        return (slice(None), slice(None), *(slice(self.pads[2 * d], self.pads[2 * d] + n)
+                                            for d, n in enumerate(self.hw)))
+
     def windows(self):
-        """For each kernel position (i, j): the slices of the padded image it reads."""
-        (kh, kw), (dh, dw), (sh, sw), (oh, ow) = self.kernel, self.dilation, self.stride, self.out
-        for i in range(kh):
-            for j in range(kw):
-                yield i, j, (slice(i * dh, i * dh + sh * (oh - 1) + 1, sh),
-                             slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+        """For each kernel position (row-major): its multi-index and the index of the padded
+        (N, C, *spatial) array it reads."""
+        for pos in itertools.product(*(range(k) for k in self.kernel)):
+            yield pos, (slice(None), slice(None), *(
+                slice(i * d, i * d + s * (o - 1) + 1, s)
+                for i, d, s, o in zip(pos, self.dilation, self.stride, self.out)))
 
 
 def _unfold_array(xp, x, geo: Geometry, fill: float):
     n, c = x.shape[:2]
     x = _padded(xp, x, geo, fill)
-    (kh, kw), (oh, ow) = geo.kernel, geo.out
-    cols = xp.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
-    for i, j, (rows, columns) in geo.windows():
-        cols[:, :, i, j] = x[:, :, rows, columns]
-    return cols.reshape(n, c * kh * kw, oh * ow)
+    cols = xp.empty((n, c, *geo.kernel, *geo.out), dtype=x.dtype)
+    for pos, window in geo.windows():
+        cols[(slice(None), slice(None), *pos)] = x[window]
+    return cols.reshape(n, c * geo.positions, math.prod(geo.out))
 
 
 def _fold_array(xp, cols, geo: Geometry):
-    (kh, kw), (oh, ow), (h, w) = geo.kernel, geo.out, geo.hw
-    pt, pb, pl, pr = geo.pads
-    n, c = cols.shape[0], cols.shape[1] // (kh * kw)
-    cols = cols.reshape(n, c, kh, kw, oh, ow)
-    out = xp.zeros((n, c, h + pt + pb, w + pl + pr), dtype=cols.dtype)
-    for i, j, (rows, columns) in geo.windows():
-        out[:, :, rows, columns] += cols[:, :, i, j]
-    return xp.ascontiguousarray(out[:, :, pt:pt + h, pl:pl + w])
+    n, c = cols.shape[0], cols.shape[1] // geo.positions
+    cols = cols.reshape(n, c, *geo.kernel, *geo.out)
+    out = xp.zeros((n, c, *geo.padded), dtype=cols.dtype)
+    for pos, window in geo.windows():
+        out[window] += cols[(slice(None), slice(None), *pos)]
+    return xp.ascontiguousarray(out[geo.crop()])
 
 
 class Unfold(Function):
@@ -106,45 +118,47 @@ class Fold(Function):
 
 
 def _padded(xp, x, geo: Geometry, fill: float):
-    pt, pb, pl, pr = geo.pads
-    if not (pt or pb or pl or pr):
+    if not any(geo.pads):
         return x
-    n, c, h, w = x.shape
-    padded = xp.full((n, c, h + pt + pb, w + pl + pr), fill, dtype=x.dtype)
-    padded[:, :, pt:pt + h, pl:pl + w] = x
+    padded = xp.full((*x.shape[:2], *geo.padded), fill, dtype=x.dtype)
+    padded[geo.crop()] = x
     return padded
 
 
 def _first_max_masks(xp, x, out, geo: Geometry):
-    """For each kernel position: its slices of the padded input, and where it holds its
-    window's first maximum."""
+    """For each kernel position: its multi-index, its index of the padded input, and where it
+    holds its window's first maximum."""
     padded = _padded(xp, x, geo, -math.inf)
     taken = xp.zeros(out.shape, dtype=bool)
     nan_out = out != out
-    for i, j, window in geo.windows():
-        part = padded[(slice(None), slice(None), *window)]
+    for pos, window in geo.windows():
+        part = padded[window]
         mask = ((part == out) | (nan_out & (part != part))) & ~taken
         taken |= mask
-        yield i, j, window, mask
+        yield pos, window, mask
 
 
 def max_positions(xp, x, out, geo: Geometry):
-    """Where each window's first maximum is, as a flat index into its (H, W) plane of ``x``
-    (``max_pool2d``'s ``return_indices``)."""
-    (oh, ow), (sh, sw), (dh, dw) = geo.out, geo.stride, geo.dilation
-    pt, _, pl, _ = geo.pads
-    rows, cols = xp.arange(oh) * sh - pt, xp.arange(ow) * sw - pl
+    """Where each window's first maximum is, as a flat index into its spatial plane (or
+    volume) of ``x`` (``max_pool*d``'s ``return_indices``)."""
+    dims = len(geo.hw)
+    starts = [xp.arange(o) * s - geo.pads[2 * d]
+              for d, (o, s) in enumerate(zip(geo.out, geo.stride))]
     positions = xp.zeros(out.shape, dtype=np.int64)
-    for i, j, _, mask in _first_max_masks(xp, x, out, geo):
-        here = (rows[:, None] + i * dh) * geo.hw[1] + (cols[None, :] + j * dw)
+    for pos, _, mask in _first_max_masks(xp, x, out, geo):
+        here = 0
+        for d in range(dims):
+            shape = [1] * dims
+            shape[d] = -1
+            here = here * geo.hw[d] + (starts[d] + pos[d] * geo.dilation[d]).reshape(shape)
         positions = xp.where(mask, here, positions)
     return positions
 
 
 class MaxPool(Function):
-    """The maximum of each window, computed slice by slice (kh*kw elementwise maxima, no
-    unfolded copy). The gradient goes to the first maximum of each window in row-major kernel
-    order (a NaN counts as the maximum), as PyTorch's."""
+    """The maximum of each window, computed slice by slice (one elementwise maximum per kernel
+    position, no unfolded copy). The gradient goes to the first maximum of each window in
+    row-major kernel order (a NaN counts as the maximum), as PyTorch's."""
 
     node_name = "MaxPool2DWithIndicesBackward0"
 
@@ -154,8 +168,8 @@ class MaxPool(Function):
         xp = x._backend.xp
         padded = _padded(xp, x._data, geo, -math.inf)
         out = None
-        for _, _, window in geo.windows():
-            part = padded[(slice(None), slice(None), *window)]
+        for _, window in geo.windows():
+            part = padded[window]
             out = part.copy() if out is None else xp.maximum(out, part, out=out)
         y = x._new(out)
         ctx.save_for_backward(x, y)
@@ -166,21 +180,25 @@ class MaxPool(Function):
 
     def _array_backward(self, grad):
         x, out = self.saved_arrays()
-        xp = self._backend.xp
-        (h, w), (pt, pb, pl, pr) = self.geo.hw, self.geo.pads
-        gx = xp.zeros((*x.shape[:2], h + pt + pb, w + pl + pr), dtype=grad.dtype)
-        for _, _, window, mask in self._first_max_masks(x, out):
-            gx[(slice(None), slice(None), *window)] += grad * mask
-        return xp.ascontiguousarray(gx[:, :, pt:pt + h, pl:pl + w]), None
+        gx = self._backend.xp.zeros((*x.shape[:2], *self.geo.padded), dtype=grad.dtype)
+        for _, window, mask in self._first_max_masks(x, out):
+            gx[window] += grad * mask
+        return self._backend.xp.ascontiguousarray(gx[self.geo.crop()]), None
 
     @staticmethod
     def backward(ctx, grad):
         # On Tensors (create_graph): the gradient placed by constant masks, then folded.
         x, out = ctx.saved_arrays()
-        (kh, kw), (oh, ow) = ctx.geo.kernel, ctx.geo.out
+        geo = ctx.geo
         n, c = x.shape[:2]
-        masks = ctx._backend.xp.zeros((n, c, kh, kw, oh, ow), dtype=x.dtype)
-        for i, j, _, mask in ctx._first_max_masks(x, out):
-            masks[:, :, i, j] = mask
-        placed = grad.reshape(n, c, 1, oh * ow) * grad._new(masks.reshape(n, c, kh * kw, -1))
-        return Fold.apply(placed.reshape(n, c * kh * kw, -1), ctx.geo), None
+        masks = ctx._backend.xp.zeros((n, c, *geo.kernel, *geo.out), dtype=x.dtype)
+        for pos, _, mask in ctx._first_max_masks(x, out):
+            masks[(slice(None), slice(None), *pos)] = mask
+        placed = grad.reshape(n, c, 1, -1) * grad._new(masks.reshape(n, c, geo.positions, -1))
+        return Fold.apply(placed.reshape(n, c * geo.positions, -1), geo), None
+
+
+class MaxPool3(MaxPool):
+    """``MaxPool`` over three spatial dims, under PyTorch's 3-D node name."""
+
+    node_name = "MaxPool3DWithIndicesBackward0"

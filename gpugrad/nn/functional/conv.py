@@ -1,5 +1,6 @@
 """Sliding windows: ``unfold`` / ``fold`` and the convolutions built on them, ``conv1d`` and
-``conv2d`` (pooling, built on the same windows, is in ``pooling.py``).
+``conv2d``,
+ (pooling, built on the same windows, is in ``pooling.py``).
 
 ``unfold`` (im2col) and ``fold`` (col2im) are ops (``ops/conv.py``), each other's adjoint:
 convolution is ``unfold`` followed by a (batched) matmul with the weight, average pooling
@@ -9,31 +10,48 @@ included, come from those ops (max pooling is its own op, folding its gradient b
 
 from __future__ import annotations
 
+import math
+
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry, Unfold
 
-__all__ = ["unfold", "fold", "conv1d", "conv2d"]
+__all__ = ["unfold", "fold", "conv1d", "conv2d", "conv3d"]
+
+
+def _ntuple(value, name: str, dims: int) -> tuple:
+    """An int or ``dims`` ints as a tuple of ``dims`` non-negative ints."""
+    tup = tuple(value) if isinstance(value, (tuple, list)) else (value,) * dims
+    if len(tup) != dims or not all(isinstance(v, int) and not isinstance(v, bool) for v in tup):
+        what = "a pair of ints" if dims == 2 else f"a {dims}-tuple of ints"
+        raise TypeError(f"{name} must be an int or {what}, got {value!r}")
+    if any(v < 0 for v in tup):
+        raise RuntimeError(f"{name} must be non-negative, got {value!r}")
+    return tup
 
 
 def _pair(value, name: str) -> tuple:
     """An int or a pair of ints as a pair of non-negative ints."""
-    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
-        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
-    if any(v < 0 for v in pair):
-        raise RuntimeError(f"{name} must be non-negative, got {value!r}")
-    return pair
+    return _ntuple(value, name, 2)
+
+
+def _triple(value, name: str) -> tuple:
+    """An int or three ints as a triple of non-negative ints."""
+    return _ntuple(value, name, 3)
 
 
 def _symmetric(padding) -> tuple:
-    ph, pw = padding
-    return (ph, ph, pw, pw)
+    """Per-dim padding as (before, after) per dim: (top, bottom, left, right) in 2-D."""
+    return tuple(p for q in padding for p in (q, q))
 
 
-def _check_image(input: Tensor, fn: str) -> None:
+_LAYOUT = {2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def _check_image(input: Tensor, fn: str, dims: int = 2) -> None:
     check_tensor(input, fn)
-    if input.dim() != 4:
-        raise RuntimeError(f"{fn}: expected a 4-D (N, C, H, W) input, got {input.dim()}-D")
+    if input.dim() != dims + 2:
+        raise RuntimeError(f"{fn}: expected a {dims + 2}-D {_LAYOUT[dims]} input, got "
+                           f"{input.dim()}-D")
     if not input.is_floating_point():
         raise RuntimeError(f"{fn}: expected a floating-point input, got {input.dtype}")
 
@@ -70,40 +88,40 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 
 def _conv_pads(padding, hw, kernel, dilation, stride) -> tuple:
-    """(top, bottom, left, right) for an int/pair padding, ``'valid'`` or ``'same'`` (extra
+    """(before, after) per dim for an int/tuple padding, ``'valid'`` or ``'same'`` (extra
     padding at the end when the total is odd, as PyTorch)."""
     if isinstance(padding, str):
         if padding == "valid":
-            return (0, 0, 0, 0)
+            return (0, 0) * len(kernel)
         if padding != "same":
             raise ValueError(f"Invalid padding string '{padding}', should be one of "
                              "{'valid', 'same'}")
-        if stride != (1, 1):
+        if any(s != 1 for s in stride):
             raise ValueError("padding='same' is not supported for strided convolutions")
         pads = []
         for k, d in zip(kernel, dilation):
             total = d * (k - 1)
             pads += [total // 2, total - total // 2]
         return tuple(pads)
-    return _symmetric(_pair(padding, "padding"))
+    return _symmetric(_ntuple(padding, "padding", len(kernel)))
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-           dilation=1, groups: int = 1) -> Tensor:
-    """2-D convolution (cross-correlation, as PyTorch) of ``input`` (N, C, H, W) or (C, H, W)
-    with ``weight`` (O, C/groups, kh, kw), plus ``bias`` (O,)."""
-    check_tensor(input, "conv2d")
-    check_tensor(weight, "conv2d", "weight")
-    batched = input.dim() == 4
-    if input.dim() not in (3, 4) or weight.dim() != 4:
+def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups: int,
+          dims: int, fn: str) -> Tensor:
+    """Convolution over ``dims`` (2 or 3) spatial dims: ``unfold``, then a batched matmul per
+    group."""
+    check_tensor(input, fn)
+    check_tensor(weight, fn, "weight")
+    batched = input.dim() == dims + 2
+    if input.dim() not in (dims + 1, dims + 2) or weight.dim() != dims + 2:
         raise RuntimeError(
-            f"conv2d: expected a 3-D or 4-D input and a 4-D weight, got input of shape "
-            f"{list(input.shape)} and weight of shape {list(weight.shape)}"
+            f"{fn}: expected a {dims + 1}-D or {dims + 2}-D input and a {dims + 2}-D weight, got "
+            f"input of shape {list(input.shape)} and weight of shape {list(weight.shape)}"
         )
     x = input if batched else input.unsqueeze(0)
-    out_ch, in_per_group, kh, kw = weight.shape
+    out_ch, in_per_group, *kernel = weight.shape
     if not isinstance(groups, int) or groups < 1 or out_ch % groups:
-        raise RuntimeError(f"conv2d: groups must be a positive divisor of the {out_ch} output "
+        raise RuntimeError(f"{fn}: groups must be a positive divisor of the {out_ch} output "
                            f"channels, got {groups}")
     if x.shape[1] != in_per_group * groups:
         raise RuntimeError(
@@ -113,24 +131,39 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         )
     if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
         raise RuntimeError(
-            f"conv2d: input, weight and bias must have one dtype, got {input.dtype}, "
+            f"{fn}: input, weight and bias must have one dtype, got {input.dtype}, "
             f"{weight.dtype}{'' if bias is None else ', ' + str(bias.dtype)}"
         )
     if bias is not None and tuple(bias.shape) != (out_ch,):
-        raise RuntimeError(f"conv2d: expected bias of shape [{out_ch}], got {list(bias.shape)}")
-    _check_image(x, "conv2d")
-    stride, dilation = _pair(stride, "stride"), _pair(dilation, "dilation")
-    geo = Geometry(x.shape[2:], (kh, kw), dilation,
-                    _conv_pads(padding, x.shape[2:], (kh, kw), dilation, stride), stride)
-    n, (oh, ow) = x.shape[0], geo.out
-    cols = Unfold.apply(x, geo, 0.0)  # (N, C*kh*kw, L)
-    k = in_per_group * kh * kw
+        raise RuntimeError(f"{fn}: expected bias of shape [{out_ch}], got {list(bias.shape)}")
+    _check_image(x, fn, dims)
+    stride, dilation = _ntuple(stride, "stride", dims), _ntuple(dilation, "dilation", dims)
+    kernel = tuple(kernel)
+    geo = Geometry(x.shape[2:], kernel, dilation,
+                   _conv_pads(padding, x.shape[2:], kernel, dilation, stride), stride)
+    n, positions = x.shape[0], math.prod(geo.out)
+    cols = Unfold.apply(x, geo, 0.0)  # (N, C*prod(kernel), L)
+    k = in_per_group * geo.positions
     w = weight.reshape(groups, out_ch // groups, k)
-    out = w.matmul(cols.reshape(n, groups, k, oh * ow))  # (N, groups, O/groups, L)
-    out = out.reshape(n, out_ch, oh, ow)
+    out = w.matmul(cols.reshape(n, groups, k, positions))  # (N, groups, O/groups, L)
+    out = out.reshape(n, out_ch, *geo.out)
     if bias is not None:
-        out = out + bias.reshape(1, out_ch, 1, 1)
+        out = out + bias.reshape(1, out_ch, *(1,) * dims)
     return out if batched else out.squeeze(0)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch) of ``input`` (N, C, H, W) or (C, H, W)
+    with ``weight`` (O, C/groups, kh, kw), plus ``bias`` (O,)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    """3-D convolution of ``input`` (N, C, D, H, W) or (C, D, H, W) with ``weight``
+    (O, C/groups, kd, kh, kw), plus ``bias`` (O,)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
 # ------------------------------------------------------------------- 1-D: a 1 x L image

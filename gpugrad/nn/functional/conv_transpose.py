@@ -1,5 +1,5 @@
-"""Transposed convolutions, ``conv_transpose1d`` and ``conv_transpose2d``: the adjoint of
-``conv2d`` with respect to its input.
+"""Transposed convolutions, ``conv_transpose1d``, ``conv_transpose2d`` and ``conv_transpose3d``:
+the adjoint of ``conv2d`` / ``conv3d`` with respect to its input.
 
 Convolution is ``unfold`` then a matmul with the weight; its adjoint is a matmul with the
 transposed weight, giving one column of ``out_channels * kh * kw`` values per input position,
@@ -11,12 +11,14 @@ reaches stay zero). Gradients and double backward come from ``matmul`` and ``Fol
 
 from __future__ import annotations
 
+import math
+
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry
-from .conv import _pair, _single
+from .conv import _ntuple, _single
 from .padding import pad
 
-__all__ = ["conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
 
 def _check(x: Tensor, weight: Tensor, bias, groups) -> None:
@@ -50,22 +52,53 @@ def _geometry(hw, kernel, stride, padding, output_padding, dilation) -> tuple:
     if min(stride) < 1:
         raise RuntimeError("non-positive stride is not supported")
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
-        (oph, opw), (sh, sw), (dh, dw) = output_padding, stride, dilation
-        raise RuntimeError(
-            "output padding must be smaller than either stride or dilation, but got "
-            f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
-            f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
+        names = ("height", "width") if len(hw) == 2 else ("depth", "height", "width")
+        got = [f"output_padding_{n}: {v}" for n, v in zip(names, output_padding)]
+        got += [f"stride_{n}: {v}" for n, v in zip(names, stride)]
+        got += [f"dilation_{n}: {v}" for n, v in zip(names, dilation)]
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but "
+                           f"got {' '.join(got)}")
     size = tuple((n - 1) * s - 2 * p + d * (k - 1) + op + 1 for n, s, p, d, k, op in
                  zip(hw, stride, padding, dilation, kernel, output_padding))
     if min(size) < 0:
-        raise RuntimeError(f"Given input size per channel: ({hw[0]} x {hw[1]}). Calculated "
-                           f"output size per channel: ({size[0]} x {size[1]}). Output size is "
-                           "too small")
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, hw))}). "
+                           f"Calculated output size per channel: ({' x '.join(map(str, size))})"
+                           ". Output size is too small")
     extra = tuple(max(0, op - p) for op, p in zip(output_padding, padding))
-    (ph, pw), (oph, opw), (eh, ew) = padding, output_padding, extra
-    geo = Geometry((size[0] - eh, size[1] - ew), kernel, dilation,
-                   (ph, ph - oph + eh, pw, pw - opw + ew), stride)
+    pads = tuple(q for p, op, e in zip(padding, output_padding, extra) for q in (p, p - op + e))
+    geo = Geometry(tuple(n - e for n, e in zip(size, extra)), kernel, dilation, pads, stride)
     return geo, extra
+
+
+def _conv_transpose(input: Tensor, weight: Tensor, bias, stride, padding, output_padding,
+                    groups: int, dilation, dims: int) -> Tensor:
+    fn = f"conv_transpose{dims}d"
+    check_tensor(input, fn)
+    check_tensor(weight, fn, "weight")
+    if input.dim() not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to "
+                           f"{fn}, but got input of size: {list(input.shape)}")
+    if weight.dim() != dims + 2:
+        raise RuntimeError(f"{fn}: expected a {dims + 2}-D weight, got weight of shape "
+                           f"{list(weight.shape)}")
+    batched = input.dim() == dims + 2
+    x = input if batched else input.unsqueeze(0)
+    _check(x, weight, bias, groups)
+    in_ch, out_per_group, *kernel = weight.shape
+    geo, extra = _geometry(x.shape[2:], tuple(kernel), _ntuple(stride, "stride", dims),
+                           _ntuple(padding, "padding", dims),
+                           _ntuple(output_padding, "output_padding", dims),
+                           _ntuple(dilation, "dilation", dims))
+    n, per_group, positions = x.shape[0], in_ch // groups, math.prod(x.shape[2:])
+    k = out_per_group * geo.positions
+    w = weight.reshape(groups, per_group, k).transpose(1, 2)  # (groups, C_out/g * K, C_in/g)
+    cols = w.matmul(x.reshape(n, groups, per_group, positions))
+    out = Fold.apply(cols.reshape(n, groups * k, positions), geo)
+    if any(extra):
+        out = pad(out, tuple(q for e in reversed(extra) for q in (0, e)))
+    if bias is not None:
+        out = out + bias.reshape(1, -1, *(1,) * dims)
+    return out if batched else out.squeeze(0)
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
@@ -74,31 +107,16 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     ``weight`` (C_in, C_out/groups, kh, kw), plus ``bias`` (C_out,): the gradient of
     ``conv2d`` with respect to its input. Output size per dim:
     ``(H - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1``."""
-    check_tensor(input, "conv_transpose2d")
-    check_tensor(weight, "conv_transpose2d", "weight")
-    if input.dim() not in (3, 4):
-        raise RuntimeError("Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, "
-                           f"but got input of size: {list(input.shape)}")
-    if weight.dim() != 4:
-        raise RuntimeError(f"conv_transpose2d: expected a 4-D weight, got weight of shape "
-                           f"{list(weight.shape)}")
-    batched = input.dim() == 4
-    x = input if batched else input.unsqueeze(0)
-    _check(x, weight, bias, groups)
-    in_ch, out_per_group, kh, kw = weight.shape
-    geo, (eh, ew) = _geometry(x.shape[2:], (kh, kw), _pair(stride, "stride"),
-                              _pair(padding, "padding"), _pair(output_padding, "output_padding"),
-                              _pair(dilation, "dilation"))
-    n, per_group, positions = x.shape[0], in_ch // groups, x.shape[2] * x.shape[3]
-    k = out_per_group * kh * kw
-    w = weight.reshape(groups, per_group, k).transpose(1, 2)  # (groups, C_out/g * kh*kw, C_in/g)
-    cols = w.matmul(x.reshape(n, groups, per_group, positions))
-    out = Fold.apply(cols.reshape(n, groups * k, positions), geo)
-    if eh or ew:
-        out = pad(out, (0, ew, 0, eh))
-    if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
-    return out if batched else out.squeeze(0)
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """3-D transposed convolution of ``input`` (N, C_in, D, H, W) or (C_in, D, H, W) with
+    ``weight`` (C_in, C_out/groups, kd, kh, kw) (see ``conv_transpose2d``)."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 3)
 
 
 def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,

@@ -1,5 +1,5 @@
-"""Pooling: the maximum or the mean of each window, in 1-D and 2-D, on the windows of
-``conv.py`` (a 1-D input is a one-row image)."""
+"""Pooling: the maximum or the mean of each window, in 1-D, 2-D and 3-D, on the windows of
+``conv.py`` (a 1-D input is a one-row image; 2-D and 3-D share one path)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,32 @@ import math
 
 from ..._dtype import int64
 from ...ops._util import Tensor, check_tensor
-from ...ops.conv import Geometry, MaxPool, Unfold, max_positions
-from .conv import _check_image, _pair, _single
+from ...ops.conv import Geometry, MaxPool, MaxPool3, Unfold, max_positions
+from .conv import _check_image, _ntuple, _pair, _single
 
-__all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "max_unpool1d",
-           "max_unpool2d"]
+__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+           "max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
-def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode):
+def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode,
+                   dims: int = 2):
     """The windows of a pooling. ``ceil_mode`` adds a partial last window where the input
     leaves one (starting inside the input or its left padding, as PyTorch): an extra pad at
-    the bottom and right that no window's average counts."""
-    _check_image(input, fn)
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] else _pair(stride, "stride")
-    padding, dilation = _pair(padding, "padding"), _pair(dilation, "dilation")
+    the end of each dim that no window's average counts."""
+    _check_image(input, fn, dims)
+    kernel = _ntuple(kernel_size, "kernel_size", dims)
+    stride = kernel if stride is None or stride == [] else _ntuple(stride, "stride", dims)
+    padding, dilation = _ntuple(padding, "padding", dims), _ntuple(dilation, "dilation", dims)
     if any(2 * p > k for p, k in zip(padding, kernel)):
         raise RuntimeError(
             f"pad should be at most half of effective kernel size, but got pad={padding}, "
             f"kernel_size={kernel} and dilation={dilation}"
         )
-    (ph, pw), hw = padding, input.shape[2:]
-    eh, ew = (_ceil_extra(n, k, d, p, s) for n, k, d, p, s in
-              zip(hw, kernel, dilation, padding, stride)) if ceil_mode else (0, 0)
-    return Geometry(hw, kernel, dilation, (ph, ph + eh, pw, pw + ew), stride)
+    hw = input.shape[2:]
+    extra = (_ceil_extra(n, k, d, p, s) for n, k, d, p, s in
+             zip(hw, kernel, dilation, padding, stride)) if ceil_mode else (0,) * dims
+    pads = tuple(q for p, e in zip(padding, extra) for q in (p, p + e))
+    return Geometry(hw, kernel, dilation, pads, stride)
 
 
 def _ceil_extra(size: int, kernel: int, dilation: int, pad: int, stride: int) -> int:
@@ -44,24 +46,59 @@ def _ceil_extra(size: int, kernel: int, dilation: int, pad: int, stride: int) ->
 
 
 def _windows(input: Tensor, geo: Geometry, fill: float) -> Tensor:
-    """(N, C, kh*kw, L): each window's values along dim 2."""
+    """(N, C, prod(kernel), L): each window's values along dim 2."""
     n, c = input.shape[0], input.shape[1]
-    return Unfold.apply(input, geo, fill).reshape(n, c, geo.kernel[0] * geo.kernel[1], -1)
+    return Unfold.apply(input, geo, fill).reshape(n, c, geo.positions, -1)
+
+
+def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
+              return_indices: bool, dims: int):
+    fn = f"max_pool{dims}d"
+    if isinstance(input, Tensor) and input.dim() == dims + 1:  # unbatched
+        out = _max_pool(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                        return_indices, dims)
+        return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
+    geo = _pool_geometry(input, fn, kernel_size, stride, padding, dilation, ceil_mode, dims)
+    out = (MaxPool3 if dims == 3 else MaxPool).apply(input, geo)
+    if not return_indices:
+        return out
+    return out, input._new(max_positions(input._backend.xp, input._data, out._data, geo))
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """The maximum of each window of ``input`` (N, C, H, W) or (C, H, W); padding counts as
     -inf. The gradient goes to the first maximum of each window, as PyTorch's."""
-    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
-        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
-                         return_indices)
-        return (out[0].squeeze(0), out[1].squeeze(0)) if return_indices else out.squeeze(0)
-    geo = _pool_geometry(input, "max_pool2d", kernel_size, stride, padding, dilation, ceil_mode)
-    out = MaxPool.apply(input, geo)
-    if not return_indices:
-        return out
-    return out, input._new(max_positions(input._backend.xp, input._data, out._data, geo))
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     2)
+
+
+def max_pool3d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The maximum of each window of ``input`` (N, C, D, H, W) or (C, D, H, W) (see
+    ``max_pool2d``)."""
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     3)
+
+
+def _avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode: bool,
+              count_include_pad: bool, divisor_override, dims: int) -> Tensor:
+    if isinstance(input, Tensor) and input.dim() == dims + 1:  # unbatched
+        return _avg_pool(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode,
+                         count_include_pad, divisor_override, dims).squeeze(0)
+    geo = _pool_geometry(input, f"avg_pool{dims}d", kernel_size, stride, padding, 1, ceil_mode,
+                         dims)
+    sums = _windows(input, geo, 0.0).sum(dim=2)
+    symmetric = all(geo.pads[2 * d] == geo.pads[2 * d + 1] for d in range(dims))
+    if divisor_override is not None:
+        if not divisor_override:
+            raise RuntimeError("divisor must be not zero")
+        out = sums / divisor_override
+    elif not any(geo.pads) or (count_include_pad and symmetric):
+        out = sums / geo.positions
+    else:  # divide by the number of positions each window counts
+        out = sums / _window_counts(input, geo, count_include_pad)
+    return out.reshape(input.shape[0], input.shape[1], *geo.out)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -69,32 +106,29 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     """The mean of each window of ``input`` (N, C, H, W) or (C, H, W): over the whole window
     (zeros of the padding included), over its unpadded part (``count_include_pad=False``), or
     the sum over ``divisor_override``."""
-    if isinstance(input, Tensor) and input.dim() == 3:  # unbatched
-        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode,
-                          count_include_pad, divisor_override).squeeze(0)
-    geo = _pool_geometry(input, "avg_pool2d", kernel_size, stride, padding, 1, ceil_mode)
-    sums = _windows(input, geo, 0.0).sum(dim=2)
-    if divisor_override is not None:
-        if not divisor_override:
-            raise RuntimeError("divisor must be not zero")
-        out = sums / divisor_override
-    elif not any(geo.pads) or (count_include_pad and geo.pads[1] == geo.pads[0]
-                               and geo.pads[3] == geo.pads[2]):
-        out = sums / (geo.kernel[0] * geo.kernel[1])
-    else:  # divide by the number of positions each window counts
-        out = sums / _window_counts(input, geo, count_include_pad)
-    return out.reshape(input.shape[0], input.shape[1], *geo.out)
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2)
+
+
+def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    """The mean of each window of ``input`` (N, C, D, H, W) or (C, D, H, W) (see
+    ``avg_pool2d``)."""
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 3)
 
 
 def _window_counts(input: Tensor, geo: Geometry, count_include_pad: bool):
     """(1, 1, L) per window: how many of its positions an average counts: those in the input,
     and with ``count_include_pad`` those in the padding too, never those of ceil_mode's extra
     padding."""
-    (h, w), (pt, pb, pl, pr) = geo.hw, geo.pads
+    dims = len(geo.hw)
     if count_include_pad:  # ones over the input and its symmetric padding
-        hw, pads = (h + 2 * pt, w + 2 * pl), (0, pb - pt, 0, pr - pl)
+        hw = tuple(n + 2 * geo.pads[2 * d] for d, n in enumerate(geo.hw))
+        pads = tuple(q for d in range(dims)
+                     for q in (0, geo.pads[2 * d + 1] - geo.pads[2 * d]))
     else:
-        hw, pads = (h, w), geo.pads
+        hw, pads = geo.hw, geo.pads
     ones = input._new(input._backend.xp.ones((1, 1, *hw), input._data.dtype))
     return _windows(ones, Geometry(hw, geo.kernel, geo.dilation, pads, geo.stride), 0.0).sum(
         dim=2)
@@ -180,6 +214,16 @@ def max_unpool2d(input: Tensor, indices: Tensor, kernel_size, stride=None, paddi
     size = _unpool_size(input, "max_unpool2d", kernel, stride, _pair(padding, "padding"),
                         output_size, 2)
     return _unpool(input, indices, size, "max_unpool2d")
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,
+                 output_size=None) -> Tensor:
+    """The inverse of ``max_pool3d`` (see ``max_unpool2d``)."""
+    kernel = _ntuple(kernel_size, "kernel_size", 3)
+    stride = kernel if stride is None else _ntuple(stride, "stride", 3)
+    size = _unpool_size(input, "max_unpool3d", kernel, stride,
+                        _ntuple(padding, "padding", 3), output_size, 3)
+    return _unpool(input, indices, size, "max_unpool3d")
 
 
 def max_unpool1d(input: Tensor, indices: Tensor, kernel_size, stride=None, padding=0,

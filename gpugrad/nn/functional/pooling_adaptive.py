@@ -1,5 +1,5 @@
 """Adaptive pooling: the mean or the maximum over each of ``output_size`` windows that tile the
-input, in 1-D and 2-D (a 1-D input is a one-row image).
+input, in 1-D, 2-D and 3-D (a 1-D input is a one-row image).
 
 Output position ``i`` of a dim of size ``L`` pooled to ``n`` covers ``[floor(i*L/n),
 ceil((i+1)*L/n))``, PyTorch's rule. A rectangle's mean is the mean of its rows' means, so the
@@ -17,9 +17,10 @@ import numpy as np
 
 from ...ops._util import Tensor, check_tensor
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
-           "adaptive_max_pool2d_with_indices"]
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+           "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
+           "adaptive_max_pool3d_with_indices"]
 
 
 def _bounds(size: int, n: int) -> tuple:
@@ -65,19 +66,32 @@ def _averaging(x: Tensor, size: int, n: int) -> Tensor:
 
 
 def _avg_pool(x: Tensor, size: tuple) -> Tensor:
-    (h, w), (oh, ow) = x.shape[2:], size
-    if oh == ow == 1:
-        return x.mean(dim=(-2, -1), keepdim=True)
-    if oh and ow and h % oh == 0 and w % ow == 0:
-        n, c = x.shape[:2]
-        return x.reshape(n, c, oh, h // oh, ow, w // ow).mean(dim=(3, 5))
-    return _averaging(x, h, oh).matmul(x.matmul(_averaging(x, w, ow).t()))
+    """Each spatial dim (2 or 3 of them) averaged to its output size: a mean over the whole
+    input, over reshaped blocks, or a matmul with an averaging matrix per dim."""
+    spatial, dims = x.shape[2:], len(size)
+    if all(o == 1 for o in size):
+        return x.mean(dim=tuple(range(-dims, 0)), keepdim=True)
+    if all(o and n % o == 0 for n, o in zip(spatial, size)):
+        blocks = [q for n, o in zip(spatial, size) for q in (o, n // o)]
+        return x.reshape(*x.shape[:2], *blocks).mean(dim=tuple(range(3, 3 + 2 * dims, 2)))
+    for d, (n, o) in enumerate(zip(spatial, size)):  # the last dim first, then outwards
+        axis = x.dim() - dims + d
+        x = _averaging(x, n, o).matmul(x.transpose(axis, -2)).transpose(axis, -2)
+    return x
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """The mean over each of ``output_size`` (an int or an (H, W) pair, None keeping that
     dim) windows of ``input`` (N, C, H, W) or (C, H, W)."""
     x, batched, size = _check(input, "adaptive_avg_pool2d", output_size, 2, sep=" ")
+    out = _avg_pool(x, size)
+    return out if batched else out.squeeze(0)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size) -> Tensor:
+    """The mean over each of ``output_size`` (an int or a (D, H, W) triple, None keeping that
+    dim) windows of ``input`` (N, C, D, H, W) or (C, D, H, W)."""
+    x, batched, size = _check(input, "adaptive_avg_pool3d", output_size, 3, sep=" ")
     out = _avg_pool(x, size)
     return out if batched else out.squeeze(0)
 
@@ -112,23 +126,28 @@ def _window_rows(size: int, n: int) -> np.ndarray:
 
 
 def _max_pool(x: Tensor, size: tuple) -> tuple:
-    """(values, flat indices into each (H, W) plane) of the adaptive max pooling of ``x``."""
-    n, c, h, w = x.shape
-    (oh, ow), xp = size, x._backend.xp
-    rows, cols = _window_rows(h, oh), _window_rows(w, ow)
-    kh, kw = rows.shape[1], cols.shape[1]
-    if oh * kh == h and ow * kw == w:  # even windows: a view, no gather
-        windows = x
-    else:
-        windows = x.index_select(2, x._new(xp.asarray(rows.reshape(-1))))
-        windows = windows.index_select(3, x._new(xp.asarray(cols.reshape(-1))))
-    windows = windows.reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
-    values, k = windows.reshape(n, c, oh, ow, kh * kw).max(dim=-1)
-    k = k._data
-    rows, cols = xp.asarray(rows), xp.asarray(cols)
-    r = rows[xp.arange(oh)[:, None], k // kw]
-    q = cols[xp.arange(ow)[None, :], k % kw]
-    return values, x._new((r * w + q).astype(np.int64))
+    """(values, flat indices into each spatial plane or volume) of the adaptive max pooling
+    of ``x`` over its last ``len(size)`` (2 or 3) dims."""
+    n, c, *spatial = x.shape
+    dims, xp = len(size), x._backend.xp
+    rows = [_window_rows(m, o) for m, o in zip(spatial, size)]
+    kernel = [r.shape[1] for r in rows]
+    windows = x
+    if any(o * k != m for o, k, m in zip(size, kernel, spatial)):  # uneven: gather
+        for d, r in enumerate(rows):
+            windows = windows.index_select(2 + d, x._new(xp.asarray(r.reshape(-1))))
+    blocks = [q for o, k in zip(size, kernel) for q in (o, k)]
+    order = (0, 1, *range(2, 2 + 2 * dims, 2), *range(3, 3 + 2 * dims, 2))
+    windows = windows.reshape(n, c, *blocks).permute(*order)
+    values, k = windows.reshape(n, c, *size, int(np.prod(kernel))).max(dim=-1)
+    k, flat = k._data, 0
+    for d, (r, kd) in enumerate(zip(rows, kernel)):
+        inner = int(np.prod(kernel[d + 1:]))
+        shape = [1] * dims
+        shape[d] = -1
+        at = xp.arange(size[d]).reshape(shape)
+        flat = flat * spatial[d] + xp.asarray(r)[at, (k // inner) % kd]
+    return values, x._new(flat.astype(np.int64))
 
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size,
@@ -144,6 +163,22 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
     """The maximum over each of ``output_size`` windows of ``input`` (N, C, H, W) or
     (C, H, W); with ``return_indices``, also where each maximum is."""
     out = adaptive_max_pool2d_with_indices(input, output_size)
+    return out if return_indices else out[0]
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size,
+                                     return_indices: bool = False) -> tuple:
+    """``(values, indices)`` of ``adaptive_max_pool3d``: indices are flat positions in each
+    (D, H, W) volume."""
+    x, batched, size = _check(input, "adaptive_max_pool3d", output_size, 3, sep=": ")
+    values, indices = _max_pool(x, size)
+    return (values, indices) if batched else (values.squeeze(0), indices.squeeze(0))
+
+
+def adaptive_max_pool3d(input: Tensor, output_size, return_indices: bool = False):
+    """The maximum over each of ``output_size`` windows of ``input`` (N, C, D, H, W) or
+    (C, D, H, W); with ``return_indices``, also where each maximum is."""
+    out = adaptive_max_pool3d_with_indices(input, output_size)
     return out if return_indices else out[0]
 
 
