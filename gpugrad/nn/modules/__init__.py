@@ -44,22 +44,29 @@ from .container_params import ParameterDict, ParameterList
 from .conv import (
     AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
     Conv1d,
     Conv2d,
+    Conv3d,
     Fold,
     LazyConv1d,
     LazyConv2d,
+    LazyConv3d,
     MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
     Unfold,
 )
 from .conv_transpose import (
     ConvTranspose1d,
     ConvTranspose2d,
+    ConvTranspose3d,
     LazyConvTranspose1d,
     LazyConvTranspose2d,
+    LazyConvTranspose3d,
 )
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import (
@@ -114,8 +121,10 @@ from .padding import *  # noqa: F403 (the fifteen padding modules)
 from .pooling_adaptive import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
 )
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -143,7 +152,8 @@ __all__ = [
     "Dropout", "Embedding", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "L1Loss",
     "MSELoss", "SmoothL1Loss", "HuberLoss", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d",
-    "Unfold", "Fold",
+    "Unfold", "Fold", "Conv3d", "LazyConv3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d",
+    "AdaptiveAvgPool3d", "AdaptiveMaxPool3d", "ConvTranspose3d", "LazyConvTranspose3d",
     "LinearCrossEntropyLoss", "LinearCrossEntropyOptions",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
     "TransformerDecoderLayer", "TransformerDecoder", "Transformer", "RNNBase", "RNN", "LSTM",

@@ -1,5 +1,5 @@
-"""``Conv1d``/``Conv2d``, max and average pooling in 1-D and 2-D, ``Unfold``, ``Fold``: modules
-over ``nn.functional.conv``, with PyTorch's arguments, initialization and reprs."""
+"""``Conv1d``/``2d``/``3d``, max and average pooling in 1-D, 2-D and 3-D, ``Unfold``, ``Fold``:
+modules over ``nn.functional.conv``, with PyTorch's arguments, initialization and reprs."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from ... import factories
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from ..functional.conv import _pair, _single
+from ..functional.conv import _ntuple, _single
 from ..parameter import Parameter, UninitializedParameter
 from .lazy import LazyModuleMixin
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d", "LazyConv1d", "LazyConv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d",
-           "AvgPool2d", "Unfold", "Fold", "MaxUnpool1d", "MaxUnpool2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "LazyConv1d", "LazyConv2d", "LazyConv3d", "MaxPool1d",
+           "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "Unfold", "Fold",
+           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 class _Conv(Module):
@@ -57,9 +58,9 @@ class _Conv(Module):
         self.reset_parameters()
 
     def _tuple(self, value, name: str) -> tuple:
-        if self._dims == 2:
-            return _pair(value, name)
-        return (_single(value, name),)
+        if self._dims == 1:
+            return (_single(value, name),)
+        return _ntuple(value, name, self._dims)
 
     def _weight_shape(self) -> tuple:
         """(out, in/groups, *kernel); transposed: (in, out/groups, *kernel)."""
@@ -76,7 +77,7 @@ class _Conv(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        conv = F.conv2d if self._dims == 2 else F.conv1d
+        conv = getattr(F, f"conv{self._dims}d")  # looked up per call (autocast wraps it)
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
             return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
@@ -135,6 +136,12 @@ class Conv2d(_Conv):
     _dims = 2
 
 
+class Conv3d(_Conv):
+    """3-D convolution over (N, C, D, H, W) inputs."""
+
+    _dims = 3
+
+
 class _LazyConv(LazyModuleMixin):
     """A convolution whose ``in_channels`` is taken from the first input."""
 
@@ -190,6 +197,13 @@ class LazyConv2d(_LazyConv, Conv2d):
     cls_to_become = Conv2d
 
 
+class LazyConv3d(_LazyConv, Conv3d):
+    """A ``Conv3d`` whose ``in_channels`` is taken from the first input (dim 1, or dim 0 of an
+    unbatched input); it becomes a ``Conv3d`` at its first call."""
+
+    cls_to_become = Conv3d
+
+
 class AvgPool1d(Module):
     """The mean over each window of (N, C, L) inputs."""
 
@@ -210,7 +224,7 @@ class AvgPool1d(Module):
 
 
 class _MaxPool(Module):
-    """The maximum over each window; subclasses name the functional (1-D or 2-D)."""
+    """The maximum over each window; subclasses name the functional (1-D, 2-D or 3-D)."""
 
     _pool = None
 
@@ -242,8 +256,16 @@ class MaxPool2d(_MaxPool):
     _pool = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPool):
+    """The maximum over each window of (N, C, D, H, W) inputs."""
+
+    _pool = staticmethod(F.max_pool3d)
+
+
 class AvgPool2d(Module):
     """The mean over each window of (N, C, H, W) inputs."""
+
+    _pool = staticmethod(F.avg_pool2d)
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):
@@ -253,11 +275,17 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return self._pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                          self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """The mean over each window of (N, C, D, H, W) inputs."""
+
+    _pool = staticmethod(F.avg_pool3d)
 
 
 class Unfold(Module):
@@ -300,13 +328,17 @@ class _MaxUnpool(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        tup = _pair if self._dims == 2 else (lambda v, name: (_single(v, name),))
-        self.kernel_size = tup(kernel_size, "kernel_size")
-        self.stride = tup(stride if stride is not None else kernel_size, "stride")
-        self.padding = tup(padding, "padding")
+        dims = self._dims
+        self.kernel_size = _ntuple(_single(kernel_size, "kernel_size") if dims == 1
+                                   else kernel_size, "kernel_size", dims)
+        self.stride = _ntuple(_single(stride if stride is not None else kernel_size, "stride")
+                              if dims == 1 else stride if stride is not None else kernel_size,
+                              "stride", dims)
+        self.padding = _ntuple(_single(padding, "padding") if dims == 1 else padding,
+                               "padding", dims)
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
-        unpool = F.max_unpool2d if self._dims == 2 else F.max_unpool1d
+        unpool = getattr(F, f"max_unpool{self._dims}d")
         return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:
@@ -323,3 +355,9 @@ class MaxUnpool2d(_MaxUnpool):
     """The inverse of ``MaxPool2d(..., return_indices=True)``."""
 
     _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpool):
+    """The inverse of ``MaxPool3d(..., return_indices=True)``."""
+
+    _dims = 3

@@ -1,4 +1,4 @@
-"""``ConvTranspose1d``/``ConvTranspose2d`` and their lazy forms: modules over
+"""``ConvTranspose1d``/``2d``/``3d`` and their lazy forms: modules over
 ``nn.functional.conv_transpose``, with PyTorch's arguments, initialization, reprs and
 ``forward(input, output_size=None)``."""
 
@@ -9,7 +9,8 @@ from .. import functional as F
 from .conv import _Conv, _LazyConv
 from .lazy import LazyModuleMixin
 
-__all__ = ["ConvTranspose1d", "ConvTranspose2d", "LazyConvTranspose1d", "LazyConvTranspose2d"]
+__all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "LazyConvTranspose1d",
+           "LazyConvTranspose2d", "LazyConvTranspose3d"]
 
 
 class _ConvTranspose(_Conv):
@@ -56,7 +57,7 @@ class _ConvTranspose(_Conv):
         if self.padding_mode != "zeros":
             raise ValueError(
                 f"Only `zeros` padding mode is supported for {self.__class__.__name__}")
-        conv = F.conv_transpose2d if self._dims == 2 else F.conv_transpose1d
+        conv = getattr(F, f"conv_transpose{self._dims}d")
         return conv(input, self.weight, self.bias, self.stride, self.padding,
                     self._output_padding(input, output_size), self.groups, self.dilation)
 
@@ -73,6 +74,13 @@ class ConvTranspose2d(_ConvTranspose):
     respect to its input."""
 
     _dims = 2
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution over (N, C, D, H, W) inputs: the gradient of ``Conv3d`` with
+    respect to its input."""
+
+    _dims = 3
 
 
 class _LazyConvTranspose(_LazyConv):
@@ -99,3 +107,10 @@ class LazyConvTranspose2d(_LazyConvTranspose, ConvTranspose2d):
     ``ConvTranspose2d`` at its first call."""
 
     cls_to_become = ConvTranspose2d
+
+
+class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
+    """A ``ConvTranspose3d`` whose ``in_channels`` is taken from the first input; it becomes a
+    ``ConvTranspose3d`` at its first call."""
+
+    cls_to_become = ConvTranspose3d

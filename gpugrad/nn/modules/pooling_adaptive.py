@@ -1,4 +1,4 @@
-"""Adaptive pooling modules: ``AdaptiveAvgPool1d/2d`` and ``AdaptiveMaxPool1d/2d`` over
+"""Adaptive pooling modules: ``AdaptiveAvgPool1d/2d/3d`` and ``AdaptiveMaxPool1d/2d/3d`` over
 ``nn.functional.pooling_adaptive``, with PyTorch's arguments and reprs."""
 
 from __future__ import annotations
@@ -7,7 +7,8 @@ from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
 
-__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+__all__ = ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
 
 class _AdaptiveAvgPool(Module):
@@ -37,6 +38,13 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPool):
     _pool = "adaptive_avg_pool2d"
 
 
+class AdaptiveAvgPool3d(_AdaptiveAvgPool):
+    """The mean over each of ``output_size`` (an int or a (D, H, W) triple; None keeps that
+    dim) windows of (N, C, D, H, W) or (C, D, H, W) inputs."""
+
+    _pool = "adaptive_avg_pool3d"
+
+
 class _AdaptiveMaxPool(Module):
     _pool = ""  # the functional's name, looked up per call (autocast wraps it)
 
@@ -63,3 +71,10 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     (and where it is, with ``return_indices``)."""
 
     _pool = "adaptive_max_pool2d"
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """The maximum over each of ``output_size`` windows of (N, C, D, H, W) or (C, D, H, W)
+    inputs; with ``return_indices``, also where each maximum is."""
+
+    _pool = "adaptive_max_pool3d"
