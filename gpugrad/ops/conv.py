@@ -194,8 +194,10 @@ class MaxPool(Function):
         masks = ctx._backend.xp.zeros((n, c, *geo.kernel, *geo.out), dtype=x.dtype)
         for pos, _, mask in ctx._first_max_masks(x, out):
             masks[(slice(None), slice(None), *pos)] = mask
-        placed = grad.reshape(n, c, 1, -1) * grad._new(masks.reshape(n, c, geo.positions, -1))
-        return Fold.apply(placed.reshape(n, c * geo.positions, -1), geo), None
+        length = math.prod(geo.out)
+        placed = grad.reshape(n, c, 1, length) * grad._new(
+            masks.reshape(n, c, geo.positions, length))
+        return Fold.apply(placed.reshape(n, c * geo.positions, length), geo), None
 
 
 class MaxPool3(MaxPool):

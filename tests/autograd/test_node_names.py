@@ -141,6 +141,21 @@ STRUCTURE_DIFFERS.update({
                     "adaptive max pooling is index_select of the windows and max (PyTorch: "
                     "AdaptiveMaxPool2DBackward0)"),
     "nn.max_unpool1d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool2DBackward0)",
+    "nn.conv3d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
+    "nn.conv_transpose3d": "transposed convolution is matmul + fold + add (PyTorch: one "
+                           "ConvolutionBackward0)",
+    **dict.fromkeys(["nn.max_pool3d", "nn.max_pool3d_indices"],
+                    "an unbatched input is unsqueezed around the pooling node"),
+    **dict.fromkeys([f"nn.avg_pool3d{s}" for s in ("", "_ceil", "_ceil_exclude_pad",
+                                                   "_divisor")],
+                    "average pooling is unfold, a sum, a division and a view (PyTorch: "
+                    "AvgPool3DBackward0)"),
+    "nn.max_unpool3d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool3DBackward0)",
+    "nn.adaptive_avg_pool3d": "uneven windows are a matmul with an averaging matrix per dim, "
+                              "even ones a mean (PyTorch: AdaptiveAvgPool3DBackward0)",
+    **dict.fromkeys([f"nn.adaptive_max_pool3d{s}" for s in ("", "_indices", "_with_indices")],
+                    "adaptive max pooling is index_select of the windows and max (PyTorch: "
+                    "AdaptiveMaxPool3DBackward0)"),
     "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.dropout": "dropout is a product with the scaled mask (PyTorch: NativeDropoutBackward0)",

@@ -48,7 +48,7 @@ def _ceil_extra(size: int, kernel: int, dilation: int, pad: int, stride: int) ->
 def _windows(input: Tensor, geo: Geometry, fill: float) -> Tensor:
     """(N, C, prod(kernel), L): each window's values along dim 2."""
     n, c = input.shape[0], input.shape[1]
-    return Unfold.apply(input, geo, fill).reshape(n, c, geo.positions, -1)
+    return Unfold.apply(input, geo, fill).reshape(n, c, geo.positions, math.prod(geo.out))
 
 
 def _max_pool(input: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool,
