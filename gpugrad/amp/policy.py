@@ -37,18 +37,23 @@ LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS = (
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
               "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
-              "F.conv2d", "F.conv_transpose1d", "F.conv_transpose2d", "F.prelu",
+              "F.conv2d", "F.conv3d", "F.conv_transpose1d", "F.conv_transpose2d",
+              "F.conv_transpose3d", "F.prelu",
               "F.scaled_dot_product_attention"]
 # Composites of listed ops that PyTorch runs as one unlisted op (in the input's dtype).
-_OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d"]
+_OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d", "F.adaptive_avg_pool3d"]
 _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",
            "F.nll_loss", "F.binary_cross_entropy_with_logits", "F.kl_div", "F.poisson_nll_loss",
            "F.margin_ranking_loss", "F.hinge_embedding_loss", "F.soft_margin_loss",
            "F.cosine_embedding_loss", "F.multi_margin_loss", "F.multilabel_margin_loss",
            "F.triplet_margin_loss"]
+# PyTorch's CPU list runs the 3-D poolings in float32.
+_CPU_FP32_POOL3D = ["F.max_pool3d", "F.avg_pool3d", "F.max_unpool3d", "F.adaptive_avg_pool3d",
+                    "F.adaptive_max_pool3d", "F.adaptive_max_pool3d_with_indices"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
     **dict.fromkeys(_OPAQUE, OPAQUE),
+    **dict.fromkeys(_CPU_FP32_POOL3D, FP32),
     "nn.LSTM.forward": LOWER_INPUTS,
     **dict.fromkeys(_LOSSES + ["F.binary_cross_entropy", "F.ctc_loss", "gpugrad.prod",
                                "Tensor.prod"], FP32),

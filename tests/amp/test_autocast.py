@@ -86,6 +86,22 @@ _CPU_OPS = {
     "linear": lambda m, x, p, t: m.nn.functional.linear(x, x, x[0]),
     "conv1d": lambda m, x, p, t: m.nn.functional.conv1d(x[None], x[:, :, None]),
     "conv2d": lambda m, x, p, t: m.nn.functional.conv2d(x[None, None], x[None, None, :2, :2]),
+    "conv3d": lambda m, x, p, t: m.nn.functional.conv3d(x[None, None, None],
+                                                        x[None, None, None, :2, :2]),
+    "conv_transpose3d": lambda m, x, p, t: m.nn.functional.conv_transpose3d(
+        x[None, None, None], x[None, None, None, :2, :2], stride=2),
+    "adaptive_avg_pool3d": lambda m, x, p, t: m.nn.functional.adaptive_avg_pool3d(
+        x[None, None, None], (1, 3, 3)),
+    "adaptive_max_pool3d": lambda m, x, p, t: m.nn.functional.adaptive_max_pool3d(
+        x[None, None, None], (1, 3, 3)),
+    "adaptive_max_pool3d_indices": lambda m, x, p, t: m.nn.functional.adaptive_max_pool3d(
+        x[None, None, None], (1, 3, 3), return_indices=True)[0],
+    "max_pool3d": lambda m, x, p, t: m.nn.functional.max_pool3d(x[None, None, None], (1, 2, 2)),
+    "avg_pool3d": lambda m, x, p, t: m.nn.functional.avg_pool3d(x[None, None, None], (1, 2, 2)),
+    "max_unpool3d": lambda m, x, p, t: m.nn.functional.max_unpool3d(
+        *m.nn.functional.max_pool3d(x[None, None, None], (1, 2, 2), return_indices=True),
+        (1, 2, 2)),
+    "avg_pool2d (unlisted)": lambda m, x, p, t: m.nn.functional.avg_pool2d(x[None], 2),
     "sdpa": lambda m, x, p, t: m.nn.functional.scaled_dot_product_attention(x[None], x[None],
                                                                             x[None]),
     "prod": lambda m, x, p, t: x.prod(), "sum": lambda m, x, p, t: x.sum(),
