@@ -36,6 +36,7 @@ class Geometry:
             )
         self.hw, self.kernel, self.dilation = tuple(hw), tuple(kernel), tuple(dilation)
         self.pads, self.stride = tuple(pads), tuple(stride)
+        self._windows = None
         totals = [self.pads[2 * d] + self.pads[2 * d + 1] for d in range(len(self.hw))]
         self.padded = tuple(n + t for n, t in zip(self.hw, totals))
         self.out = tuple(_out_size(n, k, d, t, s) for n, k, d, t, s in
@@ -58,13 +59,15 @@ class Geometry:
         return (slice(None), slice(None), *(slice(self.pads[2 * d], self.pads[2 * d] + n)
                                             for d, n in enumerate(self.hw)))
 
-    def windows(self):
+    def windows(self) -> list:
         """For each kernel position (row-major): its multi-index and the index of the padded
-        (N, C, *spatial) array it reads."""
-        for pos in itertools.product(*(range(k) for k in self.kernel)):
-            yield pos, (slice(None), slice(None), *(
+        (N, C, *spatial) array it reads (built once per geometry)."""
+        if self._windows is None:
+            self._windows = [(pos, (slice(None), slice(None), *(
                 slice(i * d, i * d + s * (o - 1) + 1, s)
-                for i, d, s, o in zip(pos, self.dilation, self.stride, self.out)))
+                for i, d, s, o in zip(pos, self.dilation, self.stride, self.out))))
+                for pos in itertools.product(*(range(k) for k in self.kernel))]
+        return self._windows
 
 
 def _unfold_array(xp, x, geo: Geometry, fill: float):
