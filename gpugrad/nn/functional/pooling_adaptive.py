@@ -74,10 +74,15 @@ def _avg_pool(x: Tensor, size: tuple) -> Tensor:
     if all(o and n % o == 0 for n, o in zip(spatial, size)):
         blocks = [q for n, o in zip(spatial, size) for q in (o, n // o)]
         return x.reshape(*x.shape[:2], *blocks).mean(dim=tuple(range(3, 3 + 2 * dims, 2)))
-    for d, (n, o) in enumerate(zip(spatial, size)):  # the last dim first, then outwards
+    out = x.matmul(_averaging(x, spatial[-1], size[-1]).t())  # the last dim
+    for d in range(dims - 1):  # the others, each moved next to last
         axis = x.dim() - dims + d
-        x = _averaging(x, n, o).matmul(x.transpose(axis, -2)).transpose(axis, -2)
-    return x
+        if axis == x.dim() - 2:
+            out = _averaging(x, spatial[d], size[d]).matmul(out)
+        else:
+            out = _averaging(x, spatial[d], size[d]).matmul(out.transpose(axis, -2))
+            out = out.transpose(axis, -2)
+    return out
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
