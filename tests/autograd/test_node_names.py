@@ -152,8 +152,8 @@ STRUCTURE_DIFFERS.update({
 STRUCTURE_DIFFERS.update(dict.fromkeys(
     [f"nn.interpolate_{m}" for m in ("nearest", "nearest_exact", "linear", "bilinear", "bicubic",
                                      "trilinear")],
-    "interpolation is an IndexSelect per tap and spatial dim, weighted and summed (PyTorch: "
-    "one Upsample*Backward0 node)"))
+    "interpolation is one Resample node per spatial dim (a product with the dim's "
+    "interpolation matrix, or a gather for nearest) (PyTorch: one Upsample*Backward0 node)"))
 STRUCTURE_DIFFERS.update(dict.fromkeys(
     [f"nn.grid_sample_{m}" for m in ("bilinear", "nearest", "bicubic")],
     "grid sampling is gathers at the corners times weights computed from the grid (PyTorch: "
