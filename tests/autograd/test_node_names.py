@@ -138,7 +138,7 @@ STRUCTURE_DIFFERS.update({
                               "AdaptiveAvgPool2DBackward0)",
     **dict.fromkeys([f"nn.adaptive_max_pool{d}d{s}" for d in (1, 2)
                      for s in ("", "_indices", "_with_indices")],
-                    "adaptive max pooling is index_select of the windows and max (PyTorch: "
+                    "adaptive max pooling is a gather at each window's argmax (PyTorch: "
                     "AdaptiveMaxPool2DBackward0)"),
     "nn.max_unpool1d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool2DBackward0)",
     "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",

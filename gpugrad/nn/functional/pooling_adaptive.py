@@ -6,9 +6,10 @@ ceil((i+1)*L/n))``, PyTorch's rule. A rectangle's mean is the mean of its rows' 
 average is two matmuls with constant (n, L) averaging matrices (a mean over reshaped blocks when
 ``n`` divides ``L``, a plain mean for a 1 x 1 output). The maximum gathers each window, padded to
 the longest one by repeating its last row or column (repeats come after the original, so the
-first maximum, which gets the gradient, is PyTorch's), and takes ``max`` over it: gradients and
-double backward come from ``index_select`` and ``max`` (windows that divide the input evenly
-are a reshaped view, no gather).
+first maximum, which gets the gradient, is PyTorch's), and takes ``argmax`` over it (windows
+that divide the input evenly are a reshaped view, no gather); the values are a ``gather`` of the
+input at those positions, so gradients (a scatter-add into the plane) and double backward come
+from ``gather``.
 """
 
 from __future__ import annotations
@@ -117,18 +118,18 @@ def _max_pool(x: Tensor, size: tuple) -> tuple:
     (oh, ow), xp = size, x._backend.xp
     rows, cols = _window_rows(h, oh), _window_rows(w, ow)
     kh, kw = rows.shape[1], cols.shape[1]
-    if oh * kh == h and ow * kw == w:  # even windows: a view, no gather
-        windows = x
-    else:
-        windows = x.index_select(2, x._new(xp.asarray(rows.reshape(-1))))
+    windows = x.detach()  # (where the maxima are: no graph)
+    if oh * kh != h or ow * kw != w:  # uneven windows: gathered; even ones are a view
+        windows = windows.index_select(2, x._new(xp.asarray(rows.reshape(-1))))
         windows = windows.index_select(3, x._new(xp.asarray(cols.reshape(-1))))
     windows = windows.reshape(n, c, oh, kh, ow, kw).permute(0, 1, 2, 4, 3, 5)
-    values, k = windows.reshape(n, c, oh, ow, kh * kw).max(dim=-1)
-    k = k._data
+    k = windows.reshape(n, c, oh, ow, kh * kw).max(dim=-1)[1]._data
     rows, cols = xp.asarray(rows), xp.asarray(cols)
     r = rows[xp.arange(oh)[:, None], k // kw]
     q = cols[xp.arange(ow)[None, :], k % kw]
-    return values, x._new((r * w + q).astype(np.int64))
+    indices = x._new((r * w + q).astype(np.int64))
+    values = x.reshape(n, c, h * w).gather(2, indices.reshape(n, c, oh * ow))
+    return values.reshape(n, c, oh, ow), indices
 
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size,
