@@ -84,7 +84,12 @@ class IndexTwins:
         group = tuple(np.broadcast_shapes(*(key[d].shape for d in arrays)))
         strides = [int(np.prod(out.shape[d + 1:], dtype=np.int64)) for d in range(out.ndim)]
         ndim = first + len(group) + out.ndim - stop
-        inner = xp.broadcast_to(sum(key[d].astype(np.int64) * strides[d] for d in arrays), group)
+        inner = None
+        for d in arrays:
+            term = key[d].astype(np.int64, copy=False)
+            term = term if strides[d] == 1 else term * strides[d]
+            inner = term if inner is None else inner + term
+        inner = xp.broadcast_to(inner, group)
         flat = inner.reshape((1,) * first + group + (1,) * (out.ndim - stop))
         for d in [*range(first), *range(stop, out.ndim)]:
             at = d if d < first else d - stop + first + len(group)

@@ -190,8 +190,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     opmath = opmath_type(input.dtype)
     # One dense product per dim, unless a non-finite value would spread along its row
     # through the zero weights (then a weighted gather per tap, as PyTorch's kernels read).
-    dense = mode in ("nearest", "nearest-exact") or bool(
-        input._backend.xp.isfinite(input._data).all())
+    dense = mode in ("nearest", "nearest-exact") or (
+        mode != "area" and bool(input._backend.xp.isfinite(input._data).all()))
     out = input
     for k, n_out in enumerate(out_size):
         d, n_in = k + 2, input.shape[k + 2]
