@@ -26,8 +26,13 @@ def _cases(lib):
         "nearest 2x": lambda x, g: F.interpolate(x, scale_factor=2, mode="nearest"),
         "bilinear 2x": lambda x, g: F.interpolate(x, scale_factor=2, mode="bilinear"),
         "bicubic 2x": lambda x, g: F.interpolate(x, scale_factor=2, mode="bicubic"),
+        "trilinear 2x (5-D view)": lambda x, g: F.interpolate(
+            x.reshape(8, 32, 16, 16, 16), scale_factor=2, mode="trilinear"),
         "grid_sample bilinear": lambda x, g: F.grid_sample(x, g, align_corners=False),
+        "grid_sample bicubic": lambda x, g: F.grid_sample(x, g, mode="bicubic",
+                                                          align_corners=False),
         "adaptive_max_pool2d 64->24": lambda x, g: F.adaptive_max_pool2d(x, 24),
+        "adaptive_max_pool2d 64->1": lambda x, g: F.adaptive_max_pool2d(x, 1),
     }
 
 
