@@ -10,8 +10,8 @@ per dim, a matmul whose backward is the matmul with the transposed matrix (dense
 scatter-add) and is differentiable again; the nearest modes gather instead (exact for every
 dtype). A non-finite input takes ``resample``, a weighted ``index_select`` per tap, so that
 inf and nan reach only the outputs that read them. ``area`` (adaptive average pooling) reads
-a window per output position,
-up to the whole dim, so it is a product with a (out, in) matrix of window means instead.
+a window per output position, up to the whole dim, so it is a product with a (out, in) matrix
+of window means instead.
 
 Positions (``scale`` = in / out, or 1 / scale_factor when the caller passes one):
 - nearest: floor(dst * scale); nearest-exact: floor((dst + 0.5) * scale); both at most in - 1.
