@@ -39,6 +39,13 @@ class IndexTwins:
 
         ``values`` has ``out``'s dtype and broadcasts to the shape of ``out[key]``.
         """
+        flat = self.flat_index(out, key)
+        if flat is not None and (flat.size == 0 or int(flat.min()) >= 0):
+            # NumPy's fast path: one index array into a 1-D array (the same adds in the same
+            # order as the key's, C order over ``out[key]``: an identical result)
+            values = np.broadcast_to(values, flat.shape)
+            np.add.at(out.reshape(-1), flat.reshape(-1), values.reshape(-1))
+            return
         np.add.at(out, key, values)
 
     def gather(self, x, dim: int, index):
@@ -47,8 +54,50 @@ class IndexTwins:
         ``index`` (int64, same ndim as ``x``) may be smaller than ``x`` in dims other than
         ``dim``; its values are in range.
         """
+        flat = self.flat_index(x, self.along_dim_key(index, dim))
+        if flat is not None:  # one take from the flat array: no per-dim fancy indexing
+            return x.reshape(-1).take(flat)
         crop = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))
         return self.xp.take_along_axis(x[crop], index, axis=dim)
+
+    def flat_index(self, out, key):
+        """The flat (C-order) position in a C-contiguous ``out`` of each element of
+        ``out[key]`` (int64, shaped as ``out[key]``; negative where an index is negative), for
+        a ``key`` of full slices around one run of adjacent integer index arrays; None for any
+        other ``out`` or ``key``."""
+        xp = self.xp
+        if key.__class__ is not tuple or len(key) > out.ndim or not out.flags.c_contiguous:
+            return None
+        key = key + (slice(None),) * (out.ndim - len(key))
+        arrays = []
+        for d, k in enumerate(key):
+            if k.__class__ is slice:
+                if k.indices(out.shape[d]) != (0, out.shape[d], 1):
+                    return None
+            elif isinstance(k, xp.ndarray) and k.dtype.kind in "iu":
+                arrays.append(d)
+            else:
+                return None
+        if not arrays or arrays[-1] - arrays[0] + 1 != len(arrays):
+            return None
+        first, stop = arrays[0], arrays[-1] + 1
+        group = tuple(np.broadcast_shapes(*(key[d].shape for d in arrays)))
+        strides = [int(np.prod(out.shape[d + 1:], dtype=np.int64)) for d in range(out.ndim)]
+        ndim = first + len(group) + out.ndim - stop
+        inner = None
+        for d in arrays:
+            term = key[d].astype(np.int64, copy=False)
+            term = term if strides[d] == 1 else term * strides[d]
+            inner = term if inner is None else inner + term
+        inner = xp.broadcast_to(inner, group)
+        flat = inner.reshape((1,) * first + group + (1,) * (out.ndim - stop))
+        for d in [*range(first), *range(stop, out.ndim)]:
+            at = d if d < first else d - stop + first + len(group)
+            shape = [1] * ndim
+            shape[at] = out.shape[d]
+            flat = flat + xp.arange(out.shape[d], dtype=np.int64).reshape(shape) * strides[d]
+        full = out.shape[:first] + group + out.shape[stop:]
+        return xp.broadcast_to(flat, full).copy()
 
     def scatter_add(self, out, dim: int, index, src) -> None:
         """``out[i][index[i][j][k]][k] += src[i][j][k]`` for ``dim=1``, in place, accumulating

@@ -5,9 +5,13 @@ input positions (taps) of that dim with weights, and a 2-D or 3-D resampling is 
 applied to each spatial dim in turn. So one dim is ``sum_k w_k * index_select(x, dim, i_k)``
 with the taps ``i_k`` and weights ``w_k`` computed here on the host, the way PyTorch's CPU
 kernels compute them (the same float32 or float64 arithmetic, so that the same positions are
-picked); the gradient is index_select's (a scatter-add of the weighted gradient) and is
-differentiable again. ``area`` (adaptive average pooling) reads a window per output position,
-up to the whole dim, so it is a product with a (out, in) matrix of window means instead.
+picked). On finite inputs ``resample_dense`` applies the same taps as one (out, in) matrix
+per dim, a matmul whose backward is the matmul with the transposed matrix (dense, no
+scatter-add) and is differentiable again; the nearest modes gather instead (exact for every
+dtype). A non-finite input takes ``resample``, a weighted ``index_select`` per tap, so that
+inf and nan reach only the outputs that read them. ``area`` (adaptive average pooling) reads
+a window per output position, up to the whole dim, so it is a product with a (out, in) matrix
+of window means instead.
 
 Positions (``scale`` = in / out, or 1 / scale_factor when the caller passes one):
 - nearest: floor(dst * scale); nearest-exact: floor((dst + 0.5) * scale); both at most in - 1.
@@ -22,11 +26,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from ..autograd.function import Function
 from .indexing import index_select
 from .linalg import matmul
 
 __all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps",
-           "area_weights", "resample", "area_resample"]
+           "area_weights", "tap_matrix", "resample", "resample_dense", "area_resample"]
 
 _CUBIC_A = -0.75
 
@@ -112,6 +117,67 @@ def area_weights(n_in: int, n_out: int, opmath) -> np.ndarray:
     pos = np.arange(n_in)
     inside = (pos >= start[:, None]) & (pos < stop[:, None])
     return (inside / (stop - start)[:, None]).astype(opmath)
+
+
+def tap_matrix(taps: list, n_in: int, opmath) -> np.ndarray:
+    """(n_out, n_in): the taps as a dense matrix, row i holding output i's weights (taps at
+    the same position add up)."""
+    n_out = len(taps[0][0])
+    matrix = np.zeros((n_out, n_in), opmath)
+    rows = np.arange(n_out)
+    for index, weight in taps:
+        np.add.at(matrix, (rows, index), opmath(1) if weight is None else weight)
+    return matrix
+
+
+def _along(xp, arr, dim: int, matrix):
+    """``matrix`` (n_out, n_in) applied along ``dim`` of ``arr``: one matmul, the dims before
+    ``dim`` as its batch and those after as its columns."""
+    shape = arr.shape
+    n_in = shape[dim]
+    pre = int(np.prod(shape[:dim], dtype=np.int64))
+    if dim == arr.ndim - 1:
+        out = xp.matmul(arr.reshape(pre, n_in), matrix.T)
+    else:
+        post = int(np.prod(shape[dim + 1:], dtype=np.int64))
+        out = xp.matmul(matrix, arr.reshape(pre, n_in, post))
+    return out.reshape(*shape[:dim], matrix.shape[0], *shape[dim + 1:])
+
+
+class Resample(Function):
+    """``x`` resampled along ``dim`` by ``matrix`` (n_out, n_in); with ``index`` (the nearest
+    modes: one tap of weight 1 per output), a gather of those positions instead, exact for
+    every dtype. The op is linear, so backward is the same op with the transposed matrix (a
+    dense product: no scatter), differentiable again."""
+
+    node_name = "ResampleBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dim, matrix, index):
+        ctx.dim, ctx.matrix = dim, matrix
+        if index is not None:
+            return x._new(x._backend.xp.take(x._data, index, axis=dim))
+        return x._new(_along(x._backend.xp, x._data, dim, matrix))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Resample.apply_unary(grad, ctx.dim, ctx.matrix.T, None), None, None, None
+
+    def _array_backward(self, grad):
+        return _along(self._backend.xp, grad, self.dim, self.matrix.T), None, None, None
+
+
+def resample_dense(x, dim: int, taps: list):
+    """``resample``'s result as one product with the taps' matrix along ``dim`` (>= 0), or a
+    gather for weightless (nearest) taps. A non-finite input value reaches every output of
+    its row in the product (0 * inf), so callers use it on finite inputs."""
+    xp = x._backend.xp
+    matrix = tap_matrix(taps, x.shape[dim], opmath_type(x.dtype))
+    dtype = x._data.dtype if x.dtype.is_floating_point else matrix.dtype
+    index = None
+    if len(taps) == 1 and taps[0][1] is None:
+        index = xp.asarray(taps[0][0], dtype=np.int64)
+    return Resample.apply_unary(x, dim, xp.asarray(matrix.astype(dtype)), index)
 
 
 def resample(x, dim: int, taps: list):

@@ -136,10 +136,10 @@ STRUCTURE_DIFFERS.update({
                               "ones a mean (PyTorch: AdaptiveAvgPool2DBackward0)",
     "nn.adaptive_avg_pool1d": "uneven windows are matmuls with an averaging matrix (PyTorch: "
                               "AdaptiveAvgPool2DBackward0)",
-    **dict.fromkeys([f"nn.adaptive_max_pool{d}d{s}" for d in (1, 2)
+    **dict.fromkeys([f"nn.adaptive_max_pool{d}d{s}" for d in (1, 2, 3)
                      for s in ("", "_indices", "_with_indices")],
-                    "adaptive max pooling is index_select of the windows and max (PyTorch: "
-                    "AdaptiveMaxPool2DBackward0)"),
+                    "adaptive max pooling is a gather at each window's argmax (PyTorch: "
+                    "AdaptiveMaxPool2DBackward0 / AdaptiveMaxPool3DBackward0)"),
     "nn.max_unpool1d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool2DBackward0)",
     "nn.conv3d": "convolution is unfold + matmul + add (PyTorch: one ConvolutionBackward0)",
     "nn.conv_transpose3d": "transposed convolution is matmul + fold + add (PyTorch: one "
@@ -153,9 +153,6 @@ STRUCTURE_DIFFERS.update({
     "nn.max_unpool3d": "unpooling is a scatter into zeros (PyTorch: MaxUnpool3DBackward0)",
     "nn.adaptive_avg_pool3d": "uneven windows are a matmul with an averaging matrix per dim, "
                               "even ones a mean (PyTorch: AdaptiveAvgPool3DBackward0)",
-    **dict.fromkeys([f"nn.adaptive_max_pool3d{s}" for s in ("", "_indices", "_with_indices")],
-                    "adaptive max pooling is index_select of the windows and max (PyTorch: "
-                    "AdaptiveMaxPool3DBackward0)"),
     "nn.batch_norm": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.batch_norm_eval": "batch norm is a composite of Tensor ops (PyTorch: one node)",
     "nn.dropout": "dropout is a product with the scaled mask (PyTorch: NativeDropoutBackward0)",
@@ -167,8 +164,8 @@ STRUCTURE_DIFFERS.update({
 STRUCTURE_DIFFERS.update(dict.fromkeys(
     [f"nn.interpolate_{m}" for m in ("nearest", "nearest_exact", "linear", "bilinear", "bicubic",
                                      "trilinear")],
-    "interpolation is an IndexSelect per tap and spatial dim, weighted and summed (PyTorch: "
-    "one Upsample*Backward0 node)"))
+    "interpolation is one Resample node per spatial dim (a product with the dim's "
+    "interpolation matrix, or a gather for nearest) (PyTorch: one Upsample*Backward0 node)"))
 STRUCTURE_DIFFERS.update(dict.fromkeys(
     [f"nn.grid_sample_{m}" for m in ("bilinear", "nearest", "bicubic")],
     "grid sampling is gathers at the corners times weights computed from the grid (PyTorch: "

@@ -155,7 +155,7 @@ def _read(flat: Tensor, corner: list, spatial: tuple, weight: Tensor, xp) -> Ten
     points = valid.shape[1:]
     count = int(np.prod(points))
     taken = xp.broadcast_to(linear.reshape(n, 1, count), (n, c, count))
-    values = gather(flat, 2, flat._new(xp.ascontiguousarray(taken).astype(np.int64)))
+    values = gather(flat, 2, flat._new(xp.ascontiguousarray(taken, dtype=np.int64)))
     mask = weight._new(valid.astype(weight._data.dtype))
     return values.reshape(n, c, *points) * (weight * mask).unsqueeze(1)
 

@@ -2,13 +2,14 @@
 input, in 1-D, 2-D and 3-D (a 1-D input is a one-row image).
 
 Output position ``i`` of a dim of size ``L`` pooled to ``n`` covers ``[floor(i*L/n),
-ceil((i+1)*L/n))``, PyTorch's rule. A rectangle's mean is the mean of its rows' means, so the
-average is two matmuls with constant (n, L) averaging matrices (a mean over reshaped blocks when
-``n`` divides ``L``, a plain mean for a 1 x 1 output). The maximum gathers each window, padded to
-the longest one by repeating its last row or column (repeats come after the original, so the
-first maximum, which gets the gradient, is PyTorch's), and takes ``max`` over it: gradients and
-double backward come from ``index_select`` and ``max`` (windows that divide the input evenly
-are a reshaped view, no gather).
+ceil((i+1)*L/n))``, PyTorch's rule. A box's mean is the mean of its rows' means, so the average
+is one matmul per spatial dim with a constant (n, L) averaging matrix (a mean over reshaped
+blocks when ``n`` divides ``L``, a plain mean for a 1 x 1 output). The maximum gathers each
+window, padded to the longest one by repeating its last row or column (repeats come after the
+original, so the first maximum, which gets the gradient, is PyTorch's), and takes ``argmax``
+over it (windows that divide the input evenly are a reshaped view, no gather); the values are a
+``gather`` of the input at those positions, so gradients (a scatter-add into the plane) and
+double backward come from ``gather``.
 """
 
 from __future__ import annotations
@@ -137,22 +138,25 @@ def _max_pool(x: Tensor, size: tuple) -> tuple:
     dims, xp = len(size), x._backend.xp
     rows = [_window_rows(m, o) for m, o in zip(spatial, size)]
     kernel = [r.shape[1] for r in rows]
-    windows = x
-    if any(o * k != m for o, k, m in zip(size, kernel, spatial)):  # uneven: gather
+    windows = x.detach()  # (where the maxima are: no graph)
+    if any(o * k != m for o, k, m in zip(size, kernel, spatial)):  # uneven: gathered
         for d, r in enumerate(rows):
             windows = windows.index_select(2 + d, x._new(xp.asarray(r.reshape(-1))))
     blocks = [q for o, k in zip(size, kernel) for q in (o, k)]
     order = (0, 1, *range(2, 2 + 2 * dims, 2), *range(3, 3 + 2 * dims, 2))
     windows = windows.reshape(n, c, *blocks).permute(*order)
-    values, k = windows.reshape(n, c, *size, int(np.prod(kernel))).max(dim=-1)
-    k, flat = k._data, 0
+    k = windows.reshape(n, c, *size, int(np.prod(kernel))).max(dim=-1)[1]._data
+    flat = 0
     for d, (r, kd) in enumerate(zip(rows, kernel)):
         inner = int(np.prod(kernel[d + 1:]))
         shape = [1] * dims
         shape[d] = -1
         at = xp.arange(size[d]).reshape(shape)
         flat = flat * spatial[d] + xp.asarray(r)[at, (k // inner) % kd]
-    return values, x._new(flat.astype(np.int64))
+    indices = x._new(flat.astype(np.int64))
+    values = x.reshape(n, c, int(np.prod(spatial))).gather(
+        2, indices.reshape(n, c, int(np.prod(size))))
+    return values.reshape(n, c, *size), indices
 
 
 def adaptive_max_pool2d_with_indices(input: Tensor, output_size,

@@ -18,6 +18,7 @@ from ...ops.resample import (
     nearest_taps,
     opmath_type,
     resample,
+    resample_dense,
 )
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -187,6 +188,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         return interpolate(input.float(), size, scale_factor, mode,
                            align_corners if mode != "area" else None).to(input.dtype)
     opmath = opmath_type(input.dtype)
+    # One dense product per dim, unless a non-finite value would spread along its row
+    # through the zero weights (then a weighted gather per tap, as PyTorch's kernels read).
+    dense = mode in ("nearest", "nearest-exact") or (
+        mode != "area" and bool(input._backend.xp.isfinite(input._data).all()))
     out = input
     for k, n_out in enumerate(out_size):
         d, n_in = k + 2, input.shape[k + 2]
@@ -200,7 +205,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             taps = cubic_taps(n_in, n_out, align_corners, scale, opmath)
         else:
             taps = linear_taps(n_in, n_out, align_corners, scale, opmath)
-        out = resample(out, d, taps)
+        out = (resample_dense if dense else resample)(out, d, taps)
     return out
 
 
