@@ -13,12 +13,18 @@ import sys
 recorder = None  # the active capture's recorder (gpugrad/compiler/trace.py), or None
 
 
-def island(fn):
+def island(fn=None, *, repeatable: bool = False):
     """Mark ``fn`` (a function or method) as an island: inside a captured step it is not
     recorded but called again, eagerly, at its place in every replay. For optimizer steps,
     ``zero_grad`` and learning-rate schedulers (their Python state, a step count or a learning
     rate, changes between steps) and for checks of values on the host (a target out of range
-    raises at the replay that meets it; a CUDA graph cannot read values)."""
+    raises at the replay that meets it; a CUDA graph cannot read values).
+
+    ``repeatable``: running it twice does what running it once does (a check, ``zero_grad``),
+    so a replay that diverges after it can still start the step over eagerly."""
+    if fn is None:
+        return functools.partial(island, repeatable=repeatable)
+    fn.__gpugrad_repeatable__ = repeatable
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):

@@ -183,8 +183,8 @@ class Recorder:
         every replay."""
         self.grads.boundary(self)
         self._before_island(fn, args, kwargs)
-        if self.first_island is None:
-            self.first_island = len(self.steps)
+        if self.first_island is None and not getattr(fn, "__gpugrad_repeatable__", False):
+            self.first_island = len(self.steps)  # (the first that a rerun would repeat)
         replay_args, replay_kwargs = _capture.stand_ins(args, kwargs, self.arguments)
         self.steps.append(partial(fn, *replay_args, **replay_kwargs))
         self.suspended += 1

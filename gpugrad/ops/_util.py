@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+from .. import _capture
 from .. import _dtype as dt
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
@@ -89,3 +90,14 @@ def wrap_dims(dim, ndim: int):
             raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
         return tuple(sorted(dims)) if ndim else None
     return (wrap_dim(dim, ndim),) if ndim else None
+
+
+@_capture.island(repeatable=True)  # checked at each replay of a captured step
+def check_range(arr, low: int, high: int, error) -> None:
+    """Raise ``error(v)`` for the first value ``v`` of the index array ``arr`` outside
+    ``[low, high)`` (read on the host). An island: a captured step checks each new index, where
+    a replayed read of the minimum and maximum would diverge at every new batch."""
+    if arr.size == 0 or (low <= arr.min() and arr.max() < high):
+        return
+    bad = ((arr < low) | (arr >= high)).reshape(-1)
+    raise error(int(arr.reshape(-1)[int(bad.argmax())]))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
-from ._util import Tensor, wrap_dim
+from ._util import Tensor, check_range, wrap_dim
 from ._views import track
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
@@ -129,8 +129,7 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
         return Slice.apply(input, (), None).clone()
     size = input._data.shape[d]
     arr = arr.reshape(-1)
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= size):
-        raise IndexError("index out of range in self")
+    check_range(arr, 0, size, lambda v: IndexError("index out of range in self"))
     return IndexSelect.apply(input, (), (slice(None),) * d + (arr,))
 
 
@@ -138,9 +137,8 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     """``input`` read as 1-D at ``index``; the result has ``index``'s shape."""
     arr = _index_tensor(index, "take", input._backend)
     n = input._data.size
-    if arr.size and (int(arr.min()) < -n or int(arr.max()) >= n):
-        bad = int(arr[(arr < -n) | (arr >= n)].reshape(-1)[0])
-        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} elements.")
+    check_range(arr, -n, n, lambda v: IndexError(
+        f"out of range: tried to access index {v} on a tensor of {n} elements."))
     return input.reshape(-1)[Tensor._make(arr, input._backend)]
 
 
@@ -202,9 +200,8 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False)
                 f"larger than self {list(x.shape)} apart from dimension {d}"
             )
     size = x.shape[d]
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= size):
-        bad = int(arr[(arr < 0) | (arr >= size)].reshape(-1)[0])
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    check_range(arr, 0, size, lambda v: RuntimeError(
+        f"index {v} is out of bounds for dimension {d} with size {size}"))
     return Gather.apply(input, d, Tensor._make(arr, input._backend))
 
 

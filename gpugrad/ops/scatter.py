@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor, wrap_dim
+from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .arithmetic import raise_broadcast_error
 from .indexing import Gather, _index_tensor, gather, index_select
 from .inplace import _apply
@@ -136,9 +136,8 @@ def _check_scatter(fn: str, input: Tensor, dim, index, src):
                                           f"{list(src._data.shape)}")
             )
     size = shape[d]
-    if int(arr.min()) < 0 or int(arr.max()) >= size:
-        bad = int(arr[(arr < 0) | (arr >= size)].reshape(-1)[0])
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    check_range(arr, 0, size, lambda v: RuntimeError(
+        f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     if src is not None:
         src = _crop(src.reshape(src_shape), arr.shape)
@@ -217,9 +216,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
         raise RuntimeError(f"index_add_(): Number of indices ({arr.size}) should be equal to "
                            f"source.size(dim): ({s_shape[d]}), for dim: {d}")
     size = shape[d]
-    if arr.size and (int(arr.min()) < 0 or int(arr.max()) >= size):
-        bad = int(arr[(arr < 0) | (arr >= size)][0])
-        raise RuntimeError(f"index {bad} is out of bounds for dimension {d} with size {size}")
+    check_range(arr, 0, size, lambda v: RuntimeError(
+        f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     src = source.reshape(s_shape)
     return _scalar_input(lambda t: IndexAdd.apply(t, src, d, idx, alpha), input)

@@ -96,7 +96,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    @_capture.island
+    @_capture.island(repeatable=True)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all optimized parameters: to None (default), or to zeros."""
         for group in self.param_groups:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ...ops._util import Tensor, check_tensor
+from ...ops._util import Tensor, check_range, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
 
 __all__ = ["linear", "bilinear", "layer_norm", "embedding", "one_hot"]
@@ -118,12 +118,9 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx %= num
     idx = input._data
-    if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())  # host check, as PyTorch's CPU kernel
-        if lo < 0 or hi >= num:
-            bad = lo if lo < 0 else hi
-            raise IndexError(f"index {bad} is out of range for an embedding of {num} rows "
-                             f"(valid indices are 0..{num - 1})")
+    check_range(idx, 0, num, lambda v: IndexError(  # a host check, as PyTorch's CPU kernel
+        f"index {v} is out of range for an embedding of {num} rows (valid indices are "
+        f"0..{num - 1})"))
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return Embedding.apply(weight, input, padding_idx, scale_grad_by_freq)

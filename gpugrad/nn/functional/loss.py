@@ -106,7 +106,7 @@ class BinaryInputRangeError(ValueError, RuntimeError):
     RuntimeError as PyTorch raises)."""
 
 
-@_capture.island  # a captured step checks each new input (see gpugrad/_capture.py)
+@_capture.island(repeatable=True)  # a captured step checks each new input (see gpugrad/_capture.py)
 def _check_probabilities(input: Tensor) -> None:
     x = input._data
     if x.size and bool((~((x >= 0) & (x <= 1))).any()):  # host check, as PyTorch's

@@ -50,7 +50,7 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
             )
 
 
-@_capture.island  # a captured step checks each new target (see gpugrad/_capture.py)
+@_capture.island(repeatable=True)  # a captured step checks each new target (_capture.py)
 def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
     """IndexError naming the first out-of-range class index (read on the host)."""
     t = target._data

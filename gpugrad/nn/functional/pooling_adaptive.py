@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops._util import Tensor, check_tensor
+from ...ops.indexing import Gather
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -152,10 +153,16 @@ def _max_pool(x: Tensor, size: tuple) -> tuple:
         shape = [1] * dims
         shape[d] = -1
         at = xp.arange(size[d]).reshape(shape)
-        flat = flat * spatial[d] + xp.asarray(r)[at, (k // inner) % kd]
+        # (``take_along_axis``, whose dispatch sees its indices, not ``r[at, ...]``: indexing a
+        # constant array with the maxima's positions hides that dependence from the capture
+        # of gpugrad.compile, which would replay the first call's positions)
+        pick = at * kd + (k // inner) % kd
+        flat = flat * spatial[d] + xp.take_along_axis(
+            xp.asarray(r.reshape(-1)), pick.reshape(-1), 0).reshape(pick.shape)
     indices = x._new(flat.astype(np.int64))
-    values = x.reshape(n, c, int(np.prod(spatial))).gather(
-        2, indices.reshape(n, c, int(np.prod(size))))
+    # (in range by construction: the op, without gather's check of each index on the host)
+    values = Gather.apply(x.reshape(n, c, int(np.prod(spatial))), 2,
+                          indices.reshape(n, c, int(np.prod(size))))
     return values.reshape(n, c, *size), indices
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops._util import Tensor, check_tensor, math_ns
+from ...ops._util import Tensor, check_range, check_tensor, math_ns
 from ...ops.layers import Embedding
 from .layers import _renorm_rows
 
@@ -108,11 +108,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             raise RuntimeError(f"padding_idx must be within the number of embeddings, -{num} "
                                f"through {num - 1}, but got {padding_idx}")
         padding_idx %= num
-    if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())  # host check, as PyTorch's CPU kernel
-        if lo < 0 or hi >= num:
-            raise IndexError(f"index {lo if lo < 0 else hi} is out of range for an embedding "
-                             f"of {num} rows (valid indices are 0..{num - 1})")
+    check_range(idx, 0, num, lambda v: IndexError(  # a host check, as PyTorch's CPU kernel
+        f"index {v} is out of range for an embedding of {num} rows (valid indices are "
+        f"0..{num - 1})"))
     if max_norm is not None and idx.size:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return _reduce_bags(input, weight, edges, mode, per_sample_weights, padding_idx,

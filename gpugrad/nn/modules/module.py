@@ -326,7 +326,7 @@ class Module(ConversionMixin, StateDictMixin):
             p.requires_grad_(requires_grad)
         return self
 
-    @_capture.island
+    @_capture.island(repeatable=True)
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters: to None (default), or to zeros in place."""
         for p in self.parameters():
