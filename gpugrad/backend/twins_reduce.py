@@ -213,7 +213,9 @@ class ReduceTwins:
         """A read-only view of ``x`` broadcast to ``shape`` (``expand``). A C-contiguous NumPy
         array's view is built from its strides directly: ``np.broadcast_to`` costs 2.5 µs of
         Python, most of a small model's ``expand``."""
-        if self.xp is not np or not x.flags.c_contiguous or x.size == 0:
+        if x.__class__ is not np.ndarray or not x.flags.c_contiguous or x.size == 0:
+            # (CuPy, other layouts, and the recorded arrays of gpugrad.compile's capture, which
+            # sees broadcast_to but not a view built from a buffer)
             return self.xp.broadcast_to(x, shape)
         key = (shape, x.shape, x.strides)
         strides = _BROADCAST_STRIDES.get(key)
