@@ -48,9 +48,10 @@ MODE = _decide_mode()
 INTERPRET = MODE == "interpret"
 if INTERPRET:
     os.environ["TRITON_INTERPRET"] = "1"
-    from ._triton_compat import fix_interpreter
+    from ._triton_compat import fix_bfloat16_rounding, fix_interpreter
 
     fix_interpreter()
+    fix_bfloat16_rounding()
 elif MODE == "aot":
     os.environ["TRITON_INTERPRET"] = "0"
 

@@ -106,3 +106,65 @@ def test_interpreter_fix_applies_only_to_the_buggy_expression(monkeypatch):
     interpreter._patch_lang_tensor(object, scope)
     handle = types.SimpleNamespace(handle=types.SimpleNamespace(data=np.array([7])))
     assert scope.attrs["__index__"](handle) == 7
+
+
+def test_bfloat16_rounding_matches_the_gpu_and_numpy():
+    """The interpreter's float32 -> bfloat16 cast is patched to round to nearest even, as the
+    GPU and ml_dtypes do (every release so far truncated); NaN and infinities survive."""
+    import ml_dtypes
+
+    values = np.random.default_rng(0).standard_normal(20000).astype(np.float32) * 300
+    values[:6] = [np.nan, np.inf, -np.inf, 3.3895314e38, -0.0, 1.005859375]
+    bits = _triton_compat._round_to_bfloat16_bits(values)
+    np.testing.assert_array_equal(bits, values.astype(ml_dtypes.bfloat16).view(np.uint16))
+    assert np.isnan(bits[:1].view(ml_dtypes.bfloat16).astype(np.float32)[0])
+
+
+def test_bfloat16_fix_applies_only_to_a_truncating_interpreter(monkeypatch):
+    import triton.language as tl
+    from triton.runtime import interpreter
+
+    builder, handle = interpreter.InterpreterBuilder, interpreter.TensorHandle
+
+    def truncating(self, src, dst_type):
+        return handle((src.data.view(np.uint32) >> 16).astype(np.uint16), dst_type)
+
+    def rounding(self, src, dst_type):
+        return handle(_triton_compat._round_to_bfloat16_bits(src.data), dst_type)
+
+    monkeypatch.setattr(builder, "create_fp_trunc", rounding)
+    assert not _triton_compat.fix_bfloat16_rounding()
+    assert builder.create_fp_trunc is rounding
+
+    monkeypatch.setattr(builder, "create_fp_trunc", truncating)
+    assert _triton_compat.fix_bfloat16_rounding()
+    assert not _triton_compat.fix_bfloat16_rounding()  # once
+    x = handle(np.array([3.984375 + 0.015625 * 0.75, 1.0], dtype=np.float32), tl.float32)
+    out = builder.create_fp_trunc(builder.__new__(builder), x, tl.bfloat16)
+    assert out.data.tolist() == [0x4080, 0x3F80]  # 4.0 (rounded up), 1.0
+    other = handle(np.array([1.5], dtype=np.float64), tl.float64)  # other casts: the original
+    assert builder.create_fp_trunc(builder.__new__(builder), other, tl.float32).data.dtype == \
+        np.uint16
+
+
+def test_interpreted_bfloat16_kernels_round_like_pytorch():
+    """End to end under the interpreter: a bfloat16 add, product and exp give PyTorch's
+    bits (one rounding of the float32 result)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gpugrad, torch\n"
+        "x = gpugrad.tensor([3.3, 1/3, 1.0039, 2.5], dtype=gpugrad.bfloat16)\n"
+        "y = gpugrad.tensor([0.7, 1/7, 0.0021, 1.1], dtype=gpugrad.bfloat16)\n"
+        "tx, ty = (torch.from_numpy(t.float().numpy()).bfloat16() for t in (x, y))\n"
+        "for f in (lambda a, b: a + b, lambda a, b: a * b, lambda a, b: a.exp()):\n"
+        "    assert f(x, y).float().tolist() == f(tx, ty).float().tolist(), (f(x, y), f(tx, ty))\n"
+        "print('ok')\n"
+    )
+    import os
+
+    env = dict(os.environ, GPUGRAD_KERNELS="interpret")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and "ok" in done.stdout, done.stderr[-2000:]
