@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -18,4 +18,4 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "LBFGS", "Adagrad", "Adadelta",
-           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "lr_scheduler"]
+           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "lr_scheduler", "swa_utils"]
