@@ -258,3 +258,26 @@ def test_overridden_optimizer_step_warns_as_torch():
         opt.step = lambda closure=None: None  # replaced after the scheduler wrapped it
         with pytest.warns(UserWarning, match="has been overridden after learning rate"):
             sched.step()
+
+
+@pytest.mark.parametrize("name,kwargs", [("ExponentialLR", {"gamma": 0.5}),
+                                         ("LinearLR", {"total_iters": 8}),
+                                         ("PolynomialLR", {"total_iters": 8}),
+                                         ("MultiplicativeLR", {"lr_lambda": lambda e: 0.5})])
+def test_constructed_with_a_last_epoch_keeps_the_lr_as_torch(name, kwargs):
+    """A scheduler made with ``last_epoch`` (resuming) leaves the lrs as they are, then goes on
+    from that epoch."""
+    history = []
+    for m in (gpugrad, torch):
+        opt = _opt(m)
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"] * 2
+        sched = getattr(m.optim.lr_scheduler, name)(opt, last_epoch=3, **kwargs)
+        lrs = [sched.get_last_lr()]
+        for _ in range(6):
+            opt.step()
+            sched.step()
+            lrs.append(sched.get_last_lr())
+        history.append(lrs)
+    np.testing.assert_allclose(history[0], history[1], rtol=1e-12)
+    assert history[0][0] == [0.1, 0.03]
