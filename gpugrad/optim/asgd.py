@@ -42,6 +42,6 @@ class ASGD(Optimizer):
             )
         for state in states:
             step = state["step"].item()
-            # PyTorch makes each new value a default-dtype tensor before copying it in.
-            state["eta"]._write_(scalar_state(lr / ((1 + lambd * lr * step) ** alpha))._data)
-            state["mu"]._write_(scalar_state(1 / max(1, step - t0))._data)
+            # PyTorch rounds each new value to a default-dtype tensor before copying it in.
+            state["eta"]._write_(scalar_state(lr / ((1 + lambd * lr * step) ** alpha)).item())
+            state["mu"]._write_(scalar_state(1 / max(1, step - t0)).item())
