@@ -243,8 +243,8 @@ def grouped(params: list, keys: list) -> dict:
 
 def _check_implementation_options(defaults: dict) -> None:
     """``foreach``, ``fused`` and ``capturable`` choose among PyTorch's implementations of one
-    update; gpugrad has one (a primitive per param group: one kernel on CUDA), so they are
-    accepted and change nothing, but PyTorch's refusals of their combinations are kept.
+    update; gpugrad has one (a backend primitive per param group), so they are accepted and
+    change nothing, but PyTorch's refusals of their combinations are kept.
     ``differentiable=True`` (a step recorded on the tape) is refused."""
     if defaults.get("fused"):
         if defaults.get("differentiable"):
