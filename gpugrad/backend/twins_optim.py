@@ -4,6 +4,9 @@ Each step updates every parameter of one param group in place, in one primitive 
 kernel launch per group on the GPU). Lists are parallel: ``params[i]``, ``grads[i]``, state.
 Parameters and state buffers are updated in place; gradients are only read. The arithmetic
 follows PyTorch's single-tensor implementations operation by operation, so trajectories match.
+The pieces several optimizers share (the gradient's sign and weight decay, running averages)
+are the helpers at the end of this module; the twins are written with ``self.xp``, so they
+run unchanged on CuPy arrays where no kernel takes the step.
 """
 
 from __future__ import annotations
@@ -21,10 +24,7 @@ class OptimTwins:
         update the buffer in place. With ``momentum == 0`` the list is not used.
         """
         for i, (p, g) in enumerate(zip(params, grads)):
-            if maximize:
-                g = -g
-            if weight_decay:
-                g = g + weight_decay * p
+            g = _grad(p, g, weight_decay, maximize)
             if momentum:
                 buf = momentum_buffers[i]
                 if buf is None:
@@ -50,17 +50,10 @@ class OptimTwins:
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5
         step_size = lr / bias_correction1
         for i, (p, g) in enumerate(zip(params, grads)):
-            if maximize:
-                g = -g
-            if weight_decay:
-                if decoupled_weight_decay:
-                    p *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * p
+            g = _grad(p, g, weight_decay, maximize, decoupled_weight_decay, lr)
             m, v = exp_avgs[i], exp_avg_sqs[i]
-            m += (1 - beta1) * (g - m)  # lerp toward g
-            v *= beta2
-            v += (1 - beta2) * (g * g)
+            _lerp_(m, g, 1 - beta1)
+            _average_square_(v, g, beta2)
             if amsgrad:
                 v_max = max_exp_avg_sqs[i]
                 xp.maximum(v_max, v, out=v_max)
@@ -80,16 +73,12 @@ class OptimTwins:
         """
         xp = self.xp
         for i, (p, g) in enumerate(zip(params, grads)):
-            if maximize:
-                g = -g
-            if weight_decay:
-                g = g + weight_decay * p
+            g = _grad(p, g, weight_decay, maximize)
             square_avg = square_avgs[i]
-            square_avg *= alpha
-            square_avg += (1 - alpha) * (g * g)
+            _average_square_(square_avg, g, alpha)
             if centered:
                 grad_avg = grad_avgs[i]
-                grad_avg += (1 - alpha) * (g - grad_avg)  # lerp toward g
+                _lerp_(grad_avg, g, 1 - alpha)
                 avg = xp.sqrt(square_avg - grad_avg * grad_avg)
             else:
                 avg = xp.sqrt(square_avg)
@@ -101,3 +90,152 @@ class OptimTwins:
                 p -= lr * buf
             else:
                 p -= lr * (g / avg)
+
+    def adagrad_step(self, params, grads, state_sums, *, step: int, lr: float, lr_decay: float,
+                     eps: float, weight_decay: float, maximize: bool):
+        """Adagrad as ``torch.optim.Adagrad``: ``sum += g^2``,
+        ``p -= lr / (1 + (step - 1) * lr_decay) * g / (sqrt(sum) + eps)``."""
+        xp = self.xp
+        clr = lr / (1 + (step - 1) * lr_decay)
+        for p, g, state_sum in zip(params, grads, state_sums):
+            g = _grad(p, g, weight_decay, maximize)
+            state_sum += g * g
+            std = xp.sqrt(state_sum)
+            std += eps
+            p -= clr * (g / std)
+
+    def adadelta_step(self, params, grads, square_avgs, acc_deltas, *, lr: float, rho: float,
+                      eps: float, weight_decay: float, maximize: bool):
+        """Adadelta as ``torch.optim.Adadelta``: running averages (weight ``rho``) of ``g^2``
+        and of the squared update ``delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g``;
+        ``p -= lr * delta``."""
+        xp = self.xp
+        for p, g, square_avg, acc_delta in zip(params, grads, square_avgs, acc_deltas):
+            g = _grad(p, g, weight_decay, maximize)
+            _average_square_(square_avg, g, rho)
+            delta = xp.sqrt(acc_delta + eps)
+            delta /= xp.sqrt(square_avg + eps)
+            delta *= g
+            _average_square_(acc_delta, delta, rho)
+            p -= lr * delta
+
+    def adamax_step(self, params, grads, exp_avgs, exp_infs, *, step: int, lr: float,
+                    beta1: float, beta2: float, eps: float, weight_decay: float, maximize: bool):
+        """Adamax as ``torch.optim.Adamax``: Adam's first moment, and an infinity norm
+        ``u = max(beta2 * u, |g| + eps)`` in place of the second;
+        ``p -= lr / (1 - beta1^t) * m / u``."""
+        xp = self.xp
+        clr = lr / (1 - beta1**step)
+        for p, g, m, u in zip(params, grads, exp_avgs, exp_infs):
+            g = _grad(p, g, weight_decay, maximize)
+            _lerp_(m, g, 1 - beta1)
+            u *= beta2
+            norm = xp.abs(g)
+            norm += eps
+            xp.maximum(u, norm, out=u)
+            p -= clr * (m / u)
+
+    def nadam_step(self, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float,
+                   beta1: float, beta2: float, eps: float, weight_decay: float, mu: float,
+                   mu_next: float, mu_product: float, decoupled_weight_decay: bool,
+                   maximize: bool):
+        """NAdam as ``torch.optim.NAdam``: Adam's moments, with the update taking ``(1 - mu)``
+        of the gradient and ``mu_next`` of the first moment (Nesterov momentum), each over its
+        own bias correction. ``mu_product`` is the product of the ``mu`` of steps 1..t (this
+        step's included), as the optimizer keeps it."""
+        xp = self.xp
+        bias_correction2 = 1 - beta2**step
+        grad_coef = -lr * (1.0 - mu) / (1.0 - mu_product)
+        avg_coef = (-lr * mu_next) / (1.0 - mu_product * mu_next)
+        for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+            g = _grad(p, g, weight_decay, maximize, decoupled_weight_decay, lr)
+            _lerp_(m, g, 1 - beta1)
+            _average_square_(v, g, beta2)
+            denom = xp.sqrt(v / bias_correction2)
+            denom += eps
+            p += grad_coef * (g / denom)
+            p += avg_coef * (m / denom)
+
+    def radam_step(self, params, grads, exp_avgs, exp_avg_sqs, *, step: int, lr: float,
+                   beta1: float, beta2: float, eps: float, weight_decay: float,
+                   decoupled_weight_decay: bool, maximize: bool):
+        """RAdam as ``torch.optim.RAdam``: Adam's moments; while the variance estimate's length
+        ``rho_t`` is at most 5 the update is bias-corrected momentum alone, after that it is
+        Adam's, scaled by the rectification ``r_t``."""
+        xp = self.xp
+        bias_correction1 = 1 - beta1**step
+        bias_correction2 = 1 - beta2**step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+        rect = None
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        for p, g, m, v in zip(params, grads, exp_avgs, exp_avg_sqs):
+            g = _grad(p, g, weight_decay, maximize, decoupled_weight_decay, lr)
+            _lerp_(m, g, 1 - beta1)
+            _average_square_(v, g, beta2)
+            update = m / bias_correction1 * lr
+            if rect is not None:
+                denom = xp.sqrt(v)
+                denom += eps
+                update *= bias_correction2**0.5 / denom
+                update *= rect
+            p -= update
+
+    def asgd_step(self, params, grads, axs, *, eta: float, mu: float, lambd: float,
+                  weight_decay: float, maximize: bool):
+        """ASGD as ``torch.optim.ASGD``: ``p = p * (1 - lambd * eta) - eta * g``, and the
+        average ``ax`` moves toward ``p`` by ``mu`` (is set to ``p`` while ``mu`` is 1). The
+        optimizer keeps ``eta`` and ``mu`` (per parameter, shared by the params passed)."""
+        for p, g, ax in zip(params, grads, axs):
+            g = _grad(p, g, weight_decay, maximize)
+            p *= 1 - lambd * eta
+            p -= eta * g
+            if mu != 1:
+                ax += (p - ax) * mu
+            else:
+                ax[...] = p
+
+    def rprop_step(self, params, grads, prevs, step_sizes, *, etaminus: float, etaplus: float,
+                   step_size_min: float, step_size_max: float, maximize: bool):
+        """Rprop as ``torch.optim.Rprop``: each element's step size grows by ``etaplus`` while
+        its gradient keeps its sign, shrinks by ``etaminus`` when it flips (and that step is
+        skipped), within ``[step_size_min, step_size_max]``; ``p -= sign(g) * step_size``."""
+        xp = self.xp
+        for p, g, prev, step_size in zip(params, grads, prevs, step_sizes):
+            g = _grad(p, g, 0, maximize)
+            agreement = g * prev
+            flipped = agreement < 0
+            factor = xp.where(agreement > 0, etaplus, xp.where(flipped, etaminus, 1.0))
+            step_size *= factor.astype(step_size.dtype)
+            xp.clip(step_size, step_size_min, step_size_max, out=step_size)
+            g = xp.where(flipped, xp.zeros((), g.dtype), g)
+            p -= xp.sign(g) * step_size
+            prev[...] = g
+
+
+# ---------------------------------------------------------------- the shared pieces
+def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
+    """The gradient an update uses: negated with ``maximize``; with ``weight_decay``, plus
+    ``weight_decay * p`` (L2), or, ``decoupled``, the parameter first shrunk in place by
+    ``1 - lr * weight_decay`` (AdamW's decay). ``g`` itself is never written."""
+    if maximize:
+        g = -g
+    if weight_decay:
+        if decoupled:
+            p *= 1 - lr * weight_decay
+        else:
+            g = g + weight_decay * p
+    return g
+
+
+def _lerp_(avg, x, weight: float) -> None:
+    """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``."""
+    avg += weight * (x - avg)
+
+
+def _average_square_(avg, x, beta: float) -> None:
+    """``avg = beta * avg + (1 - beta) * x^2`` in place."""
+    avg *= beta
+    avg += (1 - beta) * (x * x)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from .optimizer import Optimizer, step_tensor, zeros_state
+from .optimizer import Optimizer, check_options, step_tensor, zeros_state
 
 __all__ = ["Adam", "AdamW"]
 
@@ -22,50 +20,33 @@ class Adam(Optimizer):
                  weight_decay: float = 0, amsgrad: bool = False, *, foreach=None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False,
                  fused=None, decoupled_weight_decay: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_options(lr, eps, betas, weight_decay)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def _step_group(self, group: dict, params: list, backend) -> None:
-        # Params whose step counts differ (one skipped a step) update in separate calls.
-        by_step: dict = defaultdict(list)
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_tensor()
-                state["exp_avg"] = zeros_state(p)
-                state["exp_avg_sq"] = zeros_state(p)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = zeros_state(p)
-            state["step"]._write_(state["step"]._data + 1)
-            by_step[float(state["step"]._data)].append(p)
-        for step, ps in by_step.items():
-            self._update(group, backend, ps, int(step))
+    @staticmethod
+    def _new_state(group: dict, p) -> dict:
+        state = {"step": step_tensor(), "exp_avg": zeros_state(p), "exp_avg_sq": zeros_state(p)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_state(p)
+        return state
 
-    def _update(self, group: dict, backend, params: list, step: int) -> None:
-        states = [self.state[p] for p in params]
+    def _step_group(self, group: dict, params: list, backend) -> None:
         beta1, beta2 = group["betas"]
         amsgrad = group["amsgrad"]
-        backend.adam_step(
-            [p._data for p in params], [p.grad._data for p in params],
-            [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
-            [s["max_exp_avg_sq"]._data for s in states] if amsgrad else None,
-            step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
-            decoupled_weight_decay=group["decoupled_weight_decay"],
-        )
+        for step, ps in self._by_step(group, params, self._new_state).items():
+            states = [self.state[p] for p in ps]
+            backend.adam_step(
+                [p._data for p in ps], [p.grad._data for p in ps],
+                [s["exp_avg"]._data for s in states], [s["exp_avg_sq"]._data for s in states],
+                [s["max_exp_avg_sq"]._data for s in states] if amsgrad else None,
+                step=step, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                weight_decay=group["weight_decay"], amsgrad=amsgrad, maximize=group["maximize"],
+                decoupled_weight_decay=group["decoupled_weight_decay"],
+            )
 
 
 class AdamW(Adam):

@@ -1,5 +1,8 @@
 """Learning-rate schedulers: ``LRScheduler``, ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
-``LinearLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``ReduceLROnPlateau``.
+``LinearLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``MultiplicativeLR``, ``ConstantLR``,
+``PolynomialLR``, ``ReduceLROnPlateau``; the cyclic ones (``CyclicLR``, ``OneCycleLR``,
+``CosineAnnealingWarmRestarts``, in ``_lr_cyclic``) and the compositions (``SequentialLR``,
+``ChainedScheduler``, in ``_lr_composite``) are imported at the end.
 
 Call ``scheduler.step()`` once per epoch, after ``optimizer.step()`` (``ReduceLROnPlateau``:
 ``step(metric)``); each scheduler rewrites ``group["lr"]`` of its optimizer's param groups with
@@ -20,12 +23,17 @@ from .. import _capture
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
-           "CosineAnnealingLR", "LambdaLR", "ReduceLROnPlateau"]
+           "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR",
+           "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
+           "SequentialLR", "ChainedScheduler"]
 
 
 class LRScheduler:
     """Base class: keeps ``base_lrs`` (each group's ``initial_lr``), ``last_epoch`` and
     ``get_last_lr()``; subclasses implement ``get_lr()``."""
+
+    _get_lr_called_within_step = False
+    _is_initial = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
@@ -44,13 +52,26 @@ class LRScheduler:
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         _track_step_calls(optimizer)
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's step: it sets the first epoch's lr (``_is_initial`` meanwhile)."""
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
+        """The lr of each group for the epoch ``step()`` is moving to (called by ``step``; use
+        ``get_last_lr()`` to read the current lrs)."""
         raise NotImplementedError
+
+    def _warn_outside_step(self) -> None:
+        if not self._get_lr_called_within_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use "
+                          "`get_last_lr()`.", UserWarning, stacklevel=3)
 
     def get_last_lr(self) -> list:
         """The learning rates of the groups after the last ``step()``."""
@@ -59,23 +80,40 @@ class LRScheduler:
     @_capture.island
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch and set each group's ``lr``."""
-        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You should "
-                "call them in the opposite order: `optimizer.step()` before "
-                "`lr_scheduler.step()`. Failure to do this will result in skipping the first "
-                "value of the learning rate schedule.", UserWarning, stacklevel=2,
-            )
+        if self._step_count == 1:
+            if not getattr(self.optimizer.step, "_wrapped_by_lr_sched", False):
+                warnings.warn(
+                    "Seems like `optimizer.step()` has been overridden after learning rate "
+                    "scheduler initialization. Please, make sure to call `optimizer.step()` "
+                    "before `lr_scheduler.step()`.", UserWarning, stacklevel=2,
+                )
+            elif not getattr(self.optimizer, "_opt_called", False):
+                warnings.warn(
+                    "Detected call of `lr_scheduler.step()` before `optimizer.step()`. You "
+                    "should call them in the opposite order: `optimizer.step()` before "
+                    "`lr_scheduler.step()`. Failure to do this will result in skipping the "
+                    "first value of the learning rate schedule.", UserWarning, stacklevel=2,
+                )
         self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
+        if epoch is not None:
             warnings.warn("The epoch parameter in `scheduler.step()` is deprecated.",
                           UserWarning, stacklevel=2)
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Move to the next epoch (or to ``epoch``, by the closed form where there is one) and
+        write each group's lr."""
+        self._get_lr_called_within_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                values = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                closed_form = getattr(self, "_get_closed_form_lr", None)
+                values = closed_form() if closed_form is not None else self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
@@ -86,6 +124,17 @@ class LRScheduler:
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
+
+
+def _format_param(name: str, optimizer: Optimizer, param) -> list:
+    """``param`` for each param group: a list or tuple of one value per group, or one value."""
+    n = len(optimizer.param_groups)
+    if isinstance(param, (list, tuple)):
+        if len(param) != n:
+            raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
+                             f"{name} has {len(param)} values, param_groups has {n}.")
+        return list(param)
+    return [param] * n
 
 
 def _track_step_calls(optimizer: Optimizer) -> None:
@@ -114,6 +163,7 @@ class StepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
+        self._warn_outside_step()
         groups = self.optimizer.param_groups
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return [group["lr"] for group in groups]
@@ -134,6 +184,7 @@ class MultiStepLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
+        self._warn_outside_step()
         groups = self.optimizer.param_groups
         if self.last_epoch not in self.milestones:
             return [group["lr"] for group in groups]
@@ -153,8 +204,9 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
+        self._warn_outside_step()
         groups = self.optimizer.param_groups
-        if self.last_epoch == 0:
+        if self._is_initial:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma for group in groups]
 
@@ -178,10 +230,11 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
+        self._warn_outside_step()
         groups = self.optimizer.param_groups
         if self.last_epoch == 0:
             return [group["lr"] * self.start_factor for group in groups]
-        if self.last_epoch > self.total_iters:
+        if self._is_initial or self.last_epoch > self.total_iters:
             return [group["lr"] for group in groups]
         delta = self.end_factor - self.start_factor
         factor = 1.0 + delta / (self.total_iters * self.start_factor
@@ -204,6 +257,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
+        self._warn_outside_step()
         groups = self.optimizer.param_groups
         t, t_max, eta_min = self.last_epoch, self.T_max, self.eta_min
         if self._is_initial:
@@ -223,9 +277,10 @@ class CosineAnnealingLR(LRScheduler):
                 for base in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
-    """Set each group's lr to its initial lr times ``lr_lambda(epoch)`` (one function, or one
-    per group)."""
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by ``lr_lambda`` (one function, or one per group). Its state dict
+    keeps a lambda's attributes only when it is a callable object (functions and lambdas are
+    not saved, as in PyTorch)."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
         n = len(optimizer.param_groups)
@@ -237,12 +292,7 @@ class LambdaLR(LRScheduler):
             self.lr_lambdas = [lr_lambda] * n
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self) -> list:
-        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
-
     def state_dict(self) -> dict:
-        """As the base, with the lambdas kept only when they are callable objects (functions
-        and lambdas are not saved, as in PyTorch)."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [
             None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
@@ -257,6 +307,80 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """Set each group's lr to its initial lr times ``lr_lambda(epoch)`` (one function, or one
+    per group)."""
+
+    def get_lr(self) -> list:
+        self._warn_outside_step()
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """Multiply each group's lr by ``lr_lambda(epoch)`` (one function, or one per group) every
+    epoch."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        for fn in lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, lr_lambda, last_epoch)
+
+    def get_lr(self) -> list:
+        self._warn_outside_step()
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, groups)]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply each lr by ``factor`` for the first ``total_iters`` epochs, then restore it."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        self._warn_outside_step()
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if self.last_epoch != self.total_iters:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * (1.0 / self.factor) for group in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        done = self.last_epoch >= self.total_iters
+        return [base * (self.factor + done * (1 - self.factor)) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay each lr as ``base * (1 - t / total_iters)^power`` over ``total_iters`` epochs
+    (0 after them)."""
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        self._warn_outside_step()
+        groups = self.optimizer.param_groups
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        factor = ((1.0 - self.last_epoch / self.total_iters)
+                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [group["lr"] * factor for group in groups]
+
+    def _get_closed_form_lr(self) -> list:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (1.0 - done) ** self.power for base in self.base_lrs]
 
 
 class ReduceLROnPlateau:
@@ -325,3 +449,8 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.__dict__.update(state_dict)
+
+
+# Built on the classes above, so imported after them.
+from ._lr_composite import ChainedScheduler, SequentialLR  # noqa: E402
+from ._lr_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402

@@ -6,11 +6,11 @@ import copy
 from collections import defaultdict
 
 from .. import _capture
+from .._dtype import float32, float64, get_default_dtype
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
-
 
 
 class _RequiredParameter:
@@ -34,6 +34,7 @@ class Optimizer:
     """
 
     def __init__(self, params, defaults: dict):
+        _check_implementation_options(defaults)
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -132,6 +133,24 @@ class Optimizer:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         raise NotImplementedError
 
+    def _start_step(self, group: dict, params: list, new_state) -> list[dict]:
+        """The states of ``params``, each started by ``new_state(group, p)`` (a dict) on its
+        first step, with this step counted in its ``state["step"]``."""
+        states = []
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state.update(new_state(group, p))
+            state["step"]._write_(state["step"]._data + 1)
+            states.append(state)
+        return states
+
+    def _by_step(self, group: dict, params: list, new_state) -> dict:
+        """As ``_start_step``, then ``params`` grouped by their step count (an int): params whose
+        counts differ (one skipped a step) update in separate primitive calls."""
+        states = self._start_step(group, params, new_state)
+        return grouped(params, [int(s["step"].item()) for s in states])
+
     def _with_grads(self, group: dict):
         """The params of ``group`` that have a gradient, and their backend (one per group)."""
         params = [p for p in group["params"] if p.grad is not None]
@@ -200,17 +219,67 @@ class Optimizer:
             groups[i] = new
 
 
-def step_tensor() -> Tensor:
-    """A new step counter: a 0-d float32 CPU tensor at 0, as PyTorch keeps it."""
-    from .._dtype import float32
-    from ..factories import zeros
+def check_options(lr: float | None = None, eps: float | None = None, betas=None,
+                  weight_decay: float | None = None) -> None:
+    """PyTorch's checks (and messages) of the options most optimizers share, in its order."""
+    if lr is not None and not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps is not None and not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for i, beta in enumerate(betas or ()):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    if weight_decay is not None and not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
 
-    return zeros((), dtype=float32, device="cpu")
+
+def grouped(params: list, keys: list) -> dict:
+    """``{key: [params with that key]}``, keys in first-seen order."""
+    groups: dict = {}
+    for p, key in zip(params, keys):
+        groups.setdefault(key, []).append(p)
+    return groups
+
+
+def _check_implementation_options(defaults: dict) -> None:
+    """``foreach``, ``fused`` and ``capturable`` choose among PyTorch's implementations of one
+    update; gpugrad has one (a backend primitive per param group), so they are accepted and
+    change nothing, but PyTorch's refusals of their combinations are kept.
+    ``differentiable=True`` (a step recorded on the tape) is refused."""
+    if defaults.get("fused"):
+        if defaults.get("differentiable"):
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if defaults.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if defaults.get("differentiable"):
+        raise NotImplementedError(
+            "differentiable=True is not supported: gpugrad's optimizer steps update the "
+            "parameters outside the autograd graph"
+        )
+
+
+def scalar_state(value: float = 0.0, device="cpu") -> Tensor:
+    """A 0-d state scalar (a step count, NAdam's ``mu_product``, ASGD's ``eta``) as PyTorch
+    keeps it: float32, or float64 while that is the default dtype."""
+    from ..factories import tensor
+
+    dtype = float64 if get_default_dtype() is float64 else float32
+    return tensor(value, dtype=dtype, device=device)
+
+
+def step_tensor() -> Tensor:
+    """A new step counter: a 0-d CPU tensor at 0 (float32, as PyTorch keeps it)."""
+    return scalar_state(0.0)
 
 
 def zeros_state(p: Tensor) -> Tensor:
     """A zero state buffer shaped, typed and placed like ``p``."""
     return p._new(p._backend.xp.zeros(p._data.shape, p._data.dtype))
+
+
+def full_state(p: Tensor, value: float) -> Tensor:
+    """A state buffer shaped, typed and placed like ``p``, filled with ``value``."""
+    return p._new(p._backend.xp.full(p._data.shape, value, p._data.dtype))
 
 
 def _cast_state(name: str, value, param: Tensor):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, step_tensor, zeros_state
+from .optimizer import Optimizer, check_options, step_tensor, zeros_state
 
 __all__ = ["RMSprop"]
 
@@ -20,10 +20,7 @@ class RMSprop(Optimizer):
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
                  capturable: bool = False, foreach=None, maximize: bool = False,
                  differentiable: bool = False):
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_options(lr, eps)
         if not 0.0 <= momentum:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if not 0.0 <= weight_decay:
@@ -35,19 +32,17 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    @staticmethod
+    def _new_state(group: dict, p) -> dict:
+        state = {"step": step_tensor(), "square_avg": zeros_state(p)}
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = zeros_state(p)
+        if group["centered"]:
+            state["grad_avg"] = zeros_state(p)
+        return state
+
     def _step_group(self, group: dict, params: list, backend) -> None:
-        states = []
-        for p in params:
-            state = self.state[p]
-            if not state:
-                state["step"] = step_tensor()
-                state["square_avg"] = zeros_state(p)
-                if group["momentum"] > 0:
-                    state["momentum_buffer"] = zeros_state(p)
-                if group["centered"]:
-                    state["grad_avg"] = zeros_state(p)
-            state["step"]._write_(state["step"]._data + 1)
-            states.append(state)
+        states = self._start_step(group, params, self._new_state)
         momentum, centered = group["momentum"], group["centered"]
         backend.rmsprop_step(
             [p._data for p in params], [p.grad._data for p in params],
