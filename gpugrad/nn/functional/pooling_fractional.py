@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ...autograd import is_grad_enabled
 from ...ops._util import Tensor, check_tensor
 from ...ops.indexing import Gather
 from ...sampling import rand
@@ -88,6 +89,9 @@ def _check(input: Tensor, kernel_size, output_size, samples, dims: int, fn: str)
     if not isinstance(samples, Tensor):
         raise TypeError(f"{fn}(): _random_samples must be a Tensor, got "
                         f"{type(samples).__name__}")
+    if samples.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
+                           "'random_samples'. This input cannot have requires_grad True.")
     if samples.dtype != input.dtype:
         raise RuntimeError("Expect _random_samples to have the same dtype as input")
     if samples.dim() != 3:
