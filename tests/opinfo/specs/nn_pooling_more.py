@@ -157,3 +157,37 @@ register(
     OpSpec("adaptive_max_pool1d", lambda m, x, k, s: m.adaptive_max_pool1d(x, k + s),
            _pool_samples, outputs=tuple),
 )
+
+
+# ------------------------------------------------------ interpolate(..., antialias=True)
+def _aa_samples(rng, corners=(False, True)):
+    out = []
+    for ac in corners:
+        out += [
+            Sample((randn(rng, 2, 3, 10, 9),), {"size": (4, 13), "align_corners": ac},
+                   note="down in H, up in W"),
+            Sample((randn(rng, 1, 2, 7, 8),), {"scale_factor": 0.45, "align_corners": ac}),
+        ]
+    return out + [
+        Sample((randn(rng, 1, 2, 6, 5),), {"scale_factor": (0.5, 2.5),
+                                           "recompute_scale_factor": True}),
+        Sample((randn(rng, 0, 2, 6, 6),), {"size": 3}, note="empty batch"),
+    ]
+
+
+def _aa(mode):
+    def op(m, x, **kw):
+        return m.nn.functional.interpolate(x, mode=mode, antialias=True, **kw)
+    return op
+
+
+register(
+    OpSpec("nn.interpolate_bilinear_antialias", _aa("bilinear"), _aa_samples),
+    OpSpec("nn.interpolate_bicubic_antialias", _aa("bicubic"), _aa_samples, errors=[
+        ErrorCase((np.ones((1, 2, 4, 4, 4)),), ValueError, "Anti-alias option is restricted",
+                  {"size": 2}),
+    ]),
+    OpSpec("nn.interpolate_lanczos", _aa("lanczos"), lambda rng: _aa_samples(rng, (False,)),
+           errors=[ErrorCase((np.ones((1, 2, 4, 4)),), ValueError, "does not support "
+                             "align_corners", {"size": 2, "align_corners": True})]),
+)
