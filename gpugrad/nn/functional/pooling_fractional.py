@@ -7,9 +7,9 @@ size ``L`` pooled to ``n`` with kernel ``k``, output ``i < n - 1`` starts at
 ``int((i + u) * a) - int(u * a)`` with ``a = (L - k) / (n - 1)``, computed in the input's
 dtype as PyTorch does, and the last one at ``L - k``. The starts are computed with the array
 module's arithmetic on the samples (no host read, so a captured step replays them), each
-window's flat positions gathered, and the first maximum picked (the last NaN when a window holds
-one, as PyTorch's loop keeps it); the values are a ``gather`` of the input at those positions,
-so the gradient is gather's scatter-add, double backward included.
+window's values taken, and PyTorch's loop over a window run over all windows at once (the
+first maximum wins, or the last NaN); the values are a ``gather`` of the input at the chosen
+positions, so the gradient is gather's scatter-add, double backward included.
 
 Without ``_random_samples`` the samples are drawn with ``gpugrad.rand`` from gpugrad's default
 generator: the same seed gives other windows than PyTorch's.
@@ -119,14 +119,16 @@ def _starts(xp, u, n_in: int, n_out: int, k: int):
     return xp.concatenate([head, last], axis=-1)
 
 
-def _pick(xp, values):
-    """The position along the last axis that PyTorch's loop keeps: the last NaN, else the
-    first maximum."""
-    nan = xp.isnan(values)
-    width = values.shape[-1]
-    last_nan = width - 1 - xp.argmax(nan[..., ::-1], axis=-1)
-    first_max = xp.argmax(xp.where(nan, -np.inf, values), axis=-1)
-    return xp.where(nan.any(axis=-1), last_nan, first_max)
+def _first_max(xp, values, positions):
+    """Per column of ``values`` (K, M), the position (from ``positions``, same shape) that
+    PyTorch's loop over a window keeps: a value replaces the best so far when it is greater or
+    NaN, so the first maximum wins, or the last NaN."""
+    best, at = values[0], positions[0]
+    for k in range(1, values.shape[0]):
+        value = values[k]
+        take = (value > best) | (value != value)
+        best, at = xp.where(take, value, best), xp.where(take, positions[k], at)
+    return at
 
 
 def _fractional(input: Tensor, kernel_size, output_size, output_ratio, samples, dims: int):
@@ -141,24 +143,23 @@ def _fractional(input: Tensor, kernel_size, output_size, output_ratio, samples, 
     n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
     xp = x._backend.xp
     u = samples._data[:n]
-    # flat positions (N, C, *size, *kernel): start + offset per dim, row-major in the plane
+    # positions in the plane (*kernel, N, C, *size): start + offset per dim, row-major, the
+    # window's offsets first so that the loop over them reads contiguous rows
     flat = 0
     for d in range(dims):
         starts = _starts(xp, u[:, :, _SAMPLE_ORDER[dims][d]], spatial[d], size[d], kernel[d])
-        shape = [n, c] + [1] * (2 * dims)
-        shape[2 + d] = size[d]
+        shape = [1] * dims + [n, c] + [1] * dims
+        shape[dims + 2 + d] = size[d]
         offset_shape = [1] * (2 + 2 * dims)
-        offset_shape[2 + dims + d] = kernel[d]
+        offset_shape[d] = kernel[d]
         pos = starts.reshape(shape) + xp.arange(kernel[d]).reshape(offset_shape)
         flat = flat * spatial[d] + pos
-    plane, windows = math.prod(spatial), math.prod(size)
-    flat = xp.broadcast_to(flat, (n, c, *size, *kernel)).reshape(n, c, windows,
-                                                                  math.prod(kernel))
-    values = xp.take_along_axis(x._data.reshape(n, c, plane),
-                                flat.reshape(n, c, windows * math.prod(kernel)), 2)
-    chosen = _pick(xp, values.reshape(flat.shape))
-    at = xp.take_along_axis(flat, chosen[..., None], 3)[..., 0]
-    indices = x._new(at.astype(np.int64))
+    plane, taps, windows = math.prod(spatial), math.prod(kernel), math.prod(size)
+    flat = xp.broadcast_to(flat, (*kernel, n, c, *size)).reshape(taps, n * c, windows)
+    in_input = flat + (xp.arange(n * c) * plane).reshape(n * c, 1)  # positions in x's array
+    values = xp.take(x._data.reshape(-1), in_input.reshape(taps, -1))
+    at = _first_max(xp, values, flat.reshape(taps, -1))
+    indices = x._new(at.astype(np.int64).reshape(n, c, windows))
     # (in range by construction: the op, without gather's check of each index on the host)
     out = Gather.apply(x.reshape(n, c, plane), 2, indices).reshape(n, c, *size)
     indices = indices.reshape(n, c, *size)
