@@ -1,5 +1,5 @@
-"""``interpolate(..., antialias=True)`` beyond the registry (non-finite inputs, half-precision
-refusals) and uint8 images, exactly as PyTorch's CPU kernels round them."""
+"""``interpolate(..., antialias=True)`` beyond the registry (non-finite inputs, half
+precision) and uint8 images, exactly as PyTorch's CPU kernels round them."""
 
 from __future__ import annotations
 
@@ -24,11 +24,19 @@ def test_antialias_non_finite_values_reach_only_their_windows(mode):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
-def test_antialias_of_half_precision_is_refused_as_torch(dtype):
-    for lib in (torch, gpugrad):
-        with pytest.raises(NotImplementedError, match="compute_index_ranges_weights"):
-            lib.nn.functional.interpolate(lib.ones(1, 1, 4, 4, dtype=getattr(lib, dtype)), 2,
-                                          mode="bilinear", antialias=True)
+def test_antialias_of_half_precision_is_float32_rounded_once(dtype):
+    """(PyTorch's CPU build has no half-precision antialias kernel; its CUDA build has.)"""
+    x = np.random.default_rng(4).standard_normal((1, 2, 9, 8)).astype(np.float32)
+    half = gpugrad.tensor(x).to(getattr(gpugrad, dtype))
+    with pytest.raises(NotImplementedError, match="compute_index_ranges_weights"):
+        torch.nn.functional.interpolate(torch.tensor(x).to(getattr(torch, dtype)), 3,
+                                        mode="bicubic", antialias=True)
+    got = F.interpolate(half, size=(4, 3), mode="bicubic", antialias=True)
+    want = torch.nn.functional.interpolate(torch.tensor(half.float().numpy()), size=(4, 3),
+                                           mode="bicubic", antialias=True)
+    assert got.dtype.name == dtype
+    np.testing.assert_array_equal(got.float().numpy(),
+                                  want.to(getattr(torch, dtype)).float().numpy())
 
 
 _UINT8_CASES = [

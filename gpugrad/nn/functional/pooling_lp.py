@@ -8,29 +8,28 @@ from __future__ import annotations
 import math
 
 from ...ops._util import Tensor, check_tensor
+from .. import functional as F
 from .activation import relu
 from .conv import _ntuple
-from .pooling import avg_pool1d, avg_pool2d, avg_pool3d, max_pool1d, max_pool2d, max_pool3d
 
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d"]
-
-_MAX = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}
-_AVG = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}
 
 
 def _lp_pool(input: Tensor, norm_type, kernel_size, stride, ceil_mode: bool, dims: int):
     check_tensor(input, f"lp_pool{dims}d")
+    # (the poolings looked up per call: autocast's wrappers of them apply, as in PyTorch)
+    max_pool, avg_pool = getattr(F, f"max_pool{dims}d"), getattr(F, f"avg_pool{dims}d")
     if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
         if norm_type > 0:
-            return _MAX[dims](input.abs(), kernel_size, stride, 0, 1, ceil_mode)
-        return -_MAX[dims](-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+            return max_pool(input.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool(-input.abs(), kernel_size, stride, 0, 1, ceil_mode)
     if dims == 1:
         if isinstance(kernel_size, (tuple, list)):
             raise TypeError(f"lp_pool1d: kernel_size must be an int, got {kernel_size!r}")
         count = kernel_size
     else:
         count = math.prod(_ntuple(kernel_size, "kernel_size", dims))
-    out = _AVG[dims](input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    out = avg_pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     # sign's gradient is zero: detached, so that an infinite upstream gradient (a window
     # summing to zero) is not multiplied by it into nan (PyTorch's sign passes zeros)
     return (out.sign().detach() * relu(out.abs())).mul(count).pow(1.0 / norm_type)

@@ -168,9 +168,6 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                              "modes and requires a 4-D tensor as input")
         if mode == "lanczos" and align_corners:
             raise ValueError("Lanczos mode does not support align_corners=True")
-        if input.dtype in (dt.bfloat16, dt.float16):  # as PyTorch's CPU kernels
-            raise NotImplementedError('"compute_index_ranges_weights" not implemented for '
-                                      f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]!r}")
     if mode == "lanczos" and input.dim() == 4 and not antialias:
         if align_corners:
             raise ValueError("Lanczos mode does not support align_corners=True")
@@ -192,7 +189,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         # weighted sums in float32, rounded once (PyTorch's kernels accumulate so too)
         size, scale_factor = (out_size, None) if scales is None else (None, scales)
         return interpolate(input.float(), size, scale_factor, mode,
-                           align_corners if mode != "area" else None).to(input.dtype)
+                           align_corners if mode != "area" else None,
+                           antialias=antialias).to(input.dtype)
     fixed_point = input.dtype is dt.uint8 and mode in ("bilinear", "bicubic", "lanczos")
     # (weights in double for the fixed-point uint8 kernels, as PyTorch's)
     opmath = np.float64 if fixed_point else opmath_type(input.dtype)
