@@ -22,13 +22,13 @@ Positions (``scale`` = in / out, or 1 / scale_factor when the caller passes one)
 - antialiased linear, cubic and lanczos (``aa_taps``): output i is centred at
   ``scale * (i + 0.5)``; when downscaling (scale > 1) the filter (a triangle, Keys' cubic with
   A = -0.5 as PIL's, or Lanczos with a = 3) is stretched by ``scale``, its support (1, 2 or 3)
-  with it; the taps are the input positions
-  within the support, their weights normalized to sum to 1 (PIL's and PyTorch's
-  antialiasing). A window has a varying number of taps: the unused ones carry index -1.
+  with it; the taps are the input positions within the support, their weights normalized to
+  sum to 1 (PIL's and PyTorch's antialiasing). A window has a varying number of taps: the
+  unused ones carry index -1.
 
 uint8 images (bilinear, bicubic and lanczos, ``resample_uint8``) are resampled as PyTorch's
-CPU kernels (and PIL) do: the last dim first, then the one before, each pass with the weights as
-fixed-point integers (``w * 2**p`` rounded, ``p`` the most bits that keep the largest weight
+CPU kernels (and PIL) do: the last dim first, then the one before, each pass with the weights
+as fixed-point integers (``w * 2**p`` rounded, ``p`` the most bits that keep the largest weight
 under 2**15, at most 22), the sum plus a half rounded down by ``p`` bits and clamped to
 [0, 255] before the next pass.
 """
@@ -42,9 +42,9 @@ from ..autograd.function import Function
 from .indexing import index_select
 from .linalg import matmul
 
-__all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps", "aa_taps",
-           "resample_uint8",
-           "area_weights", "tap_matrix", "resample", "resample_dense", "area_resample"]
+__all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps",
+           "aa_taps", "area_weights", "tap_matrix", "resample", "resample_dense",
+           "resample_uint8", "area_resample"]
 
 _CUBIC_A = -0.75
 
