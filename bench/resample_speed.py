@@ -1,4 +1,5 @@
-"""Forward + backward of F.interpolate, F.grid_sample and uneven adaptive max pooling, gpugrad
+"""Forward + backward of F.interpolate (antialias too), F.grid_sample, uneven adaptive max
+pooling, power-average and fractional max pooling, gpugrad
 against PyTorch on the CPU, one thread, best of 5: ``python -m bench.resample_speed``."""
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def _cases(lib):
                                                           align_corners=False),
         "adaptive_max_pool2d 64->24": lambda x, g: F.adaptive_max_pool2d(x, 24),
         "adaptive_max_pool2d 64->1": lambda x, g: F.adaptive_max_pool2d(x, 1),
+        "bilinear antialias 0.5x": lambda x, g: F.interpolate(x, scale_factor=0.5,
+                                                              mode="bilinear", antialias=True),
+        "bicubic antialias 0.5x": lambda x, g: F.interpolate(x, scale_factor=0.5,
+                                                             mode="bicubic", antialias=True),
+        "lp_pool2d p=2 k3 s2": lambda x, g: F.lp_pool2d(x, 2, 3, 2),
+        "fractional_max_pool2d ->40": lambda x, g: F.fractional_max_pool2d(x, 3, 40),
     }
 
 

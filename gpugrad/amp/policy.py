@@ -47,9 +47,12 @@ _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cro
            "F.margin_ranking_loss", "F.hinge_embedding_loss", "F.soft_margin_loss",
            "F.cosine_embedding_loss", "F.multi_margin_loss", "F.multilabel_margin_loss",
            "F.triplet_margin_loss"]
-# PyTorch's CPU list runs the 3-D poolings in float32.
+# PyTorch's CPU list runs the 3-D poolings and fractional max pooling in float32.
 _CPU_FP32_POOL3D = ["F.max_pool3d", "F.avg_pool3d", "F.max_unpool3d", "F.adaptive_avg_pool3d",
-                    "F.adaptive_max_pool3d", "F.adaptive_max_pool3d_with_indices"]
+                    "F.adaptive_max_pool3d", "F.adaptive_max_pool3d_with_indices",
+                    "F.fractional_max_pool2d", "F.fractional_max_pool3d",
+                    "F.fractional_max_pool2d_with_indices",
+                    "F.fractional_max_pool3d_with_indices"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER, LOWER),
     **dict.fromkeys(_OPAQUE, OPAQUE),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from . import functional, init, parallel, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "functional",
-           "init", "parallel", "utils", *_modules_all]
+           "init", "parallel", "utils", "DataParallel", *_modules_all]

@@ -19,6 +19,18 @@ Positions (``scale`` = in / out, or 1 / scale_factor when the caller passes one)
   taps floor(src) and the next one, weights 1 - t and t.
 - cubic: the same src unclamped, taps floor(src) - 1 .. floor(src) + 2 (clamped to the dim),
   Keys' cubic convolution weights with A = -0.75.
+- antialiased linear, cubic and lanczos (``aa_taps``): output i is centred at
+  ``scale * (i + 0.5)``; when downscaling (scale > 1) the filter (a triangle, Keys' cubic with
+  A = -0.5 as PIL's, or Lanczos with a = 3) is stretched by ``scale``, its support (1, 2 or 3)
+  with it; the taps are the input positions within the support, their weights normalized to
+  sum to 1 (PIL's and PyTorch's antialiasing). A window has a varying number of taps: the
+  unused ones carry index -1.
+
+uint8 images (bilinear, bicubic and lanczos, ``resample_uint8``) are resampled as PyTorch's
+CPU kernels (and PIL) do: the last dim first, then the one before, each pass with the weights
+as fixed-point integers (``w * 2**p`` rounded, ``p`` the most bits that keep the largest weight
+under 2**15, at most 22), the sum plus a half rounded down by ``p`` bits and clamped to
+[0, 255] before the next pass.
 """
 
 from __future__ import annotations
@@ -31,7 +43,8 @@ from .indexing import index_select
 from .linalg import matmul
 
 __all__ = ["opmath_type", "nearest_taps", "linear_taps", "cubic_weights", "cubic_taps",
-           "area_weights", "tap_matrix", "resample", "resample_dense", "area_resample"]
+           "aa_taps", "area_weights", "tap_matrix", "resample", "resample_dense",
+           "resample_uint8", "area_resample"]
 
 _CUBIC_A = -0.75
 
@@ -108,6 +121,45 @@ def cubic_taps(n_in: int, n_out: int, align_corners: bool, scale, opmath) -> lis
             for k, w in enumerate(weights)]
 
 
+_AA_SUPPORT = {"linear": 1, "cubic": 2, "lanczos": 3}
+
+
+def _aa_filter(x, kind: str, opmath):
+    x = np.abs(x)
+    if kind == "linear":
+        return np.where(x < 1, opmath(1) - x, opmath(0)).astype(opmath)
+    if kind == "lanczos":  # sinc(x) * sinc(x / 3), a = 3
+        return np.where(x < 3, np.sinc(x) * np.sinc(x / opmath(3)), 0).astype(opmath)
+    a = opmath(-0.5)
+    return np.where(x < 1, _cubic_near(x, a), np.where(x < 2, _cubic_far(x, a), 0)).astype(
+        opmath)
+
+
+def aa_taps(n_in: int, n_out: int, align_corners: bool, scale, kind: str, opmath) -> list:
+    """Antialiased taps of filter ``kind`` ("linear", "cubic" or "lanczos"): one (index,
+    weight) pair per slot of the widest window, index -1 (weight 0) where a window has fewer
+    taps."""
+    s = _scale(n_in, n_out, align_corners, scale, opmath)
+    half = opmath(_AA_SUPPORT[kind])
+    support = half * s if s >= 1 else half
+    invscale = opmath(1) / s if s >= 1 else opmath(1)
+    width = int(np.ceil(support)) * 2 + 1
+    center = (s * (np.arange(n_out) + 0.5).astype(opmath)).astype(opmath)
+    start = np.maximum((center - support + opmath(0.5)).astype(np.int64), 0)
+    size = np.minimum((center + support + opmath(0.5)).astype(np.int64), n_in) - start
+    size = np.clip(size, 0, width)
+    j = np.arange(width)
+    index = start[:, None] + j
+    valid = j < size[:, None]
+    dist = ((index - center[:, None] + opmath(0.5)).astype(opmath) * invscale).astype(opmath)
+    weight = np.where(valid, _aa_filter(dist, kind, opmath), opmath(0)).astype(opmath)
+    total = weight.sum(axis=1, dtype=opmath)
+    weight = np.where(total[:, None] != 0, weight / np.where(total == 0, 1, total)[:, None],
+                      weight).astype(opmath)
+    index = np.where(valid, index, -1)
+    return [(index[:, k], weight[:, k]) for k in range(width)]
+
+
 def area_weights(n_in: int, n_out: int, opmath) -> np.ndarray:
     """(n_out, n_in): row i averages input positions floor(i*in/out) .. ceil((i+1)*in/out)-1,
     PyTorch's adaptive average pooling windows."""
@@ -126,7 +178,9 @@ def tap_matrix(taps: list, n_in: int, opmath) -> np.ndarray:
     matrix = np.zeros((n_out, n_in), opmath)
     rows = np.arange(n_out)
     for index, weight in taps:
-        np.add.at(matrix, (rows, index), opmath(1) if weight is None else weight)
+        used = index >= 0  # (antialiased taps mark a window's unused slots with -1)
+        w = opmath(1) if weight is None else weight[used]
+        np.add.at(matrix, (rows[used], index[used]), w)
     return matrix
 
 
@@ -181,18 +235,46 @@ def resample_dense(x, dim: int, taps: list):
 
 
 def resample(x, dim: int, taps: list):
-    """``sum_k w_k * x.index_select(dim, i_k)`` (``w_k`` None: weight 1); ``dim`` >= 0."""
+    """``sum_k w_k * x.index_select(dim, i_k)`` (``w_k`` None: weight 1); ``dim`` >= 0. An
+    index -1 is a slot the output does not read (zero, whatever the input holds)."""
     xp = x._backend.xp
     out = None
     for index, weight in taps:
-        picked = index_select(x, dim, x._new(xp.asarray(index, dtype=np.int64)))
+        picked = index_select(x, dim, x._new(xp.asarray(np.maximum(index, 0), dtype=np.int64)))
         if weight is not None:
             shape = [1] * x.dim()
             shape[dim] = len(index)
             w = xp.asarray(weight.reshape(shape).astype(x._data.dtype))
             picked = picked * x._new(w)
+            if (index < 0).any():
+                unused = x._new(xp.asarray((index < 0).reshape(shape)))
+                picked = picked.masked_fill(unused, 0)
         out = picked if out is None else out + picked
     return out
+
+
+def _fixed_point(matrix: np.ndarray) -> tuple:
+    """(integer weights, bits): ``matrix * 2**bits`` rounded half away from zero."""
+    largest, bits = float(matrix.max(initial=0.0)), 0
+    while bits < 22 and int(0.5 + largest * (1 << (bits + 1))) < (1 << 15):
+        bits += 1
+    scaled = matrix * float(1 << bits)
+    return np.trunc(scaled + np.where(scaled < 0, -0.5, 0.5)).astype(np.int64), bits
+
+
+def resample_uint8(x, taps_per_dim: list):
+    """A uint8 ``x`` resampled along its trailing dims (``taps_per_dim`` in order, one per
+    trailing dim), last dim first, in fixed point as PyTorch's uint8 kernels; not
+    differentiable."""
+    xp = x._backend.xp
+    arr = x._data.astype(np.int64)
+    first = arr.ndim - len(taps_per_dim)
+    for k in reversed(range(len(taps_per_dim))):
+        dim = first + k
+        weights, bits = _fixed_point(tap_matrix(taps_per_dim[k], arr.shape[dim], np.float64))
+        summed = _along(xp, arr, dim, xp.asarray(weights))
+        arr = xp.clip((summed + (1 << bits >> 1)) >> bits, 0, 255)
+    return x._new(arr.astype(np.uint8))
 
 
 def area_resample(x, dim: int, n_out: int):

@@ -172,6 +172,23 @@ STRUCTURE_DIFFERS.update(dict.fromkeys(
     "one GridSampler2DBackward0 node)"))
 STRUCTURE_DIFFERS["nn.affine_grid"] = ("the base grid times theta transposed, then a view "
                                        "(PyTorch: one AffineGridGeneratorBackward0 node)")
+STRUCTURE_DIFFERS.update({
+    **dict.fromkeys([f"nn.fractional_max_pool{d}d{s}" for d in (2, 3)
+                     for s in ("", "_with_indices")],
+                    "fractional max pooling is a gather at each window's maximum (PyTorch: "
+                    "FractionalMaxPool2DBackward0 / FractionalMaxPool3DBackward0)"),
+    **dict.fromkeys(["nn.interpolate_bilinear_antialias", "nn.interpolate_bicubic_antialias",
+                     "nn.interpolate_lanczos"],
+                    "antialiased interpolation is one Resample node per spatial dim (PyTorch: "
+                    "one Upsample*AaBackward0 node)"),
+    **dict.fromkeys(["nn.max_pool2d_with_indices", "max_pool2d"],
+                    "an unbatched input is unsqueezed around the pooling node"),
+    "avg_pool1d": "average pooling is unfold, a sum, a division and a view",
+    "adaptive_avg_pool1d": "uneven windows are matmuls with an averaging matrix (PyTorch: "
+                           "AdaptiveAvgPool2DBackward0)",
+    "adaptive_max_pool1d": "adaptive max pooling is a gather at each window's argmax (PyTorch: "
+                           "AdaptiveMaxPool2DBackward0)",
+})
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "
     "AdaptiveAvgPool2DBackward0 or a mean)")

@@ -128,22 +128,6 @@ def test_errors_are_torchs(case):
     assert str(ours.value) == str(theirs.value)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
-def test_antialias_is_refused_clearly(mode):
-    torch.nn.functional.interpolate(torch.zeros(1, 1, 4, 4), 2, mode=mode, antialias=True)
-    with pytest.raises(NotImplementedError, match=r"antialias=True .* not supported by gpugrad"):
-        _call(gpugrad, (1, 1, 4, 4), size=2, mode=mode, antialias=True)
-
-
-def test_uint8_bilinear_and_bicubic_say_gpugrad_lacks_them():
-    """PyTorch's CPU build resizes uint8 images (rounding); gpugrad asks for a float dtype."""
-    for mode in ("bilinear", "bicubic"):
-        torch.nn.functional.interpolate(torch.zeros(1, 1, 4, 4, dtype=torch.uint8), 2,
-                                        mode=mode)
-        with pytest.raises(NotImplementedError, match="uint8 tensor is not supported"):
-            _call(gpugrad, (1, 1, 4, 4), "uint8", size=2, mode=mode)
-
-
 @pytest.mark.parametrize("dtype", ["uint8", "float16", "bfloat16"])
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
 def test_nearest_of_other_dtypes_matches_torch(dtype, mode):

@@ -96,8 +96,11 @@ from .pooling import (
     avg_pool2d,
     avg_pool3d,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
     max_pool3d,
+    max_pool3d_with_indices,
     max_unpool1d,
     max_unpool2d,
     max_unpool3d,
@@ -113,6 +116,13 @@ from .pooling_adaptive import (
     adaptive_max_pool3d,
     adaptive_max_pool3d_with_indices,
 )
+from .pooling_fractional import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
+from .pooling_lp import lp_pool1d, lp_pool2d, lp_pool3d
 from .shuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle
 from .sparse import embedding_bag
 from .upsampling import interpolate, upsample, upsample_bilinear, upsample_nearest
@@ -134,7 +144,10 @@ __all__ = [
     "avg_pool2d", "unfold", "fold", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool1d_with_indices",
     "adaptive_max_pool2d_with_indices", "adaptive_avg_pool3d", "adaptive_max_pool3d",
-    "adaptive_max_pool3d_with_indices",
+    "adaptive_max_pool3d_with_indices", "max_pool1d_with_indices", "max_pool2d_with_indices",
+    "max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "fractional_max_pool2d",
+    "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d_with_indices",
     "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",

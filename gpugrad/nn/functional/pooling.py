@@ -11,7 +11,8 @@ from ...ops.conv import Geometry, MaxPool, MaxPool3, Unfold, max_positions
 from .conv import _check_image, _ntuple, _pair, _single
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
-           "max_unpool1d", "max_unpool2d", "max_unpool3d"]
+           "max_unpool1d", "max_unpool2d", "max_unpool3d", "max_pool1d_with_indices",
+           "max_pool2d_with_indices", "max_pool3d_with_indices"]
 
 
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode,
@@ -166,6 +167,24 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     kernel, stride, padding, _ = _line_args(kernel_size, stride, padding, 1)
     return avg_pool2d(_as_image(input, "avg_pool1d"), kernel, stride, padding, ceil_mode,
                       count_include_pad).squeeze(-2)
+
+
+def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool1d``'s (values, indices), whatever ``return_indices`` says (as PyTorch)."""
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool2d``'s (values, indices), whatever ``return_indices`` says (as PyTorch)."""
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = False):
+    """``max_pool3d``'s (values, indices), whatever ``return_indices`` says (as PyTorch)."""
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 # ------------------------------------------------------------------------ unpooling

@@ -12,6 +12,7 @@ import numpy as np
 from ... import _dtype as dt
 from ...ops._util import Tensor, check_tensor
 from ...ops.resample import (
+    aa_taps,
     area_resample,
     cubic_taps,
     linear_taps,
@@ -19,6 +20,7 @@ from ...ops.resample import (
     opmath_type,
     resample,
     resample_dense,
+    resample_uint8,
 )
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
@@ -27,8 +29,10 @@ _MODES_MESSAGE = ("nearest | linear | bilinear | bicubic | trilinear | lanczos |
                   "nearest-exact")
 # The spatial dims each mode takes, and PyTorch's name for the CPU kernel that refuses a dtype.
 _SPATIAL = {"nearest": (1, 2, 3), "nearest-exact": (1, 2, 3), "area": (1, 2, 3),
-            "linear": (1,), "bilinear": (2,), "trilinear": (3,), "bicubic": (2,)}
+            "linear": (1,), "bilinear": (2,), "trilinear": (3,), "bicubic": (2,),
+            "lanczos": (2,)}
 _LINEAR = {"linear": 3, "bilinear": 4, "trilinear": 5}
+_AA_KIND = {"bilinear": "linear", "bicubic": "cubic", "lanczos": "lanczos"}
 
 
 def _is_integer(x) -> bool:
@@ -70,7 +74,8 @@ def _check_area_sizes(input: Tensor, out_size: list) -> None:
 
 def _check_dtype(input: Tensor, mode: str, spatial: int) -> None:
     d = input.dtype
-    if d.is_floating_point or (d is dt.uint8 and mode in ("nearest", "nearest-exact")):
+    if d.is_floating_point or (d is dt.uint8 and mode in ("nearest", "nearest-exact",
+                                                            "bilinear", "bicubic", "lanczos")):
         return
     if mode in ("nearest", "nearest-exact"):
         kernel = ("upsample_nearest2d_channels_last" if spatial == 2
@@ -81,10 +86,6 @@ def _check_dtype(input: Tensor, mode: str, spatial: int) -> None:
         kernel = "upsample_bilinear2d_channels_last"
     else:
         kernel = "compute_indices_weights_" + ("cubic" if mode == "bicubic" else "linear")
-    if d is dt.uint8 and mode in ("bilinear", "bicubic"):  # PyTorch's CPU build has these
-        raise NotImplementedError(
-            f"interpolate(): mode {mode!r} of a uint8 tensor is not supported by gpugrad; "
-            "convert it to a floating dtype first")
     raise NotImplementedError(
         f'"{kernel}" not implemented for {dt.SCALAR_TYPE_NAMES[d.name]!r}')
 
@@ -143,10 +144,15 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 antialias: bool = False) -> Tensor:
     """``input`` (N, C, *spatial) resampled to ``size``, or its spatial sizes times
     ``scale_factor``. ``mode``: ``"nearest"``, ``"nearest-exact"``, ``"area"`` (1 to 3
-    spatial dims), ``"linear"`` (1), ``"bilinear"``/``"bicubic"`` (2), ``"trilinear"`` (3).
-    ``align_corners=True`` maps the corner pixels' centres onto each other (interpolating
-    modes only); with ``scale_factor``, positions use 1 / scale_factor unless
-    ``recompute_scale_factor=True`` (then in / out). ``antialias=True`` is not supported."""
+    spatial dims), ``"linear"`` (1), ``"bilinear"``/``"bicubic"`` (2), ``"trilinear"`` (3),
+    ``"lanczos"`` (2, with ``antialias=True`` only). ``align_corners=True`` maps the corner
+    pixels' centres onto each other (interpolating modes only); with ``scale_factor``,
+    positions use 1 / scale_factor unless ``recompute_scale_factor=True`` (then in / out).
+    ``antialias=True`` (bilinear, bicubic, lanczos; 4-D inputs) low-pass filters when
+    downscaling: each output averages the input positions under the filter stretched by the
+    downscale factor, weights normalized (PIL's resampling). uint8 images (nearest, bilinear,
+    bicubic, lanczos) are resampled in fixed point as PyTorch's CPU kernels do, rounded to
+    uint8."""
     check_tensor(input, "interpolate")
     if mode in ("nearest", "area", "nearest-exact"):
         if align_corners is not None:
@@ -162,10 +168,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                              "modes and requires a 4-D tensor as input")
         if mode == "lanczos" and align_corners:
             raise ValueError("Lanczos mode does not support align_corners=True")
-        raise NotImplementedError(
-            f"interpolate(): antialias=True (mode {mode!r}) is not supported by gpugrad; "
-            "use antialias=False, or low-pass filter the input before downsampling")
-    if mode == "lanczos" and input.dim() == 4:
+    if mode == "lanczos" and input.dim() == 4 and not antialias:
         if align_corners:
             raise ValueError("Lanczos mode does not support align_corners=True")
         raise ValueError("Lanczos mode requires antialias=True")
@@ -186,27 +189,35 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         # weighted sums in float32, rounded once (PyTorch's kernels accumulate so too)
         size, scale_factor = (out_size, None) if scales is None else (None, scales)
         return interpolate(input.float(), size, scale_factor, mode,
-                           align_corners if mode != "area" else None).to(input.dtype)
-    opmath = opmath_type(input.dtype)
+                           align_corners if mode != "area" else None,
+                           antialias=antialias).to(input.dtype)
+    fixed_point = input.dtype is dt.uint8 and mode in ("bilinear", "bicubic", "lanczos")
+    # (weights in double for the fixed-point uint8 kernels, as PyTorch's)
+    opmath = np.float64 if fixed_point else opmath_type(input.dtype)
     # One dense product per dim, unless a non-finite value would spread along its row
     # through the zero weights (then a weighted gather per tap, as PyTorch's kernels read).
     dense = mode in ("nearest", "nearest-exact") or (
         mode != "area" and bool(input._backend.xp.isfinite(input._data).all()))
-    out = input
+    out, uint8_taps = input, []
     for k, n_out in enumerate(out_size):
         d, n_in = k + 2, input.shape[k + 2]
         scale = None if scales is None else scales[k]
         if mode == "area":
             out = area_resample(out, d, n_out)
             continue
-        if mode in ("nearest", "nearest-exact"):
+        if antialias:
+            taps = aa_taps(n_in, n_out, align_corners, scale, _AA_KIND[mode], opmath)
+        elif mode in ("nearest", "nearest-exact"):
             taps = nearest_taps(n_in, n_out, scale, mode == "nearest-exact", opmath)
         elif mode == "bicubic":
             taps = cubic_taps(n_in, n_out, align_corners, scale, opmath)
         else:
             taps = linear_taps(n_in, n_out, align_corners, scale, opmath)
+        if fixed_point:
+            uint8_taps.append(taps)  # (both dims at once, in fixed point, below)
+            continue
         out = (resample_dense if dense else resample)(out, d, taps)
-    return out
+    return resample_uint8(input, uint8_taps) if uint8_taps else out
 
 
 def upsample(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",

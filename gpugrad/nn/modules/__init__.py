@@ -78,6 +78,7 @@ from .dropout import (
     FeatureAlphaDropout,
 )
 from .layers import Embedding, EmbeddingBag, LayerNorm
+from .legacy import CrossMapLRN2d, NLLLoss2d
 from .linear import Bilinear, Flatten, Identity, LazyLinear, Linear, Unflatten
 from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
@@ -125,6 +126,13 @@ from .pooling_adaptive import (
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AdaptiveMaxPool3d,
+)
+from .pooling_more import (
+    FractionalMaxPool2d,
+    FractionalMaxPool3d,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
 )
 from .rnn import GRU, LSTM, RNN, RNNBase
 from .rnn_cell import GRUCell, LSTMCell, RNNCell, RNNCellBase
@@ -176,5 +184,6 @@ __all__ = [
     "LazyConvTranspose2d", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
     "FeatureAlphaDropout", *_padding.__all__,
     "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle", "PixelUnshuffle",
-    "ChannelShuffle",
+    "ChannelShuffle", "LPPool1d", "LPPool2d", "LPPool3d", "FractionalMaxPool2d",
+    "FractionalMaxPool3d", "CrossMapLRN2d", "NLLLoss2d",
 ]
