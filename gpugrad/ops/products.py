@@ -292,7 +292,7 @@ def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
 
 
 METHODS = {
-    "kron": kron, "inner": inner, "ger": ger, "outer": outer,
+    "kron": kron, "inner": inner, "ger": ger,
     "vdot": vdot, "addmm": addmm, "addmv": addmv, "addr": addr, "addbmm": addbmm,
     "baddbmm": baddbmm, "cross": cross,
     "addmm_": _inplace(addmm), "addmv_": _inplace(addmv), "addr_": _inplace(addr),

@@ -101,11 +101,11 @@ def test_inplace_product_into_a_leaf_that_requires_grad_raises():
     lambda m: m.chain_matmul(m.ones(2, 2), m.ones(2, 2)),
 ])
 def test_deprecations_warn_as_torch(call):
-    for m in (gpugrad, torch):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            call(m)
-        assert any(issubclass(w.category, UserWarning) for w in caught), m
+    """(PyTorch warns once per process, so the registry's runs may have used its warning up.)"""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call(gpugrad)
+    assert any(issubclass(w.category, UserWarning) for w in caught)
 
 
 def test_einsum_float32_matches_torch_on_a_larger_contraction():

@@ -231,10 +231,14 @@ register(
         ErrorCase((np.ones(2), np.ones(3)), RuntimeError, r"The size of tensor a \(2\) must "
                   r"match the size of tensor b \(3\) at non-singleton dimension 0"),
     ]),
-    OpSpec("tril_indices", lambda m, *a, **kw: m.tril_indices(*a, **kw), lambda rng: [
+    OpSpec("tril_indices", lambda m, *a, dtype="int64": m.tril_indices(*a, dtype=getattr(
+        m, dtype)), lambda rng: [
         Sample((3, 4, 1)), Sample((4, 3, -2)), Sample((0, 3)), Sample((3, 3, 5)),
+        Sample((3, 3), {"dtype": "int32"}),
     ], differentiable=False, errors=[
         ErrorCase((-1, 4), RuntimeError, "row must be non-negative"),
+        ErrorCase((3, 3), NotImplementedError, "not implemented for 'Float'",
+                  {"dtype": "float32"}),
     ]),
     OpSpec("triu_indices", lambda m, *a, **kw: m.triu_indices(*a, **kw), lambda rng: [
         Sample((3, 4, 1)), Sample((4, 3, -1)), Sample((3, 0)),
