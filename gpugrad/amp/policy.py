@@ -39,7 +39,12 @@ _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "T
               "Tensor.bmm", "Tensor.__matmul__", "Tensor.__rmatmul__", "F.linear", "F.conv1d",
               "F.conv2d", "F.conv3d", "F.conv_transpose1d", "F.conv_transpose2d",
               "F.conv_transpose3d", "F.prelu",
-              "F.scaled_dot_product_attention"]
+              "F.scaled_dot_product_attention",
+              "gpugrad.addmm", "Tensor.addmm", "gpugrad.addbmm", "Tensor.addbmm",
+              "gpugrad.baddbmm", "Tensor.baddbmm"]
+# Composites whose products PyTorch runs through a listed op (bmm, mm): lowered as a whole.
+# (chain_matmul calls the public matmul, which autocast lowers.)
+_LOWER_COMPOSITES = ["gpugrad.einsum"]
 # Composites of listed ops that PyTorch runs as one unlisted op (in the input's dtype).
 _OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d", "F.adaptive_avg_pool3d"]
 _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",
@@ -54,7 +59,8 @@ _CPU_FP32_POOL3D = ["F.max_pool3d", "F.avg_pool3d", "F.max_unpool3d", "F.adaptiv
                     "F.fractional_max_pool2d_with_indices",
                     "F.fractional_max_pool3d_with_indices"]
 CPU = {
-    **dict.fromkeys(_CPU_LOWER, LOWER),
+    **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES, LOWER),
+    **dict.fromkeys(["gpugrad.tensordot", "gpugrad.inner", "Tensor.inner"], LOWER),
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys(_CPU_FP32_POOL3D, FP32),
     "nn.LSTM.forward": LOWER_INPUTS,
@@ -71,15 +77,17 @@ _FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "cos
 _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_softmax",
             "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
-    **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv"], LOWER),
+    **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES + [
+        "gpugrad.mv", "Tensor.mv", "gpugrad.addmv", "Tensor.addmv", "gpugrad.addr",
+        "Tensor.addr", "gpugrad.inner", "Tensor.inner"], LOWER),
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),
     **dict.fromkeys(_LOSSES + _FP32_NN, FP32),
     **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
     **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
-    **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add"],
-                    PROMOTE),
+    **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add",
+                     "gpugrad.tensordot", "gpugrad.cross", "Tensor.cross"], PROMOTE),
     "F.binary_cross_entropy": BANNED,
     "F.linear_cross_entropy": LOWER_FP32_OUT,
     "F.grid_sample": PROMOTE,

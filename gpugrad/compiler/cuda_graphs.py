@@ -195,7 +195,7 @@ def capture(fn, args, kwargs, tensors, backend):
         return _aborted(fn, args, kwargs, rec, abort)
     from .function import _rebuild, _template
 
-    outputs = _template(result, rec)
+    outputs = _template(result, rec, {id(orig): buf for orig, buf in inputs})
     program = Program(
         steps=rec.steps, prologue=[], input_buffers=[buf for _, buf in inputs], copy_back=[],
         outputs=outputs, guards=_guards(rec, watched), safe_until=0, reason=rec.reason)

@@ -198,7 +198,10 @@ def capture(fn, args, kwargs, tensors):
     with Session(tensors) as session:
         result = fn(*args, **kwargs)
     rec = session.rec
-    outputs = _template(result, rec)
+    # An argument returned as it is holds its own array again (the session has ended): the
+    # program's output is the buffer each replay refills.
+    buffers = {id(orig): buf for orig, buf in session.inputs}
+    outputs = _template(result, rec, buffers)
     program = session.program(outputs, session.shared(rec.steps))
     pyvalues.guard(program, fn, rec, before)
     if program.reason is None:  # the caller gets copies: replays rewrite the buffers
@@ -206,9 +209,9 @@ def capture(fn, args, kwargs, tensors):
     return result, program
 
 
-def _template(result, rec):
+def _template(result, rec, buffers=None):
     if isinstance(result, Tensor):
-        data = result._data
+        data = result._data if buffers is None else buffers.get(id(result._data), result._data)
         if isinstance(data, trace.Traced):
             data = data.view(np.ndarray)
         fn = result.grad_fn
@@ -219,7 +222,7 @@ def _template(result, rec):
                           "call backward() inside the compiled function, or compile the module")
         return ("tensor", data, tensor_maker(result))
     if isinstance(result, (list, tuple)) and type(result) in (list, tuple):
-        return ("seq", type(result), [_template(r, rec) for r in result])
+        return ("seq", type(result), [_template(r, rec, buffers) for r in result])
     if isinstance(result, dict) and type(result) is dict:
-        return ("dict", dict, [(k, _template(v, rec)) for k, v in result.items()])
+        return ("dict", dict, [(k, _template(v, rec, buffers)) for k, v in result.items()])
     return ("const", result)

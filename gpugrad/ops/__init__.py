@@ -10,12 +10,15 @@ from .. import interop
 from . import (
     arithmetic,
     compare,
+    contraction,
     convert,
+    diagonal,
     elementwise,
     indexing,
     inplace,
     join,
     linalg,
+    products,
     random,
     reduction,
     repeat,
@@ -26,11 +29,13 @@ from . import (
     shape,
     softmax,
     sorting,
+    splits,
+    structure,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling]
+          sampling, contraction, products, diagonal, structure, splits]
 
 
 def install_methods(cls) -> None:

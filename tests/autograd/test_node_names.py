@@ -189,6 +189,31 @@ STRUCTURE_DIFFERS.update({
     "adaptive_max_pool1d": "adaptive max pooling is a gather at each window's argmax (PyTorch: "
                            "AdaptiveMaxPool2DBackward0)",
 })
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    ["einsum", "einsum_list", "einsum_sublist", "tensordot", "inner", "Tensor.inner"],
+    "einsum is one node, its backward einsums (PyTorch: permutes, views and bmm)"))
+STRUCTURE_DIFFERS.update(dict.fromkeys(
+    ["addmm", "Tensor.addmm", "Tensor.addmm_", "addmv", "Tensor.addmv_", "addr", "Tensor.addr_",
+     "baddbmm", "Tensor.baddbmm_", "addbmm", "Tensor.addbmm_"],
+    "beta * input + alpha * product is composed of matmul, mul and add (PyTorch: one "
+    "Add*Backward0 node)"))
+STRUCTURE_DIFFERS.update({
+    "kron": "the product is reshaped by a view (PyTorch: an unsafe view)",
+    "Tensor.kron": "the product is reshaped by a view (PyTorch: an unsafe view)",
+    "chain_matmul": "matmuls left to right (PyTorch: multi_dot's order and views)",
+    "cross": "cross is composed of selects, products and stack (PyTorch: LinalgCrossBackward0)",
+    "cross_default_dim": "cross is composed of selects, products and stack (PyTorch: "
+                         "LinalgCrossBackward0)",
+    "Tensor.cross": "cross is composed of selects, products and stack (PyTorch: "
+                    "LinalgCrossBackward0)",
+    "diag": "a matrix's diagonal is the diagonal view then a clone (PyTorch: "
+            "DiagonalBackward0_copy)",
+    "trace": "trace is the diagonal view then a sum (PyTorch: TraceBackward0)",
+    "Tensor.fill_diagonal_": "a masked_fill adopted in place (PyTorch: a write through an "
+                             "as_strided view, CopySlices)",
+    "cartesian_prod": "the grids are flattened by views (PyTorch: unsafe views)",
+    "combinations": "one gather of the index rows (PyTorch: masked_select per column, stack)",
+})
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "
     "AdaptiveAvgPool2DBackward0 or a mean)")
