@@ -16,6 +16,9 @@ from . import (
     inplace,
     join,
     linalg,
+    linalg_products,
+    linalg_solve,
+    linalg_spectral,
     random,
     reduction,
     repeat,
@@ -30,7 +33,7 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling]
+          sampling, linalg_solve, linalg_spectral, linalg_products]
 
 
 def install_methods(cls) -> None:
