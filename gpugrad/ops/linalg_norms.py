@@ -75,6 +75,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *,
     if ord in ("nuc", 2, -2):
         from .linalg_spectral import svdvals
 
+        check_float(A, fn, low=False)
         S = svdvals(A.movedim((d0, d1), (-2, -1)))
         out = S.sum(-1) if ord == "nuc" else S.amax(-1) if ord == 2 else S.amin(-1)
         if keepdim:

@@ -9,9 +9,10 @@ import math
 import numbers
 import warnings
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
-from .linalg_solve import _mT, check_matrix, inv
+from .linalg_solve import _mT, check_matrix, in_float32, inv
 
 __all__ = ["matrix_power", "matrix_exp", "cross", "vander"]
 
@@ -88,6 +89,7 @@ class MatrixExp(Function):
         return MatrixExp.apply(m.cat([top, bottom], dim=-2))[..., :n, n:]
 
 
+@in_float32
 def matrix_exp(A: Tensor) -> Tensor:
     """The matrix exponential of a square matrix (or of each in a batch)."""
     check_matrix(A, "linalg.matrix_exp")
@@ -244,6 +246,9 @@ def linalg_vander(x: Tensor, *, N=None) -> Tensor:
     check_tensor(x, "linalg.vander", "x")
     if x.ndim < 1:
         raise RuntimeError("linalg.vander: x must have at least one dimension.")
+    if x.dtype.itemsize == 2 and x.is_floating_point():
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
+                           f"tensors, but got {dt.SCALAR_TYPE_NAMES[x.dtype.name]}")
     N = x.shape[-1] if N is None else N
     if N <= 1:
         raise RuntimeError(f"linalg.vander: N must be greater than 1. Got {N}")

@@ -8,6 +8,8 @@ Tensors under ``create_graph`` as well (the engine's default ``_array_backward``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _dtype as dt
@@ -25,24 +27,24 @@ class LinAlgError(RuntimeError):
 
 
 # ------------------------------------------------------------------------ shared checks
-def check_matrix(A, fn: str, name: str = "A", square: bool = True) -> Tensor:
-    """PyTorch's checks of a linalg input: a float32/float64 tensor of (batches of) matrices,
-    square when ``square``."""
+def check_matrix(A, fn: str, name: str = "A", square: bool = True, low: bool = True) -> Tensor:
+    """PyTorch's checks of a linalg input: a float tensor of (batches of) matrices, square when
+    ``square``; float16/bfloat16 refused unless ``low`` (computed in float32 otherwise)."""
     check_tensor(A, fn, name)
     if A.ndim < 2:
         raise RuntimeError(f"{fn}: The input tensor {name} must have at least 2 dimensions.")
-    check_float(A, fn)
+    check_float(A, fn, low)
     if square and A.shape[-1] != A.shape[-2]:
         raise RuntimeError(f"{fn}: {name} must be batches of square matrices, but they are "
                            f"{A.shape[-2]} by {A.shape[-1]} matrices")
     return A
 
 
-def check_float(A, fn: str) -> None:
+def check_float(A, fn: str, low: bool = True) -> None:
     if not A.is_floating_point():
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. "
                            f"Got {dt.SCALAR_TYPE_NAMES[A.dtype.name]}")
-    if A.dtype not in (dt.float32, dt.float64):
+    if not low and A.dtype not in (dt.float32, dt.float64):
         raise RuntimeError(f"{fn}: Low precision dtypes not supported. "
                            f"Got {dt.SCALAR_TYPE_NAMES[A.dtype.name]}")
 
@@ -56,14 +58,41 @@ def check_same_dtype(A, B, fn: str) -> None:
 
 
 def lapack(fn: str, what: str, call, *arrays):
-    """Run one of the array module's linalg routines; its failure on the input's values
-    (singular, not positive-definite) becomes ``LinAlgError`` with PyTorch's wording."""
+    """Run one of the array module's linalg routines (``call(xp, *arrays)``); its failure on
+    the input's values (singular, not positive-definite) becomes ``LinAlgError`` with
+    PyTorch's wording."""
     backend = arrays[0]._backend
     try:
         with backend.linalg_errors():
             return call(backend.xp, *[a._data for a in arrays])
     except np.linalg.LinAlgError:
         raise LinAlgError(f"{fn}: {what}") from None
+
+
+def in_float32(fn):
+    """Run ``fn`` on float16/bfloat16 tensors in float32 and round its float results back
+    (LAPACK has neither dtype; PyTorch's CPU build has no kernel for them either, and its
+    reference for them is float32): forward and backward are float32, rounded once."""
+
+    def widen(v):
+        return v.float() if isinstance(v, Tensor) and v.dtype in _LOW else v
+
+    def narrow(v, to):
+        if isinstance(v, tuple):
+            return type(v)(*[narrow(x, to) for x in v])
+        return v.to(to) if isinstance(v, Tensor) and v.dtype is dt.float32 else v
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        low = next((a.dtype for a in args if isinstance(a, Tensor) and a.dtype in _LOW), None)
+        if low is None:
+            return fn(*args, **kwargs)
+        return narrow(fn(*[widen(a) for a in args], **kwargs), low)
+
+    return wrapper
+
+
+_LOW = (dt.float16, dt.bfloat16)
 
 
 SINGULAR = ("The diagonal element is zero, the inversion could not be completed because the "
@@ -117,9 +146,10 @@ class Det(Function):
     def backward(ctx, grad):
         A, out = ctx.saved_tensors
         # d det(A) = det(A) tr(A^-1 dA): the gradient is det(A) A^-T (A must be invertible)
-        return (grad * out)[..., None, None] * _mT(inv(A))
+        return (grad * out)[..., None, None] * _mT(Inv.apply(A))
 
 
+@in_float32
 def det(A: Tensor) -> Tensor:
     """The determinant of a square matrix (or of each in a batch ``(*, n, n)``)."""
     check_matrix(A, "linalg.det")
@@ -129,19 +159,19 @@ def det(A: Tensor) -> Tensor:
 def linalg_slogdet(A: Tensor):
     """``(sign, logabsdet)`` of the determinant: the sign (0 for a singular matrix) and the
     log of its absolute value; only ``logabsdet`` is differentiable."""
-    check_matrix(A, "linalg.slogdet")
+    check_matrix(A, "linalg.slogdet", low=False)
     return SlogdetResult(*SLogDet.apply(A))
 
 
 def slogdet(input: Tensor):
     """``torch.slogdet``: ``linalg.slogdet``."""
-    check_matrix(input, "linalg.slogdet")
+    check_matrix(input, "linalg.slogdet", low=False)
     return TorchSlogdetResult(*SLogDet.apply(input))
 
 
 def logdet(input: Tensor) -> Tensor:
     """``log(det(input))``: nan where the determinant is negative, -inf where it is 0."""
-    check_matrix(input, "logdet")
+    check_matrix(input, "logdet", low=False)
     sign, logabs = SLogDet.apply(input)
     return math_ns().where(sign < 0, float("nan"), logabs)
 
@@ -165,14 +195,14 @@ class Inv(Function):
 
 def inv(A: Tensor) -> Tensor:
     """The inverse of a square matrix (or of each in a batch); ``LinAlgError`` if singular."""
-    check_matrix(A, "linalg.inv")
+    check_matrix(A, "linalg.inv", low=False)
     return Inv.apply(A)
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``: ``info`` (int32, one per matrix) is 0 where the inversion succeeded
     and positive where the matrix is singular (its inverse is then not meaningful)."""
-    check_matrix(A, "linalg.inv_ex")
+    check_matrix(A, "linalg.inv", low=False)
     m = math_ns()
     try:
         return InvExResult(Inv.apply(A), m.zeros(A.shape[:-2], dtype=m.int32, device=A.device))
@@ -229,6 +259,7 @@ class Solve(Function):
         return gA, gB
 
 
+@in_float32
 def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """The solution ``X`` of ``A X = B`` (``left=False``: ``X A = B``) for a square invertible
     ``A`` ``(*, n, n)`` and ``B`` ``(*, n, k)``, or ``(*, n)`` (a batch of vectors, when ``B``
@@ -257,6 +288,11 @@ def _substitute(xp, a, b, upper: bool, unit: bool):
     substitution, one row of ``x`` at a time; zero pivots give inf/nan, as LAPACK's trsm."""
     n = a.shape[-1]
     batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _substitute_rows(xp, a, b, n, batch, upper, unit)
+
+
+def _substitute_rows(xp, a, b, n, batch, upper, unit):
     x = xp.zeros_like(b, shape=batch + b.shape[-2:])
     rows = range(n - 1, -1, -1) if upper else range(n)
     for i in rows:
@@ -275,8 +311,7 @@ class SolveTriangular(Function):
     def forward(ctx, A, B, upper, unit):
         _batch_shapes(A, B, "linalg.solve_triangular")
         ctx.flags = (upper, unit)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = A._new(_substitute(A._backend.xp, A._data, B._data, upper, unit))
+        out = A._new(_substitute(A._backend.xp, A._data, B._data, upper, unit))
         ctx.save_for_backward(A, out if ctx.needs_input_grad[0] else None)
         return out
 
@@ -293,6 +328,7 @@ class SolveTriangular(Function):
         return gA, gB, None, None
 
 
+@in_float32
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
                      unitriangular: bool = False) -> Tensor:
     """The solution of ``A X = B`` (``left=False``: ``X A = B``) for a triangular ``A``
@@ -335,12 +371,14 @@ class Cholesky(Function):
         return solve_triangular(L, Y, upper=False, left=False)
 
 
+@in_float32
 def _cholesky(A, upper, fn):
     check_matrix(A, fn)
     L = Cholesky.apply(A)
     return _mT(L) if upper else L
 
 
+@in_float32
 def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """The Cholesky factor ``L`` (lower, ``A = L L^T``; ``upper=True``: ``U = L^T``) of a
     symmetric positive-definite matrix (only its lower triangle is read); ``LinAlgError`` if
@@ -348,6 +386,7 @@ def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     return _cholesky(A, upper, "linalg.cholesky")
 
 
+@in_float32
 def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``: ``info`` (int32, one per matrix) is 0 where the factorization succeeded
     and positive where ``A`` is not positive-definite (``L`` is then nan there)."""
@@ -369,11 +408,13 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     return CholeskyExResult(L, bad.to(m.int32))
 
 
+@in_float32
 def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     """``torch.cholesky`` (deprecated in PyTorch): ``linalg.cholesky``."""
     return _cholesky(input, upper, "cholesky")
 
 
+@in_float32
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """The solution of ``A X = B`` for ``A = L L^T`` (``upper``: ``A = U^T U``) given its
     Cholesky factor; ``B`` is ``(*, n, k)``."""
@@ -389,6 +430,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     return solve_triangular(_mT(L), Y, upper=True)
 
 
+@in_float32
 def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
     """The inverse of ``A = L L^T`` (``upper``: ``A = U^T U``) given its Cholesky factor."""
     check_matrix(L, "cholesky_inverse", "L")

@@ -23,7 +23,15 @@ from ._linalg_results import (
     TorchSVDResult,
 )
 from ._util import Tensor, check_tensor, math_ns
-from .linalg_solve import _mT, check_matrix, check_same_dtype, eye_like, lapack, solve_triangular
+from .linalg_solve import (
+    _mT,
+    check_matrix,
+    check_same_dtype,
+    eye_like,
+    in_float32,
+    lapack,
+    solve_triangular,
+)
 
 __all__ = ["svd", "qr", "pinverse"]
 
@@ -102,6 +110,7 @@ def _qr_square_backward(Q, R, gQ, gR):
 _QR_MODES = ("reduced", "complete", "r")
 
 
+@in_float32
 def _qr(A, mode, fn):
     check_matrix(A, fn, square=False)
     if mode not in _QR_MODES:
@@ -110,6 +119,7 @@ def _qr(A, mode, fn):
     return Qr.apply(A, mode)
 
 
+@in_float32
 def linalg_qr(A: Tensor, mode: str = "reduced"):
     """The QR decomposition ``A = Q R`` of ``A`` ``(*, m, n)``: ``Q`` orthonormal columns,
     ``R`` upper triangular. ``mode``: ``'reduced'`` (``k = min(m, n)`` columns), ``'complete'``
@@ -117,6 +127,7 @@ def linalg_qr(A: Tensor, mode: str = "reduced"):
     return QRResult(*_qr(A, mode, "linalg.qr"))
 
 
+@in_float32
 def qr(input: Tensor, some: bool = True):
     """``torch.qr``: ``linalg.qr`` with ``mode='reduced'`` (``some=True``) or
     ``'complete'``."""
@@ -150,6 +161,7 @@ class Eigh(Function):
         return V @ inner @ _mT(V), None
 
 
+@in_float32
 def _eigh(A, UPLO, fn):
     check_matrix(A, fn)
     if UPLO not in ("L", "U"):
@@ -157,12 +169,14 @@ def _eigh(A, UPLO, fn):
     return Eigh.apply(A, UPLO)
 
 
+@in_float32
 def eigh(A: Tensor, UPLO: str = "L"):
     """Eigenvalues (ascending) and orthonormal eigenvectors (columns) of a symmetric matrix
     ``A`` ``(*, n, n)``, of which only the ``UPLO`` triangle is read."""
     return EighResult(*_eigh(A, UPLO, "linalg.eigh"))
 
 
+@in_float32
 def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     """The eigenvalues (ascending) of a symmetric matrix; see ``eigh``."""
     return _eigh(A, UPLO, "linalg.eigvalsh")[0]
@@ -222,22 +236,26 @@ class Svd(Function):
         return U @ inner @ Vh + extra, None
 
 
+@in_float32
 def _svd(A, full_matrices, fn):
     check_matrix(A, fn, square=False)
     return Svd.apply(A, bool(full_matrices))
 
 
+@in_float32
 def linalg_svd(A: Tensor, full_matrices: bool = True):
     """``A = U diag(S) Vh`` for ``A`` ``(*, m, n)``: singular values ``S`` descending;
     ``full_matrices=False`` keeps ``k = min(m, n)`` columns of ``U`` and rows of ``Vh``."""
     return SVDResult(*_svd(A, full_matrices, "linalg.svd"))
 
 
+@in_float32
 def svdvals(A: Tensor) -> Tensor:
     """The singular values of ``A`` ``(*, m, n)``, descending."""
     return _svd(A, False, "linalg.svdvals")[1]
 
 
+@in_float32
 def svd(input: Tensor, some: bool = True, compute_uv: bool = True):
     """``torch.svd``: ``(U, S, V)`` with ``V`` (not ``Vh``); ``some=True`` keeps ``min(m, n)``
     columns; ``compute_uv=False`` returns zero ``U`` ``(m, m)`` and ``V`` ``(n, n)``."""
@@ -312,6 +330,9 @@ def pinv(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> Tensor:
     when neither is given, else 0). ``hermitian``: ``A`` is symmetric (its lower triangle is
     read)."""
     check_matrix(A, "linalg.pinv", square=bool(hermitian))
+    if A.dtype.itemsize == 2:
+        raise RuntimeError(f"linalg.pinv({A.dtype}{list(A.shape)}): expected a tensor with 2 or "
+                           "more dimensions of float, double, cfloat or cdouble types")
     atol, rtol = _tolerances(A, atol, rtol, "linalg.pinv")
     return Pinv.apply(A, atol, rtol, bool(hermitian))
 
@@ -325,6 +346,7 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> 
     """The number of singular values (eigenvalues' absolute values when ``hermitian``) above
     ``max(atol, rtol * largest)`` (int64; default tolerances as ``pinv``'s)."""
     check_matrix(A, "linalg.matrix_rank", square=bool(hermitian))
+    _float_double(A)
     atol, rtol = _tolerances(A, atol, rtol, "linalg.matrix_rank")
     m = math_ns()
     with m.no_grad():
@@ -335,6 +357,11 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> 
         return (S > cut).sum(-1)
 
 
+def _float_double(A):
+    if A.dtype.itemsize == 2:
+        raise RuntimeError("This function doesn't handle types other than float and double")
+
+
 _LSTSQ_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
@@ -343,12 +370,14 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     ``(solution, residuals, rank, singular_values)``. The solution is ``pinv(A) B`` (singular
     values at or below ``rcond`` times the largest count as zero; default ``eps * max(m, n)``),
     whatever ``driver`` names; ``residuals`` (the squared residual norms, for ``m > n`` and a
-    full-rank ``A``) and ``singular_values`` are given for ``'gelsd'``/``'gelss'``, ``rank`` for
-    every driver but ``'gels'``, as PyTorch's CPU drivers do."""
+    full-rank ``A``) for every driver but ``'gelsy'``, ``singular_values`` for
+    ``'gelsd'``/``'gelss'``, ``rank`` for every driver but ``'gels'``, as PyTorch's CPU drivers
+    give them."""
     fn = "torch.linalg.lstsq"
     check_matrix(A, fn, square=False)
     check_tensor(B, fn, "B")
     check_same_dtype(A, B, fn)
+    _float_double(A)
     driver = "gelsy" if driver is None else driver
     if driver not in _LSTSQ_DRIVERS:
         raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, "
@@ -367,9 +396,9 @@ def lstsq(A: Tensor, B: Tensor, rcond=None, *, driver=None):
     residuals, values = empty, empty
     if driver in ("gelsd", "gelss"):
         values = svdvals(A.detach())
-        rows, cols = A.shape[-2], A.shape[-1]
-        if rows > cols and bool((rank == cols).all()):
-            residuals = ((A @ X - Bm) ** 2).sum(-2)
+    rows, cols = A.shape[-2], A.shape[-1]
+    if driver != "gelsy" and rows > cols and (driver == "gels" or bool((rank == cols).all())):
+        residuals = ((A @ X - Bm) ** 2).sum(-2)
     return LstsqResult(X.squeeze(-1) if vector else X, residuals, rank, values)
 
 
@@ -377,15 +406,23 @@ def cond(A: Tensor, p=None) -> Tensor:
     """The condition number of ``A`` in the matrix norm ``p``: for ``None`` / 2 / -2 the ratio
     of its largest and smallest singular values (``A`` ``(*, m, n)``), otherwise
     ``matrix_norm(A, p) * matrix_norm(inv(A), p)`` for a square invertible ``A``."""
-    from .linalg_norms import matrix_norm
-    from .linalg_solve import inv
-
     check_matrix(A, "linalg.cond", square=p not in (None, 2, -2))
     if p is None or p == 2 or p == -2:
         S = svdvals(A)
         big, small = S[..., 0], S[..., -1]
         return small / big if p == -2 else big / small
+    # (float16/bfloat16: PyTorch's inv refuses them, but its nuclear norm comes first)
+    return (_norm_ratio_in_float32 if p == "nuc" else _norm_ratio)(A, p)
+
+
+def _norm_ratio(A, p):
+    from .linalg_norms import matrix_norm
+    from .linalg_solve import inv
+
     return matrix_norm(A, p) * matrix_norm(inv(A), p)
+
+
+_norm_ratio_in_float32 = in_float32(_norm_ratio)
 
 
 METHODS = {"svd": svd, "qr": qr, "pinverse": pinverse}
