@@ -172,6 +172,31 @@ STRUCTURE_DIFFERS.update(dict.fromkeys(
     "one GridSampler2DBackward0 node)"))
 STRUCTURE_DIFFERS["nn.affine_grid"] = ("the base grid times theta transposed, then a view "
                                        "(PyTorch: one AffineGridGeneratorBackward0 node)")
+STRUCTURE_DIFFERS.update({
+    "linalg.matrix_norm": "1/-1/inf/-inf norms are an amax/amin over a sum of abs (PyTorch: "
+                          "over a vector norm); the extreme keeps its dims, then a squeeze",
+    "linalg.norm": "matrix norms as linalg.matrix_norm's",
+    "linalg.cond": "the ratio of the extreme singular values is a Div of two slices (PyTorch: "
+                   "a Div and a squeeze)",
+    "linalg.solve": "a vector right side is unsqueezed into a matrix around the solve (PyTorch: "
+                    "one node)",
+    "linalg.solve_triangular": "left=False solves the transposed system between transposes",
+    "linalg.cholesky": "upper=True is the transpose of the lower factor",
+    "cholesky": "the LinalgCholeskyEx node (PyTorch: a CholeskyBackward0 of its own)",
+    "cholesky_solve": "two triangular solves (PyTorch: one CholeskySolveBackward0)",
+    "cholesky_inverse": "two triangular solves of the identity (PyTorch: one "
+                        "CholeskyInverseBackward0)",
+    "linalg.lstsq": "the solution is pinv(A) @ B (PyTorch: one LinalgLstsqBackward0)",
+    "linalg.svd": "full_matrices=True is one node; the sample's sign fix reads a slice of U "
+                  "(PyTorch: an alias)",
+    "svd": "V is the transpose of linalg.svd's Vh",
+    "linalg.matrix_power": "repeated squaring in matmuls (PyTorch: views around Mm/Bmm); the "
+                           "zeroth power is a where (PyTorch: a copy)",
+    "linalg.multi_dot": "1-D ends are unsqueezed and squeezed around Mm (PyTorch: views)",
+    "linalg.cross": "the cross product is a cat of products of slices (PyTorch: one node)",
+    "cross": "the cross product is a cat of products of slices (PyTorch: one node)",
+    "linalg.vander": "the powers are repeated products, stacked (PyTorch: a cumprod and a cat)",
+})
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "
     "AdaptiveAvgPool2DBackward0 or a mean)")
