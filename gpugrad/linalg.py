@@ -6,9 +6,16 @@ complex dtypes, so the functions whose results are complex (``eig``, ``eigvals``
 ``NotImplementedError``.
 """
 
-from __future__ import annotations
-
 from .ops.linalg import matmul
+from .ops.linalg_lu import (
+    lu,
+    lu_factor,
+    lu_factor_ex,
+    lu_solve,
+    solve_ex,
+    tensorinv,
+    tensorsolve,
+)
 from .ops.linalg_norms import matrix_norm, norm, vector_norm
 from .ops.linalg_products import diagonal, matrix_exp, matrix_power, multi_dot, vecdot
 from .ops.linalg_products import linalg_cross as cross
@@ -32,7 +39,9 @@ from .ops.linalg_spectral import linalg_svd as svd
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-    "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
+    "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
+    "lu_solve", "matmul", "matrix_exp", "matrix_norm",
     "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-    "solve_triangular", "svd", "svdvals", "vander", "vecdot", "vector_norm",
+    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander",
+    "vecdot", "vector_norm",
 ]

@@ -62,6 +62,7 @@ CPU = {
     **dict.fromkeys(_CPU_LOWER + ["linalg.vecdot"], LOWER),
     **dict.fromkeys(_CPU_FP32_LINALG, FP32),
     "linalg.pinv": LOWER_OUT,
+    "linalg.lu_solve": OPAQUE,  # (PyTorch's is one op: its permutation is not a lowered matmul)
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys(_CPU_FP32_POOL3D, FP32),
     "nn.LSTM.forward": LOWER_INPUTS,
@@ -80,7 +81,7 @@ _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_s
 CUDA = {
     **dict.fromkeys(_CPU_LOWER + ["gpugrad.mv", "Tensor.mv", "linalg.vecdot"], LOWER),
     **dict.fromkeys(["linalg.pinv", "gpugrad.pinverse", "Tensor.pinverse"], LOWER_OUT),
-    "linalg.lstsq": OPAQUE,  # (its product is not lowered: PyTorch's lstsq is one op)
+    **dict.fromkeys(["linalg.lstsq", "linalg.lu_solve"], OPAQUE),  # (one op in PyTorch)
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),

@@ -16,6 +16,7 @@ from . import (
     inplace,
     join,
     linalg,
+    linalg_lu,
     linalg_products,
     linalg_solve,
     linalg_spectral,
@@ -33,7 +34,7 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, linalg_solve, linalg_spectral, linalg_products]
+          sampling, linalg_solve, linalg_spectral, linalg_products, linalg_lu]
 
 
 def install_methods(cls) -> None:

@@ -209,10 +209,11 @@ def inv_ex(A: Tensor, *, check_errors: bool = False):
     except LinAlgError:
         if check_errors:
             raise
-    sign, _ = SLogDet.apply(A.detach())
-    info = (sign == 0).to(m.int32)
-    safe = m.where((sign == 0)[..., None, None], eye_like(A), A)
-    return InvExResult(m.where((sign == 0)[..., None, None], float("nan"), inv(safe)), info)
+    from .linalg_lu import lu_factor_ex
+
+    info = lu_factor_ex(A.detach()).info  # LAPACK's: the first zero pivot
+    bad = (info > 0)[..., None, None]
+    return InvExResult(m.where(bad, float("nan"), inv(m.where(bad, eye_like(A), A))), info)
 
 
 def inverse(input: Tensor) -> Tensor:
@@ -398,14 +399,20 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     except LinAlgError:
         if check_errors:
             raise
-    # Which matrices failed: the smallest eigenvalue of each (symmetrized from its lower
-    # triangle, as the factorization reads it) says.
+    # Which matrices failed, and where: the order of the first leading minor (of the matrix
+    # symmetrized from its lower triangle, as the factorization reads it) that is not
+    # positive-definite (Sylvester: the first whose determinant is not positive).
     low = A.detach().tril()
     sym = low + _mT(low.tril(-1))
-    bad = m.linalg.eigvalsh(sym)[..., 0] <= 0
-    safe = m.where(bad[..., None, None], eye_like(A), A)
-    L = m.where(bad[..., None, None], float("nan"), _cholesky(safe, upper, "linalg.cholesky_ex"))
-    return CholeskyExResult(L, bad.to(m.int32))
+    n = A.shape[-1]
+    order = m.zeros(A.shape[:-2], dtype=m.int32, device=A.device)
+    for k in range(n, 0, -1):
+        sign = SLogDet.apply(sym[..., :k, :k])[0]
+        order = m.where(sign <= 0, k, order)
+    bad = (order > 0)[..., None, None]
+    L = m.where(bad, float("nan"), _cholesky(m.where(bad, eye_like(A), A), upper,
+                                             "linalg.cholesky_ex"))
+    return CholeskyExResult(L, order)
 
 
 @in_float32

@@ -196,6 +196,10 @@ STRUCTURE_DIFFERS.update({
     "linalg.cross": "the cross product is a cat of products of slices (PyTorch: one node)",
     "cross": "the cross product is a cat of products of slices (PyTorch: one node)",
     "linalg.vander": "the powers are repeated products, stacked (PyTorch: a cumprod and a cat)",
+    "linalg.lu_solve": "a product with the permutation and two triangular solves (PyTorch: one "
+                       "LinalgLuSolveBackward0)",
+    "linalg.tensorinv": "inv of a reshape, then a view (PyTorch: LinalgInvEx under views)",
+    "linalg.tensorsolve": "solve of reshapes, then a view (PyTorch: its own views around it)",
 })
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "

@@ -275,4 +275,43 @@ register(
     OpSpec("vander", lambda m, x, **kw: m.vander(x, **kw), lambda rng: [
         Sample((randn(rng, 4),)), Sample((randn(rng, 3),), {"N": 5, "increasing": True})],
         differentiable=False),
+    # ------------------------------------------------------------------------ LU
+    OpSpec("linalg.lu_factor", lambda m, a, **kw: tuple(m.linalg.lu_factor(a, **kw)),
+           _each(randn, (4, 4), (2, 3, 3), (0, 2, 2)), **_TOL, errors=[
+               ErrorCase((np.eye(2),), RuntimeError, "without pivoting", {"pivot": False})]),
+    OpSpec("linalg.lu_factor_rectangular", lambda m, a: tuple(m.linalg.lu_factor(a)),
+           _each(randn, (5, 3), (2, 3, 4)), differentiable=False, **_TOL),
+    OpSpec("linalg.lu_factor_ex", lambda m, a: tuple(m.linalg.lu_factor_ex(a)),
+           _each(randn, (2, 3, 3)), **_TOL),
+    OpSpec("linalg.lu_factor_ex_singular", lambda m, a: tuple(m.linalg.lu_factor_ex(a)),
+           lambda rng: [Sample((np.stack([_SINGULAR, np.eye(2)]),))], differentiable=False),
+    OpSpec("linalg.lu", lambda m, a: tuple(m.linalg.lu(a)), _each(randn, (4, 4), (2, 3, 3)),
+           **_TOL),
+    OpSpec("linalg.lu_rectangular", lambda m, a: tuple(m.linalg.lu(a)),
+           _each(randn, (5, 3), (3, 4)), differentiable=False, **_TOL),
+    OpSpec("lu_unpack", lambda m, a: tuple(m.lu_unpack(*m.linalg.lu_factor(a))),
+           _each(randn, (3, 3), (2, 4, 4)), **_TOL),
+    OpSpec("linalg.lu_solve",
+           lambda m, a, b, **kw: m.linalg.lu_solve(*m.linalg.lu_factor(a), b, **kw),
+           lambda rng: [Sample((_general(rng, 2, 3, 3), randn(rng, *s)), kw) for s, kw in (
+               ((2, 3, 2), {}), ((3, 1), {"adjoint": True}), ((2, 2, 3), {"left": False}),
+               ((2, 3), {"left": False, "adjoint": True}))],
+           **_TOL),
+    OpSpec("linalg.solve_ex", lambda m, a, b: tuple(m.linalg.solve_ex(a, b)),
+           _pairs(_general, randn, ((2, 3, 3), (2, 3, 2))), **_TOL),
+    OpSpec("linalg.solve_ex_singular", lambda m, a: m.linalg.solve_ex(a, a).info,
+           lambda rng: [Sample((np.stack([_SINGULAR, np.eye(2)]),))], differentiable=False),
+    OpSpec("linalg.inv_ex_singular", lambda m, a: m.linalg.inv_ex(a).info,
+           lambda rng: [Sample((np.stack([_SINGULAR, np.eye(2)]),))], differentiable=False),
+    OpSpec("linalg.cholesky_ex_info", lambda m, a: m.linalg.cholesky_ex(a).info,
+           lambda rng: [Sample((np.stack([_NOT_PD, np.eye(2)]),)),
+                        Sample((np.diag([1.0, 1.0, -1.0]),))], differentiable=False),
+    OpSpec("linalg.tensorinv", lambda m, a, **kw: m.linalg.tensorinv(a, **kw), lambda rng: [
+        Sample((_general(rng, 6, 6).reshape(6, 2, 3),), {"ind": 1}),
+        Sample((_general(rng, 4, 4).reshape(2, 2, 4),))], **_TOL),
+    OpSpec("linalg.tensorsolve", lambda m, a, b, **kw: m.linalg.tensorsolve(a, b, **kw),
+           lambda rng: [
+               Sample((_general(rng, 6, 6).reshape(2, 3, 6), randn(rng, 2, 3))),
+               Sample((_general(rng, 6, 6).reshape(6, 2, 3), randn(rng, 2, 3)),
+                      {"dims": (0,)})], **_TOL),
 )
