@@ -59,8 +59,6 @@ def logsumexp_grad_math(m, g, x, out):
 
 def norm_grad_math(m, ksum, g, x, norm, p: float):
     """Gradient of the vector p-norm, with PyTorch's choices at zero (0, never nan)."""
-    if p == 0:  # a count of nonzeros: flat
-        return m.zeros_like(x)
     if p == 1:
         return g * m.sign(x)
     if p == 2:

@@ -9,6 +9,8 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
@@ -162,7 +164,7 @@ def cross(input: Tensor, other: Tensor, dim=None) -> Tensor:
                       "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
                       "default value of dim will change to agree with that of linalg.cross in a "
                       "future release.", UserWarning, stacklevel=2)
-        shape = math_ns().broadcast_shapes(input.shape, other.shape)
+        shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         dim = next((i for i, s in enumerate(shape) if s == 3), -1)
     return _cross(input, other, dim, "linalg.cross")
 

@@ -223,9 +223,8 @@ def inverse(input: Tensor) -> Tensor:
 
 # ------------------------------------------------------------------------------ solves
 def _batch_shapes(A, B, fn):
-    xp = A._backend.xp
     try:
-        return tuple(xp.broadcast_shapes(A.shape[:-2], B.shape[:-2]))
+        return tuple(np.broadcast_shapes(tuple(A.shape[:-2]), tuple(B.shape[:-2])))
     except ValueError:
         raise RuntimeError(
             f"{fn}: The size of tensor A batch ({tuple(A.shape[:-2])}) must match the size of "
