@@ -131,7 +131,6 @@ class SLogDet(Function):
         return glogabs[..., None, None] * _mT(inv(A))
 
 
-
 class Det(Function):
     node_name = "LinalgDetBackward0"
 
@@ -144,9 +143,12 @@ class Det(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # d det(A) = det(A) tr(A^-1 dA): the gradient is det(A) A^-T. At a singular matrix
+        # (det exactly 0) it is 0, as PyTorch's (not the adjugate).
         A, out = ctx.saved_tensors
-        # d det(A) = det(A) tr(A^-1 dA): the gradient is det(A) A^-T (A must be invertible)
-        return (grad * out)[..., None, None] * _mT(Inv.apply(A))
+        singular = (out == 0)[..., None, None]
+        A_inv = Inv.apply(math_ns().where(singular, eye_like(A), A))
+        return (grad * out)[..., None, None] * _mT(A_inv)
 
 
 @in_float32

@@ -139,3 +139,11 @@ def test_namespace_has_torch_linalg_but_ldl_and_householder():
     assert theirs - ours == {"common_notes", "householder_product", "ldl_factor",
                              "ldl_factor_ex", "ldl_solve"}
     assert ours <= theirs
+
+
+def test_det_gradient_at_a_singular_matrix_is_pytorchs_zero():
+    a = np.stack([SINGULAR, np.diag([1.0, 1.0]), [[0.0, 0.0], [0.0, 0.0]]])
+    g, t = _t(a, grad=True), torch.tensor(a, requires_grad=True)
+    gpugrad.linalg.det(g).sum().backward()
+    torch.linalg.det(t).sum().backward()
+    np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy())
