@@ -7,6 +7,8 @@ complex dtypes, so the functions whose results are complex (``eig``, ``eigvals``
 """
 
 from .ops.linalg import matmul
+from .ops.linalg_cholesky import cholesky_ex
+from .ops.linalg_cholesky import linalg_cholesky as cholesky
 from .ops.linalg_lu import (
     lu,
     lu_factor,
@@ -17,23 +19,13 @@ from .ops.linalg_lu import (
     tensorsolve,
 )
 from .ops.linalg_norms import matrix_norm, norm, vector_norm
+from .ops.linalg_pinv import cond, lstsq, matrix_rank, pinv
 from .ops.linalg_products import diagonal, matrix_exp, matrix_power, multi_dot, vecdot
 from .ops.linalg_products import linalg_cross as cross
 from .ops.linalg_products import linalg_vander as vander
-from .ops.linalg_solve import LinAlgError, cholesky_ex, det, inv, inv_ex, solve, solve_triangular
-from .ops.linalg_solve import linalg_cholesky as cholesky
+from .ops.linalg_solve import LinAlgError, det, inv, inv_ex, solve, solve_triangular
 from .ops.linalg_solve import linalg_slogdet as slogdet
-from .ops.linalg_spectral import (
-    cond,
-    eig,
-    eigh,
-    eigvals,
-    eigvalsh,
-    lstsq,
-    matrix_rank,
-    pinv,
-    svdvals,
-)
+from .ops.linalg_spectral import eig, eigh, eigvals, eigvalsh, svdvals
 from .ops.linalg_spectral import linalg_qr as qr
 from .ops.linalg_spectral import linalg_svd as svd
 

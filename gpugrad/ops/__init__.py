@@ -16,7 +16,9 @@ from . import (
     inplace,
     join,
     linalg,
+    linalg_cholesky,
     linalg_lu,
+    linalg_pinv,
     linalg_products,
     linalg_solve,
     linalg_spectral,
@@ -34,7 +36,8 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, linalg_solve, linalg_spectral, linalg_products, linalg_lu]
+          sampling, linalg_solve, linalg_cholesky, linalg_spectral, linalg_pinv,
+          linalg_products, linalg_lu]
 
 
 def install_methods(cls) -> None:
