@@ -10,6 +10,7 @@ from . import (
     cross_entropy,
     elementwise,
     host_overhead,
+    linalg,
     lm_head,
     losses,
     mlp,
@@ -18,5 +19,5 @@ from . import (
 )
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, lm_head,
-                            losses, mlp, cnn, cnn_layers, optimizer, bilstm_crf, compile)]
+                            losses, mlp, cnn, cnn_layers, optimizer, bilstm_crf, compile, linalg)]
 BY_NAME = {w.name: w for w in ALL}

@@ -16,6 +16,8 @@ to the widest floating dtype among the inputs, ``OPAQUE`` casts nothing but keep
 internals from being autocast (composites whose parts are listed), ``BANNED`` raises.
 ``LOWER_FP32_OUT`` is ``linear_cross_entropy``: the head's inputs in the autocast dtype, the
 loss in float32, as PyTorch's ``cross_entropy(linear(...))`` gives under autocast.
+``LOWER_OUT`` casts nothing in and rounds the output to the autocast dtype: ``linalg.pinv``,
+which PyTorch does not list but whose last step is a matmul its autocast lowers.
 ``LOWER_INPUTS`` casts the input and states of a recurrent layer or cell that PyTorch runs as
 one listed op (cuDNN's RNNs and the cells on CUDA, oneDNN's LSTM on the CPU) and leaves
 autocast on inside, where the layer's matmuls cast its weights: the whole recurrence runs in
@@ -31,8 +33,9 @@ from .state import active_threads, state
 
 __all__ = ["CPU", "CUDA", "install"]
 
-LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS = (
-    "lower", "fp32", "promote", "opaque", "banned", "lower_fp32_out", "lower_inputs")
+LOWER, FP32, PROMOTE, OPAQUE, BANNED, LOWER_FP32_OUT, LOWER_INPUTS, LOWER_OUT = (
+    "lower", "fp32", "promote", "opaque", "banned", "lower_fp32_out", "lower_inputs",
+    "lower_out")
 
 # The ops of PyTorch's CPU lists that gpugrad has (checked against torch's CPU autocast).
 _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "Tensor.mm",
@@ -58,9 +61,17 @@ _CPU_FP32_POOL3D = ["F.max_pool3d", "F.avg_pool3d", "F.max_unpool3d", "F.adaptiv
                     "F.fractional_max_pool2d", "F.fractional_max_pool3d",
                     "F.fractional_max_pool2d_with_indices",
                     "F.fractional_max_pool3d_with_indices"]
+# The linalg ops of PyTorch's CPU float32 list (LAPACK has no lower precision).
+_CPU_FP32_LINALG = [f"{ns}.{op}" for ns in ("gpugrad", "Tensor") for op in (
+    "cholesky", "cholesky_inverse", "cholesky_solve", "inverse", "pinverse", "qr", "svd")] + [
+    f"linalg.{op}" for op in ("cond", "matrix_rank", "solve", "cholesky", "svdvals", "eigvalsh",
+                              "inv", "qr", "cholesky_ex", "svd", "eigh", "lstsq", "inv_ex")]
 CPU = {
-    **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES, LOWER),
+    **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES + ["linalg.vecdot"], LOWER),
     **dict.fromkeys(["gpugrad.tensordot", "gpugrad.inner", "Tensor.inner"], LOWER),
+    **dict.fromkeys(_CPU_FP32_LINALG, FP32),
+    "linalg.pinv": LOWER_OUT,
+    "linalg.lu_solve": OPAQUE,  # (PyTorch's is one op: its permutation is not a lowered matmul)
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys(_CPU_FP32_POOL3D, FP32),
     "nn.LSTM.forward": LOWER_INPUTS,
@@ -79,7 +90,9 @@ _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_s
 CUDA = {
     **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES + [
         "gpugrad.mv", "Tensor.mv", "gpugrad.addmv", "Tensor.addmv", "gpugrad.addr",
-        "Tensor.addr", "gpugrad.inner", "Tensor.inner"], LOWER),
+        "Tensor.addr", "gpugrad.inner", "Tensor.inner", "linalg.vecdot"], LOWER),
+    **dict.fromkeys(["linalg.pinv", "gpugrad.pinverse", "Tensor.pinverse"], LOWER_OUT),
+    **dict.fromkeys(["linalg.lstsq", "linalg.lu_solve"], OPAQUE),  # (one op in PyTorch)
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),
@@ -181,6 +194,8 @@ def _dispatch(fn, name, args, kwargs):
         state.active = True
     if policy is LOWER_FP32_OUT and _eligible(out, device_type):
         out = out.to(dt.float32)
+    elif policy is LOWER_OUT and _eligible(out, device_type):
+        out = out.to(low)
     return out
 
 
@@ -199,7 +214,7 @@ def install(gpugrad) -> None:
     global Tensor
     Tensor = gpugrad.Tensor
     namespaces = {"gpugrad": gpugrad, "F": gpugrad.nn.functional, "Tensor": gpugrad.Tensor,
-                  "nn": gpugrad.nn}
+                  "nn": gpugrad.nn, "linalg": gpugrad.linalg}
     for name in sorted(set(CPU) | set(CUDA)):
         ns, *path, attr = name.split(".")
         owner = namespaces[ns]

@@ -45,6 +45,13 @@ class CudaBackend(_Primitives, NumpyBackend):
         super().__init__(cupy, device("cuda", index))
         precision.apply_to_cupy()
 
+    def linalg_errors(self):
+        """CuPy's linalg routines check cuSOLVER's info (a device read) and raise
+        ``LinAlgError`` only when told to: here, as PyTorch checks on CUDA too."""
+        import cupyx
+
+        return cupyx.errstate(linalg="raise")
+
     # ------------------------------------------------------------------------ matmul
     def matmul(self, a, b):
         """``a @ b`` through cuBLAS (tensor cores for float16/bfloat16; TF32 for float32 when

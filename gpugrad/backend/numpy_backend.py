@@ -16,6 +16,7 @@ Conventions shared by every primitive:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import numpy as np
@@ -84,6 +85,11 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
         step = max(1, _ACCUMULATE_BLOCK // max(out.shape[1], 1))
         for r0 in range(0, out.shape[0], step):
             out[r0:r0 + step] += xp.matmul(a[r0:r0 + step], b)
+
+    def linalg_errors(self):
+        """A context in which the array module's linalg routines raise ``LinAlgError`` on a
+        singular or not positive-definite input (NumPy always does)."""
+        return contextlib.nullcontext()
 
     # ------------------------------------------------------------------- elementwise
     # Each arithmetic primitive first sends bfloat16 through float32 (bfloat16.py).

@@ -157,8 +157,10 @@ class Recorder:
         sources = [a for a in _flatten(plain_args) if isinstance(a, np.ndarray)]
         compute = partial(func, *plain_args, **plain_kwargs)
         if isinstance(result, (list, tuple)) and result and isinstance(result[0], np.ndarray):
-            return type(result)(self.value(r, partial(_nth, compute, i), sources)
-                                for i, r in enumerate(result))
+            parts = [self.value(r, partial(_nth, compute, i), sources)
+                     for i, r in enumerate(result)]
+            # (a named tuple, as np.linalg.svd's result, takes its fields one by one)
+            return type(result)(*parts) if hasattr(result, "_fields") else type(result)(parts)
         return self.value(result, compute, sources)
 
     # ----------------------------------------------------------------- host and islands

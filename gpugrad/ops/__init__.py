@@ -18,6 +18,12 @@ from . import (
     inplace,
     join,
     linalg,
+    linalg_cholesky,
+    linalg_lu,
+    linalg_pinv,
+    linalg_products,
+    linalg_solve,
+    linalg_spectral,
     products,
     random,
     reduction,
@@ -35,7 +41,8 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, contraction, products, diagonal, structure, splits]
+          sampling, contraction, products, diagonal, structure, splits, linalg_solve,
+          linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu]
 
 
 def install_methods(cls) -> None:

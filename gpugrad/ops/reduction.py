@@ -208,14 +208,17 @@ class Norm(Reduction):
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     """The vector ``p``-norm over ``dim`` (all elements when None).
 
-    ``p`` is a number (``inf``, ``-inf`` and ``0`` included) or ``"fro"`` (the 2-norm, over one
-    or two dims). The nuclear norm (``"nuc"``) is not supported.
+    ``p`` is a number (``inf``, ``-inf`` and ``0`` included), ``"fro"`` (the 2-norm, over one
+    or two dims) or ``"nuc"`` (the nuclear norm of the matrices over two dims, the last two
+    when ``dim`` is None).
     """
     input = _as_dtype(input, dtype)
     if p is None or isinstance(p, str):
         p = "fro" if p is None else p
         if p == "nuc":
-            raise NotImplementedError("norm(p='nuc'): the nuclear norm is not supported")
+            from .linalg_norms import matrix_norm
+
+            return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
         if p != "fro":
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
         if isinstance(dim, (tuple, list)) and len(dim) > 2:

@@ -213,6 +213,33 @@ STRUCTURE_DIFFERS.update({
                              "as_strided view, CopySlices)",
     "cartesian_prod": "the grids are flattened by views (PyTorch: unsafe views)",
     "combinations": "one gather of the index rows (PyTorch: masked_select per column, stack)",
+    "linalg.matrix_norm": "1/-1/inf/-inf norms are an amax/amin over a sum of abs (PyTorch: "
+                          "over a vector norm); the extreme keeps its dims, then a squeeze",
+    "linalg.norm": "matrix norms as linalg.matrix_norm's",
+    "linalg.cond": "the ratio of the extreme singular values is a Div of two slices (PyTorch: "
+                   "a Div and a squeeze)",
+    "linalg.solve": "a vector right side is unsqueezed into a matrix around the solve (PyTorch: "
+                    "one node)",
+    "linalg.solve_triangular": "left=False solves the transposed system between transposes",
+    "linalg.cholesky": "upper=True is the transpose of the lower factor",
+    "cholesky": "the LinalgCholeskyEx node (PyTorch: a CholeskyBackward0 of its own)",
+    "cholesky_solve": "two triangular solves (PyTorch: one CholeskySolveBackward0)",
+    "cholesky_inverse": "two triangular solves of the identity (PyTorch: one "
+                        "CholeskyInverseBackward0)",
+    "linalg.lstsq": "the solution is pinv(A) @ B (PyTorch: one LinalgLstsqBackward0)",
+    "linalg.svd": "full_matrices=True is one node; the sample's sign fix reads a slice of U "
+                  "(PyTorch: an alias)",
+    "svd": "V is the transpose of linalg.svd's Vh",
+    "linalg.matrix_power": "repeated squaring in matmuls (PyTorch: views around Mm/Bmm); the "
+                           "zeroth power is a where (PyTorch: a copy)",
+    "linalg.multi_dot": "1-D ends are unsqueezed and squeezed around Mm (PyTorch: views)",
+    "linalg.cross": "the cross product is a cat of products of slices (PyTorch: one node)",
+    "cross": "the cross product is a cat of products of slices (PyTorch: one node)",
+    "linalg.vander": "the powers are repeated products, stacked (PyTorch: a cumprod and a cat)",
+    "linalg.lu_solve": "a product with the permutation and two triangular solves (PyTorch: one "
+                       "LinalgLuSolveBackward0)",
+    "linalg.tensorinv": "inv of a reshape, then a view (PyTorch: LinalgInvEx under views)",
+    "linalg.tensorsolve": "solve of reshapes, then a view (PyTorch: its own views around it)",
 })
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "

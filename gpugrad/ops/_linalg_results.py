@@ -1,0 +1,37 @@
+"""The named tuples the linalg functions return, as ``torch.return_types.linalg_*``."""
+
+from __future__ import annotations
+
+import collections
+
+from .minmax import return_types
+
+
+def _result(name: str, fields: str):
+    cls = collections.namedtuple(name, fields.split())
+    cls.__module__ = "gpugrad.return_types"
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
+        return f"gpugrad.return_types.{name}(\n{body})"
+
+    cls.__repr__ = __repr__
+    setattr(return_types, name, cls)
+    return cls
+
+
+SlogdetResult = _result("linalg_slogdet", "sign logabsdet")
+TorchSlogdetResult = _result("slogdet", "sign logabsdet")
+InvExResult = _result("linalg_inv_ex", "inverse info")
+CholeskyExResult = _result("linalg_cholesky_ex", "L info")
+QRResult = _result("linalg_qr", "Q R")
+TorchQRResult = _result("qr", "Q R")
+EighResult = _result("linalg_eigh", "eigenvalues eigenvectors")
+SVDResult = _result("linalg_svd", "U S Vh")
+TorchSVDResult = _result("svd", "U S V")
+LstsqResult = _result("linalg_lstsq", "solution residuals rank singular_values")
+LuFactorResult = _result("linalg_lu_factor", "LU pivots")
+LuFactorExResult = _result("linalg_lu_factor_ex", "LU pivots info")
+LuResult = _result("linalg_lu", "P L U")
+LuUnpackResult = _result("lu_unpack", "P L U")
+SolveExResult = _result("linalg_solve_ex", "result info")

@@ -1,0 +1,119 @@
+"""Cholesky: ``linalg.cholesky`` (``_ex``) and PyTorch's ``cholesky``, ``cholesky_solve``,
+``cholesky_inverse``."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ._linalg_results import CholeskyExResult
+from ._util import Tensor, check_tensor, math_ns
+from .linalg_solve import (
+    NOT_PD,
+    LinAlgError,
+    SLogDet,
+    _mT,
+    check_matrix,
+    check_same_dtype,
+    eye_like,
+    in_float32,
+    lapack,
+    solve_triangular,
+)
+
+__all__ = ["cholesky", "cholesky_solve", "cholesky_inverse"]
+
+
+class Cholesky(Function):
+    node_name = "LinalgCholeskyExBackward0"
+
+    @staticmethod
+    def forward(ctx, A):
+        out = A._new(lapack("linalg.cholesky", NOT_PD, lambda xp, a: xp.linalg.cholesky(a), A))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (L,) = ctx.saved_tensors
+        # A = L L^T: with P = tril(L^T gL) and S its symmetric completion with the diagonal
+        # halved, gA = L^-T S L^-1 (symmetric, as A is).
+        P = (_mT(L) @ grad).tril()
+        S = 0.5 * (P + _mT(P.tril(-1)))
+        Y = solve_triangular(_mT(L), S, upper=True)
+        return solve_triangular(L, Y, upper=False, left=False)
+
+
+@in_float32
+def _cholesky(A, upper, fn):
+    check_matrix(A, fn)
+    L = Cholesky.apply(A)
+    return _mT(L) if upper else L
+
+
+@in_float32
+def linalg_cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
+    """The Cholesky factor ``L`` (lower, ``A = L L^T``; ``upper=True``: ``U = L^T``) of a
+    symmetric positive-definite matrix (only its lower triangle is read); ``LinAlgError`` if
+    ``A`` is not positive-definite."""
+    return _cholesky(A, upper, "linalg.cholesky")
+
+
+@in_float32
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
+    """``(L, info)``: ``info`` (int32, one per matrix) is 0 where the factorization succeeded
+    and positive where ``A`` is not positive-definite (``L`` is then nan there)."""
+    check_matrix(A, "linalg.cholesky_ex")
+    m = math_ns()
+    try:
+        L = _cholesky(A, upper, "linalg.cholesky_ex")
+        return CholeskyExResult(L, m.zeros(A.shape[:-2], dtype=m.int32, device=A.device))
+    except LinAlgError:
+        if check_errors:
+            raise
+    # Which matrices failed, and where: the order of the first leading minor (of the matrix
+    # symmetrized from its lower triangle, as the factorization reads it) that is not
+    # positive-definite (Sylvester: the first whose determinant is not positive).
+    low = A.detach().tril()
+    sym = low + _mT(low.tril(-1))
+    n = A.shape[-1]
+    order = m.zeros(A.shape[:-2], dtype=m.int32, device=A.device)
+    for k in range(n, 0, -1):
+        sign = SLogDet.apply(sym[..., :k, :k])[0]
+        order = m.where(sign <= 0, k, order)
+    bad = (order > 0)[..., None, None]
+    L = m.where(bad, float("nan"), _cholesky(m.where(bad, eye_like(A), A), upper,
+                                             "linalg.cholesky_ex"))
+    return CholeskyExResult(L, order)
+
+
+@in_float32
+def cholesky(input: Tensor, upper: bool = False) -> Tensor:
+    """``torch.cholesky`` (deprecated in PyTorch): ``linalg.cholesky``."""
+    return _cholesky(input, upper, "cholesky")
+
+
+@in_float32
+def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
+    """The solution of ``A X = B`` for ``A = L L^T`` (``upper``: ``A = U^T U``) given its
+    Cholesky factor; ``B`` is ``(*, n, k)``."""
+    check_matrix(L, "cholesky_solve", "L")
+    check_tensor(B, "cholesky_solve", "B")
+    if B.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions "
+                           "instead")
+    check_same_dtype(L, B, "cholesky_solve")
+    if upper:
+        L = _mT(L)
+    Y = solve_triangular(L, B, upper=False)
+    return solve_triangular(_mT(L), Y, upper=True)
+
+
+@in_float32
+def cholesky_inverse(L: Tensor, upper: bool = False) -> Tensor:
+    """The inverse of ``A = L L^T`` (``upper``: ``A = U^T U``) given its Cholesky factor."""
+    check_matrix(L, "cholesky_inverse", "L")
+    eye = eye_like(L).expand(*L.shape)
+    return cholesky_solve(eye, L, upper)
+
+
+METHODS = {"cholesky": cholesky, "cholesky_solve": cholesky_solve,
+           "cholesky_inverse": cholesky_inverse}
