@@ -1,0 +1,80 @@
+"""What the op registry cannot say about the order statistics, scans, counting and the
+indexing writes: NaN inputs (finite differences cannot run through NaN), and values and
+gradients against PyTorch where a sample needs more than the registry's layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+NAN = np.nan
+
+
+def _with_nan():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    x[0, 1] = x[2, 0] = x[2, 3] = NAN
+    return x
+
+
+def _compare(fn, *arrays, grad=True):
+    """Values (and, for float inputs, gradients with a random upstream) of ``fn`` on gpugrad
+    and torch."""
+    g_in = [gpugrad.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    t_in = [torch.tensor(a, requires_grad=grad and a.dtype.kind == "f") for a in arrays]
+    g_out, t_out = fn(gpugrad, *g_in), fn(torch, *t_in)
+    g_out = tuple(g_out) if isinstance(g_out, tuple) else (g_out,)
+    t_out = tuple(t_out) if isinstance(t_out, tuple) else (t_out,)
+    for go, to in zip(g_out, t_out, strict=True):
+        assert tuple(go.shape) == tuple(to.shape)
+        assert go.dtype.name == str(to.dtype).replace("torch.", "")
+        np.testing.assert_allclose(go.detach().numpy(), to.detach().numpy(), equal_nan=True)
+    diff = [(g, t) for g, t in zip(g_out, t_out) if t.requires_grad]
+    if not diff:
+        return
+    rng = np.random.default_rng(1)
+    ups = [rng.standard_normal(tuple(t.shape)) for _, t in diff]
+    gpugrad.autograd.backward([g for g, _ in diff], [gpugrad.tensor(u) for u in ups])
+    torch.autograd.backward([t for _, t in diff], [torch.tensor(u) for u in ups])
+    for g, t in zip(g_in, t_in):
+        if t.grad is not None:
+            np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), equal_nan=True)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.median(x),
+    lambda m, x: m.median(x, 1),
+    lambda m, x: m.median(x, 0, True),
+    lambda m, x: m.nanmedian(x),
+    lambda m, x: m.nanmedian(x, 1),
+    lambda m, x: m.nanmedian(x, 0),
+    lambda m, x: m.kthvalue(x, 3, 1),
+    lambda m, x: m.kthvalue(x, 2, 0),
+    lambda m, x: m.quantile(x, 0.3),
+    lambda m, x: m.quantile(x, m.tensor([0.0, 0.5, 1.0], dtype=m.float64), 1),
+    lambda m, x: m.nanquantile(x, 0.3),
+    lambda m, x: m.nanquantile(x, m.tensor([0.0, 0.5, 1.0], dtype=m.float64), 1),
+    lambda m, x: m.nanquantile(x, 0.6, 0, interpolation="nearest"),
+])
+def test_order_statistics_with_nan_match_torch(fn):
+    _compare(fn, _with_nan())
+
+
+def test_all_nan_and_empty():
+    x = _with_nan()
+    x[1] = NAN
+    _compare(lambda m, x: m.nanmedian(x, 1).values, x, grad=False)  # (PyTorch picks any NaN)
+    _compare(lambda m, x: m.nanquantile(x, 0.4, 1), x)
+    _compare(lambda m, x: m.nanmedian(x), np.full(3, NAN))
+    _compare(lambda m, x: m.median(x), np.zeros(0))
+
+
+def test_mode_counts_a_run_of_nan_as_equal_values():
+    """PyTorch's mode with NaN depends on how its sort places them; ours counts a run of NaN
+    as one value, the largest."""
+    x = gpugrad.tensor([[1.0, NAN, 2.0, NAN, NAN], [NAN, 3.0, 3.0, 1.0, NAN]])
+    values, indices = gpugrad.mode(x)
+    np.testing.assert_array_equal(values.numpy(), [NAN, 3.0])
+    np.testing.assert_array_equal(indices.numpy(), [4, 2])
