@@ -271,9 +271,9 @@ def _quantile(name: str, input: Tensor, q, dim, keepdim: bool, interpolation: st
     sorted_data = xp.take_along_axis(x._data, order, axis=-1)
     nans = xp.isnan(sorted_data).sum(axis=-1, keepdims=True)
     qs = q_data.reshape((-1,) + (1,) * x._data.ndim)
-    if ignore_nan:  # ranks among the numbers; the last (NaN) where there are none
+    if ignore_nan:  # ranks among the numbers; the first (NaN) where there are none
         count = (n - nans).astype(data.dtype)
-        ranks = xp.where(count == 0, n - 1, qs * (count - 1))
+        ranks = xp.where(count == 0, 0, qs * (count - 1))
     else:  # NaN in a slice: its last entry (a NaN)
         ranks = xp.where(nans > 0, n - 1, qs * data.dtype.type(n - 1))
     ranks = ranks.astype(data.dtype)
