@@ -27,11 +27,12 @@ from . import (
     shape,
     softmax,
     sorting,
+    statistics,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, order_stats]
+          sampling, order_stats, statistics]
 
 
 def install_methods(cls) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 from .. import _capture
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, wrap_dim
-from .indexing import Gather
+from .indexing import Gather, ScatterAdd
 from .minmax import _return_type, return_types
 from .sorting import _order
 
@@ -26,24 +26,45 @@ for _name in ("median", "nanmedian", "kthvalue", "mode"):
     setattr(return_types, _name, _return_type(_name))
 
 
-class MedianDim(Gather):
+class Picked(Function):
+    """``x``'s entries at ``index`` (an int64 array keeping ``axis``) along ``axis``, that dim
+    dropped unless ``keepdim``: one node, as PyTorch's value-selecting reductions. A 0-d ``x``
+    is its own pick."""
+
+    @staticmethod
+    def forward(ctx, x, axis, index, keepdim):
+        data = x._data
+        ctx.shape, ctx.axis, ctx.keepdim = data.shape, axis, keepdim
+        ctx.index = index
+        if data.ndim == 0:
+            return x._new(data.copy())
+        out = x._backend.gather(data, axis, index)
+        return x._new(out if keepdim else out.squeeze(axis))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if not ctx.shape:
+            return grad.reshape(()), None, None, None
+        if not ctx.keepdim:
+            grad = grad.unsqueeze(ctx.axis)
+        index = Tensor._make(ctx.index, grad._backend)
+        return ScatterAdd.apply(grad, ctx.shape, ctx.axis, index), None, None, None
+
+
+class MedianDim(Picked):
     node_name = "MedianBackward1"
 
 
-class NanmedianDim(Gather):
+class NanmedianDim(Picked):
     node_name = "NanmedianBackward1"
 
 
-class Kthvalue(Gather):
+class Kthvalue(Picked):
     node_name = "KthvalueBackward0"
 
 
-class Mode(Gather):
+class Mode(Picked):
     node_name = "ModeBackward0"
-
-
-class QuantileGather(Gather):
-    node_name = "GatherBackward0"
 
 
 class MedianAll(Function):
@@ -85,29 +106,25 @@ def _check_dtype(name: str, input: Tensor) -> None:
 
 
 def _pick(cls, input: Tensor, axis: int, keepdim: bool, position):
-    """``(values, indices)`` of the order statistic at ``position(sorted, order, n)`` (an int64
+    """``(values, indices)`` of the order statistic at ``position(sorted, n, axis)`` (an int64
     array keeping ``axis``) along ``axis``; a 0-d input is a one-element slice."""
-    scalar = input._data.ndim == 0
-    x = input.reshape(1) if scalar else input
-    backend = x._backend
+    backend = input._backend
     xp = backend.xp
-    data = x._data
+    data = input._data
+    if data.ndim == 0:
+        return cls.apply(input, 0, None, keepdim), input._new(xp.zeros((), np.int64))
     order = _order(backend, data, axis, False)
-    n = data.shape[axis]
     if data.size == 0:
-        pos = xp.zeros(order.shape[:axis] + (1,) + order.shape[axis + 1:], np.int64)
-        idx = order[(slice(None),) * axis + (slice(0, 0),)] if n == 0 else pos
+        idx = order[(slice(None),) * axis + (slice(0, min(1, data.shape[axis])),)]
     else:
         sorted_data = xp.take_along_axis(data, order, axis=axis)
-        pos = position(sorted_data, n, axis)
-        idx = xp.take_along_axis(order, pos, axis=axis)
-    indices = Tensor._make(xp.ascontiguousarray(idx), backend)
-    values = cls.apply(x, axis, indices)
-    if scalar:
-        return values.reshape(()), indices.reshape(())
-    if not keepdim:
-        values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return values, indices
+        idx = xp.take_along_axis(order, position(sorted_data, data.shape[axis], axis), axis=axis)
+    return _picked(cls, input, axis, xp.ascontiguousarray(idx), keepdim)
+
+
+def _picked(cls, input: Tensor, axis: int, idx, keepdim: bool):
+    values = cls.apply(input, axis, idx, keepdim)
+    return values, input._new(idx if keepdim else idx.squeeze(axis))
 
 
 def _check_reduced_size(name: str, input: Tensor, axis: int) -> None:
@@ -183,15 +200,12 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     _check_dtype("mode", input)
     axis = wrap_dim(dim, input._data.ndim)
     _check_reduced_size("mode", input, axis)
-    scalar = input._data.ndim == 0
-    x = input.reshape(1) if scalar else input
-    backend = x._backend
+    backend = input._backend
     xp = backend.xp
-    data = x._data
+    data = input._data
+    if data.ndim == 0 or data.size == 0:
+        return return_types.mode(*_pick(Mode, input, axis, keepdim, None))
     n = data.shape[axis]
-    if data.size == 0:
-        values, indices = _pick(Mode, x, axis, keepdim, None)
-        return return_types.mode(values, indices)
     # Sort, then measure each run of equal values: a run ends where the next value differs.
     moved = xp.moveaxis(data, axis, -1)
     order = _order(backend, moved, moved.ndim - 1, False)
@@ -207,13 +221,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     best_end = xp.argmax(length, axis=-1)[..., None]  # the first longest run: smallest value
     # Equal values keep their order in the stable sort: a run's end is the last occurrence.
     idx = xp.moveaxis(xp.take_along_axis(order, best_end, axis=-1), -1, axis)
-    indices = Tensor._make(xp.ascontiguousarray(idx), backend)
-    values = Mode.apply(x, axis, indices)
-    if scalar:
-        values, indices = values.reshape(()), indices.reshape(())
-    elif not keepdim:
-        values, indices = values.squeeze(axis), indices.squeeze(axis)
-    return return_types.mode(values, indices)
+    return return_types.mode(*_picked(Mode, input, axis, xp.ascontiguousarray(idx), keepdim))
 
 
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
@@ -292,7 +300,7 @@ def _quantile(name: str, input: Tensor, q, dim, keepdim: bool, interpolation: st
     def at(ranks_float):
         pos = xp.broadcast_to(ranks_float.astype(np.int64), lead[:-1] + (1,))
         idx = xp.ascontiguousarray(xp.take_along_axis(order_b, pos, axis=-1))
-        return QuantileGather.apply(xb, x._data.ndim, Tensor._make(idx, backend))
+        return Gather.apply(xb, x._data.ndim, Tensor._make(idx, backend))
 
     below = at(lo)
     if interpolation in ("lower", "higher", "nearest"):

@@ -57,9 +57,20 @@ def _compare(fn, *arrays, grad=True):
     lambda m, x: m.nanquantile(x, 0.3),
     lambda m, x: m.nanquantile(x, m.tensor([0.0, 0.5, 1.0], dtype=m.float64), 1),
     lambda m, x: m.nanquantile(x, 0.6, 0, interpolation="nearest"),
+    lambda m, x: m.nansum(x),
+    lambda m, x: m.nansum(x, 1, True),
+    lambda m, x: m.nanmean(x),
+    lambda m, x: m.nanmean(x, 0),
+    lambda m, x: m.count_nonzero(x, 0),
 ])
 def test_order_statistics_with_nan_match_torch(fn):
     _compare(fn, _with_nan())
+
+
+def test_aminmax_with_nan():
+    """Values as PyTorch's; the gradient at NaN follows gpugrad's amax / amin (shared among the
+    NaN entries; PyTorch's is NaN across the slice)."""
+    _compare(lambda m, x: tuple(m.aminmax(x, dim=1)), _with_nan(), grad=False)
 
 
 def test_all_nan_and_empty():
