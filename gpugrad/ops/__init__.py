@@ -22,6 +22,7 @@ from . import (
     repeat,
     roll,
     sampling,
+    scans,
     scatter,
     select,
     shape,
@@ -32,7 +33,7 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, order_stats, statistics]
+          sampling, order_stats, statistics, scans]
 
 
 def install_methods(cls) -> None:

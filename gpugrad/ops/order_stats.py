@@ -18,6 +18,7 @@ from ..autograd.function import Function
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import Gather, ScatterAdd
 from .minmax import _return_type, return_types
+from .scans import scan_last
 from .sorting import _order
 
 __all__ = ["median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile"]
@@ -216,7 +217,8 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     ends = xp.concatenate([differs, xp.ones(s.shape[:-1] + (1,), bool)], axis=-1)
     starts = xp.concatenate([xp.ones(s.shape[:-1] + (1,), bool), differs], axis=-1)
     positions = xp.arange(n)
-    run_start = xp.maximum.accumulate(xp.where(starts, positions, 0), axis=-1)
+    (run_start,) = scan_last(xp, (xp.where(starts, positions, 0),),
+                             lambda a, b: (xp.maximum(a[0], b[0]),))
     length = xp.where(ends, positions - run_start + 1, 0)
     best_end = xp.argmax(length, axis=-1)[..., None]  # the first longest run: smallest value
     # Equal values keep their order in the stable sort: a run's end is the last occurrence.

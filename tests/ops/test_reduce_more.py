@@ -62,6 +62,9 @@ def _compare(fn, *arrays, grad=True):
     lambda m, x: m.nanmean(x),
     lambda m, x: m.nanmean(x, 0),
     lambda m, x: m.count_nonzero(x, 0),
+    lambda m, x: tuple(m.cummax(x, 1)),
+    lambda m, x: tuple(m.cummin(x, 1)),
+    lambda m, x: tuple(m.cummax(x, 0)),
 ])
 def test_order_statistics_with_nan_match_torch(fn):
     _compare(fn, _with_nan())
@@ -89,3 +92,9 @@ def test_mode_counts_a_run_of_nan_as_equal_values():
     values, indices = gpugrad.mode(x)
     np.testing.assert_array_equal(values.numpy(), [NAN, 3.0])
     np.testing.assert_array_equal(indices.numpy(), [4, 2])
+
+
+def test_logcumsumexp_of_minus_infinity_and_large_values():
+    x = np.array([[-np.inf, -np.inf, 0.0, 800.0], [1e3, -1e3, 1e3, -np.inf]])
+    _compare(lambda m, x: m.logcumsumexp(x, 1), x, grad=False)
+    _compare(lambda m, x: m.logcumsumexp(x, 1), x[:, 2:].copy())
