@@ -11,6 +11,7 @@ from . import (
     arithmetic,
     compare,
     convert,
+    counting,
     elementwise,
     indexing,
     inplace,
@@ -33,7 +34,8 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling, order_stats, statistics, scans]
+          sampling, order_stats, statistics, scans,
+          counting]
 
 
 def install_methods(cls) -> None:
