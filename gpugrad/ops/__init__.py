@@ -13,6 +13,7 @@ from . import (
     convert,
     counting,
     elementwise,
+    index_write,
     indexing,
     inplace,
     join,
@@ -25,6 +26,7 @@ from . import (
     sampling,
     scans,
     scatter,
+    scatter_reduce,
     select,
     shape,
     softmax,
@@ -35,7 +37,7 @@ from . import (
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, order_stats, statistics, scans,
-          counting]
+          counting, scatter_reduce, index_write]
 
 
 def install_methods(cls) -> None:
