@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
+from .._dtype import FLOAT_KINDS
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .indexing import nonzero
 from .minmax import return_types
@@ -134,7 +135,7 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     if weights is None:
         return input._new(xp.bincount(idx, minlength=size).astype(np.int64))
     w = weights._data
-    out_dtype = w.dtype if w.dtype.kind == "f" else np.dtype(np.float64)
+    out_dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     out = xp.zeros(size, dtype=out_dtype)
     input._backend.add_at(out, (idx,), w.astype(out_dtype))
     return input._new(out)
@@ -142,8 +143,19 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
 
 # ---------------------------------------------------------------------- histograms
 def _check_float(input: Tensor, kernel: str) -> None:
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind not in FLOAT_KINDS:
         raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_name(input)}'")
+
+
+def _edges(input: Tensor, lo: float, hi: float, bins: int):
+    """``bins + 1`` equally spaced edges, rounded to ``input``'s dtype (as PyTorch's)."""
+    return input._backend.xp.linspace(lo, hi, bins + 1).astype(input._data.dtype)
+
+
+def _work_values(input: Tensor):
+    """``input`` flattened, bfloat16 widened to float32 (the bins are found in float32)."""
+    values = input._data.reshape(-1)
+    return values.astype(np.float32) if values.dtype.kind == "V" else values
 
 
 def _count_in_bins(input: Tensor, values, edges, weight=None):
@@ -166,20 +178,27 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:  # noqa: A002
     when both are equal; values outside are left out)."""
     check_tensor(input, "histc")
     _check_float(input, "histogram_cpu")
+    xp = input._backend.xp
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
     if min > max:
         raise RuntimeError("torch.histc: max must be larger than min")
     values = input._data.reshape(-1)
-    lo, hi = float(min), float(max)
+    dtype = values.dtype.type
+    lo, hi = dtype(min), dtype(max)
     if lo == hi and values.size:
-        lo, hi = float(values.min()), float(values.max())
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
+        lo, hi = values.min(), values.max()
+    if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        raise RuntimeError(f"torch.histc: range of [{float(lo)}, {float(hi)}] is not finite")
     if lo == hi:
-        lo, hi = lo - 1, hi + 1
-    edges = input._backend.xp.linspace(lo, hi, bins + 1).astype(values.dtype)
-    return input._new(_count_in_bins(input, values, edges))
+        lo, hi = dtype(float(lo) - 1), dtype(float(hi) + 1)
+    # PyTorch's linear interpolation, each step rounded to the input's dtype as its kernel's
+    pos = ((values - lo) * dtype(bins) / (hi - lo)).astype(np.int64)
+    inside = (values >= lo) & (values <= hi)
+    pos = xp.where(pos >= bins, bins - 1, pos)
+    out = xp.zeros(bins, dtype=np.float32 if values.dtype.kind == "V" else values.dtype)
+    input._backend.add_at(out, (xp.where(inside, pos, 0),), inside.astype(out.dtype))
+    return input._new(out.astype(values.dtype))
 
 
 def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
@@ -191,7 +210,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
     check_tensor(input, "histogram")
     _check_float(input, "histogramdd")
     xp = input._backend.xp
-    values = input._data.reshape(-1)
+    values = _work_values(input)
     if weight is not None:
         check_tensor(weight, "histogram", "weight")
         if weight._data.shape != input._data.shape:
@@ -217,7 +236,7 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
             lo, hi = 0.0, 1.0
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-        edges = xp.linspace(lo, hi, int(bins) + 1).astype(values.dtype)
+        edges = _edges(input, lo, hi, int(bins)).astype(values.dtype)
     w = None if weight is None else weight._data.reshape(-1).astype(values.dtype)
     if edges.shape[0] < 2 or not bool((edges[1:] >= edges[:-1]).all()):
         hist = xp.zeros(builtins.max(edges.shape[0] - 1, 0), values.dtype)
@@ -226,7 +245,9 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
     if density:
         widths = edges[1:] - edges[:-1]
         hist = hist / (hist.sum() * widths)
-    return return_types.histogram(input._new(hist), input._new(xp.ascontiguousarray(edges)))
+    dtype = input._data.dtype
+    return return_types.histogram(input._new(hist.astype(dtype)),
+                                  input._new(xp.ascontiguousarray(edges.astype(dtype))))
 
 
 # ---------------------------------------------------------------------- searching

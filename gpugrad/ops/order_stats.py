@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _capture
+from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import Gather, ScatterAdd
@@ -78,7 +79,7 @@ class MedianAll(Function):
     def forward(ctx, x, value):
         xp = x._backend.xp
         data = x._data
-        if data.dtype.kind == "f":
+        if data.dtype.kind in FLOAT_KINDS:
             same = xp.where(xp.isnan(value), xp.isnan(data), data == value)
         else:
             same = data == value
@@ -96,7 +97,7 @@ class NanmedianAll(MedianAll):
 
 def _nan_count(xp, sorted_data, axis):
     """NaNs per slice (0 for non-float arrays), keeping ``axis``."""
-    if sorted_data.dtype.kind != "f":
+    if sorted_data.dtype.kind not in FLOAT_KINDS:
         return xp.zeros(sorted_data.shape[:axis] + (1,) + sorted_data.shape[axis + 1:], np.int64)
     return xp.isnan(sorted_data).sum(axis=axis, keepdims=True)
 
@@ -212,7 +213,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):
     order = _order(backend, moved, moved.ndim - 1, False)
     s = xp.take_along_axis(moved, order, axis=-1)
     differs = s[..., 1:] != s[..., :-1]
-    if s.dtype.kind == "f":
+    if s.dtype.kind in FLOAT_KINDS:
         differs &= ~(xp.isnan(s[..., 1:]) & xp.isnan(s[..., :-1]))
     ends = xp.concatenate([differs, xp.ones(s.shape[:-1] + (1,), bool)], axis=-1)
     starts = xp.concatenate([xp.ones(s.shape[:-1] + (1,), bool), differs], axis=-1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .indexing import ScatterAdd
@@ -57,7 +58,7 @@ def _running_extreme(xp, data, axis: int, largest: bool):
     if moved.dtype.kind == "b":
         moved = moved.astype(np.uint8)
     idx = xp.broadcast_to(xp.arange(moved.shape[-1], dtype=np.int64), moved.shape)
-    is_float = moved.dtype.kind == "f"
+    is_float = moved.dtype.kind in FLOAT_KINDS
 
     def combine(earlier, later):
         (a, ia), (b, ib) = earlier, later

@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
 from ._util import Tensor, check_range, check_tensor, math_ns, wrap_dim
 from .indexing import Gather, _index_tensor
@@ -87,7 +88,7 @@ def _scatter_reduce_array(backend, x, src, dim, index, reduce, include_self):
         _, counts = _segments(xp, dest, xp.ones(dest.shape, x.dtype), "sum")
         if include_self:
             reduced, counts = reduced + flat[positions], counts + 1
-        reduced = reduced / counts if x.dtype.kind == "f" else reduced // counts
+        reduced = reduced / counts if x.dtype.kind in FLOAT_KINDS else reduced // counts
     elif include_self:
         reduced = getattr(xp, _UFUNCS[reduce])(flat[positions], reduced)
     flat[positions] = reduced

@@ -133,3 +133,8 @@ register(
 STRUCTURE_DIFFERS = dict.fromkeys(
     ["quantile", "quantile_method", "nanquantile", "nanquantile_method"],
     "two gathers and an interpolation in Tensor ops (PyTorch: sort, gathers and lerp)")
+
+# (tests/test_bfloat16.py) PyTorch refuses bfloat16 here on every device.
+BFLOAT16_REFUSED = dict.fromkeys(
+    ["quantile", "quantile_method", "nanquantile", "nanquantile_method"],
+    (RuntimeError, "input tensor must be either float or double dtype"))
