@@ -130,11 +130,7 @@ register(
     OpSpec("unique", lambda m, x, **k: m.unique(x, **k), _unique_samples, outputs=_tuple,
            differentiable=False, errors=[
                ErrorCase((INTS,), IndexError, "Dimension out of range", {"dim": 2})]),
-    OpSpec("unique_method", lambda m, x, **k: x.unique(**k), _unique_samples, outputs=_tuple,
-           differentiable=False),
     OpSpec("unique_consecutive", lambda m, x, **k: m.unique_consecutive(x, **k),
-           _unique_consecutive_samples, outputs=_tuple, differentiable=False),
-    OpSpec("unique_consecutive_method", lambda m, x, **k: x.unique_consecutive(**k),
            _unique_consecutive_samples, outputs=_tuple, differentiable=False),
     OpSpec("bincount", lambda m, x, *a: m.bincount(x, *a), _bincount_samples,
            differentiable=False, errors=[
@@ -145,8 +141,6 @@ register(
                          "weights should be 1-d and have the same length"),
                ErrorCase((np.array([1, 2]), None, -1), RuntimeError, "minlength should be >= 0"),
            ]),
-    OpSpec("bincount_method", lambda m, x, *a: x.bincount(*a), _bincount_samples,
-           differentiable=False),
     OpSpec("histc", lambda m, x, *a: m.histc(x, *a), _histc_samples, differentiable=False,
            errors=[
                ErrorCase((np.array([1, 2]), 3), NotImplementedError, "not implemented for 'Long'"),
@@ -154,7 +148,6 @@ register(
                ErrorCase((np.array([1.0]), 3, 3, 1), RuntimeError, "max must be larger than min"),
                ErrorCase((np.array([1.0, np.nan]), 2), RuntimeError, "is not finite"),
            ]),
-    OpSpec("histc_method", lambda m, x, *a: x.histc(*a), _histc_samples, differentiable=False),
     OpSpec("histogram", _histogram, _histogram_samples, outputs=_tuple, differentiable=False,
            errors=[
                ErrorCase((np.array([1, 2]), 3), NotImplementedError, "not implemented for 'Long'"),
@@ -164,8 +157,6 @@ register(
                ErrorCase((np.array([1.0, 2.0]), 2, np.ones(3)), RuntimeError,
                          "weight tensor is provided it should have the same shape"),
            ]),
-    OpSpec("histogram_method", lambda m, x, bins, **k: x.histogram(bins, **k),
-           lambda rng: _histogram_samples(rng)[:3], outputs=_tuple, differentiable=False),
     OpSpec("searchsorted", _searchsorted, _searchsorted_samples, differentiable=False,
            errors=[
                ErrorCase((SEQ, np.array([2])), RuntimeError, "side and right can't be set to "
@@ -186,6 +177,4 @@ register(
            ]),
     OpSpec("isin", lambda m, x, y, **k: m.isin(x, y, **k), _isin_samples, differentiable=False),
     OpSpec("argwhere", lambda m, x: m.argwhere(x), _argwhere_samples, differentiable=False),
-    OpSpec("argwhere_method", lambda m, x: x.argwhere(), _argwhere_samples,
-           differentiable=False),
 )

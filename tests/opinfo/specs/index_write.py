@@ -95,9 +95,6 @@ def _index_put(m, x, indices, values, *args):
     return m.index_put(x, tuple(m.tensor(i) for i in indices), values, *args)
 
 
-def _index_put_method(m, x, indices, values, *args):
-    return x.index_put(tuple(m.tensor(i) for i in indices), values, *args)
-
 
 def _index_put_inplace(m, x, indices, values, *args):
     return (x * 1).index_put_(tuple(m.tensor(i) for i in indices), values, *args)
@@ -144,9 +141,6 @@ _INDEX_REDUCE_ERRORS = [
 register(
     OpSpec("scatter_reduce", lambda m, x, d, i, s, r, **k: m.scatter_reduce(x, d, i, s, r, **k),
            _scatter_reduce_samples, errors=_SCATTER_REDUCE_ERRORS),
-    OpSpec("scatter_reduce_method",
-           lambda m, x, d, i, s, r, **k: x.scatter_reduce(d, i, s, r, **k),
-           _scatter_reduce_samples),
     OpSpec("scatter_reduce_inplace",
            lambda m, x, d, i, s, r, **k: (x * 1).scatter_reduce_(d, i, s, r, **k),
            _scatter_reduce_samples),
@@ -156,8 +150,6 @@ register(
            gradgrad=False),
     OpSpec("index_reduce", lambda m, x, d, i, s, r, **k: m.index_reduce(x, d, i, s, r, **k),
            _index_reduce_samples, errors=_INDEX_REDUCE_ERRORS),
-    OpSpec("index_reduce_method",
-           lambda m, x, d, i, s, r, **k: x.index_reduce(d, i, s, r, **k), _index_reduce_samples),
     OpSpec("index_reduce_inplace",
            lambda m, x, d, i, s, r, **k: (x * 1).index_reduce_(d, i, s, r, **k),
            _index_reduce_samples),
@@ -174,8 +166,6 @@ register(
                ErrorCase((X, 0, np.array([0.0, 1.0]), np.ones((2, 4))), RuntimeError,
                          "Expected a long tensor for index, but got Double"),
            ]),
-    OpSpec("index_copy_method", lambda m, x, d, i, s: x.index_copy(d, i, s),
-           _index_copy_samples),
     OpSpec("index_copy_inplace", lambda m, x, d, i, s: (x * 1).index_copy_(d, i, s),
            _index_copy_samples),
     OpSpec("index_fill", lambda m, x, d, i, v: m.index_fill(x, d, i, v), _index_fill_samples,
@@ -185,8 +175,6 @@ register(
                ErrorCase((X, 0, np.array([0, 1]), np.ones(2)), RuntimeError,
                          "only supports a 0-dimensional value tensor"),
            ]),
-    OpSpec("index_fill_method", lambda m, x, d, i, v: x.index_fill(d, i, v),
-           _index_fill_samples),
     OpSpec("index_fill_inplace", lambda m, x, d, i, v: (x * 1).index_fill_(d, i, v),
            _index_fill_samples),
     OpSpec("index_put", _index_put, _index_put_samples, errors=[
@@ -199,7 +187,6 @@ register(
                   "Index put requires the source and destination dtypes match, got Double for "
                   "the destination and Float for the source"),
     ]),
-    OpSpec("index_put_method", _index_put_method, _index_put_samples),
     OpSpec("index_put_inplace", _index_put_inplace, _index_put_samples),
     OpSpec("masked_scatter", lambda m, x, mask, s: m.masked_scatter(x, mask, s),
            _masked_scatter_samples, errors=[
@@ -212,8 +199,6 @@ register(
                ErrorCase((X, np.ones(5, bool), np.ones(12)), RuntimeError,
                          "must match the size of tensor"),
            ]),
-    OpSpec("masked_scatter_method", lambda m, x, mask, s: x.masked_scatter(mask, s),
-           _masked_scatter_samples),
     OpSpec("masked_scatter_inplace", lambda m, x, mask, s: (x * 1).masked_scatter_(mask, s),
            lambda rng: _masked_scatter_samples(rng)[:4]),
     OpSpec("put", lambda m, x, i, s, *a: m.put(x, i, s, *a), _put_samples, errors=[
@@ -226,15 +211,14 @@ register(
         ErrorCase((X, np.array([0, 1]), np.ones(2, np.float32)), RuntimeError,
                   "self and source expected to have the same dtype"),
     ]),
-    OpSpec("put_method", lambda m, x, i, s, *a: x.put(i, s, *a), _put_samples),
     OpSpec("put_inplace", lambda m, x, i, s, *a: (x * 1).put_(i, s, *a), _put_samples),
 )
 
 # (tests/autograd/test_node_names.py) Graphs built differently from PyTorch's, same gradients.
 STRUCTURE_DIFFERS = {
-    **dict.fromkeys(["put", "put_method", "put_inplace"],
+    **dict.fromkeys(["put", "put_inplace"],
                     "index_put on the flattened input (PyTorch: one PutBackward0)"),
-    **dict.fromkeys(["scatter_reduce", "scatter_reduce_method", "scatter_reduce_inplace",
-                     "index_copy", "index_copy_method", "index_copy_inplace"],
+    **dict.fromkeys(["scatter_reduce", "scatter_reduce_inplace",
+                     "index_copy", "index_copy_inplace"],
                     "a 0-d input is viewed as 1-D around the op"),
 }

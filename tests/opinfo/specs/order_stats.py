@@ -90,19 +90,14 @@ _QUANTILE_ERRORS = [
 
 register(
     OpSpec("median", lambda m, x: m.median(x), _median_samples),
-    OpSpec("median_method", lambda m, x: x.median(), _median_samples),
     OpSpec("median_dim", lambda m, x, *a, **k: m.median(x, *a, **k), _median_dim_samples,
            outputs=_values_indices, errors=[
                ErrorCase((np.zeros((2, 0)), 1), IndexError,
                          "Expected reduction dim 1 to have non-zero size"),
                ErrorCase((X, 2), IndexError, "Dimension out of range"),
            ]),
-    OpSpec("median_dim_method", lambda m, x, *a, **k: x.median(*a, **k), _median_dim_samples,
-           outputs=_values_indices),
     OpSpec("nanmedian", lambda m, x: m.nanmedian(x), _median_samples),
     OpSpec("nanmedian_dim", lambda m, x, *a, **k: m.nanmedian(x, *a, **k),
-           _median_dim_samples, outputs=_values_indices),
-    OpSpec("nanmedian_method", lambda m, x, *a, **k: x.nanmedian(*a, **k),
            _median_dim_samples, outputs=_values_indices),
     OpSpec("kthvalue", lambda m, x, *a, **k: m.kthvalue(x, *a, **k), _kth_samples,
            outputs=_values_indices, errors=[
@@ -110,31 +105,23 @@ register(
                ErrorCase((X, 0), RuntimeError, "selected number k out of range"),
                ErrorCase((X, 1, 2), IndexError, "Dimension out of range"),
            ]),
-    OpSpec("kthvalue_method", lambda m, x, *a, **k: x.kthvalue(*a, **k), _kth_samples,
-           outputs=_values_indices),
     OpSpec("mode", lambda m, x, *a, **k: m.mode(x, *a, **k), _mode_samples,
            outputs=_values_indices, errors=[
                ErrorCase((np.zeros((2, 0)), 1), IndexError,
                          "Expected reduction dim 1 to have non-zero size"),
            ]),
-    OpSpec("mode_method", lambda m, x, *a, **k: x.mode(*a, **k), _mode_samples,
-           outputs=_values_indices),
     OpSpec("quantile", lambda m, x, q, *a, **k: m.quantile(x, q, *a, **k), _quantile_samples,
            errors=_QUANTILE_ERRORS),
-    OpSpec("quantile_method", lambda m, x, q, *a, **k: x.quantile(q, *a, **k),
-           _quantile_samples),
     OpSpec("nanquantile", lambda m, x, q, *a, **k: m.nanquantile(x, q, *a, **k),
-           _quantile_samples),
-    OpSpec("nanquantile_method", lambda m, x, q, *a, **k: x.nanquantile(q, *a, **k),
            _quantile_samples),
 )
 
 # (tests/autograd/test_node_names.py) Graphs built differently from PyTorch's, same gradients.
 STRUCTURE_DIFFERS = dict.fromkeys(
-    ["quantile", "quantile_method", "nanquantile", "nanquantile_method"],
+    ["quantile", "nanquantile"],
     "two gathers and an interpolation in Tensor ops (PyTorch: sort, gathers and lerp)")
 
 # (tests/test_bfloat16.py) PyTorch refuses bfloat16 here on every device.
 BFLOAT16_REFUSED = dict.fromkeys(
-    ["quantile", "quantile_method", "nanquantile", "nanquantile_method"],
+    ["quantile", "nanquantile"],
     (RuntimeError, "input tensor must be either float or double dtype"))

@@ -104,14 +104,9 @@ register(
            outputs=_values_indices, errors=[
                ErrorCase((X, 2), IndexError, "Dimension out of range"),
            ]),
-    OpSpec("cummax_method", lambda m, x, d: x.cummax(d), _cum_extreme_samples,
-           outputs=_values_indices),
     OpSpec("cummin", lambda m, x, d: m.cummin(x, d), _cum_extreme_samples,
            outputs=_values_indices),
-    OpSpec("cummin_method", lambda m, x, d: x.cummin(d), _cum_extreme_samples,
-           outputs=_values_indices),
     OpSpec("cumprod", lambda m, x, d: m.cumprod(x, d), _cumprod_samples),
-    OpSpec("cumprod_method", lambda m, x, d: x.cumprod(d), _cumprod_samples),
     # Second derivatives at a zero: the gradient after the first zero of a slice is held at 0
     # (its dependence on the zero entry is not differentiated), as PyTorch's.
     OpSpec("cumprod_zeros", lambda m, x, d: m.cumprod(x, d), _cumprod_zero_samples,
@@ -119,7 +114,6 @@ register(
     OpSpec("logcumsumexp", lambda m, x, d: m.logcumsumexp(x, d), _logcumsumexp_samples, errors=[
         ErrorCase((np.array([1, 2]), 0), NotImplementedError, "not implemented for 'Long'"),
     ]),
-    OpSpec("logcumsumexp_method", lambda m, x, d: x.logcumsumexp(d), _logcumsumexp_samples),
     OpSpec("diff", _diff, _diff_samples, errors=[
         ErrorCase((np.array(3.0),), RuntimeError, "at least one-dimensional"),
         ErrorCase((X, -1), RuntimeError, "order must be non-negative but got -1"),
@@ -127,8 +121,6 @@ register(
         ErrorCase((X, 1, 1, None, np.ones((3, 1))), RuntimeError,
                   r"input.size\(0\) = 2, but got tensor.size\(0\) = 3"),
     ]),
-    OpSpec("diff_method", lambda m, x, *a, **k: x.diff(*a, **k), lambda rng: [
-        Sample((randn(rng, 3, 5),)), Sample((randn(rng, 4, 3), 2, 0))]),
     OpSpec("trapezoid", _trapezoid("trapezoid"), _trapezoid_samples, errors=_TRAPEZOID_ERRORS),
     OpSpec("trapz", _trapezoid("trapz"), _trapezoid_samples),
     OpSpec("cumulative_trapezoid", _trapezoid("cumulative_trapezoid"), _trapezoid_samples,

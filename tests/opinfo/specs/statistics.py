@@ -97,9 +97,6 @@ def _cov(m, x, fweights=None, aweights=None, **kwargs):
     return m.cov(x, fweights=fweights, aweights=aweights, **kwargs)
 
 
-def _cov_method(m, x, fweights=None, aweights=None, **kwargs):
-    return x.cov(fweights=fweights, aweights=aweights, **kwargs)
-
 
 def _corrcoef_samples(rng):
     return [
@@ -114,16 +111,10 @@ register(
     OpSpec("nansum", lambda m, x, *a, **k: m.nansum(x, *a, **k), _reduce_samples, errors=[
         ErrorCase((X, 2), IndexError, "Dimension out of range"),
     ]),
-    OpSpec("nansum_method", lambda m, x, *a, **k: x.nansum(*a, **k), lambda rng: [
-        Sample((randn(rng, 3, 4), 0)),
-        Sample((np.array([[1, 2], [3, 4]]),)),
-        Sample((np.array([True, True, False]),)),
-    ]),
     OpSpec("nanmean", lambda m, x, *a, **k: m.nanmean(x, *a, **k), _reduce_samples, errors=[
         ErrorCase((np.ones(3, np.int64),), RuntimeError,
                   "expected input to have floating point or complex dtype but got Long"),
     ]),
-    OpSpec("nanmean_method", lambda m, x, *a, **k: x.nanmean(*a, **k), _reduce_samples),
     OpSpec("var_mean", lambda m, x, *a, **k: m.var_mean(x, *a, **k), _var_mean_samples,
            errors=[ErrorCase((np.ones(3, np.int64),), RuntimeError,
                              "std and var only support floating point")]),
@@ -134,27 +125,21 @@ register(
                ErrorCase((np.zeros((2, 0)),), IndexError,
                          "Expected reduction dim 1 to have non-zero size", {"dim": 1}),
            ]),
-    OpSpec("aminmax_method", lambda m, x, **k: x.aminmax(**k), _aminmax_samples,
-           outputs=_minmax_pair),
     OpSpec("count_nonzero", lambda m, x, *a: m.count_nonzero(x, *a), _count_samples,
            differentiable=False, errors=[
                ErrorCase((X, (0, 0)), RuntimeError, "appears multiple times"),
            ]),
-    OpSpec("count_nonzero_method", lambda m, x, *a: x.count_nonzero(*a), _count_samples,
-           differentiable=False),
     OpSpec("dist", lambda m, x, y, *a: m.dist(x, y, *a), _dist_samples, errors=[
         ErrorCase((X, np.ones(4)), RuntimeError, "must match the size"),
         ErrorCase((np.ones(3, np.int64), np.ones(3, np.int64)), RuntimeError,
                   "input dtype should be either floating point"),
     ]),
-    OpSpec("dist_method", lambda m, x, y, *a: x.dist(y, *a), _dist_samples),
     OpSpec("renorm", lambda m, x, *a: m.renorm(x, *a), _renorm_samples, errors=[
         ErrorCase((np.ones(3), 2, 0, 1.0), RuntimeError, "input needs at least 2 dimensions"),
         ErrorCase((X, 0, 0, 1.0), RuntimeError, "non-positive-norm not supported"),
         ErrorCase((X, 2, 0, -1.0), RuntimeError, "expected maxnorm to be >= 0"),
         ErrorCase((X, 2, 2, 1.0), IndexError, "Dimension out of range"),
     ]),
-    OpSpec("renorm_method", lambda m, x, *a: x.renorm(*a), _renorm_samples),
     OpSpec("cov", _cov, _cov_samples, errors=[
         ErrorCase((np.ones((2, 2, 2)),), RuntimeError, "expected input to have two or fewer"),
         ErrorCase((X, np.ones(3)), RuntimeError, "expected fweights to have integral dtype"),
@@ -166,20 +151,18 @@ register(
         ErrorCase((X, None, np.ones(3, np.int64)), RuntimeError,
                   "expected aweights to have floating point dtype but got aweights with Long"),
     ]),
-    OpSpec("cov_method", _cov_method, _cov_samples),
     OpSpec("corrcoef", lambda m, x: m.corrcoef(x), _corrcoef_samples),
-    OpSpec("corrcoef_method", lambda m, x: x.corrcoef(), _corrcoef_samples),
 )
 
 # (tests/autograd/test_node_names.py) Graphs built differently from PyTorch's, same gradients.
 STRUCTURE_DIFFERS = {
-    **dict.fromkeys(["nansum", "nansum_method"], "a sum of where(isnan) (PyTorch: one node)"),
-    **dict.fromkeys(["nanmean", "nanmean_method"], "nansum's composite divided by the count"),
+    **dict.fromkeys(["nansum"], "a sum of where(isnan) (PyTorch: one node)"),
+    **dict.fromkeys(["nanmean"], "nansum's composite divided by the count"),
     "var_mean": "a Var node and a Mean node (PyTorch: one VarMeanBackward0)",
     "std_mean": "a Std node and a Mean node (PyTorch: one StdMeanBackward0)",
-    **dict.fromkeys(["aminmax", "aminmax_method"],
+    **dict.fromkeys(["aminmax"],
                     "an Amin node and an Amax node (PyTorch: one AminmaxBackward0)"),
-    **dict.fromkeys(["dist", "dist_method"], "the norm of a difference (PyTorch: one node)"),
-    **dict.fromkeys(["renorm", "renorm_method"],
+    **dict.fromkeys(["dist"], "the norm of a difference (PyTorch: one node)"),
+    **dict.fromkeys(["renorm"],
                     "a product with a factor computed from the norm (PyTorch: one node)"),
 }
