@@ -5,13 +5,13 @@ The scans run on arrays by doubling (``scan_last``: log2(n) elementwise steps, s
 serves NumPy and CuPy, which has no general ``ufunc.accumulate``). Their gradients:
 
     cummax / cummin:  d input = scatter-add of grad at the indices picked
-    cumprod:          d x_i = sum_{j>=i} grad_j * prod_{m<=j, m!=i} x_m
-                      = revcumsum(grad * out)_i / x_i before the first zero of the slice; at
-                      the first zero k, revcumsum(grad * cumprod(x with x_k = 1))_k; 0 after
+    cumprod:          d x_i = sum_{j>=i} grad_j * prod_{m<=j, m!=i} x_m  (O(n) on arrays,
+                      exact at zeros; an O(n^2) polynomial form under create_graph)
     logcumsumexp:     d x_i = sum_{j>=i} grad_j * exp(x_i - out_j), summed in log space
                       separately for the positive and negative parts of grad (no overflow)
 
-written in Tensor ops, so they serve create_graph as they are. ``diff`` and the trapezoid rules
+written in Tensor ops, so they serve create_graph as they are (cumprod's array path
+is its own, held equal by the registry). ``diff`` and the trapezoid rules
 are compositions of slices, sums and products.
 """
 
@@ -117,18 +117,6 @@ def cummin(input: Tensor, dim: int):
 
 
 # ---------------------------------------------------------------------- cumprod
-def _positions(x: Tensor, axis: int) -> Tensor:
-    """0, 1, ... along ``axis`` of ``x``, shaped to broadcast against it (int64)."""
-    n = x._data.shape[axis]
-    shape = [1] * x._data.ndim
-    shape[axis] = n
-    return x._new(x._backend.xp.arange(n, dtype=np.int64).reshape(shape))
-
-
-def _reverse_cumsum(t: Tensor, axis: int) -> Tensor:
-    return flip(cumsum(flip(t, (axis,)), axis), (axis,))
-
-
 class Cumprod(Function):
     node_name = "CumprodBackward0"
 
@@ -143,21 +131,45 @@ class Cumprod(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, out = ctx.saved_tensors
+        # On Tensors (create_graph): the O(n^2) form, a polynomial in x, so that every higher
+        # derivative is exact at zeros too: C[i, j] = prod_{m<=j, m!=i} x_m is the cumprod of
+        # the slab of x with x_i replaced by 1 in row i; d x_i = sum_{j>=i} grad_j C[i, j].
+        x, _ = ctx.saved_tensors
         if x._data.ndim == 0 or x._data.size == 0:
             return grad.clone(), None
         m = math_ns()
-        axis = ctx.axis
-        positions = _positions(x, axis)
-        zero = x == 0
-        n = x._data.shape[axis]
-        first_zero = m.where(zero, positions, n).amin(axis, keepdim=True)
-        before = positions < first_zero
-        plain = _reverse_cumsum(grad * out, axis) / m.where(before, x, 1)
-        at_zero = positions == first_zero
-        skipped = Cumprod.apply(m.where(at_zero, 1, x), axis)
-        at_zero_grad = _reverse_cumsum(grad * skipped, axis)
-        return m.where(before, plain, m.where(at_zero, at_zero_grad, 0)), None
+        xp = x._backend.xp
+        xm, gm = x.movedim(ctx.axis, -1), grad.movedim(ctx.axis, -1)
+        n = xm._data.shape[-1]
+        slab = xm.unsqueeze(-2).expand(xm._data.shape[:-1] + (n, n))
+        slab = m.where(x._new(xp.eye(n, dtype=bool)), 1, slab)
+        others = Cumprod.apply(slab, slab._data.ndim - 1)
+        later = x._new(xp.triu(xp.ones((n, n), dtype=bool)))
+        gx = (m.where(later, others, 0) * gm.unsqueeze(-2)).sum(-1)
+        return gx.movedim(-1, ctx.axis), None
+
+    def _array_backward(self, grad):
+        # On arrays, O(n): revcumsum(grad * out) / x before the slice's first zero k; at k,
+        # revcumsum(grad * cumprod(x with x_k = 1)); 0 after. The registry's create_graph test
+        # holds this equal to ``backward``.
+        x, out = self.saved_arrays()
+        if x.ndim == 0 or x.size == 0:
+            return grad.copy(), None
+        xp, axis = self._backend.xp, self.axis
+        n = x.shape[axis]
+        shape = [1] * x.ndim
+        shape[axis] = n
+        positions = xp.arange(n, dtype=np.int64).reshape(shape)
+        first_zero = xp.where(x == 0, positions, n).min(axis=axis, keepdims=True)
+        before, at_zero = positions < first_zero, positions == first_zero
+
+        def reverse_cumsum(a):
+            return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
+
+        plain = reverse_cumsum(grad * out) / xp.where(before, x, 1)
+        skipped = xp.cumprod(xp.where(at_zero, 1, x), axis=axis)
+        gx = xp.where(before, plain, xp.where(at_zero, reverse_cumsum(grad * skipped), 0))
+        return gx.astype(x.dtype, copy=False), None
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:

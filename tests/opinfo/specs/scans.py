@@ -107,10 +107,7 @@ register(
     OpSpec("cummin", lambda m, x, d: m.cummin(x, d), _cum_extreme_samples,
            outputs=_values_indices),
     OpSpec("cumprod", lambda m, x, d: m.cumprod(x, d), _cumprod_samples),
-    # Second derivatives at a zero: the gradient after the first zero of a slice is held at 0
-    # (its dependence on the zero entry is not differentiated), as PyTorch's.
-    OpSpec("cumprod_zeros", lambda m, x, d: m.cumprod(x, d), _cumprod_zero_samples,
-           gradgrad=False),
+    OpSpec("cumprod_zeros", lambda m, x, d: m.cumprod(x, d), _cumprod_zero_samples),
     OpSpec("logcumsumexp", lambda m, x, d: m.logcumsumexp(x, d), _logcumsumexp_samples, errors=[
         ErrorCase((np.array([1, 2]), 0), NotImplementedError, "not implemented for 'Long'"),
     ]),
