@@ -12,8 +12,10 @@ from . import (
     compare,
     contraction,
     convert,
+    counting,
     diagonal,
     elementwise,
+    index_write,
     indexing,
     inplace,
     join,
@@ -24,25 +26,30 @@ from . import (
     linalg_products,
     linalg_solve,
     linalg_spectral,
+    order_stats,
     products,
     random,
     reduction,
     repeat,
     roll,
     sampling,
+    scans,
     scatter,
+    scatter_reduce,
     select,
     shape,
     softmax,
     sorting,
     splits,
+    statistics,
     structure,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
-          linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu]
+          linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
+          statistics, scans, counting, scatter_reduce, index_write]
 
 
 def install_methods(cls) -> None:

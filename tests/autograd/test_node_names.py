@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import opinfo.specs
 import pytest
 import torch
 from opinfo import REGISTRY
@@ -244,6 +245,8 @@ STRUCTURE_DIFFERS.update({
 STRUCTURE_DIFFERS["nn.interpolate_area"] = (
     "area is a product with a matrix of window means per spatial dim (PyTorch: "
     "AdaptiveAvgPool2DBackward0 or a mean)")
+for _module in vars(opinfo.specs).values():  # a spec module may list its own, beside its specs
+    STRUCTURE_DIFFERS.update(getattr(_module, "STRUCTURE_DIFFERS", {}))
 
 
 def _describe(t):

@@ -1,0 +1,339 @@
+"""Counting and searching (not differentiable): ``unique``, ``unique_consecutive``,
+``bincount``, ``histc``, ``histogram``, ``searchsorted``, ``bucketize``, ``isin``,
+``argwhere``.
+
+All run on arrays: ``unique`` is a stable sort and a comparison of neighbours (NaN never equals
+NaN, so each NaN is its own value, as in PyTorch); the histograms find each value's bin by a
+binary search of the bin edges, so a value on an edge lands where PyTorch puts it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import collections
+import math
+
+import numpy as np
+
+from .. import _dtype as dt
+from .._dtype import FLOAT_KINDS
+from ._util import Tensor, check_range, check_tensor, wrap_dim
+from .indexing import nonzero
+from .minmax import return_types
+from .sorting import _order
+from .statistics import _torch_name
+
+__all__ = ["unique", "unique_consecutive", "bincount", "histc", "histogram", "searchsorted",
+           "bucketize", "isin", "argwhere"]
+
+return_types.histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
+return_types.histogram.__module__ = "gpugrad.return_types"
+
+
+# ---------------------------------------------------------------------- unique
+def _as_rows(xp, data, axis):
+    """``data`` with ``axis`` first and the rest flattened: one row per slice."""
+    moved = xp.moveaxis(data, axis, 0)
+    return moved.reshape(moved.shape[0], math.prod(moved.shape[1:])), moved.shape
+
+
+def _row_order(backend, rows):
+    """Stable indices sorting the rows of a 2-D array lexicographically (a stable sort per
+    column, last column first)."""
+    xp = backend.xp
+    order = xp.arange(rows.shape[0], dtype=np.int64)
+    for col in range(rows.shape[1] - 1, -1, -1):
+        step = _order(backend, xp.ascontiguousarray(rows[order, col]), 0, False)
+        order = order[step]
+    return order
+
+
+def _runs(input: Tensor, rows, order, return_inverse, return_counts, shape, axis):
+    """The first row of each run of equal rows of ``rows[order]``, and the inverse indices and
+    counts asked for."""
+    xp = input._backend.xp
+    s = rows[order]
+    n = s.shape[0]
+    if n == 0:
+        starts = xp.zeros(0, np.int64)
+        group = xp.zeros(0, np.int64)
+    else:
+        differs = (s[1:] != s[:-1]).any(axis=1) if s.shape[1] else xp.zeros(n - 1, bool)
+        new_run = xp.concatenate([xp.ones(1, bool), differs])
+        starts = xp.nonzero(new_run)[0].astype(np.int64)
+        group = xp.cumsum(new_run.astype(np.int64)) - 1
+    values = s[starts]
+    if axis is None:
+        out_values = values.reshape(-1)
+    else:
+        out_values = xp.moveaxis(values.reshape((values.shape[0],) + shape[1:]), 0, axis)
+    result = [input._new(xp.ascontiguousarray(out_values))]
+    if return_inverse:
+        inverse = group[xp.argsort(order)]  # group of each original position
+        result.append(input._new(inverse.reshape(input._data.shape if axis is None else (n,))))
+    if return_counts:
+        ends = xp.concatenate([starts[1:], xp.asarray([n], np.int64)])
+        result.append(input._new((ends - starts).astype(np.int64)))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim=None):
+    """The distinct values of ``input`` (flattened; or the distinct slices along ``dim``), in
+    ascending order; with ``return_inverse`` the index of each entry's value, with
+    ``return_counts`` how often each value occurs. NaN entries are each distinct."""
+    check_tensor(input, "unique")
+    backend = input._backend
+    data = input._data
+    if dim is None:
+        rows, shape, axis = data.reshape(-1, 1), None, None
+        order = _order(backend, rows[:, 0], 0, False)
+    else:
+        axis = wrap_dim(dim, data.ndim)
+        rows, shape = _as_rows(backend.xp, data.reshape(1) if data.ndim == 0 else data, axis)
+        order = _row_order(backend, rows)
+    return _runs(input, rows, order, return_inverse, return_counts, shape, axis)
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim=None):
+    """``input`` with each run of equal consecutive values (or slices along ``dim``) reduced
+    to one; inverse indices and counts as in ``unique``."""
+    check_tensor(input, "unique_consecutive")
+    xp = input._backend.xp
+    data = input._data
+    if dim is None:
+        rows, shape, axis = data.reshape(-1, 1), None, None
+    else:
+        axis = wrap_dim(dim, data.ndim)
+        rows, shape = _as_rows(xp, data.reshape(1) if data.ndim == 0 else data, axis)
+    order = xp.arange(rows.shape[0], dtype=np.int64)
+    return _runs(input, rows, order, return_inverse, return_counts, shape, axis)
+
+
+# ---------------------------------------------------------------------- bincount
+def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
+    """How often each value ``0..max`` occurs in the 1-D non-negative integer ``input`` (at
+    least ``minlength`` bins); with ``weights``, their sums instead of counts."""
+    check_tensor(input, "bincount")
+    data = input._data
+    if data.dtype.kind not in "iub":
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_torch_name(input)}'")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if data.ndim != 1:
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is not None:
+        check_tensor(weights, "bincount", "weights")
+        if weights._data.ndim != 1 or weights._data.shape[0] != data.shape[0]:
+            raise RuntimeError("weights should be 1-d and have the same length as input")
+    idx = data.astype(np.int64)
+    check_range(idx, 0, 2**62, lambda v: RuntimeError(
+        "bincount only supports 1-d non-negative integral inputs."))
+    xp = input._backend.xp
+    size = builtins.max(int(minlength), int(idx.max()) + 1 if idx.size else 0)
+    if weights is None:
+        return input._new(xp.bincount(idx, minlength=size).astype(np.int64))
+    w = weights._data
+    out_dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    out = xp.zeros(size, dtype=out_dtype)
+    input._backend.add_at(out, (idx,), w.astype(out_dtype))
+    return input._new(out)
+
+
+# ---------------------------------------------------------------------- histograms
+def _check_float(input: Tensor, kernel: str) -> None:
+    if input._data.dtype.kind not in FLOAT_KINDS:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_name(input)}'")
+
+
+def _edges(input: Tensor, lo: float, hi: float, bins: int):
+    """``bins + 1`` equally spaced edges, rounded to ``input``'s dtype (as PyTorch's)."""
+    return input._backend.xp.linspace(lo, hi, bins + 1).astype(input._data.dtype)
+
+
+def _work_values(input: Tensor):
+    """``input`` flattened, bfloat16 widened to float32 (the bins are found in float32)."""
+    values = input._data.reshape(-1)
+    return values.astype(np.float32) if values.dtype.kind == "V" else values
+
+
+def _count_in_bins(input: Tensor, values, edges, weight=None):
+    """Per bin of the sorted ``edges``, the number (or summed ``weight``) of ``values`` inside
+    it; the last bin includes its right edge, values outside are left out."""
+    xp = input._backend.xp
+    bins = edges.shape[0] - 1
+    pos = xp.searchsorted(edges, values, side="right") - 1
+    pos = xp.where(values == edges[-1], bins - 1, pos)
+    inside = (values >= edges[0]) & (values <= edges[-1]) & (pos >= 0) & (pos < bins)
+    dtype = values.dtype if weight is None else weight.dtype
+    amount = inside.astype(dtype) if weight is None else xp.where(inside, weight, 0)
+    out = xp.zeros(bins, dtype=dtype)
+    input._backend.add_at(out, (xp.where(inside, pos, 0),), amount)
+    return out
+
+
+def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:  # noqa: A002
+    """The histogram of ``input`` in ``bins`` equal bins over ``[min, max]`` (the data's range
+    when both are equal; values outside are left out)."""
+    check_tensor(input, "histc")
+    _check_float(input, "histogram_cpu")
+    xp = input._backend.xp
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    if min > max:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    values = input._data.reshape(-1)
+    dtype = values.dtype.type
+    lo, hi = dtype(min), dtype(max)
+    if lo == hi and values.size:
+        lo, hi = values.min(), values.max()
+    if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        raise RuntimeError(f"torch.histc: range of [{float(lo)}, {float(hi)}] is not finite")
+    if lo == hi:
+        lo, hi = dtype(float(lo) - 1), dtype(float(hi) + 1)
+    # PyTorch's linear interpolation, each step rounded to the input's dtype as its kernel's
+    pos = ((values - lo) * dtype(bins) / (hi - lo)).astype(np.int64)
+    inside = (values >= lo) & (values <= hi)
+    pos = xp.where(pos >= bins, bins - 1, pos)
+    out = xp.zeros(bins, dtype=np.float32 if values.dtype.kind == "V" else values.dtype)
+    input._backend.add_at(out, (xp.where(inside, pos, 0),), inside.astype(out.dtype))
+    return input._new(out.astype(values.dtype))
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
+              density: bool = False):
+    """``(hist, bin_edges)``: the histogram of ``input`` in ``bins`` equal bins over ``range``
+    (the data's range by default), or in the bins between the sorted edges of a tensor
+    ``bins``; ``weight`` sums weights instead of counting, ``density`` normalizes to a unit
+    integral."""
+    check_tensor(input, "histogram")
+    _check_float(input, "histogramdd")
+    xp = input._backend.xp
+    values = _work_values(input)
+    if weight is not None:
+        check_tensor(weight, "histogram", "weight")
+        if weight._data.shape != input._data.shape:
+            raise RuntimeError(
+                "torch.histogramdd: if weight tensor is provided it should have the same shape "
+                "as the input tensor excluding its innermost dimension, but got input with "
+                f"shape {list(input._data.shape) + [1]} and weight with shape "
+                f"{list(weight._data.shape)}")
+    if isinstance(bins, Tensor):
+        edges = bins._data.astype(values.dtype)
+    else:
+        if bins <= 0:
+            raise RuntimeError(
+                f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+        if range is not None:
+            lo, hi = float(range[0]), float(range[1])
+            if lo > hi:
+                raise RuntimeError("torch.histogramdd: min should not exceed max, but got min "
+                                   f"{lo:g} max {hi:g} for dimension 0")
+        elif values.size:
+            lo, hi = float(values.min()), float(values.max())
+        else:
+            lo, hi = 0.0, 1.0
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        edges = _edges(input, lo, hi, int(bins)).astype(values.dtype)
+    w = None if weight is None else weight._data.reshape(-1).astype(values.dtype)
+    if edges.shape[0] < 2 or not bool((edges[1:] >= edges[:-1]).all()):
+        hist = xp.zeros(builtins.max(edges.shape[0] - 1, 0), values.dtype)
+    else:
+        hist = _count_in_bins(input, values, edges, w)
+    if density:
+        widths = edges[1:] - edges[:-1]
+        hist = hist / (hist.sum() * widths)
+    dtype = input._data.dtype
+    return return_types.histogram(input._new(hist.astype(dtype)),
+                                  input._new(xp.ascontiguousarray(edges.astype(dtype))))
+
+
+# ---------------------------------------------------------------------- searching
+def _as_array(x, like: Tensor):
+    """A Tensor's array, or a number as a 0-d array on ``like``'s backend."""
+    if isinstance(x, Tensor):
+        return x._data
+    return like._backend.xp.asarray(x)
+
+
+def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
+                 right: bool = False, side=None, sorter=None) -> Tensor:
+    """For each of ``values``, the index where it would be inserted into ``sorted_sequence``
+    (sorted along its last dim; 1-D, or matching ``values`` in the leading dims) to keep it
+    sorted: before equal entries, or after them with ``right=True`` / ``side='right'``."""
+    check_tensor(sorted_sequence, "searchsorted", "sorted_sequence")
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    vals = _as_array(values, sorted_sequence)
+    xp = sorted_sequence._backend.xp
+    if sorter is not None:
+        check_tensor(sorter, "searchsorted", "sorter")
+        if sorter._data.shape != seq.shape:
+            raise RuntimeError("torch.searchsorted(): boundary and sorter must have the same "
+                               f"size, but got boundary tensor {list(seq.shape)}and got sorter "
+                               f"tensor {list(sorter._data.shape)}")
+        n = seq.shape[-1] if seq.ndim else 1
+        check_range(sorter._data, 0, n, lambda v: RuntimeError(
+            "torch.searchsorted(): sorter index out of range"))
+        seq = xp.take_along_axis(seq, sorter._data.astype(np.int64), axis=-1)
+    if seq.ndim != 1 and (seq.shape[:-1] != vals.shape[:-1] or vals.ndim != seq.ndim):
+        raise RuntimeError(
+            "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+            "dimensions of boundaries tensor and input value tensor must match, but we got "
+            f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, vals, side=how)
+    else:
+        flat_seq = seq.reshape(-1, seq.shape[-1])
+        flat_vals = vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(flat_seq[k], flat_vals[k], side=how)
+                        for k in builtins.range(flat_seq.shape[0])]).reshape(vals.shape)
+    out = xp.asarray(out).astype(np.int32 if out_int32 else np.int64)
+    return sorted_sequence._new(out)
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """For each entry of ``input``, the index of its bucket among the 1-D sorted
+    ``boundaries``: ``boundaries[i-1] < x <= boundaries[i]`` (``<=`` / ``<`` with
+    ``right=True``)."""
+    check_tensor(boundaries, "bucketize", "boundaries")
+    if boundaries._data.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries._data.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` is among ``test_elements`` (either may be a number);
+    ``invert`` negates. The result has ``elements``' shape (bool)."""
+    like = elements if isinstance(elements, Tensor) else test_elements
+    if not isinstance(like, Tensor):
+        raise TypeError("isin(): expected elements or test_elements to be a Tensor")
+    xp = like._backend.xp
+    a, b = _as_array(elements, like), _as_array(test_elements, like)
+    common = dt.promote_types(dt.to_dtype(a.dtype), dt.to_dtype(b.dtype)).np
+    found = xp.isin(a.astype(common), b.astype(common).reshape(-1),
+                    assume_unique=assume_unique, invert=invert)
+    return like._new(xp.asarray(found, dtype=bool).reshape(a.shape))
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """The ``(n, ndim)`` int64 indices of the nonzero entries (``nonzero``)."""
+    check_tensor(input, "argwhere")
+    return nonzero(input)
+
+
+METHODS = {"unique": unique, "unique_consecutive": unique_consecutive, "bincount": bincount,
+           "histc": histc, "histogram": histogram, "argwhere": argwhere}
