@@ -98,6 +98,9 @@ from .compiler import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 amp.policy.install(__import__(__name__))
+# torch.conv2d, torch.batch_norm, torch.dropout ...: after autocast's install, so that they are
+# the autocast-wrapped functions of nn.functional (PyTorch casts them too).
+from ._torch_aliases import *  # noqa: E402,F403
 cpu = amp.legacy.make_modules(cuda)
 
 
