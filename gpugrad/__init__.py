@@ -36,6 +36,7 @@ from ._dtype import (
 )
 from ._format import set_printoptions
 from ._generator import Generator
+from ._switches import *  # noqa: F403
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -101,6 +102,7 @@ amp.policy.install(__import__(__name__))
 # torch.conv2d, torch.batch_norm, torch.dropout ...: after autocast's install, so that they are
 # the autocast-wrapped functions of nn.functional (PyTorch casts them too).
 from ._torch_aliases import *  # noqa: E402,F403
+
 cpu = amp.legacy.make_modules(cuda)
 
 
