@@ -37,6 +37,7 @@ from ._dtype import (
 from ._format import set_printoptions
 from ._generator import Generator
 from ._switches import *  # noqa: F403
+from ._typeinfo import finfo, iinfo, layout, strided
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -47,6 +48,7 @@ from .autograd import (
 )
 from .backend import _malloc
 from .factories import *  # noqa: F403
+from .factories_more import *  # noqa: F403
 from .legacy import *  # noqa: F403
 from .legacy import NEW_METHODS as _NEW_METHODS
 from .ops import TOPICS as _TOPICS

@@ -26,11 +26,12 @@ from . import (
     shape,
     softmax,
     sorting,
+    tensor_info,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling]
+          sampling, tensor_info]
 
 
 def install_methods(cls) -> None:
