@@ -37,7 +37,17 @@ from ._dtype import (
 from ._format import set_printoptions
 from ._generator import Generator
 from ._switches import *  # noqa: F403
-from ._typeinfo import finfo, iinfo, layout, strided
+from ._typeinfo import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    finfo,
+    iinfo,
+    layout,
+    memory_format,
+    preserve_format,
+    strided,
+)
 from .autograd import (
     enable_grad,
     inference_mode,

@@ -116,3 +116,85 @@ class iinfo:
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+class memory_format:
+    """How a tensor's dims are ordered in memory: ``contiguous_format`` (row-major, the
+    default), ``channels_last`` (4-D, N H W C in memory), ``channels_last_3d`` (5-D, N D H W C),
+    ``preserve_format`` (keep the input's)."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"gpugrad.{self._name}"
+
+    def __reduce__(self):
+        return (_FORMATS.__getitem__, (self._name,))
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+_FORMATS = {f._name: f for f in (contiguous_format, preserve_format, channels_last,
+                                 channels_last_3d)}
+# The dims of a channels-last tensor from the innermost in memory (channels) outwards.
+_CHANNELS_LAST_ORDER = {channels_last: (1, 3, 2, 0), channels_last_3d: (1, 4, 3, 2, 0)}
+
+__all__ += ["memory_format", "contiguous_format", "preserve_format", "channels_last",
+            "channels_last_3d"]
+
+
+def check_memory_format(fmt, fn: str):
+    """``fmt`` (None means ``contiguous_format``) checked to be a memory format."""
+    if fmt is None:
+        return contiguous_format
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{fn}(): argument 'memory_format' must be torch.memory_format, not "
+                        f"{type(fmt).__name__}")
+    return fmt
+
+
+def is_contiguous_as(data, fmt) -> bool:
+    """Whether the array ``data`` is laid out densely in the order ``fmt`` asks (dims of size
+    1 take any stride, as PyTorch's check)."""
+    order = _CHANNELS_LAST_ORDER.get(fmt)
+    if order is None:
+        return bool(data.flags.c_contiguous)
+    if data.ndim != len(order):
+        return False
+    expected, item = 1, data.dtype.itemsize
+    for d in order:
+        if data.shape[d] != 1:
+            if data.strides[d] != expected * item:
+                return False
+            expected *= data.shape[d]
+    return True
+
+
+def laid_out(t, fmt, fn: str):
+    """``t`` itself when already laid out as ``fmt`` (``preserve_format``: always), else a
+    differentiable copy that is: a channels-last copy is the row-major copy of ``t`` with its
+    channels moved last, viewed back in ``t``'s dim order."""
+    fmt = check_memory_format(fmt, fn)
+    if fmt is preserve_format or is_contiguous_as(t._data, fmt):
+        return t
+    order = _CHANNELS_LAST_ORDER.get(fmt)
+    if order is None:
+        return t.contiguous()
+    if t.dim() != len(order):
+        raise RuntimeError(f"required rank {len(order)} tensor to use {fmt._name} format")
+    physical = order[::-1]  # outermost first
+    return t.permute(*physical).contiguous().permute(*np.argsort(physical).tolist())
+
+
+def suggested_format(data):
+    """The memory format an array's strides follow: channels-last (3d) where it is laid out
+    so, else ``contiguous_format`` (PyTorch's ``suggest_memory_format``, for dense arrays)."""
+    for fmt in (channels_last, channels_last_3d):
+        if is_contiguous_as(data, fmt) and not data.flags.c_contiguous:
+            return fmt
+    return contiguous_format

@@ -211,3 +211,75 @@ def test_top_level_detach_and_fill():
     assert v.grad.item() == 3.0
     with pytest.raises(RuntimeError, match="0-dimension"):
         gpugrad.fill(gpugrad.zeros(3), gpugrad.ones(1))
+
+
+FORMATS = ["contiguous_format", "channels_last", "channels_last_3d", "preserve_format"]
+LAYOUTS = [lambda v: v, lambda v: v.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2),
+           lambda v: v.transpose(2, 3), lambda v: v[:, :1], lambda v: v[:1, :1, :1, :1]]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("layout", range(len(LAYOUTS)))
+def test_memory_formats_match_torch(fmt, layout):
+    data = np.arange(120.0).reshape(2, 3, 4, 5)
+    leaf = gpugrad.tensor(data, requires_grad=True)
+    ours = LAYOUTS[layout](leaf)
+    theirs = LAYOUTS[layout](torch.tensor(data, requires_grad=True))
+    ofmt, tfmt = getattr(gpugrad, fmt), getattr(torch, fmt)
+    assert ours.is_contiguous(memory_format=ofmt) == theirs.is_contiguous(memory_format=tfmt)
+    for call in (lambda t, f: t.contiguous(memory_format=f), lambda t, f: t.to(memory_format=f),
+                 lambda t, f: t.clone(memory_format=f), lambda t, f: t.double(memory_format=f)):
+        try:
+            want = call(theirs, tfmt)
+        except RuntimeError as e:
+            with pytest.raises(RuntimeError, match=str(e)):
+                call(ours, ofmt)
+            continue
+        got = call(ours, ofmt)
+        np.testing.assert_array_equal(got.detach().numpy(), want.detach().numpy())
+        if fmt != "preserve_format":  # (gpugrad's clone is row-major for preserve_format)
+            sized = [n != 1 for n in want.shape]  # (a dim of size 1 may have any stride)
+            assert np.array(got.stride())[sized].tolist() == \
+                np.array(want.stride())[sized].tolist()
+    out = ours.contiguous(memory_format=gpugrad.channels_last) * 2
+    out.sum().backward()
+    assert leaf.grad.sum().item() == 2 * ours.numel()
+
+
+def test_memory_format_errors_and_names():
+    x = gpugrad.ones(2, 3, 4)
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        x.contiguous(memory_format=gpugrad.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 5"):
+        x.to(memory_format=gpugrad.channels_last_3d)
+    with pytest.raises(TypeError, match="must be torch.memory_format"):
+        x.is_contiguous(memory_format=3)
+    assert not x.is_contiguous(memory_format=gpugrad.channels_last)
+    assert repr(gpugrad.channels_last) == "gpugrad.channels_last"
+    assert isinstance(gpugrad.preserve_format, gpugrad.memory_format)
+    y = gpugrad.ones(2, 2)
+    with pytest.raises(NotImplementedError, match="row-major"):
+        y.resize_(1, 1, 2, 2, memory_format=gpugrad.channels_last)
+    assert tuple(y.resize_(4, memory_format=gpugrad.contiguous_format).shape) == (4,)
+    z = gpugrad.empty_permuted((2, 3, 4, 5), (0, 2, 3, 1))
+    assert z.is_contiguous(memory_format=gpugrad.channels_last)
+
+
+def test_module_to_channels_last():
+    ours, theirs = gpugrad.nn.Conv2d(2, 3, 3).double(), torch.nn.Conv2d(2, 3, 3).double()
+    ours.load_state_dict({k: gpugrad.tensor(v.detach().numpy())
+                          for k, v in theirs.state_dict().items()})
+    assert ours.to(memory_format=gpugrad.channels_last) is ours
+    theirs.to(memory_format=torch.channels_last)
+    assert ours.weight.stride() == theirs.weight.stride()
+    assert ours.bias.stride() == theirs.bias.stride()
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
+    xo = gpugrad.tensor(x).contiguous(memory_format=gpugrad.channels_last)
+    xt = torch.tensor(x).contiguous(memory_format=torch.channels_last)
+    np.testing.assert_allclose(ours(xo).detach().numpy(), theirs(xt).detach().numpy(),
+                               rtol=1e-10)
+    ours(xo).sum().backward()
+    theirs(xt).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10)
+    with pytest.raises(RuntimeError, match="required rank 5"):
+        gpugrad.nn.Conv2d(1, 1, 1).to(memory_format=gpugrad.channels_last_3d)

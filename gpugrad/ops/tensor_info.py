@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._typeinfo import strided
+from .._typeinfo import check_memory_format, contiguous_format, strided
 from ._util import Tensor, check_tensor
 
 __all__ = [
@@ -255,9 +255,10 @@ def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Ten
 
 
 def _check_format(memory_format) -> None:
-    if memory_format is not None:
-        raise NotImplementedError("resize_: gpugrad lays out resized tensors contiguously only "
-                                  "(memory_format=None)")
+    fmt = check_memory_format(memory_format, "resize_")
+    if fmt is not contiguous_format:
+        raise NotImplementedError("resize_: gpugrad lays out resized tensors row-major only "
+                                  f"(contiguous_format), got {fmt}")
 
 
 def new_empty_strided(self: Tensor, size, stride, *, dtype=None, device=None,
