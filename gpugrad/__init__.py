@@ -44,6 +44,7 @@ from ._typeinfo import (
     finfo,
     iinfo,
     layout,
+    legacy_contiguous_format,
     memory_format,
     preserve_format,
     strided,

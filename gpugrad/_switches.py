@@ -15,7 +15,7 @@ __all__ = [
     "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
     "get_deterministic_debug_mode", "set_warn_always", "is_warn_always_enabled",
     "is_anomaly_enabled", "set_anomaly_enabled", "is_anomaly_check_nan_enabled",
-    "set_flush_denormal",
+    "set_flush_denormal", "init_num_threads",
 ]
 
 
@@ -65,6 +65,11 @@ def get_num_threads() -> int:
     if counts:
         return max(counts)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def init_num_threads() -> None:
+    """Nothing to do: gpugrad has no thread pools of its own to start (PyTorch's starts its
+    OpenMP/MKL threads here); NumPy's BLAS starts its own."""
 
 
 _interop_threads = None  # set once, as PyTorch allows

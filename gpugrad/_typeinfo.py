@@ -139,18 +139,19 @@ contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
+legacy_contiguous_format = memory_format("legacy_contiguous_format")  # (row-major too)
 _FORMATS = {f._name: f for f in (contiguous_format, preserve_format, channels_last,
-                                 channels_last_3d)}
+                                 channels_last_3d, legacy_contiguous_format)}
 # The dims of a channels-last tensor from the innermost in memory (channels) outwards.
 _CHANNELS_LAST_ORDER = {channels_last: (1, 3, 2, 0), channels_last_3d: (1, 4, 3, 2, 0)}
 
 __all__ += ["memory_format", "contiguous_format", "preserve_format", "channels_last",
-            "channels_last_3d"]
+            "channels_last_3d", "legacy_contiguous_format"]
 
 
 def check_memory_format(fmt, fn: str):
     """``fmt`` (None means ``contiguous_format``) checked to be a memory format."""
-    if fmt is None:
+    if fmt is None or fmt is legacy_contiguous_format:
         return contiguous_format
     if not isinstance(fmt, memory_format):
         raise TypeError(f"{fn}(): argument 'memory_format' must be torch.memory_format, not "

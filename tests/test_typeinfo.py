@@ -283,3 +283,17 @@ def test_module_to_channels_last():
     np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10)
     with pytest.raises(RuntimeError, match="required rank 5"):
         gpugrad.nn.Conv2d(1, 1, 1).to(memory_format=gpugrad.channels_last_3d)
+
+
+def test_top_level_get_device_resize_as_fill_():
+    assert gpugrad.get_device(gpugrad.ones(2)) == torch.get_device(torch.ones(2)) == -1
+    with pytest.raises(TypeError, match="must be Tensor"):
+        gpugrad.get_device(3)
+    x = gpugrad.ones(2, 3)
+    assert gpugrad.resize_as_(x, gpugrad.ones(6)) is x and tuple(x.shape) == (6,)
+    y = gpugrad.ones(2)
+    assert gpugrad.fill_(y, 3) is y and y.tolist() == [3.0, 3.0]
+    z = gpugrad.ones(2, 3).t().contiguous(memory_format=gpugrad.legacy_contiguous_format)
+    assert z.stride() == torch.ones(2, 3).t().contiguous(
+        memory_format=torch.legacy_contiguous_format).stride()
+    assert gpugrad.init_num_threads() is None

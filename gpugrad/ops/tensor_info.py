@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._typeinfo import check_memory_format, contiguous_format, strided
+from .._typeinfo import (
+    check_memory_format,
+    contiguous_format,
+    legacy_contiguous_format,
+    strided,
+)
 from ._util import Tensor, check_tensor
 
 __all__ = [
     "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_storage", "is_inference",
-    "is_conj", "is_neg", "typename", "detach", "detach_", "fill",
+    "is_conj", "is_neg", "typename", "detach", "detach_", "fill", "fill_", "get_device",
+    "resize_as_",
 ]
 
 
@@ -107,9 +113,16 @@ def fill(input: Tensor, value) -> Tensor:
     return input.clone().detach().fill_(value)
 
 
+def fill_(input: Tensor, value) -> Tensor:
+    """``input.fill_(value)``."""
+    check_tensor(input, "fill_")
+    return input.fill_(value)
+
+
 # ------------------------------------------------------------------------- Tensor methods
 def get_device(self: Tensor) -> int:
     """The CUDA device index, or -1 for a CPU tensor."""
+    check_tensor(self, "get_device")
     dev = self.device
     return -1 if dev.type == "cpu" else (dev.index or 0)
 
@@ -250,13 +263,14 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
 
 
 def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
+    check_tensor(self, "resize_as_")
     check_tensor(the_template, "resize_as_", "the_template")
     return resize_(self, the_template.shape, memory_format=memory_format)
 
 
 def _check_format(memory_format) -> None:
     fmt = check_memory_format(memory_format, "resize_")
-    if fmt is not contiguous_format:
+    if fmt is not contiguous_format and fmt is not legacy_contiguous_format:
         raise NotImplementedError("resize_: gpugrad lays out resized tensors row-major only "
                                   f"(contiguous_format), got {fmt}")
 
