@@ -105,6 +105,7 @@ from . import (  # noqa: E402
     random,
     utils,
 )
+from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .backend import precision as _precision  # noqa: E402
@@ -112,9 +113,6 @@ from .compiler import compile  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 amp.policy.install(__import__(__name__))
-# torch.conv2d, torch.batch_norm, torch.dropout ...: after autocast's install, so that they are
-# the autocast-wrapped functions of nn.functional (PyTorch casts them too).
-from ._torch_aliases import *  # noqa: E402,F403
 
 cpu = amp.legacy.make_modules(cuda)
 

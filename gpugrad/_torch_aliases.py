@@ -6,6 +6,8 @@ names have there: ``torch.dropout(input, p, train)`` has no defaults, the losses
 elementwise), the norms take a ``cudnn_enabled`` flag,
 ``torch.embedding`` takes the weight first. Each forwards to ``gpugrad.nn.functional``; only
 ``cdist``, ``feature_dropout`` and ``embedding_bag``'s extra outputs are computed here.
+Autocast casts them as PyTorch's: through ``F``'s wrapped functions, and ``cdist`` is listed
+in ``amp/policy.py`` itself (so this module is imported before autocast's install).
 """
 
 from __future__ import annotations
@@ -32,14 +34,87 @@ __all__ = [
     "affine_grid_generator", "grid_sampler",
 ]
 
-conv1d, conv2d, conv3d = F.conv1d, F.conv2d, F.conv3d
-conv_transpose1d, conv_transpose2d, conv_transpose3d = (
-    F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)
-pixel_shuffle, pixel_unshuffle, channel_shuffle = (
-    F.pixel_shuffle, F.pixel_unshuffle, F.channel_shuffle)
-native_channel_shuffle = F.channel_shuffle
-cosine_similarity, pairwise_distance, pdist = F.cosine_similarity, F.pairwise_distance, F.pdist
-bilinear, rms_norm, prelu = F.bilinear, F.rms_norm, F.prelu
+
+# --------------------------------------------------------------------------- convolutions
+# Each calls ``F``'s function when called (not bound at import), so that autocast's wrapper of
+# the ``F`` function casts these too.
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    return F.conv2d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:
+    return F.conv3d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    return F.conv_transpose1d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    return F.conv_transpose2d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+                     padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    return F.conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups,
+                              dilation)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    return F.bilinear(input1, input2, weight, bias)
+
+
+# --------------------------------------------------------------------------- shuffles, distances
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    return F.pixel_shuffle(input, upscale_factor)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    return F.pixel_unshuffle(input, downscale_factor)
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    return F.channel_shuffle(input, groups)
+
+
+def native_channel_shuffle(input: Tensor, groups: int) -> Tensor:
+    """``channel_shuffle`` (differentiable here; PyTorch's native op has no derivative)."""
+    return F.channel_shuffle(input, groups)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-08) -> Tensor:
+    return F.cosine_similarity(x1, x2, dim, eps)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-06,
+                      keepdim: bool = False) -> Tensor:
+    return F.pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    return F.pdist(input, p)
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    return F.rms_norm(input, normalized_shape, weight, eps)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    return F.prelu(input, weight)
+
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
@@ -165,7 +240,10 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 # --------------------------------------------------------------------------- losses
 def kl_div(input: Tensor, target: Tensor, reduction: int = 0, *,
            log_target: bool = False) -> Tensor:
-    return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+    how = _reduction(reduction)
+    if how == "mean":  # (without F.kl_div's warning about 'mean', which PyTorch's lacks here)
+        return F.kl_div(input, target, reduction="none", log_target=log_target).mean()
+    return F.kl_div(input, target, reduction=how, log_target=log_target)
 
 
 def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths,

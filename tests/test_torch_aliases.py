@@ -90,6 +90,7 @@ CASES = [
      (a(2, 3, 4),), ()),
     ("kl_div", lambda m, x, y: m.kl_div(x, y, 2, log_target=True), (a(3, 4), a(3, 4)), ()),
     ("kl_div_default", lambda m, x, y: m.kl_div(x, y), (a(3, 4), a(3, 4, lo=0.1, hi=1)), ()),
+    ("kl_div_mean", lambda m, x, y: m.kl_div(x, y, 1), (a(3, 4), a(3, 4, lo=0.1, hi=1)), ()),
     ("ctc_loss", lambda m, lp, t: m.ctc_loss(lp.log_softmax(2), t, [5, 4], [2, 3], 0, 2, False),
      (a(5, 2, 4), _idx(1, 2, 3, 1, 2)), ()),
     ("margin_ranking_loss", lambda m, x, y, t: m.margin_ranking_loss(x, y, t, 0.1, 0),
@@ -123,6 +124,7 @@ CASES = [
 ]
 
 
+@pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_alias_matches_torch(case):
     _, op, inputs, no_grad = case
@@ -345,3 +347,16 @@ def test_cdist_errors():
     for bad in ("fast", None):
         with pytest.raises(ValueError, match="compute_mode"):
             gpugrad.cdist(x, x, compute_mode=bad)
+
+
+def test_aliases_under_cpu_autocast_as_torch():
+    x, w = a(1, 2, 5, 5), a(3, 2, 3, 3)
+    u, v = a(30, 3), a(4, 3)
+    results = []
+    for m in (gpugrad, torch):
+        with m.autocast("cpu", dtype=m.bfloat16):
+            conv = m.conv2d(m.tensor(x, dtype=m.float32), m.tensor(w, dtype=m.float32))
+            dist = m.cdist(m.tensor(u, dtype=m.bfloat16), m.tensor(v, dtype=m.bfloat16))
+            loss = m.kl_div(m.tensor(u, dtype=m.bfloat16), m.tensor(u, dtype=m.bfloat16), 1)
+        results.append([str(t.dtype).split(".")[1] for t in (conv, dist, loss)])
+    assert results[0] == results[1] == [["bfloat16", "float32", "float32"]][0]
