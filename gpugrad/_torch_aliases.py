@@ -413,6 +413,9 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     use_mm = p == 2 and (compute_mode == _COMPUTE_MODES[1] or (
         compute_mode == _COMPUTE_MODES[0] and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
     if use_mm:
+        low = x1.dtype if x1.dtype.itemsize < 4 else None
+        if low is not None:  # |a|^2 + |b|^2 - 2 a.b cancels: float32 inside, as PyTorch's
+            return cdist(x1.float(), x2.float(), p, compute_mode).to(low)
         sq1 = (x1 * x1).sum(-1, keepdim=True)
         sq2 = (x2 * x2).sum(-1, keepdim=True)
         squared = sq1 - 2 * x1.matmul(x2.transpose(-1, -2)) + sq2.transpose(-1, -2)
