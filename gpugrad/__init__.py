@@ -36,6 +36,19 @@ from ._dtype import (
 )
 from ._format import set_printoptions
 from ._generator import Generator
+from ._switches import *  # noqa: F403
+from ._typeinfo import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    finfo,
+    iinfo,
+    layout,
+    legacy_contiguous_format,
+    memory_format,
+    preserve_format,
+    strided,
+)
 from .autograd import (
     enable_grad,
     inference_mode,
@@ -46,6 +59,7 @@ from .autograd import (
 )
 from .backend import _malloc
 from .factories import *  # noqa: F403
+from .factories_more import *  # noqa: F403
 from .legacy import *  # noqa: F403
 from .legacy import NEW_METHODS as _NEW_METHODS
 from .ops import TOPICS as _TOPICS
@@ -92,6 +106,7 @@ from . import (  # noqa: E402
     random,
     utils,
 )
+from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .backend import precision as _precision  # noqa: E402
@@ -100,6 +115,7 @@ from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, to
 from .serialization import load, save  # noqa: E402
 
 amp.policy.install(__import__(__name__))
+
 cpu = amp.legacy.make_modules(cuda)
 
 

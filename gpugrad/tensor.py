@@ -190,7 +190,13 @@ class Tensor:
         return strides if dim is None else strides[self._wrap_dim(dim)]
 
     def is_contiguous(self, memory_format=None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        """Whether the elements are dense in row-major order, or in the order
+        ``memory_format`` names (``channels_last``...)."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._typeinfo import check_memory_format, is_contiguous_as
+
+        return is_contiguous_as(self._data, check_memory_format(memory_format, "is_contiguous"))
 
     def data_ptr(self) -> int:
         arr = self._data

@@ -80,6 +80,7 @@ CPU = {
     "F.linear_cross_entropy": LOWER_FP32_OUT,
     "F.grid_sample": FP32,
     "F.affine_grid": LOWER,  # (PyTorch's lowers the matmul inside)
+    "gpugrad.cdist": FP32,
 }
 
 # PyTorch's CUDA lists (the autocast op reference), for the ops gpugrad has.
@@ -96,7 +97,7 @@ CUDA = {
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),
-    **dict.fromkeys(_LOSSES + _FP32_NN, FP32),
+    **dict.fromkeys(_LOSSES + _FP32_NN + ["gpugrad.cdist"], FP32),
     **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
     **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
     **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add",

@@ -164,7 +164,9 @@ class UninitializedTensorMixin:
         from .. import factories
         from ..ops.convert import _parse_to
 
-        dtype, device, copy = _parse_to(args, dict(kwargs))
+        kwargs = dict(kwargs)
+        kwargs.pop("memory_format", None)  # (no data yet to lay out)
+        dtype, device, copy = _parse_to(args, kwargs)
         dtype = self.dtype if dtype is None else dt.to_dtype(dtype)
         device = self.device if device is None else device
         empty = factories.empty(0, dtype=dtype, device=device)

@@ -43,13 +43,14 @@ from . import (
     splits,
     statistics,
     structure,
+    tensor_info,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
-          statistics, scans, counting, scatter_reduce, index_write]
+          statistics, scans, counting, scatter_reduce, index_write, tensor_info]
 
 
 def install_methods(cls) -> None:

@@ -8,6 +8,7 @@ import numpy as np
 from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
+from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
 from ..autograd.function import Function
 from ..backend import get_backend
 from ._util import Tensor
@@ -51,7 +52,6 @@ def _parse_to(args, kwargs):
     dev = kwargs.pop("device", None)
     kwargs.pop("non_blocking", None)
     copy = kwargs.pop("copy", False)
-    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -71,8 +71,16 @@ def _parse_to(args, kwargs):
 
 
 def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """This tensor with another dtype and/or on another device; itself if nothing changes."""
-    dtype, dev, copy = _parse_to(args, dict(kwargs))
+    """This tensor with another dtype and/or on another device; itself if nothing changes.
+    ``memory_format`` lays the result out as it names."""
+    kwargs = dict(kwargs)
+    memory_format = kwargs.pop("memory_format", None)
+    if memory_format is not None:
+        out = to(self, *args, **kwargs)
+        if out is self and suggested_format(self._data) is memory_format:
+            return self  # nothing to change, as PyTorch's (even when not contiguous)
+        return laid_out(out, memory_format, "to")
+    dtype, dev, copy = _parse_to(args, kwargs)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else self._data.dtype
     backend = get_backend(dev) if dev is not None else self._backend
     if np_dtype == self._data.dtype and backend is self._backend and not copy:
@@ -82,14 +90,14 @@ def to(self: Tensor, *args, **kwargs) -> Tensor:
 
 def _caster(d):
     def cast(self: Tensor, memory_format=None) -> Tensor:
-        return to(self, d)
+        return to(self, d, memory_format=memory_format)
 
     cast.__name__ = d.name
     return cast
 
 
 def cpu(self: Tensor, memory_format=None) -> Tensor:
-    return to(self, "cpu")
+    return to(self, "cpu", memory_format=memory_format)
 
 
 def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
@@ -97,7 +105,7 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
         device = "cuda"
     elif isinstance(device, int):
         device = f"cuda:{device}"
-    return to(self, device)
+    return to(self, device, memory_format=memory_format)
 
 
 def type_as(self: Tensor, other: Tensor) -> Tensor:
@@ -154,15 +162,27 @@ class Clone(Function):
 
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``input`` that is still connected to the graph."""
-    return Clone.apply(input)
+    """A copy of ``input`` that is still connected to the graph: row-major, or laid out as
+    ``memory_format`` names (``channels_last``...; ``preserve_format`` is row-major too)."""
+    out = Clone.apply(input)
+    if memory_format is None or memory_format is preserve_format:
+        return out
+    return laid_out(out, memory_format, "clone")
 
 
 def contiguous(self: Tensor, memory_format=None) -> Tensor:
-    """Itself if already C-contiguous, else a contiguous copy (connected to the graph)."""
-    if self._data.flags.c_contiguous:
-        return self
-    return Clone.apply(self)
+    """Itself if already contiguous (in ``memory_format``'s order: row-major by default,
+    ``channels_last``...), else a copy that is (connected to the graph)."""
+    if memory_format is None:
+        if self._data.flags.c_contiguous:
+            return self
+        return Clone.apply(self)
+    fmt = check_memory_format(memory_format, "contiguous")
+    if fmt is preserve_format:
+        if self._data.flags.c_contiguous:
+            return self
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    return laid_out(self, fmt, "contiguous")
 
 
 # ------------------------------------------------------------- to Python numbers and NumPy

@@ -91,6 +91,8 @@ COMPOSITES = [
     "nn.group_norm",
     "nn.instance_norm",
     "nn.instance_norm_running_stats",
+    "cdist",
+    "cdist_mm",
 ]
 STRUCTURE_DIFFERS.update(dict.fromkeys(COMPOSITES, "a composite of Tensor ops (PyTorch: one node)"))
 STRUCTURE_DIFFERS.update({

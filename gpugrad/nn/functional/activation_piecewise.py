@@ -123,6 +123,12 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
           inplace: bool = False) -> Tensor:
     """Randomized leaky ReLU: in training each non-positive entry is scaled by its own slope
     drawn from U(``lower``, ``upper``); otherwise ``leaky_relu`` with their mean."""
+    return rrelu_with_generator(input, lower, upper, training, inplace, None)
+
+
+def rrelu_with_generator(input: Tensor, lower: float, upper: float, training: bool,
+                         inplace: bool, generator) -> Tensor:
+    """``rrelu`` drawing its slopes from ``generator`` (``torch.rrelu`` takes one)."""
     float_only(input, "rrelu", "rrelu_with_noise_cpu")
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
@@ -130,7 +136,7 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
         return maybe_in_place(input, inplace,
                               lambda x: leaky_relu(x, (lower + upper) / 2))
     with no_grad():
-        slope = rand_like(input) * (upper - lower) + lower
+        slope = rand_like(input, generator=generator) * (upper - lower) + lower
     where = math_ns().where
     return maybe_in_place(input, inplace, lambda x: where(x <= 0, x * slope, x))
 

@@ -45,10 +45,13 @@ class ConversionMixin:
 
     def to(self, *args, **kwargs):
         """Move and/or cast parameters and buffers in place: ``to(device)``, ``to(dtype)``,
-        ``to(device, dtype)``, ``to(tensor)``. Only floating-point tensors change dtype."""
+        ``to(device, dtype)``, ``to(tensor)``. Only floating-point tensors change dtype;
+        ``memory_format`` lays out the 4-D and 5-D ones (``channels_last``...)."""
         from ...ops.convert import _parse_to
 
-        dtype, device, _ = _parse_to(args, dict(kwargs))
+        kwargs = dict(kwargs)
+        memory_format = kwargs.pop("memory_format", None)
+        dtype, device, _ = _parse_to(args, kwargs)
         if dtype is not None:
             from ... import _dtype as dt
 
@@ -60,7 +63,9 @@ class ConversionMixin:
                 )
 
         def convert(t: Tensor) -> Tensor:
-            return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
+            layout = {"memory_format": memory_format} if memory_format is not None and \
+                t.dim() in (4, 5) else {}
+            return t.to(device=device, dtype=dtype if t.is_floating_point() else None, **layout)
 
         return self._apply(convert)
 
