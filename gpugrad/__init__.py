@@ -86,6 +86,7 @@ from . import (  # noqa: E402
     compiler,
     cuda,
     distributed,
+    distributions,
     nn,
     optim,
     random,

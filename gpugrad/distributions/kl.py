@@ -1,0 +1,140 @@
+"""``kl_divergence(p, q)`` and ``register_kl``: closed-form KL divergences, looked up by the
+two distributions' types (the most specific registered pair wins)."""
+
+from __future__ import annotations
+
+import warnings
+
+import gpugrad
+from gpugrad.nn import functional as F
+
+from .categorical import Bernoulli, Categorical, OneHotCategorical
+from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
+from .distribution import Distribution
+
+__all__ = ["kl_divergence", "register_kl"]
+
+_KL_REGISTRY: dict = {}  # (type_p, type_q) -> fn
+_KL_MEMOIZE: dict = {}
+
+
+def register_kl(type_p, type_q):
+    """Decorator that registers ``fn(p, q)`` as the KL divergence of a ``type_p`` and a
+    ``type_q`` (subclasses of ``Distribution``)."""
+    if not isinstance(type_p, type) or not issubclass(type_p, Distribution):
+        raise TypeError(f"Expected type_p to be a Distribution subclass but got {type_p}")
+    if not isinstance(type_q, type) or not issubclass(type_q, Distribution):
+        raise TypeError(f"Expected type_q to be a Distribution subclass but got {type_q}")
+
+    def decorator(fn):
+        _KL_REGISTRY[type_p, type_q] = fn
+        _KL_MEMOIZE.clear()
+        return fn
+
+    return decorator
+
+
+def _dispatch_kl(type_p, type_q):
+    matches = [(super_p, super_q) for super_p, super_q in _KL_REGISTRY
+               if issubclass(type_p, super_p) and issubclass(type_q, super_q)]
+    if not matches:
+        return NotImplemented
+    mro_p, mro_q = type_p.__mro__, type_q.__mro__
+
+    def rank(pair):
+        return mro_p.index(pair[0]), mro_q.index(pair[1])
+
+    left = min(matches, key=rank)
+    right = min(matches, key=lambda pair: rank(pair)[::-1])
+    if left != right:
+        warnings.warn(f"Ambiguous kl_divergence({type_p.__name__}, {type_q.__name__}). Please "
+                      f"register_kl({left[0].__name__}, {right[1].__name__})", RuntimeWarning,
+                      stacklevel=3)
+    return _KL_REGISTRY[left]
+
+
+def kl_divergence(p: Distribution, q: Distribution):
+    """KL(p || q) = E_p[log p(x) - log q(x)], batched over the distributions' batch shape.
+
+    Raises:
+        NotImplementedError: when no closed form is registered for the two types.
+    """
+    key = type(p), type(q)
+    fn = _KL_MEMOIZE.get(key)
+    if fn is None:
+        fn = _KL_MEMOIZE[key] = _dispatch_kl(*key)
+    if fn is NotImplemented:
+        raise NotImplementedError(
+            f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
+            f"{q.__class__.__name__}")
+    return fn(p, q)
+
+
+def _sum_rightmost(value, dim: int):
+    return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1) if dim > 0 else value
+
+
+def _inf_where(mask, value):
+    return gpugrad.where(mask, float("inf"), value)
+
+
+def _zero_where(mask, value):
+    return gpugrad.where(mask, 0.0, value)
+
+
+@register_kl(Normal, Normal)
+def _kl_normal_normal(p, q):
+    var_ratio = (p.scale / q.scale).pow(2)
+    t1 = ((p.loc - q.loc) / q.scale).pow(2)
+    return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+@register_kl(Categorical, Categorical)
+def _kl_categorical_categorical(p, q):
+    t = p.probs * (p.logits - q.logits)
+    t = _inf_where((q.probs == 0).expand_as(t), t)
+    t = _zero_where((p.probs == 0).expand_as(t), t)
+    return t.sum(-1)
+
+
+@register_kl(OneHotCategorical, OneHotCategorical)
+def _kl_onehotcategorical_onehotcategorical(p, q):
+    return _kl_categorical_categorical(p._categorical, q._categorical)
+
+
+@register_kl(Bernoulli, Bernoulli)
+def _kl_bernoulli_bernoulli(p, q):
+    t1 = p.probs * (F.softplus(-q.logits) - F.softplus(-p.logits))
+    t1 = _zero_where(p.probs == 0, _inf_where(q.probs == 0, t1))
+    t2 = (1 - p.probs) * (F.softplus(q.logits) - F.softplus(p.logits))
+    t2 = _zero_where(p.probs == 1, _inf_where(q.probs == 1, t2))
+    return t1 + t2
+
+
+@register_kl(Uniform, Uniform)
+def _kl_uniform_uniform(p, q):
+    result = ((q.high - q.low) / (p.high - p.low)).log()
+    return _inf_where((q.low > p.low) | (q.high < p.high), result)
+
+
+@register_kl(Exponential, Exponential)
+def _kl_exponential_exponential(p, q):
+    rate_ratio = q.rate / p.rate
+    return -rate_ratio.log() + rate_ratio - 1
+
+
+@register_kl(Laplace, Laplace)
+def _kl_laplace_laplace(p, q):
+    scale_ratio = p.scale / q.scale
+    loc_abs_diff = (p.loc - q.loc).abs()
+    t1 = -scale_ratio.log()
+    t2 = loc_abs_diff / q.scale
+    t3 = scale_ratio * (-loc_abs_diff / p.scale).exp()
+    return t1 + t2 + t3 - 1
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
+    t2 = (4 * p.scale * q.scale).log()
+    return t1 - t2
