@@ -8,10 +8,12 @@ from . import constraints
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .distribution import Distribution, ExponentialFamily
+from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
 
 __all__ = [
     "Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential", "ExponentialFamily",
-    "Laplace", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Uniform",
-    "constraints", "kl_divergence", "register_kl",
+    "Independent", "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Uniform", "constraints", "kl_divergence", "register_kl",
 ]

@@ -73,6 +73,12 @@ def solve(a, b):
     return _Solve.apply(a, b)
 
 
+def solve_tril(low, b):
+    """``X`` with ``low @ X = b`` for lower-triangular ``low``: only its lower triangle is
+    read, so only that gets a gradient."""
+    return solve(low.tril(), b)
+
+
 def _broadcast(s1, s2):
     import numpy as np
 

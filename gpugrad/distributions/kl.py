@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 import gpugrad
 from gpugrad.nn import functional as F
 
+from ._linalg import diagonal, solve_tril
 from .categorical import Bernoulli, Categorical, OneHotCategorical
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .distribution import Distribution
+from .independent import Independent, _sum_rightmost
+from .multivariate_normal import MultivariateNormal, _tril_solve
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -68,10 +73,6 @@ def kl_divergence(p: Distribution, q: Distribution):
             f"No KL(p || q) is implemented for p type {p.__class__.__name__} and q type "
             f"{q.__class__.__name__}")
     return fn(p, q)
-
-
-def _sum_rightmost(value, dim: int):
-    return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1) if dim > 0 else value
 
 
 def _inf_where(mask, value):
@@ -138,3 +139,26 @@ def _kl_cauchy_cauchy(p, q):
     t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
     t2 = (4 * p.scale * q.scale).log()
     return t1 - t2
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different event "
+                         "shapes cannot be computed")
+    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    half_term1 = diagonal(lq).log().sum(-1) - diagonal(lp).log().sum(-1)
+    n = p.event_shape[0]
+    shape = np.broadcast_shapes(tuple(lq.shape[:-2]), tuple(lp.shape[:-2]),
+                                tuple(p.loc.shape[:-1]), tuple(q.loc.shape[:-1]))
+    term2 = solve_tril(lq, lp).pow(2).sum((-2, -1))  # trace of (Lq^-1 Lp)(Lq^-1 Lp)^T
+    term3 = _tril_solve(lq, q.loc - p.loc).pow(2).sum(-1)
+    return (half_term1 + 0.5 * (term2 + term3 - n)).expand(shape)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError
+    result = kl_divergence(p.base_dist, q.base_dist)
+    return _sum_rightmost(result, p.reinterpreted_batch_ndims)
