@@ -35,6 +35,14 @@ PAIRS = {
                           lambda: dict(logits=R.standard_normal((3, 5)))),
     "Bernoulli": (lambda: dict(probs=R.uniform(0.05, 0.95, 6)),
                   lambda: dict(logits=R.standard_normal(6))),
+    "Gamma": (lambda: dict(concentration=pos(5), rate=pos(5)),) * 2,
+    "Beta": (lambda: dict(concentration1=pos(5), concentration0=pos(5)),) * 2,
+    "Dirichlet": (lambda: dict(concentration=pos(2, 4)),) * 2,
+    "Poisson": (lambda: dict(rate=pos(5)),) * 2,
+    "Geometric": (lambda: dict(probs=R.uniform(0.05, 0.95, 5)),
+                  lambda: dict(logits=R.standard_normal(5))),
+    "Binomial": (lambda: dict(total_count=np.array([5.0, 7.0]), probs=R.uniform(0.1, 0.9, 2)),
+                 lambda: dict(total_count=np.array([5.0, 5.0]), logits=R.standard_normal(2))),
 }
 
 
@@ -74,3 +82,10 @@ def test_register_kl_most_specific_wins():
     assert gd.kl_divergence(gd.Normal(0.0, 1.0), gd.Normal(1.0, 1.0)).item() == 0.5
     with pytest.raises(TypeError):
         gd.register_kl(int, gd.Normal)
+
+
+def test_binomial_kl_refuses_larger_q_count():
+    p = gd.Binomial(3, probs=gpugrad.tensor([0.5]))
+    q = gd.Binomial(5, probs=gpugrad.tensor([0.5]))
+    with pytest.raises(NotImplementedError):
+        gd.kl_divergence(p, q)
