@@ -35,13 +35,26 @@ def _lgamma_pos(xp, x):
     return _HALF_LOG_2PI + (x + 0.5) * xp.log(t) - t + xp.log(a)
 
 
+def _sin_pi(xp, x):
+    """sin(pi x), exact near the integers: reduced to r = x - round(x) before scaling by pi."""
+    n = xp.round(x)
+    r = x - n
+    sign = 1.0 - 2.0 * (xp.abs(n) % 2)
+    return sign * xp.sin(math.pi * r)
+
+
+def _tan_pi(xp, x):
+    """tan(pi x) (period 1), reduced as ``_sin_pi``."""
+    return xp.tan(math.pi * (x - xp.round(x)))
+
+
 def lgamma_array(xp, x):
     x = x.astype(np.float64)
     small = x < 0.5
     xr = xp.where(small, 1.0 - x, x)  # reflection: Gamma(x) Gamma(1-x) = pi / sin(pi x)
     pos = _lgamma_pos(xp, xr)
     with np.errstate(all="ignore"):
-        refl = math.log(math.pi) - xp.log(xp.abs(xp.sin(math.pi * x))) - pos
+        refl = math.log(math.pi) - xp.log(xp.abs(_sin_pi(xp, x))) - pos
     out = xp.where(small, refl, pos)
     out = xp.where((x <= 0) & (x == xp.floor(x)), xp.inf, out)  # poles
     return xp.where(xp.isinf(x), xp.inf, out)
@@ -67,7 +80,7 @@ def digamma_array(xp, x):
         series = inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 * (1 / 252 - inv2 * (
             1 / 240 - inv2 * (1 / 132)))))
         pos = xp.log(xs) - 0.5 / xs - series - acc
-        out = xp.where(neg, pos - math.pi / xp.tan(math.pi * x), pos)
+        out = xp.where(neg, pos - math.pi / _tan_pi(xp, x), pos)
         out = xp.where(x == 0, -xp.inf, out)
         out = xp.where((x < 0) & (x == xp.floor(x)), xp.nan, out)
     return xp.where(x == xp.inf, xp.inf, out)
@@ -84,7 +97,7 @@ def trigamma_array(xp, x):
         series = inv + inv2 / 2 + inv * inv2 * (1 / 6 - inv2 * (1 / 30 - inv2 * (
             1 / 42 - inv2 * (1 / 30 - inv2 * (5 / 66)))))
         pos = series + acc
-        out = xp.where(neg, -pos + (math.pi / xp.sin(math.pi * x)) ** 2, pos)
+        out = xp.where(neg, -pos + (math.pi / _sin_pi(xp, x)) ** 2, pos)
         out = xp.where((x <= 0) & (x == xp.floor(x)), xp.inf, out)
     return xp.where(x == xp.inf, 0.0, out)
 
