@@ -4,7 +4,7 @@ gpugrad's Tensor ops, so gradients flow to the parameters; ``rsample`` draws wit
 reparameterization trick. Draws come from gpugrad's generator (``gpugrad.manual_seed``): the
 same seed gives a repeatable stream, but not PyTorch's numbers."""
 
-from . import constraints
+from . import constraints, transforms
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .counts import Binomial, Geometric, Poisson
@@ -13,11 +13,16 @@ from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .multivariate_normal import MultivariateNormal
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed_distribution import LogNormal, TransformedDistribution
+from .transforms import *  # noqa: F403
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet",
-    "Distribution", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Independent",
-    "Laplace", "MultivariateNormal", "Normal", "OneHotCategorical",
-    "OneHotCategoricalStraightThrough", "Poisson", "StudentT", "Uniform", "constraints",
-    "kl_divergence", "register_kl",
+    "Distribution", "Exponential", "ExponentialFamily", "Gamma",
+    "Geometric", "Independent", "Laplace", "LogNormal",
+    "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
+    "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
+    "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
+    "transforms", *transforms.__all__,
 ]
