@@ -8,10 +8,12 @@ from . import constraints, transforms
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .counts import Binomial, Geometric, Poisson
+from .derived import Gumbel, HalfCauchy, HalfNormal, NegativeBinomial, Pareto, Weibull
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .mixture import MixtureSameFamily, Multinomial
 from .multivariate_normal import MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import LogNormal, TransformedDistribution
@@ -19,10 +21,10 @@ from .transforms import *  # noqa: F403
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet",
-    "Distribution", "Exponential", "ExponentialFamily", "Gamma",
-    "Geometric", "Independent", "Laplace", "LogNormal",
-    "MultivariateNormal", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
-    "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-    "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
-    "transforms", *transforms.__all__,
+    "Distribution", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Gumbel",
+    "HalfCauchy", "HalfNormal", "Independent", "Laplace", "LogNormal", "MixtureSameFamily",
+    "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+    "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
+    "constraints", "kl_divergence", "register_kl", "transforms", *transforms.__all__,
 ]

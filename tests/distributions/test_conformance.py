@@ -51,6 +51,13 @@ ALL = {
     "MultivariateNormal": dict(loc=R.standard_normal((2, 3)), covariance_matrix=spd()),
     "RelaxedBernoulli": dict(temperature=np.array(0.5), probs=R.uniform(0.1, 0.9, 3)),
     "RelaxedOneHotCategorical": dict(temperature=np.array(0.5), logits=R.standard_normal(4)),
+    "HalfNormal": dict(scale=pos(2, 3)),
+    "HalfCauchy": dict(scale=pos(3)),
+    "Gumbel": dict(loc=R.standard_normal(3), scale=pos(3)),
+    "Weibull": dict(scale=pos(2, 3), concentration=pos(2, 3)),
+    "Pareto": dict(scale=pos(3), alpha=pos(3)),
+    "NegativeBinomial": dict(total_count=pos(2, 3), probs=R.uniform(0.1, 0.9, (2, 3))),
+    "Multinomial": dict(total_count=6, probs=simplex(2, 4)),
 }
 
 
@@ -72,7 +79,8 @@ def test_conformance(name):
     assert tuple(g.event_shape) == tuple(t.event_shape)
     assert g.has_rsample == t.has_rsample
     assert g.has_enumerate_support == t.has_enumerate_support
-    assert repr(g.support) == repr(t.support) or name in ("Uniform", "Binomial")
+    assert repr(g.support).replace("gpugrad", "torch") == repr(t.support) or name in (
+        "Uniform", "Binomial")
     x = g.sample((5,))
     assert tuple(x.shape) == (5, *t.batch_shape, *t.event_shape)
     assert x.dtype.name == str(t.sample().dtype).split(".")[-1]
@@ -129,3 +137,29 @@ def test_zero_size_batch():
     assert c.sample((2,)).shape == (2, 0) and c.entropy().shape == (0,)
     assert gd.Gamma(gpugrad.ones(0), 1.0).rsample((3,)).shape == (3, 0)
     assert gd.Dirichlet(gpugrad.ones(0, 3)).sample().shape == (0, 3)
+
+
+def test_mixture_conformance():
+    gpugrad.manual_seed(0)
+    logits, loc, scale = R.standard_normal((2, 3)), R.standard_normal((2, 3, 4)), pos(2, 3, 4)
+    g = gd.MixtureSameFamily(gd.Categorical(logits=gpugrad.tensor(logits)),
+                             gd.Independent(gd.Normal(gpugrad.tensor(loc),
+                                                      gpugrad.tensor(scale)), 1))
+    t = td.MixtureSameFamily(td.Categorical(logits=torch.tensor(logits)),
+                             td.Independent(td.Normal(torch.tensor(loc),
+                                                      torch.tensor(scale)), 1))
+    assert g.batch_shape == t.batch_shape and g.event_shape == t.event_shape
+    x = g.sample((7,))
+    assert x.shape == (7, 2, 4)
+    np.testing.assert_allclose(g.log_prob(x).numpy(), t.log_prob(torch.tensor(x.numpy())),
+                               rtol=1e-10)
+    e = g.expand((5, 2))
+    assert e.sample().shape == (5, 2, 4) and e.log_prob(x[0]).shape == (5, 2)
+    assert repr(g).startswith("MixtureSameFamily(\n  Categorical(")
+    with pytest.raises(ValueError, match="Categorical"):
+        gd.MixtureSameFamily(gd.Normal(0.0, 1.0), gd.Normal(gpugrad.zeros(3), 1.0))
+    with pytest.raises(ValueError, match="does not equal"):
+        gd.MixtureSameFamily(gd.Categorical(logits=gpugrad.zeros(2)),
+                             gd.Normal(gpugrad.zeros(3), 1.0))
+    with pytest.raises(NotImplementedError, match="inhomogeneous"):
+        gd.Multinomial(gpugrad.tensor(3), probs=gpugrad.tensor([0.5, 0.5]))

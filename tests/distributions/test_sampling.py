@@ -32,6 +32,15 @@ STATS = {
     "Poisson": lambda: gd.Poisson(_t([0.5, 4.0, 200.0])),
     "Binomial": lambda: gd.Binomial(_t([1.0, 10.0, 100.0]), _t([0.3, 0.5, 0.9])),
     "Geometric": lambda: gd.Geometric(_t([0.2, 0.9])),
+    "HalfNormal": lambda: gd.HalfNormal(_t([0.5, 2.0])),
+    "Gumbel": lambda: gd.Gumbel(_t([0.0, 1.0]), _t([1.0, 0.5])),
+    "Weibull": lambda: gd.Weibull(_t([1.0, 2.0]), _t([0.8, 3.0])),
+    "Pareto": lambda: gd.Pareto(_t([1.0, 0.5]), _t([5.0, 9.0])),
+    "NegativeBinomial": lambda: gd.NegativeBinomial(_t([3.0, 10.0]), _t([0.3, 0.6])),
+    "Multinomial": lambda: gd.Multinomial(7, _t([[0.2, 0.3, 0.5], [0.9, 0.05, 0.05]])),
+    "LogNormal": lambda: gd.LogNormal(_t([0.0, 1.0]), _t([0.3, 0.2])),
+    "MixtureSameFamily": lambda: gd.MixtureSameFamily(
+        gd.Categorical(_t([0.3, 0.7])), gd.Normal(_t([-2.0, 1.0]), _t([0.5, 1.0]))),
     "MultivariateNormal-diag": lambda: gd.Independent(gd.Normal(_t([1.0, 2.0]), 3.0), 1),
 }
 

@@ -9,6 +9,7 @@ import torch
 import torch.distributions as td
 from dist_oracle import check
 
+import gpugrad
 import gpugrad.distributions as gd
 
 R = np.random.default_rng(1234)
@@ -59,6 +60,14 @@ CASES = {
     "StudentT": (dict(df=np.array([0.8, 1.5, 3.0, 7.0]), loc=R.standard_normal((3, 4)),
                       scale=pos(3, 4)), R.standard_normal((2, 3, 4)),
                  ("log_prob", "entropy", "mean", "mode", "variance")),
+    "HalfNormal": (dict(scale=pos(3, 4)), pos(2, 3, 4, lo=0.01), CONT),
+    "HalfCauchy": (dict(scale=pos(3, 4)), pos(2, 3, 4, lo=0.01), CONT),
+    "Gumbel": (dict(loc=R.standard_normal((3, 4)), scale=pos(3, 4)),
+               R.standard_normal((2, 3, 4)), CONT),
+    "Weibull": (dict(scale=pos(3, 4), concentration=pos(3, 4)), pos(2, 3, 4, lo=0.01),
+                ("log_prob", "cdf", "icdf", "entropy", "mean", "mode", "variance")),
+    "Pareto": (dict(scale=pos(3, 4, lo=0.2) * 0.2, alpha=pos(3, 4, lo=0.5) * 1.5),
+               pos(2, 3, 4, lo=0.6), CONT),
 }
 
 
@@ -100,6 +109,18 @@ DISCRETE = {
                         R.integers(0, 6, (2, 3, 4)).astype(float)),
     "Geometric-logits": (gd.Geometric, td.Geometric, dict(logits=R.standard_normal((3, 4))),
                          R.integers(0, 6, (2, 3, 4)).astype(float)),
+    "NegativeBinomial-probs": (gd.NegativeBinomial, td.NegativeBinomial,
+                               dict(total_count=pos(3, 4), probs=R.uniform(0.05, 0.95, (3, 4))),
+                               R.integers(0, 6, (2, 3, 4)).astype(float)),
+    "NegativeBinomial-logits": (gd.NegativeBinomial, td.NegativeBinomial,
+                                dict(total_count=np.array([0.5, 2.0, 3.0, 7.0]),
+                                     logits=R.standard_normal((3, 4))),
+                                R.integers(0, 6, (2, 3, 4)).astype(float)),
+    "Multinomial": (gd.Multinomial, td.Multinomial, dict(total_count=4, probs=simplex(3, 5)),
+                    R.multinomial(4, [0.2] * 5, (2, 3)).astype(float)),
+    "Multinomial-logits": (gd.Multinomial, td.Multinomial,
+                           dict(total_count=3, logits=R.standard_normal((2, 4))),
+                           R.multinomial(3, [0.25] * 4, (5, 2)).astype(float)),
 }
 DISCRETE_METHODS = ("log_prob", "entropy", "mean", "mode", "variance", "probs", "logits")
 
@@ -109,15 +130,17 @@ DISCRETE_METHODS = ("log_prob", "entropy", "mean", "mode", "variance", "probs", 
 def test_discrete(case, dtype):
     g_cls, t_cls, params, value = DISCRETE[case]
     methods = [m for m in DISCRETE_METHODS if hasattr(t_cls, m)]
-    if g_cls is gd.Poisson:
+    if g_cls in (gd.Poisson, gd.NegativeBinomial):
         methods = [m for m in methods if m not in ("entropy", "probs", "logits")]
     if case == "Binomial-probs":
         methods.remove("entropy")  # torch refuses an inhomogeneous total_count, as we do
+    if g_cls is gd.Multinomial:  # no mode (nor in torch); entropy below
+        methods = [m for m in methods if m not in ("mode", "entropy")]
     check(g_cls, t_cls, params, value, methods, dtype, value_grad=False)
 
 
 def test_bernoulli_mode_at_half():
-    d = gd.Bernoulli(probs=gd.constraints.gpugrad.tensor([0.5, 0.7, 0.2]))
+    d = gd.Bernoulli(probs=gpugrad.tensor([0.5, 0.7, 0.2]))
     np.testing.assert_array_equal(d.mode.numpy(), [np.nan, 1.0, 0.0])
 
 
@@ -125,3 +148,50 @@ def test_categorical_entropy_with_zero_probs():
     p = np.array([[0.0, 0.3, 0.7], [1.0, 0.0, 0.0]])
     check(gd.Categorical, td.Categorical, dict(probs=p), None, ("entropy",))
     assert torch.isfinite(td.Categorical(probs=torch.tensor(p)).entropy()).all()
+
+
+def _mixture(lib):
+    def make(logits, loc, scale):
+        return lib.MixtureSameFamily(lib.Categorical(logits=logits),
+                                     lib.Independent(lib.Normal(loc, scale), 1))
+    return make
+
+
+def _mixture_1d(lib):
+    def make(logits, loc, scale):
+        return lib.MixtureSameFamily(lib.Categorical(logits=logits), lib.Normal(loc, scale))
+    return make
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mixture_same_family(dtype):
+    params = dict(logits=R.standard_normal((2, 3)), loc=R.standard_normal((2, 3, 4)),
+                  scale=pos(2, 3, 4))
+    check(_mixture(gd), _mixture(td), params, R.standard_normal((5, 2, 4)),
+          ("log_prob", "mean", "variance"), dtype)
+    params = dict(logits=R.standard_normal(3), loc=R.standard_normal((2, 3)), scale=pos(2, 3))
+    check(_mixture_1d(gd), _mixture_1d(td), params, R.standard_normal((5, 2)),
+          ("log_prob", "cdf", "mean", "variance"), dtype)
+
+
+def test_multinomial_entropy():
+    """torch computes lgamma(total_count + 1) of an int64 tensor, in float32: its entropy is
+    off by ~1e-8 in float64; ours is computed in the parameters' dtype."""
+    import mpmath
+
+    probs = simplex(2, 3)
+    ours = gd.Multinomial(4, probs=gpugrad.tensor(probs)).entropy().numpy()
+    theirs = td.Multinomial(4, probs=torch.tensor(probs)).entropy().numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-7)
+    # exact: -sum over all count vectors of p log p
+    for b in range(2):
+        total = mpmath.mpf(0)
+        for i in range(5):
+            for j in range(5 - i):
+                k = 4 - i - j
+                p = (mpmath.factorial(4) / (mpmath.factorial(i) * mpmath.factorial(j)
+                                            * mpmath.factorial(k))
+                     * mpmath.mpf(probs[b, 0]) ** i * mpmath.mpf(probs[b, 1]) ** j
+                     * mpmath.mpf(probs[b, 2]) ** k)
+                total -= p * mpmath.log(p)
+        assert abs(float(total) - ours[b]) < 1e-12
