@@ -4,7 +4,11 @@ gpugrad's Tensor ops, so gradients flow to the parameters; ``rsample`` draws wit
 reparameterization trick. Draws come from gpugrad's generator (``gpugrad.manual_seed``): the
 same seed gives a repeatable stream, but not PyTorch's numbers."""
 
-from . import constraints, transforms
+from . import (
+    constraints,
+    kl_cross,  # noqa: F401  (registers the cross-family KL divergences)
+    transforms,
+)
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .counts import Binomial, Geometric, Poisson

@@ -226,3 +226,43 @@ class _Atan(Function):
 def atan(x):
     """The arc tangent, elementwise."""
     return _Atan.apply(x)
+
+
+class _XLogY(Function):
+    node_name = "XlogyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, y):
+        xp = x._backend.xp
+        xd, yd = x._data, y._data
+        dtype = np.result_type(xd.dtype, yd.dtype)
+        with np.errstate(all="ignore"):
+            out = xp.where(xd == 0, 0.0, xd * xp.log(yd))
+            out = xp.where(xp.isnan(yd), xp.nan, out)
+        ctx.save_for_backward(x, y)
+        return x._new(out.astype(dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        # as torch's: d/dx = log(y) where x != 0 (else 0); d/dy = x / y (nan at 0 / 0)
+        x, y = ctx.saved_tensors
+        gx = grad * xlogy(x != 0, y) if ctx.needs_input_grad[0] else None
+        gy = grad * x / y if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+def xlogy(x, y):
+    """``x * log(y)``, 0 where ``x`` is 0; either may be a number."""
+    like = y if hasattr(y, "_data") else x
+    if not hasattr(x, "_data"):
+        x = like._new(like._backend.xp.asarray(x, dtype=like._data.dtype))
+    if not hasattr(y, "_data"):
+        y = like._new(like._backend.xp.asarray(y, dtype=like._data.dtype))
+    if x.dtype != y.dtype:
+        import gpugrad
+
+        dtype = gpugrad.result_type(x, y)
+        if not dtype.is_floating_point:
+            dtype = gpugrad.get_default_dtype()
+        x, y = x.to(dtype), y.to(dtype)
+    return _XLogY.apply(x, y)

@@ -92,11 +92,9 @@ def vec_to_tril_matrix(vec, diag: int = 0):
     return out.scatter(-1, index, vec).reshape(*vec.shape[:-1], n, n)
 
 
+
 def _xlogy(x, y):
-    """``x * log(y)``, 0 where ``x`` is 0 (gradients too); ``x`` a Tensor or number."""
-    if not isinstance(x, gpugrad.Tensor):
-        return 0.0 * y if x == 0 else x * y.log()
-    zero = x == 0
-    safe_y = gpugrad.where(zero, 1.0, y) if isinstance(y, gpugrad.Tensor) else y
-    return gpugrad.where(zero, 0.0, x * (safe_y.log() if isinstance(safe_y, gpugrad.Tensor)
-                                         else np.log(safe_y)))
+    """``x * log(y)``, 0 where ``x`` is 0, with torch.xlogy's gradients."""
+    from ._special import xlogy
+
+    return xlogy(x, y)

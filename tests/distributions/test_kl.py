@@ -64,8 +64,10 @@ def test_kl_infinite_outside_support():
 
 
 def test_unregistered_pair_raises():
-    with pytest.raises(NotImplementedError, match="Normal.*Exponential"):
-        gd.kl_divergence(gd.Normal(0.0, 1.0), gd.Exponential(1.0))
+    with pytest.raises(NotImplementedError, match="Normal.*Cauchy"):
+        gd.kl_divergence(gd.Normal(0.0, 1.0), gd.Cauchy(0.0, 1.0))
+    with pytest.raises(NotImplementedError):
+        td.kl_divergence(td.Normal(0.0, 1.0), td.Cauchy(0.0, 1.0))
 
 
 def test_register_kl_most_specific_wins():
@@ -89,3 +91,50 @@ def test_binomial_kl_refuses_larger_q_count():
     q = gd.Binomial(5, probs=gpugrad.tensor([0.5]))
     with pytest.raises(NotImplementedError):
         gd.kl_divergence(p, q)
+
+
+# parameters of each family for the cross-family pairs (support-edge cases included)
+FAMILY = {
+    "Beta": lambda: dict(concentration1=pos(4), concentration0=pos(4)),
+    "Exponential": lambda: dict(rate=pos(4)),
+    "Gamma": lambda: dict(concentration=pos(4), rate=pos(4)),
+    "Gumbel": lambda: dict(loc=R.standard_normal(4), scale=pos(4)),
+    "Laplace": lambda: dict(loc=R.standard_normal(4), scale=pos(4)),
+    "Normal": lambda: dict(loc=R.standard_normal(4), scale=pos(4)),
+    "Pareto": lambda: dict(scale=np.array([0.5, 1.0, 2.0, 3.0]),
+                           alpha=np.array([0.8, 1.5, 2.5, 4.0])),
+    "Uniform": lambda: dict(low=np.array([-0.5, 0.0, 0.2, 2.5]),
+                            high=np.array([0.5, 0.7, 1.0, 4.0])),
+    "Poisson": lambda: dict(rate=pos(4)),
+    "Bernoulli": lambda: dict(probs=R.uniform(0.05, 0.95, 4)),
+    "Binomial": lambda: dict(total_count=3, probs=R.uniform(0.05, 0.95, 4)),
+    "HalfNormal": lambda: dict(scale=pos(4)),
+}
+
+
+def _cross_pairs():
+    from torch.distributions.kl import _KL_REGISTRY
+
+    return sorted({(p.__name__, q.__name__) for p, q in _KL_REGISTRY
+                   if p.__name__ in FAMILY and q.__name__ in FAMILY and p is not q
+                   or p.__name__ in ("Gumbel", "Pareto", "HalfNormal") and p is q})
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("pair", _cross_pairs(), ids="-".join)
+def test_cross_family_kl_matches_torch(pair, dtype):
+    p_name, q_name = pair
+    check_kl(getattr(gd, p_name), getattr(td, p_name), FAMILY[p_name](),
+             getattr(gd, q_name), getattr(td, q_name), FAMILY[q_name](), dtype)
+
+
+def test_every_torch_pair_among_ours_is_registered():
+    from torch.distributions.kl import _KL_REGISTRY
+
+    from gpugrad.distributions.kl import _KL_REGISTRY as ours
+
+    have = {(p.__name__, q.__name__) for p, q in ours}
+    missing = sorted((p.__name__, q.__name__) for p, q in _KL_REGISTRY
+                     if hasattr(gd, p.__name__) and hasattr(gd, q.__name__)
+                     and (p.__name__, q.__name__) not in have)
+    assert missing == [("ExponentialFamily", "ExponentialFamily")]
