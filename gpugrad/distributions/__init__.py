@@ -10,6 +10,7 @@ from . import (
     transforms,
 )
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
+from .constraint_registry import biject_to, transform_to
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .counts import Binomial, Geometric, Poisson
 from .derived import Gumbel, HalfCauchy, HalfNormal, NegativeBinomial, Pareto, Weibull
@@ -30,5 +31,6 @@ __all__ = [
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "RelaxedBernoulli",
     "RelaxedOneHotCategorical", "StudentT", "TransformedDistribution", "Uniform", "Weibull",
-    "constraints", "kl_divergence", "register_kl", "transforms", *transforms.__all__,
+    "biject_to", "constraints", "kl_divergence", "register_kl", "transform_to", "transforms",
+    *transforms.__all__,
 ]

@@ -36,6 +36,7 @@ TRANSFORMS = {
     "Independent": (lambda lib, p: lib.IndependentTransform(lib.ExpTransform(), 1),
                     R.standard_normal((3, 4))),
     "Inverse": (lambda lib, p: lib.SigmoidTransform().inv, R.uniform(0.05, 0.95, (3, 4))),
+    "StickBreaking": (lambda lib, p: lib.StickBreakingTransform(), R.standard_normal((3, 4))),
 }
 
 
@@ -186,3 +187,61 @@ def test_transformed_errors_and_expand():
     with pytest.raises(NotImplementedError):
         gd.kl_divergence(gd.LogNormal(0.0, 1.0), gd.TransformedDistribution(
             gd.Normal(0.0, 1.0), [gd.SigmoidTransform()]))
+
+
+def test_lower_cholesky_transform():
+    x = R.standard_normal((2, 3, 3))
+    g, t = gd.LowerCholeskyTransform(), tt.LowerCholeskyTransform()
+    xg = gpugrad.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yg, yt = g(xg), t(xt)
+    np.testing.assert_allclose(yg.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.inv(yg).detach().numpy(), t.inv(yt).detach().numpy(),
+                               rtol=1e-12)
+    (yg * gpugrad.tensor(x)).sum().backward()
+    (yt * torch.tensor(x)).sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    assert bool(gd.constraints.lower_cholesky.check(yg).all())
+
+
+CONSTRAINTS = {
+    "real": lambda c: c.real,
+    "positive": lambda c: c.positive,
+    "nonnegative": lambda c: c.nonnegative,
+    "greater_than": lambda c: c.greater_than(2.0),
+    "less_than": lambda c: c.less_than(-1.0),
+    "unit_interval": lambda c: c.unit_interval,
+    "interval": lambda c: c.interval(-1.0, 3.0),
+    "half_open_interval": lambda c: c.half_open_interval(0.0, 2.0),
+    "simplex": lambda c: c.simplex,
+    "real_vector": lambda c: c.real_vector,
+    "independent": lambda c: c.independent(c.positive, 1),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRAINTS))
+@pytest.mark.parametrize("registry", ["biject_to", "transform_to"])
+def test_constraint_registry_matches_torch(name, registry):
+    cg = CONSTRAINTS[name](gd.constraints)
+    ct = CONSTRAINTS[name](td.constraints)
+    tg, tt_ = getattr(gd, registry)(cg), getattr(td, registry)(ct)
+    assert repr(tg) == repr(tt_)
+    x = R.standard_normal((3, 4))
+    yg, yt = tg(gpugrad.tensor(x)), tt_(torch.tensor(x))
+    np.testing.assert_allclose(yg.numpy(), yt.numpy(), rtol=1e-12)
+    assert bool(cg.check(yg).all())
+    if tg.bijective:
+        np.testing.assert_allclose(tg.log_abs_det_jacobian(gpugrad.tensor(x), yg).numpy(),
+                                   tt_.log_abs_det_jacobian(torch.tensor(x), yt).numpy(),
+                                   rtol=1e-12)
+
+
+def test_constraint_registry_errors_and_register():
+    with pytest.raises(NotImplementedError, match="Cannot transform _LowerCholesky"):
+        gd.biject_to(gd.constraints.lower_cholesky)
+    assert isinstance(gd.transform_to(gd.constraints.lower_cholesky), gd.LowerCholeskyTransform)
+    with pytest.raises(TypeError):
+        gd.biject_to.register(int, lambda c: None)
+    registry = type(gd.biject_to)()
+    registry.register(gd.constraints.positive, lambda c: gd.SoftplusTransform())
+    assert isinstance(registry(gd.constraints.greater_than(1.0)), gd.SoftplusTransform)
