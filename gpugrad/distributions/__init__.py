@@ -16,17 +16,21 @@ from .counts import Binomial, Geometric, Poisson
 from .derived import Gumbel, HalfCauchy, HalfNormal, NegativeBinomial, Pareto, Weibull
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
+from .gamma_derived import FisherSnedecor, InverseGamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .mixture import MixtureSameFamily, Multinomial
 from .multivariate_normal import MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import *  # noqa: F403
+from .unit import Kumaraswamy, LogisticNormal
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Dirichlet",
-    "Distribution", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Gumbel",
+    "Distribution", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric",
+    "Gumbel", "InverseGamma", "Kumaraswamy", "LogisticNormal", "LowRankMultivariateNormal",
     "HalfCauchy", "HalfNormal", "Independent", "Laplace", "LogNormal", "MixtureSameFamily",
     "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
     "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "RelaxedBernoulli",

@@ -4,6 +4,8 @@ a batch of matrices. To be replaced by ``gpugrad.linalg`` once that lands (branc
 
 from __future__ import annotations
 
+import numpy as np
+
 import gpugrad
 
 from ..autograd.function import Function
@@ -23,7 +25,7 @@ class _Cholesky(Function):
         xp = a._backend.xp
         try:
             low = xp.linalg.cholesky(a._data)
-        except xp.linalg.LinAlgError as e:
+        except np.linalg.LinAlgError as e:  # CuPy returns NaN instead (below)
             raise ValueError("cholesky: the matrix is not positive-definite") from e
         if not bool(xp.isfinite(low).all()):  # CuPy returns NaN instead of raising
             raise ValueError("cholesky: the matrix is not positive-definite")

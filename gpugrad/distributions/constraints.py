@@ -308,8 +308,7 @@ class _PositiveSemidefinite(_Symmetric):
         if not bool(sym.all()):
             return sym
         xp = value._backend.xp
-        eig = xp.linalg.eigvalsh(value._data)
-        return gpugrad.tensor((eig >= 0).all(-1), device=value.device)
+        return value._new((xp.linalg.eigvalsh(value._data) >= 0).all(-1))
 
 
 class _PositiveDefinite(_Symmetric):
@@ -318,8 +317,7 @@ class _PositiveDefinite(_Symmetric):
         if not bool(sym.all()):
             return sym
         xp = value._backend.xp
-        eig = xp.linalg.eigvalsh(value._data)
-        return gpugrad.tensor((eig > 0).all(-1), device=value.device)
+        return value._new((xp.linalg.eigvalsh(value._data) > 0).all(-1))
 
 
 class _Cat(Constraint):

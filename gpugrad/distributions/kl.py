@@ -18,6 +18,7 @@ from .counts import Binomial, Geometric, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent, _sum_rightmost
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _tril_solve
 from .transformed_distribution import TransformedDistribution
 
@@ -158,6 +159,23 @@ def _kl_mvn_mvn(p, q):
     term2 = solve_tril(lq, lp).pow(2).sum((-2, -1))  # trace of (Lq^-1 Lp)(Lq^-1 Lp)^T
     term3 = _tril_solve(lq, q.loc - p.loc).pow(2).sum(-1)
     return (half_term1 + 0.5 * (term2 + term3 - n)).expand(shape)
+
+
+def _as_mvn(p):
+    return MultivariateNormal(p.loc, scale_tril=p.scale_tril, validate_args=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    # through the dense Cholesky factors: O(n^3), where torch keeps O(n r^2) for its pairs
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    p = _as_mvn(p) if isinstance(p, LowRankMultivariateNormal) else p
+    q = _as_mvn(q) if isinstance(q, LowRankMultivariateNormal) else q
+    return _kl_mvn_mvn(p, q)
 
 
 @register_kl(Independent, Independent)

@@ -138,3 +138,16 @@ def test_every_torch_pair_among_ours_is_registered():
                      if hasattr(gd, p.__name__) and hasattr(gd, q.__name__)
                      and (p.__name__, q.__name__) not in have)
     assert missing == [("ExponentialFamily", "ExponentialFamily")]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lowrank_kl_matches_torch(dtype):
+    low = dict(loc=R.standard_normal((2, 3)), cov_factor=R.standard_normal((2, 3, 2)),
+               cov_diag=pos(3))
+    b = R.standard_normal((3, 3))
+    full = dict(loc=R.standard_normal(3), covariance_matrix=b @ b.T + 3 * np.eye(3))
+    lr_g, lr_t = gd.LowRankMultivariateNormal, td.LowRankMultivariateNormal
+    mvn_g, mvn_t = gd.MultivariateNormal, td.MultivariateNormal
+    check_kl(lr_g, lr_t, low, lr_g, lr_t, dict(low, cov_diag=pos(3)), dtype)
+    check_kl(lr_g, lr_t, low, mvn_g, mvn_t, full, dtype)
+    check_kl(mvn_g, mvn_t, full, lr_g, lr_t, low, dtype)

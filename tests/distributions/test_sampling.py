@@ -41,6 +41,11 @@ STATS = {
     "LogNormal": lambda: gd.LogNormal(_t([0.0, 1.0]), _t([0.3, 0.2])),
     "MixtureSameFamily": lambda: gd.MixtureSameFamily(
         gd.Categorical(_t([0.3, 0.7])), gd.Normal(_t([-2.0, 1.0]), _t([0.5, 1.0]))),
+    "InverseGamma": lambda: gd.InverseGamma(_t([5.0, 9.0]), _t([1.0, 3.0])),
+    "FisherSnedecor": lambda: gd.FisherSnedecor(_t([4.0, 10.0]), _t([12.0, 20.0])),
+    "Kumaraswamy": lambda: gd.Kumaraswamy(_t([0.5, 2.0]), _t([0.7, 3.0])),
+    "LowRankMultivariateNormal": lambda: gd.LowRankMultivariateNormal(
+        _t([1.0, -1.0, 0.0]), _t([[1.0], [0.5], [-1.0]]), _t([0.5, 1.0, 2.0])),
     "MultivariateNormal-diag": lambda: gd.Independent(gd.Normal(_t([1.0, 2.0]), 3.0), 1),
 }
 

@@ -68,6 +68,15 @@ CASES = {
                 ("log_prob", "cdf", "icdf", "entropy", "mean", "mode", "variance")),
     "Pareto": (dict(scale=pos(3, 4, lo=0.2) * 0.2, alpha=pos(3, 4, lo=0.5) * 1.5),
                pos(2, 3, 4, lo=0.6), CONT),
+    "InverseGamma": (dict(concentration=np.array([0.7, 1.5, 2.5, 4.0]), rate=pos(3, 4)),
+                     pos(2, 3, 4, lo=0.05), ("log_prob", "entropy", "mean", "mode",
+                                             "variance")),
+    "FisherSnedecor": (dict(df1=np.array([1.5, 2.5, 5.0, 9.0]),
+                            df2=np.array([[1.5], [3.0], [4.5]])), pos(2, 3, 4, lo=0.05),
+                       ("log_prob", "mean", "mode", "variance")),
+    "Kumaraswamy": (dict(concentration1=pos(3, 4, lo=0.3), concentration0=pos(3, 4, lo=0.3)),
+                    R.uniform(0.05, 0.95, (2, 3, 4)), ("log_prob", "entropy", "mean",
+                                                       "variance")),
 }
 
 
@@ -195,3 +204,39 @@ def test_multinomial_entropy():
                      * mpmath.mpf(probs[b, 2]) ** k)
                 total -= p * mpmath.log(p)
         assert abs(float(total) - ours[b]) < 1e-12
+
+
+def test_kumaraswamy_mode():
+    """torch's mode is NaN for every parameter (its log-space formula takes log1p(-b)); ours
+    is ((a - 1) / (ab - 1))^(1/a) for a, b >= 1, NaN otherwise."""
+    a = np.array([2.0, 0.5, 3.0, 1.5])
+    b = np.array([3.0, 2.0, 0.7, 1.0])
+    mode = gd.Kumaraswamy(gpugrad.tensor(a), gpugrad.tensor(b)).mode.numpy()
+    with np.errstate(divide="ignore"):
+        expected = np.where((a >= 1) & (b >= 1), ((a - 1) / (a * b - 1)) ** (1 / a), np.nan)
+    np.testing.assert_allclose(mode, expected, rtol=1e-12)
+    grid = np.linspace(1e-6, 1 - 1e-6, 200001)  # the density's maximum on a fine grid
+    density = gd.Kumaraswamy(2.0, 3.0).log_prob(gpugrad.tensor(grid)).numpy()
+    assert abs(grid[density.argmax()] - mode[0]) < 1e-4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_logistic_normal(dtype):
+    simplex_values = R.dirichlet(np.ones(4), (2, 3))
+    check(gd.LogisticNormal, td.LogisticNormal,
+          dict(loc=R.standard_normal((3, 3)), scale=pos(3, 3)), simplex_values,
+          ("log_prob",), dtype)
+
+
+def _lowrank(lib):
+    return lib.LowRankMultivariateNormal
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lowrank_multivariate_normal(dtype):
+    params = dict(loc=R.standard_normal((2, 4)), cov_factor=R.standard_normal((2, 4, 2)),
+                  cov_diag=pos(4))
+    check(gd.LowRankMultivariateNormal, td.LowRankMultivariateNormal, params,
+          R.standard_normal((3, 2, 4)),
+          ("log_prob", "entropy", "mean", "mode", "variance", "covariance_matrix",
+           "precision_matrix", "scale_tril"), dtype)
