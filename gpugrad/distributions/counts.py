@@ -14,14 +14,16 @@ from ._sampling import binomial, poisson
 from ._special import lgamma
 from .continuous import _batch_of, _uniform
 from .distribution import Distribution, ExponentialFamily
-from .utils import _xlogy, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    _check_one_of,
+    _xlogy,
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Binomial", "Geometric", "Poisson"]
-
-
-def _one_of(probs, logits):
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
 class Poisson(ExponentialFamily):
@@ -83,7 +85,7 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
+        _check_one_of(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)
@@ -181,7 +183,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
+        _check_one_of(probs, logits)
         param = probs if probs is not None else logits
         is_scalar = isinstance(param, numbers.Number)
         if probs is not None:

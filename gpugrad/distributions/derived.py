@@ -18,11 +18,17 @@ from .distribution import Distribution
 from .gamma import Gamma
 from .transformed_distribution import TransformedDistribution
 from .transforms import AbsTransform, AffineTransform, ExpTransform, PowerTransform
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    EULER_GAMMA,
+    _check_one_of,
+    broadcast_all,
+    lazy_property,
+    logits_to_probs,
+    probs_to_logits,
+)
 
 __all__ = ["Gumbel", "HalfCauchy", "HalfNormal", "NegativeBinomial", "Pareto", "Weibull"]
 
-_EULER_GAMMA = 0.57721566490153286060
 
 
 def _full_like(t, value):
@@ -158,7 +164,7 @@ class Gumbel(TransformedDistribution):
 
     @property
     def mean(self):
-        return self.loc + self.scale * _EULER_GAMMA
+        return self.loc + self.scale * EULER_GAMMA
 
     @property
     def mode(self):
@@ -173,7 +179,7 @@ class Gumbel(TransformedDistribution):
         return self.stddev.pow(2)
 
     def entropy(self):
-        return self.scale.log() + (1 + _EULER_GAMMA)
+        return self.scale.log() + (1 + EULER_GAMMA)
 
 
 class Weibull(TransformedDistribution):
@@ -217,7 +223,7 @@ class Weibull(TransformedDistribution):
         return self.scale.pow(2) * (lgamma(1 + 2 * r).exp() - (2 * lgamma(1 + r)).exp())
 
     def entropy(self):
-        return (_EULER_GAMMA * (1 - self.concentration_reciprocal)
+        return (EULER_GAMMA * (1 - self.concentration_reciprocal)
                 + (self.scale * self.concentration_reciprocal).log() + 1)
 
 
@@ -270,8 +276,7 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        _check_one_of(probs, logits)
         if probs is not None:
             self.total_count, self.probs = broadcast_all(total_count, probs)
             self.total_count = self.total_count.type_as(self.probs)

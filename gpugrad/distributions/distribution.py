@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
 import gpugrad
 
 from . import constraints
@@ -189,10 +187,3 @@ class ExponentialFamily(Distribution):
     """Base of the exponential-family distributions (a marker class here: each computes its
     entropy and KL divergences in closed form)."""
 
-
-def _float_eps(t) -> float:
-    return float(np.finfo(t._data.dtype).eps)
-
-
-def _float_tiny(t) -> float:
-    return float(np.finfo(t._data.dtype).tiny)

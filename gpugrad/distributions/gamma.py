@@ -17,13 +17,9 @@ from ._sampling import gammainc, standard_gamma
 from ._special import digamma, lgamma
 from .continuous import _batch_of, _standard_normal
 from .distribution import Distribution, ExponentialFamily
-from .utils import _xlogy, broadcast_all
+from .utils import _tiny, _xlogy, broadcast_all
 
 __all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "StudentT"]
-
-
-def _tiny(t) -> float:
-    return float(np.finfo(t._data.dtype).tiny)
 
 
 def _expand_params(self, new, batch_shape, names, cls):

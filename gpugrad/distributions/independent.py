@@ -7,15 +7,9 @@ import gpugrad
 
 from . import constraints
 from .distribution import Distribution
+from .utils import _sum_rightmost
 
 __all__ = ["Independent"]
-
-
-def _sum_rightmost(value, dim: int):
-    """Sum over the ``dim`` rightmost dims."""
-    if dim == 0:
-        return value
-    return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1)
 
 
 class Independent(Distribution):

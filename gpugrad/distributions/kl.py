@@ -17,10 +17,11 @@ from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .counts import Binomial, Geometric, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
-from .independent import Independent, _sum_rightmost
+from .independent import Independent
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
 from .multivariate_normal import MultivariateNormal, _tril_solve
 from .transformed_distribution import TransformedDistribution
+from .utils import _sum_rightmost
 
 __all__ = ["kl_divergence", "register_kl"]
 

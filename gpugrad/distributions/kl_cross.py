@@ -15,9 +15,8 @@ from .counts import Binomial, Poisson
 from .derived import Gumbel, HalfNormal, Pareto
 from .gamma import Beta, Gamma
 from .kl import _inf_where, register_kl
-from .utils import _xlogy
+from .utils import EULER_GAMMA, _xlogy
 
-_EULER_GAMMA = 0.57721566490153286060
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -96,7 +95,7 @@ def _kl_beta_uniform(p, q):
 
 @register_kl(Exponential, Gamma)
 def _kl_exponential_gamma(p, q):
-    e_log_x = -_EULER_GAMMA - p.rate.log()
+    e_log_x = -EULER_GAMMA - p.rate.log()
     return -p.entropy() - _e_log_gamma(q, p.mean, e_log_x)
 
 

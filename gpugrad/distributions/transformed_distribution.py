@@ -9,7 +9,8 @@ from . import constraints
 from .continuous import Normal
 from .distribution import Distribution
 from .independent import Independent
-from .transforms import ComposeTransform, ExpTransform, Transform, _sum_rightmost
+from .transforms import ComposeTransform, ExpTransform, Transform
+from .utils import _sum_rightmost
 
 __all__ = ["LogNormal", "TransformedDistribution"]
 

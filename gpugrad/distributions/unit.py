@@ -12,11 +12,10 @@ from ._special import digamma, lgamma
 from .continuous import Normal, Uniform
 from .transformed_distribution import TransformedDistribution
 from .transforms import AffineTransform, PowerTransform, StickBreakingTransform
-from .utils import broadcast_all
+from .utils import EULER_GAMMA, broadcast_all
 
 __all__ = ["Kumaraswamy", "LogisticNormal"]
 
-_EULER_GAMMA = 0.57721566490153286060
 
 
 def _moments(a, b, n):
@@ -70,7 +69,7 @@ class Kumaraswamy(TransformedDistribution):
         a, b = self.concentration1, self.concentration0
         t1 = 1 - a.reciprocal()
         t0 = 1 - b.reciprocal()
-        h0 = digamma(b + 1) + _EULER_GAMMA
+        h0 = digamma(b + 1) + EULER_GAMMA
         return t0 + t1 * h0 - a.log() - b.log()
 
 

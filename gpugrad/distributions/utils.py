@@ -31,8 +31,20 @@ def broadcast_all(*values):
     return tuple(v if tuple(v.shape) == shape else v.expand(shape) for v in values)
 
 
+EULER_GAMMA = 0.57721566490153286060
+
+
 def _eps(t) -> float:
     return float(np.finfo(t._data.dtype).eps)
+
+
+def _tiny(t) -> float:
+    return float(np.finfo(t._data.dtype).tiny)
+
+
+def _check_one_of(probs, logits) -> None:
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
 def clamp_probs(probs):
@@ -98,3 +110,10 @@ def _xlogy(x, y):
     from ._special import xlogy
 
     return xlogy(x, y)
+
+
+def _sum_rightmost(value, dim: int):
+    """Sum over the ``dim`` rightmost dims."""
+    if dim == 0:
+        return value
+    return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1)
