@@ -186,4 +186,3 @@ class Distribution:
 class ExponentialFamily(Distribution):
     """Base of the exponential-family distributions (a marker class here: each computes its
     entropy and KL divergences in closed form)."""
-
