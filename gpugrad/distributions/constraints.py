@@ -10,7 +10,8 @@ from __future__ import annotations
 import gpugrad
 
 __all__ = [
-    "Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property",
+    "Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky", "dependent",
+    "dependent_property",
     "greater_than", "greater_than_eq", "half_open_interval", "independent", "integer_interval",
     "interval", "is_dependent", "less_than", "lower_cholesky", "multinomial", "lower_triangular",
     "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
@@ -320,6 +321,34 @@ class _PositiveDefinite(_Symmetric):
         return value._new((xp.linalg.eigvalsh(value._data) > 0).all(-1))
 
 
+class _MixtureSameFamilyConstraint(Constraint):
+    """The component constraint checked against a value with the component dim added back:
+    a value must satisfy it for every component."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError("base_constraint must be a Constraint")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        if value.dim() < self.event_dim:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.dim()}")
+        result = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        keep = value.dim() - self.event_dim
+        return result.reshape(*result.shape[:keep], -1).all(-1)
+
+    def __repr__(self) -> str:
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
 class _Cat(Constraint):
     """Constraints applied to consecutive pieces of ``dim`` (sizes ``lengths``)."""
 
@@ -401,4 +430,5 @@ symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
 cat = _Cat
+MixtureSameFamilyConstraint = _MixtureSameFamilyConstraint
 stack = _Stack

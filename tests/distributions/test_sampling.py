@@ -41,6 +41,8 @@ STATS = {
     "LogNormal": lambda: gd.LogNormal(_t([0.0, 1.0]), _t([0.3, 0.2])),
     "MixtureSameFamily": lambda: gd.MixtureSameFamily(
         gd.Categorical(_t([0.3, 0.7])), gd.Normal(_t([-2.0, 1.0]), _t([0.5, 1.0]))),
+    "GeneralizedPareto": lambda: gd.GeneralizedPareto(_t([0.0, 1.0, 0.5]), _t([1.0, 2.0, 0.5]),
+                                                      _t([0.1, 0.0, -0.5])),
     "InverseGamma": lambda: gd.InverseGamma(_t([5.0, 9.0]), _t([1.0, 3.0])),
     "FisherSnedecor": lambda: gd.FisherSnedecor(_t([4.0, 10.0]), _t([12.0, 20.0])),
     "Kumaraswamy": lambda: gd.Kumaraswamy(_t([0.5, 2.0]), _t([0.7, 3.0])),

@@ -77,11 +77,20 @@ CASES = {
     "Kumaraswamy": (dict(concentration1=pos(3, 4, lo=0.3), concentration0=pos(3, 4, lo=0.3)),
                     R.uniform(0.05, 0.95, (2, 3, 4)), ("log_prob", "entropy", "mean",
                                                        "variance")),
+    "GeneralizedPareto": (dict(loc=R.standard_normal(4) * 0.1, scale=pos(3, 4),
+                               concentration=np.array([0.3, 0.0, 0.7, 0.2])),
+                          pos(2, 3, 4, lo=0.2), CONT),
+    "GeneralizedPareto-bounded": (dict(loc=np.zeros(4), scale=pos(3, 4, lo=1.5),
+                                       concentration=np.array([-0.5, -0.2, -1.0, -0.3])),
+                                  R.uniform(0.05, 1.0, (2, 3, 4)), CONT),
 }
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("case", sorted(CASES))
+# torch 2.13's GeneralizedPareto fails in float64 ("Double did not match Float"): it is
+# compared in float32 here, and in float64 against the closed forms below.
+@pytest.mark.parametrize("case, dtype", [
+    (case, dtype) for case in sorted(CASES) for dtype in DTYPES
+    if not (case.startswith("GeneralizedPareto") and dtype == np.float64)])
 def test_continuous(case, dtype):
     name = case.split("-")[0]
     params, value, methods = CASES[case]
@@ -240,3 +249,23 @@ def test_lowrank_multivariate_normal(dtype):
           R.standard_normal((3, 2, 4)),
           ("log_prob", "entropy", "mean", "mode", "variance", "covariance_matrix",
            "precision_matrix", "scale_tril"), dtype)
+
+
+def test_generalized_pareto_float64():
+    from gpugrad.autograd import gradcheck
+
+    loc, scale = np.array([0.0, 1.0, 0.5]), np.array([1.0, 2.0, 0.5])
+    xi = np.array([0.3, 0.0, -0.5])
+    x = np.array([0.7, 2.5, 0.9])
+    d = gd.GeneralizedPareto(gpugrad.tensor(loc), gpugrad.tensor(scale), gpugrad.tensor(xi))
+    z = (x - loc) / scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_sf = np.where(xi == 0, -z, -np.log1p(xi * z) / xi)
+        log_pdf = np.where(xi == 0, -z, -(1 / xi + 1) * np.log1p(xi * z)) - np.log(scale)
+    np.testing.assert_allclose(d.log_prob(gpugrad.tensor(x)).numpy(), log_pdf, rtol=1e-14)
+    np.testing.assert_allclose(d.cdf(gpugrad.tensor(x)).numpy(), -np.expm1(log_sf), rtol=1e-14)
+    p = np.array([0.1, 0.5, 0.9])
+    np.testing.assert_allclose(d.cdf(d.icdf(gpugrad.tensor(p))).numpy(), p, rtol=1e-13)
+    params = [gpugrad.tensor(v, requires_grad=True) for v in (loc, scale, xi + 0.05)]
+    assert gradcheck(lambda a, b, c: gd.GeneralizedPareto(a, b, c, validate_args=False)
+                     .log_prob(gpugrad.tensor(x)), tuple(params))
