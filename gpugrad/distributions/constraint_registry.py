@@ -95,6 +95,10 @@ def _lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
 
 
+def _positive_definite(constraint):
+    return transforms.PositiveDefiniteTransform()
+
+
 for _registry in (biject_to, transform_to):
     _registry.register(constraints.real, _real)
     _registry.register(constraints._GreaterThan, _greater_than)
@@ -107,3 +111,5 @@ transform_to.register(constraints.independent, _independent_transform)
 biject_to.register(constraints.simplex, _simplex_biject)
 transform_to.register(constraints.simplex, _simplex_transform)
 transform_to.register(constraints.lower_cholesky, _lower_cholesky)
+transform_to.register(constraints.positive_definite, _positive_definite)
+transform_to.register(constraints.positive_semidefinite, _positive_definite)

@@ -1,5 +1,6 @@
 """Transforms of vectors and matrices: ``SoftmaxTransform``, ``StickBreakingTransform`` (to
-the simplex) and ``LowerCholeskyTransform``."""
+the simplex), ``LowerCholeskyTransform``, ``PositiveDefiniteTransform``, ``ReshapeTransform``;
+and ``CumulativeDistributionTransform`` (a distribution's CDF)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from gpugrad.nn import functional as F
 from . import constraints
 from .transform_base import Transform
 
-__all__ = ["LowerCholeskyTransform", "SoftmaxTransform", "StickBreakingTransform"]
+__all__ = ["CumulativeDistributionTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform",
+           "StickBreakingTransform"]
 
 
 class SoftmaxTransform(Transform):
@@ -108,3 +111,111 @@ class LowerCholeskyTransform(Transform):
 
     def _inverse(self, y):
         return self._map_diagonal(y, lambda d: d.log())
+
+
+class PositiveDefiniteTransform(Transform):
+    """From unconstrained square matrices to positive-definite ones: L L^T with L from
+    ``LowerCholeskyTransform`` (not bijective)."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        low = LowerCholeskyTransform()(x)
+        return low @ low.mT
+
+    def _inverse(self, y):
+        from ._linalg import cholesky
+
+        return LowerCholeskyTransform().inv(cholesky(y))
+
+
+class ReshapeTransform(Transform):
+    """Reshape the rightmost ``in_shape`` dims of each event to ``out_shape`` (bijective,
+    unit Jacobian)."""
+
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size: int = 0):
+        self.in_shape = gpugrad.Size(in_shape)
+        self.out_shape = gpugrad.Size(out_shape)
+        if int(np.prod(self.in_shape)) != int(np.prod(self.out_shape)):
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    @constraints.dependent_property
+    def domain(self):
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @constraints.dependent_property
+    def codomain(self):
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size: int = 1):
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    def _call(self, x):
+        batch = tuple(x.shape[:x.dim() - len(self.in_shape)])
+        return x.reshape(*batch, *self.out_shape)
+
+    def _inverse(self, y):
+        batch = tuple(y.shape[:y.dim() - len(self.out_shape)])
+        return y.reshape(*batch, *self.in_shape)
+
+    def log_abs_det_jacobian(self, x, y):
+        batch = tuple(x.shape[:x.dim() - len(self.in_shape)])
+        return gpugrad.zeros(batch, dtype=x.dtype, device=x.device)
+
+    @staticmethod
+    def _swap(shape, old, new):
+        if len(shape) < len(old):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(old)
+        if tuple(shape[cut:]) != tuple(old):
+            raise ValueError(f"Shape mismatch: expected {tuple(shape[cut:])} but got "
+                             f"{tuple(old)}")
+        return gpugrad.Size((*shape[:cut], *new))
+
+    def forward_shape(self, shape):
+        return self._swap(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return self._swap(shape, self.out_shape, self.in_shape)
+
+
+class CumulativeDistributionTransform(Transform):
+    """The CDF of ``distribution``: from its support to the unit interval (its log-density
+    is the log-determinant)."""
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution, cache_size: int = 0):
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def with_cache(self, cache_size: int = 1):
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)

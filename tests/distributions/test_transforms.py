@@ -37,6 +37,10 @@ TRANSFORMS = {
                     R.standard_normal((3, 4))),
     "Inverse": (lambda lib, p: lib.SigmoidTransform().inv, R.uniform(0.05, 0.95, (3, 4))),
     "StickBreaking": (lambda lib, p: lib.StickBreakingTransform(), R.standard_normal((3, 4))),
+    "Reshape": (lambda lib, p: lib.ReshapeTransform((4,), (2, 2)), R.standard_normal((3, 4))),
+    "CumulativeDistribution": (lambda lib, p: lib.CumulativeDistributionTransform(
+        (gd if lib is gd else td).Normal(p(R.standard_normal(4)), p(R.uniform(0.5, 2, 4)))),
+        R.standard_normal((3, 4))),
 }
 
 
@@ -245,3 +249,37 @@ def test_constraint_registry_errors_and_register():
     registry = type(gd.biject_to)()
     registry.register(gd.constraints.positive, lambda c: gd.SoftplusTransform())
     assert isinstance(registry(gd.constraints.greater_than(1.0)), gd.SoftplusTransform)
+
+
+def test_positive_definite_transform():
+    x = R.standard_normal((2, 3, 3))
+    g, t = gd.PositiveDefiniteTransform(), tt.PositiveDefiniteTransform()
+    xg = gpugrad.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yg, yt = g(xg), t(xt)
+    np.testing.assert_allclose(yg.detach().numpy(), yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(g.inv(yg).detach().numpy(), t.inv(yt).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)
+    (yg * gpugrad.tensor(x)).sum().backward()
+    (yt * torch.tensor(x)).sum().backward()
+    np.testing.assert_allclose(xg.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    assert bool(gd.constraints.positive_definite.check(yg).all())
+    assert isinstance(gd.transform_to(gd.constraints.positive_definite),
+                      gd.PositiveDefiniteTransform)
+
+
+def test_reshape_transform_shapes():
+    t = gd.ReshapeTransform((4,), (2, 2))
+    assert t.forward_shape((5, 4)) == (5, 2, 2) and t.inverse_shape((5, 2, 2)) == (5, 4)
+    with pytest.raises(ValueError, match="different numbers"):
+        gd.ReshapeTransform((4,), (3,))
+    with pytest.raises(ValueError, match="Shape mismatch"):
+        t.forward_shape((5, 3))
+    d = gd.TransformedDistribution(gd.Normal(gpugrad.zeros(5, 4), 1.0),
+                                   gd.ReshapeTransform((4,), (2, 2)))
+    assert d.batch_shape == (5,) and d.event_shape == (2, 2)
+    td_ = td.TransformedDistribution(td.Normal(torch.zeros(5, 4), 1.0),
+                                     tt.ReshapeTransform((4,), (2, 2)))
+    x = d.sample()
+    np.testing.assert_allclose(d.log_prob(x).numpy(),
+                               td_.log_prob(torch.tensor(x.numpy())).numpy(), rtol=1e-6)
