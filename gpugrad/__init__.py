@@ -100,6 +100,7 @@ from . import (  # noqa: E402
     compiler,
     cuda,
     distributed,
+    distributions,
     linalg,
     nn,
     optim,
