@@ -74,6 +74,19 @@ def is_floating_point(input: Tensor) -> bool:
     return input.is_floating_point()
 
 
+def is_anomaly_enabled() -> bool:
+    return autograd.is_anomaly_enabled()
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return autograd.is_anomaly_check_nan_enabled()
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off (``autograd.set_detect_anomaly`` without a block)."""
+    autograd.set_detect_anomaly(enabled, check_nan)
+
+
 def can_cast(from_: dtype, to: dtype) -> bool:
     return _dtype.promote_types(from_, to) is to
 
