@@ -99,6 +99,7 @@ from . import (  # noqa: E402
     compiler,
     cuda,
     distributed,
+    func,
     nn,
     optim,
     random,
