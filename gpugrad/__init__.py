@@ -100,9 +100,11 @@ from . import (  # noqa: E402
     cuda,
     distributed,
     func,
+    jit,
     nn,
     optim,
     random,
+    testing,
     utils,
 )
 from .amp import autocast  # noqa: E402
