@@ -177,3 +177,19 @@ def test_optimizer_step_and_state_dict_hooks(m):
     opt.register_load_state_dict_post_hook(lambda o: loaded.append(True))
     opt.load_state_dict(state)
     assert loaded == [True]
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_get_buffer_set_submodule_to_empty(m):
+    net = m.nn.Sequential(m.nn.Linear(2, 3), m.nn.BatchNorm1d(3))
+    assert net.get_buffer("1.running_mean") is net[1].running_mean
+    with pytest.raises(AttributeError, match="has no attribute `nothing`"):
+        net.get_buffer("1.nothing")
+    with pytest.raises(AttributeError, match="`weight` is not a buffer"):
+        net.get_buffer("1.weight")
+    net.set_submodule("0", m.nn.Linear(2, 3, bias=False))
+    assert net[0].bias is None
+    with pytest.raises(AttributeError):
+        net.set_submodule("9.x", m.nn.ReLU())
+    moved = net.to_empty(device="cpu")
+    assert moved is net and net[0].weight.shape == (3, 2)

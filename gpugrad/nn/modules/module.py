@@ -292,6 +292,35 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
             raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
         return module._parameters[name]
 
+    def get_buffer(self, target: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target`` (its parent must exist; with ``strict``,
+        so must a module at ``target``)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        if strict and not isinstance(getattr(parent, name, None), Module):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        setattr(parent, name, module)
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Move parameters and buffers to ``device`` without copying their values (they are
+        left uninitialized); returns self."""
+        from ...factories import empty_like
+
+        return self._apply(lambda t: empty_like(t, device=device))
+
     # --------------------------------------------------------------- modes and grads
     def train(self, mode: bool = True) -> Module:
         """Set training mode (affects Dropout and the like) here and below; returns self."""
