@@ -101,10 +101,13 @@ from . import (  # noqa: E402
     cuda,
     distributed,
     distributions,
+    func,
+    jit,
     linalg,
     nn,
     optim,
     random,
+    testing,
     utils,
 )
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)

@@ -177,25 +177,28 @@ def is_warn_always_enabled() -> bool:
 
 # ----------------------------------------------------------------------------- anomaly mode
 def is_anomaly_enabled() -> bool:
-    """False: gpugrad has no anomaly detection."""
-    return False
+    from .autograd import anomaly_mode
+
+    return anomaly_mode.is_anomaly_enabled()
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    return False
+    from .autograd import anomaly_mode
+
+    return anomaly_mode.is_anomaly_check_nan_enabled()
 
 
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
-    """Only ``False`` is accepted: gpugrad has no anomaly detection (no forward traces, no NaN
-    check of each backward node), and turning it on raises ``NotImplementedError``."""
+    """Turn anomaly detection on or off (``autograd.set_detect_anomaly`` without a block)."""
+    from .autograd import anomaly_mode
+
     if not isinstance(enabled, bool):
         raise TypeError("set_anomaly_enabled(): argument 'enabled' (position 1) must be bool, "
                         f"not {type(enabled).__name__}")
     if not isinstance(check_nan, bool):
         raise TypeError("set_anomaly_enabled(): argument 'check_nan' (position 2) must be "
                         f"bool, not {type(check_nan).__name__}")
-    if enabled:
-        raise NotImplementedError("gpugrad has no anomaly detection mode")
+    anomaly_mode.set_detect_anomaly(enabled, check_nan)
 
 
 # ----------------------------------------------------------------------------- denormals

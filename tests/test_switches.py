@@ -108,12 +108,14 @@ def test_warn_always_flag():
     assert not gpugrad.is_warn_always_enabled()
 
 
-def test_anomaly_mode_is_refused_not_ignored():
-    assert not gpugrad.is_anomaly_enabled() and not gpugrad.is_anomaly_check_nan_enabled()
-    gpugrad.set_anomaly_enabled(False)
-    gpugrad.set_anomaly_enabled(False, False)
-    with pytest.raises(NotImplementedError, match="anomaly"):
-        gpugrad.set_anomaly_enabled(True)
+def test_anomaly_mode_switches_the_autograd_mode():
+    assert not gpugrad.is_anomaly_enabled() and gpugrad.is_anomaly_check_nan_enabled()
+    gpugrad.set_anomaly_enabled(True, False)
+    try:
+        assert gpugrad.is_anomaly_enabled() and not gpugrad.is_anomaly_check_nan_enabled()
+        assert gpugrad.autograd.anomaly_mode.is_anomaly_enabled()
+    finally:
+        gpugrad.set_anomaly_enabled(False)
     assert not gpugrad.is_anomaly_enabled()
 
 

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from .anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .engine import run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .grad_mode import (
@@ -13,11 +19,13 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-    "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError",
+    "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError", "Variable",
+    "detect_anomaly", "set_detect_anomaly", "functional",
 ]
 
 
@@ -166,3 +174,6 @@ def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unus
             continue
         result.append(stack([zeros_like(t) if g is None else g for g in per_entry], 0))
     return tuple(result)
+
+
+from . import anomaly_mode, functional  # noqa: E402  (functional calls grad, defined above)

@@ -17,6 +17,7 @@ import threading
 
 import numpy as np
 
+from . import anomaly_mode as _anomaly
 from . import function as _function
 from . import leaf_hooks as _leaf_hooks
 from . import record as _record
@@ -128,6 +129,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
 
     heappop, heappush, tensor_cls = heapq.heappop, heapq.heappush, Tensor  # locals: hot loop
     heappushpop = heapq.heappushpop
+    check_nan = _anomaly.state.enabled and _anomaly.state.check_nan
     # The first node a step makes pending waits in ``ready`` instead of the heap: in a chain it
     # is the next to run, and skipping the heap saves a push and a pop per node.
     ready = None
@@ -146,6 +148,8 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
             in_grads = node._array_backward(g)
         else:
             in_grads = node._array_backward(*_fill_missing_arrays(node, g))
+        if check_nan:
+            _anomaly.check_gradients(node, in_grads)
         for edge, g in zip(node._edges, in_grads):
             if edge is None or g is None:
                 continue
@@ -289,6 +293,7 @@ def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
     heap: list = []
     fresh_ids = {id(g._data) for g in grad_roots}
     capture = _capture_keys(inputs)
+    check_nan = _anomaly.state.enabled and _anomaly.state.check_nan
     for t, g in zip(roots, grad_roots):
         _send(t.grad_fn or t, t._output_nr, g, pending, leaf_grads, heap)
 
@@ -300,6 +305,8 @@ def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
         if node._n_outputs != 1 or grads[0] is None:
             grads = _fill_missing(node, grads)
         in_grads = _function.checked_grads(node, node.backward(node, *grads))
+        if check_nan:
+            _anomaly.check_gradients(node, in_grads)
         for edge, g in zip(node._edges, in_grads):
             if edge is None or g is None:
                 continue

@@ -3,14 +3,60 @@
 from __future__ import annotations
 
 import copy
+import functools
 from collections import defaultdict
 
 from .. import _capture
 from .._dtype import float32, float64, get_default_dtype
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle, add_hook
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+_global_step_pre_hooks: dict = {}
+_global_step_post_hooks: dict = {}
+
+
+def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's ``step``; it may return
+    ``(new_args, new_kwargs)``."""
+    return add_hook(_global_step_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` after every optimizer's ``step``."""
+    return add_hook(_global_step_post_hooks, hook)
+
+
+def _with_step_hooks(step):
+    """``step`` running the global and the optimizer's step hooks around it (once, when a
+    subclass's ``step`` calls its parent's)."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        pre = self.__dict__.get("_optimizer_step_pre_hooks")
+        post = self.__dict__.get("_optimizer_step_post_hooks")
+        if (not pre and not post and not _global_step_pre_hooks and not _global_step_post_hooks) \
+                or self.__dict__.get("_in_hooked_step"):
+            return step(self, *args, **kwargs)
+        for hook in (*_global_step_pre_hooks.values(), *(pre or {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{hook} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+                args, kwargs = result
+        self.__dict__["_in_hooked_step"] = True
+        try:
+            out = step(self, *args, **kwargs)
+        finally:
+            self.__dict__["_in_hooked_step"] = False
+        for hook in (*(post or {}).values(), *_global_step_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+
+    wrapper._gpugrad_step_hooks = True
+    return wrapper
 
 
 class _RequiredParameter:
@@ -32,6 +78,19 @@ class Optimizer:
     Subclasses implement ``step``; they update each group's parameters in ONE call of the
     backend's fused step primitive, in place under ``no_grad``, bumping version counters.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is None or getattr(step, "_gpugrad_step_hooks", False):
+            return
+        if getattr(step, "__gpugrad_island__", False):  # hooks inside the island, so that a
+            inner = step.__wrapped__  # replayed step runs them too
+            cls.step = _capture.island(_with_step_hooks(inner), repeatable=getattr(
+                inner, "__gpugrad_repeatable__", False))
+            cls.step._gpugrad_step_hooks = True
+        else:
+            cls.step = _with_step_hooks(step)
 
     def __init__(self, params, defaults: dict):
         _check_implementation_options(defaults)
@@ -114,6 +173,7 @@ class Optimizer:
                     g._write_(0)
 
     @_capture.island
+    @_with_step_hooks
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()``'s loss if given.
 
@@ -175,11 +235,55 @@ class Optimizer:
             return closure()
 
 
+    # ----------------------------------------------------------------------- hooks
+    def _hook_table(self, name: str) -> dict:
+        table = self.__dict__.get(name)
+        if table is None:
+            table = self.__dict__[name] = {}
+        return table
+
+    def register_step_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step``; it may return
+        ``(new_args, new_kwargs)``."""
+        return add_hook(self._hook_table("_optimizer_step_pre_hooks"), hook)
+
+    def register_step_post_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return add_hook(self._hook_table("_optimizer_step_post_hooks"), hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` before ``state_dict`` builds the dict."""
+        return add_hook(self._hook_table("_state_dict_pre_hooks"), hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the built dict; a returned dict replaces
+        it."""
+        return add_hook(self._hook_table("_state_dict_post_hooks"), hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before loading; a returned dict is loaded
+        instead."""
+        return add_hook(self._hook_table("_load_state_dict_pre_hooks"), hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` after loading."""
+        return add_hook(self._hook_table("_load_state_dict_post_hooks"), hook, prepend)
+
     # ----------------------------------------------------------------- state dicts
     def state_dict(self) -> dict:
         """``{"state": {index: {...}}, "param_groups": [{..., "params": [index, ...]}]}``:
         parameters are referred to by their position across groups, as in PyTorch. The state
         tensors are shared, not copied."""
+        for hook in tuple(self.__dict__.get("_state_dict_pre_hooks", {}).values()):
+            hook(self)
+        result = self._build_state_dict()
+        for hook in tuple(self.__dict__.get("_state_dict_post_hooks", {}).values()):
+            new = hook(self, result)
+            if new is not None:
+                result = new
+        return result
+
+    def _build_state_dict(self) -> dict:
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
@@ -194,6 +298,15 @@ class Optimizer:
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore options and state from ``state_dict()`` (copied; state tensors are cast to
         each parameter's dtype and device, except ``step``)."""
+        for hook in tuple(self.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
+            new = hook(self, state_dict)
+            if new is not None:
+                state_dict = new
+        self._load(state_dict)
+        for hook in tuple(self.__dict__.get("_load_state_dict_post_hooks", {}).values()):
+            hook(self)
+
+    def _load(self, state_dict: dict) -> None:
         state_dict = copy.deepcopy(dict(state_dict))
         groups, saved_groups = self.param_groups, state_dict["param_groups"]
         if len(groups) != len(saved_groups):

@@ -1,5 +1,5 @@
-"""Utilities with PyTorch's names: ``gpugrad.utils.data``."""
+"""Utilities with PyTorch's names: ``gpugrad.utils.data``, ``gpugrad.utils.checkpoint``."""
 
-from . import data
+from . import checkpoint, data, hooks
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data", "hooks"]

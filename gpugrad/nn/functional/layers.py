@@ -28,10 +28,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input._data.shape[-1]} and "
             f"{weight._data.shape[1]}x{weight._data.shape[0]})"
         )
-    if input._data.dtype != weight._data.dtype or (
-            bias is not None and bias._data.dtype != input._data.dtype):
+    if input._data.dtype != weight._data.dtype:
         raise RuntimeError(
             f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
+        )
+    if bias is not None and bias._data.dtype != input._data.dtype:
+        raise RuntimeError(  # (PyTorch's addmm names the bias "self")
+            f"self and mat2 must have the same dtype, but got {bias.dtype} and {weight.dtype}"
         )
     if bias is not None and bias._data.shape not in ((weight._data.shape[0],), (1,), ()):
         raise RuntimeError(

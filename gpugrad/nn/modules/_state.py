@@ -119,12 +119,36 @@ class StateDictMixin:
                 keep_vars = args[2]
         if destination is None:
             destination = OrderedDict()
+        for hook in tuple((self._state_dict_pre_hooks or {}).values()):
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".",
                                   keep_vars=keep_vars)
+        for hook in tuple((self._state_dict_hooks or {}).values()):
+            result = hook(self, destination, prefix, {})
+            if result is not None:
+                destination = result
         return destination
+
+    def get_extra_state(self):
+        """State beyond parameters and buffers for ``state_dict`` (``<prefix>_extra_state``):
+        override together with ``set_extra_state``."""
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        """Restore what ``get_extra_state`` returned (called by ``load_state_dict``)."""
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def _has_extra_state(self) -> bool:
+        return type(self).get_extra_state is not StateDictMixin.get_extra_state
 
     def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
         """Put this module's own parameters and persistent buffers (not its children's) into
@@ -135,6 +159,8 @@ class StateDictMixin:
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if self._has_extra_state():
+            destination[prefix + "_extra_state"] = self.get_extra_state()
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Copy parameters and buffers from ``state_dict`` into this module (in place).
@@ -144,10 +170,20 @@ class StateDictMixin:
         """
         if not hasattr(state_dict, "keys") or not hasattr(state_dict, "__getitem__"):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        state_dict = OrderedDict(state_dict)  # (pre-hooks may edit it: the caller's stays)
         errors: list[str] = []
         expected = set()
+        hook_missing: list = []
+        hook_unexpected: list = []
         for module_prefix, module in self.named_modules(remove_duplicate=False):
             pre = module_prefix + "." if module_prefix else ""
+            for hook in tuple((module._load_state_dict_pre_hooks or {}).values()):
+                hook(module, state_dict, pre, {}, strict, hook_missing, hook_unexpected, errors)
+            if module._has_extra_state():
+                key = pre + "_extra_state"
+                expected.add(key)
+                if key in state_dict:
+                    module.set_extra_state(state_dict[key])
             lazy_hook = getattr(module, "_lazy_load_hook", None)
             if lazy_hook is not None:  # a lazy module takes its shapes from the checkpoint
                 lazy_hook(state_dict, pre)
@@ -176,8 +212,12 @@ class StateDictMixin:
                     _assign(module, name, target, value, is_param)
                 else:
                     _copy_into(target, value)
-        missing = [k for k in self.state_dict() if k not in state_dict]
-        unexpected = [k for k in state_dict.keys() if k not in expected]
+        missing = [k for k in self.state_dict() if k not in state_dict] + hook_missing
+        unexpected = [k for k in state_dict.keys() if k not in expected] + hook_unexpected
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for module in self.modules():
+            for hook in tuple((module._load_state_dict_post_hooks or {}).values()):
+                hook(module, incompatible)  # (it may edit the two lists in place)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -190,7 +230,7 @@ class StateDictMixin:
                 f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                 + "\n\t".join(errors)
             )
-        return _IncompatibleKeys(missing, unexpected)
+        return incompatible
 
 
 def _set_data(t: Tensor, new: Tensor) -> None:

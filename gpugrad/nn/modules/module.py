@@ -6,6 +6,7 @@ from ... import _capture
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, UninitializedBuffer
 from ._state import ConversionMixin, StateDictMixin
+from .hooks import HooksMixin
 
 __all__ = ["Module"]
 
@@ -21,7 +22,7 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join([lines[0]] + [" " * spaces + line for line in lines[1:]])
 
 
-class Module(ConversionMixin, StateDictMixin):
+class Module(HooksMixin, ConversionMixin, StateDictMixin):
     """Base class for all neural network modules.
 
     Subclasses define ``forward`` and assign their layers and ``Parameter``s as attributes in
@@ -56,27 +57,10 @@ class Module(ConversionMixin, StateDictMixin):
     def __call__(self, *args, **kwargs):
         if _capture.recorder is not None:  # a step being captured depends on self.training
             _capture.module_called(self)
-        if not self._forward_hooks and not self._forward_pre_hooks:
+        if not self._forward_hooks and not self._forward_pre_hooks and \
+                not self._backward_hooks and not self._backward_pre_hooks:
             return self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, out)
-            if result is not None:
-                out = result
-        return out
-
-    def register_forward_hook(self, hook):
-        """Call ``hook(module, args, output)`` after each forward; a returned value replaces
-        the output. Returns a handle with ``remove()``."""
-        return _HookHandle(self._forward_hooks, hook)
-
-    def register_forward_pre_hook(self, hook):
-        """Call ``hook(module, args)`` before each forward; a returned value replaces args."""
-        return _HookHandle(self._forward_pre_hooks, hook)
+        return self._call_with_hooks(args, kwargs)
 
     # --------------------------------------------------------------- registration
     def register_parameter(self, name: str, param: Parameter | None) -> None:
@@ -308,6 +292,35 @@ class Module(ConversionMixin, StateDictMixin):
             raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
         return module._parameters[name]
 
+    def get_buffer(self, target: str) -> Tensor:
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return module._buffers[name]
+
+    def set_submodule(self, target: str, module: Module, strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target`` (its parent must exist; with ``strict``,
+        so must a module at ``target``)."""
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        if strict and not isinstance(getattr(parent, name, None), Module):
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        setattr(parent, name, module)
+
+    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+        """Move parameters and buffers to ``device`` without copying their values (they are
+        left uninitialized); returns self."""
+        from ...factories import empty_like
+
+        return self._apply(lambda t: empty_like(t, device=device))
+
     # --------------------------------------------------------------- modes and grads
     def train(self, mode: bool = True) -> Module:
         """Set training mode (affects Dropout and the like) here and below; returns self."""
@@ -370,21 +383,3 @@ class Module(ConversionMixin, StateDictMixin):
             else:
                 main += "\n  " + "\n  ".join(lines) + "\n"
         return main + ")"
-
-
-class _HookHandle:
-    _next_id = 0
-
-    def __init__(self, table: dict, hook):
-        _HookHandle._next_id += 1
-        self._table, self.id = table, _HookHandle._next_id
-        table[self.id] = hook
-
-    def remove(self) -> None:
-        self._table.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()

@@ -1,0 +1,252 @@
+"""Function transforms with ``torch.func``'s names: ``grad``, ``grad_and_value``, ``vjp``,
+``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` and ``functional_call``.
+
+They are built on the tape (``autograd.grad``), so they compose (``grad(grad(f))``,
+``vmap(grad(f))``) and give PyTorch's numbers, but they are not PyTorch's functorch: ``vmap``
+calls the function once per batch entry and stacks the results (a loop, not a batched rule
+per op; the same values, at a loop's speed), and ``jacfwd`` computes in reverse mode.
+"""
+
+from __future__ import annotations
+
+from ..autograd import grad as _autograd_grad
+from ..autograd.grad_mode import enable_grad
+from ..nn.utils.stateless import call_with as functional_call
+
+__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap",
+           "functional_call"]
+
+
+def _tensor_cls():
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+def _argnums(argnums, n: int) -> tuple:
+    nums = argnums if isinstance(argnums, tuple) else (argnums,)
+    for a in nums:
+        if not isinstance(a, int) or isinstance(a, bool):
+            raise RuntimeError(f"argnums must be int or Tuple[int, ...], got: {type(a)}")
+        if not -n <= a < n:
+            raise RuntimeError(f"Got argnums={a}, but only {n} positional inputs")
+    return tuple(a % n for a in nums)
+
+
+def _track(args, nums):
+    """The arguments with those in ``nums`` replaced by tensors to differentiate against: views
+    that keep their history when an enclosing transform differentiates them, else fresh
+    leaves. Returns the new args, those tensors and whether to keep the graph."""
+    Tensor = _tensor_cls()
+    args = list(args)
+    tracked, nested = [], False
+    for i in nums:
+        a = args[i]
+        if not isinstance(a, Tensor):
+            raise RuntimeError(f"Expected the argument {i} to be a Tensor, got {type(a)}")
+        if a.requires_grad:
+            nested = True
+            a = a.view_as(a)
+        else:
+            a = a.detach().requires_grad_(True)
+        args[i] = a
+        tracked.append(a)
+    return args, tracked, nested
+
+
+def _zeros_for_none(grads, refs):
+    from ..factories import zeros_like
+
+    return tuple(zeros_like(r) if g is None else g for g, r in zip(grads, refs))
+
+
+def grad_and_value(func, argnums=0, has_aux: bool = False):
+    """``f -> (x -> (df/dx, f(x)))`` for a function returning a one-element tensor."""
+    def wrapper(*args, **kwargs):
+        nums = _argnums(argnums, len(args))
+        with enable_grad():
+            args, tracked, nested = _track(args, nums)
+            out = func(*args, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("grad_and_value(f)(*args): output of function f should be "
+                                       "a tuple: (output, aux) if has_aux is True")
+                out, aux = out
+            if not isinstance(out, _tensor_cls()):
+                raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"Tensor, got {type(out)}")
+            if out.dim() != 0:
+                raise RuntimeError(f"grad_and_value(f)(*args): Expected f(*args) to return a "
+                                   f"scalar Tensor, got tensor with {out.dim()} dims. Maybe you "
+                                   f"wanted to use the vjp or jacrev APIs instead?")
+            if out.requires_grad:
+                grads = _autograd_grad(out, tracked, create_graph=nested, allow_unused=True)
+            else:
+                grads = (None,) * len(tracked)
+            grads = _zeros_for_none(grads, tracked)
+        if not nested:
+            grads = tuple(g.detach() for g in grads)
+            out = out.detach()
+        g = grads if isinstance(argnums, tuple) else grads[0]
+        return (g, (out, aux)) if has_aux else (g, out)
+
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux: bool = False):
+    """``f -> (x -> df/dx)`` for a function returning a one-element tensor (``(df/dx, aux)``
+    with ``has_aux``)."""
+    inner = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        g, value = inner(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` gives one gradient per primal."""
+    Tensor = _tensor_cls()
+    with enable_grad():
+        args, tracked, nested = _track(primals, tuple(range(len(primals))))
+        out = func(*args)
+        aux = None
+        if has_aux:
+            out, aux = out
+    outs = (out,) if isinstance(out, Tensor) else tuple(out)
+
+    def vjp_fn(*cotangents):
+        cots = cotangents[0] if len(cotangents) == 1 and not isinstance(out, Tensor) \
+            else cotangents
+        cots = (cots,) if isinstance(cots, Tensor) else tuple(cots)
+        if len(cots) != len(outs):
+            raise RuntimeError(f"Expected pytree structure of cotangents to be the same as "
+                               f"pytree structure of outputs to the function: {len(outs)} vs "
+                               f"{len(cots)}")
+        pairs = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
+        with enable_grad():
+            if pairs:
+                grads = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
+                                       retain_graph=True, create_graph=nested, allow_unused=True)
+            else:
+                grads = (None,) * len(tracked)
+        grads = _zeros_for_none(grads, tracked)
+        return grads if nested else tuple(g.detach() for g in grads)
+
+    shown = out if nested else (out.detach() if isinstance(out, Tensor) else
+                                type(out)(o.detach() for o in out))
+    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
+           _preallocate_and_copy: bool = False):
+    """``f -> (x -> J)``: the Jacobian of ``f`` with respect to ``args[argnums]``, shaped
+    ``output.shape + input.shape`` (tuples where the output or ``argnums`` are tuples)."""
+    from ..factories import zeros
+    from ..ops.join import stack
+
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size <= 0):
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    Tensor = _tensor_cls()
+
+    def wrapper(*args, **kwargs):
+        nums = _argnums(argnums, len(args))
+        with enable_grad():
+            args, tracked, nested = _track(args, nums)
+            out = func(*args, **kwargs)
+            aux = None
+            if has_aux:
+                out, aux = out
+            outs = (out,) if isinstance(out, Tensor) else tuple(out)
+            table = []
+            for o in outs:
+                flat = o.reshape(-1)
+                rows = [[] for _ in tracked]
+                for k in range(flat.numel()):
+                    if flat.requires_grad:
+                        got = _autograd_grad(flat[k], tracked, retain_graph=True,
+                                             create_graph=nested, allow_unused=True)
+                    else:
+                        got = (None,) * len(tracked)
+                    for j, g in enumerate(_zeros_for_none(got, tracked)):
+                        rows[j].append(g)
+                cells = []
+                for j, x in enumerate(tracked):
+                    shape = tuple(o.shape) + tuple(x.shape)
+                    cell = stack(rows[j], 0).reshape(shape) if rows[j] else \
+                        zeros(shape, dtype=x.dtype, device=x.device)
+                    cells.append(cell if nested else cell.detach())
+                table.append(tuple(cells) if isinstance(argnums, tuple) else cells[0])
+        result = table[0] if isinstance(out, Tensor) else type(out)(table)
+        return (result, aux) if has_aux else result
+
+    return wrapper
+
+
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """The Jacobian, as ``jacrev`` computes it (there is no forward-mode AD here; the numbers
+    are the same)."""
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func, argnums=0):
+    """``f -> (x -> H)``: the Jacobian of the gradient."""
+    return jacrev(jacrev(func, argnums), argnums)
+
+
+def _batch_size(args, in_dims) -> int:
+    sizes = {a.shape[d] for a, d in zip(args, in_dims) if d is not None}
+    if not sizes:
+        raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
+                         "mapped over (got in_dims with no Tensor mapped).")
+    if len(sizes) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
+    return sizes.pop()
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
+    """``func`` mapped over a dim of its inputs: called once per batch entry, results stacked
+    along ``out_dims``."""
+    from .. import random as _random
+    from ..ops.join import stack
+
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    Tensor = _tensor_cls()
+
+    def wrapper(*args, **kwargs):
+        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
+        if len(dims) != len(args):
+            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
+                             f"compatible with the structure of `inputs`. in_dims has structure "
+                             f"of length {len(dims)} but inputs has length {len(args)}.")
+        dims = [None if not isinstance(a, Tensor) or d is None else d % max(a.dim(), 1)
+                for a, d in zip(args, dims)]
+        n = _batch_size(args, dims)
+        if n == 0:
+            raise ValueError("vmap: the mapped dimension has size 0 (gpugrad's vmap calls the "
+                             "function once per entry, so it cannot infer the output's shape)")
+        state = _random.get_rng_state()
+        results = []
+        for i in range(n):
+            if randomness == "same":
+                _random.set_rng_state(state)
+            call = [a if d is None else a.select(d, i) for a, d in zip(args, dims)]
+            before = _random.get_rng_state() if randomness == "error" else None
+            results.append(func(*call, **kwargs))
+            if before is not None and not _random.get_rng_state().equal(before):
+                raise RuntimeError("vmap: called random operation while in randomness error "
+                                   "mode. Please either use the 'same' or 'different' "
+                                   "randomness flags on vmap or perform the randomness "
+                                   "operation out of vmap")
+        first = results[0]
+        if isinstance(first, Tensor):
+            return stack(results, out_dims if isinstance(out_dims, int) else out_dims[0])
+        outs = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(first)
+        return type(first)(stack([r[k] for r in results], outs[k]) for k in range(len(first)))
+
+    return wrapper

@@ -1,0 +1,235 @@
+"""A module's hooks: forward (pre-)hooks, with PyTorch's ``prepend``, ``with_kwargs`` and
+``always_call``; full backward (pre-)hooks; and the state dict hooks.
+
+Backward hooks work as in PyTorch: the module's tensor inputs and outputs pass through identity
+nodes (``BackwardHookFunctionBackward``); the outputs' node sees ``grad_output`` (and runs the
+pre-hooks, which may replace it), the inputs' node sees ``grad_input`` and runs the hooks, which
+may replace it. When no input requires grad, the hooks run at the outputs' node with
+``grad_input`` all None.
+"""
+
+from __future__ import annotations
+
+from ...autograd.function import Function
+from ...tensor import Tensor
+from ...utils.hooks import RemovableHandle as HookHandle
+from ...utils.hooks import add_hook as _add
+
+__all__ = ["HooksMixin"]
+
+
+class _HookState:
+    def __init__(self, module, n_inputs: int):
+        self.module = module
+        self.n_inputs = n_inputs
+        self.grad_outputs = None
+        self.inputs_wrapped = False
+
+
+def _run_full_hooks(state: _HookState, grad_inputs: tuple) -> tuple:
+    module = state.module
+    for hook in tuple(module._backward_hooks.values()):
+        result = hook(module, grad_inputs, state.grad_outputs)
+        if result is not None:
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(grad_inputs):
+                raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
+                                   f"got {len(result)}, but expected {len(grad_inputs)}")
+            grad_inputs = result
+    return grad_inputs
+
+
+def _spread(grads, slots, n: int) -> tuple:
+    """Gradients of the wrapped tensors placed at their slots among ``n`` (None elsewhere)."""
+    full = [None] * n
+    for slot, g in zip(slots, grads):
+        full[slot] = g
+    return tuple(full)
+
+
+class BackwardHookFunction(Function):
+    """Identity on a module's tensors that require grad; its backward runs the module's
+    backward hooks (``slots``: where the wrapped tensors sit among the module's inputs or
+    outputs, ``n`` of them in all)."""
+
+    node_name = "BackwardHookFunctionBackward"
+
+    @staticmethod
+    def forward(ctx, state, side, slots, n, *tensors):
+        ctx.state, ctx.side, ctx.slots, ctx.n = state, side, slots, n
+        return tuple(t._alias() for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        state = ctx.state
+        module = state.module
+        full = _spread(grads, ctx.slots, ctx.n)
+        if ctx.side == "output":
+            for hook in tuple(module._backward_pre_hooks.values()):
+                result = hook(module, full)
+                if result is not None:
+                    result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+                    if len(result) != len(full):
+                        raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                           f"grad_output, got {len(result)}, but expected "
+                                           f"{len(full)}")
+                    full = result
+            state.grad_outputs = full
+            if not state.inputs_wrapped:
+                _run_full_hooks(state, (None,) * state.n_inputs)
+        else:
+            full = _run_full_hooks(state, full)
+        return (None, None, None, None) + tuple(full[slot] for slot in ctx.slots)
+
+
+class HooksMixin:
+    """The hook tables and their registration; ``Module.__call__`` runs them."""
+
+    _backward_hooks = None  # created at the first backward hook (dict id -> hook)
+    _backward_pre_hooks = None
+    _forward_hooks_with_kwargs = None  # hook id -> True (created when first needed)
+    _forward_hooks_always_called = None
+    _forward_pre_hooks_with_kwargs = None
+    _state_dict_pre_hooks = None
+    _state_dict_hooks = None
+    _load_state_dict_pre_hooks = None
+    _load_state_dict_post_hooks = None
+
+    def _table(self, name: str) -> dict:
+        table = self.__dict__.get(name)
+        if table is None:
+            table = {}
+            object.__setattr__(self, name, table)
+        return table
+
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> HookHandle:
+        """Call ``hook(module, args)`` (``hook(module, args, kwargs)`` with ``with_kwargs``)
+        before each forward; a returned value replaces the args (``(args, kwargs)``)."""
+        flags = self._table("_forward_pre_hooks_with_kwargs") if with_kwargs else None
+        return _add(self._forward_pre_hooks, hook, prepend, flags, True)
+
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> HookHandle:
+        """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``) after each forward; a returned value replaces the output. With
+        ``always_call`` it runs even when forward raised."""
+        handle = _add(self._forward_hooks, hook, prepend)
+        if with_kwargs:
+            self._table("_forward_hooks_with_kwargs")[handle.id] = True
+        if always_call:
+            self._table("_forward_hooks_always_called")[handle.id] = True
+        handle._tables += tuple(t for t in (self._forward_hooks_with_kwargs,
+                                            self._forward_hooks_always_called) if t is not None)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> HookHandle:
+        """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
+        known; a returned tuple replaces them."""
+        self._table("_backward_hooks")
+        return _add(self._table("_backward_pre_hooks"), hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> HookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
+        tensor inputs are known; a returned tuple replaces ``grad_input``."""
+        self._table("_backward_pre_hooks")
+        return _add(self._table("_backward_hooks"), hook, prepend)
+
+    def register_backward_hook(self, hook) -> HookHandle:
+        """The deprecated form of ``register_full_backward_hook`` (which it calls: PyTorch's
+        old hook saw only the module's last op, and warns that it is deprecated)."""
+        return self.register_full_backward_hook(hook)
+
+    def register_state_dict_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        return _add(self._table("_state_dict_pre_hooks"), hook, False)
+
+    def register_state_dict_post_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved
+        this module (and its children)."""
+        return _add(self._table("_state_dict_hooks"), hook, False)
+
+    _register_state_dict_hook = register_state_dict_post_hook
+
+    def register_load_state_dict_pre_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` loads this module."""
+        return _add(self._table("_load_state_dict_pre_hooks"), hook, False)
+
+    def register_load_state_dict_post_hook(self, hook) -> HookHandle:
+        """Call ``hook(module, incompatible_keys)`` after ``load_state_dict`` (which may edit
+        the keys lists in place)."""
+        return _add(self._table("_load_state_dict_post_hooks"), hook, False)
+
+    # ------------------------------------------------------------------- running them
+    def _call_with_hooks(self, args: tuple, kwargs: dict):
+        pre_kwargs = self._forward_pre_hooks_with_kwargs or {}
+        for key, hook in tuple(self._forward_pre_hooks.items()):
+            if key in pre_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        state = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            args, state = self._wrap_inputs(args)
+        try:
+            out = self.forward(*args, **kwargs)
+        except Exception:
+            always = self._forward_hooks_always_called or {}
+            for key, hook in tuple(self._forward_hooks.items()):
+                if key in always:
+                    try:
+                        hook(self, args, None)
+                    except Exception:
+                        pass
+            raise
+        with_kwargs = self._forward_hooks_with_kwargs or {}
+        for key, hook in tuple(self._forward_hooks.items()):
+            result = hook(self, args, kwargs, out) if key in with_kwargs else \
+                hook(self, args, out)
+            if result is not None:
+                out = result
+        if state is not None:
+            out = self._wrap_outputs(out, state)
+        return out
+
+    def _wrap_inputs(self, args: tuple):
+        from ...autograd.grad_mode import is_grad_enabled
+
+        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        state = _HookState(self, len(positions))
+        wanted = [i for i in positions if args[i].requires_grad]
+        if not is_grad_enabled():
+            return args, None
+        if wanted:
+            state.inputs_wrapped = True
+            slots = tuple(positions.index(i) for i in wanted)
+            new = BackwardHookFunction.apply(state, "input", slots, len(positions),
+                                             *[args[i] for i in wanted])
+            args = list(args)
+            for i, t in zip(wanted, new):
+                args[i] = t
+            args = tuple(args)
+        return args, state
+
+    def _wrap_outputs(self, out, state: _HookState):
+        single = isinstance(out, Tensor)
+        items = (out,) if single else out
+        if not isinstance(items, (tuple, list)) or not all(isinstance(o, Tensor) for o in items):
+            return out
+        slots = tuple(i for i, o in enumerate(items) if o.requires_grad)
+        if not slots:
+            return out
+        new = BackwardHookFunction.apply(state, "output", slots, len(items),
+                                         *[items[i] for i in slots])
+        items = list(items)
+        for i, t in zip(slots, new):
+            items[i] = t
+        return items[0] if single else type(out)(items)

@@ -1,0 +1,191 @@
+"""``gpugrad.testing``: ``assert_close`` and ``make_tensor``, as ``torch.testing``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["assert_close", "make_tensor"]
+
+# (rtol, atol) by dtype, as PyTorch's defaults
+_TOLERANCES = {
+    "float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
+    "float64": (1e-7, 1e-7),
+}
+
+
+def _tensor_cls():
+    from ..tensor import Tensor
+
+    return Tensor
+
+
+def _fail(msg, default: str):
+    if msg is None:
+        raise AssertionError(default)
+    raise AssertionError(msg(default) if callable(msg) else msg)
+
+
+def _as_tensor(value):
+    from ..factories import tensor
+
+    Tensor = _tensor_cls()
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        from ..factories import from_numpy
+
+        return from_numpy(value)
+    return tensor(value)
+
+
+def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
+                     check_stride, msg, where: str):
+    if actual.shape != expected.shape:
+        _fail(msg, f"The values for attribute 'shape' do not match: {actual.shape} != "
+                   f"{expected.shape}.{where}")
+    if check_device and actual.device != expected.device:
+        _fail(msg, f"The values for attribute 'device' do not match: {actual.device} != "
+                   f"{expected.device}.{where}")
+    if check_dtype and actual.dtype != expected.dtype:
+        _fail(msg, f"The values for attribute 'dtype' do not match: {actual.dtype} != "
+                   f"{expected.dtype}.{where}")
+    if check_stride and actual.stride() != expected.stride():
+        _fail(msg, f"The values for attribute 'stride()' do not match: {actual.stride()} != "
+                   f"{expected.stride()}.{where}")
+    dtype_name = str(actual.dtype).rpartition(".")[2]
+    default_rtol, default_atol = _TOLERANCES.get(dtype_name, (0.0, 0.0))
+    if (rtol is None) != (atol is None):
+        raise ValueError(f"Both 'rtol' and 'atol' must be either specified or omitted, but got "
+                         f"no {'rtol' if rtol is None else 'atol'}.")
+    if rtol is None:
+        other = str(expected.dtype).rpartition(".")[2]
+        r2, a2 = _TOLERANCES.get(other, (0.0, 0.0))
+        rtol, atol = max(default_rtol, r2), max(default_atol, a2)
+    a = np.asarray(actual.detach().cpu().numpy(), dtype=np.float64 if
+                   actual.dtype.is_floating_point or dtype_name == "bool" else None)
+    b = np.asarray(expected.detach().cpu().numpy(), dtype=np.float64 if
+                   expected.dtype.is_floating_point or dtype_name == "bool" else None)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and rtol == 0 and atol == 0:
+        close = a == b
+        diff = np.abs(a.astype(np.int64) - b.astype(np.int64)) if a.size else a
+    else:
+        a, b = a.astype(np.float64), b.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(a - b)
+            close = (a == b) | (diff <= atol + rtol * np.abs(b))
+        if equal_nan:
+            close |= np.isnan(a) & np.isnan(b)
+    if close.all():
+        return
+    mismatched = int((~close).sum())
+    total = close.size
+    kind = "Scalars" if actual.dim() == 0 else "Tensor-likes"
+    exact = rtol == 0 and atol == 0
+    verdict = "equal" if exact else "close"
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = diff / np.abs(b)
+    flat_abs = np.where(np.isnan(diff), -np.inf, diff).reshape(-1)
+    flat_rel = np.where(np.isnan(rel), -np.inf, rel).reshape(-1)
+    ia = int(np.argmax(flat_abs))
+    ir = int(np.argmax(flat_rel))
+    index_a = tuple(int(i) for i in np.unravel_index(ia, a.shape)) if a.ndim else ()
+    index_r = tuple(int(i) for i in np.unravel_index(ir, a.shape)) if a.ndim else ()
+    allowed_a = "" if exact else f" (up to {atol} allowed)"
+    allowed_r = "" if exact else f" (up to {rtol} allowed)"
+    if actual.dim() == 0:
+        text = (f"{kind} are not {verdict}!\n\nExpected {b.item()} but got {a.item()}.\n"
+                f"Absolute difference: {diff.item()}{allowed_a}\n"
+                f"Relative difference: {rel.item()}{allowed_r}")
+    else:
+        text = (f"{kind} are not {verdict}!\n\nMismatched elements: {mismatched} / {total} "
+                f"({100 * mismatched / total:.1f}%)\n"
+                f"Greatest absolute difference: {flat_abs[ia]} at index {index_a}{allowed_a}\n"
+                f"Greatest relative difference: {flat_rel[ir]} at index {index_r}{allowed_r}")
+    _fail(msg, text + where)
+
+
+def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol=None, atol=None,
+                 equal_nan: bool = False, check_device: bool = True, check_dtype: bool = True,
+                 check_layout: bool = True, check_stride: bool = False, msg=None) -> None:
+    """Raise ``AssertionError`` unless ``actual`` and ``expected`` (tensors, arrays, numbers,
+    or sequences and mappings of them) are close: ``|a - e| <= atol + rtol * |e|``, with
+    PyTorch's default tolerances for the dtype, and the same shape, device and dtype."""
+    _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
+                  check_stride, msg, "")
+
+
+def _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
+                  check_stride, msg, path: str):
+    Tensor = _tensor_cls()
+    where = f"\n\nThe failure occurred for item {path}" if path else ""
+    if isinstance(actual, (list, tuple)) and isinstance(expected, (list, tuple)):
+        if len(actual) != len(expected):
+            _fail(msg, f"The length of the sequences mismatch: {len(actual)} != "
+                       f"{len(expected)}{where}")
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            _assert_close(a, e, rtol, atol, equal_nan, check_device, check_dtype, check_stride,
+                          msg, f"{path}[{i}]")
+        return
+    if isinstance(actual, dict) and isinstance(expected, dict):
+        if set(actual) != set(expected):
+            _fail(msg, f"The keys of the mappings do not match:\nMissing keys in the actual "
+                       f"mapping: {sorted(set(expected) - set(actual), key=str)}\nAdditional "
+                       f"keys in the actual mapping: {sorted(set(actual) - set(expected), key=str)}"
+                       f"{where}")
+        for key in expected:
+            _assert_close(actual[key], expected[key], rtol, atol, equal_nan, check_device,
+                          check_dtype, check_stride, msg, f"{path}[{key!r}]")
+        return
+    numbers = (int, float, bool, complex)
+    if isinstance(actual, numbers) and isinstance(expected, numbers):
+        if check_dtype and type(actual) is not type(expected):
+            _fail(msg, f"The values for attribute 'dtype' do not match: "
+                       f"{type(actual).__name__} != {type(expected).__name__}.{where}")
+    elif not isinstance(actual, (Tensor, np.ndarray) + numbers) or \
+            not isinstance(expected, (Tensor, np.ndarray) + numbers):
+        raise TypeError(f"No comparison pair was able to handle inputs of type "
+                        f"{type(actual)} and {type(expected)}.")
+    elif isinstance(actual, Tensor) != isinstance(expected, Tensor):
+        raise TypeError(f"No comparison pair was able to handle inputs of type "
+                        f"{type(actual)} and {type(expected)}.")
+    _compare_tensors(_as_tensor(actual), _as_tensor(expected), rtol, atol, equal_nan,
+                     check_device, check_dtype, check_stride, msg, where)
+
+
+def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool = False,
+                noncontiguous: bool = False, exclude_zero: bool = False,
+                memory_format=None):
+    """A tensor of ``shape`` filled with uniform values in ``[low, high)`` (PyTorch's default
+    ranges: [-9, 9) for floats and signed ints, [0, 10) for uint8, {False, True} for bool)."""
+    from ..factories import tensor
+    from ..sampling import rand, randint
+
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    name = str(dtype).rpartition(".")[2]
+    if name == "bool":
+        out = randint(0, 2, shape, device=device).bool()
+    elif name in ("int8", "int16", "int32", "int64", "uint8"):
+        lo = 0 if name == "uint8" else -9
+        lo = lo if low is None else math.ceil(low)
+        hi = 10 if high is None else math.ceil(high)
+        if lo >= hi:
+            raise ValueError(f"`low` must be less than `high`, but got {lo} >= {hi}")
+        out = randint(lo, hi, shape, device=device).to(dtype)
+    else:
+        lo = -9.0 if low is None else float(low)
+        hi = 9.0 if high is None else float(high)
+        if lo > hi:
+            raise ValueError(f"`low` must be less than or equal to `high`, but got {lo} > {hi}")
+        out = (rand(shape, dtype=dtype, device=device) * (hi - lo) + lo)
+    if exclude_zero:
+        replacement = 1 if name in ("bool", "int8", "int16", "int32", "int64", "uint8") else \
+            float(np.finfo(np.float32).tiny)
+        out = out.masked_fill(out == 0, replacement)
+    if noncontiguous and out.numel() > 1:
+        doubled = out.repeat_interleave(2, dim=-1)
+        out = doubled[..., ::2]
+    del tensor
+    return out.requires_grad_(requires_grad) if requires_grad else out

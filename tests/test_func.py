@@ -1,0 +1,127 @@
+"""``gpugrad.func`` (grad, grad_and_value, vjp, jacrev, jacfwd, hessian, vmap, functional_call)
+against ``torch.func``: the usual compositions (per-sample gradients, ensembles, Hessians)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((6, 3))
+Y = RNG.standard_normal((6,))
+W = RNG.standard_normal((3,))
+
+
+def _close(a, b, tol=1e-10):
+    if isinstance(b, (tuple, list)):
+        assert len(a) == len(b)
+        for p, q in zip(a, b):
+            _close(p, q, tol)
+        return
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+
+
+def _both(fn):
+    return fn(gpugrad), fn(torch)
+
+
+def loss(m, w, x, y):
+    return ((x @ w).tanh() - y).pow(2).mean()
+
+
+def test_grad_and_value_argnums_has_aux():
+    def run(m):
+        t = lambda a: m.tensor(a)  # noqa: E731
+        g = m.func.grad(lambda w, x, y: loss(m, w, x, y))(t(W), t(X), t(Y))
+        g2 = m.func.grad(lambda w, x, y: loss(m, w, x, y), argnums=(0, 1))(t(W), t(X), t(Y))
+        gv = m.func.grad_and_value(lambda w: (loss(m, w, t(X), t(Y)), w.sum()),
+                                   has_aux=True)(t(W))
+        return g, g2, gv[0], gv[1][0], gv[1][1]
+    _close(*_both(run))
+
+
+def test_per_sample_gradients_with_vmap_of_grad():
+    def run(m):
+        t = lambda a: m.tensor(a)  # noqa: E731
+        per_sample = m.func.vmap(m.func.grad(lambda w, x, y: loss(m, w, x[None], y[None])),
+                                 in_dims=(None, 0, 0))
+        return per_sample(t(W), t(X), t(Y))
+    ours, theirs = _both(run)
+    assert tuple(ours.shape) == (6, 3)
+    _close(ours, theirs)
+
+
+def test_grad_of_grad_and_hessian_and_jacrev():
+    def run(m):
+        f = lambda x: (x.sin() * x ** 2).sum()  # noqa: E731
+        x = m.tensor(W)
+        gg = m.func.grad(lambda v: m.func.grad(f)(v).sum())(x)
+        h = m.func.hessian(f)(x)
+        j = m.func.jacrev(lambda v: v.exp() * v.sum())(x)
+        jf = m.func.jacfwd(lambda v: v.exp() * v.sum())(x)
+        j2 = m.func.jacrev(lambda a, b: (a * b, a.sum() * b), argnums=(0, 1))(x, x + 1)
+        return gg, h, j, jf, j2
+    _close(*_both(run))
+
+
+def test_vjp():
+    def run(m):
+        x = m.tensor(X)
+        out, fn = m.func.vjp(lambda a: (a.exp(), a.sum(0)), x)
+        return out, fn((m.ones(6, 3, dtype=m.float64), m.tensor(W)))
+    _close(*_both(run))
+
+
+def test_vmap_in_out_dims_and_randomness():
+    a_np, b_np = RNG.standard_normal((4, 5)), RNG.standard_normal((5, 4))
+
+    def run(m):
+        a, b = m.tensor(a_np), m.tensor(b_np)
+        r1 = m.func.vmap(lambda u, v: u * v, in_dims=(0, 1))(a, b)
+        r2 = m.func.vmap(lambda u: (u.sum(), u * 2), out_dims=(0, 1))(a)
+        return r1, r2
+    _close(*_both(run))
+    for m in (gpugrad, torch):
+        def noisy(u, m=m):
+            return u + m.rand(())
+
+        with pytest.raises(RuntimeError, match="randomness error mode"):
+            m.func.vmap(noisy)(m.ones(3))
+        same = m.func.vmap(noisy, randomness="same")(m.zeros(3))
+        assert len(set(same.tolist())) == 1
+        different = m.func.vmap(noisy, randomness="different")(m.zeros(3))
+        assert len(set(different.tolist())) == 3
+        with pytest.raises(ValueError, match="same size in the mapped dimension"):
+            m.func.vmap(lambda u, v: u + v)(m.ones(3), m.ones(4))
+
+
+def test_functional_call_ensemble():
+    """Model ensembling as the torch.func tutorial writes it: stacked parameters, vmap over
+    functional_call."""
+    def run(m):
+        m.manual_seed(0)
+        models = [m.nn.Linear(3, 2).double() for _ in range(4)]
+        rng = np.random.default_rng(5)
+        with m.no_grad():
+            for mod in models:
+                for p in mod.parameters():
+                    p.copy_(m.tensor(rng.standard_normal(tuple(p.shape))))
+        params = {k: m.stack([dict(mod.named_parameters())[k].detach() for mod in models])
+                  for k in ("weight", "bias")}
+        x = m.tensor(X)
+        return m.func.vmap(lambda p, data: m.func.functional_call(models[0], p, (data,)),
+                           in_dims=(0, None))(params, x) if m is torch else \
+            m.stack([m.func.functional_call(models[0], {k: v[i] for k, v in params.items()},
+                                            (x,)) for i in range(4)])
+    _close(*_both(run))
+
+
+def test_errors_as_pytorch():
+    for m in (gpugrad, torch):
+        with pytest.raises(RuntimeError, match="Expected f\\(\\*args\\) to return a scalar"):
+            m.func.grad(lambda x: x * 2)(m.ones(3))
+        with pytest.raises(RuntimeError, match="only 1 positional inputs"):
+            m.func.grad(lambda x: x.sum(), argnums=1)(m.ones(3))
