@@ -16,6 +16,7 @@ from . import (
     inplace,
     join,
     linalg,
+    math_more,
     random,
     reduction,
     repeat,
@@ -30,7 +31,7 @@ from . import (
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
-          sampling]
+          sampling, math_more]
 
 
 def install_methods(cls) -> None:

@@ -1,0 +1,313 @@
+"""More elementwise math for ``formulas.UNARY`` / ``formulas.BINARY``: inverse trigonometric and
+hyperbolic functions, logarithms and exponentials in other bases, the special functions
+(``erfc``, ``erfinv``, ``lgamma``, ``digamma``, ``i0``), ``sinc``, and the binary ``atan2``,
+``hypot``, ``copysign``, ``fmax``/``fmin``, ``logaddexp``/``logaddexp2``, ``xlogy``.
+
+``formulas`` merges these tables into its own; the formulas follow its conventions (``m`` is
+the array module or ``gpugrad``). The special functions have no NumPy function, so each is
+written here with elementwise arithmetic only, which runs on NumPy, CuPy and Tensors alike:
+``_digamma`` and ``_polygamma`` are also the gradients of ``lgamma``, ``digamma`` and
+``polygamma`` under ``create_graph``. Each branch of a piecewise formula runs on inputs clamped
+into its range, so an unused branch never makes inf or nan (``where`` would pass nan gradients
+on to Tensors).
+"""
+
+from __future__ import annotations
+
+import math
+
+from .formulas import BinaryFormula, UnaryFormula, _erf_parts
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_PI = math.pi
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+# ---------------------------------------------------------------------------- erfc, erfinv
+def _erfc(m, x):
+    # The pieces of formulas._erf: erfc(|x|) is computed directly past 0.46875, so erfc(5)
+    # keeps its digits instead of cancelling in 1 - erf(5).
+    small, erfc_abs, y = _erf_parts(m, x)
+    tail = m.where(x < 0, 2 - erfc_abs, erfc_abs)
+    return m.where(y <= 0.46875, 1 - small, tail)
+
+
+# M. Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single-precision
+# polynomials in w = -log(1 - x^2), refined below by Newton steps on erf.
+_ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
+                   0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
+_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+                -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
+
+
+def _horner(coefs, w):
+    p = coefs[0]
+    for c in coefs[1:]:
+        p = p * w + c
+    return p
+
+
+def _erfinv(m, x):
+    inside = m.abs(x) < 1
+    xs = m.where(inside, x, 0)
+    w = -m.log((1 - xs) * (1 + xs))
+    wc = m.minimum(w, 5.0) - 2.5
+    wt = m.sqrt(m.maximum(w, 5.0)) - 3
+    z = m.where(w < 5, _horner(_ERFINV_CENTRAL, wc), _horner(_ERFINV_TAIL, wt)) * xs
+    for _ in range(2):  # Newton on erf(z) = x: quadratic, from ~1e-7 to double precision
+        small, erfc_abs, y = _erf_parts(m, z)
+        erf_z = m.where(y <= 0.46875, small, m.sign(z) * (1 - erfc_abs))
+        z = z - (erf_z - xs) / (_TWO_OVER_SQRT_PI * m.exp(-z * z))
+    edge = m.where(m.abs(x) == 1, x * math.inf, x * math.nan)  # +-inf at +-1, else nan
+    return m.where(inside, z, edge)
+
+
+# ------------------------------------------------------------------ lgamma, digamma, polygamma
+# Lanczos' approximation with g = 7 and 9 terms (relative error ~1e-15 for x >= 0.5).
+_LANCZOS_G = 7.0
+_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
+            -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+            9.9843695780195716e-6, 1.5056327351493116e-7)
+
+
+def _lgamma(m, x):
+    # x >= 0.5: Lanczos on z = x - 1; x < 0.5: the reflection
+    # lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x).
+    reflect = x < 0.5
+    z = m.where(reflect, 1 - x, x) - 1
+    series = _LANCZOS[0]
+    for k, c in enumerate(_LANCZOS[1:], 1):
+        series = series + c / (z + k)
+    t = z + _LANCZOS_G + 0.5
+    positive = _HALF_LOG_2PI + (z + 0.5) * m.log(t) - t + m.log(series)
+    sin_pi_x = m.abs(m.sin(_PI * (x - m.floor(x))))  # reduced first: exact at large |x|
+    pole = reflect & (sin_pi_x == 0)
+    reflected = math.log(_PI) - m.log(m.where(pole, 1.0, sin_pi_x)) - positive
+    return m.where(reflect, m.where(pole, math.inf, reflected), positive)
+
+
+_DIGAMMA_SHIFT = 10  # recurrence steps until the asymptotic series holds to ~1e-15
+
+
+def _digamma(m, x):
+    # x < 0.5: psi(x) = psi(1 - x) - pi / tan(pi x); then psi(z) = psi(z + 1) - 1 / z until
+    # z >= 10, where psi(z) = log z - 1/(2z) - sum B_2k / (2k z^2k).
+    reflect = x < 0.5
+    z = m.where(reflect, 1 - x, x)
+    acc = 0
+    for _ in range(_DIGAMMA_SHIFT):
+        small = z < _DIGAMMA_SHIFT
+        acc = acc - m.where(small, 1 / z, 0)
+        z = m.where(small, z + 1, z)
+    w = 1 / (z * z)
+    tail = w * (1 / 12 - w * (1 / 120 - w * (1 / 252 - w * (1 / 240 - w * (1 / 132)))))
+    positive = acc + m.log(z) - 0.5 / z - tail
+    frac = x - m.trunc(x)
+    pole = reflect & (frac == 0)
+    tan_pi_x = m.tan(_PI * m.where(pole, 0.5, frac))
+    # PyTorch: digamma(+-0) = -+inf, digamma(negative integer) = nan.
+    at_pole = m.where(x == 0, -m.copysign(math.inf, x), math.nan)
+    return m.where(reflect, m.where(pole, at_pole, positive - _PI / tan_pi_x), positive)
+
+
+# Bernoulli numbers B_2j / (2j)! for the Euler-Maclaurin tail of the Hurwitz zeta function.
+_BERNOULLI_OVER_FACT = (1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160,
+                        -691 / 1307674368000, 1 / 74724249600)
+_ZETA_TERMS = 12
+
+
+def _hurwitz_zeta(m, s: int, q):
+    """zeta(s, q) = sum_k (q + k)^-s for an integer s >= 2: the first terms summed, the rest by
+    Euler-Maclaurin. A pole (q a non-positive integer) gives inf."""
+    total = 0
+    for k in range(_ZETA_TERMS):
+        a = q + k
+        pole = a == 0
+        total = total + m.where(pole, math.inf, 1 / m.where(pole, 1.0, a) ** s)
+    a = q + _ZETA_TERMS
+    a = m.where(a == 0, 1.0, a)
+    total = total + a ** (1 - s) / (s - 1) + 0.5 / a ** s
+    rising = s  # s (s+1) ... (s + 2j - 2)
+    power = a ** (-s - 1)
+    for j, b in enumerate(_BERNOULLI_OVER_FACT):
+        total = total + b * rising * power
+        rising *= (s + 2 * j + 1) * (s + 2 * j + 2)
+        power = power / (a * a)
+    return total
+
+
+def _polygamma(m, n: int, x):
+    """The n-th derivative of digamma: (-1)^(n+1) n! zeta(n + 1, x) for n >= 1."""
+    if n == 0:
+        return _digamma(m, x)
+    return (-1) ** (n + 1) * math.factorial(n) * _hurwitz_zeta(m, n + 1, x)
+
+
+# --------------------------------------------------------------------------- Bessel i0, i1
+_BESSEL_SERIES_MAX = 20.0  # the power series up to |x| = 20, the asymptotic series past it
+_BESSEL_TERMS = 60
+
+
+def _i1(m, x):
+    """The modified Bessel function of the first kind, order 1 (the gradient of i0)."""
+    xs = m.minimum(m.maximum(x, -_BESSEL_SERIES_MAX), _BESSEL_SERIES_MAX)
+    q = xs * xs * 0.25
+    term = xs * 0.5
+    total = term
+    for k in range(1, _BESSEL_TERMS):
+        term = term * q / (k * (k + 1))
+        total = total + term
+    # |x| > 20: e^|x| / sqrt(2 pi |x|) * (1 - 3/(8x) - 15/(128 x^2) - ...), odd in x.
+    ax = m.maximum(m.abs(x), _BESSEL_SERIES_MAX)
+    coef, series = 1.0, 1.0
+    for k in range(1, 10):
+        coef = -coef * (4 - (2 * k - 1) ** 2) / (k * 8)
+        series = series + coef / ax ** k
+    big = m.exp(ax) / m.sqrt(2 * _PI * ax) * series * m.sign(x)
+    return m.where(m.abs(x) <= _BESSEL_SERIES_MAX, total, big)
+
+
+def _i0(m, x):
+    xs = m.minimum(m.maximum(x, -_BESSEL_SERIES_MAX), _BESSEL_SERIES_MAX)
+    q = xs * xs * 0.25
+    term = q * 0 + 1
+    total = term
+    for k in range(1, _BESSEL_TERMS):
+        term = term * q / (k * k)
+        total = total + term
+    ax = m.maximum(m.abs(x), _BESSEL_SERIES_MAX)
+    coef, series = 1.0, 1.0
+    for k in range(1, 10):
+        coef = coef * (2 * k - 1) ** 2 / (k * 8)
+        series = series + coef / ax ** k
+    big = m.exp(ax) / m.sqrt(2 * _PI * ax) * series
+    return m.where(m.abs(x) <= _BESSEL_SERIES_MAX, total, big)
+
+
+def _i0_grad(m, g, x, y):
+    return g * _i1(m, x)
+
+
+# ---------------------------------------------------------------------------------- sinc
+def _sinc(m, x):
+    safe = m.where(x == 0, 1.0, x)
+    return m.where(x == 0, 1.0, m.sin(_PI * safe) / (_PI * safe))
+
+
+def _sinc_grad(m, g, x, y):
+    # d/dx sin(pi x) / (pi x) = (cos(pi x) - sinc(x)) / x; 0 at x = 0, as PyTorch
+    safe = m.where(x == 0, 1.0, x)
+    px = _PI * safe
+    return m.where(x == 0, 0.0, g * (m.cos(px) * px - m.sin(px)) / (px * safe))
+
+
+def _zero(m, g, x, y):
+    return g * 0
+
+
+UNARY_MATH: dict[str, UnaryFormula] = {
+    "tan": UnaryFormula(lambda m, x: m.tan(x), lambda m, g, x, y: g * (1 + y * y), "y"),
+    "acos": UnaryFormula(lambda m, x: m.arccos(x),
+                         lambda m, g, x, y: -g / m.sqrt(1 - x * x), "x"),
+    "asin": UnaryFormula(lambda m, x: m.arcsin(x),
+                         lambda m, g, x, y: g / m.sqrt(1 - x * x), "x"),
+    "atan": UnaryFormula(lambda m, x: m.arctan(x), lambda m, g, x, y: g / (1 + x * x), "x"),
+    "acosh": UnaryFormula(lambda m, x: m.arccosh(x),
+                          lambda m, g, x, y: g / m.sqrt(x * x - 1), "x"),
+    "asinh": UnaryFormula(lambda m, x: m.arcsinh(x),
+                          lambda m, g, x, y: g / m.sqrt(x * x + 1), "x"),
+    "atanh": UnaryFormula(lambda m, x: m.arctanh(x), lambda m, g, x, y: g / (1 - x * x), "x"),
+    "log10": UnaryFormula(lambda m, x: m.log10(x), lambda m, g, x, y: g / (x * _LN10), "x"),
+    "log2": UnaryFormula(lambda m, x: m.log2(x), lambda m, g, x, y: g / (x * _LN2), "x"),
+    "exp2": UnaryFormula(lambda m, x: m.exp2(x), lambda m, g, x, y: g * y * _LN2, "y"),
+    "erfc": UnaryFormula(_erfc, lambda m, g, x, y: -g * _TWO_OVER_SQRT_PI * m.exp(-x * x), "x"),
+    "erfinv": UnaryFormula(_erfinv, lambda m, g, x, y: g * _SQRT_PI_OVER_2 * m.exp(y * y), "y"),
+    "lgamma": UnaryFormula(_lgamma, lambda m, g, x, y: g * _digamma(m, x), "x"),
+    "digamma": UnaryFormula(_digamma, lambda m, g, x, y: g * _polygamma(m, 1, x), "x"),
+    "i0": UnaryFormula(_i0, _i0_grad, "x", node="I0Backward0"),
+    "sinc": UnaryFormula(_sinc, _sinc_grad, "x"),
+    "deg2rad": UnaryFormula(lambda m, x: x * (_PI / 180), lambda m, g, x, y: g * (_PI / 180),
+                            node="Deg2RadBackward0"),
+    "rad2deg": UnaryFormula(lambda m, x: x * (180 / _PI), lambda m, g, x, y: g * (180 / _PI),
+                            node="Rad2DegBackward0"),
+    "frac": UnaryFormula(lambda m, x: x - m.trunc(x), lambda m, g, x, y: g),
+    # sgn is sign on real numbers (it differs on complex ones, which gpugrad lacks).
+    "sgn": UnaryFormula(lambda m, x: m.sign(x), _zero, float_only=False),
+}
+# Forwards that are one NumPy (and CuPy) function.
+UNARY_MATH_XP = {"tan": "tan", "acos": "arccos", "asin": "arcsin", "atan": "arctan",
+                 "acosh": "arccosh", "asinh": "arcsinh", "atanh": "arctanh", "log10": "log10",
+                 "log2": "log2", "exp2": "exp2", "sgn": "sign", "i0": "i0",
+                 "sinc": "sinc"}
+
+
+# --------------------------------------------------------------------------------- binary
+def _fmax_grad_a(m, g, a, b, o):
+    # PyTorch: all of the gradient to the operand fmax chose, ties to ``a``.
+    return m.where((a >= b) | (b != b), g, 0)
+
+
+def _fmax_grad_b(m, g, a, b, o):
+    return m.where((a >= b) | (b != b), 0, g)
+
+
+def _fmin_grad_a(m, g, a, b, o):
+    return m.where((a <= b) | (b != b), g, 0)
+
+
+def _fmin_grad_b(m, g, a, b, o):
+    return m.where((a <= b) | (b != b), 0, g)
+
+
+def _copysign_grad_a(m, g, a, b, o):
+    # o / a is +-1; 0 at a == 0, as PyTorch
+    return m.where(a == 0, 0, g * o / m.where(a == 0, 1.0, a))
+
+
+def _log(m, x):
+    if hasattr(x, "shape"):
+        return m.log(x)
+    return math.log(x) if x > 0 else -math.inf if x == 0 else math.nan  # a Python number
+
+
+def _xlogy(m, a, b):
+    # 0 where a == 0 (unless b is nan), a * log(b) elsewhere
+    return m.where((a == 0) & (b == b), 0, a * _log(m, b))
+
+
+def _xlogy_grad_a(m, g, a, b, o):
+    # PyTorch: xlogy(g, b), set to 0 where a == 0 and b <= 0
+    zero = ((a == 0) & (b <= 0)) | ((g == 0) & (b == b))
+    return m.where(zero, 0, g * _log(m, b))
+
+
+def _logaddexp(m, a, b):
+    return m.logaddexp(a, b)
+
+
+BINARY_MATH: dict[str, BinaryFormula] = {
+    "atan2": BinaryFormula(
+        lambda m, a, b: m.arctan2(a, b), lambda m, g, a, b, o: g * b / (a * a + b * b),
+        lambda m, g, a, b, o: -g * a / (a * a + b * b), reads=("ab", "ab")),
+    "hypot": BinaryFormula(lambda m, a, b: m.hypot(a, b), lambda m, g, a, b, o: g * a / o,
+                           lambda m, g, a, b, o: g * b / o, reads=("ao", "bo")),
+    "copysign": BinaryFormula(lambda m, a, b: m.copysign(a, b), _copysign_grad_a,
+                              lambda m, g, a, b, o: g * 0, reads=("ao", "")),
+    "fmax": BinaryFormula(lambda m, a, b: m.fmax(a, b), _fmax_grad_a, _fmax_grad_b,
+                          reads=("ab", "ab")),
+    "fmin": BinaryFormula(lambda m, a, b: m.fmin(a, b), _fmin_grad_a, _fmin_grad_b,
+                          reads=("ab", "ab")),
+    "logaddexp": BinaryFormula(
+        _logaddexp, lambda m, g, a, b, o: g / (1 + m.exp(b - a)),
+        lambda m, g, a, b, o: g / (1 + m.exp(a - b)), reads=("ab", "ab")),
+    "logaddexp2": BinaryFormula(
+        lambda m, a, b: m.logaddexp2(a, b), lambda m, g, a, b, o: g / (1 + 2 ** (b - a)),
+        lambda m, g, a, b, o: g / (1 + 2 ** (a - b)), reads=("ab", "ab")),
+    "xlogy": BinaryFormula(_xlogy, _xlogy_grad_a, lambda m, g, a, b, o: g * a / b,
+                           reads=("ab", "ab")),
+}
+BINARY_MATH_XP = {"atan2": "arctan2", "hypot": "hypot", "copysign": "copysign", "fmax": "fmax",
+                  "fmin": "fmin", "logaddexp": "logaddexp", "logaddexp2": "logaddexp2"}

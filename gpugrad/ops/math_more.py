@@ -1,0 +1,384 @@
+"""More of PyTorch's elementwise math: the binary ops of ``formulas_math.BINARY_MATH``
+(``atan2``, ``hypot``, ``copysign``, ``fmax``, ``fmin``, ``logaddexp``, ``logaddexp2``,
+``xlogy``), ``polygamma``, the composites (``logit``, ``nan_to_num``, ``float_power``,
+``ldexp``, ``lerp``, ``addcmul``, ``addcdiv``), the ops without a gradient (``signbit``,
+``isneginf``, ``isposinf``, ``isreal``, ``heaviside``, ``nextafter``, ``gcd``, ``lcm``,
+``isclose``), PyTorch's aliases (``arccos``, ``absolute``, ``fix``, ``greater``...), the
+in-place methods of all these, and the torch-level in-place functions (``gpugrad.relu_``...).
+
+The unary ops of ``formulas_math.UNARY_MATH`` (``tan``, ``acos``, ``erfinv``, ``lgamma``...)
+are generated in ``elementwise.py`` with the others.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import ml_dtypes
+import numpy as np
+
+from .. import _dtype as dt
+from ..autograd.function import Function
+from ..backend.formulas_math import _polygamma
+from . import compare, elementwise, select
+from ._util import Tensor, check_tensor, float_result, result_dtype, scalar_or_tensor
+from .arithmetic import _binary_class, _binary_op, mul, pow, raise_broadcast_error
+from .inplace import _apply
+
+_unary = elementwise.FUNCTIONS
+
+
+# ---------------------------------------------------------------- binary ops of the table
+def _table_op(op: str, node: str, doc: str, float_out: bool):
+    return _binary_op(_binary_class(op, node), op, doc, float_out=float_out)
+
+
+atan2 = _table_op("atan2", "Atan2Backward0",
+                  "The angle of the point ``(other, input)``: ``arctan(input / other)`` in the "
+                  "right quadrant.", True)
+hypot = _table_op("hypot", "HypotBackward0", "``sqrt(input**2 + other**2)``, without overflow.",
+                  True)
+copysign = _table_op("copysign", "CopysignBackward0",
+                     "``input``'s magnitude with ``other``'s sign (``-0.0`` counts as negative).",
+                     True)
+fmax = _table_op("fmax", "FmaxBackward0",
+                 "Elementwise maximum where a NaN loses to a number (both NaN: NaN).", False)
+fmin = _table_op("fmin", "FminBackward0",
+                 "Elementwise minimum where a NaN loses to a number (both NaN: NaN).", False)
+logaddexp = _table_op("logaddexp", "LogaddexpBackward0", "``log(exp(input) + exp(other))``.",
+                      True)
+logaddexp2 = _table_op("logaddexp2", "Logaddexp2Backward0",
+                       "``log2(2**input + 2**other)``.", True)
+xlogy = _table_op("xlogy", "XlogyBackward0",
+                  "``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).", True)
+arctan2 = atan2
+
+
+# ---------------------------------------------------------------------------- polygamma
+class Polygamma(Function):
+    """The ``n``-th derivative of ``digamma``; its gradient is ``polygamma(n + 1, x)``."""
+
+    node_name = "PolygammaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, n):
+        ctx.n = n
+        ctx.save_for_backward(x)
+        return x._new(_polygamma(x._backend.math, n, x._data))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * polygamma(ctx.n + 1, x), None
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The ``n``-th derivative of the digamma function (``n = 0``: ``digamma``)."""
+    check_tensor(input, "polygamma")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if n == 0:
+        return _unary["digamma"](input)
+    if not input.dtype.is_floating_point:
+        input = input.to(float_result(input.dtype))
+    return Polygamma.apply(input, int(n))
+
+
+# ---------------------------------------------------------------------------- composites
+def _as_float(x: Tensor) -> Tensor:
+    return x if x.dtype.is_floating_point else x.to(dt.get_default_dtype())
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to ``[eps, 1 - eps]`` (the
+    gradient is 0 outside it)."""
+    x = _as_float(check_tensor(input, "logit"))
+    if eps is not None:
+        x = select.clamp(x, eps, 1 - eps)
+    return _unary["log"](x / (1 - x))
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default the
+    dtype's largest and lowest finite values); those places get no gradient."""
+    check_tensor(input, "nan_to_num")
+    if not input.dtype.is_floating_point:
+        return input.clone()
+    info = ml_dtypes.finfo(input._data.dtype)  # (NumPy's finfo knows no bfloat16)
+    hi = float(info.max) if posinf is None else posinf
+    lo = float(info.min) if neginf is None else neginf
+    x = select.where(compare.isnan(input), nan, input)
+    x = select.where(compare.eq(input, math.inf), hi, x)
+    return select.where(compare.eq(input, -math.inf), lo, x)
+
+
+def float_power(input, exponent) -> Tensor:
+    """``input ** exponent`` computed (and returned) in float64."""
+    def f64(x):
+        return x.to(dt.float64) if isinstance(x, Tensor) else x
+
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("float_power(): at least one argument must be a Tensor")
+    base = f64(scalar_or_tensor(input, "input"))
+    if not isinstance(base, Tensor):
+        base = exponent._new(exponent._backend.xp.asarray(float(base)))
+    return pow(base, f64(scalar_or_tensor(exponent, "exponent")))
+
+
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other``."""
+    check_tensor(input, "ldexp")
+    check_tensor(other, "ldexp", "other")
+    return mul(input, pow(2.0, other))
+
+
+def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
+    """``input + weight * (end - input)``; ``weight`` a number or a tensor."""
+    check_tensor(input, "lerp")
+    check_tensor(end, "lerp", "end")
+    return input + weight * (end - input)
+
+
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 * tensor2``."""
+    check_tensor(input, "addcmul")
+    return input + value * tensor1 * tensor2 if value != 1 else input + tensor1 * tensor2
+
+
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    """``input + value * tensor1 / tensor2`` (integer tensors are refused, as in PyTorch)."""
+    check_tensor(input, "addcdiv")
+    if not tensor1.dtype.is_floating_point and not tensor2.dtype.is_floating_point:
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
+            ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+            "for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes."
+        )
+    q = tensor1 / tensor2
+    return input + (value * q if value != 1 else q)
+
+
+# ----------------------------------------------------------------- no gradient: bool results
+def signbit(input: Tensor) -> Tensor:
+    """True where the sign bit is set (``-0.0`` and NaNs with the bit included)."""
+    d = check_tensor(input, "signbit")._data
+    xp = input._backend.xp
+    if d.dtype.kind in dt.FLOAT_KINDS:
+        return input._new(xp.signbit(d if d.dtype.kind == "f" else d.astype(np.float32)))
+    return input._new(d < 0 if d.dtype.kind != "b" else xp.zeros(d.shape, bool))
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """True where ``input`` is +inf."""
+    d = check_tensor(input, "isposinf")._data
+    return input._new(d == np.inf if d.dtype.kind in dt.FLOAT_KINDS
+                      else input._backend.xp.zeros(d.shape, bool))
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """True where ``input`` is -inf."""
+    d = check_tensor(input, "isneginf")._data
+    return input._new(d == -np.inf if d.dtype.kind in dt.FLOAT_KINDS
+                      else input._backend.xp.zeros(d.shape, bool))
+
+
+def isreal(input: Tensor) -> Tensor:
+    """True everywhere: gpugrad has no complex tensors."""
+    d = check_tensor(input, "isreal")._data
+    return input._new(input._backend.xp.ones(d.shape, bool))
+
+
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (``+input``); refused on bool tensors, as in PyTorch."""
+    if check_tensor(input, "positive")._data.dtype.kind == "b":
+        raise TypeError(
+            "The `+` operator, on a bool tensor is not supported. If you are trying to invert "
+            "a mask, use the `~` or `logical_not()` operator instead.")
+    return input
+
+
+def _same_device(a: Tensor, b: Tensor) -> None:
+    if a._backend is not b._backend:
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found tensors on {a.device} "
+            f"and {b.device}")
+
+
+def _broadcast_call(fn, a: Tensor, b: Tensor, rt: dt.dtype, name: str) -> Tensor:
+    _same_device(a, b)
+    try:
+        return a._new(fn(a._data.astype(rt.np, copy=False), b._data.astype(rt.np, copy=False)))
+    except ValueError as e:
+        raise_broadcast_error(a, b, e)
+
+
+def heaviside(input: Tensor, values: Tensor) -> Tensor:
+    """The step function: 0 where ``input < 0``, ``values`` where it is 0, 1 where it is
+    positive. No gradient (PyTorch has none)."""
+    check_tensor(input, "heaviside")
+    check_tensor(values, "heaviside", "values")
+    if input.dtype is not values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes")
+    xp = input._backend.xp
+
+    def step(x, v):
+        return xp.where(x == 0, v, (x > 0).astype(x.dtype))
+
+    return _broadcast_call(step, input, values, input.dtype, "heaviside")
+
+
+def nextafter(input: Tensor, other: Tensor) -> Tensor:
+    """The next float after ``input`` towards ``other``. No gradient."""
+    check_tensor(input, "nextafter")
+    check_tensor(other, "nextafter", "other")
+    rt = result_dtype(input, other)
+    if not rt.is_floating_point or rt.np.kind != "f":
+        raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{_torch_name(rt)}'")
+    return _broadcast_call(input._backend.xp.nextafter, input, other, rt, "nextafter")
+
+
+def _torch_name(d: dt.dtype) -> str:
+    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+             "bool": "Bool"}
+    return names.get(d.name, d.name)
+
+
+def _integer_op(name: str, np_name: str, doc: str):
+    def fn(input: Tensor, other: Tensor) -> Tensor:
+        check_tensor(input, name)
+        other = scalar_or_tensor(other)
+        if not isinstance(other, Tensor):
+            other = input._new(input._backend.xp.asarray(other))
+        rt = result_dtype(input, other)
+        if rt.np.kind not in "iu":
+            raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{_torch_name(rt)}'")
+        return _broadcast_call(getattr(input._backend.xp, np_name), input, other, rt, name)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+gcd = _integer_op("gcd", "gcd", "The greatest common divisor of integer tensors (non-negative).")
+lcm = _integer_op("lcm", "lcm", "The least common multiple of integer tensors (non-negative).")
+
+
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """True where ``|input - other| <= atol + rtol * |other|`` (equal infinities too; NaNs
+    only with ``equal_nan``)."""
+    check_tensor(input, "isclose")
+    check_tensor(other, "isclose", "other")
+    if input.dtype is not other.dtype:
+        raise RuntimeError(f"{_torch_name(input.dtype)} did not match {_torch_name(other.dtype)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    xp = input._backend.xp
+    if input._data.dtype.kind == "b":
+        return _broadcast_call(xp.equal, input, other, input.dtype, "isclose")
+    # (on floats; bfloat16 and integers are compared in float32 / the default float dtype)
+    ft = input.dtype if input._data.dtype.kind == "f" else dt.get_default_dtype()
+    if input._data.dtype.kind == "V":
+        ft = dt.float32
+
+    def close(a, b):
+        return xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+    return _broadcast_call(close, input, other, ft, "isclose")
+
+
+# --------------------------------------------------------------------------------- aliases
+arccos, arcsin, arctan = _unary["acos"], _unary["asin"], _unary["atan"]
+arccosh, arcsinh, arctanh = _unary["acosh"], _unary["asinh"], _unary["atanh"]
+absolute = _unary["abs"]
+fix = _unary["trunc"]
+greater, greater_equal, less, less_equal, not_equal = (
+    compare.gt, compare.ge, compare.lt, compare.le, compare.ne)
+
+_ALIASES = {"arccos": "acos", "arcsin": "asin", "arctan": "atan", "arccosh": "acosh",
+            "arcsinh": "asinh", "arctanh": "atanh", "absolute": "abs", "fix": "trunc"}
+
+
+# ------------------------------------------------------------------------ in-place methods
+def _inplace(fn, name: str):
+    """``self.<name>_(*args)``: ``fn(self, *args)`` written into ``self``."""
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        operands = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+        return _apply(self, lambda s: fn(s, *args, **kwargs), operands)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``."
+    params = list(inspect.signature(fn).parameters.values())
+    method.__signature__ = inspect.Signature([params[0].replace(name="self"), *params[1:]],
+                                             return_annotation="Tensor")
+    return method
+
+
+def _polygamma_method(self: Tensor, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+def _polygamma_inplace(self: Tensor, n: int) -> Tensor:
+    return _apply(self, lambda s: polygamma(n, s), ())
+
+
+_WITH_INPLACE = {
+    "atan2": atan2, "arctan2": atan2, "hypot": hypot, "copysign": copysign, "xlogy": xlogy,
+    "logit": logit, "nan_to_num": nan_to_num, "float_power": float_power, "ldexp": ldexp,
+    "lerp": lerp, "addcmul": addcmul, "addcdiv": addcdiv, "heaviside": heaviside,
+    "nextafter": nextafter, "gcd": gcd, "lcm": lcm,
+    "eq": compare.eq, "ne": compare.ne, "lt": compare.lt, "le": compare.le, "gt": compare.gt,
+    "ge": compare.ge, "greater": greater, "greater_equal": greater_equal, "less": less,
+    "less_equal": less_equal, "not_equal": not_equal,
+}
+_PLAIN = {"fmax": fmax, "fmin": fmin, "logaddexp": logaddexp, "logaddexp2": logaddexp2,
+          "signbit": signbit, "isposinf": isposinf, "isneginf": isneginf, "isreal": isreal,
+          "positive": positive, "isclose": isclose, "polygamma": _polygamma_method}
+
+METHODS = dict(_PLAIN)
+METHODS.update({name: fn for name, fn in _WITH_INPLACE.items()
+                if name not in ("eq", "ne", "lt", "le", "gt", "ge")})
+METHODS.update({name + "_": _inplace(fn, name) for name, fn in _WITH_INPLACE.items()})
+METHODS["polygamma_"] = _polygamma_inplace
+for _alias, _op in _ALIASES.items():
+    METHODS[_alias] = _unary[_op]
+    METHODS[_alias + "_"] = _inplace(_unary[_op], _alias)
+
+
+# ------------------------------------------------------ torch-level in-place functions
+def _torch_inplace(name: str):
+    """``gpugrad.<name>(input, *args)``: the in-place method ``input.<name>(*args)``."""
+    def fn(input: Tensor, *args, **kwargs) -> Tensor:
+        return getattr(check_tensor(input, name), name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"In-place ``{name[:-1]}`` of ``input`` (``input.{name}(...)``)."
+    return fn
+
+
+# The ones PyTorch has (the unary math of the formula table but sign_, sgn_, erfinv_, lgamma_,
+# digamma_, which are Tensor methods only there).
+_TORCH_INPLACE = sorted({op + "_" for op in elementwise.PUBLIC} - {
+    "sign_", "sgn_", "erfinv_", "lgamma_", "digamma_"} | {
+    "negative_", "clamp_", "clamp_min_", "clamp_max_", "clip_", "zero_", "fill_", "detach_",
+    "arccos_", "arcsin_", "arctan_", "arccosh_", "arcsinh_", "arctanh_", "fix_", "gcd_", "lcm_",
+    "ldexp_", "logit_", "nan_to_num_", "xlogy_"})
+globals().update({name: _torch_inplace(name) for name in _TORCH_INPLACE})
+
+__all__ = [
+    "atan2", "arctan2", "hypot", "copysign", "fmax", "fmin", "logaddexp", "logaddexp2", "xlogy",
+    "polygamma", "logit", "nan_to_num", "float_power", "ldexp", "lerp", "addcmul", "addcdiv",
+    "signbit", "isposinf", "isneginf", "isreal", "positive", "heaviside", "nextafter", "gcd",
+    "lcm", "isclose", "greater", "greater_equal", "less", "less_equal", "not_equal",
+    *_ALIASES, *_TORCH_INPLACE,
+]
