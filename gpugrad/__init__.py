@@ -89,6 +89,7 @@ from . import (  # noqa: E402
     nn,
     optim,
     random,
+    special,
     utils,
 )
 from .amp import autocast  # noqa: E402

@@ -1,7 +1,7 @@
 """The Triton expression of the formulas of ``gpugrad/backend/formulas_math.py``: inverse
 trigonometric and hyperbolic functions, other bases, the special functions, ``sinc``, and the
 binary ``atan2``, ``hypot``, ``copysign``, ``fmax``/``fmin``, ``logaddexp``/``logaddexp2``,
-``xlogy``. ``unary_math.UNARY`` and ``binary_math.BINARY`` merge these tables.
+``xlogy``, ``xlog1py``. ``unary_math.UNARY`` and ``binary_math.BINARY`` merge these tables.
 
 Traffic as every elementwise op: one read and one write per element (a gradient reads what its
 op saved as well). Compiled, the transcendental functions are CUDA's libdevice; Triton's
@@ -437,6 +437,25 @@ def _xlogy_grad_b(g, a, b, out):
     return fdiv(g * a, b + g * 0)
 
 
+@triton.jit
+def _xlog1py(a, b):
+    r = a * log1p(b + a * 0)
+    return tl.where(a == 0, tl.where(b == b, 0, r), r).to(r.dtype)
+
+
+@triton.jit
+def _xlog1py_grad_a(g, a, b, out):
+    # xlog1py(g, b), then 0 where a == 0 and b <= -1
+    r = g * log1p(b + g * 0)
+    r = tl.where(g == 0, tl.where(b == b, 0, r), r)
+    return tl.where(a == 0, tl.where(b <= -1, 0, r), r).to(g.dtype)
+
+
+@triton.jit
+def _xlog1py_grad_b(g, a, b, out):
+    return fdiv(g * a, b + 1 + g * 0)
+
+
 BINARY = {
     "atan2": (_atan2, _atan2_grad_a, _atan2_grad_b),
     "hypot": (_hypot, _hypot_grad_a, _hypot_grad_b),
@@ -445,5 +464,6 @@ BINARY = {
     "logaddexp": (_logaddexp, _logaddexp_grad_a, _logaddexp_grad_b),
     "logaddexp2": (_logaddexp2, _logaddexp2_grad_a, _logaddexp2_grad_b),
     "xlogy": (_xlogy, _xlogy_grad_a, _xlogy_grad_b),
+    "xlog1py": (_xlog1py, _xlog1py_grad_a, _xlog1py_grad_b),
 }
 BINARY_INT = {"fmax": _fmax, "fmin": _fmin}

@@ -284,6 +284,23 @@ def _xlogy_grad_a(m, g, a, b, o):
     return m.where(zero, 0, g * _log(m, b))
 
 
+def _log1p(m, x):
+    if hasattr(x, "shape"):
+        return m.log1p(x)
+    return math.log1p(x) if x > -1 else -math.inf if x == -1 else math.nan  # a Python number
+
+
+def _xlog1py(m, a, b):
+    # 0 where a == 0 (unless b is nan), a * log1p(b) elsewhere
+    return m.where((a == 0) & (b == b), 0, a * _log1p(m, b))
+
+
+def _xlog1py_grad_a(m, g, a, b, o):
+    # PyTorch: xlog1py(g, b), set to 0 where a == 0 and b <= -1
+    zero = ((a == 0) & (b <= -1)) | ((g == 0) & (b == b))
+    return m.where(zero, 0, g * _log1p(m, b))
+
+
 def _logaddexp(m, a, b):
     return m.logaddexp(a, b)
 
@@ -308,6 +325,8 @@ BINARY_MATH: dict[str, BinaryFormula] = {
         lambda m, g, a, b, o: g / (1 + 2 ** (a - b)), reads=("ab", "ab")),
     "xlogy": BinaryFormula(_xlogy, _xlogy_grad_a, lambda m, g, a, b, o: g * a / b,
                            reads=("ab", "ab")),
+    "xlog1py": BinaryFormula(_xlog1py, _xlog1py_grad_a, lambda m, g, a, b, o: g * a / (b + 1),
+                             reads=("ab", "ab")),
 }
 BINARY_MATH_XP = {"atan2": "arctan2", "hypot": "hypot", "copysign": "copysign", "fmax": "fmax",
                   "fmin": "fmin", "logaddexp": "logaddexp", "logaddexp2": "logaddexp2"}

@@ -23,15 +23,30 @@ from ..autograd.function import Function
 from ..backend.formulas_math import _polygamma
 from . import compare, elementwise, select
 from ._util import Tensor, check_tensor, float_result, result_dtype, scalar_or_tensor
-from .arithmetic import _binary_class, _binary_op, mul, pow, raise_broadcast_error
+from .arithmetic import (
+    _binary_class,
+    _binary_op,
+    _pow,
+    _scalar_overload,
+    mul,
+    pow,
+    raise_broadcast_error,
+)
 from .inplace import _apply
 
 _unary = elementwise.FUNCTIONS
 
 
 # ---------------------------------------------------------------- binary ops of the table
-def _table_op(op: str, node: str, doc: str, float_out: bool):
-    return _binary_op(_binary_class(op, node), op, doc, float_out=float_out)
+def _table_op(op: str, node: str, doc: str, float_out: bool, scalar_nodes=("", "")):
+    """The public function of ``BINARY[op]``; ``scalar_nodes``: PyTorch's node names when
+    ``input`` / ``other`` is a Python number, where it has such overloads."""
+    cls = _binary_class(op, node)
+    if scalar_nodes[0]:
+        cls.with_scalar_input = _scalar_overload(cls, scalar_nodes[0], 1)
+    if scalar_nodes[1]:
+        cls.with_scalar_other = _scalar_overload(cls, scalar_nodes[1], 0)
+    return _binary_op(cls, op, doc, float_out=float_out)
 
 
 atan2 = _table_op("atan2", "Atan2Backward0",
@@ -41,7 +56,7 @@ hypot = _table_op("hypot", "HypotBackward0", "``sqrt(input**2 + other**2)``, wit
                   True)
 copysign = _table_op("copysign", "CopysignBackward0",
                      "``input``'s magnitude with ``other``'s sign (``-0.0`` counts as negative).",
-                     True)
+                     True, ("", "CopysignBackward1"))
 fmax = _table_op("fmax", "FmaxBackward0",
                  "Elementwise maximum where a NaN loses to a number (both NaN: NaN).", False)
 fmin = _table_op("fmin", "FminBackward0",
@@ -51,7 +66,11 @@ logaddexp = _table_op("logaddexp", "LogaddexpBackward0", "``log(exp(input) + exp
 logaddexp2 = _table_op("logaddexp2", "Logaddexp2Backward0",
                        "``log2(2**input + 2**other)``.", True)
 xlogy = _table_op("xlogy", "XlogyBackward0",
-                  "``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).", True)
+                  "``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).", True,
+                  ("XlogyBackward1", "XlogyBackward2"))
+xlog1py = _table_op("xlog1py", "SpecialXlog1PyBackward0",
+                    "``input * log1p(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).",
+                    True, ("SpecialXlog1PyBackward1", "SpecialXlog1PyBackward2"))
 arctan2 = atan2
 
 
@@ -65,7 +84,12 @@ class Polygamma(Function):
     def forward(ctx, x, n):
         ctx.n = n
         ctx.save_for_backward(x)
-        return x._new(_polygamma(x._backend.math, n, x._data))
+        if n == 0:  # (the formula table's digamma: one kernel on CUDA)
+            return x._new(x._backend.unary("digamma", x._data))
+        d = x._data
+        if d.dtype.kind == "V":  # bfloat16: in float32, rounded once
+            return x._new(_polygamma(x._backend.math, n, d.astype(np.float32)).astype(d.dtype))
+        return x._new(_polygamma(x._backend.math, n, d))
 
     @staticmethod
     def backward(ctx, grad):
@@ -80,8 +104,6 @@ def polygamma(n: int, input: Tensor) -> Tensor:
         raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
-    if n == 0:
-        return _unary["digamma"](input)
     if not input.dtype.is_floating_point:
         input = input.to(float_result(input.dtype))
     return Polygamma.apply(input, int(n))
@@ -92,13 +114,36 @@ def _as_float(x: Tensor) -> Tensor:
     return x if x.dtype.is_floating_point else x.to(dt.get_default_dtype())
 
 
+class Logit(Function):
+    """``log(x / (1 - x))`` of ``x`` clamped to ``[eps, 1 - eps]`` (with ``eps``); as PyTorch's,
+    the gradient ``g / (x (1 - x))`` is 0 outside that range (without ``eps``: nan outside
+    ``[0, 1]``)."""
+
+    node_name = "LogitBackward0"
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.eps = eps
+        ctx.save_for_backward(x)
+        d = x._data
+        if eps is not None:
+            d = x._backend.clamp(d, eps, 1 - eps)
+        return x._new(x._backend.unary("log", d / (1 - d)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        eps = ctx.eps
+        gx = grad / (x * (1 - x))
+        lo, hi = (0.0, 1.0) if eps is None else (eps, 1 - eps)
+        outside = compare.logical_or(compare.lt(x, lo), compare.gt(x, hi))
+        return select.where(outside, math.nan if eps is None else 0.0, gx), None
+
+
 def logit(input: Tensor, eps: float | None = None) -> Tensor:
     """``log(x / (1 - x))``; with ``eps``, ``x`` is first clamped to ``[eps, 1 - eps]`` (the
     gradient is 0 outside it)."""
-    x = _as_float(check_tensor(input, "logit"))
-    if eps is not None:
-        x = select.clamp(x, eps, 1 - eps)
-    return _unary["log"](x / (1 - x))
+    return Logit.apply(_as_float(check_tensor(input, "logit")), eps)
 
 
 def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
@@ -123,10 +168,10 @@ def float_power(input, exponent) -> Tensor:
 
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError("float_power(): at least one argument must be a Tensor")
-    base = f64(scalar_or_tensor(input, "input"))
+    base, exponent = scalar_or_tensor(input, "input"), scalar_or_tensor(exponent, "exponent")
     if not isinstance(base, Tensor):
-        base = exponent._new(exponent._backend.xp.asarray(float(base)))
-    return pow(base, f64(scalar_or_tensor(exponent, "exponent")))
+        return _pow(float(base), f64(exponent))
+    return pow(f64(base), f64(exponent))
 
 
 def ldexp(input: Tensor, other: Tensor) -> Tensor:
@@ -239,7 +284,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:
     check_tensor(input, "nextafter")
     check_tensor(other, "nextafter", "other")
     rt = result_dtype(input, other)
-    if not rt.is_floating_point or rt.np.kind != "f":
+    if not rt.is_floating_point:
         raise NotImplementedError(f"\"nextafter_cpu\" not implemented for '{_torch_name(rt)}'")
     return _broadcast_call(input._backend.xp.nextafter, input, other, rt, "nextafter")
 
