@@ -39,7 +39,7 @@ else:
     log10, log2, exp2 = (_numpy_unary(f) for f in (np.log10, np.log2, np.exp2))
     erfc, erfinv, lgamma, i0, i1 = (
         _numpy_unary(lambda a, _f=f: _f(np, a))
-        for f in (fm._erfc, fm._erfinv, fm._lgamma, fm._i0, fm._i1))
+        for f in (fm._erfc, fm._erfinv, fm._lgamma, fm._i0_forward, fm._i1))
     atan2, hypot, copysign = (_numpy_binary(f) for f in (np.arctan2, np.hypot, np.copysign))
 
 _PI = tl.constexpr(3.14159265358979323846)
@@ -283,7 +283,7 @@ def _identity_grad(g, x, y):
 
 @triton.jit
 def _sgn(x):
-    return tl.where(x > 0, 1, tl.where(x < 0, -1, x)).to(x.dtype)
+    return tl.where(x > 0, 1, tl.where(x < 0, -1, 0)).to(x.dtype)  # 0 at 0 and at NaN
 
 
 @triton.jit
@@ -312,12 +312,14 @@ def _atan2(a, b):
 
 @triton.jit
 def _atan2_grad_a(g, a, b, out):
-    return fdiv(g * b, a * a + b * b)
+    d = a * a + b * b + g * 0
+    return tl.where(d == 0, 0, fdiv(g * b, tl.where(d == 0, 1, d))).to(g.dtype)  # 0 at 0, 0
 
 
 @triton.jit
 def _atan2_grad_b(g, a, b, out):
-    return fdiv(-g * a, a * a + b * b)
+    d = a * a + b * b + g * 0
+    return tl.where(d == 0, 0, fdiv(-g * a, tl.where(d == 0, 1, d))).to(g.dtype)
 
 
 @triton.jit

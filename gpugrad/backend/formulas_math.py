@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .formulas import BinaryFormula, UnaryFormula, _erf_parts
 
 _LN2 = math.log(2.0)
@@ -50,6 +52,9 @@ def _horner(coefs, w):
     return p
 
 
+_ERFINV_NEWTON = 4  # steps: the first guess is off by up to ~1e-1 far in the tails (w > 17)
+
+
 def _erfinv(m, x):
     inside = m.abs(x) < 1
     xs = m.where(inside, x, 0)
@@ -57,10 +62,18 @@ def _erfinv(m, x):
     wc = m.minimum(w, 5.0) - 2.5
     wt = m.sqrt(m.maximum(w, 5.0)) - 3
     z = m.where(w < 5, _horner(_ERFINV_CENTRAL, wc), _horner(_ERFINV_TAIL, wt)) * xs
-    for _ in range(2):  # Newton on erf(z) = x: quadratic, from ~1e-7 to double precision
-        small, erfc_abs, y = _erf_parts(m, z)
-        erf_z = m.where(y <= 0.46875, small, m.sign(z) * (1 - erfc_abs))
-        z = z - (erf_z - xs) / (_TWO_OVER_SQRT_PI * m.exp(-z * z))
+    # Newton on erf(|z|) = |x| near 0; in the tails on log erfc(|z|) = log(1 - |x|), which is
+    # nearly quadratic in z (erfc itself falls too fast for Newton to step far) and keeps the
+    # digits of 1 - |x| (exact there), where erf(|z|) - |x| would cancel.
+    ax, za = m.abs(xs), m.abs(z)
+    log_c = m.log(1 - ax)
+    for _ in range(_ERFINV_NEWTON):
+        small, erfc_abs, y = _erf_parts(m, za)
+        slope = _TWO_OVER_SQRT_PI * m.exp(-za * za)
+        central = (small - ax) / slope
+        tail = (m.log(erfc_abs) - log_c) * (-erfc_abs / slope)
+        za = za - m.where(y <= 0.46875, central, tail)
+    z = m.where(xs < 0, -za, za)
     edge = m.where(m.abs(x) == 1, x * math.inf, x * math.nan)  # +-inf at +-1, else nan
     return m.where(inside, z, edge)
 
@@ -74,6 +87,8 @@ _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.323
 
 
 def _lgamma(m, x):
+    if x.dtype.itemsize < 8:  # float32's rounding in the sum would leave lgamma(1) at 5e-7
+        return _lgamma(m, x.astype("float64")).astype(x.dtype)
     # x >= 0.5: Lanczos on z = x - 1; x < 0.5: the reflection
     # lgamma(x) = log(pi / |sin(pi x)|) - lgamma(1 - x).
     reflect = x < 0.5
@@ -86,7 +101,8 @@ def _lgamma(m, x):
     sin_pi_x = m.abs(m.sin(_PI * (x - m.floor(x))))  # reduced first: exact at large |x|
     pole = reflect & (sin_pi_x == 0)
     reflected = math.log(_PI) - m.log(m.where(pole, 1.0, sin_pi_x)) - positive
-    return m.where(reflect, m.where(pole, math.inf, reflected), positive)
+    result = m.where(reflect, m.where(pole, math.inf, reflected), positive)
+    return m.where(m.abs(x) == math.inf, m.abs(x), result)  # lgamma(+-inf) = inf
 
 
 _DIGAMMA_SHIFT = 10  # recurrence steps until the asymptotic series holds to ~1e-15
@@ -170,21 +186,11 @@ def _i1(m, x):
     return m.where(m.abs(x) <= _BESSEL_SERIES_MAX, total, big)
 
 
-def _i0(m, x):
-    xs = m.minimum(m.maximum(x, -_BESSEL_SERIES_MAX), _BESSEL_SERIES_MAX)
-    q = xs * xs * 0.25
-    term = q * 0 + 1
-    total = term
-    for k in range(1, _BESSEL_TERMS):
-        term = term * q / (k * k)
-        total = total + term
-    ax = m.maximum(m.abs(x), _BESSEL_SERIES_MAX)
-    coef, series = 1.0, 1.0
-    for k in range(1, 10):
-        coef = coef * (2 * k - 1) ** 2 / (k * 8)
-        series = series + coef / ax ** k
-    big = m.exp(ax) / m.sqrt(2 * _PI * ax) * series
-    return m.where(m.abs(x) <= _BESSEL_SERIES_MAX, total, big)
+def _i0_forward(m, x):
+    # The array module's i0 (NumPy's and CuPy's are Chebyshev series); NumPy's is written in
+    # Python, so its warnings at infinities would name NumPy, not gpugrad (which hides them).
+    with np.errstate(over="ignore", invalid="ignore"):
+        return m.i0(x)
 
 
 def _i0_grad(m, g, x, y):
@@ -227,21 +233,21 @@ UNARY_MATH: dict[str, UnaryFormula] = {
     "erfinv": UnaryFormula(_erfinv, lambda m, g, x, y: g * _SQRT_PI_OVER_2 * m.exp(y * y), "y"),
     "lgamma": UnaryFormula(_lgamma, lambda m, g, x, y: g * _digamma(m, x), "x"),
     "digamma": UnaryFormula(_digamma, lambda m, g, x, y: g * _polygamma(m, 1, x), "x"),
-    "i0": UnaryFormula(_i0, _i0_grad, "x", node="I0Backward0"),
+    "i0": UnaryFormula(_i0_forward, _i0_grad, "x", node="I0Backward0"),
     "sinc": UnaryFormula(_sinc, _sinc_grad, "x"),
     "deg2rad": UnaryFormula(lambda m, x: x * (_PI / 180), lambda m, g, x, y: g * (_PI / 180),
                             node="Deg2RadBackward0"),
     "rad2deg": UnaryFormula(lambda m, x: x * (180 / _PI), lambda m, g, x, y: g * (180 / _PI),
                             node="Rad2DegBackward0"),
     "frac": UnaryFormula(lambda m, x: x - m.trunc(x), lambda m, g, x, y: g),
-    # sgn is sign on real numbers (it differs on complex ones, which gpugrad lacks).
-    "sgn": UnaryFormula(lambda m, x: m.sign(x), _zero, float_only=False),
+    # sgn is sign on real numbers (it differs on complex ones, which gpugrad lacks), but 0 at
+    # NaN, as PyTorch's.
+    "sgn": UnaryFormula(lambda m, x: m.where(x != x, 0, m.sign(x)), _zero, float_only=False),
 }
 # Forwards that are one NumPy (and CuPy) function.
 UNARY_MATH_XP = {"tan": "tan", "acos": "arccos", "asin": "arcsin", "atan": "arctan",
                  "acosh": "arccosh", "asinh": "arcsinh", "atanh": "arctanh", "log10": "log10",
-                 "log2": "log2", "exp2": "exp2", "sgn": "sign", "i0": "i0",
-                 "sinc": "sinc"}
+                 "log2": "log2", "exp2": "exp2"}
 
 
 # --------------------------------------------------------------------------------- binary
@@ -301,14 +307,24 @@ def _xlog1py_grad_a(m, g, a, b, o):
     return m.where(zero, 0, g * _log1p(m, b))
 
 
+def _atan2_grad_a(m, g, a, b, o):
+    # g b / (a^2 + b^2); 0 where a^2 + b^2 is 0, as PyTorch
+    d = a * a + b * b
+    return m.where(d == 0, 0, g * b / m.where(d == 0, 1.0, d))
+
+
+def _atan2_grad_b(m, g, a, b, o):
+    d = a * a + b * b
+    return m.where(d == 0, 0, -g * a / m.where(d == 0, 1.0, d))
+
+
 def _logaddexp(m, a, b):
     return m.logaddexp(a, b)
 
 
 BINARY_MATH: dict[str, BinaryFormula] = {
-    "atan2": BinaryFormula(
-        lambda m, a, b: m.arctan2(a, b), lambda m, g, a, b, o: g * b / (a * a + b * b),
-        lambda m, g, a, b, o: -g * a / (a * a + b * b), reads=("ab", "ab")),
+    "atan2": BinaryFormula(lambda m, a, b: m.arctan2(a, b), _atan2_grad_a, _atan2_grad_b,
+                           reads=("ab", "ab")),
     "hypot": BinaryFormula(lambda m, a, b: m.hypot(a, b), lambda m, g, a, b, o: g * a / o,
                            lambda m, g, a, b, o: g * b / o, reads=("ao", "bo")),
     "copysign": BinaryFormula(lambda m, a, b: m.copysign(a, b), _copysign_grad_a,

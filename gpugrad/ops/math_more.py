@@ -134,9 +134,10 @@ class Logit(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         eps = ctx.eps
-        gx = grad / (x * (1 - x))
         lo, hi = (0.0, 1.0) if eps is None else (eps, 1 - eps)
         outside = compare.logical_or(compare.lt(x, lo), compare.gt(x, hi))
+        inside_x = select.where(outside, 0.5, x)  # (no inf to differentiate outside)
+        gx = grad / (inside_x * (1 - inside_x))
         return select.where(outside, math.nan if eps is None else 0.0, gx), None
 
 
