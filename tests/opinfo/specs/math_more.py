@@ -19,8 +19,12 @@ register(
     unary("erfinv", lo=-0.95, hi=0.95), unary("lgamma", lo=-2.9, hi=6, kinks=POLES),
     unary("digamma", lo=-2.9, hi=6, kinks=POLES), unary("i0", lo=-4, hi=4),
     unary("sinc", lo=-3, hi=3), unary("deg2rad"), unary("rad2deg"),
-    unary("frac", kinks=(-2, -1, 0, 1, 2)), unary("fix", kinks=(0,)),
-    unary("arccos", lo=-0.9, hi=0.9), unary("arcsinh"), unary("absolute", kinks=(0,)),
+    unary("frac", kinks=(-2, -1, 0, 1, 2)),
+    # other names of ops with specs of their own: one sample each
+    *(OpSpec(name, lambda m, x, _n=name: getattr(m, _n)(x),
+             lambda rng, _lo=lo, _hi=hi: unary_samples(_lo, _hi, (0,))(rng)[:1])
+      for name, lo, hi in (("fix", None, None), ("arccos", -0.9, 0.9), ("arcsinh", None, None),
+                           ("absolute", None, None))),
     # (times 2: a compiled function returning its argument replays the first call, see report)
     OpSpec("positive", lambda m, x: m.positive(x) * 2, unary_samples()),
     # the Tensor methods and the in-place forms (on x * 1, so gradients reach x)
@@ -107,7 +111,8 @@ register(
 
 register(
     binary("atan2", lambda m, a, b: m.atan2(a, b), scalars=False),
-    binary("arctan2", lambda m, a, b: m.arctan2(a, b), scalars=False),
+    OpSpec("arctan2", lambda m, a, b: m.arctan2(a, b),
+           lambda rng: [Sample((randn(rng, 3, 4), randn(rng, 4)))]),
     binary("hypot", lambda m, a, b: m.hypot(a, b), scalars=False),
     binary("copysign", lambda m, a, b: m.copysign(a, b), scalars=False),
     binary("fmax", lambda m, a, b: m.fmax(a, b), scalars=False),
