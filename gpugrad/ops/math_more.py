@@ -396,6 +396,17 @@ METHODS.update({name: fn for name, fn in _WITH_INPLACE.items()
                 if name not in ("eq", "ne", "lt", "le", "gt", "ge")})
 METHODS.update({name + "_": _inplace(fn, name) for name, fn in _WITH_INPLACE.items()})
 METHODS["polygamma_"] = _polygamma_inplace
+
+
+def _float_power_inplace(self: Tensor, exponent) -> Tensor:
+    if self.dtype is not dt.float64:
+        raise RuntimeError(
+            f"the base given to float_power_ has dtype {_torch_name(self.dtype)} but the "
+            f"operation's result requires dtype Double")
+    return _apply(self, lambda s: float_power(s, exponent), (exponent,))
+
+
+METHODS["float_power_"] = _float_power_inplace
 for _alias, _op in _ALIASES.items():
     METHODS[_alias] = _unary[_op]
     METHODS[_alias + "_"] = _inplace(_unary[_op], _alias)

@@ -295,6 +295,7 @@ def test_torch_level_inplace_with_arguments():
      r"size of tensor a \(2\)"),
     (lambda: gpugrad.special.multigammaln(gpugrad.ones(2), 0), RuntimeError, "p has to be"),
     (lambda: gpugrad.tan([1.0]), TypeError, "must be Tensor"),
+    (lambda: gpugrad.ones(2).float_power_(2), RuntimeError, "has dtype Float but"),
 ])
 def test_errors(call, exc, match):
     with pytest.raises(exc, match=match):
