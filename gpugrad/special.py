@@ -2,15 +2,19 @@
 
 Most entries are another name of an op of the formula table (``expit`` is ``sigmoid``,
 ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``); the rest are composites of those ops
-(``ndtr``, ``ndtri``, ``log_ndtr``, ``multigammaln``), so their gradients come from the ops'.
+(``ndtr``, ``log_ndtr``, ``multigammaln``), so their gradients come from the ops'; ``entr`` and
+``ndtri`` are nodes of their own.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from . import _dtype as dt
 from .autograd.function import Function
+from .backend.formulas_math import _ndtri
 from .ops import compare, elementwise, math_more, select
 from .ops import softmax as _softmax
 from .ops._util import Tensor, check_tensor
@@ -30,6 +34,7 @@ softmax, log_softmax = _softmax.softmax, _softmax.log_softmax
 
 _SQRT2 = math.sqrt(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+_SQRT_2PI = math.sqrt(2 * math.pi)
 # Below these, log_ndtr's asymptotic series (erfc underflows near -37 in float64, -13 in float32).
 _LOG_NDTR_ASYMPTOTIC = {"float64": -20.0, "float32": -10.0}
 
@@ -82,13 +87,31 @@ def ndtr(input: Tensor) -> Tensor:
     return 0.5 * _unary["erfc"](x * (-1 / _SQRT2))
 
 
+class Ndtri(Function):
+    """The inverse of ``ndtr``; its gradient is ``sqrt(2 pi) exp(y^2 / 2)``."""
+
+    node_name = "SpecialNdtriBackward0"
+
+    @staticmethod
+    def forward(ctx, p):
+        d = p._data
+        if d.dtype.kind == "V" or d.dtype.itemsize < 4:  # half types: in float32, rounded once
+            y = _ndtri(p._backend.math, d.astype(np.float32)).astype(d.dtype)
+        else:
+            y = _ndtri(p._backend.math, d)
+        out = p._new(y)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (_SQRT_2PI * _unary["exp"](0.5 * y * y))
+
+
 def ndtri(input: Tensor) -> Tensor:
-    """The inverse of ``ndtr``: ``sqrt(2) * erfinv(2p - 1)`` (relative precision falls for p
-    below ~1e-3, where ``2p - 1`` rounds; PyTorch's keeps it)."""
-    p = _as_float(check_tensor(input, "ndtri"))
-    if p.dtype in (dt.float16, dt.bfloat16):  # 2p - 1 would round away most of p's digits
-        return ndtri(p.to(dt.float32)).to(p.dtype)
-    return _SQRT2 * _unary["erfinv"](2 * p - 1)
+    """The inverse of ``ndtr``: the ``p``-quantile of the standard normal distribution."""
+    return Ndtri.apply(_as_float(check_tensor(input, "ndtri")))
 
 
 def log_ndtr(input: Tensor) -> Tensor:

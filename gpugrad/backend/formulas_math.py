@@ -25,6 +25,7 @@ _LN10 = math.log(10.0)
 _PI = math.pi
 _SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+_SQRT2 = math.sqrt(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -37,12 +38,10 @@ def _erfc(m, x):
     return m.where(y <= 0.46875, 1 - small, tail)
 
 
-# M. Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single-precision
-# polynomials in w = -log(1 - x^2), refined below by Newton steps on erf.
+# M. Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): the single-precision
+# polynomial in w = -log(1 - x^2) of its central range, refined below by Newton steps.
 _ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
                    0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
-_ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                -0.0076224613, 0.00943887047, 1.00167406, 2.83297682)
 
 
 def _horner(coefs, w):
@@ -52,29 +51,48 @@ def _horner(coefs, w):
     return p
 
 
-_ERFINV_NEWTON = 4  # steps: the first guess is off by up to ~1e-1 far in the tails (w > 17)
+_ERFINV_NEWTON = 3  # steps from the first guess (off by up to ~1e-2) to double precision
 
 
 def _erfinv(m, x):
     inside = m.abs(x) < 1
     xs = m.where(inside, x, 0)
-    w = -m.log((1 - xs) * (1 + xs))
+    z = _erfinv_core(m, xs, 1 - m.abs(xs))
+    edge = m.where(m.abs(x) == 1, x * math.inf, x * math.nan)  # +-inf at +-1, else nan
+    return m.where(inside, z, edge)
+
+
+def _erfinv_core(m, x, c):
+    """erfinv(x) for |x| < 1, given c = 1 - |x| (to its last digit where it is tiny: ndtri's
+    2p, exact, for x = 2p - 1)."""
+    # First guess: Giles' polynomial in w = -log(1 - x^2) near 0, the asymptotic inverse of
+    # erfc(z) ~ exp(-z^2) / (z sqrt(pi)) in the tails.
+    w = -m.log(c * (2 - c))
     wc = m.minimum(w, 5.0) - 2.5
-    wt = m.sqrt(m.maximum(w, 5.0)) - 3
-    z = m.where(w < 5, _horner(_ERFINV_CENTRAL, wc), _horner(_ERFINV_TAIL, wt)) * xs
-    # Newton on erf(|z|) = |x| near 0; in the tails on log erfc(|z|) = log(1 - |x|), which is
-    # nearly quadratic in z (erfc itself falls too fast for Newton to step far) and keeps the
-    # digits of 1 - |x| (exact there), where erf(|z|) - |x| would cancel.
-    ax, za = m.abs(xs), m.abs(z)
-    log_c = m.log(1 - ax)
+    log_c = m.log(c)
+    tail_l = m.maximum(-log_c, 2.0)
+    tail_z = m.sqrt(tail_l - 0.5 * m.log(_PI * tail_l))
+    za = m.where(w < 5, m.abs(_horner(_ERFINV_CENTRAL, wc) * x), tail_z)
+    # Newton on erf(|z|) = |x| near 0; in the tails on log erfc(|z|) = log c, which is nearly
+    # quadratic in z (erfc itself falls too fast for Newton to step far) and keeps c's digits,
+    # where erf(|z|) - |x| would cancel.
+    ax = m.abs(x)
     for _ in range(_ERFINV_NEWTON):
         small, erfc_abs, y = _erf_parts(m, za)
         slope = _TWO_OVER_SQRT_PI * m.exp(-za * za)
         central = (small - ax) / slope
         tail = (m.log(erfc_abs) - log_c) * (-erfc_abs / slope)
         za = za - m.where(y <= 0.46875, central, tail)
-    z = m.where(xs < 0, -za, za)
-    edge = m.where(m.abs(x) == 1, x * math.inf, x * math.nan)  # +-inf at +-1, else nan
+    return m.where(x < 0, -za, za)
+
+
+def _ndtri(m, p):
+    """The inverse of the standard normal CDF: sqrt(2) erfinv(2p - 1), with 1 - |2p - 1| taken
+    as 2 min(p, 1 - p), exact, so small p keep their digits."""
+    inside = (p > 0) & (p < 1)
+    ps = m.where(inside, p, 0.5)
+    z = _SQRT2 * _erfinv_core(m, 2 * ps - 1, 2 * m.minimum(ps, 1 - ps))
+    edge = m.where(p == 0, -p * 0 - math.inf, m.where(p == 1, p * math.inf, p * math.nan))
     return m.where(inside, z, edge)
 
 
