@@ -35,6 +35,7 @@ softmax, log_softmax = _softmax.softmax, _softmax.log_softmax
 _SQRT2 = math.sqrt(2.0)
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
+_HALVES = (dt.float16, dt.bfloat16)
 # Below these, log_ndtr's asymptotic series (erfc underflows near -37 in float64, -13 in float32).
 _LOG_NDTR_ASYMPTOTIC = {"float64": -20.0, "float32": -10.0}
 
@@ -106,6 +107,9 @@ class Ndtri(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if y.dtype in _HALVES:  # exp(y^2 / 2) would magnify y's rounding: in float32
+            return (grad.to(dt.float32) * (_SQRT_2PI * _unary["exp"](0.5 * y.to(dt.float32) ** 2))
+                    ).to(grad.dtype)
         return grad * (_SQRT_2PI * _unary["exp"](0.5 * y * y))
 
 
@@ -118,6 +122,8 @@ def log_ndtr(input: Tensor) -> Tensor:
     """``log(ndtr(x))``, accurate in both tails: ``log1p(-ndtr(-x))`` above 0, an asymptotic
     series far below it, where ``ndtr`` underflows."""
     x = _as_float(check_tensor(input, "log_ndtr"))
+    if x.dtype in _HALVES:  # (its pieces would round at every step)
+        return log_ndtr(x.to(dt.float32)).to(x.dtype)
     cut = _LOG_NDTR_ASYMPTOTIC.get(x.dtype.name, -10.0)
     log, erfc = _unary["log"], _unary["erfc"]
     upper = _unary["log1p"](-0.5 * erfc(select.clamp(x, min=0) * (1 / _SQRT2)))

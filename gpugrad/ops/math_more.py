@@ -140,7 +140,8 @@ class Logit(Function):
         d = x._data
         if eps is not None:
             d = x._backend.clamp(d, eps, 1 - eps)
-        return x._new(x._backend.unary("log", d / (1 - d)))
+        odds = x._backend.xp.asarray(d / (1 - d))  # (an array even when 0-d: a kernel's operand)
+        return x._new(x._backend.unary("log", odds))
 
     @staticmethod
     def backward(ctx, grad):
