@@ -107,6 +107,7 @@ from . import (  # noqa: E402
     nn,
     optim,
     random,
+    special,
     testing,
     utils,
 )

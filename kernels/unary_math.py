@@ -297,3 +297,10 @@ UNARY_INT = {
     "neg": _neg, "abs": _abs, "relu": _relu, "square": _square, "sign": _sign,
     "floor": _identity, "ceil": _identity, "round": _identity, "trunc": _identity,
 }
+
+
+# The inverse trigonometric functions, other bases, the special functions... (math_more.py).
+from . import math_more as _more  # noqa: E402
+
+UNARY.update(_more.UNARY)
+UNARY_INT.update(_more.UNARY_INT)

@@ -92,6 +92,9 @@ for _module in vars(opinfo.specs).values():
 # gpugrad computes it in float32 and rounds the result.
 ROUNDING_BOUND = dict.fromkeys(["nn.grid_sample_bilinear", "nn.grid_sample_bicubic",
                                  "nn.grid_sample_nearest", "cdist_mm"], {"out", 0, 1})
+# sinc's gradient (cos(pi x) pi x - sin(pi x)) / (pi x^2) cancels: PyTorch's, in bfloat16, is
+# ten times further from the float64 gradient than gpugrad's (computed in float32).
+ROUNDING_BOUND.update(dict.fromkeys(["sinc", "special.sinc"], {0}))
 
 
 def _no_further(ours, theirs, exact, what: str) -> None:

@@ -85,7 +85,8 @@ CPU = {
 
 # PyTorch's CUDA lists (the autocast op reference), for the ops gpugrad has.
 _FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "cosh", "sinh", "sum",
-              "prod", "cumsum", "softmax", "log_softmax", "logsumexp", "norm"]
+              "prod", "cumsum", "softmax", "log_softmax", "logsumexp", "norm",
+              "acos", "arccos", "asin", "arcsin", "erfinv", "log10", "log2", "tan"]
 _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_softmax",
             "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
@@ -101,7 +102,9 @@ CUDA = {
     **dict.fromkeys([f"{ns}.{op}" for op in _FP32_MATH for ns in ("gpugrad", "Tensor")], FP32),
     **dict.fromkeys(["Tensor.__pow__", "Tensor.__rpow__", "Tensor.__rtruediv__"], FP32),
     **dict.fromkeys(["gpugrad.dot", "Tensor.dot", "gpugrad.scatter_add", "Tensor.scatter_add",
-                     "gpugrad.tensordot", "gpugrad.cross", "Tensor.cross"], PROMOTE),
+                     "gpugrad.tensordot", "gpugrad.cross", "Tensor.cross"]
+                    + [f"{ns}.{op}" for op in ("atan2", "arctan2", "addcmul", "addcdiv")
+                       for ns in ("gpugrad", "Tensor")], PROMOTE),
     "F.binary_cross_entropy": BANNED,
     "F.linear_cross_entropy": LOWER_FP32_OUT,
     "F.grid_sample": PROMOTE,

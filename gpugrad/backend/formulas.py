@@ -195,6 +195,12 @@ _GELU_TANH_KAPPA = 0.044715
 
 
 def _erf(m, x):
+    small, erfc, y = _erf_parts(m, x)
+    return m.where(y <= _ERF_SMALL, small, m.sign(x) * (1 - erfc))
+
+
+def _erf_parts(m, x):
+    """erf(x) for |x| <= 0.46875, erfc(|x|) past it, and |x|."""
     y = m.abs(x)
     # |x| <= 0.46875: erf(x) = x * A(x^2) / B(x^2)
     xs = m.minimum(m.maximum(x, -_ERF_SMALL), _ERF_SMALL)
@@ -216,8 +222,7 @@ def _erf(m, x):
     for p, q in zip(_ERF_P[:4], _ERF_Q[:4]):
         num, den = (num + p) * z, (den + q) * z
     erfc_big = m.exp(-yb * yb) * (_INV_SQRT_PI - z * (num + _ERF_P[4]) / (den + _ERF_Q[4])) / yb
-    erfc = m.where(y <= _ERF_BIG, erfc_mid, erfc_big)
-    return m.where(y <= _ERF_SMALL, small, m.sign(x) * (1 - erfc))
+    return small, m.where(y <= _ERF_BIG, erfc_mid, erfc_big), y
 
 
 def _gelu(m, x):
@@ -256,3 +261,18 @@ UNARY.update({
                               public=False),
     "silu": UnaryFormula(lambda m, x: x * _sigmoid(m, x), _silu_grad, "x", public=False),
 })
+
+
+# The inverse trigonometric and hyperbolic functions, other bases, the special functions and more
+# binary math: their own module, merged here so that this stays the one table.
+from .formulas_math import (  # noqa: E402
+    BINARY_MATH,
+    BINARY_MATH_XP,
+    UNARY_MATH,
+    UNARY_MATH_XP,
+)
+
+UNARY.update(UNARY_MATH)
+UNARY_XP.update(UNARY_MATH_XP)
+BINARY.update(BINARY_MATH)
+BINARY_XP.update(BINARY_MATH_XP)

@@ -26,6 +26,7 @@ from . import (
     linalg_products,
     linalg_solve,
     linalg_spectral,
+    math_more,
     order_stats,
     products,
     random,
@@ -50,7 +51,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
-          statistics, scans, counting, scatter_reduce, index_write, tensor_info]
+          statistics, scans, counting, scatter_reduce, index_write, tensor_info, math_more]
 
 
 def install_methods(cls) -> None:
