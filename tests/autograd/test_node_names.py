@@ -207,7 +207,6 @@ STRUCTURE_DIFFERS.update({
     "kron": "the product is reshaped by a view (PyTorch: an unsafe view)",
     "Tensor.kron": "the product is reshaped by a view (PyTorch: an unsafe view)",
     "chain_matmul": "matmuls left to right (PyTorch: multi_dot's order and views)",
-    "cross": "cross is composed of selects, products and stack (PyTorch: LinalgCrossBackward0)",
     "cross_default_dim": "cross is composed of selects, products and stack (PyTorch: "
                          "LinalgCrossBackward0)",
     "Tensor.cross": "cross is composed of selects, products and stack (PyTorch: "

@@ -118,3 +118,36 @@ def test_compiled_training_script():
     _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.5)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9, result
+
+
+def test_tabular_regression_with_swa():
+    """Whitening by Cholesky, quantile clipping, einsum interactions, RAdam with OneCycleLR,
+    then stochastic weight averaging: both train, and the averaged model predicts as well."""
+    program = _load("swa_regression")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.2, rel=0.5)
+    for result in (ours, theirs):
+        assert result["median_error"] < 0.4 and result["swa_median_error"] < 0.4, result
+        assert result["lr_after"] == 2e-3  # SWALR annealed to swa_lr
+
+
+def test_shapes_cnn_with_restarts():
+    """Antialiased resizing, LPPool2d and FractionalMaxPool2d, NAdam under SequentialLR: both
+    learn the shapes; the confusion matrix (bincount, diag, unique) reads the same way."""
+    program = _load("shapes_cnn")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=1.0)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.85 and min(result["recall"]) >= 0.7, result
+        assert result["classes"] == [0, 1, 2]
+    assert ours["lr_after"] == pytest.approx(theirs["lr_after"])
+
+
+def test_skipgram_word_vectors():
+    """Skip-gram with negative sampling (multinomial, sigmoid, Adagrad, lerp): words of
+    one kind end up nearest to each other."""
+    program = _load("skipgram")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
+    for result in (ours, theirs):
+        assert result["neighbours"] >= 0.9, result
