@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.function import Function
+from ._inplace_graph import TORCH_NAMES
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .linalg_solve import _mT, check_matrix, in_float32, inv
 
@@ -138,6 +139,9 @@ def multi_dot(tensors) -> Tensor:
 def _cross(input, other, dim, fn):
     check_tensor(input, fn)
     check_tensor(other, fn, "other")
+    if input.dtype != other.dtype:
+        names = [TORCH_NAMES.get(t.dtype.name, t.dtype.name) for t in (input, other)]
+        raise RuntimeError(f"expected scalar type {names[0]} but found {names[1]}")
     if input.ndim != other.ndim:
         raise RuntimeError(f"{fn}: inputs must have the same number of dimensions.")
     m = math_ns()
@@ -145,8 +149,9 @@ def _cross(input, other, dim, fn):
     if input.shape[d] != 3 or other.shape[d] != 3:
         raise RuntimeError(f"{fn}: inputs dimension {dim} must have length 3. Got "
                            f"{input.shape[d]} and {other.shape[d]}")
-    a = [input.narrow(d, i, 1) for i in range(3)]
-    b = [other.narrow(d, i, 1) for i in range(3)]
+    shape = tuple(m.broadcast_shapes(input.shape, other.shape))
+    a = [input.expand(shape).narrow(d, i, 1) for i in range(3)]
+    b = [other.expand(shape).narrow(d, i, 1) for i in range(3)]
     return m.cat([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
                   a[0] * b[1] - a[1] * b[0]], dim=d)
 

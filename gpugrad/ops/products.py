@@ -1,7 +1,7 @@
 """Products built from ``matmul``, ``einsum`` and elementwise ops (their backward comes from
 those): ``tensordot``, ``kron``, ``inner``, ``ger``, ``vdot``, the scaled sums ``addmm``,
-``addmv``, ``addr``, ``addbmm``, ``baddbmm`` (and their in-place forms), ``chain_matmul``,
-``cross``."""
+``addmv``, ``addr``, ``addbmm``, ``baddbmm`` (and their in-place forms), ``chain_matmul``.
+(``cross`` lives with ``linalg.cross`` in ``linalg_products``.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .indexing import masked_fill
 from .linalg import MatMul, matmul, outer
 
 __all__ = ["tensordot", "kron", "inner", "ger", "vdot", "addmm", "addmv", "addr", "addbmm",
-           "baddbmm", "chain_matmul", "cross"]
+           "baddbmm", "chain_matmul"]
 
 
 def _name(t: Tensor) -> str:
@@ -238,7 +238,7 @@ def _inplace(fn):
     return method
 
 
-# ---------------------------------------------------------------------- chain_matmul, cross
+# ---------------------------------------------------------------------- chain_matmul
 def chain_matmul(*matrices) -> Tensor:
     """The product of 2-D matrices, left to right (deprecated in PyTorch for
     ``linalg.multi_dot``)."""
@@ -261,40 +261,10 @@ def chain_matmul(*matrices) -> Tensor:
     return out
 
 
-def cross(input: Tensor, other: Tensor, dim: int | None = None) -> Tensor:
-    """Cross product of 3-vectors along ``dim`` (inputs broadcast). Without ``dim``: the first
-    dim of size 3, with PyTorch's deprecation warning."""
-    check_tensor(input, "cross")
-    check_tensor(other, "cross", "other")
-    _same_dtype(other, input, "expected scalar type {1} but found {0}")
-    if input.ndim != other.ndim:
-        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    shape = tuple(math_ns().broadcast_shapes(input.shape, other.shape))
-    a, b = input.expand(shape), other.expand(shape)
-    if dim is None:
-        warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
-                      "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
-                      "default value of dim will change to agree with that of linalg.cross in a "
-                      "future release.", UserWarning, stacklevel=2)
-        d = next((i for i, n in enumerate(shape) if n == 3), None)
-        if d is None:
-            raise RuntimeError("no dimension of size 3 in input")
-    else:
-        d = wrap_dim(dim, len(shape))
-        if input.shape[wrap_dim(dim, input.ndim)] != 3 or \
-                other.shape[wrap_dim(dim, other.ndim)] != 3:
-            raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                               f"{input.shape[wrap_dim(dim, input.ndim)]} and "
-                               f"{other.shape[wrap_dim(dim, other.ndim)]}")
-    a0, a1, a2 = (a.select(d, i) for i in range(3))
-    b0, b1, b2 = (b.select(d, i) for i in range(3))
-    return math_ns().stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
-
-
 METHODS = {
     "kron": kron, "inner": inner, "ger": ger,
     "vdot": vdot, "addmm": addmm, "addmv": addmv, "addr": addr, "addbmm": addbmm,
-    "baddbmm": baddbmm, "cross": cross,
+    "baddbmm": baddbmm,
     "addmm_": _inplace(addmm), "addmv_": _inplace(addmv), "addr_": _inplace(addr),
     "addbmm_": _inplace(addbmm), "baddbmm_": _inplace(baddbmm),
 }

@@ -57,7 +57,7 @@ class BackwardHookFunction(Function):
     @staticmethod
     def forward(ctx, state, side, slots, n, *tensors):
         ctx.state, ctx.side, ctx.slots, ctx.n = state, side, slots, n
-        return tuple(t._alias() for t in tensors)
+        return tuple(t.view_as(t) for t in tensors)
 
     @staticmethod
     def backward(ctx, *grads):

@@ -177,7 +177,6 @@ register(
         BAD_DIM,
         ErrorCase((INT,), RuntimeError, "Expected a floating point"),
         ErrorCase((np.ones((0, 3)),), RuntimeError, "cannot compute the inf norm", {"p": INF}),
-        ErrorCase((np.ones((2, 3)),), NotImplementedError, "nuclear", {"p": "nuc"}),
         ErrorCase((np.ones((2, 3)),), RuntimeError, "Order abc not supported", {"p": "abc"}),
     ]),
     OpSpec("norm_method", lambda m, x: x.norm(2, 1, True), samples([((3, 4), {})])),
