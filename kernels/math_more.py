@@ -281,16 +281,6 @@ def _identity_grad(g, x, y):
     return g
 
 
-@triton.jit
-def _sgn(x):
-    return tl.where(x > 0, 1, tl.where(x < 0, -1, 0)).to(x.dtype)  # 0 at 0 and at NaN
-
-
-@triton.jit
-def _zero_grad(g, x, y):
-    return g * 0
-
-
 UNARY = {
     "tan": (_tan, _tan_grad), "asin": (_asin, _asin_grad), "acos": (_acos, _acos_grad),
     "atan": (_atan, _atan_grad), "asinh": (_asinh, _asinh_grad), "acosh": (_acosh, _acosh_grad),
@@ -299,9 +289,7 @@ UNARY = {
     "lgamma": (_lgamma, _lgamma_grad), "digamma": (_digamma, _digamma_grad),
     "i0": (_i0, _i0_grad), "sinc": (_sinc, _sinc_grad), "deg2rad": (_deg2rad, _deg2rad_grad),
     "rad2deg": (_rad2deg, _rad2deg_grad), "frac": (_frac, _identity_grad),
-    "sgn": (_sgn, _zero_grad),
 }
-UNARY_INT = {"sgn": _sgn}
 
 
 # ----------------------------------------------------------------------------------- binary

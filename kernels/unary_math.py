@@ -197,8 +197,8 @@ def _square_grad(g, x, y):
 
 @triton.jit
 def _sign(x):
-    # sign(0) = 0 and sign(nan) = nan, as NumPy's
-    return tl.where(x > 0, 1, tl.where(x < 0, -1, x)).to(x.dtype)
+    # sign(0) = 0 and sign(nan) = 0, as PyTorch's
+    return tl.where(x > 0, 1, tl.where(x < 0, -1, 0)).to(x.dtype)
 
 
 @triton.jit
@@ -271,7 +271,7 @@ def _silu_grad(g, x, y):
 
 @triton.jit
 def _zero_grad(g, x, y):
-    return g * 0  # nan and inf stay nan, as the twin's g * 0
+    return tl.zeros_like(g)  # zeros even where g is inf or nan, as PyTorch
 
 
 @triton.jit
@@ -287,14 +287,16 @@ UNARY = {
     "sqrt": (_sqrt, _sqrt_grad), "rsqrt": (_rsqrt, _rsqrt_grad), "sin": (_sin, _sin_grad),
     "cos": (_cos, _cos_grad), "tanh": (_tanh, _tanh_grad), "sigmoid": (_sigmoid, _sigmoid_grad),
     "relu": (_relu, _relu_grad), "reciprocal": (_reciprocal, _reciprocal_grad),
-    "square": (_square, _square_grad), "sign": (_sign, _zero_grad), "floor": (_floor, _zero_grad),
-    "ceil": (_ceil, _zero_grad), "round": (_round, _zero_grad), "trunc": (_trunc, _zero_grad),
+    "square": (_square, _square_grad), "sign": (_sign, _zero_grad),
+    "sgn": (_sign, _zero_grad),  # (sign on real numbers)
+    "floor": (_floor, _zero_grad), "ceil": (_ceil, _zero_grad),
+    "round": (_round, _zero_grad), "trunc": (_trunc, _zero_grad),
     "erf": (_erf, _erf_grad), "gelu": (_gelu, _gelu_grad),
     "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad), "silu": (_silu, _silu_grad),
 }
 # Unary ops that integer tensors keep (the others are computed in floating point).
 UNARY_INT = {
-    "neg": _neg, "abs": _abs, "relu": _relu, "square": _square, "sign": _sign,
+    "neg": _neg, "abs": _abs, "relu": _relu, "square": _square, "sign": _sign, "sgn": _sign,
     "floor": _identity, "ceil": _identity, "round": _identity, "trunc": _identity,
 }
 
@@ -303,4 +305,3 @@ UNARY_INT = {
 from . import math_more as _more  # noqa: E402
 
 UNARY.update(_more.UNARY)
-UNARY_INT.update(_more.UNARY_INT)

@@ -144,3 +144,14 @@ def test_nn_and_optim_use_only_the_narrow_internal_api():
              for n, line in enumerate(path.read_text().splitlines(), 1)
              if forbidden.search(line)]
     assert not found, "\n".join(found)
+
+
+def test_size_concatenation_and_repetition_stay_sizes():
+    s = gpugrad.Size([2, 3])
+    for got, want in [(s + gpugrad.Size([4]), torch.Size([2, 3]) + torch.Size([4])),
+                      ((1,) + s, (1,) + torch.Size([2, 3])), (s + (5,), torch.Size([2, 3]) + (5,)),
+                      (s * 2, torch.Size([2, 3]) * 2), (2 * s, 2 * torch.Size([2, 3]))]:
+        assert type(got) is gpugrad.Size and type(want) is torch.Size
+        assert tuple(got) == tuple(want)
+    with pytest.raises(TypeError):
+        s + [4]

@@ -43,9 +43,18 @@ class BinaryFormula(NamedTuple):
 # Forwards that are exactly one function of the array module, by its name there: the NumPy
 # backend calls that function directly, saving the formula's call on every small op.
 UNARY_XP = {op: op for op in ("exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh",
-                              "sinh", "cosh", "abs", "sign", "floor", "ceil", "trunc")}
+                              "sinh", "cosh", "abs", "floor", "ceil", "trunc")}
 BINARY_XP = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide",
              "pow": "power", "maximum": "maximum", "minimum": "minimum"}
+
+
+def _sign(m, x):
+    s = m.sign(x)
+    return m.where(s != s, 0, s)  # sign(nan) is 0 in PyTorch (NumPy's is nan)
+
+
+def _zero_grad(m, g, x, y):
+    return m.zeros_like(g)  # zeros even where g is inf or nan, as PyTorch
 
 
 def _sigmoid(m, x):
@@ -54,7 +63,7 @@ def _sigmoid(m, x):
 
 UNARY: dict[str, UnaryFormula] = {
     "neg": UnaryFormula(lambda m, x: -x, lambda m, g, x, y: -g, float_only=False),
-    "abs": UnaryFormula(lambda m, x: m.abs(x), lambda m, g, x, y: g * m.sign(x), "x",
+    "abs": UnaryFormula(lambda m, x: m.abs(x), lambda m, g, x, y: g * _sign(m, x), "x",
                         float_only=False),
     "exp": UnaryFormula(lambda m, x: m.exp(x), lambda m, g, x, y: g * y, "y"),
     "log": UnaryFormula(lambda m, x: m.log(x), lambda m, g, x, y: g / x, "x"),
@@ -76,11 +85,11 @@ UNARY: dict[str, UnaryFormula] = {
     "reciprocal": UnaryFormula(lambda m, x: 1 / x, lambda m, g, x, y: -g * y * y, "y"),
     "square": UnaryFormula(lambda m, x: x * x, lambda m, g, x, y: 2 * g * x, "x",
                            float_only=False, node="PowBackward0"),
-    "sign": UnaryFormula(lambda m, x: m.sign(x), lambda m, g, x, y: g * 0, float_only=False),
-    "floor": UnaryFormula(lambda m, x: m.floor(x), lambda m, g, x, y: g * 0, float_only=False),
-    "ceil": UnaryFormula(lambda m, x: m.ceil(x), lambda m, g, x, y: g * 0, float_only=False),
-    "round": UnaryFormula(lambda m, x: m.round(x), lambda m, g, x, y: g * 0, float_only=False),
-    "trunc": UnaryFormula(lambda m, x: m.trunc(x), lambda m, g, x, y: g * 0, float_only=False),
+    "sign": UnaryFormula(_sign, _zero_grad, float_only=False),
+    "floor": UnaryFormula(lambda m, x: m.floor(x), _zero_grad, float_only=False),
+    "ceil": UnaryFormula(lambda m, x: m.ceil(x), _zero_grad, float_only=False),
+    "round": UnaryFormula(lambda m, x: m.round(x), _zero_grad, float_only=False),
+    "trunc": UnaryFormula(lambda m, x: m.trunc(x), _zero_grad, float_only=False),
 }
 
 

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .formulas import BinaryFormula, UnaryFormula, _erf_parts
+from .formulas import BinaryFormula, UnaryFormula, _erf_parts, _sign, _zero_grad
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -228,10 +228,6 @@ def _sinc_grad(m, g, x, y):
     return m.where(x == 0, 0.0, g * (m.cos(px) * px - m.sin(px)) / (px * safe))
 
 
-def _zero(m, g, x, y):
-    return g * 0
-
-
 UNARY_MATH: dict[str, UnaryFormula] = {
     "tan": UnaryFormula(lambda m, x: m.tan(x), lambda m, g, x, y: g * (1 + y * y), "y"),
     "acos": UnaryFormula(lambda m, x: m.arccos(x),
@@ -258,9 +254,8 @@ UNARY_MATH: dict[str, UnaryFormula] = {
     "rad2deg": UnaryFormula(lambda m, x: x * (180 / _PI), lambda m, g, x, y: g * (180 / _PI),
                             node="Rad2DegBackward0"),
     "frac": UnaryFormula(lambda m, x: x - m.trunc(x), lambda m, g, x, y: g),
-    # sgn is sign on real numbers (it differs on complex ones, which gpugrad lacks), but 0 at
-    # NaN, as PyTorch's.
-    "sgn": UnaryFormula(lambda m, x: m.where(x != x, 0, m.sign(x)), _zero, float_only=False),
+    # sgn is sign on real numbers (it differs on complex ones, which gpugrad lacks).
+    "sgn": UnaryFormula(_sign, _zero_grad, float_only=False),
 }
 # Forwards that are one NumPy (and CuPy) function.
 UNARY_MATH_XP = {"tan": "tan", "acos": "arccos", "asin": "arcsin", "atan": "arctan",

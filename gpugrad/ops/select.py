@@ -3,6 +3,7 @@ and ``triu`` (keep a triangle of the last two dims)."""
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ..backend.formulas import clamp_grad
 from ._util import (
@@ -13,7 +14,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import maximum, minimum
+from .arithmetic import raise_broadcast_error
 
 __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
@@ -97,17 +98,61 @@ class Clamp(Function):
         return self._backend.clamp_grad(grad, x, *self.bounds), None, None
 
 
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (either may be None), broadcast: PyTorch's gradients. The
+    input gets it inside ``[min, max]``; ``min`` where it binds and stays below ``max``; ``max``
+    where it binds or lies below ``min`` (then the result is ``max``)."""
+
+    node_name = "ClampBackward0"
+
+    @staticmethod
+    def forward(ctx, x, lo, hi, out_dtype):
+        backend, np_dtype = x._backend, out_dtype.np
+        out = data_as(x, np_dtype)
+        for op, bound in (("maximum", lo), ("minimum", hi)):
+            if bound is not None:
+                try:
+                    out = backend.binary(op, out, data_as(bound, np_dtype))
+                except ValueError as e:
+                    raise_broadcast_error(x._new(out), bound, e)
+        ctx.save_for_backward(x, lo, hi)
+        return x._new(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, lo, hi = ctx.saved_tensors
+        _, need_lo, need_hi, _ = ctx.needs_input_grad
+        m = math_ns()
+        if lo is None:
+            inside = x <= hi
+        elif hi is None:
+            inside = x >= lo
+        else:
+            inside = (x >= lo) & (x <= hi)
+        g_x = m.where(inside, grad, 0) if ctx.needs_input_grad[0] else None
+        g_lo = g_hi = None
+        if need_lo:
+            binds = x < lo
+            g_lo = m.where(binds if hi is None else binds & (lo < hi), grad, 0)
+        if need_hi:
+            binds = x > hi
+            g_hi = m.where(binds if lo is None else binds | (hi < lo), grad, 0)
+        return g_x, g_lo, g_hi, None
+
+
 def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """Limit values to ``[min, max]`` (either bound may be None; tensors bounds broadcast)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = input
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        if not all(b is None or isinstance(b, Tensor) for b in (min, max)):
+            raise TypeError("clamp(): min and max must both be Tensors (or None) when either "
+                            "is a Tensor, not a Tensor and a number")
+        out_dtype = input.dtype
+        for bound in (min, max):
+            if bound is not None:
+                out_dtype = dt.promote_types(out_dtype, result_dtype(input, bound))
+        return ClampTensor.apply(input, min, max, out_dtype)
     if not input.is_floating_point():
         is_float = isinstance(min, float) or isinstance(max, float)
         if is_float:

@@ -4,6 +4,7 @@ values and gradients against PyTorch."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,3 +53,38 @@ def test_unary_values_and_grads_match_torch(arr, name):
     g_out.sum().backward()
     t_out.sum().backward()
     np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sign", "sgn", "floor", "ceil", "round", "trunc", "abs"])
+def test_piecewise_constant_ops_at_nan_and_with_infinite_gradients(name):
+    """sign(nan) is 0 and the gradient of a piecewise-constant op is 0 even where the incoming
+    gradient is inf or nan, as PyTorch's (not g * 0)."""
+    values = [1.5, -2.0, 0.0, float("nan")]
+    up = [float("inf"), float("nan"), 1.0, 1.0]
+    g, t = _pair(np.array(values))
+    g_out, t_out = getattr(gpugrad, name)(g), getattr(torch, name)(t)
+    np.testing.assert_array_equal(g_out.detach().numpy(), t_out.detach().numpy())
+    g_out.backward(gpugrad.tensor(up, dtype=gpugrad.float64))
+    t_out.backward(torch.tensor(up, dtype=torch.float64))
+    np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy(force=True))  # (a ZeroTensor)
+
+
+@pytest.mark.parametrize("bounds", ["min", "max", "both", "min above max"])
+def test_clamp_with_tensor_bounds_at_ties(bounds):
+    """Where the input equals a tensor bound the whole gradient goes where PyTorch sends it
+    (not split between them as maximum/minimum split it)."""
+    x = np.array([0.0, 1.0, 0.5, -1.0, 2.0, 0.0, 1.0])
+    lo = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0])
+    hi = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0])
+    lo, hi = {"min": (lo, None), "max": (None, hi), "both": (lo, hi),
+              "min above max": (hi + 1, lo)}[bounds]
+    pairs = [_pair(x)] + [_pair(b) if b is not None else (None, None) for b in (lo, hi)]
+    g_out = gpugrad.clamp(*(g for g, _ in pairs))
+    t_out = torch.clamp(*(t for _, t in pairs))
+    np.testing.assert_array_equal(g_out.detach().numpy(), t_out.detach().numpy())
+    assert type(g_out.grad_fn).__name__ == type(t_out.grad_fn).__name__
+    g_out.sum().backward()
+    t_out.sum().backward()
+    for g, t in pairs:
+        if g is not None:
+            np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())

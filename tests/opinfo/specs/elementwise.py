@@ -98,12 +98,25 @@ def _clamp_samples(rng):
             Sample((x,), {"max": 0.5}), Sample((x[:0],), {"min": 0.0})]
 
 
+def _clamp_tensor_samples(rng):
+    """Tensor bounds, broadcast; the last has min > max (the result is max)."""
+    x = away_from(randn(rng, 4, 5), (-0.5, 0.5, 0.3, -0.3))
+    lo, hi = np.full(5, -0.5), np.full((4, 1), 0.5)
+    return [Sample((x, lo, hi)), Sample((x, lo, None)), Sample((x, None, hi)),
+            Sample((x[:0], lo, np.full((1, 1), 0.5))),
+            Sample((x, np.full(5, 0.3), np.full((4, 1), -0.3)))]
+
+
 register(
     OpSpec("where", lambda m, c, a, b: m.where(c, a, b), _where_samples,
            errors=[ErrorCase((np.ones(3), np.ones(3), np.ones(3)), RuntimeError, "bool")]),
     OpSpec("Tensor.where", lambda m, c, a, b: a.where(c, b), _where_samples),
     OpSpec("clamp", lambda m, x, **kw: m.clamp(x, **kw), _clamp_samples,
            errors=[ErrorCase((np.ones(3),), RuntimeError, "At least one")]),
+    OpSpec("clamp_tensor", lambda m, x, lo, *hi, **kw: m.clamp(x, lo, *hi, **kw),
+           _clamp_tensor_samples,
+           errors=[ErrorCase((np.ones(3), np.ones(3)), TypeError, "min", {"max": 1.0}),
+                   ErrorCase((np.ones(3), np.ones(3), np.ones(2)), RuntimeError, "size")]),
 )
 
 
