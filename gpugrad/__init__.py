@@ -111,6 +111,7 @@ from . import (  # noqa: E402
     testing,
     utils,
 )
+from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
