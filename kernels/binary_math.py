@@ -134,7 +134,23 @@ def _bitwise_xor(a, b):
     return a ^ b
 
 
-BITWISE = {"bitwise_and": _bitwise_and, "bitwise_or": _bitwise_or, "bitwise_xor": _bitwise_xor}
+@triton.jit
+def _left_shift(a, b):
+    # A shift by a negative amount or by the width or more is undefined in LLVM: PyTorch gives 0.
+    out_of_range = (b < 0) | (b >= a.dtype.primitive_bitwidth)
+    return tl.where(out_of_range, 0, a << tl.where(out_of_range, 0, b)).to(a.dtype)
+
+
+@triton.jit
+def _right_shift(a, b):
+    # Out of range (as above): PyTorch fills with the sign, -1 or 0.
+    out_of_range = (b < 0) | (b >= a.dtype.primitive_bitwidth)
+    return tl.where(out_of_range, tl.where(a < 0, -1, 0),
+                    a >> tl.where(out_of_range, 0, b)).to(a.dtype)
+
+
+BITWISE = {"bitwise_and": _bitwise_and, "bitwise_or": _bitwise_or, "bitwise_xor": _bitwise_xor,
+           "bitwise_left_shift": _left_shift, "bitwise_right_shift": _right_shift}
 
 
 # ------------------------------------------------------------------ comparisons, logic

@@ -172,6 +172,10 @@ BITWISE: dict[str, Callable] = {
     "bitwise_and": lambda m, a, b: m.bitwise_and(a, b),
     "bitwise_or": lambda m, a, b: m.bitwise_or(a, b),
     "bitwise_xor": lambda m, a, b: m.bitwise_xor(a, b),
+    # NumPy's shifts give PyTorch's results for shifts out of range (negative or at least the
+    # width): 0 to the left, the sign to the right.
+    "bitwise_left_shift": lambda m, a, b: m.left_shift(a, b),
+    "bitwise_right_shift": lambda m, a, b: m.right_shift(a, b),
 }
 
 

@@ -33,6 +33,7 @@ from . import (
     reduction,
     repeat,
     roll,
+    rounding,
     sampling,
     scans,
     scatter,
@@ -51,7 +52,8 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
-          statistics, scans, counting, scatter_reduce, index_write, tensor_info, math_more]
+          statistics, scans, counting, scatter_reduce, index_write, tensor_info, math_more,
+          rounding]
 
 
 def install_methods(cls) -> None:

@@ -8,7 +8,7 @@ from .arithmetic import raise_broadcast_error, reflected
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
     "logical_not", "bitwise_not", "bitwise_and", "bitwise_or", "bitwise_xor", "isnan", "isinf",
-    "isfinite", "equal", "allclose",
+    "isfinite", "equal", "allclose", "bitwise_left_shift", "bitwise_right_shift",
 ]
 
 
@@ -66,6 +66,10 @@ logical_xor = _binary_op(_compare, "logical_xor", "Elementwise logical XOR (nonz
 bitwise_and = _binary_op(_bitwise, "bitwise_and", "Bitwise AND of integer or bool tensors.")
 bitwise_or = _binary_op(_bitwise, "bitwise_or", "Bitwise OR of integer or bool tensors.")
 bitwise_xor = _binary_op(_bitwise, "bitwise_xor", "Bitwise XOR of integer or bool tensors.")
+bitwise_left_shift = _binary_op(_bitwise, "bitwise_left_shift",
+                                "``input << other`` of integer tensors (0 once shifted out).")
+bitwise_right_shift = _binary_op(_bitwise, "bitwise_right_shift",
+                                 "``input >> other`` of integer tensors (the sign fills in).")
 
 
 def logical_not(input: Tensor) -> Tensor:
@@ -112,4 +116,7 @@ METHODS = {
     "__invert__": bitwise_not, "__and__": bitwise_and, "__or__": bitwise_or,
     "__xor__": bitwise_xor, "__rand__": reflected(bitwise_and),
     "__ror__": reflected(bitwise_or), "__rxor__": reflected(bitwise_xor),
+    "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
+    "__lshift__": bitwise_left_shift, "__rshift__": bitwise_right_shift,
+    "__rlshift__": reflected(bitwise_left_shift), "__rrshift__": reflected(bitwise_right_shift),
 }

@@ -148,6 +148,18 @@ def test_binary_int(twin, dtype):
         assert_close(ew.bitwise(op, device(a), device(b)), twin.bitwise(op, a, b), dtype)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int8", "uint8"])
+def test_shifts_out_of_range_as_pytorch(twin, dtype):
+    """Shifts by negative amounts or by the width or more: PyTorch's (and NumPy's) 0 to the
+    left and the sign to the right, where LLVM's shift would be undefined."""
+    info = np.iinfo(dtype)
+    a = np.array([5, -5, 1, -1, 100, -100, 0, 7], np.int64).clip(info.min, info.max)
+    b = np.array([1, 1, 70, 70, 9, 9, -1, 8], np.int64).clip(info.min, info.max)
+    a, b = a.astype(dtype), b.astype(dtype)
+    for op in ("bitwise_left_shift", "bitwise_right_shift"):
+        assert_close(ew.bitwise(op, device(a), device(b)), twin.bitwise(op, a, b), dtype)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float16", "int64", "bool"])
 def test_compare(twin, dtype):
     rng = np.random.default_rng(5)

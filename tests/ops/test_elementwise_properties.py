@@ -88,3 +88,24 @@ def test_clamp_with_tensor_bounds_at_ties(bounds):
     for g, t in pairs:
         if g is not None:
             np.testing.assert_array_equal(g.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8"])
+def test_shifts_match_torch(dtype):
+    info = np.iinfo(dtype)
+    a = np.array([5, -5, 1, -1, 100, -100, 0, 7]).clip(info.min, info.max).astype(dtype)
+    b = np.array([1, 1, 70, 70, 9, 9, -1, 8]).clip(info.min, info.max).astype(dtype)
+    ga, gb, ta, tb = gpugrad.tensor(a), gpugrad.tensor(b), torch.tensor(a), torch.tensor(b)
+    for g_out, t_out in [(ga << gb, ta << tb), (ga >> gb, ta >> tb), (ga << 2, ta << 2),
+                         (3 >> gb, 3 >> tb), (gpugrad.bitwise_left_shift(ga, 1),
+                                              torch.bitwise_left_shift(ta, 1))]:
+        assert g_out.dtype.name == str(t_out.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(g_out.numpy(), t_out.numpy())
+    x, y = ga.clone(), ta.clone()
+    x >>= 1
+    y >>= 1
+    x.bitwise_left_shift_(2)
+    y.bitwise_left_shift_(2)
+    np.testing.assert_array_equal(x.numpy(), y.numpy())
+    with pytest.raises(NotImplementedError):
+        gpugrad.ones(2) << 1

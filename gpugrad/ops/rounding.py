@@ -1,0 +1,85 @@
+"""``round`` with ``decimals`` (PyTorch's ``RoundBackward1``; ``decimals=0`` is the unary op of
+``elementwise.py``) and ``frexp`` (mantissa and exponent)."""
+
+from __future__ import annotations
+
+import collections
+
+from .. import _dtype as dt
+from ..autograd.function import Function
+from ._util import Tensor, check_tensor, math_ns
+from .elementwise import FUNCTIONS
+from .inplace import _apply
+
+__all__ = ["round", "frexp"]
+
+
+class RoundDecimals(Function):
+    node_name = "RoundBackward1"
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        xp, d = x._backend.xp, x._data
+        # As PyTorch: x * 10**decimals rounded half to even and scaled back, in x's dtype
+        # (a negative ``decimals`` divides first).
+        scale = xp.asarray(10.0 ** abs(decimals), dtype=d.dtype)
+        out = xp.round(d * scale) / scale if decimals > 0 else xp.round(d / scale) * scale
+        return x._new(out.astype(d.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return math_ns().zeros_like(grad), None
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even; with ``decimals``, to that many decimal places (negative: tens,
+    hundreds...)."""
+    check_tensor(input, "round")
+    if decimals == 0:
+        return FUNCTIONS["round"](input)
+    if not isinstance(decimals, int):
+        raise TypeError(f"round(): argument 'decimals' must be int, not {type(decimals).__name__}")
+    if not input.dtype.is_floating_point:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{input.dtype}'")
+    return RoundDecimals.apply(input, decimals)
+
+
+def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
+    return _apply(self, lambda s: round(s, decimals=decimals), (), adopt_output=True)
+
+
+frexp_result = collections.namedtuple("frexp", ["mantissa", "exponent"])
+frexp_result.__module__ = "gpugrad.return_types"
+frexp_result.__repr__ = lambda self: (f"gpugrad.return_types.frexp(\nmantissa={self.mantissa!r},"
+                                      f"\nexponent={self.exponent!r})")
+
+
+class Frexp(Function):
+    """``x = mantissa * 2**exponent`` with ``|mantissa|`` in [0.5, 1); the mantissa's gradient
+    is ``grad / 2**exponent``."""
+
+    node_name = "FrexpBackward0"
+
+    @staticmethod
+    def forward(ctx, x):
+        mantissa, exponent = x._backend.xp.frexp(x._data)
+        exponent = x._new(exponent.astype(dt.int32.np))
+        ctx.mark_non_differentiable(exponent)
+        ctx.save_for_backward(exponent)
+        return x._new(mantissa), exponent
+
+    @staticmethod
+    def backward(ctx, grad, _):
+        (exponent,) = ctx.saved_tensors
+        return grad / math_ns().pow(2.0, exponent).to(grad.dtype)
+
+
+def frexp(input: Tensor):
+    """The mantissa and the (int32) exponent of each element: ``input = m * 2**e``."""
+    check_tensor(input, "frexp")
+    if not input.dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    return frexp_result(*Frexp.apply(input))
+
+
+METHODS = {"round": round, "round_": _round_, "frexp": frexp}
