@@ -104,6 +104,7 @@ class ClampTensor(Function):
     where it binds or lies below ``min`` (then the result is ``max``)."""
 
     node_name = "ClampBackward0"
+    _next_inputs = (0, 1, 2)  # PyTorch lists both bounds, (None, 0) for one not given
 
     @staticmethod
     def forward(ctx, x, lo, hi, out_dtype):
