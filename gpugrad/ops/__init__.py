@@ -44,6 +44,7 @@ from . import (
     sorting,
     splits,
     statistics,
+    strided,
     structure,
     tensor_info,
 )
@@ -53,7 +54,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
           statistics, scans, counting, scatter_reduce, index_write, tensor_info, math_more,
-          rounding]
+          rounding, strided]
 
 
 def install_methods(cls) -> None:
