@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 from ..nn.utils.stateless import call_with as functional_call
+from ._vmap import vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap",
            "functional_call"]
@@ -194,59 +195,3 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
 def hessian(func, argnums=0):
     """``f -> (x -> H)``: the Jacobian of the gradient."""
     return jacrev(jacrev(func, argnums), argnums)
-
-
-def _batch_size(args, in_dims) -> int:
-    sizes = {a.shape[d] for a, d in zip(args, in_dims) if d is not None}
-    if not sizes:
-        raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
-                         "mapped over (got in_dims with no Tensor mapped).")
-    if len(sizes) > 1:
-        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
-                         f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
-    return sizes.pop()
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
-    """``func`` mapped over a dim of its inputs: called once per batch entry, results stacked
-    along ``out_dims``."""
-    from .. import random as _random
-    from ..ops.join import stack
-
-    if randomness not in ("error", "different", "same"):
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
-    Tensor = _tensor_cls()
-
-    def wrapper(*args, **kwargs):
-        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
-        if len(dims) != len(args):
-            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
-                             f"compatible with the structure of `inputs`. in_dims has structure "
-                             f"of length {len(dims)} but inputs has length {len(args)}.")
-        dims = [None if not isinstance(a, Tensor) or d is None else d % max(a.dim(), 1)
-                for a, d in zip(args, dims)]
-        n = _batch_size(args, dims)
-        if n == 0:
-            raise ValueError("vmap: the mapped dimension has size 0 (gpugrad's vmap calls the "
-                             "function once per entry, so it cannot infer the output's shape)")
-        state = _random.get_rng_state()
-        results = []
-        for i in range(n):
-            if randomness == "same":
-                _random.set_rng_state(state)
-            call = [a if d is None else a.select(d, i) for a, d in zip(args, dims)]
-            before = _random.get_rng_state() if randomness == "error" else None
-            results.append(func(*call, **kwargs))
-            if before is not None and not _random.get_rng_state().equal(before):
-                raise RuntimeError("vmap: called random operation while in randomness error "
-                                   "mode. Please either use the 'same' or 'different' "
-                                   "randomness flags on vmap or perform the randomness "
-                                   "operation out of vmap")
-        first = results[0]
-        if isinstance(first, Tensor):
-            return stack(results, out_dims if isinstance(out_dims, int) else out_dims[0])
-        outs = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(first)
-        return type(first)(stack([r[k] for r in results], outs[k]) for k in range(len(first)))
-
-    return wrapper
