@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 from ..nn.utils.stateless import call_with as functional_call
-from ._vmap import vmap
+from ._vmap import _flatten, _unflatten, vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap",
            "functional_call"]
@@ -34,25 +34,36 @@ def _argnums(argnums, n: int) -> tuple:
     return tuple(a % n for a in nums)
 
 
-def _track(args, nums):
+def _track(args, nums, trees: bool = False):
     """The arguments with those in ``nums`` replaced by tensors to differentiate against: views
     that keep their history when an enclosing transform differentiates them, else fresh
-    leaves. Returns the new args, those tensors and whether to keep the graph."""
+    leaves. Returns the new args, those tensors and whether to keep the graph; with ``trees``,
+    an argument may be a tuple/list/dict of tensors (its tensors are tracked in order), and a
+    fourth value rebuilds one such structure per argument from the flat gradients."""
     Tensor = _tensor_cls()
     args = list(args)
-    tracked, nested = [], False
+    tracked, nested, specs = [], False, []
     for i in nums:
-        a = args[i]
-        if not isinstance(a, Tensor):
-            raise RuntimeError(f"Expected the argument {i} to be a Tensor, got {type(a)}")
-        if a.requires_grad:
-            nested = True
-            a = a.view_as(a)
-        else:
-            a = a.detach().requires_grad_(True)
-        args[i] = a
-        tracked.append(a)
-    return args, tracked, nested
+        leaves, spec = _flatten(args[i]) if trees else ([args[i]], None)
+        for k, a in enumerate(leaves):
+            if not isinstance(a, Tensor):
+                raise RuntimeError(f"Expected the argument {i} to be a Tensor, got {type(a)}")
+            if a.requires_grad:
+                nested = True
+                a = a.view_as(a)
+            else:
+                a = a.detach().requires_grad_(True)
+            leaves[k] = a
+            tracked.append(a)
+        args[i] = _unflatten(spec, iter(leaves))
+        specs.append(spec)
+    if not trees:
+        return args, tracked, nested
+
+    def rebuild(flat):
+        flat = iter(flat)
+        return tuple(_unflatten(spec, flat) for spec in specs)
+    return args, tracked, nested, rebuild
 
 
 def _zeros_for_none(grads, refs):
@@ -62,11 +73,13 @@ def _zeros_for_none(grads, refs):
 
 
 def grad_and_value(func, argnums=0, has_aux: bool = False):
-    """``f -> (x -> (df/dx, f(x)))`` for a function returning a one-element tensor."""
+    """``f -> (x -> (df/dx, f(x)))`` for a function returning a one-element tensor; an
+    argument differentiated against may be a tuple, list or dict of tensors (the gradient has
+    its structure)."""
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args))
         with enable_grad():
-            args, tracked, nested = _track(args, nums)
+            args, tracked, nested, rebuild = _track(args, nums, trees=True)
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -89,6 +102,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         if not nested:
             grads = tuple(g.detach() for g in grads)
             out = out.detach()
+        grads = rebuild(grads)
         g = grads if isinstance(argnums, tuple) else grads[0]
         return (g, (out, aux)) if has_aux else (g, out)
 
