@@ -132,7 +132,7 @@ class _SameDraws:
             if b.device.type == "cpu":
                 self.saved.append((b, b.rng_state(b._rng)))
             else:
-                seed = int(b.randint(0, 2 ** 62, (), np.int64))
+                seed = int(b.randint(0, 2 ** 62, (1,), np.int64)[0])
                 b.manual_seed(seed)
                 self.saved.append((b, seed))
 
