@@ -117,6 +117,7 @@ from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .backend import precision as _precision  # noqa: E402
 from .compiler import compile  # noqa: E402
+from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
 from .serialization import load, save  # noqa: E402
 

@@ -8,13 +8,15 @@ another. The same seed gives the same stream on a device, but not PyTorch's numb
 
 from __future__ import annotations
 
+import contextlib
 import numbers
+import threading
 
 from ._device import device as _device_cls
 from .backend import get_backend
 from .backend.numpy_backend import fresh_seed
 
-__all__ = ["Generator", "rng_for"]
+__all__ = ["Generator", "rng_for", "vmap_randomness"]
 
 # PyTorch's seed of a new Generator.
 DEFAULT_SEED = 67280421310721
@@ -117,9 +119,32 @@ def _check_seed(seed) -> int:
     return seed % 2**64
 
 
+# The randomness modes of the vmap calls running ``func`` on this thread, innermost last.
+_vmap_levels = threading.local()
+
+
+@contextlib.contextmanager
+def vmap_randomness(mode: str):
+    """Run the body as one level of ``vmap(..., randomness=mode)``: under any ``"error"`` level
+    every draw raises, as in PyTorch."""
+    levels = getattr(_vmap_levels, "modes", ())
+    _vmap_levels.modes = (*levels, mode)
+    try:
+        yield
+    finally:
+        _vmap_levels.modes = levels
+
+
 def rng_for(generator, backend, fn: str):
     """The raw stream that ``fn`` draws from for a tensor on ``backend``: ``generator``'s, or
-    None (the device's default) without one. Refuses anything but a Generator of that device."""
+    None (the device's default) without one. Refuses anything but a Generator of that device.
+    Every draw asks this first, so it is where vmap's ``randomness="error"`` is enforced."""
+    if "error" in getattr(_vmap_levels, "modes", ()):
+        raise RuntimeError(
+            "vmap: called random operation while in randomness error mode. Please either use the "
+            "'same' or 'different' randomness flags on vmap or perform the randomness operation "
+            "out of vmap"
+        )
     if generator is None:
         return None
     if not isinstance(generator, Generator):

@@ -16,6 +16,9 @@ W = RNG.standard_normal((3,))
 
 
 def _close(a, b, tol=1e-10):
+    if isinstance(b, dict):
+        assert sorted(a) == sorted(b)
+        a, b = [a[k] for k in sorted(a)], [b[k] for k in sorted(b)]
     if isinstance(b, (tuple, list)):
         assert len(a) == len(b)
         for p, q in zip(a, b):
@@ -113,9 +116,7 @@ def test_functional_call_ensemble():
                   for k in ("weight", "bias")}
         x = m.tensor(X)
         return m.func.vmap(lambda p, data: m.func.functional_call(models[0], p, (data,)),
-                           in_dims=(0, None))(params, x) if m is torch else \
-            m.stack([m.func.functional_call(models[0], {k: v[i] for k, v in params.items()},
-                                            (x,)) for i in range(4)])
+                           in_dims=(0, None))(params, x)
     _close(*_both(run))
 
 
@@ -125,3 +126,21 @@ def test_errors_as_pytorch():
             m.func.grad(lambda x: x * 2)(m.ones(3))
         with pytest.raises(RuntimeError, match="only 1 positional inputs"):
             m.func.grad(lambda x: x.sum(), argnums=1)(m.ones(3))
+
+
+def test_grad_of_tuple_list_and_dict_arguments():
+    def run(m):
+        p = {"w": m.tensor(W), "b": (m.tensor(W[0]), [m.tensor(W[1])])}
+        x = m.tensor(X)
+
+        def f(p, xs):
+            return (p["w"] * p["b"][0] * p["b"][1][0].exp()).sum() + (xs[0] ** 2).sum()
+        g = m.func.grad(f)(p, [x])
+        g2 = m.func.grad(f, argnums=(0, 1))(p, [x])
+        (gv, (value, aux)) = m.func.grad_and_value(lambda p: (f(p, [x]), p["w"]),
+                                                   has_aux=True)(p)
+        return g, g2, gv, value, aux
+    ours, theirs = _both(run)
+    assert type(ours[0]) is dict and type(ours[0]["b"][1]) is list
+    assert type(ours[1][1]) is list
+    _close(ours, theirs)

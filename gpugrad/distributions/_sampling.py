@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._generator import rng_for
 from ..autograd.function import Function
 from ._special import lgamma_array
 
@@ -94,6 +95,7 @@ def standard_gamma_grad_array(xp, a, x):
 
 
 def _raw_rng(backend):
+    rng_for(None, backend, "sample")  # (refuses a draw under vmap's randomness="error")
     return backend._rng
 
 

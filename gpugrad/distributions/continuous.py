@@ -10,6 +10,7 @@ import numpy as np
 
 import gpugrad
 
+from .._generator import rng_for
 from . import constraints
 from ._special import atan, erfinv
 from .distribution import Distribution, ExponentialFamily
@@ -22,13 +23,13 @@ def _standard_normal(like, shape):
     """A tensor of N(0, 1) draws from gpugrad's default generator, of ``like``'s dtype and
     device."""
     b = like._backend
-    return like._new(b.randn(tuple(shape), like._data.dtype))
+    return like._new(b.randn(tuple(shape), like._data.dtype, rng_for(None, b, "normal")))
 
 
 def _uniform(like, shape):
     """U[0, 1) draws, of ``like``'s dtype and device."""
     b = like._backend
-    return like._new(b.rand(tuple(shape), like._data.dtype))
+    return like._new(b.rand(tuple(shape), like._data.dtype, rng_for(None, b, "uniform")))
 
 
 def _batch_of(*params) -> gpugrad.Size:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 from ..nn.utils.stateless import call_with as functional_call
+from ._vmap import _flatten, _unflatten, vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap",
            "functional_call"]
@@ -33,25 +34,36 @@ def _argnums(argnums, n: int) -> tuple:
     return tuple(a % n for a in nums)
 
 
-def _track(args, nums):
+def _track(args, nums, trees: bool = False):
     """The arguments with those in ``nums`` replaced by tensors to differentiate against: views
     that keep their history when an enclosing transform differentiates them, else fresh
-    leaves. Returns the new args, those tensors and whether to keep the graph."""
+    leaves. Returns the new args, those tensors and whether to keep the graph; with ``trees``,
+    an argument may be a tuple/list/dict of tensors (its tensors are tracked in order), and a
+    fourth value rebuilds one such structure per argument from the flat gradients."""
     Tensor = _tensor_cls()
     args = list(args)
-    tracked, nested = [], False
+    tracked, nested, specs = [], False, []
     for i in nums:
-        a = args[i]
-        if not isinstance(a, Tensor):
-            raise RuntimeError(f"Expected the argument {i} to be a Tensor, got {type(a)}")
-        if a.requires_grad:
-            nested = True
-            a = a.view_as(a)
-        else:
-            a = a.detach().requires_grad_(True)
-        args[i] = a
-        tracked.append(a)
-    return args, tracked, nested
+        leaves, spec = _flatten(args[i]) if trees else ([args[i]], None)
+        for k, a in enumerate(leaves):
+            if not isinstance(a, Tensor):
+                raise RuntimeError(f"Expected the argument {i} to be a Tensor, got {type(a)}")
+            if a.requires_grad:
+                nested = True
+                a = a.view_as(a)
+            else:
+                a = a.detach().requires_grad_(True)
+            leaves[k] = a
+            tracked.append(a)
+        args[i] = _unflatten(spec, iter(leaves))
+        specs.append(spec)
+    if not trees:
+        return args, tracked, nested
+
+    def rebuild(flat):
+        flat = iter(flat)
+        return tuple(_unflatten(spec, flat) for spec in specs)
+    return args, tracked, nested, rebuild
 
 
 def _zeros_for_none(grads, refs):
@@ -61,11 +73,13 @@ def _zeros_for_none(grads, refs):
 
 
 def grad_and_value(func, argnums=0, has_aux: bool = False):
-    """``f -> (x -> (df/dx, f(x)))`` for a function returning a one-element tensor."""
+    """``f -> (x -> (df/dx, f(x)))`` for a function returning a one-element tensor; an
+    argument differentiated against may be a tuple, list or dict of tensors (the gradient has
+    its structure)."""
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args))
         with enable_grad():
-            args, tracked, nested = _track(args, nums)
+            args, tracked, nested, rebuild = _track(args, nums, trees=True)
             out = func(*args, **kwargs)
             aux = None
             if has_aux:
@@ -88,6 +102,7 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
         if not nested:
             grads = tuple(g.detach() for g in grads)
             out = out.detach()
+        grads = rebuild(grads)
         g = grads if isinstance(argnums, tuple) else grads[0]
         return (g, (out, aux)) if has_aux else (g, out)
 
@@ -194,59 +209,3 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
 def hessian(func, argnums=0):
     """``f -> (x -> H)``: the Jacobian of the gradient."""
     return jacrev(jacrev(func, argnums), argnums)
-
-
-def _batch_size(args, in_dims) -> int:
-    sizes = {a.shape[d] for a, d in zip(args, in_dims) if d is not None}
-    if not sizes:
-        raise ValueError("vmap(f, in_dims=..., ...)(<inputs>): at least one input must be "
-                         "mapped over (got in_dims with no Tensor mapped).")
-    if len(sizes) > 1:
-        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
-                         f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
-    return sizes.pop()
-
-
-def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=None):
-    """``func`` mapped over a dim of its inputs: called once per batch entry, results stacked
-    along ``out_dims``."""
-    from .. import random as _random
-    from ..ops.join import stack
-
-    if randomness not in ("error", "different", "same"):
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
-    Tensor = _tensor_cls()
-
-    def wrapper(*args, **kwargs):
-        dims = in_dims if isinstance(in_dims, (tuple, list)) else (in_dims,) * len(args)
-        if len(dims) != len(args):
-            raise ValueError(f"vmap(f, in_dims={in_dims}, ...)(<inputs>): in_dims is not "
-                             f"compatible with the structure of `inputs`. in_dims has structure "
-                             f"of length {len(dims)} but inputs has length {len(args)}.")
-        dims = [None if not isinstance(a, Tensor) or d is None else d % max(a.dim(), 1)
-                for a, d in zip(args, dims)]
-        n = _batch_size(args, dims)
-        if n == 0:
-            raise ValueError("vmap: the mapped dimension has size 0 (gpugrad's vmap calls the "
-                             "function once per entry, so it cannot infer the output's shape)")
-        state = _random.get_rng_state()
-        results = []
-        for i in range(n):
-            if randomness == "same":
-                _random.set_rng_state(state)
-            call = [a if d is None else a.select(d, i) for a, d in zip(args, dims)]
-            before = _random.get_rng_state() if randomness == "error" else None
-            results.append(func(*call, **kwargs))
-            if before is not None and not _random.get_rng_state().equal(before):
-                raise RuntimeError("vmap: called random operation while in randomness error "
-                                   "mode. Please either use the 'same' or 'different' "
-                                   "randomness flags on vmap or perform the randomness "
-                                   "operation out of vmap")
-        first = results[0]
-        if isinstance(first, Tensor):
-            return stack(results, out_dims if isinstance(out_dims, int) else out_dims[0])
-        outs = out_dims if isinstance(out_dims, (tuple, list)) else (out_dims,) * len(first)
-        return type(first)(stack([r[k] for r in results], outs[k]) for k in range(len(first)))
-
-    return wrapper

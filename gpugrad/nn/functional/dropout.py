@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from ..._generator import rng_for
 from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 
@@ -40,7 +41,8 @@ def _dropout(input: Tensor, p: float, training: bool, inplace: bool, feature: bo
     if p == 1.0:
         scale = xp.zeros(shape, data.dtype)
         return input.mul_(input._new(scale)) if inplace else input * input._new(scale)
-    keep = input._backend.bernoulli_mask(1.0 - p, shape).astype(data.dtype)
+    rng = rng_for(None, input._backend, "dropout")
+    keep = input._backend.bernoulli_mask(1.0 - p, shape, rng).astype(data.dtype)
     if not alpha:
         keep *= 1.0 / (1.0 - p)
         mask = input._new(keep)
