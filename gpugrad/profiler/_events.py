@@ -20,6 +20,7 @@ class FunctionEvent:
 
     count = 1
     category = "cpu_op"  # "user_annotation" for a record_function range
+    node = None  # the autograd node whose backward the range times
     device_time_total = self_device_time_total = cuda_time_total = self_cuda_time_total = 0.0
 
     def __init__(self, id: int, name: str, thread: int, start_us: float, input_shapes,

@@ -109,7 +109,7 @@ def _timed_node(fn, is_array: bool):
     def timed(node, *grads):
         recorder = _active
         stack = _stack.open
-        if recorder is None or (stack and getattr(stack[-1], "node", None) is node):
+        if recorder is None or (stack and stack[-1].node is node):
             return fn(node, *grads)
         name = node.name()
         outer = recorder.open("autograd::engine::evaluate_function: " + name, "cpu_op")
