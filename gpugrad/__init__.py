@@ -106,6 +106,7 @@ from . import (  # noqa: E402
     linalg,
     nn,
     optim,
+    profiler,
     random,
     special,
     testing,
@@ -115,6 +116,7 @@ from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_l
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from .amp import autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
+from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (torch.autograd.profiler)
 from .backend import precision as _precision  # noqa: E402
 from .compiler import compile  # noqa: E402
 from .func import vmap  # noqa: E402
