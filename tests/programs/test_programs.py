@@ -151,3 +151,34 @@ def test_skipgram_word_vectors():
     _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
     for result in (ours, theirs):
         assert result["neighbours"] >= 0.9, result
+
+
+def test_seq2seq_with_attention():
+    """GRU encoder and attention decoder with teacher forcing, saved and reloaded through
+    torch.save/load: both learn to reverse the letters."""
+    program = _load("seq2seq_attention")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.55, rel=0.3)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.45 and result["attn_shape"] == (60, 7, 7), result
+
+
+def test_modern_training_loop():
+    """AdamW groups, warmup-cosine LambdaLR, autocast bfloat16, accumulation, clipping, an EMA
+    model by _foreach_lerp_, channels_last, inference_mode: both learn the classes."""
+    program = _load("modern_loop")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.85, rel=0.2)
+    for result in (ours, theirs):
+        assert result["acc"] >= 0.4 and result["lr"] == pytest.approx(0.0), result
+
+
+def test_dcgan():
+    """A DCGAN on squares: both games stay balanced (the discriminator's loss near PyTorch's,
+    the generator's finite and not collapsed to zero)."""
+    program = _load("dcgan")
+    ours, theirs = _both(lambda m: program.main(m))
+    assert ours["shape"] == theirs["shape"] == (16, 1, 8, 8)
+    assert abs(ours["D_last"] - theirs["D_last"]) <= 0.4, (ours, theirs)
+    for result in (ours, theirs):
+        assert 0.3 < result["G_last"] < 3.0 and result["G_first"] > 0.3, result
