@@ -28,9 +28,26 @@ Tensor = None  # set by gpugrad.tensor
 
 class _Seeds(threading.local):
     unit = ()  # the implicit all-ones gradients of the backward running on this thread
+    tasks = ()  # the backward passes running on this thread (nested ones last)
 
 
 _seeds = _Seeds()
+
+
+class _Task:
+    """One backward pass, as hooks see it: ``callbacks`` run (in order) when it has finished."""
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self):
+        self.callbacks = []
+
+
+def current_task() -> _Task:
+    """The backward pass running on this thread (the innermost, if a hook started another)."""
+    if not _seeds.tasks:
+        raise RuntimeError("no backward pass is running on this thread")
+    return _seeds.tasks[-1]
 
 
 def is_unit_seed(grad) -> bool:
@@ -44,8 +61,23 @@ def is_unit_seed(grad) -> bool:
     return False
 
 
-def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
-                 accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
+def run_backward(*args, **kwargs):
+    """``_run_backward`` (the same arguments) as one task: the callbacks queued while it runs
+    (``register_multi_grad_hook``) are called once it has finished."""
+    task = _Task()
+    prev = _seeds.tasks
+    _seeds.tasks = prev + (task,)
+    try:
+        result = _run_backward(*args, **kwargs)
+    finally:
+        _seeds.tasks = prev
+    for callback in task.callbacks:
+        callback()
+    return result
+
+
+def _run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
+                  accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
     """Backpropagate from ``roots`` (tensors) seeded with ``grad_roots`` (tensors).
 
     With ``accumulate``, leaf gradients go into ``.grad`` (``backward``); otherwise the gradients

@@ -239,7 +239,16 @@ class Function(FunctionCtx):
                 out.append((edge[0], edge[1]))
         return tuple(out)
 
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node."""
+        return self.__dict__.setdefault("_metadata", {})
+
     def register_hook(self, fn):
+        """Not supported on nodes; use ``Tensor.register_hook``."""
+        raise NotImplementedError("register hooks on tensors (Tensor.register_hook) instead")
+
+    def register_prehook(self, fn):
         """Not supported on nodes; use ``Tensor.register_hook``."""
         raise NotImplementedError("register hooks on tensors (Tensor.register_hook) instead")
 
