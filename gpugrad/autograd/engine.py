@@ -416,15 +416,24 @@ def _run_tensor_hooks(hooks, g):
 
 def _node_hooks(node, grads, fresh_ids) -> None:
     """Tensor hooks and retain_grad of a non-leaf, on the complete gradient of each output."""
-    if node._pre_hooks:
-        for nr, hooks in node._pre_hooks.items():
-            if grads[nr] is not None:
+    pre_hooks = node._pre_hooks
+    if pre_hooks:
+        for nr, hooks in pre_hooks.items():
+            if nr is not None and grads[nr] is not None:
                 grads[nr] = _run_tensor_hooks(hooks, grads[nr])
     if node._retained:
         for nr, ref in node._retained.items():
             t = ref()
             if t is not None and grads[nr] is not None:
                 _accumulate(t, grads[nr], _grad_state.enabled, fresh_ids)
+    if pre_hooks and pre_hooks.get(None):  # the node's own (register_prehook), last
+        for hook in tuple(pre_hooks[None]):
+            result = hook(tuple(grads))
+            if result is not None:
+                if len(result) != len(grads):
+                    raise RuntimeError(f"prehook of {node.name()} returned {len(result)} "
+                                       f"gradients, expected {len(grads)}")
+                grads[:] = result
 
 
 def _accumulate(t, g, create_graph, fresh_ids) -> None:

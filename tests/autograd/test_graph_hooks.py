@@ -262,3 +262,43 @@ def test_hooks_inside_a_compiled_step_fall_back_to_eager():
             np.testing.assert_allclose(w.grad.numpy(), np.exp(w.detach().numpy()))
     assert len(calls) == 4 * 2  # mul saves x, exp its output, at every call: none replayed
     assert compiled.stats.fallbacks
+
+
+def node_hooks_run(lib, create_graph):
+    x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    w = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    y = x * w
+    z = y.exp().sum(0)
+    log = []
+
+    def listed(grads):
+        return [None if g is None else g.tolist() for g in grads]
+
+    y.grad_fn.register_prehook(lambda go: log.append(("pre", listed(go))) or (go[0] * 2,))
+    y.grad_fn.register_hook(
+        lambda gi, go: log.append(("post", listed(gi), listed(go))) or (gi[0] + 1, None))
+    handle = z.grad_fn.register_hook(lambda gi, go: log.append(("removed", listed(gi))))
+    handle.remove()
+    z.grad_fn.register_hook(lambda gi, go: log.append(("sum post", listed(gi))))
+    y.register_hook(lambda g: log.append(("tensor", g.tolist())) or g * 10)
+    gx, gw = lib.autograd.grad(z, (x, w), create_graph=create_graph, allow_unused=True)
+    assert gw is None  # the post hook dropped it
+    if create_graph:
+        gx.sum().backward()  # (autograd.grad would prune w's gradient in PyTorch, not here)
+        log.append(("double", x.grad.tolist()))
+    return log, gx.tolist()
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_node_prehook_and_hook_match_torch(create_graph):
+    (ours, ours_gx), (theirs, theirs_gx) = (node_hooks_run(lib, create_graph)
+                                            for lib in (gpugrad, torch))
+    def flat(v):  # nested lists of numbers and None, None as nan
+        if isinstance(v, (list, tuple)):
+            return [x for item in v for x in flat(item)]
+        return [np.nan if v is None else v]
+
+    assert [e[0] for e in ours] == [e[0] for e in theirs]
+    ours, theirs = [e[1:] for e in ours], [e[1:] for e in theirs]
+    np.testing.assert_allclose(flat(ours), flat(theirs), rtol=1e-5)
+    np.testing.assert_allclose(ours_gx, theirs_gx, rtol=1e-5)
