@@ -28,10 +28,11 @@ Tensor = None  # set by gpugrad.tensor
 
 class _Seeds(threading.local):
     unit = ()  # the implicit all-ones gradients of the backward running on this thread
-    tasks = ()  # the backward passes running on this thread (nested ones last)
+    task = None  # the backward running on this thread: _UNASKED, or its _Task once asked for
 
 
 _seeds = _Seeds()
+_UNASKED = "a backward pass whose task no hook has asked for"
 
 
 class _Task:
@@ -44,10 +45,14 @@ class _Task:
 
 
 def current_task() -> _Task:
-    """The backward pass running on this thread (the innermost, if a hook started another)."""
-    if not _seeds.tasks:
+    """The backward pass running on this thread (the innermost, if a hook started another);
+    made when first asked for, so that a backward without such hooks pays nothing for it."""
+    task = _seeds.task
+    if task is None:
         raise RuntimeError("no backward pass is running on this thread")
-    return _seeds.tasks[-1]
+    if task is _UNASKED:
+        task = _seeds.task = _Task()
+    return task
 
 
 def is_unit_seed(grad) -> bool:
@@ -61,23 +66,8 @@ def is_unit_seed(grad) -> bool:
     return False
 
 
-def run_backward(*args, **kwargs):
-    """``_run_backward`` (the same arguments) as one task: the callbacks queued while it runs
-    (``register_multi_grad_hook``) are called once it has finished."""
-    task = _Task()
-    prev = _seeds.tasks
-    _seeds.tasks = prev + (task,)
-    try:
-        result = _run_backward(*args, **kwargs)
-    finally:
-        _seeds.tasks = prev
-    for callback in task.callbacks:
-        callback()
-    return result
-
-
-def _run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
-                  accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
+def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inputs=None,
+                 accumulate: bool = True, allow_unused: bool = True, unit_seeds=()):
     """Backpropagate from ``roots`` (tensors) seeded with ``grad_roots`` (tensors).
 
     With ``accumulate``, leaf gradients go into ``.grad`` (``backward``); otherwise the gradients
@@ -85,28 +75,42 @@ def _run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inp
     raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
     are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
     ``unit_seeds``: the arrays of ``grad_roots`` that are implicit all-ones seeds
-    (``is_unit_seed``).
+    (``is_unit_seed``). The callbacks that hooks queued on the pass's task
+    (``register_multi_grad_hook``) run once it has finished.
     """
-    prev_mode, prev_seeds = _grad_state.enabled, _seeds.unit
+    prev_mode, prev_seeds, prev_task = _grad_state.enabled, _seeds.unit, _seeds.task
     _grad_state.enabled = create_graph
+    _seeds.task = _UNASKED
     try:
-        if create_graph:
-            leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
-        else:
-            _seeds.unit = unit_seeds
-            watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
-            leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs,
-                                                          watch)
-        if accumulate:
-            wanted = None if inputs is None else {id(t) for t in inputs}
-            for entry in leaf_grads.values():
-                if wanted is None or id(entry[0]) in wanted:
-                    _finish_leaf(entry, create_graph, fresh_ids)
-            return None
+        try:
+            if create_graph:
+                leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph,
+                                                               inputs)
+            else:
+                _seeds.unit = unit_seeds
+                watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
+                leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph,
+                                                              inputs, watch)
+            if accumulate:
+                wanted = None if inputs is None else {id(t) for t in inputs}
+                for entry in leaf_grads.values():
+                    if wanted is None or id(entry[0]) in wanted:
+                        _finish_leaf(entry, create_graph, fresh_ids)
+        finally:
+            _grad_state.enabled = prev_mode
+            _seeds.unit = prev_seeds
+        results = None if accumulate else _grad_results(
+            inputs, leaf_grads, captured, fresh_ids, create_graph, allow_unused)
     finally:
-        _grad_state.enabled = prev_mode
-        _seeds.unit = prev_seeds
+        task, _seeds.task = _seeds.task, prev_task
+    if task is not _UNASKED:
+        for callback in task.callbacks:
+            callback()
+    return results
 
+
+def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_unused) -> tuple:
+    """``autograd.grad``'s result: the gradient of each of ``inputs`` (Tensors or None)."""
     results = []
     for t in inputs:
         if t.grad_fn is not None:
