@@ -25,7 +25,7 @@ __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
     "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
     "is_inference_mode_enabled", "gradcheck", "gradgradcheck", "GradcheckError", "Variable",
-    "detect_anomaly", "set_detect_anomaly", "functional",
+    "detect_anomaly", "set_detect_anomaly", "functional", "graph",
 ]
 
 
@@ -176,4 +176,4 @@ def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unus
     return tuple(result)
 
 
-from . import anomaly_mode, functional  # noqa: E402  (functional calls grad, defined above)
+from . import anomaly_mode, functional, graph  # noqa: E402  (functional calls grad, defined above)

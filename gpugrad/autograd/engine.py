@@ -28,9 +28,31 @@ Tensor = None  # set by gpugrad.tensor
 
 class _Seeds(threading.local):
     unit = ()  # the implicit all-ones gradients of the backward running on this thread
+    task = None  # the backward running on this thread: _UNASKED, or its _Task once asked for
 
 
 _seeds = _Seeds()
+_UNASKED = "a backward pass whose task no hook has asked for"
+
+
+class _Task:
+    """One backward pass, as hooks see it: ``callbacks`` run (in order) when it has finished."""
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self):
+        self.callbacks = []
+
+
+def current_task() -> _Task:
+    """The backward pass running on this thread (the innermost, if a hook started another);
+    made when first asked for, so that a backward without such hooks pays nothing for it."""
+    task = _seeds.task
+    if task is None:
+        raise RuntimeError("no backward pass is running on this thread")
+    if task is _UNASKED:
+        task = _seeds.task = _Task()
+    return task
 
 
 def is_unit_seed(grad) -> bool:
@@ -53,28 +75,42 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     raw arrays (``_run_arrays``), wrapped in Tensors only where user code sees them; with it they
     are Tensors throughout, so the backward pass is itself recorded (``_run_tensors``).
     ``unit_seeds``: the arrays of ``grad_roots`` that are implicit all-ones seeds
-    (``is_unit_seed``).
+    (``is_unit_seed``). The callbacks that hooks queued on the pass's task
+    (``register_multi_grad_hook``) run once it has finished.
     """
-    prev_mode, prev_seeds = _grad_state.enabled, _seeds.unit
+    prev_mode, prev_seeds, prev_task = _grad_state.enabled, _seeds.unit, _seeds.task
     _grad_state.enabled = create_graph
+    _seeds.task = _UNASKED
     try:
-        if create_graph:
-            leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph, inputs)
-        else:
-            _seeds.unit = unit_seeds
-            watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
-            leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph, inputs,
-                                                          watch)
-        if accumulate:
-            wanted = None if inputs is None else {id(t) for t in inputs}
-            for entry in leaf_grads.values():
-                if wanted is None or id(entry[0]) in wanted:
-                    _finish_leaf(entry, create_graph, fresh_ids)
-            return None
+        try:
+            if create_graph:
+                leaf_grads, captured, fresh_ids = _run_tensors(roots, grad_roots, retain_graph,
+                                                               inputs)
+            else:
+                _seeds.unit = unit_seeds
+                watch = _leaf_hooks.plan(roots, inputs) if accumulate else None
+                leaf_grads, captured, fresh_ids = _run_arrays(roots, grad_roots, retain_graph,
+                                                              inputs, watch)
+            if accumulate:
+                wanted = None if inputs is None else {id(t) for t in inputs}
+                for entry in leaf_grads.values():
+                    if wanted is None or id(entry[0]) in wanted:
+                        _finish_leaf(entry, create_graph, fresh_ids)
+        finally:
+            _grad_state.enabled = prev_mode
+            _seeds.unit = prev_seeds
+        results = None if accumulate else _grad_results(
+            inputs, leaf_grads, captured, fresh_ids, create_graph, allow_unused)
     finally:
-        _grad_state.enabled = prev_mode
-        _seeds.unit = prev_seeds
+        task, _seeds.task = _seeds.task, prev_task
+    if task is not _UNASKED:
+        for callback in task.callbacks:
+            callback()
+    return results
 
+
+def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_unused) -> tuple:
+    """``autograd.grad``'s result: the gradient of each of ``inputs`` (Tensors or None)."""
     results = []
     for t in inputs:
         if t.grad_fn is not None:
@@ -384,15 +420,24 @@ def _run_tensor_hooks(hooks, g):
 
 def _node_hooks(node, grads, fresh_ids) -> None:
     """Tensor hooks and retain_grad of a non-leaf, on the complete gradient of each output."""
-    if node._pre_hooks:
-        for nr, hooks in node._pre_hooks.items():
-            if grads[nr] is not None:
+    pre_hooks = node._pre_hooks
+    if pre_hooks:
+        for nr, hooks in pre_hooks.items():
+            if nr is not None and grads[nr] is not None:
                 grads[nr] = _run_tensor_hooks(hooks, grads[nr])
     if node._retained:
         for nr, ref in node._retained.items():
             t = ref()
             if t is not None and grads[nr] is not None:
                 _accumulate(t, grads[nr], _grad_state.enabled, fresh_ids)
+    if pre_hooks and pre_hooks.get(None):  # the node's own (register_prehook), last
+        for hook in tuple(pre_hooks[None]):
+            result = hook(tuple(grads))
+            if result is not None:
+                if len(result) != len(grads):
+                    raise RuntimeError(f"prehook of {node.name()} returned {len(result)} "
+                                       f"gradients, expected {len(grads)}")
+                grads[:] = result
 
 
 def _accumulate(t, g, create_graph, fresh_ids) -> None:

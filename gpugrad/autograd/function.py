@@ -206,7 +206,7 @@ class Function(FunctionCtx):
         (or None) per input. Built-in ops override it to skip the Tensor wrapping; this default
         wraps the gradients, runs ``backward`` and checks what it returns."""
         backend = self._backend
-        in_grads = checked_grads(self, self.backward(self, *[
+        in_grads = checked_grads(self, type(self).backward(self, *[
             None if g is None else Tensor._make(g, backend) for g in grads
         ]))
         return tuple(None if g is None else g._data for g in in_grads)
@@ -223,13 +223,8 @@ class Function(FunctionCtx):
     def next_functions(self) -> tuple:
         """One ``(node, output_nr)`` per tensor input, in PyTorch's order: ``(None, 0)`` for an
         input that needs no gradient, an ``AccumulateGrad`` node for a leaf."""
-        slots = self._next_inputs
-        if slots is None:
-            slots = self._input_slots
-        if slots is None:
-            slots = [i for i, need in enumerate(self.needs_input_grad) if type(need) is bool]
         out = []
-        for i in slots:
+        for i in self._grad_slots():
             edge = None if i is None else self._edges[i]
             if edge is None:
                 out.append((None, 0))
@@ -239,9 +234,39 @@ class Function(FunctionCtx):
                 out.append((edge[0], edge[1]))
         return tuple(out)
 
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own annotations of this node."""
+        return self.__dict__.setdefault("_metadata", {})
+
+    def register_prehook(self, fn):
+        """Call ``fn(grad_outputs)`` before this node's backward runs (after its outputs' tensor
+        hooks), with one gradient (or None) per output; a tuple it returns replaces them.
+        Returns a handle with ``remove()``."""
+        return self._add_pre_hook(None, fn)
+
     def register_hook(self, fn):
-        """Not supported on nodes; use ``Tensor.register_hook``."""
-        raise NotImplementedError("register hooks on tensors (Tensor.register_hook) instead")
+        """Call ``fn(grad_inputs, grad_outputs)`` after this node's backward has run, with one
+        gradient (or None) per entry of ``next_functions`` and one per output; a tuple it
+        returns replaces ``grad_inputs``. Returns a handle with ``remove()``."""
+        hooks = self.__dict__.get("_post_hooks")
+        if hooks is None:
+            hooks = self._post_hooks = []
+            # Instance attributes shadow the class's backward for this node only: the engine
+            # calls them as it calls the class's, and nodes without hooks pay nothing.
+            self.backward = _hooked_backward
+            self._array_backward = _hooked_array_backward(weakref.ref(self))
+        hooks.append(fn)
+        return RemovableHandle(hooks, fn)
+
+    def _grad_slots(self) -> list:
+        """The argument position (or None) of each entry of ``next_functions``."""
+        slots = self._next_inputs
+        if slots is None:
+            slots = self._input_slots
+        if slots is None:
+            slots = [i for i, need in enumerate(self.needs_input_grad) if type(need) is bool]
+        return list(slots)
 
     def _add_pre_hook(self, output_nr: int, fn):
         if self._pre_hooks is None:
@@ -260,6 +285,46 @@ class Function(FunctionCtx):
     def _release(self) -> None:
         """Free what backward needed (called after backward unless retain_graph)."""
         self._saved = None
+
+
+def _run_post_hooks(node, in_grads, grad_outputs) -> tuple:
+    """A node's post hooks (``register_hook``) on its input gradients, one per edge (Tensors or
+    None); returns them, as the hooks replaced them."""
+    slots = node._grad_slots()
+    for hook in tuple(node._post_hooks):
+        grad_inputs = tuple(None if i is None else in_grads[i] for i in slots)
+        result = hook(grad_inputs, tuple(grad_outputs))
+        if result is None:
+            continue
+        if len(result) != len(slots):
+            raise RuntimeError(f"hook of {node.name()} returned {len(result)} gradients, "
+                               f"expected {len(slots)}")
+        in_grads = list(in_grads)
+        for i, g in zip(slots, result):
+            if i is not None:
+                in_grads[i] = g
+    return tuple(in_grads)
+
+
+def _hooked_backward(node, *grads):
+    """``backward`` of a node with post hooks (on Tensors: create_graph)."""
+    in_grads = checked_grads(node, type(node).backward(node, *grads))
+    return _run_post_hooks(node, in_grads, grads)
+
+
+def _hooked_array_backward(ref):
+    """``_array_backward`` of a node with post hooks: its gradients wrapped for the hooks."""
+    def array_backward(*grads):
+        node = ref()
+        backend = node._backend
+        in_grads = type(node)._array_backward(node, *grads)
+        wrapped = [None if g is None or e is None else Tensor._make(g, e[0]._backend)
+                   for g, e in zip(in_grads, node._edges)]
+        outs = [None if g is None else Tensor._make(g, backend) for g in grads]
+        in_grads = _run_post_hooks(node, wrapped, outs)
+        return tuple(None if g is None else g._data for g in in_grads)
+
+    return array_backward
 
 
 def _record_dirty(ctx, args, result, record: bool):

@@ -11,12 +11,18 @@ shape ops, indexing, reductions) are the same layout without its generality, and
 
 Backward reads the saved values back through ``saved_tensors`` (Tensors, for a differentiable
 backward) or ``saved_arrays`` (raw arrays), both version-checked here.
+
+Saved-tensor hooks (``autograd.graph.saved_tensors_hooks``) are applied in one place,
+``_pack_hooked``: the recording functions go there only while ``hooks_on`` (a count of the threads
+with hooks registered) is non-zero, so a step without hooks pays one global read per node.
 """
 
 from __future__ import annotations
 
 import itertools
+import threading
 
+from .. import _capture
 from .._dtype import FLOAT_KINDS
 
 __all__ = ["record", "record_op", "record_unary", "saved_arrays", "saved_tensors", "tape_position",
@@ -84,6 +90,76 @@ def _raise_modified(s, node) -> None:
 _new = object.__new__
 
 
+# ------------------------------------------------------------------- saved-tensor hooks
+class _SavedHooks(threading.local):
+    stack = ()  # the (pack_hook, unpack_hook) pairs registered on this thread, innermost last
+    disabled = None  # the error message while disable_saved_tensors_hooks is active
+
+
+saved_hooks = _SavedHooks()
+hooks_on = 0  # how many threads have saved-tensor hooks registered (autograd/graph.py counts)
+
+
+class _Packed:
+    """A value saved under a saved-tensor hook: what ``pack_hook`` returned, the
+    ``unpack_hook`` that turns it back into a Tensor, and where that Tensor's gradient goes
+    (``output_nr``: which output of the node it was; else ``source``, the input's history: its
+    node and output, or the leaf itself). Never version-checked (as PyTorch's)."""
+
+    __slots__ = ("packed", "unpack", "output_nr", "source")
+
+
+def _pack_hooked(to_save, outputs) -> tuple:
+    """The Saved of each tensor to save (a tensor or None), through this thread's innermost
+    saved-tensor hooks when it has any (the only place a pack hook is called)."""
+    hooks = saved_hooks.stack
+    if not hooks:  # hooks on another thread only
+        return tuple([None if v is None else _keep(v, outputs) for v in to_save])
+    rec = _capture.recorder
+    if rec is not None and not rec.suspended:
+        rec.cannot_replay("a saved-tensor hook (autograd.graph.saved_tensors_hooks) ran: its "
+                          "Python code cannot be replayed")
+    pack, unpack = hooks[-1]
+    saved = []
+    for v in to_save:
+        if v is None:
+            saved.append(None)
+            continue
+        p = _Packed()
+        p.unpack = unpack
+        p.output_nr = next((i for i, o in enumerate(outputs) if v is o), None)
+        if p.output_nr is not None or not v._requires_grad:
+            p.source = None
+        else:
+            p.source = v if v.grad_fn is None else (v.grad_fn, v._output_nr)
+        p.packed = pack(v)
+        saved.append(p)
+    return tuple(saved)
+
+
+def _unpacked(p, node):
+    """A ``_Packed``'s Tensor: what ``unpack_hook`` returns, re-attached to the history of the
+    tensor that was saved (so that double backward reaches it)."""
+    t = p.unpack(p.packed)
+    if not isinstance(t, Tensor):
+        raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                        f"result of type {type(t).__name__}")
+    out = Tensor._make(t._data, t._backend)
+    nr, source = p.output_nr, p.source
+    if nr is not None:
+        if nr in node._differentiable_outputs:
+            out._requires_grad = True
+            out.grad_fn, out._output_nr = node, nr
+    elif source.__class__ is tuple:
+        out._requires_grad = True
+        out.grad_fn, out._output_nr = source
+    elif source is not None:  # a leaf: its gradient goes to the leaf itself
+        from .graph import reattach_leaf
+
+        out = reattach_leaf(source, out)
+    return out
+
+
 # ------------------------------------------------------------------------------ recording
 def _edge(t) -> tuple:
     """The edge to input ``t`` (which requires grad): its node (or ``t`` itself, a leaf), which
@@ -95,6 +171,8 @@ def _edge(t) -> tuple:
 
 def _pack(to_save, outputs) -> tuple:
     """The Saved of each tensor to save (a tensor or None)."""
+    if hooks_on:
+        return _pack_hooked(to_save, outputs)
     if len(outputs) == 1:  # most ops: ``_keep`` inlined
         out = outputs[0]
         return tuple([None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is out
@@ -123,7 +201,9 @@ def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
     node._backend = out._backend
     out.grad_fn = node
     out._requires_grad = True
-    if len(saved) == 1:  # a unary op: its input or its output
+    if hooks_on and saved:
+        node._saved = _pack_hooked(saved, (out,))
+    elif len(saved) == 1:  # a unary op: its input or its output
         v = saved[0]
         vc = v._vc
         node._saved = ((None, v._data, vc, vc.value, 0) if v is out
@@ -156,7 +236,7 @@ def record_unary(ctx, x, result) -> None:
         result._requires_grad = True
         to_save = ctx._to_save
         if to_save:
-            ctx._saved = tuple([
+            ctx._saved = _pack_hooked(to_save, (result,)) if hooks_on else tuple([
                 None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is result
                 else (v, None, v._vc, v._vc.value, None) for v in to_save])
             ctx._to_save = ()
@@ -239,6 +319,8 @@ def saved_arrays(node) -> list:
                 _raise_modified(s, node)
             t = s[_TENSOR]
             arrays.append(s[_DATA] if t is None else t._data)
+        elif s.__class__ is _Packed:
+            arrays.append(_unpacked(s, node)._data)
         else:
             arrays.append(s)
     return arrays
@@ -249,7 +331,8 @@ def saved_tensors(node) -> tuple:
     saved = node._saved
     if saved is None:
         raise RuntimeError(FREED)
-    return tuple([_tensor(s, node) if s.__class__ is tuple else s for s in saved])
+    return tuple([_tensor(s, node) if s.__class__ is tuple
+                  else _unpacked(s, node) if s.__class__ is _Packed else s for s in saved])
 
 
 # ------------------------------------------------------------------ in-place writes (ops)
