@@ -254,22 +254,67 @@ def _like(t: Tensor, dtype, device):
     return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
 
 
-def zeros_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def _dense_order(data):
+    """The dims of ``data`` from outermost to innermost in memory when its elements are dense
+    and do not overlap (a permuted row-major layout), else None."""
+    strides = data.strides
+    if any(s < 0 for s in strides):
+        return None
+    order = sorted(range(data.ndim), key=lambda d: -strides[d])  # (stable: ties keep dim order)
+    expected = data.dtype.itemsize
+    for d in reversed(order):
+        if data.shape[d] != 1:
+            if strides[d] != expected:
+                return None
+            expected *= data.shape[d]
+    return order
+
+
+def laid_out_like(out: Tensor, t: Tensor, memory_format, requires_grad: bool,
+                  fn: str) -> Tensor:
+    """``out`` (a fresh row-major tensor of ``t``'s shape) in the layout a ``*_like``
+    factory's ``memory_format`` asks: ``preserve_format`` (the default) keeps the strides of a
+    dense ``t``, as PyTorch; then ``requires_grad``."""
+    from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
+
+    fmt = preserve_format if memory_format is None else check_memory_format(memory_format, fn)
+    if fmt is preserve_format:
+        order = _dense_order(t._data) if not t._data.flags.c_contiguous else None
+    else:
+        order = _CHANNELS_LAST_ORDER.get(fmt)
+        if order is not None:
+            if t.dim() != len(order):
+                raise RuntimeError(f"required rank {len(order)} tensor to use {fmt._name} format")
+            order = order[::-1]
+    data = out._data
+    if order is not None and order != sorted(order):
+        data = data.transpose(order).copy().transpose(np.argsort(order).tolist())
+    return _finish(data, out._backend, requires_grad)
+
+
+def zeros_like(t: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     d, dev = _like(t, dtype, device)
-    return zeros(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return laid_out_like(zeros(t.shape, dtype=d, device=dev), t, memory_format, requires_grad,
+                         "zeros_like")
 
 
-def ones_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     d, dev = _like(t, dtype, device)
-    return ones(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return laid_out_like(ones(t.shape, dtype=d, device=dev), t, memory_format, requires_grad,
+                         "ones_like")
 
 
-def empty_like(t: Tensor, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(t: Tensor, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     d, dev = _like(t, dtype, device)
-    return empty(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return laid_out_like(empty(t.shape, dtype=d, device=dev), t, memory_format, requires_grad,
+                         "empty_like")
 
 
-def full_like(t: Tensor, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
     d, dev = _like(t, dtype, device)
-    return full(t.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
+    return laid_out_like(full(t.shape, fill_value, dtype=d, device=dev), t, memory_format,
+                         requires_grad, "full_like")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import _dtype as dt
 from ._generator import rng_for
-from .factories import _backend_for, _finish, _float_dtype, _like, _size
+from .factories import _backend_for, _finish, _float_dtype, _like, _size, laid_out_like
 from .tensor import Tensor
 
 __all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like"]
@@ -68,27 +68,29 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     return _finish(backend.randperm(int(n), d.np, rng), backend, requires_grad)
 
 
-def rand_like(input: Tensor, *, generator=None, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
-    """``rand`` with the shape (and by default the dtype and device) of ``input``."""
+def rand_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``rand`` with the shape (and by default the dtype, device and layout) of ``input``."""
     d, dev = _like(input, dtype, device)
-    return rand(input.shape, generator=generator, dtype=d, device=dev,
-                requires_grad=requires_grad)
+    return laid_out_like(rand(input.shape, generator=generator, dtype=d, device=dev), input,
+                         memory_format, requires_grad, "rand_like")
 
 
-def randn_like(input: Tensor, *, generator=None, dtype=None, device=None,
-               requires_grad: bool = False) -> Tensor:
-    """``randn`` with the shape (and by default the dtype and device) of ``input``."""
+def randn_like(input: Tensor, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``randn`` with the shape (and by default the dtype, device and layout) of ``input``."""
     d, dev = _like(input, dtype, device)
-    return randn(input.shape, generator=generator, dtype=d, device=dev,
-                 requires_grad=requires_grad)
+    return laid_out_like(randn(input.shape, generator=generator, dtype=d, device=dev), input,
+                         memory_format, requires_grad, "randn_like")
 
 
-def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, device=None,
-                 requires_grad: bool = False) -> Tensor:
-    """``randint`` with the shape (and by default the dtype and device) of ``input``."""
+def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``randint`` with the shape (and by default the dtype, device and layout) of
+    ``input``."""
     d, dev = _like(input, dtype, device)
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, generator=generator, dtype=d, device=dev,
-                   requires_grad=requires_grad)
+    return laid_out_like(randint(low, high, input.shape, generator=generator, dtype=d,
+                                 device=dev), input, memory_format, requires_grad,
+                         "randint_like")

@@ -270,3 +270,31 @@ def test_binomial_errors_match_torch():
         assert str(ours.value) == str(theirs.value)
     with pytest.raises(RuntimeError, match="prob in"):  # (PyTorch draws garbage)
         gpugrad.binomial(gpugrad.tensor([1.0]), gpugrad.tensor([1.5]))
+
+
+@pytest.mark.parametrize("factory,args", [("empty_like", ()), ("zeros_like", ()),
+                                          ("ones_like", ()), ("full_like", (2.0,)),
+                                          ("rand_like", ()), ("randn_like", ()),
+                                          ("randint_like", (5,))])
+def test_like_factories_keep_the_layout_as_pytorch(factory, args):
+    """``memory_format`` (default ``preserve_format``): a permuted dense input's strides are
+    kept, a strided or overlapping one's are not; ``contiguous_format``/``channels_last``
+    are followed."""
+    sources = [lambda m: m.ones(2, 3, 4).permute(2, 0, 1),
+               lambda m: m.ones(2, 3, 4, 5).contiguous(memory_format=m.channels_last),
+               lambda m: m.ones(4, 6)[:, ::2], lambda m: m.ones(3, 1).expand(3, 4)]
+    for source in sources:
+        for fmt in (None, "contiguous_format", "channels_last"):
+            results = []
+            for m in (torch, gpugrad):
+                x = source(m)
+                kw = {} if fmt is None else {"memory_format": getattr(m, fmt)}
+                try:
+                    out = getattr(m, factory)(x, *args, **kw)
+                    results.append((tuple(out.shape), out.stride()))
+                except RuntimeError as e:
+                    results.append(str(e))
+            assert results[0] == results[1], (factory, fmt, results)
+    t = getattr(gpugrad, factory)(gpugrad.ones(2, 3).t(), *args, requires_grad=factory not in
+                                  ("randint_like",))
+    assert t.is_leaf
