@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from gpugrad.kernels import elementwise
+from gpugrad.kernels import elementwise_ops as ew
 from kernel_helpers import assert_close, device, host, layout, reference_dtype
 
 from gpugrad.backend import formulas
 from gpugrad.backend.formulas import UNARY
-from gpugrad.kernels import elementwise
-from gpugrad.kernels import elementwise_ops as ew
 
 FLOATS = ("float32", "float64", "float16", "bfloat16")
 LAYOUTS = ("contiguous", "strided", "transposed")
