@@ -5,10 +5,11 @@ from __future__ import annotations
 from ... import _capture
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, UninitializedBuffer
+from . import hooks as _hooks
 from ._state import ConversionMixin, StateDictMixin
-from .hooks import HooksMixin
+from .hooks import HooksMixin, register_module_forward_hook, register_module_forward_pre_hook
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
 
 def _typename(value) -> str:
@@ -58,7 +59,8 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
         if _capture.recorder is not None:  # a step being captured depends on self.training
             _capture.module_called(self)
         if not self._forward_hooks and not self._forward_pre_hooks and \
-                not self._backward_hooks and not self._backward_pre_hooks:
+                not self._backward_hooks and not self._backward_pre_hooks and \
+                not _hooks._GLOBAL_PRE and not _hooks._GLOBAL_FORWARD:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
