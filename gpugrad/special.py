@@ -14,10 +14,11 @@ import numpy as np
 
 from . import _dtype as dt
 from .autograd.function import Function
-from .backend.formulas_math import _ndtri
+from .backend import formulas_special as _fs
+from .backend.formulas_math import _i0_forward, _ndtri
 from .ops import compare, elementwise, math_more, select
 from .ops import softmax as _softmax
-from .ops._util import Tensor, check_tensor
+from .ops._util import Tensor, check_tensor, math_ns
 
 _unary = elementwise.FUNCTIONS
 
@@ -154,8 +155,122 @@ def multigammaln(input: Tensor, p: int) -> Tensor:
     return total + p * (p - 1) / 4 * math.log(math.pi)
 
 
+# ------------------------------------------------------- more of torch.special (formulas_special)
+special_i1 = _unary["special_i1"]
+i1, i0e, i1e, erfcx = (_unary[f"special_{n}"] for n in ("i1", "i0e", "i1e", "erfcx"))
+for _f, _n in ((i1, "i1"), (i0e, "i0e"), (i1e, "i1e"), (erfcx, "erfcx")):
+    _f.__name__ = _f.__qualname__ = _n
+del special_i1
+
+
+def _no_grad_unary(name, formula):
+    """A function of ``torch.special`` that PyTorch does not differentiate: its result never
+    requires grad. Computed with the backend's array module (no Triton kernel of its own)."""
+    def fn(input: Tensor) -> Tensor:
+        x = _as_float(check_tensor(input, name))
+        d = x._data
+        half = d.dtype.kind == "V" or d.dtype.itemsize < 4
+        with np.errstate(all="ignore"):
+            y = formula(x._backend.math, d.astype(np.float32) if half else d)
+        return Tensor._make(y.astype(d.dtype, copy=False), x._backend)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``torch.special.{name}`` (not differentiable, as PyTorch's)."
+    return fn
+
+
+bessel_j0 = _no_grad_unary("bessel_j0", _fs.bessel_j0)
+bessel_j1 = _no_grad_unary("bessel_j1", _fs.bessel_j1)
+spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", _fs.spherical_bessel_j0)
+modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", _i0_forward)
+modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", _fs._i1_full)
+
+
+def _zeta_array(x, q):
+    xd, qd = x._data, q._data
+    if xd.dtype.kind == "V" or xd.dtype.itemsize < 4:  # half types: in float32, rounded once
+        xd, qd = xd.astype(np.float32), qd.astype(np.float32)
+    with np.errstate(all="ignore"):
+        return _fs.hurwitz_zeta(x._backend.math, xd, qd).astype(x._data.dtype, copy=False)
+
+
+class Zeta(Function):
+    """The Hurwitz zeta function ``zeta(x, q)``; PyTorch differentiates it in ``q`` only:
+    ``-x zeta(x + 1, q)``."""
+
+    node_name = "SpecialZetaBackward0"
+
+    @staticmethod
+    def forward(ctx, x, q):
+        ctx.save_for_backward(x, q)
+        return x._new(_zeta_array(x, q))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, q = ctx.saved_tensors
+        if ctx.needs_input_grad[0]:
+            raise RuntimeError("the derivative for 'zeta' is not implemented.")
+        return None, grad * -x * zeta(x + 1, q)
+
+
+class ZetaNumberX(Function):
+    """``zeta(number, q)``: one input, as PyTorch's ``SpecialZetaBackward1``."""
+
+    node_name = "SpecialZetaBackward1"
+
+    @staticmethod
+    def forward(ctx, q, x):
+        ctx.x = x
+        ctx.save_for_backward(q)
+        qd = q._data
+        half = qd.dtype.kind == "V" or qd.dtype.itemsize < 4
+        qc = qd.astype(np.float32) if half else qd
+        with np.errstate(all="ignore"):
+            y = _fs.hurwitz_zeta(q._backend.math, qc.dtype.type(x), qc)
+        return q._new(q._backend.xp.asarray(y).astype(qd.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (q,) = ctx.saved_tensors
+        return grad * -ctx.x * zeta(ctx.x + 1, q), None
+
+
+class ZetaNumberQ(Function):
+    """``zeta(x, number)``: not differentiable in ``x``, as PyTorch's ``SpecialZetaBackward2``."""
+
+    node_name = "SpecialZetaBackward2"
+
+    @staticmethod
+    def forward(ctx, x, q):
+        return x._new(_zeta_array(x, q))
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("the derivative for 'zeta' is not implemented.")
+
+
+def zeta(input, other) -> Tensor:
+    """The Hurwitz zeta function ``sum_k (other + k) ** -input``; either may be a number."""
+    x_t, q_t = isinstance(input, Tensor), isinstance(other, Tensor)
+    if not x_t and not q_t:
+        raise TypeError("zeta(): expected at least one Tensor argument")
+    gg = math_ns()
+    like = input if x_t else other
+    dtype = like.dtype if like.dtype.is_floating_point else dt.get_default_dtype()
+    if x_t and q_t:
+        dtype = dt.promote_types(input.dtype, other.dtype)
+        if not dtype.is_floating_point:
+            dtype = dt.get_default_dtype()
+        return Zeta.apply(input.to(dtype), other.to(dtype))
+    if not x_t:
+        return ZetaNumberX.apply(other.to(dtype), float(input))
+    return ZetaNumberQ.apply(input.to(dtype), gg.full((), float(other), dtype=dtype))
+
+
 __all__ = [
     "expit", "logit", "erf", "erfc", "erfinv", "expm1", "exp2", "log1p", "logsumexp",
     "softmax", "log_softmax", "xlogy", "xlog1py", "gammaln", "digamma", "psi", "polygamma",
     "i0", "sinc", "entr", "ndtr", "ndtri", "log_ndtr", "round", "multigammaln",
+    "i1", "i0e", "i1e", "erfcx", "bessel_j0", "bessel_j1", "spherical_bessel_j0",
+    "modified_bessel_i0", "modified_bessel_i1", "zeta",
 ]

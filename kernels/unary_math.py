@@ -305,3 +305,8 @@ UNARY_INT = {
 from . import math_more as _more  # noqa: E402
 
 UNARY.update(_more.UNARY)
+
+# The scaled and order-1 Bessel functions and erfcx of torch.special (special_more.py).
+from . import special_more as _special  # noqa: E402
+
+UNARY.update(_special.UNARY)

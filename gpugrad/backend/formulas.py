@@ -289,3 +289,8 @@ UNARY.update(UNARY_MATH)
 UNARY_XP.update(UNARY_MATH_XP)
 BINARY.update(BINARY_MATH)
 BINARY_XP.update(BINARY_MATH_XP)
+
+# The differentiable special functions of torch.special that formulas_math lacks (i1, i0e...).
+from .formulas_special import UNARY_SPECIAL  # noqa: E402
+
+UNARY.update(UNARY_SPECIAL)

@@ -3,7 +3,7 @@ PyTorch's names."""
 
 from __future__ import annotations
 
-from . import functional, init, parallel, utils
+from . import attention, functional, init, parallel, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _modules_all
 from .parallel import DataParallel

@@ -24,6 +24,11 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
 class ConversionMixin:
     """Moving and casting a module's parameters and buffers in place."""
 
+    def share_memory(self):
+        """``share_memory_()`` on every parameter and buffer; returns self. CUDA tensors are
+        shared already; CPU tensors refuse (see ``Tensor.share_memory_``)."""
+        return self._apply(lambda t: t.share_memory_())
+
     def _apply(self, convert):
         """Replace the data of every parameter, gradient and buffer by ``convert(tensor)``."""
         for module in self.modules():

@@ -15,7 +15,34 @@ from ...tensor import Tensor
 from ...utils.hooks import RemovableHandle as HookHandle
 from ...utils.hooks import add_hook as _add
 
-__all__ = ["HooksMixin"]
+__all__ = ["HooksMixin", "register_module_forward_pre_hook", "register_module_forward_hook"]
+
+# The global forward hooks (``torch.nn.modules.module.register_module_forward_*``): every
+# module's call runs them before its own hooks. Their with_kwargs / always_call flags by id.
+_GLOBAL_PRE: dict = {}
+_GLOBAL_FORWARD: dict = {}
+_GLOBAL_WITH_KWARGS: dict = {}
+_GLOBAL_ALWAYS: dict = {}
+
+
+def register_module_forward_pre_hook(hook) -> HookHandle:
+    """Call ``hook(module, args)`` before the forward of every module (before its own
+    pre-hooks); a returned value replaces the args. Returns a handle that removes it."""
+    return _add(_GLOBAL_PRE, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> HookHandle:
+    """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+    ``with_kwargs``) after the forward of every module, before its own hooks; a returned value
+    replaces the output. With ``always_call`` it runs even when forward raised."""
+    handle = _add(_GLOBAL_FORWARD, hook)
+    if with_kwargs:
+        _GLOBAL_WITH_KWARGS[handle.id] = True
+    if always_call:
+        _GLOBAL_ALWAYS[handle.id] = True
+    handle._tables += (_GLOBAL_WITH_KWARGS, _GLOBAL_ALWAYS)
+    return handle
 
 
 class _HookState:
@@ -164,7 +191,7 @@ class HooksMixin:
     # ------------------------------------------------------------------- running them
     def _call_with_hooks(self, args: tuple, kwargs: dict):
         pre_kwargs = self._forward_pre_hooks_with_kwargs or {}
-        for key, hook in tuple(self._forward_pre_hooks.items()):
+        for key, hook in (*_GLOBAL_PRE.items(), *self._forward_pre_hooks.items()):
             if key in pre_kwargs:
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -182,16 +209,16 @@ class HooksMixin:
         try:
             out = self.forward(*args, **kwargs)
         except Exception:
-            always = self._forward_hooks_always_called or {}
-            for key, hook in tuple(self._forward_hooks.items()):
+            always = {**_GLOBAL_ALWAYS, **(self._forward_hooks_always_called or {})}
+            for key, hook in (*_GLOBAL_FORWARD.items(), *self._forward_hooks.items()):
                 if key in always:
                     try:
                         hook(self, args, None)
                     except Exception:
                         pass
             raise
-        with_kwargs = self._forward_hooks_with_kwargs or {}
-        for key, hook in tuple(self._forward_hooks.items()):
+        with_kwargs = {**_GLOBAL_WITH_KWARGS, **(self._forward_hooks_with_kwargs or {})}
+        for key, hook in (*_GLOBAL_FORWARD.items(), *self._forward_hooks.items()):
             result = hook(self, args, kwargs, out) if key in with_kwargs else \
                 hook(self, args, out)
             if result is not None:

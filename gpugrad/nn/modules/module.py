@@ -5,10 +5,11 @@ from __future__ import annotations
 from ... import _capture
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, UninitializedBuffer
+from . import hooks as _hooks
 from ._state import ConversionMixin, StateDictMixin
-from .hooks import HooksMixin
+from .hooks import HooksMixin, register_module_forward_hook, register_module_forward_pre_hook
 
-__all__ = ["Module"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
 
 
 def _typename(value) -> str:
@@ -55,12 +56,33 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
         )
 
     def __call__(self, *args, **kwargs):
+        compiled = self.__dict__.get("_compiled_call")
+        if compiled is not None and not self.__dict__["_in_compiled_call"]:
+            return self._call_compiled(compiled, args, kwargs)
         if _capture.recorder is not None:  # a step being captured depends on self.training
             _capture.module_called(self)
         if not self._forward_hooks and not self._forward_pre_hooks and \
-                not self._backward_hooks and not self._backward_pre_hooks:
+                not self._backward_hooks and not self._backward_pre_hooks and \
+                not _hooks._GLOBAL_PRE and not _hooks._GLOBAL_FORWARD:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
+
+    def compile(self, *args, **kwargs) -> None:
+        """Make this module's calls go through ``gpugrad.compile`` (its arguments as
+        ``torch.compile``'s): the forward and backward are captured at the first calls and
+        replayed after. Returns None, as PyTorch's; the module itself stays this module."""
+        from ...compiler import compile as _compile  # (the compiler imports nn: at call time)
+
+        self.__dict__["_in_compiled_call"] = False
+        self.__dict__["_compiled_call"] = _compile(self, *args, **kwargs)
+
+    def _call_compiled(self, compiled, args, kwargs):
+        # The capture calls this module again: that inner call runs it as it is.
+        self.__dict__["_in_compiled_call"] = True
+        try:
+            return compiled(*args, **kwargs)
+        finally:
+            self.__dict__["_in_compiled_call"] = False
 
     # --------------------------------------------------------------- registration
     def register_parameter(self, name: str, param: Parameter | None) -> None:

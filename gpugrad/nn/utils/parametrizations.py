@@ -8,7 +8,7 @@ from ...tensor import Tensor
 from ..modules.module import Module
 from . import parametrize
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def _norm_except_dim(v: Tensor, dim: int) -> Tensor:
@@ -111,4 +111,110 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
         dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     parametrize.register_parametrization(
         module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+# ------------------------------------------------------------------------------- orthogonal
+def _is_orthogonal(q: Tensor) -> bool:
+    import gpugrad as gg
+
+    n, k = q.shape[-2], q.shape[-1]
+    eye = gg.eye(k, dtype=q.dtype)
+    atol = 10.0 * n * gg.finfo(q.dtype).eps
+    return bool(gg.allclose(q.mT @ q, eye, atol=atol))
+
+
+def _make_orthogonal(a: Tensor) -> Tensor:
+    """The Q of A's QR decomposition with R's diagonal made positive (PyTorch's choice)."""
+    import gpugrad as gg
+
+    q, r = gg.linalg.qr(a)
+    return q * gg.sign(r.diagonal(dim1=-2, dim2=-1)).unsqueeze(-2)
+
+
+class _Orthogonal(Module):
+    """Maps a matrix X to an orthogonal Q: its lower triangle makes the skew-symmetric
+    ``A = tril(X) - tril(X)^T`` and Q is ``matrix_exp(A)`` or the Cayley transform
+    ``(I - A/2)^-1 (I + A/2)`` (first k columns of a tall matrix; wide matrices transposed);
+    with the trivialization, ``base @ Q``."""
+
+    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True):
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        import gpugrad as gg
+
+        n, k = x.shape[-2], x.shape[-1]
+        transposed = n < k
+        if transposed:
+            x = x.mT
+            n, k = k, n
+        x = x.tril()
+        if n != k:
+            x = gg.cat([x, gg.zeros(*x.shape[:-2], n, n - k, dtype=x.dtype)], dim=-1)
+        a = x - x.mT
+        if self.orthogonal_map == "matrix_exp":
+            q = gg.linalg.matrix_exp(a)
+        else:
+            eye = gg.eye(n, dtype=a.dtype)
+            q = gg.linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
+        if n != k:
+            q = q[..., :k]
+        if "base" in self._buffers:
+            q = self.base @ q
+        return q.mT if transposed else q
+
+    def right_inverse(self, q: Tensor) -> Tensor:
+        import gpugrad as gg
+
+        if q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {q.shape}.")
+        q_init = q
+        if q.shape[-2] < q.shape[-1]:
+            q = q.mT
+        if "base" not in self._buffers:
+            raise NotImplementedError(
+                "It is not possible to assign to the matrix exponential or the Cayley "
+                "parametrizations when use_trivialization=False.")
+        n, k = q.shape[-2], q.shape[-1]
+        if n == k:
+            q = q.clone() if _is_orthogonal(q) else _make_orthogonal(q)
+        else:  # completed into an n x n orthogonal matrix with random columns, as PyTorch
+            extra = gg.randn(*q.shape[:-2], n, n - k, dtype=q.dtype)
+            q = _make_orthogonal(gg.cat([q, extra], dim=-1))
+        self.base = q
+        neg_id = gg.zeros_like(q_init)
+        neg_id.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+        return neg_id
+
+
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
+               use_trivialization: bool = True) -> Module:
+    """Constrain ``module.<name>`` (a matrix or a batch of them) to orthogonal matrices, as
+    ``torch.nn.utils.parametrizations.orthogonal``: maps "matrix_exp" and "cayley" (the
+    "householder" map needs ``linalg.householder_product``, which gpugrad lacks: refused)."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError("Expected a matrix or batch of matrices. "
+                         f"Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        square = weight.shape[-2] == weight.shape[-1]
+        orthogonal_map = "matrix_exp" if square else "householder"
+    if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
+        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", '
+                         f'"householder". Got: {orthogonal_map}')
+    if orthogonal_map == "householder":
+        raise NotImplementedError(
+            'orthogonal: the "householder" map (the default for non-square weights) needs '
+            'linalg.householder_product, which gpugrad lacks; pass orthogonal_map="matrix_exp" '
+            'or "cayley"')
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
