@@ -86,8 +86,9 @@ def test_zeta_edges_and_gradient_rules():
 def test_kernels_far_branches_match_twin(monkeypatch):
     """The kernels' asymptotic branch (|x| > 20), which the table-wide kernel test's values
     (|x| <= 3) do not reach."""
-    from gpugrad.backend.formulas import UNARY
     from gpugrad.kernels import elementwise_ops as ew
+
+    from gpugrad.backend.formulas import UNARY
 
     x = np.array([-800.0, -30.0, -20.5, 0.0, 1.0, 19.5, 21.0, 50.0, 1e5])
     g = np.ones_like(x)
