@@ -4,7 +4,6 @@ so the comparison is of convergence, not of bits)."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 
 import pytest
@@ -15,21 +14,6 @@ import gpugrad
 
 def _load(name: str):
     return importlib.import_module(f"programs.{name}")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread, for both libraries (and CI has two cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(1)
-    except ImportError:
-        limits = contextlib.nullcontext()
-    with limits:
-        yield
-    torch.set_num_threads(threads)
 
 
 def _both(run):
