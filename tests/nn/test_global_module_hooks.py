@@ -55,3 +55,36 @@ def test_always_call_global_hook_runs_when_forward_raises():
         finally:
             h.remove()
         assert seen == [None], nn
+
+
+def _run_backward(nn, tensor, mod):
+    calls = []
+    lin = nn.Linear(3, 2)
+    with (torch.no_grad() if nn is torch.nn else gpugrad.no_grad()):
+        lin.weight.copy_(tensor(np.arange(6.0).reshape(2, 3) / 10))
+        lin.bias.copy_(tensor([0.5, -0.5]))
+    model = nn.Sequential(lin, nn.Tanh())
+    model[0].register_full_backward_hook(
+        lambda m, gi, go: calls.append(("own", type(m).__name__)))
+    pre = mod.register_module_full_backward_pre_hook(
+        lambda m, go: calls.append(("pre", type(m).__name__)) or (
+            (go[0] * 2,) if isinstance(m, nn.Tanh) else None))
+    post = mod.register_module_full_backward_hook(
+        lambda m, gi, go: calls.append(("post", type(m).__name__, [g is None for g in gi])))
+    x = tensor([[1.0, -2.0, 3.0]]).requires_grad_()
+    model(x).sum().backward()
+    first = x.grad.numpy().copy()
+    pre.remove()
+    post.remove()
+    calls.append("removed")
+    x.grad = None
+    model(x).sum().backward()
+    return calls, first, x.grad.numpy()
+
+
+def test_global_full_backward_hooks_match_torch():
+    ours = _run_backward(gpugrad.nn, gpugrad.tensor, gpugrad.nn.modules.module)
+    theirs = _run_backward(torch.nn, torch.tensor, torch.nn.modules.module)
+    assert ours[0] == theirs[0]
+    for a, b in zip(ours[1:], theirs[1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -15,7 +15,8 @@ from ...tensor import Tensor
 from ...utils.hooks import RemovableHandle as HookHandle
 from ...utils.hooks import add_hook as _add
 
-__all__ = ["HooksMixin", "register_module_forward_pre_hook", "register_module_forward_hook"]
+__all__ = ["HooksMixin", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
 
 # The global forward hooks (``torch.nn.modules.module.register_module_forward_*``): every
 # module's call runs them before its own hooks. Their with_kwargs / always_call flags by id.
@@ -23,6 +24,9 @@ _GLOBAL_PRE: dict = {}
 _GLOBAL_FORWARD: dict = {}
 _GLOBAL_WITH_KWARGS: dict = {}
 _GLOBAL_ALWAYS: dict = {}
+# The global full backward (pre-)hooks: they run before each module's own.
+_GLOBAL_BACKWARD_PRE: dict = {}
+_GLOBAL_BACKWARD: dict = {}
 
 
 def register_module_forward_pre_hook(hook) -> HookHandle:
@@ -45,6 +49,24 @@ def register_module_forward_hook(hook, *, with_kwargs: bool = False,
     return handle
 
 
+def register_module_full_backward_pre_hook(hook) -> HookHandle:
+    """Call ``hook(module, grad_output)`` in the backward of every module (before its own
+    backward pre-hooks); a returned value replaces ``grad_output``."""
+    return _add(_GLOBAL_BACKWARD_PRE, hook)
+
+
+def register_module_full_backward_hook(hook) -> HookHandle:
+    """Call ``hook(module, grad_input, grad_output)`` in the backward of every module (before
+    its own backward hooks); a returned value replaces ``grad_input``."""
+    return _add(_GLOBAL_BACKWARD, hook)
+
+
+def has_backward_hooks(module) -> bool:
+    """Whether a call of ``module`` must route its tensors through backward-hook nodes."""
+    return bool(module._backward_hooks or module._backward_pre_hooks or _GLOBAL_BACKWARD
+                or _GLOBAL_BACKWARD_PRE)
+
+
 class _HookState:
     def __init__(self, module, n_inputs: int):
         self.module = module
@@ -55,7 +77,7 @@ class _HookState:
 
 def _run_full_hooks(state: _HookState, grad_inputs: tuple) -> tuple:
     module = state.module
-    for hook in tuple(module._backward_hooks.values()):
+    for hook in (*_GLOBAL_BACKWARD.values(), *(module._backward_hooks or {}).values()):
         result = hook(module, grad_inputs, state.grad_outputs)
         if result is not None:
             result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
@@ -92,7 +114,8 @@ class BackwardHookFunction(Function):
         module = state.module
         full = _spread(grads, ctx.slots, ctx.n)
         if ctx.side == "output":
-            for hook in tuple(module._backward_pre_hooks.values()):
+            for hook in (*_GLOBAL_BACKWARD_PRE.values(),
+                         *(module._backward_pre_hooks or {}).values()):
                 result = hook(module, full)
                 if result is not None:
                     result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
@@ -204,7 +227,7 @@ class HooksMixin:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         state = None
-        if self._backward_hooks or self._backward_pre_hooks:
+        if has_backward_hooks(self):
             args, state = self._wrap_inputs(args)
         try:
             out = self.forward(*args, **kwargs)

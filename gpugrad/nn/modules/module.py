@@ -7,9 +7,16 @@ from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, UninitializedBuffer
 from . import hooks as _hooks
 from ._state import ConversionMixin, StateDictMixin
-from .hooks import HooksMixin, register_module_forward_hook, register_module_forward_pre_hook
+from .hooks import (
+    HooksMixin,
+    register_module_forward_hook,
+    register_module_forward_pre_hook,
+    register_module_full_backward_hook,
+    register_module_full_backward_pre_hook,
+)
 
-__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook"]
+__all__ = ["Module", "register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
 
 
 def _typename(value) -> str:
@@ -63,7 +70,8 @@ class Module(HooksMixin, ConversionMixin, StateDictMixin):
             _capture.module_called(self)
         if not self._forward_hooks and not self._forward_pre_hooks and \
                 not self._backward_hooks and not self._backward_pre_hooks and \
-                not _hooks._GLOBAL_PRE and not _hooks._GLOBAL_FORWARD:
+                not _hooks._GLOBAL_PRE and not _hooks._GLOBAL_FORWARD and \
+                not _hooks._GLOBAL_BACKWARD and not _hooks._GLOBAL_BACKWARD_PRE:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
