@@ -7,6 +7,7 @@ import numpy as np
 from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
+from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
@@ -275,8 +276,6 @@ def laid_out_like(out: Tensor, t: Tensor, memory_format, requires_grad: bool,
     """``out`` (a fresh row-major tensor of ``t``'s shape) in the layout a ``*_like``
     factory's ``memory_format`` asks: ``preserve_format`` (the default) keeps the strides of a
     dense ``t``, as PyTorch; then ``requires_grad``."""
-    from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
-
     fmt = preserve_format if memory_format is None else check_memory_format(memory_format, fn)
     if fmt is preserve_format:
         order = _dense_order(t._data) if not t._data.flags.c_contiguous else None

@@ -163,16 +163,23 @@ for _f, _n in ((i1, "i1"), (i0e, "i0e"), (i1e, "i1e"), (erfcx, "erfcx")):
 del special_i1
 
 
+def _in_float32(x: Tensor, formula, *arrays):
+    """``formula(math, *arrays)`` on ``x``'s backend, float16/bfloat16 arrays computed in
+    float32; the result rounded once to ``x``'s dtype."""
+    d = x._data.dtype
+    if d.kind == "V" or d.itemsize < 4:
+        arrays = [a.astype(np.float32) for a in arrays]
+    with np.errstate(all="ignore"):
+        y = formula(x._backend.math, *arrays)
+    return x._backend.xp.asarray(y).astype(d, copy=False)
+
+
 def _no_grad_unary(name, formula):
     """A function of ``torch.special`` that PyTorch does not differentiate: its result never
     requires grad. Computed with the backend's array module (no Triton kernel of its own)."""
     def fn(input: Tensor) -> Tensor:
         x = _as_float(check_tensor(input, name))
-        d = x._data
-        half = d.dtype.kind == "V" or d.dtype.itemsize < 4
-        with np.errstate(all="ignore"):
-            y = formula(x._backend.math, d.astype(np.float32) if half else d)
-        return Tensor._make(y.astype(d.dtype, copy=False), x._backend)
+        return Tensor._make(_in_float32(x, formula, x._data), x._backend)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"``torch.special.{name}`` (not differentiable, as PyTorch's)."
@@ -187,11 +194,7 @@ modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", _fs._i1_full)
 
 
 def _zeta_array(x, q):
-    xd, qd = x._data, q._data
-    if xd.dtype.kind == "V" or xd.dtype.itemsize < 4:  # half types: in float32, rounded once
-        xd, qd = xd.astype(np.float32), qd.astype(np.float32)
-    with np.errstate(all="ignore"):
-        return _fs.hurwitz_zeta(x._backend.math, xd, qd).astype(x._data.dtype, copy=False)
+    return _in_float32(x, _fs.hurwitz_zeta, x._data, q._data)
 
 
 class Zeta(Function):
@@ -222,12 +225,8 @@ class ZetaNumberX(Function):
     def forward(ctx, q, x):
         ctx.x = x
         ctx.save_for_backward(q)
-        qd = q._data
-        half = qd.dtype.kind == "V" or qd.dtype.itemsize < 4
-        qc = qd.astype(np.float32) if half else qd
-        with np.errstate(all="ignore"):
-            y = _fs.hurwitz_zeta(q._backend.math, qc.dtype.type(x), qc)
-        return q._new(q._backend.xp.asarray(y).astype(qd.dtype, copy=False))
+        return q._new(_in_float32(
+            q, lambda m, qc: _fs.hurwitz_zeta(m, qc.dtype.type(x), qc), q._data))
 
     @staticmethod
     def backward(ctx, grad):

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import collections
-
 from .. import _dtype as dt
 from ..autograd.function import Function
+from ._linalg_results import _result
 from ._util import Tensor, check_tensor, math_ns
 from .elementwise import FUNCTIONS
 from .inplace import _apply
@@ -48,10 +47,7 @@ def _round_(self: Tensor, *, decimals: int = 0) -> Tensor:
     return _apply(self, lambda s: round(s, decimals=decimals), (), adopt_output=True)
 
 
-frexp_result = collections.namedtuple("frexp", ["mantissa", "exponent"])
-frexp_result.__module__ = "gpugrad.return_types"
-frexp_result.__repr__ = lambda self: (f"gpugrad.return_types.frexp(\nmantissa={self.mantissa!r},"
-                                      f"\nexponent={self.exponent!r})")
+frexp_result = _result("frexp", "mantissa exponent")
 
 
 class Frexp(Function):

@@ -11,13 +11,18 @@ import torch
 import gpugrad
 
 
-def _run(nn, tensor, mod):
-    calls = []
+def _linear(nn, tensor):
+    """A Linear(3, 2) with the same weights in either library."""
     lin = nn.Linear(3, 2)
     with (torch.no_grad() if nn is torch.nn else gpugrad.no_grad()):
         lin.weight.copy_(tensor(np.arange(6.0).reshape(2, 3) / 10))
         lin.bias.copy_(tensor([0.5, -0.5]))
-    model = nn.Sequential(lin, nn.ReLU())
+    return lin
+
+
+def _run(nn, tensor, mod):
+    calls = []
+    model = nn.Sequential(_linear(nn, tensor), nn.ReLU())
     model[0].register_forward_hook(lambda m, a, o: calls.append(("own", type(m).__name__)))
     pre = mod.register_module_forward_pre_hook(
         lambda m, a: calls.append(("pre", type(m).__name__)) or (
@@ -59,11 +64,7 @@ def test_always_call_global_hook_runs_when_forward_raises():
 
 def _run_backward(nn, tensor, mod):
     calls = []
-    lin = nn.Linear(3, 2)
-    with (torch.no_grad() if nn is torch.nn else gpugrad.no_grad()):
-        lin.weight.copy_(tensor(np.arange(6.0).reshape(2, 3) / 10))
-        lin.bias.copy_(tensor([0.5, -0.5]))
-    model = nn.Sequential(lin, nn.Tanh())
+    model = nn.Sequential(_linear(nn, tensor), nn.Tanh())
     model[0].register_full_backward_hook(
         lambda m, gi, go: calls.append(("own", type(m).__name__)))
     pre = mod.register_module_full_backward_pre_hook(
