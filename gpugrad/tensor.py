@@ -34,17 +34,18 @@ class Tensor:
     """
 
     # The hot fields are slots; rarely set ones are class defaults overridden per instance, so
-    # that wrapping an array (done for every op output and gradient) sets only five fields.
+    # that wrapping an array (done for every op output and gradient) sets only seven fields.
+    # ``_base`` and ``_view_of`` are slots because every view sets them: as class defaults they
+    # would give each view an instance dict.
     __slots__ = (
-        "_data", "_backend", "_requires_grad", "grad_fn", "_vc", "__weakref__", "__dict__",
+        "_data", "_backend", "_requires_grad", "grad_fn", "_vc", "_base", "_view_of",
+        "__weakref__", "__dict__",
     )
     _grad = None
     _output_nr = 0
-    _base = None
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False
-    _view_of = None  # a differentiable view's (root, made in grad mode) (ops/_views.py)
     _views = None  # a root's registry of its live views (ops/_views.py)
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
@@ -66,6 +67,7 @@ class Tensor:
         t._requires_grad = False
         t.grad_fn = None
         t._vc = _VersionCounter()
+        t._base = t._view_of = None
         return t
 
     def _init(self, data, backend) -> None:
@@ -74,6 +76,7 @@ class Tensor:
         self._requires_grad = False
         self.grad_fn = None
         self._vc = _VersionCounter()
+        self._base = self._view_of = None
 
     def _new(self, data) -> Tensor:
         """A new tensor on this tensor's backend."""
@@ -87,7 +90,9 @@ class Tensor:
         t._requires_grad = False
         t.grad_fn = None
         t._vc = self._vc
-        t._base = self._base if self._base is not None else self
+        base = self._base
+        t._base = self if base is None else base
+        t._view_of = None  # (set by ops/_views.track for a differentiable view)
         return t
 
     def _alias(self) -> Tensor:

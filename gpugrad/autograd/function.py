@@ -45,8 +45,9 @@ class FunctionCtx:
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors (inputs or outputs) for backward; read them back as ``saved_tensors``."""
-        for i, t in enumerate(tensors):
-            if t is not None and not isinstance(t, Tensor):
+        for t in tensors:
+            if t is not None and t.__class__ is not Tensor and not isinstance(t, Tensor):
+                i = next(i for i, u in enumerate(tensors) if u is t)
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} "
                                 f"is of type {type(t).__name__}")
         self._to_save = tensors

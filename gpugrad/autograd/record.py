@@ -177,7 +177,21 @@ def _pack(to_save, outputs) -> tuple:
         out = outputs[0]
         return tuple([None if v is None else (None, v._data, v._vc, v._vc.value, 0) if v is out
                       else (v, None, v._vc, v._vc.value, None) for v in to_save])
-    return tuple([None if v is None else _keep(v, outputs) for v in to_save])
+    saved = []
+    for v in to_save:  # ``_keep`` inlined
+        if v is None:
+            saved.append(None)
+            continue
+        vc = v._vc
+        i = 0
+        for o in outputs:
+            if v is o:
+                saved.append((None, v._data, vc, vc.value, i))
+                break
+            i += 1
+        else:
+            saved.append((v, None, vc, vc.value, None))
+    return tuple(saved)
 
 
 def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
@@ -241,16 +255,26 @@ def record_unary(ctx, x, result) -> None:
                 else (v, None, v._vc, v._vc.value, None) for v in to_save])
             ctx._to_save = ()
         return
+    # several outputs (max along a dim, split, unbind): plain loops, no generator per output
     non_diff = ctx._non_differentiable
     ctx._n_outputs = len(result)
-    ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in result])
-    diff = []
-    for i, o in enumerate(result):
-        if o._data.dtype.kind in FLOAT_KINDS and not (non_diff and any(o is t for t in non_diff)):
-            o.grad_fn = ctx
-            o._requires_grad = True
-            o._output_nr = i
-            diff.append(i)
+    meta, diff = [], []
+    i = 0
+    for o in result:
+        d = o._data
+        dtype = d.dtype
+        meta.append((d.shape, dtype))
+        if dtype.kind in FLOAT_KINDS:
+            for t in non_diff:
+                if t is o:
+                    break
+            else:
+                o.grad_fn = ctx
+                o._requires_grad = True
+                o._output_nr = i
+                diff.append(i)
+        i += 1
+    ctx._out_meta = tuple(meta)
     ctx._differentiable_outputs = tuple(diff)
     to_save = ctx._to_save
     if to_save:

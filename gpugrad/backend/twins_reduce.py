@@ -28,6 +28,7 @@ _SUM_AXES: dict = {}  # (gradient shape, target shape) -> the axes sum_to_shape 
 _BROADCAST_STRIDES: dict = {}  # (shape, input shape, input strides) -> broadcast_view's strides
 _reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its Python __new__
 _FLOAT16 = np.dtype(np.float16)
+_WIDE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # accumulated in their own dtype
 
 
 class ReduceTwins:
@@ -50,9 +51,12 @@ class ReduceTwins:
         sum and prod of integers and bools return int64; all/any return bool; amax/amin need a
         non-empty reduction (the op layer checks).
         """
+        xp = self.xp
+        if op == "sum" and xp is np and x.dtype in _WIDE_FLOATS:  # most sums: no dtype to work out
+            out = np.add.reduce(x, axis=axes, keepdims=keepdim)
+            return out if out.__class__ is np.ndarray else np.asarray(out)
         if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
             return widened(self.reduce, op, x, axes, keepdim)
-        xp = self.xp
         if op == "mean" and x.size == 0:  # nan, without NumPy's empty-slice warning
             out = xp.sum(x, axis=axes, keepdims=keepdim)
             return xp.full(out.shape, math.nan, x.dtype)

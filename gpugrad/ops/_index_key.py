@@ -220,4 +220,6 @@ def _scalar_positions(x: Tensor, key):
 def region(data, basic):
     """``data[basic]`` as an array view: a trailing Ellipsis keeps NumPy from returning a
     scalar when the ints index every dim."""
-    return data[basic] if Ellipsis in basic else data[basic + (Ellipsis,)]
+    if len(basic) < data.ndim or Ellipsis in basic:  # a dim is left: NumPy returns a view
+        return data[basic]
+    return data[basic + (Ellipsis,)]

@@ -68,6 +68,8 @@ def data_as(x, np_dtype):
 
 
 def wrap_dim(dim, ndim: int) -> int:
+    if dim.__class__ is int and 0 <= dim < ndim:  # the common case, checked by the rule below
+        return dim
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")

@@ -7,7 +7,7 @@ written region replaced" (``CopySlices``) and each live view that overlaps the w
 becomes "that region of the new base". ``ops/inplace.py`` does the rewriting; this module only
 remembers, for each view made by a view op, its root (the tensor it ultimately views, through
 other differentiable views) and whether grad mode was on when it was made, and keeps on each
-root a registry of weak references to its live views.
+root a registry (a list) of weak references to its live views.
 
 ``detach()`` and ``.data`` share memory too but are not differentiable views: they are not
 registered, so writing through them leaves the original's graph alone, as in PyTorch.
@@ -19,7 +19,9 @@ import weakref
 
 from ..autograd.grad_mode import state as grad_state
 
-_PRUNE_EVERY = 64
+_ref = weakref.ref
+_FIRST_PRUNE = 64  # a root's registry drops its dead references when its length reaches a
+# power of two from here on: amortized O(1) per view, bounded by twice the live views
 
 
 def track(view, source):
@@ -31,17 +33,18 @@ def track(view, source):
         return view
     info = source._view_of
     root = source if info is None else info[0]
-    enabled = grad_state.enabled
-    view._view_of = (root, enabled)
-    if not enabled:  # ``live_views`` lists only views made in grad mode: no registry entry
+    if not grad_state.enabled:  # ``live_views`` lists only views made in grad mode: no entry
+        view._view_of = (root, False)
         return view
+    view._view_of = (root, True)
     views = root._views
     if views is None:
-        views = root._views = {}
-    elif len(views) % _PRUNE_EVERY == 0:
-        for key in [k for k, ref in views.items() if ref() is None]:
-            del views[key]
-    views[id(view)] = weakref.ref(view)
+        root._views = [_ref(view)]
+        return view
+    n = len(views)
+    if n >= _FIRST_PRUNE and not n & (n - 1):
+        views[:] = [ref for ref in views if ref() is not None]
+    views.append(_ref(view))
     return view
 
 
@@ -55,13 +58,16 @@ def live_views(root):
     views = root._views
     if not views:
         return []
-    out = []
-    for key, ref in list(views.items()):
+    out, kept = [], []
+    for ref in views:
         v = ref()
         if v is None:
-            del views[key]
-        elif v._view_of is not None and v._view_of[0] is root and v._view_of[1]:
+            continue
+        kept.append(ref)
+        info = v._view_of
+        if info is not None and info[0] is root and info[1]:
             out.append(v)
+    views[:] = kept
     return out
 
 
@@ -71,5 +77,5 @@ def forget(view) -> None:
     if info is not None:
         views = info[0]._views
         if views is not None:
-            views.pop(id(view), None)
+            views[:] = [ref for ref in views if ref() is not view and ref() is not None]
         view._view_of = None
