@@ -1,0 +1,230 @@
+"""``SummaryWriter`` (PyTorch's ``torch.utils.tensorboard.SummaryWriter``) and the
+``FileWriter`` under it: scalars, histograms, text and hyperparameters written to TensorBoard
+event files, with no dependency on the ``tensorboard`` package."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import datetime
+
+from . import messages
+from .event_file_writer import EventFileWriter
+from .hparams import hparams
+from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
+
+__all__ = ["FileWriter", "SummaryWriter"]
+
+
+def _encoded(message) -> bytes:
+    # Our summaries are bytes already; a protobuf message object is serialized.
+    return message.SerializeToString() if hasattr(message, "SerializeToString") else message
+
+
+def _wall_time(walltime) -> float:
+    if walltime is None:
+        return time.time()
+    if isinstance(walltime, (str, bytes)):
+        raise TypeError(f"walltime must be a real number, not {type(walltime).__name__}")
+    return float(walltime)
+
+
+class FileWriter:
+    """Writes summaries, as events, to one event file in ``log_dir``. Summaries are encoded
+    ``Summary`` messages (bytes) or protobuf message objects."""
+
+    def __init__(self, log_dir, max_queue: int = 10, flush_secs: float = 120,
+                 filename_suffix: str = "") -> None:
+        self._args = (str(log_dir), max_queue, flush_secs, filename_suffix)
+        self.event_writer = EventFileWriter(*self._args)
+
+    def get_logdir(self) -> str:
+        """The directory the event file is in."""
+        return self.event_writer.get_logdir()
+
+    def add_summary(self, summary, global_step=None, walltime=None) -> None:
+        """Write ``summary`` in an event at ``global_step`` and ``walltime`` (default: now)."""
+        wall_time = _wall_time(walltime)
+        step = None if global_step is None else int(global_step)
+        self.event_writer.add_event(
+            messages.event(wall_time, step, summary=_encoded(summary))
+        )
+
+    def add_event(self, event) -> None:
+        """Write an encoded ``Event`` message as it is."""
+        self.event_writer.add_event(_encoded(event))
+
+    def flush(self) -> None:
+        """Write the pending events to disk."""
+        self.event_writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        self.event_writer.close()
+
+    def reopen(self) -> None:
+        """After ``close``, continue in a new event file in the same directory."""
+        if self.event_writer.closed:
+            self.event_writer = EventFileWriter(*self._args)
+
+
+def _not_implemented(name: str):
+    def method(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"SummaryWriter.{name} is not implemented in gpugrad.utils.tensorboard (it writes "
+            "scalars, histograms, text and hparams only)"
+        )
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"Not implemented: raises NotImplementedError (PyTorch's {name})."
+    return method
+
+
+class SummaryWriter:
+    """Writes scalars, histograms, text and hyperparameters to event files in ``log_dir`` for
+    TensorBoard, as PyTorch's ``SummaryWriter`` (default ``log_dir``:
+    ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``).
+
+    Events are queued and written when ``max_queue`` are pending, every ``flush_secs``
+    seconds, on ``flush()`` and on ``close()``. ``purge_step`` marks a restart at that step, so
+    that TensorBoard hides the events an earlier run logged from that step on."""
+
+    def __init__(self, log_dir=None, comment: str = "", purge_step=None, max_queue: int = 10,
+                 flush_secs: float = 120, filename_suffix: str = "") -> None:
+        if not log_dir:
+            now = datetime.now().strftime("%b%d_%H-%M-%S")
+            log_dir = os.path.join("runs", now + "_" + socket.gethostname() + comment)
+        self.log_dir = log_dir
+        self.purge_step = purge_step
+        self.max_queue = max_queue
+        self.flush_secs = flush_secs
+        self.filename_suffix = filename_suffix
+        # Made on first use, and again after close() (into a new event file).
+        self.file_writer = self.all_writers = None
+        self._get_file_writer()
+        self.default_bins = tensorflow_bins()
+
+    def _get_file_writer(self) -> FileWriter:
+        if self.all_writers is None or self.file_writer is None:
+            self.file_writer = FileWriter(
+                self.log_dir, self.max_queue, self.flush_secs, self.filename_suffix
+            )
+            self.all_writers = {self.file_writer.get_logdir(): self.file_writer}
+            if self.purge_step is not None:
+                step = self.purge_step
+                wall_time = time.time()
+                self.file_writer.add_event(messages.event(
+                    wall_time, step, file_version=messages.FILE_VERSION))
+                self.file_writer.add_event(messages.event(
+                    wall_time, step, session_log=messages.session_log(messages.SESSION_START)))
+                self.purge_step = None
+        return self.file_writer
+
+    def get_logdir(self):
+        """The directory where event files are written."""
+        return self.log_dir
+
+    def add_scalar(self, tag, scalar_value, global_step=None, walltime=None, new_style=False,
+                   double_precision=False) -> None:
+        """Log one number (a Python or NumPy number, or a one-element tensor or array).
+
+        ``new_style`` writes it as a tensor for the scalars plugin (float64 with
+        ``double_precision``) instead of a float32 ``simple_value``."""
+        summary = scalar(tag, scalar_value, new_style=new_style,
+                         double_precision=double_precision)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_scalars(self, main_tag, tag_scalar_dict, global_step=None, walltime=None) -> None:
+        """Log several numbers on one chart: each ``tag -> value`` goes to its own
+        sub-directory ``<log_dir>/<main_tag>_<tag>`` (with ``/`` in ``main_tag`` as ``_``),
+        under the tag ``main_tag``."""
+        walltime = _wall_time(walltime)
+        parent = self._get_file_writer().get_logdir()
+        for tag, scalar_value in tag_scalar_dict.items():
+            sub_dir = parent + "/" + main_tag.replace("/", "_") + "_" + tag
+            writer = self.all_writers.get(sub_dir)
+            if writer is None:
+                writer = FileWriter(sub_dir, self.max_queue, self.flush_secs,
+                                    self.filename_suffix)
+                self.all_writers[sub_dir] = writer
+            writer.add_summary(scalar(main_tag, scalar_value), global_step, walltime)
+
+    def add_histogram(self, tag, values, global_step=None, bins="tensorflow", walltime=None,
+                      max_bins=None) -> None:
+        """Log a histogram of ``values`` (a tensor or array of any shape). ``bins`` is
+        ``'tensorflow'`` (TensorFlow's default edges) or anything ``numpy.histogram`` takes;
+        ``max_bins`` merges neighbouring bins down to at most about that many."""
+        if isinstance(bins, str) and bins == "tensorflow":
+            bins = self.default_bins
+        summary = histogram(tag, values, bins, max_bins=max_bins)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_histogram_raw(self, tag, min, max, num, sum, sum_squares, bucket_limits,
+                          bucket_counts, global_step=None, walltime=None) -> None:
+        """Log a histogram given by its statistics and its buckets' right edges and counts."""
+        if len(bucket_limits) != len(bucket_counts):
+            raise ValueError("len(bucket_limits) != len(bucket_counts), see the document.")
+        summary = histogram_raw(tag, min, max, num, sum, sum_squares, bucket_limits,
+                                bucket_counts)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_text(self, tag, text_string, global_step=None, walltime=None) -> None:
+        """Log a string (shown as Markdown by TensorBoard's text plugin)."""
+        self._get_file_writer().add_summary(text(tag, text_string), global_step, walltime)
+
+    def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None,
+                    run_name=None, global_step=None) -> None:
+        """Log a set of hyperparameters and the metrics they gave, for the hparams plugin: in
+        a sub-directory ``run_name`` (default: the current time), with each metric also
+        logged as a scalar there."""
+        if type(hparam_dict) is not dict or type(metric_dict) is not dict:
+            raise TypeError("hparam_dict and metric_dict should be dictionary.")
+        summaries = hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        if not run_name:
+            run_name = str(time.time())
+        logdir = os.path.join(self._get_file_writer().get_logdir(), run_name)
+        with SummaryWriter(log_dir=logdir) as run_writer:
+            for summary in summaries:
+                run_writer.file_writer.add_summary(summary, global_step)
+            for tag, value in metric_dict.items():
+                run_writer.add_scalar(tag, value, global_step)
+
+    # PyTorch's other methods: not provided, and loud about it.
+    add_tensor = _not_implemented("add_tensor")
+    add_image = _not_implemented("add_image")
+    add_images = _not_implemented("add_images")
+    add_image_with_boxes = _not_implemented("add_image_with_boxes")
+    add_figure = _not_implemented("add_figure")
+    add_video = _not_implemented("add_video")
+    add_audio = _not_implemented("add_audio")
+    add_onnx_graph = _not_implemented("add_onnx_graph")
+    add_graph = _not_implemented("add_graph")
+    add_embedding = _not_implemented("add_embedding")
+    add_pr_curve = _not_implemented("add_pr_curve")
+    add_pr_curve_raw = _not_implemented("add_pr_curve_raw")
+    add_custom_scalars = _not_implemented("add_custom_scalars")
+    add_custom_scalars_multilinechart = _not_implemented("add_custom_scalars_multilinechart")
+    add_custom_scalars_marginchart = _not_implemented("add_custom_scalars_marginchart")
+    add_mesh = _not_implemented("add_mesh")
+
+    def flush(self) -> None:
+        """Write every pending event of every event file to disk."""
+        if self.all_writers is None:
+            return
+        for writer in self.all_writers.values():
+            writer.flush()
+
+    def close(self) -> None:
+        """Flush and close the event files (a later ``add_*`` opens a new one)."""
+        if self.all_writers is None:
+            return
+        for writer in self.all_writers.values():
+            writer.close()
+        self.file_writer = self.all_writers = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback) -> None:
+        self.close()
