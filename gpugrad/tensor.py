@@ -46,7 +46,7 @@ class Tensor:
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False
-    _views = None  # a root's registry of its live views (ops/_views.py)
+    _views = None  # a root's registry of its live views (autograd/views.py)
     __array_priority__ = 1000  # NumPy defers binary operators to us
 
     def __init__(self, *args, device=None):
@@ -92,7 +92,7 @@ class Tensor:
         t._vc = self._vc
         base = self._base
         t._base = self if base is None else base
-        t._view_of = None  # (set by ops/_views.track for a differentiable view)
+        t._view_of = None  # (set by autograd/views.track for a differentiable view)
         return t
 
     def _alias(self) -> Tensor:

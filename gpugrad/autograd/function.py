@@ -29,6 +29,7 @@ import weakref
 from .._dtype import FLOAT_KINDS
 from . import record as _record
 from .grad_mode import state as _grad_state
+from .views import track as _track_view
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -201,6 +202,21 @@ class Function(FunctionCtx):
             return result
         ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
         return cls.forward(ctx, x, *params)
+
+    @classmethod
+    def apply_view(cls, x, *params):
+        """``apply_unary`` for a view op: forward returns one Tensor, ``x._view(...)`` (or,
+        where the layout allows no view, a copy), registered as a differentiable view of
+        ``x``'s root (``views.track``); recording does both in one pass (``record_view``)."""
+        ctx = object.__new__(cls._node_cls)
+        n = len(params)
+        if x._requires_grad and _grad_state.enabled:
+            ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
+            result = cls.forward(ctx, x, *params)
+            _record.record_view(ctx, x, result)
+            return result
+        ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
+        return _track_view(cls.forward(ctx, x, *params), x)
 
     def _array_backward(self, *grads) -> tuple:
         """Backward on raw arrays, as the engine calls it without ``create_graph``: one array

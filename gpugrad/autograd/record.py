@@ -5,8 +5,9 @@ has run: one edge per input (the node or leaf its gradient goes to, which output
 and the gradient's shape and dtype), the next sequence number on the tape, its place as
 ``grad_fn`` of the outputs, and the values it keeps for backward (each tensor as a Saved).
 ``Function.apply`` records through it; ``record_op`` (the elementwise ops of
-``ops/elementwise.py``, ``ops/arithmetic.py``) and ``record_unary`` (``Function.apply_unary``:
-shape ops, indexing, reductions) are the same layout without its generality, and
+``ops/elementwise.py``, ``ops/arithmetic.py``), ``record_unary`` (``Function.apply_unary``:
+shape ops, indexing, reductions) and ``record_view`` (``Function.apply_view``: view ops, which
+also register the view) are the same layout without its generality, and
 ``tests/autograd/test_record.py`` holds each equal to it. Nothing else lays out a node.
 
 Backward reads the saved values back through ``saved_tensors`` (Tensors, for a differentiable
@@ -24,9 +25,10 @@ import threading
 
 from .. import _capture
 from .._dtype import FLOAT_KINDS
+from .views import register as _register_view
 
-__all__ = ["record", "record_op", "record_unary", "saved_arrays", "saved_tensors", "tape_position",
-           "protect_saved_inputs", "retarget_saved_output", "FREED"]
+__all__ = ["record", "record_op", "record_unary", "record_view", "saved_arrays", "saved_tensors",
+           "tape_position", "protect_saved_inputs", "retarget_saved_output", "FREED"]
 
 _sequence = itertools.count()
 
@@ -280,6 +282,24 @@ def record_unary(ctx, x, result) -> None:
     if to_save:
         ctx._saved = _pack(to_save, result)
         ctx._to_save = ()
+
+
+def record_view(ctx, x, result) -> None:
+    """``record_unary`` for ``Function.apply_view``: ``result`` is one fresh floating-point
+    Tensor, a view of ``x`` (or a copy where the layout allows no view) and nothing is saved;
+    a view is registered as a differentiable view of ``x``'s root (``views.register``) in the
+    same pass."""
+    d = x._data
+    fn = x.grad_fn
+    n = len(ctx.needs_input_grad) - 1
+    edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+    ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
+    ctx._seq = next(_sequence)
+    ctx._backend = x._backend
+    result.grad_fn = ctx
+    result._requires_grad = True
+    if result._base is not None:
+        _register_view(result, x)
 
 
 def record(ctx, inputs: tuple, outputs: tuple) -> None:

@@ -28,10 +28,10 @@ import math
 from .. import _dtype as dt
 from ..autograd import record as _record
 from ..autograd.function import Function
+from ..autograd.views import forget, live_views, view_info
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
 from ._util import Tensor, grad_state, math_ns
-from ._views import forget, live_views, view_info
 from .indexing import Index, scatter_to_shape
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."

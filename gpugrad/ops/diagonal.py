@@ -12,7 +12,6 @@ from __future__ import annotations
 from ..autograd.function import Function
 from . import inplace
 from ._util import Tensor, check_tensor, wrap_dim
-from ._views import track
 from .indexing import masked_fill
 
 __all__ = ["diagonal", "diag_embed", "diag", "diagflat", "trace", "diagonal_scatter",
@@ -140,7 +139,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
 
 
 def _diagonal_view(input: Tensor, offset: int, d1: int, d2: int) -> Tensor:
-    return track(Diagonal.apply_unary(input, _Diagonal(offset, d1, d2)), input)
+    return Diagonal.apply_view(input, _Diagonal(offset, d1, d2))
 
 
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
@@ -292,7 +291,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(f"size is {size} but must be >= 0")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
-    return track(Unfold.apply_unary(self, d, int(size), int(step)), self)
+    return Unfold.apply_view(self, d, int(size), int(step))
 
 
 # ---------------------------------------------------------------------- fill_diagonal_

@@ -15,7 +15,6 @@ import numpy as np
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
-from ._views import track
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
 
@@ -97,8 +96,8 @@ def getitem(self: Tensor, key) -> Tensor:
     if advanced is not None:
         return Index.apply_unary(self, basic, advanced)
     if len(basic) == 1 and isinstance(basic[0], int):
-        return track(Select.apply_unary(self, basic, None), self)
-    return track(Slice.apply_unary(self, basic, None), self)
+        return Select.apply_view(self, basic, None)
+    return Slice.apply_view(self, basic, None)
 
 
 # ---------------------------------------------------------------------- index_select, take

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.views import view_info
 from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
@@ -38,7 +39,6 @@ from ._inplace_graph import (
     same_layout,
 )
 from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
-from ._views import view_info
 from .convert import _transfer
 from .indexing import masked_fill
 

@@ -11,8 +11,8 @@ import math
 
 from .. import _dtype as dt
 from ..autograd.function import Function
+from ..autograd.views import track
 from ._util import Tensor, wrap_dim
-from ._views import track
 from .indexing import Select, Slice
 
 __all__ = [
@@ -283,7 +283,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     key = (slice(None),) * d + (slice(start, start + length),)
-    return track(Slice.apply(input, key, None), input)
+    return Slice.apply_view(input, key, None)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -299,7 +299,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
             f"dimension {d}"
         )
     key = (slice(None),) * d + (index,)
-    return track(Select.apply(input, key, None), input)
+    return Select.apply_view(input, key, None)
 
 
 # ---------------------------------------------------------------------- repeat, flip

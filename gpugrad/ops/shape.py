@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.views import track
 from ._shape_args import _expanded_shape, _resolve_shape, _shape_args, _viewable
 from ._util import Tensor, wrap_dim
-from ._views import track
 
 __all__ = [
     "reshape", "expand", "broadcast_to", "transpose", "swapaxes", "swapdims", "permute", "t",
@@ -42,7 +42,7 @@ def reshape(input: Tensor, *shape) -> Tensor:
     shape = _resolve_shape(shape, input._data.size)
     if shape == input._data.shape and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Reshape.apply_unary(input, shape), input)
+    return Reshape.apply_view(input, shape)
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -56,7 +56,7 @@ def view(self: Tensor, *shape) -> Tensor:
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return track(Reshape.apply_unary(self, shape), self)
+    return Reshape.apply_view(self, shape)
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -105,7 +105,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
             _EXPANDED[key] = shape
     if shape == have and not self._requires_grad:
         return self
-    return track(Expand.apply_unary(self, shape), self)
+    return Expand.apply_view(self, shape)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
@@ -153,7 +153,7 @@ def permute(input: Tensor, *dims) -> Tensor:
     dims = tuple(wrap_dim(d, n) for d in dims)
     if len(set(dims)) != n:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return track(Permute.apply_unary(input, dims), input)
+    return Permute.apply_view(input, dims)
 
 
 class Transpose(Function):
@@ -179,7 +179,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     if n < 2 and d0 == d1 and not input._requires_grad:
         return track(input._alias(), input)
-    return track(Transpose.apply_unary(input, d0, d1), input)
+    return Transpose.apply_view(input, d0, d1)
 
 
 swapaxes = swapdims = transpose
@@ -245,7 +245,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start == end:
         return track(input._alias(), input) if not input._requires_grad else reshape(input, shape)
     merged = math.prod(shape[start:end + 1])
-    return track(Flatten.apply_unary(input, shape[:start] + (merged,) + shape[end + 1:]), input)
+    return Flatten.apply_view(input, shape[:start] + (merged,) + shape[end + 1:])
 
 
 def ravel(input: Tensor) -> Tensor:
@@ -271,7 +271,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
             f"({shape[d]}) in the input tensor"
         )
-    return track(Reshape.apply_unary(input, shape[:d] + sizes + shape[d + 1:]), input)
+    return Reshape.apply_view(input, shape[:d] + sizes + shape[d + 1:])
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -287,14 +287,14 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     new = tuple(s for i, s in enumerate(shape) if not (s == 1 and i in dims))
     if new == shape and not input._requires_grad:
         return track(input._alias(), input)
-    return track(cls.apply_unary(input, new), input)
+    return cls.apply_view(input, new)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``); a view."""
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1)
-    return track(Unsqueeze.apply_unary(input, shape[:d] + (1,) + shape[d:]), input)
+    return Unsqueeze.apply_view(input, shape[:d] + (1,) + shape[d:])
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.views import track
 from ._util import Tensor, check_tensor
-from ._views import track
 from .tensor_info import storage_offset as _storage_offset
 
 __all__ = ["as_strided"]

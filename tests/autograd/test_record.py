@@ -1,7 +1,8 @@
 """The recording API's fast layouts against the general one: ``record_unary`` (what
-``Function.apply_unary`` records through) must lay out the same node as ``record`` for every
-kind of one-tensor op (one output saving its input or output, several outputs with
-non-differentiable ones, views), so that the engine cannot tell them apart."""
+``Function.apply_unary`` records through) and ``record_view`` (``Function.apply_view``) must lay
+out the same node as ``record`` for every kind of one-tensor op (one output saving its input or
+output, several outputs with non-differentiable ones, views), so that the engine cannot tell
+them apart; and ``record_view`` must register each view as ``views.track`` does."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 import gpugrad
 from gpugrad.autograd import record as rec
+from gpugrad.autograd import views
 
 OPS = {
     "view": lambda x: x.view(2, -1),
@@ -18,6 +20,11 @@ OPS = {
     "getitem_int": lambda x: x[1],
     "getitem_ints": lambda x: x[0, 2],
     "getitem_advanced": lambda x: x[gpugrad.tensor([0, 2, 0])],
+    "getitem_slice": lambda x: x[1:, ::2],
+    "narrow": lambda x: x.narrow(1, 1, 2),
+    "select": lambda x: x.select(0, 2),
+    "diagonal": lambda x: x.diagonal(),
+    "unfold": lambda x: x.unfold(1, 2, 1),
     "sum_dim": lambda x: x.sum(1),
     "sum_all": lambda x: x.sum(),
     "mean": lambda x: x.mean(0, keepdim=True),
@@ -48,6 +55,19 @@ def _general(ctx, x, result):
     rec.record(ctx, (x,) + (None,) * n, result if result.__class__ is tuple else (result,))
 
 
+def _general_view(ctx, x, result):
+    _general(ctx, x, result)
+    views.track(result, x)
+
+
+def _registered(o):
+    """Whether ``o`` is a differentiable view, made in grad mode, listed by its root."""
+    info = o._view_of
+    if info is None:
+        return None
+    return info[1], any(v is o for v in views.live_views(info[0]))
+
+
 def _layout(node):
     def saved(s):
         if s is None or s.__class__ is not tuple:
@@ -73,6 +93,7 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
         rng = np.random.default_rng(0)
         if path == "general":
             monkeypatch.setattr(rec, "record_unary", _general)
+            monkeypatch.setattr(rec, "record_view", _general_view)
         leaf = gpugrad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
         x = leaf * 1.0 if history else leaf
         if name in PREP:
@@ -81,7 +102,7 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
         outs = _outputs(OPS[name](x))
         node = next(o.grad_fn for o in outs if o.grad_fn is not None)
         assert node._seq == before + 1  # forward recorded nothing of its own
-        meta = [(o.grad_fn is node, o._output_nr, o.requires_grad) for o in outs]
+        meta = [(o.grad_fn is node, o._output_nr, o.requires_grad, _registered(o)) for o in outs]
         layout = _layout(node)
         ups = [gpugrad.tensor(rng.standard_normal(tuple(o.shape))) for o in outs
                if o.requires_grad]

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import gpugrad
+from gpugrad.autograd.views import live_views
 from gpugrad.ops import _index_key
-from gpugrad.ops._views import live_views
 
 
 def _both(fn, *arrays, grad=True):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import weakref
 
-from ..autograd.grad_mode import state as grad_state
+from .grad_mode import state as grad_state
 
 _ref = weakref.ref
 _FIRST_PRUNE = 64  # a root's registry drops its dead references when its length reaches a
@@ -31,21 +31,28 @@ def track(view, source):
     """
     if view._base is None:
         return view
+    if grad_state.enabled:
+        register(view, source)
+        return view
+    info = source._view_of  # ``live_views`` lists only views made in grad mode: no entry
+    view._view_of = (source if info is None else info[0], False)
+    return view
+
+
+def register(view, source) -> None:
+    """``track`` in grad mode, for a ``view`` of ``source`` (also called by
+    ``record.record_view``, which records a view op's node in the same pass)."""
     info = source._view_of
     root = source if info is None else info[0]
-    if not grad_state.enabled:  # ``live_views`` lists only views made in grad mode: no entry
-        view._view_of = (root, False)
-        return view
     view._view_of = (root, True)
     views = root._views
     if views is None:
         root._views = [_ref(view)]
-        return view
+        return
     n = len(views)
     if n >= _FIRST_PRUNE and not n & (n - 1):
         views[:] = [ref for ref in views if ref() is not None]
     views.append(_ref(view))
-    return view
 
 
 def view_info(t):
