@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, UninitializedBuffer
+from . import hooks as _hooks
 
 if TYPE_CHECKING:
     from .module import Module
@@ -41,6 +42,9 @@ class RegistrationMixin:
                 "created explicitly. To express '{name}' as a function of another Tensor, "
                 "compute the value in the forward() method."
             )
+        if param is not None and _hooks._GLOBAL_PARAMETER_REGISTRATION:
+            param = _hooks.run_registration_hooks(_hooks._GLOBAL_PARAMETER_REGISTRATION, self,
+                                                  name, param)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
@@ -56,6 +60,9 @@ class RegistrationMixin:
                 f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
                 "(torch Tensor or None required)"
             )
+        if _hooks._GLOBAL_BUFFER_REGISTRATION:
+            tensor = _hooks.run_registration_hooks(_hooks._GLOBAL_BUFFER_REGISTRATION, self, name,
+                                                   tensor)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -73,7 +80,7 @@ class RegistrationMixin:
                            'module name can\'t be empty string ""')
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
-        self._modules[name] = module
+        self._modules[name] = _registered_module(self, name, module)
 
     register_module = add_module
 
@@ -110,14 +117,14 @@ class RegistrationMixin:
                     f"cannot assign '{_typename(value)}' as parameter '{name}' "
                     "(torch.nn.Parameter or None expected)"
                 )
-            params[name] = None
+            self.register_parameter(name, None)
             return
         modules = d.get("_modules")
         if isinstance(value, RegistrationMixin):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._forget(name, keep="_modules")
-            modules[name] = value
+            modules[name] = _registered_module(self, name, value)
             return
         if modules is not None and name in modules:
             if value is not None:
@@ -125,7 +132,7 @@ class RegistrationMixin:
                     f"cannot assign '{_typename(value)}' as child module '{name}' "
                     "(torch.nn.Module or None expected)"
                 )
-            modules[name] = None
+            modules[name] = _registered_module(self, name, None)
             return
         if isinstance(value, (Buffer, UninitializedBuffer)):
             self._forget(name, keep="_buffers")
@@ -137,9 +144,9 @@ class RegistrationMixin:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
                     f"cannot assign '{_typename(value)}' as buffer '{name}' "
-                    "(torch.Tensor or None expected)"
+                    "(torch.nn.Buffer, torch.Tensor or None expected)"
                 )
-            buffers[name] = value
+            self.register_buffer(name, value, name not in self._non_persistent_buffers_set)
             return
         object.__setattr__(self, name, value)
 
@@ -169,3 +176,11 @@ class RegistrationMixin:
 
     def __setstate__(self, state) -> None:
         self.__dict__.update(state)
+
+
+def _registered_module(parent, name: str, module):
+    """``module`` after the global module registration hooks (as ``add_module`` and assigning
+    a module attribute register it)."""
+    if not _hooks._GLOBAL_MODULE_REGISTRATION:
+        return module
+    return _hooks.run_registration_hooks(_hooks._GLOBAL_MODULE_REGISTRATION, parent, name, module)
