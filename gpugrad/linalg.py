@@ -9,6 +9,7 @@ complex dtypes, so the functions whose results are complex (``eig``, ``eigvals``
 from .ops.linalg import matmul
 from .ops.linalg_cholesky import cholesky_ex
 from .ops.linalg_cholesky import linalg_cholesky as cholesky
+from .ops.linalg_householder import householder_product
 from .ops.linalg_lu import (
     lu,
     lu_factor,
@@ -31,8 +32,8 @@ from .ops.linalg_spectral import linalg_svd as svd
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-    "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex",
-    "lu_solve", "matmul", "matrix_exp", "matrix_norm",
+    "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+    "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
     "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
     "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander",
     "vecdot", "vector_norm",

@@ -21,6 +21,7 @@ from . import (
     join,
     linalg,
     linalg_cholesky,
+    linalg_householder,
     linalg_lu,
     linalg_pinv,
     linalg_products,
@@ -52,9 +53,9 @@ from . import (
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
-          linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu, order_stats,
-          statistics, scans, counting, scatter_reduce, index_write, tensor_info, math_more,
-          rounding, strided]
+          linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
+          linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
+          index_write, tensor_info, math_more, rounding, strided]
 
 
 def install_methods(cls) -> None:

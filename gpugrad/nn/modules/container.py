@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 
+from ._registration import _typename
 from .module import Module, _indent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict"]
@@ -15,6 +16,19 @@ def _index(idx, n: int) -> int:
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range")
     return idx % n
+
+
+def _check_module(module) -> None:
+    if not isinstance(module, Module):
+        raise TypeError(f"{_typename(module)} is not a Module subclass")
+
+
+def _renumber(container: Module, modules: list) -> None:
+    """Name ``modules`` 0..n-1 in ``container``. The entries are written directly, as PyTorch
+    shifts them: renumbering registers nothing (the module registration hooks do not run)."""
+    container._modules.clear()
+    for i, module in enumerate(modules):
+        container._modules[str(i)] = module
 
 
 class Sequential(Module):
@@ -53,11 +67,7 @@ class Sequential(Module):
         doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]
         for key in doomed:
             del self._modules[key]
-        # Keep the names 0..n-1, as PyTorch does.
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
+        _renumber(self, list(self._modules.values()))  # the names stay 0..n-1, as PyTorch's
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -82,11 +92,10 @@ class Sequential(Module):
         n = len(self)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
+        _check_module(module)
         modules = list(self._modules.values())
         modules.insert(index % (n + 1) if index < 0 else index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        _renumber(self, modules)
         return self
 
     def extend(self, sequential) -> Sequential:
@@ -119,9 +128,7 @@ class ModuleList(Module):
     def __delitem__(self, idx) -> None:
         modules = list(self._modules.values())
         del modules[idx if isinstance(idx, slice) else _index(idx, len(modules))]
-        self._modules.clear()
-        for i, module in enumerate(modules):
-            self._modules[str(i)] = module
+        _renumber(self, modules)
 
     def __len__(self) -> int:
         return len(self._modules)
@@ -160,11 +167,10 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        _check_module(module)
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        _renumber(self, modules)
 
     def pop(self, key: int = -1) -> Module:
         module = self[key]

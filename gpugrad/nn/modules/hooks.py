@@ -1,5 +1,6 @@
 """A module's hooks: forward (pre-)hooks, with PyTorch's ``prepend``, ``with_kwargs`` and
-``always_call``; full backward (pre-)hooks; and the state dict hooks.
+``always_call``; full backward (pre-)hooks; and the state dict hooks. Also the global hooks
+(``torch.nn.modules.module.register_module_*``): forward, backward and registration hooks.
 
 Backward hooks work as in PyTorch: the module's tensor inputs and outputs pass through identity
 nodes (``BackwardHookFunctionBackward``); the outputs' node sees ``grad_output`` (and runs the
@@ -16,7 +17,10 @@ from ...utils.hooks import RemovableHandle as HookHandle
 from ...utils.hooks import add_hook as _add
 
 __all__ = ["HooksMixin", "register_module_forward_pre_hook", "register_module_forward_hook",
-           "register_module_full_backward_pre_hook", "register_module_full_backward_hook"]
+           "register_module_full_backward_pre_hook", "register_module_full_backward_hook",
+           "register_module_backward_hook", "register_module_parameter_registration_hook",
+           "register_module_buffer_registration_hook",
+           "register_module_module_registration_hook"]
 
 # The global forward hooks (``torch.nn.modules.module.register_module_forward_*``): every
 # module's call runs them before its own hooks. Their with_kwargs / always_call flags by id.
@@ -24,9 +28,19 @@ _GLOBAL_PRE: dict = {}
 _GLOBAL_FORWARD: dict = {}
 _GLOBAL_WITH_KWARGS: dict = {}
 _GLOBAL_ALWAYS: dict = {}
-# The global full backward (pre-)hooks: they run before each module's own.
+# The global full backward (pre-)hooks: they run before each module's own. The old
+# ``register_module_backward_hook`` puts its hooks in the same table (as ``register_backward_hook``
+# is the full backward hook); which of the two registered first is remembered, for good, as
+# PyTorch does: the other then raises.
 _GLOBAL_BACKWARD_PRE: dict = {}
 _GLOBAL_BACKWARD: dict = {}
+_global_is_full_backward_hook: bool | None = None
+# The global registration hooks: ``register_parameter``, ``register_buffer`` and ``add_module``
+# (and the assignments that go through them) call them in turn; a returned value replaces the
+# one registered.
+_GLOBAL_PARAMETER_REGISTRATION: dict = {}
+_GLOBAL_BUFFER_REGISTRATION: dict = {}
+_GLOBAL_MODULE_REGISTRATION: dict = {}
 
 
 def register_module_forward_pre_hook(hook) -> HookHandle:
@@ -58,7 +72,53 @@ def register_module_full_backward_pre_hook(hook) -> HookHandle:
 def register_module_full_backward_hook(hook) -> HookHandle:
     """Call ``hook(module, grad_input, grad_output)`` in the backward of every module (before
     its own backward hooks); a returned value replaces ``grad_input``."""
+    _set_global_backward_kind(full=True)
     return _add(_GLOBAL_BACKWARD, hook)
+
+
+def register_module_backward_hook(hook) -> HookHandle:
+    """The deprecated form of ``register_module_full_backward_hook``: in gpugrad the same hook
+    (PyTorch's old hook saw only the last op of each module). It cannot be mixed with full
+    backward hooks: whichever kind registers second raises ``RuntimeError``."""
+    _set_global_backward_kind(full=False)
+    return _add(_GLOBAL_BACKWARD, hook)
+
+
+def _set_global_backward_kind(full: bool) -> None:
+    global _global_is_full_backward_hook
+    if _global_is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    _global_is_full_backward_hook = full
+
+
+def register_module_parameter_registration_hook(hook) -> HookHandle:
+    """Call ``hook(module, name, param)`` whenever any module registers a parameter (not
+    None); a returned value is registered instead. Returns a handle that removes it."""
+    return _add(_GLOBAL_PARAMETER_REGISTRATION, hook)
+
+
+def register_module_buffer_registration_hook(hook) -> HookHandle:
+    """Call ``hook(module, name, buffer)`` whenever any module registers a buffer (None
+    included); a returned value is registered instead. Returns a handle that removes it."""
+    return _add(_GLOBAL_BUFFER_REGISTRATION, hook)
+
+
+def register_module_module_registration_hook(hook) -> HookHandle:
+    """Call ``hook(module, name, submodule)`` whenever any module registers a child module
+    (None included); a returned value is registered instead. Returns a handle that removes
+    it."""
+    return _add(_GLOBAL_MODULE_REGISTRATION, hook)
+
+
+def run_registration_hooks(table: dict, module, name: str, value):
+    """``value`` passed through the registration hooks of ``table`` in order (each sees what
+    the one before returned)."""
+    for hook in tuple(table.values()):
+        result = hook(module, name, value)
+        if result is not None:
+            value = result
+    return value
 
 
 def has_backward_hooks(module) -> bool:

@@ -1,5 +1,5 @@
-"""Ready-made parametrizations (``torch.nn.utils.parametrizations``): ``weight_norm`` and
-``spectral_norm``, registered through ``parametrize``."""
+"""Ready-made parametrizations (``torch.nn.utils.parametrizations``): ``weight_norm``,
+``spectral_norm`` and ``orthogonal``, registered through ``parametrize``."""
 
 from __future__ import annotations
 
@@ -132,11 +132,57 @@ def _make_orthogonal(a: Tensor) -> Tensor:
     return q * gg.sign(r.diagonal(dim1=-2, dim2=-1)).unsqueeze(-2)
 
 
+def _skew_map(x: Tensor, orthogonal_map: str) -> Tensor:
+    """The first k columns of ``matrix_exp(A)`` or of the Cayley transform of ``A``, for a
+    tall ``x`` (n x k) whose lower triangle, padded to n x n, makes ``A = L - L^T``."""
+    import gpugrad as gg
+
+    n, k = x.shape[-2], x.shape[-1]
+    x = x.tril()
+    if n != k:
+        x = gg.cat([x, gg.zeros(*x.shape[:-2], n, n - k, dtype=x.dtype, device=x.device)],
+                   dim=-1)
+    a = x - x.mT
+    if orthogonal_map == "matrix_exp":
+        q = gg.linalg.matrix_exp(a)
+    else:
+        eye = gg.eye(n, dtype=a.dtype, device=a.device)
+        q = gg.linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
+    return q[..., :k] if n != k else q
+
+
+def _householder_map(x: Tensor) -> Tensor:
+    """The product of the reflectors whose vectors are the columns of a tall ``x`` below its
+    diagonal, its columns' signs those of ``x``'s diagonal (taken as integers, so that neither
+    the diagonal's values nor any gradient flow through it)."""
+    import gpugrad as gg
+
+    a = x.tril(-1)
+    tau = 2.0 / (1.0 + (a * a).sum(dim=-2))
+    q = gg.linalg.householder_product(a, tau)
+    return q * x.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+
+
+def _householder_inverse(q: Tensor) -> Tensor:
+    """An ``x`` that ``_householder_map`` takes to the orthogonalized tall ``q``: geqrf's
+    vectors, with a diagonal of signs that makes R's diagonal positive. Where geqrf made no
+    reflection (tau 0) the map still reflects (its tau is 2), so that sign is flipped back."""
+    import gpugrad as gg
+
+    a, tau = gg.geqrf(q)
+    diag = a.diagonal(dim1=-2, dim2=-1)
+    diag.sign_()
+    diag[tau == 0.0] *= -1
+    return a
+
+
 class _Orthogonal(Module):
-    """Maps a matrix X to an orthogonal Q: its lower triangle makes the skew-symmetric
+    """Maps a matrix X to an orthogonal Q (first k columns of a tall matrix; wide matrices
+    transposed): for "matrix_exp" and "cayley", X's lower triangle makes the skew-symmetric
     ``A = tril(X) - tril(X)^T`` and Q is ``matrix_exp(A)`` or the Cayley transform
-    ``(I - A/2)^-1 (I + A/2)`` (first k columns of a tall matrix; wide matrices transposed);
-    with the trivialization, ``base @ Q``."""
+    ``(I - A/2)^-1 (I + A/2)``; for "householder", the columns of X below its diagonal are
+    Householder vectors (each reflector exact: ``tau = 2 / |v|^2``) and the signs of X's
+    diagonal those of Q's columns. With the trivialization, ``base @ Q``."""
 
     def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True):
         super().__init__()
@@ -146,24 +192,15 @@ class _Orthogonal(Module):
             self.register_buffer("base", None)
 
     def forward(self, x: Tensor) -> Tensor:
-        import gpugrad as gg
-
         n, k = x.shape[-2], x.shape[-1]
         transposed = n < k
         if transposed:
             x = x.mT
             n, k = k, n
-        x = x.tril()
-        if n != k:
-            x = gg.cat([x, gg.zeros(*x.shape[:-2], n, n - k, dtype=x.dtype)], dim=-1)
-        a = x - x.mT
-        if self.orthogonal_map == "matrix_exp":
-            q = gg.linalg.matrix_exp(a)
+        if self.orthogonal_map == "householder":
+            q = _householder_map(x)
         else:
-            eye = gg.eye(n, dtype=a.dtype)
-            q = gg.linalg.solve(eye - 0.5 * a, eye + 0.5 * a)
-        if n != k:
-            q = q[..., :k]
+            q = _skew_map(x, self.orthogonal_map)
         if "base" in self._buffers:
             q = self.base @ q
         return q.mT if transposed else q
@@ -178,9 +215,12 @@ class _Orthogonal(Module):
         if q.shape[-2] < q.shape[-1]:
             q = q.mT
         if "base" not in self._buffers:
-            raise NotImplementedError(
-                "It is not possible to assign to the matrix exponential or the Cayley "
-                "parametrizations when use_trivialization=False.")
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError(
+                    "It is not possible to assign to the matrix exponential or the Cayley "
+                    "parametrizations when use_trivialization=False.")
+            a = _householder_inverse(q)
+            return a.mT if q_init.shape[-2] < q_init.shape[-1] else a
         n, k = q.shape[-2], q.shape[-1]
         if n == k:
             q = q.clone() if _is_orthogonal(q) else _make_orthogonal(q)
@@ -196,8 +236,8 @@ class _Orthogonal(Module):
 def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
                use_trivialization: bool = True) -> Module:
     """Constrain ``module.<name>`` (a matrix or a batch of them) to orthogonal matrices, as
-    ``torch.nn.utils.parametrizations.orthogonal``: maps "matrix_exp" and "cayley" (the
-    "householder" map needs ``linalg.householder_product``, which gpugrad lacks: refused)."""
+    ``torch.nn.utils.parametrizations.orthogonal``: maps "matrix_exp", "cayley" and
+    "householder" (the default: "matrix_exp" for square matrices, "householder" otherwise)."""
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
@@ -210,11 +250,6 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
         raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", '
                          f'"householder". Got: {orthogonal_map}')
-    if orthogonal_map == "householder":
-        raise NotImplementedError(
-            'orthogonal: the "householder" map (the default for non-square weights) needs '
-            'linalg.householder_product, which gpugrad lacks; pass orthogonal_map="matrix_exp" '
-            'or "cayley"')
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module

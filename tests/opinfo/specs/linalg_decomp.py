@@ -230,6 +230,31 @@ register(
         Sample((randn(rng, 4, 3),), {"mode": "complete"})], differentiable=False, **_TOL),
     OpSpec("qr", lambda m, a, **kw: tuple(m.qr(a, **kw)), lambda rng: [
         Sample((randn(rng, 4, 3),)), Sample((randn(rng, 3, 3),), {"some": False})], **_TOL),
+    # ------------------------------------------------------------ Householder reflectors
+    OpSpec("linalg.householder_product", lambda m, a, tau: m.linalg.householder_product(a, tau),
+           lambda rng: [Sample((randn(rng, *a), randn(rng, *t, lo=0.0, hi=2.0))) for a, t in (
+               ((4, 3), (2,)), ((2, 5, 3), (2, 3)), ((3, 3), (3,)), ((4, 2), (0,)),
+               ((0, 4, 3), (0, 3)))],
+           **_TOL, errors=[
+               ErrorCase((np.ones(3), np.ones(1)), RuntimeError, "at least 2 dimensions"),
+               ErrorCase((np.ones((2, 3)), np.ones(1)), RuntimeError,
+                         r"input.shape\[-2\] must be greater than or equal to input.shape\[-1\]"),
+               ErrorCase((np.ones((4, 2)), np.ones(3)), RuntimeError,
+                         r"input.shape\[-1\] must be greater than or equal to tau.shape\[-1\]"),
+               ErrorCase((np.ones((4, 2)), np.ones((1, 2))), RuntimeError,
+                         "Expected tau to have one dimension less than input"),
+               ErrorCase((np.ones((2, 4, 2)), np.ones((3, 2))), RuntimeError,
+                         r"Expected batch dimensions of tau to be equal to input.shape\[:-2\], "
+                         r"but got \[3\]"),
+               ErrorCase((np.ones((4, 2)), np.float64(1.0)), TypeError, "must be Tensor")]),
+    OpSpec("orgqr", lambda m, a, tau: a.orgqr(tau),
+           lambda rng: [Sample((randn(rng, 2, 4, 3), randn(rng, 2, 3, lo=0.0, hi=2.0)))],
+           **_TOL),
+    # (no derivative, as PyTorch's: geqrf's outputs feed householder_product without gradient)
+    OpSpec("geqrf", lambda m, a: tuple(m.geqrf(a)), _each(randn, (5, 3), (2, 3, 4), (0, 2),
+                                                          (2, 0, 4, 3)),
+           differentiable=False, **_TOL, errors=[
+               ErrorCase((np.ones(3),), RuntimeError, "at least 2 dimensions")]),
     OpSpec("linalg.eigh", lambda m, a, **kw: (lambda w, V: (w, _signs(m, V)))(
         *m.linalg.eigh(_sym(a), **kw)), lambda rng: [
         Sample((randn(rng, 3, 3),)), Sample((randn(rng, 2, 4, 4),), {"UPLO": "U"})],
