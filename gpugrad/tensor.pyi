@@ -13,13 +13,13 @@ class Tensor:
     _requires_grad: Any
     grad_fn: Any
     _vc: Any
+    _base: Any
+    _view_of: Any
     _grad: Any
     _output_nr: Any
-    _base: Any
     _hooks: Any
     _post_accumulate_hooks: Any
     _retains_grad: Any
-    _view_of: Any
     _views: Any
     __array_priority__: Any
     def __init__(self, *args, device=None): ...
