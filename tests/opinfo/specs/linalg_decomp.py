@@ -340,3 +340,7 @@ register(
                Sample((_general(rng, 6, 6).reshape(6, 2, 3), randn(rng, 2, 3)),
                       {"dims": (0,)})], **_TOL),
 )
+
+STRUCTURE_DIFFERS = dict.fromkeys(
+    ("linalg.householder_product", "orgqr"),
+    "one update per reflector, as Tensor ops (PyTorch: one LinalgHouseholderProductBackward0)")
