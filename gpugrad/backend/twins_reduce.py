@@ -231,7 +231,7 @@ class ReduceTwins:
                 _BROADCAST_STRIDES.clear()
             _BROADCAST_STRIDES[key] = strides
         out = np.ndarray(shape, x.dtype, x, 0, strides)
-        out.flags.writeable = False
+        out.setflags(write=False)
         return out
 
     def sum_to_shape(self, grad, shape):
