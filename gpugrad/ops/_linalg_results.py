@@ -2,23 +2,7 @@
 
 from __future__ import annotations
 
-import collections
-
-from .minmax import return_types
-
-
-def _result(name: str, fields: str):
-    cls = collections.namedtuple(name, fields.split())
-    cls.__module__ = "gpugrad.return_types"
-
-    def __repr__(self):
-        body = ",\n".join(f"{f}={getattr(self, f)!r}" for f in self._fields)
-        return f"gpugrad.return_types.{name}(\n{body})"
-
-    cls.__repr__ = __repr__
-    setattr(return_types, name, cls)
-    return cls
-
+from ._return_types import result as _result
 
 SlogdetResult = _result("linalg_slogdet", "sign logabsdet")
 TorchSlogdetResult = _result("slogdet", "sign logabsdet")

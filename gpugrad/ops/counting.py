@@ -10,24 +10,22 @@ binary search of the bin edges, so a value on an edge lands where PyTorch puts i
 from __future__ import annotations
 
 import builtins
-import collections
 import math
 
 import numpy as np
 
 from .. import _dtype as dt
 from .._dtype import FLOAT_KINDS
+from ._return_types import result, return_types
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .indexing import nonzero
-from .minmax import return_types
 from .sorting import _order
 from .statistics import _torch_name
 
 __all__ = ["unique", "unique_consecutive", "bincount", "histc", "histogram", "searchsorted",
            "bucketize", "isin", "argwhere"]
 
-return_types.histogram = collections.namedtuple("histogram", ["hist", "bin_edges"])
-return_types.histogram.__module__ = "gpugrad.return_types"
+result("histogram", "hist bin_edges")
 
 
 # ---------------------------------------------------------------------- unique

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._linalg_results import _result
+from ._return_types import result as _result
 from ._util import Tensor, check_tensor, math_ns
 from .linalg import matmul
 

@@ -8,11 +8,9 @@ and send the gradient to the index they picked (the first occurrence). The full 
 
 from __future__ import annotations
 
-import collections
-import types
-
 from ..autograd.function import Function
 from ._reduction_base import Reduction, kept_shape
+from ._return_types import result, return_types
 from ._util import Tensor, wrap_dim, wrap_dims
 from .arithmetic import maximum, minimum
 from .select import where
@@ -20,19 +18,8 @@ from .select import where
 __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
 
 
-def _return_type(name: str):
-    """A named pair ``(values, indices)``, like ``torch.return_types.max``."""
-    cls = collections.namedtuple(name, ["values", "indices"])
-    cls.__module__ = "gpugrad.return_types"
-
-    def __repr__(self):
-        return f"gpugrad.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
-
-    cls.__repr__ = __repr__
-    return cls
-
-
-return_types = types.SimpleNamespace(max=_return_type("max"), min=_return_type("min"))
+result("max")
+result("min")
 
 
 class Amax(Reduction):

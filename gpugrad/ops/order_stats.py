@@ -16,16 +16,16 @@ import numpy as np
 from .. import _capture
 from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
+from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import Gather, ScatterAdd
-from .minmax import _return_type, return_types
 from .scans import scan_last
 from .sorting import _order
 
 __all__ = ["median", "nanmedian", "kthvalue", "mode", "quantile", "nanquantile"]
 
 for _name in ("median", "nanmedian", "kthvalue", "mode"):
-    setattr(return_types, _name, _return_type(_name))
+    result(_name)
 
 
 class Picked(Function):

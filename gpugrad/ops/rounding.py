@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._linalg_results import _result
+from ._return_types import result as _result
 from ._util import Tensor, check_tensor, math_ns
 from .elementwise import FUNCTIONS
 from .inplace import _apply

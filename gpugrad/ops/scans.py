@@ -22,18 +22,18 @@ import numpy as np
 from .. import _dtype as dt
 from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
+from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .indexing import ScatterAdd
 from .join import cat, flip, narrow
-from .minmax import _return_type, return_types
 from .reduction import cumsum
 from .statistics import _torch_name
 
 __all__ = ["cummax", "cummin", "cumprod", "logcumsumexp", "diff", "trapezoid", "trapz",
            "cumulative_trapezoid"]
 
-return_types.cummax = _return_type("cummax")
-return_types.cummin = _return_type("cummin")
+result("cummax")
+result("cummin")
 
 
 def scan_last(xp, values: tuple, combine) -> tuple:

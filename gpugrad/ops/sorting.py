@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import Gather
-from .minmax import _return_type, return_types
 
 __all__ = ["sort", "argsort", "topk", "msort"]
 
-return_types.sort = _return_type("sort")
-return_types.topk = _return_type("topk")
+result("sort")
+result("topk")
 
 
 class Sort(Gather):

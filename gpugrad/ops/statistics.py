@@ -9,22 +9,21 @@ the norm it scales by, ``cov`` through the mean it centres on.
 
 from __future__ import annotations
 
-import collections
 import warnings
 
 from .. import _capture
 from .. import _dtype as dt
+from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, wrap_dim, wrap_dims
 from .compare import isnan
-from .minmax import amax, amin, return_types
+from .minmax import amax, amin
 from .reduction import mean, norm, std, sum, var  # noqa: A004
 from .select import clamp, where
 
 __all__ = ["nansum", "nanmean", "var_mean", "std_mean", "aminmax", "count_nonzero", "dist",
            "renorm", "cov", "corrcoef"]
 
-return_types.aminmax = collections.namedtuple("aminmax", ["min", "max"])
-return_types.aminmax.__module__ = "gpugrad.return_types"
+result("aminmax", "min max")
 
 
 def _zero_nan(input: Tensor) -> Tensor:

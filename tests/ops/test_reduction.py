@@ -350,3 +350,14 @@ def test_property_reductions_match_torch(case):
             assert_like_torch(fn, values, upstream=upstream)
         except AssertionError as e:
             raise AssertionError(f"{name} {shape} dims={dims} keepdim={keepdim}: {e}") from None
+
+
+def test_return_types_print_and_unpack_as_torch():
+    """Every named tuple comes from one maker: aminmax's and histogram's print as torch's."""
+    x = [[1.0, 3.0], [2.0, 0.0]]
+    for name, call in [("aminmax", lambda m, t: m.aminmax(t)),
+                       ("histogram", lambda m, t: m.histogram(t.reshape(-1), 2)),
+                       ("max", lambda m, t: m.max(t, 1))]:
+        ours, theirs = call(gpugrad, gpugrad.tensor(x)), call(torch, torch.tensor(x))
+        assert repr(ours).replace("gpugrad.", "torch.") == repr(theirs)
+        assert isinstance(ours, getattr(gpugrad.return_types, name))
