@@ -271,6 +271,10 @@ def _bytes(text, encoding="latin1"):
     return text.encode("latin1")
 
 
+def _size(*args):
+    return Size(*args)
+
+
 def _device(*args):
     return _device_cls(*args)
 
@@ -289,8 +293,15 @@ class _TensorClass:
         self.parameter = parameter
 
 
-class _CheckpointUnpickler(pickle.Unpickler):
-    """Unpickles ``data.pkl``: only the globals of ``_allowed`` resolve."""
+class _CheckpointUnpickler(pickle._Unpickler):
+    """Unpickles ``data.pkl``: only the globals of ``_allowed`` resolve, and ``BUILD`` (which
+    sets attributes on whatever object is below it on the stack) only reaches state dicts.
+
+    This is the pure-Python unpickler so that ``BUILD`` can be guarded: the C one would let a
+    file set attributes of the shared objects ``find_class`` returns (``gpugrad.float32``...).
+    """
+
+    dispatch = dict(pickle._Unpickler.dispatch)
 
     def __init__(self, file, reader: _StorageReader):
         super().__init__(file)
@@ -311,6 +322,20 @@ class _CheckpointUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         return self.reader.storage(pid)
+
+    def _load_build(self):
+        # A state dict carries its modules' versions as an attribute (``_metadata``): that
+        # is the one BUILD PyTorch writes.
+        if len(self.stack) < 2:
+            raise pickle.UnpicklingError("corrupt PyTorch checkpoint: BUILD on an empty stack")
+        state, inst = self.stack[-1], self.stack[-2]
+        if type(inst) not in (OrderedDict, Counter) or not isinstance(state, dict):
+            raise pickle.UnpicklingError(
+                f"gpugrad.load refused to set the state of a {type(inst).__name__} in this "
+                "PyTorch checkpoint (only an OrderedDict's attributes may be set)")
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
 
 def _allowed(reader: _StorageReader) -> dict:
@@ -342,7 +367,7 @@ def _allowed(reader: _StorageReader) -> dict:
         "builtins.bytearray": bytearray,
         "builtins.complex": complex,
         "_codecs.encode": _bytes,
-        "torch.Size": Size,
+        "torch.Size": _size,
         "torch.device": _device,
         "torch.Tensor": _TensorClass(parameter=False),
         "torch.nn.parameter.Parameter": _TensorClass(parameter=True),

@@ -162,6 +162,7 @@ def test_state_dicts_of_torch_modules_run_in_gpugrad(tmp_path):
     state = gpugrad.load(path)
     assert state["1.num_batches_tracked"].dtype is gpugrad.int64
     assert state["1.num_batches_tracked"].item() == 1
+    assert state._metadata == torch.load(path)._metadata  # modules' versions, as in torch
     gm = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                        nn.Flatten(), nn.Linear(4 * 5 * 5, 6))
     gm.load_state_dict(state)
@@ -290,6 +291,22 @@ def test_malicious_globals_are_refused_and_nothing_runs(tmp_path):
         bad = _rewrite(path, tmp_path / "evil2.pt", change_pickle=lambda _, p=payload: p)
         with pytest.raises(pickle.UnpicklingError, match="refused the global"):
             gpugrad.load(bad)
+
+
+def test_build_cannot_change_shared_objects(tmp_path):
+    # BUILD sets attributes on the object under it: here gpugrad.float32's NumPy dtype (slot
+    # state), then Size's methods; only an OrderedDict's __dict__ (a state dict's _metadata)
+    # may be set.
+    path = _save({"w": torch.ones(2)}, tmp_path)
+    np_dtype = gpugrad.float32.np
+    payloads = (b"\x80\x02ctorch\nfloat32\nN}X\x02\x00\x00\x00npX\x04\x00\x00\x00evils\x86b.",
+                b"\x80\x02ctorch\nSize\nN}X\x07\x00\x00\x00__len__Ns\x86b.",
+                b"\x80\x02ccollections\nOrderedDict\n)RN}X\x01\x00\x00\x00aK\x01s\x86b.")
+    for payload in payloads:
+        bad = _rewrite(path, tmp_path / "build.pt", change_pickle=lambda _, p=payload: p)
+        with pytest.raises(pickle.UnpicklingError, match="refused to set the state"):
+            gpugrad.load(bad)
+    assert gpugrad.float32.np is np_dtype and len(gpugrad.Size([1, 2])) == 2
 
 
 def test_legacy_and_torchscript_files_are_refused_clearly(tmp_path):
