@@ -163,7 +163,9 @@ class _StorageReader:
         return self.storages[key]
 
     def flat(self, storage: _Storage, dtype: dt.dtype, device):
-        """The storage's elements as a flat writable array of ``dtype`` on ``device``."""
+        """The storage's elements as a flat writable array of ``dtype`` on ``device``: one
+        array per storage, dtype and device, so tensors viewing it share memory (on the CPU
+        every dtype's view shares the one buffer of the storage's bytes)."""
         cache_key = (storage.key, str(device), dtype.name)
         flat = self.arrays.get(cache_key)
         if flat is None:
@@ -171,16 +173,10 @@ class _StorageReader:
             item = dtype.np.itemsize
             raw = raw[: raw.size - raw.size % item]
             if self.byteorder == "little" or item == 1:
-                # one copy of the bytes per device, viewed as each dtype that reads them
-                bytes_key = (storage.key, str(device), None)
-                on_device = self.arrays.get(bytes_key)
-                if on_device is None:
-                    on_device = self.arrays[bytes_key] = get_backend(device).asarray(
-                        self._host_bytes(storage))
-                flat = on_device[: raw.size].view(dtype.np)
+                host = raw.view(dtype.np)
             else:
-                flat = get_backend(device).asarray(_from_big_endian(raw, dtype))
-            self.arrays[cache_key] = flat
+                host = _from_big_endian(raw, dtype)
+            flat = self.arrays[cache_key] = get_backend(device).asarray(host)
         return flat
 
     def _host_bytes(self, storage: _Storage) -> np.ndarray:
