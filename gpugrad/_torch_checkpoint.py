@@ -18,7 +18,9 @@ storage in PyTorch (tied weights, views) share memory after loading too.
 
 from __future__ import annotations
 
+import io
 import pickle
+import tarfile
 from collections import Counter, OrderedDict
 
 import numpy as np
@@ -79,7 +81,8 @@ class UnsupportedDtype:
 
 
 class _StorageType:
-    """A storage class of the pickle: the dtype of its elements (None: untyped bytes)."""
+    """A storage class of the pickle and the dtype of its elements (uint8 for
+    ``UntypedStorage``, whose tensors name their own dtype)."""
 
     def __init__(self, name: str, dtype):
         self.name, self.dtype = name, dtype
@@ -94,9 +97,6 @@ class _Storage:
 
 def refuse_legacy(data: bytes) -> None:
     """Raise a clear error for PyTorch's pre-1.6 formats (which gpugrad does not read)."""
-    import io
-    import tarfile
-
     legacy = data.startswith(_LEGACY_MAGIC)
     if not legacy and len(data) > 512:
         legacy = tarfile.is_tarfile(io.BytesIO(data))  # PyTorch's oldest (tar) format
