@@ -102,6 +102,7 @@ from . import (  # noqa: E402
     distributed,
     distributions,
     func,
+    hub,
     jit,
     linalg,
     nn,

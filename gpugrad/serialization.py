@@ -1,5 +1,5 @@
 """``gpugrad.save`` / ``gpugrad.load``: tensors and nested containers of them in a NumPy
-``.npz`` archive.
+``.npz`` archive; ``load`` also reads what ``torch.save`` wrote (``_torch_checkpoint.py``).
 
 The archive holds one array per distinct tensor (``t0``, ``t1``, ...) and a JSON manifest
 (``__manifest__``, a unicode array) that describes the object: dicts (any str / int / float /
@@ -14,9 +14,11 @@ shared tensor.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
+import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -179,34 +181,104 @@ class _Reader:
                    getattr(dt, node["dtype"]))
 
     def _device(self, saved: str):
-        loc = self.map_location
-        if callable(loc):
-            return _device_cls(loc(saved))
-        if isinstance(loc, dict):
-            return _device_cls(loc.get(saved, saved))
-        if loc is not None:
-            return _device_cls(loc)
-        dev = _device_cls(saved)
-        if dev.type == "cuda" and not cuda_available():
-            raise RuntimeError(
-                "Attempting to deserialize object on a CUDA device but CUDA is not available. "
-                "Use gpugrad.load(..., map_location='cpu') to map the tensors to the CPU."
-            )
-        return dev
+        return resolve_device(saved, self.map_location)
 
 
-def load(f, map_location=None, weights_only: bool = True, **kwargs):
-    """Load what ``save`` wrote, from a path or a readable binary file object.
+class _StorageStub:
+    """What a two-argument ``map_location(storage, location)`` function (PyTorch's form) is
+    given as the storage: it answers ``.device`` and moves with ``.cpu()`` / ``.cuda()`` /
+    ``.to()``; the device of what the function returns is where the tensors go."""
 
-    ``map_location`` (a device, a string, a dict from saved to wanted device, or a function of
-    the saved device string) chooses where tensors go; by default, where they were saved.
-    Loading never runs code from the file (``weights_only`` is accepted; it is always true).
+    def __init__(self, where):
+        self.device = _device_cls(where)
+
+    def cpu(self):
+        return _StorageStub("cpu")
+
+    def cuda(self, device=None, non_blocking=False):
+        if device is None:
+            return _StorageStub("cuda")
+        return _StorageStub(device if isinstance(device, (str, _device_cls)) else
+                            _device_cls("cuda", int(device)))
+
+    def to(self, device, *args, **kwargs):
+        return _StorageStub(device)
+
+
+def _takes_two_arguments(fn) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def resolve_device(saved: str, map_location):
+    """Where a tensor saved on device ``saved`` loads under ``map_location``: a device or
+    string, a dict from saved to wanted device string, a function of the saved device string,
+    or PyTorch's ``map_location(storage, location)`` function; by default where it was
+    saved."""
+    loc = map_location
+    if callable(loc):
+        if _takes_two_arguments(loc):
+            where = loc(_StorageStub("cpu"), saved)
+            where = where.device if isinstance(where, _StorageStub) else where
+        else:
+            where = loc(saved)
+        return resolve_device(saved, None) if where is None else _device_cls(where)
+    if isinstance(loc, dict):
+        return _device_cls(loc.get(saved, saved))
+    if loc is not None:
+        return _device_cls(loc)
+    dev = _device_cls(saved)
+    if dev.type == "cuda" and not cuda_available():
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but CUDA is not available. "
+            "Use gpugrad.load(..., map_location='cpu') to map the tensors to the CPU."
+        )
+    return dev
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Load what ``save`` wrote, or a checkpoint that ``torch.save`` wrote (PyTorch's zip
+    format, its default since 1.6), from a path or a readable binary file object.
+
+    ``map_location`` (a device, a string, a dict from saved to wanted device, a function of
+    the saved device string, or PyTorch's ``map_location(storage, location)`` function) chooses
+    where tensors go; by default, where they were saved.
+
+    Loading never runs code from the file, whatever ``weights_only`` says: a PyTorch
+    checkpoint is read by a restricted unpickler that rebuilds only tensors, parameters,
+    dtypes, devices, sizes, numbers, strings and containers (what ``torch.load(...,
+    weights_only=True)`` accepts), and ``weights_only=False`` changes nothing: a checkpoint
+    that needs any other global is refused with ``pickle.UnpicklingError``. ``pickle_module``
+    and ``mmap`` are accepted for PyTorch's signature and ignored.
     """
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
             data = fh.read()
     else:
         data = f.read()
+    from . import _torch_checkpoint
+
+    if not data.startswith(b"PK"):  # not a zip archive: neither ours nor PyTorch's format
+        _torch_checkpoint.refuse_legacy(data)
+        raise RuntimeError("not a gpugrad archive (a NumPy .npz written by gpugrad.save) nor a "
+                           "PyTorch checkpoint in the zip format torch.save writes")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise RuntimeError(f"not a gpugrad archive nor a PyTorch checkpoint: {e}") from None
+    with zf:
+        prefix = _torch_checkpoint.checkpoint_prefix(zf)
+        if prefix is not None:
+            return _torch_checkpoint.load_checkpoint(zf, prefix, map_location)
+    return _load_archive(data, map_location)
+
+
+def _load_archive(data: bytes, map_location):
     try:
         archive = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, OSError) as e:
