@@ -6,7 +6,8 @@ from __future__ import annotations
 import bisect
 
 from .. import _capture
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau
+from ._lr_plateau import ReduceLROnPlateau
+from .lr_scheduler import LRScheduler
 from .optimizer import Optimizer
 
 __all__ = ["SequentialLR", "ChainedScheduler"]
