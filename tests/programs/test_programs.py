@@ -224,3 +224,21 @@ def test_pretrain_then_finetune_frozen():
         assert min(result["sampled_counts"]) >= 400 / 6 / 2, result
     for key in ("trainable", "groups"):
         assert ours[key] == theirs[key], key
+
+
+def test_distillation_from_a_stream():
+    """An IterableDataset split between two loader workers, a DataParallel teacher's checkpoint
+    loaded into a plain model, a weight-normed student with a checkpointed block distilled by
+    kl_div(log_target=True), an EMA student called through func.functional_call: both
+    libraries distil the teacher."""
+    program = _load("distill_stream")
+    ours, theirs = _both(lambda m: program.main(m, workers=2))
+    _assert_trains_like_torch(ours, theirs, shrink=0.1, rel=0.5)
+    for result in (ours, theirs):
+        assert result["teacher_final"] < 0.2 * result["teacher_initial"], result
+        assert min(result["teacher_acc"], result["student_acc"], result["ema_acc"]) >= 0.9
+        assert result["agreement"] >= 0.9 and result["prefixed"], result
+        assert result["batches"] == (150, 150) and result["grad_norms"] == 150, result
+        assert result["n_averaged"] == 150, result
+    assert ours["names"] == theirs["names"]
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"])
