@@ -6,7 +6,7 @@ import math
 import warnings
 
 from .. import _capture
-from .lr_scheduler import LRScheduler
+from .lr_scheduler import LRScheduler, group_values, set_group_value
 from .optimizer import Optimizer
 
 __all__ = ["ReduceLROnPlateau"]
@@ -44,7 +44,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.best = self.mode_worse
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = group_values(optimizer, "lr")
 
     def get_last_lr(self) -> list:
         return self._last_lr
@@ -70,9 +70,9 @@ class ReduceLROnPlateau(LRScheduler):
                 old = float(group["lr"])
                 new = max(old * self.factor, min_lr)
                 if old - new > self.eps:
-                    group["lr"] = new
+                    set_group_value(group, "lr", new)
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = group_values(self.optimizer, "lr")
 
     @property
     def in_cooldown(self) -> bool:

@@ -20,12 +20,30 @@ import warnings
 import weakref
 
 from .. import _capture
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
            "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR",
            "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
            "SequentialLR", "ChainedScheduler"]
+
+
+def set_group_value(group: dict, key: str, value) -> None:
+    """``group[key] = value``; a tensor there (a tensor ``lr``) is written into instead, so it
+    stays the tensor the optimizer was given, as in PyTorch."""
+    current = group[key]
+    if isinstance(current, Tensor):
+        current.fill_(float(value))
+    else:
+        group[key] = value
+
+
+def group_values(optimizer: Optimizer, key: str) -> list:
+    """Each param group's ``key``, tensors copied (so that a later step does not change
+    what was read)."""
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key]
+            for group in optimizer.param_groups]
 
 
 class LRScheduler:
@@ -41,7 +59,9 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                if "initial_lr" not in group:  # (a tensor lr: a copy, not an alias)
+                    lr = group["lr"]
+                    group["initial_lr"] = lr.clone() if isinstance(lr, Tensor) else lr
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -115,8 +135,8 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            set_group_value(group, "lr", lr)
+        self._last_lr = group_values(self.optimizer, "lr")
 
     def state_dict(self) -> dict:
         """Everything but the optimizer."""
