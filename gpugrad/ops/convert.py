@@ -227,9 +227,8 @@ def _bool(self: Tensor) -> bool:
     if _capture.recorder is not None:
         _capture.host_access("bool(tensor): a branch on a tensor's value")
     if self._data.size != 1:
-        raise RuntimeError(
-            f"Boolean value of Tensor with {self._data.size} values is ambiguous"
-        )
+        many = "no values" if self._data.size == 0 else "more than one value"
+        raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
     return bool(self.item())
 
 def _float(self: Tensor) -> float:

@@ -195,10 +195,26 @@ def ldexp(input: Tensor, other: Tensor) -> Tensor:
     return mul(input, pow(2.0, other))
 
 
+# C++'s names of the floating dtypes, as PyTorch's kernels print them in dtype errors.
+_CPP_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+              "float64": "double"}
+
+
+def _check_same_dtype(input: Tensor, other: Tensor, name: str) -> None:
+    if other.dtype is not input.dtype:
+        expected, got = (_CPP_NAMES.get(d.name, d.name) for d in (input.dtype, other.dtype))
+        raise RuntimeError(f"expected dtype {expected} for `{name}` but got dtype {got}")
+
+
 def lerp(input: Tensor, end: Tensor, weight) -> Tensor:
-    """``input + weight * (end - input)``; ``weight`` a number or a tensor."""
+    """``input + weight * (end - input)``; ``weight`` a number or a tensor. ``end`` (and a
+    ``weight`` tensor of one or more dims) must have ``input``'s dtype, as in PyTorch: no
+    promotion."""
     check_tensor(input, "lerp")
     check_tensor(end, "lerp", "end")
+    _check_same_dtype(input, end, "end")
+    if isinstance(weight, Tensor) and weight.dim() > 0:
+        _check_same_dtype(input, weight, "weight")
     return input + weight * (end - input)
 
 

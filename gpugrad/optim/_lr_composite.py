@@ -6,7 +6,8 @@ from __future__ import annotations
 import bisect
 
 from .. import _capture
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau
+from ._lr_plateau import ReduceLROnPlateau
+from .lr_scheduler import LRScheduler, group_values, set_group_value
 from .optimizer import Optimizer
 
 __all__ = ["SequentialLR", "ChainedScheduler"]
@@ -65,7 +66,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_group_value(group, "lr", group["initial_lr"])
         self.recursive_undo()
         idx = bisect.bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
@@ -104,10 +105,10 @@ class ChainedScheduler(_Composite):
         _check_schedulers(type(self).__name__, optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = group_values(self._schedulers[-1].optimizer, "lr")
 
     @_capture.island
     def step(self) -> None:
         for scheduler in self._schedulers:
             scheduler.step()
-        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+        self._last_lr = group_values(self._schedulers[-1].optimizer, "lr")

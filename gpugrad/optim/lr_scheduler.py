@@ -1,8 +1,8 @@
 """Learning-rate schedulers: ``LRScheduler``, ``StepLR``, ``MultiStepLR``, ``ExponentialLR``,
 ``LinearLR``, ``CosineAnnealingLR``, ``LambdaLR``, ``MultiplicativeLR``, ``ConstantLR``,
-``PolynomialLR``, ``ReduceLROnPlateau``; the cyclic ones (``CyclicLR``, ``OneCycleLR``,
-``CosineAnnealingWarmRestarts``, in ``_lr_cyclic``) and the compositions (``SequentialLR``,
-``ChainedScheduler``, in ``_lr_composite``) are imported at the end.
+``PolynomialLR``; ``ReduceLROnPlateau`` (in ``_lr_plateau``), the cyclic ones (``CyclicLR``,
+``OneCycleLR``, ``CosineAnnealingWarmRestarts``, in ``_lr_cyclic``) and the compositions
+(``SequentialLR``, ``ChainedScheduler``, in ``_lr_composite``) are imported at the end.
 
 Call ``scheduler.step()`` once per epoch, after ``optimizer.step()`` (``ReduceLROnPlateau``:
 ``step(metric)``); each scheduler rewrites ``group["lr"]`` of its optimizer's param groups with
@@ -20,12 +20,30 @@ import warnings
 import weakref
 
 from .. import _capture
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
            "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "ConstantLR", "PolynomialLR",
            "ReduceLROnPlateau", "CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts",
            "SequentialLR", "ChainedScheduler"]
+
+
+def set_group_value(group: dict, key: str, value) -> None:
+    """``group[key] = value``; a tensor there (a tensor ``lr``) is written into instead, so it
+    stays the tensor the optimizer was given, as in PyTorch."""
+    current = group[key]
+    if isinstance(current, Tensor):
+        current.fill_(float(value))
+    else:
+        group[key] = value
+
+
+def group_values(optimizer: Optimizer, key: str) -> list:
+    """Each param group's ``key``, tensors copied (so that a later step does not change
+    what was read)."""
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key]
+            for group in optimizer.param_groups]
 
 
 class LRScheduler:
@@ -41,7 +59,9 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                if "initial_lr" not in group:  # (a tensor lr: a copy, not an alias)
+                    lr = group["lr"]
+                    group["initial_lr"] = lr.clone() if isinstance(lr, Tensor) else lr
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -115,8 +135,8 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            set_group_value(group, "lr", lr)
+        self._last_lr = group_values(self.optimizer, "lr")
 
     def state_dict(self) -> dict:
         """Everything but the optimizer."""
@@ -383,74 +403,7 @@ class PolynomialLR(LRScheduler):
         return [base * (1.0 - done) ** self.power for base in self.base_lrs]
 
 
-class ReduceLROnPlateau:
-    """Multiply each lr by ``factor`` when ``step(metric)`` has not improved for ``patience``
-    epochs (``mode`` "min" or "max"; improvement beyond ``threshold``, relative or absolute),
-    then wait ``cooldown`` epochs; never below ``min_lr``, and only by more than ``eps``."""
-
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
-                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr=0.0, eps: float = 1e-8):
-        if factor >= 1.0:
-            raise ValueError("Factor should be < 1.0.")
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        if mode not in ("min", "max"):
-            raise ValueError("mode " + mode + " is unknown!")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError("threshold mode " + threshold_mode + " is unknown!")
-        n = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n:
-                raise ValueError(f"expected {n} min_lrs, got {len(min_lr)}")
-            self.min_lrs = list(min_lr)
-        else:
-            self.min_lrs = [min_lr] * n
-        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
-        self.threshold, self.threshold_mode, self.cooldown, self.eps = (threshold,
-                                                                        threshold_mode,
-                                                                        cooldown, eps)
-        self.best = math.inf if mode == "min" else -math.inf
-        self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
-
-    def get_last_lr(self) -> list:
-        return self._last_lr
-
-    @_capture.island
-    def step(self, metrics, epoch=None) -> None:
-        """Record this epoch's ``metrics`` (a number or a one-element tensor)."""
-        current = float(metrics)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
-        if self._is_better(current):
-            self.best, self.num_bad_epochs = current, 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
-                old = float(group["lr"])
-                new = max(old * self.factor, min_lr)
-                if old - new > self.eps:
-                    group["lr"] = new
-            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def _is_better(self, current: float) -> bool:
-        rel, best, t = self.threshold_mode == "rel", self.best, self.threshold
-        if self.mode == "min":
-            return current < (best * (1 - t) if rel else best - t)
-        return current > (best * (t + 1) if rel else best + t)
-
-    def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
-
-
 # Built on the classes above, so imported after them.
 from ._lr_composite import ChainedScheduler, SequentialLR  # noqa: E402
 from ._lr_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402
+from ._lr_plateau import ReduceLROnPlateau  # noqa: E402

@@ -184,7 +184,7 @@ class Optimizer:
                 params, backend = self._with_grads(group)
                 if not params:
                     continue
-                self._step_group(group, params, backend)
+                self._step_group(_with_numbers(group), params, backend)
                 for p in params:  # the update wrote into each parameter in place
                     p._bump_version()
         return loss
@@ -330,6 +330,15 @@ class Optimizer:
         for i, (group, saved) in enumerate(zip(groups, saved_groups)):
             new = dict(saved, params=group["params"])
             groups[i] = new
+
+
+def _with_numbers(group: dict) -> dict:
+    """``group`` itself, or a copy whose one-element tensor options (a tensor ``lr``, as the
+    compiled-optimizer recipes pass) are read as numbers for the update."""
+    if not any(isinstance(v, Tensor) for v in group.values()):
+        return group
+    return {k: v.item() if isinstance(v, Tensor) and k != "params" else v
+            for k, v in group.items()}
 
 
 def check_options(lr: float | None = None, eps: float | None = None, betas=None,

@@ -307,3 +307,40 @@ def test_heaviside_and_friends_have_no_gradient():
     for out in (gpugrad.heaviside(x, gpugrad.tensor([0.5, 0.5])), gpugrad.signbit(x),
                 gpugrad.nextafter(x, gpugrad.zeros(2)), gpugrad.isclose(x, x)):
         assert not out.requires_grad
+
+
+LERP_MIXES = [
+    ("float32", "float64", "scalar"), ("bfloat16", "float32", "scalar"),
+    ("float32", "bfloat16", "scalar"), ("float16", "float32", "scalar"),
+    ("float32", "float32", "float64 vector"), ("bfloat16", "bfloat16", "float32 vector"),
+]
+
+
+@pytest.mark.parametrize("a,b,weight", LERP_MIXES)
+@pytest.mark.parametrize("form", ["function", "method", "in-place"])
+def test_lerp_refuses_other_dtypes_as_torch(a, b, weight, form):
+    """No promotion: ``end`` and a weight with dims must have the input's dtype (an EMA whose
+    copy is bfloat16 and model float32 fails, as in PyTorch)."""
+    def call(m):
+        x, y = m.ones(3, dtype=getattr(m, a)), m.zeros(3, dtype=getattr(m, b))
+        w = 0.25 if weight == "scalar" else m.full((3,), 0.25,
+                                                   dtype=getattr(m, weight.split()[0]))
+        if form == "function":
+            return m.lerp(x, y, w)
+        return x.lerp(y, w) if form == "method" else x.lerp_(y, w)
+
+    with pytest.raises(RuntimeError) as theirs:
+        call(torch)
+    with pytest.raises(RuntimeError) as ours:
+        call(gpugrad)
+    assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_lerp_zero_dim_weight_of_another_dtype_keeps_the_input_dtype(dtype):
+    results = []
+    for m in (gpugrad, torch):
+        x = m.linspace(0, 1, 5, dtype=getattr(m, dtype))
+        out = m.lerp(x, m.ones(5, dtype=getattr(m, dtype)), m.tensor(0.25, dtype=m.float64))
+        results.append((str(out.dtype).split(".")[-1], out.float().tolist()))
+    assert results[0] == results[1]

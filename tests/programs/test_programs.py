@@ -166,3 +166,79 @@ def test_dcgan():
     assert abs(ours["D_last"] - theirs["D_last"]) <= 0.4, (ours, theirs)
     for result in (ours, theirs):
         assert 0.3 < result["G_last"] < 3.0 and result["G_first"] > 0.3, result
+
+
+def test_text_classifiers_bag_and_transformer():
+    """EmbeddingBag with offsets from a collate_fn; a pre-norm TransformerEncoder with a key
+    padding mask, OneCycleLR per batch, label smoothing: the bag learns the count task, the
+    transformer the order task, in both libraries."""
+    program = _load("text_transformer")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.3)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9 and result["bag_accuracy"] >= 0.9, result
+        assert result["steps"] == 120 and result["grad"] is False and result["finite"], result
+    for key in ("max_lr", "last_lr"):  # OneCycleLR's schedule is arithmetic: the same
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-9), key
+    assert ours["hidden_shape"] == theirs["hidden_shape"] == (200, 12, 32)
+    assert ours["pooled_shape"] == theirs["pooled_shape"] == (200, 32)
+
+
+def test_denoiser_resumed_from_checkpoint():
+    """A conv/transposed-conv/upsampling autoencoder under bfloat16 autocast, checkpointed
+    mid-training (model, optimizer, two schedulers, RNG states) to a file and resumed in fresh
+    objects: the resumed run repeats the uninterrupted one exactly, in each library, and both
+    denoise."""
+    program = _load("denoiser_resume")
+    ours, theirs = _both(lambda m: program.main(m))
+    for result in (ours, theirs):
+        assert result["resumed_losses"] == result["losses"], result
+        assert result["resumed_val_losses"] == result["val_losses"], result
+        assert result["resumed_lr_end"] == result["lr_end"], result
+        assert result["final_loss"] < 0.3 * result["initial_loss"], result
+        assert result["val_losses"][-1] < 0.6 * result["noise_loss"], result
+        assert result["warmup_done"] == 6
+    # BatchNorm2d runs mixed under autocast: bfloat16 in and out (float32 parameters).
+    assert ours["bn_dtypes"] == theirs["bn_dtypes"] == [("bfloat16", "bfloat16")]
+    assert ours["autocast_dtypes"] == theirs["autocast_dtypes"] == ["bfloat16"]
+    assert ours["out_dtype"] == theirs["out_dtype"] == "float32"
+    assert abs(ours["final_loss"] - theirs["final_loss"]) <= 0.5 * theirs["final_loss"] + 0.01
+
+
+def test_pretrain_then_finetune_frozen():
+    """ConcatDataset, Subset, WeightedRandomSampler, mixup with one_hot soft targets,
+    accumulation, top-k accuracy; then a frozen backbone, a new head, a block unfrozen into a
+    new param group under ReduceLROnPlateau, hooked features and a nearest-class-mean
+    classifier: both libraries pretrain and transfer, and freeze the same parameters."""
+    program = _load("finetune_frozen")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.3)
+    for result in (ours, theirs):
+        assert result["top1"] >= 90 and result["top2"] >= 97, result
+        assert result["probe_final"] < 0.2 * result["probe_initial"], result
+        assert result["test_acc"] >= 0.9 and result["ncm_acc"] >= 0.9, result
+        assert result["frozen_kept"] and result["block1_grad"] and result["hook_removed"]
+        # the plateau scheduler took on the group added after it, and cut its rate too
+        assert result["min_lrs"] == [1e-4, 1e-4] and result["lrs"][1] < 3e-3, result
+        # the sampler rebalanced the skewed labels: no class under half its fair share
+        assert min(result["sampled_counts"]) >= 400 / 6 / 2, result
+    for key in ("trainable", "groups"):
+        assert ours[key] == theirs[key], key
+
+
+def test_distillation_from_a_stream():
+    """An IterableDataset split between two loader workers, a DataParallel teacher's checkpoint
+    loaded into a plain model, a weight-normed student with a checkpointed block distilled by
+    kl_div(log_target=True), an EMA student called through func.functional_call: both
+    libraries distil the teacher."""
+    program = _load("distill_stream")
+    ours, theirs = _both(lambda m: program.main(m, workers=2))
+    _assert_trains_like_torch(ours, theirs, shrink=0.1, rel=0.5)
+    for result in (ours, theirs):
+        assert result["teacher_final"] < 0.2 * result["teacher_initial"], result
+        assert min(result["teacher_acc"], result["student_acc"], result["ema_acc"]) >= 0.9
+        assert result["agreement"] >= 0.9 and result["prefixed"], result
+        assert result["batches"] == (150, 150) and result["grad_norms"] == 150, result
+        assert result["n_averaged"] == 150, result
+    assert ours["names"] == theirs["names"]
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"])

@@ -228,7 +228,9 @@ CASES = [
     Case("item-many", lambda m: m.ones(2, 3).item(), RuntimeError,
          r"a Tensor with 6 elements cannot be converted to Scalar"),
     Case("bool-many", lambda m: bool(m.ones(2)), RuntimeError,
-         r"Boolean value of Tensor with (more than one value|2 values) is ambiguous"),
+         r"Boolean value of Tensor with more than one value is ambiguous"),
+    Case("bool-empty", lambda m: bool(m.ones(0)), RuntimeError,
+         r"Boolean value of Tensor with no values is ambiguous"),
     Case("numpy-requires-grad", lambda m: _leaf(m, 2).numpy(), RuntimeError,
          r"Can't call numpy\(\) on Tensor that requires grad"),
     # ---------------------------------------------------------------------------- autograd

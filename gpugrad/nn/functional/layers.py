@@ -10,6 +10,7 @@ import math
 
 from ...ops._util import Tensor, check_range, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
+from ._norm_dtype import is_mixed
 
 __all__ = ["linear", "bilinear", "layer_norm", "embedding", "one_hot"]
 
@@ -77,7 +78,9 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
-    """Layer normalization over the trailing ``normalized_shape`` dims of ``input``."""
+    """Layer normalization over the trailing ``normalized_shape`` dims of ``input``. A
+    float16/bfloat16 ``input`` may have float32 ``weight`` and ``bias`` (computed in float32,
+    the result in ``input``'s dtype), as PyTorch's."""
     check_tensor(input, "layer_norm")
     if isinstance(normalized_shape, int):
         normalized_shape = (normalized_shape,)
@@ -96,6 +99,8 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {list(normalized_shape)}"
             )
+    if is_mixed(input, weight, bias):
+        return LayerNorm.apply(input.float(), weight, bias, k, float(eps)).to(input.dtype)
     return LayerNorm.apply(input, weight, bias, k, float(eps))
 
 

@@ -16,6 +16,7 @@ from ...autograd.grad_mode import no_grad
 from ...factories import zeros
 from ...ops._util import Tensor, check_tensor, wrap_dim
 from ...ops.join import cat
+from ._norm_dtype import is_mixed
 from .layers import layer_norm
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "local_response_norm", "rms_norm",
@@ -35,7 +36,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
     In training the batch's statistics are used, and ``running_mean``/``running_var`` (if
     given) move toward them by ``momentum`` (the variance unbiased, as PyTorch); otherwise the
-    running statistics are used.
+    running statistics are used. A float16/bfloat16 ``input`` may have float32 parameters and
+    statistics (computed in float32, the result in ``input``'s dtype), as PyTorch's.
     """
     check_tensor(input, "batch_norm")
     if input.dim() < 2:
@@ -44,6 +46,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, c)
+    if is_mixed(input, running_mean, running_var, weight, bias):
+        return batch_norm(input.float(), running_mean, running_var, weight, bias, training,
+                          momentum, eps).to(input.dtype)
     dims = (0, *range(2, input.dim()))
     shape = (1, c) + (1,) * (input.dim() - 2)
     if training:
@@ -113,6 +118,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} "
                                f"and input of shape {shape}")
+    if is_mixed(input, weight, bias):
+        return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     return _channel_affine(_normalize_rows(input, n * num_groups, eps), weight, bias)
 
 
@@ -130,6 +137,9 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, c)
+    if is_mixed(input, weight, bias):  # (PyTorch does not check the running statistics')
+        return instance_norm(input.float(), running_mean, running_var, weight, bias,
+                             use_input_stats, momentum, eps).to(input.dtype)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise RuntimeError("Expected running_mean and running_var to be defined when "
@@ -178,7 +188,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
              eps: float | None = None) -> Tensor:
     """``input / sqrt(mean(input^2) + eps)`` over the trailing ``normalized_shape`` dims, times
     ``weight``; ``eps`` defaults to the machine epsilon of the dtype it is computed in (float32
-    for float16/bfloat16 inputs)."""
+    for float16/bfloat16 inputs). The result has ``input``'s dtype whatever ``weight``'s (a
+    weight of another dtype multiplies before the one rounding), as PyTorch's."""
     check_tensor(input, "rms_norm")
     if not isinstance(normalized_shape, (tuple, list)):
         raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
@@ -200,6 +211,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         eps = float(np.finfo(x.dtype.np).eps)
     dims = tuple(range(input.dim() - k, input.dim()))
     out = x * ((x * x).mean(dims, keepdim=True) + eps).rsqrt()
+    if weight is not None and weight.dtype is not input.dtype:
+        return (out * weight).to(input.dtype)
     if half:
         out = out.to(input.dtype)
     return out if weight is None else out * weight

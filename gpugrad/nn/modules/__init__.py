@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..functional.linear_cross_entropy import LinearCrossEntropyOptions
 from . import padding as _padding
+from . import utils  # noqa: F401  (nn.modules.utils, as PyTorch's)
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .activation_piecewise import (
     Hardshrink,

@@ -32,7 +32,7 @@ def _rebuild(like, items):
 
 def default_collate(batch: list):
     """Stack a list of samples into a batch: tensors and NumPy arrays are stacked along a new
-    first dim, numbers become a tensor (Python floats float64), strings stay a list, and
+    first dim, numbers become a tensor (Python floats float64), strings stay as given, and
     mappings, named tuples and sequences are collated field by field."""
     first = batch[0]
     if isinstance(first, Tensor):
@@ -55,11 +55,13 @@ def default_collate(batch: list):
     if isinstance(first, Mapping):
         return _rebuild(first, {key: default_collate([s[key] for s in batch]) for key in first})
     if isinstance(first, tuple) and hasattr(first, "_fields"):  # named tuple
-        return type(first)(*(default_collate(list(field)) for field in zip(*batch)))
+        return type(first)(*(default_collate(field) for field in zip(*batch)))
     if isinstance(first, Sequence):
         if any(len(sample) != len(first) for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        fields = [default_collate(list(field)) for field in zip(*batch)]
+        # each field is handed on as zip's tuple: a field of strings stays that tuple, as
+        # PyTorch's (a mapping's strings, gathered into a list, stay a list)
+        fields = [default_collate(field) for field in zip(*batch)]
         return fields if isinstance(first, tuple) else _rebuild(first, fields)
     raise TypeError(
         "default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "

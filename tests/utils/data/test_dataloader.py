@@ -80,6 +80,9 @@ def test_a_training_loop_over_a_dataloader_learns():
     [1.0, 2.5], [1, 2], [True, False], ["a", "b"], [(1, 2.0), (3, 4.0)],
     [{"a": 1, "b": [1.5, 2]}, {"a": 2, "b": [3.0, 4]}], [np.float32(1), np.float32(2)],
     [np.ones(2), np.zeros(2)], [np.arange(3, dtype=np.int32)] * 2,
+    # a field of strings in (text, label) samples stays zip's tuple; in a mapping, a list
+    [("ab", 1), ("cd", 0)], [["x", 1.5], ["y", 2.5]], [{"s": "a"}, {"s": "b"}],
+    [((("p", 1),), 2), ((("q", 3),), 4)],
 ])
 def test_default_collate_matches_torch(batch):
     def flat(x):
@@ -233,3 +236,15 @@ def test_worker_processes_load_in_order_with_seeds_and_raise_worker_errors():
     bad = DataLoader(_Squares(), sampler=[13], num_workers=1)
     with pytest.raises(KeyError, match="Caught KeyError in DataLoader worker process 0"):
         next(iter(bad))
+
+
+def test_named_tuple_samples_with_a_string_field_collate_as_torch():
+    import collections
+
+    Sample = collections.namedtuple("Sample", "name value")
+    batch = [Sample("a", 1.0), Sample("b", 2.0)]
+    ours = gpugrad.utils.data.default_collate(batch)
+    theirs = torch.utils.data.default_collate(batch)
+    assert type(ours).__name__ == type(theirs).__name__ == "Sample"
+    assert ours.name == theirs.name == ("a", "b")
+    assert ours.value.tolist() == theirs.value.tolist()
