@@ -299,7 +299,7 @@ class Tensor:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
             return self.grad_fn._add_pre_hook(self._output_nr, hook)
-        from .autograd.function import RemovableHandle
+        from .autograd.node import RemovableHandle
 
         if self._hooks is None:
             self._hooks = []

@@ -27,6 +27,7 @@ from . import engine_create_graph as _create_graph
 from . import engine_hooks as _hooks
 from . import function as _function
 from . import leaf_hooks as _leaf_hooks
+from . import node as _node
 from . import record as _record
 from .engine_create_graph import _run_tensors
 from .engine_hooks import (
@@ -314,5 +315,6 @@ def bind(tensor_cls) -> None:
     _create_graph.Tensor = tensor_cls
     _hooks.Tensor = tensor_cls
     _function.Tensor = tensor_cls
+    _node.Tensor = tensor_cls
     _record.Tensor = tensor_cls
     _leaf_hooks.Tensor = tensor_cls

@@ -11,7 +11,7 @@ import heapq
 
 from . import anomaly_mode as _anomaly
 from .engine_hooks import _capture_keys, _check_reducible, _node_extras
-from .function import checked_grads
+from .node import checked_grads
 
 Tensor = None  # set by gpugrad.tensor at import (via the engine's bind)
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 
 from . import engine as _engine
 from . import record as _record
-from .function import AccumulateGrad, Function
+from .function import Function
+from .node import AccumulateGrad
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
            "register_multi_grad_hook", "increment_version"]
