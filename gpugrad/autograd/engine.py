@@ -29,6 +29,7 @@ from . import function as _function
 from . import leaf_hooks as _leaf_hooks
 from . import node as _node
 from . import record as _record
+from . import saved as _saved
 from .engine_create_graph import _run_tensors
 from .engine_hooks import (
     _accumulate,
@@ -317,4 +318,5 @@ def bind(tensor_cls) -> None:
     _function.Tensor = tensor_cls
     _node.Tensor = tensor_cls
     _record.Tensor = tensor_cls
+    _saved.Tensor = tensor_cls
     _leaf_hooks.Tensor = tensor_cls

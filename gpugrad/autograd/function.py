@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from .._dtype import FLOAT_KINDS
 from . import record as _record
+from . import saved as _saved
 from .grad_mode import state as _grad_state
 from .node import AccumulateGrad as AccumulateGrad  # (importable from here too)
 from .node import GraphNode, checked_grads
@@ -70,8 +71,8 @@ class FunctionCtx:
 
     # What forward saved, checked against in-place changes since: as Tensors (a differentiable
     # backward), or with tensors as their raw arrays (a backward on arrays, no create_graph).
-    saved_tensors = property(_record.saved_tensors)
-    saved_arrays = _record.saved_arrays
+    saved_tensors = property(_saved.saved_tensors)
+    saved_arrays = _saved.saved_arrays
 
 
 class Function(FunctionCtx, GraphNode):
