@@ -7,6 +7,11 @@ its consumers have sent their gradients, without recursion or a separate topolog
 The engine owns the rules every op would otherwise repeat: summing gradients from several
 consumers, reducing broadcast gradients to the input's shape, casting to the input's dtype,
 checking the number and shapes of gradients, hooks, retain_grad, and freeing saved tensors.
+
+This module holds the entry point (``run_backward``) and the common pass, on raw arrays
+(``_run_arrays``); ``engine_create_graph`` holds the pass on Tensors (``create_graph=True``),
+and ``engine_hooks`` the steps both passes share: hooks, retain_grad, the gradients
+``autograd.grad`` captures, and the accumulation into ``.grad``.
 """
 
 from __future__ import annotations
@@ -18,9 +23,21 @@ import threading
 import numpy as np
 
 from . import anomaly_mode as _anomaly
+from . import engine_create_graph as _create_graph
+from . import engine_hooks as _hooks
 from . import function as _function
 from . import leaf_hooks as _leaf_hooks
+from . import node as _node
 from . import record as _record
+from . import saved as _saved
+from .engine_create_graph import _run_tensors
+from .engine_hooks import (
+    _accumulate,
+    _capture_keys,
+    _check_reducible,
+    _node_extras,
+    _run_tensor_hooks,
+)
 from .grad_mode import state as _grad_state
 
 Tensor = None  # set by gpugrad.tensor
@@ -136,13 +153,6 @@ def _as_tensor(g, like):
     """A gradient as a Tensor: arrays (from ``_run_arrays``) are wrapped on ``like``'s
     backend."""
     return g if isinstance(g, Tensor) else Tensor._make(g, like._backend)
-
-
-def _capture_keys(inputs):
-    """``autograd.grad``'s non-leaf inputs, as (node, output) keys whose gradient to keep."""
-    if inputs is None:
-        return None
-    return {(id(t.grad_fn), t._output_nr): None for t in inputs if t.grad_fn is not None}
 
 
 def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
@@ -278,15 +288,6 @@ def _array_to_shape(g, shape, node, backend):
     return backend.sum_to_shape(g, shape)
 
 
-def _check_reducible(got, shape, node) -> None:
-    nd = len(shape)
-    if len(got) < nd or any(s != 1 and s != d for s, d in zip(shape, got[len(got) - nd:])):
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient - got shape "
-            f"{list(got)} but expected shape compatible with {list(shape)}"
-        )
-
-
 def _fill_missing_arrays(node, grads):
     """Zeros for outputs that got no gradient (unless the Function asked for None)."""
     if not node._materialize_grads:
@@ -309,172 +310,13 @@ def _array_node_extras(node, g, capture, fresh_ids):
     return arrays[0] if single else arrays
 
 
-def _node_extras(node, grads, capture, fresh_ids) -> None:
-    """Hooks and retain_grad of a node's outputs (may replace ``grads``' items); keeps the
-    gradients ``autograd.grad`` asked for in ``capture``."""
-    if node._hooked:
-        _node_hooks(node, grads, fresh_ids)
-    if capture is not None:
-        for i, g in enumerate(grads):
-            key = (id(node), i)
-            if key in capture:
-                capture[key] = g
-
-
-def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
-    """The backward pass on Tensors under ``create_graph=True``: every op of the backward pass
-    is recorded, so the gradients can be differentiated again."""
-    pending: dict[int, list] = {}  # id(node) -> [node, [grad per output]]
-    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
-    heap: list = []
-    fresh_ids = {id(g._data) for g in grad_roots}
-    capture = _capture_keys(inputs)
-    check_nan = _anomaly.state.enabled and _anomaly.state.check_nan
-    for t, g in zip(roots, grad_roots):
-        _send(t.grad_fn or t, t._output_nr, g, pending, leaf_grads, heap)
-
-    while heap:
-        node = heapq.heappop(heap)[1]
-        grads = pending.pop(id(node))[1]
-        if node._hooked or capture is not None:
-            _node_extras(node, grads, capture, fresh_ids)
-        if node._n_outputs != 1 or grads[0] is None:
-            grads = _fill_missing(node, grads)
-        in_grads = _function.checked_grads(node, node.backward(node, *grads))
-        if check_nan:
-            _anomaly.check_gradients(node, in_grads)
-        for edge, g in zip(node._edges, in_grads):
-            if edge is None or g is None:
-                continue
-            target, nr, shape, dtype = edge
-            if g._data.shape != shape:
-                _check_reducible(g._data.shape, shape, node)
-                g = g.sum_to_size(shape)
-            if g._data.dtype != dtype:
-                g = g.to(_dtype_of(dtype))
-            _send(target, nr, g, pending, leaf_grads, heap)
-        if not retain_graph:
-            node._release()
-    return leaf_grads, capture, fresh_ids
-
-
-def _send(target, nr, g, pending, leaf_grads, heap) -> None:
-    """Add gradient ``g`` for output ``nr`` of ``target`` (a node, or a leaf tensor)."""
-    if isinstance(target, Tensor):
-        entry = leaf_grads.get(id(target))
-        if entry is None:
-            leaf_grads[id(target)] = [target, g]
-        else:
-            entry[1] = entry[1] + g
-        return
-    entry = pending.get(id(target))
-    if entry is None:
-        grads = [None] * target._n_outputs
-        grads[nr] = g
-        pending[id(target)] = [target, grads]
-        heapq.heappush(heap, (-target._seq, target))
-        return
-    grads = entry[1]
-    grads[nr] = g if grads[nr] is None else grads[nr] + g
-
-
-def _dtype_of(np_dtype):
-    from .._dtype import from_numpy_dtype
-
-    return from_numpy_dtype(np_dtype)
-
-
-def _fill_missing(node, grads):
-    """Zeros for outputs that got no gradient (unless the Function asked for None)."""
-    if not node._materialize_grads:
-        return grads
-    out = []
-    for g, meta in zip(grads, node._out_meta or ((None, None),)):
-        if g is None and meta is not None and meta[0] is not None:
-            backend = _any_backend(grads, node)
-            g = Tensor._make(backend.xp.zeros(meta[0], meta[1]), backend)
-        out.append(g)
-    return out
-
-
-def _any_backend(grads, node):
-    for g in grads:
-        if g is not None:
-            return g._backend
-    for edge in node._edges:
-        if edge is not None:
-            return edge[0]._backend if isinstance(edge[0], Tensor) else None
-    from ..backend import cpu_backend
-
-    return cpu_backend()
-
-
-def _run_tensor_hooks(hooks, g):
-    if hooks:
-        for hook in tuple(hooks):
-            r = hook(g)
-            if r is not None:
-                g = r
-    return g
-
-
-def _node_hooks(node, grads, fresh_ids) -> None:
-    """Tensor hooks and retain_grad of a non-leaf, on the complete gradient of each output."""
-    pre_hooks = node._pre_hooks
-    if pre_hooks:
-        for nr, hooks in pre_hooks.items():
-            if nr is not None and grads[nr] is not None:
-                grads[nr] = _run_tensor_hooks(hooks, grads[nr])
-    if node._retained:
-        for nr, ref in node._retained.items():
-            t = ref()
-            if t is not None and grads[nr] is not None:
-                _accumulate(t, grads[nr], _grad_state.enabled, fresh_ids)
-    if pre_hooks and pre_hooks.get(None):  # the node's own (register_prehook), last
-        for hook in tuple(pre_hooks[None]):
-            result = hook(tuple(grads))
-            if result is not None:
-                if len(result) != len(grads):
-                    raise RuntimeError(f"prehook of {node.name()} returned {len(result)} "
-                                       f"gradients, expected {len(grads)}")
-                grads[:] = result
-
-
-def _accumulate(t, g, create_graph, fresh_ids) -> None:
-    """Accumulate ``g`` into ``t.grad``; never keeps memory that another holder can write."""
-    old = t._grad
-    if create_graph:
-        t._grad = g if old is None else old + g
-        return
-    data = g._data
-    if old is None:
-        # Steal the array only when nothing else can see it: a fresh, owning, writable array.
-        if id(data) in fresh_ids or not _owns(data):
-            data = data.copy()
-        fresh_ids.add(id(data))
-        t._grad = Tensor._make(data, g._backend) if data is not g._data or g.grad_fn else g
-        return
-    # In place, as PyTorch: whoever holds the old ``.grad`` tensor sees the sum too.
-    if old.grad_fn is None and _writable(old._data):
-        xp = old._backend.xp
-        xp.add(old._data, data, out=old._data, casting="unsafe")
-        old._vc.value += 1
-    else:
-        t._grad = Tensor._make(old._backend.binary("add", old._data, data), old._backend)
-
-
-def _owns(arr) -> bool:
-    return arr.base is None and _writable(arr) and arr.flags.c_contiguous
-
-
-def _writable(arr) -> bool:
-    # CuPy arrays have no read-only flag: they are always writable.
-    return getattr(arr.flags, "writeable", True)
-
-
 def bind(tensor_cls) -> None:
     global Tensor
     Tensor = tensor_cls
+    _create_graph.Tensor = tensor_cls
+    _hooks.Tensor = tensor_cls
     _function.Tensor = tensor_cls
+    _node.Tensor = tensor_cls
     _record.Tensor = tensor_cls
+    _saved.Tensor = tensor_cls
     _leaf_hooks.Tensor = tensor_cls

@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 
 from . import engine as _engine
 from . import record as _record
-from .function import AccumulateGrad, Function
+from . import saved as _saved
+from .function import Function
+from .node import AccumulateGrad
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
            "register_multi_grad_hook", "increment_version"]
@@ -70,19 +72,19 @@ class saved_tensors_hooks:
         self.unpack_hook = unpack_hook
 
     def __enter__(self):
-        hooks = _record.saved_hooks
+        hooks = _saved.saved_hooks
         if hooks.disabled is not None:
             raise RuntimeError(hooks.disabled)
         _set_stack(hooks.stack + ((self.pack_hook, self.unpack_hook),))
         return self
 
     def __exit__(self, *exc) -> None:
-        _set_stack(_record.saved_hooks.stack[:-1])
+        _set_stack(_saved.saved_hooks.stack[:-1])
 
 
 def _set_stack(stack: tuple) -> None:
     """Set this thread's hook stack, keeping ``record.hooks_on`` the count of threads with one."""
-    hooks = _record.saved_hooks
+    hooks = _saved.saved_hooks
     change = bool(stack) - bool(hooks.stack)
     hooks.stack = stack
     if change:
@@ -118,7 +120,7 @@ class save_on_cpu(saved_tensors_hooks):
 def disable_saved_tensors_hooks(error_message: str):
     """Context manager: registering saved-tensor hooks inside it (or entering it while hooks are
     registered) raises ``RuntimeError(error_message)``."""
-    hooks = _record.saved_hooks
+    hooks = _saved.saved_hooks
     if hooks.stack:
         raise RuntimeError(error_message)
     previous = hooks.disabled

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import weakref
 
-from .function import RemovableHandle
+from .node import RemovableHandle
 
 Tensor = None  # set by gpugrad.tensor at import (via the engine's bind)
 

@@ -129,8 +129,8 @@ class Traced(np.ndarray):
     @property
     def base(self):
         # The plain array's answer: None when the viewed array owns its memory, so that the
-        # engine steals a fresh gradient during a capture as it does eagerly (autograd/engine.py,
-        # ``_owns``) instead of recording a copy.
+        # engine steals a fresh gradient during a capture as it does eagerly
+        # (autograd/engine_hooks.py, ``_owns``) instead of recording a copy.
         b = _base(self)
         return _base(b) if b is not None and type(b) is np.ndarray else b
 

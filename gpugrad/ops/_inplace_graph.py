@@ -27,6 +27,7 @@ import math
 
 from .. import _dtype as dt
 from ..autograd import record as _record
+from ..autograd import saved as _saved
 from ..autograd.function import Function
 from ..autograd.views import forget, live_views, view_info
 from ..backend.twins_index import address, byte_extent
@@ -170,7 +171,7 @@ def record(self: Tensor, compute, adopt_output: bool = False) -> None:
     result = compute(self)
     check_cast(result.dtype, self)
     check_into(self._data.shape, result._data.shape)
-    _record.protect_saved_inputs(result, self._vc, since)
+    _saved.protect_saved_inputs(result, self._vc, since)
     commit(self, cast_like(result, self), node=None, adopt_output=adopt_output)
 
 
@@ -307,7 +308,7 @@ def commit(self: Tensor, values: Tensor, key=None, node=CopySlices,
             self._vc.value += 1
             _set_history(self, values.grad_fn, values._output_nr)
             if adopt_output:  # its node saved ``values`` (exp_, sigmoid_, relu_...)
-                _record.retarget_saved_output(values, self)
+                _saved.retarget_saved_output(values, self)
             _refresh_views(self, self._data)
             return
         node = CopySlices

@@ -1,0 +1,113 @@
+"""``TensorMetadata``: the read-only facts about a ``Tensor``'s array, a base of ``Tensor``.
+
+Shape and size, dimensions, element counts and sizes, strides and contiguity, dtype, device and
+the version counter's value: each reads ``_data`` (the array), ``_backend`` or ``_vc`` and
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import device as _device_cls
+from .size import Size as _Size
+
+__all__ = ["TensorMetadata"]
+
+
+class TensorMetadata:
+    """Shape, dtype, device and layout queries of ``Tensor`` (see the module docstring)."""
+
+    __slots__ = ()  # Tensor's slots (and its instance dict) are Tensor's own
+
+    @property
+    def shape(self):
+        return _Size(self._data.shape)
+
+    def size(self, dim: int | None = None):
+        """The shape, or the length of dimension ``dim``."""
+        if dim is None:
+            return self.shape
+        return self._data.shape[self._wrap_dim(dim)]
+
+    def _wrap_dim(self, dim: int) -> int:
+        n = self._data.ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if dim < lo or dim > hi:
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+            )
+        return dim + n if dim < 0 else dim if n else 0
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.dtype.itemsize
+
+    @property
+    def dtype(self) -> dt.dtype:
+        return dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> _device_cls:
+        return self._backend.device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._backend.device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._backend.device.type == "cpu"
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind in dt.FLOAT_KINDS
+
+    def is_complex(self) -> bool:
+        return False
+
+    def stride(self, dim: int | None = None):
+        """Strides in elements, as PyTorch reports them."""
+        item = self._data.dtype.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim)]
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        """Whether the elements are dense in row-major order, or in the order
+        ``memory_format`` names (``channels_last``...)."""
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._typeinfo import check_memory_format, is_contiguous_as
+
+        return is_contiguous_as(self._data, check_memory_format(memory_format, "is_contiguous"))
+
+    def data_ptr(self) -> int:
+        arr = self._data
+        return int(arr.ctypes.data) if isinstance(arr, np.ndarray) else int(arr.data.ptr)
+
+    @property
+    def _version(self) -> int:
+        return self._vc.value
