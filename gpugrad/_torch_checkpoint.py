@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from ._zip_mmap import mapped_bytes
 from .backend import get_backend
 from .size import Size
 from .tensor import Tensor
@@ -125,16 +126,18 @@ def checkpoint_prefix(zf) -> str | None:
     return prefix
 
 
-def load_checkpoint(zf, prefix: str, map_location):
+def load_checkpoint(zf, prefix: str, map_location, mmap_path=None, pickle_load_args=None):
     """The object a ``torch.save`` zip archive holds, its tensors on the devices that
-    ``map_location`` chooses (see ``gpugrad.load``)."""
+    ``map_location`` chooses (see ``gpugrad.load``); storages mapped from ``mmap_path`` (the
+    archive's path) when given, else read."""
     byteorder = "little"
     if f"{prefix}/byteorder" in zf.namelist():
         byteorder = zf.read(f"{prefix}/byteorder").decode("ascii").strip()
         if byteorder not in ("little", "big"):
             raise RuntimeError(f"corrupt PyTorch checkpoint: byteorder {byteorder!r}")
-    reader = _StorageReader(zf, prefix, byteorder, map_location)
-    unpickler = _CheckpointUnpickler(zf.open(f"{prefix}/data.pkl"), reader)
+    reader = _StorageReader(zf, prefix, byteorder, map_location, mmap_path)
+    unpickler = _CheckpointUnpickler(zf.open(f"{prefix}/data.pkl"), reader,
+                                     **(pickle_load_args or {}))
     return unpickler.load()
 
 
@@ -142,8 +145,9 @@ class _StorageReader:
     """Reads each storage record once, onto each device it is wanted on, and makes the
     tensors viewing it."""
 
-    def __init__(self, zf, prefix, byteorder, map_location):
+    def __init__(self, zf, prefix, byteorder, map_location, mmap_path=None):
         self.zf, self.prefix, self.byteorder = zf, prefix, byteorder
+        self.mmap_path = mmap_path
         self.map_location = map_location
         self.storages: dict[str, _Storage] = {}
         self.arrays: dict[tuple, object] = {}  # (key, device, dtype name) -> flat array
@@ -184,10 +188,13 @@ class _StorageReader:
         if raw is None:
             name = f"{self.prefix}/data/{storage.key}"
             try:
-                data = self.zf.read(name)
+                raw = None if self.mmap_path is None else mapped_bytes(self.mmap_path, self.zf,
+                                                                       name)
+                if raw is None:
+                    raw = np.frombuffer(self.zf.read(name), np.uint8).copy()
             except KeyError:
                 raise RuntimeError(f"corrupt PyTorch checkpoint: no record {name!r}") from None
-            raw = self.arrays[(storage.key, "host")] = np.frombuffer(data, np.uint8).copy()
+            self.arrays[(storage.key, "host")] = raw
         return raw
 
     def tensor(self, storage, offset, size, stride, requires_grad, dtype=None, metadata=None):
@@ -299,8 +306,8 @@ class _CheckpointUnpickler(pickle._Unpickler):
 
     dispatch = dict(pickle._Unpickler.dispatch)
 
-    def __init__(self, file, reader: _StorageReader):
-        super().__init__(file)
+    def __init__(self, file, reader: _StorageReader, **pickle_load_args):
+        super().__init__(file, **pickle_load_args)
         self.reader = reader
         self.allowed = _allowed(reader)
 

@@ -18,6 +18,7 @@ import inspect
 import io
 import json
 import os
+import pickle
 import zipfile
 from collections import OrderedDict
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from ._zip_mmap import mapped_npy
 from .backend import cuda_available, get_backend
 from .tensor import Tensor
 
@@ -110,8 +112,9 @@ def save(obj, f) -> None:
 
 
 class _Reader:
-    def __init__(self, archive, map_location):
+    def __init__(self, archive, map_location, mmap_path=None):
         self.archive = archive
+        self.mmap_path = mmap_path
         self.map_location = map_location
         self.loaded: dict[str, object] = {}
 
@@ -147,6 +150,10 @@ class _Reader:
     def _array(self, name: str) -> np.ndarray:
         if name not in self.archive.files:
             raise ValueError(f"corrupt gpugrad archive: missing array {name!r}")
+        if self.mmap_path is not None:
+            mapped = mapped_npy(self.mmap_path, self.archive.zip, f"{name}.npy")
+            if mapped is not None:
+                return mapped
         return self.archive[name]
 
     def _tensor(self, node):
@@ -253,34 +260,58 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     checkpoint is read by a restricted unpickler that rebuilds only tensors, parameters,
     dtypes, devices, sizes, numbers, strings and containers (what ``torch.load(...,
     weights_only=True)`` accepts), and ``weights_only=False`` changes nothing: a checkpoint
-    that needs any other global is refused with ``pickle.UnpicklingError``. ``pickle_module``
-    and ``mmap`` are accepted for PyTorch's signature and ignored.
+    that needs any other global is refused with ``pickle.UnpicklingError``; ``pickle_module``
+    may only be Python's ``pickle`` (the reader is ours), and ``pickle_load_args`` go to the
+    unpickler (``encoding``, ``errors``...). ``mmap=True`` (``f`` a path) maps the arrays of
+    members stored uncompressed (as both formats store them) copy-on-write instead of reading
+    them.
     """
+    _check_load_args(f, pickle_module, mmap, pickle_load_args)
+    mmap_path = f if mmap else None
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
-            data = fh.read()
+            data = fh.read(4) if mmap else fh.read()
     else:
         data = f.read()
     from . import _torch_checkpoint
 
     if not data.startswith(b"PK"):  # not a zip archive: neither ours nor PyTorch's format
+        if mmap:  # (only the first bytes were read)
+            with open(f, "rb") as fh:
+                data = fh.read()
         _torch_checkpoint.refuse_legacy(data)
         raise RuntimeError("not a gpugrad archive (a NumPy .npz written by gpugrad.save) nor a "
                            "PyTorch checkpoint in the zip format torch.save writes")
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
+        zf = zipfile.ZipFile(mmap_path if mmap else io.BytesIO(data))
     except zipfile.BadZipFile as e:
         raise RuntimeError(f"not a gpugrad archive nor a PyTorch checkpoint: {e}") from None
     with zf:
         prefix = _torch_checkpoint.checkpoint_prefix(zf)
         if prefix is not None:
-            return _torch_checkpoint.load_checkpoint(zf, prefix, map_location)
-    return _load_archive(data, map_location)
+            return _torch_checkpoint.load_checkpoint(zf, prefix, map_location, mmap_path,
+                                                     pickle_load_args)
+    return _load_archive(mmap_path if mmap else io.BytesIO(data), map_location, mmap_path)
 
 
-def _load_archive(data: bytes, map_location):
+_UNPICKLER_ARGS = ("fix_imports", "encoding", "errors", "buffers")
+
+
+def _check_load_args(f, pickle_module, mmap, pickle_load_args) -> None:
+    if pickle_module is not None and pickle_module is not pickle:
+        raise NotImplementedError(
+            f"gpugrad.load reads with its own restricted unpickler: pickle_module="
+            f"{getattr(pickle_module, '__name__', pickle_module)!r} is not supported")
+    if mmap and not isinstance(f, (str, os.PathLike)):
+        raise ValueError("f must be a file path in order to use the mmap argument")
+    for key in pickle_load_args:
+        if key not in _UNPICKLER_ARGS:
+            raise TypeError(f"Unpickler.__init__() got an unexpected keyword argument '{key}'")
+
+
+def _load_archive(source, map_location, mmap_path=None):
     try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
+        archive = np.load(source, allow_pickle=False)
     except (ValueError, OSError) as e:
         raise RuntimeError(f"not a gpugrad archive (a NumPy .npz written by gpugrad.save): {e}") \
             from None
@@ -290,4 +321,4 @@ def _load_archive(data: bytes, map_location):
         manifest = json.loads(str(archive[_MANIFEST]))
         if manifest.get("format") != _FORMAT:
             raise RuntimeError(f"unsupported gpugrad archive format {manifest.get('format')!r}")
-        return _Reader(archive, map_location).decode(manifest["object"])
+        return _Reader(archive, map_location, mmap_path).decode(manifest["object"])
