@@ -24,6 +24,8 @@ Forward runs with grad mode off; backward runs with grad mode on only under
 
 from __future__ import annotations
 
+import functools
+
 from .._dtype import FLOAT_KINDS
 from . import record as _record
 from . import saved as _saved
@@ -281,6 +283,49 @@ def _device_mismatch(cls, args) -> None:
     )
 
 
+_TWICE = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+class _DelayedError(Function):
+    """The history ``once_differentiable`` gives a backward's results under ``create_graph``:
+    differentiating through it raises."""
+
+    node_name = "Error"
+
+    @staticmethod
+    def forward(ctx, *tensors):
+        return tuple(None if t is None else t._new(t._data) for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise RuntimeError(_TWICE)
+
+
 def once_differentiable(fn):
-    """Decorator for a backward that is not itself differentiable (accepted for compatibility)."""
-    return fn
+    """Decorator for a ``backward`` that is not itself differentiable: it runs under no_grad,
+    and under ``create_graph`` (when a gradient it receives requires grad) its results get a
+    history that raises if a later backward goes through it, as PyTorch's."""
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        prev, _grad_state.enabled = _grad_state.enabled, False
+        try:
+            outputs = fn(ctx, *args)
+        finally:
+            _grad_state.enabled = prev
+        if not prev or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        single = not isinstance(outputs, tuple)
+
+        def fake_requires_grad(v):  # a leaf that requires grad, so the error node is recorded
+            if not isinstance(v, Tensor) or v._data.dtype.kind not in FLOAT_KINDS:
+                return v
+            leaf = v._new(v._data)
+            leaf._requires_grad = True
+            return leaf
+
+        errored = _DelayedError.apply(*[fake_requires_grad(v) for v in
+                                        ((outputs,) if single else outputs)])
+        return errored[0] if single else errored
+
+    return wrapper
