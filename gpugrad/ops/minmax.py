@@ -59,8 +59,9 @@ class MaxDim(Function):
         else:
             values, idx = x._backend.arg_reduce(ctx.op, data, axis, keepdim)
         indices = x._new(idx)
-        ctx.mark_non_differentiable(indices)
-        ctx.save_for_backward(indices)
+        if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads these)
+            ctx.mark_non_differentiable(indices)
+            ctx.save_for_backward(indices)
         return x._new(values), indices
 
     @staticmethod
@@ -97,7 +98,7 @@ def _check_dim_size(name: str, input: Tensor, shown_dim, axis: int) -> None:
 
 
 def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
-    if isinstance(dim, Tensor):  # max(input, other): elementwise
+    if dim.__class__ is not int and isinstance(dim, Tensor):  # max(input, other): elementwise
         return binary(input, dim)
     if dim is None:
         _check_numel(name, input)
