@@ -28,10 +28,10 @@ def degree(m, n):
     return m.where(ok, m.trunc(m.where(ok, n, -1.0)), -1.0).astype("int64")
 
 
-def _recurrence(m, x, k_of_n, p0, p1, step, first: int, steps_of):
-    """q_n from q_0 = p0, q_1 = p1 and q_{k} = step(k, q_{k-1}, q_{k-2}); ``steps_of(n)`` is how
-    many steps an element of degree n takes (each element stops at its own)."""
-    steps = steps_of(k_of_n)
+def _recurrence(m, x, degrees, p0, p1, step, first: int):
+    """q_n for each element's degree n (0 where the result is not kept): q_0 = p0, q_1 = p1 and
+    q_k = step(k', q_{k-1}, q_{k-2}) with k' = k - 2 + first (each formula's own index)."""
+    steps = m.maximum(degrees - 1, 0)
     last = int(m.max(steps)) if steps.size else 0
     p, q = m.ones_like(x) * p0, p1  # (0 * x would turn an infinite x into nan)
     for i in range(last):
@@ -92,15 +92,15 @@ def chebyshev(m, kind: str, x, n, shifted: bool = False):
     trig_from = above[shifted]
     inside = m.abs(y) < 1
     use_trig = (n > trig_from) & inside
-    need = (n >= 2) & ~use_trig
-    out = _recurrence(m, y, m.where(need, n, 0), 1.0, p1, lambda k, q, p: (y + y) * q - p, 2,
-                      lambda d: m.maximum(d - 1, 0))
+    at_plus, at_minus = (x == 1, x == 0) if shifted else (x == 1, x == -1)
+    # (the recurrence runs only where its result is kept: an endpoint's would run to its degree)
+    need = (n >= 2) & ~use_trig & ~at_plus & ~at_minus
+    out = _recurrence(m, y, m.where(need, n, 0), 1.0, p1, lambda k, q, p: (y + y) * q - p, 2)
     trig, trig_edge = _chebyshev_trig(m, kind, y, m.where(use_trig, n, 0))
     if trig_edge is not None:
         trig = m.where(trig_edge, _chebyshev_endpoints(m, kind, n, y), trig)
     out = m.where(use_trig, trig, out)
     out = _finish(m, x, n, p1, out)
-    at_plus, at_minus = (x == 1, x == 0) if shifted else (x == 1, x == -1)
     ends = _chebyshev_endpoints(m, kind, n, m.where(at_plus, 1.0, -1.0)).astype(x.dtype)
     return m.where((at_plus | at_minus) & (n >= 0), ends, out)
 
@@ -110,9 +110,8 @@ def hermite_h(m, x, n):
     """The physicists' Hermite polynomial: H_{k+1} = 2x H_k - 2k H_{k-1}."""
     n = degree(m, n)
     limit = 512 if x.dtype.itemsize == 8 else 128
-    out = _recurrence(m, x, m.where(n >= 2, n, 0), 1.0, x + x,
-                      lambda k, q, p: (x + x) * q - (2 * (k - 1)) * p, 2,
-                      lambda d: m.maximum(d - 1, 0))
+    out = _recurrence(m, x, m.where((n >= 2) & (n <= limit), n, 0), 1.0, x + x,
+                      lambda k, q, p: (x + x) * q - (2 * (k - 1)) * p, 2)
     out = m.where(n > limit, math.nan, out)
     return _finish(m, x, n, x + x, out)
 
@@ -121,8 +120,8 @@ def hermite_he(m, x, n):
     """The probabilists' Hermite polynomial: He_{k+1} = x He_k - k He_{k-1}."""
     n = degree(m, n)
     limit = 512 if x.dtype.itemsize == 8 else 128
-    out = _recurrence(m, x, m.where(n >= 2, n, 0), 1.0, x,
-                      lambda k, q, p: x * q - (k - 1) * p, 2, lambda d: m.maximum(d - 1, 0))
+    out = _recurrence(m, x, m.where((n >= 2) & (n <= limit), n, 0), 1.0, x,
+                      lambda k, q, p: x * q - (k - 1) * p, 2)
     out = m.where(n > limit, math.nan, out)
     return _finish(m, x, n, x, out)
 
@@ -131,9 +130,8 @@ def laguerre_l(m, x, n):
     """Laguerre's polynomial: (k+1) L_{k+1} = (2k + 1 - x) L_k - k L_{k-1}; 1 at x = 0."""
     n = degree(m, n)
     one_minus_x = 1 - x
-    out = _recurrence(m, x, m.where(n >= 2, n, 0), 1.0, one_minus_x,
-                      lambda k, q, p: (((k + k) + one_minus_x) * q - k * p) / (k + 1), 1,
-                      lambda d: m.maximum(d - 1, 0))
+    out = _recurrence(m, x, m.where((n >= 2) & (x != 0), n, 0), 1.0, one_minus_x,
+                      lambda k, q, p: (((k + k) + one_minus_x) * q - k * p) / (k + 1), 1)
     out = _finish(m, x, n, one_minus_x, out)
     return m.where((x == 0) & (n >= 0), 1.0, out).astype(x.dtype, copy=False)
 
@@ -141,9 +139,8 @@ def laguerre_l(m, x, n):
 def legendre_p(m, x, n):
     """Legendre's polynomial: (k+1) P_{k+1} = (2k+1) x P_k - k P_{k-1}; +-1 at x = +-1."""
     n = degree(m, n)
-    out = _recurrence(m, x, m.where(n >= 2, n, 0), 1.0, x,
-                      lambda k, q, p: ((k + k + 1) * x * q - k * p) / (k + 1), 1,
-                      lambda d: m.maximum(d - 1, 0))
+    out = _recurrence(m, x, m.where((n >= 2) & (m.abs(x) != 1), n, 0), 1.0, x,
+                      lambda k, q, p: ((k + k + 1) * x * q - k * p) / (k + 1), 1)
     out = _finish(m, x, n, x, out)
     ends = m.where((x > 0) | (n % 2 == 0), 1.0, -1.0)
     return m.where((m.abs(x) == 1) & (n >= 0), ends, out).astype(x.dtype, copy=False)
