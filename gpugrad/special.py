@@ -3,7 +3,8 @@
 Most entries are another name of an op of the formula table (``expit`` is ``sigmoid``,
 ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``); the rest are composites of those ops
 (``ndtr``, ``log_ndtr``, ``multigammaln``), so their gradients come from the ops'; ``entr`` and
-``ndtri`` are nodes of their own.
+``ndtri`` are nodes of their own. The Bessel functions of the second kind, ``airy_ai``,
+``gammainc``/``gammaincc`` and the orthogonal polynomials come from ``special_more.py``.
 """
 
 from __future__ import annotations
