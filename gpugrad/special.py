@@ -3,7 +3,8 @@
 Most entries are another name of an op of the formula table (``expit`` is ``sigmoid``,
 ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``); the rest are composites of those ops
 (``ndtr``, ``log_ndtr``, ``multigammaln``), so their gradients come from the ops'; ``entr`` and
-``ndtri`` are nodes of their own.
+``ndtri`` are nodes of their own. The Bessel functions of the second kind, ``airy_ai``,
+``gammainc``/``gammaincc`` and the orthogonal polynomials come from ``special_more.py``.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ import math
 import numpy as np
 
 from . import _dtype as dt
+from . import special_more as _more
 from .autograd.function import Function
 from .backend import formulas_special as _fs
 from .backend.formulas_math import _i0_forward, _ndtri
 from .ops import compare, elementwise, math_more, select
 from .ops import softmax as _softmax
 from .ops._util import Tensor, check_tensor, math_ns
+from .special_more import *  # noqa: F403  (bessel_y0 ... the orthogonal polynomials)
 
 _unary = elementwise.FUNCTIONS
 
@@ -186,8 +189,9 @@ def _no_grad_unary(name, formula):
     return fn
 
 
-bessel_j0 = _no_grad_unary("bessel_j0", _fs.bessel_j0)
-bessel_j1 = _no_grad_unary("bessel_j1", _fs.bessel_j1)
+# (in float64: Miller's recurrence in between overflows float32)
+bessel_j0 = _more.no_grad_unary("bessel_j0", _fs.bessel_j0)
+bessel_j1 = _more.no_grad_unary("bessel_j1", _fs.bessel_j1)
 spherical_bessel_j0 = _no_grad_unary("spherical_bessel_j0", _fs.spherical_bessel_j0)
 modified_bessel_i0 = _no_grad_unary("modified_bessel_i0", _i0_forward)
 modified_bessel_i1 = _no_grad_unary("modified_bessel_i1", _fs._i1_full)
@@ -271,5 +275,5 @@ __all__ = [
     "softmax", "log_softmax", "xlogy", "xlog1py", "gammaln", "digamma", "psi", "polygamma",
     "i0", "sinc", "entr", "ndtr", "ndtri", "log_ndtr", "round", "multigammaln",
     "i1", "i0e", "i1e", "erfcx", "bessel_j0", "bessel_j1", "spherical_bessel_j0",
-    "modified_bessel_i0", "modified_bessel_i1", "zeta",
+    "modified_bessel_i0", "modified_bessel_i1", "zeta", *_more.__all__,
 ]

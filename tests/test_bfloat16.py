@@ -43,7 +43,8 @@ def _args(sample, differentiable, dtype=torch.bfloat16):
             g_args.append(gpugrad.from_numpy(a.copy()))
             t_args.append(torch.from_numpy(a.copy()))
             continue
-        t = torch.from_numpy(a.astype(np.float32)).to(dtype)
+        # (rounded to bfloat16 first: a float32 reference sees the same values)
+        t = torch.from_numpy(a.astype(np.float32)).to(torch.bfloat16).to(dtype)
         g = gpugrad.from_numpy(t.float().numpy()).to(gpugrad.bfloat16)
         if differentiable and (sample.grad_args is None or i in sample.grad_args):
             t.requires_grad_()

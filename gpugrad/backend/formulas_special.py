@@ -168,9 +168,10 @@ def _j_miller(m, x):
     return cur / norm, j1 / norm
 
 
-def _hankel(m, nu: int, ax):
-    """sqrt(2 / (pi x)) (P cos w - Q sin w) with w = x - (2 nu + 1) pi / 4, and P, Q the
-    asymptotic series of Hankel; cos w and sin w from cos x and sin x (exact range reduction)."""
+def _hankel_parts(m, nu: int, ax):
+    """sqrt(2 / (pi x)) P, sqrt(2 / (pi x)) Q, cos w and sin w with w = x - (2 nu + 1) pi / 4,
+    and P, Q the asymptotic series of Hankel: J_nu = P cos w - Q sin w, Y_nu = P sin w + Q cos w.
+    cos w and sin w come from cos x and sin x (exact range reduction)."""
     mu = 4 * nu * nu
     a = [1.0]
     for k in range(1, 2 * _HANKEL_TERMS):
@@ -189,7 +190,13 @@ def _hankel(m, nu: int, ax):
         cos_w, sin_w = (c + s) * _INV_SQRT_2, (s - c) * _INV_SQRT_2
     else:
         cos_w, sin_w = (s - c) * _INV_SQRT_2, -(s + c) * _INV_SQRT_2
-    return m.sqrt(2 / (_PI * ax)) * (p * cos_w - q * sin_w)
+    scale = m.sqrt(2 / (_PI * ax))
+    return scale * p, scale * q, cos_w, sin_w
+
+
+def _hankel(m, nu: int, ax):
+    p, q, cos_w, sin_w = _hankel_parts(m, nu, ax)
+    return p * cos_w - q * sin_w
 
 
 def _bessel_j(m, nu: int, x):

@@ -15,6 +15,7 @@ from . import (
     counting,
     diagonal,
     elementwise,
+    igamma,
     index_write,
     indexing,
     inplace,
@@ -55,7 +56,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
-          index_write, tensor_info, math_more, rounding, strided]
+          index_write, tensor_info, math_more, rounding, strided, igamma]
 
 
 def install_methods(cls) -> None:
