@@ -4,7 +4,8 @@
 The archive holds one array per distinct tensor (``t0``, ``t1``, ...) and a JSON manifest
 (``__manifest__``, a unicode array) that describes the object: dicts (any str / int / float /
 bool / None keys, insertion order kept), lists, tuples, numbers, strings, bools, None, dtypes,
-devices and tensors (with dtype, device, ``requires_grad`` and whether it is a Parameter), and
+devices and tensors (with dtype, device, ``requires_grad`` and whether it is a Parameter), an
+``OrderedDict``'s ``_metadata`` (a state dict's module versions, which PyTorch's pickle keeps), and
 a lazy module's uninitialized parameters and buffers (their dtype, device and
 ``requires_grad``).
 Loading reads arrays with ``allow_pickle=False`` and rebuilds from the manifest: nothing in the
@@ -58,7 +59,11 @@ class _Writer:
             return {"device": str(obj)}
         if isinstance(obj, dict):
             items = [[self._key(k), self.encode(v)] for k, v in obj.items()]
-            return {"ordered_dict" if isinstance(obj, OrderedDict) else "dict": items}
+            node = {"ordered_dict" if isinstance(obj, OrderedDict) else "dict": items}
+            metadata = getattr(obj, "_metadata", None)
+            if isinstance(obj, OrderedDict) and metadata is not None:
+                node["metadata"] = self.encode(metadata)  # a state dict's module versions
+            return node
         if isinstance(obj, list):
             return {"list": [self.encode(v) for v in obj]}
         if isinstance(obj, tuple):
@@ -140,6 +145,8 @@ class _Reader:
             out = OrderedDict() if "ordered_dict" in node else {}
             for key, value in items:
                 out[self.decode(key)] = self.decode(value)
+            if "metadata" in node and isinstance(out, OrderedDict):
+                out._metadata = self.decode(node["metadata"])
             return out
         if "list" in node:
             return [self.decode(v) for v in node["list"]]

@@ -192,6 +192,18 @@ class BackwardHookFunction(Function):
         return (None, None, None, None) + tuple(full[slot] for slot in ctx.slots)
 
 
+class _WithModule:
+    """A load pre-hook registered with its module, which it gets as its first argument (a
+    plain reference, so that ``copy.deepcopy`` of the module points the copy's at the copy)."""
+
+    def __init__(self, hook, module):
+        self.hook = hook
+        self.module = module
+
+    def __call__(self, *args, **kwargs):
+        return self.hook(self.module, *args, **kwargs)
+
+
 class HooksMixin:
     """The hook tables and their registration; ``Module.__call__`` runs them."""
 
@@ -204,6 +216,7 @@ class HooksMixin:
     _state_dict_hooks = None
     _load_state_dict_pre_hooks = None
     _load_state_dict_post_hooks = None
+    _state_dict_hooks_public = None  # post-hook id -> True: registered by the public method
 
     def _table(self, name: str) -> dict:
         table = self.__dict__.get(name)
@@ -256,19 +269,30 @@ class HooksMixin:
 
     def register_state_dict_post_hook(self, hook) -> HookHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved
-        this module (and its children)."""
+        this module (and its children); it must return None."""
+        flags = self._table("_state_dict_hooks_public")
+        return _add(self._table("_state_dict_hooks"), hook, False, flags, True)
+
+    def _register_state_dict_hook(self, hook) -> HookHandle:
+        """The private form of ``register_state_dict_post_hook``: a returned dict replaces the
+        state dict."""
         return _add(self._table("_state_dict_hooks"), hook, False)
 
-    _register_state_dict_hook = register_state_dict_post_hook
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False) -> HookHandle:
+        """Call ``hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+        error_msgs)`` (with the module first when ``with_module``) as this module's
+        ``_load_from_state_dict`` starts."""
+        return _add(self._table("_load_state_dict_pre_hooks"),
+                    _WithModule(hook, self) if with_module else hook, False)
 
     def register_load_state_dict_pre_hook(self, hook) -> HookHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
         unexpected_keys, error_msgs)`` before ``load_state_dict`` loads this module."""
-        return _add(self._table("_load_state_dict_pre_hooks"), hook, False)
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
     def register_load_state_dict_post_hook(self, hook) -> HookHandle:
-        """Call ``hook(module, incompatible_keys)`` after ``load_state_dict`` (which may edit
-        the keys lists in place)."""
+        """Call ``hook(module, incompatible_keys)`` after ``load_state_dict`` loaded this module
+        and its children (it may edit the keys lists in place; it must return None)."""
         return _add(self._table("_load_state_dict_post_hooks"), hook, False)
 
     # ------------------------------------------------------------------- running them

@@ -7,7 +7,8 @@ from ...tensor import Tensor
 from ..parameter import Parameter
 from . import hooks as _hooks
 from ._registration import RegistrationMixin
-from ._state import ConversionMixin, StateDictMixin
+from ._state import ConversionMixin
+from ._state_dict import StateDictMixin
 from .hooks import (
     HooksMixin,
     register_module_backward_hook,
