@@ -340,3 +340,35 @@ def test_metadata_of_a_torch_checkpoint_reaches_load_from_state_dict():
     ours = gpugrad.nn.BatchNorm1d(2).load_state_dict(loaded, strict=False)
     theirs = torch.nn.BatchNorm1d(2).load_state_dict(state, strict=False)
     assert ours.missing_keys == theirs.missing_keys == ["num_batches_tracked"]
+
+
+def test_spectral_norm_metadata_and_pre_0_4_upgrade_as_torch():
+    rng = np.random.default_rng(0)
+    orig = rng.standard_normal((2, 3))
+    u = np.array([0.6, 0.8])
+    old = {"weight_orig": orig, "weight": orig / 2.5, "weight_u": u, "bias": np.zeros(2)}
+    results = []
+    for m in (gpugrad, torch):
+        sn = m.nn.utils.spectral_norm(m.nn.Linear(3, 2).double())
+        state = sn.state_dict()
+        assert list(state._metadata.items()) == [
+            ("", {"version": 1, "spectral_norm": {"weight.version": 1}})]
+        sn.load_state_dict({k: m.tensor(v) for k, v in old.items()})  # no metadata: upgraded
+        results.append(sn.weight_v.detach().numpy().copy())
+        m.nn.utils.remove_spectral_norm(sn)
+        assert list(sn.state_dict()._metadata.items()) == [("", {"version": 1})]
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-10)
+
+
+def test_remove_spectral_norm_removes_its_load_hook():
+    # A documented difference: PyTorch 2.13 misses its own (wrapped) load pre-hook when
+    # removing, and the plain module then refuses its own state dict.
+    errors = []
+    for m in (gpugrad, torch):
+        lin = m.nn.utils.spectral_norm(m.nn.Linear(3, 2))
+        m.nn.utils.remove_spectral_norm(lin)
+        try:
+            lin.load_state_dict(lin.state_dict())
+        except RuntimeError as e:
+            errors.append(str(e))
+    assert len(errors) == 1 and 'Missing key(s) in state_dict: "weight_orig"' in errors[0]
