@@ -196,10 +196,9 @@ def test_add_scalars_layout(tmp_path):
 # --- errors ---------------------------------------------------------------------------------------
 
 UNSUPPORTED = [
-    "add_tensor", "add_image", "add_images", "add_image_with_boxes", "add_figure", "add_video",
-    "add_audio", "add_onnx_graph", "add_graph", "add_embedding", "add_pr_curve",
-    "add_pr_curve_raw", "add_custom_scalars", "add_custom_scalars_multilinechart",
-    "add_custom_scalars_marginchart", "add_mesh",
+    "add_tensor", "add_image_with_boxes", "add_video", "add_audio", "add_onnx_graph",
+    "add_graph", "add_embedding", "add_pr_curve", "add_pr_curve_raw", "add_custom_scalars",
+    "add_custom_scalars_multilinechart", "add_custom_scalars_marginchart", "add_mesh",
 ]
 
 

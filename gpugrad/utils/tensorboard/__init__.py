@@ -3,7 +3,8 @@ writes event files TensorBoard reads, encoding the protobuf messages and TFRecor
 itself, so the ``tensorboard`` package is needed only to view them.
 
 The modules: ``crc32c`` (checksums), ``protobuf`` (wire format), ``messages`` (the event and
-summary messages), ``summary`` and ``hparams`` (what each ``add_*`` logs), ``record_writer``
+summary messages), ``summary``, ``image`` (pictures, PNG encoding, figures) and ``hparams`` (what
+each ``add_*`` logs), ``record_writer``
 (TFRecord framing), ``event_file_writer`` (one file and its queue), ``writer`` (the writers).
 """
 

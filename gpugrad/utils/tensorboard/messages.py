@@ -58,11 +58,14 @@ def summary(*values: bytes) -> bytes:
 
 
 def summary_value(tag: bytes, *, metadata: bytes | None = None, simple_value: float | None = None,
-                  histo: bytes | None = None, tensor: bytes | None = None) -> bytes:
+                  image: bytes | None = None, histo: bytes | None = None,
+                  tensor: bytes | None = None) -> bytes:
     """A ``Summary.Value``: a tag (already UTF-8), optional metadata, and one value."""
     out = bytes_field(1, tag) if tag else b""
     if simple_value is not None:
         out += float_field(2, simple_value)
+    if image is not None:
+        out += bytes_field(4, image)
     if histo is not None:
         out += bytes_field(5, histo)
     if tensor is not None:
@@ -78,6 +81,13 @@ def summary_metadata(plugin_name: str, content: bytes = b"") -> bytes:
     if content:
         plugin_data += bytes_field(2, content)
     return bytes_field(1, plugin_data)
+
+
+def image(height: int, width: int, colorspace: int, encoded_image_string: bytes) -> bytes:
+    """A ``Summary.Image``: its size, its channel count and the encoded (PNG) picture."""
+    out = b"".join(int_field(number, value) for number, value in
+                   enumerate((height, width, colorspace), 1) if value)
+    return out + bytes_field(4, encoded_image_string)
 
 
 def histogram_proto(min, max, num, sum, sum_squares, bucket_limit, bucket) -> bytes:

@@ -1,6 +1,6 @@
 """``SummaryWriter`` (PyTorch's ``torch.utils.tensorboard.SummaryWriter``) and the
-``FileWriter`` under it: scalars, histograms, text and hyperparameters written to TensorBoard
-event files, with no dependency on the ``tensorboard`` package."""
+``FileWriter`` under it: scalars, histograms, images, figures, text and hyperparameters written
+to TensorBoard event files, with no dependency on the ``tensorboard`` package."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from datetime import datetime
 from . import messages
 from .event_file_writer import EventFileWriter
 from .hparams import hparams
+from .image import figure_to_image, image
 from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
 
 __all__ = ["FileWriter", "SummaryWriter"]
@@ -73,7 +74,7 @@ def _not_implemented(name: str):
     def method(self, *args, **kwargs):
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in gpugrad.utils.tensorboard (it writes "
-            "scalars, histograms, text and hparams only)"
+            "scalars, histograms, images, figures, text and hparams only)"
         )
 
     method.__name__ = method.__qualname__ = name
@@ -82,8 +83,8 @@ def _not_implemented(name: str):
 
 
 class SummaryWriter:
-    """Writes scalars, histograms, text and hyperparameters to event files in ``log_dir`` for
-    TensorBoard, as PyTorch's ``SummaryWriter`` (default ``log_dir``:
+    """Writes scalars, histograms, images, figures, text and hyperparameters to event files in
+    ``log_dir`` for TensorBoard, as PyTorch's ``SummaryWriter`` (default ``log_dir``:
     ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``).
 
     Events are queued and written when ``max_queue`` are pending, every ``flush_secs``
@@ -190,12 +191,31 @@ class SummaryWriter:
             for tag, value in metric_dict.items():
                 run_writer.add_scalar(tag, value, global_step)
 
+    def add_image(self, tag, img_tensor, global_step=None, walltime=None,
+                  dataformats="CHW") -> None:
+        """Log one picture (PNG), laid out as ``dataformats`` (``CHW``, ``HWC``, ``HW``...).
+        uint8 values are taken as [0, 255]; other dtypes as [0, 1], scaled by 255 and clipped.
+        One channel becomes three (grey); 4 channels are RGBA."""
+        summary = image(tag, img_tensor, dataformats=dataformats)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_images(self, tag, img_tensor, global_step=None, walltime=None,
+                   dataformats="NCHW") -> None:
+        """Log a batch of pictures (``NCHW``, ``NHWC``... with 1 or 3 channels) tiled into
+        one grid, 8 per row; values as in ``add_image``."""
+        summary = image(tag, img_tensor, dataformats=dataformats)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_figure(self, tag, figure, global_step=None, close=True, walltime=None) -> None:
+        """Log a matplotlib figure rendered as an RGB picture (a list of figures as a grid);
+        the figures are closed if ``close``. Needs matplotlib."""
+        dataformats = "NCHW" if isinstance(figure, list) else "CHW"
+        self.add_image(tag, figure_to_image(figure, close), global_step, walltime,
+                       dataformats=dataformats)
+
     # PyTorch's other methods: not provided, and loud about it.
     add_tensor = _not_implemented("add_tensor")
-    add_image = _not_implemented("add_image")
-    add_images = _not_implemented("add_images")
     add_image_with_boxes = _not_implemented("add_image_with_boxes")
-    add_figure = _not_implemented("add_figure")
     add_video = _not_implemented("add_video")
     add_audio = _not_implemented("add_audio")
     add_onnx_graph = _not_implemented("add_onnx_graph")
