@@ -4,8 +4,8 @@ itself, so the ``tensorboard`` package is needed only to view them.
 
 The modules: ``crc32c`` (checksums), ``protobuf`` (wire format), ``messages`` (the event and
 summary messages), ``summary``, ``image`` (pictures, PNG encoding, figures) and ``hparams`` (what
-each ``add_*`` logs), ``record_writer``
-(TFRecord framing), ``event_file_writer`` (one file and its queue), ``writer`` (the writers).
+each ``add_*`` logs), ``record_writer`` (TFRecord framing), ``event_file_writer`` (one file and its
+queue), ``writer`` (the writers).
 """
 
 from .record_writer import RecordWriter
