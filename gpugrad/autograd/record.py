@@ -175,15 +175,7 @@ def record_view(ctx, x, result) -> None:
     Tensor, a view of ``x`` (or a copy where the layout allows no view) and nothing is saved;
     a view is registered as a differentiable view of ``x``'s root (``views.register``) in the
     same pass."""
-    d = x._data
-    fn = x.grad_fn
-    n = len(ctx.needs_input_grad) - 1
-    edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
-    ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
-    ctx._seq = next(_sequence)
-    ctx._backend = x._backend
-    result.grad_fn = ctx
-    result._requires_grad = True
+    record_unary(ctx, x, result)
     if result._base is not None:
         _register_view(result, x)
 
