@@ -12,8 +12,9 @@ import numpy as np
 import gpugrad
 from gpugrad.nn import functional as F
 
+from ..ops.igamma import gammainc
 from . import constraints
-from ._sampling import gammainc, standard_gamma
+from ._sampling import standard_gamma
 from ._special import digamma, lgamma
 from .continuous import _batch_of, _standard_normal
 from .distribution import Distribution, ExponentialFamily
