@@ -41,35 +41,29 @@ def _density(a: Tensor, x: Tensor) -> Tensor:
 
 
 class Igamma(Function):
+    """P(a, x); ``Igammac`` is Q = 1 - P, whose gradient in x is the density's negative."""
+
     node_name = "IgammaBackward0"
+    upper = False
 
     @staticmethod
     def forward(ctx, a, x):
         ctx.save_for_backward(a, x)
-        return _values(a, x, upper=False)
+        return _values(a, x, upper=ctx.upper)
 
     @staticmethod
     def backward(ctx, grad):
         a, x = ctx.saved_tensors
         if ctx.needs_input_grad[0]:
-            raise NotImplementedError("the derivative for 'igamma: input' is not implemented.")
-        return None, grad * _density(a, x)
+            name = "igammac" if ctx.upper else "igamma"
+            raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+        density = _density(a, x)
+        return None, -grad * density if ctx.upper else grad * density
 
 
-class Igammac(Function):
+class Igammac(Igamma):
     node_name = "IgammacBackward0"
-
-    @staticmethod
-    def forward(ctx, a, x):
-        ctx.save_for_backward(a, x)
-        return _values(a, x, upper=True)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, x = ctx.saved_tensors
-        if ctx.needs_input_grad[0]:
-            raise NotImplementedError("the derivative for 'igammac: input' is not implemented.")
-        return None, -grad * _density(a, x)
+    upper = True
 
 
 def _operands(name: str, kernel: str, input, other):
