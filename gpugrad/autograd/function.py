@@ -33,16 +33,12 @@ from .grad_mode import state as _grad_state
 from .node import AccumulateGrad as AccumulateGrad  # (importable from here too)
 from .node import GraphNode, checked_grads
 from .node import RemovableHandle as RemovableHandle  # (importable from here too)
-from .views import track as _track_view
 
-__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+__all__ = ["Function", "FunctionCtx", "ViewFunction", "once_differentiable"]
 
 Tensor = None  # set by gpugrad.tensor at import, to avoid an import cycle
 
-# apply_unary's needs_input_grad: the tensor, then its parameters (never inputs: marked 0, as
-# apply marks a built-in op's non-tensor arguments)
-_FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
-_NO_NEEDS = tuple((False,) * (n + 1) for n in range(8))  # nothing recorded
+_FIRST_NEEDS, _NO_NEEDS = _record.FIRST_NEEDS, _record.NO_NEEDS  # (apply_unary's)
 
 
 class FunctionCtx:
@@ -140,7 +136,6 @@ class Function(FunctionCtx, GraphNode):
         ctx = object.__new__(cls._node_cls)
         record = False
         backend = None
-        needs = []
         for a in args:
             if isinstance(a, Tensor):
                 if backend is None:
@@ -149,19 +144,12 @@ class Function(FunctionCtx, GraphNode):
                     _device_mismatch(cls, args)
                 if a._requires_grad:
                     record = True
-                    needs.append(True)
-                    continue
-                # A built-in op's inputs (as next_functions lists them) are its float tensors:
-                # numbers, dims and index tensors are marked 0 (falsy, but not a bool).
-                needs.append(False if a._data.dtype.kind in FLOAT_KINDS else 0)
-                continue
-            needs.append(0)
         prev_mode = _grad_state.enabled
-        record = record and prev_mode
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        if record and not cls._builtin:  # a user's Function: every tensor is an input
-            ctx._input_slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-            ctx.needs_input_grad = tuple(n is True for n in needs)
+        if record and prev_mode:
+            ctx.needs_input_grad = _needs_input_grad(cls, ctx, args)
+        else:
+            record = False
+            ctx.needs_input_grad = (False,) * len(args)
         if prev_mode:  # forward never records: it runs as under no_grad
             _grad_state.enabled = False
             try:
@@ -208,21 +196,6 @@ class Function(FunctionCtx, GraphNode):
             return result
         ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
         return cls.forward(ctx, x, *params)
-
-    @classmethod
-    def apply_view(cls, x, *params):
-        """``apply_unary`` for a view op: forward returns one Tensor, ``x._view(...)`` (or,
-        where the layout allows no view, a copy), registered as a differentiable view of
-        ``x``'s root (``views.track``); recording does both in one pass (``record_view``)."""
-        ctx = object.__new__(cls._node_cls)
-        n = len(params)
-        if x._requires_grad and _grad_state.enabled:
-            ctx.needs_input_grad = _FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
-            result = cls.forward(ctx, x, *params)
-            _record.record_view(ctx, x, result)
-            return result
-        ctx.needs_input_grad = _NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
-        return _track_view(cls.forward(ctx, x, *params), x)
 
     def _array_backward(self, *grads) -> tuple:
         """Backward on raw arrays, as the engine calls it without ``create_graph``: one array
@@ -273,6 +246,41 @@ def _own_output(r, args):
         if r is a:
             return r._alias()
     return r
+
+
+class ViewFunction(Function):
+    """A view op: ``view_array(ctx, x, *params)`` (a static method) returns the array of the
+    view of ``x``, which shares ``x``'s memory, and keeps on ``ctx`` what backward reads.
+
+    ``apply_view(x, *params)`` runs it on ``x`` (the one Tensor argument; ``params`` are never
+    Tensors), wraps the array as a view of ``x``, records the node when ``x`` requires grad and
+    registers the view with its root (``autograd/views.py``), all in one pass of the recording
+    API (``record.apply_view``). ``apply`` takes the general path through ``forward`` below;
+    tests/autograd/test_record.py holds the two equal."""
+
+    @staticmethod
+    def forward(ctx, x, *params):
+        return x._view(ctx.view_array(ctx, x, *params))
+
+    apply_view = classmethod(_record.apply_view)
+
+
+def _needs_input_grad(cls, ctx, args) -> tuple:
+    """``needs_input_grad`` of a node being recorded: True for each tensor that requires grad.
+    A built-in op's inputs (as ``next_functions`` lists them) are its float tensors: numbers,
+    dims and index tensors are marked 0 (falsy, but not a bool). A user's Function lists every
+    tensor argument (``_input_slots``) and marks the others False."""
+    if not cls._builtin:
+        ctx._input_slots = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        return tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+    needs = []
+    for a in args:
+        if isinstance(a, Tensor):
+            needs.append(True if a._requires_grad else
+                         False if a._data.dtype.kind in FLOAT_KINDS else 0)
+        else:
+            needs.append(0)
+    return tuple(needs)
 
 
 def _device_mismatch(cls, args) -> None:

@@ -6,8 +6,8 @@ and the gradient's shape and dtype), the next sequence number on the tape, its p
 ``grad_fn`` of the outputs, and the values it keeps for backward (each tensor as a Saved).
 ``Function.apply`` records through it; ``record_op`` (the elementwise ops of
 ``ops/elementwise.py``, ``ops/arithmetic.py``), ``record_unary`` (``Function.apply_unary``:
-shape ops, indexing, reductions) and ``record_view`` (``Function.apply_view``: view ops, which
-also register the view) are the same layout without its generality, and
+shape ops, indexing, reductions) and ``apply_view`` (``ViewFunction.apply_view``: view ops, run,
+recorded and registered in one function) are the same layout without its generality, and
 ``tests/autograd/test_record.py`` holds each equal to it. Nothing else lays out a node.
 
 Backward reads the saved values back through ``saved_tensors`` (Tensors, for a differentiable
@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 
 from .._dtype import FLOAT_KINDS
+from .grad_mode import state as grad_state
 from .saved import (  # (the rest of what happens to a Saved; the public names importable here)
     FREED,
     _pack_hooked,
@@ -36,7 +37,7 @@ from .saved import (  # (the rest of what happens to a Saved; the public names i
 from .saved import saved_hooks as saved_hooks
 from .views import register as _register_view
 
-__all__ = ["record", "record_op", "record_unary", "record_view", "saved_arrays", "saved_tensors",
+__all__ = ["record", "record_op", "record_unary", "apply_view", "saved_arrays", "saved_tensors",
            "tape_position", "protect_saved_inputs", "retarget_saved_output", "FREED"]
 
 _sequence = itertools.count()
@@ -119,6 +120,11 @@ def record_op(cls, inputs: tuple, needs: tuple, out, saved: tuple = ()):
 
 
 _NO_EDGES = tuple((None,) * n for n in range(8))
+# needs_input_grad of a one-tensor op (apply_unary, apply_view): the tensor, then its
+# parameters (never inputs: marked 0, as Function.apply marks a built-in op's non-tensor
+# arguments); or nothing recorded
+FIRST_NEEDS = tuple((True,) + (0,) * n for n in range(8))
+NO_NEEDS = tuple((False,) * (n + 1) for n in range(8))
 
 
 def record_unary(ctx, x, result) -> None:
@@ -170,14 +176,43 @@ def record_unary(ctx, x, result) -> None:
         ctx._to_save = ()
 
 
-def record_view(ctx, x, result) -> None:
-    """``record_unary`` for ``Function.apply_view``: ``result`` is one fresh floating-point
-    Tensor, a view of ``x`` (or a copy where the layout allows no view) and nothing is saved;
-    a view is registered as a differentiable view of ``x``'s root (``views.register``) in the
-    same pass."""
-    record_unary(ctx, x, result)
-    if result._base is not None:
-        _register_view(result, x)
+def apply_view(cls, x, *params):
+    """``ViewFunction.apply_view``: the view op ``cls`` on ``x`` and its non-Tensor ``params``,
+    in one pass: its array (``cls.view_array``), the Tensor that views ``x`` (``Tensor._view``),
+    its node when ``x`` requires grad in grad mode (``record_unary``'s layout for one output
+    that saves nothing) and its registration (``views.track``). Written out in one function
+    because views are a third of the ops of a model run one small tensor at a time;
+    tests/autograd/test_record.py holds it equal to ``Function.apply`` then ``views.track``."""
+    ctx = _new(cls._node_cls)
+    n = len(params)
+    d = x._data
+    t = _new(Tensor)
+    t._backend = backend = x._backend
+    t._vc = x._vc
+    base = x._base
+    t._base = x if base is None else base
+    if x._requires_grad and grad_state.enabled:
+        ctx.needs_input_grad = FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
+        t._data = cls.view_array(ctx, x, *params)
+        fn = x.grad_fn
+        edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+        ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
+        ctx._seq = next(_sequence)
+        ctx._backend = backend
+        t.grad_fn = ctx
+        t._requires_grad = True
+        _register_view(t, x)
+        return t
+    ctx.needs_input_grad = NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
+    t._data = cls.view_array(ctx, x, *params)
+    t.grad_fn = None
+    t._requires_grad = False
+    if grad_state.enabled:
+        _register_view(t, x)
+    else:  # (views.track outside grad mode: no entry in the root's registry)
+        info = x._view_of
+        t._view_of = (x if info is None else info[0], False)
+    return t
 
 
 def record(ctx, inputs: tuple, outputs: tuple) -> None:

@@ -41,7 +41,7 @@ def track(view, source):
 
 def register(view, source) -> None:
     """``track`` in grad mode, for a ``view`` of ``source`` (also called by
-    ``record.record_view``, which records a view op's node in the same pass)."""
+    ``record.apply_view``, which records a view op's node in the same pass)."""
     info = source._view_of
     root = source if info is None else info[0]
     view._view_of = (root, True)

@@ -9,7 +9,7 @@ and the scatter into it are each other's backward.
 
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import Function, ViewFunction
 from . import inplace
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import masked_fill
@@ -55,15 +55,15 @@ class _Key:
 
 
 # ---------------------------------------------------------------------- view and scatter
-class Diagonal(Function):
+class Diagonal(ViewFunction):
     """The view of a region; backward scatters the gradient into zeros."""
 
     node_name = "DiagonalBackward0"
 
     @staticmethod
-    def forward(ctx, x, region):
+    def view_array(ctx, x, region):
         ctx.shape, ctx.region = x._data.shape, region
-        return x._view(region.array(x._data))
+        return region.array(x._data)
 
     @staticmethod
     def backward(ctx, grad):
@@ -227,23 +227,23 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
 
 
 # ---------------------------------------------------------------------- unfold
-class Unfold(Function):
+class Unfold(ViewFunction):
     """The view of the windows of ``size`` elements every ``step`` along ``dim``, the window
     as a new last dim; backward adds each window's gradient back where it was read."""
 
     node_name = "UnfoldBackward0"
 
     @staticmethod
-    def forward(ctx, x, dim, size, step):
+    def view_array(ctx, x, dim, size, step):
         data = x._data
         ctx.shape, ctx.params = data.shape, (dim, size, step)
         if data.ndim == 0:
-            return x._view(data.reshape(1))
+            return data.reshape(1)
         count = (data.shape[dim] - size) // step + 1
         shape = data.shape[:dim] + (count,) + data.shape[dim + 1:] + (size,)
         strides = (data.strides[:dim] + (data.strides[dim] * step,) + data.strides[dim + 1:]
                    + (data.strides[dim],))
-        return x._view(x._backend.xp.lib.stride_tricks.as_strided(data, shape, strides))
+        return x._backend.xp.lib.stride_tricks.as_strided(data, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):

@@ -12,22 +12,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, ViewFunction
 from ._index_key import normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
 
 # ---------------------------------------------------------------------- getitem
-class Index(Function):
-    """``x[basic][advanced]``; a view when there is no advanced part."""
+class Index(ViewFunction):
+    """``x[basic][advanced]``; a view when there is no advanced part (``apply_view`` takes
+    only those)."""
 
     node_name = "IndexBackward0"
 
     @staticmethod
+    def view_array(ctx, x, basic, advanced):
+        data = x._data
+        ctx.shape, ctx.key = data.shape, (basic, advanced)
+        return region(data, basic)
+
+    @staticmethod
     def forward(ctx, x, basic, advanced):
-        ctx.shape, ctx.key = x._data.shape, (basic, advanced)
-        data = region(x._data, basic)
+        data = Index.view_array(ctx, x, basic, advanced)
         if advanced is None:
             return x._view(data)
         return x._new(data[advanced])

@@ -41,27 +41,34 @@ class Cat(Function):
     node_name = "CatBackward0"
 
     @staticmethod
-    def forward(ctx, dim, np_dtype, *tensors):
-        ctx.dim = dim
-        ctx._next_inputs = range(2, 2 + len(tensors))  # every tensor, integer ones too
-        # PyTorch's legacy rule: 1-D empty tensors are skipped whatever their shape.
-        sizes, arrays = [], []
+    def forward(ctx, dim, *tensors):
+        ctx._next_inputs = range(1, 1 + len(tensors))  # every tensor, integer ones too
+        # The common case in one pass: tensors of one shape and dtype (a model's step joins
+        # the same pieces over and over); the rest takes _checked_arrays.
+        ref = np_dtype = None
+        arrays = []
         for t in tensors:
+            if t.__class__ is not Tensor and not isinstance(t, Tensor):
+                _tensor_list(tensors, "cat")  # raises PyTorch's TypeError
             a = t._data
-            if a.shape == (0,):
-                sizes.append(None)
-                continue
-            sizes.append(a.shape[dim])
-            arrays.append(a if a.dtype is np_dtype else a.astype(np_dtype, copy=False))
-        ctx.sizes = sizes
+            if ref is None:
+                ref, np_dtype = a.shape, a.dtype
+            elif a.shape != ref or a.dtype is not np_dtype:
+                ref = ()
+            arrays.append(a)
         backend = tensors[0]._backend
-        if not arrays:
-            return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
-        return Tensor._make(backend.xp.concatenate(arrays, axis=dim), backend)
+        if ref and ref != (0,):
+            d = ctx.dim = wrap_dim(dim, len(ref))
+            ctx.sizes = [ref[d]] * len(arrays)
+        else:
+            d, arrays = _checked_arrays(ctx, tensors, dim)
+            if not arrays:
+                return Tensor._make(backend.xp.zeros((0,), dtype=ctx.np_dtype), backend)
+        return Tensor._make(backend.xp.concatenate(arrays, axis=d), backend)
 
     @staticmethod
     def backward(ctx, grad):
-        dim, out, start = ctx.dim, [None, None], 0
+        dim, out, start = ctx.dim, [None], 0
         for n in ctx.sizes:
             if n is None:
                 out.append(grad._new(grad._backend.xp.zeros((0,), dtype=grad._data.dtype)))
@@ -71,7 +78,7 @@ class Cat(Function):
         return tuple(out)
 
     def _array_backward(self, grad):
-        dim, out, start = self.dim, [None, None], 0
+        dim, out, start = self.dim, [None], 0
         for n in self.sizes:
             if n is None:
                 out.append(self._backend.xp.zeros((0,), dtype=grad.dtype))
@@ -81,18 +88,17 @@ class Cat(Function):
         return tuple(out)
 
 
-def cat(tensors, dim: int = 0) -> Tensor:
-    """Concatenate ``tensors`` along ``dim`` (all other sizes must match); the result has
-    their promoted dtype."""
-    tensors = _tensor_list(tensors, "cat")
-    if not tensors:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    kept = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)]
+def _checked_arrays(ctx, tensors, dim) -> tuple:
+    """``cat``'s dim and arrays with PyTorch's checks, dtype promotion, 0-d tensors (refused)
+    and the legacy rule that skips 1-D empty tensors whatever their shape; sets ``ctx.dim``,
+    ``ctx.sizes`` (None for a skipped tensor) and ``ctx.np_dtype``."""
     np_dtype = tensors[0]._data.dtype
     for t in tensors:  # one dtype (the common case): no promotion to work out
         if t._data.dtype is not np_dtype:
             np_dtype = dt.result_type(*tensors).np
             break
+    ctx.np_dtype = np_dtype
+    kept = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)]
     d = 0
     if kept:
         i0, first = kept[0]
@@ -118,7 +124,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
                     )
     else:
         wrap_dim(dim, 1)
-    return Cat.apply(d, np_dtype, *tensors)
+    ctx.dim = d
+    ctx.sizes = [None if t._data.shape == (0,) else t._data.shape[d] for t in tensors]
+    return d, [t._data.astype(np_dtype, copy=False) for _, t in kept]
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate ``tensors`` along ``dim`` (all other sizes must match); the result has
+    their promoted dtype."""
+    if tensors.__class__ is not list and tensors.__class__ is not tuple:
+        tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    return Cat.apply(dim, *tensors)
 
 
 concat = concatenate = cat

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import ViewFunction
 from ..autograd.views import track
 from ._shape_args import _expanded_shape, _resolve_shape, _shape_args, _viewable
 from ._util import Tensor, wrap_dim
@@ -17,14 +17,22 @@ __all__ = [
 ]
 
 
-class Reshape(Function):
+class Reshape(ViewFunction):
+    """A new shape: a view of C-contiguous data (``_reshaped`` sends only those to
+    ``apply_view``); elsewhere a view where NumPy's layout rule allows one, else a copy."""
+
     node_name = "ViewBackward0"
 
     @staticmethod
-    def forward(ctx, x, shape):
-        ctx.shape = x._data.shape
+    def view_array(ctx, x, shape):
         data = x._data
-        out = data.reshape(shape)
+        ctx.shape = data.shape
+        return data.reshape(shape)
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        data = x._data
+        out = Reshape.view_array(ctx, x, shape)
         if data.flags.c_contiguous or x._backend.xp.may_share_memory(out, data):
             return x._view(out)
         return x._new(out)
@@ -37,12 +45,20 @@ class Reshape(Function):
         return grad.reshape(self.shape), None
 
 
+def _reshaped(cls, input: Tensor, shape: tuple) -> Tensor:
+    """``input`` in ``shape`` through the Reshape op ``cls``: the one-pass view path for
+    C-contiguous data (always a view), the general one (a view or a copy) elsewhere."""
+    if input._data.flags.c_contiguous:
+        return cls.apply_view(input, shape)
+    return track(cls.apply(input, shape), input)
+
+
 def reshape(input: Tensor, *shape) -> Tensor:
     """The same data with a new shape: a view when the memory layout allows, else a copy."""
     shape = _resolve_shape(shape, input._data.size)
     if shape == input._data.shape and not input._requires_grad:
         return track(input._alias(), input)
-    return Reshape.apply_view(input, shape)
+    return _reshaped(Reshape, input, shape)
 
 
 def view(self: Tensor, *shape) -> Tensor:
@@ -51,12 +67,14 @@ def view(self: Tensor, *shape) -> Tensor:
         raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
     shape = _resolve_shape(shape, self._data.size)
     data = self._data
-    if not data.flags.c_contiguous and data.size > 1 and not _viewable(data, shape):
+    if data.flags.c_contiguous:
+        return Reshape.apply_view(self, shape)
+    if data.size > 1 and not _viewable(data, shape):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
-    return Reshape.apply_view(self, shape)
+    return track(Reshape.apply(self, shape), self)
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
@@ -67,13 +85,14 @@ def reshape_as(self: Tensor, other: Tensor) -> Tensor:
     return reshape(self, other._data.shape)
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     node_name = "ExpandBackward0"
 
     @staticmethod
-    def forward(ctx, x, shape):
-        ctx.shape = x._data.shape
-        return x._view(x._backend.broadcast_view(x._data, shape))
+    def view_array(ctx, x, shape):
+        data = x._data
+        ctx.shape = data.shape
+        return x._backend.broadcast_view(data, shape)
 
     @staticmethod
     def backward(ctx, grad):
@@ -116,13 +135,13 @@ def broadcast_to(input: Tensor, size) -> Tensor:
     return expand(input, tuple(size))
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     node_name = "PermuteBackward0"
 
     @staticmethod
-    def forward(ctx, x, dims):
+    def view_array(ctx, x, dims):
         ctx.dims = dims
-        return x._view(x._data.transpose(dims))
+        return x._data.transpose(dims)
 
     @staticmethod
     def backward(ctx, grad):
@@ -156,14 +175,14 @@ def permute(input: Tensor, *dims) -> Tensor:
     return Permute.apply_view(input, dims)
 
 
-class Transpose(Function):
+class Transpose(ViewFunction):
     node_name = "TransposeBackward0"
 
     @staticmethod
-    def forward(ctx, x, d0, d1):
+    def view_array(ctx, x, d0, d1):
         ctx.pair = (d0, d1)
         data = x._data
-        return x._view(data.swapaxes(d0, d1) if data.ndim else data[...])
+        return data.swapaxes(d0, d1) if data.ndim else data[...]
 
     @staticmethod
     def backward(ctx, grad):
@@ -245,7 +264,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if start == end:
         return track(input._alias(), input) if not input._requires_grad else reshape(input, shape)
     merged = math.prod(shape[start:end + 1])
-    return Flatten.apply_view(input, shape[:start] + (merged,) + shape[end + 1:])
+    return _reshaped(Flatten, input, shape[:start] + (merged,) + shape[end + 1:])
 
 
 def ravel(input: Tensor) -> Tensor:
@@ -271,7 +290,7 @@ def unflatten(input: Tensor, dim: int, sizes) -> Tensor:
             f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
             f"({shape[d]}) in the input tensor"
         )
-    return Reshape.apply_view(input, shape[:d] + sizes + shape[d + 1:])
+    return _reshaped(Reshape, input, shape[:d] + sizes + shape[d + 1:])
 
 
 def squeeze(input: Tensor, dim=None) -> Tensor:
@@ -287,14 +306,14 @@ def squeeze(input: Tensor, dim=None) -> Tensor:
     new = tuple(s for i, s in enumerate(shape) if not (s == 1 and i in dims))
     if new == shape and not input._requires_grad:
         return track(input._alias(), input)
-    return cls.apply_view(input, new)
+    return _reshaped(cls, input, new)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a dim of size 1 at ``dim`` (in ``[-ndim-1, ndim]``); a view."""
     shape = input._data.shape
     d = wrap_dim(dim, len(shape) + 1)
-    return Unsqueeze.apply_view(input, shape[:d] + (1,) + shape[d:])
+    return _reshaped(Unsqueeze, input, shape[:d] + (1,) + shape[d:])
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:

@@ -1,8 +1,9 @@
 """The recording API's fast layouts against the general one: ``record_unary`` (what
-``Function.apply_unary`` records through) and ``record_view`` (``Function.apply_view``) must lay
+``Function.apply_unary`` records through) and ``apply_view`` (``Function.apply_view``) must lay
 out the same node as ``record`` for every kind of one-tensor op (one output saving its input or
 output, several outputs with non-differentiable ones, views), so that the engine cannot tell
-them apart; and ``record_view`` must register each view as ``views.track`` does."""
+them apart; and ``apply_view`` must register each view as ``Function.apply`` followed by
+``views.track`` does."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import gpugrad
 from gpugrad.autograd import record as rec
 from gpugrad.autograd import views
+from gpugrad.autograd.function import ViewFunction
 
 OPS = {
     "view": lambda x: x.view(2, -1),
@@ -55,9 +57,8 @@ def _general(ctx, x, result):
     rec.record(ctx, (x,) + (None,) * n, result if result.__class__ is tuple else (result,))
 
 
-def _general_view(ctx, x, result):
-    _general(ctx, x, result)
-    views.track(result, x)
+def _general_view(cls, x, *params):
+    return views.track(cls.apply(x, *params), x)
 
 
 def _registered(o):
@@ -93,7 +94,7 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
         rng = np.random.default_rng(0)
         if path == "general":
             monkeypatch.setattr(rec, "record_unary", _general)
-            monkeypatch.setattr(rec, "record_view", _general_view)
+            monkeypatch.setattr(ViewFunction, "apply_view", classmethod(_general_view))
         leaf = gpugrad.tensor(rng.standard_normal((3, 4)), requires_grad=True)
         x = leaf * 1.0 if history else leaf
         if name in PREP:
@@ -102,7 +103,8 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
         outs = _outputs(OPS[name](x))
         node = next(o.grad_fn for o in outs if o.grad_fn is not None)
         assert node._seq == before + 1  # forward recorded nothing of its own
-        meta = [(o.grad_fn is node, o._output_nr, o.requires_grad, _registered(o)) for o in outs]
+        meta = [(o.grad_fn is node, o._output_nr, o.requires_grad, _registered(o),
+                 o._base is None, o._vc is x._vc) for o in outs]
         layout = _layout(node)
         ups = [gpugrad.tensor(rng.standard_normal(tuple(o.shape))) for o in outs
                if o.requires_grad]
@@ -112,3 +114,37 @@ def test_record_unary_lays_out_the_node_as_record(name, history, monkeypatch):
     assert fast == general
     assert fast_meta == general_meta
     np.testing.assert_array_equal(fast_grad, general_grad)
+
+
+VIEW_OPS = [name for name in OPS if name in (
+    "view", "expand", "getitem_int", "getitem_ints", "getitem_slice", "narrow", "select",
+    "diagonal", "unfold", "transpose", "squeeze", "unsqueeze", "permute", "flatten",
+    "unflatten")]
+
+
+def _view_facts(x, out):
+    root = x if x._base is None else x._base
+    return (out._base is root, out._vc is x._vc, out.grad_fn is None, out.requires_grad,
+            _registered(out), tuple(out.shape), out.stride())
+
+
+@pytest.mark.parametrize("name", VIEW_OPS)
+@pytest.mark.parametrize("mode", ["no_grad", "grad_mode_constant"])
+def test_apply_view_without_a_node_matches_the_general_path(name, mode, monkeypatch):
+    """Views that record nothing (no_grad, or an input that needs no grad) still share the
+    base and the version counter and are registered as the general path registers them."""
+    runs = []
+    for path in ("fast", "general"):
+        if path == "general":
+            monkeypatch.setattr(ViewFunction, "apply_view", classmethod(_general_view))
+        x = gpugrad.tensor(np.arange(12.0).reshape(3, 4), requires_grad=mode == "no_grad")
+        if name in PREP:
+            with gpugrad.no_grad():
+                x = PREP[name](x)
+        if mode == "no_grad":
+            with gpugrad.no_grad():
+                out = OPS[name](x)
+        else:
+            out = OPS[name](x)
+        runs.append(_view_facts(x, out))
+    assert runs[0] == runs[1]
