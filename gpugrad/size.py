@@ -15,8 +15,9 @@ class Size(tuple):
         return f"gpugrad.Size({list(self)})"
 
     def __getitem__(self, item):
-        r = tuple.__getitem__(self, item)
-        return Size(r) if isinstance(item, slice) else r
+        if item.__class__ is slice:  # (slice cannot be subclassed)
+            return Size(tuple.__getitem__(self, item))
+        return tuple.__getitem__(self, item)
 
     # Concatenating or repeating gives a Size, as torch.Size's (a tuple's would give a tuple).
     def __add__(self, other):

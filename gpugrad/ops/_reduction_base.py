@@ -33,19 +33,28 @@ class Reduction(Function):
 
     def reduced(self, x, y, dims, param=None):
         """Forward's last step: remember the reduction of ``x`` over ``dims`` (None: all) into
-        ``y``, and save what the gradient formula reads. Returns ``y``."""
+        ``y``, and save what the gradient formula reads. Returns ``y``. (Nothing, when the
+        node is not recorded: nothing will read it.)"""
+        if not self.needs_input_grad[0]:
+            return y
         self.shape, self.dims, self.param = x._data.shape, dims, param
-        formula = REDUCE[self.op]
-        # the gradient's (and the output's) shape with the reduced dims kept, for backward
-        self.kshape = None if formula.same_shape else kept_shape(self.shape, dims)
-        if formula.saves:  # (sum and mean save nothing)
-            saves = formula.saves
+        saves = REDUCE[self.op].saves
+        if saves:  # (sum and mean save nothing)
             self.save_for_backward(x if "x" in saves else None, y if "y" in saves else None)
         return y
 
+    @property
+    def kshape(self):
+        """The gradient's (and the output's) shape with the reduced dims kept, or None where
+        the formula keeps the input's shape."""
+        return None if REDUCE[self.op].same_shape else kept_shape(self.shape, self.dims)
+
     def _kept(self, a):
         """``a`` (the gradient, or the output) in the kept shape."""
-        return a if a is None or self.kshape is None else a.reshape(self.kshape)
+        if a is None:
+            return a
+        kshape = self.kshape
+        return a if kshape is None else a.reshape(kshape)
 
     @staticmethod
     def backward(ctx, grad):

@@ -98,6 +98,9 @@ def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:
 
 def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
+    shape = self._data.shape
+    if key.__class__ is int and shape and -shape[0] <= key < shape[0]:
+        return Select.apply_view(self, (key,), None)  # x[i]: no walk through the key
     basic, advanced = normalize_key(self, key)
     if advanced is not None:
         return Index.apply_unary(self, basic, advanced)

@@ -53,16 +53,16 @@ class MaxDim(Function):
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         data = x._data
-        ctx.shape, ctx.axis = data.shape, axis
+        backend = x._backend
         if data.ndim == 0:  # a 0-d input is its own max, at index 0
-            values, idx = x._backend.arg_reduce(ctx.op, data.reshape(1), 0, False)
+            values, idx = backend.arg_reduce(ctx.op, data.reshape(1), 0, False)
         else:
-            values, idx = x._backend.arg_reduce(ctx.op, data, axis, keepdim)
-        indices = x._new(idx)
+            values, idx = backend.arg_reduce(ctx.op, data, axis, keepdim)
+        indices = Tensor._make(idx, backend)  # (int64: never differentiable, nothing to mark)
         if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads these)
-            ctx.mark_non_differentiable(indices)
+            ctx.shape, ctx.axis = data.shape, axis
             ctx.save_for_backward(indices)
-        return x._new(values), indices
+        return Tensor._make(values, backend), indices
 
     @staticmethod
     def backward(ctx, grad, _grad_indices):
@@ -81,6 +81,9 @@ class MaxDim(Function):
 class MinDim(MaxDim):
     node_name = "MinBackward0"
     op = "min"
+
+
+MaxDim.result, MinDim.result = return_types.max, return_types.min  # (values, indices)
 
 
 def _check_numel(name: str, input: Tensor) -> None:
@@ -103,10 +106,11 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
     if dim is None:
         _check_numel(name, input)
         return full_cls.apply(input, None, False)
-    axis = wrap_dim(dim, input._data.ndim)
-    _check_dim_size(name, input, axis, axis)
-    values, indices = dim_cls.apply_unary(input, axis, keepdim)
-    return getattr(return_types, name)(values, indices)
+    shape = input._data.shape
+    axis = wrap_dim(dim, len(shape))
+    if shape and shape[axis] == 0:
+        _check_dim_size(name, input, axis, axis)  # raises
+    return dim_cls.result(*dim_cls.apply_unary(input, axis, keepdim))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001

@@ -63,10 +63,11 @@ def reshape(input: Tensor, *shape) -> Tensor:
 
 def view(self: Tensor, *shape) -> Tensor:
     """A view with a new shape; fails where the strides do not allow one (use ``reshape``)."""
-    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, int, np.integer, Tensor)):
-        raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
-    shape = _resolve_shape(shape, self._data.size)
     data = self._data
+    if (len(shape) == 1 and shape[0].__class__ is not int
+            and not isinstance(shape[0], (tuple, list, np.integer, Tensor))):
+        raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
+    shape = _resolve_shape(shape, data.size)
     if data.flags.c_contiguous:
         return Reshape.apply_view(self, shape)
     if data.size > 1 and not _viewable(data, shape):
