@@ -17,6 +17,8 @@ from .select import where
 
 __all__ = ["max", "min", "amax", "amin", "argmax", "argmin", "return_types"]
 
+_new_tuple = tuple.__new__
+
 
 result("max")
 result("min")
@@ -110,7 +112,8 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
     axis = wrap_dim(dim, len(shape))
     if shape and shape[axis] == 0:
         _check_dim_size(name, input, axis, axis)  # raises
-    return dim_cls.result(*dim_cls.apply_unary(input, axis, keepdim))
+    # (the named tuple built from forward's pair directly: what its class's ``_make`` does)
+    return _new_tuple(dim_cls.result, dim_cls.apply_unary(input, axis, keepdim))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001

@@ -37,7 +37,9 @@ class Sum(Reduction):
     @staticmethod
     def forward(ctx, x, dims, keepdim, np_dtype):
         data = x._data if np_dtype is None else x._data.astype(np_dtype)
-        return ctx.reduced(x, x._new(x._backend.reduce("sum", data, dims, keepdim)), dims)
+        backend = x._backend
+        return ctx.reduced(x, Tensor._make(backend.reduce("sum", data, dims, keepdim), backend),
+                           dims)
 
 
 class SumAll(Sum):
@@ -49,9 +51,10 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
     Integer and bool inputs sum into int64; ``dtype`` casts the input first.
     """
-    dims = wrap_dims(dim, input._data.ndim)
     np_dtype = None if dtype is None else dt.to_dtype(dtype).np
-    return (SumAll if dim is None else Sum).apply_unary(input, dims, keepdim, np_dtype)
+    if dim is None:
+        return SumAll.apply_unary(input, None, keepdim, np_dtype)
+    return Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, np_dtype)
 
 
 class Mean(Reduction):
