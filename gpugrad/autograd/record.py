@@ -176,6 +176,14 @@ def record_unary(ctx, x, result) -> None:
         ctx._to_save = ()
 
 
+class _Unrecorded:
+    """What a view op's ``view_array`` writes its backward fields on when no node is
+    recorded: one shared object that nothing reads (it holds shapes and keys, never arrays)."""
+
+
+_UNRECORDED = _Unrecorded()
+
+
 def apply_view(cls, x, *params):
     """``ViewFunction.apply_view``: the view op ``cls`` on ``x`` and its non-Tensor ``params``,
     in one pass: its array (``cls.view_array``), the Tensor that views ``x`` (``Tensor._view``),
@@ -183,7 +191,6 @@ def apply_view(cls, x, *params):
     that saves nothing) and its registration (``views.track``). Written out in one function
     because views are a third of the ops of a model run one small tensor at a time;
     tests/autograd/test_record.py holds it equal to ``Function.apply`` then ``views.track``."""
-    ctx = _new(cls._node_cls)
     n = len(params)
     d = x._data
     t = _new(Tensor)
@@ -192,6 +199,7 @@ def apply_view(cls, x, *params):
     base = x._base
     t._base = x if base is None else base
     if x._requires_grad and grad_state.enabled:
+        ctx = _new(cls._node_cls)
         ctx.needs_input_grad = FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
         t._data = cls.view_array(ctx, x, *params)
         fn = x.grad_fn
@@ -203,8 +211,7 @@ def apply_view(cls, x, *params):
         t._requires_grad = True
         _register_view(t, x)
         return t
-    ctx.needs_input_grad = NO_NEEDS[n] if n < 8 else (False,) * (n + 1)
-    t._data = cls.view_array(ctx, x, *params)
+    t._data = cls.view_array(_UNRECORDED, x, *params)
     t.grad_fn = None
     t._requires_grad = False
     if grad_state.enabled:
