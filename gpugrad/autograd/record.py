@@ -152,13 +152,11 @@ def record_unary(ctx, x, result) -> None:
     # several outputs (max along a dim, split, unbind): plain loops, no generator per output
     non_diff = ctx._non_differentiable
     ctx._n_outputs = len(result)
-    meta, diff = [], []
+    ctx._out_meta = tuple([(o._data.shape, o._data.dtype) for o in result])
+    diff = []
     i = 0
     for o in result:
-        d = o._data
-        dtype = d.dtype
-        meta.append((d.shape, dtype))
-        if dtype.kind in FLOAT_KINDS:
+        if o._data.dtype.kind in FLOAT_KINDS:
             for t in non_diff:
                 if t is o:
                     break
@@ -168,8 +166,7 @@ def record_unary(ctx, x, result) -> None:
                 o._output_nr = i
                 diff.append(i)
         i += 1
-    ctx._out_meta = tuple(meta)
-    ctx._differentiable_outputs = tuple(diff)
+    ctx._differentiable_outputs = (0,) if diff == [0] else tuple(diff)
     to_save = ctx._to_save
     if to_save:
         ctx._saved = _pack(to_save, result)
