@@ -179,9 +179,11 @@ class Function(FunctionCtx, GraphNode):
 
     @classmethod
     def apply_unary(cls, x, *params):
-        """``apply`` for a built-in op whose one Tensor argument is ``x``, first (``params``
-        are never Tensors), and whose forward only calls backend primitives (never a Tensor
-        op) and returns fresh Tensors (one, or a tuple): the tiny shape and reduction ops,
+        """``apply`` for a built-in op whose one differentiable Tensor argument is ``x``,
+        first (``params`` are dims, numbers, arrays, or an index tensor the op made on ``x``'s
+        backend, which needs no gradient and is marked 0 as ``apply`` marks one), and whose
+        forward only calls backend primitives (never a Tensor op) and returns fresh Tensors
+        (one, or a tuple): the tiny shape and reduction ops,
         which are most of the ops of a model run one small tensor at a time. It skips
         ``apply``'s pass over the arguments, its grad-mode switch and its checks of the
         outputs, and records through ``record_unary``."""

@@ -47,27 +47,22 @@ class MinAll(Amin):
 
 
 class MaxDim(Function):
-    """max along one dim: values and int64 indices; the gradient goes to the indices."""
+    """max along one dim: the values, picked at the int64 ``indices`` that ``max`` found (one
+    output: as PyTorch's ``MaxBackward0``, the node does not list the indices among its
+    outputs); the gradient goes to the indices, which it saves (version-checked)."""
 
     node_name = "MaxBackward0"
     op = "max"
 
     @staticmethod
-    def forward(ctx, x, axis, keepdim):
-        data = x._data
-        backend = x._backend
-        if data.ndim == 0:  # a 0-d input is its own max, at index 0
-            values, idx = backend.arg_reduce(ctx.op, data.reshape(1), 0, False)
-        else:
-            values, idx = backend.arg_reduce(ctx.op, data, axis, keepdim)
-        indices = Tensor._make(idx, backend)  # (int64: never differentiable, nothing to mark)
+    def forward(ctx, x, axis, keepdim, values, indices):
         if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads these)
-            ctx.shape, ctx.axis = data.shape, axis
+            ctx.shape, ctx.axis = x._data.shape, axis
             ctx.save_for_backward(indices)
-        return Tensor._make(values, backend), indices
+        return Tensor._make(values, x._backend)
 
     @staticmethod
-    def backward(ctx, grad, _grad_indices):
+    def backward(ctx, grad):
         # Tensor ops: differentiable under create_graph, plain arrays underneath otherwise.
         (indices,) = ctx.saved_tensors
         shape, axis = ctx.shape, ctx.axis
@@ -77,7 +72,7 @@ class MaxDim(Function):
         positions = grad._new(
             grad._backend.xp.arange(n).reshape((n,) + (1,) * (len(work) - axis - 1)))
         picked = where(positions == indices.reshape(kshape), grad.reshape(kshape), 0)
-        return picked.reshape(shape), None, None
+        return picked.reshape(shape), None, None, None, None
 
 
 class MinDim(MaxDim):
@@ -112,8 +107,15 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
     axis = wrap_dim(dim, len(shape))
     if shape and shape[axis] == 0:
         _check_dim_size(name, input, axis, axis)  # raises
-    # (the named tuple built from forward's pair directly: what its class's ``_make`` does)
-    return _new_tuple(dim_cls.result, dim_cls.apply_unary(input, axis, keepdim))
+    data, backend = input._data, input._backend
+    if shape:
+        values, idx = backend.arg_reduce(dim_cls.op, data, axis, keepdim)
+    else:  # a 0-d input is its own max, at index 0
+        values, idx = backend.arg_reduce(dim_cls.op, data.reshape(1), 0, False)
+    indices = Tensor._make(idx, backend)
+    values = dim_cls.apply_unary(input, axis, keepdim, values, indices)
+    # (the named tuple built from the pair directly: what its class's ``_make`` does)
+    return _new_tuple(dim_cls.result, (values, indices))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001

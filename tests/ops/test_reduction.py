@@ -82,6 +82,27 @@ def test_nan_gradient_goes_to_the_nans():
     assert_like_torch(lambda m, x: x.min(), [1.0, NAN, -3.0])
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_dim_node_lists_only_the_values(name):
+    """PyTorch's MaxBackward0 has one output (the indices are not differentiable): its hooks
+    see one gradient, its next_functions the input alone, and it checks the saved indices'
+    version."""
+    seen = {}
+    for lib in (gpugrad, torch):
+        x = lib.tensor([[1.0, 3.0, 2.0], [4.0, 0.0, 5.0]], requires_grad=True)
+        values, indices = getattr(lib, name)(x, 1)
+        counts = []
+        values.grad_fn.register_hook(lambda gi, go: counts.append((len(gi), len(go))))
+        values.sum().backward()
+        seen[lib.__name__] = (counts, len(values.grad_fn.next_functions), indices.requires_grad,
+                              x.grad.tolist())
+        values, indices = getattr(lib, name)(x, 1)
+        indices.add_(0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            values.sum().backward()
+    assert seen["gpugrad"] == seen["torch"]
+
+
 @pytest.mark.parametrize("values", [
     [2.0, 0.0, 3.0], [2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [[2.0, 0.0, 3.0], [1.0, 2.0, 3.0]],
     [[0.0, 0.0, 3.0], [1.0, 0.0, -3.0]],
