@@ -73,25 +73,24 @@ def _running_extreme(xp, data, axis: int, largest: bool):
 
 
 class Cummax(Function):
+    """The running extreme's values, picked at the int64 ``indices`` that ``cummax`` found
+    (one output, as PyTorch's node: the indices are not among its outputs); the gradient
+    adds up at those indices, which it saves (version-checked)."""
+
     node_name = "CummaxBackward0"
 
     @staticmethod
-    def forward(ctx, x, axis, largest):
-        data = x._data
-        work = data.reshape(1) if data.ndim == 0 else data
-        values, indices = _running_extreme(x._backend.xp, work, axis, largest)
-        ctx.shape, ctx.axis = data.shape, axis
-        out_indices = x._new(indices.reshape(data.shape))
-        ctx.mark_non_differentiable(out_indices)
-        ctx.save_for_backward(out_indices)
-        return x._new(values.reshape(data.shape)), out_indices
+    def forward(ctx, x, axis, values, indices):
+        ctx.shape, ctx.axis = x._data.shape, axis
+        ctx.save_for_backward(indices)
+        return x._new(values)
 
     @staticmethod
-    def backward(ctx, grad, _grad_indices):
+    def backward(ctx, grad):
         (indices,) = ctx.saved_tensors
         if not ctx.shape:
-            return grad, None, None
-        return ScatterAdd.apply(grad, ctx.shape, ctx.axis, indices), None, None
+            return grad, None, None, None
+        return ScatterAdd.apply(grad, ctx.shape, ctx.axis, indices), None, None, None
 
 
 class Cummin(Cummax):
@@ -100,8 +99,12 @@ class Cummin(Cummax):
 
 def _cum_extreme(name, cls, input: Tensor, dim: int, largest: bool):
     check_tensor(input, name)
-    axis = wrap_dim(dim, input._data.ndim)
-    values, indices = cls.apply(input, axis, largest)
+    data = input._data
+    axis = wrap_dim(dim, data.ndim)
+    work = data.reshape(1) if data.ndim == 0 else data
+    values, indices = _running_extreme(input._backend.xp, work, axis, largest)
+    indices = input._new(indices.reshape(data.shape))
+    values = cls.apply(input, axis, values.reshape(data.shape), indices)
     return getattr(return_types, name)(values, indices)
 
 

@@ -82,17 +82,18 @@ def test_nan_gradient_goes_to_the_nans():
     assert_like_torch(lambda m, x: x.min(), [1.0, NAN, -3.0])
 
 
-@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize("name", ["max", "min", "cummax", "cummin"])
 def test_max_dim_node_lists_only_the_values(name):
-    """PyTorch's MaxBackward0 has one output (the indices are not differentiable): its hooks
-    see one gradient, its next_functions the input alone, and it checks the saved indices'
-    version."""
+    """PyTorch's MaxBackward0 (and CummaxBackward0...) has one output, the indices not being
+    differentiable: its hooks see one gradient, its next_functions the input alone, and it
+    checks the saved indices' version."""
     seen = {}
     for lib in (gpugrad, torch):
         x = lib.tensor([[1.0, 3.0, 2.0], [4.0, 0.0, 5.0]], requires_grad=True)
         values, indices = getattr(lib, name)(x, 1)
         counts = []
-        values.grad_fn.register_hook(lambda gi, go: counts.append((len(gi), len(go))))
+        values.grad_fn.register_hook(
+            lambda gi, go, counts=counts: counts.append((len(gi), len(go))))
         values.sum().backward()
         seen[lib.__name__] = (counts, len(values.grad_fn.next_functions), indices.requires_grad,
                               x.grad.tolist())
