@@ -9,6 +9,7 @@ import operator
 
 import numpy as np
 
+from .. import _capture
 from ._util import Tensor
 
 _BAD_INDEX = (
@@ -90,10 +91,11 @@ def normalize_key(x: Tensor, key):
                 break
         else:
             return key, None
-    if key.__class__ is Tensor or key.__class__ is tuple and key and key[0].__class__ is Tensor:
-        found = _scalar_positions(x, key)  # x[t] and x[t, u] with 0-d integer tensors
-        if found is not None:
-            return found
+    if isinstance(key, Tensor):
+        if _scalar_int(key):  # x[t]: PyTorch indexes with a 0-d integer tensor as with an int
+            return normalize_key(x, _as_int(key))
+    elif key.__class__ is tuple and any(_scalar_int(k) for k in key):
+        return normalize_key(x, tuple([_as_int(k) if _scalar_int(k) else k for k in key]))
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
@@ -112,8 +114,8 @@ def normalize_key(x: Tensor, key):
             items.append(("ellipsis", None))
         elif isinstance(item, (bool, np.bool_)):
             items.append(("bool", bool(item)))
-        elif isinstance(item, (int, np.integer)):
-            items.append(("int", int(item)))
+        elif isinstance(item, (int, np.integer)) or _scalar_int(item):
+            items.append(("int", _as_int(item) if isinstance(item, Tensor) else int(item)))
             used += 1
         elif isinstance(item, slice):
             items.append(("slice", _slice(item)))
@@ -194,27 +196,20 @@ def normalize_key(x: Tensor, key):
     return tuple(basic), tuple(advanced)
 
 
-def _scalar_positions(x: Tensor, key):
-    """``normalize_key``'s result for a key of 0-d integer tensors in range, one per leading
-    dim (``transitions[tags[i + 1], tags[i]]``); None for any other key."""
-    items = key if key.__class__ is tuple else (key,)
-    shape = x._data.shape
-    if len(items) > len(shape):
-        return None
-    backend = x._backend
-    positions = []
-    for item, size in zip(items, shape):
-        if item.__class__ is not Tensor or item._backend is not backend:
-            return None
-        arr = item._data
-        if arr.ndim or arr.dtype.kind not in "iu" or arr.dtype == np.uint8:
-            return None
-        p = int(arr)
-        if not -size <= p < size:
-            return None  # (the general walk raises PyTorch's error)
-        positions.append(arr.astype(np.int64, copy=False) if p >= 0
-                         else backend.xp.asarray(p + size, dtype=np.int64))
-    return (slice(None),) * len(items), tuple(positions)
+def _scalar_int(item) -> bool:
+    """Whether ``item`` is a 0-d integer tensor (not uint8, PyTorch's legacy mask), which
+    PyTorch's indexing reads as the int it holds: ``x[t]`` is then a view, as ``x[1]``."""
+    if not isinstance(item, Tensor):
+        return False
+    arr = item._data
+    return not arr.ndim and arr.dtype.kind in "iu" and arr.dtype != np.uint8
+
+
+def _as_int(item: Tensor) -> int:
+    rec = _capture.recorder
+    if rec is not None and not rec.suspended:  # the value decides which view: not replayable
+        rec.cannot_replay("indexing with a 0-d tensor reads its value on the host")
+    return int(item._backend.to_numpy(item._data))
 
 
 def region(data, basic):

@@ -157,6 +157,10 @@ def _node_class(cls, a, b):
     return cls if isinstance(a, Tensor) else cls.with_scalar_input
 
 
+# needs_input_grad of a binary node, by need_a + 2 * need_b: shared tuples, not one per node
+_PAIR_NEEDS = ((False, False), (True, False), (False, True), (True, True))
+
+
 def _binary_op(cls, name: str, doc: str, float_out: bool = False):
     """The public function ``name(input, other)`` of ``cls``.
 
@@ -197,13 +201,13 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
             node_cls = cls if a_is_tensor and b_is_tensor else _node_class(cls, a, b)
             if plans:  # save only what the needed gradients read
                 save_a, save_b, save_out = plans[need_a + 2 * need_b]
-                node = record_op(node_cls, (a, b), (need_a, need_b), out, (
+                node = record_op(node_cls, (a, b), _PAIR_NEEDS[need_a + 2 * need_b], out, (
                     a if save_a and a_is_tensor else None, b if save_b and b_is_tensor else None,
                     out if save_out else None))
                 if not (a_is_tensor and b_is_tensor):
                     node.scalars = (None if a_is_tensor else a, None if b_is_tensor else b)
             else:
-                record_op(node_cls, (a, b), (need_a, need_b), out)
+                record_op(node_cls, (a, b), _PAIR_NEEDS[need_a + 2 * need_b], out)
         return out
 
     binary.__name__ = binary.__qualname__ = name

@@ -54,6 +54,14 @@ class Slice(Index):
     node_name = "SliceBackward0"
 
 
+class IndexUnsqueeze(Index):
+    node_name = "UnsqueezeBackward0"
+
+
+class IndexAlias(Index):
+    node_name = "AliasBackward0"
+
+
 class IndexSelect(Index):
     node_name = "IndexSelectBackward0"
 
@@ -104,9 +112,30 @@ def getitem(self: Tensor, key) -> Tensor:
     basic, advanced = normalize_key(self, key)
     if advanced is not None:
         return Index.apply_unary(self, basic, advanced)
-    if len(basic) == 1 and isinstance(basic[0], int):
-        return Select.apply_view(self, basic, None)
-    return Slice.apply_view(self, basic, None)
+    return _view_class(basic, shape).apply_view(self, basic, None)
+
+
+def _view_class(basic: tuple, shape: tuple):
+    """The node PyTorch records for ``x[basic]``, named by the key's last step that does
+    something: an int selects, a slice that is not the whole dim slices, None unsqueezes; a
+    key of whole-dim slices and Ellipsis is an alias."""
+    if basic and basic[-1].__class__ is int:
+        return Select
+    cls, dim = IndexAlias, 0
+    used = sum(1 for k in basic if k is not None and k is not Ellipsis)
+    for k in basic:
+        if k is Ellipsis:
+            dim += len(shape) - used
+        elif k is None:
+            cls = IndexUnsqueeze
+        elif k.__class__ is int:
+            cls = Select
+            dim += 1
+        else:
+            if k.indices(shape[dim]) != (0, shape[dim], 1):
+                cls = Slice
+            dim += 1
+    return cls
 
 
 # ---------------------------------------------------------------------- index_select, take

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..autograd.grad_mode import no_grad
 from ._util import Tensor, check_tensor, wrap_dim
+from .indexing import Slice
 from .join import Split, _split, _tensor_list, cat, chunk, hstack, split, vstack
 
 __all__ = ["tensor_split", "hsplit", "vsplit", "dsplit", "split_with_sizes", "unsafe_split",
@@ -42,7 +43,9 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
         bounds = [int(i) for i in indices_or_sections]
     lead = (slice(None),) * d
     edges = [0] + bounds + [None]
-    return tuple(input[lead + (slice(a, b),)] for a, b in zip(edges, edges[1:]))
+    # (each part a slice op, as PyTorch's: a SliceBackward0 node even where it spans the dim)
+    return tuple(Slice.apply_view(input, lead + (slice(a, b),), None)
+                 for a, b in zip(edges, edges[1:]))
 
 
 def _directional(name: str, input: Tensor, indices_or_sections, dim: int, least: int) -> tuple:

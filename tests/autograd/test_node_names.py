@@ -232,9 +232,6 @@ STRUCTURE_DIFFERS.update({
     "cholesky_inverse": "two triangular solves of the identity (PyTorch: one "
                         "CholeskyInverseBackward0)",
     "linalg.lstsq": "the solution is pinv(A) @ B (PyTorch: one LinalgLstsqBackward0)",
-    "linalg.svd": "full_matrices=True is one node; the sample's sign fix reads a slice of U "
-                  "(PyTorch: an alias)",
-    "svd": "V is the transpose of linalg.svd's Vh",
     "linalg.matrix_power": "repeated squaring in matmuls (PyTorch: views around Mm/Bmm); the "
                            "zeroth power is a where (PyTorch: a copy)",
     "linalg.multi_dot": "1-D ends are unsqueezed and squeezed around Mm (PyTorch: views)",

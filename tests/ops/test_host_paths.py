@@ -1,5 +1,6 @@
 """The host-side shortcuts of the small ops, each against its general path and PyTorch: keys
-of 0-d integer tensors (``normalize_key``), ``cat`` of one dtype, the remembered shapes of
+of 0-d integer tensors (``normalize_key``: views, as PyTorch indexes with them as with ints),
+``cat`` of one dtype, the remembered shapes of
 ``view``/``reshape``/``expand`` (asked twice, wrong the second time too), iteration as one
 ``unbind``, and views made under ``no_grad`` (not registered with their base)."""
 
@@ -55,6 +56,12 @@ def test_keys_of_0d_integer_tensors_match_the_general_walk_and_torch(name):
         key = INDEX_KEYS[name](m, m.tensor(1))
         return xt[key], xt[key] * 2  # a repeated key accumulates
     _both(op, x)
+    views = []
+    for m in (gpugrad, torch):  # the same node and the same memory as PyTorch's
+        xt = m.tensor(x, requires_grad=True) * 1
+        out = xt[INDEX_KEYS[name](m, m.tensor(1))]
+        views.append((type(out.grad_fn).__name__, out._base is not None))
+    assert views[0] == views[1]
     xg = gpugrad.tensor(x)
     key = INDEX_KEYS[name](gpugrad, gpugrad.tensor(1))
     fast = _index_key.normalize_key(xg, key)

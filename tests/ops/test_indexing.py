@@ -15,7 +15,8 @@ from gpugrad.backend import cpu_backend
 
 def test_basic_indexing_returns_views_sharing_memory_and_version():
     x = gpugrad.arange(12.0).reshape(3, 4)
-    for v in (x[1], x[:, 1:3], x[None, ..., 0], x[1, 2], x[::2]):
+    # (a 0-d integer tensor indexes as the int it holds, as in PyTorch: a view too)
+    for v in (x[1], x[:, 1:3], x[None, ..., 0], x[1, 2], x[::2], x[gpugrad.tensor(1)]):
         assert np.shares_memory(v.numpy(), x.numpy())
         assert v._version == x._version
     v = x[1, 2]
@@ -25,7 +26,7 @@ def test_basic_indexing_returns_views_sharing_memory_and_version():
 
 def test_advanced_indexing_returns_copies():
     x = gpugrad.arange(12.0).reshape(3, 4)
-    for c in (x[[0, 1]], x[x > 3], x[gpugrad.tensor(1)], x[:, [1]], x[True]):
+    for c in (x[[0, 1]], x[x > 3], x[gpugrad.tensor([1])], x[:, [1]], x[True]):
         assert not np.shares_memory(c.numpy(), x.numpy())
 
 
