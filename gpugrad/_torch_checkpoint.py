@@ -9,11 +9,13 @@ says how those bytes are ordered.
 
 The pickle is read by ``_CheckpointUnpickler``, whose ``find_class`` hands out only what
 rebuilds tensors and plain data (our own stand-ins for PyTorch's rebuild functions, dtypes,
-storage types, ``Size``, ``device``, ``OrderedDict``...) and refuses every other global with
+storage types, ``Size``, ``device``, ``OrderedDict``...) and the globals the user allowlisted
+(``gpugrad.serialization.add_safe_globals``), and refuses every other global with
 ``pickle.UnpicklingError``, as ``torch.load(weights_only=True)`` does: globals are the only way
-a pickle reaches code, so nothing else in the file can run. Each storage is read once into a
-writable array on its device; tensors are strided views of it, so tensors that shared a
-storage in PyTorch (tied weights, views) share memory after loading too.
+a pickle reaches code, so nothing else in the file can run (``_restricted_unpickler.py``).
+Each storage is read once into a writable array on its device; tensors are strided views
+of it, so tensors that shared a storage in PyTorch (tied weights, views) share memory after
+loading too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from ._restricted_unpickler import RestrictedUnpickler
 from ._zip_mmap import mapped_bytes
 from .backend import get_backend
 from .size import Size
@@ -296,49 +299,20 @@ class _TensorClass:
         self.parameter = parameter
 
 
-class _CheckpointUnpickler(pickle._Unpickler):
-    """Unpickles ``data.pkl``: only the globals of ``_allowed`` resolve, and ``BUILD`` (which
-    sets attributes on whatever object is below it on the stack) only reaches state dicts.
-
-    This is the pure-Python unpickler so that ``BUILD`` can be guarded: the C one would let a
-    file set attributes of the shared objects ``find_class`` returns (``gpugrad.float32``...).
-    """
-
-    dispatch = dict(pickle._Unpickler.dispatch)
+class _CheckpointUnpickler(RestrictedUnpickler):
+    """Unpickles ``data.pkl``: the globals of ``_allowed`` and the user's allowlist resolve
+    (see ``RestrictedUnpickler`` for what else is guarded); storages are read by ``reader``."""
 
     def __init__(self, file, reader: _StorageReader, **pickle_load_args):
         super().__init__(file, **pickle_load_args)
         self.reader = reader
         self.allowed = _allowed(reader)
 
-    def find_class(self, module, name):
-        module = {"__builtin__": "builtins", "copy_reg": "copyreg"}.get(module, module)
-        found = self.allowed.get(f"{module}.{name}")
-        if found is None:
-            raise pickle.UnpicklingError(
-                f"gpugrad.load refused the global {module}.{name} in this PyTorch checkpoint: "
-                "it rebuilds only tensors, parameters, dtypes, devices, sizes, numbers, "
-                "strings and containers (what torch.load(weights_only=True) allows) and never "
-                "runs code from a file, whatever weights_only says. Load it with torch.load if "
-                "you trust it, and save its tensors (e.g. a state_dict) with torch.save")
-        return found
+    def default_global(self, name: str):
+        return self.allowed.get(name)
 
     def persistent_load(self, pid):
         return self.reader.storage(pid)
-
-    def _load_build(self):
-        # A state dict carries its modules' versions as an attribute (``_metadata``): that
-        # is the one BUILD PyTorch writes.
-        if len(self.stack) < 2:
-            raise pickle.UnpicklingError("corrupt PyTorch checkpoint: BUILD on an empty stack")
-        state, inst = self.stack[-1], self.stack[-2]
-        if type(inst) not in (OrderedDict, Counter) or not isinstance(state, dict):
-            raise pickle.UnpicklingError(
-                f"gpugrad.load refused to set the state of a {type(inst).__name__} in this "
-                "PyTorch checkpoint (only an OrderedDict's attributes may be set)")
-        pickle._Unpickler.load_build(self)
-
-    dispatch[pickle.BUILD[0]] = _load_build
 
 
 def _allowed(reader: _StorageReader) -> dict:
@@ -353,8 +327,13 @@ def _allowed(reader: _StorageReader) -> dict:
         return reader.tensor(storage, offset, size, stride, requires_grad, dtype, metadata)
 
     def rebuild_from_type_v2(func, new_type, args, state):
+        # ``func`` comes from the stack: only a tensor rebuild function may be called
+        rebuild = func is rebuild_v2 or func is rebuild_v3
+        if not rebuild or not isinstance(new_type, _TensorClass):
+            raise pickle.UnpicklingError("corrupt PyTorch checkpoint: _rebuild_from_type_v2 "
+                                         "of a non-tensor")
         t = func(*args)
-        if not isinstance(t, Tensor) or not isinstance(new_type, _TensorClass):
+        if not isinstance(t, Tensor):
             raise pickle.UnpicklingError("corrupt PyTorch checkpoint: _rebuild_from_type_v2 "
                                          "of a non-tensor")
         if new_type.parameter:

@@ -27,11 +27,13 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from ._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ._zip_mmap import mapped_npy
 from .backend import cuda_available, get_backend
 from .tensor import Tensor
 
-__all__ = ["save", "load"]
+__all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "safe_globals"]
 
 _MANIFEST = "__manifest__"
 _FORMAT = "gpugrad.npz/1"
@@ -263,11 +265,15 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     the saved device string, or PyTorch's ``map_location(storage, location)`` function) chooses
     where tensors go; by default, where they were saved.
 
-    Loading never runs code from the file, whatever ``weights_only`` says: a PyTorch
-    checkpoint is read by a restricted unpickler that rebuilds only tensors, parameters,
-    dtypes, devices, sizes, numbers, strings and containers (what ``torch.load(...,
-    weights_only=True)`` accepts), and ``weights_only=False`` changes nothing: a checkpoint
-    that needs any other global is refused with ``pickle.UnpicklingError``; ``pickle_module``
+    Loading never runs code from the file beyond what the user allowlisted, whatever
+    ``weights_only`` says: a PyTorch checkpoint is read by a restricted unpickler that rebuilds
+    only tensors, parameters, dtypes, devices, sizes, numbers, strings and containers (what
+    ``torch.load(..., weights_only=True)`` accepts by default) and the globals marked safe with
+    ``gpugrad.serialization.add_safe_globals`` or the ``safe_globals`` context manager (e.g.
+    ``argparse.Namespace``, a config dataclass, an enum: they may then be called, and their
+    instances' state set, as in PyTorch), and ``weights_only=False`` changes nothing: a
+    checkpoint that needs any other global is refused with ``pickle.UnpicklingError``;
+    ``pickle_module``
     may only be Python's ``pickle`` (the reader is ours), and ``pickle_load_args`` go to the
     unpickler (``encoding``, ``errors``...). ``mmap=True`` (``f`` a path) maps the arrays of
     members stored uncompressed (as both formats store them) copy-on-write instead of reading
