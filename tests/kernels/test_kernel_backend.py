@@ -55,17 +55,33 @@ def test_interpret_backend_in_process():
     assert x.grad._backend is backend
 
 
-def test_op_registry_through_the_interpreted_kernels():
+# The registry's checks that run on the interpreted kernels: float64 on strided layouts is left
+# to the NumPy twins (strided addressing is checked in float32 and bfloat16, float64's arithmetic
+# on contiguous inputs).
+REGISTRY_CHECKS = "values_and_grads and not (float64 and strided)"
+
+# The same checks in parts of a few dozen seconds each, so that a parallel run (pytest -n) spreads
+# them: each part narrows REGISTRY_CHECKS by a test file and a keyword or its negation, so
+# together the parts select exactly what REGISTRY_CHECKS selects in both files.
+REGISTRY_PARTS = {
+    "float32-contiguous": ("test_opinfo.py", "float32 and contiguous"),
+    "float32-strided": ("test_opinfo.py", "float32 and not contiguous"),
+    "float64": ("test_opinfo.py", "not float32"),
+    "bfloat16": ("test_bfloat16.py", None),
+}
+
+
+@pytest.mark.parametrize("part", REGISTRY_PARTS)
+def test_op_registry_through_the_interpreted_kernels(part):
     """The whole op registry (values and gradients against PyTorch, in float64, float32 and
     bfloat16) with CPU tensors running the Triton kernels under the interpreter instead of the
     NumPy twins."""
+    test_file, narrowing = REGISTRY_PARTS[part]
+    checks = REGISTRY_CHECKS if narrowing is None else f"({REGISTRY_CHECKS}) and ({narrowing})"
     env = dict(os.environ, GPUGRAD_KERNELS="interpret")
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
-         os.path.join(HERE, "..", "test_opinfo.py"), os.path.join(HERE, "..", "test_bfloat16.py"),
-         # (float64 on strided layouts left to the NumPy twins: strided addressing is checked
-         # in float32 and bfloat16, float64's arithmetic on contiguous inputs)
-         "-k", "values_and_grads and not (float64 and strided)"],
+         os.path.join(HERE, "..", test_file), "-k", checks],
         env=env, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
