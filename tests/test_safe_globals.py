@@ -12,10 +12,10 @@ import os
 import pickle
 import re
 import sys
-import zipfile
 
 import pytest
 import torch
+from checkpoint_tools import Evil, rewrite_archive
 
 import gpugrad
 import gpugrad.serialization as gs
@@ -202,31 +202,18 @@ def _with_pickle(tmp_path, payload: bytes):
     """A torch.save checkpoint whose data.pkl is ``payload``."""
     buffer = io.BytesIO()
     torch.save({"w": torch.ones(2)}, buffer)
-    out = tmp_path / "hostile.pt"
-    with zipfile.ZipFile(buffer) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            dst.writestr(info, payload if info.filename.endswith("/data.pkl") else data)
-    return out
-
-
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+    return rewrite_archive(buffer, tmp_path / "hostile.pt", change_pickle=lambda _: payload)
 
 
 def test_allowlisting_lets_nothing_else_through(tmp_path):
     marker = tmp_path / "pwned"
     gs.add_safe_globals([argparse.Namespace, Callable, make_not_allowed])
     # os.system in the state of an allowlisted object
-    state = pickle.dumps(argparse.Namespace(x=_Evil(marker)), protocol=2)
+    state = pickle.dumps(argparse.Namespace(x=Evil(marker)), protocol=2)
     with pytest.raises(pickle.UnpicklingError, match=r"refused the global posix\.system"):
         gpugrad.load(_with_pickle(tmp_path, state))
     # os.system allowlisted itself: its module is never loaded (as in PyTorch)
-    evil = pickle.dumps({"x": _Evil(marker)}, protocol=2)
+    evil = pickle.dumps({"x": Evil(marker)}, protocol=2)
     with gs.safe_globals([os.system]), pytest.raises(pickle.UnpicklingError,
                                                      match="never loaded"):
         gpugrad.load(_with_pickle(tmp_path, evil))

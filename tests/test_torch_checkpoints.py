@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import io
-import os
 import pickle
-import zipfile
 from collections import OrderedDict
 
 import numpy as np
 import pytest
 import torch
+from checkpoint_tools import Evil, rewrite_archive
 
 import gpugrad
 from gpugrad import nn
@@ -214,25 +213,10 @@ def test_file_objects_and_map_location(tmp_path):
         assert ours["w"].device == gpugrad.device("cpu")
 
 
-def _rewrite(path, out, change_pickle=None, change_record=None, byteorder=None):
-    """A copy of a torch.save archive with its pickle or records changed."""
-    with zipfile.ZipFile(path) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename.endswith("/data.pkl") and change_pickle:
-                data = change_pickle(data)
-            elif "/data/" in info.filename and change_record:
-                data = change_record(data)
-            elif info.filename.endswith("/byteorder") and byteorder:
-                data = byteorder.encode()
-            dst.writestr(info, data)
-    return out
-
-
 def test_cuda_locations_follow_map_location(tmp_path):
     path = _save({"w": torch.arange(6.0).reshape(2, 3)}, tmp_path)
     # what torch.save writes for a CUDA tensor: its location 'cuda:0' (BINUNICODE, 4-byte size)
-    cuda = _rewrite(path, tmp_path / "cuda.pt", change_pickle=lambda p: p.replace(
+    cuda = rewrite_archive(path, tmp_path / "cuda.pt", change_pickle=lambda p: p.replace(
         b"X\x03\x00\x00\x00cpu", b"X\x06\x00\x00\x00cuda:0"))
     for loc in ("cpu", {"cuda:0": "cpu"}, lambda storage, location: storage):
         ours = gpugrad.load(cuda, map_location=loc)
@@ -254,7 +238,7 @@ def test_big_endian_records(tmp_path):
     for key, t in obj.items():  # one archive per dtype: each record swapped by its item size
         path = _save({key: t}, tmp_path, f"{key}.pt")
         size = t.element_size()
-        paths[key] = _rewrite(path, tmp_path / f"{key}_big.pt", byteorder="big",
+        paths[key] = rewrite_archive(path, tmp_path / f"{key}_big.pt", byteorder="big",
                               change_record=lambda data, size=size: np.frombuffer(
                                   data, f"<u{size}").astype(f">u{size}").tobytes()
                               if size > 1 else data)
@@ -263,19 +247,11 @@ def test_big_endian_records(tmp_path):
         _assert_same(gpugrad.load(path), {key: obj[key]})
 
 
-class _Evil:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_malicious_globals_are_refused_and_nothing_runs(tmp_path):
     marker = tmp_path / "pwned"
     path = _save({"w": torch.ones(2)}, tmp_path)
-    evil = pickle.dumps({"w": _Evil(marker)}, protocol=2)
-    bad = _rewrite(path, tmp_path / "evil.pt", change_pickle=lambda _: evil)
+    evil = pickle.dumps({"w": Evil(marker)}, protocol=2)
+    bad = rewrite_archive(path, tmp_path / "evil.pt", change_pickle=lambda _: evil)
     for weights_only in (True, False):
         with pytest.raises(pickle.UnpicklingError, match="refused the global"):
             gpugrad.load(bad, weights_only=weights_only)
@@ -288,7 +264,7 @@ def test_malicious_globals_are_refused_and_nothing_runs(tmp_path):
                          ("torch._utils", "_rebuild_tensor_v2.__globals__"),
                          ("numpy", "load")):
         payload = b"\x80\x02c" + f"{module}\n{name}\n".encode() + b"X\x01\x00\x00\x001\x85R."
-        bad = _rewrite(path, tmp_path / "evil2.pt", change_pickle=lambda _, p=payload: p)
+        bad = rewrite_archive(path, tmp_path / "evil2.pt", change_pickle=lambda _, p=payload: p)
         with pytest.raises(pickle.UnpicklingError, match="refused the global"):
             gpugrad.load(bad)
 
@@ -303,7 +279,7 @@ def test_build_cannot_change_shared_objects(tmp_path):
                 b"\x80\x02ctorch\nSize\nN}X\x07\x00\x00\x00__len__Ns\x86b.",
                 b"\x80\x02ccollections\nOrderedDict\n)RN}X\x01\x00\x00\x00aK\x01s\x86b.")
     for payload in payloads:
-        bad = _rewrite(path, tmp_path / "build.pt", change_pickle=lambda _, p=payload: p)
+        bad = rewrite_archive(path, tmp_path / "build.pt", change_pickle=lambda _, p=payload: p)
         with pytest.raises(pickle.UnpicklingError, match="refused to set the state"):
             gpugrad.load(bad)
     assert gpugrad.float32.np is np_dtype and len(gpugrad.Size([1, 2])) == 2
@@ -330,7 +306,7 @@ def test_dtypes_gpugrad_lacks_are_named(tmp_path):
 
 def test_corrupt_records_are_errors(tmp_path):
     path = _save({"w": torch.arange(6.0)}, tmp_path)
-    short = _rewrite(path, tmp_path / "short.pt", change_record=lambda data: data[:8])
+    short = rewrite_archive(path, tmp_path / "short.pt", change_record=lambda data: data[:8])
     with pytest.raises(RuntimeError, match="reads past its storage"):
         gpugrad.load(short)
 
