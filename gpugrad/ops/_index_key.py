@@ -91,15 +91,13 @@ def normalize_key(x: Tensor, key):
                 break
         else:
             return key, None
-    if isinstance(key, Tensor):
-        if _scalar_int(key):  # x[t]: PyTorch indexes with a 0-d integer tensor as with an int
-            return normalize_key(x, _as_int(key))
-    elif key.__class__ is tuple and any(_scalar_int(k) for k in key):
-        return normalize_key(x, tuple([_as_int(k) if _scalar_int(k) else k for k in key]))
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
         key = (key,)
+    if any(_scalar_int(k) for k in key):  # PyTorch indexes with a 0-d integer tensor as with
+        # the int it holds: x[t] is the view x[1] (and a key of ints takes the path above)
+        return normalize_key(x, tuple([_as_int(k) if _scalar_int(k) else k for k in key]))
     backend = x._backend
     ndim = len(shape)
 
@@ -114,8 +112,8 @@ def normalize_key(x: Tensor, key):
             items.append(("ellipsis", None))
         elif isinstance(item, (bool, np.bool_)):
             items.append(("bool", bool(item)))
-        elif isinstance(item, (int, np.integer)) or _scalar_int(item):
-            items.append(("int", _as_int(item) if isinstance(item, Tensor) else int(item)))
+        elif isinstance(item, (int, np.integer)):
+            items.append(("int", int(item)))
             used += 1
         elif isinstance(item, slice):
             items.append(("slice", _slice(item)))

@@ -61,9 +61,9 @@ class Cat(Function):
             d = ctx.dim = wrap_dim(dim, len(ref))
             ctx.sizes = [ref[d]] * len(arrays)
         else:
-            d, arrays = _checked_arrays(ctx, tensors, dim)
+            d, arrays, np_dtype = _checked_arrays(ctx, tensors, dim)
             if not arrays:
-                return Tensor._make(backend.xp.zeros((0,), dtype=ctx.np_dtype), backend)
+                return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
         return Tensor._make(backend.xp.concatenate(arrays, axis=d), backend)
 
     @staticmethod
@@ -89,15 +89,14 @@ class Cat(Function):
 
 
 def _checked_arrays(ctx, tensors, dim) -> tuple:
-    """``cat``'s dim and arrays with PyTorch's checks, dtype promotion, 0-d tensors (refused)
-    and the legacy rule that skips 1-D empty tensors whatever their shape; sets ``ctx.dim``,
-    ``ctx.sizes`` (None for a skipped tensor) and ``ctx.np_dtype``."""
+    """``cat``'s dim, arrays and promoted dtype with PyTorch's checks, 0-d tensors (refused)
+    and the legacy rule that skips 1-D empty tensors whatever their shape; sets ``ctx.dim``
+    and ``ctx.sizes`` (None for a skipped tensor)."""
     np_dtype = tensors[0]._data.dtype
     for t in tensors:  # one dtype (the common case): no promotion to work out
         if t._data.dtype is not np_dtype:
             np_dtype = dt.result_type(*tensors).np
             break
-    ctx.np_dtype = np_dtype
     kept = [(i, t) for i, t in enumerate(tensors) if t._data.shape != (0,)]
     d = 0
     if kept:
@@ -126,7 +125,7 @@ def _checked_arrays(ctx, tensors, dim) -> tuple:
         wrap_dim(dim, 1)
     ctx.dim = d
     ctx.sizes = [None if t._data.shape == (0,) else t._data.shape[d] for t in tensors]
-    return d, [t._data.astype(np_dtype, copy=False) for _, t in kept]
+    return d, [t._data.astype(np_dtype, copy=False) for _, t in kept], np_dtype
 
 
 def cat(tensors, dim: int = 0) -> Tensor:

@@ -105,8 +105,7 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
         return full_cls.apply(input, None, False)
     shape = input._data.shape
     axis = wrap_dim(dim, len(shape))
-    if shape and shape[axis] == 0:
-        _check_dim_size(name, input, axis, axis)  # raises
+    _check_dim_size(name, input, axis, axis)
     data, backend = input._data, input._backend
     if shape:
         values, idx = backend.arg_reduce(dim_cls.op, data, axis, keepdim)
