@@ -1,5 +1,7 @@
-"""``repeat_interleave``: each entry repeated in place along a dim (``numpy.repeat``). It is
-an ``index_select`` with the repeated positions, so its gradient sums the copies back."""
+"""The copies that repeat or reverse entries: ``repeat`` and ``tile`` (the whole tensor
+tiled), ``repeat_interleave`` (each entry repeated in place along a dim, as ``numpy.repeat``:
+an ``index_select`` with the repeated positions, so its gradient sums the copies back), and
+``flip``."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import numbers
 
 import numpy as np
 
+from ..autograd.function import Function
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import index_select
 
-__all__ = ["repeat_interleave"]
+__all__ = ["repeat_interleave", "tile", "flip", "fliplr", "flipud"]
 
 
 def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
@@ -64,4 +67,94 @@ def _counts(repeats, size: int | None) -> np.ndarray:
     return counts
 
 
-METHODS = {"repeat_interleave": repeat_interleave}
+# ---------------------------------------------------------------------- repeat, flip
+class Repeat(Function):
+    node_name = "RepeatBackward0"
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        shape = (1,) * (len(reps) - x._data.ndim) + x._data.shape
+        ctx.in_shape, ctx.shape, ctx.reps = x._data.shape, shape, reps
+        return x._new(x._backend.xp.tile(x._data.reshape(shape), reps))
+
+    @staticmethod
+    def backward(ctx, grad):
+        # out[r*s + i] = x[i] along each dim: view the gradient as (r0, s0, r1, s1, ...) and
+        # sum over the r axes.
+        paired = tuple(v for r, s in zip(ctx.reps, ctx.shape) for v in (r, s))
+        axes = tuple(range(0, len(paired), 2))
+        return grad.reshape(paired).sum(axes).reshape(ctx.in_shape), None
+
+
+def _sizes(sizes) -> tuple:
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    return tuple(int(n) for n in sizes)
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tile ``input`` ``sizes[i]`` times along each dim (``sizes`` may add leading dims)."""
+    reps = _sizes(sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions "
+            "of tensor"
+        )
+    shape = (1,) * (len(reps) - input._data.ndim) + input._data.shape
+    target = [r * s for r, s in zip(reps, shape)]
+    if any(r < 0 for r in reps):
+        bad = min(target)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {bad}: {target}")
+    return Repeat.apply(input, reps)
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``repeat`` with ``dims`` padded with leading ones to ``input``'s number of dims."""
+    reps = _sizes((dims,))
+    return repeat(input, (1,) * (input._data.ndim - len(reps)) + reps)
+
+
+class Flip(Function):
+    node_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x._new(x._backend.xp.flip(x._data, axis=dims).copy())
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, ctx.dims), None
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """A copy with the order of entries reversed along ``dims``."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    n = input._data.ndim
+    wrapped = []
+    for d in dims:
+        w = wrap_dim(d, n)
+        if w in wrapped:
+            raise RuntimeError(f"dim {w} appears multiple times in the list of dims")
+        wrapped.append(w)
+    if n == 0:
+        return Flip.apply(input, None)
+    return Flip.apply(input, tuple(wrapped))
+
+
+def fliplr(input: Tensor) -> Tensor:
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
+    return flip(input, (0,))
+
+
+METHODS = {
+    "repeat_interleave": repeat_interleave, "repeat": repeat, "tile": tile, "flip": flip,
+    "fliplr": fliplr, "flipud": flipud,
+}

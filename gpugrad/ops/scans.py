@@ -25,8 +25,9 @@ from ..autograd.function import Function
 from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .indexing import ScatterAdd
-from .join import cat, flip, narrow
+from .join import cat, narrow
 from .reduction import cumsum
+from .repeat import flip
 from .statistics import _torch_name
 
 __all__ = ["cummax", "cummin", "cumprod", "logcumsumexp", "diff", "trapezoid", "trapz",
