@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from .common import Case, Context, Workload, rotate
+from .common import Case, Context, Workload
 
 _PROGRAM = Path(__file__).resolve().parents[2] / "tests" / "programs" / "bilstm_crf.py"
 
@@ -48,20 +48,18 @@ def _builder(ctx: Context, impl: str, training: bool):
         data = [(prepare_sequence(s, word_to_ix),
                  lib.tensor([tag_to_ix[t] for t in tags], dtype=lib.long))
                 for s, tags in program.TRAINING_DATA]
-        nxt = rotate(data)
 
         def train_step():
-            sentence, targets = nxt()
-            model.zero_grad()
-            loss = model.neg_log_likelihood(sentence, targets)
-            loss.backward()
-            opt.step()
+            for sentence, targets in data:
+                model.zero_grad()
+                loss = model.neg_log_likelihood(sentence, targets)
+                loss.backward()
+                opt.step()
             return loss
 
         def decode():
-            sentence, _ = nxt()
             with lib.no_grad():
-                return model(sentence)
+                return [model(sentence) for sentence, _ in data]
 
         return train_step if training else decode
 
@@ -70,16 +68,18 @@ def _builder(ctx: Context, impl: str, training: bool):
 
 def cases(ctx: Context) -> list[Case]:
     out = []
+    sentences = len(_program().TRAINING_DATA)
     for training, label in ((True, "training step (one sentence)"),
                             (False, "Viterbi decode (one sentence)")):
         out.append(Case(label=label, inputs=_inputs(ctx), builders={
-            impl: _builder(ctx, impl, training) for impl in ("gpugrad", "torch")}))
+            impl: _builder(ctx, impl, training) for impl in ("gpugrad", "torch")},
+            ops=sentences, rounds=3))  # times per sentence
     return out[:1] if ctx.smoke else out
 
 
 WORKLOAD = Workload(
     name="bilstm_crf",
-    title="BiLSTM-CRF tagger (tests/programs/bilstm_crf.py), one sentence per step",
+    title="BiLSTM-CRF tagger (tests/programs/bilstm_crf.py), per sentence",
     definition=("The PyTorch tutorial's BiLSTM-CRF (embedding 8, hidden 8, 5 tags, sentences of "
                 "7-12 words): a training step is zero_grad + NLL (CRF forward algorithm looped "
                 "over tags) + backward + SGD step; a decode is Viterbi under no_grad. Time per "
