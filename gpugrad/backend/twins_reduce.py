@@ -89,7 +89,9 @@ class ReduceTwins:
             idx, values = x.argmin(axis=axis, keepdims=keepdim), x.min(axis=axis, keepdims=keepdim)
         # The reduction gives the value at the index (a NaN where there is one) for a fraction
         # of take_along_axis's cost; only the sign of a zero extremum may differ.
-        return xp.asarray(values), idx.astype(np.int64, copy=False)
+        if idx.dtype != np.int64:  # (NumPy's intp, int64 on most platforms)
+            idx = idx.astype(np.int64)
+        return xp.asarray(values), idx
 
     def prod_grad(self, grad, x, axis: int):
         """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
@@ -221,6 +223,8 @@ class ReduceTwins:
             # (CuPy, other layouts, and the recorded arrays of gpugrad.compile's capture, which
             # sees broadcast_to but not a view built from a buffer)
             return self.xp.broadcast_to(x, shape)
+        if shape == x.shape:  # nothing broadcast: a plain view, writable as PyTorch's
+            return x.view()
         key = (shape, x.shape, x.strides)
         strides = _BROADCAST_STRIDES.get(key)
         if strides is None:  # (the strides of a few shapes, over and over: remembered)

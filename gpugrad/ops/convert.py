@@ -194,7 +194,7 @@ def item(self: Tensor):
         raise RuntimeError(
             f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
         )
-    return self._backend.to_numpy(self._data).reshape(()).item()
+    return self._backend.to_numpy(self._data).item()  # (any shape of one element)
 
 def tolist(self: Tensor):
     if _capture.recorder is not None:
