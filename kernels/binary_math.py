@@ -247,8 +247,8 @@ def clamp_both_grad(g, x, lo, hi):
     return tl.where((x >= lo) & (x <= hi), g, 0)
 
 
-# The inverse trigonometric functions, other bases, the special functions... (math_more.py).
-from . import math_more as _more  # noqa: E402
+# atan2, hypot, copysign, fmax/fmin, logaddexp, xlogy... (binary_math_more.py).
+from . import binary_math_more as _more  # noqa: E402
 
 BINARY.update(_more.BINARY)
 BINARY_INT.update(_more.BINARY_INT)

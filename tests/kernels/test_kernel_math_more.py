@@ -1,6 +1,7 @@
-"""The kernels of ``kernels/math_more.py`` against their twins where the random values of
-``test_kernel_elementwise.py`` do not go: poles and reflections of digamma and its gradient,
-tails, infinities, NaNs, signed zeros, ties, Python-number operands."""
+"""The kernels of ``kernels/math_more.py`` and ``kernels/binary_math_more.py`` against their
+twins where the random values of ``test_kernel_elementwise.py`` do not go: poles and reflections
+of digamma and its gradient, tails, infinities, NaNs, signed zeros, ties, Python-number
+operands."""
 
 from __future__ import annotations
 
