@@ -5,9 +5,9 @@ names have there: ``torch.dropout(input, p, train)`` has no defaults, the losses
 "mean", but PyTorch's Python bindings read that default as 0, and ``torch.kl_div(x, y)`` is
 elementwise), the norms take a ``cudnn_enabled`` flag,
 ``torch.embedding`` takes the weight first. Each forwards to ``gpugrad.nn.functional``; only
-``cdist``, ``feature_dropout`` and ``embedding_bag``'s extra outputs are computed here.
-Autocast casts them as PyTorch's: through ``F``'s wrapped functions, and ``cdist`` is listed
-in ``amp/policy.py`` itself (so this module is imported before autocast's install).
+``feature_dropout`` and ``embedding_bag``'s extra outputs are computed here (``torch.cdist``,
+with math of its own, is ``ops/distance.py``). Autocast casts them as PyTorch's, through
+``F``'s wrapped functions.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import numpy as np
 from .nn import functional as F
 from .nn.functional.activation_piecewise import rrelu_with_generator
 from .nn.functional.dropout import _check_p, _dropout
-from .ops._inplace_graph import TORCH_NAMES
 from .ops._util import Tensor, check_tensor
 
 __all__ = [
@@ -26,7 +25,7 @@ __all__ = [
     "dropout", "dropout_", "alpha_dropout", "alpha_dropout_", "feature_alpha_dropout",
     "feature_alpha_dropout_", "feature_dropout", "feature_dropout_",
     "embedding", "embedding_bag", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
-    "native_channel_shuffle", "cosine_similarity", "pairwise_distance", "cdist", "pdist",
+    "native_channel_shuffle", "cosine_similarity", "pairwise_distance", "pdist",
     "selu", "selu_", "celu", "celu_", "prelu", "rrelu", "rrelu_", "threshold", "threshold_",
     "hardshrink", "kl_div", "ctc_loss", "margin_ranking_loss", "hinge_embedding_loss",
     "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
@@ -375,49 +374,3 @@ def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_m
                          f"(reflection), got {padding_mode}")
     return F.grid_sample(input, grid, _INTERPOLATION[interpolation_mode],
                          _PADDING[padding_mode], align_corners)
-
-
-# --------------------------------------------------------------------------- cdist
-_COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
-                  "donot_use_mm_for_euclid_dist")
-
-
-def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
-          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
-    """The ``p``-norm distance between each row of ``x1`` (..., P, M) and each row of ``x2``
-    (..., R, M): (..., P, R), batch dims broadcast.
-
-    For ``p = 2``, ``compute_mode`` picks how, as PyTorch: ``"use_mm_for_euclid_dist"`` (and
-    ``"..._if_necessary"`` when P or R is over 25) computes ``sqrt(|a|^2 + |b|^2 - 2 a.b)``
-    with a matmul (faster, less accurate for close points); otherwise the norm of each
-    difference, which builds a (..., P, R, M) tensor."""
-    check_tensor(x1, "cdist", "x1")
-    check_tensor(x2, "cdist", "x2")
-    for name, x in (("X1", x1), ("X2", x2)):
-        if x.dim() < 2:
-            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: "
-                               f"{x.dim()}D")
-        if not x.is_floating_point():
-            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{TORCH_NAMES[x.dtype.name]}")
-    if x1.shape[-1] != x2.shape[-1]:
-        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
-                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
-    if p < 0:
-        raise RuntimeError("cdist only supports non-negative p values")
-    if compute_mode not in _COMPUTE_MODES:
-        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
-    if x1.dtype != x2.dtype:
-        raise RuntimeError(f"X1 and X2 must have the same dtype, got {x1.dtype} and "
-                           f"{x2.dtype}")
-    use_mm = p == 2 and (compute_mode == _COMPUTE_MODES[1] or (
-        compute_mode == _COMPUTE_MODES[0] and (x1.shape[-2] > 25 or x2.shape[-2] > 25)))
-    if use_mm:
-        low = x1.dtype if x1.dtype.itemsize < 4 else None
-        if low is not None:  # |a|^2 + |b|^2 - 2 a.b cancels: float32 inside, as PyTorch's
-            return cdist(x1.float(), x2.float(), p, compute_mode).to(low)
-        sq1 = (x1 * x1).sum(-1, keepdim=True)
-        sq2 = (x2 * x2).sum(-1, keepdim=True)
-        squared = sq1 - 2 * x1.matmul(x2.transpose(-1, -2)) + sq2.transpose(-1, -2)
-        return squared.clamp_min(1e-30).sqrt()  # PyTorch's floor: a finite gradient at 0
-    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, -1)

@@ -14,6 +14,7 @@ from . import (
     convert,
     counting,
     diagonal,
+    distance,
     elementwise,
     igamma,
     index_write,
@@ -56,7 +57,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
-          index_write, tensor_info, math_more, rounding, strided, igamma]
+          index_write, tensor_info, math_more, rounding, strided, igamma, distance]
 
 
 def install_methods(cls) -> None:

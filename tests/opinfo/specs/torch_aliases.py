@@ -1,4 +1,4 @@
-"""Specs of ``cdist`` (the one top-level alias with math of its own, ``gpugrad/_torch_aliases.py``):
+"""Specs of ``cdist`` (``gpugrad/ops/distance.py``, ``torch.cdist``):
 the norm of each difference, and for p = 2 the matmul form PyTorch's ``compute_mode`` picks."""
 
 from __future__ import annotations
