@@ -82,16 +82,17 @@ class ReduceTwins:
 
         The index is the first occurrence of the extremum (or of a NaN, which wins).
         """
-        xp = self.xp
-        if op == "max":
-            idx, values = x.argmax(axis=axis, keepdims=keepdim), x.max(axis=axis, keepdims=keepdim)
+        maximum = op == "max"
+        idx = (x.argmax if maximum else x.argmin)(axis=axis, keepdims=keepdim)
+        if self.xp is np:  # the ufunc's own reduce: NumPy's max is a Python layer over it
+            values = (np.maximum if maximum else np.minimum).reduce(x, axis=axis, keepdims=keepdim)
         else:
-            idx, values = x.argmin(axis=axis, keepdims=keepdim), x.min(axis=axis, keepdims=keepdim)
+            values = (x.max if maximum else x.min)(axis=axis, keepdims=keepdim)
         # The reduction gives the value at the index (a NaN where there is one) for a fraction
         # of take_along_axis's cost; only the sign of a zero extremum may differ.
         if idx.dtype != np.int64:  # (NumPy's intp, int64 on most platforms)
             idx = idx.astype(np.int64)
-        return xp.asarray(values), idx
+        return self.xp.asarray(values), idx
 
     def prod_grad(self, grad, x, axis: int):
         """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
