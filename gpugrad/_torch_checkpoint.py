@@ -35,7 +35,8 @@ from .backend import get_backend
 from .size import Size
 from .tensor import Tensor
 
-__all__ = ["checkpoint_prefix", "load_checkpoint", "refuse_legacy"]
+__all__ = ["archive_prefix", "checkpoint_prefix", "default_global_names", "is_torchscript",
+           "load_checkpoint", "refuse_legacy"]
 
 # PyTorch's legacy (pre-1.6, ``_use_new_zipfile_serialization=False``) files start with a
 # pickled magic number.
@@ -112,21 +113,35 @@ def refuse_legacy(data: bytes) -> None:
             "default (zip) format")
 
 
-def checkpoint_prefix(zf) -> str | None:
-    """The top folder of a ``torch.save`` zip archive, or None if ``zf`` is not one."""
+def archive_prefix(zf) -> str | None:
+    """The top folder of a ``torch.save`` (or TorchScript) zip archive, or None if ``zf`` is
+    neither."""
     names = zf.namelist()
     if not names or "/" not in names[0]:
         return None
     prefix = names[0].split("/", 1)[0]
-    members = set(names)
-    if f"{prefix}/data.pkl" not in members:
-        return None
-    if f"{prefix}/constants.pkl" in members or any(n.startswith(f"{prefix}/code/")
-                                                   for n in names):
+    return prefix if f"{prefix}/data.pkl" in set(names) else None
+
+
+def is_torchscript(zf, prefix: str) -> bool:
+    names = zf.namelist()
+    return f"{prefix}/constants.pkl" in names or any(n.startswith(f"{prefix}/code/")
+                                                     for n in names)
+
+
+def checkpoint_prefix(zf) -> str | None:
+    """The top folder of a ``torch.save`` zip archive, or None if ``zf`` is not one."""
+    prefix = archive_prefix(zf)
+    if prefix is not None and is_torchscript(zf, prefix):
         raise RuntimeError(
             "this file is a TorchScript archive (torch.jit.save); gpugrad has no TorchScript. "
             "Load it in PyTorch and save its state_dict() with torch.save instead")
     return prefix
+
+
+def default_global_names() -> frozenset:
+    """The names of the globals ``load_checkpoint`` resolves without an allowlist."""
+    return frozenset(_allowed(None))
 
 
 def load_checkpoint(zf, prefix: str, map_location, mmap_path=None, pickle_load_args=None):

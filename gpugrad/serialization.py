@@ -10,7 +10,8 @@ a lazy module's uninitialized parameters and buffers (their dtype, device and
 ``requires_grad``).
 Loading reads arrays with ``allow_pickle=False`` and rebuilds from the manifest: nothing in the
 file is ever executed. A tensor saved twice (e.g. tied weights) is stored once and loads as one
-shared tensor.
+shared tensor. ``get_unsafe_globals_in_checkpoint`` (``_checkpoint_globals.py``) lists the
+globals a PyTorch checkpoint would need allowlisted (``add_safe_globals``) to load.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _dtype as dt
+from ._checkpoint_globals import get_unsafe_globals_in_checkpoint
 from ._device import device as _device_cls
 from ._safe_globals import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 from ._zip_mmap import mapped_npy
@@ -33,7 +35,7 @@ from .backend import cuda_available, get_backend
 from .tensor import Tensor
 
 __all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
-           "safe_globals"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint"]
 
 _MANIFEST = "__manifest__"
 _FORMAT = "gpugrad.npz/1"

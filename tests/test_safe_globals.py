@@ -1,6 +1,7 @@
 """``gpugrad.serialization.add_safe_globals`` and friends: checkpoints that ``torch.save`` wrote
 with other objects than tensors load once those are allowlisted, as with
-``torch.load(weights_only=True)``; nothing else runs."""
+``torch.load(weights_only=True)``; nothing else runs. ``get_unsafe_globals_in_checkpoint``
+lists what would need allowlisting, as PyTorch's."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import pickle
 import re
 import sys
+import zipfile
 
 import pytest
 import torch
@@ -249,3 +251,105 @@ def test_allowlisting_lets_nothing_else_through(tmp_path):
     loaded = gpugrad.load(_with_pickle(tmp_path, pickle.dumps(_Reduce(make_not_allowed),
                                                               protocol=2)))
     assert type(loaded) is NotAllowed
+
+
+# get_unsafe_globals_in_checkpoint: what loading would refuse, read from the pickle's opcodes.
+
+def _unsafe(f):
+    """gpugrad's and torch's answers, each sorted (torch's comes from a set)."""
+    answers = []
+    for fn in (gs.get_unsafe_globals_in_checkpoint,
+               torch.serialization.get_unsafe_globals_in_checkpoint):
+        if hasattr(f, "seek"):
+            f.seek(0)
+        answers.append(sorted(fn(f)))
+    return answers
+
+
+def test_unsafe_globals_are_torchs_and_shrink_with_the_allowlist(tmp_path):
+    path = _checkpoint(tmp_path)
+    ours, theirs = _unsafe(path)
+    assert ours == theirs == sorted(["argparse.Namespace"] + [
+        f"{__name__}.{c.__name__}" for c in (Config, Color, Stateful, Slotted)])
+    for api in (gs, torch.serialization):
+        api.add_safe_globals([argparse.Namespace, Config])
+    ours, theirs = _unsafe(path)
+    assert ours == theirs == sorted(f"{__name__}.{c.__name__}" for c in (Color, Stateful,
+                                                                           Slotted))
+    with gs.safe_globals(ALLOWED), torch.serialization.safe_globals(ALLOWED):
+        assert _unsafe(path) == [[], []]
+    # (leaving the block emptied the allowlist) a file object too; in the order of the file
+    with open(path, "rb") as f:
+        assert gs.get_unsafe_globals_in_checkpoint(f) == ["argparse.Namespace"] + [
+            f"{__name__}.{c.__name__}" for c in (Config, Color, Stateful, Slotted)]
+
+
+def test_unsafe_globals_of_weights_only_checkpoints_are_none(tmp_path):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    buffer = io.BytesIO()
+    torch.save({"model": net.state_dict(), "step": 3, "dtype": torch.float16,
+                "size": torch.Size([2]), "device": torch.device("cpu"), "data": b"\x00\x01",
+                "param": torch.nn.Parameter(torch.ones(2))}, buffer)
+    assert _unsafe(buffer) == [[], []]
+    # gpugrad.save's archives hold JSON and arrays, no pickle: nothing to allowlist
+    path = tmp_path / "ours.npz"
+    gpugrad.save(gpugrad.nn.Linear(3, 4).state_dict(), path)
+    assert gs.get_unsafe_globals_in_checkpoint(path) == []
+    with pytest.raises(TypeError, match="can't store objects of type Config"):
+        gpugrad.save({"config": Config(1, "x")}, tmp_path / "no.npz")
+
+
+def test_every_global_torch_allows_by_default_is_safe(tmp_path):
+    from torch import _weights_only_unpickler
+
+    names = sorted(_weights_only_unpickler._get_allowed_globals())
+    globals_ = b"".join(b"c%s\n%s\n" % tuple(n.rsplit(".", 1)[i].encode() for i in (0, 1))
+                        for n in names)
+    payload = b"\x80\x02](" + globals_ + b"e."  # a list of the globals (torch's walker's ops)
+    path = _with_pickle(tmp_path, payload)
+    assert _unsafe(path) == [[], []]
+    gs.add_safe_globals([Config])  # the user's and the defaults, together
+    extra = b"\x80\x02](" + globals_ + f"c{__name__}\nConfig\nc{__name__}\nColor\n".encode() + \
+        b"e."
+    assert _unsafe(_with_pickle(tmp_path, extra)) == [[f"{__name__}.Color"],
+                                                      [f"{__name__}.Color", f"{__name__}.Config"]]
+
+
+def test_unsafe_globals_are_read_not_run(tmp_path):
+    marker = tmp_path / "pwned"
+    path = _with_pickle(tmp_path, pickle.dumps({"x": Evil(marker)}, protocol=2))
+    ours, theirs = _unsafe(path)
+    assert ours == theirs == [f"{os.system.__module__}.system"]
+    assert not marker.exists()
+    # Python 2 names as Python 3 reads them; any protocol (torch's reader stops at protocol 2's
+    # opcodes: STACK_GLOBAL and memo ops of protocol 4 raise there)
+    assert gs.get_unsafe_globals_in_checkpoint(_with_pickle(
+        tmp_path, b"\x80\x02c__builtin__\nslice\nc__builtin__\nset\n\x86.")) == ["builtins.slice"]
+    obj = {"args": argparse.Namespace(a=Color.RED), "again": argparse.Namespace(), "s": slice(1)}
+    p4 = _with_pickle(tmp_path, pickle.dumps(obj, protocol=4))
+    assert gs.get_unsafe_globals_in_checkpoint(p4) == [
+        "argparse.Namespace", f"{__name__}.Color", "builtins.slice"]
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported operand"):
+        torch.serialization.get_unsafe_globals_in_checkpoint(p4)
+
+
+def test_unsafe_globals_of_what_is_no_checkpoint(tmp_path):
+    (tmp_path / "text").write_text("not a zip")
+    for fn in (gs.get_unsafe_globals_in_checkpoint,
+               torch.serialization.get_unsafe_globals_in_checkpoint):
+        with pytest.raises(ValueError, match="Expected input to be a checkpoint returned by "
+                                             "torch.save"):
+            fn(tmp_path / "text")
+    scripted = tmp_path / "scripted.pt"  # what makes a TorchScript archive: its constants
+    with zipfile.ZipFile(scripted, "w") as zf:
+        zf.writestr("scripted/data.pkl", pickle.dumps({}, protocol=2))
+        zf.writestr("scripted/constants.pkl", pickle.dumps((), protocol=2))
+        zf.writestr("scripted/version", "3\n")
+    for fn in (gs.get_unsafe_globals_in_checkpoint,
+               torch.serialization.get_unsafe_globals_in_checkpoint):
+        with pytest.raises(ValueError, match="got a torchscript checkpoint"):
+            fn(scripted)
+    assert "get_unsafe_globals_in_checkpoint" in gs.__all__
+    assert not hasattr(torch, "get_unsafe_globals_in_checkpoint")
+    assert not hasattr(gpugrad, "get_unsafe_globals_in_checkpoint")

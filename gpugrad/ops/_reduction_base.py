@@ -56,25 +56,34 @@ class Reduction(Function):
         kshape = self.kshape
         return a if kshape is None else a.reshape(kshape)
 
-    @staticmethod
-    def backward(ctx, grad):
-        # On Tensors (create_graph); the engine otherwise calls _array_backward.
-        x, y = ctx.saved_tensors if REDUCE[ctx.op].saves else (None, None)
-        shape, dims = ctx.shape, ctx.dims
+    def input_grad(self, grad, x, y):
+        """The input's gradient (a Tensor, differentiable: create_graph) from the output's
+        ``grad``, given the input ``x`` and the output ``y`` (each None where the formula does
+        not read it)."""
+        shape, dims = self.shape, self.dims
         count = math.prod(shape) if dims is None else math.prod(shape[d] for d in dims)
-        r = Reduced(lambda a: a.sum(dims, keepdim=True), count, dims is None, ctx.param)
-        gx = REDUCE[ctx.op].grad(math_ns(), r, ctx._kept(grad), x, ctx._kept(y))
+        r = Reduced(lambda a: a.sum(dims, keepdim=True), count, dims is None, self.param)
+        gx = REDUCE[self.op].grad(math_ns(), r, self._kept(grad), x, self._kept(y))
         if gx is not None and tuple(gx.shape) != shape:
             gx = gx.expand(shape)
-        return (gx,) + (None,) * (len(ctx.needs_input_grad) - 1)
+        return gx
 
-    def _array_backward(self, grad):
-        # sum and mean read nothing saved: like PyTorch's, their node can run twice
-        x, y = self.saved_arrays() if REDUCE[self.op].saves else (None, None)
+    def array_input_grad(self, grad, x, y):
+        """``input_grad`` on raw arrays, through the backend's ``reduce_grad``."""
         kshape = self.kshape
         if kshape is not None:
             grad = grad.reshape(kshape)
             if y is not None:
                 y = y.reshape(kshape)
-        gx = self._backend.reduce_grad(self.op, grad, x, y, self.shape, self.dims, self.param)
-        return (gx,) + (None,) * (len(self.needs_input_grad) - 1)
+        return self._backend.reduce_grad(self.op, grad, x, y, self.shape, self.dims, self.param)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # On Tensors (create_graph); the engine otherwise calls _array_backward.
+        x, y = ctx.saved_tensors if REDUCE[ctx.op].saves else (None, None)
+        return (ctx.input_grad(grad, x, y),) + (None,) * (len(ctx.needs_input_grad) - 1)
+
+    def _array_backward(self, grad):
+        # sum and mean read nothing saved: like PyTorch's, their node can run twice
+        x, y = self.saved_arrays() if REDUCE[self.op].saves else (None, None)
+        return (self.array_input_grad(grad, x, y),) + (None,) * (len(self.needs_input_grad) - 1)

@@ -67,18 +67,21 @@ def _getf2(xp, a):
 
 
 class LuFactor(Function):
+    """The compact ``LU`` that ``_lu_factor`` computed, with the ``pivots`` it found passed in:
+    one output, as PyTorch's ``LinalgLuFactorExBackward0`` (the int pivots, and
+    ``lu_factor_ex``'s info, are not among the node's outputs)."""
+
     node_name = "LinalgLuFactorExBackward0"
 
     @staticmethod
-    def forward(ctx, A):
-        lu, piv = _getf2(A._backend.xp, A._data)
-        LU, pivots = A._new(lu), A._new(piv)
-        ctx.mark_non_differentiable(pivots)
-        ctx.save_for_backward(LU, pivots)
-        return LU, pivots
+    def forward(ctx, A, lu, pivots):
+        LU = Tensor._make(lu, A._backend)
+        if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads these)
+            ctx.save_for_backward(LU, pivots)
+        return LU
 
     @staticmethod
-    def backward(ctx, gLU, _gpivots):
+    def backward(ctx, gLU):
         # A = P L U (square): gA = P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T with gL, gU
         # the strictly lower and the upper part of gLU.
         LU, pivots = ctx.saved_tensors
@@ -89,14 +92,17 @@ class LuFactor(Function):
         phi = (_mT(L) @ gLU.tril(-1)).tril(-1) + (gLU.triu() @ _mT(U)).triu()
         X = solve_triangular(_mT(L), phi, upper=True, unitriangular=True)
         X = solve_triangular(_mT(U), X, upper=False, left=False)
-        return P @ X
+        return P @ X, None, None
 
 
 def _lu_factor(A, pivot, fn):
+    """``(LU, pivots)`` of ``A``, recorded as one ``LuFactor`` node whose output is ``LU``."""
     check_matrix(A, fn, square=False)
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    return LuFactor.apply(A)
+    lu, piv = _getf2(A._backend.xp, A._data)
+    pivots = Tensor._make(piv, A._backend)
+    return LuFactor.apply_unary(A, lu, pivots), pivots
 
 
 def _info(LU):

@@ -46,6 +46,46 @@ class MinAll(Amin):
     node_name = "MinBackward1"
 
 
+class Aminmax(Reduction):
+    """``aminmax``: the min and the max over ``dims``, two outputs of one node (PyTorch's
+    ``AminmaxBackward0``). Each output sends its gradient as ``amin`` / ``amax`` do, shared
+    among ties; an output that got no gradient sends nothing (so a hook sees None for it, as in
+    PyTorch, rather than zeros)."""
+
+    node_name = "AminmaxBackward0"
+    op = "amin"  # (the formula, the same for the max: where x equals the result)
+    _materialize_grads = False
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        reduce, data, backend = x._backend.reduce, x._data, x._backend
+        lo = Tensor._make(reduce("amin", data, dims, keepdim), backend)
+        hi = Tensor._make(reduce("amax", data, dims, keepdim), backend)
+        if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads these)
+            ctx.shape, ctx.dims = data.shape, dims
+            ctx.save_for_backward(x, lo, hi)
+        return lo, hi
+
+    @staticmethod
+    def backward(ctx, grad_min, grad_max):
+        x, lo, hi = ctx.saved_tensors
+        gx = None
+        for g, y in ((grad_min, lo), (grad_max, hi)):
+            if g is not None:
+                part = ctx.input_grad(g, x, y)
+                gx = part if gx is None else gx + part
+        return gx, None, None
+
+    def _array_backward(self, grad_min, grad_max):
+        x, lo, hi = self.saved_arrays()
+        gx = None
+        for g, y in ((grad_min, lo), (grad_max, hi)):
+            if g is not None:
+                part = self.array_input_grad(g, x, y)
+                gx = part if gx is None else self._backend.binary("add", gx, part)
+        return gx, None, None
+
+
 class MaxDim(Function):
     """max along one dim: the values, picked at the int64 ``indices`` that ``max`` found (one
     output: as PyTorch's ``MaxBackward0``, the node does not list the indices among its

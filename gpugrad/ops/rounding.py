@@ -51,23 +51,22 @@ frexp_result = _result("frexp", "mantissa exponent")
 
 
 class Frexp(Function):
-    """``x = mantissa * 2**exponent`` with ``|mantissa|`` in [0.5, 1); the mantissa's gradient
-    is ``grad / 2**exponent``."""
+    """The mantissa of ``x = mantissa * 2**exponent`` (``|mantissa|`` in [0.5, 1)), picked from
+    what ``frexp`` computed: one output, as PyTorch's ``FrexpBackward0`` (the int exponent is
+    not among the node's outputs). Its gradient is ``grad / 2**exponent``."""
 
     node_name = "FrexpBackward0"
 
     @staticmethod
-    def forward(ctx, x):
-        mantissa, exponent = x._backend.xp.frexp(x._data)
-        exponent = x._new(exponent.astype(dt.int32.np))
-        ctx.mark_non_differentiable(exponent)
-        ctx.save_for_backward(exponent)
-        return x._new(mantissa), exponent
+    def forward(ctx, x, mantissa, exponent):
+        if ctx.needs_input_grad[0]:  # (recorded: otherwise nothing reads it)
+            ctx.save_for_backward(exponent)
+        return Tensor._make(mantissa, x._backend)
 
     @staticmethod
-    def backward(ctx, grad, _):
+    def backward(ctx, grad):
         (exponent,) = ctx.saved_tensors
-        return grad / math_ns().pow(2.0, exponent).to(grad.dtype)
+        return grad / math_ns().pow(2.0, exponent).to(grad.dtype), None, None
 
 
 def frexp(input: Tensor):
@@ -75,7 +74,10 @@ def frexp(input: Tensor):
     check_tensor(input, "frexp")
     if not input.dtype.is_floating_point:
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
-    return frexp_result(*Frexp.apply(input))
+    backend = input._backend
+    mantissa, exponent = backend.xp.frexp(input._data)
+    exponent = Tensor._make(exponent.astype(dt.int32.np), backend)
+    return frexp_result(Frexp.apply_unary(input, mantissa, exponent), exponent)
 
 
 METHODS = {"round": round, "round_": _round_, "frexp": frexp}

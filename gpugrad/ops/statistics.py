@@ -2,9 +2,9 @@
 ``aminmax``, ``count_nonzero``, ``dist``, ``renorm``, ``cov``, ``corrcoef``.
 
 Each is a few differentiable Tensor ops (PyTorch writes most of them as composites too), so
-their gradients are those of the parts: ``nansum`` sends nothing to NaN entries, ``aminmax``
-shares the gradient among ties as ``amin`` / ``amax`` do, ``renorm`` differentiates through
-the norm it scales by, ``cov`` through the mean it centres on.
+their gradients are those of the parts: ``nansum`` sends nothing to NaN entries, ``renorm``
+differentiates through the norm it scales by, ``cov`` through the mean it centres on.
+``aminmax`` is one node of its own (``minmax.Aminmax``), as PyTorch's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .. import _dtype as dt
 from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, wrap_dim, wrap_dims
 from .compare import isnan
-from .minmax import amax, amin
+from .minmax import Aminmax
 from .reduction import mean, norm, std, sum, var  # noqa: A004
 from .select import clamp, where
 
@@ -83,25 +83,24 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
 
 
 def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):
-    """``(min, max)`` over ``dim`` (one int, or all when None) as ``return_types.aminmax``;
-    ties share the gradient, as in ``amin`` / ``amax``."""
+    """``(min, max)`` over ``dim`` (one int, or all when None) as ``return_types.aminmax``, both
+    outputs of one node; ties share the gradient, as in ``amin`` / ``amax``."""
     check_tensor(input, "aminmax")
     data = input._data
     if dim is None:
         if data.size == 0:
             raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as "
                                "the operation has no identity.")
-        dims = tuple(range(data.ndim))
+        dims = None
     else:
         axis = wrap_dim(dim, data.ndim)
         if data.ndim and data.shape[axis] == 0:
             raise IndexError(f"aminmax: Expected reduction dim {axis} to have non-zero size.")
-        dims = (axis,) if data.ndim else ()
+        dims = (axis,) if data.ndim else None
     if input.dtype == dt.bool:
-        as_int = input.to(dt.uint8)
-        lo, hi = amin(as_int, dims, keepdim), amax(as_int, dims, keepdim)
+        lo, hi = Aminmax.apply_unary(input.to(dt.uint8), dims, keepdim)
         return return_types.aminmax(lo.to(dt.bool), hi.to(dt.bool))
-    return return_types.aminmax(amin(input, dims, keepdim), amax(input, dims, keepdim))
+    return return_types.aminmax(*Aminmax.apply_unary(input, dims, keepdim))
 
 
 def count_nonzero(input: Tensor, dim=None) -> Tensor:

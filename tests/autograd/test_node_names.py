@@ -288,6 +288,32 @@ def test_registry_nodes_are_named_and_linked_as_torch(spec):
     assert not differ, differ[0]
 
 
+def _outputs(spec, out):
+    out = spec.outputs(out) if spec.outputs else out
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+@pytest.mark.parametrize("spec", [s for s in REGISTRY if s.differentiable],
+                         ids=lambda s: s.name)
+def test_registry_nodes_list_as_many_outputs_as_torch(spec):
+    """A node named as PyTorch's lists as many outputs (the gradients its hooks see) as
+    PyTorch's: none for the int outputs PyTorch's node leaves out (frexp's exponent, the
+    pivots of lu_factor), one each for the outputs of one node (aminmax's min and max)."""
+    for sample in spec.samples(np.random.default_rng(0)):
+        g_args, t_args, grad_idx, _ = build_args(sample, "float64", "contiguous", True)
+        if not grad_idx:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ours = _outputs(spec, spec.op(gpugrad, *g_args, **sample.kwargs))
+            theirs = _outputs(spec, spec.op(torch, *t_args, **sample.kwargs))
+        for o, t in zip(ours, theirs, strict=True):
+            fn, t_fn = getattr(o, "grad_fn", None), getattr(t, "grad_fn", None)
+            if fn is not None and t_fn is not None and fn.name() == t_fn.name():
+                # (torch's node: one input metadata per output of the forward)
+                assert fn._n_outputs == len(t_fn._input_metadata), fn.name()
+
+
 def test_sum_and_the_tutorial_walk_match_torch():
     def walk(m):
         m.manual_seed(0)

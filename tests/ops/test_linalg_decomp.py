@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from node_hooks import assert_same_hooked, run_hooked
 
 import gpugrad
 from gpugrad.autograd import gradcheck, gradgradcheck
@@ -146,3 +147,16 @@ def test_det_gradient_at_a_singular_matrix_is_pytorchs_zero():
     gpugrad.linalg.det(g).sum().backward()
     torch.linalg.det(t).sum().backward()
     np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["lu_factor", "lu_factor_ex"])
+def test_lu_factor_node_has_lu_as_its_one_output_as_torch(name, dtype):
+    """PyTorch's LinalgLuFactorExBackward0 lists LU only among its outputs: its hooks see one
+    gradient, none for the pivots (nor for lu_factor_ex's info)."""
+    a = np.random.default_rng(0).standard_normal((2, 3, 3))
+    ours, theirs = (run_hooked(m, lambda m, x: getattr(m.linalg, name)(x), a, dtype)
+                    for m in (gpugrad, torch))
+    assert theirs["node"][0] == "LinalgLuFactorExBackward0"
+    assert theirs["seen"]["post"] == theirs["seen"]["pre"] == [(2, 3, 3)]
+    assert_same_hooked(ours, theirs, rtol=1e-4 if dtype == "float32" else 1e-10)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from node_hooks import assert_same_hooked, run_hooked
 
 import gpugrad
 
@@ -170,6 +171,17 @@ def test_integer_and_bool_inputs():
     assert gpugrad.ldexp(gpugrad.tensor([1, 2]), gpugrad.tensor([3, -1])).tolist() == [8.0, 1.0]
     assert gpugrad.isclose(gpugrad.tensor([1, 2]), gpugrad.tensor([1, 3])).tolist() == [True,
                                                                                          False]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_frexp_node_has_the_mantissa_as_its_one_output_as_torch(dtype):
+    """PyTorch's FrexpBackward0 lists the mantissa only among its outputs (the exponent is an
+    int tensor without history): its hooks see one gradient."""
+    x = np.array([[0.3, -3.5, 3.0, 1.5e-3], [0.0, -0.75, 1e3, INF]])
+    ours, theirs = (run_hooked(m, lambda m, x: m.frexp(x), x, dtype) for m in (gpugrad, torch))
+    assert theirs["node"][0] == "FrexpBackward0" and theirs["outputs"] == [True, False]
+    assert theirs["seen"]["post"] == theirs["seen"]["pre"] == [(2, 4)]
+    assert_same_hooked(ours, theirs, rtol=0)
 
 
 def test_positive_returns_the_input():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from node_hooks import assert_same_hooked, run_hooked
 
 import gpugrad
 
@@ -74,6 +75,42 @@ def test_aminmax_with_nan():
     """Values as PyTorch's; the gradient at NaN follows gpugrad's amax / amin (shared among the
     NaN entries; PyTorch's is NaN across the slice)."""
     _compare(lambda m, x: tuple(m.aminmax(x, dim=1)), _with_nan(), grad=False)
+
+
+# Ties in each row and column: the gradient of each output is shared among them.
+TIES = np.array([[1.0, 3.0, 3.0, -2.0], [2.0, 0.0, 0.5, 2.0], [1.0, 3.0, 0.0, -2.0]])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kwargs", [{}, {"keepdim": True}, {"dim": 1}, {"dim": 0, "keepdim": True},
+                                    {"dim": -1}])
+@pytest.mark.parametrize("used", [(0, 1), (0,), (1,)], ids=["both", "min", "max"])
+def test_aminmax_is_one_node_with_two_outputs_as_torch(kwargs, dtype, used):
+    """One AminmaxBackward0 whose outputs are the min and the max: its hooks see a gradient per
+    output (None for an output that sent none), ties share each one."""
+    ours, theirs = (run_hooked(m, lambda m, x: m.aminmax(x, **kwargs), TIES, dtype, used)
+                    for m in (gpugrad, torch))
+    assert theirs["node"][0] == "AminmaxBackward0" and theirs["outputs"] == [True, True]
+    assert len(theirs["seen"]["post"]) == 2
+    assert_same_hooked(ours, theirs, rtol=1e-6 if dtype == "float32" else 1e-12)
+
+
+def test_aminmax_of_a_0d_tensor_and_its_second_derivative_match_torch():
+    def run(m):
+        x = m.tensor(TIES, requires_grad=True)
+        lo, hi = m.aminmax(x, dim=0)
+        (g,) = m.autograd.grad((lo ** 2 + hi ** 3).sum(), x, create_graph=True)
+        (gg,) = m.autograd.grad(g.sum(), x)
+        s = m.tensor(1.5, requires_grad=True)
+        zero_d = m.aminmax(s, dim=0, keepdim=True)
+        sum(zero_d).backward()
+        return [g.detach().numpy(), gg.numpy(), s.grad.numpy(),
+                [tuple(t.shape) for t in zero_d], type(zero_d[0].grad_fn).__name__]
+
+    ours, theirs = run(gpugrad), run(torch)
+    for a, b in zip(ours[:3], theirs[:3], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert ours[3:] == theirs[3:]
 
 
 def test_all_nan_and_empty():

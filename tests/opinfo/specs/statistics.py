@@ -160,8 +160,6 @@ STRUCTURE_DIFFERS = {
     **dict.fromkeys(["nanmean"], "nansum's composite divided by the count"),
     "var_mean": "a Var node and a Mean node (PyTorch: one VarMeanBackward0)",
     "std_mean": "a Std node and a Mean node (PyTorch: one StdMeanBackward0)",
-    **dict.fromkeys(["aminmax"],
-                    "an Amin node and an Amax node (PyTorch: one AminmaxBackward0)"),
     **dict.fromkeys(["dist"], "the norm of a difference (PyTorch: one node)"),
     **dict.fromkeys(["renorm"],
                     "a product with a factor computed from the norm (PyTorch: one node)"),
