@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ._util import Tensor, wrap_dim
 
 __all__ = [
     "reshape", "expand", "broadcast_to", "transpose", "swapaxes", "swapdims", "permute", "t",
-    "flatten", "unflatten", "ravel", "squeeze", "unsqueeze", "movedim", "moveaxis",
+    "flatten", "unflatten", "ravel", "squeeze", "unsqueeze", "movedim", "moveaxis", "adjoint",
 ]
 
 
@@ -232,6 +233,39 @@ def _mT(self: Tensor) -> Tensor:
     return transpose(self, -2, -1)
 
 
+def _conj_transposed(self: Tensor, name: str, warned: str) -> Tensor:
+    """``.mH``, ``.H`` and ``adjoint()``: the transpose of the last two dims (a real tensor is
+    its own conjugate); a 0-d tensor is itself, with PyTorch's deprecation warning. ``name``
+    and ``warned``: the op as PyTorch's error and warning show it."""
+    n = self._data.ndim
+    if n == 0:
+        warnings.warn(f"{warned} is deprecated on 0-D tensors. Consider using x.conj().",
+                      stacklevel=3)
+        return self
+    if n < 2:
+        raise RuntimeError(f"{name} is only supported on matrices or batches of matrices. "
+                           f"Got {n}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def _H(self: Tensor) -> Tensor:
+    n = self._data.ndim
+    if n != 2 and n != 0:
+        hint = " For batches of matrices, consider using tensor.mH" if n > 2 else ""
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {n}-D "
+                           f"tensor.{hint}")
+    return _conj_transposed(self, "tensor.H", "Tensor.H")
+
+
+def _mH(self: Tensor) -> Tensor:
+    return _conj_transposed(self, "tensor.mH", "Tensor.mH")
+
+
+def adjoint(input: Tensor) -> Tensor:
+    """The conjugate transpose of the last two dims: for real tensors, ``transpose(-2, -1)``."""
+    return _conj_transposed(input, "tensor.adjoint()", "adjoint()")
+
+
 class Flatten(Reshape):
     node_name = "ViewBackward0"
 
@@ -346,7 +380,8 @@ METHODS = {
     "reshape": reshape, "view": view, "view_as": view_as, "reshape_as": reshape_as,
     "expand": expand, "expand_as": expand_as, "broadcast_to": broadcast_to,
     "permute": permute, "transpose": transpose, "swapaxes": transpose, "swapdims": transpose,
-    "t": t, "T": property(_T), "mT": property(_mT), "flatten": flatten, "ravel": ravel,
+    "t": t, "T": property(_T), "mT": property(_mT), "H": property(_H),
+    "mH": property(_mH), "adjoint": adjoint, "flatten": flatten, "ravel": ravel,
     "unflatten": unflatten, "squeeze": squeeze, "unsqueeze": unsqueeze, "movedim": movedim,
     "moveaxis": movedim,
 }
