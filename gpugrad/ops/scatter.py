@@ -151,14 +151,21 @@ def _scalar_input(fn, input: Tensor, *args):
     return fn(input.reshape(1), *args).reshape(())
 
 
-def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+            reduce=None) -> Tensor:
     """Out-of-place ``input.scatter_(dim, index, src)``: for ``dim=0``,
     ``out[index[i][j]][j] = src[i][j]`` (``src`` a Tensor, or a number written everywhere
-    ``index`` points). With repeated indices, one of the written values wins."""
+    ``index`` points). With repeated indices, one of the written values wins. ``reduce``
+    ("add" or "multiply", PyTorch's older form of ``scatter_reduce``) reduces them into the
+    input's entries instead, without a derivative."""
     if src is None:
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
+    if reduce is not None:
+        from .scatter_reduce import scatter_with_reduce  # (it builds on this module)
+
+        return scatter_with_reduce(input, dim, index, src, reduce)
     tensor_src = src if isinstance(src, Tensor) else None
     d, idx, cropped = _check_scatter("scatter", input, dim, index, tensor_src)
     if idx is None:
@@ -255,9 +262,11 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     return gather(input.expand(x_shape), d, indices.expand(i_shape))
 
 
-def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None) -> Tensor:
+def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
+             reduce=None) -> Tensor:
     """In-place ``scatter``."""
-    return _apply(self, lambda s: scatter(s, dim, index, src, value=value), (src,))
+    return _apply(self, lambda s: scatter(s, dim, index, src, value=value, reduce=reduce),
+                  (src,))
 
 
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:

@@ -3,6 +3,8 @@ a ``src`` larger than ``index`` (where PyTorch's own backward fails), double bac
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,52 @@ def test_inplace_scatter_family_writes_into_self():
     leaf = gpugrad.zeros(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         leaf.scatter_(0, gpugrad.tensor([[0, 0, 0]]), value=1.0)
+
+
+
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_scatter_with_legacy_reduce_matches_torch(reduce, dtype):
+    rng = np.random.default_rng(3)
+    base = rng.integers(1, 4, (3, 4)).astype(dtype)
+    src = rng.integers(1, 4, (2, 4)).astype(dtype)
+    index = np.array([[0, 2, 2, 1], [0, 2, 0, 1]])  # repeated positions: all counted
+    results = {}
+    for lib in (torch, gpugrad):
+        x, s, i = lib.tensor(base), lib.tensor(src), lib.tensor(index)
+        results[lib] = [x.clone().scatter_(0, i, s, reduce=reduce).numpy(),
+                        lib.scatter(x, 0, i, s, reduce=reduce).numpy(),
+                        x.scatter(1, i[:, :2], 2, reduce=reduce).numpy()]  # a number
+    for ours, theirs in zip(results[gpugrad], results[torch]):
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_scatter_with_legacy_reduce_warns_once_for_a_tensor_src(monkeypatch):
+    from gpugrad.ops import scatter_reduce
+
+    monkeypatch.setattr(scatter_reduce, "_legacy_warned", [False])
+    x, i = gpugrad.ones(3), gpugrad.tensor([0])
+    with pytest.warns(UserWarning, match="reduce argument of torch.scatter with Tensor src"):
+        x.scatter(0, i, gpugrad.ones(1), reduce="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x.scatter(0, i, gpugrad.ones(1), reduce="add")  # once per process, as PyTorch
+        x.scatter(0, i, 2.0, reduce="add")  # a number: no warning
+
+
+@pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
+def test_scatter_with_legacy_reduce_has_no_derivative_as_in_torch():
+    for lib in (torch, gpugrad):
+        a = lib.ones(4, requires_grad=True)
+        y = a.scatter(0, lib.tensor([1]), lib.tensor([2.0], requires_grad=True), reduce="add")
+        assert y.grad_fn.name() == "torch::autograd::NotImplemented"
+        assert len(y.grad_fn.next_functions) == 2
+        # only the inputs that require grad are listed
+        assert len(a.scatter(0, lib.tensor([1]), 3.0, reduce="multiply").grad_fn
+                   .next_functions) == 1
+        with pytest.raises(RuntimeError, match="derivative for aten::scatter is not implemented"):
+            y.sum().backward()
+        with pytest.raises(RuntimeError, match="reduce argument must be either add or multiply"):
+            lib.ones(4).scatter_(0, lib.tensor([0]), 1.0, reduce="mean")
