@@ -119,3 +119,38 @@ def test_cuda_generators_follow_their_seed_and_stay_on_their_device():
         gpugrad.rand(2, generator=g, device="cpu")
     with pytest.raises(NotImplementedError, match="get_state\\(\\) of a CUDA generator"):
         g.get_state()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_fork_rng_restores_the_cpu_stream_as_torch(enabled):
+    def after_block(lib):
+        lib.manual_seed(5)
+        lib.rand(2)
+        try:
+            with lib.random.fork_rng(devices=[], enabled=enabled):
+                lib.rand(3)
+                raise KeyError  # the state comes back on the way out of an error too
+        except KeyError:
+            pass
+        return lib.rand(2)
+
+    def expected(lib):  # the stream as if the block drew nothing (enabled), else moved on
+        lib.manual_seed(5)
+        lib.rand(2)
+        if not enabled:
+            lib.rand(3)
+        return lib.rand(2)
+
+    for lib in (torch, gpugrad):
+        np.testing.assert_array_equal(after_block(lib).numpy(), expected(lib).numpy())
+
+
+def test_fork_rng_refuses_what_it_cannot_restore():
+    with pytest.raises(NotImplementedError, match="pass devices=\\[\\] to fork the CPU"):
+        with gpugrad.random.fork_rng(devices=[0]):
+            pass
+    with pytest.raises(RuntimeError, match="only accelerator is cuda"):
+        with gpugrad.random.fork_rng(device_type="mps"):
+            pass
+    with gpugrad.random.fork_rng():  # no GPU here: the CPU generator only, as PyTorch's
+        gpugrad.rand(1)
