@@ -105,6 +105,7 @@ from . import (  # noqa: E402
     hub,
     jit,
     linalg,
+    multiprocessing,
     nn,
     optim,
     profiler,
