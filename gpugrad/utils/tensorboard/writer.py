@@ -10,9 +10,11 @@ import time
 from datetime import datetime
 
 from . import messages
+from .convert import make_np
 from .event_file_writer import EventFileWriter
 from .hparams import hparams
 from .image import figure_to_image, image
+from .pr_curve import pr_curve, pr_curve_raw
 from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
 
 __all__ = ["FileWriter", "SummaryWriter"]
@@ -213,6 +215,26 @@ class SummaryWriter:
         self.add_image(tag, figure_to_image(figure, close), global_step, walltime,
                        dataformats=dataformats)
 
+    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds=127,
+                     weights=None, walltime=None) -> None:
+        """Log a precision-recall curve of ``predictions`` (probabilities in [0, 1]) against
+        the 0/1 ``labels`` (tensors or arrays of one shape), at ``num_thresholds`` (at most
+        127) evenly spaced thresholds, each prediction counted with its ``weights``."""
+        labels, predictions = make_np(labels), make_np(predictions)
+        summary = pr_curve(tag, labels, predictions, num_thresholds, weights)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_pr_curve_raw(self, tag, true_positive_counts, false_positive_counts,
+                         true_negative_counts, false_negative_counts, precision, recall,
+                         global_step=None, num_thresholds=127, weights=None,
+                         walltime=None) -> None:
+        """Log a precision-recall curve given by its counts, precision and recall at each
+        threshold (``weights`` is accepted and unused, as in PyTorch)."""
+        summary = pr_curve_raw(tag, true_positive_counts, false_positive_counts,
+                               true_negative_counts, false_negative_counts, precision, recall,
+                               num_thresholds)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
     # PyTorch's other methods: not provided, and loud about it.
     add_tensor = _not_implemented("add_tensor")
     add_image_with_boxes = _not_implemented("add_image_with_boxes")
@@ -221,8 +243,6 @@ class SummaryWriter:
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
     add_embedding = _not_implemented("add_embedding")
-    add_pr_curve = _not_implemented("add_pr_curve")
-    add_pr_curve_raw = _not_implemented("add_pr_curve_raw")
     add_custom_scalars = _not_implemented("add_custom_scalars")
     add_custom_scalars_multilinechart = _not_implemented("add_custom_scalars_multilinechart")
     add_custom_scalars_marginchart = _not_implemented("add_custom_scalars_marginchart")
