@@ -4,7 +4,8 @@ itself, so the ``tensorboard`` package is needed only to view them.
 
 The modules: ``crc32c`` (checksums), ``protobuf`` (wire format), ``messages`` (the event and
 summary messages), ``summary``, ``image`` (pictures, PNG encoding, figures), ``hparams`` and
-``pr_curve`` (what each ``add_*`` logs), ``record_writer`` (TFRecord framing),
+``pr_curve`` (what each ``add_*`` logs), ``projector`` (the embedding files of
+``add_embedding``), ``record_writer`` (TFRecord framing),
 ``event_file_writer`` (one file and its queue), ``writer`` (the writers).
 """
 

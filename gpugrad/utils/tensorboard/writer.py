@@ -15,6 +15,7 @@ from .event_file_writer import EventFileWriter
 from .hparams import hparams
 from .image import figure_to_image, image
 from .pr_curve import pr_curve, pr_curve_raw
+from .projector import write_config, write_embedding
 from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
 
 __all__ = ["FileWriter", "SummaryWriter"]
@@ -107,6 +108,8 @@ class SummaryWriter:
         self.file_writer = self.all_writers = None
         self._get_file_writer()
         self.default_bins = tensorflow_bins()
+        # The projector config's entries, one per add_embedding call.
+        self._embeddings: list[str] = []
 
     def _get_file_writer(self) -> FileWriter:
         if self.all_writers is None or self.file_writer is None:
@@ -235,6 +238,17 @@ class SummaryWriter:
                                num_thresholds)
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
+    def add_embedding(self, mat, metadata=None, label_img=None, global_step=None,
+                      tag="default", metadata_header=None) -> None:
+        """Save an embedding for TensorBoard's projector: ``mat`` (N points by D), optional
+        ``metadata`` (N labels, or N rows of columns named by ``metadata_header``) and
+        ``label_img`` (N pictures, ``NCHW``, values in [0, 1]) as files in
+        ``<log_dir>/<global_step:05>/<tag>/``, listed in ``<log_dir>/projector_config.pbtxt``."""
+        log_dir = self._get_file_writer().get_logdir()
+        self._embeddings.append(write_embedding(log_dir, mat, metadata, label_img, global_step,
+                                                tag, metadata_header))
+        write_config(log_dir, self._embeddings)
+
     # PyTorch's other methods: not provided, and loud about it.
     add_tensor = _not_implemented("add_tensor")
     add_image_with_boxes = _not_implemented("add_image_with_boxes")
@@ -242,7 +256,6 @@ class SummaryWriter:
     add_audio = _not_implemented("add_audio")
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
-    add_embedding = _not_implemented("add_embedding")
     add_custom_scalars = _not_implemented("add_custom_scalars")
     add_custom_scalars_multilinechart = _not_implemented("add_custom_scalars_multilinechart")
     add_custom_scalars_marginchart = _not_implemented("add_custom_scalars_marginchart")
