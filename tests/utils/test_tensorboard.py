@@ -190,8 +190,7 @@ def test_add_scalars_layout(tmp_path):
 
 UNSUPPORTED = [
     "add_tensor", "add_image_with_boxes", "add_video", "add_audio", "add_onnx_graph",
-    "add_graph", "add_custom_scalars",
-    "add_custom_scalars_multilinechart", "add_custom_scalars_marginchart", "add_mesh",
+    "add_graph", "add_mesh",
 ]
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from . import messages
 from .convert import make_np
+from .custom_scalars import custom_scalars
 from .event_file_writer import EventFileWriter
 from .hparams import hparams
 from .image import figure_to_image, image
@@ -249,6 +250,26 @@ class SummaryWriter:
                                                 tag, metadata_header))
         write_config(log_dir, self._embeddings)
 
+    def add_custom_scalars(self, layout) -> None:
+        """Set the charts of TensorBoard's custom-scalars plugin: ``layout`` is
+        ``{category: {chart title: [kind, tags]}}``, a kind ``'Multiline'`` chart drawing
+        the scalars of its tags together, a ``'Margin'`` chart one scalar (its first tag)
+        between two others (the lower and upper bounds)."""
+        self._get_file_writer().add_summary(custom_scalars(layout))
+
+    def add_custom_scalars_multilinechart(self, tags, category="default",
+                                          title="untitled") -> None:
+        """Add one chart of the scalars ``tags`` to the custom-scalars layout."""
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(self, tags, category="default",
+                                       title="untitled") -> None:
+        """Add one margin chart to the custom-scalars layout: ``tags`` are the scalars of
+        the value, its lower bound and its upper bound."""
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
     # PyTorch's other methods: not provided, and loud about it.
     add_tensor = _not_implemented("add_tensor")
     add_image_with_boxes = _not_implemented("add_image_with_boxes")
@@ -256,9 +277,6 @@ class SummaryWriter:
     add_audio = _not_implemented("add_audio")
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
-    add_custom_scalars = _not_implemented("add_custom_scalars")
-    add_custom_scalars_multilinechart = _not_implemented("add_custom_scalars_multilinechart")
-    add_custom_scalars_marginchart = _not_implemented("add_custom_scalars_marginchart")
     add_mesh = _not_implemented("add_mesh")
 
     def flush(self) -> None:
