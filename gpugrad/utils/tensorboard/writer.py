@@ -10,6 +10,7 @@ import time
 from datetime import datetime
 
 from . import messages
+from .audio import audio
 from .convert import make_np
 from .custom_scalars import custom_scalars
 from .event_file_writer import EventFileWriter
@@ -17,7 +18,7 @@ from .hparams import hparams
 from .image import figure_to_image, image
 from .pr_curve import pr_curve, pr_curve_raw
 from .projector import write_config, write_embedding
-from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
+from .summary import histogram, histogram_raw, scalar, tensor_summary, tensorflow_bins, text
 
 __all__ = ["FileWriter", "SummaryWriter"]
 
@@ -270,11 +271,22 @@ class SummaryWriter:
             raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
         self.add_custom_scalars({category: {title: ["Margin", tags]}})
 
+    def add_tensor(self, tag, tensor, global_step=None, walltime=None) -> None:
+        """Log a whole gpugrad tensor (any shape; float, integer or bool) as a tensor
+        summary."""
+        self._get_file_writer().add_summary(tensor_summary(tag, tensor), global_step,
+                                            walltime)
+
+    def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100,
+                  walltime=None) -> None:
+        """Log a sound: one channel of samples in [-1, 1] (one dimension, size-1 ones
+        aside; louder ones are clipped) at ``sample_rate`` Hz, stored as a 16-bit WAV."""
+        self._get_file_writer().add_summary(audio(tag, snd_tensor, sample_rate), global_step,
+                                            walltime)
+
     # PyTorch's other methods: not provided, and loud about it.
-    add_tensor = _not_implemented("add_tensor")
     add_image_with_boxes = _not_implemented("add_image_with_boxes")
     add_video = _not_implemented("add_video")
-    add_audio = _not_implemented("add_audio")
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
     add_mesh = _not_implemented("add_mesh")
