@@ -188,7 +188,7 @@ def test_add_scalars_layout(tmp_path):
 
 # --- errors ---------------------------------------------------------------------------------------
 
-UNSUPPORTED = ["add_image_with_boxes", "add_video", "add_onnx_graph", "add_graph", "add_mesh"]
+UNSUPPORTED = ["add_video", "add_onnx_graph", "add_graph", "add_mesh"]
 
 
 @pytest.mark.parametrize("name", UNSUPPORTED)

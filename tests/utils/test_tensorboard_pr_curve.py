@@ -113,6 +113,17 @@ def test_weighted_counts():
                                            [0.0, 0.0, 1.0], [0.0, 2.0, 2.5]])
 
 
+def test_tensor_weights(tmp_path):
+    """A tensor of weights counts as the same array would (PyTorch's writer fails on one)."""
+    labels, predictions = gpugrad.tensor(LABELS), gpugrad.tensor(PREDICTIONS)
+    with SummaryWriter(tmp_path) as w:
+        w.add_pr_curve("w", labels, predictions, 0, weights=WEIGHTS, walltime=1.0)
+        w.add_pr_curve("w", labels, predictions, 0, weights=gpugrad.tensor(WEIGHTS),
+                       walltime=1.0)
+    _, from_array, from_tensor = raw_events(tmp_path)["."]
+    assert from_array == from_tensor
+
+
 def _bad_calls(m):
     """(name, call on a writer, the exception PyTorch's writer raises)."""
     return [

@@ -125,6 +125,16 @@ def test_config_lists_this_writers_embeddings(tmp_path):
     assert "first" not in config and config.count("embeddings {") == 2
 
 
+def test_numpy_label_img(tmp_path):
+    """NumPy pictures make the same sprite as a tensor of them (PyTorch's writer takes
+    tensors only)."""
+    with SummaryWriter(tmp_path) as w:
+        w.add_embedding(POINTS, label_img=PICTURES, tag="numpy")
+        w.add_embedding(POINTS, label_img=gpugrad.tensor(PICTURES), tag="tensor")
+    files = _files(tmp_path)
+    assert files["00000/numpy/sprite.png"] == files["00000/tensor/sprite.png"]
+
+
 def _bad_calls(m):
     """(name, call on a writer, the exception PyTorch's writer raises)."""
     return [

@@ -1,6 +1,7 @@
 """``SummaryWriter`` (PyTorch's ``torch.utils.tensorboard.SummaryWriter``) and the
-``FileWriter`` under it: scalars, histograms, images, figures, text and hyperparameters written
-to TensorBoard event files, with no dependency on the ``tensorboard`` package."""
+``FileWriter`` under it: scalars, histograms, images, figures, text, hyperparameters, PR curves,
+custom-scalar layouts, tensors and audio written to TensorBoard event files, and embeddings to
+the projector's files, with no dependency on the ``tensorboard`` package."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from . import messages
 from .audio import audio
+from .boxes import image_with_boxes
 from .convert import make_np
 from .custom_scalars import custom_scalars
 from .event_file_writer import EventFileWriter
@@ -79,7 +81,8 @@ def _not_implemented(name: str):
     def method(self, *args, **kwargs):
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in gpugrad.utils.tensorboard (it writes "
-            "scalars, histograms, images, figures, text and hparams only)"
+            "scalars, histograms, images, figures, text, hparams, PR curves, embeddings, "
+            "custom-scalar layouts, tensors and audio; no graphs, videos or meshes)"
         )
 
     method.__name__ = method.__qualname__ = name
@@ -88,9 +91,11 @@ def _not_implemented(name: str):
 
 
 class SummaryWriter:
-    """Writes scalars, histograms, images, figures, text and hyperparameters to event files in
-    ``log_dir`` for TensorBoard, as PyTorch's ``SummaryWriter`` (default ``log_dir``:
-    ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``).
+    """Writes scalars, histograms, images (with boxes too), figures, text, hyperparameters, PR
+    curves, custom-scalar layouts, tensors and audio to event files in ``log_dir`` for
+    TensorBoard, and embeddings to the projector's files there, as PyTorch's ``SummaryWriter``
+    (default ``log_dir``: ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``). ``add_graph``,
+    ``add_onnx_graph``, ``add_video`` and ``add_mesh`` raise ``NotImplementedError``.
 
     Events are queued and written when ``max_queue`` are pending, every ``flush_secs``
     seconds, on ``flush()`` and on ``close()``. ``purge_step`` marks a restart at that step, so
@@ -213,6 +218,20 @@ class SummaryWriter:
         summary = image(tag, img_tensor, dataformats=dataformats)
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
+    def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None,
+                             walltime=None, rescale=1, dataformats="CHW", labels=None) -> None:
+        """Log a picture (values as in ``add_image``) with boxes drawn on it in red: one
+        ``[xmin, ymin, xmax, ymax]`` row of ``box_tensor`` each (in pixels), labelled by
+        ``labels`` (one string per box; a single string for one box; ignored when the count
+        differs), the whole resized by ``rescale``. Needs Pillow, which draws them."""
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        summary = image_with_boxes(tag, img_tensor, box_tensor, rescale, dataformats, labels)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
     def add_figure(self, tag, figure, global_step=None, close=True, walltime=None) -> None:
         """Log a matplotlib figure rendered as an RGB picture (a list of figures as a grid);
         the figures are closed if ``close``. Needs matplotlib."""
@@ -285,7 +304,6 @@ class SummaryWriter:
                                             walltime)
 
     # PyTorch's other methods: not provided, and loud about it.
-    add_image_with_boxes = _not_implemented("add_image_with_boxes")
     add_video = _not_implemented("add_video")
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
