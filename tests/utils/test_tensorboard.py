@@ -415,6 +415,11 @@ def test_cuda_tensors_log_as_cpu_ones(tmp_path):
             w.add_scalar("y", gpugrad.tensor([1.5], dtype=gpugrad.bfloat16, device=device), 1,
                          walltime=1.0)
             w.add_histogram("h", gpugrad.tensor(NORMAL, device=device), 2, walltime=1.0)
+            w.add_tensor("t", gpugrad.tensor([[1.5, -2.0]], dtype=gpugrad.bfloat16,
+                                             device=device), 3, walltime=1.0)
+            w.add_pr_curve("pr", gpugrad.tensor([1, 0, 1], device=device),
+                           gpugrad.tensor([0.2, 0.6, 0.9], device=device), 4, walltime=1.0)
+            w.add_audio("a", gpugrad.tensor([0.5, -0.25], device=device), 5, walltime=1.0)
             w.add_hparams({"wd": gpugrad.tensor(0.5, device=device)}, {"m": 1.0},
                           run_name="r", global_step=0)
         return [_read_records(p)[1:] for p in _event_files(log_dir)]  # after the file version
