@@ -22,6 +22,9 @@ RNG = np.random.default_rng(1)
 # Values a little outside [0, 1], so that clipping shows.
 UNIT = RNG.uniform(-0.2, 1.2, size=(17, 3, 5, 6))
 BYTES = RNG.integers(0, 256, size=(17, 3, 5, 6), dtype=np.uint8)
+# Room for boxes and their labels.
+LARGE = RNG.uniform(0, 1, size=(4, 40, 60))
+BOXES = np.array([[2, 3, 30, 35], [10.5, 0, 59, 12.25], [-5, 20, 70, 50]])
 
 
 def _calls(m):
@@ -59,6 +62,16 @@ def _calls(m):
         ("add_images", (UNIT[:10].transpose(0, 2, 3, 1),), {"dataformats": "NHWC"}),
         ("add_images", (BYTES[:3].transpose(2, 0, 3, 1),), {"dataformats": "HNWC"}),
         ("add_images", (m.tensor(UNIT[0]),), {"dataformats": "CHW"}),
+        ("add_image_with_boxes", (m.tensor(LARGE[:3]), m.tensor(BOXES)), {}),
+        ("add_image_with_boxes", (LARGE[:3], BOXES[:2]), {"labels": ["cat", "dög ✓"]}),
+        ("add_image_with_boxes", (m.tensor(LARGE), m.tensor(BOXES[:1], dtype=m.float32)),
+         {"labels": "one"}),  # RGBA, a single label
+        ("add_image_with_boxes", (m.tensor(LARGE[:1]), BOXES), {"labels": ["too", "few"]}),
+        ("add_image_with_boxes", (m.tensor(LARGE[:3].transpose(1, 2, 0)), BOXES),
+         {"dataformats": "HWC", "rescale": 2}),
+        ("add_image_with_boxes", (m.tensor(LARGE[:3]), m.tensor(BOXES).to(m.int64)),
+         {"rescale": 0.5, "labels": ["a", "b", "c"]}),
+        ("add_image_with_boxes", (m.tensor(BYTES[0]), m.zeros(0, 4)), {}),
     ]
 
 
@@ -112,7 +125,11 @@ def test_same_image_as_torch(both_images, index):
     got_pixels, want_pixels = _pixels(got.encoded_image_string), _pixels(
         want.encoded_image_string)
     assert got_pixels.dtype == want_pixels.dtype == np.uint8
-    assert got_pixels.shape == want_pixels.shape == (got.height, got.width, got.colorspace)
+    assert got_pixels.shape == want_pixels.shape
+    # add_image_with_boxes's rescale resizes the picture, not the size the summary gives.
+    rescale = _calls(gpugrad)[index][2].get("rescale", 1)
+    assert got_pixels.shape == (int(got.height * rescale), int(got.width * rescale),
+                                got.colorspace)
     np.testing.assert_array_equal(got_pixels, want_pixels)
 
 
@@ -129,6 +146,20 @@ def test_grid_layout(tmp_path):
     expected[:2] = np.repeat(np.arange(1, 9), 3)
     expected[2:, :3] = 9
     np.testing.assert_array_equal(pixels, np.stack([expected] * 3, axis=2))
+
+
+def test_boxes_and_labels_are_drawn(tmp_path):
+    grey = np.full((3, 40, 60), 0.5)
+    with SummaryWriter(tmp_path) as w:
+        w.add_image_with_boxes("plain", grey, np.array([[2, 3, 30, 35]]))
+        w.add_image_with_boxes("labelled", grey, np.array([[2, 3, 30, 35]]), labels=["cat"])
+    plain, labelled = (_pixels(image.encoded_image_string) for *_, image in _images(tmp_path))
+    red = (plain == [255, 0, 0]).all(axis=2)
+    # A two-pixel outline: its edges, and nothing far inside or outside.
+    assert red[3:36, 2].all() and red[35, 2:31].all() and not red[10:30, 10:25].any()
+    assert not red[:, 35:].any()
+    changed = (plain != labelled).any(axis=2)
+    assert changed.sum() > 50 and not changed[:20].any()  # in the box's lower-left corner
 
 
 @pytest.mark.parametrize("channels, mode", [(2, "LA"), (3, "RGB"), (4, "RGBA")])
@@ -159,6 +190,12 @@ def _bad_calls(m):
         ("empty image", lambda w: w.add_image("i", np.zeros((3, 0, 4))), ValueError),
         ("list image", lambda w: w.add_image("i", [[0.0]]), NotImplementedError),
         ("int tag", lambda w: w.add_image(1, np.zeros((3, 4, 4))), TypeError),
+        ("one box as a vector", lambda w: w.add_image_with_boxes(
+            "b", np.zeros((3, 4, 4)), m.tensor([1, 1, 2, 2])), IndexError),
+        ("label not a string", lambda w: w.add_image_with_boxes(
+            "b", np.zeros((3, 4, 4)), m.tensor([[1, 1, 2, 2]]), labels=[3]), TypeError),
+        ("list boxes", lambda w: w.add_image_with_boxes("b", np.zeros((3, 4, 4)), [[1, 1, 2, 2]]),
+         NotImplementedError),
     ]
 
 

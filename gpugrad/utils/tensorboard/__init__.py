@@ -3,9 +3,10 @@ writes event files TensorBoard reads, encoding the protobuf messages and TFRecor
 itself, so the ``tensorboard`` package is needed only to view them.
 
 The modules: ``crc32c`` (checksums), ``protobuf`` (wire format), ``messages`` (the event and
-summary messages), ``summary``, ``image`` (pictures, PNG encoding, figures) and ``hparams`` (what
-each ``add_*`` logs), ``record_writer`` (TFRecord framing), ``event_file_writer`` (one file and its
-queue), ``writer`` (the writers).
+summary messages); ``summary``, ``image`` (pictures, PNG encoding, figures), ``boxes`` (boxes
+drawn on pictures), ``hparams``, ``pr_curve``, ``custom_scalars`` and ``audio`` (what each
+``add_*`` logs); ``projector`` (the embedding files of ``add_embedding``); ``record_writer``
+(TFRecord framing), ``event_file_writer`` (one file and its queue), ``writer`` (the writers).
 """
 
 from .record_writer import RecordWriter

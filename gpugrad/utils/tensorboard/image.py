@@ -13,7 +13,7 @@ import numpy as np
 from . import messages
 from .convert import make_np
 
-__all__ = ["convert_to_HWC", "encode_png", "figure_to_image", "image", "make_grid"]
+__all__ = ["convert_to_HWC", "encode_png", "figure_to_image", "image", "make_grid", "to_pixels"]
 
 # PNG colour types by channel count: grey+alpha, RGB, RGBA (8 bits per sample).
 _PNG_COLOR_TYPES = {2: 4, 3: 2, 4: 6}
@@ -87,17 +87,24 @@ def encode_png(pixels: np.ndarray) -> bytes:
             + _png_chunk(b"IEND", b""))
 
 
-def image(tag, tensor, dataformats: str = "NCHW") -> bytes:
-    """An image summary of ``tensor`` laid out as ``dataformats``: uint8 values are kept, any
-    other dtype is taken as [0, 1], scaled by 255, clipped to [0, 255] and truncated."""
-    from .summary import tag_bytes
-
+def to_pixels(tensor, dataformats: str) -> np.ndarray:
+    """``tensor`` laid out as ``dataformats`` as one ``HWC`` uint8 picture: uint8 values are
+    kept, any other dtype is taken as [0, 1], scaled by 255, clipped to [0, 255] and
+    truncated."""
     hwc = convert_to_HWC(make_np(tensor), dataformats)
     if hwc is None:
         # PyTorch fails the same way, on the None its conversion returns.
         raise AttributeError(f"dataformats must have 2, 3 or 4 letters, not {dataformats!r}")
     scale = 1 if hwc.dtype == np.uint8 else 255
-    pixels = (hwc.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+    return (hwc.astype(np.float32) * scale).clip(0, 255).astype(np.uint8)
+
+
+def image(tag, tensor, dataformats: str = "NCHW") -> bytes:
+    """An image summary of ``tensor`` laid out as ``dataformats`` (values as ``to_pixels``
+    takes them)."""
+    from .summary import tag_bytes
+
+    pixels = to_pixels(tensor, dataformats)
     height, width, channels = pixels.shape
     encoded = messages.image(height, width, channels, encode_png(pixels))
     return messages.summary(messages.summary_value(tag_bytes(tag), image=encoded))

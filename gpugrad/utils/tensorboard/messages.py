@@ -14,6 +14,7 @@ from .protobuf import (
     int_field,
     packed_doubles,
     packed_floats,
+    packed_varints,
     string_field,
 )
 
@@ -22,7 +23,19 @@ FILE_VERSION = "brain.Event:2"
 # TensorProto's DataType enum (tensorflow/core/framework/types.proto).
 DT_FLOAT = 1
 DT_DOUBLE = 2
+DT_INT32 = 3
+DT_UINT8 = 4
+DT_INT16 = 5
+DT_INT8 = 6
 DT_STRING = 7
+DT_INT64 = 9
+DT_BOOL = 10
+DT_BFLOAT16 = 14
+DT_HALF = 19
+
+# TensorProto's packed integer fields, by name.
+_VARINT_VALUE_FIELDS = {"int_val": 7, "int64_val": 10, "bool_val": 11, "half_val": 13,
+                        "uint32_val": 16}
 
 # SessionLog.SessionStatus.
 SESSION_START = 1
@@ -59,7 +72,7 @@ def summary(*values: bytes) -> bytes:
 
 def summary_value(tag: bytes, *, metadata: bytes | None = None, simple_value: float | None = None,
                   image: bytes | None = None, histo: bytes | None = None,
-                  tensor: bytes | None = None) -> bytes:
+                  audio: bytes | None = None, tensor: bytes | None = None) -> bytes:
     """A ``Summary.Value``: a tag (already UTF-8), optional metadata, and one value."""
     out = bytes_field(1, tag) if tag else b""
     if simple_value is not None:
@@ -68,6 +81,8 @@ def summary_value(tag: bytes, *, metadata: bytes | None = None, simple_value: fl
         out += bytes_field(4, image)
     if histo is not None:
         out += bytes_field(5, histo)
+    if audio is not None:
+        out += bytes_field(6, audio)
     if tensor is not None:
         out += bytes_field(8, tensor)
     if metadata is not None:
@@ -98,8 +113,10 @@ def histogram_proto(min, max, num, sum, sum_squares, bucket_limit, bucket) -> by
 
 
 def tensor_proto(dtype: int, *, shape: tuple[int, ...] | None = None, float_val=None,
-                 double_val=None, string_val=None) -> bytes:
-    """A ``TensorProto`` of the given dtype, with its values in one of the typed fields."""
+                 double_val=None, string_val=None, **int_values) -> bytes:
+    """A ``TensorProto`` of the given dtype, with its values in one of the typed fields: a
+    float, double or string one, or an integer one named by keyword (``int_val``,
+    ``int64_val``, ``bool_val``, ``half_val`` or ``uint32_val``)."""
     out = int_field(1, dtype)
     if shape is not None:
         # TensorShapeProto: one Dim (its size) per dimension.
@@ -111,4 +128,6 @@ def tensor_proto(dtype: int, *, shape: tuple[int, ...] | None = None, float_val=
         out += packed_doubles(6, double_val)
     if string_val is not None:
         out += b"".join(bytes_field(8, value) for value in string_val)
+    for name, values in int_values.items():
+        out += packed_varints(_VARINT_VALUE_FIELDS[name], values)
     return out

@@ -79,3 +79,11 @@ def packed_floats(number: int, values) -> bytes:
     if values.size == 0:
         return b""
     return bytes_field(number, values.tobytes())
+
+
+def packed_varints(number: int, values) -> bytes:
+    """A packed ``repeated`` int32, int64, uint32 or bool field; nothing for an empty list."""
+    values = np.asarray(values).reshape(-1)
+    if values.size == 0:
+        return b""
+    return bytes_field(number, b"".join(varint(value) for value in values.tolist()))

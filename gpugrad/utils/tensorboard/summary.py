@@ -1,5 +1,5 @@
-"""Summaries (encoded ``Summary`` messages) for scalars, histograms and text, built from values
-as PyTorch's ``torch.utils.tensorboard.summary`` builds them."""
+"""Summaries (encoded ``Summary`` messages) for scalars, histograms, text and whole tensors,
+built from values as PyTorch's ``torch.utils.tensorboard.summary`` builds them."""
 
 from __future__ import annotations
 
@@ -127,3 +127,38 @@ def text(tag, text_string) -> bytes:
     return messages.summary(
         messages.summary_value(tag_bytes(tag + "/text_summary"), metadata=metadata, tensor=tensor)
     )
+
+
+def _tensor_fields():
+    """gpugrad dtype -> (TensorProto dtype, the field its values go in)."""
+    from ... import bfloat16, float16, float32, float64, int8, int16, int32, int64, uint8
+    from ... import bool as bool_
+
+    return {
+        float32: (messages.DT_FLOAT, "float_val"), float64: (messages.DT_DOUBLE, "double_val"),
+        float16: (messages.DT_HALF, "half_val"), bfloat16: (messages.DT_BFLOAT16, "half_val"),
+        int8: (messages.DT_INT8, "int_val"), int16: (messages.DT_INT16, "int_val"),
+        int32: (messages.DT_INT32, "int_val"), int64: (messages.DT_INT64, "int64_val"),
+        uint8: (messages.DT_UINT8, "uint32_val"), bool_: (messages.DT_BOOL, "bool_val"),
+    }
+
+
+def tensor_summary(tag, values) -> bytes:
+    """A summary of a whole gpugrad tensor for the ``tensor`` plugin: its shape and its values
+    in the TensorProto field of its dtype."""
+    from ... import float32
+    from ...tensor import Tensor
+
+    if not isinstance(values, Tensor):
+        raise AttributeError(f"add_tensor takes a gpugrad Tensor, not {type(values).__name__}")
+    dtype, field = _tensor_fields()[values.dtype]
+    if field == "half_val":
+        # PyTorch's writer stores float16 and bfloat16 values as the bits of their float32
+        # values (not of their 16-bit ones); so does this one, for the same events.
+        array = make_np(values.detach().to(float32)).view(np.int32)
+    else:
+        array = make_np(values)
+    proto = messages.tensor_proto(dtype, shape=tuple(array.shape), **{field: array})
+    metadata = messages.summary_metadata("tensor")
+    return messages.summary(messages.summary_value(tag_bytes(tag), metadata=metadata,
+                                                   tensor=proto))

@@ -1,6 +1,7 @@
 """``SummaryWriter`` (PyTorch's ``torch.utils.tensorboard.SummaryWriter``) and the
-``FileWriter`` under it: scalars, histograms, images, figures, text and hyperparameters written
-to TensorBoard event files, with no dependency on the ``tensorboard`` package."""
+``FileWriter`` under it: scalars, histograms, images, figures, text, hyperparameters, PR curves,
+custom-scalar layouts, tensors and audio written to TensorBoard event files, and embeddings to
+the projector's files, with no dependency on the ``tensorboard`` package."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ import time
 from datetime import datetime
 
 from . import messages
+from .audio import audio
+from .boxes import image_with_boxes
+from .convert import make_np
+from .custom_scalars import custom_scalars
 from .event_file_writer import EventFileWriter
 from .hparams import hparams
 from .image import figure_to_image, image
-from .summary import histogram, histogram_raw, scalar, tensorflow_bins, text
+from .pr_curve import pr_curve, pr_curve_raw
+from .projector import write_config, write_embedding
+from .summary import histogram, histogram_raw, scalar, tensor_summary, tensorflow_bins, text
 
 __all__ = ["FileWriter", "SummaryWriter"]
 
@@ -74,7 +81,8 @@ def _not_implemented(name: str):
     def method(self, *args, **kwargs):
         raise NotImplementedError(
             f"SummaryWriter.{name} is not implemented in gpugrad.utils.tensorboard (it writes "
-            "scalars, histograms, images, figures, text and hparams only)"
+            "scalars, histograms, images, figures, text, hparams, PR curves, embeddings, "
+            "custom-scalar layouts, tensors and audio; no graphs, videos or meshes)"
         )
 
     method.__name__ = method.__qualname__ = name
@@ -83,9 +91,11 @@ def _not_implemented(name: str):
 
 
 class SummaryWriter:
-    """Writes scalars, histograms, images, figures, text and hyperparameters to event files in
-    ``log_dir`` for TensorBoard, as PyTorch's ``SummaryWriter`` (default ``log_dir``:
-    ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``).
+    """Writes scalars, histograms, images (with boxes too), figures, text, hyperparameters, PR
+    curves, custom-scalar layouts, tensors and audio to event files in ``log_dir`` for
+    TensorBoard, and embeddings to the projector's files there, as PyTorch's ``SummaryWriter``
+    (default ``log_dir``: ``runs/<Mon><DD>_<HH-MM-SS>_<hostname><comment>``). ``add_graph``,
+    ``add_onnx_graph``, ``add_video`` and ``add_mesh`` raise ``NotImplementedError``.
 
     Events are queued and written when ``max_queue`` are pending, every ``flush_secs``
     seconds, on ``flush()`` and on ``close()``. ``purge_step`` marks a restart at that step, so
@@ -105,6 +115,8 @@ class SummaryWriter:
         self.file_writer = self.all_writers = None
         self._get_file_writer()
         self.default_bins = tensorflow_bins()
+        # The projector config's entries, one per add_embedding call.
+        self._embeddings: list[str] = []
 
     def _get_file_writer(self) -> FileWriter:
         if self.all_writers is None or self.file_writer is None:
@@ -206,6 +218,20 @@ class SummaryWriter:
         summary = image(tag, img_tensor, dataformats=dataformats)
         self._get_file_writer().add_summary(summary, global_step, walltime)
 
+    def add_image_with_boxes(self, tag, img_tensor, box_tensor, global_step=None,
+                             walltime=None, rescale=1, dataformats="CHW", labels=None) -> None:
+        """Log a picture (values as in ``add_image``) with boxes drawn on it in red: one
+        ``[xmin, ymin, xmax, ymax]`` row of ``box_tensor`` each (in pixels), labelled by
+        ``labels`` (one string per box; a single string for one box; ignored when the count
+        differs), the whole resized by ``rescale``. Needs Pillow, which draws them."""
+        if labels is not None:
+            if isinstance(labels, str):
+                labels = [labels]
+            if len(labels) != box_tensor.shape[0]:
+                labels = None
+        summary = image_with_boxes(tag, img_tensor, box_tensor, rescale, dataformats, labels)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
     def add_figure(self, tag, figure, global_step=None, close=True, walltime=None) -> None:
         """Log a matplotlib figure rendered as an RGB picture (a list of figures as a grid);
         the figures are closed if ``close``. Needs matplotlib."""
@@ -213,19 +239,74 @@ class SummaryWriter:
         self.add_image(tag, figure_to_image(figure, close), global_step, walltime,
                        dataformats=dataformats)
 
+    def add_pr_curve(self, tag, labels, predictions, global_step=None, num_thresholds=127,
+                     weights=None, walltime=None) -> None:
+        """Log a precision-recall curve of ``predictions`` (probabilities in [0, 1]) against
+        the 0/1 ``labels`` (tensors or arrays of one shape), at ``num_thresholds`` (at most
+        127) evenly spaced thresholds, each prediction counted with its ``weights``."""
+        labels, predictions = make_np(labels), make_np(predictions)
+        summary = pr_curve(tag, labels, predictions, num_thresholds, weights)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_pr_curve_raw(self, tag, true_positive_counts, false_positive_counts,
+                         true_negative_counts, false_negative_counts, precision, recall,
+                         global_step=None, num_thresholds=127, weights=None,
+                         walltime=None) -> None:
+        """Log a precision-recall curve given by its counts, precision and recall at each
+        threshold (``weights`` is accepted and unused, as in PyTorch)."""
+        summary = pr_curve_raw(tag, true_positive_counts, false_positive_counts,
+                               true_negative_counts, false_negative_counts, precision, recall,
+                               num_thresholds)
+        self._get_file_writer().add_summary(summary, global_step, walltime)
+
+    def add_embedding(self, mat, metadata=None, label_img=None, global_step=None,
+                      tag="default", metadata_header=None) -> None:
+        """Save an embedding for TensorBoard's projector: ``mat`` (N points by D), optional
+        ``metadata`` (N labels, or N rows of columns named by ``metadata_header``) and
+        ``label_img`` (N pictures, ``NCHW``, values in [0, 1]) as files in
+        ``<log_dir>/<global_step:05>/<tag>/``, listed in ``<log_dir>/projector_config.pbtxt``."""
+        log_dir = self._get_file_writer().get_logdir()
+        self._embeddings.append(write_embedding(log_dir, mat, metadata, label_img, global_step,
+                                                tag, metadata_header))
+        write_config(log_dir, self._embeddings)
+
+    def add_custom_scalars(self, layout) -> None:
+        """Set the charts of TensorBoard's custom-scalars plugin: ``layout`` is
+        ``{category: {chart title: [kind, tags]}}``, a kind ``'Multiline'`` chart drawing
+        the scalars of its tags together, a ``'Margin'`` chart one scalar (its first tag)
+        between two others (the lower and upper bounds)."""
+        self._get_file_writer().add_summary(custom_scalars(layout))
+
+    def add_custom_scalars_multilinechart(self, tags, category="default",
+                                          title="untitled") -> None:
+        """Add one chart of the scalars ``tags`` to the custom-scalars layout."""
+        self.add_custom_scalars({category: {title: ["Multiline", tags]}})
+
+    def add_custom_scalars_marginchart(self, tags, category="default",
+                                       title="untitled") -> None:
+        """Add one margin chart to the custom-scalars layout: ``tags`` are the scalars of
+        the value, its lower bound and its upper bound."""
+        if len(tags) != 3:
+            raise AssertionError(f"Expected 3 tags, got {len(tags)}.")
+        self.add_custom_scalars({category: {title: ["Margin", tags]}})
+
+    def add_tensor(self, tag, tensor, global_step=None, walltime=None) -> None:
+        """Log a whole gpugrad tensor (any shape; float, integer or bool) as a tensor
+        summary."""
+        self._get_file_writer().add_summary(tensor_summary(tag, tensor), global_step,
+                                            walltime)
+
+    def add_audio(self, tag, snd_tensor, global_step=None, sample_rate=44100,
+                  walltime=None) -> None:
+        """Log a sound: one channel of samples in [-1, 1] (one dimension, size-1 ones
+        aside; louder ones are clipped) at ``sample_rate`` Hz, stored as a 16-bit WAV."""
+        self._get_file_writer().add_summary(audio(tag, snd_tensor, sample_rate), global_step,
+                                            walltime)
+
     # PyTorch's other methods: not provided, and loud about it.
-    add_tensor = _not_implemented("add_tensor")
-    add_image_with_boxes = _not_implemented("add_image_with_boxes")
     add_video = _not_implemented("add_video")
-    add_audio = _not_implemented("add_audio")
     add_onnx_graph = _not_implemented("add_onnx_graph")
     add_graph = _not_implemented("add_graph")
-    add_embedding = _not_implemented("add_embedding")
-    add_pr_curve = _not_implemented("add_pr_curve")
-    add_pr_curve_raw = _not_implemented("add_pr_curve_raw")
-    add_custom_scalars = _not_implemented("add_custom_scalars")
-    add_custom_scalars_multilinechart = _not_implemented("add_custom_scalars_multilinechart")
-    add_custom_scalars_marginchart = _not_implemented("add_custom_scalars_marginchart")
     add_mesh = _not_implemented("add_mesh")
 
     def flush(self) -> None:
