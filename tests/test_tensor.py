@@ -155,3 +155,21 @@ def test_size_concatenation_and_repetition_stay_sizes():
         assert tuple(got) == tuple(want)
     with pytest.raises(TypeError):
         s + [4]
+
+
+def test_complex_api_on_real_tensors_as_torch():
+    """conj & co give a real tensor itself, as PyTorch's; .imag raises; angle of integers is
+    the default float dtype."""
+    for lib in (torch, gpugrad):
+        x = lib.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        for name in ("conj", "conj_physical", "resolve_conj", "resolve_neg"):
+            assert getattr(x, name)() is x and getattr(lib, name)(x) is x
+        assert x.real is x
+        y = x.detach()
+        assert lib.conj_physical_(y) is y and y.tolist() == [-1.0, 0.0, 2.0]
+        with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+            lib.conj_physical_(x)
+        with pytest.raises(RuntimeError, match="imag is not implemented"):
+            x.imag  # noqa: B018
+        angles = lib.tensor([-1, 0, 3]).angle()
+        assert str(angles.dtype).endswith("float32") and angles.tolist()[0] == pytest.approx(np.pi)

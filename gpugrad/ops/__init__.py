@@ -10,6 +10,7 @@ from .. import interop
 from . import (
     arithmetic,
     compare,
+    complex_api,
     contraction,
     convert,
     counting,
@@ -57,7 +58,8 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
-          index_write, tensor_info, math_more, rounding, strided, igamma, distance]
+          index_write, tensor_info, math_more, rounding, strided, igamma, distance,
+          complex_api]
 
 
 def install_methods(cls) -> None:
