@@ -111,3 +111,25 @@ class TensorMetadata:
     @property
     def _version(self) -> int:
         return self._vc.value
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is (0 for a leaf)."""
+        return self._output_nr
+
+    def is_distributed(self) -> bool:
+        return False
+
+
+def _never(name: str) -> property:
+    return property(lambda self: False, doc=f"False: gpugrad has no {name} tensors.")
+
+
+# The kinds of tensor and device PyTorch tells apart that gpugrad does not have (dense strided
+# tensors on the CPU or a CUDA device only): code that checks for them reads False.
+for _flag, _kind in (("is_sparse", "sparse"), ("is_sparse_csr", "sparse CSR"),
+                     ("is_quantized", "quantized"), ("is_meta", "meta"),
+                     ("is_nested", "nested"), ("is_mkldnn", "MKL-DNN"), ("is_mps", "MPS"),
+                     ("is_xpu", "XPU"), ("is_ipu", "IPU"), ("is_xla", "XLA"),
+                     ("is_vulkan", "Vulkan"), ("is_mtia", "MTIA"), ("is_maia", "MAIA")):
+    setattr(TensorMetadata, _flag, _never(_kind))

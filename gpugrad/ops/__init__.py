@@ -31,6 +31,7 @@ from . import (
     linalg_solve,
     linalg_spectral,
     math_more,
+    more_methods,
     order_stats,
     products,
     random,
@@ -59,7 +60,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
           index_write, tensor_info, math_more, rounding, strided, igamma, distance,
-          complex_api]
+          complex_api, more_methods]
 
 
 def install_methods(cls) -> None:

@@ -17,7 +17,7 @@ from . import elementwise
 from ._inplace_graph import same_device
 from ._util import Tensor
 from .arithmetic import raise_broadcast_error
-from .math_more import _inplace
+from .inplace import inplace_method
 from .math_nograd import _torch_name
 
 _unary = elementwise.FUNCTIONS
@@ -104,6 +104,7 @@ def gammaincc(input: Tensor, other: Tensor) -> Tensor:
 
 
 METHODS = {"igamma": igamma, "igammac": igammac,
-           "igamma_": _inplace(igamma, "igamma"), "igammac_": _inplace(igammac, "igammac")}
+           "igamma_": inplace_method(igamma, "igamma"),
+           "igammac_": inplace_method(igammac, "igammac")}
 
 __all__ = ["igamma", "igammac"]

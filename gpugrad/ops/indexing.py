@@ -16,7 +16,8 @@ from ..autograd.function import Function, ViewFunction
 from ._index_key import normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
 
-__all__ = ["index_select", "gather", "masked_fill", "nonzero", "masked_select", "take"]
+__all__ = ["index_select", "gather", "masked_fill", "nonzero", "nonzero_static", "masked_select",
+           "take"]
 
 # ---------------------------------------------------------------------- getitem
 class Index(ViewFunction):
@@ -294,7 +295,20 @@ def nonzero(input: Tensor, *, as_tuple: bool = False):
         return tuple(input._new(a.astype(np.int64, copy=False)) for a in found)
     return input._new(xp.argwhere(data).astype(np.int64, copy=False))
 
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """``nonzero(input)`` with exactly ``size`` rows: cut short, or filled with
+    ``fill_value`` rows (a shape known before the values are)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise RuntimeError("nonzero_static: 'size' must be an non-negative integer")
+    found = nonzero(input)._data[:size]
+    xp = input._backend.xp
+    out = xp.full((size, found.shape[1]), fill_value, dtype=np.int64)
+    out[:found.shape[0]] = found
+    return input._new(out)
+
+
 METHODS = {
     "__getitem__": getitem, "index_select": index_select, "gather": gather, "take": take,
     "masked_fill": masked_fill, "masked_select": masked_select, "nonzero": nonzero,
+    "nonzero_static": nonzero_static,
 }

@@ -15,6 +15,8 @@ raises if a node saved the tensor before the write. PyTorch's rules:
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from ..autograd.views import view_info
@@ -63,6 +65,21 @@ def _apply(self: Tensor, compute, operands=(), adopt_output: bool = False) -> Te
     check_into(self._data.shape, result._data.shape)
     _write(self, result._data)
     return self
+
+
+def inplace_method(fn, name: str):
+    """The in-place method ``self.<name>_(*args)`` of an out-of-place op ``fn``: ``fn(self,
+    *args)`` written into ``self`` (through ``_apply``, the Tensor arguments as its operands)."""
+    def method(self: Tensor, *args, **kwargs) -> Tensor:
+        operands = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
+        return _apply(self, lambda s: fn(s, *args, **kwargs), operands)
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``."
+    params = list(inspect.signature(fn).parameters.values())
+    method.__signature__ = inspect.Signature([params[0].replace(name="self"), *params[1:]],
+                                             return_annotation="Tensor")
+    return method
 
 
 # ---------------------------------------------------------------------- arithmetic

@@ -13,11 +13,11 @@ from .. import _dtype as dt
 from ..autograd.function import Function
 from ..autograd.views import track
 from ._util import Tensor, wrap_dim
-from .indexing import Select, Slice
+from .indexing import Index, Select, Slice
 
 __all__ = [
     "cat", "concat", "concatenate", "stack", "hstack", "vstack", "split", "chunk", "unbind",
-    "narrow", "select",
+    "narrow", "narrow_copy", "select",
 ]
 
 
@@ -298,6 +298,26 @@ def unbind(input: Tensor, dim: int = 0) -> tuple:
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     """The view of ``length`` entries from ``start`` along ``dim``."""
+    return Slice.apply_view(input, _narrowed(input, dim, start, length), None)
+
+
+class NarrowCopy(Index):
+    """``narrow_copy``: the entries ``narrow`` views, copied (its backward is the view's)."""
+
+    node_name = "NarrowCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, basic, advanced):
+        return x._new(Index.view_array(ctx, x, basic, advanced).copy())
+
+
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A copy of ``length`` entries from ``start`` along ``dim`` (``narrow``'s, not a view)."""
+    return NarrowCopy.apply(input, _narrowed(input, dim, start, length), None)
+
+
+def _narrowed(input: Tensor, dim: int, start: int, length: int) -> tuple:
+    """``narrow``'s checks, then its basic index key."""
     if input._data.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     if isinstance(start, Tensor):
@@ -314,8 +334,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
         start += size
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
-    key = (slice(None),) * d + (slice(start, start + length),)
-    return Slice.apply_view(input, key, None)
+    return (slice(None),) * d + (slice(start, start + length),)
 
 
 def select(input: Tensor, dim: int, index: int) -> Tensor:
@@ -336,4 +355,5 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 METHODS = {
     "split": split, "chunk": chunk, "unbind": unbind, "narrow": narrow, "select": select,
+    "narrow_copy": narrow_copy,
 }

@@ -12,7 +12,6 @@ are generated in ``elementwise.py`` with the others.
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import ml_dtypes
@@ -31,7 +30,7 @@ from .arithmetic import (
     mul,
     pow,
 )
-from .inplace import _apply
+from .inplace import _apply, inplace_method
 from .math_nograd import (
     _torch_name,
     gcd,
@@ -253,20 +252,6 @@ _ALIASES = {"arccos": "acos", "arcsin": "asin", "arctan": "atan", "arccosh": "ac
 
 
 # ------------------------------------------------------------------------ in-place methods
-def _inplace(fn, name: str):
-    """``self.<name>_(*args)``: ``fn(self, *args)`` written into ``self``."""
-    def method(self: Tensor, *args, **kwargs) -> Tensor:
-        operands = tuple(a for a in (*args, *kwargs.values()) if isinstance(a, Tensor))
-        return _apply(self, lambda s: fn(s, *args, **kwargs), operands)
-
-    method.__name__ = method.__qualname__ = name + "_"
-    method.__doc__ = f"In-place ``{name}``."
-    params = list(inspect.signature(fn).parameters.values())
-    method.__signature__ = inspect.Signature([params[0].replace(name="self"), *params[1:]],
-                                             return_annotation="Tensor")
-    return method
-
-
 def _polygamma_method(self: Tensor, n: int) -> Tensor:
     return polygamma(n, self)
 
@@ -291,7 +276,7 @@ _PLAIN = {"fmax": fmax, "fmin": fmin, "logaddexp": logaddexp, "logaddexp2": loga
 METHODS = dict(_PLAIN)
 METHODS.update({name: fn for name, fn in _WITH_INPLACE.items()
                 if name not in ("eq", "ne", "lt", "le", "gt", "ge")})
-METHODS.update({name + "_": _inplace(fn, name) for name, fn in _WITH_INPLACE.items()})
+METHODS.update({name + "_": inplace_method(fn, name) for name, fn in _WITH_INPLACE.items()})
 METHODS["polygamma_"] = _polygamma_inplace
 
 
@@ -306,7 +291,7 @@ def _float_power_inplace(self: Tensor, exponent) -> Tensor:
 METHODS["float_power_"] = _float_power_inplace
 for _alias, _op in _ALIASES.items():
     METHODS[_alias] = _unary[_op]
-    METHODS[_alias + "_"] = _inplace(_unary[_op], _alias)
+    METHODS[_alias + "_"] = inplace_method(_unary[_op], _alias)
 
 
 # ------------------------------------------------------ torch-level in-place functions
