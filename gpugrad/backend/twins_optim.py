@@ -267,8 +267,13 @@ def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr
 
 
 def _lerp_(avg, x, weight: float) -> None:
-    """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``."""
-    avg += weight * (x - avg)
+    """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``. From the
+    nearer end, as ``torch.lerp``: ``weight`` 1 gives ``x`` exactly, however far ``avg`` was
+    (Adafactor's first step, or its ``beta2_decay=0``)."""
+    if weight < 0.5:
+        avg += weight * (x - avg)
+    else:
+        avg[...] = x - (x - avg) * (1 - weight)
 
 
 def _average_square_(avg, x, beta: float) -> None:
