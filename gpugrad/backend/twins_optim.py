@@ -214,6 +214,42 @@ class OptimTwins:
             p -= xp.sign(g) * step_size
             prev[...] = g
 
+    def adafactor_step(self, params, grads, row_vars, col_vars, variances, *, step: int,
+                       lr: float, beta2_decay: float, eps1: float, eps2: float, d: float,
+                       weight_decay: float, maximize: bool):
+        """Adafactor as ``torch.optim.Adafactor``. A parameter of 2+ dims keeps running means
+        of ``g^2`` over its last dim (``row_vars[i]``, shaped ``[..., m, 1]``) and over its
+        second-to-last (``col_vars[i]``, ``[..., 1, n]``), and estimates ``v`` as their
+        product over the mean of the row factor; a 0-D or 1-D one keeps ``v`` itself
+        (``variances[i]``; the other two lists hold None there). The averages move by
+        ``t^beta2_decay``; ``u = g / max(sqrt(v), eps1)``, clipped to an RMS of ``d``, and
+        ``p -= max(eps2, RMS(p)) * min(lr, 1/sqrt(t)) * u``, after the decoupled decay
+        ``p *= 1 - lr * weight_decay``. The scalars stay arrays: no host synchronization."""
+        xp = self.xp
+        weight = step**beta2_decay  # 1 - beta2_t
+        relative_step = min(lr, step**-0.5)
+        for p, g, row_var, col_var, variance in zip(params, grads, row_vars, col_vars,
+                                                     variances):
+            if p.size == 0:  # nothing to update (PyTorch divides by zero in its RMS)
+                continue
+            g = _grad(p, g, 0, maximize)
+            step_size = xp.maximum(_rms(xp, p), eps2) * relative_step  # before the decay
+            if weight_decay:
+                p *= 1 - lr * weight_decay
+            square = g * g
+            if variance is None:
+                _lerp_(row_var, xp.mean(square, axis=-1, keepdims=True), weight)
+                _lerp_(col_var, xp.mean(square, axis=-2, keepdims=True), weight)
+                v = xp.matmul(row_var, col_var)
+                v /= xp.maximum(xp.mean(row_var, axis=-2, keepdims=True), eps1)
+            else:
+                _lerp_(variance, square, weight)
+                v = variance
+            # eps1 bounds sqrt(v): squared, it bounds v
+            update = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
+            step_size /= xp.maximum(_rms(xp, update) / d, 1.0)
+            p -= step_size * update
+
 
 # ---------------------------------------------------------------- the shared pieces
 def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
@@ -231,11 +267,21 @@ def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr
 
 
 def _lerp_(avg, x, weight: float) -> None:
-    """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``."""
-    avg += weight * (x - avg)
+    """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``. From the
+    nearer end, as ``torch.lerp``: ``weight`` 1 gives ``x`` exactly, however far ``avg`` was
+    (Adafactor's first step, or its ``beta2_decay=0``)."""
+    if weight < 0.5:
+        avg += weight * (x - avg)
+    else:
+        avg[...] = x - (x - avg) * (1 - weight)
 
 
 def _average_square_(avg, x, beta: float) -> None:
     """``avg = beta * avg + (1 - beta) * x^2`` in place."""
     avg *= beta
     avg += (1 - beta) * (x * x)
+
+
+def _rms(xp, x):
+    """The root mean square of ``x``'s elements, a 0-d array."""
+    return xp.sqrt(xp.mean(x * x))

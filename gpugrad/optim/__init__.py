@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -18,4 +19,5 @@ from .sgd import SGD
 from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "LBFGS", "Adagrad", "Adadelta",
-           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "lr_scheduler", "swa_utils"]
+           "Adamax", "NAdam", "RAdam", "ASGD", "Rprop", "SparseAdam", "Adafactor", "lr_scheduler",
+           "swa_utils"]

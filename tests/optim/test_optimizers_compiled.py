@@ -20,6 +20,7 @@ OPTIMIZERS = {
     "RAdam": lambda ps: gpugrad.optim.RAdam(ps, lr=0.01, betas=(0.5, 0.6)),
     "ASGD": lambda ps: gpugrad.optim.ASGD(ps, lr=0.05, t0=2),
     "Rprop": lambda ps: gpugrad.optim.Rprop(ps, lr=0.01),
+    "Adafactor": lambda ps: gpugrad.optim.Adafactor(ps, lr=0.05, weight_decay=0.01),
 }
 
 SCHEDULERS = {

@@ -241,7 +241,7 @@ def test_sparse_adam_refuses_dense_gradients_as_torch():
 
 
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "ASGD",
-                                  "Rprop"])
+                                  "Rprop", "Adafactor"])
 def test_closure_and_repr(name):
     out = []
     for m in (gpugrad, torch):

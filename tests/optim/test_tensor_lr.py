@@ -11,7 +11,7 @@ import torch
 import gpugrad
 
 OPTIMIZERS = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax",
-              "Adadelta", "ASGD", "Rprop"]
+              "Adadelta", "ASGD", "Rprop", "Adafactor"]
 
 
 def _train(m, name, lr):
