@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.views import view_info
 from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
@@ -25,8 +24,10 @@ from ._inplace_graph import (
     TORCH_NAMES,
     VIEW_OF_LEAF,
     CopyBackwards,
+    CopySlices,
     FillBackward,
     FillTensorBackward,
+    SharedCopySlices,
     ZeroBackward,
     cast_like,
     check_cast,
@@ -37,7 +38,9 @@ from ._inplace_graph import (
     record,
     same_device,
     same_layout,
+    shares_elements,
 )
+from ._shared_write import fill_where, put_at, root_of, warn_expanded, write_at, writes_directly
 from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
 from .convert import _transfer
 from .indexing import masked_fill
@@ -47,6 +50,9 @@ __all__: list[str] = []
 
 def _write(self: Tensor, data) -> None:
     """The unrecorded write: into the buffer, then bump the version."""
+    if not writes_directly(self._data):  # an expanded tensor: into the memory it shares
+        write_at(self, ((), None), data)
+        return
     self._backend.xp.copyto(self._data, data, casting="unsafe")
     self._vc.value += 1
 
@@ -167,9 +173,13 @@ def _unary(name: str):
 # ---------------------------------------------------------------------- overwrites
 def _overwrite(self: Tensor, values, node) -> Tensor:
     """Write ``values`` (a Tensor broadcastable to ``self``, or a number) into all of
-    ``self``, casting freely; recorded, ``self``'s old values get a zero gradient."""
-    check_target(self, (values,))
+    ``self``, casting freely; recorded, ``self``'s old values get a zero gradient. A fill
+    with a number may write into an expanded tensor (as PyTorch allows)."""
+    fill = node is FillBackward or node is ZeroBackward
+    check_target(self, (values,), shared_ok=fill)
     if needs_graph(self, (values,)):
+        if fill and shares_elements(self._data):
+            node = SharedCopySlices
         if not isinstance(values, Tensor):
             values = self._new(self._backend.asarray(values, dtype=self._data.dtype))
         commit(self, cast_like(values, self), node=node)
@@ -216,6 +226,10 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     """In-place ``masked_fill``: ``value`` where ``mask`` (broadcast to ``self``) is True."""
     if isinstance(mask, Tensor):
         check_into(self._data.shape, mask._data.shape)
+    if self._base is not None and shares_elements(self._data):
+        warn_expanded("masked_fill_", "tensor[mask] = scalar")
+        check_target(self, (mask, value), shared_ok=True)
+        return fill_where(self, mask, value)
     return _apply(self, lambda s: masked_fill(s, mask, value), (mask, value))
 
 
@@ -265,12 +279,6 @@ def _fit_value(value: Tensor, shape: tuple, advanced) -> Tensor:
     return value.reshape(have[extra:]) if extra > 0 else value
 
 
-def _root(t: Tensor) -> Tensor:
-    """The tensor whose memory ``t`` differentiably views (``t`` itself if none)."""
-    info = view_info(t)
-    return t if info is None else info[0]
-
-
 def setitem(self: Tensor, key, value) -> None:
     """``self[key] = value``: writes ``value`` (a number or a tensor broadcast to the indexed
     shape, cast to ``self``'s dtype) in place; differentiable w.r.t. ``value`` and the rest of
@@ -281,20 +289,17 @@ def setitem(self: Tensor, key, value) -> None:
     target = region(self._data, basic)
     if isinstance(value, Tensor):
         value = _fit_value(value, _written_shape(target, advanced, xp), advanced)
-        if advanced is None and _root(value) is _root(self) and same_layout(target, value._data):
+        if (advanced is None and root_of(value) is root_of(self)
+                and same_layout(target, value._data)):
             return  # ``x[i] += v`` already wrote (and recorded) through the view ``x[i]``
-    check_target(self, (value,), data=target)
-    if needs_graph(self, (value,), VIEW_OF_LEAF if advanced is None else LEAF):
-        if not isinstance(value, Tensor):
-            value = self._new(self._backend.asarray(value, dtype=self._data.dtype))
-        commit(self, cast_like(value, self), key=(basic, advanced))
-        return
-    data = value._data if isinstance(value, Tensor) else value
-    if advanced is None:
-        target[...] = data
-    else:
-        target[advanced] = data
-    self._vc.value += 1
+    # An index write (``index_put_``) may go into an expanded tensor; a slice write (``copy_``)
+    # may not.
+    shared = self._base is not None and shares_elements(target)
+    if shared and advanced is not None:
+        warn_expanded("index_put_", "tensor[indices] = tensor")
+    check_target(self, (value,), data=target, shared_ok=advanced is not None)
+    put_at(self, (basic, advanced), value, SharedCopySlices if shared else CopySlices,
+        VIEW_OF_LEAF if advanced is None else LEAF)
 
 
 METHODS = {
