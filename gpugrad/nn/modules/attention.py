@@ -10,6 +10,7 @@ from ...ops.join import cat
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.attention import masked_softmax
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module
@@ -95,7 +96,8 @@ class MultiheadAttention(Module):
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        out, weights = self._attend(query, key, value, key_padding_mask, attn_mask)
+        out, weights = self._attend(query, key, value, key_padding_mask, attn_mask,
+                                    need_weights)
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)
         if not batched:
@@ -105,8 +107,11 @@ class MultiheadAttention(Module):
             out = out.transpose(0, 1)
         return out, (weights if need_weights else None)
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask):
-        """(L, N, E) inputs -> the (L, N, E) output and the (N, H, L, S) weights."""
+    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights):
+        """(L, N, E) inputs -> the (L, N, E) output and the (N, H, L, S) weights. Without
+        ``need_weights``, a query masked from every key attends to nothing (PyTorch's
+        ``scaled_dot_product_attention`` path); with them, its weights are NaN (the explicit
+        softmax PyTorch computes to return them)."""
         length, batch, embed = query.shape
         source, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
         if embed != self.embed_dim:
@@ -140,7 +145,8 @@ class MultiheadAttention(Module):
         bias = self._score_bias(attn_mask, key_padding_mask, batch, length, source, q.dtype)
         if bias is not None:
             scores = bias + scores
-        weights = scores.softmax(-1)
+        weights = (scores.softmax(-1) if need_weights or bias is None
+                   else masked_softmax(scores))
         if self.training and self.dropout > 0.0:
             weights = F.dropout(weights, self.dropout, training=True)
         out = weights.matmul(v).transpose(0, 1).reshape(length * batch, embed)
