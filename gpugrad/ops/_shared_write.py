@@ -18,6 +18,7 @@ from ._inplace_graph import (
     LEAF,
     SharedCopySlices,
     cast_like,
+    check_target,
     commit,
     needs_graph,
     shares_elements,
@@ -28,11 +29,6 @@ from .indexing import Index, _check_mask, fill_value
 
 _EXPANDED = ("Use of {} on expanded tensors is deprecated. Please clone() the tensor before "
              "performing this operation. This also applies to advanced indexing e.g. {}")
-
-
-def warn_expanded(op: str, example: str) -> None:
-    """PyTorch's deprecation warning for ``op`` into an expanded tensor."""
-    warn_user(_EXPANDED.format(op, example))
 
 
 def root_of(t: Tensor) -> Tensor:
@@ -79,10 +75,16 @@ def write_at(self: Tensor, key, data, accumulate: bool = False) -> None:
 
 
 def put_at(self: Tensor, key, value, node=SharedCopySlices, leaf_message: str = LEAF,
-        accumulate: bool = False) -> Tensor:
+           accumulate: bool = False, shared_ok: bool = True, warn=None) -> Tensor:
     """``self[key] = value`` (``+=`` with ``accumulate``), recorded as ``node`` when the graph
-    needs it; ``value`` a number or a tensor of ``self``'s device."""
-    if needs_graph(self, (value,), leaf_message):
+    needs it; ``value`` a number or a tensor of ``self``'s device. ``shared_ok``: see
+    ``check_target``, which checks ``self[key[0]]``; ``warn``: ``(op, example)`` for PyTorch's
+    deprecation warning of ``op`` into an expanded tensor, given once the checks pass."""
+    recorded = needs_graph(self, (value,), leaf_message)  # (autograd's errors come first)
+    check_target(self, (value,), data=region(self._data, key[0]), shared_ok=shared_ok)
+    if warn is not None:
+        warn_user(_EXPANDED.format(*warn))
+    if recorded:
         if not isinstance(value, Tensor):
             value = self._new(self._backend.asarray(value, dtype=self._data.dtype))
         value = cast_like(value, self)
@@ -94,9 +96,10 @@ def put_at(self: Tensor, key, value, node=SharedCopySlices, leaf_message: str = 
     return self
 
 
-def fill_where(self: Tensor, mask: Tensor, value, node=SharedCopySlices) -> Tensor:
+def fill_where(self: Tensor, mask: Tensor, value, node=SharedCopySlices, warn=None) -> Tensor:
     """``self.masked_fill_(mask, value)`` into a tensor whose elements share memory."""
     _check_mask(mask, "masked_fill_")
     value = fill_value(self, value)
     xp = self._backend.xp
-    return put_at(self, ((), (xp.broadcast_to(mask._data, self._data.shape),)), value, node)
+    key = ((), (xp.broadcast_to(mask._data, self._data.shape),))
+    return put_at(self, key, value, node, warn=warn)

@@ -319,7 +319,6 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     if self._base is not None and shares_elements(self._data):
         # PyTorch writes the diagonal's elements, which share no memory: recorded, a plain
         # CopySlices
-        inplace.check_target(self, (fill_value,), shared_ok=True)
         return fill_where(self, mask, fill_value, CopySlices)
     return inplace._apply(self, lambda s: masked_fill(s, mask, fill_value), (fill_value,))
 

@@ -19,8 +19,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
-from ._inplace_graph import check_target, shares_elements
-from ._shared_write import put_at, warn_expanded
+from ._inplace_graph import shares_elements
+from ._shared_write import put_at
 from ._util import Tensor, check_range, check_tensor, math_ns, wrap_dim
 from .indexing import Index, _check_mask, _index_tensor, index_select
 from .inplace import _apply
@@ -271,24 +271,22 @@ def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """In-place ``index_fill``."""
     operands = (value,) if isinstance(value, Tensor) else ()
     if self._base is not None and shares_elements(self._data):  # PyTorch writes through
-        warn_expanded("index_fill_", "tensor[mask] = scalar")
-        check_target(self, operands, shared_ok=True)
         d, idx = _vector_index("index_fill_", self, dim, index)
         if isinstance(value, Tensor) and value._data.ndim != 0:
             index_fill(self, d, idx, value)  # (raises its message)
-        return put_at(self, ((), (slice(None),) * d + (idx._data,)), value)
+        return put_at(self, ((), (slice(None),) * d + (idx._data,)), value,
+                      warn=("index_fill_", "tensor[mask] = scalar"))
     return _apply(self, lambda s: index_fill(s, dim, index, value), operands)
 
 
 def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """In-place ``index_put``: ``input[indices] = values`` (or ``+=`` with ``accumulate``)."""
     if input._base is not None and shares_elements(input._data):  # PyTorch writes through
-        warn_expanded("index_put_", "tensor[indices] = tensor")
-        check_target(input, (values,), shared_ok=True)
         check_tensor(values, "index_put", "values")
         if values._data.dtype != input._data.dtype:
             index_put(input, indices, values)  # (raises its message)
-        return put_at(input, normalize_key(input, tuple(indices)), values, accumulate=accumulate)
+        return put_at(input, normalize_key(input, tuple(indices)), values, accumulate=accumulate,
+                      warn=("index_put_", "tensor[indices] = tensor"))
     return _apply(input, lambda s: index_put(s, indices, values, accumulate), (values,))
 
 

@@ -40,7 +40,7 @@ from ._inplace_graph import (
     same_layout,
     shares_elements,
 )
-from ._shared_write import fill_where, put_at, root_of, warn_expanded, write_at, writes_directly
+from ._shared_write import fill_where, put_at, root_of, write_at, writes_directly
 from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
 from .convert import _transfer
 from .indexing import masked_fill
@@ -60,8 +60,9 @@ def _write(self: Tensor, data) -> None:
 def _apply(self: Tensor, compute, operands=(), adopt_output: bool = False) -> Tensor:
     """Write ``compute(self)`` (an out-of-place op) into ``self``; ``adopt_output``: see
     ``commit``."""
+    recorded = needs_graph(self, operands)  # (autograd's errors come before the kernel's)
     check_target(self, operands)
-    if needs_graph(self, operands):
+    if recorded:
         record(self, compute, adopt_output)
         return self
     result = compute(self)
@@ -92,8 +93,9 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
         )
     if isinstance(other, Tensor):
         check_into(self._data.shape, other._data.shape)
+    recorded = needs_graph(self, (other,))
     check_target(self, (other,))
-    if needs_graph(self, (other,)):
+    if recorded:
         fn = _op(op)
         record(self, lambda s: fn(s, other, alpha=alpha) if alpha != 1 else fn(s, other))
         return self
@@ -176,8 +178,9 @@ def _overwrite(self: Tensor, values, node) -> Tensor:
     ``self``, casting freely; recorded, ``self``'s old values get a zero gradient. A fill
     with a number may write into an expanded tensor (as PyTorch allows)."""
     fill = node is FillBackward or node is ZeroBackward
+    recorded = needs_graph(self, (values,))
     check_target(self, (values,), shared_ok=fill)
-    if needs_graph(self, (values,)):
+    if recorded:
         if fill and shares_elements(self._data):
             node = SharedCopySlices
         if not isinstance(values, Tensor):
@@ -227,9 +230,7 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     if isinstance(mask, Tensor):
         check_into(self._data.shape, mask._data.shape)
     if self._base is not None and shares_elements(self._data):
-        warn_expanded("masked_fill_", "tensor[mask] = scalar")
-        check_target(self, (mask, value), shared_ok=True)
-        return fill_where(self, mask, value)
+        return fill_where(self, mask, value, warn=("masked_fill_", "tensor[mask] = scalar"))
     return _apply(self, lambda s: masked_fill(s, mask, value), (mask, value))
 
 
@@ -295,11 +296,10 @@ def setitem(self: Tensor, key, value) -> None:
     # An index write (``index_put_``) may go into an expanded tensor; a slice write (``copy_``)
     # may not.
     shared = self._base is not None and shares_elements(target)
-    if shared and advanced is not None:
-        warn_expanded("index_put_", "tensor[indices] = tensor")
-    check_target(self, (value,), data=target, shared_ok=advanced is not None)
     put_at(self, (basic, advanced), value, SharedCopySlices if shared else CopySlices,
-        VIEW_OF_LEAF if advanced is None else LEAF)
+           VIEW_OF_LEAF if advanced is None else LEAF, shared_ok=advanced is not None,
+           warn=("index_put_", "tensor[indices] = tensor") if shared and advanced is not None
+           else None)
 
 
 METHODS = {

@@ -148,3 +148,15 @@ def test_a_written_value_gets_the_gradient_of_an_unshared_target():
         (b * m.arange(1.0, 6.0, dtype=m.float64)).sum().backward()
         grads.append(v.grad.item())
     assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("name", ["fill_", "masked_fill_", "setitem_mask", "index_put_",
+                                  "add_", "copy_", "setitem_slice"])
+def test_a_view_of_a_leaf_is_refused_before_the_overlap_and_without_warning(name):
+    write = ALLOWED.get(name) or REFUSED[name]
+    for m in (gpugrad, torch):
+        a = m.zeros(2, 1, dtype=m.float64, requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(RuntimeError, match="a view of a leaf Variable"):
+                write(m, a.expand(2, 3))
