@@ -123,3 +123,31 @@ def test_encoder_warns_why_it_will_not_use_nested_tensors():
         *_, warned_g, warned_t = _encoders(layer_kw)
         assert warned_g == warned_t
         assert (reason is None and not warned_g) or reason in warned_g[0]
+
+
+def test_mask_dtypes_warn_and_fail_as_pytorch():
+    """Masks of different dtypes warn (each module that combines them, with its names); a mask
+    neither bool nor float fails, with PyTorch's AssertionError."""
+    padding = np.array([[False, False, True], [False] * 3])
+    results = []
+    for lib in (torch, gpugrad):
+        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        encoder = lib.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        attention = lib.nn.MultiheadAttention(8, 2, batch_first=True)
+        x = lib.randn(2, 3, 8)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            encoder(x, mask=lib.zeros(3, 3), src_key_padding_mask=lib.tensor(padding))
+            layer(x, src_mask=lib.zeros(3, 3), src_key_padding_mask=lib.tensor(padding))
+            attention(x, x, x, key_padding_mask=lib.tensor(padding).float(),
+                      attn_mask=lib.zeros(3, 3, dtype=lib.bool))
+        errors = []
+        with pytest.raises(AssertionError) as info:
+            encoder(x, src_key_padding_mask=lib.tensor(padding).long())
+        errors.append(str(info.value))
+        with pytest.raises(AssertionError) as info:
+            attention(x, x, x, attn_mask=lib.zeros(3, 3, dtype=lib.int32))
+        errors.append(str(info.value))
+        results.append(([str(w.message) for w in caught], errors))
+    assert results[0] == results[1]
+    assert len(results[0][0]) == 3 and "only bool and floating types" in results[0][1][0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ... import factories
+from ..._warnings import warn_user
 from ...ops.join import cat
 from ...tensor import Tensor
 from .. import functional as F
@@ -85,6 +86,9 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
                 is_causal: bool = False):
+        key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", query.dtype,
+                                          attn_mask, "attn_mask")
+        attn_mask = canonical_mask(attn_mask, "attn_mask", query.dtype)
         if is_causal and attn_mask is None:
             raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                                "Transformer module method `generate_square_subsequent_mask` to "
@@ -158,7 +162,7 @@ class MultiheadAttention(Module):
         to (N*H, L, S); None without masks."""
         bias = None
         if attn_mask is not None:
-            bias = _as_bias(attn_mask, dtype)
+            bias = attn_mask.to(dtype)
             if bias.dim() == 2 and tuple(bias.shape) != (length, source):
                 raise RuntimeError(f"The shape of the 2D attn_mask is {list(bias.shape)}, but "
                                    f"should be {[length, source]}.")
@@ -170,7 +174,7 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (batch, source):
                 raise AssertionError(f"expecting key_padding_mask shape of {(batch, source)}, "
                                      f"but got {tuple(key_padding_mask.shape)}")
-            padding = _as_bias(key_padding_mask, dtype).reshape(batch, 1, 1, source)
+            padding = key_padding_mask.to(dtype).reshape(batch, 1, 1, source)
             padding = padding.expand(batch, self.num_heads, 1, source).reshape(
                 batch * self.num_heads, 1, source)
             bias = padding if bias is None else bias + padding
@@ -185,9 +189,18 @@ def _one_more_key(mask):
     return None if mask is None else F.pad(mask, (0, 1))
 
 
-def _as_bias(mask: Tensor, dtype):
-    """A boolean mask (True: not allowed) as 0 / -inf, or a float mask as it is."""
+def canonical_mask(mask, name: str, dtype, other=None, other_name: str = ""):
+    """``mask`` as an additive float mask of ``dtype``: a boolean one (True: not allowed) as
+    0 / -inf, a float one as it is. PyTorch's checks: no other dtype, and a warning when
+    ``mask`` and ``other`` (the mask it is combined with) differ in dtype."""
+    if mask is None:
+        return None
+    if not mask.dtype.is_floating_point and mask._data.dtype.kind != "b":
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    if other is not None and mask.dtype != other.dtype:
+        warn_user(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                  "type for both instead.")
     if mask.dtype.is_floating_point:
-        return mask.to(dtype)
-    zeros = factories.zeros(mask.shape, dtype=dtype, device=mask.device)
-    return zeros.masked_fill(mask, -math.inf)
+        return mask
+    return factories.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
+        mask, -math.inf)

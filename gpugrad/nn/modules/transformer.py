@@ -16,7 +16,7 @@ from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from .activation import GELU, ReLU
-from .attention import MultiheadAttention
+from .attention import MultiheadAttention, canonical_mask
 from .container import ModuleList
 from .dropout import Dropout
 from .layers import LayerNorm
@@ -85,6 +85,9 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None,
                 is_causal: bool = False) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              src.dtype, src_mask, "src_mask")
+        src_mask = canonical_mask(src_mask, "src_mask", src.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -144,6 +147,9 @@ class TransformerEncoder(Module):
 
     def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
                 is_causal=None) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              src.dtype, mask, "mask")
+        mask = canonical_mask(mask, "mask", src.dtype)
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
@@ -163,8 +169,7 @@ class TransformerEncoder(Module):
         if grad_state.enabled and (src.requires_grad or any(
                 p.requires_grad for p in first.parameters())):
             return None
-        padded = (key_padding_mask != 0 if key_padding_mask.dtype.is_floating_point
-                  else key_padding_mask)
+        padded = key_padding_mask != 0  # (a float mask by now: -inf where padded)
         # every sequence's padding at its end (the check ``mask_check`` turns off)
         if self.mask_check and bool((padded[:, :-1] & ~padded[:, 1:]).any()):
             return None
