@@ -103,14 +103,18 @@ def same_layout(a, b) -> bool:
     return a.shape == b.shape and a.strides == b.strides and address(a) == address(b)
 
 
-def check_target(self: Tensor, operands=(), data=None) -> None:
-    """PyTorch refuses to write where elements share memory: an expanded target, or an
-    operand that partly overlaps the target."""
+def shares_elements(data) -> bool:
+    """Whether several elements of the array ``data`` are one memory location (``expand``)."""
+    return any(s == 0 and n > 1 for n, s in zip(data.shape, data.strides))
+
+
+def check_target(self: Tensor, operands=(), data=None, shared_ok: bool = False) -> None:
+    """PyTorch refuses to write where elements share memory: an expanded target (unless
+    ``shared_ok``: the fills and index writes PyTorch allows there), or an operand that
+    partly overlaps the target."""
     data = self._data if data is None else data
-    if self._base is not None:
-        for n, s in zip(data.shape, data.strides):
-            if s == 0 and n > 1:
-                raise RuntimeError(_INTERNAL_OVERLAP)
+    if self._base is not None and not shared_ok and shares_elements(data):
+        raise RuntimeError(_INTERNAL_OVERLAP)
     for o in operands:
         if (isinstance(o, Tensor) and o._backend is self._backend
                 and (o._base is not None or self._base is not None)):
@@ -204,6 +208,15 @@ class CopySlices(Function):
         return g_root, g_values, None
 
 
+class SharedCopySlices(CopySlices):
+    """A write into a target whose elements share memory: PyTorch records it, and its
+    backward refuses (the gradient of the written target would be written in place too)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(_INTERNAL_OVERLAP)
+
+
 class CopyBackwards(CopySlices):
     node_name = "torch::autograd::CopyBackwards"
 
@@ -269,6 +282,19 @@ def _positions(root: Tensor, view: Tensor):
     return None if int(pos.min()) < 0 else pos
 
 
+def written_positions(root: Tensor, view: Tensor, key=None):
+    """Flat positions in ``root`` of the elements of ``view`` (or of ``view[key]``, a
+    normalized key) that a write changes."""
+    pos = _positions(root, view)
+    if pos is None:
+        raise RuntimeError(_DETACHED_VIEW)
+    if key is not None:
+        pos = region(pos, key[0])
+        if key[1] is not None:
+            pos = pos[key[1]]
+    return pos
+
+
 def regenerate(root: Tensor, view: Tensor) -> None:
     """Give ``view`` the history "its elements of ``root``" (``root``'s current history)."""
     pos = _positions(root, view)
@@ -317,13 +343,7 @@ def commit(self: Tensor, values: Tensor, key=None, node=CopySlices,
         written = region(self._data, root_key[0]) if root_key[1] is None else self._data
     else:
         root, written = info[0], self._data
-        pos = _positions(root, self)
-        if pos is None:
-            raise RuntimeError(_DETACHED_VIEW)
-        if key is not None:
-            pos = region(pos, key[0])
-            if key[1] is not None:
-                pos = pos[key[1]]
+        pos = written_positions(root, self, key)
         xp = root._backend.xp
         root_key = ((), tuple(xp.unravel_index(pos, root._data.shape)) if root._data.ndim
                     else None)

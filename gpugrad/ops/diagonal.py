@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from ..autograd.function import Function, ViewFunction
 from . import inplace
+from ._inplace_graph import CopySlices, shares_elements
+from ._shared_write import fill_where
 from ._util import Tensor, check_tensor, wrap_dim
 from .indexing import masked_fill
 
@@ -314,6 +316,10 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
     mask = xp.zeros(total, dtype=bool)
     mask[0:end:flat_step] = True
     mask = self._new(mask.reshape(shape))
+    if self._base is not None and shares_elements(self._data):
+        # PyTorch writes the diagonal's elements, which share no memory: recorded, a plain
+        # CopySlices
+        return fill_where(self, mask, fill_value, CopySlices)
     return inplace._apply(self, lambda s: masked_fill(s, mask, fill_value), (fill_value,))
 
 

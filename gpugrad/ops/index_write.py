@@ -19,6 +19,8 @@ import numpy as np
 
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
+from ._inplace_graph import shares_elements
+from ._shared_write import put_at
 from ._util import Tensor, check_range, check_tensor, math_ns, wrap_dim
 from .indexing import Index, _check_mask, _index_tensor, index_select
 from .inplace import _apply
@@ -121,15 +123,19 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     return _scalar_input(lambda t: IndexCopy.apply(t, src, d, idx), input)
 
 
+def _check_fill_value(value) -> None:
+    if isinstance(value, Tensor) and value._data.ndim != 0:
+        raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value._data.ndim} dimension(s).")
+
+
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """Out-of-place ``input.index_fill_(dim, index, value)``: ``input`` with ``value`` (a
     number or a 0-d tensor) in its rows ``index`` along ``dim``."""
     check_tensor(input, "index_fill")
     d, idx = _vector_index("index_fill_", input, dim, index)
+    _check_fill_value(value)
     if isinstance(value, Tensor):
-        if value._data.ndim != 0:
-            raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
-                               f"tensor with {value._data.ndim} dimension(s).")
         value = value.to(input.dtype)
         return _scalar_input(lambda t: IndexFillTensor.apply(t, value, d, idx, None), input)
     return _scalar_input(lambda t: IndexFill.apply(t, None, d, idx, value), input)
@@ -161,6 +167,13 @@ class IndexPut(Function):
         return gx, gvalues, None, None
 
 
+def _check_values_dtype(input: Tensor, values: Tensor) -> None:
+    if values._data.dtype != input._data.dtype:
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{_torch_name(input)} for the destination and {_torch_name(values)} "
+                           "for the source.")
+
+
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[indices] = values`` (``indices`` a tuple of index tensors);
     with ``accumulate``, ``values`` are added, repeated indices adding up."""
@@ -169,10 +182,7 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
     if not isinstance(indices, (tuple, list)):
         raise TypeError("index_put(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
-    if values._data.dtype != input._data.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_torch_name(input)} for the destination and {_torch_name(values)} "
-                           "for the source.")
+    _check_values_dtype(input, values)
     basic, advanced = normalize_key(input, tuple(indices))
     if advanced is None:
         advanced = ()
@@ -268,11 +278,21 @@ def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
 def index_fill_(self: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """In-place ``index_fill``."""
     operands = (value,) if isinstance(value, Tensor) else ()
+    if self._base is not None and shares_elements(self._data):  # PyTorch writes through
+        d, idx = _vector_index("index_fill_", self, dim, index)
+        _check_fill_value(value)
+        return put_at(self, ((), (slice(None),) * d + (idx._data,)), value,
+                      warn=("index_fill_", "tensor[mask] = scalar"))
     return _apply(self, lambda s: index_fill(s, dim, index, value), operands)
 
 
 def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """In-place ``index_put``: ``input[indices] = values`` (or ``+=`` with ``accumulate``)."""
+    if input._base is not None and shares_elements(input._data):  # PyTorch writes through
+        check_tensor(values, "index_put", "values")
+        _check_values_dtype(input, values)
+        return put_at(input, normalize_key(input, tuple(indices)), values, accumulate=accumulate,
+                      warn=("index_put_", "tensor[indices] = tensor"))
     return _apply(input, lambda s: index_put(s, indices, values, accumulate), (values,))
 
 

@@ -253,24 +253,31 @@ def _check_mask(mask, fn: str) -> None:
         )
 
 
-def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
-    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` (bool, broadcast)
-    is True."""
-    _check_mask(mask, "masked_fill_")
+def fill_value(input: Tensor, value):
+    """``masked_fill``'s ``value`` checked (a number or a 0-d tensor) and cast to ``input``'s
+    dtype."""
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError(
                 "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                 f"{value._data.ndim} dimension(s)."
             )
-        value = value.to(input.dtype)
-    elif input._data.dtype.kind == "b":
-        value = bool(value)
-    elif input._data.dtype.kind in "iu":
-        value = int(value)
-    elif not isinstance(value, (int, float, bool, np.number)):
+        return value.to(input.dtype)
+    if input._data.dtype.kind == "b":
+        return bool(value)
+    if input._data.dtype.kind in "iu":
+        return int(value)
+    if not isinstance(value, (int, float, bool, np.number)):
         raise TypeError(f"masked_fill(): value must be a number or a Tensor, got "
                         f"{type(value).__name__}")
+    return value
+
+
+def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
+    """``input`` with ``value`` (a number or a 0-d tensor) where ``mask`` (bool, broadcast)
+    is True."""
+    _check_mask(mask, "masked_fill_")
+    value = fill_value(input, value)
     from .select import MaskedFill, MaskedFillTensor, select_where
 
     node = MaskedFillTensor if isinstance(value, Tensor) else MaskedFill

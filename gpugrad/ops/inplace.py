@@ -19,7 +19,6 @@ import inspect
 
 import numpy as np
 
-from ..autograd.views import view_info
 from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
@@ -27,8 +26,10 @@ from ._inplace_graph import (
     TORCH_NAMES,
     VIEW_OF_LEAF,
     CopyBackwards,
+    CopySlices,
     FillBackward,
     FillTensorBackward,
+    SharedCopySlices,
     ZeroBackward,
     cast_like,
     check_cast,
@@ -39,7 +40,9 @@ from ._inplace_graph import (
     record,
     same_device,
     same_layout,
+    shares_elements,
 )
+from ._shared_write import fill_where, put_at, root_of, write_at, writes_directly
 from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
 from .convert import _transfer
 from .indexing import masked_fill
@@ -49,6 +52,9 @@ __all__: list[str] = []
 
 def _write(self: Tensor, data) -> None:
     """The unrecorded write: into the buffer, then bump the version."""
+    if not writes_directly(self._data):  # an expanded tensor: into the memory it shares
+        write_at(self, ((), None), data)
+        return
     self._backend.xp.copyto(self._data, data, casting="unsafe")
     self._vc.value += 1
 
@@ -56,8 +62,9 @@ def _write(self: Tensor, data) -> None:
 def _apply(self: Tensor, compute, operands=(), adopt_output: bool = False) -> Tensor:
     """Write ``compute(self)`` (an out-of-place op) into ``self``; ``adopt_output``: see
     ``commit``."""
+    recorded = needs_graph(self, operands)  # (autograd's errors come before the kernel's)
     check_target(self, operands)
-    if needs_graph(self, operands):
+    if recorded:
         record(self, compute, adopt_output)
         return self
     result = compute(self)
@@ -103,8 +110,9 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
         )
     if isinstance(other, Tensor):
         check_into(self._data.shape, other._data.shape)
+    recorded = needs_graph(self, (other,))
     check_target(self, (other,))
-    if needs_graph(self, (other,)):
+    if recorded:
         fn = _op(op)
         record(self, lambda s: fn(s, other, alpha=alpha) if alpha != 1 else fn(s, other))
         return self
@@ -184,9 +192,14 @@ def _unary(name: str):
 # ---------------------------------------------------------------------- overwrites
 def _overwrite(self: Tensor, values, node) -> Tensor:
     """Write ``values`` (a Tensor broadcastable to ``self``, or a number) into all of
-    ``self``, casting freely; recorded, ``self``'s old values get a zero gradient."""
-    check_target(self, (values,))
-    if needs_graph(self, (values,)):
+    ``self``, casting freely; recorded, ``self``'s old values get a zero gradient. A fill
+    with a number may write into an expanded tensor (as PyTorch allows)."""
+    fill = node is FillBackward or node is ZeroBackward
+    recorded = needs_graph(self, (values,))
+    check_target(self, (values,), shared_ok=fill)
+    if recorded:
+        if fill and shares_elements(self._data):
+            node = SharedCopySlices
         if not isinstance(values, Tensor):
             values = self._new(self._backend.asarray(values, dtype=self._data.dtype))
         commit(self, cast_like(values, self), node=node)
@@ -233,6 +246,8 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
     """In-place ``masked_fill``: ``value`` where ``mask`` (broadcast to ``self``) is True."""
     if isinstance(mask, Tensor):
         check_into(self._data.shape, mask._data.shape)
+    if self._base is not None and shares_elements(self._data):
+        return fill_where(self, mask, value, warn=("masked_fill_", "tensor[mask] = scalar"))
     return _apply(self, lambda s: masked_fill(s, mask, value), (mask, value))
 
 
@@ -282,12 +297,6 @@ def _fit_value(value: Tensor, shape: tuple, advanced) -> Tensor:
     return value.reshape(have[extra:]) if extra > 0 else value
 
 
-def _root(t: Tensor) -> Tensor:
-    """The tensor whose memory ``t`` differentiably views (``t`` itself if none)."""
-    info = view_info(t)
-    return t if info is None else info[0]
-
-
 def setitem(self: Tensor, key, value) -> None:
     """``self[key] = value``: writes ``value`` (a number or a tensor broadcast to the indexed
     shape, cast to ``self``'s dtype) in place; differentiable w.r.t. ``value`` and the rest of
@@ -298,20 +307,16 @@ def setitem(self: Tensor, key, value) -> None:
     target = region(self._data, basic)
     if isinstance(value, Tensor):
         value = _fit_value(value, _written_shape(target, advanced, xp), advanced)
-        if advanced is None and _root(value) is _root(self) and same_layout(target, value._data):
+        if (advanced is None and root_of(value) is root_of(self)
+                and same_layout(target, value._data)):
             return  # ``x[i] += v`` already wrote (and recorded) through the view ``x[i]``
-    check_target(self, (value,), data=target)
-    if needs_graph(self, (value,), VIEW_OF_LEAF if advanced is None else LEAF):
-        if not isinstance(value, Tensor):
-            value = self._new(self._backend.asarray(value, dtype=self._data.dtype))
-        commit(self, cast_like(value, self), key=(basic, advanced))
-        return
-    data = value._data if isinstance(value, Tensor) else value
-    if advanced is None:
-        target[...] = data
-    else:
-        target[advanced] = data
-    self._vc.value += 1
+    # An index write (``index_put_``) may go into an expanded tensor; a slice write (``copy_``)
+    # may not.
+    shared = self._base is not None and shares_elements(target)
+    put_at(self, (basic, advanced), value, SharedCopySlices if shared else CopySlices,
+           VIEW_OF_LEAF if advanced is None else LEAF, shared_ok=advanced is not None,
+           warn=("index_put_", "tensor[indices] = tensor") if shared and advanced is not None
+           else None)
 
 
 METHODS = {

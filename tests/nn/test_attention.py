@@ -15,6 +15,12 @@ MASKS = {
     "none": {}, "causal": {"is_causal": True}, "scale": {"scale": 0.3},
     "bool mask": {"attn_mask": rng.standard_normal((4, 5)) > -0.5},
     "float mask": {"attn_mask": rng.standard_normal((3, 4, 5))},
+    # a query that may attend to nothing (a row all False / all -inf): zeros, no NaN
+    "bool mask, a row masked out": {"attn_mask": np.array([[True] * 5, [False] * 5,
+                                                           [True, False] * 2 + [True],
+                                                           [False] * 4 + [True]])},
+    "float mask, a row masked out": {"attn_mask": np.where(
+        np.arange(4)[:, None] == 2, -np.inf, rng.standard_normal((3, 4, 5)))},
 }
 
 
@@ -42,7 +48,8 @@ def test_matches_torch(case, dtype):
         np.testing.assert_allclose(g.grad.numpy(), t.grad.numpy(), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("case", ["none", "causal", "float mask"])
+@pytest.mark.parametrize("case", ["none", "causal", "float mask",
+                                  "bool mask, a row masked out"])
 def test_gradcheck_and_gradgradcheck(case):
     gen = np.random.default_rng(2)
     q, k, v = (gpugrad.tensor(gen.standard_normal(s), requires_grad=True)

@@ -111,3 +111,24 @@ def test_dropout_only_in_training():
     np.testing.assert_array_equal(ours(q, q, q)[0].detach().numpy(), first.detach().numpy())
     ours.train()
     assert not np.allclose(ours(q, q, q)[0].detach().numpy(), first.detach().numpy())
+
+
+def test_a_query_masked_from_every_key_attends_to_nothing_without_weights():
+    """PyTorch's path without weights (``scaled_dot_product_attention``) gives zeros for a
+    fully masked query, and no NaN gradient; with the weights, NaN as PyTorch."""
+    ours, theirs = _pair(batch_first=True)
+    x = np.random.default_rng(3).standard_normal((2, S, E))
+    padding = np.array([[False] * S, [True] * S])  # the second sequence is all padding
+    results = []
+    for lib, module in ((gpugrad, ours), (torch, theirs)):
+        t = lib.tensor(x, requires_grad=True)
+        out, _ = module(t, t, t, key_padding_mask=lib.tensor(padding), need_weights=False)
+        out.pow(2).sum().backward()
+        with_weights, _ = module(t, t, t, key_padding_mask=lib.tensor(padding))
+        results.append((out.detach().numpy(), t.grad.numpy(),
+                        np.isnan(with_weights.detach().numpy()[1]).all()))
+    (out_g, grad_g, nan_g), (out_t, grad_t, nan_t) = results
+    assert not np.isnan(out_g).any() and not np.isnan(grad_g).any()
+    np.testing.assert_allclose(out_g, out_t, atol=1e-12)
+    np.testing.assert_allclose(grad_g, grad_t, atol=1e-11)
+    assert nan_g and nan_t

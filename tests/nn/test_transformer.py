@@ -3,6 +3,9 @@ parameters (post- and pre-norm, relu and gelu, masks, batch-first), outputs and 
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -27,7 +30,8 @@ def test_encoder_matches_torch(kw):
     theirs = torch.nn.TransformerEncoder(layer_t, 2, norm=torch.nn.LayerNorm(8),
                                          enable_nested_tensor=False).double()
     layer_g = gpugrad.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, **kw)
-    ours = gpugrad.nn.TransformerEncoder(layer_g, 2, norm=gpugrad.nn.LayerNorm(8)).double()
+    ours = gpugrad.nn.TransformerEncoder(layer_g, 2, norm=gpugrad.nn.LayerNorm(8),
+                                         enable_nested_tensor=False).double()
     _copy_params(ours, theirs)
     shape = (3, 5, 8) if kw.get("batch_first") else (5, 3, 8)
     x = np.random.default_rng(1).standard_normal(shape)
@@ -57,3 +61,93 @@ def test_layers_are_independent_copies_and_dropout_follows_the_mode():
     assert not np.allclose(encoder(x).detach().numpy(), encoder(x).detach().numpy())
     with pytest.raises(RuntimeError, match="relu/gelu"):
         gpugrad.nn.TransformerEncoderLayer(8, 2, activation="tanh")
+
+
+def _encoders(layer_kw=None, **kw):
+    """PyTorch's encoder and ours, same parameters, float64, in eval mode, with the warnings
+    each constructor gave."""
+    layer_kw = {"batch_first": True, **(layer_kw or {})}
+    torch.manual_seed(0)
+    made = []
+    for lib in (torch, gpugrad):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            layer = lib.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                                   **layer_kw)
+            encoder = lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(8), **kw)
+        made.append((encoder.double().eval(), [str(w.message) for w in caught]))
+    (theirs, warned_t), (ours, warned_g) = made
+    _copy_params(ours, theirs)
+    return ours, theirs, warned_g, warned_t
+
+
+LEFT_ALIGNED = np.array([[False] * 5, [False] * 3 + [True] * 2, [True] * 5])
+NOT_ALIGNED = np.array([[False] * 5, [True] + [False] * 4, [False, True] * 2 + [False]])
+NESTED_CASES = {  # (encoder kwargs, padding, how it runs) -> PyTorch's outputs
+    "nested inference": ({}, LEFT_ALIGNED, "no_grad"),
+    "float padding mask": ({}, np.where(LEFT_ALIGNED, -np.inf, 0.0), "no_grad"),
+    "params need grad": ({}, LEFT_ALIGNED[:2], "grad"),
+    "training": ({}, LEFT_ALIGNED[:2], "train"),
+    "padding not at the end": ({}, NOT_ALIGNED, "no_grad"),
+    "mask_check off": ({"mask_check": False}, LEFT_ALIGNED, "no_grad"),
+    "nested tensors off": ({"enable_nested_tensor": False}, LEFT_ALIGNED[:2], "no_grad"),
+    "pre-norm layer": ({"layer": {"norm_first": True}}, LEFT_ALIGNED[:2], "no_grad"),
+}
+
+
+@pytest.mark.parametrize("case", list(NESTED_CASES))
+def test_encoder_inference_zeros_the_padding_as_pytorchs_nested_tensors(case):
+    """Eval mode, no gradient, padding at the ends: PyTorch's encoder runs on nested tensors
+    and gives zeros at the padded positions (then ``norm`` of zeros); otherwise values."""
+    kw, padding, how = NESTED_CASES[case]
+    kw = dict(kw)
+    ours, theirs, warned_g, warned_t = _encoders(kw.pop("layer", None), **kw)
+    assert warned_g == warned_t
+    x = np.random.default_rng(2).standard_normal((len(padding), 5, 8))
+    outs = []
+    for lib, encoder in ((gpugrad, ours), (torch, theirs)):
+        if how == "train":
+            encoder.train()
+        with lib.no_grad() if how == "no_grad" else contextlib.nullcontext():
+            out = encoder(lib.tensor(x), src_key_padding_mask=lib.tensor(padding))
+        outs.append(out.detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], atol=1e-10)
+    zeroed = np.allclose(outs[1][padding.astype(bool)], theirs.norm.bias.detach().numpy())
+    assert zeroed == (case in ("nested inference", "float padding mask", "mask_check off"))
+
+
+def test_encoder_warns_why_it_will_not_use_nested_tensors():
+    for layer_kw, reason in (({"batch_first": False}, "self_attn.batch_first was not True"),
+                             ({"activation": lambda t: t}, "activation_relu_or_gelu"),
+                             ({"layer_norm_eps": 1e-5}, None)):
+        *_, warned_g, warned_t = _encoders(layer_kw)
+        assert warned_g == warned_t
+        assert (reason is None and not warned_g) or reason in warned_g[0]
+
+
+def test_mask_dtypes_warn_and_fail_as_pytorch():
+    """Masks of different dtypes warn (each module that combines them, with its names); a mask
+    neither bool nor float fails, with PyTorch's AssertionError."""
+    padding = np.array([[False, False, True], [False] * 3])
+    results = []
+    for lib in (torch, gpugrad):
+        layer = lib.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        encoder = lib.nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        attention = lib.nn.MultiheadAttention(8, 2, batch_first=True)
+        x = lib.randn(2, 3, 8)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            encoder(x, mask=lib.zeros(3, 3), src_key_padding_mask=lib.tensor(padding))
+            layer(x, src_mask=lib.zeros(3, 3), src_key_padding_mask=lib.tensor(padding))
+            attention(x, x, x, key_padding_mask=lib.tensor(padding).float(),
+                      attn_mask=lib.zeros(3, 3, dtype=lib.bool))
+        errors = []
+        with pytest.raises(AssertionError) as info:
+            encoder(x, src_key_padding_mask=lib.tensor(padding).long())
+        errors.append(str(info.value))
+        with pytest.raises(AssertionError) as info:
+            attention(x, x, x, attn_mask=lib.zeros(3, 3, dtype=lib.int32))
+        errors.append(str(info.value))
+        results.append(([str(w.message) for w in caught], errors))
+    assert results[0] == results[1]
+    assert len(results[0][0]) == 3 and "only bool and floating types" in results[0][1][0]

@@ -184,6 +184,23 @@ def test_text_classifiers_bag_and_transformer():
     assert ours["pooled_shape"] == theirs["pooled_shape"] == (200, 32)
 
 
+def test_encoder_classifier_on_padded_batches():
+    """pad_sequence in a collate_fn, Embedding(padding_idx), learned positions, a
+    TransformerEncoder with src_key_padding_mask (a few empty sequences among them), masked
+    mean pooling, AdamW groups with a linear warmup LambdaLR: both learn the bigram task, the
+    padding row gets no gradient and padding leaves a sequence's logits unchanged."""
+    program = _load("text_classifier_encoder")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.7, rel=0.5)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.7 and result["steps"] == 90, result
+        assert result["pad_grad"] == 0.0 and result["padding_effect"] < 1e-5, result
+    for key in ("first_lr", "max_lr", "last_lr"):  # the warmup schedule: the same numbers
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key
+    assert ours["logits_shape"] == theirs["logits_shape"] == (200, 2)
+    assert ours["padded_len"] == theirs["padded_len"] == 16
+
+
 def test_denoiser_resumed_from_checkpoint():
     """A conv/transposed-conv/upsampling autoencoder under bfloat16 autocast, checkpointed
     mid-training (model, optimizer, two schedulers, RNG states) to a file and resumed in fresh

@@ -51,10 +51,18 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn
             scores = scores + attn_mask
         else:
             scores = scores.masked_fill(attn_mask.logical_not(), -math.inf)
-    weights = scores.softmax(-1)
+    weights = scores.softmax(-1) if attn_mask is None else masked_softmax(scores)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
     return weights.matmul(value)
+
+
+def masked_softmax(scores: Tensor) -> Tensor:
+    """``scores.softmax(-1)``, but 0 for a row whose scores are all -inf (a query that may
+    attend to nothing, such as a padded sequence with no tokens): PyTorch's attention gives
+    zeros there, with zero gradients, where a plain softmax gives NaN."""
+    nothing = (scores == -math.inf).all(-1, keepdim=True)
+    return scores.masked_fill(nothing, 0.0).softmax(-1).masked_fill(nothing, 0.0)
 
 
 def _repeat_heads(t: Tensor, heads: int) -> Tensor:

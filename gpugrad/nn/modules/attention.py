@@ -6,10 +6,12 @@ from __future__ import annotations
 import math
 
 from ... import factories
+from ..._warnings import warn_user
 from ...ops.join import cat
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.attention import masked_softmax
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module
@@ -84,6 +86,9 @@ class MultiheadAttention(Module):
     def forward(self, query: Tensor, key: Tensor, value: Tensor, key_padding_mask=None,
                 need_weights: bool = True, attn_mask=None, average_attn_weights: bool = True,
                 is_causal: bool = False):
+        key_padding_mask = canonical_mask(key_padding_mask, "key_padding_mask", query.dtype,
+                                          attn_mask, "attn_mask")
+        attn_mask = canonical_mask(attn_mask, "attn_mask", query.dtype)
         if is_causal and attn_mask is None:
             raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                                "Transformer module method `generate_square_subsequent_mask` to "
@@ -95,7 +100,8 @@ class MultiheadAttention(Module):
             query, key, value = (t.unsqueeze(1) for t in (query, key, value))
             if key_padding_mask is not None:
                 key_padding_mask = key_padding_mask.unsqueeze(0)
-        out, weights = self._attend(query, key, value, key_padding_mask, attn_mask)
+        out, weights = self._attend(query, key, value, key_padding_mask, attn_mask,
+                                    need_weights)
         if weights is not None and average_attn_weights:
             weights = weights.mean(dim=1)
         if not batched:
@@ -105,8 +111,11 @@ class MultiheadAttention(Module):
             out = out.transpose(0, 1)
         return out, (weights if need_weights else None)
 
-    def _attend(self, query, key, value, key_padding_mask, attn_mask):
-        """(L, N, E) inputs -> the (L, N, E) output and the (N, H, L, S) weights."""
+    def _attend(self, query, key, value, key_padding_mask, attn_mask, need_weights):
+        """(L, N, E) inputs -> the (L, N, E) output and the (N, H, L, S) weights. Without
+        ``need_weights``, a query masked from every key attends to nothing (PyTorch's
+        ``scaled_dot_product_attention`` path); with them, its weights are NaN (the explicit
+        softmax PyTorch computes to return them)."""
         length, batch, embed = query.shape
         source, heads, head_dim = key.shape[0], self.num_heads, self.head_dim
         if embed != self.embed_dim:
@@ -140,7 +149,8 @@ class MultiheadAttention(Module):
         bias = self._score_bias(attn_mask, key_padding_mask, batch, length, source, q.dtype)
         if bias is not None:
             scores = bias + scores
-        weights = scores.softmax(-1)
+        weights = (scores.softmax(-1) if need_weights or bias is None
+                   else masked_softmax(scores))
         if self.training and self.dropout > 0.0:
             weights = F.dropout(weights, self.dropout, training=True)
         out = weights.matmul(v).transpose(0, 1).reshape(length * batch, embed)
@@ -152,7 +162,7 @@ class MultiheadAttention(Module):
         to (N*H, L, S); None without masks."""
         bias = None
         if attn_mask is not None:
-            bias = _as_bias(attn_mask, dtype)
+            bias = attn_mask.to(dtype)
             if bias.dim() == 2 and tuple(bias.shape) != (length, source):
                 raise RuntimeError(f"The shape of the 2D attn_mask is {list(bias.shape)}, but "
                                    f"should be {[length, source]}.")
@@ -164,7 +174,7 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (batch, source):
                 raise AssertionError(f"expecting key_padding_mask shape of {(batch, source)}, "
                                      f"but got {tuple(key_padding_mask.shape)}")
-            padding = _as_bias(key_padding_mask, dtype).reshape(batch, 1, 1, source)
+            padding = key_padding_mask.to(dtype).reshape(batch, 1, 1, source)
             padding = padding.expand(batch, self.num_heads, 1, source).reshape(
                 batch * self.num_heads, 1, source)
             bias = padding if bias is None else bias + padding
@@ -179,9 +189,18 @@ def _one_more_key(mask):
     return None if mask is None else F.pad(mask, (0, 1))
 
 
-def _as_bias(mask: Tensor, dtype):
-    """A boolean mask (True: not allowed) as 0 / -inf, or a float mask as it is."""
+def canonical_mask(mask, name: str, dtype, other=None, other_name: str = ""):
+    """``mask`` as an additive float mask of ``dtype``: a boolean one (True: not allowed) as
+    0 / -inf, a float one as it is. PyTorch's checks: no other dtype, and a warning when
+    ``mask`` and ``other`` (the mask it is combined with) differ in dtype."""
+    if mask is None:
+        return None
+    if not mask.dtype.is_floating_point and mask._data.dtype.kind != "b":
+        raise AssertionError(f"only bool and floating types of {name} are supported")
+    if other is not None and mask.dtype != other.dtype:
+        warn_user(f"Support for mismatched {name} and {other_name} is deprecated. Use same "
+                  "type for both instead.")
     if mask.dtype.is_floating_point:
-        return mask.to(dtype)
-    zeros = factories.zeros(mask.shape, dtype=dtype, device=mask.device)
-    return zeros.masked_fill(mask, -math.inf)
+        return mask
+    return factories.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
+        mask, -math.inf)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import copy
 
+from ..._warnings import warn_user
+from ...amp.state import is_autocast_enabled
+from ...autograd.grad_mode import state as grad_state
 from ...factories import full
 from ...ops.select import triu
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from .attention import MultiheadAttention
+from .activation import GELU, ReLU
+from .attention import MultiheadAttention, canonical_mask
 from .container import ModuleList
 from .dropout import Dropout
 from .layers import LayerNorm
@@ -74,9 +78,16 @@ class TransformerEncoderLayer(Module):
         self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw)
         self.dropout1, self.dropout2 = Dropout(dropout), Dropout(dropout)
         self.activation = _activation(activation)
+        # (PyTorch's flag, which TransformerEncoder reads: 1 relu, 2 gelu, 0 another)
+        self.activation_relu_or_gelu = (
+            1 if self.activation is F.relu or isinstance(self.activation, ReLU)
+            else 2 if self.activation is F.gelu or isinstance(self.activation, GELU) else 0)
 
     def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None,
                 is_causal: bool = False) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              src.dtype, src_mask, "src_mask")
+        src_mask = canonical_mask(src_mask, "src_mask", src.dtype)
         x = src
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
@@ -93,22 +104,76 @@ class TransformerEncoderLayer(Module):
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
 
 
+def _why_not_nested(layer) -> str:
+    """Why PyTorch's encoder cannot run ``layer`` on nested tensors ("" if it can)."""
+    name = "encoder_layer"
+    if not isinstance(layer, TransformerEncoderLayer):
+        return f"{name} was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    for failed, reason in (
+            (layer.norm_first, "norm_first was True"),
+            (not attn.batch_first, "self_attn.batch_first was not True(use batch_first for "
+                                   "better inference performance)"),
+            (not attn._qkv_same_embed_dim, "self_attn._qkv_same_embed_dim was not True"),
+            (attn.in_proj_bias is None, "self_attn was passed bias=False"),
+            (not layer.activation_relu_or_gelu, "activation_relu_or_gelu was not True"),
+            (layer.norm1.eps != layer.norm2.eps,
+             f"norm1.eps was not equal to {name}.norm2.eps"),
+            (attn.num_heads % 2 == 1, "self_attn.num_heads is odd")):
+        if failed:
+            return f"{name}.{reason}"
+    return ""
+
+
 class TransformerEncoder(Module):
-    """``num_layers`` copies of ``encoder_layer`` applied in turn, then ``norm`` if given."""
+    """``num_layers`` copies of ``encoder_layer`` applied in turn, then ``norm`` if given.
+
+    With ``enable_nested_tensor`` (and a layer PyTorch can run so), in inference (eval mode,
+    no gradient needed) with a ``src_key_padding_mask`` whose padding ends each sequence,
+    PyTorch drops the padded positions and gives zeros there (before ``norm``): as here.
+    """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm=None,
                  enable_nested_tensor: bool = True, mask_check: bool = True):
         super().__init__()
         self.layers = ModuleList([copy.deepcopy(encoder_layer) for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
+        self.enable_nested_tensor, self.mask_check = enable_nested_tensor, mask_check
+        why_not = _why_not_nested(encoder_layer)
+        if enable_nested_tensor and why_not:
+            warn_user(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                      f"because {why_not}")
+        self.use_nested_tensor = enable_nested_tensor and not why_not
 
     def forward(self, src: Tensor, mask=None, src_key_padding_mask=None,
                 is_causal=None) -> Tensor:
+        src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
+                                              src.dtype, mask, "mask")
+        mask = canonical_mask(mask, "mask", src.dtype)
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=bool(is_causal))
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:
+            x = x.masked_fill(padded.unsqueeze(-1), 0.0)
         return x if self.norm is None else self.norm(x)
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """The padded positions (bool, (N, S)) where PyTorch's nested-tensor inference gives
+        zeros, or None where it would not run that way."""
+        first = self.layers[0]
+        if (not self.use_nested_tensor or first.training or src.dim() != 3
+                or key_padding_mask is None or mask is not None or is_autocast_enabled()):
+            return None
+        if grad_state.enabled and (src.requires_grad or any(
+                p.requires_grad for p in first.parameters())):
+            return None
+        padded = key_padding_mask != 0  # (a float mask by now: -inf where padded)
+        # every sequence's padding at its end (the check ``mask_check`` turns off)
+        if self.mask_check and bool((padded[:, :-1] & ~padded[:, 1:]).any()):
+            return None
+        return padded
 
 
 class TransformerDecoderLayer(Module):
