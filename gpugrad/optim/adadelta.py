@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_options, step_tensor, zeros_state
+from ._state import check_options, step_tensor, zeros_state
+from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .._typeinfo import finfo
 from ..tensor import Tensor
-from .optimizer import Optimizer, step_tensor, zeros_state
+from ._state import step_tensor, zeros_state
+from .optimizer import Optimizer
 
 __all__ = ["Adafactor"]
 

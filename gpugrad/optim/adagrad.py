@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_options, full_state, step_tensor
+from ._state import check_options, full_state, step_tensor
+from .optimizer import Optimizer
 
 __all__ = ["Adagrad"]
 

@@ -3,7 +3,8 @@ PyTorch's do."""
 
 from __future__ import annotations
 
-from .optimizer import Optimizer, check_options
+from ._state import check_options
+from .optimizer import Optimizer
 
 __all__ = ["SparseAdam"]
 
