@@ -188,14 +188,14 @@ def apply_view(cls, x, *params):
     that saves nothing) and its registration (``views.track``). Written out in one function
     because views are a third of the ops of a model run one small tensor at a time;
     tests/autograd/test_record.py holds it equal to ``Function.apply`` then ``views.track``."""
-    n = len(params)
-    d = x._data
     t = _new(Tensor)
     t._backend = backend = x._backend
     t._vc = x._vc
     base = x._base
     t._base = x if base is None else base
     if x._requires_grad and grad_state.enabled:
+        n = len(params)
+        d = x._data
         ctx = _new(cls._node_cls)
         ctx.needs_input_grad = FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
         t._data = cls.view_array(ctx, x, *params)
