@@ -144,3 +144,46 @@ def test_grad_of_tuple_list_and_dict_arguments():
     assert type(ours[0]) is dict and type(ours[0]["b"][1]) is list
     assert type(ours[1][1]) is list
     _close(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_jvp_and_linearize_as_torch(dtype):
+    x, v = X[0].astype(dtype), W.astype(dtype)
+
+    def run(m):
+        t = lambda a: m.tensor(a)  # noqa: E731
+        f = lambda a, b: ((a * b).tanh(), (a @ b).exp())  # noqa: E731
+        out, tan = m.func.jvp(f, (t(x), t(x)), (t(v), t(-v)))
+        single = m.func.jvp(lambda a: a.sin().sum(), (t(x),), (t(v),))
+        aux = m.func.jvp(lambda a: (a.cos(), a * 2), (t(x),), (t(v),), has_aux=True)
+        const = m.func.jvp(lambda a: m.ones(3, dtype=a.dtype), (t(x),), (t(v),))
+        base, jvp_fn = m.func.linearize(lambda a: a.sin() * a, t(x))
+        return out, tan, single, aux, const, base, jvp_fn(t(v))
+
+    ours, theirs = _both(run)
+    _close(ours, theirs, tol=1e-5 if dtype == "float32" else 1e-10)
+    assert not any(r.requires_grad for r in ours[3])  # aux and results are plain tensors
+
+
+def test_jvp_through_vjp_of_nested_transforms():
+    """``jvp`` of ``grad``: a Hessian-vector product."""
+    def run(m):
+        w, v = m.tensor(W), m.tensor(X[1])
+        g = m.func.grad(lambda a: loss(m, a, m.tensor(X), m.tensor(Y)))
+        return m.func.jvp(g, (w,), (v,))
+
+    ours, theirs = _both(run)
+    _close(ours, theirs)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda m, x: m.func.jvp(lambda a: a, x, (x,)), "Expected primals to be a tuple"),
+    (lambda m, x: m.func.jvp(lambda a: a, (x,), (x, x)), "same python structure"),
+    (lambda m, x: m.func.jvp(lambda a: a, (x,), (x[:1],)), "different size than that of"),
+    (lambda m, x: m.func.jvp(lambda a: 1.0, (x,), (x,)), "to return only tensors"),
+    (lambda m, x: m.func.jvp(lambda a: a, (), ()), "at least one Tensor"),
+])
+def test_jvp_errors_as_torch(call, match):
+    for m in (torch, gpugrad):
+        with pytest.raises(RuntimeError, match=match):
+            call(m, m.ones(3))

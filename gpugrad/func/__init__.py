@@ -1,10 +1,11 @@
 """Function transforms with ``torch.func``'s names: ``grad``, ``grad_and_value``, ``vjp``,
-``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` and ``functional_call``.
+``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` and ``functional_call``.
 
 They are built on the tape (``autograd.grad``), so they compose (``grad(grad(f))``,
 ``vmap(grad(f))``) and give PyTorch's numbers, but they are not PyTorch's functorch: ``vmap``
 calls the function once per batch entry and stacks the results (a loop, not a batched rule
-per op; the same values, at a loop's speed), and ``jacfwd`` computes in reverse mode.
+per op; the same values, at a loop's speed), and ``jacfwd``, ``jvp`` and ``linearize`` compute
+in reverse mode (``_jvp.py``: two backward passes).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from ..autograd.grad_mode import enable_grad
 from ..nn.utils.stateless import call_with as functional_call
 from ._vmap import _flatten, _unflatten, vmap
 
-__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacfwd", "hessian", "vmap",
-           "functional_call"]
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
+           "vmap", "functional_call"]
 
 
 def _tensor_cls():
@@ -209,3 +210,6 @@ def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error")
 def hessian(func, argnums=0):
     """``f -> (x -> H)``: the Jacobian of the gradient."""
     return jacrev(jacrev(func, argnums), argnums)
+
+
+from ._jvp import jvp, linearize  # noqa: E402  (built on _track above)
