@@ -4,11 +4,14 @@ gpugrad's Tensor ops, so gradients flow to the parameters; ``rsample`` draws wit
 reparameterization trick. Draws come from gpugrad's generator (``gpugrad.manual_seed``): the
 same seed gives a repeatable stream, but not PyTorch's numbers."""
 
+import sys
+
 from . import (
     constraints,
     kl_cross,  # noqa: F401  (registers the cross-family KL divergences)
     transforms,
 )
+from ._submodules import register_aliases
 from .categorical import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .constraint_registry import biject_to, transform_to
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
@@ -39,3 +42,6 @@ __all__ = [
     "TransformedDistribution", "Uniform", "Weibull", "biject_to", "constraints",
     "kl_divergence", "register_kl", "transform_to", "transforms", *transforms.__all__,
 ]
+
+# PyTorch's per-family submodules (``gpugrad.distributions.normal`` ...), after the names exist
+register_aliases(sys.modules[__name__])
