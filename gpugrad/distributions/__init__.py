@@ -31,6 +31,7 @@ from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import *  # noqa: F403
 from .unit import Kumaraswamy, LogisticNormal
+from .von_mises import VonMises
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli",
@@ -41,7 +42,7 @@ __all__ = [
     "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "MultivariateNormal",
     "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
     "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-    "TransformedDistribution", "Uniform", "Weibull", "biject_to", "constraints",
+    "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
     "kl_divergence", "register_kl", "transform_to", "transforms", *transforms.__all__,
 ]
 
