@@ -95,6 +95,10 @@ def _lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
 
 
+def _corr_cholesky(constraint):
+    return transforms.CorrCholeskyTransform()
+
+
 def _positive_definite(constraint):
     return transforms.PositiveDefiniteTransform()
 
@@ -106,6 +110,7 @@ for _registry in (biject_to, transform_to):
     _registry.register(constraints._LessThan, _less_than)
     _registry.register(constraints._Interval, _interval)
     _registry.register(constraints._HalfOpenInterval, _interval)
+    _registry.register(constraints.corr_cholesky, _corr_cholesky)
 biject_to.register(constraints.independent, _independent_biject)
 transform_to.register(constraints.independent, _independent_transform)
 biject_to.register(constraints.simplex, _simplex_biject)

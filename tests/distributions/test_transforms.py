@@ -37,6 +37,7 @@ TRANSFORMS = {
                     R.standard_normal((3, 4))),
     "Inverse": (lambda lib, p: lib.SigmoidTransform().inv, R.uniform(0.05, 0.95, (3, 4))),
     "StickBreaking": (lambda lib, p: lib.StickBreakingTransform(), R.standard_normal((3, 4))),
+    "CorrCholesky": (lambda lib, p: lib.CorrCholeskyTransform(), R.standard_normal((2, 3, 6))),
     "Reshape": (lambda lib, p: lib.ReshapeTransform((4,), (2, 2)), R.standard_normal((3, 4))),
     "CumulativeDistribution": (lambda lib, p: lib.CumulativeDistributionTransform(
         (gd if lib is gd else td).Normal(p(R.standard_normal(4)), p(R.uniform(0.5, 2, 4)))),
