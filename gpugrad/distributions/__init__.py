@@ -33,6 +33,7 @@ from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import *  # noqa: F403
 from .unit import Kumaraswamy, LogisticNormal
 from .von_mises import VonMises
+from .wishart import Wishart
 
 __all__ = [
     "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "ContinuousBernoulli",
@@ -43,8 +44,9 @@ __all__ = [
     "LowRankMultivariateNormal", "MixtureSameFamily", "Multinomial", "MultivariateNormal",
     "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
     "Pareto", "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "StudentT",
-    "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
-    "kl_divergence", "register_kl", "transform_to", "transforms", *transforms.__all__,
+    "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "biject_to",
+    "constraints", "kl_divergence", "register_kl", "transform_to", "transforms",
+    *transforms.__all__,
 ]
 
 # PyTorch's per-family submodules (``gpugrad.distributions.normal`` ...), after the names exist

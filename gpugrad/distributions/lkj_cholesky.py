@@ -16,7 +16,7 @@ from . import constraints
 from .continuous import _standard_normal
 from .distribution import Distribution
 from .gamma import Beta
-from .utils import broadcast_all
+from .utils import _mvlgamma, broadcast_all
 
 __all__ = ["LKJCholesky"]
 
@@ -88,7 +88,6 @@ class LKJCholesky(Distribution):
         # - (D-1) log Gamma(alpha), with alpha = c + (D-1)/2 and Gamma_p the multivariate gamma
         dm1 = dim - 1
         alpha = c + 0.5 * dm1
-        mvlgamma = (dm1 * (dm1 - 1) / 4 * math.log(math.pi)
-                    + sum(gpugrad.lgamma(alpha - 0.5 - j / 2) for j in range(dm1)))
-        log_norm = 0.5 * dm1 * math.log(math.pi) + mvlgamma - gpugrad.lgamma(alpha) * dm1
+        log_norm = (0.5 * dm1 * math.log(math.pi) + _mvlgamma(alpha - 0.5, dm1)
+                    - gpugrad.lgamma(alpha) * dm1)
         return unnormalized - log_norm
