@@ -95,6 +95,24 @@ def _lower_cholesky(constraint):
     return transforms.LowerCholeskyTransform()
 
 
+def _corr_cholesky(constraint):
+    return transforms.CorrCholeskyTransform()
+
+
+def _joined(registry):
+    """The factories of ``cat`` and ``stack`` constraints: each piece's constraint's
+    transform from ``registry``, joined as the constraint joins the pieces."""
+    def cat(constraint):
+        return transforms.CatTransform([registry(c) for c in constraint.cseq], constraint.dim,
+                                       constraint.lengths)
+
+    def stack(constraint):
+        return transforms.StackTransform([registry(c) for c in constraint.cseq],
+                                         constraint.dim)
+
+    return cat, stack
+
+
 def _positive_definite(constraint):
     return transforms.PositiveDefiniteTransform()
 
@@ -106,6 +124,10 @@ for _registry in (biject_to, transform_to):
     _registry.register(constraints._LessThan, _less_than)
     _registry.register(constraints._Interval, _interval)
     _registry.register(constraints._HalfOpenInterval, _interval)
+    _registry.register(constraints.corr_cholesky, _corr_cholesky)
+    _cat, _stack = _joined(_registry)
+    _registry.register(constraints.cat, _cat)
+    _registry.register(constraints.stack, _stack)
 biject_to.register(constraints.independent, _independent_biject)
 transform_to.register(constraints.independent, _independent_transform)
 biject_to.register(constraints.simplex, _simplex_biject)

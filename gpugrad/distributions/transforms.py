@@ -1,7 +1,9 @@
 """Invertible transforms with log-determinants of their Jacobians, for
 ``TransformedDistribution``: ``ExpTransform``, ``AffineTransform``, ``SigmoidTransform``,
 ``TanhTransform`` (squashed Gaussian policies), ``PowerTransform``, ``AbsTransform``,
-``SoftplusTransform``, ``SoftmaxTransform``, ``IndependentTransform``, ``ComposeTransform``."""
+``SoftplusTransform``, ``SoftmaxTransform``, ``IndependentTransform``, ``ComposeTransform``;
+and from the modules beside it, the vector and matrix transforms (``transforms_vector``) and
+those joining transforms of pieces (``CatTransform``, ``StackTransform``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ from .transform_base import (
     Transform,
     identity_transform,
 )
+from .transforms_joint import CatTransform, StackTransform
 from .transforms_vector import (
+    CorrCholeskyTransform,
     CumulativeDistributionTransform,
     LowerCholeskyTransform,
     PositiveDefiniteTransform,
@@ -31,10 +35,11 @@ from .transforms_vector import (
 from .utils import clamp_probs
 
 __all__ = [
-    "AbsTransform", "AffineTransform", "ComposeTransform", "CumulativeDistributionTransform",
-    "ExpTransform", "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+    "AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+    "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+    "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
     "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
-    "SoftplusTransform", "StickBreakingTransform", "TanhTransform", "Transform",
+    "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform",
     "identity_transform",
 ]
 

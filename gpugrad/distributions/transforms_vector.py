@@ -1,8 +1,11 @@
 """Transforms of vectors and matrices: ``SoftmaxTransform``, ``StickBreakingTransform`` (to
-the simplex), ``LowerCholeskyTransform``, ``PositiveDefiniteTransform``, ``ReshapeTransform``;
+the simplex), ``LowerCholeskyTransform``, ``PositiveDefiniteTransform``,
+``CorrCholeskyTransform`` (to Cholesky factors of correlation matrices), ``ReshapeTransform``;
 and ``CumulativeDistributionTransform`` (a distribution's CDF)."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -11,8 +14,9 @@ from gpugrad.nn import functional as F
 
 from . import constraints
 from .transform_base import Transform
+from .utils import tril_matrix_to_vec, vec_to_tril_matrix
 
-__all__ = ["CumulativeDistributionTransform", "LowerCholeskyTransform",
+__all__ = ["CorrCholeskyTransform", "CumulativeDistributionTransform", "LowerCholeskyTransform",
            "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform",
            "StickBreakingTransform"]
 
@@ -133,6 +137,68 @@ class PositiveDefiniteTransform(Transform):
         from ._linalg import cholesky
 
         return LowerCholeskyTransform().inv(cholesky(y))
+
+
+class CorrCholeskyTransform(Transform):
+    """From unconstrained vectors of size D(D-1)/2 to Cholesky factors of D x D correlation
+    matrices (lower triangular, positive diagonal, rows of unit norm); bijective.
+
+    Each entry is squashed by tanh into (-1, 1) and read as a partial correlation, filling the
+    strict lower triangle row by row; each row is then scaled so that its squares, the
+    diagonal's included, sum to 1 (stick breaking on each row's squared norm)."""
+
+    domain = constraints.real_vector
+    codomain = constraints.corr_cholesky
+    bijective = True
+
+    def __eq__(self, other):
+        return isinstance(other, CorrCholeskyTransform)
+
+    __hash__ = object.__hash__
+
+    @staticmethod
+    def _shift_right_one(t):
+        """Each row's entries moved one place right, a 1 entering on the left."""
+        ones = gpugrad.ones(*t.shape[:-1], 1, dtype=t.dtype, device=t.device)
+        return gpugrad.cat([ones, t[..., :-1]], -1)
+
+    def _call(self, x):
+        eps = float(np.finfo(x._data.dtype).eps)
+        r = vec_to_tril_matrix(x.tanh().clamp(min=-1 + eps, max=1 - eps), diag=-1)
+        # the part of a row's unit norm left after the entries to the left of each one
+        left = (1 - r.pow(2)).sqrt().cumprod(-1)
+        r = r + gpugrad.eye(r.shape[-1], dtype=r.dtype, device=r.device)
+        return r * self._shift_right_one(left)
+
+    def _inverse(self, y):
+        left = self._shift_right_one(1 - (y * y).cumsum(-1))
+        t = tril_matrix_to_vec(y, diag=-1) / tril_matrix_to_vec(left, diag=-1).sqrt()
+        return (t.log1p() - (-t).log1p()) / 2  # atanh
+
+    def log_abs_det_jacobian(self, x, y):
+        # stick breaking's part: half the log of what is left of each row before each
+        # off-diagonal entry; tanh's: log(1 - tanh(x)^2), written stably
+        left = tril_matrix_to_vec(1 - (y * y).cumsum(-1), diag=-2)
+        stick_breaking = 0.5 * left.log().sum(-1)
+        tanh = -2 * (x + F.softplus(-2 * x) - math.log(2.0)).sum(-1)
+        return stick_breaking + tanh
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        n = shape[-1]
+        d = round((0.25 + 2 * n) ** 0.5 + 0.5)
+        if d * (d - 1) // 2 != n:
+            raise ValueError("Input is not a flattened lower-diagonal number")
+        return gpugrad.Size((*shape[:-1], d, d))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 2:
+            raise ValueError("Too few dimensions on input")
+        if shape[-2] != shape[-1]:
+            raise ValueError("Input is not square")
+        d = shape[-1]
+        return gpugrad.Size((*shape[:-2], d * (d - 1) // 2))
 
 
 class ReshapeTransform(Transform):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -117,3 +118,12 @@ def _sum_rightmost(value, dim: int):
     if dim == 0:
         return value
     return value.reshape(*value.shape[:value.dim() - dim], -1).sum(-1)
+
+
+def _mvlgamma(x, p: int):
+    """The log of the multivariate gamma function Gamma_p(x), elementwise, as torch.mvlgamma:
+    p(p-1)/4 log(pi) + sum_{j<p} lgamma(x - j/2)."""
+    out = p * (p - 1) / 4 * math.log(math.pi)
+    for j in range(p):
+        out = out + gpugrad.lgamma(x - j / 2)
+    return out

@@ -68,6 +68,12 @@ ALL = {
     "LogisticNormal": dict(loc=R.standard_normal((2, 3)), scale=pos(2, 3)),
     "LowRankMultivariateNormal": dict(loc=R.standard_normal((2, 3)),
                                       cov_factor=R.standard_normal((3, 2)), cov_diag=pos(3)),
+    "ContinuousBernoulli": dict(probs=R.uniform(0.1, 0.9, (2, 3))),
+    # float32: torch's Bessel approximations agree with exact ones to about 1e-7 (von_mises.py)
+    "VonMises": dict(loc=R.standard_normal((2, 3)).astype(np.float32),
+                     concentration=pos(2, 3).astype(np.float32)),
+    "LKJCholesky": dict(dim=3, concentration=pos(2)),
+    "Wishart": dict(df=pos(2) + 3, covariance_matrix=spd()),
 }
 
 

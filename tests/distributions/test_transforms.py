@@ -37,6 +37,16 @@ TRANSFORMS = {
                     R.standard_normal((3, 4))),
     "Inverse": (lambda lib, p: lib.SigmoidTransform().inv, R.uniform(0.05, 0.95, (3, 4))),
     "StickBreaking": (lambda lib, p: lib.StickBreakingTransform(), R.standard_normal((3, 4))),
+    "CorrCholesky": (lambda lib, p: lib.CorrCholeskyTransform(), R.standard_normal((2, 3, 6))),
+    "Cat": (lambda lib, p: lib.CatTransform([lib.ExpTransform(), lib.AffineTransform(
+        p(np.array([1.0])), p(np.array([-2.0]))), lib.SigmoidTransform()], dim=1,
+        lengths=[1, 2, 1]), R.standard_normal((3, 4))),
+    "Cat-event": (lambda lib, p: lib.CatTransform([lib.IndependentTransform(
+        lib.ExpTransform(), 1), lib.TanhTransform()], dim=-1, lengths=[3, 1]),
+                  R.standard_normal((3, 4))),
+    "Stack": (lambda lib, p: lib.StackTransform([lib.ExpTransform(), lib.TanhTransform(),
+                                                 lib.AffineTransform(p(np.array(0.5)), 2.0)],
+                                                dim=-2), R.standard_normal((2, 3, 4))),
     "Reshape": (lambda lib, p: lib.ReshapeTransform((4,), (2, 2)), R.standard_normal((3, 4))),
     "CumulativeDistribution": (lambda lib, p: lib.CumulativeDistributionTransform(
         (gd if lib is gd else td).Normal(p(R.standard_normal(4)), p(R.uniform(0.5, 2, 4)))),
