@@ -91,6 +91,38 @@ def cholesky(input: Tensor, upper: bool = False) -> Tensor:
     return _cholesky(input, upper, "cholesky")
 
 
+class CholeskySolve(Function):
+    """``X = A^-1 B`` for ``A = L L^T`` (``upper``: ``U^T U``): two triangular solves. As
+    PyTorch's, the gradient treats the factor as a full matrix in ``A = L L^T``: the entries
+    the solves never read get one too."""
+
+    node_name = "CholeskySolveBackward0"
+
+    @staticmethod
+    def forward(ctx, B, L, upper):
+        lower = _mT(L) if upper else L
+        X = solve_triangular(_mT(lower), solve_triangular(lower, B, upper=False), upper=True)
+        ctx.upper, ctx.b_shape = upper, tuple(B.shape)
+        ctx.save_for_backward(L, X)
+        return X
+
+    @staticmethod
+    def backward(ctx, grad):
+        L, X = ctx.saved_tensors
+        gB = cholesky_solve(grad, L, ctx.upper)
+        both = gB @ _mT(X)
+        both = both + _mT(both)
+        gL = -(L @ both) if ctx.upper else -(both @ L)
+        # (batch dims broadcast in the solve: each gradient summed back to its input's shape)
+        need_b, need_l = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        return (_summed_to(gB, ctx.b_shape) if need_b else None,
+                _summed_to(gL, tuple(L.shape)) if need_l else None, None)
+
+
+def _summed_to(g: Tensor, shape: tuple) -> Tensor:
+    return g if tuple(g.shape) == shape else g.sum_to_size(shape)
+
+
 @in_float32
 def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     """The solution of ``A X = B`` for ``A = L L^T`` (``upper``: ``A = U^T U``) given its
@@ -101,10 +133,7 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions "
                            "instead")
     check_same_dtype(L, B, "cholesky_solve")
-    if upper:
-        L = _mT(L)
-    Y = solve_triangular(L, B, upper=False)
-    return solve_triangular(_mT(L), Y, upper=True)
+    return CholeskySolve.apply(B, L, upper)
 
 
 @in_float32

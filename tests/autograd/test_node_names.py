@@ -228,8 +228,9 @@ STRUCTURE_DIFFERS.update({
     "linalg.solve_triangular": "left=False solves the transposed system between transposes",
     "linalg.cholesky": "upper=True is the transpose of the lower factor",
     "cholesky": "the LinalgCholeskyEx node (PyTorch: a CholeskyBackward0 of its own)",
-    "cholesky_solve": "two triangular solves (PyTorch: one CholeskySolveBackward0)",
-    "cholesky_inverse": "two triangular solves of the identity (PyTorch: one "
+    "cholesky_solve": "the spec's upper factor comes from linalg.cholesky(upper=True), a "
+                      "transpose of the lower one (that op's own difference)",
+    "cholesky_inverse": "cholesky_solve of the identity (PyTorch: one "
                         "CholeskyInverseBackward0)",
     "linalg.lstsq": "the solution is pinv(A) @ B (PyTorch: one LinalgLstsqBackward0)",
     "linalg.matrix_power": "repeated squaring in matmuls (PyTorch: views around Mm/Bmm); the "

@@ -160,3 +160,28 @@ def test_lu_factor_node_has_lu_as_its_one_output_as_torch(name, dtype):
     assert theirs["node"][0] == "LinalgLuFactorExBackward0"
     assert theirs["seen"]["post"] == theirs["seen"]["pre"] == [(2, 3, 3)]
     assert_same_hooked(ours, theirs, rtol=1e-4 if dtype == "float32" else 1e-10)
+
+
+@pytest.mark.parametrize("upper", [False, True])
+@pytest.mark.parametrize("shapes", [((3, 3), (3, 2)), ((2, 3, 3), (3, 2)), ((3, 3), (4, 3, 2))])
+def test_cholesky_solve_gradient_reaches_the_whole_factor_as_torch(upper, shapes):
+    """PyTorch differentiates A = L L^T with every entry of the factor, the ones the solves
+    never read too; batch dims broadcast."""
+    rng = np.random.default_rng(4)
+    shape_l, shape_b = shapes
+    low = np.tril(rng.standard_normal(shape_l)) + 3 * np.eye(3)
+    factor = np.swapaxes(low, -1, -2).copy() if upper else low
+    b = rng.standard_normal(shape_b)
+    grads = []
+    for lib in (torch, gpugrad):
+        f, r = lib.tensor(factor, requires_grad=True), lib.tensor(b, requires_grad=True)
+        x = lib.cholesky_solve(r, f, upper=upper)
+        (x * lib.tensor(np.cos(np.arange(x.numel())).reshape(tuple(x.shape)))).sum().backward()
+        assert type(x.grad_fn).__name__ == "CholeskySolveBackward0"
+        grads.append((x.detach().numpy(), f.grad.numpy(), r.grad.numpy()))
+        inv = lib.tensor(low if low.ndim == 2 else low[0], requires_grad=True)
+        lib.cholesky_inverse(inv).sum().backward()
+        grads.append((inv.grad.numpy(),))
+    for ours, theirs in zip(grads[2:], grads[:2]):
+        for a, e in zip(ours, theirs):
+            np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
