@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .. import grad  # ``F.grad`` is ``nn.grad``, as in PyTorch
 from .activation import (
     gelu,
     leaky_relu,
