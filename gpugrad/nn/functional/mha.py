@@ -1,7 +1,8 @@
 """``multi_head_attention_forward``, as PyTorch's (what ``nn.MultiheadAttention`` runs): input
 projections, heads, masks, the extra keys (``bias_k``/``bias_v``, ``add_zero_attn``,
 ``static_k``/``static_v``), attention and the output projection; written with differentiable
-Tensor ops, so its gradients come from theirs."""
+Tensor ops, so its gradients come from theirs. The layers it runs are looked up per call
+(``F.linear``...), so that autocast's wrappers of them apply, as in PyTorch."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ from ..._warnings import warn_user
 from ...ops.join import cat
 from ...ops.select import tril
 from ...tensor import Tensor
+from .. import functional as F
 from .attention import masked_softmax
-from .dropout import dropout
-from .layers import linear
-from .padding import pad
 
 __all__ = ["multi_head_attention_forward", "canonical_mask"]
 
@@ -100,7 +99,7 @@ def multi_head_attention_forward(
                        q.dtype, q.device)
     out, weights = _attend(q, k, v, bias, need_weights, dropout_p if training else 0.0)
     out = out.transpose(0, 1).reshape(length * batch, embed)
-    out = linear(out, out_proj_weight, out_proj_bias)
+    out = F.linear(out, out_proj_weight, out_proj_bias)
     out = out.reshape(length, batch, out.shape[-1])
     if not need_weights:
         return (out if batched else out.squeeze(1)), None
@@ -122,7 +121,7 @@ def _attend(q, k, v, bias, need_weights: bool, dropout_p: float):
         scores = bias + scores
     weights = scores.softmax(-1) if need_weights or bias is None else masked_softmax(scores)
     if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p, training=True)
+        weights = F.dropout(weights, dropout_p, training=True)
     return weights.matmul(v), weights
 
 
@@ -149,7 +148,7 @@ def _project(query, key, value, in_proj_weight, in_proj_bias, separate: bool, pr
             if bias is not None and tuple(bias.shape) != (embed,):
                 raise AssertionError(f"expecting {name} bias shape of {(embed,)}, but got "
                                      f"{_size(bias.shape)}")
-    return tuple(linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
+    return tuple(F.linear(x, w, b) for x, w, b in zip((query, key, value), weights, biases))
 
 
 def _score_bias(attn_mask, key_padding_mask, causal: bool, batch: int, num_heads: int,
@@ -221,7 +220,7 @@ def _check_static(static, name: str, batch_heads: int, head_dim: int) -> Tensor:
 
 def _one_more_key(mask):
     """A mask with a column for one more key, which every query may attend to."""
-    return None if mask is None else pad(mask, (0, 1))
+    return None if mask is None else F.pad(mask, (0, 1))
 
 
 def _size(shape) -> str:
