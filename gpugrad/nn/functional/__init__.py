@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .. import grad  # ``F.grad`` is ``nn.grad``, as in PyTorch
 from .activation import (
     gelu,
     leaky_relu,
@@ -82,6 +83,7 @@ from .loss_margin import (
     triplet_margin_loss,
     triplet_margin_with_distance_loss,
 )
+from .mha import multi_head_attention_forward
 from .normalization import (
     batch_norm,
     group_norm,
@@ -148,7 +150,8 @@ __all__ = [
     "max_pool3d_with_indices", "lp_pool1d", "lp_pool2d", "lp_pool3d", "fractional_max_pool2d",
     "fractional_max_pool3d", "fractional_max_pool2d_with_indices",
     "fractional_max_pool3d_with_indices",
-    "scaled_dot_product_attention", "cosine_similarity", "pairwise_distance", "pdist",
+    "scaled_dot_product_attention", "multi_head_attention_forward", "cosine_similarity",
+    "pairwise_distance", "pdist",
     "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "poisson_nll_loss",
     "gaussian_nll_loss", "margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",

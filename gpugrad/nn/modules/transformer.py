@@ -15,8 +15,9 @@ from ...ops.select import triu
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
+from ..functional.mha import canonical_mask
 from .activation import GELU, ReLU
-from .attention import MultiheadAttention, canonical_mask
+from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
 from .layers import LayerNorm
