@@ -242,3 +242,19 @@ def test_distillation_from_a_stream():
         assert result["n_averaged"] == 150, result
     assert ours["names"] == theirs["names"]
     assert ours["lr_end"] == pytest.approx(theirs["lr_end"])
+
+
+def test_resnet_with_autocast_and_one_cycle():
+    """A BasicBlock ResNet (Sequential shortcut, Kaiming init by isinstance) trained by Nesterov
+    SGD under OneCycleLR with clipping, bfloat16 autocast and label smoothing; its state_dict
+    saved to a BytesIO and loaded into a fresh model that predicts the same."""
+    program = _load("resnet_amp")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=0.2)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 90 and result["agreement"] == 1.0, result
+        assert result["restored_accuracy"] == result["accuracy"], result
+        assert result["dtypes"] == ["bfloat16", "float32"], result  # logits; the loss
+        assert result["steps"] == 12 * 10, result
+    assert ours["state"] == theirs["state"]  # names, shapes and dtypes, buffers included
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-9)
