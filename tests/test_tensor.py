@@ -80,8 +80,8 @@ def test_item_tolist_numpy():
 
 
 def _scalar_warnings(lib, convert):
-    """The messages of the warnings ``convert`` gives on a scalar that requires grad, and on
-    it under no_grad (PyTorch warns once per process unless warn_always is set)."""
+    """The messages (and files) of the warnings ``convert`` gives on a scalar that requires
+    grad, and on it under no_grad (PyTorch warns once per process unless warn_always is set)."""
     t = lib.ones((), requires_grad=True) * 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -90,7 +90,7 @@ def _scalar_warnings(lib, convert):
             convert(t)
         convert(t.detach())
     assert value == convert(lib.tensor(2.0))
-    return [str(w.message).split(" (Triggered internally")[0] for w in caught]
+    return [(str(w.message).split(" (Triggered internally")[0], w.filename) for w in caught]
 
 
 @pytest.mark.parametrize("convert", [float, int, bool, lambda t: t.item()])

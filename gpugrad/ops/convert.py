@@ -3,14 +3,13 @@ and to Python numbers and NumPy arrays: ``item``, ``tolist``, ``numpy``, ``bool(
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
 from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
+from .._warnings import warn_user
 from ..autograd.function import Function
 from ..backend import get_backend
 from ._util import Tensor, grad_state
@@ -237,9 +236,8 @@ def _float(self: Tensor) -> float:
     if _capture.recorder is not None:
         _capture.host_access("float(tensor) reads a tensor's value on the host")
     if self.requires_grad and grad_state.enabled:  # as PyTorch: only float(), not .item()
-        warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
-                      "unexpected behavior.\nConsider using tensor.detach() first.",
-                      UserWarning, stacklevel=2)
+        warn_user("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.")
     return float(self.item())
 
 def _int(self: Tensor) -> int:
