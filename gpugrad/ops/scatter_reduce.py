@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from .._dtype import FLOAT_KINDS
+from .._warnings import warn_user
 from ..autograd.function import Function
 from ._util import Tensor, check_range, check_tensor, math_ns, wrap_dim
 from .indexing import Gather, _index_tensor
@@ -171,6 +172,46 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         cropped = src  # (no view node in between, as PyTorch)
     return _scalar_input(
         lambda x: ScatterReduce.apply(x, cropped, d, idx, reduce, bool(include_self)), input)
+
+
+class ScatterWithReduce(Function):
+    """``scatter``'s old ``reduce``: ``src`` added or multiplied into ``input`` at ``index``.
+    PyTorch has no derivative for it (its node is named ``NotImplemented``); nor has this."""
+
+    node_name = "NotImplemented"
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce):
+        return x._new(_scatter_reduce_array(x._backend, x._data, src._data, dim, index._data,
+                                            reduce, True))
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+_SCATTER_OPS = {"add": "sum", "multiply": "prod"}
+
+
+def scatter_with_reduce(input: Tensor, dim: int, index: Tensor, src, reduce: str) -> Tensor:
+    """``scatter(input, dim, index, src, reduce=reduce)``: ``src`` (a Tensor, or a number
+    everywhere ``index`` points) ``"add"``-ed or ``"multiply"``-ed into ``input``."""
+    if reduce not in _SCATTER_OPS:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    tensor_src = src if isinstance(src, Tensor) else None
+    if tensor_src is not None:
+        warn_user("The reduce argument of torch.scatter with Tensor src is deprecated and will "
+                  "be removed in a future PyTorch release. Use torch.scatter_reduce instead for "
+                  "more reduction options.")
+    d, idx, cropped = _check_scatter("scatter", input, dim, index, tensor_src)
+    if idx is None:
+        return input.clone()
+    if cropped is None:
+        xp = input._backend.xp
+        cropped = Tensor._make(xp.full(idx._data.shape, src, dtype=input._data.dtype),
+                               input._backend)
+    return _scalar_input(
+        lambda x: ScatterWithReduce.apply(x, cropped, d, idx, _SCATTER_OPS[reduce]), input)
 
 
 class IndexReduce(ScatterReduce):

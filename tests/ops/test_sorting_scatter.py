@@ -3,6 +3,8 @@ a ``src`` larger than ``index`` (where PyTorch's own backward fails), double bac
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +70,58 @@ def test_inplace_scatter_family_writes_into_self():
     leaf = gpugrad.zeros(2, 3, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         leaf.scatter_(0, gpugrad.tensor([[0, 0, 0]]), value=1.0)
+
+
+def _scatter_with_reduce(m, reduce, src_kind, dtype):
+    """scatter's deprecated ``reduce``: the result, the warnings' messages and files, the node's
+    name and the backward's error."""
+    x = m.arange(1, 7, dtype=getattr(m, dtype)).reshape(2, 3)
+    index = m.tensor([[0, 1, 0], [1, 1, 0]])
+    src = m.tensor([[2, 3, 4], [5, 6, 7]], dtype=getattr(m, dtype)) if src_kind == "tensor" \
+        else 3
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = x.scatter(0, index, src, reduce=reduce)
+        inplace = x.clone().scatter_(1, index, src, reduce=reduce)
+        if dtype == "float64":
+            result = x.clone().requires_grad_().scatter(0, index, src, reduce=reduce)
+            with pytest.raises(RuntimeError) as raised:
+                result.sum().backward()
+            error = (type(result.grad_fn).__name__, str(raised.value))
+    seen = [(str(w.message).split(" (Triggered")[0], w.filename) for w in caught]
+    return out.tolist(), inplace.tolist(), seen, error
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+@pytest.mark.parametrize("src_kind", ["tensor", "value"])
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce_matches_torch(reduce, src_kind, dtype):
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)  # PyTorch's deprecation warning is otherwise once a process
+    try:
+        expected = _scatter_with_reduce(torch, reduce, src_kind, dtype)
+    finally:
+        torch.set_warn_always(warn_always)
+    assert _scatter_with_reduce(gpugrad, reduce, src_kind, dtype) == expected
+
+
+def test_scatter_with_an_unknown_reduce_raises_as_torch():
+    for m in (gpugrad, torch):
+        with pytest.raises(RuntimeError, match=r"^reduce argument must be either add or "
+                                               r"multiply\.$"):
+            m.zeros(3).scatter(0, m.tensor([0, 1]), 1.0, reduce="sum")
+        assert m.scatter(m.tensor(1.0), 0, m.tensor(0), 2.0, reduce="add").item() == 3.0
+
+
+def test_index_add_errors_name_dtypes_as_torch():
+    def errors(m):
+        found = []
+        for index, source in [(m.tensor([0.0, 1.0]), m.ones(2)),
+                              (m.tensor([0, 1]), m.ones(2, dtype=m.float64))]:
+            with pytest.raises(RuntimeError) as raised:
+                m.zeros(3).index_add_(0, index, source)
+            found.append(str(raised.value))
+        return found
+
+    assert errors(gpugrad) == errors(torch)
