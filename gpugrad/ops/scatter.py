@@ -141,7 +141,9 @@ def _check_scatter(fn: str, input: Tensor, dim, index, src):
         f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     if src is not None:
-        src = _crop(src.reshape(src_shape), arr.shape)
+        if src._data.shape != src_shape:
+            src = src.reshape(src_shape)
+        src = _crop(src, arr.shape)
     return d, idx, src
 
 
@@ -227,7 +229,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     check_range(arr, 0, size, lambda v: RuntimeError(
         f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
-    src = source.reshape(s_shape)
+    src = source if s.shape == s_shape else source.reshape(s_shape)  # (no view node between)
     return _scalar_input(lambda t: IndexAdd.apply(t, src, d, idx, alpha), input)
 
 

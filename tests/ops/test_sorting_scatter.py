@@ -125,3 +125,17 @@ def test_index_add_errors_name_dtypes_as_torch():
         return found
 
     assert errors(gpugrad) == errors(torch)
+
+
+def test_scatter_family_takes_src_straight_into_its_node():
+    """A src or source already of its shape reaches the scatter node with no view between
+    (the graphs message-passing code builds are PyTorch's)."""
+    def graphs(m):
+        h = m.ones(5, 2, requires_grad=True)
+        row = m.tensor([0, 1, 1, 2, 3])
+        index = row[:, None].expand(-1, 2)
+        outs = [m.zeros(4, 2).scatter_add(0, index, h * 2), m.zeros(4, 2).scatter(0, index, h * 2),
+                m.zeros(4, 2).index_add_(0, row, h * 2)]
+        return [[type(f).__name__ for f, _ in out.grad_fn.next_functions] for out in outs]
+
+    assert graphs(gpugrad) == graphs(torch) == [["NoneType", "MulBackward0"]] * 3
