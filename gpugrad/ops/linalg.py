@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, math_ns
 
@@ -83,6 +84,13 @@ class _Shape:
         return self
 
 
+def raise_matmul_dtype_error(input: Tensor, other: Tensor):
+    """PyTorch's error for operands of two dtypes, which names their C++ element types."""
+    names = [dt.CPP_TYPE_NAMES[t.dtype.name] for t in (input, other)]
+    raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names[0]} != "
+                       f"{names[1]}")
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
     check_tensor(input, "matmul")
@@ -93,9 +101,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
         )
     if a.dtype != b.dtype:
-        raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {other.dtype}"
-        )
+        raise_matmul_dtype_error(input, other)
     k_a = a.shape[-1]
     k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k_a != k_b:

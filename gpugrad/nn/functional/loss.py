@@ -8,6 +8,7 @@ PyTorch's arguments, checked here; the ops (one fused pass for the loss and its 
 from __future__ import annotations
 
 from ... import _capture
+from ... import _dtype as dt
 from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 from ...ops.losses import (
@@ -32,12 +33,21 @@ def _warn_size(input: Tensor, target: Tensor) -> None:
             "broadcasting. Please ensure they have the same size.")
 
 
+# PyTorch's CPU kernels, which its dtype errors name, where they differ from the function
+_KERNELS = {"mse_loss": "mse_cpu", "smooth_l1_loss": "smooth_l1_cpu", "huber_loss": "huber_cpu",
+            "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
+
+
 def _prepare(fn: str, input, target, reduction, size_average=None, reduce=None):
     check_tensor(input, fn)
     check_tensor(target, fn, "target")
     reduction = check_reduction(reduction, size_average, reduce)
     if not input.is_floating_point():
-        raise RuntimeError(f'"{fn}" not implemented for \'{input.dtype}\'')
+        if fn == "l1_loss":  # PyTorch's l1_loss is a mean of abs, and mean() names the dtype
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               "a floating point or complex dtype. Got: "
+                               f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]}")
+        raise dt.not_implemented_for(_KERNELS.get(fn, fn), input.dtype)
     if target._data.dtype != input._data.dtype:
         target = target.to(input.dtype)
     return target, reduction
