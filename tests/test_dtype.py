@@ -73,6 +73,7 @@ def _dtype_error_cases(m):
     F = m.nn.functional
     i, f = m.tensor([[1, 2]]), m.tensor([[1.0, 2.0]])
     d = f.double()
+    img, kernel, bias = m.ones(1, 1, 3, 3), m.ones(1, 1, 1, 1), m.ones(1)
     return {
         "mean": lambda: i.mean(), "mean_bool": lambda: i.bool().mean(dim=0),
         "norm": lambda: i.norm(), "where": lambda: m.where(f, f, f),
@@ -94,6 +95,15 @@ def _dtype_error_cases(m):
         "linear_no_bias": lambda: F.linear(d, f), "linear_module": lambda: m.nn.Linear(2, 2)(d),
         "matmul": lambda: f @ d.T, "matmul_half": lambda: f.half() @ f.T,
         "matmul_long": lambda: i @ f.T, "mm_bfloat16": lambda: m.mm(f.bfloat16(), f.T),
+        "conv_input": lambda: F.conv2d(img.double(), kernel),
+        "conv_weight": lambda: F.conv2d(img, kernel.double(), bias),
+        "conv_bias": lambda: F.conv2d(img, kernel, bias.double()),
+        "conv_module": lambda: m.nn.Conv2d(1, 1, 1)(img.half()),
+        "conv_transpose": lambda: F.conv_transpose2d(img.double(), kernel, bias),
+        "masked_fill": lambda: f.masked_fill(i, 0), "masked_select": lambda: f.masked_select(i),
+        "masked_scatter": lambda: f.masked_scatter(f, f), "gather": lambda: f.gather(1, f.long()),
+        "gather_float": lambda: f.gather(1, f), "take": lambda: f.take(f),
+        "index_fill": lambda: f.index_fill(1, f[0], 0.0),
     }
 
 
