@@ -104,6 +104,8 @@ def _dtype_error_cases(m):
         "masked_scatter": lambda: f.masked_scatter(f, f), "gather": lambda: f.gather(1, f.long()),
         "gather_float": lambda: f.gather(1, f), "take": lambda: f.take(f),
         "index_fill": lambda: f.index_fill(1, f[0], 0.0),
+        "embedding": lambda: F.embedding(f, kernel[0, 0]),
+        "embedding_bool": lambda: m.nn.Embedding(2, 2)(i.bool()),
     }
 
 

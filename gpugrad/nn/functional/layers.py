@@ -119,10 +119,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("sparse embedding gradients are not supported")
     if input._data.dtype.kind not in "iu":
+        kind = input.type()  # the legacy type (torch.FloatTensor); PyTorch has none for bool
+        if input.dtype == dt.bool:
+            kind = f"{'CUDA' if input.is_cuda else 'CPU'}BoolType"
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
-            "embedding)"
+            f"types: Long, Int; but got {kind} instead (while checking arguments for embedding)"
         )
     num = weight._data.shape[0]
     if padding_idx is not None:
