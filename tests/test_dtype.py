@@ -106,6 +106,8 @@ def _dtype_error_cases(m):
         "index_fill": lambda: f.index_fill(1, f[0], 0.0),
         "embedding": lambda: F.embedding(f, kernel[0, 0]),
         "embedding_bool": lambda: m.nn.Embedding(2, 2)(i.bool()),
+        "bmm": lambda: m.bmm(f[None], d.T[None]), "dot": lambda: m.dot(f[0], d[0]),
+        "dot_long": lambda: m.dot(i[0], f[0]),
     }
 
 
