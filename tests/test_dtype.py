@@ -108,6 +108,10 @@ def _dtype_error_cases(m):
         "embedding_bool": lambda: m.nn.Embedding(2, 2)(i.bool()),
         "bmm": lambda: m.bmm(f[None], d.T[None]), "dot": lambda: m.dot(f[0], d[0]),
         "dot_long": lambda: m.dot(i[0], f[0]),
+        "requires_grad_": lambda: i.requires_grad_(), "parameter": lambda: m.nn.Parameter(i),
+        "requires_grad_attribute": lambda: setattr(i, "requires_grad", True),
+        "factory_requires_grad": lambda: m.zeros(2, dtype=m.long, requires_grad=True),
+        "tensor_requires_grad": lambda: m.tensor([1], requires_grad=True),
     }
 
 
