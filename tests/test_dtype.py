@@ -112,6 +112,13 @@ def _dtype_error_cases(m):
         "requires_grad_attribute": lambda: setattr(i, "requires_grad", True),
         "factory_requires_grad": lambda: m.zeros(2, dtype=m.long, requires_grad=True),
         "tensor_requires_grad": lambda: m.tensor([1], requires_grad=True),
+        "batch_norm": lambda: m.nn.BatchNorm1d(2)(i.expand(2, 2)),
+        "batch_norm_eval_int": lambda: m.nn.BatchNorm1d(2).eval()(i.int()),
+        "instance_norm": lambda: m.nn.InstanceNorm1d(2)(i[None]),
+        "layer_norm": lambda: m.nn.LayerNorm(2)(i),
+        "layer_norm_bare": lambda: F.layer_norm(i, (2,)),
+        "group_norm": lambda: m.nn.GroupNorm(1, 2)(i), "rms_norm": lambda: F.rms_norm(i, (2,)),
+        "layer_norm_half_double": lambda: m.nn.LayerNorm(2).double()(f.half()),
     }
 
 

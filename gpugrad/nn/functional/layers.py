@@ -103,7 +103,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {list(normalized_shape)}"
             )
-    if is_mixed(input, weight, bias):
+    if is_mixed("LayerNormKernelImpl", input, weight, bias):
         return LayerNorm.apply(input.float(), weight, bias, k, float(eps)).to(input.dtype)
     return LayerNorm.apply(input, weight, bias, k, float(eps))
 
