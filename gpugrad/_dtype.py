@@ -87,6 +87,20 @@ SCALAR_TYPE_NAMES = {
     "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
     "bool": "Bool",
 }
+
+# The C++ element types, as PyTorch's matmul names them in its dtype error.
+CPP_TYPE_NAMES = {
+    "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+    "float64": "double", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
+    "int32": "int", "int64": "long int", "bool": "bool",
+}
+
+
+def not_implemented_for(kernel: str, d: dtype) -> NotImplementedError:
+    """PyTorch's error for a kernel without dtype ``d``: '"kernel" not implemented for 'Long''."""
+    return NotImplementedError(f'"{kernel}" not implemented for {SCALAR_TYPE_NAMES[d.name]!r}')
+
+
 _FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 joins on first use
 _BY_NAME = {d.name: d for d in _ALL}
 

@@ -29,7 +29,7 @@ def _backend_for(device):
 def _finish(data, backend, requires_grad: bool) -> Tensor:
     t = Tensor._make(data, backend)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True, "creation")
     return t
 
 

@@ -28,6 +28,14 @@ class _VersionCounter:
     value = 0  # a class default: creating a counter (once per tensor) runs no __init__
 
 
+# PyTorch words the error of an integer tensor asked to require grad by where it was asked.
+_REQUIRES_GRAD_ERRORS = {
+    "method": "only Tensors of floating point dtype can require gradients",
+    "attribute": "only Tensors of floating point and complex dtype can require gradients",
+    "creation": "Only Tensors of floating point and complex dtype can require gradients",
+}
+
+
 class Tensor(TensorMetadata):
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
@@ -131,10 +139,15 @@ class Tensor(TensorMetadata):
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        self.requires_grad_(value)
+        self._set_requires_grad(value, "attribute")
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether autograd records ops on this leaf; returns self."""
+        return self._set_requires_grad(requires_grad, "method")
+
+    def _set_requires_grad(self, requires_grad: bool, asked_by: str) -> Tensor:
+        """``requires_grad_``; ``asked_by`` ("method", "attribute" or "creation": a factory's
+        or Parameter's argument) picks PyTorch's wording of the dtype error."""
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -144,10 +157,7 @@ class Tensor(TensorMetadata):
                 )
             return self
         if requires_grad and self._data.dtype.kind not in dt.FLOAT_KINDS:
-            raise RuntimeError(
-                "only Tensors of floating point dtype can require gradients, got "
-                f"{self.dtype}"
-            )
+            raise RuntimeError(_REQUIRES_GRAD_ERRORS[asked_by])
         self._requires_grad = bool(requires_grad)
         return self
 

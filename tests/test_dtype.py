@@ -64,3 +64,69 @@ def test_float16_reductions_accumulate_in_float32():
     s = x.sum()
     assert s.dtype == gpugrad.float16
     assert abs(s.item() - float(np.float32(np.float16(0.1)) * 4096)) < 1.0
+
+
+def _dtype_error_cases(m):
+    """Calls that fail on a dtype, in programs' common mistakes (integer inputs, float class
+    targets, float64 against float32 weights); PyTorch names the dtype as a scalar type
+    (``Long``), a C++ type (matmul: ``double != float``) or its CPU kernel's name."""
+    F = m.nn.functional
+    i, f = m.tensor([[1, 2]]), m.tensor([[1.0, 2.0]])
+    d = f.double()
+    img, kernel, bias = m.ones(1, 1, 3, 3), m.ones(1, 1, 1, 1), m.ones(1)
+    return {
+        "mean": lambda: i.mean(), "mean_bool": lambda: i.bool().mean(dim=0),
+        "norm": lambda: i.norm(), "where": lambda: m.where(f, f, f),
+        "round_decimals": lambda: m.round(i, decimals=1),
+        "softmax_lastdim": lambda: F.softmax(i, 1), "log_softmax_dim0": lambda: F.log_softmax(i, 0),
+        "gelu": lambda: F.gelu(i), "silu": lambda: F.silu(i), "leaky_relu": lambda: F.leaky_relu(i),
+        "mse": lambda: F.mse_loss(i, i), "l1": lambda: F.l1_loss(i, i),
+        "smooth_l1": lambda: F.smooth_l1_loss(i, i), "huber": lambda: F.huber_loss(i, i),
+        "bce": lambda: F.binary_cross_entropy(i, i),
+        "bce_logits": lambda: F.binary_cross_entropy_with_logits(i, i),
+        "ce_long_input": lambda: F.cross_entropy(i, m.tensor([0])),
+        "ce_long_input_3d": lambda: F.cross_entropy(i[:, :, None], m.tensor([[0]])),
+        "ce_float_indices": lambda: F.cross_entropy(f, m.tensor([1.0])),
+        "ce_int_indices": lambda: F.cross_entropy(f, m.tensor([1], dtype=m.int32)),
+        "ce_long_probs": lambda: F.cross_entropy(f, m.tensor([[0, 1]])),
+        "nll_float_target": lambda: F.nll_loss(f, m.tensor([1.0])),
+        "nll_bool_target": lambda: F.nll_loss(f, m.tensor([True])),
+        "linear": lambda: F.linear(d, f, f[0, :1]), "linear_bias": lambda: F.linear(f, f, d[0, :1]),
+        "linear_no_bias": lambda: F.linear(d, f), "linear_module": lambda: m.nn.Linear(2, 2)(d),
+        "matmul": lambda: f @ d.T, "matmul_half": lambda: f.half() @ f.T,
+        "matmul_long": lambda: i @ f.T, "mm_bfloat16": lambda: m.mm(f.bfloat16(), f.T),
+        "conv_input": lambda: F.conv2d(img.double(), kernel),
+        "conv_weight": lambda: F.conv2d(img, kernel.double(), bias),
+        "conv_bias": lambda: F.conv2d(img, kernel, bias.double()),
+        "conv_module": lambda: m.nn.Conv2d(1, 1, 1)(img.half()),
+        "conv_transpose": lambda: F.conv_transpose2d(img.double(), kernel, bias),
+        "masked_fill": lambda: f.masked_fill(i, 0), "masked_select": lambda: f.masked_select(i),
+        "masked_scatter": lambda: f.masked_scatter(f, f), "gather": lambda: f.gather(1, f.long()),
+        "gather_float": lambda: f.gather(1, f), "take": lambda: f.take(f),
+        "index_fill": lambda: f.index_fill(1, f[0], 0.0),
+        "embedding": lambda: F.embedding(f, kernel[0, 0]),
+        "embedding_bool": lambda: m.nn.Embedding(2, 2)(i.bool()),
+        "bmm": lambda: m.bmm(f[None], d.T[None]), "dot": lambda: m.dot(f[0], d[0]),
+        "dot_long": lambda: m.dot(i[0], f[0]),
+        "requires_grad_": lambda: i.requires_grad_(), "parameter": lambda: m.nn.Parameter(i),
+        "requires_grad_attribute": lambda: setattr(i, "requires_grad", True),
+        "factory_requires_grad": lambda: m.zeros(2, dtype=m.long, requires_grad=True),
+        "tensor_requires_grad": lambda: m.tensor([1], requires_grad=True),
+        "batch_norm": lambda: m.nn.BatchNorm1d(2)(i.expand(2, 2)),
+        "batch_norm_eval_int": lambda: m.nn.BatchNorm1d(2).eval()(i.int()),
+        "instance_norm": lambda: m.nn.InstanceNorm1d(2)(i[None]),
+        "layer_norm": lambda: m.nn.LayerNorm(2)(i),
+        "layer_norm_bare": lambda: F.layer_norm(i, (2,)),
+        "group_norm": lambda: m.nn.GroupNorm(1, 2)(i), "rms_norm": lambda: F.rms_norm(i, (2,)),
+        "layer_norm_half_double": lambda: m.nn.LayerNorm(2).double()(f.half()),
+    }
+
+
+@pytest.mark.parametrize("case", list(_dtype_error_cases(torch)))
+def test_dtype_errors_name_the_dtype_as_torch(case):
+    raised = []
+    for m in (gpugrad, torch):
+        with pytest.raises(Exception) as caught:
+            _dtype_error_cases(m)[case]()
+        raised.append((type(caught.value).__name__, str(caught.value).split("\n")[0]))
+    assert raised[0] == raised[1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -75,6 +77,32 @@ def test_item_tolist_numpy():
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
     assert x.detach().numpy().tolist() == [1.0, 1.0]
+
+
+def _scalar_warnings(lib, convert):
+    """The messages (and files) of the warnings ``convert`` gives on a scalar that requires
+    grad, and on it under no_grad (PyTorch warns once per process unless warn_always is set)."""
+    t = lib.ones((), requires_grad=True) * 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = convert(t)
+        with lib.no_grad():
+            convert(t)
+        convert(t.detach())
+    assert value == convert(lib.tensor(2.0))
+    return [(str(w.message).split(" (Triggered internally")[0], w.filename) for w in caught]
+
+
+@pytest.mark.parametrize("convert", [float, int, bool, lambda t: t.item()])
+def test_float_of_a_tensor_that_requires_grad_warns_as_torch(convert):
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        expected = _scalar_warnings(torch, convert)
+    finally:
+        torch.set_warn_always(warn_always)
+    assert _scalar_warnings(gpugrad, convert) == expected
+    assert len(expected) == (convert is float)
 
 
 def test_conversions_are_differentiable():

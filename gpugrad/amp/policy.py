@@ -47,7 +47,7 @@ _CPU_LOWER = ["gpugrad.matmul", "gpugrad.mm", "gpugrad.bmm", "Tensor.matmul", "T
               "gpugrad.baddbmm", "Tensor.baddbmm"]
 # Composites whose products PyTorch runs through a listed op (bmm, mm): lowered as a whole.
 # (chain_matmul calls the public matmul, which autocast lowers.)
-_LOWER_COMPOSITES = ["gpugrad.einsum"]
+_LOWER_COMPOSITES = ["gpugrad.einsum", "gpugrad.spmm"]
 # Composites of listed ops that PyTorch runs as one unlisted op (in the input's dtype).
 _OPAQUE = ["F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d", "F.adaptive_avg_pool3d"]
 _LOSSES = ["F.mse_loss", "F.l1_loss", "F.smooth_l1_loss", "F.huber_loss", "F.cross_entropy",

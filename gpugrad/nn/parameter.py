@@ -29,7 +29,7 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter data must be a Tensor, got {type(data).__name__}")
         p = data._shared_as(cls)  # shares memory (and so the version counter) with ``data``
-        p.requires_grad_(requires_grad)
+        p._set_requires_grad(requires_grad, "creation")
         return p
 
     def __init__(self, data: Tensor | None = None, requires_grad: bool = True):

@@ -53,11 +53,6 @@ _DETACHED_VIEW = (
 
 
 # ---------------------------------------------------------------------- checks before writing
-TORCH_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-    "int64": "Long", "int32": "Int",
-    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}
 _INTERNAL_OVERLAP = (
     "unsupported operation: more than one element of the written-to tensor refers to a single "
     "memory location. Please clone() the tensor before performing the operation."
@@ -74,8 +69,8 @@ def check_cast(result: dt.dtype, self: Tensor) -> None:
     to = self._data.dtype.kind
     if (result.is_floating_point and to in "iub") or (result.np.kind != "b" and to == "b"):
         raise RuntimeError(
-            f"result type {TORCH_NAMES[result.name]} can't be cast to the desired output type "
-            f"{TORCH_NAMES[self.dtype.name]}"
+            f"result type {dt.SCALAR_TYPE_NAMES[result.name]} can't be cast to the desired "
+            f"output type {dt.SCALAR_TYPE_NAMES[self.dtype.name]}"
         )
 
 

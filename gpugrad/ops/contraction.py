@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import string
 
+from .. import _dtype as dt
 from ..autograd.function import Function
-from ._inplace_graph import TORCH_NAMES
 from ._util import Tensor, check_tensor
 
 __all__ = ["einsum"]
@@ -238,8 +238,8 @@ def einsum(*args) -> Tensor:
     dtype = operands[0].dtype
     for x in operands[1:]:
         if x.dtype != dtype:
-            raise RuntimeError(f"expected scalar type {TORCH_NAMES.get(dtype.name, dtype.name)} "
-                               f"but found {TORCH_NAMES.get(x.dtype.name, x.dtype.name)}")
+            raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[dtype.name]} "
+                               f"but found {dt.SCALAR_TYPE_NAMES[x.dtype.name]}")
     return Einsum.apply(_plan(equation, operands), *operands)
 
 

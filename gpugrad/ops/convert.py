@@ -9,9 +9,10 @@ from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
 from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
+from .._warnings import warn_user
 from ..autograd.function import Function
 from ..backend import get_backend
-from ._util import Tensor
+from ._util import Tensor, grad_state
 
 __all__ = ["clone"]
 
@@ -234,6 +235,9 @@ def _bool(self: Tensor) -> bool:
 def _float(self: Tensor) -> float:
     if _capture.recorder is not None:
         _capture.host_access("float(tensor) reads a tensor's value on the host")
+    if self.requires_grad and grad_state.enabled:  # as PyTorch: only float(), not .item()
+        warn_user("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.")
     return float(self.item())
 
 def _int(self: Tensor) -> int:

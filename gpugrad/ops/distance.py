@@ -6,7 +6,7 @@ Composed of Tensor ops (its gradient is theirs). Autocast runs it in float32, as
 
 from __future__ import annotations
 
-from ._inplace_graph import TORCH_NAMES
+from .. import _dtype as dt
 from ._util import Tensor, check_tensor
 
 __all__ = ["cdist"]
@@ -33,7 +33,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
                                f"{x.dim()}D")
         if not x.is_floating_point():
             raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: "
-                               f"{TORCH_NAMES[x.dtype.name]}")
+                               f"{dt.SCALAR_TYPE_NAMES[x.dtype.name]}")
     if x1.shape[-1] != x2.shape[-1]:
         raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
                            f"{x1.shape[-1]} X2: {x2.shape[-1]}")

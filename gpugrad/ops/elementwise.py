@@ -58,6 +58,30 @@ class _Unary(Function):
         return (self._backend.unary_grad(self.op, grad, s, None),)
 
 
+# PyTorch's unary ops on a bool input: these refuse it (by their CPU kernels' names or in their
+# own words), sign and sgn keep it, square promotes it to int64; the others read it as an integer.
+_BOOL_KERNELS = {"abs": "abs_cpu", "floor": "floor_vml_cpu", "ceil": "ceil_vml_cpu",
+                 "trunc": "trunc_vml_cpu", "round": "round_vml_cpu", "frac": "frac_cpu"}
+_BOOL_REFUSED = {
+    "neg": "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+           "invert a mask, use the `~` or `logical_not()` operator instead.",
+    "relu": "Boolean inputs not supported for relu",
+}
+
+
+def _bool_input(op: str, input: Tensor) -> Tensor:
+    """``input`` (a bool tensor) as ``op`` reads it, or PyTorch's error."""
+    if op in _BOOL_KERNELS:
+        raise dt.not_implemented_for(_BOOL_KERNELS[op], input.dtype)
+    if op in _BOOL_REFUSED:
+        raise RuntimeError(_BOOL_REFUSED[op])
+    if op in ("sign", "sgn"):
+        return input.clone()
+    if op == "square":
+        return input.long()
+    return input
+
+
 def _unary_op(op: str):
     """The ``Function`` class and the function of ``UNARY[op]``."""
     f = UNARY[op]
@@ -71,6 +95,10 @@ def _unary_op(op: str):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
         xd = input._data
         if xd.dtype.kind not in dt.FLOAT_KINDS:
+            if xd.dtype.kind == "b":
+                input = _bool_input(op, input)
+                if op in ("sign", "sgn"):
+                    return input
             return cls.apply(input)
         # A float input: what apply would do, without its generality (the path of every op).
         backend = input._backend

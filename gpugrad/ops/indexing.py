@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import Function, ViewFunction
 from ._index_key import normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
@@ -140,11 +141,23 @@ def _view_class(basic: tuple, shape: tuple):
 
 
 # ---------------------------------------------------------------------- index_select, take
+def _index_dtype_error(fn: str, index: Tensor) -> Exception:
+    """PyTorch's error for a non-integer index, which each op words its own way."""
+    name = dt.SCALAR_TYPE_NAMES[index.dtype.name]
+    if fn == "gather":
+        return RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if fn == "take":
+        return RuntimeError(f"take(): Expected a long tensor for index, but got {name}")
+    if fn == "index_fill_":
+        return IndexError("index_fill_(): Expected dtype int64 for index.")
+    return RuntimeError(f"{fn}(): Expected dtype int32 or int64 for index")
+
+
 def _index_tensor(index, fn: str, backend):
     if not isinstance(index, Tensor):
         raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
     if index._data.dtype.kind not in "iu":
-        raise RuntimeError(f"{fn}(): Expected dtype int32 or int64 for index")
+        raise _index_dtype_error(fn, index)
     arr = index._data
     if index._backend is not backend:
         arr = backend.asarray(index._backend.to_numpy(arr))
@@ -248,9 +261,12 @@ def _check_mask(mask, fn: str) -> None:
     if not isinstance(mask, Tensor):
         raise TypeError(f"{fn}(): argument 'mask' must be Tensor, not {type(mask).__name__}")
     if mask._data.dtype.kind != "b":
-        raise RuntimeError(
-            f"{fn} only supports boolean masks, but got mask with dtype {mask.dtype}"
-        )
+        if fn == "masked_select":
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        # (masked_fill_ names the mask's C++ type, masked_scatter_ its scalar type)
+        names = dt.CPP_TYPE_NAMES if fn == "masked_fill_" else dt.SCALAR_TYPE_NAMES
+        raise RuntimeError(f"{fn} only supports boolean masks, but got mask with dtype "
+                           f"{names[mask.dtype.name]}")
 
 
 def fill_value(input: Tensor, value):

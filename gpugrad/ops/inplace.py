@@ -19,11 +19,11 @@ import inspect
 
 import numpy as np
 
+from .. import _dtype as dt
 from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
     LEAF,
-    TORCH_NAMES,
     VIEW_OF_LEAF,
     CopyBackwards,
     CopySlices,
@@ -290,7 +290,7 @@ def _fit_value(value: Tensor, shape: tuple, advanced) -> Tensor:
                     f"{list(shape)}.  Tensor sizes: {list(have)}"
                 )
         raise RuntimeError(
-            f"expand(torch.{TORCH_NAMES[value.dtype.name]}Tensor{{{list(have)}}}, size="
+            f"expand(torch.{dt.SCALAR_TYPE_NAMES[value.dtype.name]}Tensor{{{list(have)}}}, size="
             f"{list(shape)}): the number of sizes provided ({len(shape)}) must be greater or "
             f"equal to the number of dimensions in the tensor ({len(have)})"
         )

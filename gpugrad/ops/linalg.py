@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, math_ns
 
-__all__ = ["matmul", "mm", "bmm", "dot", "mv", "outer"]
+__all__ = ["matmul", "mm", "spmm", "bmm", "dot", "mv", "outer"]
 
 
 def _matmul_grads(m, g, a, b, need_a, need_b):
@@ -83,6 +84,13 @@ class _Shape:
         return self
 
 
+def raise_matmul_dtype_error(input: Tensor, other: Tensor):
+    """PyTorch's error for operands of two dtypes, which names their C++ element types."""
+    names = [dt.CPP_TYPE_NAMES[t.dtype.name] for t in (input, other)]
+    raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {names[0]} != "
+                       f"{names[1]}")
+
+
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
     check_tensor(input, "matmul")
@@ -93,9 +101,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
             f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D"
         )
     if a.dtype != b.dtype:
-        raise RuntimeError(
-            f"expected m1 and m2 to have the same dtype, but got: {input.dtype} != {other.dtype}"
-        )
+        raise_matmul_dtype_error(input, other)
     k_a = a.shape[-1]
     k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k_a != k_b:
@@ -120,25 +126,40 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two 2-D matrices."""
-    if input.ndim != 2 or mat2.ndim != 2:
-        raise RuntimeError(f"mm: expected 2-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
+    for name, t in (("self", input), ("mat2", mat2)):
+        if t.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix")
     return matmul(input, mat2)
+
+
+def spmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """``mm``: PyTorch's sparse-times-dense product, which takes dense matrices too (gpugrad
+    has no sparse tensors)."""
+    return mm(input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product of (b, n, m) and (b, m, p) tensors."""
-    if input.ndim != 3 or mat2.ndim != 3:
-        raise RuntimeError(f"bmm: expected 3-D tensors, got {input.ndim}-D and {mat2.ndim}-D")
-    if input.shape[0] != mat2.shape[0]:
-        raise RuntimeError(
-            f"bmm: batch sizes differ: {input.shape[0]} and {mat2.shape[0]}"
-        )
+    for name, t in (("batch1", input), ("batch2", mat2)):
+        if t.ndim != 3:
+            raise RuntimeError(f"{name} must be a 3D tensor")
+    batch, _, inner = input.shape
+    if tuple(mat2.shape[:2]) != (batch, inner):
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{batch}, {inner}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    if input.dtype != mat2.dtype:
+        raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[input.dtype.name]} but "
+                           f"found {dt.SCALAR_TYPE_NAMES[mat2.dtype.name]}")
     return matmul(input, mat2)
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype != other.dtype:
+        names = [dt.SCALAR_TYPE_NAMES[t.dtype.name] for t in (input, other)]
+        raise RuntimeError("dot : expected both vectors to have same dtype, but found "
+                           f"{names[0]} and {names[1]}")
     return matmul(input, other)
 
 

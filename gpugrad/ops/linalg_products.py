@@ -13,7 +13,6 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._inplace_graph import TORCH_NAMES
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .linalg_solve import _mT, check_matrix, in_float32, inv
 
@@ -140,7 +139,7 @@ def _cross(input, other, dim, fn):
     check_tensor(input, fn)
     check_tensor(other, fn, "other")
     if input.dtype != other.dtype:
-        names = [TORCH_NAMES.get(t.dtype.name, t.dtype.name) for t in (input, other)]
+        names = [dt.SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name) for t in (input, other)]
         raise RuntimeError(f"expected scalar type {names[0]} but found {names[1]}")
     if input.ndim != other.ndim:
         raise RuntimeError(f"{fn}: inputs must have the same number of dimensions.")

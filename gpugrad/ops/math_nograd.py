@@ -91,10 +91,7 @@ def nextafter(input: Tensor, other: Tensor) -> Tensor:
 
 
 def _torch_name(d: dt.dtype) -> str:
-    names = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-             "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-             "bool": "Bool"}
-    return names.get(d.name, d.name)
+    return dt.SCALAR_TYPE_NAMES[d.name]
 
 
 def _integer_op(name: str, np_name: str, doc: str):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import warnings
 
+from .. import _dtype as dt
 from . import inplace
-from ._inplace_graph import TORCH_NAMES
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .contraction import _LETTERS, einsum
 from .indexing import masked_fill
@@ -19,7 +19,7 @@ __all__ = ["tensordot", "kron", "inner", "ger", "vdot", "addmm", "addmv", "addr"
 
 
 def _name(t: Tensor) -> str:
-    return TORCH_NAMES.get(t.dtype.name, t.dtype.name)
+    return dt.SCALAR_TYPE_NAMES.get(t.dtype.name, t.dtype.name)
 
 
 def _same_dtype(a: Tensor, b: Tensor, message: str) -> None:

@@ -76,7 +76,7 @@ def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     if not input.is_floating_point():
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
-            f"or complex dtype. Got: {input.dtype}"
+            f"or complex dtype. Got: {dt.SCALAR_TYPE_NAMES[input.dtype.name]}"
         )
     cls = MeanAll if dim is None else Mean
     return cls.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim)
@@ -232,7 +232,7 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     if not input.is_floating_point():
         raise RuntimeError(
             "linalg.vector_norm: Expected a floating point or complex tensor as input. "
-            f"Got {input.dtype}"
+            f"Got {dt.SCALAR_TYPE_NAMES[input.dtype.name]}"
         )
     p = float(p)
     dims = wrap_dims(dim, input._data.ndim)

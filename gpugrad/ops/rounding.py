@@ -39,7 +39,8 @@ def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001
     if not isinstance(decimals, int):
         raise TypeError(f"round(): argument 'decimals' must be int, not {type(decimals).__name__}")
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"round_cpu\" not implemented for '{input.dtype}'")
+        raise NotImplementedError(
+            f"\"round_cpu\" not implemented for '{dt.SCALAR_TYPE_NAMES[input.dtype.name]}'")
     return RoundDecimals.apply(input, decimals)
 
 

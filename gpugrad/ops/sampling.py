@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from .._generator import rng_for
-from ._inplace_graph import TORCH_NAMES
 from ._util import Tensor, check_tensor
 
 __all__ = ["multinomial"]
@@ -25,7 +25,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     if not input.is_floating_point():
         raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
-                           f"{TORCH_NAMES[input.dtype.name]}")
+                           f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]}")
     n = int(num_samples)
     categories = input.shape[-1]
     if n <= 0:

@@ -21,6 +21,7 @@ from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .arithmetic import raise_broadcast_error
 from .indexing import Gather, _index_tensor, gather, index_select
 from .inplace import _apply
+from .statistics import _torch_name
 
 __all__ = ["scatter", "scatter_add", "index_add", "take_along_dim"]
 
@@ -140,7 +141,9 @@ def _check_scatter(fn: str, input: Tensor, dim, index, src):
         f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     if src is not None:
-        src = _crop(src.reshape(src_shape), arr.shape)
+        if src._data.shape != src_shape:
+            src = src.reshape(src_shape)
+        src = _crop(src, arr.shape)
     return d, idx, src
 
 
@@ -152,18 +155,18 @@ def _scalar_input(fn, input: Tensor, *args):
 
 
 def scatter(input: Tensor, dim: int, index: Tensor, src=None, *, value=None,
-            reduce=None) -> Tensor:
+            reduce: str | None = None) -> Tensor:
     """Out-of-place ``input.scatter_(dim, index, src)``: for ``dim=0``,
     ``out[index[i][j]][j] = src[i][j]`` (``src`` a Tensor, or a number written everywhere
     ``index`` points). With repeated indices, one of the written values wins. ``reduce``
-    ("add" or "multiply", PyTorch's older form of ``scatter_reduce``) reduces them into the
-    input's entries instead, without a derivative."""
+    (``"add"`` or ``"multiply"``; deprecated for a Tensor ``src``) combines each written value
+    with the entry there instead, as ``scatter_reduce`` does, without a derivative."""
     if src is None:
         src = value
     if src is None:
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     if reduce is not None:
-        from .scatter_reduce import scatter_with_reduce  # (it builds on this module)
+        from .scatter_reduce import scatter_with_reduce  # (that module builds on this one)
 
         return scatter_with_reduce(input, dim, index, src, reduce)
     tensor_src = src if isinstance(src, Tensor) else None
@@ -201,7 +204,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
                         f"{type(index).__name__}")
     if index._data.dtype.kind not in "iu":
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
-                           f"{index.dtype}")
+                           f"{_torch_name(index)}")
     x, s = input._data, source._data
     d = wrap_dim(dim, x.ndim)
     arr = _index_tensor(index, "index_add", input._backend)
@@ -209,8 +212,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
         raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
                          f"{arr.ndim}")
     if s.dtype != x.dtype:
-        raise RuntimeError(f"index_add_(): self ({input.dtype}) and source ({source.dtype}) "
-                           "must have the same scalar type")
+        raise RuntimeError(f"index_add_(): self ({_torch_name(input)}) and source "
+                           f"({_torch_name(source)}) must have the same scalar type")
     shape, s_shape = x.shape or (1,), s.shape or (1,)
     if len(shape) != len(s_shape) or any(
             a != b for k, (a, b) in enumerate(zip(shape, s_shape)) if k != d):
@@ -226,7 +229,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
     check_range(arr, 0, size, lambda v: RuntimeError(
         f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
-    src = source.reshape(s_shape)
+    src = source if s.shape == s_shape else source.reshape(s_shape)  # (no view node between)
     return _scalar_input(lambda t: IndexAdd.apply(t, src, d, idx, alpha), input)
 
 
@@ -263,7 +266,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
 
 
 def scatter_(self: Tensor, dim: int, index: Tensor, src=None, *, value=None,
-             reduce=None) -> Tensor:
+             reduce: str | None = None) -> Tensor:
     """In-place ``scatter``."""
     return _apply(self, lambda s: scatter(s, dim, index, src, value=value, reduce=reduce),
                   (src,))

@@ -174,6 +174,50 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         lambda x: ScatterReduce.apply(x, cropped, d, idx, reduce, bool(include_self)), input)
 
 
+class ScatterWithReduce(Function):
+    """``scatter``'s old ``reduce``: ``src`` added or multiplied into ``input`` at ``index``.
+    PyTorch has no derivative for it (its node is ``NotImplemented``); nor has this."""
+
+    node_name = "torch::autograd::NotImplemented"
+
+    @property
+    def _next_inputs(self):  # PyTorch's node lists only the inputs that require grad
+        return tuple(i for i in (0, 1) if self.needs_input_grad[i])
+
+    @staticmethod
+    def forward(ctx, x, src, dim, index, reduce):
+        return x._new(_scatter_reduce_array(x._backend, x._data, src._data, dim, index._data,
+                                            reduce, True))
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::scatter is not implemented")
+
+
+_SCATTER_OPS = {"add": "sum", "multiply": "prod"}
+
+
+def scatter_with_reduce(input: Tensor, dim: int, index: Tensor, src, reduce: str) -> Tensor:
+    """``scatter(input, dim, index, src, reduce=reduce)``: ``src`` (a Tensor, or a number
+    everywhere ``index`` points) ``"add"``-ed or ``"multiply"``-ed into ``input``."""
+    if reduce not in _SCATTER_OPS:
+        raise RuntimeError("reduce argument must be either add or multiply.")
+    tensor_src = src if isinstance(src, Tensor) else None
+    if tensor_src is not None:
+        warn_user("The reduce argument of torch.scatter with Tensor src is deprecated and will "
+                  "be removed in a future PyTorch release. Use torch.scatter_reduce instead for "
+                  "more reduction options.")
+    d, idx, cropped = _check_scatter("scatter", input, dim, index, tensor_src)
+    if idx is None:
+        return input.clone()
+    if cropped is None:
+        xp = input._backend.xp
+        cropped = Tensor._make(xp.full(idx._data.shape, src, dtype=input._data.dtype),
+                               input._backend)
+    return _scalar_input(
+        lambda x: ScatterWithReduce.apply(x, cropped, d, idx, _SCATTER_OPS[reduce]), input)
+
+
 class IndexReduce(ScatterReduce):
     node_name = "IndexReduceBackward0"
 
@@ -222,48 +266,6 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     src = source if source._data.shape == s_shape else source.reshape(s_shape)
     return _scalar_input(
         lambda t: IndexReduce.apply(t, src, d, full, reduce, bool(include_self)), input)
-
-
-# ``scatter(..., reduce=)``: PyTorch's older form of scatter_reduce, the input's entries counted in
-_LEGACY_REDUCES = {"add": "sum", "multiply": "prod"}
-_legacy_warned = [False]  # PyTorch warns once per process
-
-
-class ScatterLegacyReduce(Function):
-    """``scatter(input, dim, index, src, reduce="add" | "multiply")``: values only. PyTorch has
-    no derivative for it (its node is ``NotImplemented``), and neither has this one."""
-
-    node_name = "torch::autograd::NotImplemented"
-
-    @property
-    def _next_inputs(self):  # PyTorch's node lists only the inputs that require grad
-        return tuple(i for i in (0, 1) if self.needs_input_grad[i])
-
-    @staticmethod
-    def forward(ctx, input, src, dim, index, reduce):
-        return scatter_reduce(input, dim, index, src, _LEGACY_REDUCES[reduce])
-
-    @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("derivative for aten::scatter is not implemented")
-
-
-def scatter_with_reduce(input: Tensor, dim: int, index: Tensor, src, reduce: str) -> Tensor:
-    """``scatter`` with ``reduce`` ("add" or "multiply"): ``src`` (a Tensor, or a number written
-    at every position of ``index``) reduced into a copy of ``input``, repeated indices all
-    counted."""
-    if reduce not in _LEGACY_REDUCES:
-        raise RuntimeError("reduce argument must be either add or multiply.")
-    if isinstance(src, Tensor):
-        if not _legacy_warned[0]:
-            _legacy_warned[0] = True
-            warn_user("The reduce argument of torch.scatter with Tensor src is deprecated and "
-                      "will be removed in a future PyTorch release. Use torch.scatter_reduce "
-                      "instead for more reduction options.")
-    else:
-        check_tensor(index, "scatter", "index")
-        src = input.new_full(index.shape, src)
-    return ScatterLegacyReduce.apply(input, src, dim, index, reduce)
 
 
 def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,

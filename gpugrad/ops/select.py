@@ -71,7 +71,7 @@ def select_where(condition, input, other, node) -> Tensor:
     if condition._data.dtype.kind != "b":
         raise RuntimeError(
             "where expected condition to be a boolean tensor, but got a tensor with dtype "
-            f"{condition.dtype}"
+            f"{dt.SCALAR_TYPE_NAMES[condition.dtype.name]}"
         )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")

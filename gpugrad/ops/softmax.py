@@ -7,6 +7,7 @@ Their gradients are formulas (``backend/formulas_reduce.py``), the backward writ
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from .._warnings import warn_user
 from ._reduction_base import Reduction
 from ._util import Tensor, float_result, wrap_dim, wrap_dims
@@ -45,15 +46,18 @@ def _apply(cls, name: str, input: Tensor, dim, dtype) -> Tensor:
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if dtype is not None:
         input = input.to(dtype)
-    if not input.is_floating_point():
-        raise NotImplementedError(
-            f"{name}(): not implemented for '{input.dtype}' inputs; pass dtype= to compute in a "
-            "floating-point dtype"
-        )
     ndim = input._data.ndim
     if dim is None:
         dim = _softmax_dim(name, ndim)
-    return cls.apply(input, wrap_dim(dim, ndim))
+    dim = wrap_dim(dim, ndim)
+    if not input.is_floating_point():
+        raise dt.not_implemented_for(softmax_kernel(name, dim, ndim), input.dtype)
+    return cls.apply(input, dim)
+
+
+def softmax_kernel(name: str, dim: int, ndim: int) -> str:
+    """The name of PyTorch's CPU kernel for ``name`` over ``dim``, as its dtype errors say."""
+    return f"{name}_lastdim_kernel_impl" if dim == max(ndim - 1, 0) else f"{name}_kernel_impl"
 
 
 def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:

@@ -50,9 +50,7 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Te
 
 def _torch_name(input: Tensor) -> str:
     """PyTorch's scalar-type name of ``input``'s dtype (``Long``, ``Float``...)."""
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool", "float16": "Half", "float32": "Float", "float64": "Double",
-            "bfloat16": "BFloat16"}[input.dtype.name]
+    return dt.SCALAR_TYPE_NAMES[input.dtype.name]
 
 
 def _all_dims(input: Tensor, dim):

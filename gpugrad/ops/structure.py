@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..size import Size
 from . import inplace
-from ._inplace_graph import TORCH_NAMES, needs_graph
+from ._inplace_graph import needs_graph
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .select import tril, triu
 from .shape import Squeeze, SqueezeAll, SqueezeDims, T, Transpose, Unsqueeze, expand
@@ -225,7 +225,7 @@ def _triangle_indices(row: int, col: int, offset: int, dtype, device, upper: boo
     dtype = math_ns().int64 if dtype is None else dtype
     if dtype.is_floating_point or dtype.name == "bool":
         raise NotImplementedError(f'"{name}" not implemented for '
-                                  f"'{TORCH_NAMES.get(dtype.name, dtype.name)}'")
+                                  f"'{dt.SCALAR_TYPE_NAMES.get(dtype.name, dtype.name)}'")
     pick = np.triu_indices if upper else np.tril_indices
     rows, cols = pick(row, offset, col)
     return math_ns().tensor(np.stack([rows, cols]).reshape(2, -1), dtype=dtype, device=device)

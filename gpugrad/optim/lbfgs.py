@@ -88,8 +88,8 @@ class LBFGS(Optimizer):
         return loss, grad
 
     # ---------------------------------------------------------------------- step
+    @_capture.island  # outermost: Optimizer.__init_subclass__ unwraps it to add the hooks
     @no_grad()
-    @_capture.island
     def step(self, closure):
         """Run up to ``max_iter`` L-BFGS iterations; ``closure`` reevaluates the model and
         returns the loss. Returns the loss of the first evaluation."""

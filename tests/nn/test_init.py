@@ -36,6 +36,15 @@ def test_fans_match_torch():
         init.xavier_uniform_(gpugrad.empty(3))
 
 
+def test_unknown_fan_mode_is_named_as_torch_names_it():
+    errors = []
+    for lib in (gpugrad, torch):
+        with pytest.raises(ValueError) as caught:
+            lib.nn.init.kaiming_normal_(lib.empty(4, 3), mode="fan_avg")
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+
+
 def _stats(t):
     a = t.detach().numpy().astype(np.float64)
     return a.min(), a.max(), a.mean(), a.std()

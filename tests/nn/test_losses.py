@@ -369,3 +369,40 @@ def test_cross_entropy_double_backward_matches_torch():
         (g * g).sum().backward()
         results.append(xt.grad.detach().numpy())
     np.testing.assert_allclose(results[0], results[1], rtol=1e-10, atol=1e-14)
+
+
+_MIXED = [("float16", "float32"), ("float32", "float64"), ("float64", "float32"),
+          ("float32", "float16"), ("float32", "int64"), ("bfloat16", "float32")]
+
+
+@pytest.mark.parametrize("fn", ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+                                "binary_cross_entropy_with_logits"])
+def test_elementwise_losses_of_mixed_dtypes_as_torch(fn):
+    """The loss's dtype as PyTorch's (promoted; huber: the input's; with logits: the target's),
+    the input's gradient in the input's dtype (but huber's: PyTorch's backward fails on
+    mixed dtypes); an integer target of the logits loss and any
+    other dtype in binary_cross_entropy raise PyTorch's errors."""
+    def run(m):
+        found = []
+        for a, b in _MIXED:
+            x = m.tensor([[0.3, -0.6]], dtype=getattr(m, a), requires_grad=True)
+            y = m.tensor([[1, 0]], dtype=getattr(m, b))
+            try:
+                loss = getattr(m.nn.functional, fn)(x, y)
+            except RuntimeError as error:
+                found.append(str(error))
+                continue
+            if fn != "huber_loss":  # PyTorch's huber backward fails on a target of another
+                loss.backward()  # dtype ("Found dtype Double but expected Float"); gpugrad's not
+            else:
+                x.grad = m.zeros_like(x)
+            found.append((str(loss.dtype).split(".")[1], str(x.grad.dtype).split(".")[1],
+                           round(loss.item(), 2)))
+        x = m.tensor([[0.3, 0.6]])
+        for target in (m.tensor([[1, 0]]), x.double()):
+            with pytest.raises(RuntimeError) as caught:
+                m.nn.functional.binary_cross_entropy(x, target)
+            found.append(str(caught.value))
+        return found
+
+    assert run(gpugrad) == run(torch)

@@ -13,7 +13,9 @@ import gpugrad
 @pytest.mark.parametrize("name,primitive,target", [
     ("cross_entropy", "cross_entropy", lambda: gpugrad.tensor([0, 1, 2, 1])),
     ("mse_loss", "mse", lambda: gpugrad.randn(4, 3)),
-    ("binary_cross_entropy_with_logits", "bce_with_logits", lambda: gpugrad.rand(4, 3)),
+    # (a float64 target: PyTorch gives this loss its target's dtype)
+    ("binary_cross_entropy_with_logits", "bce_with_logits",
+     lambda: gpugrad.rand(4, 3, dtype=gpugrad.float64)),
 ])
 @pytest.mark.parametrize("grad_output", [None, 1.0, 2.5])
 def test_loss_hands_its_fused_gradient_on(monkeypatch, name, primitive, target, grad_output):

@@ -92,19 +92,6 @@ def test_scatter_with_legacy_reduce_matches_torch(reduce, dtype):
         np.testing.assert_array_equal(ours, theirs)
 
 
-def test_scatter_with_legacy_reduce_warns_once_for_a_tensor_src(monkeypatch):
-    from gpugrad.ops import scatter_reduce
-
-    monkeypatch.setattr(scatter_reduce, "_legacy_warned", [False])
-    x, i = gpugrad.ones(3), gpugrad.tensor([0])
-    with pytest.warns(UserWarning, match="reduce argument of torch.scatter with Tensor src"):
-        x.scatter(0, i, gpugrad.ones(1), reduce="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        x.scatter(0, i, gpugrad.ones(1), reduce="add")  # once per process, as PyTorch
-        x.scatter(0, i, 2.0, reduce="add")  # a number: no warning
-
-
 @pytest.mark.filterwarnings("ignore:The reduce argument of torch.scatter")
 def test_scatter_with_legacy_reduce_has_no_derivative_as_in_torch():
     for lib in (torch, gpugrad):
@@ -119,3 +106,72 @@ def test_scatter_with_legacy_reduce_has_no_derivative_as_in_torch():
             y.sum().backward()
         with pytest.raises(RuntimeError, match="reduce argument must be either add or multiply"):
             lib.ones(4).scatter_(0, lib.tensor([0]), 1.0, reduce="mean")
+
+
+def _scatter_with_reduce(m, reduce, src_kind, dtype):
+    """scatter's deprecated ``reduce``: the result, the warnings' messages and files, the node's
+    name and the backward's error."""
+    x = m.arange(1, 7, dtype=getattr(m, dtype)).reshape(2, 3)
+    index = m.tensor([[0, 1, 0], [1, 1, 0]])
+    src = m.tensor([[2, 3, 4], [5, 6, 7]], dtype=getattr(m, dtype)) if src_kind == "tensor" \
+        else 3
+    error = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = x.scatter(0, index, src, reduce=reduce)
+        inplace = x.clone().scatter_(1, index, src, reduce=reduce)
+        if dtype == "float64":
+            result = x.clone().requires_grad_().scatter(0, index, src, reduce=reduce)
+            with pytest.raises(RuntimeError) as raised:
+                result.sum().backward()
+            error = (type(result.grad_fn).__name__, str(raised.value))
+    seen = [(str(w.message).split(" (Triggered")[0], w.filename) for w in caught]
+    return out.tolist(), inplace.tolist(), seen, error
+
+
+@pytest.mark.parametrize("dtype", ["float64", "int64"])
+@pytest.mark.parametrize("src_kind", ["tensor", "value"])
+@pytest.mark.parametrize("reduce", ["add", "multiply"])
+def test_scatter_with_reduce_matches_torch(reduce, src_kind, dtype):
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)  # PyTorch's deprecation warning is otherwise once a process
+    try:
+        expected = _scatter_with_reduce(torch, reduce, src_kind, dtype)
+    finally:
+        torch.set_warn_always(warn_always)
+    assert _scatter_with_reduce(gpugrad, reduce, src_kind, dtype) == expected
+
+
+def test_scatter_with_an_unknown_reduce_raises_as_torch():
+    for m in (gpugrad, torch):
+        with pytest.raises(RuntimeError, match=r"^reduce argument must be either add or "
+                                               r"multiply\.$"):
+            m.zeros(3).scatter(0, m.tensor([0, 1]), 1.0, reduce="sum")
+        assert m.scatter(m.tensor(1.0), 0, m.tensor(0), 2.0, reduce="add").item() == 3.0
+
+
+def test_index_add_errors_name_dtypes_as_torch():
+    def errors(m):
+        found = []
+        for index, source in [(m.tensor([0.0, 1.0]), m.ones(2)),
+                              (m.tensor([0, 1]), m.ones(2, dtype=m.float64))]:
+            with pytest.raises(RuntimeError) as raised:
+                m.zeros(3).index_add_(0, index, source)
+            found.append(str(raised.value))
+        return found
+
+    assert errors(gpugrad) == errors(torch)
+
+
+def test_scatter_family_takes_src_straight_into_its_node():
+    """A src or source already of its shape reaches the scatter node with no view between
+    (the graphs message-passing code builds are PyTorch's)."""
+    def graphs(m):
+        h = m.ones(5, 2, requires_grad=True)
+        row = m.tensor([0, 1, 1, 2, 3])
+        index = row[:, None].expand(-1, 2)
+        outs = [m.zeros(4, 2).scatter_add(0, index, h * 2), m.zeros(4, 2).scatter(0, index, h * 2),
+                m.zeros(4, 2).index_add_(0, row, h * 2)]
+        return [[type(f).__name__ for f, _ in out.grad_fn.next_functions] for out in outs]
+
+    assert graphs(gpugrad) == graphs(torch) == [["NoneType", "MulBackward0"]] * 3

@@ -5,6 +5,7 @@ Wolfe line search, short histories, evaluation limits and tolerances; state dict
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -95,6 +96,29 @@ def test_strong_wolfe_takes_the_same_line_search_steps_on_rosenbrock():
     assert g_evals.shape == t_evals.shape  # every trial point of every line search
     np.testing.assert_allclose(g_evals, t_evals, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(g_x, [1.0, 1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_step_runs_without_grad_and_hooks_with_it(m):
+    """The step's body is under no_grad (its float(loss) gives no requires_grad warning) while
+    the closure and the step hooks run with grad enabled."""
+    model, x, y = _problem(m, "float64")
+    opt = m.optim.LBFGS(model.parameters(), max_iter=3)
+    seen = []
+    opt.register_step_pre_hook(lambda *args: seen.append(("hook", m.is_grad_enabled())))
+
+    def closure():
+        seen.append(("closure", m.is_grad_enabled()))
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss = opt.step(closure)
+    assert loss.requires_grad and seen[:2] == [("hook", True), ("closure", True)]
+    assert {grad for _, grad in seen} == {True}
 
 
 def test_state_dict_resumes_the_same_run():

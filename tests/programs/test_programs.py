@@ -259,3 +259,37 @@ def test_distillation_from_a_stream():
         assert result["n_averaged"] == 150, result
     assert ours["names"] == theirs["names"]
     assert ours["lr_end"] == pytest.approx(theirs["lr_end"])
+
+
+def test_resnet_with_autocast_and_one_cycle():
+    """A BasicBlock ResNet (Sequential shortcut, Kaiming init by isinstance) trained by Nesterov
+    SGD under OneCycleLR with clipping, bfloat16 autocast and label smoothing; its state_dict
+    saved to a BytesIO and loaded into a fresh model that predicts the same."""
+    program = _load("resnet_amp")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=0.2)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 90 and result["agreement"] == 1.0, result
+        assert result["restored_accuracy"] == result["accuracy"], result
+        assert result["dtypes"] == ["bfloat16", "float32"], result  # logits; the loss
+        assert result["steps"] == 12 * 10, result
+    assert ours["state"] == theirs["state"]  # names, shapes and dtypes, buffers included
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-9)
+
+
+def test_gcn_node_classification_with_early_stopping():
+    """Hand-written GCN message passing (scatter_add_ degrees, pow(-0.5) with the isolated
+    node's inf masked to zero, index_add_ aggregation, a scatter_reduce mean layer) trained by
+    Adam with two decay groups, early-stopped on validation accuracy: the deep-copied best
+    state_dict restores the best model, and both classify the two communities."""
+    program = _load("gcn")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=1.0)
+    for result in (ours, theirs):
+        assert result["test_acc"] >= 0.8 and result["val_acc"] == result["best_val"], result
+        assert result["epochs_run"] == result["best_epoch"] + 31 < 150, result  # patience 30
+        assert result["isolated"] == (0.0, 1.0), result  # deg 0: inf masked; with its loop: 1
+    for key in ("edges", "masks", "groups"):
+        assert ours[key] == theirs[key], key
+    assert ours["groups"] == [(2, 5e-4), (5, 0)]
+    assert ours["norm_sum"] == pytest.approx(theirs["norm_sum"], rel=1e-6)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ...ops._inplace_graph import TORCH_NAMES
+from ... import _dtype as dt
 from ...ops._util import Tensor, check_tensor, math_ns
 from ...ops.inplace import _apply as write_in_place
 
@@ -15,7 +15,7 @@ def float_only(input, fn: str, kernel: str) -> Tensor:
     check_tensor(input, fn)
     if not input.is_floating_point():
         raise NotImplementedError(
-            f'"{kernel}" not implemented for \'{TORCH_NAMES[input.dtype.name]}\'')
+            f'"{kernel}" not implemented for \'{dt.SCALAR_TYPE_NAMES[input.dtype.name]}\'')
     return input
 
 

@@ -7,6 +7,7 @@ ops are generated in ``ops/elementwise.py`` like ``exp``'s.
 
 from __future__ import annotations
 
+from ... import _dtype as dt
 from ...ops import elementwise
 from ...ops import softmax as _softmax_ops
 from ...ops._util import Tensor, check_tensor
@@ -17,10 +18,12 @@ __all__ = ["relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "silu", "sigmoi
            "softmax", "log_softmax"]
 
 
-def _float_input(input, fn: str) -> Tensor:
+def _float_input(input, fn: str, kernel: str) -> Tensor:
+    """``input``, checked to be a floating-point Tensor (``kernel``: PyTorch's CPU kernel,
+    which its error names)."""
     check_tensor(input, fn)
     if not input.is_floating_point():
-        raise RuntimeError(f'"{fn}" not implemented for \'{input.dtype}\'')
+        raise dt.not_implemented_for(kernel, input.dtype)
     return input
 
 
@@ -33,7 +36,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` (Phi the standard normal CDF, through erf), or its tanh approximation
     with ``approximate='tanh'``."""
-    _float_input(input, "GeluKernelImpl")
+    _float_input(input, "gelu", "GeluKernelImpl")
     if approximate == "none":
         return elementwise.FUNCTIONS["gelu"](input)
     if approximate == "tanh":
@@ -43,14 +46,14 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (also called swish); with ``inplace``, written into ``input``."""
-    _float_input(input, "silu")
+    _float_input(input, "silu", "silu_cpu")
     return maybe_in_place(input, inplace, elementwise.FUNCTIONS["silu"])
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``x`` where ``x > 0``, else ``negative_slope * x``; with ``inplace``, written into
     ``input``."""
-    _float_input(input, "leaky_relu")
+    _float_input(input, "leaky_relu", "leaky_relu_cpu")
     return maybe_in_place(input, inplace, lambda x: LeakyRelu.apply(x, float(negative_slope)))
 
 

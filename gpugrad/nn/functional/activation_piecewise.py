@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
-from ...ops._inplace_graph import TORCH_NAMES
 from ...ops._util import Tensor, check_tensor, math_ns
 from ...sampling import rand_like
 from ._pointwise import float_only, maybe_in_place
@@ -66,7 +66,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 between."""
     float_only(input, "softshrink", "softshrink_check")
     if lambd < 0:
-        name = TORCH_NAMES[input.dtype.name]
+        name = dt.SCALAR_TYPE_NAMES[input.dtype.name]
         raise RuntimeError(f"lambda must be in range [0, {np.finfo(input.dtype.np).max:g}] for "
                            f"input dtype {name}, but found {lambd:g}")
     where = math_ns().where
@@ -104,8 +104,8 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
                            f"ndim = {weight.dim()}")
     if input.dtype != weight.dtype:
         raise RuntimeError(f"prelu: Type promoting not supported. Got "
-                           f"{TORCH_NAMES[input.dtype.name]} and "
-                           f"{TORCH_NAMES[weight.dtype.name]}")
+                           f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]} and "
+                           f"{dt.SCALAR_TYPE_NAMES[weight.dtype.name]}")
     float_only(input, "prelu", "prelu_cpu")
     channels = input.shape[1] if input.dim() >= 2 else 1
     if weight.numel() != 1 and weight.numel() != channels:

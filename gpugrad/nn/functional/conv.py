@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+from ... import _dtype as dt
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry, Unfold
 
@@ -45,6 +46,20 @@ def _symmetric(padding) -> tuple:
 
 
 _LAYOUT = {2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
+def check_dtypes(input: Tensor, weight: Tensor, bias, bias_first: bool = True) -> None:
+    """PyTorch's dtype errors of a convolution: the bias's against the input first (a
+    transposed convolution checks it last), then the weight's."""
+    cpp, names = dt.CPP_TYPE_NAMES, dt.SCALAR_TYPE_NAMES
+    bias_differs = bias is not None and bias.dtype != input.dtype
+    if bias_first and bias_differs:
+        raise RuntimeError(f"Input type ({cpp[input.dtype.name]}) and bias type "
+                           f"({cpp[bias.dtype.name]}) should be the same")
+    for other in (weight, bias if bias_differs else weight):
+        if other.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {names[input.dtype.name]} but found "
+                               f"{names[other.dtype.name]}")
 
 
 def _check_image(input: Tensor, fn: str, dims: int = 2) -> None:
@@ -129,11 +144,7 @@ def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups
             f"{list(x.shape)} to have {in_per_group * groups} channels, but got {x.shape[1]} "
             "channels instead"
         )
-    if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
-        raise RuntimeError(
-            f"{fn}: input, weight and bias must have one dtype, got {input.dtype}, "
-            f"{weight.dtype}{'' if bias is None else ', ' + str(bias.dtype)}"
-        )
+    check_dtypes(input, weight, bias)
     if bias is not None and tuple(bias.shape) != (out_ch,):
         raise RuntimeError(f"{fn}: expected bias of shape [{out_ch}], got {list(bias.shape)}")
     _check_image(x, fn, dims)

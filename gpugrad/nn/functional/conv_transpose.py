@@ -15,7 +15,7 @@ import math
 
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry
-from .conv import _ntuple, _single
+from .conv import _ntuple, _single, check_dtypes
 from .padding import pad
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -38,10 +38,7 @@ def _check(x: Tensor, weight: Tensor, bias, groups) -> None:
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected "
                            f"bias to be 1-dimensional with {out_ch} elements, but got bias of "
                            f"size {list(bias.shape)} instead")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-        raise RuntimeError(
-            f"conv_transpose: input, weight and bias must have one dtype, got {x.dtype}, "
-            f"{weight.dtype}{'' if bias is None else ', ' + str(bias.dtype)}")
+    check_dtypes(x, weight, bias, bias_first=False)
     if not x.is_floating_point():
         raise RuntimeError(f"conv_transpose: expected a floating-point input, got {x.dtype}")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
-from ...ops._inplace_graph import TORCH_NAMES
 from ...ops._util import Tensor, check_tensor, result_dtype, wrap_dim
 from ...ops.arithmetic import raise_broadcast_error
 
@@ -33,7 +33,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     common = result_dtype(x1, x2)
     if not common.is_floating_point:
         raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
-                           f"{TORCH_NAMES[common.name]}")
+                           f"{dt.SCALAR_TYPE_NAMES[common.name]}")
     x1, x2 = (x if x.is_floating_point() else x.to(common) for x in (x1, x2))
     x1, x2 = broadcast_pair(x1, x2)
     dim = wrap_dim(dim, x1.dim())

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 
+from ... import _dtype as dt
 from ...ops._util import Tensor, check_range, check_tensor
 from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
+from ...ops.linalg import raise_matmul_dtype_error
 from ._norm_dtype import is_mixed
 
 __all__ = ["linear", "bilinear", "layer_norm", "embedding", "one_hot"]
@@ -29,14 +31,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({rows}x{input._data.shape[-1]} and "
             f"{weight._data.shape[1]}x{weight._data.shape[0]})"
         )
+    names = dt.SCALAR_TYPE_NAMES
     if input._data.dtype != weight._data.dtype:
-        raise RuntimeError(
-            f"mat1 and mat2 must have the same dtype, but got {input.dtype} and {weight.dtype}"
-        )
+        if bias is None:  # PyTorch multiplies by matmul
+            raise_matmul_dtype_error(input, weight)
+        raise RuntimeError("mat1 and mat2 must have the same dtype, but got "
+                           f"{names[input.dtype.name]} and {names[weight.dtype.name]}")
     if bias is not None and bias._data.dtype != input._data.dtype:
         raise RuntimeError(  # (PyTorch's addmm names the bias "self")
-            f"self and mat2 must have the same dtype, but got {bias.dtype} and {weight.dtype}"
-        )
+            "self and mat2 must have the same dtype, but got "
+            f"{names[bias.dtype.name]} and {names[weight.dtype.name]}")
     if bias is not None and bias._data.shape not in ((weight._data.shape[0],), (1,), ()):
         raise RuntimeError(
             f"The size of tensor a ({weight._data.shape[0]}) must match the size of tensor b "
@@ -99,7 +103,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                 f"Expected {name} to be of same shape as normalized_shape, but got {name} of "
                 f"shape {list(t.shape)} and normalized_shape = {list(normalized_shape)}"
             )
-    if is_mixed(input, weight, bias):
+    if is_mixed("LayerNormKernelImpl", input, weight, bias):
         return LayerNorm.apply(input.float(), weight, bias, k, float(eps)).to(input.dtype)
     return LayerNorm.apply(input, weight, bias, k, float(eps))
 
@@ -115,10 +119,12 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if sparse:
         raise NotImplementedError("sparse embedding gradients are not supported")
     if input._data.dtype.kind not in "iu":
+        kind = input.type()  # the legacy type (torch.FloatTensor); PyTorch has none for bool
+        if input.dtype == dt.bool:
+            kind = f"{'CUDA' if input.is_cuda else 'CPU'}BoolType"
         raise RuntimeError(
             "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {input.dtype} instead (while checking arguments for "
-            "embedding)"
+            f"types: Long, Int; but got {kind} instead (while checking arguments for embedding)"
         )
     num = weight._data.shape[0]
     if padding_idx is not None:

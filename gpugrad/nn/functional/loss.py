@@ -8,6 +8,7 @@ PyTorch's arguments, checked here; the ops (one fused pass for the loss and its 
 from __future__ import annotations
 
 from ... import _capture
+from ... import _dtype as dt
 from ..._warnings import warn_user
 from ...ops._util import Tensor, check_tensor
 from ...ops.losses import (
@@ -32,15 +33,39 @@ def _warn_size(input: Tensor, target: Tensor) -> None:
             "broadcasting. Please ensure they have the same size.")
 
 
+# PyTorch's CPU kernels, which its dtype errors name, where they differ from the function
+_KERNELS = {"mse_loss": "mse_cpu", "smooth_l1_loss": "smooth_l1_cpu", "huber_loss": "huber_cpu",
+            "binary_cross_entropy_with_logits": "log_sigmoid_cpu"}
+
+
 def _prepare(fn: str, input, target, reduction, size_average=None, reduce=None):
     check_tensor(input, fn)
     check_tensor(target, fn, "target")
     reduction = check_reduction(reduction, size_average, reduce)
     if not input.is_floating_point():
-        raise RuntimeError(f'"{fn}" not implemented for \'{input.dtype}\'')
-    if target._data.dtype != input._data.dtype:
-        target = target.to(input.dtype)
-    return target, reduction
+        if fn == "l1_loss":  # PyTorch's l1_loss is a mean of abs, and mean() names the dtype
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               "a floating point or complex dtype. Got: "
+                               f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]}")
+        raise dt.not_implemented_for(_KERNELS.get(fn, fn), input.dtype)
+    names = dt.SCALAR_TYPE_NAMES
+    if fn == "binary_cross_entropy" and target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {names[target.dtype.name]} but expected "
+                           f"{names[input.dtype.name]}")
+    if fn == "binary_cross_entropy_with_logits" and not target.is_floating_point():
+        if target.dtype == dt.bool:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError(f"result type {names[input.dtype.name]} can't be cast to the "
+                           f"desired output type {names[target.dtype.name]}")
+    # The loss is computed in the promoted dtype (a float64 target makes a float64 loss), but
+    # huber_loss's in the input's, as PyTorch's.
+    common = input.dtype if fn == "huber_loss" else dt.promote_types(input.dtype, target.dtype)
+    if input.dtype != common:
+        input = input.to(common)
+    if target.dtype != common:
+        target = target.to(common)
+    return input, target, reduction
 
 
 def _weighted(loss: Tensor, weight: Tensor, input: Tensor, reduction: str, mean_by_weight: bool):
@@ -60,7 +85,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error ``(input - target)^2``, reduced (input and target broadcast)."""
     _warn_size(input, target)
-    target, reduction = _prepare("mse_loss", input, target, reduction, size_average, reduce)
+    input, target, reduction = _prepare("mse_loss", input, target, reduction, size_average, reduce)
     if weight is not None:
         return _weighted(MseLoss.apply(input, target, "none"), weight, input, reduction, True)
     return MseLoss.apply(input, target, reduction)
@@ -70,7 +95,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced."""
     _warn_size(input, target)
-    target, reduction = _prepare("l1_loss", input, target, reduction, size_average, reduce)
+    input, target, reduction = _prepare("l1_loss", input, target, reduction, size_average, reduce)
     if weight is not None:
         return _weighted(L1Loss.apply(input, target, "none"), weight, input, reduction, True)
     return L1Loss.apply(input, target, reduction)
@@ -81,7 +106,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     """``0.5 * d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 * beta``; ``d = input -
     target``. ``beta=0`` gives the L1 loss."""
     _warn_size(input, target)
-    target, reduction = _prepare("smooth_l1_loss", input, target, reduction, size_average,
+    input, target, reduction = _prepare("smooth_l1_loss", input, target, reduction, size_average,
                                  reduce)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
@@ -92,7 +117,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
                weight: Tensor | None = None) -> Tensor:
     """``0.5 * d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 * delta)``."""
     _warn_size(input, target)
-    target, reduction = _prepare("huber_loss", input, target, reduction)
+    input, target, reduction = _prepare("huber_loss", input, target, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     if weight is not None:
@@ -117,7 +142,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy between probabilities ``input`` in [0, 1] and ``target``:
     ``-w * (y * log(x) + (1 - y) * log(1 - x))``, each log clamped at -100."""
-    target, reduction = _prepare("binary_cross_entropy", input, target, reduction,
+    input, target, reduction = _prepare("binary_cross_entropy", input, target, reduction,
                                  size_average, reduce)
     if target._data.shape != input._data.shape:
         raise ValueError(
@@ -146,8 +171,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
     ``pos_weight`` (broadcast along the last dim, e.g. (C,)) weighs the positive class.
     """
-    target, reduction = _prepare("binary_cross_entropy_with_logits", input, target, reduction,
-                                 size_average, reduce)
+    target_dtype = target.dtype if isinstance(target, Tensor) else None
+    input, target, reduction = _prepare("binary_cross_entropy_with_logits", input, target,
+                                        reduction, size_average, reduce)
     if target._data.shape != input._data.shape:
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
@@ -158,4 +184,5 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         check_tensor(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
         if pos_weight._data.dtype != input._data.dtype:
             pos_weight = pos_weight.to(input.dtype)
-    return BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
+    loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
+    return loss if loss.dtype == target_dtype else loss.to(target_dtype)  # (PyTorch's dtype)

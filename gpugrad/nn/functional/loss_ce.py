@@ -7,8 +7,10 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 from __future__ import annotations
 
 from ... import _capture
+from ... import _dtype as dt
 from ...ops._util import Tensor, check_tensor
 from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
+from ...ops.softmax import softmax_kernel
 from ._reduction import check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
@@ -20,10 +22,9 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
         raise ValueError(f"Expected 1 or more dimensions (got {x.ndim})")
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
     if probs:
-        if t.shape != x.shape:
-            raise RuntimeError(
-                f"Expected target size {list(x.shape)}, got {list(t.shape)}"
-            )
+        if not target.is_floating_point():
+            raise RuntimeError("Expected floating point type for target with class "
+                               f"probabilities, got {dt.SCALAR_TYPE_NAMES[target.dtype.name]}")
     else:
         want = loss_shape(x.shape)
         if tuple(t.shape) != want:
@@ -35,12 +36,9 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
             raise RuntimeError(
                 f"Expected target size {list(want)}, got {list(t.shape)}"
             )
-        if t.dtype.kind not in "iu" or (t.dtype.itemsize != 8 and t.dtype.name != "uint8"):
-            names = {"int32": "Int", "int16": "Short", "int8": "Char", "bool": "Bool"}
-            raise RuntimeError(
-                "expected target dtype to be Long or Byte, but got "
-                f"{names.get(t.dtype.name, t.dtype.name)}"
-            )
+        if target.dtype.name not in ("int64", "uint8"):
+            raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                               f"{dt.SCALAR_TYPE_NAMES[target.dtype.name]}")
     if weight is not None:
         check_tensor(weight, fn, "weight")
         if tuple(weight._data.shape) != (c,):
@@ -90,8 +88,11 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
             f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
         )
     if not input.is_floating_point():
-        raise RuntimeError(f'"log_softmax" not implemented for \'{input.dtype}\'')
-    probs = target.is_floating_point()
+        ndim = input._data.ndim
+        raise dt.not_implemented_for(softmax_kernel("log_softmax", min(ndim - 1, 1), ndim),
+                                     input.dtype)
+    # Same shapes: class probabilities (floating point); otherwise class indices.
+    probs = target._data.shape == input._data.shape
     _check_class_input("cross_entropy", input, target, weight, probs)
     c = input._data.shape[0] if input._data.ndim == 1 else input._data.shape[1]
     if probs and target._data.dtype != input._data.dtype:
@@ -116,8 +117,6 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(input, "nll_loss")
     check_tensor(target, "nll_loss", "target")
     reduction = check_reduction(reduction, size_average, reduce)
-    if target.is_floating_point():
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype}")
     _check_class_input("nll_loss", input, target, weight, False)
     c = input._data.shape[0] if input._data.ndim == 1 else input._data.shape[1]
     _check_targets_in_range(target, c, ignore_index)

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
 from ...factories import zeros
 from ...ops._util import Tensor, check_tensor, wrap_dim
@@ -46,7 +47,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, c)
-    if is_mixed(input, running_mean, running_var, weight, bias):
+    if is_mixed("batch_norm", input, running_mean, running_var, weight, bias):
         return batch_norm(input.float(), running_mean, running_var, weight, bias, training,
                           momentum, eps).to(input.dtype)
     dims = (0, *range(2, input.dim()))
@@ -118,7 +119,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} "
                                f"and input of shape {shape}")
-    if is_mixed(input, weight, bias):
+    if is_mixed("GroupNormKernelImpl", input, weight, bias):
         return group_norm(input.float(), num_groups, weight, bias, eps).to(input.dtype)
     return _channel_affine(_normalize_rows(input, n * num_groups, eps), weight, bias)
 
@@ -137,7 +138,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         _check_channels(name, t, c)
-    if is_mixed(input, weight, bias):  # (PyTorch does not check the running statistics')
+    if is_mixed("batch_norm", input, weight, bias):  # (not the running statistics, as PyTorch)
         return instance_norm(input.float(), running_mean, running_var, weight, bias,
                              use_input_stats, momentum, eps).to(input.dtype)
     if not use_input_stats:
@@ -191,6 +192,8 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     for float16/bfloat16 inputs). The result has ``input``'s dtype whatever ``weight``'s (a
     weight of another dtype multiplies before the one rounding), as PyTorch's."""
     check_tensor(input, "rms_norm")
+    if not input.is_floating_point():
+        raise dt.not_implemented_for("rms_norm", input.dtype)
     if not isinstance(normalized_shape, (tuple, list)):
         raise TypeError("rms_norm(): argument 'normalized_shape' (position 2) must be tuple of "
                         f"ints, not {type(normalized_shape).__name__}")

@@ -30,11 +30,18 @@ register(
     OpSpec("matmul_operator", lambda m, a, b: a @ b, _pairs(((3, 4), (4, 2)), ((2, 3), (3,)))),
     OpSpec("mm", lambda m, a, b: m.mm(a, b), _pairs(((3, 4), (4, 5)), ((1, 3), (3, 1)),
                                                    ((0, 2), (2, 3))), errors=[
-        ErrorCase((np.ones(3), np.ones((3, 2))), RuntimeError, "mm"),
+        ErrorCase((np.ones(3), np.ones((3, 2))), RuntimeError, "^self must be a matrix$"),
+        ErrorCase((np.ones((2, 3)), np.ones(3)), RuntimeError, "^mat2 must be a matrix$"),
     ]),
+    # gpugrad has no sparse tensors; PyTorch's spmm multiplies dense ones as mm does
+    OpSpec("spmm", lambda m, a, b: m.spmm(a, b), _pairs(((3, 4), (4, 5)))),
     OpSpec("bmm", lambda m, a, b: m.bmm(a, b), _pairs(((2, 3, 4), (2, 4, 5)),
                                                      ((1, 2, 2), (1, 2, 3))), errors=[
-        ErrorCase((np.ones((2, 3, 4)), np.ones((3, 4, 2))), RuntimeError, "bmm"),
+        ErrorCase((np.ones((2, 3, 4)), np.ones((3, 4, 2))), RuntimeError,
+                  r"^Expected size for first two dimensions of batch2 tensor to be: \[2, 4\] "
+                  r"but got: \[3, 4\]\.$"),
+        ErrorCase((np.ones((3, 4)), np.ones((3, 4, 2))), RuntimeError,
+                  "^batch1 must be a 3D tensor$"),
     ]),
     OpSpec("mv", lambda m, a, b: m.mv(a, b), _pairs(((3, 4), (4,)), ((1, 2), (2,)))),
     OpSpec("dot", lambda m, a, b: m.dot(a, b), _pairs(((4,), (4,)), ((0,), (0,))), errors=[
