@@ -293,3 +293,16 @@ def test_gcn_node_classification_with_early_stopping():
         assert ours[key] == theirs[key], key
     assert ours["groups"] == [(2, 5e-4), (5, 0)]
     assert ours["norm_sum"] == pytest.approx(theirs["norm_sum"], rel=1e-6)
+
+
+def test_dqn_on_a_corridor():
+    """A DQN with a deque replay buffer, epsilon-greedy actions under no_grad, gather of the
+    taken actions, a soft-updated target network in eval mode, a terminal mask, Huber loss,
+    clip_grad_value_ and AdamW(amsgrad): both learn to walk straight to the goal."""
+    program = _load("dqn")
+    ours, theirs = _both(lambda m: program.main(m))
+    for result in (ours, theirs):
+        assert result["initial_return"] < 0 and result["final_return"] == pytest.approx(0.96)
+        assert result["greedy_actions"][:-1] == [1] * 5, result  # the goal cell ends it
+        assert result["last_loss"] < 0.1 * result["first_loss"], result
+        assert result["target_training"] is False and result["updates"] > 400, result
