@@ -306,3 +306,24 @@ def test_dqn_on_a_corridor():
         assert result["greedy_actions"][:-1] == [1] * 5, result  # the goal cell ends it
         assert result["last_loss"] < 0.1 * result["first_loss"], result
         assert result["target_training"] is False and result["updates"] > 400, result
+
+
+def test_style_transfer_by_input_optimization():
+    """A fixed CNN (frozen, eval) rebuilt child by child into a Sequential with content and
+    style loss modules (Gram matrices), L-BFGS over the image with an in-place clamp in the
+    closure; then a hooked channel's activation ascended with Adam: the image, not the
+    weights, learns, in both libraries."""
+    program = _load("input_optimization")
+    ours, theirs = _both(lambda m: program.main(m))
+    # the same "pretrained" weights and images: the first L-BFGS step agrees closely
+    assert ours["step_losses"][0] == pytest.approx(theirs["step_losses"][0], rel=1e-5)
+    assert ours["step_losses"][1] == pytest.approx(theirs["step_losses"][1], rel=0.5)
+    _assert_trains_like_torch(ours, theirs, shrink=0.005, rel=0.3)
+    for result in (ours, theirs):
+        assert 0.0 <= result["range"][0] and result["range"][1] <= 1.0, result
+        assert result["closure_calls"] == 160 and result["final_content"] < 2.0, result
+        assert result["input_grad"] and not result["weights_grad"], result
+        assert result["visual_last"] > 2 * result["visual_first"] > 0, result
+        assert result["hook_removed"] and result["hook_requires_grad"], result
+    assert ours["names"] == theirs["names"] and ours["names"][-1] == "style_loss_4"
+    assert ours["hook_shape"] == theirs["hook_shape"] == (1, 16, 8, 8)
