@@ -105,6 +105,16 @@ def test_float_of_a_tensor_that_requires_grad_warns_as_torch(convert):
     assert len(expected) == (convert is float)
 
 
+@pytest.mark.parametrize("convert", [float, int, complex])
+@pytest.mark.parametrize("shape", [(2,), (0,), (2, 1)])
+def test_python_number_of_not_one_element_is_a_value_error(convert, shape):
+    for m in (gpugrad, torch):  # item()'s RuntimeError is another message
+        with pytest.raises(ValueError, match="^only one element tensors can be converted to "
+                                             "Python scalars$"):
+            convert(m.ones(shape))
+        assert convert(m.ones(1, 1)) == 1
+
+
 def test_conversions_are_differentiable():
     x = gpugrad.ones(2, requires_grad=True)
     y = x.double()

@@ -232,18 +232,27 @@ def _bool(self: Tensor) -> bool:
         raise RuntimeError(f"Boolean value of Tensor with {many} is ambiguous")
     return bool(self.item())
 
+
+def _python_scalar(self: Tensor):
+    """The one value of ``self`` for ``float()``/``int()`` (``complex()`` goes through
+    ``__float__``): a ValueError, not ``item``'s RuntimeError, for any other size."""
+    if self._data.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return self.item()
+
+
 def _float(self: Tensor) -> float:
     if _capture.recorder is not None:
         _capture.host_access("float(tensor) reads a tensor's value on the host")
     if self.requires_grad and grad_state.enabled:  # as PyTorch: only float(), not .item()
         warn_user("Converting a tensor with requires_grad=True to a scalar may lead to "
                   "unexpected behavior.\nConsider using tensor.detach() first.")
-    return float(self.item())
+    return float(_python_scalar(self))
 
 def _int(self: Tensor) -> int:
     if _capture.recorder is not None:
         _capture.host_access("int(tensor) reads a tensor's value on the host")
-    return int(self.item())
+    return int(_python_scalar(self))
 
 def _index(self: Tensor) -> int:
     if _capture.recorder is not None:
