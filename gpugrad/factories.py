@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
+from ._warnings import warn_user
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
@@ -100,8 +103,18 @@ def _unwrap_nested(seq):
     return out
 
 
+def warn_copy_construct(spelled: str) -> None:
+    """PyTorch's advice against copying a tensor by ``spelled`` (``torch.tensor(t)``)."""
+    warn_user("To copy construct from a tensor, it is recommended to use "
+              "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_("
+              f"True), rather than {spelled}(sourceTensor).")
+
+
 def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A new tensor that copies ``data`` (a number, nested sequence, array or tensor)."""
+    if isinstance(data, Tensor) and \
+            sys._getframe(1).f_globals.get("__name__", "").split(".")[0] != "gpugrad":
+        warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
     arr, from_python = _host_array(data)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
     if device is None and isinstance(data, Tensor):

@@ -146,13 +146,10 @@ def _like_self(self: Tensor, dtype, device) -> dict:
 def new_tensor(self: Tensor, data, *, dtype=None, device=None,
                requires_grad: bool = False) -> Tensor:
     """A copy of ``data`` with this tensor's dtype and device (unless given)."""
-    from .factories import tensor
+    from .factories import tensor, warn_copy_construct
 
     if isinstance(data, Tensor):
-        warnings.warn(
-            "To copy construct from a tensor, it is recommended to use "
-            "sourceTensor.detach().clone() or sourceTensor.detach().clone().requires_grad_(True),"
-            " rather than tensor.new_tensor(sourceTensor).", UserWarning, stacklevel=2)
+        warn_copy_construct("tensor.new_tensor")
         data = data.detach()
     return tensor(data, **_like_self(self, dtype, device), requires_grad=requires_grad)
 
