@@ -105,6 +105,25 @@ def test_float_of_a_tensor_that_requires_grad_warns_as_torch(convert):
     assert len(expected) == (convert is float)
 
 
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_tensor_of_a_tensor_copies_and_advises_detach_clone(m):
+    source = m.ones(2, requires_grad=True) * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        copy = m.tensor(source, dtype=m.float64)
+    assert [str(w.message) for w in caught] == [
+        "To copy construct from a tensor, it is recommended to use sourceTensor.detach()."
+        "clone() or sourceTensor.detach().clone().requires_grad_(True), rather than "
+        "torch.tensor(sourceTensor)."]
+    assert caught[0].filename == __file__
+    assert not copy.requires_grad and copy.dtype == m.float64 and copy.tolist() == [3.0, 3.0]
+    with warnings.catch_warnings():  # data gpugrad copies itself does not warn
+        warnings.simplefilter("error")
+        m.tensor([1.0, 2.0])
+        m.as_tensor(source)
+        source.new_tensor([1.0])
+
+
 @pytest.mark.parametrize("convert", [float, int, complex])
 @pytest.mark.parametrize("shape", [(2,), (0,), (2, 1)])
 def test_python_number_of_not_one_element_is_a_value_error(convert, shape):
