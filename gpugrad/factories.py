@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import numpy as np
@@ -10,7 +11,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
-from ._warnings import warn_user
+from ._warnings import warn_user, warn_user_once
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
@@ -59,7 +60,13 @@ def _host_array(data):
     if isinstance(data, np.generic):
         return np.asarray(data), False
     if isinstance(data, (list, tuple)):
-        data = _unwrap_nested(data)
+        leaf_dtypes: set = set()
+        data = _unwrap_nested(data, leaf_dtypes)
+        if leaf_dtypes and None not in leaf_dtypes and not leaf_dtypes <= _PYTHON_LEAVES:
+            # NumPy scalars and arrays and tensors among the leaves: all promoted together
+            promoted = functools.reduce(dt.promote_types, [
+                dt.get_default_dtype() if d is float else d for d in leaf_dtypes])
+            return np.asarray(data, dtype=promoted.np), False
     if hasattr(data, "__cuda_array_interface__") or hasattr(data, "__dlpack__"):
         try:
             import cupy
@@ -91,14 +98,35 @@ def _ragged_message(seq, dim: int):
     return next(filter(None, (_ragged_message(x, dim + 1) for x in seq)), None)
 
 
-def _unwrap_nested(seq):
+_PYTHON_LEAVES = {dt.bool, dt.int64, float}  # float: the default dtype, looked up late
+
+
+def _leaf_dtype(x):
+    """A sequence element's own dtype as PyTorch infers it (None: left to NumPy)."""
+    if isinstance(x, (np.ndarray, np.generic)):  # first: np.float64 is a Python float
+        return dt.from_numpy_dtype(x.dtype) if x.dtype.kind in "biuf" else None
+    if isinstance(x, bool):
+        return dt.bool
+    if isinstance(x, int):
+        return dt.int64
+    return float if isinstance(x, float) else None
+
+
+def _unwrap_nested(seq, leaf_dtypes: set):
+    """``seq`` with its tensors as NumPy arrays; each leaf's dtype goes into ``leaf_dtypes``."""
     out = []
     for x in seq:
         if isinstance(x, Tensor):
+            leaf_dtypes.add(x.dtype)
             out.append(x._backend.to_numpy(x._data))
         elif isinstance(x, (list, tuple)):
-            out.append(_unwrap_nested(x))
+            out.append(_unwrap_nested(x, leaf_dtypes))
         else:
+            if isinstance(x, np.ndarray):
+                warn_user_once("Creating a tensor from a list of numpy.ndarrays is extremely "
+                               "slow. Please consider converting the list to a single "
+                               "numpy.ndarray with numpy.array() before converting to a tensor.")
+            leaf_dtypes.add(_leaf_dtype(x))
             out.append(x)
     return out
 

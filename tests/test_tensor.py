@@ -105,6 +105,43 @@ def test_float_of_a_tensor_that_requires_grad_warns_as_torch(convert):
     assert len(expected) == (convert is float)
 
 
+
+def _typed_leaves(m):
+    """Sequences mixing Python numbers with NumPy scalars, arrays and tensors."""
+    return [[np.float64(1.0), 2.0], [np.float32(1), np.float64(2)], [np.int64(1), 2.0],
+            [np.int32(1), 2], [1, np.float64(2)], [[np.float64(1)], [2.0]], [np.float16(1)],
+            [np.uint8(1), np.int8(2)], [np.float32(1), True], [np.int8(1), 300],
+            [m.tensor(1.0, dtype=m.float64), 2.0],
+            [m.tensor(1, dtype=m.int32), m.tensor(2, dtype=m.int16)]]
+
+
+@pytest.mark.parametrize("index", range(len(_typed_leaves(torch))))
+def test_tensor_promotes_the_dtypes_of_numpy_and_tensor_leaves_like_torch(index):
+    for factory in ("tensor", "asarray"):
+        ours = getattr(gpugrad, factory)(_typed_leaves(gpugrad)[index])
+        theirs = getattr(torch, factory)(_typed_leaves(torch)[index])
+        assert (str(ours.dtype), ours.tolist()) == (str(theirs.dtype).replace("torch", "gpugrad"),
+                                                    theirs.tolist()), factory
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_tensor_of_a_list_of_arrays_advises_one_array(m):
+    m.set_warn_always(True)  # PyTorch's warn-once, every time: once per array
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            batch = m.tensor([np.zeros(2, np.float32), np.ones(2, np.float32)])
+            m.tensor(np.array([np.zeros(2), np.ones(2)]))
+            m.tensor([np.float32(1.0), np.float32(2.0)])  # NumPy scalars: no advice
+    finally:
+        m.set_warn_always(False)
+    assert [str(w.message).split(" (Triggered")[0] for w in caught] == 2 * [
+        "Creating a tensor from a list of numpy.ndarrays is extremely slow. Please consider "
+        "converting the list to a single numpy.ndarray with numpy.array() before converting "
+        "to a tensor."]
+    assert str(batch.dtype).endswith("float32") and batch.tolist() == [[0, 0], [1, 1]]
+
+
 @pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
 def test_tensor_of_a_tensor_copies_and_advises_detach_clone(m):
     source = m.ones(2, requires_grad=True) * 3
