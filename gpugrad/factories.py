@@ -11,7 +11,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
-from ._warnings import warn_user, warn_user_once
+from ._warnings import warn_user
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
@@ -123,9 +123,9 @@ def _unwrap_nested(seq, leaf_dtypes: set):
             out.append(_unwrap_nested(x, leaf_dtypes))
         else:
             if isinstance(x, np.ndarray):
-                warn_user_once("Creating a tensor from a list of numpy.ndarrays is extremely "
-                               "slow. Please consider converting the list to a single "
-                               "numpy.ndarray with numpy.array() before converting to a tensor.")
+                warn_user("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
+                          "Please consider converting the list to a single numpy.ndarray with "
+                          "numpy.array() before converting to a tensor.")
             leaf_dtypes.add(_leaf_dtype(x))
             out.append(x)
     return out

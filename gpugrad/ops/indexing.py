@@ -141,23 +141,27 @@ def _view_class(basic: tuple, shape: tuple):
 
 
 # ---------------------------------------------------------------------- index_select, take
-def _index_dtype_error(fn: str, index: Tensor) -> Exception:
-    """PyTorch's error for a non-integer index, which each op words its own way."""
-    name = dt.SCALAR_TYPE_NAMES[index.dtype.name]
-    if fn == "gather":
-        return RuntimeError("gather(): Expected dtype int32/int64 for index")
-    if fn == "take":
-        return RuntimeError(f"take(): Expected a long tensor for index, but got {name}")
-    if fn == "index_fill_":
-        return IndexError("index_fill_(): Expected dtype int64 for index.")
-    return RuntimeError(f"{fn}(): Expected dtype int32 or int64 for index")
+# PyTorch's check of an index's dtype, worded per op; take, put_ and index_fill_ take int64
+# only, the others int32 too.
+_INDEX_DTYPE_ERRORS = {
+    "gather": (RuntimeError, "gather(): Expected dtype int32/int64 for index"),
+    "index_reduce": (RuntimeError,
+                     "index_reduce_(): Expected dtype int32/int64 for index but got: {}"),
+    "take": (RuntimeError, "take(): Expected a long tensor for index, but got {}"),
+    "put_": (RuntimeError, "put_(): Expected a long tensor for index, but got {}"),
+    "index_fill_": (IndexError, "index_fill_(): Expected dtype int64 for index."),
+}
+_INT64_ONLY = ("take", "put_", "index_fill_")
 
 
 def _index_tensor(index, fn: str, backend):
     if not isinstance(index, Tensor):
         raise TypeError(f"{fn}(): argument 'index' must be Tensor, not {type(index).__name__}")
-    if index._data.dtype.kind not in "iu":
-        raise _index_dtype_error(fn, index)
+    kind = index._data.dtype
+    if kind.kind not in "iu" or (fn in _INT64_ONLY and kind != np.int64):
+        error, message = _INDEX_DTYPE_ERRORS.get(
+            fn, (RuntimeError, f"{fn}(): Expected dtype int32 or int64 for index"))
+        raise error(message.format(dt.SCALAR_TYPE_NAMES[index.dtype.name]))
     arr = index._data
     if index._backend is not backend:
         arr = backend.asarray(index._backend.to_numpy(arr))

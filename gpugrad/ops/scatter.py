@@ -16,6 +16,7 @@ import types
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .arithmetic import raise_broadcast_error
@@ -240,7 +241,7 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None) -> Te
     check_tensor(indices, "take_along_dim", "indices")
     if indices._data.dtype != np.int64:
         raise RuntimeError(f"torch.take_along_dim(): dtype of indices should be Long but got "
-                           f"{indices.dtype}")
+                           f"{dt.SCALAR_TYPE_NAMES[indices.dtype.name]}")
     if dim is None:
         return gather(input.reshape(-1), 0, indices.reshape(-1))
     x, idx = input._data, indices._data

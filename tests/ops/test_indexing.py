@@ -184,3 +184,30 @@ def test_getitem_values_and_grads_match_torch(case):
     out.backward(gpugrad.tensor(up))
     expected.backward(torch.tensor(up))
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+_INDEXED_OPS = {
+    "gather": lambda m, x, i: x.gather(1, i), "index_select": lambda m, x, i: x.index_select(
+        0, i.view(-1)), "take": lambda m, x, i: x.take(i),
+    "take_along_dim": lambda m, x, i: m.take_along_dim(x, i, 1),
+    "scatter": lambda m, x, i: x.scatter(1, i, 1.0),
+    "scatter_add": lambda m, x, i: x.scatter_add(1, i, x[:, :1]),
+    "index_add": lambda m, x, i: x.index_add(0, i.view(-1), x),
+    "index_copy": lambda m, x, i: x.index_copy(0, i.view(-1), x),
+    "index_fill": lambda m, x, i: x.index_fill(0, i.view(-1), 1.0),
+    "put": lambda m, x, i: x.put(i, x[:, :1]),
+}
+
+
+@pytest.mark.parametrize("index_dtype", ["float32", "int32", "int64"])
+@pytest.mark.parametrize("op", list(_INDEXED_OPS))
+def test_index_dtype_checked_and_worded_as_torch(op, index_dtype):
+    """Float indexes fail everywhere; int32 ones where PyTorch takes int64 only."""
+    def outcome(m):
+        x, i = m.ones(3, 3), m.zeros(3, 1, dtype=getattr(m, index_dtype))
+        try:
+            return str(_INDEXED_OPS[op](m, x, i).dtype).split(".")[-1]
+        except Exception as e:  # noqa: BLE001 - the error is the result compared
+            return type(e).__name__, str(e)
+
+    assert outcome(gpugrad) == outcome(torch)
