@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._dtype import SCALAR_TYPE_NAMES
 from ._util import Tensor, data_as, result_dtype, scalar_or_tensor
 from .arithmetic import raise_broadcast_error, reflected
 
@@ -77,11 +78,20 @@ def logical_not(input: Tensor) -> Tensor:
 
 
 def bitwise_not(input: Tensor) -> Tensor:
+    """Bitwise NOT of an integer or bool tensor (logical NOT for bool)."""
     if input._data.dtype.kind not in "biu":
-        raise TypeError(
-            f"bitwise_not is only supported for integer and bool tensors, got {input.dtype}"
-        )
+        raise NotImplementedError(  # PyTorch's words for a kernel missing for a dtype
+            f"\"bitwise_not_{input.device.type}\" not implemented for "
+            f"'{SCALAR_TYPE_NAMES[input.dtype.name]}'")
     return input._new(input._backend.xp.invert(input._data))
+
+
+def _invert(self: Tensor) -> Tensor:
+    """``~tensor``: its own TypeError for floats, before the op is reached."""
+    if self._data.dtype.kind not in "biu":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return bitwise_not(self)
 
 
 def isnan(input: Tensor) -> Tensor:
@@ -113,7 +123,7 @@ METHODS = {
     "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "equal": equal, "allclose": allclose,
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__invert__": bitwise_not, "__and__": bitwise_and, "__or__": bitwise_or,
+    "__invert__": _invert, "__and__": bitwise_and, "__or__": bitwise_or,
     "__xor__": bitwise_xor, "__rand__": reflected(bitwise_and),
     "__ror__": reflected(bitwise_or), "__rxor__": reflected(bitwise_xor),
     "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,

@@ -109,3 +109,19 @@ def test_shifts_match_torch(dtype):
     np.testing.assert_array_equal(x.numpy(), y.numpy())
     with pytest.raises(NotImplementedError):
         gpugrad.ones(2) << 1
+
+
+@pytest.mark.parametrize("form", ["~", "bitwise_not", "method", "method_"])
+def test_bitwise_not_of_floats_fails_as_torch(form):
+    """``~x`` of a float tensor is a TypeError of its own; the op a missing kernel."""
+    def outcome(m):
+        x = m.ones(2)
+        call = {"~": lambda: ~x, "bitwise_not": lambda: m.bitwise_not(x),
+                "method": lambda: x.bitwise_not(), "method_": lambda: x.bitwise_not_()}[form]
+        with pytest.raises(Exception) as caught:
+            call()
+        return type(caught.value).__name__, str(caught.value)
+
+    assert outcome(gpugrad) == outcome(torch)
+    assert (~gpugrad.tensor([True, False])).tolist() == [False, True]
+    assert (~gpugrad.tensor([5], dtype=gpugrad.int32)).tolist() == [-6]
