@@ -4,6 +4,7 @@ full backward (pre-)hooks (seen and replaced gradients), state dict hooks and ex
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -61,6 +62,27 @@ def test_full_backward_hook_sees_and_replaces_grad_input(x_requires_grad):
         np.testing.assert_allclose(ours_x, theirs_x, rtol=1e-12)
     np.testing.assert_allclose(ours_w, theirs_w, rtol=1e-12)
 
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+@pytest.mark.parametrize("kind", ["full", "pre"])
+def test_backward_hooks_warn_when_no_input_requires_grad(m, kind):
+    """With no input requiring grad the hooks fire on the outputs' gradients: both warn so,
+    at the line of the user's backward(); an input requiring grad keeps them quiet."""
+    lin = _linear(m)
+    if kind == "full":
+        lin.register_full_backward_hook(lambda module, grad_input, grad_output: None)
+    else:
+        lin.register_full_backward_pre_hook(lambda module, grad_output: None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        lin(m.tensor(X)).sum().backward()
+        lin(m.tensor(X, requires_grad=True)).sum().backward()
+    assert [str(w.message) for w in caught] == [
+        "Full backward hook is firing when gradients are computed with respect to module "
+        "outputs since no inputs require gradients. See https://docs.pytorch.org/docs/main/"
+        "generated/torch.nn.Module.html#torch.nn.Module.register_full_backward_hook for more "
+        "details."]
+    assert caught[0].filename == __file__
 
 def test_full_backward_pre_hook_replaces_grad_output():
     grads = []

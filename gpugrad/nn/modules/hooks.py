@@ -11,6 +11,7 @@ may replace it. When no input requires grad, the hooks run at the outputs' node 
 
 from __future__ import annotations
 
+from ..._warnings import warn_user
 from ...autograd.function import Function
 from ...tensor import Tensor
 from ...utils.hooks import RemovableHandle as HookHandle
@@ -186,6 +187,10 @@ class BackwardHookFunction(Function):
                     full = result
             state.grad_outputs = full
             if not state.inputs_wrapped:
+                warn_user("Full backward hook is firing when gradients are computed with respect "
+                          "to module outputs since no inputs require gradients. See "
+                          "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                          "#torch.nn.Module.register_full_backward_hook for more details.")
                 _run_full_hooks(state, (None,) * state.n_inputs)
         else:
             full = _run_full_hooks(state, full)
