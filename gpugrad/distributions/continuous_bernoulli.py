@@ -23,6 +23,7 @@ from .gamma import Beta, Gamma
 from .kl import _inf_where, register_kl
 from .utils import (
     _check_one_of,
+    _expand_probs_or_logits,
     broadcast_all,
     clamp_probs,
     lazy_property,
@@ -71,12 +72,7 @@ class ContinuousBernoulli(ExponentialFamily):
         new = self._get_checked_instance(ContinuousBernoulli, _instance)
         batch_shape = gpugrad.Size(batch_shape)
         new._lims = self._lims
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
+        _expand_probs_or_logits(self, new, batch_shape)
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

@@ -48,6 +48,14 @@ def _check_one_of(probs, logits) -> None:
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
+def _expand_probs_or_logits(source, new, shape) -> None:
+    """``expand`` of a distribution given by ``probs`` or ``logits``: whichever of the two
+    ``source`` has computed, expanded to ``shape`` on ``new``, the last one as ``new._param``."""
+    for name in ("probs", "logits"):
+        if name in source.__dict__:
+            new.__dict__[name] = new._param = source.__dict__[name].expand(shape)
+
+
 def clamp_probs(probs):
     """Probabilities clamped to [eps, 1 - eps] of their dtype."""
     eps = _eps(probs)
