@@ -9,6 +9,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from optim_state import assert_state_equal, to_numpy
 
 import gpugrad
 
@@ -49,26 +50,8 @@ def _feed(m, params, grads, step):
         p.grad = None if skip else m.tensor(g.copy())
 
 
-def _numpy(t):
-    return t.detach().numpy() if isinstance(t, (torch.Tensor, gpugrad.Tensor)) else t
-
-
 def _tol(dtype):
     return dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
-
-
-def _assert_state_equal(g_opt, t_opt, tol):
-    g_sd, t_sd = g_opt.state_dict(), t_opt.state_dict()
-    assert g_sd["param_groups"] == t_sd["param_groups"]
-    assert sorted(g_sd["state"]) == sorted(t_sd["state"])
-    for i, t_state in t_sd["state"].items():
-        g_state = g_sd["state"][i]
-        assert list(g_state) == list(t_state)
-        for key, value in t_state.items():
-            assert str(g_state[key].dtype).split(".")[-1] == str(value.dtype).split(".")[-1], key
-            assert tuple(g_state[key].shape) == tuple(value.shape), key
-            np.testing.assert_allclose(_numpy(g_state[key]), _numpy(value), **tol,
-                                       err_msg=f"state {i} {key}")
 
 
 def _run_both(common, second, weights, grads, dtype, steps=STEPS):
@@ -80,9 +63,9 @@ def _run_both(common, second, weights, grads, dtype, steps=STEPS):
         g_opt.step()
         t_opt.step()
         for i, (gp, tp) in enumerate(zip(g_params, t_params)):
-            np.testing.assert_allclose(_numpy(gp), _numpy(tp), **_tol(dtype),
+            np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **_tol(dtype),
                                        err_msg=f"step {step} param {i}")
-        _assert_state_equal(g_opt, t_opt, _tol(dtype))
+        assert_state_equal(g_opt, t_opt, _tol(dtype))
     return g_params, t_params
 
 
@@ -91,7 +74,7 @@ def _run_both(common, second, weights, grads, dtype, steps=STEPS):
 def test_each_step_matches_torch(common, second, dtype):
     weights, grads = _values(dtype)
     g_params, _ = _run_both(common, second, weights, grads, dtype)
-    np.testing.assert_array_equal(_numpy(g_params[-1]), weights[-1])  # never had a gradient
+    np.testing.assert_array_equal(to_numpy(g_params[-1]), weights[-1])  # never had a gradient
 
 
 def test_default_eps1_is_the_first_parameters_dtype_eps_for_the_whole_group():
@@ -110,7 +93,7 @@ def test_default_eps1_is_the_first_parameters_dtype_eps_for_the_whole_group():
                 for p, g in zip(params, tiny):
                     p.grad = m.tensor(g.copy())
                 opt.step()
-            out.append([_numpy(p) for p in params])
+            out.append([to_numpy(p) for p in params])
         for g_value, t_value in zip(*out):
             np.testing.assert_allclose(g_value, t_value, rtol=2e-6, atol=1e-7)
         float64_results.append(out[0][1])
@@ -172,21 +155,21 @@ def test_state_dicts_load_both_ways(common, second):
     for step in range(3):
         _feed(torch, t_params, grads[step], step)
         t_opt.step()
-    now = [_numpy(p).copy() for p in t_params]
+    now = [to_numpy(p).copy() for p in t_params]
     g_params, g_opt = _make(gpugrad, {}, {}, now)  # options come from the state dict
     g_opt.load_state_dict(_to_gpugrad(t_opt.state_dict()))
     t2_params, t2_opt = _make(torch, {}, {}, now)
     t2_opt.load_state_dict(_to_torch(g_opt.state_dict()))
-    _assert_state_equal(g_opt, t2_opt, _tol("float64"))
+    assert_state_equal(g_opt, t2_opt, _tol("float64"))
     for step in range(3, STEPS):
         for m, params, opt in ((gpugrad, g_params, g_opt), (torch, t_params, t_opt),
                                (torch, t2_params, t2_opt)):
             _feed(m, params, grads[step], step)
             opt.step()
     for gp, tp, tp2 in zip(g_params, t_params, t2_params):
-        np.testing.assert_allclose(_numpy(gp), _numpy(tp2), **_tol("float64"))
-        np.testing.assert_allclose(_numpy(gp), _numpy(tp), **_tol("float64"))
-    _assert_state_equal(g_opt, t2_opt, _tol("float64"))
+        np.testing.assert_allclose(to_numpy(gp), to_numpy(tp2), **_tol("float64"))
+        np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **_tol("float64"))
+    assert_state_equal(g_opt, t2_opt, _tol("float64"))
 
 
 BAD_OPTIONS = [

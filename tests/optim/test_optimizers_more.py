@@ -10,6 +10,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from optim_state import assert_state_equal, to_numpy
 
 import gpugrad
 
@@ -60,23 +61,6 @@ def _feed(m, params, grads, step):
         p.grad = None if (i == 1 and step % 3 == 2) else m.tensor(g.copy())
 
 
-def _numpy(t):
-    return t.detach().numpy() if isinstance(t, (torch.Tensor, gpugrad.Tensor)) else t
-
-
-def _assert_state_equal(g_opt, t_opt, tol):
-    g_sd, t_sd = g_opt.state_dict(), t_opt.state_dict()
-    assert g_sd["param_groups"] == t_sd["param_groups"]
-    assert sorted(g_sd["state"]) == sorted(t_sd["state"])
-    for i, t_state in t_sd["state"].items():
-        g_state = g_sd["state"][i]
-        assert list(g_state) == list(t_state)
-        for key, value in t_state.items():
-            assert str(g_state[key].dtype).split(".")[-1] == str(value.dtype).split(".")[-1], key
-            np.testing.assert_allclose(_numpy(g_state[key]), _numpy(value), **tol,
-                                       err_msg=f"state {i} {key}")
-
-
 def _tol(dtype):
     return dict(rtol=1e-11, atol=1e-13) if dtype == "float64" else dict(rtol=1e-5, atol=1e-6)
 
@@ -93,9 +77,9 @@ def test_each_step_matches_torch(name, common, second, dtype):
         g_opt.step()
         t_opt.step()
         for i, (gp, tp) in enumerate(zip(g_params, t_params)):
-            np.testing.assert_allclose(_numpy(gp), _numpy(tp), **_tol(dtype),
+            np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **_tol(dtype),
                                        err_msg=f"step {step} param {i}")
-        _assert_state_equal(g_opt, t_opt, _tol(dtype))
+        assert_state_equal(g_opt, t_opt, _tol(dtype))
 
 
 def _to_gpugrad(state_dict):
@@ -123,21 +107,21 @@ def test_state_dicts_load_both_ways(name, common, second):
     for step in range(3):
         _feed(torch, t_params, grads[step], step)
         t_opt.step()
-    now = [_numpy(p).copy() for p in t_params]
+    now = [to_numpy(p).copy() for p in t_params]
     g_params, g_opt = _make(gpugrad, name, {}, {}, now)  # options come from the state dict
     g_opt.load_state_dict(_to_gpugrad(t_opt.state_dict()))
     t2_params, t2_opt = _make(torch, name, {}, {}, now)
     t2_opt.load_state_dict(_to_torch(g_opt.state_dict()))
-    _assert_state_equal(g_opt, t2_opt, _tol("float64"))
+    assert_state_equal(g_opt, t2_opt, _tol("float64"))
     for step in range(3, STEPS):
         for m, params, opt in ((gpugrad, g_params, g_opt), (torch, t_params, t_opt),
                                (torch, t2_params, t2_opt)):
             _feed(m, params, grads[step], step)
             opt.step()
     for gp, tp, tp2 in zip(g_params, t_params, t2_params):
-        np.testing.assert_allclose(_numpy(gp), _numpy(tp2), **_tol("float64"))
-        np.testing.assert_allclose(_numpy(gp), _numpy(tp), rtol=1e-6, atol=1e-7)
-    _assert_state_equal(g_opt, t2_opt, _tol("float64"))
+        np.testing.assert_allclose(to_numpy(gp), to_numpy(tp2), **_tol("float64"))
+        np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), rtol=1e-6, atol=1e-7)
+    assert_state_equal(g_opt, t2_opt, _tol("float64"))
 
 
 def test_float64_default_dtype_keeps_float64_scalars_as_torch():
@@ -166,7 +150,7 @@ def test_adagrad_state_exists_before_the_first_step():
     for m in (gpugrad, torch):
         _, opt = _make(m, "Adagrad", {"initial_accumulator_value": 0.5}, {}, weights)
         out.append(opt)
-    _assert_state_equal(out[0], out[1], _tol("float32"))
+    assert_state_equal(out[0], out[1], _tol("float32"))
     assert len(out[0].state_dict()["state"]) == len(SHAPES)
 
 

@@ -1,0 +1,27 @@
+"""Helper of the optimizer tests: a gpugrad optimizer's state dict against torch's."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import gpugrad
+
+
+def to_numpy(t):
+    return t.detach().numpy() if isinstance(t, (torch.Tensor, gpugrad.Tensor)) else t
+
+
+def assert_state_equal(g_opt, t_opt, tol):
+    """The same param groups, and each state entry of the same dtype, shape and values."""
+    g_sd, t_sd = g_opt.state_dict(), t_opt.state_dict()
+    assert g_sd["param_groups"] == t_sd["param_groups"]
+    assert sorted(g_sd["state"]) == sorted(t_sd["state"])
+    for i, t_state in t_sd["state"].items():
+        g_state = g_sd["state"][i]
+        assert list(g_state) == list(t_state)
+        for key, value in t_state.items():
+            assert str(g_state[key].dtype).split(".")[-1] == str(value.dtype).split(".")[-1], key
+            assert tuple(g_state[key].shape) == tuple(value.shape), key
+            np.testing.assert_allclose(to_numpy(g_state[key]), to_numpy(value), **tol,
+                                       err_msg=f"state {i} {key}")
