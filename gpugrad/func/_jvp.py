@@ -7,17 +7,12 @@ from __future__ import annotations
 
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
+from . import _tensor_cls, _track  # (the package imports this module after defining them)
 from ._vmap import _flatten, _unflatten
 
 __all__ = ["jvp", "linearize"]
 
 _JVP = "jvp(f, primals, tangents)"
-
-
-def _tensor_cls():
-    from ..tensor import Tensor
-
-    return Tensor
 
 
 def _check(primals, tangents) -> None:
@@ -45,8 +40,6 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     """``(func(*primals), J @ tangents)`` (and ``aux`` with ``has_aux``): the output and its
     directional derivative along ``tangents`` (one per primal, each of its primal's shape)."""
     from ..factories import zeros_like
-    from . import _track
-
     if strict:
         raise RuntimeError("jvp(f, primals, tangents): strict=True is not implemented")
     _check(primals, tangents)
