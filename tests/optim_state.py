@@ -25,3 +25,19 @@ def assert_state_equal(g_opt, t_opt, tol):
             assert tuple(g_state[key].shape) == tuple(value.shape), key
             np.testing.assert_allclose(to_numpy(g_state[key]), to_numpy(value), **tol,
                                        err_msg=f"state {i} {key}")
+
+
+def step_side_by_side(ours: tuple, theirs: tuple, feed, grads, tol) -> None:
+    """Step a gpugrad optimizer and torch's (``(params, optimizer)`` each) once per entry of
+    ``grads``, ``feed(module, params, step_grads, step)`` setting the gradients before each
+    step; after each, the parameters and the state must agree."""
+    (g_params, g_opt), (t_params, t_opt) = ours, theirs
+    for step, step_grads in enumerate(grads):
+        feed(gpugrad, g_params, step_grads, step)
+        feed(torch, t_params, step_grads, step)
+        g_opt.step()
+        t_opt.step()
+        for i, (gp, tp) in enumerate(zip(g_params, t_params)):
+            np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **tol,
+                                       err_msg=f"step {step} param {i}")
+        assert_state_equal(g_opt, t_opt, tol)

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from optim_state import assert_state_equal, to_numpy
+from optim_state import assert_state_equal, step_side_by_side, to_numpy
 
 import gpugrad
 
@@ -54,19 +54,10 @@ def _tol(dtype):
     return dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
 
 
-def _run_both(common, second, weights, grads, dtype, steps=STEPS):
-    g_params, g_opt = _make(gpugrad, common, second, weights)
-    t_params, t_opt = _make(torch, common, second, weights)
-    for step in range(steps):
-        _feed(gpugrad, g_params, grads[step], step)
-        _feed(torch, t_params, grads[step], step)
-        g_opt.step()
-        t_opt.step()
-        for i, (gp, tp) in enumerate(zip(g_params, t_params)):
-            np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **_tol(dtype),
-                                       err_msg=f"step {step} param {i}")
-        assert_state_equal(g_opt, t_opt, _tol(dtype))
-    return g_params, t_params
+def _run_both(common, second, weights, grads, dtype):
+    ours, theirs = _make(gpugrad, common, second, weights), _make(torch, common, second, weights)
+    step_side_by_side(ours, theirs, _feed, grads, _tol(dtype))
+    return ours[0], theirs[0]
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

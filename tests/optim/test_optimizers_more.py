@@ -10,7 +10,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from optim_state import assert_state_equal, to_numpy
+from optim_state import assert_state_equal, step_side_by_side, to_numpy
 
 import gpugrad
 
@@ -69,17 +69,9 @@ def _tol(dtype):
 @pytest.mark.parametrize("name,common,second", CASES, ids=IDS)
 def test_each_step_matches_torch(name, common, second, dtype):
     weights, grads = _values(dtype)
-    g_params, g_opt = _make(gpugrad, name, common, second, weights)
-    t_params, t_opt = _make(torch, name, common, second, weights)
-    for step in range(STEPS):
-        _feed(gpugrad, g_params, grads[step], step)
-        _feed(torch, t_params, grads[step], step)
-        g_opt.step()
-        t_opt.step()
-        for i, (gp, tp) in enumerate(zip(g_params, t_params)):
-            np.testing.assert_allclose(to_numpy(gp), to_numpy(tp), **_tol(dtype),
-                                       err_msg=f"step {step} param {i}")
-        assert_state_equal(g_opt, t_opt, _tol(dtype))
+    step_side_by_side(_make(gpugrad, name, common, second, weights),
+                      _make(torch, name, common, second, weights), _feed, grads,
+                      _tol(dtype))
 
 
 def _to_gpugrad(state_dict):
