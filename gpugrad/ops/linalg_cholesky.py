@@ -115,12 +115,8 @@ class CholeskySolve(Function):
         gL = -(L @ both) if ctx.upper else -(both @ L)
         # (batch dims broadcast in the solve: each gradient summed back to its input's shape)
         need_b, need_l = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        return (_summed_to(gB, ctx.b_shape) if need_b else None,
-                _summed_to(gL, tuple(L.shape)) if need_l else None, None)
-
-
-def _summed_to(g: Tensor, shape: tuple) -> Tensor:
-    return g if tuple(g.shape) == shape else g.sum_to_size(shape)
+        return (gB.sum_to_size(ctx.b_shape) if need_b else None,
+                gL.sum_to_size(L.shape) if need_l else None, None)
 
 
 @in_float32
