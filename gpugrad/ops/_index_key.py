@@ -94,10 +94,12 @@ def normalize_key(x: Tensor, key):
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
+        if _scalar_int(key):  # x[t] (PyTorch reads a 0-d integer tensor as the int it holds)
+            return normalize_key(x, _as_int(key))
         key = (key,)
-    if any(_scalar_int(k) for k in key):  # PyTorch indexes with a 0-d integer tensor as with
-        # the int it holds: x[t] is the view x[1] (and a key of ints takes the path above)
-        return normalize_key(x, tuple([_as_int(k) if _scalar_int(k) else k for k in key]))
+    for k in key:
+        if _scalar_int(k):  # x[t, u] is the view x[1, 2] (a key of ints takes the path above)
+            return normalize_key(x, tuple([_as_int(k) if _scalar_int(k) else k for k in key]))
     backend = x._backend
     ndim = len(shape)
 
@@ -194,13 +196,16 @@ def normalize_key(x: Tensor, key):
     return tuple(basic), tuple(advanced)
 
 
+_SCALAR_INDEX_CHARS = frozenset("bhilqpHILQP")  # the integer dtypes but uint8
+
+
 def _scalar_int(item) -> bool:
     """Whether ``item`` is a 0-d integer tensor (not uint8, PyTorch's legacy mask), which
     PyTorch's indexing reads as the int it holds: ``x[t]`` is then a view, as ``x[1]``."""
     if not isinstance(item, Tensor):
         return False
     arr = item._data
-    return not arr.ndim and arr.dtype.kind in "iu" and arr.dtype != np.uint8
+    return not arr.ndim and arr.dtype.char in _SCALAR_INDEX_CHARS
 
 
 def _as_int(item: Tensor) -> int:

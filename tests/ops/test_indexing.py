@@ -24,6 +24,20 @@ def test_basic_indexing_returns_views_sharing_memory_and_version():
     assert x[1, 2].item() == -1 and x._version == 1
 
 
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"])
+def test_zero_dim_tensor_keys_index_as_torch(dtype):
+    # Signed integer 0-d tensors read as the int they hold (a view); uint8 and bool are masks.
+    results = []
+    for m in (gpugrad, torch):
+        x = m.arange(12.0).reshape(3, 4).requires_grad_()
+        i = m.tensor(1, dtype=getattr(m, dtype))
+        one, two = x[i], x[i, i]
+        (one.sum() + two.sum()).backward()
+        results.append((tuple(one.shape), tuple(two.shape), type(one.grad_fn).__name__,
+                        x.grad.tolist()))
+    assert results[0] == results[1]
+
+
 def test_advanced_indexing_returns_copies():
     x = gpugrad.arange(12.0).reshape(3, 4)
     for c in (x[[0, 1]], x[x > 3], x[gpugrad.tensor([1])], x[:, [1]], x[True]):
