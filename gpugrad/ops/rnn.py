@@ -30,7 +30,8 @@ from ..autograd.grad_mode import enable_grad
 from .join import stack
 from .layers import Linear, LinearNoBias
 
-__all__ = ["lstm_layer", "lstm_layer_composed", "lstm_projected", "LSTMLayer"]
+__all__ = ["lstm_layer", "lstm_bidirectional", "lstm_layer_composed", "lstm_projected",
+           "LSTMLayer"]
 
 
 def _linear(x, weight, bias):
@@ -60,16 +61,38 @@ def lstm_layer_composed(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool = False
     return stack(outputs), state[0], state[1]
 
 
+def _fused(x, tensors) -> bool:
+    """Whether ``LSTMLayer`` runs on ``x`` and ``tensors``: one float32 or float64 dtype and one
+    device, and at least one time step."""
+    dtype = x._data.dtype
+    return (dtype.kind == "f" and dtype.itemsize >= 4 and x.shape[0] > 0
+            and all(t._data.dtype == dtype and t._backend is x._backend for t in tensors))
+
+
 def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse: bool = False, linear=_linear):
     """The layer as one node (``LSTMLayer``) where the tensors share a float32 or float64
     dtype and a device, else composed of per-step ops with ``linear``; returns
     ``(output, h_T, c_T)``."""
-    dtype = x._data.dtype
     tensors = (h0, c0, w_ih, w_hh) if b_ih is None else (h0, c0, w_ih, w_hh, b_ih, b_hh)
-    if (dtype.kind == "f" and dtype.itemsize >= 4 and x.shape[0] > 0
-            and all(t._data.dtype == dtype and t._backend is x._backend for t in tensors)):
+    if _fused(x, tensors):
         return LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse)
     return lstm_layer_composed(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, linear)
+
+
+def lstm_bidirectional(x, states, weights, linear=_linear) -> list:
+    """Both directions of a bidirectional layer over ``x``: ``states`` and ``weights`` hold the
+    forward direction's ``(h0, c0)`` and ``(w_ih, w_hh, b_ih, b_hh)`` then the reverse one's;
+    returns ``[(output, h_T, c_T)]`` per direction. Where both directions fuse, their time
+    steps run in one loop (each array op serves both: half the per-step calls), recorded as
+    one ``LSTMLayer`` node per direction, as PyTorch records them."""
+    tensors = [t for pair in states for t in pair] + [t for w in weights for t in w
+                                                      if t is not None]
+    if not _fused(x, tensors):
+        return [lstm_layer(x, *state, *w, reverse=d == 1, linear=linear)
+                for d, (state, w) in enumerate(zip(states, weights))]
+    runs = _lstm_steps(x._backend, [x._data, x._data[::-1]], states, weights)
+    return [LSTMLayer.apply(x, *state, *w, d == 1, run)
+            for d, (state, w, run) in enumerate(zip(states, weights, runs))]
 
 
 _SCALES: dict = {}  # (backend, hidden, dtype) -> _gate_scale's arrays (read only)
@@ -92,6 +115,60 @@ def _gate_scale(backend, hidden: int, dtype) -> tuple:
     return found
 
 
+def _stacked(xp, arrays):
+    """The arrays joined along a new leading axis (one array: a view with that axis)."""
+    if len(arrays) == 1:
+        return arrays[0][None]
+    return xp.concatenate([a[None] for a in arrays])
+
+
+def _lstm_steps(backend, xs, states, weights) -> list:
+    """The forward of D independent layers (the directions of a bidirectional one) in one
+    loop over time, each array op on all D at once: ``xs`` are their inputs (T, N, input) in
+    the order their steps run, ``states`` their ``(h0, c0)`` Tensors, ``weights`` their
+    ``(w_ih, w_hh, b_ih, b_hh)`` Tensors. Returns per layer the arrays backward reads:
+    ``(acts, hs, cs, tcs)``, the gates after their nonlinearity (T, N, 4H: i, f, g, o), h and c
+    before each step then the last ones (T + 1, N, H), and each step's tanh(c') (T, N, H)."""
+    xp = backend.xp
+    layers = len(xs)
+    steps, n, inputs = xs[0].shape
+    hidden = weights[0][1]._data.shape[1]
+    dtype = xs[0].dtype
+    scale, shift = _gate_scale(backend, hidden, dtype)
+    w_in = _stacked(xp, [w[0]._data for w in weights]) * scale[:, None]
+    pre = backend.matmul(_stacked(xp, xs).reshape(layers, steps * n, inputs),
+                         w_in.transpose(0, 2, 1))
+    if weights[0][2] is not None:
+        pre += _stacked(xp, [(w[2]._data + w[3]._data) * scale for w in weights])[:, None]
+    pre = pre.reshape(layers, steps, n, 4 * hidden).transpose(1, 0, 2, 3)  # time first
+    w_rec = (_stacked(xp, [w[1]._data for w in weights]) * scale[:, None]).transpose(0, 2, 1)
+    acts = xp.empty((steps, layers, n, 4 * hidden), dtype)
+    hs = xp.empty((steps + 1, layers, n, hidden), dtype)
+    cs = xp.empty((steps + 1, layers, n, hidden), dtype)
+    tcs = xp.empty((steps, layers, n, hidden), dtype)
+    hs[0] = _stacked(xp, [h._data for h, _ in states])
+    cs[0] = _stacked(xp, [c._data for _, c in states])
+    matmul, tanh, multiply = xp.matmul, xp.tanh, xp.multiply
+    # Every step's views made up front (a list of an array's rows costs no Python per row).
+    zs, pres, h_at, c_at, tc_at = list(acts), list(pre), list(hs), list(cs), list(tcs)
+    a4 = acts.reshape(steps, layers, n, 4, hidden)
+    i_at, f_at, g_at, o_at = (list(a4[:, :, :, k]) for k in range(4))
+    for t in range(steps):
+        z = zs[t]
+        matmul(h_at[t], w_rec, out=z)
+        z += pres[t]
+        tanh(z, out=z)  # all four gates: see _gate_scale
+        z *= scale
+        z += shift
+        c = c_at[t + 1]
+        multiply(f_at[t], c_at[t], out=c)
+        c += i_at[t] * g_at[t]
+        tc = tc_at[t]
+        tanh(c, out=tc)
+        multiply(o_at[t], tc, out=h_at[t + 1])
+    return [(acts[:, k], hs[:, k], cs[:, k], tcs[:, k]) for k in range(layers)]
+
+
 class LSTMLayer(Function):
     """The layer's forward as one loop on arrays, keeping every step's gates; backward runs
     through time on them (see the module docstring). Named as PyTorch's CPU LSTM node."""
@@ -101,46 +178,16 @@ class LSTMLayer(Function):
     _materialize_grads = False
 
     @staticmethod
-    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
-        backend = x._backend
-        xp = backend.xp
-        xd = x._data[::-1] if reverse else x._data  # in the order the steps run
-        steps, n, inputs = xd.shape
-        hidden = w_hh._data.shape[1]
-        dtype = xd.dtype
-        scale, shift = _gate_scale(backend, hidden, dtype)
-        pre = backend.matmul(xd.reshape(steps * n, inputs), (w_ih._data * scale[:, None]).T)
-        if b_ih is not None:
-            pre += (b_ih._data + b_hh._data) * scale
-        pre = pre.reshape(steps, n, 4 * hidden)
-        w_rec = (w_hh._data * scale[:, None]).T
-        acts = xp.empty((steps, n, 4 * hidden), dtype)  # i, f, g, o after their nonlinearity
-        hs = xp.empty((steps + 1, n, hidden), dtype)  # h before each step, then the last h
-        cs = xp.empty((steps + 1, n, hidden), dtype)
-        tcs = xp.empty((steps, n, hidden), dtype)  # tanh(c') of each step
-        hs[0] = h0._data
-        cs[0] = c0._data
-        matmul, tanh, multiply = xp.matmul, xp.tanh, xp.multiply
-        # Every step's views made up front (a list of an array's rows costs no Python per row).
-        zs, pres, h_at, c_at, tc_at = list(acts), list(pre), list(hs), list(cs), list(tcs)
-        a4 = acts.reshape(steps, n, 4, hidden)
-        i_at, f_at, g_at, o_at = (list(a4[:, :, k]) for k in range(4))
-        for t in range(steps):
-            z = zs[t]
-            matmul(h_at[t], w_rec, out=z)
-            z += pres[t]
-            tanh(z, out=z)
-            z *= scale
-            z += shift
-            c = c_at[t + 1]
-            multiply(f_at[t], c_at[t], out=c)
-            c += i_at[t] * g_at[t]
-            tc = tc_at[t]
-            tanh(c, out=tc)
-            multiply(o_at[t], tc, out=h_at[t + 1])
+    def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, run=None):
+        # ``run``: this direction's arrays when ``lstm_bidirectional`` ran both directions.
+        if run is None:
+            run, = _lstm_steps(x._backend, [x._data[::-1] if reverse else x._data],
+                               [(h0, c0)], [(w_ih, w_hh, b_ih, b_hh)])
+        acts, hs, cs, tcs = run
+        steps = tcs.shape[0]
         out = hs[1:][::-1] if reverse else hs[1:]
         ctx.reverse = reverse
-        keep = [x._new(a) for a in (acts, hs, cs, tcs)]
+        keep = [x._new(a) for a in run]
         ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, *keep)
         # Fresh outputs, so that writing into them cannot change what backward reads.
         return x._new(out.copy()), x._new(hs[steps].copy()), x._new(cs[steps].copy())
@@ -195,7 +242,7 @@ class LSTMLayer(Function):
         gb = dz2.sum(0) if need_bi or need_bh else None
         return (gx, dh if need_h else None, dc if need_c else None, gw_ih, gw_hh,
                 gb if need_bi else None, (gb.copy() if need_bi else gb) if need_bh else None,
-                None)
+                None, None)
 
     @staticmethod
     def backward(ctx, grad_out, grad_h, grad_c):
@@ -211,7 +258,7 @@ class LSTMLayer(Function):
         pairs = [(o, g) for o, g in zip(outs, (grad_out, grad_h, grad_c)) if g is not None]
         grads = _grad([o for o, _ in pairs], [inputs[k] for k in wanted],
                       [g for _, g in pairs], create_graph=True, allow_unused=True)
-        result = [None] * 8
+        result = [None] * 9
         for k, gk in zip(wanted, grads):
             result[k] = gk
         return tuple(result)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import gpugrad
-from gpugrad.ops.rnn import LSTMLayer, lstm_layer_composed
+from gpugrad.ops.rnn import LSTMLayer, lstm_bidirectional, lstm_layer, lstm_layer_composed
 
 
 def _layer_args(rng, steps, n, inputs, hidden, dtype, bias=True):
@@ -51,6 +51,43 @@ def test_fused_matches_composed(dtype, reverse, bias, used):
     for i in range(len(arrays)):
         for j in range(i + 1, len(arrays)):
             assert not np.shares_memory(arrays[i], arrays[j])
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_bidirectional_joint_loop_matches_one_direction_at_a_time(dtype, bias):
+    # lstm_bidirectional runs both directions' steps in one loop; each direction alone
+    # (lstm_layer) must give the same outputs, nodes and gradients.
+    rng = np.random.default_rng(1)
+    fwd = _layer_args(rng, 5, 2, 3, 4, dtype, bias)
+    bwd = [fwd[0]] + _layer_args(rng, 5, 2, 3, 4, dtype, bias)[1:]
+    states, weights = [fwd[1:3], bwd[1:3]], [fwd[3:], bwd[3:]]
+    joint = lstm_bidirectional(fwd[0], states, weights)
+    alone = [lstm_layer(fwd[0], *s, *w, reverse=d == 1)
+             for d, (s, w) in enumerate(zip(states, weights))]
+    inputs = [a for a in fwd + bwd[1:] if a is not None]
+    ups = [gpugrad.tensor(rng.standard_normal(tuple(o.shape)).astype(dtype))
+           for outs in joint for o in outs]
+    grads = []
+    for results in (joint, alone):
+        outs = [o for r in results for o in r]
+        assert [type(o.grad_fn).__name__ for o in outs] == ["MkldnnRnnLayerBackward0"] * 6
+        grads.append(gpugrad.autograd.grad(outs, inputs, ups))
+    tol = 1e-12 if dtype == "float64" else 1e-6  # (a batched matmul may round otherwise)
+    for a, b in zip([o for r in joint for o in r], [o for r in alone for o in r]):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=tol, atol=tol)
+    for k, (a, b) in enumerate(zip(*grads)):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=tol, atol=tol, err_msg=f"input {k}")
+
+
+def test_bidirectional_with_mixed_dtypes_runs_each_direction_composed():
+    rng = np.random.default_rng(2)
+    fwd = _layer_args(rng, 3, 1, 2, 2, "float64")
+    bwd = [fwd[0]] + _layer_args(rng, 3, 1, 2, 2, "float32")[1:]
+    results = lstm_bidirectional(fwd[0], [fwd[1:3], bwd[1:3]], [fwd[3:], bwd[3:]])
+    assert [r[0].dtype for r in results] == [gpugrad.float64, gpugrad.float64]
+    assert type(results[0][0].grad_fn).__name__ == "MkldnnRnnLayerBackward0"
+    assert type(results[1][0].grad_fn).__name__ == "StackBackward0"
 
 
 CONFIGS = [{}, {"num_layers": 2}, {"bidirectional": True},

@@ -2,7 +2,8 @@
 between layers, batch-first or sequence-first or unbatched inputs, initial states. Each step of
 ``RNN`` and ``GRU`` is made of differentiable ops (linear, sigmoid, tanh), so gradients come
 from theirs; each layer and direction of ``LSTM`` is one op (``ops/rnn.py``) where the dtypes
-allow, else the same per-step composition."""
+allow (a bidirectional layer's two run their steps together), else the same per-step
+composition."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import math
 from ... import factories
 from ...amp.state import is_autocast_enabled
 from ...ops.join import cat, stack
-from ...ops.rnn import lstm_layer, lstm_projected
+from ...ops.rnn import lstm_bidirectional, lstm_layer, lstm_projected
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -137,7 +138,7 @@ class RNNBase(Module):
             x = x.transpose(0, 1)  # (T, N, features) from here on
         self._check_input(input, x.shape[0])
         states = self._initial_states(hx, x.shape[1], x, batched)
-        x, final = self._layers(x, states, self._run_direction)
+        x, final = self._layers(x, states, self._run_layer)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if not batched:
@@ -157,26 +158,30 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]}")
 
-    def _layers(self, x, states, run_direction):
-        """Every layer and direction over ``x`` (each direction by ``run_direction(x, state,
-        weights, reverse)``); returns the last layer's output and the final states."""
+    def _layers(self, x, states, run_layer):
+        """Every layer over ``x``, each by ``run_layer(x, states, weights)`` with a state and
+        the weights per direction, which returns ``(output, final state)`` per direction;
+        returns the last layer's output and the final states."""
         directions = 2 if self.bidirectional else 1
         finals = []
         for layer in range(self.num_layers):
-            outputs = []
-            for d in range(directions):
-                i = layer * directions + d
-                state = (states[0][i], states[1][i]) if self._lstm else states[i]
-                out, state = run_direction(x, state, self._cell_weights(layer, d == 1),
-                                           reverse=d == 1)
-                outputs.append(out)
-                finals.append(state)
+            at = range(layer * directions, (layer + 1) * directions)
+            results = run_layer(
+                x, [(states[0][i], states[1][i]) if self._lstm else states[i] for i in at],
+                [self._cell_weights(layer, d == 1) for d in range(directions)])
+            outputs = [out for out, _ in results]
+            finals.extend(state for _, state in results)
             x = outputs[0] if directions == 1 else cat(outputs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
         if self._lstm:
             return x, (stack([h for h, _ in finals]), stack([c for _, c in finals]))
         return x, stack(finals)
+
+    def _run_layer(self, x, states, weights):
+        """One layer's directions over ``x``, one after the other."""
+        return [self._run_direction(x, state, w, reverse=d == 1)
+                for d, (state, w) in enumerate(zip(states, weights))]
 
     def _run_direction(self, x, state, weights, reverse: bool):
         w_ih, w_hh, b_ih, b_hh, w_hr = weights
@@ -200,8 +205,9 @@ class RNNBase(Module):
                 hx.index_select(1, sorted_indices)
         states = self._initial_states(hx, sizes[0], data, True)
         out, final = self._layers(
-            data, states, lambda x, state, weights, reverse: self._run_packed(
-                x, sizes, state, weights, reverse))
+            data, states, lambda x, layer_states, layer_weights: [
+                self._run_packed(x, sizes, state, w, reverse=d == 1)
+                for d, (state, w) in enumerate(zip(layer_states, layer_weights))])
         if unsorted_indices is not None:
             final = tuple(f.index_select(1, unsorted_indices) for f in final) if self._lstm \
                 else final.index_select(1, unsorted_indices)
@@ -291,6 +297,12 @@ class LSTM(RNNBase):
 
     def __init__(self, *args, **kwargs):
         super().__init__("LSTM", *args, **kwargs)
+
+    def _run_layer(self, x, states, weights):
+        if len(states) == 1 or weights[0][4] is not None:  # (projections: composed steps)
+            return super()._run_layer(x, states, weights)
+        results = lstm_bidirectional(x, states, [w[:4] for w in weights], linear=F.linear)
+        return [(out, (h, c)) for out, h, c in results]
 
     def _run_direction(self, x, state, weights, reverse: bool):
         if weights[4] is not None:  # projections: the composed steps
