@@ -13,7 +13,8 @@ from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 
 __all__ = ["Tensor", "grad_state", "math_ns", "data_as", "check_tensor", "result_dtype",
-           "scalar_or_tensor", "wrap_dims", "wrap_dim", "is_scalar", "float_result"]
+           "scalar_or_tensor", "foreign_operand", "operator_method", "wrap_dims", "wrap_dim",
+           "is_scalar", "float_result"]
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
 
@@ -25,6 +26,30 @@ def math_ns():
 
 def is_scalar(x) -> bool:
     return isinstance(x, _SCALARS)
+
+
+def foreign_operand(x) -> bool:
+    """Whether ``x`` is of a type Tensor operators do not take (not a Tensor, a number or a
+    NumPy array): given one, they return NotImplemented, as PyTorch's, so that Python asks
+    the other operand (its ``__radd__``...) and ``t == None`` is False."""
+    return not isinstance(x, (Tensor, np.ndarray)) and not isinstance(x, _SCALARS)
+
+
+def operator_method(fn, reflected: bool = False):
+    """``fn(self, other)`` (``fn(other, self)`` when ``reflected``) as a Tensor operator:
+    NotImplemented for a foreign operand; the check runs only once ``fn`` has raised."""
+
+    def method(self, other):
+        try:
+            return fn(other, self) if reflected else fn(self, other)
+        except TypeError:
+            if foreign_operand(other):
+                return NotImplemented
+            raise
+
+    method.__name__ = method.__qualname__ = f"{'r' if reflected else ''}{fn.__name__}"
+    method.__doc__ = fn.__doc__
+    return method
 
 
 def scalar_or_tensor(x, name: str = "other"):

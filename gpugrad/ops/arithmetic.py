@@ -14,7 +14,16 @@ from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import BINARY
-from ._util import Tensor, data_as, grad_state, math_ns, result_dtype, scalar_or_tensor
+from ._util import (
+    Tensor,
+    data_as,
+    foreign_operand,
+    grad_state,
+    math_ns,
+    operator_method,
+    result_dtype,
+    scalar_or_tensor,
+)
 from .elementwise import FUNCTIONS as _UNARY
 
 
@@ -161,12 +170,13 @@ def _node_class(cls, a, b):
 _PAIR_NEEDS = ((False, False), (True, False), (False, True), (True, True))
 
 
-def _binary_op(cls, name: str, doc: str, float_out: bool = False):
+def _binary_op(cls, name: str, doc: str, float_out: bool = False, operator: bool = False):
     """The public function ``name(input, other)`` of ``cls``.
 
     Two Tensors of one float dtype on one backend, or a float Tensor and a Python number, take
     a direct path: no promotion, and the node recorded without ``apply``'s generality. That is
     nearly every op of a training step, so the path is written out in one function.
+    ``operator``: the Tensor operator's form, which returns NotImplemented for a foreign operand.
     """
     op = cls.op
     plans = _SAVE_PLANS.get(op)
@@ -178,17 +188,17 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False):
             if b.__class__ is Tensor or isinstance(b, Tensor):
                 bd = b._data
                 if bd.dtype is not ad.dtype or b._backend is not a._backend:
-                    return _promoted_binary(cls, a, b, float_out)
+                    return _promoted_binary(cls, a, b, float_out, operator)
             elif b.__class__ is float or b.__class__ is int:
                 bd = b
             else:
-                return _promoted_binary(cls, a, b, float_out)
+                return _promoted_binary(cls, a, b, float_out, operator)
         elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
             t, ad, bd = b, a, b._data
         else:
-            return _promoted_binary(cls, a, b, float_out)
+            return _promoted_binary(cls, a, b, float_out, operator)
         if t._data.dtype.kind not in dt.FLOAT_KINDS:
-            return _promoted_binary(cls, a, b, float_out)
+            return _promoted_binary(cls, a, b, float_out, operator)
         backend = t._backend
         try:
             out = Tensor._make(backend.binary(op, ad, bd), backend)
@@ -233,8 +243,10 @@ def _check_no_bool_subtraction(a, b) -> None:
         )
 
 
-def _promoted_binary(cls, a, b, float_out: bool):
+def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
     """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    if operator and (foreign_operand(a) or foreign_operand(b)):
+        return NotImplemented
     if issubclass(cls, Sub):  # the direct path never sees bools
         _check_no_bool_subtraction(a, b)
     if not isinstance(a, Tensor):
@@ -253,6 +265,11 @@ def _promoted_binary(cls, a, b, float_out: bool):
 
 
 _add = _binary_op(Add, "add", "``input + other`` with broadcasting.")
+_add_operator = _binary_op(Add, "add", "``input + other`` with broadcasting.", operator=True)
+_sub_operator = _binary_op(Sub, "sub", "``input - other`` with broadcasting.", operator=True)
+_mul_operator = _binary_op(Mul, "mul", "Elementwise product with broadcasting.", operator=True)
+_div_operator = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True,
+                           operator=True)
 _sub = _binary_op(Sub, "sub", "``input - other`` with broadcasting.")
 _rsub = _binary_op(Rsub, "sub", "``input - other``, recorded as PyTorch's ``2 - x``.")
 _div = _binary_op(Div, "div", "``input / other`` (true division).", float_out=True)
@@ -362,24 +379,17 @@ multiply = mul
 divide = true_divide = div
 
 
-def reflected(fn):
-    """The reflected form of a binary operator: ``2 - x`` calls ``x.__rsub__(2)``."""
-
-    def method(self, other):
-        return fn(other, self)
-
-    method.__name__ = f"r{fn.__name__}"
-    return method
-
-
 METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
     "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
     "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
-    "__add__": _add, "__radd__": _add, "__sub__": _sub, "__rsub__": reflected(_rsub),
-    "__mul__": mul, "__rmul__": mul, "__truediv__": _div,
-    "__rtruediv__": reflected(_div), "__floordiv__": floor_divide,
-    "__rfloordiv__": reflected(floor_divide), "__mod__": remainder,
-    "__rmod__": reflected(remainder), "__pow__": pow, "__rpow__": reflected(_pow),
+    "__add__": _add_operator, "__radd__": _add_operator, "__sub__": _sub_operator,
+    "__rsub__": operator_method(_rsub, reflected=True), "__mul__": _mul_operator,
+    "__rmul__": _mul_operator, "__truediv__": _div_operator,
+    "__rtruediv__": operator_method(_div, reflected=True),
+    "__floordiv__": operator_method(floor_divide),
+    "__rfloordiv__": operator_method(floor_divide, reflected=True),
+    "__mod__": operator_method(remainder), "__rmod__": operator_method(remainder, reflected=True),
+    "__pow__": operator_method(pow), "__rpow__": operator_method(_pow, reflected=True),
 }

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .._dtype import SCALAR_TYPE_NAMES
-from ._util import Tensor, data_as, result_dtype, scalar_or_tensor
-from .arithmetic import raise_broadcast_error, reflected
+from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
+from .arithmetic import raise_broadcast_error
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",
@@ -122,11 +122,16 @@ METHODS = {
     "logical_not": logical_not, "bitwise_not": bitwise_not, "bitwise_and": bitwise_and,
     "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "equal": equal, "allclose": allclose,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "__invert__": _invert, "__and__": bitwise_and, "__or__": bitwise_or,
-    "__xor__": bitwise_xor, "__rand__": reflected(bitwise_and),
-    "__ror__": reflected(bitwise_or), "__rxor__": reflected(bitwise_xor),
+    "__eq__": operator_method(eq), "__ne__": operator_method(ne), "__lt__": operator_method(lt),
+    "__le__": operator_method(le), "__gt__": operator_method(gt), "__ge__": operator_method(ge),
+    "__invert__": _invert, "__and__": operator_method(bitwise_and),
+    "__or__": operator_method(bitwise_or), "__xor__": operator_method(bitwise_xor),
+    "__rand__": operator_method(bitwise_and, reflected=True),
+    "__ror__": operator_method(bitwise_or, reflected=True),
+    "__rxor__": operator_method(bitwise_xor, reflected=True),
     "bitwise_left_shift": bitwise_left_shift, "bitwise_right_shift": bitwise_right_shift,
-    "__lshift__": bitwise_left_shift, "__rshift__": bitwise_right_shift,
-    "__rlshift__": reflected(bitwise_left_shift), "__rrshift__": reflected(bitwise_right_shift),
+    "__lshift__": operator_method(bitwise_left_shift),
+    "__rshift__": operator_method(bitwise_right_shift),
+    "__rlshift__": operator_method(bitwise_left_shift, reflected=True),
+    "__rrshift__": operator_method(bitwise_right_shift, reflected=True),
 }

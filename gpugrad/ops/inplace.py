@@ -43,7 +43,15 @@ from ._inplace_graph import (
     shares_elements,
 )
 from ._shared_write import fill_where, put_at, root_of, write_at, writes_directly
-from ._util import Tensor, data_as, float_result, math_ns, result_dtype, scalar_or_tensor
+from ._util import (
+    Tensor,
+    data_as,
+    float_result,
+    math_ns,
+    operator_method,
+    result_dtype,
+    scalar_or_tensor,
+)
 from .convert import _transfer
 from .indexing import masked_fill
 
@@ -330,11 +338,14 @@ METHODS = {
     "logical_or_": _bitwise("logical_or"),
     "bitwise_left_shift_": _bitwise("bitwise_left_shift"),
     "bitwise_right_shift_": _bitwise("bitwise_right_shift"),
-    "__ilshift__": _bitwise("bitwise_left_shift"), "__irshift__": _bitwise("bitwise_right_shift"),
-    "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
-    "__ifloordiv__": floor_divide_, "__ipow__": pow_, "__iand__": _bitwise("bitwise_and"),
-    "__ior__": _bitwise("bitwise_or"), "__ixor__": _bitwise("bitwise_xor"),
     "__setitem__": setitem,
 }
+# The in-place operators: NotImplemented for a foreign operand, as the others (``x += obj`` then
+# becomes ``x = x + obj``, which asks ``obj.__radd__``).
+METHODS.update({name: operator_method(METHODS[method]) for name, method in (
+    ("__iadd__", "add_"), ("__isub__", "sub_"), ("__imul__", "mul_"), ("__itruediv__", "div_"),
+    ("__ifloordiv__", "floor_divide_"), ("__ipow__", "pow_"), ("__iand__", "bitwise_and_"),
+    ("__ior__", "bitwise_or_"), ("__ixor__", "bitwise_xor_"),
+    ("__ilshift__", "bitwise_left_shift_"), ("__irshift__", "bitwise_right_shift_"))})
 METHODS.update({name + "_": _unary(name) for name in elementwise.PUBLIC})
 METHODS["negative_"] = METHODS["neg_"]

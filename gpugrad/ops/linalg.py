@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor, math_ns
+from ._util import Tensor, check_tensor, math_ns, operator_method
 
 __all__ = ["matmul", "mm", "spmm", "bmm", "dot", "mv", "outer"]
 
@@ -177,5 +177,5 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "dot": dot, "mv": mv, "outer": outer,
-    "__matmul__": matmul, "__rmatmul__": lambda self, other: matmul(other, self),
+    "__matmul__": operator_method(matmul), "__rmatmul__": operator_method(matmul, reflected=True),
 }
