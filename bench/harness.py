@@ -27,9 +27,9 @@ import gc
 import math
 import statistics
 import time
-import tracemalloc
 from dataclasses import dataclass
 
+from .clocks import CpuClock, CudaEventClock, clock_for, peak_memory, release_device_memory
 from .peers import IMPLS
 from .workloads.common import Case, Context, FeatureMissing, Workload
 
@@ -37,8 +37,6 @@ __all__ = ["Budget", "Stats", "FULL", "QUICK", "SMOKE", "BUDGETS", "CpuClock", "
            "clock_for", "measure", "peak_memory", "run"]
 
 MIN_SAMPLE_S = 1e-3
-# Implementations whose GPU work is queued by PyTorch (timed with torch's events).
-_TORCH_IMPLS = {"torch", "torch.compile", "liger"}
 
 
 @dataclass(frozen=True)
@@ -82,72 +80,6 @@ class Stats:
         return (self.q3 - self.q1) / self.median if self.median > 0 else 0.0
 
 
-# ----------------------------------------------------------------------------------- clocks
-class CpuClock:
-    """Host clock around a batch of calls."""
-
-    def sync(self) -> None:
-        pass
-
-    def time(self, step, number: int) -> float:
-        start = time.perf_counter()
-        for _ in range(number):
-            step()
-        return time.perf_counter() - start
-
-
-class CudaEventClock:
-    """CUDA events on the current stream of ``lib`` ("cupy" or "torch") around a batch."""
-
-    def __init__(self, lib: str):
-        import importlib
-
-        self.lib = lib
-        self.module = importlib.import_module(lib)
-
-    def sync(self) -> None:
-        _cuda_sync_all()
-
-    def time(self, step, number: int) -> float:
-        self.sync()
-        if self.lib == "torch":
-            cuda = self.module.cuda
-            start, end = cuda.Event(enable_timing=True), cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(number):
-                step()
-            end.record()
-            end.synchronize()
-            return start.elapsed_time(end) / 1e3
-        cuda = self.module.cuda
-        start, end = cuda.Event(), cuda.Event()
-        start.record()
-        for _ in range(number):
-            step()
-        end.record()
-        end.synchronize()
-        return cuda.get_elapsed_time(start, end) / 1e3
-
-
-def _cuda_sync_all() -> None:
-    """Wait for both libraries' queued GPU work (whichever of them this process has imported)."""
-    import sys
-
-    if "cupy" in sys.modules:
-        sys.modules["cupy"].cuda.Device().synchronize()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_initialized():
-        torch.cuda.synchronize()
-
-
-def clock_for(device: str, impl: str):
-    if device == "cpu":
-        return CpuClock()
-    if impl in _TORCH_IMPLS:
-        return CudaEventClock("torch")
-    return CudaEventClock("cupy")
-
-
 # ---------------------------------------------------------------------------- measuring
 def measure(step, clock, budget: Budget) -> Stats:
     """Time ``step`` as the module docstring describes."""
@@ -188,58 +120,6 @@ def _samples(step, clock, budget: Budget) -> tuple[list[float], int]:
         if gc_was_enabled:
             gc.enable()
     return samples, number
-
-
-def peak_memory(step, device: str, impl: str) -> int | None:
-    """Bytes one call of ``step`` allocates at its peak beyond what existed before it.
-
-    CPU: tracemalloc (NumPy reports its buffers to it; PyTorch's CPU allocator does not, so
-    None), plus what the step keeps allocated between calls when it says so (``step.held_bytes()``:
-    a compiled program's buffers, allocated once at capture, are part of every step's peak).
-    GPU: PyTorch's peak-allocated counter, or the growth of CuPy's memory pool from an emptied
-    pool (its high-water mark, rounded up to the pool's block sizes).
-    """
-    gc.collect()
-    if device == "cpu":
-        if impl in _TORCH_IMPLS:
-            return None
-        held = getattr(step, "held_bytes", None)
-        tracemalloc.start()
-        try:
-            step()
-            return tracemalloc.get_traced_memory()[1] + (held() if callable(held) else 0)
-        finally:
-            tracemalloc.stop()
-    _cuda_sync_all()
-    if impl in _TORCH_IMPLS:
-        import torch
-
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        return torch.cuda.max_memory_allocated() - base
-    import cupy
-
-    pool = cupy.get_default_memory_pool()
-    pool.free_all_blocks()
-    base = pool.total_bytes()
-    step()
-    _cuda_sync_all()
-    return pool.total_bytes() - base
-
-
-def release_device_memory(device: str) -> None:
-    gc.collect()
-    if device != "cuda":
-        return
-    import sys
-
-    if "cupy" in sys.modules:
-        sys.modules["cupy"].get_default_memory_pool().free_all_blocks()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_initialized():
-        torch.cuda.empty_cache()
 
 
 # ---------------------------------------------------------------------------- run loop

@@ -8,7 +8,8 @@ import re
 
 import numpy as np
 
-from .harness import Budget, CpuClock, CudaEventClock, measure
+from .clocks import CpuClock, CudaEventClock
+from .harness import Budget, measure
 from .peers import cuda_device_name
 
 __all__ = ["describe", "cache_bytes", "copy_bandwidth"]
