@@ -38,6 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from . import gpu_compile
+from . import gpu_cross_entropy as ce_sections
+from . import gpu_host_sections as host_sections
 from . import gpu_mixed_precision as mixed
 
 
@@ -221,7 +223,7 @@ def sweep(env: Env, floor: float):
     reduction.TUNING.update(saved)
 
 
-# ----------------------------------------------------------------------- cross-entropy
+# ------------------------------------------------------------------------ peak memory
 def _peak_extra(env: Env, fn, torch_side: bool) -> float | None:
     """Peak bytes allocated beyond what was live before ``fn`` (None off the GPU)."""
     if not env.cuda:
@@ -241,167 +243,6 @@ def _peak_extra(env: Env, fn, torch_side: bool) -> float | None:
     fn()
     env.sync()
     return cuda.max_memory_allocated() - base
-
-
-def cross_entropy(env: Env):
-    shapes = [(64, 1000)] if env.smoke else [(8192, 32768), (8192, 128256)]
-    for rows, classes in shapes:
-        for dtype in ("float32", "float16"):
-            _cross_entropy_case(env, rows, classes, dtype)
-            gc.collect()
-
-
-def _cross_entropy_case(env: Env, rows: int, classes: int, dtype: str):
-    gg = env.gpugrad
-    F = gg.nn.functional
-    tag = f"{rows}x{classes} {dtype}"
-    logits = env.random((rows, classes), dtype) * 2
-    target_np = np.random.default_rng(1).integers(0, classes, rows)
-    nbytes = logits.nbytes
-    x = env.tensor(logits, requires_grad=True)
-    t = gg.tensor(target_np, device=env.device)
-
-    def ours_forward_only():
-        with gg.no_grad():
-            F.cross_entropy(x, t)
-
-    def ours_forward():
-        return F.cross_entropy(x, t)
-
-    def ours_step():
-        x.grad = None
-        F.cross_entropy(x, t).backward()
-
-    fwd_only = env.time(ours_forward_only)
-    fwd = env.time(ours_forward)
-    step = env.time(ours_step)
-    ours_mem = _peak_extra(env, ours_step, False)
-    x.grad = None
-    record("cross_entropy", f"{tag} ours forward alone (no grad)", fwd_only * 1e3, "ms")
-    record("cross_entropy", f"{tag} ours forward (+fused grad)", fwd * 1e3, "ms")
-    record("cross_entropy", f"{tag} ours forward+backward", step * 1e3, "ms")
-    record("cross_entropy", f"{tag} fwd+bwd / forward", step / fwd, "x", "<=1.1",
-           step / fwd <= 1.1)
-    record("cross_entropy", f"{tag} ours fwd+bwd vs 2-word floor",
-           step / (2 * nbytes / FLOOR[0]), "x floor")
-    if ours_mem is not None:
-        record("cross_entropy", f"{tag} ours peak extra memory", ours_mem / nbytes, "x logits",
-               "<=1.05", ours_mem / nbytes <= 1.05)
-    if env.torch is None:
-        return
-    torch = env.torch
-    tx = torch.from_dlpack(x.detach()).to(env.torch_device).requires_grad_()
-    tt = torch.as_tensor(target_np, device=env.torch_device)
-
-    def torch_step():
-        tx.grad = None
-        torch.nn.functional.cross_entropy(tx, tt).backward()
-
-    def torch_forward():
-        with torch.no_grad():
-            torch.nn.functional.cross_entropy(tx, tt)
-
-    t_step = env.time(torch_step)
-    t_fwd = env.time(torch_forward)
-    t_mem = _peak_extra(env, torch_step, True)
-    record("cross_entropy", f"{tag} torch forward", t_fwd * 1e3, "ms")
-    record("cross_entropy", f"{tag} torch forward+backward", t_step * 1e3, "ms")
-    record("cross_entropy", f"{tag} speedup over torch fwd+bwd", t_step / step, "x", ">=1.5",
-           t_step / step >= 1.5)
-    if t_mem is not None:
-        record("cross_entropy", f"{tag} torch peak extra memory", t_mem / nbytes, "x logits")
-
-
-def cross_entropy_variants(env: Env):
-    """Rows in registers (one read) vs streamed (two reads), at 8192x32768."""
-    from gpugrad.kernels import cross_entropy as ce
-
-    saved = dict(ce.TUNING)
-    rows, classes = (64, 1000) if env.smoke else (8192, 32768)
-    variants = [("streamed block 4096 warps 8", dict(single_max=0, block_c=4096, num_warps=8)),
-                ("streamed block 8192 warps 16", dict(single_max=0, block_c=8192, num_warps=16)),
-                ("registers warps 16", dict(single_max=1 << 20, single_warps=16)),
-                ("registers warps 32", dict(single_max=1 << 20, single_warps=32))]
-    try:
-        for dtype in ("float32", "float16"):
-            logits = env.random((rows, classes), dtype)
-            target = env.xp.asarray(np.random.default_rng(1).integers(0, classes, rows))
-            for name, tuning in variants:
-                ce.TUNING.update(saved)
-                ce.TUNING.update(tuning)
-                seconds = env.time(lambda lg=logits, tg=target: ce.cross_entropy(
-                    lg, tg, None, -100, 0.0, "mean", True))
-                record("ce variants", f"{rows}x{classes} {dtype} {name}",
-                       2 * logits.nbytes / seconds / FLOOR[0], "of copy")
-    finally:
-        ce.TUNING.update(saved)
-
-
-# ----------------------------------------------------------------------- host overhead
-def host_overhead(env: Env):
-    gg = env.gpugrad
-    from gpugrad.kernels import elementwise_ops as ew
-
-    calls = 200 if env.smoke else 20000
-    a = gg.ones(1024, device=env.device)
-    b = gg.ones(1024, device=env.device)
-    ar, br = a._data, b._data
-    record("host", "gpugrad a + b (1024 floats)", env.host_time(lambda: a + b, calls) * 1e6,
-           "us/op")
-    ag = gg.ones(1024, device=env.device, requires_grad=True)
-    record("host", "gpugrad a * b, recording autograd",
-           env.host_time(lambda: ag * b, calls) * 1e6, "us/op")
-    record("host", "launcher ew.binary('add') alone",
-           env.host_time(lambda: ew.binary("add", ar, br), calls) * 1e6, "us/op")
-    if env.torch is not None:
-        torch = env.torch
-        ta = torch.ones(1024, device=env.torch_device)
-        tb = torch.ones(1024, device=env.torch_device)
-        t_add = env.host_time(lambda: ta + tb, calls)
-        record("host", "torch eager a + b", t_add * 1e6, "us/op")
-        tg = torch.ones(1024, device=env.torch_device, requires_grad=True)
-        record("host", "torch eager a * b, recording autograd",
-               env.host_time(lambda: tg * tb, calls) * 1e6, "us/op")
-        ours = env.host_time(lambda: a + b, calls)
-        record("host", "gpugrad / torch per small op", ours / t_add, "x", "<=1", ours <= t_add)
-
-
-def mlp_step(env: Env):
-    batch, sizes = (64, (32, 64, 10)) if env.smoke else (512, (784, 2048, 2048, 10))
-    rng = np.random.default_rng(0)
-    weights = [rng.standard_normal((o, i), dtype=np.float32) * (2 / i) ** 0.5
-               for i, o in zip(sizes[:-1], sizes[1:])]
-    data = rng.standard_normal((batch, sizes[0]), dtype=np.float32)
-    labels = rng.integers(0, sizes[-1], batch)
-    times = {}
-    for name, m, dev in (("gpugrad", env.gpugrad, env.device),
-                         ("torch", env.torch, getattr(env, "torch_device", None))):
-        if m is not None:
-            times[name] = env.time(_mlp_step_fn(m, dev, weights, data, labels))
-            record("mlp", f"{name} training step {sizes} batch {batch}", times[name] * 1e3, "ms")
-    if len(times) == 2:
-        ratio = times["gpugrad"] / times["torch"]
-        record("mlp", "gpugrad / torch step time", ratio, "x", "<=1", ratio <= 1)
-
-
-def _mlp_step_fn(m, dev, weights, data, labels):
-    """One Adam step of a ReLU MLP with cross-entropy, in library ``m`` (gpugrad or torch)."""
-    params = [m.tensor(w, device=dev, requires_grad=True) for w in weights]
-    biases = [m.zeros(w.shape[0], device=dev, requires_grad=True) for w in weights]
-    opt = m.optim.Adam(params + biases, lr=1e-3)
-    x, y = m.tensor(data, device=dev), m.tensor(labels, device=dev)
-
-    def step():
-        opt.zero_grad()
-        h = x
-        for i, (w, b) in enumerate(zip(params, biases)):
-            h = h @ w.T + b
-            if i < len(params) - 1:
-                h = m.relu(h)
-        m.nn.functional.cross_entropy(h, y).backward()
-        opt.step()
-
-    return step
 
 
 def _json_value(v):
@@ -425,8 +266,13 @@ FLOOR = [1.0]
 # sections existed). Host overhead and the MLP step run before cross-entropy: its peak-memory
 # measurement installs a CuPy memory hook, a Python call per allocation, for the rest of the
 # process.
-SECTIONS = {"memory_bound": memory_bound, "host": host_overhead, "mlp": mlp_step,
-            "cross_entropy": cross_entropy, "sweep": sweep, "ce_variants": cross_entropy_variants,
+SECTIONS = {"memory_bound": memory_bound,
+            "host": lambda env: host_sections.host_overhead(env, record),
+            "mlp": lambda env: host_sections.mlp_step(env, record),
+            "cross_entropy": lambda env: ce_sections.cross_entropy(
+                env, record, _peak_extra, FLOOR[0]),
+            "sweep": sweep,
+            "ce_variants": lambda env: ce_sections.cross_entropy_variants(env, record, FLOOR[0]),
             "linear_ce": lambda env: mixed.linear_cross_entropy(env, record, _peak_extra),
             "gpt_block": lambda env: mixed.gpt_block(env, record, _peak_extra),
             "compile": lambda env: gpu_compile.run(env, record)}
