@@ -4,6 +4,9 @@ as TensorBoard's own reader reads them (the ``tensorboard`` package, imported wh
 from __future__ import annotations
 
 import os
+import struct
+
+from gpugrad.utils.tensorboard.crc32c import masked_crc32c
 
 
 def event_files(log_dir) -> list[str]:
@@ -42,3 +45,20 @@ def raw_events(log_dir):
             events.append(event)
         out[os.path.relpath(os.path.dirname(path), log_dir)] = events
     return out
+
+
+def read_records(path) -> list[bytes]:
+    """TFRecord payloads, checking both checksums of each (no tensorboard needed)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    records, at = [], 0
+    while at < len(data):
+        header = data[at:at + 8]
+        (length,) = struct.unpack("<Q", header)
+        assert struct.unpack("<I", data[at + 8:at + 12])[0] == masked_crc32c(header)
+        payload = data[at + 12:at + 12 + length]
+        assert struct.unpack("<I", data[at + 12 + length:at + 16 + length])[0] == (
+            masked_crc32c(payload))
+        records.append(payload)
+        at += 16 + length
+    return records

@@ -2,7 +2,8 @@
 events as PyTorch's ``SummaryWriter`` writes for the same calls.
 
 The oracle tests need the ``tensorboard`` package (in the ``test`` extra; PyTorch's writer needs
-it too) and skip without it; the checksum, framing, file layout and error tests do not.
+it too) and skip without it; the file layout and error tests do not (the checksums and the
+record framing: test_tensorboard_format.py).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -20,79 +20,14 @@ import pytest
 import torch
 from tensorboard_oracle import event_files as _event_files
 from tensorboard_oracle import raw_events as _raw_events
+from tensorboard_oracle import read_records as _read_records
 
 import gpugrad
-from gpugrad.utils.tensorboard import RecordWriter, SummaryWriter
-from gpugrad.utils.tensorboard.crc32c import crc32c, masked_crc32c
-from gpugrad.utils.tensorboard.protobuf import varint
-from gpugrad.utils.tensorboard.record_writer import encode_record
+from gpugrad.utils.tensorboard import SummaryWriter
 
 
 def _tensorboard():
     return pytest.importorskip("tensorboard", reason="the oracle reader is the tensorboard package")
-
-
-def _read_records(path) -> list[bytes]:
-    """TFRecord payloads, checking both checksums of each (no tensorboard needed)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    records, at = [], 0
-    while at < len(data):
-        header = data[at:at + 8]
-        (length,) = struct.unpack("<Q", header)
-        assert struct.unpack("<I", data[at + 8:at + 12])[0] == masked_crc32c(header)
-        payload = data[at + 12:at + 12 + length]
-        assert struct.unpack("<I", data[at + 12 + length:at + 16 + length])[0] == (
-            masked_crc32c(payload))
-        records.append(payload)
-        at += 16 + length
-    return records
-
-
-# --- checksums, wire format, framing ------------------------------------------------------------
-
-@pytest.mark.parametrize("data, expected", [
-    (b"", 0x00000000),
-    (b"a", 0xC1D04330),
-    (b"123456789", 0xE3069283),
-    # RFC 3720 (iSCSI), appendix B.4.
-    (bytes(32), 0x8A9136AA),
-    (b"\xff" * 32, 0x62A8AB43),
-    (bytes(range(32)), 0x46DD794E),
-    (bytes(range(31, -1, -1)), 0x113FDB5C),
-])
-def test_crc32c_known_vectors(data, expected):
-    assert crc32c(data) == expected
-
-
-def test_masked_crc32c_matches_tensorboard():
-    _tensorboard()
-    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as tb_masked
-
-    rng = np.random.default_rng(0)
-    for size in (0, 1, 7, 8, 100, 1000):
-        data = rng.integers(0, 256, size, dtype=np.uint8).tobytes()
-        assert masked_crc32c(data) == tb_masked(data)
-
-
-def test_varint():
-    assert varint(0) == b"\x00"
-    assert varint(1) == b"\x01"
-    assert varint(300) == b"\xac\x02"
-    assert varint(-1) == b"\xff" * 9 + b"\x01"  # int64 -1: two's complement, 10 bytes
-
-
-def test_record_framing(tmp_path):
-    path = tmp_path / "records"
-    with open(path, "wb") as f:
-        writer = RecordWriter(f)
-        writer.write(b"hello")
-        writer.write(b"")
-        writer.flush()
-    assert _read_records(path) == [b"hello", b""]
-    record = encode_record(b"hello")
-    assert record[:8] == struct.pack("<Q", 5) and record[12:17] == b"hello"
-    assert len(record) == 8 + 4 + 5 + 4
 
 
 # --- files and directories ------------------------------------------------------------------------
