@@ -187,8 +187,9 @@ class LSTMLayer(Function):
         steps = tcs.shape[0]
         out = hs[1:][::-1] if reverse else hs[1:]
         ctx.reverse = reverse
-        keep = [x._new(a) for a in run]
-        ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, *keep)
+        if any(ctx.needs_input_grad):  # (a call that is not recorded has nothing to keep)
+            keep = [x._new(a) for a in run]
+            ctx.save_for_backward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, *keep)
         # Fresh outputs, so that writing into them cannot change what backward reads.
         return x._new(out.copy()), x._new(hs[steps].copy()), x._new(cs[steps].copy())
 
