@@ -377,6 +377,7 @@ def test_realnvp_flow_on_two_moons():
         assert result["test_nll"] < 2.1, result
         assert result["round_trip"] < 1e-4 and result["base_gap"] < 1e-5, result
         assert result["logdet_gap"] < 1e-4 and result["batch_logdet_gap"] < 1e-4, result
+        assert result["vmap_jacobian_gap"] < 1e-5, result  # func.vmap(func.jacrev(...))
         assert result["mean_gap"] < 0.2 and result["cov_gap"] < 0.3, result
     for key in ("jacobian_shape", "sample_shape", "buffers"):
         assert ours[key] == theirs[key], key
