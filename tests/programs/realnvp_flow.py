@@ -70,7 +70,7 @@ def main(torch, steps: int = 200, seed: int = 0) -> dict:
             return z_masked + (1 - self.mask) * ((z - t) * torch.exp(-s))
 
     class RealNVP(nn.Module):
-        def __init__(self, n_layers=6):
+        def __init__(self, n_layers=4):
             super().__init__()
             masks = [torch.tensor([1.0, 0.0]) if i % 2 == 0 else torch.tensor([0.0, 1.0])
                      for i in range(n_layers)]
