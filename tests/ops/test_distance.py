@@ -1,4 +1,4 @@
-"""``cdist`` beyond the registry: what its matmul form gives for coincident rows."""
+"""``cdist`` beyond the registry: what its matmul form gives for coincident rows; p = 0."""
 
 from __future__ import annotations
 
@@ -27,3 +27,17 @@ def test_matmul_cdist_reads_zero_for_coincident_rows_as_torch(dtype):
     tol = 1e-12 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
     np.testing.assert_allclose(our_grad, their_grad, rtol=tol, atol=tol)
+
+
+def test_p0_counts_differences_propagates_nan_and_sends_back_zeros_as_torch():
+    rows = np.array([[0.0, np.nan, 1.0], [0.0, 0.0, 0.0], [-0.0, 2.0, 1.0]])
+    results = []
+    for m in (gpugrad, torch):
+        x = m.tensor(rows, requires_grad=True)
+        d = m.cdist(x, x[1:], p=0)
+        d.sum().backward()
+        results.append((d.detach().numpy(), x.grad.numpy(), str(d.dtype).split(".")[1]))
+    (ours, our_grad, our_dtype), (theirs, their_grad, their_dtype) = results
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(our_grad, their_grad)  # zeros, where a plain count gives none
+    assert our_dtype == their_dtype == "float64"
