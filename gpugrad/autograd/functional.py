@@ -91,6 +91,37 @@ def _check_outputs(outputs, fn_name: str):
     return is_tuple, items
 
 
+_NO_GRAD_MESSAGES = {
+    "outputs": "Output {i} of the user-provided function does not require gradients. The "
+               "outputs must be computed in a differentiable manner from the input when "
+               "running in strict mode.",
+    "grad_inputs": "The gradient with respect to input {i} is independent of the inputs of the "
+                   "user-provided function. This is not allowed in strict mode.",
+    "jacobian": "While computing the hessian, found that the jacobian of the user-provided "
+                "function with respect to input {i} is independent of the input. This is not "
+                "allowed in strict mode. You should ensure that your function is twice "
+                "differentiable and that the jacobian depends on the inputs (this would be "
+                "violated by a linear function for example).",
+    "hessian": "The hessian of the user-provided function with respect to input {i} is "
+               "independent of the input. This is not allowed in strict mode. You should "
+               "ensure that your function is thrice differentiable and that the hessian "
+               "depends on the inputs.",
+}
+
+
+def _check_requires_grad(items, kind: str, strict: bool) -> None:
+    """Strict mode: each of ``items`` (outputs, or derivatives on the way to a higher one) must
+    depend on the inputs; ``kind`` names which, in the error."""
+    if not strict:
+        return
+    for i, item in enumerate(items):
+        if item is None:
+            raise RuntimeError(f"The output of the user-provided function is independent of "
+                               f"input {i}. This is not allowed in strict mode.")
+        if not item.requires_grad:
+            raise RuntimeError(_NO_GRAD_MESSAGES[kind].format(i=i))
+
+
 def _grads(outputs, inputs, grad_outputs, create_graph: bool, retain_graph: bool | None = None):
     """``autograd.grad`` of the outputs that require grad (None for inputs they do not reach)."""
     pairs = [(o, g) for o, g in zip(outputs, grad_outputs) if o is not None and o.requires_grad]
@@ -127,9 +158,10 @@ def _zeros_where_none(grads, refs, strict: bool, create_graph: bool, stage: str)
                 }
                 raise RuntimeError(messages[stage])
             g = zeros_like(ref)
-        elif strict and create_graph and not g.requires_grad and stage in ("back", "double_back"):
+        elif strict and create_graph and not g.requires_grad:
+            what = "hessian" if stage.startswith("double") else "jacobian"
             raise RuntimeError(
-                "The jacobian of the user-provided function is independent of input "
+                f"The {what} of the user-provided function is independent of input "
                 f"{i}. This is not allowed in strict mode when create_graph=True.")
         out.append(g)
     return tuple(out)
@@ -160,6 +192,7 @@ def vjp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outputs = _check_outputs(func(*inputs), "vjp")
+        _check_requires_grad(outputs, "outputs", strict)
         if v is not None:
             _, v = _as_tuple_list(v, "v", "vjp")
             _check_vectors(v, outputs, "vjp", "outputs")
@@ -184,10 +217,12 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
         else:
             v = _default_vectors(inputs, "jvp", "input")
         out_tuple, outputs = _check_outputs(func(*inputs), "jvp")
+        _check_requires_grad(outputs, "outputs", strict)
         # u -> u^T J is linear in u; its gradient with respect to u, against v, is J v.
         dummies = tuple(zeros_like(o).requires_grad_(True) for o in outputs)
         grads = _grads(outputs, inputs, dummies, create_graph=True)
-        grads = _zeros_where_none(grads, inputs, strict, create_graph, "back")
+        _check_requires_grad(grads, "grad_inputs", strict)
+        grads = _zeros_where_none(grads, inputs, False, create_graph, "back")
         products = _grads(grads, dummies, v, create_graph)
         products = _zeros_where_none(products, outputs, strict, create_graph, "back_trick")
     return _unpack(_finish(outputs, create_graph), out_tuple), \
@@ -226,6 +261,11 @@ def _jacobian_rows(outputs, inputs, create_graph: bool, strict: bool):
                             f"Output {i} of the user-provided function is independent of input "
                             f"{j}. This is not allowed in strict mode.")
                     g = zeros(x.shape, dtype=x.dtype, device=x.device)
+                elif strict and create_graph and not g.requires_grad:
+                    # (PyTorch's message gives the output's index here)
+                    raise RuntimeError(
+                        f"The jacobian of the user-provided function is independent of input "
+                        f"{i}. This is not allowed in strict mode when create_graph=True.")
                 per_input[j].append(g)
         cells = []
         for j, x in enumerate(inputs):
@@ -247,6 +287,11 @@ def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
         in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _prepare_inputs(inputs, create_graph)
         out_tuple, outputs = _check_outputs(func(*inputs), "jacobian")
+        _check_requires_grad(outputs, "outputs", strict)
+        if strict and vectorize:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either "
+                               "set `strict=False` or `vectorize=False`.")
         table = _jacobian_rows(outputs, inputs, create_graph, strict)
     return _unpack_nested(table, out_tuple, in_tuple)
 
@@ -259,15 +304,10 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
     in_tuple, items = _as_tuple(inputs, "inputs", "hessian")
 
     def gradient(*xs):
-        out = func(*xs)
-        is_tuple, outs = _check_outputs(out, "hessian")
-        _check_single_element(is_tuple, outs, "hessian")
-        if not outs[0].requires_grad:
-            if strict:
-                raise RuntimeError("The output of the user-provided function is independent of "
-                                   "input 0. This is not allowed in strict mode.")
-        g = _grads(outs, xs, (None,), create_graph=True)
-        g = _zeros_where_none(g, xs, strict, create_graph, "back")
+        out = _scalar_function(func, xs, "hessian", strict)
+        g = _grads((out,), xs, (None,), create_graph=True)
+        g = _zeros_where_none(g, xs, False, create_graph, "back")
+        _check_requires_grad(g, "jacobian", strict)
         return g
 
     table = jacobian(gradient, items, create_graph=create_graph, strict=strict,
@@ -275,8 +315,9 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
     return _unpack_nested(table, in_tuple, in_tuple)
 
 
-def _scalar_function(func, inputs, fn_name: str):
+def _scalar_function(func, inputs, fn_name: str, strict: bool):
     out_tuple, outputs = _check_outputs(func(*inputs), fn_name)
+    _check_requires_grad(outputs, "outputs", strict)
     _check_single_element(out_tuple, outputs, fn_name)
     return outputs[0]
 
@@ -299,12 +340,10 @@ def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             _check_vectors(v, inputs, "vhp")
         else:
             v = _default_vectors(inputs, "vhp", "input")
-        out = _scalar_function(func, inputs, "vhp")
-        if strict and not out.requires_grad:
-            raise RuntimeError("The output of the user-provided function is independent of "
-                               "input 0. This is not allowed in strict mode.")
-        jac = _zeros_where_none(_grads((out,), inputs, (None,), create_graph=True), inputs,
-                                strict, create_graph, "double_back")
+        out = _scalar_function(func, inputs, "vhp", strict)
+        jac = _grads((out,), inputs, (None,), create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+        jac = _zeros_where_none(jac, inputs, False, create_graph, "double_back")
         products = _grads(jac, inputs, v, create_graph)
         products = _zeros_where_none(products, inputs, strict, create_graph, "double_back")
     return _finish((out,), create_graph)[0], _unpack(_finish(products, create_graph), in_tuple)
@@ -323,15 +362,13 @@ def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
             _check_vectors(v, inputs, "hvp")
         else:
             v = _default_vectors(inputs, "hvp", "input")
-        out = _scalar_function(func, inputs, "hvp")
-        if strict and not out.requires_grad:
-            raise RuntimeError("The output of the user-provided function is independent of "
-                               "input 0. This is not allowed in strict mode.")
-        jac = _zeros_where_none(_grads((out,), inputs, (None,), create_graph=True), inputs,
-                                strict, create_graph, "double_back")
+        out = _scalar_function(func, inputs, "hvp", strict)
+        jac = _grads((out,), inputs, (None,), create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+        jac = _zeros_where_none(jac, inputs, False, create_graph, "double_back")
         dummies = tuple(zeros_like(x).requires_grad_(True) for x in inputs)
         grad_jac = _grads(jac, inputs, dummies, create_graph=True)
-        grad_jac = _zeros_where_none(grad_jac, inputs, strict, create_graph, "double_back")
+        grad_jac = _zeros_where_none(grad_jac, inputs, False, create_graph, "double_back")
         products = _grads(grad_jac, dummies, v, create_graph)
         products = _zeros_where_none(products, inputs, strict, create_graph,
                                      "double_back_trick")

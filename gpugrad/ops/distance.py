@@ -53,5 +53,11 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         sq1 = (x1 * x1).sum(-1, keepdim=True)
         sq2 = (x2 * x2).sum(-1, keepdim=True)
         squared = sq1 - 2 * x1.matmul(x2.transpose(-1, -2)) + sq2.transpose(-1, -2)
-        return squared.clamp_min(1e-30).sqrt()  # PyTorch's floor: a finite gradient at 0
-    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, -1)
+        # Rounding can leave coincident rows a tiny (even negative) square: they read exactly 0,
+        # as PyTorch's, and send back no gradient (sqrt's is infinite there).
+        positive = squared > 0
+        return squared.where(positive, 1.0).sqrt().where(positive, 0.0)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p == 0:  # a count of the differing entries: NaN stays NaN, the gradient is zero (not none)
+        return diff.abs().ceil().clamp(max=1).sum(-1)
+    return diff.norm(p, -1)

@@ -76,6 +76,56 @@ def test_jacobian_independent_output_strict_and_not():
             m.autograd.functional.jacobian(lambda x, y: x * 2, (_t(m, B), _t(m, C)), strict=True)
 
 
+# functions of (a, b) that fail strict mode at each of its stages: no graph at all, one input
+# unused, a constant Jacobian, a constant Hessian
+_STRICT_FUNCTIONS = {
+    "constant": lambda m, a, b: m.ones(2, dtype=m.float64) * 1,
+    "a_only": lambda m, a, b: a * a,
+    "linear": lambda m, a, b: a * 2 + b,
+    "quadratic": lambda m, a, b: a * a + b * b,
+    "mixed": lambda m, a, b: (a * a + b * 3, a * b),
+}
+
+
+def _strict_calls(m, name, create_graph):
+    F = m.autograd.functional
+    fn = _STRICT_FUNCTIONS[name]
+    a, b = m.tensor([1.0, 2.0], dtype=m.float64), m.tensor([3.0, -1.0], dtype=m.float64)
+    v = m.ones(2, dtype=m.float64)
+    vector = fn if name != "mixed" else (lambda m, a, b: fn(m, a, b)[0])
+
+    def scalar(x, y):
+        return vector(m, x, y).sum()
+    kw = {"strict": True, "create_graph": create_graph}
+    return {
+        "jacobian": lambda: F.jacobian(lambda x, y: fn(m, x, y), (a, b), **kw),
+        "jacobian_vectorized": lambda: F.jacobian(lambda x, y: fn(m, x, y), (a, b),
+                                                  vectorize=True, **kw),
+        "vjp": lambda: F.vjp(lambda x, y: vector(m, x, y), (a, b), v, **kw),
+        "jvp": lambda: F.jvp(lambda x, y: vector(m, x, y), (a, b), (v, v), **kw),
+        "hessian": lambda: F.hessian(scalar, (a, b), **kw),
+        "vhp": lambda: F.vhp(scalar, (a, b), (v, v), **kw),
+        "hvp": lambda: F.hvp(scalar, (a, b), (v, v), **kw),
+    }
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("name", list(_STRICT_FUNCTIONS))
+def test_strict_mode_refuses_what_torch_refuses_with_its_message(name, create_graph):
+    outcomes = []
+    for m in (gpugrad, torch):
+        row = {}
+        for call, run in _strict_calls(m, name, create_graph).items():
+            try:
+                run()
+                row[call] = "ok"
+            except RuntimeError as error:
+                row[call] = str(error)
+        outcomes.append(row)
+    ours, theirs = outcomes
+    assert ours == theirs
+
+
 def test_jacobian_create_graph_is_differentiable():
     def run(m):
         x = _t(m, A).requires_grad_()

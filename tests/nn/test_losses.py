@@ -297,6 +297,20 @@ def test_target_errors():
         gpugrad.nn.CrossEntropyLoss(reduction="average")(x, gpugrad.tensor([1, 2, 3]))
 
 
+@pytest.mark.parametrize("key,shape,match", [
+    ("pos_weight", (4,), "must match the size of tensor"),
+    ("weight", (4,), "must match the size of tensor"),
+    ("pos_weight", (2, 2, 3, 5, 7), "doesn't match the broadcast shape"),
+    ("weight", (2, 2, 3, 5, 7), "doesn't match the broadcast shape"),
+])
+def test_bce_with_logits_weights_must_broadcast_into_the_input_as_torch(key, shape, match):
+    for m in (gpugrad, torch):
+        x = m.zeros(2, 3, 5, 7)
+        with pytest.raises(RuntimeError, match=match):
+            m.nn.functional.binary_cross_entropy_with_logits(x, x, reduction="none",
+                                                             **{key: m.ones(shape)})
+
+
 def test_size_mismatch_warns_like_torch():
     with pytest.warns(UserWarning, match="different to the input size"):
         gpugrad.nn.MSELoss()(gpugrad.randn(3, 1), gpugrad.randn(3))

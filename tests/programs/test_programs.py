@@ -327,3 +327,59 @@ def test_style_transfer_by_input_optimization():
         assert result["hook_removed"] and result["hook_requires_grad"], result
     assert ours["names"] == theirs["names"] and ours["names"][-1] == "style_loss_4"
     assert ours["hook_shape"] == theirs["hook_shape"] == (1, 16, 8, 8)
+
+
+def test_metric_learning_with_batch_hard_triplets():
+    """P-by-K batches, normalized embeddings, batch-hard mining on cdist (masked max, topk of a
+    masked_fill), TripletMarginLoss plus a contrastive loss on cosine_similarity, clipping:
+    both learn embeddings that retrieve unseen classes better than at the start."""
+    program = _load("metric_learning")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=0.5)
+    for result in (ours, theirs):
+        assert result["recall_after"] >= 0.6, result
+        assert result["recall_after"] > result["recall_before"], result
+        assert result["unit_norm"] < 1e-5 and result["finite_norms"], result
+        assert result["active_last"] < result["active_first"], result
+        # the functional cosine-distance triplet loss and PairwiseDistance agree with by-hand
+        assert result["cosine_triplet_gap"] < 1e-6 and result["pairwise_gap"] < 1e-5, result
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-12)
+
+
+def test_unet_segmentation_with_dice_and_plateau():
+    """A U-Net (ConvTranspose2d and bilinear interpolate decoders, padded cat skips, weight-
+    and spectral-normed convs) trained on BCEWithLogitsLoss(pos_weight) plus a soft Dice loss
+    under ReduceLROnPlateau on the validation IoU: both segment the shapes."""
+    program = _load("unet_segmentation")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.6, rel=0.3)
+    for result in (ours, theirs):
+        assert result["val_iou"] >= 0.7 and result["val_dice"] >= 0.8, result
+        assert result["val_losses"][-1] < 0.6 * result["val_losses"][0], result
+        assert abs(result["sigma"] - 1.0) < 1e-3, result  # spectral norm keeps sigma at 1
+        # the plateau scheduler only ever halves the rate
+        lrs = result["lrs"]
+        assert all(b in (a, a / 2) for a, b in zip([1e-2] + lrs, lrs)), result
+    for key in ("out_shape", "n_params", "param_names"):
+        assert ours[key] == theirs[key], key
+    assert ours["out_shape"] == (40, 1, 15, 15)
+    assert ours["pos_weight"] == pytest.approx(theirs["pos_weight"], rel=1e-6)
+
+
+def test_realnvp_flow_on_two_moons():
+    """Masked affine couplings with log-determinants under a MultivariateNormal base, trained
+    by maximum likelihood: both fit the moons, invert exactly, and their log-determinants agree
+    with autograd.functional.jacobian's slogdet; samples land on the data."""
+    program = _load("realnvp_flow")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.15)
+    for result in (ours, theirs):
+        assert result["test_nll"] < 2.1, result
+        assert result["round_trip"] < 1e-4 and result["base_gap"] < 1e-5, result
+        assert result["logdet_gap"] < 1e-4 and result["batch_logdet_gap"] < 1e-4, result
+        assert result["vmap_jacobian_gap"] < 1e-5, result  # func.vmap(func.jacrev(...))
+        assert result["mean_gap"] < 0.2 and result["cov_gap"] < 0.3, result
+    for key in ("jacobian_shape", "sample_shape", "buffers"):
+        assert ours[key] == theirs[key], key
+    assert ours["jacobian_shape"] == (5, 2, 2)
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-9)

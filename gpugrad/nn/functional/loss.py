@@ -10,6 +10,7 @@ from __future__ import annotations
 from ... import _capture
 from ... import _dtype as dt
 from ..._warnings import warn_user
+from ...ops._inplace_graph import check_into
 from ...ops._util import Tensor, check_tensor
 from ...ops.losses import (
     BinaryCrossEntropy,
@@ -178,10 +179,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
         raise ValueError(
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
+    # the weights broadcast into the loss's shape, never beyond it (PyTorch's in-place rule)
     if weight is not None:
+        check_tensor(weight, "binary_cross_entropy_with_logits", "weight")
+        check_into(tuple(input.shape), tuple(weight.shape))
         weight = _broadcast_weight(weight, input)
     if pos_weight is not None:
         check_tensor(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
+        check_into(tuple(input.shape), tuple(pos_weight.shape))
         if pos_weight._data.dtype != input._data.dtype:
             pos_weight = pos_weight.to(input.dtype)
     loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight, reduction)
