@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 
 from . import linalg
-from .ops._util import Tensor
+from .ops._util import Tensor, grad_state
 
 UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1",
          "floor", "frac", "lgamma", "log", "log10", "log1p", "log2", "neg", "reciprocal",
@@ -181,7 +181,18 @@ def _foreach_norm(self, ord=2, dtype=None):  # noqa: A002
             any(t.numel() == 0 for t in tensors):
         raise RuntimeError("_foreach_norm cannot compute the infinity norm on an empty tensor "
                            "because the operation does not have an identity")
+    if dtype is None and isinstance(ord, numbers.Real) and not isinstance(ord, bool):
+        p = float(ord)
+        return [_whole_norm(t, p) for t in tensors]
     return [linalg.vector_norm(t, ord, dtype=dtype) for t in tensors]
+
+
+def _whole_norm(t: Tensor, p: float) -> Tensor:
+    """``linalg.vector_norm(t, p)``, straight from the backend where nothing records it and
+    the op's checks cannot fail (gradient clipping takes one norm per parameter)."""
+    if not t.is_floating_point() or (t._requires_grad and grad_state.enabled):
+        return linalg.vector_norm(t, p)
+    return t._new(t._backend.norm(t._data, p, None, False))
 
 
 def _foreach_max(self):

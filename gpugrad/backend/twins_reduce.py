@@ -174,19 +174,21 @@ class ReduceTwins:
             return widened(self.norm, x, p, axes, keepdim)
         xp = self.xp
         xa = self._wide(x)
-        a = xp.abs(xa)
-        if p == math.inf:
-            out = xp.max(a, axis=axes, keepdims=keepdim)
-        elif p == -math.inf:
-            out = xp.min(a, axis=axes, keepdims=keepdim)
+        if p == 2:  # the common case first, and without abs
+            if axes is None and not keepdim:  # a whole tensor's: one dot product
+                out = xp.sqrt(xp.vdot(xa, xa))
+            else:
+                out = xp.sqrt((xa * xa).sum(axis=axes, keepdims=keepdim))
         elif p == 0:
             out = xp.sum(xa != 0, axis=axes, keepdims=keepdim, dtype=xa.dtype)
+        elif p == math.inf:
+            out = xp.max(xp.abs(xa), axis=axes, keepdims=keepdim)
+        elif p == -math.inf:
+            out = xp.min(xp.abs(xa), axis=axes, keepdims=keepdim)
         elif p == 1:
-            out = xp.sum(a, axis=axes, keepdims=keepdim)
-        elif p == 2:
-            out = xp.sqrt(xp.sum(xa * xa, axis=axes, keepdims=keepdim))
+            out = xp.sum(xp.abs(xa), axis=axes, keepdims=keepdim)
         else:
-            out = xp.sum(a**p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+            out = xp.sum(xp.abs(xa) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         return xp.asarray(out, dtype=x.dtype)
 
     def cumsum(self, x, axis: int, reverse: bool):

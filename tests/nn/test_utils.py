@@ -41,6 +41,26 @@ def test_clip_grad_norm_matches_torch(scale, norm_type, dtype):
             np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("norm_type", [2.0, math.inf])
+def test_clip_grad_norm_of_mixed_dtypes_and_empty_gradients_matches_torch(norm_type):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal(5),
+              np.zeros((0, 2), np.float32), rng.standard_normal(2).astype(np.float32) * 4]
+    results = []
+    for m in (gpugrad, torch):
+        params = [m.nn.Parameter(m.tensor(a)) for a in arrays]
+        for p, a in zip(params, arrays):
+            p.grad = m.tensor(a * 3)
+        try:
+            total = m.nn.utils.clip_grad_norm_(params, max_norm=1.0, norm_type=norm_type)
+        except RuntimeError as e:
+            results.append(str(e).split(":")[0][:40])
+            continue
+        results.append((str(total.dtype).split(".")[1], round(total.item(), 5),
+                        [np.round(p.grad.numpy(), 5).tolist() for p in params]))
+    assert results[0] == results[1]
+
+
 def test_clip_grad_norm_edge_cases():
     # One tensor instead of an iterable; nothing to clip gives 0.
     p = gpugrad.nn.Parameter(gpugrad.ones(4))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ..._foreach_ops import _foreach_norm
 from ...autograd.grad_mode import no_grad
 from ...factories import tensor
 from ...ops.join import stack
@@ -31,7 +32,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     norm_type = float(norm_type)
     if not tensors:
         return tensor(0.0)
-    total = stack([t.norm(norm_type) for t in tensors]).norm(norm_type)
+    total = stack(_foreach_norm(tensors, norm_type)).norm(norm_type)
     if error_if_nonfinite and not math.isfinite(total.item()):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
@@ -60,8 +61,12 @@ def _scale(grads, max_norm, total) -> None:
     if not grads:
         return
     coef = (float(max_norm) / (total + 1e-6)).clamp(max=1.0)
+    by_dtype = {}  # the factor in each gradient dtype, cast once
     for g in grads:
-        g.mul_(coef.to(g.dtype))
+        c = by_dtype.get(g.dtype)
+        if c is None:
+            c = by_dtype[g.dtype] = coef.to(g.dtype)
+        g.mul_(c)
 
 
 @no_grad()
