@@ -215,7 +215,7 @@ def apply_view(cls, x, *params):
         _register_view(t, x)
     else:  # (views.track outside grad mode: no entry in the root's registry)
         info = x._view_of
-        t._view_of = (x if info is None else info[0], False)
+        t._view_of = (x if info is None else info[0], grad_state.enabled)
     return t
 
 
