@@ -32,11 +32,12 @@ def track(view, source):
     """
     if view._base is None:
         return view
-    if grad_state.enabled:
+    enabled = grad_state.enabled
+    if enabled:
         register(view, source)
         return view
     info = source._view_of  # ``live_views`` lists only views made in grad mode: no entry
-    view._view_of = (source if info is None else info[0], grad_state.enabled)
+    view._view_of = (source if info is None else info[0], enabled)
     return view
 
 
