@@ -4,15 +4,17 @@ What marks one is its version counter: an ``InferenceCounter`` in place of a ``V
 A view shares the counter of the tensor it views, so views of an inference tensor are
 inference tensors and views of a normal tensor are normal, wherever they are made, as in
 PyTorch. An inference tensor tracks no version; outside inference mode autograd may not save
-it for backward (reading its counter, which only a save and a write do, refuses) and nothing
-may write into it (``refuse_write``, called where in-place writes are checked).
+it for backward (reading its counter, which only a save and a write do, refuses; a save
+through saved-tensor hooks calls ``refuse_save``) and nothing may write into it
+(``refuse_write``, called where in-place writes are checked).
 """
 
 from __future__ import annotations
 
 from .grad_mode import state as _grad_state
 
-__all__ = ["VersionCounter", "InferenceCounter", "counter_in_mode", "refuse_write"]
+__all__ = ["VersionCounter", "InferenceCounter", "counter_in_mode", "refuse_write",
+           "refuse_save"]
 
 SAVED = (
     "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
@@ -39,7 +41,8 @@ class VersionCounter:
 
 class InferenceCounter:
     """An inference tensor's counter: it counts nothing, and outside inference mode reading
-    it (saving the tensor for backward, or writing into it) refuses."""
+    it (what saving the tensor for backward does) refuses. (One per tensor, as version
+    counters: code that finds the tensors sharing memory compares counters.)"""
 
     inference = True
 
@@ -64,3 +67,9 @@ def refuse_write(t) -> None:
     """Raise PyTorch's error if ``t`` is an inference tensor and inference mode is off."""
     if t._vc.inference and not _grad_state.inference:
         raise RuntimeError(INPLACE)
+
+
+def refuse_save(t) -> None:
+    """Raise PyTorch's error if ``t`` is an inference tensor and inference mode is off."""
+    if t._vc.inference and not _grad_state.inference:
+        raise RuntimeError(SAVED)

@@ -411,3 +411,14 @@ def test_an_exception_leaves_the_mode():
         return L.is_inference_mode_enabled(), L.is_grad_enabled(), L.ones(1).is_inference()
 
     same(run)
+
+
+def test_saving_through_saved_tensor_hooks_is_refused_too():
+    def run(L):
+        w = L.ones(3, requires_grad=True)
+        with L.inference_mode():
+            i = L.ones(3)
+        with L.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
+            return w * i
+
+    assert same(run)[1].startswith(SAVED)
