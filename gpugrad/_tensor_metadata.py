@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from .autograd.inference import NO_VERSION
 from .size import Size as _Size
 
 __all__ = ["TensorMetadata"]
@@ -110,7 +111,10 @@ class TensorMetadata:
 
     @property
     def _version(self) -> int:
-        return self._vc.value
+        vc = self._vc
+        if vc.inference:
+            raise RuntimeError(NO_VERSION)
+        return vc.value
 
     @property
     def output_nr(self) -> int:

@@ -12,6 +12,8 @@ from . import _capture
 from . import _dtype as dt
 from ._tensor_metadata import TensorMetadata
 from .autograd import engine as _engine
+from .autograd import grad_mode as _grad_mode
+from .autograd import inference as _inference
 from .backend import cpu_backend, get_backend
 
 __all__ = ["Tensor"]
@@ -22,11 +24,17 @@ _GENERIC = np.generic
 _new_object = object.__new__
 
 
-class _VersionCounter:
-    """Counts in-place writes; shared by a tensor and all views of its memory."""
+# What gives a new tensor its version counter: the class itself, but while any thread is in
+# inference mode a function that asks the thread's mode (autograd/inference.py).
+_new_counter = _inference.VersionCounter
 
-    value = 0  # a class default: creating a counter (once per tensor) runs no __init__
 
+def _switch_counters(on: bool) -> None:
+    global _new_counter
+    _new_counter = _inference.counter_in_mode if on else _inference.VersionCounter
+
+
+_grad_mode.counter_switch = _switch_counters
 
 # PyTorch words the error of an integer tensor asked to require grad by where it was asked.
 _REQUIRES_GRAD_ERRORS = {
@@ -77,7 +85,7 @@ class Tensor(TensorMetadata):
         t._backend = backend
         t._requires_grad = False
         t.grad_fn = None
-        t._vc = _VersionCounter()
+        t._vc = _new_counter()
         t._base = t._view_of = None
         return t
 
@@ -86,7 +94,7 @@ class Tensor(TensorMetadata):
         self._backend = backend
         self._requires_grad = False
         self.grad_fn = None
-        self._vc = _VersionCounter()
+        self._vc = _new_counter()
         self._base = self._view_of = None
 
     def _new(self, data) -> Tensor:
@@ -123,11 +131,15 @@ class Tensor(TensorMetadata):
     def _write_(self, values) -> None:
         """Write ``values`` (an array or number broadcastable to this tensor, cast to its dtype)
         into its memory, outside the graph, and count the write (the version counter)."""
+        if self._vc.inference:
+            _inference.refuse_write(self)
         self._data[...] = values
         self._vc.value += 1
 
     def _bump_version(self) -> None:
         """Count an in-place write a kernel made into this tensor's memory."""
+        if self._vc.inference:
+            _inference.refuse_write(self)
         self._vc.value += 1
 
     # (metadata: shape, size, dim, numel, dtype, device, stride...: ``TensorMetadata``)
@@ -158,6 +170,8 @@ class Tensor(TensorMetadata):
             return self
         if requires_grad and self._data.dtype.kind not in dt.FLOAT_KINDS:
             raise RuntimeError(_REQUIRES_GRAD_ERRORS[asked_by])
+        if requires_grad and self._vc.inference and not _grad_mode.state.inference:
+            raise RuntimeError(_inference.REQUIRES_GRAD)
         self._requires_grad = bool(requires_grad)
         return self
 

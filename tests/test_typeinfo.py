@@ -95,7 +95,7 @@ def test_predicates_on_non_tensors():
     assert not gpugrad.is_same_size(x, gpugrad.zeros(3, 2))
     with gpugrad.inference_mode():
         made = gpugrad.ones(2)
-    assert not made.is_inference()  # (gpugrad makes no inference tensors)
+    assert made.is_inference() and gpugrad.is_inference(made)
 
 
 def test_typename():

@@ -96,7 +96,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
     (``register_multi_grad_hook``) run once it has finished.
     """
     prev_mode, prev_seeds, prev_task = _grad_state.enabled, _seeds.unit, _seeds.task
-    _grad_state.enabled = create_graph
+    _grad_state.enabled = None if prev_mode is None else create_graph  # (inference mode)
     _seeds.task = _UNASKED
     try:
         try:

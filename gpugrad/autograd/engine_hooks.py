@@ -10,6 +10,7 @@ a broadcast gradient can be summed back to its input's shape, and the accumulati
 from __future__ import annotations
 
 from .grad_mode import state as _grad_state
+from .inference import refuse_write
 
 Tensor = None  # set by gpugrad.tensor at import (via the engine's bind)
 
@@ -89,6 +90,8 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
         return
     # In place, as PyTorch: whoever holds the old ``.grad`` tensor sees the sum too.
     if old.grad_fn is None and _writable(old._data):
+        if old._vc.inference:  # a .grad made by a backward run in inference mode
+            refuse_write(old)
         xp = old._backend.xp
         xp.add(old._data, data, out=old._data, casting="unsafe")
         old._vc.value += 1

@@ -1,9 +1,18 @@
 """Grad modes, thread-local as in PyTorch: ``no_grad``, ``enable_grad``, ``set_grad_enabled``,
-``inference_mode``."""
+``inference_mode``.
+
+``state.enabled`` is what ops read: whether they record. It is the grad mode outside inference
+mode and None inside it, where nothing records whatever the grad mode (``state.grad``, which
+``is_grad_enabled`` reports there) says; None also marks the views made there
+(``autograd/views.py``). Tensors made in inference mode are inference tensors
+(``autograd/inference.py``): while any thread is in it, ``counter_switch`` makes new tensors
+ask which mode their thread is in, and outside it they pay nothing.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -11,43 +20,99 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 class _GradState(threading.local):
-    enabled = True
+    enabled: bool | None = True  # whether ops record (None: no, inference mode is on)
+    grad = True  # the grad mode, as set by the user
     inference = False
 
 
 state = _GradState()
 
+counter_switch = None  # set by gpugrad.tensor: counter_switch(on) while inference mode is open
+_open_inference = 0  # inference_mode(True) blocks entered and not left, in all threads
+_lock = threading.Lock()
+
 
 def is_grad_enabled() -> bool:
     """True when ops record the graph (the default)."""
-    return state.enabled
+    enabled = state.enabled
+    return state.grad if enabled is None else enabled
 
 
 def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()``."""
     return state.inference
 
 
+def _set(grad: bool, inference: bool) -> None:
+    state.grad = grad
+    state.inference = inference
+    state.enabled = None if inference else grad
+
+
+def _saved() -> tuple:
+    return state.enabled, state.grad, state.inference
+
+
+def _restore(prev: tuple) -> None:
+    state.enabled, state.grad, state.inference = prev
+
+
+def _count_inference(step: int) -> None:
+    global _open_inference
+    with _lock:
+        was = _open_inference
+        _open_inference += step
+        if (was == 0) != (_open_inference == 0) and counter_switch is not None:
+            counter_switch(_open_inference > 0)
+
+
 class _GradModeContext:
-    """Base of the grad-mode context managers; each also works as a decorator."""
+    """Base of the grad-mode context managers; each also works as a decorator (of generator
+    functions too: the mode holds while the generator runs, not while it is suspended)."""
 
     _enabled: bool = True
-    _inference: bool | None = None
 
     def __enter__(self):
-        self._prev = (state.enabled, state.inference)
-        state.enabled = self._enabled
-        if self._inference is not None:
-            state.inference = self._inference
+        self._prev = _saved()
+        _set(self._enabled, state.inference)
         return self
 
     def __exit__(self, *exc) -> None:
-        state.enabled, state.inference = self._prev
+        _restore(self._prev)
 
     def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return self._wrap_generator(func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with self.clone():
                 return func(*args, **kwargs)
+
+        return wrapper
+
+    def _wrap_generator(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            try:
+                with self.clone():
+                    response = gen.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self.clone():
+                            gen.close()
+                        raise
+                    except BaseException as exc:
+                        with self.clone():
+                            response = gen.throw(exc)
+                    else:
+                        with self.clone():
+                            response = gen.send(request)
+            except StopIteration as stop:
+                return stop.value
 
         return wrapper
 
@@ -84,8 +149,8 @@ class set_grad_enabled(_GradModeContext):
 
     def __init__(self, mode: bool):
         self._enabled = bool(mode)
-        self._prev = (state.enabled, state.inference)
-        state.enabled = self._enabled
+        self._prev = _saved()
+        _set(self._enabled, state.inference)
 
     def __enter__(self):
         return self
@@ -95,18 +160,31 @@ class set_grad_enabled(_GradModeContext):
 
 
 class inference_mode(_GradModeContext):
-    """Like ``no_grad`` (``inference_mode(False)`` is a no-op), as ``torch.inference_mode``."""
+    """Context manager and decorator (``@inference_mode``, ``@inference_mode()``) for code
+    that will never take part in autograd: nothing records (even under ``enable_grad``), and
+    the tensors it makes are inference tensors, refused later by autograd's saves and by
+    in-place writes outside inference mode. ``inference_mode(False)`` leaves it, turning grad
+    mode on, as ``torch.inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if mode is None or isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # the bare decorator form
 
     def __init__(self, mode: bool = True):
         self._mode = bool(mode)
-        self._enabled = not self._mode if self._mode else state.enabled
-        self._inference = self._mode
 
     def __enter__(self):
-        if not self._mode:
-            self._prev = (state.enabled, state.inference)
-            return self
-        return super().__enter__()
+        self._prev = _saved()
+        if self._mode:
+            _count_inference(1)
+        _set(not self._mode, self._mode)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _restore(self._prev)
+        if self._mode:
+            _count_inference(-1)
 
     def clone(self):
         return self.__class__(self._mode)

@@ -211,11 +211,12 @@ def apply_view(cls, x, *params):
     t._data = cls.view_array(_UNRECORDED, x, *params)
     t.grad_fn = None
     t._requires_grad = False
-    if grad_state.enabled:
+    enabled = grad_state.enabled
+    if enabled:
         _register_view(t, x)
     else:  # (views.track outside grad mode: no entry in the root's registry)
         info = x._view_of
-        t._view_of = (x if info is None else info[0], False)
+        t._view_of = (x if info is None else info[0], enabled)  # (False, or None: inference)
     return t
 
 

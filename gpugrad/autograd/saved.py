@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 
 from .. import _capture
+from .inference import refuse_save
 
 __all__ = ["saved_arrays", "saved_tensors", "protect_saved_inputs", "retarget_saved_output",
            "FREED", "saved_hooks"]
@@ -112,6 +113,7 @@ def _pack_hooked(to_save, outputs) -> tuple:
         if v is None:
             saved.append(None)
             continue
+        refuse_save(v)  # (the unhooked saves refuse when they read its counter)
         p = _Packed()
         p.unpack = unpack
         p.output_nr = next((i for i, o in enumerate(outputs) if v is o), None)

@@ -6,8 +6,9 @@ views, the graph must change as PyTorch's does: the base's history becomes "old 
 written region replaced" (``CopySlices``) and each live view that overlaps the written bytes
 becomes "that region of the new base". ``ops/inplace.py`` does the rewriting; this module only
 remembers, for each view made by a view op, its root (the tensor it ultimately views, through
-other differentiable views) and whether grad mode was on when it was made, and keeps on each
-root a registry (a list) of weak references to its live views.
+other differentiable views) and the mode it was made in (``grad_mode.state.enabled``: True in
+grad mode, False under no_grad, None in inference mode), and keeps on each root a registry (a
+list) of weak references to its live views made in grad mode.
 
 ``detach()`` and ``.data`` share memory too but are not differentiable views: they are not
 registered, so writing through them leaves the original's graph alone, as in PyTorch.
@@ -31,11 +32,12 @@ def track(view, source):
     """
     if view._base is None:
         return view
-    if grad_state.enabled:
+    enabled = grad_state.enabled
+    if enabled:
         register(view, source)
         return view
     info = source._view_of  # ``live_views`` lists only views made in grad mode: no entry
-    view._view_of = (source if info is None else info[0], False)
+    view._view_of = (source if info is None else info[0], enabled)
     return view
 
 
@@ -43,8 +45,12 @@ def register(view, source) -> None:
     """``track`` in grad mode, for a ``view`` of ``source`` (also called by
     ``record.apply_view``, which records a view op's node in the same pass)."""
     info = source._view_of
-    root = source if info is None else info[0]
-    view._view_of = (root, True)
+    if info is None:
+        root = source
+        view._view_of = (source, True)
+    else:  # a view of a view made under no_grad or in inference mode keeps that mode
+        root = info[0]
+        view._view_of = info
     views = root._views
     if views is None:
         root._views = [_ref(view)]
@@ -56,7 +62,8 @@ def register(view, source) -> None:
 
 
 def view_info(t):
-    """``(root, made_in_grad_mode)`` for a differentiable view, else None."""
+    """``(root, mode)`` for a differentiable view (``mode``: True made in grad mode, False
+under no_grad, None in inference mode), else None."""
     return t._view_of
 
 

@@ -29,6 +29,7 @@ from .. import _dtype as dt
 from ..autograd import record as _record
 from ..autograd import saved as _saved
 from ..autograd.function import Function
+from ..autograd.inference import refuse_write
 from ..autograd.views import forget, live_views, view_info
 from ..backend.twins_index import address, byte_extent
 from ._index_key import region
@@ -43,6 +44,13 @@ _NO_GRAD_VIEW = (
     "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
     "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
     "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
+    "be tracked)."
+)
+_INFERENCE_VIEW = (
+    "A view was created in inference mode and is being modified inplace in normal mode. Given "
+    "that this use case is ambiguous and error-prone, it is forbidden. You can clarify your "
+    "code by moving both the view and the inplace either both inside the inference_mode block "
     "(if you don't want the inplace to be tracked) or both outside (if you want the inplace to "
     "be tracked)."
 )
@@ -139,7 +147,11 @@ def cast_like(t: Tensor, like: Tensor) -> Tensor:
 # ---------------------------------------------------------------------- recording the write
 def needs_graph(self: Tensor, operands=(), leaf_message: str = LEAF) -> bool:
     """Whether an in-place write into ``self`` must be recorded; raises PyTorch's errors for
-    writes autograd cannot allow (into a leaf that requires grad, or a view of one)."""
+    writes it cannot allow (into an inference tensor outside inference mode; recorded, into a
+    leaf that requires grad, a view of one, or a view made under no_grad or in inference
+    mode)."""
+    if self._vc.inference:
+        refuse_write(self)
     if not grad_state.enabled:
         return False
     info = view_info(self)
@@ -148,10 +160,11 @@ def needs_graph(self: Tensor, operands=(), leaf_message: str = LEAF) -> bool:
             or any(isinstance(o, Tensor) and o._requires_grad for o in operands)):
         return False
     if root is not None:
+        made = info[1]
+        if not made:  # a view made under no_grad (False) or in inference mode (None)
+            raise RuntimeError(_NO_GRAD_VIEW if made is False else _INFERENCE_VIEW)
         if root._requires_grad and root.grad_fn is None:
             raise RuntimeError(VIEW_OF_LEAF)
-        if not info[1] and root._requires_grad:
-            raise RuntimeError(_NO_GRAD_VIEW)
         if root._requires_grad and not self._requires_grad:
             regenerate(root, self)  # a view that has not needed a history until now
     elif self._requires_grad and self.grad_fn is None:

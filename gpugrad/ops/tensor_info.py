@@ -17,6 +17,7 @@ from .._typeinfo import (
     legacy_contiguous_format,
     strided,
 )
+from ..autograd.inference import refuse_write
 from ._util import Tensor, check_tensor
 
 __all__ = [
@@ -61,10 +62,10 @@ def is_storage(obj) -> bool:
 
 
 def is_inference(input: Tensor) -> bool:
-    """False: ``inference_mode`` is ``no_grad`` here and makes ordinary tensors (which may
-    later take part in autograd, where PyTorch's inference tensors may not)."""
+    """Whether ``input`` is an inference tensor: made in ``inference_mode``, or a view of one
+    (``autograd/inference.py``)."""
     check_tensor(input, "is_inference")
-    return False
+    return input._vc.inference
 
 
 def is_conj(input: Tensor) -> bool:
@@ -240,6 +241,7 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     (NotImplementedError)."""
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
+    refuse_write(self)
     _check_format(memory_format)
     shape = _sizes(sizes)
     data = self._data
