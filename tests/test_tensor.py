@@ -79,6 +79,45 @@ def test_item_tolist_numpy():
     assert x.detach().numpy().tolist() == [1.0, 1.0]
 
 
+_TO_NUMPY = {
+    "asarray": np.asarray, "array": np.array, "asarray-f32": lambda t: np.asarray(t, np.float32),
+    "__array__-dtype": lambda t: t.__array__(np.float64), "ufunc": np.exp,
+    "ufunc-binary": lambda t: np.add(t, 1), "ufunc-bool": lambda t: np.greater(t, 3),
+    "list": lambda t: np.array([t, t]),
+    "numpy": lambda t: t.numpy(),
+}
+
+
+def _to_numpy_outcome(m, convert, grad_mode: bool):
+    x = m.tensor([1.0, 2.0], requires_grad=True) * 2
+    with m.set_grad_enabled(grad_mode):
+        try:
+            out = convert(x)
+        except RuntimeError as e:
+            return type(e), str(e)
+    kind = "tensor" if isinstance(out, m.Tensor) else type(out).__name__
+    return kind, str(out.dtype).split(".")[-1], out.tolist()
+
+
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("name", _TO_NUMPY)
+def test_numpy_of_a_tensor_that_requires_grad_as_torch(name, grad_mode):
+    """``np.asarray``/``np.array``/ufuncs refuse such a tensor as ``numpy()`` does, unless
+    grad mode is off; a ufunc's result is a tensor again (booleans as uint8)."""
+    convert = _TO_NUMPY[name]
+    expected = _to_numpy_outcome(torch, convert, grad_mode)
+    assert _to_numpy_outcome(gpugrad, convert, grad_mode) == expected
+    assert (expected[0] is RuntimeError) == grad_mode
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch])
+def test_np_array_copies_and_np_asarray_shares(m):
+    x = m.zeros(3)
+    np.array(x)[0] = 5
+    np.asarray(x)[1] = 7
+    assert x.tolist() == [0.0, 7.0, 0.0]
+
+
 def _scalar_warnings(lib, convert):
     """The messages (and files) of the warnings ``convert`` gives on a scalar that requires
     grad, and on it under no_grad (PyTorch warns once per process unless warn_always is set)."""
