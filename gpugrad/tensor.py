@@ -36,6 +36,34 @@ _REQUIRES_GRAD_ERRORS = {
 }
 
 
+def _check_assigned_grad(tensor, grad) -> None:
+    """PyTorch's checks on ``tensor.grad = grad``, in its order: type, dtype, device, size."""
+    if not isinstance(grad, Tensor):
+        kind = type(grad)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{name}")
+    if grad.dtype != tensor.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{dt.CPP_TYPE_NAMES[grad.dtype.name]}' "
+            f"to a tensor with grad_dtype '{dt.SCALAR_TYPE_NAMES[tensor.dtype.name]}'. The "
+            "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype).")
+    same_device = ". Please ensure that the gradient and the tensor are on the same device"
+    if grad.device.type != tensor.device.type:
+        raise RuntimeError(f"attempting to assign a gradient with device type "
+                           f"'{grad.device.type}' to a tensor with device type "
+                           f"'{tensor.device.type}'{same_device}")
+    if grad._backend is not tensor._backend:
+        raise RuntimeError(f"attempting to assign a gradient located on device with index "
+                           f"'{grad.device.index}' to a tensor located on device with index "
+                           f"'{tensor.device.index}'{same_device}")
+    if grad._data.shape != tensor._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a "
+                           f"tensor of size '{list(tensor.shape)}'. Please ensure that the "
+                           "gradient and the tensor are the same size")
+
+
 class Tensor(TensorMetadata):
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
@@ -172,26 +200,7 @@ class Tensor(TensorMetadata):
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"assigned grad expected to be a Tensor or None but got grad of type "
-                    f"{type(value).__name__}"
-                )
-            if value._data.shape != self._data.shape:
-                raise RuntimeError(
-                    f"assigned grad has data of a different size: grad {list(value.shape)}, "
-                    f"tensor {list(self.shape)}"
-                )
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError(
-                    f"assigned grad has data of a different type: grad {value.dtype}, "
-                    f"tensor {self.dtype}"
-                )
-            if value._backend is not self._backend:
-                raise RuntimeError(
-                    f"assigned grad has data located on a different device: grad "
-                    f"{value.device}, tensor {self.device}"
-                )
+            _check_assigned_grad(self, value)
         if _capture.recorder is not None:  # a step being captured: replay this assignment
             _capture.grad_assigned(self, value)
         self._grad = value
