@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
+from ._format import type_name
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
 from ._warnings import warn_user
 from .backend import cpu_backend, get_backend
@@ -195,10 +196,7 @@ def check_numpy_source(arr: np.ndarray, shares: bool = True) -> None:
 def from_numpy(arr: np.ndarray) -> Tensor:
     """A CPU tensor that shares memory with the NumPy array ``arr``."""
     if not isinstance(arr, np.ndarray):
-        kind = type(arr)
-        name = kind.__name__ if kind.__module__ == "builtins" else \
-            f"{kind.__module__}.{kind.__qualname__}"
-        raise TypeError(f"expected np.ndarray (got {name})")
+        raise TypeError(f"expected np.ndarray (got {type_name(arr)})")
     dt.from_numpy_dtype(arr.dtype)
     check_numpy_source(arr)
     return Tensor._make(arr, cpu_backend())

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _capture
 from . import _dtype as dt
+from ._format import type_name
 from ._tensor_metadata import TensorMetadata
 from .autograd import engine as _engine
 from .backend import cpu_backend, get_backend
@@ -39,11 +40,8 @@ _REQUIRES_GRAD_ERRORS = {
 def _check_assigned_grad(tensor, grad) -> None:
     """PyTorch's checks on ``tensor.grad = grad``, in its order: type, dtype, device, size."""
     if not isinstance(grad, Tensor):
-        kind = type(grad)
-        name = kind.__name__ if kind.__module__ == "builtins" else \
-            f"{kind.__module__}.{kind.__qualname__}"
         raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
-                        f"{name}")
+                        f"{type_name(grad)}")
     if grad.dtype != tensor.dtype:
         raise RuntimeError(
             f"attempting to assign a gradient with dtype '{dt.CPP_TYPE_NAMES[grad.dtype.name]}' "
