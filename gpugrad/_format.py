@@ -196,3 +196,10 @@ def tensor_format(t, spec: str) -> str:
     if spec:
         raise TypeError("unsupported format string passed to Tensor.__format__")
     return str(t)
+
+
+def type_name(obj) -> str:
+    """The type of ``obj`` as PyTorch's messages name it: ``float``, ``numpy.ndarray``."""
+    kind = type(obj)
+    return kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"

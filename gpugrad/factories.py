@@ -10,6 +10,7 @@ import numpy as np
 from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
+from ._format import type_name
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
 from ._warnings import warn_user
 from .backend import cpu_backend, get_backend
@@ -167,6 +168,8 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         if device is not None:
             out = out.to(device)
         return out
+    if isinstance(data, np.ndarray):
+        check_numpy_source(data)
     if isinstance(data, np.ndarray) and (device is None or _device_cls(device).type == "cpu"):
         if (device is not None or get_default_device().type == "cpu") and (
             dtype is None or dt.to_dtype(dtype).np == data.dtype
@@ -176,11 +179,26 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
+def check_numpy_source(arr: np.ndarray, shares: bool = True) -> None:
+    """PyTorch's checks on a NumPy array a tensor is made from: no negative strides (a
+    ValueError), and, where the tensor would share its memory, a warning if it is read-only."""
+    if any(s < 0 for s in arr.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors "
+                         "with negative strides are not currently supported. (You can probably "
+                         "work around this by making a copy of your array  with array.copy().) ")
+    if shares and not arr.flags.writeable:
+        warn_user("The given NumPy array is not writable, and PyTorch does not support "
+                  "non-writable tensors. This means writing to this tensor will result in "
+                  "undefined behavior. You may want to copy the array to protect its data or "
+                  "make it writable before converting it to a tensor.")
+
+
 def from_numpy(arr: np.ndarray) -> Tensor:
     """A CPU tensor that shares memory with the NumPy array ``arr``."""
     if not isinstance(arr, np.ndarray):
-        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+        raise TypeError(f"expected np.ndarray (got {type_name(arr)})")
     dt.from_numpy_dtype(arr.dtype)
+    check_numpy_source(arr)
     return Tensor._make(arr, cpu_backend())
 
 

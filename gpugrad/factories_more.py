@@ -16,7 +16,15 @@ from ._generator import rng_for
 from ._typeinfo import check_factory_options
 from ._warnings import warn_user
 from .autograd.function import Function
-from .factories import _backend_for, _finish, _float_dtype, _host_array, _infer_np_dtype, _size
+from .factories import (
+    _backend_for,
+    _finish,
+    _float_dtype,
+    _host_array,
+    _infer_np_dtype,
+    _size,
+    check_numpy_source,
+)
 from .tensor import Tensor
 
 __all__ = [
@@ -142,6 +150,8 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
         d = dt.to_dtype(dtype) if dtype is not None else dt.get_default_dtype()
         return asarray(frombuffer(obj, dtype=d), device=device, copy=copy,
                        requires_grad=requires_grad)
+    if isinstance(obj, np.ndarray):
+        check_numpy_source(obj, shares=not copy)
     shares = _shares_array(obj, device)
     if shares is not None:
         arr, backend = shares

@@ -4,8 +4,11 @@ of the device the tensor is made on) or, without one, from that device's default
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _dtype as dt
 from ._generator import rng_for
+from ._warnings import warn_user
 from .factories import _backend_for, _finish, _float_dtype, _like, _size, laid_out_like
 from .tensor import Tensor
 
@@ -37,23 +40,92 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     return _finish(backend.randn(_size(size), d.np, rng), backend, requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
-    """Random integers in [low, high); ``randint(high, size)`` starts at 0."""
-    if size is None:
-        if high is None or not isinstance(high, (tuple, list)):
-            raise TypeError("randint() missing required argument 'size'")
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low
+_KEYWORDS = "*, Generator generator, dtype dtype, device device, bool requires_grad"
+_RANDINT_FORMS = (f"(int high, tuple of ints size, {_KEYWORDS})",
+                  f"(int low, int high, tuple of ints size, {_KEYWORDS})")
+_RANDINT_LIKE_FORMS = (f"(Tensor input, int high, {_KEYWORDS})",
+                       f"(Tensor input, int low, int high, {_KEYWORDS})")
+
+
+def _invalid_combination(fn: str, given, forms) -> TypeError:
+    got = ", ".join(_type_name(a) for a in given)
+    return TypeError(f"{fn}() received an invalid combination of arguments - got ({got}), but "
+                     "expected one of:\n" + "".join(f" * {f}\n" for f in forms))
+
+
+def _type_name(value) -> str:
+    return "Tensor" if isinstance(value, Tensor) else type(value).__name__
+
+
+def _as_int(value):
+    """A Python, NumPy or one-element integer tensor value as an int; None for anything else
+    (bools and floats included: PyTorch's ``int`` arguments refuse them)."""
+    if isinstance(value, Tensor):
+        ok = value.numel() == 1 and not value.is_floating_point() and value.dtype != dt.bool
+        return int(value.item()) if ok else None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        if not -2 ** 63 <= value < 2 ** 63:
+            raise ValueError("Overflow when unpacking long long")
+        return int(value)
+    return None
+
+
+def _randint_args(fn: str, low, high, size):
+    """``(low, high, size)`` from ``(high, size)`` or ``(low, high, size)``, with PyTorch's
+    argument errors: an int that is not one, a size that is not a tuple."""
+    given = [a for a in (low, high, size) if a is not None]
+    if size is None and high is not None and low is not None:  # (high, size)
+        high, size, low = low, high, 0
+    elif low is None or high is None:  # (high=, size=)
+        low, high = 0, (high if low is None else low)
+    sized = size is None or isinstance(size, (tuple, list))
+    two_forms = len(given) == 2
+    if two_forms and _as_int(high) is None:
+        raise TypeError(f"{fn}(): argument 'high' (position 1) must be int, not "
+                        f"{_type_name(high)}")
+    if two_forms and not sized:
+        raise TypeError(f"{fn}(): argument 'size' (position 2) must be tuple of ints, not "
+                        f"{_type_name(size)}")
+    if len(given) < 2 or not sized or _as_int(low) is None or _as_int(high) is None:
+        raise _invalid_combination(fn, given, _RANDINT_FORMS)
+    return _as_int(low), _as_int(high), size
+
+
+def _check_random_bounds(low: int, high: int, d) -> None:
+    """PyTorch's range checks of ``random_(from, to)`` for the result's dtype: an error for
+    integers and bool, a warning where a float cannot hold every integer in the range."""
     if low >= high:
         raise RuntimeError(
             f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}"
         )
+    name = dt.CPP_TYPE_NAMES.get(d.name)
+    if d.is_floating_point:
+        digits = np.finfo(d.np).nmant + 1 if d is not dt.bfloat16 else 8
+        for what, value in (("from", low), ("to - 1", high - 1)):
+            if abs(value) > 2 ** digits:
+                warn_user(f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
+                          f"precision limitations {name} can support discrete uniform "
+                          "distribution only within this range. This warning will become an "
+                          "error in version 1.7 release, please fix the code in advance")
+        return
+    if name is None:
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and "
+                           "boolean types")
+    lo, hi = (0, 1) if d is dt.bool else (np.iinfo(d.np).min, np.iinfo(d.np).max)
+    for what, value in (("from", low), ("to - 1", high - 1)):
+        if not lo <= value <= hi:
+            raise RuntimeError(f"{what} is out of bounds for {name}")
+
+
+def randint(low=None, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Random integers in [low, high); ``randint(high, size)`` starts at 0."""
+    low, high, size = _randint_args("randint", low, high, size)
     d = dt.to_dtype(dtype) if dtype is not None else dt.int64
+    _check_random_bounds(low, high, d)
     backend = _backend_for(device)
     rng = rng_for(generator, backend, "randint")
-    return _finish(backend.randint(int(low), int(high), _size((size,)), d.np, rng), backend,
+    return _finish(backend.randint(low, high, _size((size,)), d.np, rng), backend,
                    requires_grad)
 
 
@@ -89,8 +161,10 @@ def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, l
     """``randint`` with the shape (and by default the dtype, device and layout) of
     ``input``."""
     d, dev = _like(input, dtype, device)
-    if high is None:
-        low, high = 0, low
+    given = [a for a in (input, low, high) if a is not None]
+    if _as_int(low) is None or (high is not None and _as_int(high) is None):
+        raise _invalid_combination("randint_like", given, _RANDINT_LIKE_FORMS)
+    low, high = (0, _as_int(low)) if high is None else (_as_int(low), _as_int(high))
     return laid_out_like(randint(low, high, input.shape, generator=generator, dtype=d,
                                  device=dev), input, memory_format, requires_grad,
                          "randint_like")

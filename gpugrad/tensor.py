@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _capture
 from . import _dtype as dt
+from ._format import type_name
 from ._tensor_metadata import TensorMetadata
 from .autograd import engine as _engine
 from .autograd import grad_mode as _grad_mode
@@ -42,6 +43,31 @@ _REQUIRES_GRAD_ERRORS = {
     "attribute": "only Tensors of floating point and complex dtype can require gradients",
     "creation": "Only Tensors of floating point and complex dtype can require gradients",
 }
+
+
+def _check_assigned_grad(tensor, grad) -> None:
+    """PyTorch's checks on ``tensor.grad = grad``, in its order: type, dtype, device, size."""
+    if not isinstance(grad, Tensor):
+        raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type_name(grad)}")
+    if grad.dtype != tensor.dtype:
+        raise RuntimeError(
+            f"attempting to assign a gradient with dtype '{dt.CPP_TYPE_NAMES[grad.dtype.name]}' "
+            f"to a tensor with grad_dtype '{dt.SCALAR_TYPE_NAMES[tensor.dtype.name]}'. The "
+            "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype).")
+    same_device = ". Please ensure that the gradient and the tensor are on the same device"
+    if grad.device.type != tensor.device.type:
+        raise RuntimeError(f"attempting to assign a gradient with device type "
+                           f"'{grad.device.type}' to a tensor with device type "
+                           f"'{tensor.device.type}'{same_device}")
+    if grad._backend is not tensor._backend:
+        raise RuntimeError(f"attempting to assign a gradient located on device with index "
+                           f"'{grad.device.index}' to a tensor located on device with index "
+                           f"'{tensor.device.index}'{same_device}")
+    if grad._data.shape != tensor._data.shape:
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a "
+                           f"tensor of size '{list(tensor.shape)}'. Please ensure that the "
+                           "gradient and the tensor are the same size")
 
 
 class Tensor(TensorMetadata):
@@ -186,26 +212,7 @@ class Tensor(TensorMetadata):
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"assigned grad expected to be a Tensor or None but got grad of type "
-                    f"{type(value).__name__}"
-                )
-            if value._data.shape != self._data.shape:
-                raise RuntimeError(
-                    f"assigned grad has data of a different size: grad {list(value.shape)}, "
-                    f"tensor {list(self.shape)}"
-                )
-            if value._data.dtype != self._data.dtype:
-                raise RuntimeError(
-                    f"assigned grad has data of a different type: grad {value.dtype}, "
-                    f"tensor {self.dtype}"
-                )
-            if value._backend is not self._backend:
-                raise RuntimeError(
-                    f"assigned grad has data located on a different device: grad "
-                    f"{value.device}, tensor {self.device}"
-                )
+            _check_assigned_grad(self, value)
         if _capture.recorder is not None:  # a step being captured: replay this assignment
             _capture.grad_assigned(self, value)
         self._grad = value

@@ -52,6 +52,60 @@ def test_from_numpy_shares_memory_and_tensor_copies():
     assert np.shares_memory(gpugrad.as_tensor(a).numpy(), a)
 
 
+_NUMPY_SOURCES = {
+    "reversed": lambda: np.arange(5.0)[::-1], "reversed-cols": lambda: np.ones((2, 3))[:, ::-1],
+    "reversed-size-1": lambda: np.ones((3, 1))[::-1],
+    "empty-reversed": lambda: np.ones((0, 3))[::-1],
+    "step-2": lambda: np.arange(5.0)[::2], "transposed": lambda: np.ones((2, 3)).T,
+}
+_FROM_NUMPY = {
+    "from_numpy": lambda m, a: m.from_numpy(a), "as_tensor": lambda m, a: m.as_tensor(a),
+    "as_tensor-f32": lambda m, a: m.as_tensor(a, dtype=m.float32),
+    "asarray": lambda m, a: m.asarray(a), "asarray-copy": lambda m, a: m.asarray(a, copy=True),
+}
+
+
+def _from_numpy_outcome(m, make, source, writeable=True):
+    a = _NUMPY_SOURCES[source]()
+    a.flags.writeable = writeable
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            t = _FROM_NUMPY[make](m, a)
+        except ValueError as e:
+            return ValueError, str(e)
+    said = [str(w.message).split(" This type of warning")[0] for w in caught]
+    # (a copy's strides differ: PyTorch's asarray keeps the source's layout, gpugrad's not)
+    return t.tolist(), t.stride() if make != "asarray-copy" else None, said
+
+
+@pytest.mark.parametrize("source", _NUMPY_SOURCES)
+@pytest.mark.parametrize("make", _FROM_NUMPY)
+def test_arrays_with_negative_strides_are_refused_as_torch(make, source):
+    assert _from_numpy_outcome(gpugrad, make, source) == _from_numpy_outcome(torch, make, source)
+
+
+@pytest.mark.parametrize("make", _FROM_NUMPY)
+def test_read_only_arrays_warn_where_torch_does(make):
+    """PyTorch warns once a process (``set_warn_always`` makes it warn each time); gpugrad
+    leaves that to Python's warning filters."""
+    warn_always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        expected = _from_numpy_outcome(torch, make, "step-2", writeable=False)
+    finally:
+        torch.set_warn_always(warn_always)
+    assert _from_numpy_outcome(gpugrad, make, "step-2", writeable=False) == expected
+    assert len(expected[2]) == (make != "asarray-copy")
+
+
+def test_from_numpy_of_a_non_array_names_its_type_as_torch():
+    for m in (gpugrad, torch):
+        for value, name in [(np.float64(1.0), "numpy.float64"), ([1.0], "list")]:
+            with pytest.raises(TypeError, match=rf"^expected np.ndarray \(got {name}\)$"):
+                m.from_numpy(value)
+
+
 def test_manual_seed_is_reproducible():
     gpugrad.manual_seed(123)
     a = gpugrad.randn(5).tolist()
@@ -77,6 +131,45 @@ def test_item_tolist_numpy():
     with pytest.raises(RuntimeError, match="detach"):
         x.numpy()
     assert x.detach().numpy().tolist() == [1.0, 1.0]
+
+
+_TO_NUMPY = {
+    "asarray": np.asarray, "array": np.array, "asarray-f32": lambda t: np.asarray(t, np.float32),
+    "__array__-dtype": lambda t: t.__array__(np.float64), "ufunc": np.exp,
+    "ufunc-binary": lambda t: np.add(t, 1), "ufunc-bool": lambda t: np.greater(t, 3),
+    "list": lambda t: np.array([t, t]),
+    "numpy": lambda t: t.numpy(),
+}
+
+
+def _to_numpy_outcome(m, convert, grad_mode: bool):
+    x = m.tensor([1.0, 2.0], requires_grad=True) * 2
+    with m.set_grad_enabled(grad_mode):
+        try:
+            out = convert(x)
+        except RuntimeError as e:
+            return type(e), str(e)
+    kind = "tensor" if isinstance(out, m.Tensor) else type(out).__name__
+    return kind, str(out.dtype).split(".")[-1], out.tolist()
+
+
+@pytest.mark.parametrize("grad_mode", [True, False])
+@pytest.mark.parametrize("name", _TO_NUMPY)
+def test_numpy_of_a_tensor_that_requires_grad_as_torch(name, grad_mode):
+    """``np.asarray``/``np.array``/ufuncs refuse such a tensor as ``numpy()`` does, unless
+    grad mode is off; a ufunc's result is a tensor again (booleans as uint8)."""
+    convert = _TO_NUMPY[name]
+    expected = _to_numpy_outcome(torch, convert, grad_mode)
+    assert _to_numpy_outcome(gpugrad, convert, grad_mode) == expected
+    assert (expected[0] is RuntimeError) == grad_mode
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch])
+def test_np_array_copies_and_np_asarray_shares(m):
+    x = m.zeros(3)
+    np.array(x)[0] = 5
+    np.asarray(x)[1] = 7
+    assert x.tolist() == [0.0, 7.0, 0.0]
 
 
 def _scalar_warnings(lib, convert):

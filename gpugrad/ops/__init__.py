@@ -43,6 +43,7 @@ from . import (
     scans,
     scatter,
     scatter_reduce,
+    segment_reduce,
     select,
     shape,
     softmax,
@@ -59,7 +60,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
-          index_write, tensor_info, math_more, rounding, strided, igamma, distance,
+          segment_reduce, index_write, tensor_info, math_more, rounding, strided, igamma, distance,
           complex_api, more_methods]
 
 

@@ -11,7 +11,7 @@ from .._device import device as _device_cls
 from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
 from .._warnings import warn_user
 from ..autograd.function import Function
-from ..backend import get_backend
+from ..backend import cpu_backend, get_backend
 from ._util import Tensor, grad_state
 
 __all__ = ["clone"]
@@ -206,7 +206,7 @@ def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
     """The data as a NumPy array sharing memory (CPU tensors only, unless ``force``)."""
     if _capture.recorder is not None:
         _capture.host_access(".numpy() hands a tensor's memory to the host")
-    if self._requires_grad and not force:
+    if self._requires_grad and grad_state.enabled and not force:  # as PyTorch: grad mode too
         raise RuntimeError(
             "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
             "instead."
@@ -221,8 +221,22 @@ def numpy(self: Tensor, *, force: bool = False) -> np.ndarray:
     return self._data
 
 def _array(self: Tensor, dtype=None, copy=None):
-    arr = self.detach().numpy(force=True) if self.is_cpu else self.numpy()
-    return arr if dtype is None else arr.astype(dtype, copy=False)
+    """NumPy's hook (``np.asarray``, ``np.array``, ufuncs): ``numpy()``'s errors, so a tensor
+    that requires grad is refused as in PyTorch; ``copy=True`` (``np.array``) never aliases."""
+    arr = self.numpy()
+    if dtype is not None and np.dtype(dtype) != arr.dtype:
+        if copy is False:
+            raise ValueError(f"can't convert a {self.dtype} tensor to {np.dtype(dtype)} "
+                             "without a copy")
+        return arr.astype(dtype)
+    return arr.copy() if copy else arr
+
+def _array_wrap(self: Tensor, array, context=None, return_scalar: bool = False) -> Tensor:
+    """A NumPy ufunc's result on a tensor, as a CPU tensor (0-d for a scalar); booleans become
+    uint8, as PyTorch does."""
+    array = np.asarray(array)
+    return Tensor._make(array.astype(np.uint8) if array.dtype == np.bool_ else array,
+                        cpu_backend())
 
 def _bool(self: Tensor) -> bool:
     if _capture.recorder is not None:
@@ -263,7 +277,8 @@ def _index(self: Tensor) -> int:
 
 
 METHODS = {
-    "item": item, "tolist": tolist, "numpy": numpy, "__array__": _array, "__bool__": _bool,
+    "item": item, "tolist": tolist, "numpy": numpy, "__array__": _array,
+    "__array_wrap__": _array_wrap, "__bool__": _bool,
     "__float__": _float, "__int__": _int, "__index__": _index,
     "to": to, "cpu": cpu, "cuda": cuda, "type_as": type_as, "type": type_,
     "float": _caster(dt.float32), "double": _caster(dt.float64), "half": _caster(dt.float16),

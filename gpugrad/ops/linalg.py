@@ -164,10 +164,23 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:
-    if input.ndim != 2 or vec.ndim != 1:
-        raise RuntimeError(
-            f"mv: expected a 2-D matrix and a 1-D vector, got {input.ndim}-D and {vec.ndim}-D"
-        )
+    """Product of a 2-D matrix and a 1-D vector, with PyTorch's (``addmv``'s) errors."""
+    check_tensor(input, "mv")
+    check_tensor(vec, "mv", "vec")
+    if input.ndim != 2 or vec.ndim != 1:  # PyTorch counts the (1-D) result first
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, {vec.ndim}")
+    rows, cols = input.shape
+    if cols != vec.shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{cols}), vec "
+                           f"({vec.shape[0]})")
+    if input.dtype != vec.dtype:
+        names = [dt.SCALAR_TYPE_NAMES[d.name] for d in
+                 (dt.promote_types(input.dtype, vec.dtype), input.dtype, vec.dtype)]
+        raise RuntimeError("addmv input tensors must have the same dtype, but got "
+                           f"{names[0]}, {names[1]}, and {names[2]}")
+    if input.dtype == dt.bool:
+        raise NotImplementedError(f'"addmv_impl_{input.device.type}" not implemented for '
+                                  "'Bool'")
     return matmul(input, vec)
 
 

@@ -37,7 +37,7 @@ from .statistics import _torch_name
 __all__ = ["scatter_reduce", "index_reduce"]
 
 _UFUNCS = {"sum": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum",
-           "mean": "add"}
+           "mean": "add", "max": "maximum", "min": "minimum"}
 
 
 def _flat_destination(xp, shape, dim: int, index):
@@ -113,6 +113,9 @@ class ScatterReduce(Function):
     def backward(ctx, grad):
         x, src, index, out = ctx.saved_tensors
         dim, reduce, include_self = ctx.dim, ctx.reduce, ctx.include_self
+        if reduce in ("max", "min"):  # PyTorch's forward takes these names, its backward not
+            raise RuntimeError("Expected 'reduce' to be one of 'sum', 'prod', 'mean', 'amax', "
+                               f"'amin' but got {reduce}.")
         m = math_ns()
         if reduce == "sum":
             gx, gsrc = grad, Gather.apply(grad, dim, index)
@@ -151,7 +154,12 @@ def _prod_grads(grad, x, src, dim, index, out, include_self):
     return gx, gsrc
 
 
-_SCATTER_REDUCES = ("sum", "prod", "mean", "amax", "amin")
+_SCATTER_REDUCES = ("sum", "prod", "mean", "amax", "amin", "max", "min")  # max/min: amax/amin
+
+
+def _check_reduce_name(fn: str, reduce) -> None:
+    if not isinstance(reduce, str):
+        raise TypeError(f"{fn}(): argument 'reduce' must be str, not {type(reduce).__name__}")
 
 
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
@@ -161,6 +169,7 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
     ``"mean"``, ``"amax"``, ``"amin"``), counting ``input``'s entry in unless
     ``include_self=False``."""
     check_tensor(src, "scatter_reduce", "src")
+    _check_reduce_name("scatter_reduce", reduce)
     if reduce not in _SCATTER_REDUCES:
         raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, got "
                            f"{reduce}")
@@ -235,6 +244,7 @@ def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce:
     check_tensor(source, "index_reduce", "source")
     warnings.warn("index_reduce() is in beta and the API may change at any time.",
                   UserWarning, stacklevel=2)
+    _check_reduce_name("index_reduce", reduce)
     if reduce not in _INDEX_REDUCES:
         raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or "
                            f"amin but got {reduce}.")

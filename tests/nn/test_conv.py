@@ -127,6 +127,54 @@ def test_gradcheck_and_gradgradcheck_float64():
     assert gpugrad.autograd.gradgradcheck(lambda x: F.avg_pool2d(x, 2), (x,))
 
 
+_INT_CONVS = {
+    "conv1d": lambda m, d: m.nn.functional.conv1d(
+        m.arange(10).reshape(1, 2, 5).to(d), (m.arange(18).reshape(3, 2, 3) % 4 - 1).to(d)),
+    "conv1d-dilated": lambda m, d: m.nn.functional.conv1d(
+        m.arange(10).reshape(1, 2, 5).to(d), m.ones(3, 2, 3, dtype=d), dilation=2),
+    "conv2d-bias": lambda m, d: m.nn.functional.conv2d(
+        m.arange(50).reshape(1, 2, 5, 5).to(d), (m.arange(54).reshape(3, 2, 3, 3) % 5 - 2).to(d),
+        m.tensor([1, 2, 3]).to(d)),
+    "conv2d-strided": lambda m, d: m.nn.functional.conv2d(
+        m.arange(50).reshape(1, 2, 5, 5).to(d), m.ones(3, 2, 3, 3, dtype=d), stride=2, padding=1),
+    "conv2d-groups": lambda m, d: m.nn.functional.conv2d(
+        m.arange(50).reshape(2, 5, 5).to(d), m.ones(2, 1, 3, 3, dtype=d), groups=2),
+    "conv2d-dilated": lambda m, d: m.nn.functional.conv2d(
+        m.ones(1, 2, 5, 5, dtype=d), m.ones(3, 2, 3, 3, dtype=d), dilation=2),
+    "conv2d-empty": lambda m, d: m.nn.functional.conv2d(
+        m.ones(0, 2, 5, 5, dtype=d), m.ones(2, 2, 3, 3, dtype=d)),
+    "conv3d": lambda m, d: m.nn.functional.conv3d(
+        m.arange(128).reshape(1, 2, 4, 4, 4).to(d), m.ones(3, 2, 3, 3, 3, dtype=d)),
+    "conv3d-dilated": lambda m, d: m.nn.functional.conv3d(
+        m.ones(1, 2, 5, 5, 5, dtype=d), m.ones(3, 2, 3, 3, 3, dtype=d), dilation=2),
+    "conv_transpose1d": lambda m, d: m.nn.functional.conv_transpose1d(
+        m.arange(10).reshape(1, 2, 5).to(d), m.ones(2, 3, 3, dtype=d)),
+    "conv_transpose2d": lambda m, d: m.nn.functional.conv_transpose2d(
+        m.arange(50).reshape(1, 2, 5, 5).to(d), m.ones(2, 3, 3, 3, dtype=d), stride=2,
+        output_padding=1),
+    "conv_transpose3d": lambda m, d: m.nn.functional.conv_transpose3d(
+        m.ones(1, 2, 4, 4, 4, dtype=d), m.ones(2, 3, 3, 3, 3, dtype=d)),
+    "conv_transpose2d-empty": lambda m, d: m.nn.functional.conv_transpose2d(
+        m.ones(0, 2, 5, 5, dtype=d), m.ones(2, 3, 3, 3, dtype=d)),
+}
+
+
+def _int_conv(m, name, dtype):
+    try:
+        out = _INT_CONVS[name](m, getattr(m, dtype))
+    except NotImplementedError as e:
+        return NotImplementedError, str(e)
+    return str(out.dtype).split(".")[-1], tuple(out.shape), out.tolist()
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool"])
+@pytest.mark.parametrize("name", _INT_CONVS)
+def test_integer_convolutions_computed_or_refused_as_torch_on_the_cpu(name, dtype):
+    """PyTorch's CPU kernels take every integer dtype but bool, undilated (int8/uint8 wrap
+    around); dilated and transposed ones only int64; an empty input anything."""
+    assert _int_conv(gpugrad, name, dtype) == _int_conv(torch, name, dtype)
+
+
 def test_errors():
     x, w = gpugrad.randn(2, 4, 5, 5), gpugrad.randn(3, 3, 3, 3)
     with pytest.raises(RuntimeError, match="to have 3 channels, but got 4 channels instead"):

@@ -150,6 +150,30 @@ def test_scatter_with_an_unknown_reduce_raises_as_torch():
         assert m.scatter(m.tensor(1.0), 0, m.tensor(0), 2.0, reduce="add").item() == 3.0
 
 
+def _scatter_reduce_max_min(m, reduce, include_self):
+    x = m.tensor([[1.0, 9.0, -2.0], [4.0, 0.5, 3.0]], requires_grad=True)
+    src = m.tensor([[5.0, -1.0, 2.0], [7.0, 6.0, -3.0]])
+    index = m.tensor([[0, 0, 1], [1, 0, 1]])
+    out = x.scatter_reduce(0, index, src, reduce, include_self=include_self)
+    inplace = x.detach().clone().scatter_reduce_(1, index, src, reduce, include_self=include_self)
+    with pytest.raises(RuntimeError) as raised:
+        out.sum().backward()
+    return out.tolist(), inplace.tolist(), type(out.grad_fn).__name__, str(raised.value)
+
+
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_scatter_reduce_takes_max_and_min_forward_only_as_torch(reduce, include_self):
+    """PyTorch's forward reads ``max``/``min`` as ``amax``/``amin``; its backward refuses."""
+    expected = _scatter_reduce_max_min(torch, reduce, include_self)
+    assert _scatter_reduce_max_min(gpugrad, reduce, include_self) == expected
+    amax = torch.zeros(2, 3).scatter_reduce(0, torch.tensor([[0, 0, 1]]),
+                                            torch.tensor([[5.0, -1.0, 2.0]]), "a" + reduce)
+    assert gpugrad.zeros(2, 3).scatter_reduce(
+        0, gpugrad.tensor([[0, 0, 1]]), gpugrad.tensor([[5.0, -1.0, 2.0]]), reduce
+    ).tolist() == amax.tolist()
+
+
 def test_index_add_errors_name_dtypes_as_torch():
     def errors(m):
         found = []

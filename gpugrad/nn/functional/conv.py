@@ -62,13 +62,34 @@ def check_dtypes(input: Tensor, weight: Tensor, bias, bias_first: bool = True) -
                                f"{names[other.dtype.name]}")
 
 
-def _check_image(input: Tensor, fn: str, dims: int = 2) -> None:
+def _check_image(input: Tensor, fn: str, dims: int = 2, floats_only: bool = True) -> None:
     check_tensor(input, fn)
     if input.dim() != dims + 2:
         raise RuntimeError(f"{fn}: expected a {dims + 2}-D {_LAYOUT[dims]} input, got "
                            f"{input.dim()}-D")
-    if not input.is_floating_point():
+    if floats_only and not input.is_floating_point():
         raise RuntimeError(f"{fn}: expected a floating-point input, got {input.dtype}")
+
+
+def check_conv_dtype(input: Tensor, dims: int, dilated: bool, transposed: bool) -> None:
+    """The integer convolutions PyTorch computes: on the CPU, every integer dtype (not bool)
+    undilated, only int64 dilated or transposed; none on a GPU. Its error names the kernel
+    that lacks the dtype. (An empty input is never refused.)"""
+    d = input.dtype
+    if d.is_floating_point or input.numel() == 0:
+        return
+    if input.device.type != "cpu":
+        kernel = f"slow_conv{dims}d_cuda"
+    elif transposed:
+        kernel = None if d == dt.int64 else f"slow_conv_transpose{dims}d_out_cpu"
+    elif dilated:
+        kernel = None if d == dt.int64 else "slow_conv_dilated<>"
+    elif d == dt.bool:
+        kernel = "compute_columns3d" if dims == 3 else "slow_conv2d_cpu"
+    else:
+        kernel = None
+    if kernel is not None:
+        raise dt.not_implemented_for(kernel, d)
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
@@ -147,8 +168,9 @@ def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups
     check_dtypes(input, weight, bias)
     if bias is not None and tuple(bias.shape) != (out_ch,):
         raise RuntimeError(f"{fn}: expected bias of shape [{out_ch}], got {list(bias.shape)}")
-    _check_image(x, fn, dims)
+    _check_image(x, fn, dims, floats_only=False)
     stride, dilation = _ntuple(stride, "stride", dims), _ntuple(dilation, "dilation", dims)
+    check_conv_dtype(x, dims, max(dilation) > 1, transposed=False)
     kernel = tuple(kernel)
     geo = Geometry(x.shape[2:], kernel, dilation,
                    _conv_pads(padding, x.shape[2:], kernel, dilation, stride), stride)

@@ -15,7 +15,7 @@ import math
 
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry
-from .conv import _ntuple, _single, check_dtypes
+from .conv import _ntuple, _single, check_conv_dtype, check_dtypes
 from .padding import pad
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
@@ -39,8 +39,7 @@ def _check(x: Tensor, weight: Tensor, bias, groups) -> None:
                            f"bias to be 1-dimensional with {out_ch} elements, but got bias of "
                            f"size {list(bias.shape)} instead")
     check_dtypes(x, weight, bias, bias_first=False)
-    if not x.is_floating_point():
-        raise RuntimeError(f"conv_transpose: expected a floating-point input, got {x.dtype}")
+    check_conv_dtype(x, max(x.dim() - 2, 2), False, transposed=True)  # (1-D runs as 2-D)
 
 
 def _geometry(hw, kernel, stride, padding, output_padding, dilation) -> tuple:

@@ -125,6 +125,10 @@ _SCATTER_REDUCE_ERRORS = [
               "index 5 is out of bounds for dimension 0 with size 3"),
     ErrorCase((X, 0, np.array([[0, 1]]), np.ones((2, 4)), "foo"), RuntimeError,
               "reduce argument must be either sum, prod, mean, amax or amin, got foo"),
+    ErrorCase((X, 0, np.array([[0, 1]]), np.ones((2, 4)), "add"), RuntimeError,
+              "reduce argument must be either sum, prod, mean, amax or amin, got add"),
+    ErrorCase((X, 0, np.array([[0, 1]]), np.ones((2, 4)), None), TypeError,
+              "argument 'reduce' .*must be str, not NoneType"),
     ErrorCase((X, 0, np.array([[0, 1]]), np.ones((2, 4), np.float32), "sum"), RuntimeError,
               "Expected self.dtype to be equal to src.dtype"),
 ]
@@ -134,6 +138,8 @@ _INDEX_REDUCE_ERRORS = [
               "index out of range in self"),
     ErrorCase((X, 0, np.array([0, 1]), np.ones((2, 4)), "sum"), RuntimeError,
               "Expected reduce to be one of prod, mean, amax or amin but got sum"),
+    ErrorCase((X, 0, np.array([0, 1]), np.ones((2, 4)), "max"), RuntimeError,
+              "Expected reduce to be one of prod, mean, amax or amin but got max"),
     ErrorCase((X, 0, np.array([0, 1]), np.ones((3, 4)), "prod"), RuntimeError,
               r"Number of indices \(2\) should be equal to source.size\(dim\): \(3\)"),
 ]
