@@ -25,6 +25,7 @@ from . import (
     linalg,
     linalg_cholesky,
     linalg_householder,
+    linalg_legacy,
     linalg_lu,
     linalg_pinv,
     linalg_products,
@@ -52,15 +53,16 @@ from . import (
     strided,
     structure,
     tensor_info,
+    view_copies,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
-          linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
+          linalg_householder, linalg_legacy, order_stats, statistics, scans, counting, scatter_reduce,
           index_write, tensor_info, math_more, rounding, strided, igamma, distance,
-          complex_api, more_methods]
+          complex_api, more_methods, view_copies]
 
 
 def install_methods(cls) -> None:
