@@ -60,10 +60,9 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
-          linalg_householder, linalg_legacy, order_stats, statistics, scans, counting, scatter_reduce,
-          index_write, tensor_info, math_more, rounding, strided, igamma, distance,
-          complex_api, more_methods,
-          view_copies]
+          linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
+          scatter_reduce, index_write, tensor_info, math_more, rounding, strided, igamma,
+          distance, complex_api, more_methods, view_copies]
 
 
 def install_methods(cls) -> None:
