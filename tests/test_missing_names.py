@@ -138,3 +138,38 @@ def test_removed_tensor_methods_raise(name):
     x = gpugrad.eye(2)
     with pytest.raises(RuntimeError, match="is now removed"):
         getattr(x, name)(*([x] if name in ("solve", "lstsq") else []))
+
+
+@pytest.mark.parametrize("kwargs", [{"dim": []}, {}])
+def test_gradient_of_no_dims_is_empty_tuple(kwargs):
+    x = 1.5 if not kwargs else [[1.0, 2.0]]
+    assert gpugrad.gradient(gpugrad.tensor(x), **kwargs) == ()
+    assert torch.gradient(torch.tensor(x), **kwargs) == ()
+
+
+@pytest.mark.parametrize("values,coords", [([1, 4, 9], None), ([1, 4, 9], [0, 1, 3]),
+                                           ([1.0, 4.0, 9.0], [0.0, 1.0, 3.0])])
+def test_gradient_result_dtype_like_torch(values, coords):
+    def run(m):
+        kw = {} if coords is None else {"spacing": (m.tensor(coords, dtype=m.float64)
+                                                    if isinstance(coords[0], float)
+                                                    else m.tensor(coords),)}
+        return m.gradient(m.tensor(values), **kw)[0]
+
+    got, want = run(gpugrad), run(torch)
+    assert got.dtype.name == str(want.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("spacing,exc,match", [
+    ([gpugrad.tensor([0.0, 1.0, 2.0]), 1], TypeError, "expected Tensor as element 1"),
+    ([gpugrad.tensor([[0.0, 1.0, 2.0]])], RuntimeError, "to have one dimension"),
+])
+def test_gradient_spacing_errors(spacing, exc, match):
+    t_spacing = [torch.tensor(s.numpy()) if isinstance(s, gpugrad.Tensor) else s
+                 for s in spacing]
+    dim = tuple(range(len(spacing)))
+    with pytest.raises(exc, match=match):
+        torch.gradient(torch.ones(3, 3), spacing=t_spacing, dim=dim)
+    with pytest.raises(exc, match=match):
+        gpugrad.gradient(gpugrad.ones(3, 3), spacing=spacing, dim=dim)

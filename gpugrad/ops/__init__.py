@@ -17,6 +17,7 @@ from . import (
     diagonal,
     distance,
     elementwise,
+    finite_diff,
     igamma,
     index_write,
     indexing,
@@ -62,7 +63,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
           scatter_reduce, index_write, tensor_info, math_more, rounding, strided, igamma,
-          distance, complex_api, more_methods, view_copies]
+          distance, complex_api, more_methods, view_copies, finite_diff]
 
 
 def install_methods(cls) -> None:
