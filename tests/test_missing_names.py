@@ -173,3 +173,27 @@ def test_gradient_spacing_errors(spacing, exc, match):
         torch.gradient(torch.ones(3, 3), spacing=t_spacing, dim=dim)
     with pytest.raises(exc, match=match):
         gpugrad.gradient(gpugrad.ones(3, 3), spacing=spacing, dim=dim)
+
+
+_SPEC_NAMES = {"histogramdd", "gradient", "triangular_solve", "matrix_rank", "lstsq", "solve",
+               "eig", "symeig", "t_copy", "slice_copy"}
+
+
+def _torch_error_cases():
+    import opinfo.specs  # noqa: F401  (fills the registry)
+    from opinfo import REGISTRY
+
+    for spec in REGISTRY:
+        if spec.name in _SPEC_NAMES:
+            for i, case in enumerate(spec.errors):
+                yield pytest.param(spec, case, id=f"{spec.name}-{i}")
+
+
+@pytest.mark.parametrize("spec,case", list(_torch_error_cases()))
+def test_registry_errors_are_torchs(spec, case):
+    """The registry checks gpugrad's errors; these are PyTorch's too."""
+    args = [torch.tensor(a) if isinstance(a, np.ndarray) else a for a in case.args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(case.exc, match=case.match):
+            spec.op(torch, *args, **case.kwargs)

@@ -18,6 +18,7 @@ from . import (
     distance,
     elementwise,
     finite_diff,
+    histograms,
     igamma,
     index_write,
     indexing,
@@ -63,7 +64,8 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
           scatter_reduce, index_write, tensor_info, math_more, rounding, strided, igamma,
-          distance, complex_api, more_methods, view_copies, finite_diff]
+          distance, complex_api, more_methods, view_copies, finite_diff,
+          histograms]
 
 
 def install_methods(cls) -> None:

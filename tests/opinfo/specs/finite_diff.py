@@ -46,6 +46,10 @@ _ERRORS = [ErrorCase((np.ones((2, 3)),), RuntimeError, "only supports edge_order
                      {"dim": (0, -2)}),
            ErrorCase((np.ones((2, 3)),), IndexError, "Dimension out of range", {"dim": 2})]
 
+STRUCTURE_DIFFERS = dict.fromkeys(
+    ("gradient", "gradient_coordinates", "gradient_coordinates_2d"),
+    "the same cat of differences of slices, built from other nodes (narrow, not slice)")
+
 register(
     OpSpec("gradient", lambda m, x, **k: m.gradient(x, **k), _uniform_samples, errors=_ERRORS),
     OpSpec("gradient_coordinates", _at, _coordinate_samples, atol32=1e-4),
