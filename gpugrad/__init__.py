@@ -7,6 +7,8 @@ records the graph for ``backward()``.
 
 from __future__ import annotations
 
+from math import e, inf, nan, pi
+
 from . import (
     _dtype,
     autograd,  # noqa: E402  (after Tensor: autograd's helpers import it lazily)
@@ -78,6 +80,8 @@ for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugr
 
 __version__ = "0.1.0"
 
+newaxis = None  # ``x[gpugrad.newaxis]`` adds a dimension, as NumPy's and PyTorch's
+
 
 def result_type(tensor1, tensor2) -> dtype:
     """The dtype an op on these two operands (tensors or numbers) returns."""
@@ -116,11 +120,12 @@ from . import (  # noqa: E402
 )
 from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
-from .amp import autocast  # noqa: E402
+from .amp import GradScaler, autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (torch.autograd.profiler)
 from .backend import precision as _precision  # noqa: E402
 from .compiler import compile  # noqa: E402
+from .cuda import OutOfMemoryError  # noqa: E402
 from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
 from .serialization import load, save  # noqa: E402

@@ -16,8 +16,15 @@ __all__ = [
     "is_available", "device_count", "current_device", "set_device", "device", "get_device_name",
     "get_device_capability", "synchronize", "manual_seed", "manual_seed_all", "memory_allocated",
     "max_memory_allocated", "memory_reserved", "reset_peak_memory_stats", "empty_cache",
-    "Stream", "stream", "current_stream", "Event",
+    "Stream", "stream", "current_stream", "Event", "OutOfMemoryError",
 ]
+
+
+class OutOfMemoryError(RuntimeError):
+    """A device ran out of memory (``torch.OutOfMemoryError``, also ``torch.cuda``'s)."""
+
+
+OutOfMemoryError.__module__ = "gpugrad"
 
 
 def __getattr__(name: str):

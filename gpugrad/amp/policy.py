@@ -71,7 +71,8 @@ CPU = {
     **dict.fromkeys(["gpugrad.tensordot", "gpugrad.inner", "Tensor.inner"], LOWER),
     **dict.fromkeys(_CPU_FP32_LINALG, FP32),
     "linalg.pinv": LOWER_OUT,
-    "linalg.lu_solve": OPAQUE,  # (PyTorch's is one op: its permutation is not a lowered matmul)
+    # (PyTorch's are one op: the permutation is not a lowered matmul)
+    **dict.fromkeys(["linalg.lu_solve", "gpugrad.lu_solve", "Tensor.lu_solve"], OPAQUE),
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys(_CPU_FP32_POOL3D, FP32),
     "nn.LSTM.forward": LOWER_INPUTS,
@@ -94,7 +95,8 @@ CUDA = {
         "gpugrad.mv", "Tensor.mv", "gpugrad.addmv", "Tensor.addmv", "gpugrad.addr",
         "Tensor.addr", "gpugrad.inner", "Tensor.inner", "linalg.vecdot"], LOWER),
     **dict.fromkeys(["linalg.pinv", "gpugrad.pinverse", "Tensor.pinverse"], LOWER_OUT),
-    **dict.fromkeys(["linalg.lstsq", "linalg.lu_solve"], OPAQUE),  # (one op in PyTorch)
+    **dict.fromkeys(["linalg.lstsq", "linalg.lu_solve", "gpugrad.lu_solve", "Tensor.lu_solve"],
+                    OPAQUE),  # (one op in PyTorch)
     **dict.fromkeys(_OPAQUE, OPAQUE),
     **dict.fromkeys([f"nn.{m}.forward" for m in ("RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
                                                   "GRUCell")], LOWER_INPUTS),

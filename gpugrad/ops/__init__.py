@@ -17,6 +17,8 @@ from . import (
     diagonal,
     distance,
     elementwise,
+    finite_diff,
+    histograms,
     igamma,
     index_write,
     indexing,
@@ -25,6 +27,7 @@ from . import (
     linalg,
     linalg_cholesky,
     linalg_householder,
+    linalg_legacy,
     linalg_lu,
     linalg_pinv,
     linalg_products,
@@ -53,15 +56,16 @@ from . import (
     strided,
     structure,
     tensor_info,
+    view_copies,
 )
 
 TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
           inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
-          linalg_householder, order_stats, statistics, scans, counting, scatter_reduce,
-          segment_reduce, index_write, tensor_info, math_more, rounding, strided, igamma, distance,
-          complex_api, more_methods]
+          linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
+          scatter_reduce, segment_reduce, index_write, tensor_info, math_more, rounding, strided,
+          igamma, distance, complex_api, more_methods, view_copies, finite_diff, histograms]
 
 
 def install_methods(cls) -> None:

@@ -1,10 +1,9 @@
 """Counting and searching (not differentiable): ``unique``, ``unique_consecutive``,
-``bincount``, ``histc``, ``histogram``, ``searchsorted``, ``bucketize``, ``isin``,
-``argwhere``.
+``bincount``, ``searchsorted``, ``bucketize``, ``isin``, ``argwhere`` (the histograms are
+``histograms.py``).
 
 All run on arrays: ``unique`` is a stable sort and a comparison of neighbours (NaN never equals
-NaN, so each NaN is its own value, as in PyTorch); the histograms find each value's bin by a
-binary search of the bin edges, so a value on an edge lands where PyTorch puts it.
+NaN, so each NaN is its own value, as in PyTorch).
 """
 
 from __future__ import annotations
@@ -15,17 +14,13 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
-from .._dtype import FLOAT_KINDS
-from ._return_types import result, return_types
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .indexing import nonzero
 from .sorting import _order
 from .statistics import _torch_name
 
-__all__ = ["unique", "unique_consecutive", "bincount", "histc", "histogram", "searchsorted",
-           "bucketize", "isin", "argwhere"]
-
-result("histogram", "hist bin_edges")
+__all__ = ["unique", "unique_consecutive", "bincount", "searchsorted", "bucketize", "isin",
+           "argwhere"]
 
 
 # ---------------------------------------------------------------------- unique
@@ -139,115 +134,6 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     return input._new(out)
 
 
-# ---------------------------------------------------------------------- histograms
-def _check_float(input: Tensor, kernel: str) -> None:
-    if input._data.dtype.kind not in FLOAT_KINDS:
-        raise NotImplementedError(f"\"{kernel}\" not implemented for '{_torch_name(input)}'")
-
-
-def _edges(input: Tensor, lo: float, hi: float, bins: int):
-    """``bins + 1`` equally spaced edges, rounded to ``input``'s dtype (as PyTorch's)."""
-    return input._backend.xp.linspace(lo, hi, bins + 1).astype(input._data.dtype)
-
-
-def _work_values(input: Tensor):
-    """``input`` flattened, bfloat16 widened to float32 (the bins are found in float32)."""
-    values = input._data.reshape(-1)
-    return values.astype(np.float32) if values.dtype.kind == "V" else values
-
-
-def _count_in_bins(input: Tensor, values, edges, weight=None):
-    """Per bin of the sorted ``edges``, the number (or summed ``weight``) of ``values`` inside
-    it; the last bin includes its right edge, values outside are left out."""
-    xp = input._backend.xp
-    bins = edges.shape[0] - 1
-    pos = xp.searchsorted(edges, values, side="right") - 1
-    pos = xp.where(values == edges[-1], bins - 1, pos)
-    inside = (values >= edges[0]) & (values <= edges[-1]) & (pos >= 0) & (pos < bins)
-    dtype = values.dtype if weight is None else weight.dtype
-    amount = inside.astype(dtype) if weight is None else xp.where(inside, weight, 0)
-    out = xp.zeros(bins, dtype=dtype)
-    input._backend.add_at(out, (xp.where(inside, pos, 0),), amount)
-    return out
-
-
-def histc(input: Tensor, bins: int = 100, min=0, max=0) -> Tensor:  # noqa: A002
-    """The histogram of ``input`` in ``bins`` equal bins over ``[min, max]`` (the data's range
-    when both are equal; values outside are left out)."""
-    check_tensor(input, "histc")
-    _check_float(input, "histogram_cpu")
-    xp = input._backend.xp
-    if bins <= 0:
-        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
-    if min > max:
-        raise RuntimeError("torch.histc: max must be larger than min")
-    values = input._data.reshape(-1)
-    dtype = values.dtype.type
-    lo, hi = dtype(min), dtype(max)
-    if lo == hi and values.size:
-        lo, hi = values.min(), values.max()
-    if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
-        raise RuntimeError(f"torch.histc: range of [{float(lo)}, {float(hi)}] is not finite")
-    if lo == hi:
-        lo, hi = dtype(float(lo) - 1), dtype(float(hi) + 1)
-    # PyTorch's linear interpolation, each step rounded to the input's dtype as its kernel's
-    pos = ((values - lo) * dtype(bins) / (hi - lo)).astype(np.int64)
-    inside = (values >= lo) & (values <= hi)
-    pos = xp.where(pos >= bins, bins - 1, pos)
-    out = xp.zeros(bins, dtype=np.float32 if values.dtype.kind == "V" else values.dtype)
-    input._backend.add_at(out, (xp.where(inside, pos, 0),), inside.astype(out.dtype))
-    return input._new(out.astype(values.dtype))
-
-
-def histogram(input: Tensor, bins=100, *, range=None, weight=None,  # noqa: A002
-              density: bool = False):
-    """``(hist, bin_edges)``: the histogram of ``input`` in ``bins`` equal bins over ``range``
-    (the data's range by default), or in the bins between the sorted edges of a tensor
-    ``bins``; ``weight`` sums weights instead of counting, ``density`` normalizes to a unit
-    integral."""
-    check_tensor(input, "histogram")
-    _check_float(input, "histogramdd")
-    xp = input._backend.xp
-    values = _work_values(input)
-    if weight is not None:
-        check_tensor(weight, "histogram", "weight")
-        if weight._data.shape != input._data.shape:
-            raise RuntimeError(
-                "torch.histogramdd: if weight tensor is provided it should have the same shape "
-                "as the input tensor excluding its innermost dimension, but got input with "
-                f"shape {list(input._data.shape) + [1]} and weight with shape "
-                f"{list(weight._data.shape)}")
-    if isinstance(bins, Tensor):
-        edges = bins._data.astype(values.dtype)
-    else:
-        if bins <= 0:
-            raise RuntimeError(
-                f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
-        if range is not None:
-            lo, hi = float(range[0]), float(range[1])
-            if lo > hi:
-                raise RuntimeError("torch.histogramdd: min should not exceed max, but got min "
-                                   f"{lo:g} max {hi:g} for dimension 0")
-        elif values.size:
-            lo, hi = float(values.min()), float(values.max())
-        else:
-            lo, hi = 0.0, 1.0
-        if lo == hi:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = _edges(input, lo, hi, int(bins)).astype(values.dtype)
-    w = None if weight is None else weight._data.reshape(-1).astype(values.dtype)
-    if edges.shape[0] < 2 or not bool((edges[1:] >= edges[:-1]).all()):
-        hist = xp.zeros(builtins.max(edges.shape[0] - 1, 0), values.dtype)
-    else:
-        hist = _count_in_bins(input, values, edges, w)
-    if density:
-        widths = edges[1:] - edges[:-1]
-        hist = hist / (hist.sum() * widths)
-    dtype = input._data.dtype
-    return return_types.histogram(input._new(hist.astype(dtype)),
-                                  input._new(xp.ascontiguousarray(edges.astype(dtype))))
-
-
 # ---------------------------------------------------------------------- searching
 def _as_array(x, like: Tensor):
     """A Tensor's array, or a number as a 0-d array on ``like``'s backend."""
@@ -334,4 +220,4 @@ def argwhere(input: Tensor) -> Tensor:
 
 
 METHODS = {"unique": unique, "unique_consecutive": unique_consecutive, "bincount": bincount,
-           "histc": histc, "histogram": histogram, "argwhere": argwhere}
+           "argwhere": argwhere}
