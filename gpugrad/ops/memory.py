@@ -14,38 +14,24 @@ from .._typeinfo import channels_last as channels_last_format
 from .._warnings import warn_user
 from ._util import Tensor
 from .strided import _memory, _root
+from .tensor_info import _lowest_address
 
 __all__ = ["is_storage"]
 
 
-class UntypedStorage:
-    """The bytes of memory a tensor shares with its views (``Tensor.untyped_storage()``)."""
+class _Storage:
+    """What both storage kinds report: the memory of ``root``, a tensor that views no other."""
 
     def __init__(self, root: Tensor):
         self._root = root  # read on each call: ``resize_`` may give the root new memory
 
-    def _bytes(self):
-        root = self._root
-        return _memory(root._backend.xp, root._data)
-
     def data_ptr(self) -> int:
         """The address of the first byte."""
-        memory = self._bytes()
-        return int(memory.ctypes.data) if self._root.device.type == "cpu" \
-            else int(memory.data.ptr)
+        return _lowest_address(self._root._data)
 
     def nbytes(self) -> int:
-        return int(self._bytes().nbytes)
-
-    def size(self) -> int:
-        """The length in bytes."""
-        return self.nbytes()
-
-    def __len__(self) -> int:
-        return self.nbytes()
-
-    def element_size(self) -> int:
-        return 1
+        root = self._root
+        return int(_memory(root._backend.xp, root._data).nbytes)
 
     @property
     def device(self):
@@ -54,12 +40,6 @@ class UntypedStorage:
     @property
     def is_cuda(self) -> bool:
         return self._root.device.type == "cuda"
-
-    def untyped(self) -> UntypedStorage:
-        return self
-
-    def __repr__(self) -> str:
-        return f"gpugrad.storage.{type(self).__name__}(device={self.device}) of size {len(self)}"
 
     # writing through storages is not supported
     def __setitem__(self, key, value):
@@ -75,7 +55,27 @@ class UntypedStorage:
         _refuse("resize_")
 
 
-class TypedStorage(UntypedStorage):
+class UntypedStorage(_Storage):
+    """The bytes of memory a tensor shares with its views (``Tensor.untyped_storage()``)."""
+
+    def size(self) -> int:
+        """The length in bytes."""
+        return self.nbytes()
+
+    def __len__(self) -> int:
+        return self.nbytes()
+
+    def element_size(self) -> int:
+        return 1
+
+    def untyped(self) -> UntypedStorage:
+        return self
+
+    def __repr__(self) -> str:
+        return f"gpugrad.storage.UntypedStorage(device={self.device}) of size {len(self)}"
+
+
+class TypedStorage(_Storage):
     """The storage seen as elements of the tensor's dtype (``Tensor.storage()``, deprecated)."""
 
     def __init__(self, untyped: UntypedStorage, dtype):
@@ -140,7 +140,7 @@ def set_(self: Tensor, source=None, storage_offset=0, size=None, stride=None):
 
 def is_storage(obj) -> bool:
     """Whether ``obj`` is a storage object (``untyped_storage()``, ``storage()``)."""
-    return isinstance(obj, UntypedStorage)
+    return isinstance(obj, _Storage)
 
 
 def dim_order(self: Tensor, *, ambiguity_check=False) -> tuple:

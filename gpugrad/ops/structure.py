@@ -268,6 +268,8 @@ def unravel_index(indices: Tensor, shape) -> tuple:
         raise ValueError(f"'shape' cannot have negative values, but got {shape}")
     # coordinate k is (index // prod(shape[k+1:])) % shape[k], floor division and modulo
     strides = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+    if max(strides + list(shape), default=0) > np.iinfo(np.int64).max:
+        raise ValueError("Overflow when unpacking long long")
     ns = math_ns()
     as_long = partial(ns.tensor, dtype=dt.int64, device=indices.device)
     coords = indices.unsqueeze(-1).floor_divide(as_long(strides)) % as_long(shape)

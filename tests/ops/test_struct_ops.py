@@ -169,7 +169,8 @@ def test_unravel_index_of_a_non_contiguous_tensor():
     (gpugrad.tensor(1), (2.0, 3)), (gpugrad.tensor(1), (gpugrad.tensor(2), 3)),
     (gpugrad.tensor(1), (np.int64(2), 3)), (gpugrad.tensor(1), np.int64(3)),
     (gpugrad.tensor(1), "ab"), (gpugrad.tensor(1), (0, 3)), (gpugrad.tensor(1), 2.0),
-    (5, (2, 3)), ([1, 2], (2, 3)),
+    (5, (2, 3)), ([1, 2], (2, 3)), (gpugrad.tensor(1), (2**40, 2**40, 2**40)),
+    (gpugrad.tensor(1), (2**64,)),
 ])
 def test_unravel_index_errors_like_torch(indices, shape):
     def to_torch(v):
