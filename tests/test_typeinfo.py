@@ -4,6 +4,8 @@ new_empty_strided), against PyTorch."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -297,3 +299,75 @@ def test_top_level_get_device_resize_as_fill_():
     assert z.stride() == torch.ones(2, 3).t().contiguous(
         memory_format=torch.legacy_contiguous_format).stride()
     assert gpugrad.init_num_threads() is None
+
+
+def _subclasses(m):
+    return type("Sub", (m.Tensor,), {})
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("make", [lambda m, x: x, lambda m, x: x * 2, lambda m, x: x[1:]])
+def test_as_subclass_aliases_like_torch(make, requires_grad):
+    facts = []
+    for m in (gpugrad, torch):
+        sub = _subclasses(m)
+        x = m.arange(4.0).requires_grad_(requires_grad)
+        t = make(m, x)
+        s = t.as_subclass(sub)
+        facts.append((type(s) is sub, s.requires_grad, s.is_leaf, s.data_ptr() == t.data_ptr(),
+                      s.grad_fn and s.grad_fn.name(), s.tolist(), s is t))
+        if requires_grad:
+            (s * m.arange(4.0)[:s.shape[0]]).sum().backward()
+            facts.append(x.grad.tolist())
+        else:
+            s.add_(1)  # one memory and one version counter
+            facts.append((t.tolist(), t._version, s._version))
+    assert facts[:2] == facts[2:]
+
+
+def test_as_subclass_to_parameter_and_back_and_errors():
+    for m in (gpugrad, torch):
+        p = m.zeros(2).as_subclass(m.nn.Parameter)
+        assert type(p) is m.nn.Parameter and not p.requires_grad and p.is_leaf
+        assert type(p.as_subclass(m.Tensor)) is m.Tensor
+    for bad, match in ((int, "does not inherit from Tensor"), (object, "does not inherit"),
+                       (3, r"cls must be a type \(got int\)")):
+        for m in (gpugrad, torch):
+            with pytest.raises(TypeError, match=match):
+                m.ones(1).as_subclass(bad)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, m: x.resize(2, 3), lambda x, m: x.resize(6), lambda x, m: x.resize(1, 6, 1),
+    lambda x, m: x.resize_as(m.zeros(3, 2)), lambda x, m: x.reshape(2, 3).t().resize(3, 2),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_resize_is_deprecated_and_keeps_the_elements_like_torch(call, dtype):
+    results = []
+    for m in (gpugrad, torch):
+        x = m.arange(6, dtype=getattr(m, dtype)).requires_grad_()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = call(x, m)
+        (out * m.arange(6.0, dtype=out.dtype).reshape(out.shape)).sum().backward()
+        results.append((tuple(out.shape), out.tolist(), out.dtype == getattr(m, dtype),
+                        out.requires_grad, x.grad.tolist(),
+                        [(w.category, str(w.message)) for w in caught]))
+    assert results[0] == results[1]
+
+
+def test_resize_shares_memory_when_contiguous_and_refuses_other_counts():
+    for m in (gpugrad, torch):
+        x = m.arange(6.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert x.resize(3, 2).data_ptr() == x.data_ptr()
+    for args in ((4,), (8,), ((2, 3),), (2, 4)):
+        errors = []
+        for m in (gpugrad, torch):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with pytest.raises(RuntimeError) as caught:
+                    m.arange(6.0).resize(*args)
+            errors.append(str(caught.value))
+        assert errors[0] == errors[1]

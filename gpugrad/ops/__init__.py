@@ -34,6 +34,7 @@ from . import (
     linalg_solve,
     linalg_spectral,
     math_more,
+    memory,
     more_methods,
     order_stats,
     products,
@@ -65,7 +66,7 @@ TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, j
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
           scatter_reduce, segment_reduce, index_write, tensor_info, math_more, rounding, strided,
-          igamma, distance, complex_api, more_methods, view_copies, finite_diff, histograms]
+          igamma, distance, complex_api, more_methods, memory, view_copies, finite_diff, histograms]
 
 
 def install_methods(cls) -> None:

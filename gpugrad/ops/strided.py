@@ -67,7 +67,7 @@ def _memory(xp, data):
     """The elements from the lowest to the highest address ``data`` reaches, as one flat
     array (PyTorch's storage of a tensor made from such an array)."""
     flip = tuple(slice(None, None, -1) if s < 0 else slice(None) for s in data.strides)
-    data = data[flip]  # now starts at its lowest address
+    data = data[(*flip, ...)]  # now starts at its lowest address (a view, even when 0-d)
     item = data.dtype.itemsize
     extent = 0 if data.size == 0 else 1 + sum((n - 1) * s // item
                                               for n, s in zip(data.shape, data.strides))

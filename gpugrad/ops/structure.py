@@ -1,12 +1,15 @@
 """Structural ops: ``block_diag``, ``rot90``, ``cartesian_prod``, ``combinations``, ``meshgrid``,
 ``broadcast_tensors`` and ``broadcast_shapes``, the index factories ``tril_indices`` and
-``triu_indices``, and the in-place forms ``tril_``, ``triu_`` and the shape ops ``t_``,
-``transpose_`` (``swapaxes_``, ``swapdims_``), ``squeeze_``, ``unsqueeze_``."""
+``triu_indices``, ``unravel_index``, and the in-place forms ``tril_``, ``triu_`` and the shape
+ops ``t_``, ``transpose_`` (``swapaxes_``, ``swapdims_``), ``squeeze_``, ``unsqueeze_``."""
 
 from __future__ import annotations
 
 import itertools
+import math
 import warnings
+from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -22,7 +25,8 @@ from .shape import Squeeze, SqueezeAll, SqueezeDims, T, Transpose, Unsqueeze, ex
 from .shape import reshape as _reshape
 
 __all__ = ["block_diag", "rot90", "cartesian_prod", "combinations", "meshgrid",
-           "broadcast_tensors", "broadcast_shapes", "tril_indices", "triu_indices"]
+           "broadcast_tensors", "broadcast_shapes", "tril_indices", "triu_indices",
+           "unravel_index"]
 
 
 # ---------------------------------------------------------------------- block_diag, rot90
@@ -243,6 +247,33 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
     """The (row, column) coordinates of the upper triangle (on and above diagonal
     ``offset``), as ``tril_indices``."""
     return _triangle_indices(row, col, offset, dtype, device, True)
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates in an array of ``shape`` of the flat (row-major) positions ``indices``
+    (an integer tensor), one int64 tensor of ``indices``' shape per dimension. Positions wrap
+    modulo each dimension, as PyTorch's: negative or too large positions are not errors."""
+    if indices.dtype.is_floating_point or indices.dtype == dt.bool:
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    if isinstance(shape, int):  # PyTorch takes Python ints only (not NumPy's)
+        shape = (shape,)
+    elif not isinstance(shape, Sequence):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    for size in shape:
+        if not isinstance(size, int):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got "
+                            f"{type(size)}")
+    shape = tuple(int(size) for size in shape)
+    if any(size < 0 for size in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    # coordinate k is (index // prod(shape[k+1:])) % shape[k], floor division and modulo
+    strides = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+    if max(strides + list(shape), default=0) > np.iinfo(np.int64).max:
+        raise ValueError("Overflow when unpacking long long")
+    ns = math_ns()
+    as_long = partial(ns.tensor, dtype=dt.int64, device=indices.device)
+    coords = indices.unsqueeze(-1).floor_divide(as_long(strides)) % as_long(shape)
+    return coords.unbind(-1)
 
 
 # ---------------------------------------------------------------------- in-place forms

@@ -1,13 +1,17 @@
 """What a tensor is and how its memory is laid out, with PyTorch's names: the predicates
-(``is_signed``, ``is_nonzero``, ``is_same_size``, ``is_inference``, ``is_conj``/``is_neg``,
-``is_storage``), ``get_device``, ``storage_offset``, shared and pinned memory, ``resize_``,
-the element-by-element Python ``apply_``/``map_``, and the top-level ``detach``/``fill``.
+(``is_signed``, ``is_nonzero``, ``is_same_size``, ``is_inference``, ``is_conj``/``is_neg``),
+``get_device``, ``storage_offset``, ``as_subclass``, shared and pinned memory,
+``resize_`` (and the deprecated out-of-place ``resize``), the element-by-element Python
+``apply_``/``map_``, and the top-level ``detach``/``fill``.
 
 None of these records a graph node: they read metadata, or write outside autograd (``resize_``
 and the Python maps refuse tensors that require grad, as PyTorch does).
 """
 
 from __future__ import annotations
+
+import math
+import warnings
 
 import numpy as np
 
@@ -21,7 +25,7 @@ from ..autograd.inference import refuse_write
 from ._util import Tensor, check_tensor
 
 __all__ = [
-    "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_storage", "is_inference",
+    "is_complex", "is_signed", "is_nonzero", "is_same_size", "is_inference",
     "is_conj", "is_neg", "typename", "detach", "detach_", "fill", "fill_", "get_device",
     "resize_as_",
 ]
@@ -54,11 +58,6 @@ def is_same_size(input: Tensor, other: Tensor) -> bool:
     check_tensor(input, "is_same_size")
     check_tensor(other, "is_same_size", "other")
     return input._data.shape == other._data.shape
-
-
-def is_storage(obj) -> bool:
-    """False: gpugrad has no storage objects (a tensor's memory is its array)."""
-    return False
 
 
 def is_inference(input: Tensor) -> bool:
@@ -270,6 +269,32 @@ def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Ten
     return resize_(self, the_template.shape, memory_format=memory_format)
 
 
+def resize(self: Tensor, *sizes) -> Tensor:
+    """Deprecated (warns, as PyTorch): ``self`` viewed with shape ``sizes``, which must hold
+    as many elements (a copy first when ``self`` is not contiguous); differentiable."""
+    warnings.warn("non-inplace resize is deprecated", stacklevel=2)
+    return _resize_view(self, sizes)
+
+
+def resize_as(self: Tensor, tensor: Tensor) -> Tensor:
+    """Deprecated: ``resize`` to ``tensor``'s shape."""
+    warnings.warn("non-inplace resize_as is deprecated", stacklevel=2)
+    return _resize_view(self, tuple(tensor.shape))
+
+
+def _resize_view(self: Tensor, sizes: tuple) -> Tensor:
+    # PyTorch multiplies the arguments as given, so one tuple argument (``resize((2, 3))``)
+    # never matches the element count: kept, as it is PyTorch's behaviour
+    numel = math.prod(sizes)
+    if numel != self.numel():
+        raise RuntimeError(
+            f"requested resize to {'x'.join(map(str, sizes))} ({numel} elements in total), "
+            f"but the given tensor has a size of {'x'.join(map(str, self.shape))} "
+            f"({self.numel()} elements). autograd's resize can only change the shape of a "
+            "given tensor, while preserving the number of elements. ")
+    return self.contiguous().view(*sizes)
+
+
 def _check_format(memory_format) -> None:
     fmt = check_memory_format(memory_format, "resize_")
     if fmt is not contiguous_format and fmt is not legacy_contiguous_format:
@@ -285,6 +310,19 @@ def new_empty_strided(self: Tensor, size, stride, *, dtype=None, device=None,
     return empty_strided(size, stride, dtype=dtype if dtype is not None else self.dtype,
                          device=device if device is not None else self.device,
                          requires_grad=requires_grad)
+
+
+def as_subclass(self: Tensor, cls: type) -> Tensor:
+    """An instance of ``cls`` (a subclass of ``Tensor``) on this tensor's memory: an alias,
+    a view in the graph (``AliasBackward0``) when this tensor requires grad."""
+    if not isinstance(cls, type):
+        raise TypeError(f"cls must be a type (got {type(cls).__name__})")
+    if not issubclass(cls, Tensor):
+        raise TypeError("Creating a Tensor subclass from a class that does not inherit from "
+                        "Tensor is not possible. Make sure your class inherits from Tensor.")
+    out = self[...]  # the whole-tensor view PyTorch records as AliasBackward0
+    out.__class__ = cls
+    return out
 
 
 def _hardshrink(self: Tensor, lambd: float = 0.5) -> Tensor:
@@ -305,6 +343,7 @@ METHODS = {
     "get_device": get_device, "storage_offset": storage_offset, "is_shared": is_shared,
     "share_memory_": share_memory_, "is_pinned": is_pinned, "pin_memory": pin_memory,
     "apply_": apply_, "map_": map_, "resize_": resize_, "resize_as_": resize_as_,
+    "resize": resize, "resize_as": resize_as, "as_subclass": as_subclass,
     "new_empty_strided": new_empty_strided, "hardshrink": _hardshrink, "prelu": _prelu,
     "layout": property(lambda self: strided, doc="``strided``: gpugrad's one layout."),
 }

@@ -170,3 +170,10 @@ def test_empty_batches_and_grids():
         assert tuple(out.shape) == tuple(_sample(torch, x_shape, g_shape).shape)
         out.sum().backward()
         assert tuple(x.grad.shape) == x_shape and tuple(g.grad.shape) == g_shape
+
+
+@pytest.mark.parametrize("name", ["GRID_SAMPLE_INTERPOLATION_MODES", "GRID_SAMPLE_PADDING_MODES"])
+def test_mode_tables_are_torchs(name):
+    got = getattr(gpugrad.nn.functional, name)
+    assert type(got) is dict and got == getattr(torch.nn.functional, name)
+    assert list(got) == list(getattr(torch.nn.functional, name))

@@ -132,3 +132,56 @@ def test_compiled_function_returning_its_argument_returns_each_calls_value():
     for t in (a, b, a, b):
         first, same = compiled(t)
         assert first.tolist() == same.tolist() == t.tolist()
+
+
+# ---------------------------------------------------------------------------- unravel_index
+UNRAVEL_CASES = [
+    ([4, 1, 0, 5], (2, 3)), (5, (2, 3)), ([[1234], [5678]], (10, 10, 10, 10)),
+    ([[1, 2], [3, 4]], 5), ([-1, -6, -7, 6, 100], (2, 3)), (1, ()), ([], (2, 3)),
+    (3, [4]), (7, gpugrad.Size([2, 4])), (1, (True, 3)), (2**40 + 3, (2**40, 2**40)),
+]
+
+
+@pytest.mark.parametrize("indices, shape", UNRAVEL_CASES)
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+def test_unravel_index_like_torch(indices, shape, dtype):
+    low, high = np.min(indices, initial=0), np.max(indices, initial=0)
+    if dtype == "uint8" and low < 0 or dtype != "int64" and high > 255:
+        pytest.skip("values outside the dtype")
+    torch_shape = torch.Size(shape) if isinstance(shape, gpugrad.Size) else shape
+    got = gpugrad.unravel_index(gpugrad.tensor(indices, dtype=getattr(gpugrad, dtype)), shape)
+    want = torch.unravel_index(torch.tensor(indices, dtype=getattr(torch, dtype)), torch_shape)
+    assert type(got) is tuple and len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == gpugrad.int64 and w.dtype == torch.int64
+        assert g.shape == w.shape and g.tolist() == w.tolist()
+
+
+def test_unravel_index_of_a_non_contiguous_tensor():
+    values = np.arange(12).reshape(3, 4) * 7
+    got = gpugrad.unravel_index(gpugrad.tensor(values).t(), (4, 5, 6))
+    want = torch.unravel_index(torch.tensor(values).t(), (4, 5, 6))
+    assert [g.tolist() for g in got] == [w.tolist() for w in want]
+
+
+@pytest.mark.parametrize("indices, shape", [
+    (gpugrad.tensor([1.0]), (2, 3)), (gpugrad.tensor(True), (2,)), (gpugrad.tensor(1), (2, -3)),
+    (gpugrad.tensor(1), (2.0, 3)), (gpugrad.tensor(1), (gpugrad.tensor(2), 3)),
+    (gpugrad.tensor(1), (np.int64(2), 3)), (gpugrad.tensor(1), np.int64(3)),
+    (gpugrad.tensor(1), "ab"), (gpugrad.tensor(1), (0, 3)), (gpugrad.tensor(1), 2.0),
+    (5, (2, 3)), ([1, 2], (2, 3)), (gpugrad.tensor(1), (2**40, 2**40, 2**40)),
+    (gpugrad.tensor(1), (2**64,)),
+])
+def test_unravel_index_errors_like_torch(indices, shape):
+    def to_torch(v):
+        if isinstance(v, gpugrad.Tensor):
+            return torch.tensor(v.tolist(), dtype=getattr(torch, str(v.dtype).split(".")[1]))
+        return tuple(to_torch(s) for s in v) if isinstance(v, tuple) else v
+
+    with pytest.raises(Exception) as want:
+        torch.unravel_index(to_torch(indices), to_torch(shape))
+    with pytest.raises(want.type) as got:
+        gpugrad.unravel_index(indices, shape)
+    message = str(want.value).replace("torch.Tensor", "gpugrad.tensor.Tensor")
+    if want.type is not AttributeError:  # PyTorch's for a non-tensor names its own internals
+        assert str(got.value) == message.replace("torch.", "gpugrad.")

@@ -58,7 +58,12 @@ from .dropout import (
     dropout3d,
     feature_alpha_dropout,
 )
-from .grid import affine_grid, grid_sample
+from .grid import (
+    GRID_SAMPLE_INTERPOLATION_MODES,
+    GRID_SAMPLE_PADDING_MODES,
+    affine_grid,
+    grid_sample,
+)
 from .layers import bilinear, embedding, layer_norm, linear, one_hot
 from .linear_cross_entropy import linear_cross_entropy
 from .loss import (
@@ -160,4 +165,5 @@ __all__ = [
     "linear_cross_entropy", "ctc_loss",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "pixel_shuffle",
     "pixel_unshuffle", "channel_shuffle", "affine_grid", "grid_sample",
+    "GRID_SAMPLE_INTERPOLATION_MODES", "GRID_SAMPLE_PADDING_MODES",
 ]

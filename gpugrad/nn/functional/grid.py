@@ -25,7 +25,12 @@ from ...ops.linalg import matmul
 from ...ops.resample import cubic_weights
 from ...ops.select import clamp, where
 
-__all__ = ["affine_grid", "grid_sample"]
+__all__ = ["affine_grid", "grid_sample", "GRID_SAMPLE_INTERPOLATION_MODES",
+           "GRID_SAMPLE_PADDING_MODES"]
+
+# ``grid_sample``'s mode names with the enum values PyTorch gives them (code reads both)
+GRID_SAMPLE_INTERPOLATION_MODES = {"bilinear": 0, "nearest": 1, "bicubic": 2}
+GRID_SAMPLE_PADDING_MODES = {"zeros": 0, "border": 1, "reflection": 2}
 
 _ALIGN_WARNING = (
     "Default grid_sample and affine_grid behavior has changed to align_corners=False since "
@@ -169,10 +174,10 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     ``"border"`` (the nearest edge) or ``"reflection"``. Returns (N, C, Ho, Wo)."""
     check_tensor(input, "grid_sample")
     check_tensor(grid, "grid_sample", "grid")
-    if mode not in ("bilinear", "nearest", "bicubic"):
+    if mode not in GRID_SAMPLE_INTERPOLATION_MODES:
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
-    if padding_mode not in ("zeros", "border", "reflection"):
+    if padding_mode not in GRID_SAMPLE_PADDING_MODES:
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
                          f"'border', or 'reflection', but got: '{padding_mode}'")
     if align_corners is None:
