@@ -27,9 +27,9 @@ class Where(Function):
     def forward(ctx, condition, a, b, out_dtype):
         np_dtype = out_dtype.np
         ctx.save_for_backward(condition)
-        return condition._new(
-            condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
-        )
+        out = condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
+        # two Python numbers pick in the backend's widest type: PyTorch's dtype is the default's
+        return condition._new(out if out.dtype == np_dtype else out.astype(np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
