@@ -416,3 +416,17 @@ def test_tabular_entity_embeddings_on_imbalanced_classes():
         assert ours[key] == theirs[key], key
     assert ours["class_weights"] == pytest.approx(theirs["class_weights"], rel=1e-6)
     assert ours["running_mean"] == pytest.approx(theirs["running_mean"], abs=0.05)
+
+
+def test_cnn_with_mixup_cutmix_and_ema():
+    """Mixup (Beta ratio, randperm partner, soft one-hot targets) or cutmix (a sliced box) per
+    batch, label smoothing, SGD under SequentialLR (LinearLR warmup, then warm restarts), an
+    EMA by AveragedModel(get_ema_multi_avg_fn): both learn the pictures, the EMA too."""
+    program = _load("cutmix_cnn")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9 and result["ema_accuracy"] >= 0.9, result
+        assert result["n_averaged"] == result["steps"] == 96, result
+    for key in ("first_lr", "max_lr", "restart_lr"):  # the schedule is arithmetic: the same
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key
