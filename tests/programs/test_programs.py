@@ -400,6 +400,7 @@ def test_forecaster_with_scheduled_sampling_and_resume():
         assert result["resumed_loss"] == result["val_after_resume"], result
         assert result["best_reloaded"] == result["final_loss"], result
         assert 3 < result["epochs"] <= 12 and 1e-3 < result["lr"] <= 1e-2, result
+        assert result["loss_dtype"] == "float32", result
 
 
 def test_tabular_entity_embeddings_on_imbalanced_classes():
