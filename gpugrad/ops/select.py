@@ -75,7 +75,9 @@ def select_where(condition, input, other, node) -> Tensor:
         )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
-    return node.apply(condition, a, b, result_dtype(a, b))
+    out_dtype = result_dtype(a, b)
+    a, b = (dt.fit_scalar(x, out_dtype) for x in (a, b))
+    return node.apply(condition, a, b, out_dtype)
 
 
 class Clamp(Function):
@@ -158,6 +160,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
         is_float = isinstance(min, float) or isinstance(max, float)
         if is_float:
             input = input.to(float_result(input.dtype))
+    min, max = (None if b is None else dt.fit_scalar(b, input.dtype) for b in (min, max))
     return Clamp.apply(input, min, max)
 
 
