@@ -265,6 +265,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
             f"full(): argument 'fill_value' must be Number, not {type(fill_value).__name__}")
     if dtype is None:
         dtype = dt.result_type(fill_value)
+    fill_value = dt.fit_scalar(fill_value, dt.to_dtype(dtype))
     return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device,
                    requires_grad)
 

@@ -130,3 +130,36 @@ def test_dtype_errors_name_the_dtype_as_torch(case):
             _dtype_error_cases(m)[case]()
         raised.append((type(caught.value).__name__, str(caught.value).split("\n")[0]))
     assert raised[0] == raised[1]
+
+
+_WRITES = {
+    "full": lambda m, d, v: m.full((2,), v, dtype=d),
+    "fill_": lambda m, d, v: m.zeros(2, dtype=d).fill_(v),
+    "masked_fill": lambda m, d, v: m.zeros(2, dtype=d).masked_fill(m.tensor([True, False]), v),
+    "masked_fill_": lambda m, d, v: m.zeros(2, dtype=d).masked_fill_(m.tensor([True, False]), v),
+    "where": lambda m, d, v: m.where(m.tensor([True, False]), m.zeros(2, dtype=d), v),
+    "clamp": lambda m, d, v: m.clamp(m.zeros(2, dtype=d), max=v),
+}
+
+
+@pytest.mark.parametrize("op", list(_WRITES))
+@pytest.mark.parametrize("name,value", [
+    ("uint8", 300), ("uint8", -1), ("uint8", -255), ("uint8", -256), ("uint8", -1.5),
+    ("int8", 127.9), ("int8", 127.0), ("int8", -129), ("int8", float("nan")),
+    ("int16", float("inf")), ("int32", 2**31), ("int64", 2**63), ("int64", -2**63),
+    ("int64", 2**64), ("float32", 1e39), ("float32", float("inf")), ("float64", 1e300),
+    ("bool", 7), ("int16", True),
+])
+def test_numbers_written_into_tensors_are_checked_as_torch(op, name, value):
+    """fill_/full/masked_fill/where/clamp check that a number fits the dtype (unsigned types
+    wrap negatives down to -max), where arithmetic would wrap silently."""
+    def run(m):
+        try:
+            return m.__name__, repr(_WRITES[op](m, getattr(m, name), value).tolist())
+        except (RuntimeError, OverflowError) as e:
+            return type(e).__name__, str(e)
+    ours, theirs = run(gpugrad), run(torch)
+    if theirs[0] == "torch":
+        assert ours == ("gpugrad", theirs[1]), ours
+    else:
+        assert ours == theirs

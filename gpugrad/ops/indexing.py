@@ -283,6 +283,7 @@ def fill_value(input: Tensor, value):
                 f"{value._data.ndim} dimension(s)."
             )
         return value.to(input.dtype)
+    value = dt.fit_scalar(value.item() if isinstance(value, np.generic) else value, input.dtype)
     if input._data.dtype.kind == "b":
         return bool(value)
     if input._data.dtype.kind in "iu":

@@ -232,6 +232,7 @@ def fill_(self: Tensor, value) -> Tensor:
             )
         return _overwrite(self, value, FillTensorBackward)
     value = scalar_or_tensor(value, "value")
+    value = dt.fit_scalar(value, self.dtype)
     return _overwrite(self, value, FillBackward)
 
 

@@ -27,9 +27,9 @@ class Where(Function):
     def forward(ctx, condition, a, b, out_dtype):
         np_dtype = out_dtype.np
         ctx.save_for_backward(condition)
-        return condition._new(
-            condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
-        )
+        out = condition._backend.where(condition._data, data_as(a, np_dtype), data_as(b, np_dtype))
+        # two Python numbers pick in the backend's widest type: PyTorch's dtype is the default's
+        return condition._new(out if out.dtype == np_dtype else out.astype(np_dtype))
 
     @staticmethod
     def backward(ctx, grad):
@@ -75,7 +75,9 @@ def select_where(condition, input, other, node) -> Tensor:
         )
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
-    return node.apply(condition, a, b, result_dtype(a, b))
+    out_dtype = result_dtype(a, b)
+    a, b = (dt.fit_scalar(x, out_dtype) for x in (a, b))
+    return node.apply(condition, a, b, out_dtype)
 
 
 class Clamp(Function):
@@ -158,6 +160,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
         is_float = isinstance(min, float) or isinstance(max, float)
         if is_float:
             input = input.to(float_result(input.dtype))
+    min, max = (None if b is None else dt.fit_scalar(b, input.dtype) for b in (min, max))
     return Clamp.apply(input, min, max)
 
 

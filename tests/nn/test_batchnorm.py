@@ -92,6 +92,12 @@ def test_errors_match_torch():
         gpugrad.nn.BatchNorm2d(3)(gpugrad.randn(2, 3))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         gpugrad.nn.BatchNorm1d(3)(gpugrad.randn(1, 3))
+    # the size as PyTorch prints it: its Size type, not a list
+    with pytest.raises(ValueError) as theirs:
+        torch.nn.BatchNorm1d(3)(torch.randn(1, 3, 1))
+    with pytest.raises(ValueError) as ours:
+        gpugrad.nn.BatchNorm1d(3)(gpugrad.randn(1, 3, 1))
+    assert str(ours.value) == str(theirs.value).replace("torch.", "gpugrad.")
     with pytest.raises(RuntimeError, match="running_mean should contain 4 elements not 3"):
         gpugrad.nn.BatchNorm1d(3)(gpugrad.randn(5, 4))
     bn = gpugrad.nn.BatchNorm1d(3).eval()

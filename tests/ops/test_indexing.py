@@ -102,6 +102,22 @@ def test_single_argument_where_and_nonzero():
     assert gpugrad.nonzero(gpugrad.tensor(0.0)).shape == (0, 0)
 
 
+@pytest.mark.parametrize("default", [torch.float32, torch.float64])
+@pytest.mark.parametrize("a,b", [(1.5, 0), (1.5, 2.5), (2, 1.5), (1, 0), (True, 0), (True, False)])
+def test_where_between_two_python_numbers_takes_torch_dtype(a, b, default):
+    # mask-based picks such as where(torch.rand(n) < p, 1.0, 0) in training scripts
+    torch.set_default_dtype(default)
+    gpugrad.set_default_dtype(getattr(gpugrad, str(default).split(".")[1]))
+    try:
+        theirs = torch.where(torch.tensor([True, False]), a, b)
+        ours = gpugrad.where(gpugrad.tensor([True, False]), a, b)
+    finally:
+        torch.set_default_dtype(torch.float32)
+        gpugrad.set_default_dtype(gpugrad.float32)
+    assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+    assert ours.tolist() == theirs.tolist()
+
+
 def test_masked_fill_casts_the_value_as_torch():
     i = gpugrad.zeros(3, dtype=gpugrad.int64)
     assert i.masked_fill(gpugrad.tensor([True, False, True]), 1.7).tolist() == [1, 0, 1]

@@ -383,3 +383,51 @@ def test_realnvp_flow_on_two_moons():
         assert ours[key] == theirs[key], key
     assert ours["jacobian_shape"] == (5, 2, 2)
     assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-9)
+
+
+def test_forecaster_with_scheduled_sampling_and_resume():
+    """A GRU encoder over packed histories of different lengths and a GRUCell decoder with
+    scheduled sampling, random_split and drop_last, ReduceLROnPlateau, early stopping and a
+    checkpoint dict resumed through torch.save/load: both learn to continue the waves."""
+    program = _load("forecaster")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.3, rel=1.0)
+    for result in (ours, theirs):
+        assert result["final_loss"] < 0.12, result
+        assert result["split"] == (384, 128) and result["steps_per_epoch"] == 12, result
+        # the resumed run starts where the interrupted one stopped, Adam's step count included
+        assert result["epoch"] == 3 and result["state_steps"] == 36, result
+        assert result["resumed_loss"] == result["val_after_resume"], result
+        assert result["best_reloaded"] == result["final_loss"], result
+        assert 3 < result["epochs"] <= 12 and 1e-3 < result["lr"] <= 1e-2, result
+        assert result["loss_dtype"] == "float32", result
+
+
+def test_tabular_entity_embeddings_on_imbalanced_classes():
+    """unique(return_inverse) and bucketize feed one Embedding per column, one_hot and
+    BatchNorm1d the rest; class weights and a WeightedRandomSampler balance the classes: both
+    learn every class, and the encoders read the columns the same way."""
+    program = _load("tabular_embeddings")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.6, rel=0.5)
+    for result in (ours, theirs):
+        assert result["balanced_accuracy"] >= 0.7 and min(result["recall"]) >= 0.45, result
+        assert max(abs(share - 1 / 3) for share in result["drawn_share"]) < 0.03, result
+    for key in ("codes", "bins", "index_dtype", "bin_dtype"):
+        assert ours[key] == theirs[key], key
+    assert ours["class_weights"] == pytest.approx(theirs["class_weights"], rel=1e-6)
+    assert ours["running_mean"] == pytest.approx(theirs["running_mean"], abs=0.05)
+
+
+def test_cnn_with_mixup_cutmix_and_ema():
+    """Mixup (Beta ratio, randperm partner, soft one-hot targets) or cutmix (a sliced box) per
+    batch, label smoothing, SGD under SequentialLR (LinearLR warmup, then warm restarts), an
+    EMA by AveragedModel(get_ema_multi_avg_fn): both learn the pictures, the EMA too."""
+    program = _load("cutmix_cnn")
+    ours, theirs = _both(lambda m: program.main(m))
+    _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
+    for result in (ours, theirs):
+        assert result["accuracy"] >= 0.9 and result["ema_accuracy"] >= 0.9, result
+        assert result["n_averaged"] == result["steps"] == 96, result
+    for key in ("first_lr", "max_lr", "restart_lr"):  # the schedule is arithmetic: the same
+        assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key

@@ -57,7 +57,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(
                 f"Expected more than 1 value per channel when training, got input size "
-                f"{list(input.shape)}"
+                f"{input.shape!r}"  # PyTorch prints its Size
             )
         mean = input.mean(dims)
         var = input.var(dims, correction=0)
