@@ -1,0 +1,81 @@
+"""Loss functions and modules on bad or legacy input, against PyTorch: out-of-range and
+mistyped targets, weights that do not broadcast, size-mismatch warnings, the legacy
+``size_average``/``reduce`` flags, BCE's log clamp, the modules' repr and buffers."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import gpugrad
+
+
+def test_bce_clamps_log_at_minus_100():
+    x = gpugrad.tensor([0.0, 1.0, 0.0], requires_grad=True)
+    y = gpugrad.tensor([1.0, 0.0, 0.0])
+    loss = gpugrad.nn.functional.binary_cross_entropy(x, y, reduction="none")
+    ref = torch.nn.functional.binary_cross_entropy(torch.tensor([0.0, 1.0, 0.0]),
+                                                   torch.tensor([1.0, 0.0, 0.0]), reduction="none")
+    np.testing.assert_allclose(loss.detach().numpy(), ref.numpy())
+    assert loss.detach().numpy().tolist() == [100.0, 100.0, 0.0]
+
+
+def test_out_of_range_targets_name_value_and_range():
+    x = gpugrad.randn(2, 3, 4)
+    with pytest.raises(IndexError, match=r"Target 7 is out of bounds.*\[0, 2\]"):
+        gpugrad.nn.functional.cross_entropy(x, gpugrad.tensor([[0, 1, 7, 0], [1, 1, 1, 1]]))
+    with pytest.raises(IndexError, match="Target -3"):
+        gpugrad.nn.functional.nll_loss(x, gpugrad.tensor([[0, 1, -3, 0], [1, 1, 1, 1]]))
+
+
+def test_target_errors():
+    x = gpugrad.randn(3, 4)
+    with pytest.raises(RuntimeError, match="Long or Byte, but got Int"):
+        gpugrad.nn.functional.cross_entropy(x, gpugrad.tensor([1, 2, 3], dtype=gpugrad.int32))
+    uint8 = gpugrad.nn.functional.cross_entropy(x, gpugrad.tensor([1, 2, 3], dtype=gpugrad.uint8))
+    np.testing.assert_allclose(uint8.item(), gpugrad.nn.functional.cross_entropy(
+        x, gpugrad.tensor([1, 2, 3])).item())
+    with pytest.raises(ValueError, match="batch_size"):
+        gpugrad.nn.functional.cross_entropy(x, gpugrad.tensor([1, 2]))
+    with pytest.raises(ValueError, match="reduction"):
+        gpugrad.nn.CrossEntropyLoss(reduction="average")(x, gpugrad.tensor([1, 2, 3]))
+
+
+@pytest.mark.parametrize("key,shape,match", [
+    ("pos_weight", (4,), "must match the size of tensor"),
+    ("weight", (4,), "must match the size of tensor"),
+    ("pos_weight", (2, 2, 3, 5, 7), "doesn't match the broadcast shape"),
+    ("weight", (2, 2, 3, 5, 7), "doesn't match the broadcast shape"),
+])
+def test_bce_with_logits_weights_must_broadcast_into_the_input_as_torch(key, shape, match):
+    for m in (gpugrad, torch):
+        x = m.zeros(2, 3, 5, 7)
+        with pytest.raises(RuntimeError, match=match):
+            m.nn.functional.binary_cross_entropy_with_logits(x, x, reduction="none",
+                                                             **{key: m.ones(shape)})
+
+
+def test_size_mismatch_warns_like_torch():
+    with pytest.warns(UserWarning, match="different to the input size"):
+        gpugrad.nn.MSELoss()(gpugrad.randn(3, 1), gpugrad.randn(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gpugrad.nn.HuberLoss()(gpugrad.randn(3), gpugrad.randn(3))
+
+
+def test_legacy_reduction_flags():
+    x, y = gpugrad.randn(4), gpugrad.randn(4)
+    with pytest.warns(UserWarning, match="reduction='sum'"):
+        loss = gpugrad.nn.MSELoss(size_average=False)
+    assert loss.reduction == "sum"
+    np.testing.assert_allclose(loss(x, y).item(), ((x - y) ** 2).sum().item(), rtol=1e-6)
+
+
+def test_loss_module_repr_and_buffers():
+    w = gpugrad.ones(3)
+    ce = gpugrad.nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
+    assert repr(ce) == "CrossEntropyLoss()"
+    assert ce.weight is w and "weight" in dict(ce.named_buffers())
