@@ -4,21 +4,17 @@ PyTorch (the random streams differ, so this compares learning, not bits)."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import torch
 
 import gpugrad
 
-
-def _load(name: str):
-    return importlib.import_module(f"programs.{name}")
+from ._compare import load
 
 
 @pytest.mark.parametrize("kind", ["reinforce", "squashed_gaussian"])
 def test_policy_gradient(kind):
-    run = getattr(_load("policy_gradient"), kind)
+    run = getattr(load("policy_gradient"), kind)
     ours, theirs = run(gpugrad), run(torch)
     for result in (ours, theirs):
         assert result["last"] > result["first"] + 0.2, result
@@ -26,7 +22,7 @@ def test_policy_gradient(kind):
 
 
 def test_vae():
-    vae = _load("vae")
+    vae = load("vae")
     ours, theirs = vae.main(gpugrad), vae.main(torch)
     for result in (ours, theirs):
         assert result["final_loss"] < 0.7 * result["initial_loss"], result

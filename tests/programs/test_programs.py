@@ -1,48 +1,34 @@
 """Our PyTorch-style training programs, each run with gpugrad and with PyTorch: both must
 train, and gpugrad's result must land in a band around PyTorch's (the random streams differ,
-so the comparison is of convergence, not of bits)."""
+so the comparison is of convergence, not of bits). Text and sequence models, tabular models,
+reinforcement learning, graphs, flows and the tutorials' loops here; image models in
+test_image_programs.py."""
 
 from __future__ import annotations
-
-import importlib
 
 import pytest
 import torch
 
 import gpugrad
 
+from ._compare import assert_trains_like_torch, both, load
 
-def _load(name: str):
-    return importlib.import_module(f"programs.{name}")
-
-
-def _both(run):
-    return run(gpugrad), run(torch)
-
-
-def _assert_trains_like_torch(ours: dict, theirs: dict, shrink: float, rel: float = 0.15):
-    for result in (ours, theirs):
-        assert result["final_loss"] < shrink * result["initial_loss"], result
-    band = rel * theirs["final_loss"] + 0.05
-    assert abs(ours["final_loss"] - theirs["final_loss"]) <= band, (ours, theirs)
-
-
-CHARLM = _load("charlm")
+CHARLM = load("charlm")
 
 
 @pytest.mark.parametrize("variant", CHARLM.VARIANTS)
 def test_char_language_model(variant):
-    ours, theirs = _both(lambda m: CHARLM.main(m, variant, steps=150 if variant != "gru"
+    ours, theirs = both(lambda m: CHARLM.main(m, variant, steps=150 if variant != "gru"
                                                else 100))
-    _assert_trains_like_torch(ours, theirs, shrink=0.75)
+    assert_trains_like_torch(ours, theirs, shrink=0.75)
     vocabulary = set(CHARLM.corpus())
     assert ours["sample"] and set(ours["sample"]) <= vocabulary
 
 
 def test_gpt_with_weight_tying_and_decay_groups():
-    gpt = _load("gpt")
-    ours, theirs = _both(lambda m: gpt.main(m, steps=100))
-    _assert_trains_like_torch(ours, theirs, shrink=0.6)
+    gpt = load("gpt")
+    ours, theirs = both(lambda m: gpt.main(m, steps=100))
+    assert_trains_like_torch(ours, theirs, shrink=0.6)
     # The tied weight is counted once; matrices decay, biases and LayerNorm weights do not.
     assert ours["n_params"] == theirs["n_params"]
     assert ours["group_sizes"] == theirs["group_sizes"]
@@ -50,8 +36,8 @@ def test_gpt_with_weight_tying_and_decay_groups():
 
 
 def test_lstm_cells_trained_with_lbfgs():
-    program = _load("lstm_lbfgs")
-    ours, theirs = _both(lambda m: program.main(m, steps=6))
+    program = load("lstm_lbfgs")
+    ours, theirs = both(lambda m: program.main(m, steps=6))
     for result in (ours, theirs):  # L-BFGS fits the waves; the test waves follow
         assert result["final_loss"] < 0.02 * result["initial_loss"], result
         assert result["test_loss"] < 0.02, result
@@ -59,8 +45,8 @@ def test_lstm_cells_trained_with_lbfgs():
 
 
 def test_bilstm_crf_tagger():
-    program = _load("bilstm_crf")
-    ours, theirs = _both(lambda m: program.main(m, epochs=25))
+    program = load("bilstm_crf")
+    ours, theirs = both(lambda m: program.main(m, epochs=25))
     for result in (ours, theirs):
         assert result["final_loss"] < 0.35 * result["initial_loss"], result
         assert result["accuracy"] >= 0.85, result
@@ -69,19 +55,19 @@ def test_bilstm_crf_tagger():
 def test_packed_sequence_classifier():
     """Padded batches packed into a bidirectional LSTM (nn.utils.rnn), padding ignored: both
     learn the counting task; final losses are compared by band only (random streams differ)."""
-    program = _load("packed_classifier")
-    ours, theirs = _both(lambda m: program.main(m, steps=100))
-    _assert_trains_like_torch(ours, theirs, shrink=0.2, rel=1.0)
+    program = load("packed_classifier")
+    ours, theirs = both(lambda m: program.main(m, steps=100))
+    assert_trains_like_torch(ours, theirs, shrink=0.2, rel=1.0)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9, result
 
 
 def test_quickstart_tutorial(capsys):
-    quickstart = _load("quickstart")
+    quickstart = load("quickstart")
     ours = quickstart.main(gpugrad)
     printed = capsys.readouterr().out  # gpugrad's run's progress lines
     theirs = quickstart.main(torch)
-    _assert_trains_like_torch(ours, theirs, shrink=0.3, rel=0.3)
+    assert_trains_like_torch(ours, theirs, shrink=0.3, rel=0.3)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9, result
     assert "Using cpu device" in printed and "Accuracy: " in printed
@@ -91,7 +77,7 @@ def test_quickstart_tutorial(capsys):
 def test_compiled_training_script():
     """``torch.compile`` on a training step and on a model: gpugrad's compiled run gives its
     eager run's numbers exactly (most steps replayed), and trains like PyTorch's."""
-    program = _load("compiled_training")
+    program = load("compiled_training")
     ours = program.main(gpugrad)
     eager = program.main(gpugrad, compile=False)
     assert ours["losses"] == eager["losses"]
@@ -99,7 +85,7 @@ def test_compiled_training_script():
     assert ours["replays"] >= 0.8 * len(ours["losses"]) and ours["fallbacks"] == [], ours
     # PyTorch through TorchDynamo without Inductor: its C++ build costs ~20 s on two cores
     theirs = program.main(torch, backend="eager")
-    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.5)
+    assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.5)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9, result
 
@@ -107,32 +93,20 @@ def test_compiled_training_script():
 def test_tabular_regression_with_swa():
     """Whitening by Cholesky, quantile clipping, einsum interactions, RAdam with OneCycleLR,
     then stochastic weight averaging: both train, and the averaged model predicts as well."""
-    program = _load("swa_regression")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.2, rel=0.5)
+    program = load("swa_regression")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.2, rel=0.5)
     for result in (ours, theirs):
         assert result["median_error"] < 0.4 and result["swa_median_error"] < 0.4, result
         assert result["lr_after"] == 2e-3  # SWALR annealed to swa_lr
 
 
-def test_shapes_cnn_with_restarts():
-    """Antialiased resizing, LPPool2d and FractionalMaxPool2d, NAdam under SequentialLR: both
-    learn the shapes; the confusion matrix (bincount, diag, unique) reads the same way."""
-    program = _load("shapes_cnn")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=1.0)
-    for result in (ours, theirs):
-        assert result["accuracy"] >= 0.85 and min(result["recall"]) >= 0.7, result
-        assert result["classes"] == [0, 1, 2]
-    assert ours["lr_after"] == pytest.approx(theirs["lr_after"])
-
-
 def test_skipgram_word_vectors():
     """Skip-gram with negative sampling (multinomial, sigmoid, Adagrad, lerp): words of
     one kind end up nearest to each other."""
-    program = _load("skipgram")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
+    program = load("skipgram")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
     for result in (ours, theirs):
         assert result["neighbours"] >= 0.9, result
 
@@ -140,9 +114,9 @@ def test_skipgram_word_vectors():
 def test_seq2seq_with_attention():
     """GRU encoder and attention decoder with teacher forcing, saved and reloaded through
     torch.save/load: both learn to reverse the letters."""
-    program = _load("seq2seq_attention")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.55, rel=0.3)
+    program = load("seq2seq_attention")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.55, rel=0.3)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.45 and result["attn_shape"] == (60, 7, 7), result
 
@@ -150,31 +124,20 @@ def test_seq2seq_with_attention():
 def test_modern_training_loop():
     """AdamW groups, warmup-cosine LambdaLR, autocast bfloat16, accumulation, clipping, an EMA
     model by _foreach_lerp_, channels_last, inference_mode: both learn the classes."""
-    program = _load("modern_loop")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.85, rel=0.2)
+    program = load("modern_loop")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.85, rel=0.2)
     for result in (ours, theirs):
         assert result["acc"] >= 0.4 and result["lr"] == pytest.approx(0.0), result
-
-
-def test_dcgan():
-    """A DCGAN on squares: both games stay balanced (the discriminator's loss near PyTorch's,
-    the generator's finite and not collapsed to zero)."""
-    program = _load("dcgan")
-    ours, theirs = _both(lambda m: program.main(m))
-    assert ours["shape"] == theirs["shape"] == (16, 1, 8, 8)
-    assert abs(ours["D_last"] - theirs["D_last"]) <= 0.4, (ours, theirs)
-    for result in (ours, theirs):
-        assert 0.3 < result["G_last"] < 3.0 and result["G_first"] > 0.3, result
 
 
 def test_text_classifiers_bag_and_transformer():
     """EmbeddingBag with offsets from a collate_fn; a pre-norm TransformerEncoder with a key
     padding mask, OneCycleLR per batch, label smoothing: the bag learns the count task, the
     transformer the order task, in both libraries."""
-    program = _load("text_transformer")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.3)
+    program = load("text_transformer")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.4, rel=0.3)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.9 and result["bag_accuracy"] >= 0.9, result
         assert result["steps"] == 120 and result["grad"] is False and result["finite"], result
@@ -189,9 +152,9 @@ def test_encoder_classifier_on_padded_batches():
     TransformerEncoder with src_key_padding_mask (a few empty sequences among them), masked
     mean pooling, AdamW groups with a linear warmup LambdaLR: both learn the bigram task, the
     padding row gets no gradient and padding leaves a sequence's logits unchanged."""
-    program = _load("text_classifier_encoder")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.7, rel=0.5)
+    program = load("text_classifier_encoder")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.7, rel=0.5)
     for result in (ours, theirs):
         assert result["accuracy"] >= 0.7 and result["steps"] == 90, result
         assert result["pad_grad"] == 0.0 and result["padding_effect"] < 1e-5, result
@@ -206,8 +169,8 @@ def test_denoiser_resumed_from_checkpoint():
     mid-training (model, optimizer, two schedulers, RNG states) to a file and resumed in fresh
     objects: the resumed run repeats the uninterrupted one exactly, in each library, and both
     denoise."""
-    program = _load("denoiser_resume")
-    ours, theirs = _both(lambda m: program.main(m))
+    program = load("denoiser_resume")
+    ours, theirs = both(lambda m: program.main(m))
     for result in (ours, theirs):
         assert result["resumed_losses"] == result["losses"], result
         assert result["resumed_val_losses"] == result["val_losses"], result
@@ -227,9 +190,9 @@ def test_pretrain_then_finetune_frozen():
     accumulation, top-k accuracy; then a frozen backbone, a new head, a block unfrozen into a
     new param group under ReduceLROnPlateau, hooked features and a nearest-class-mean
     classifier: both libraries pretrain and transfer, and freeze the same parameters."""
-    program = _load("finetune_frozen")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.3)
+    program = load("finetune_frozen")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.3)
     for result in (ours, theirs):
         assert result["top1"] >= 90 and result["top2"] >= 97, result
         assert result["probe_final"] < 0.2 * result["probe_initial"], result
@@ -248,9 +211,9 @@ def test_distillation_from_a_stream():
     loaded into a plain model, a weight-normed student with a checkpointed block distilled by
     kl_div(log_target=True), an EMA student called through func.functional_call: both
     libraries distil the teacher."""
-    program = _load("distill_stream")
-    ours, theirs = _both(lambda m: program.main(m, workers=2))
-    _assert_trains_like_torch(ours, theirs, shrink=0.1, rel=0.5)
+    program = load("distill_stream")
+    ours, theirs = both(lambda m: program.main(m, workers=2))
+    assert_trains_like_torch(ours, theirs, shrink=0.1, rel=0.5)
     for result in (ours, theirs):
         assert result["teacher_final"] < 0.2 * result["teacher_initial"], result
         assert min(result["teacher_acc"], result["student_acc"], result["ema_acc"]) >= 0.9
@@ -261,30 +224,14 @@ def test_distillation_from_a_stream():
     assert ours["lr_end"] == pytest.approx(theirs["lr_end"])
 
 
-def test_resnet_with_autocast_and_one_cycle():
-    """A BasicBlock ResNet (Sequential shortcut, Kaiming init by isinstance) trained by Nesterov
-    SGD under OneCycleLR with clipping, bfloat16 autocast and label smoothing; its state_dict
-    saved to a BytesIO and loaded into a fresh model that predicts the same."""
-    program = _load("resnet_amp")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=0.2)
-    for result in (ours, theirs):
-        assert result["accuracy"] >= 90 and result["agreement"] == 1.0, result
-        assert result["restored_accuracy"] == result["accuracy"], result
-        assert result["dtypes"] == ["bfloat16", "float32"], result  # logits; the loss
-        assert result["steps"] == 12 * 10, result
-    assert ours["state"] == theirs["state"]  # names, shapes and dtypes, buffers included
-    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-9)
-
-
 def test_gcn_node_classification_with_early_stopping():
     """Hand-written GCN message passing (scatter_add_ degrees, pow(-0.5) with the isolated
     node's inf masked to zero, index_add_ aggregation, a scatter_reduce mean layer) trained by
     Adam with two decay groups, early-stopped on validation accuracy: the deep-copied best
     state_dict restores the best model, and both classify the two communities."""
-    program = _load("gcn")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=1.0)
+    program = load("gcn")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.5, rel=1.0)
     for result in (ours, theirs):
         assert result["test_acc"] >= 0.8 and result["val_acc"] == result["best_val"], result
         assert result["epochs_run"] == result["best_epoch"] + 31 < 150, result  # patience 30
@@ -299,8 +246,8 @@ def test_dqn_on_a_corridor():
     """A DQN with a deque replay buffer, epsilon-greedy actions under no_grad, gather of the
     taken actions, a soft-updated target network in eval mode, a terminal mask, Huber loss,
     clip_grad_value_ and AdamW(amsgrad): both learn to walk straight to the goal."""
-    program = _load("dqn")
-    ours, theirs = _both(lambda m: program.main(m))
+    program = load("dqn")
+    ours, theirs = both(lambda m: program.main(m))
     for result in (ours, theirs):
         assert result["initial_return"] < 0 and result["final_return"] == pytest.approx(0.96)
         assert result["greedy_actions"][:-1] == [1] * 5, result  # the goal cell ends it
@@ -308,71 +255,13 @@ def test_dqn_on_a_corridor():
         assert result["target_training"] is False and result["updates"] > 400, result
 
 
-def test_style_transfer_by_input_optimization():
-    """A fixed CNN (frozen, eval) rebuilt child by child into a Sequential with content and
-    style loss modules (Gram matrices), L-BFGS over the image with an in-place clamp in the
-    closure; then a hooked channel's activation ascended with Adam: the image, not the
-    weights, learns, in both libraries."""
-    program = _load("input_optimization")
-    ours, theirs = _both(lambda m: program.main(m))
-    # the same "pretrained" weights and images: the first L-BFGS step agrees closely
-    assert ours["step_losses"][0] == pytest.approx(theirs["step_losses"][0], rel=1e-5)
-    assert ours["step_losses"][1] == pytest.approx(theirs["step_losses"][1], rel=0.5)
-    _assert_trains_like_torch(ours, theirs, shrink=0.005, rel=0.3)
-    for result in (ours, theirs):
-        assert 0.0 <= result["range"][0] and result["range"][1] <= 1.0, result
-        assert result["closure_calls"] == 160 and result["final_content"] < 2.0, result
-        assert result["input_grad"] and not result["weights_grad"], result
-        assert result["visual_last"] > 2 * result["visual_first"] > 0, result
-        assert result["hook_removed"] and result["hook_requires_grad"], result
-    assert ours["names"] == theirs["names"] and ours["names"][-1] == "style_loss_4"
-    assert ours["hook_shape"] == theirs["hook_shape"] == (1, 16, 8, 8)
-
-
-def test_metric_learning_with_batch_hard_triplets():
-    """P-by-K batches, normalized embeddings, batch-hard mining on cdist (masked max, topk of a
-    masked_fill), TripletMarginLoss plus a contrastive loss on cosine_similarity, clipping:
-    both learn embeddings that retrieve unseen classes better than at the start."""
-    program = _load("metric_learning")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.5, rel=0.5)
-    for result in (ours, theirs):
-        assert result["recall_after"] >= 0.6, result
-        assert result["recall_after"] > result["recall_before"], result
-        assert result["unit_norm"] < 1e-5 and result["finite_norms"], result
-        assert result["active_last"] < result["active_first"], result
-        # the functional cosine-distance triplet loss and PairwiseDistance agree with by-hand
-        assert result["cosine_triplet_gap"] < 1e-6 and result["pairwise_gap"] < 1e-5, result
-    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], rel=1e-12)
-
-
-def test_unet_segmentation_with_dice_and_plateau():
-    """A U-Net (ConvTranspose2d and bilinear interpolate decoders, padded cat skips, weight-
-    and spectral-normed convs) trained on BCEWithLogitsLoss(pos_weight) plus a soft Dice loss
-    under ReduceLROnPlateau on the validation IoU: both segment the shapes."""
-    program = _load("unet_segmentation")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.6, rel=0.3)
-    for result in (ours, theirs):
-        assert result["val_iou"] >= 0.7 and result["val_dice"] >= 0.8, result
-        assert result["val_losses"][-1] < 0.6 * result["val_losses"][0], result
-        assert abs(result["sigma"] - 1.0) < 1e-3, result  # spectral norm keeps sigma at 1
-        # the plateau scheduler only ever halves the rate
-        lrs = result["lrs"]
-        assert all(b in (a, a / 2) for a, b in zip([1e-2] + lrs, lrs)), result
-    for key in ("out_shape", "n_params", "param_names"):
-        assert ours[key] == theirs[key], key
-    assert ours["out_shape"] == (40, 1, 15, 15)
-    assert ours["pos_weight"] == pytest.approx(theirs["pos_weight"], rel=1e-6)
-
-
 def test_realnvp_flow_on_two_moons():
     """Masked affine couplings with log-determinants under a MultivariateNormal base, trained
     by maximum likelihood: both fit the moons, invert exactly, and their log-determinants agree
     with autograd.functional.jacobian's slogdet; samples land on the data."""
-    program = _load("realnvp_flow")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.15)
+    program = load("realnvp_flow")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.75, rel=0.15)
     for result in (ours, theirs):
         assert result["test_nll"] < 2.1, result
         assert result["round_trip"] < 1e-4 and result["base_gap"] < 1e-5, result
@@ -389,9 +278,9 @@ def test_forecaster_with_scheduled_sampling_and_resume():
     """A GRU encoder over packed histories of different lengths and a GRUCell decoder with
     scheduled sampling, random_split and drop_last, ReduceLROnPlateau, early stopping and a
     checkpoint dict resumed through torch.save/load: both learn to continue the waves."""
-    program = _load("forecaster")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.3, rel=1.0)
+    program = load("forecaster")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.3, rel=1.0)
     for result in (ours, theirs):
         assert result["final_loss"] < 0.12, result
         assert result["split"] == (384, 128) and result["steps_per_epoch"] == 12, result
@@ -407,9 +296,9 @@ def test_tabular_entity_embeddings_on_imbalanced_classes():
     """unique(return_inverse) and bucketize feed one Embedding per column, one_hot and
     BatchNorm1d the rest; class weights and a WeightedRandomSampler balance the classes: both
     learn every class, and the encoders read the columns the same way."""
-    program = _load("tabular_embeddings")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.6, rel=0.5)
+    program = load("tabular_embeddings")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.6, rel=0.5)
     for result in (ours, theirs):
         assert result["balanced_accuracy"] >= 0.7 and min(result["recall"]) >= 0.45, result
         assert max(abs(share - 1 / 3) for share in result["drawn_share"]) < 0.03, result
@@ -417,17 +306,3 @@ def test_tabular_entity_embeddings_on_imbalanced_classes():
         assert ours[key] == theirs[key], key
     assert ours["class_weights"] == pytest.approx(theirs["class_weights"], rel=1e-6)
     assert ours["running_mean"] == pytest.approx(theirs["running_mean"], abs=0.05)
-
-
-def test_cnn_with_mixup_cutmix_and_ema():
-    """Mixup (Beta ratio, randperm partner, soft one-hot targets) or cutmix (a sliced box) per
-    batch, label smoothing, SGD under SequentialLR (LinearLR warmup, then warm restarts), an
-    EMA by AveragedModel(get_ema_multi_avg_fn): both learn the pictures, the EMA too."""
-    program = _load("cutmix_cnn")
-    ours, theirs = _both(lambda m: program.main(m))
-    _assert_trains_like_torch(ours, theirs, shrink=0.8, rel=0.3)
-    for result in (ours, theirs):
-        assert result["accuracy"] >= 0.9 and result["ema_accuracy"] >= 0.9, result
-        assert result["n_averaged"] == result["steps"] == 96, result
-    for key in ("first_lr", "max_lr", "restart_lr"):  # the schedule is arithmetic: the same
-        assert ours[key] == pytest.approx(theirs[key], rel=1e-12), key
