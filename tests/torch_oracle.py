@@ -41,3 +41,23 @@ def norm_module(cls, num_features, **kw):
             module.register_parameter("bias", None)
         return module
     return cls(num_features, **kw)
+
+
+def outcome(fn, lib):
+    """``fn(lib)``'s result, or the type and message of what it raised."""
+    try:
+        return fn(lib)
+    except Exception as exc:  # noqa: BLE001 - the error is the result compared
+        return type(exc), str(exc)
+
+
+def same(fn):
+    """``fn`` run with gpugrad and with torch gives the same result or the same error; returns
+    it."""
+    import torch
+
+    import gpugrad
+
+    got, want = outcome(fn, gpugrad), outcome(fn, torch)
+    assert got == want
+    return got

@@ -1,29 +1,14 @@
-"""Inference mode and inference tensors, against torch: which tensors are inference tensors,
-what autograd and in-place writes refuse later, the mode's nesting, threads and decorators."""
+"""Inference tensors, against torch: which tensors are inference tensors, and what autograd
+and in-place writes refuse later. (The mode itself, nesting, decorators, threads:
+test_inference_mode_context.py.)"""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import torch
+from torch_oracle import outcome, same
 
 import gpugrad
-
-
-def outcome(fn, lib):
-    """``fn(lib)``'s result, or the type and message of what it raised."""
-    try:
-        return fn(lib)
-    except Exception as exc:  # noqa: BLE001 - the error is the result compared
-        return type(exc), str(exc)
-
-
-def same(fn):
-    got, want = outcome(fn, gpugrad), outcome(fn, torch)
-    assert got == want
-    return got
-
 
 SAVED = "Inference tensors cannot be saved for backward"
 INPLACE = "Inplace update to inference tensor outside InferenceMode is not allowed"
@@ -300,117 +285,6 @@ def test_backward_in_inference_mode_makes_inference_gradients():
     want = outcome(run, torch)
     assert got[0] is want[0] is RuntimeError and got[1].startswith(INPLACE)
     assert want[1].startswith(INPLACE)
-
-
-def test_modes_nest():
-    def run(L):
-        seen = []
-
-        def note():
-            seen.append((L.is_grad_enabled(), L.is_inference_mode_enabled(),
-                         L.ones(1).is_inference()))
-
-        note()
-        with L.inference_mode():
-            note()
-            with L.inference_mode(False):
-                note()
-                with L.inference_mode():
-                    note()
-                with L.no_grad():
-                    note()
-                note()
-            with L.no_grad():
-                note()
-            with L.set_grad_enabled(True):
-                note()
-            note()
-        with L.no_grad():
-            with L.inference_mode(mode=False):  # turns grad mode on
-                note()
-            note()
-        with L.inference_mode(False):
-            note()
-        note()
-        return seen
-
-    same(run)
-
-
-def test_decorators():
-    def run(L):
-        def report():
-            return L.is_inference_mode_enabled(), L.is_grad_enabled(), L.ones(1).is_inference()
-
-        @L.inference_mode
-        def bare():
-            return report()
-
-        @L.inference_mode()
-        def called():
-            return report()
-
-        @L.inference_mode(False)
-        def off():
-            return report()
-
-        @L.inference_mode()
-        def gen():
-            yield report()
-            sent = yield report()
-            yield sent
-
-        g = gen()
-        steps = [next(g), report(), next(g), g.send("x")]
-        return bare(), called(), off(), bare.__name__, steps, report()
-
-    same(run)
-
-
-def test_context_object_is_reusable_and_clonable():
-    def run(L):
-        c = L.inference_mode()
-        seen = []
-        for _ in range(2):
-            with c:
-                seen.append(L.is_inference_mode_enabled())
-            seen.append(L.is_inference_mode_enabled())
-        with c.clone():
-            seen.append(L.ones(1).is_inference())
-        return seen
-
-    same(run)
-
-
-def test_inference_mode_is_thread_local():
-    results = {}
-    inside = threading.Event()
-    release = threading.Event()
-
-    def worker():
-        with gpugrad.inference_mode():
-            inside.set()
-            release.wait()
-            results["worker"] = gpugrad.ones(1).is_inference()
-
-    t = threading.Thread(target=worker)
-    t.start()
-    inside.wait()
-    results["main"] = (gpugrad.is_inference_mode_enabled(), gpugrad.ones(1).is_inference(),
-                       gpugrad.ones(2)[0].is_inference())
-    release.set()
-    t.join()
-    assert results == {"worker": True, "main": (False, False, False)}
-    assert not gpugrad.ones(1).is_inference()
-
-
-def test_an_exception_leaves_the_mode():
-    def run(L):
-        with pytest.raises(ValueError), L.inference_mode():
-            raise ValueError
-        return L.is_inference_mode_enabled(), L.is_grad_enabled(), L.ones(1).is_inference()
-
-    same(run)
 
 
 def test_saving_through_saved_tensor_hooks_is_refused_too():
