@@ -89,3 +89,18 @@ def test_list_and_unknown_workload():
     bad = _bench("--only", "host_overhead,nosuch", "--smoke")
     assert bad.returncode != 0
     assert "unknown workload(s) nosuch" in bad.stderr and "host_overhead" in bad.stderr
+
+
+def test_bilstm_crf_op_costs_table():
+    """``python -m bench.bilstm_crf_ops`` prints a row per op of the CRF's inner loop, both
+    libraries timed."""
+    proc = subprocess.run([sys.executable, "-m", "bench.bilstm_crf_ops", "--reps", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split() == ["op", "gpugrad", "µs", "torch", "µs", "ratio"]
+    assert len(lines) == 1 + 18 + 1, proc.stdout
+    assert lines[-1].startswith("iteration")
+    for line in lines[1:]:
+        ours, theirs, ratio = (float(v) for v in line.split()[-3:])
+        assert ours > 0 and theirs > 0 and ratio > 0, line

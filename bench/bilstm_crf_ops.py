@@ -1,0 +1,122 @@
+"""Where a BiLSTM-CRF training step's forward spends its time: the cost of each recorded op of
+the CRF's forward algorithm (``tests/programs/bilstm_crf.py``'s inner loop, one (word, tag)
+pair), timed where it runs, in the loop, with gpugrad and with PyTorch side by side.
+
+An op timed alone (``timeit``, warm caches, the garbage collector off) costs less than the same
+op between the program's other ops; this times each line of one iteration with
+``perf_counter`` in the loop itself, averages over a 12-word sentence's 60 iterations and takes
+the median over repetitions. ``--no-gc`` runs with the garbage collector off, to show its share.
+
+    python -m bench.bilstm_crf_ops [--no-gc] [--reps 300]
+
+Each library runs in its own process (one thread), one after the other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import statistics
+import subprocess
+import sys
+import time
+
+STEPS = ("feat[k]", "view(1,-1)", "expand", "T[k]", "view(1,-1)", "fv + trans", "+ emit",
+         "max(vec, 1)", "item()", "vec[0, i]", "view(1,-1)", "expand", "vec - max", "exp",
+         "sum", "log", "max + log", "view(1)")
+
+
+def _iteration(lib, transitions, forward_var, feat, k, marks):
+    """One (word, tag) step of the forward algorithm, a clock reading after each op."""
+    clock = time.perf_counter
+    t0 = clock()
+    emit = feat[k]
+    t1 = clock()
+    emit = emit.view(1, -1)
+    t2 = clock()
+    emit = emit.expand(1, 5)
+    t3 = clock()
+    trans = transitions[k]
+    t4 = clock()
+    trans = trans.view(1, -1)
+    t5 = clock()
+    vec = forward_var + trans
+    t6 = clock()
+    vec = vec + emit
+    t7 = clock()
+    _, idx = lib.max(vec, 1)
+    t8 = clock()
+    i = idx.item()
+    t9 = clock()
+    best = vec[0, i]
+    t10 = clock()
+    shift = best.view(1, -1)
+    t11 = clock()
+    shift = shift.expand(1, 5)
+    t12 = clock()
+    centred = vec - shift
+    t13 = clock()
+    e = lib.exp(centred)
+    t14 = clock()
+    s = lib.sum(e)
+    t15 = clock()
+    lg = lib.log(s)
+    t16 = clock()
+    score = best + lg
+    t17 = clock()
+    out = score.view(1)
+    t18 = clock()
+    marks.append((t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16,
+                  t17, t18))
+    return out
+
+
+def measure(name: str, reps: int, collect: bool) -> list:
+    """Median µs per op of one iteration, for the library ``name``."""
+    lib = importlib.import_module(name)
+    if name == "torch":
+        lib.set_num_threads(1)
+    lib.manual_seed(0)
+    feats = lib.randn(12, 5, requires_grad=True)
+    transitions = lib.randn(5, 5, requires_grad=True)
+    start = lib.randn(1, 5, requires_grad=True) * 1
+    if not collect:
+        gc.disable()
+    per_rep = []
+    for _ in range(reps):
+        marks = []
+        forward_var = start
+        for feat in feats:
+            forward_var = lib.cat([_iteration(lib, transitions, forward_var, feat, k, marks)
+                                   for k in range(5)]).view(1, -1)
+        per_rep.append([sum(m[j + 1] - m[j] for m in marks) / len(marks)
+                        for j in range(len(STEPS))])
+    return [statistics.median(r[j] for r in per_rep) * 1e6 for j in range(len(STEPS))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=300)
+    parser.add_argument("--no-gc", action="store_true", help="garbage collector off")
+    parser.add_argument("--worker", choices=("gpugrad", "torch"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(" ".join(f"{v:.3f}" for v in measure(args.worker, args.reps, not args.no_gc)))
+        return
+    costs = {}
+    for name in ("gpugrad", "torch"):
+        cmd = [sys.executable, "-m", "bench.bilstm_crf_ops", "--worker", name,
+               "--reps", str(args.reps)] + (["--no-gc"] if args.no_gc else [])
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        costs[name] = [float(v) for v in out.split()]
+    print(f"{'op':<14}{'gpugrad µs':>12}{'torch µs':>10}{'ratio':>8}")
+    for j, step in enumerate(STEPS):
+        ours, theirs = costs["gpugrad"][j], costs["torch"][j]
+        print(f"{step:<14}{ours:>12.2f}{theirs:>10.2f}{ours / theirs:>8.2f}")
+    ours, theirs = sum(costs["gpugrad"]), sum(costs["torch"])
+    print(f"{'iteration':<14}{ours:>12.2f}{theirs:>10.2f}{ours / theirs:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
