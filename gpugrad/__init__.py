@@ -13,7 +13,7 @@ from . import (
     _dtype,
     autograd,  # noqa: E402  (after Tensor: autograd's helpers import it lazily)
 )
-from ._device import device, get_default_device, set_default_device
+from ._device import device, get_default_device, get_device_module, set_default_device
 from ._dtype import (
     bfloat16,
     bool,

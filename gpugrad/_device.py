@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["device", "set_default_device", "get_default_device"]
+__all__ = ["device", "set_default_device", "get_default_device", "get_device_module"]
 
 
 class device:
@@ -99,3 +99,30 @@ def set_default_device(dev) -> None:
     """Set the device that factories use when none is given."""
     global _default
     _default = device(dev) if dev is not None else device("cpu")
+
+
+_device_type = device  # (get_device_module's argument hides the class)
+
+
+def get_device_module(device=None):
+    """The module of a device type: ``gpugrad.cuda`` for ``"cuda"``, ``gpugrad.cpu`` for
+    ``"cpu"``; without a device, the current accelerator's (CPU's when there is none)."""
+    import gpugrad
+
+    if isinstance(device, _device_type):
+        name = device.type
+    elif isinstance(device, str):
+        name = _device_type(device).type
+    elif device is None:
+        from .accelerator import current_accelerator
+
+        found = current_accelerator(check_available=True)
+        name = "cpu" if found is None else found.type
+    else:
+        raise RuntimeError(f"Invalid value of device '{device}', expect torch.device, str, or "
+                           "None")
+    module = getattr(gpugrad, name, None)
+    if module is None or not isinstance(module, type(gpugrad)):
+        raise RuntimeError(f"Device '{name}' does not have a corresponding module registered "
+                           f"as 'gpugrad.{name}'.")
+    return module

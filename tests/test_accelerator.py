@@ -82,3 +82,26 @@ def test_a_device_is_a_context_for_the_default_device():
     assert gpugrad.get_default_device() == before
     with torch.device("cpu"):
         assert torch.ones(1).device.type == "cpu"
+
+
+@pytest.mark.parametrize("device", [None, "cpu", "cpu:0", "cuda", "cuda:1"])
+def test_get_device_module_names_the_device_types_module(device):
+    for m in (gpugrad, torch):
+        as_device = device if device is None else m.device(device)
+        assert m.get_device_module(device) is m.get_device_module(as_device) \
+            is getattr(m, "cpu" if device is None else device.split(":")[0])
+    assert gpugrad.get_device_module(device=device) is gpugrad.get_device_module(device)
+
+
+@pytest.mark.parametrize("bad", [3, 1.5, b"cpu"])
+def test_get_device_module_refuses_what_is_no_device_like_torch(bad):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.get_device_module(bad)
+    with pytest.raises(RuntimeError) as ours:
+        gpugrad.get_device_module(bad)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_get_device_module_refuses_an_unknown_device_string():
+    with pytest.raises(RuntimeError, match="device type at start of device string"):
+        gpugrad.get_device_module("nope")
