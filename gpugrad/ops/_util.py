@@ -29,10 +29,13 @@ def is_scalar(x) -> bool:
 
 
 def foreign_operand(x) -> bool:
-    """Whether ``x`` is of a type Tensor operators do not take (not a Tensor, a number or a
-    NumPy array): given one, they return NotImplemented, as PyTorch's, so that Python asks
-    the other operand (its ``__radd__``...) and ``t == None`` is False."""
-    return not isinstance(x, (Tensor, np.ndarray)) and not isinstance(x, _SCALARS)
+    """Whether ``x`` is of a type Tensor operators do not take (not a Tensor or a number):
+    given one, they return NotImplemented, as PyTorch's, so that Python asks the other operand
+    (its ``__radd__``...) and ``t == None`` is False. A NumPy array is such an operand too:
+    asked, it computes with NumPy on the tensor's ``__array__`` and NumPy's rules, and
+    ``__array_wrap__`` makes the result a CPU tensor (``t + np.ones(2)`` is float64), as in
+    PyTorch; ``==`` alone converts the array (compare.py)."""
+    return not isinstance(x, Tensor) and not isinstance(x, _SCALARS)
 
 
 def operator_method(fn, reflected: bool = False):

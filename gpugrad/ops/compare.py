@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .._dtype import SCALAR_TYPE_NAMES
+import numpy as np
+
+from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype
+from ..backend import cpu_backend
 from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
 from .arithmetic import raise_broadcast_error
 
@@ -116,13 +119,29 @@ def allclose(input: Tensor, other: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False
     return bool(xp.allclose(input._data, other._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
+def _eq_operator(self, other):
+    """``==``: as ``eq``, NotImplemented for a foreign operand; a NumPy array is compared as a
+    CPU tensor, as PyTorch's ``==`` does (its other operators leave arrays to NumPy)."""
+    if isinstance(other, np.ndarray):
+        try:
+            from_numpy_dtype(other.dtype)
+        except TypeError:  # (an array of objects, strings...: foreign, so ``==`` is False)
+            return NotImplemented
+        other = Tensor._make(other, cpu_backend())
+    return _eq_or_foreign(self, other)
+
+
+_eq_or_foreign = operator_method(eq)
+_eq_operator.__name__ = _eq_operator.__qualname__ = "eq"
+
+
 METHODS = {
     "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
     "logical_and": logical_and, "logical_or": logical_or, "logical_xor": logical_xor,
     "logical_not": logical_not, "bitwise_not": bitwise_not, "bitwise_and": bitwise_and,
     "bitwise_or": bitwise_or, "bitwise_xor": bitwise_xor, "isnan": isnan, "isinf": isinf,
     "isfinite": isfinite, "equal": equal, "allclose": allclose,
-    "__eq__": operator_method(eq), "__ne__": operator_method(ne), "__lt__": operator_method(lt),
+    "__eq__": _eq_operator, "__ne__": operator_method(ne), "__lt__": operator_method(lt),
     "__le__": operator_method(le), "__gt__": operator_method(gt), "__ge__": operator_method(ge),
     "__invert__": _invert, "__and__": operator_method(bitwise_and),
     "__or__": operator_method(bitwise_or), "__xor__": operator_method(bitwise_xor),
