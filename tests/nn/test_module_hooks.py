@@ -215,3 +215,16 @@ def test_get_buffer_set_submodule_to_empty(m):
         net.set_submodule("9.x", m.nn.ReLU())
     moved = net.to_empty(device="cpu")
     assert moved is net and net[0].weight.shape == (3, 2)
+    with pytest.raises(TypeError):
+        net.to_empty()  # (device is required)
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_to_empty_without_recursion_keeps_the_submodules_tensors(m):
+    net = m.nn.Sequential(m.nn.Linear(2, 3))
+    net.register_parameter("own", m.nn.Parameter(m.ones(2)))
+    weight, own = net[0].weight, net.own
+    before = weight.detach().clone()
+    net.to_empty(device="cpu", recurse=False)
+    assert net[0].weight is weight and m.equal(weight.detach(), before)
+    assert net.own is own and net.own.shape == (2,)

@@ -15,9 +15,10 @@ class ConversionMixin:
         shared already; CPU tensors refuse (see ``Tensor.share_memory_``)."""
         return self._apply(lambda t: t.share_memory_())
 
-    def _apply(self, convert):
-        """Replace the data of every parameter, gradient and buffer by ``convert(tensor)``."""
-        for module in self.modules():
+    def _apply(self, convert, recurse: bool = True):
+        """Replace the data of every parameter, gradient and buffer by ``convert(tensor)``:
+        this module's and, with ``recurse``, its submodules'."""
+        for module in self.modules() if recurse else (self,):
             with no_grad():
                 for p in module._parameters.values():
                     if p is None:

@@ -201,12 +201,13 @@ class Module(RegistrationMixin, HooksMixin, ConversionMixin, StateDictMixin):
             raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
         setattr(parent, name, module)
 
-    def to_empty(self, *, device=None, recurse: bool = True) -> Module:
+    def to_empty(self, *, device, recurse: bool = True) -> Module:
         """Move parameters and buffers to ``device`` without copying their values (they are
-        left uninitialized); returns self."""
+        left uninitialized), those of the submodules too unless ``recurse`` is False; returns
+        self."""
         from ...factories import empty_like
 
-        return self._apply(lambda t: empty_like(t, device=device))
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     # --------------------------------------------------------------- modes and grads
     def train(self, mode: bool = True) -> Module:
