@@ -239,7 +239,10 @@ def _scatter_add(src: Tensor, shape, dim: int, index: Tensor) -> Tensor:
 
 def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` for ``dim=1``: picks along ``dim`` at ``index``
-    (an integer tensor with ``input``'s number of dims, no larger in the other dims)."""
+    (an integer tensor with ``input``'s number of dims, no larger in the other dims).
+    ``sparse_grad=True`` is refused: gpugrad has no sparse tensors (as ``Embedding(sparse=)``)."""
+    if sparse_grad:
+        raise NotImplementedError("gather(sparse_grad=True): sparse gradients are not supported")
     arr = _index_tensor(index, "gather", input._backend)
     x = input._data
     d = wrap_dim(dim, x.ndim)

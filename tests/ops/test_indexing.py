@@ -241,3 +241,13 @@ def test_index_dtype_checked_and_worded_as_torch(op, index_dtype):
             return type(e).__name__, str(e)
 
     assert outcome(gpugrad) == outcome(torch)
+
+
+def test_gather_refuses_sparse_gradients():
+    x = gpugrad.ones(2, 3, requires_grad=True)
+    index = gpugrad.tensor([[0, 1]])
+    with pytest.raises(NotImplementedError, match="sparse_grad"):
+        gpugrad.gather(x, 1, index, sparse_grad=True)
+    with pytest.raises(NotImplementedError, match="sparse_grad"):
+        x.gather(1, index, sparse_grad=True)
+    assert gpugrad.gather(x, 1, index, sparse_grad=False).tolist() == [[1.0, 1.0]]
