@@ -62,6 +62,15 @@ def test_make_tensor():
         assert (i.numpy() != 0).all() and i.dtype == m.int64
         u = m.testing.make_tensor(50, dtype=m.uint8, device="cpu")
         assert u.numpy().min() >= 0 and u.numpy().max() < 10
+        c = m.testing.make_tensor(2, 3, 4, 5, dtype=m.float32, device="cpu",
+                                  memory_format=m.channels_last)
+        assert c.stride() == (60, 1, 15, 3)
+        with pytest.raises(ValueError, match="mutually exclusive"):
+            m.testing.make_tensor(2, 3, 4, 5, dtype=m.float32, device="cpu",
+                                  memory_format=m.channels_last, noncontiguous=True)
+        with pytest.raises(RuntimeError, match="rank 4"):
+            m.testing.make_tensor(2, 3, dtype=m.float32, device="cpu",
+                                  memory_format=m.channels_last)
 
 
 def test_jit_entry_points_run_the_python():

@@ -158,9 +158,14 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
                 noncontiguous: bool = False, exclude_zero: bool = False,
                 memory_format=None):
     """A tensor of ``shape`` filled with uniform values in ``[low, high)`` (PyTorch's default
-    ranges: [-9, 9) for floats and signed ints, [0, 10) for uint8, {False, True} for bool)."""
-    from ..factories import tensor
+    ranges: [-9, 9) for floats and signed ints, [0, 10) for uint8, {False, True} for bool),
+    laid out in ``memory_format`` if given (not with ``noncontiguous``)."""
     from ..sampling import rand, randint
+
+    if noncontiguous and memory_format is not None:
+        raise ValueError(
+            "The parameters `noncontiguous` and `memory_format` are mutually exclusive, but got "
+            f"noncontiguous={noncontiguous} and memory_format={memory_format}")
 
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -187,5 +192,6 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
     if noncontiguous and out.numel() > 1:
         doubled = out.repeat_interleave(2, dim=-1)
         out = doubled[..., ::2]
-    del tensor
+    elif memory_format is not None:
+        out = out.clone(memory_format=memory_format)
     return out.requires_grad_(requires_grad) if requires_grad else out
