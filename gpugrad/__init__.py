@@ -109,6 +109,7 @@ from . import (  # noqa: E402
     hub,
     jit,
     linalg,
+    mps,
     multiprocessing,
     nn,
     optim,
@@ -117,6 +118,7 @@ from . import (  # noqa: E402
     special,
     testing,
     utils,
+    xpu,
 )
 from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)

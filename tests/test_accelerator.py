@@ -105,3 +105,30 @@ def test_get_device_module_refuses_what_is_no_device_like_torch(bad):
 def test_get_device_module_refuses_an_unknown_device_string():
     with pytest.raises(RuntimeError, match="device type at start of device string"):
         gpugrad.get_device_module("nope")
+
+
+def _outcome(fn, *args):
+    try:
+        return ("returns", fn(*args))
+    except Exception as e:  # noqa: BLE001 (the type and message are compared)
+        return (type(e).__name__, str(e))
+
+
+@pytest.mark.parametrize("kind", ["mps", "xpu"])
+def test_devices_gpugrad_lacks_answer_as_torch_without_them(kind):
+    """``gpugrad.mps`` and ``gpugrad.xpu`` are PyTorch's modules on a machine (or build)
+    without those devices, so device-selection code that asks them runs unchanged."""
+    ours, theirs = getattr(gpugrad, kind), getattr(torch, kind)
+    assert not theirs.is_available()  # (what this machine's torch says; the comparison's base)
+    for name in ours.__all__:
+        args = (0,) if name in ("manual_seed", "manual_seed_all", "set_device") else ()
+        if name in ("set_rng_state", "set_per_process_memory_fraction"):
+            args = (torch.zeros(1, dtype=torch.uint8),) if name == "set_rng_state" else (0.5,)
+        assert _outcome(getattr(ours, name), *args) == _outcome(getattr(theirs, name), *args), name
+
+
+def test_the_older_device_selection_boilerplate_runs():
+    for m in (gpugrad, torch):
+        device = ("cuda" if m.cuda.is_available() else "mps" if m.backends.mps.is_available()
+                  else "xpu" if m.xpu.is_available() else "cpu")
+        assert device == "cpu" and m.mps.device_count() == m.xpu.device_count() == 0
