@@ -26,21 +26,19 @@ def manual_seed(seed) -> None:
     int(seed)
 
 
-def _refuse(what: str):
+def _refuse(what: str, name: str):
     def refused(*args, **kwargs):
         raise RuntimeError(f"Cannot execute {what}() without MPS backend.")
+    refused.__name__ = refused.__qualname__ = name
     return refused
 
 
-seed = _refuse("getDefaultGenerator")
-get_rng_state = _refuse("getDefaultGenerator")
-set_rng_state = _refuse("getDefaultGenerator")
-empty_cache = _refuse("emptyCache")
-synchronize = _refuse("deviceSynchronize")
-current_allocated_memory = _refuse("getCurrentAllocatedMemory")
-driver_allocated_memory = _refuse("getDriverAllocatedMemory")
-recommended_max_memory = _refuse("getRecommendedMaxMemory")
-set_per_process_memory_fraction = _refuse("setMemoryFraction")
-for _name in __all__[3:]:
-    globals()[_name].__name__ = globals()[_name].__qualname__ = _name
-del _name
+seed = _refuse("getDefaultGenerator", "seed")
+get_rng_state = _refuse("getDefaultGenerator", "get_rng_state")
+set_rng_state = _refuse("getDefaultGenerator", "set_rng_state")
+empty_cache = _refuse("emptyCache", "empty_cache")
+synchronize = _refuse("deviceSynchronize", "synchronize")
+current_allocated_memory = _refuse("getCurrentAllocatedMemory", "current_allocated_memory")
+driver_allocated_memory = _refuse("getDriverAllocatedMemory", "driver_allocated_memory")
+recommended_max_memory = _refuse("getRecommendedMaxMemory", "recommended_max_memory")
+set_per_process_memory_fraction = _refuse("setMemoryFraction", "set_per_process_memory_fraction")

@@ -72,11 +72,20 @@ def memory_stats(device=None) -> OrderedDict:
     return OrderedDict()
 
 
-def _needs_device(*args, **kwargs):
-    raise AssertionError("Torch not compiled with XPU enabled")
+def _needs_device(name: str):
+    def refused(*args, **kwargs):
+        raise AssertionError("Torch not compiled with XPU enabled")
+    refused.__name__ = refused.__qualname__ = name
+    return refused
 
 
-for _name in __all__[__all__.index("init"):]:
-    _fn = globals()[_name] = lambda *args, **kwargs: _needs_device()
-    _fn.__name__ = _fn.__qualname__ = _name
-del _name, _fn
+init = _needs_device("init")
+current_device = _needs_device("current_device")
+set_device = _needs_device("set_device")
+get_device_name = _needs_device("get_device_name")
+get_device_properties = _needs_device("get_device_properties")
+get_device_capability = _needs_device("get_device_capability")
+synchronize = _needs_device("synchronize")
+initial_seed = _needs_device("initial_seed")
+get_rng_state = _needs_device("get_rng_state")
+mem_get_info = _needs_device("mem_get_info")
