@@ -64,6 +64,7 @@ from .factories import *  # noqa: F403
 from .factories_more import *  # noqa: F403
 from .legacy import *  # noqa: F403
 from .legacy import NEW_METHODS as _NEW_METHODS
+from .lowrank import pca_lowrank, svd_lowrank
 from .ops import TOPICS as _TOPICS
 from .ops import install_methods as _install_methods
 from .random import default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
