@@ -4,24 +4,55 @@
 with ``__dlpack__``) as a Tensor on the same device, and ``torch.from_dlpack(t)`` /
 ``cupy.from_dlpack(t)`` / ``np.from_dlpack(t)`` do the reverse with a gpugrad Tensor. Nothing is
 copied: writes on either side are seen by the other (and are not tracked by autograd's version
-counter).
+counter). ``to_dlpack``/``from_dlpack`` also exchange DLPack capsules, the older protocol
+(``torch.utils.dlpack``).
 """
 
 from __future__ import annotations
 
+import ctypes
+
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
-__all__ = ["from_dlpack"]
+__all__ = ["from_dlpack", "to_dlpack"]
 
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED = 1, 2, 3, 13
 
 
+class _Capsule:
+    """A DLPack capsule presented through the protocol's methods, for NumPy's and CuPy's
+    ``from_dlpack``, which take only objects with ``__dlpack__``."""
+
+    def __init__(self, capsule):
+        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+        get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
+                                                                       ctypes.c_char_p]
+        try:
+            address = get_pointer(capsule, b"dltensor")
+        except ValueError:  # (renamed once consumed)
+            raise RuntimeError(
+                "from_dlpack received an invalid capsule. Note that DLTensor capsules can be "
+                "consumed only once.") from None
+        # A DLManagedTensor starts with its DLTensor: the data pointer, then the device (two
+        # int32: type, id).
+        device = (ctypes.c_int32 * 2).from_address(address + ctypes.sizeof(ctypes.c_void_p))
+        self.capsule, self.device = capsule, (device[0], device[1])
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return self.device
+
+
 def from_dlpack(ext_tensor) -> Tensor:
-    """A Tensor sharing the memory of ``ext_tensor``, an object with ``__dlpack__`` (or a
-    legacy DLPack capsule, taken as CUDA memory)."""
+    """A Tensor sharing the memory of ``ext_tensor``, an object with ``__dlpack__`` or a
+    DLPack capsule (``to_dlpack``'s; usable once)."""
     if isinstance(ext_tensor, Tensor):
         return ext_tensor
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
     if hasattr(ext_tensor, "__dlpack_device__"):
         kind, index = ext_tensor.__dlpack_device__()
     else:
@@ -37,6 +68,16 @@ def from_dlpack(ext_tensor) -> Tensor:
         index = data.device.id if index is None else int(index)
         return Tensor._make(data, get_backend(f"cuda:{index}"))
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {kind}")
+
+
+def to_dlpack(tensor: Tensor):
+    """A DLPack capsule of ``tensor``'s memory, for a consumer that takes capsules (as
+    PyTorch's, a tensor that requires grad is exported too: autograd does not see it)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(
+            f"_to_dlpack(): argument 'data' (position 1) must be Tensor, not "
+            f"{type(tensor).__name__}")
+    return tensor._data.__dlpack__()
 
 
 def _check_export(self: Tensor, what: str) -> None:

@@ -1,5 +1,6 @@
-"""Utilities with PyTorch's names: ``gpugrad.utils.data``, ``gpugrad.utils.checkpoint``."""
+"""Utilities with PyTorch's names: ``gpugrad.utils.data``, ``gpugrad.utils.checkpoint``,
+``gpugrad.utils.dlpack``."""
 
-from . import checkpoint, data, hooks
+from . import checkpoint, data, dlpack, hooks
 
-__all__ = ["checkpoint", "data", "hooks"]
+__all__ = ["checkpoint", "data", "dlpack", "hooks"]
