@@ -121,7 +121,34 @@ CASES = [
     ("grid_sampler_bicubic", lambda m, x, g: m.grid_sampler(x, g.tanh(), 2, 2, False),
      (a(1, 1, 4, 4), a(1, 2, 3, 2)), ()),
     ("cdist", lambda m, x, y: m.cdist(x, y), (a(2, 4, 3), a(2, 5, 3)), ()),
+    ("lstm_cell", lambda m, x, h, c, wi, wh, bi, bh: m.cat(m.lstm_cell(x, (h, c), wi, wh, bi,
+                                                                       bh), 1),
+     (a(3, 4), a(3, 2), a(3, 2), a(8, 4), a(8, 2), a(8), a(8)), ()),
+    ("lstm_cell_no_bias", lambda m, x, h, c, wi, wh: m.cat(m.lstm_cell(x, [h, c], wi, wh), 1),
+     (a(2, 3), a(2, 2), a(2, 2), a(8, 3), a(8, 2)), ()),
+    ("gru_cell", lambda m, x, h, wi, wh, bi, bh: m.gru_cell(x, h, wi, wh, bi, bh),
+     (a(3, 4), a(3, 2), a(6, 4), a(6, 2), a(6), a(6)), ()),
+    ("rnn_tanh_cell", lambda m, x, h, wi, wh, bi: m.rnn_tanh_cell(x, h, wi, wh, bi),
+     (a(3, 4), a(3, 2), a(2, 4), a(2, 2), a(2)), ()),
+    ("rnn_relu_cell", lambda m, x, h, wi, wh: m.rnn_relu_cell(x, h, wi, wh),
+     (a(3, 4), a(3, 2), a(2, 4), a(2, 2)), ()),
 ]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x, h, w: m.lstm_cell(x, h, w, w),
+    lambda m, x, h, w: m.lstm_cell(x, (h,), w, w),
+    lambda m, x, h, w: m.lstm_cell(x[0], (h[0], h[0]), w, w),
+    lambda m, x, h, w: m.gru_cell(x[:, :2], h, w, w),
+])
+def test_recurrent_cells_refuse_bad_input_as_torch(call):
+    errors = []
+    for m in (gpugrad, torch):
+        x, h, w = m.ones(2, 3), m.ones(2, 3), m.ones(12, 3)
+        with pytest.raises(Exception) as err:
+            call(m, x, h, w)
+        errors.append((type(err.value), str(err.value)))
+    assert errors[0] == errors[1]
 
 
 @pytest.mark.filterwarnings("error")
