@@ -1,7 +1,8 @@
 """PyTorch's pre-``torch.linalg`` names: ``triangular_solve``, ``lu`` and ``lu_solve`` still work
 (with a deprecation warning, as PyTorch's do) and forward to ``gpugrad.linalg``'s solvers;
 ``matrix_rank``, ``lstsq``, ``solve``, ``eig`` and ``symeig`` were removed in PyTorch 1.9 and
-now only raise, naming their ``torch.linalg`` replacement.
+now only raise, naming their ``torch.linalg`` replacement. ``frobenius_norm`` and
+``nuclear_norm``, kept by PyTorch for TorchScript, warn and forward to the ``linalg`` norms.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from ._return_types import result
 from ._util import Tensor, check_tensor
 from .linalg_lu import lu_factor, lu_factor_ex
 from .linalg_lu import lu_solve as _linalg_lu_solve
+from .linalg_norms import matrix_norm, vector_norm
 from .linalg_solve import _mT, solve_triangular
 from .structure import broadcast_shapes
 
 __all__ = ["triangular_solve", "lu", "lu_solve", "matrix_rank", "lstsq", "solve", "eig",
-           "symeig"]
+           "symeig", "frobenius_norm", "nuclear_norm"]
 
 TriangularSolveResult = result("triangular_solve", "solution cloned_coefficient")
 LuWithInfoResult = result("_lu_with_info", "LU pivots info")
@@ -127,6 +129,30 @@ def symeig(input, eigenvectors=False, upper=True, *, out=None):
                        "replaced with:\nL = torch.linalg.eigvalsh(A, UPLO='U' if upper else "
                        "'L')\n\nand\n\nL, V = torch.symeig(A, eigenvectors=True) should be "
                        "replaced with:\nL, V = torch.linalg.eigh(A, UPLO='U' if upper else 'L')")
+
+
+def _kept_for_jit(name: str, instead: str) -> None:
+    warn_user(f"at::{name} is deprecated and it is just left for JIT compatibility. It will be "
+              f"removed in a future PyTorch release. Please use `{instead}` instead")
+
+
+def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """The 2-norm over ``dim`` (at most two dims): ``linalg.vector_norm(input, 2, dim)``."""
+    _kept_for_jit("frobenius_norm", "linalg.vector_norm(A, 2., dim, keepdim)")
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if len(dims) > 2:
+        raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
+                           "instead.")
+    return vector_norm(input, 2, dims, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """The sum of singular values over the matrix dims ``dim`` (the last two by default):
+    ``linalg.matrix_norm(input, "nuc", dim)``. ``nuclear_norm(input, keepdim)`` also works."""
+    if isinstance(dim, bool):  # nuclear_norm(input, keepdim): PyTorch's first overload
+        dim, keepdim = None, dim
+    _kept_for_jit("nuclear_norm", "linalg.matrix_norm(A, 'nuc', dim, keepdim)")
+    return matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
 
 
 METHODS = {"triangular_solve": triangular_solve, "lu": lu, "lu_solve": lu_solve,

@@ -1,5 +1,6 @@
 """Specs of PyTorch's legacy linalg names (``gpugrad/ops/linalg_legacy.py``):
-``triangular_solve``, ``lu``, ``lu_solve``, and the removed ones that only raise."""
+``triangular_solve``, ``lu``, ``lu_solve``, the norms kept for TorchScript
+(``frobenius_norm``, ``nuclear_norm``), and the removed ones that only raise."""
 
 from __future__ import annotations
 
@@ -58,6 +59,17 @@ register(
     OpSpec("lu_solve", _lu_solve,
            lambda rng: [Sample((randn(rng, 3, 2), _general(rng, 3, 3))),
                         Sample((randn(rng, 3, 1), _general(rng, 2, 3, 3)))], **_TOL),
+    OpSpec("frobenius_norm", lambda m, x, *a: m.frobenius_norm(x, *a),
+           lambda rng: [Sample((randn(rng, 3, 4), (0, 1))), Sample((randn(rng, 2, 3, 4), 1)),
+                        Sample((randn(rng, 2, 3, 4), (2, 0), True)),
+                        Sample((randn(rng, 0, 3), (1,)))], **_TOL,
+           errors=[ErrorCase((np.ones((2, 2, 2)), (0, 1, 2)), RuntimeError,
+                             "at most 2 dimensions")]),
+    OpSpec("nuclear_norm", lambda m, x, *a: m.nuclear_norm(x, *a),
+           lambda rng: [Sample((randn(rng, 3, 4),)), Sample((randn(rng, 3, 4), True)),
+                        Sample((randn(rng, 2, 3, 4),)),
+                        Sample((randn(rng, 4, 2, 3), (2, 0), True))], **_TOL,
+           errors=[ErrorCase((np.ones(3),), RuntimeError, "at least 2 dimensions")]),
     _removed("matrix_rank"),
     _removed("lstsq", 1, 2),
     _removed("solve", 1, 2),
