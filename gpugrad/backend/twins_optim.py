@@ -250,6 +250,27 @@ class OptimTwins:
             step_size /= xp.maximum(_rms(xp, update) / d, 1.0)
             p -= step_size * update
 
+    def muon_step(self, params, grads, momentum_buffers, *, lr: float, update_lrs: list,
+                  weight_decay: float, momentum: float, nesterov: bool, ns_coefficients: tuple,
+                  ns_steps: int, eps: float):
+        """Muon as ``torch.optim.Muon``, for 2-D parameters: ``momentum_buffers`` (zeros at
+        first) move toward the gradients by ``1 - momentum``; the update (the buffer, or with
+        ``nesterov`` the gradient moved toward it by ``momentum``) is orthogonalized by
+        ``_newton_schulz``; then ``p *= 1 - lr * weight_decay`` and
+        ``p -= update_lrs[i] * update`` (the optimizer adjusts each parameter's rate)."""
+        xp = self.xp
+        for p, g, buf, update_lr in zip(params, grads, momentum_buffers, update_lrs):
+            _lerp_(buf, g, 1 - momentum)
+            if nesterov:
+                update = g.copy()
+                _lerp_(update, buf, momentum)
+            else:
+                update = buf
+            update = _newton_schulz(xp, update, ns_coefficients, ns_steps, eps)
+            if weight_decay:
+                p *= 1 - lr * weight_decay
+            p -= update_lr * update.astype(p.dtype, copy=False)
+
 
 # ---------------------------------------------------------------- the shared pieces
 def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
@@ -285,3 +306,39 @@ def _average_square_(avg, x, beta: float) -> None:
 def _rms(xp, x):
     """The root mean square of ``x``'s elements, a 0-d array."""
     return xp.sqrt(xp.mean(x * x))
+
+
+def _newton_schulz(xp, update, coefficients: tuple, steps: int, eps: float):
+    """``update`` made near-orthogonal: over its Frobenius norm (at least ``eps``), then
+    ``steps`` quintic iterations ``X <- a X + (b A + c A^2) X`` with ``A = X X^T``, which push
+    every singular value toward 1 (to roughly 0.7..1.2 with the default coefficients), on the
+    wide orientation (the smaller Gram matrix). Returns float32.
+
+    PyTorch runs the iteration in bfloat16; its CPU matmuls accumulate in float32 and round
+    each result once. So this computes each product (and each ``addmm``-like sum) in float32
+    and rounds its result to a bfloat16 value, as those kernels do: on small matrices the
+    update equals PyTorch's bit for bit, and elsewhere differs where a summation order turns
+    one rounding. Holding the values in float32 needs no bfloat16 support from the array
+    module (CuPy's is experimental)."""
+    a, b, c = coefficients
+    x = _bfloat16_values(xp, update.astype(xp.float32))
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    norm = _bfloat16_values(xp, xp.sqrt(xp.sum(x * x)))
+    floor = _bfloat16_values(xp, xp.asarray(eps, dtype=xp.float32))
+    x = _bfloat16_values(xp, x / xp.maximum(norm, floor))
+    for _ in range(steps):
+        gram = _bfloat16_values(xp, x @ x.T)
+        poly = _bfloat16_values(xp, b * gram + c * (gram @ gram))
+        x = _bfloat16_values(xp, a * x + poly @ x)
+    return x.T if tall else x
+
+
+def _bfloat16_values(xp, x):
+    """float32 ``x`` rounded to the nearest bfloat16 values (ties to even), still float32:
+    the bit pattern rounded at its upper 16 bits, which are bfloat16's. NaNs stay NaN
+    (rounding a payload held in the lower bits would make it an infinity)."""
+    bits = x.view(xp.uint32)
+    rounded = (bits + (((bits >> 16) & 1) + 0x7FFF)) & 0xFFFF0000
+    return xp.where(xp.isnan(x), x, rounded.view(xp.float32))
