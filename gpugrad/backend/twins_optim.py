@@ -257,20 +257,35 @@ class OptimTwins:
         first) move toward the gradients by ``1 - momentum``; the update (the buffer, or with
         ``nesterov`` the gradient moved toward it by ``momentum``) is orthogonalized by
         ``_newton_schulz``; then ``p *= 1 - lr * weight_decay`` and
-        ``p -= update_lrs[i] * update`` (the optimizer adjusts each parameter's rate)."""
+        ``p -= update_lrs[i] * update`` (the optimizer adjusts each parameter's rate).
+
+        Half-precision parameters (bfloat16, float16) are computed in float32 and rounded to
+        their dtype where PyTorch's kernels store a result, once per operation."""
         xp = self.xp
         for p, g, buf, update_lr in zip(params, grads, momentum_buffers, update_lrs):
-            _lerp_(buf, g, 1 - momentum)
+            dtype = p.dtype
+            narrow = dtype.itemsize < 4
+            wide = xp.float32 if narrow else dtype
+            # float32 and float64: no copies, the buffer and the parameter update in place
+            p_w, g_w, buf_w = (a.astype(wide, copy=False) for a in (p, g, buf))
+            _lerp_(buf_w, g_w, 1 - momentum)
+            buf_w = _stored(buf_w, dtype)
             if nesterov:
-                update = g.copy()
-                _lerp_(update, buf, momentum)
+                update = g_w.copy()
+                _lerp_(update, buf_w, momentum)
+                update = _stored(update, dtype)
             else:
-                update = buf
+                update = buf_w
             update = _newton_schulz(xp, update, ns_coefficients, ns_steps, eps)
             if weight_decay:
-                p *= 1 - lr * weight_decay
-            p -= update_lr * update.astype(p.dtype, copy=False)
-
+                p_w *= 1 - lr * weight_decay
+                p_w = _stored(p_w, dtype)
+            if narrow:  # PyTorch's add_ rounds its scale to the parameter's dtype
+                update_lr = float(dtype.type(update_lr))
+            p_w -= update_lr * update.astype(wide, copy=False)
+            if narrow:
+                p[...] = p_w
+                buf[...] = buf_w
 
 # ---------------------------------------------------------------- the shared pieces
 def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
@@ -306,6 +321,11 @@ def _average_square_(avg, x, beta: float) -> None:
 def _rms(xp, x):
     """The root mean square of ``x``'s elements, a 0-d array."""
     return xp.sqrt(xp.mean(x * x))
+
+
+def _stored(x, dtype):
+    """``x`` (computed in a wider dtype) rounded to ``dtype``'s values, in ``x``'s dtype."""
+    return x if x.dtype == dtype else x.astype(dtype).astype(x.dtype)
 
 
 def _newton_schulz(xp, update, coefficients: tuple, steps: int, eps: float):
