@@ -268,12 +268,12 @@ class OptimTwins:
             wide = xp.float32 if narrow else dtype
             # float32 and float64: no copies, the buffer and the parameter update in place
             p_w, g_w, buf_w = (a.astype(wide, copy=False) for a in (p, g, buf))
-            _lerp_(buf_w, g_w, 1 - momentum)
+            # the iteration's bfloat16 roundings turn on the update's last bits, and one taken
+            # otherwise than PyTorch's spreads through the iteration: lerp rounded as its
+            buf_w[...] = _fused_lerp(xp, buf_w, g_w, 1 - momentum)
             buf_w = _stored(buf_w, dtype)
             if nesterov:
-                update = g_w.copy()
-                _lerp_(update, buf_w, momentum)
-                update = _stored(update, dtype)
+                update = _stored(_fused_lerp(xp, g_w, buf_w, momentum), dtype)
             else:
                 update = buf_w
             update = _newton_schulz(xp, update, ns_coefficients, ns_steps, eps)
@@ -286,6 +286,7 @@ class OptimTwins:
             if narrow:
                 p[...] = p_w
                 buf[...] = buf_w
+
 
 # ---------------------------------------------------------------- the shared pieces
 def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
@@ -321,6 +322,20 @@ def _average_square_(avg, x, beta: float) -> None:
 def _rms(xp, x):
     """The root mean square of ``x``'s elements, a 0-d array."""
     return xp.sqrt(xp.mean(x * x))
+
+
+def _fused_lerp(xp, start, end, weight: float):
+    """``start`` moved toward ``end`` by ``weight``, rounded as PyTorch's CPU ``lerp``: the
+    weight in the arrays' dtype, then one fused multiply-add from the nearer end,
+    ``start + w * (end - start)`` or ``end + (w - 1) * (end - start)``. For float32 the fused
+    step is exact in float64 but for a rare second rounding; float64 rounds twice."""
+    dtype = start.dtype
+    w = dtype.type(weight)
+    coeff, base = (w, start) if abs(w) < 0.5 else (w - 1, end)
+    diff = end - start
+    if dtype.itemsize < 8:
+        return (diff.astype(xp.float64) * float(coeff) + base).astype(dtype)
+    return base + coeff * diff
 
 
 def _stored(x, dtype):
