@@ -250,6 +250,44 @@ class OptimTwins:
             step_size /= xp.maximum(_rms(xp, update) / d, 1.0)
             p -= step_size * update
 
+    def muon_step(self, params, grads, momentum_buffers, *, lr: float, update_lrs: list,
+                  weight_decay: float, momentum: float, nesterov: bool, ns_coefficients: tuple,
+                  ns_steps: int, eps: float):
+        """Muon as ``torch.optim.Muon``, for 2-D parameters: ``momentum_buffers`` (zeros at
+        first) move toward the gradients by ``1 - momentum``; the update (the buffer, or with
+        ``nesterov`` the gradient moved toward it by ``momentum``) is orthogonalized by
+        ``_newton_schulz``; then ``p *= 1 - lr * weight_decay`` and
+        ``p -= update_lrs[i] * update`` (the optimizer adjusts each parameter's rate).
+
+        Half-precision parameters (bfloat16, float16) are computed in float32 and rounded to
+        their dtype where PyTorch's kernels store a result, once per operation."""
+        xp = self.xp
+        for p, g, buf, update_lr in zip(params, grads, momentum_buffers, update_lrs):
+            dtype = p.dtype
+            narrow = dtype.itemsize < 4
+            wide = xp.float32 if narrow else dtype
+            # float32 and float64: no copies, the buffer and the parameter update in place
+            p_w, g_w, buf_w = (a.astype(wide, copy=False) for a in (p, g, buf))
+            # the iteration's bfloat16 roundings turn on the update's last bits, and one taken
+            # otherwise than PyTorch's spreads through the iteration: so the lerps round as
+            # PyTorch's do
+            buf_w[...] = _fused_lerp(xp, buf_w, g_w, 1 - momentum)
+            buf_w = _stored(buf_w, dtype)
+            if nesterov:
+                update = _stored(_fused_lerp(xp, g_w, buf_w, momentum), dtype)
+            else:
+                update = buf_w
+            update = _newton_schulz(xp, update, ns_coefficients, ns_steps, eps)
+            if weight_decay:
+                p_w *= 1 - lr * weight_decay
+                p_w = _stored(p_w, dtype)
+            if narrow:  # PyTorch's add_ rounds its scale to the parameter's dtype
+                update_lr = float(dtype.type(update_lr))
+            p_w -= update_lr * update.astype(wide, copy=False)
+            if narrow:
+                p[...] = p_w
+                buf[...] = buf_w
+
 
 # ---------------------------------------------------------------- the shared pieces
 def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr: float = 0.0):
@@ -285,3 +323,59 @@ def _average_square_(avg, x, beta: float) -> None:
 def _rms(xp, x):
     """The root mean square of ``x``'s elements, a 0-d array."""
     return xp.sqrt(xp.mean(x * x))
+
+
+def _fused_lerp(xp, start, end, weight: float):
+    """``start`` moved toward ``end`` by ``weight``, rounded as PyTorch's CPU ``lerp``: the
+    weight in the arrays' dtype, then one fused multiply-add from the nearer end,
+    ``start + w * (end - start)`` or ``end + (w - 1) * (end - start)``. For float32 the fused
+    step is exact in float64 but for a rare second rounding; float64 rounds twice."""
+    dtype = start.dtype
+    w = dtype.type(weight)
+    coeff, base = (w, start) if abs(w) < 0.5 else (w - 1, end)
+    diff = end - start
+    if dtype.itemsize < 8:
+        return (diff.astype(xp.float64) * float(coeff) + base).astype(dtype)
+    return base + coeff * diff
+
+
+def _stored(x, dtype):
+    """``x`` (computed in a wider dtype) rounded to ``dtype``'s values, in ``x``'s dtype."""
+    return x if x.dtype == dtype else x.astype(dtype).astype(x.dtype)
+
+
+def _newton_schulz(xp, update, coefficients: tuple, steps: int, eps: float):
+    """``update`` made near-orthogonal: over its Frobenius norm (at least ``eps``), then
+    ``steps`` quintic iterations ``X <- a X + (b A + c A^2) X`` with ``A = X X^T``, which push
+    the singular values toward 1 (not all the way: with the default coefficients and 5 steps,
+    most land between about 0.7 and 1.2; the smallest may stay lower), on the wide
+    orientation (the smaller Gram matrix). Returns float32.
+
+    PyTorch runs the iteration in bfloat16; its CPU matmuls accumulate in float32 and round
+    each result once. So this computes each product (and each ``addmm``-like sum) in float32
+    and rounds its result to a bfloat16 value, as those kernels do: on small matrices the
+    update equals PyTorch's bit for bit, and elsewhere differs where a summation order turns
+    one rounding. Holding the values in float32 needs no bfloat16 support from the array
+    module (CuPy's is experimental)."""
+    a, b, c = coefficients
+    x = _bfloat16_values(xp, update.astype(xp.float32))
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    norm = _bfloat16_values(xp, xp.sqrt(xp.sum(x * x)))
+    floor = _bfloat16_values(xp, xp.asarray(eps, dtype=xp.float32))
+    x = _bfloat16_values(xp, x / xp.maximum(norm, floor))
+    for _ in range(steps):
+        gram = _bfloat16_values(xp, x @ x.T)
+        poly = _bfloat16_values(xp, b * gram + c * (gram @ gram))
+        x = _bfloat16_values(xp, a * x + poly @ x)
+    return x.T if tall else x
+
+
+def _bfloat16_values(xp, x):
+    """float32 ``x`` rounded to the nearest bfloat16 values (ties to even), still float32:
+    the bit pattern rounded at its upper 16 bits, which are bfloat16's. NaNs stay NaN
+    (rounding a payload held in the lower bits would make it an infinity)."""
+    bits = x.view(xp.uint32)
+    rounded = (bits + (((bits >> 16) & 1) + 0x7FFF)) & 0xFFFF0000
+    return xp.where(xp.isnan(x), x, rounded.view(xp.float32))

@@ -21,6 +21,9 @@ OPTIMIZERS = {
     "ASGD": lambda ps: gpugrad.optim.ASGD(ps, lr=0.05, t0=2),
     "Rprop": lambda ps: gpugrad.optim.Rprop(ps, lr=0.01),
     "Adafactor": lambda ps: gpugrad.optim.Adafactor(ps, lr=0.05, weight_decay=0.01),
+    # Muon takes 2-D parameters only: the MLP's weights (its biases stay as they are)
+    "Muon": lambda ps: gpugrad.optim.Muon([p for p in ps if p.dim() == 2], lr=0.02,
+                                          adjust_lr_fn="match_rms_adamw"),
 }
 
 SCHEDULERS = {
