@@ -89,4 +89,8 @@ def _wrap(owner, name: str) -> None:
         owner = next(cls for cls in owner.__mro__ if name in cls.__dict__)
         if isinstance(owner.__dict__[name], (staticmethod, classmethod)):
             return
-    setattr(owner, name, _accepting_numpy_names(fn, renames))
+    entry = _accepting_numpy_names(fn, renames)
+    # Named where it now lives, so that pickle (a DataLoader worker's collate_fn) finds it.
+    entry.__module__ = owner.__module__ if isinstance(owner, type) else owner.__name__
+    entry.__qualname__ = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
+    setattr(owner, name, entry)

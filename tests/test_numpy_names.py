@@ -120,3 +120,12 @@ def test_exactly_pytorchs_builtins_take_the_numpy_names():
         if _takes(fn, numpy_name, *args) != builtin:
             wrong.append((name, numpy_name, builtin))
     assert not wrong
+
+
+def test_wrapped_entry_points_still_pickle():
+    """By reference, as PyTorch's (``collate_fn=torch.stack`` in a spawned loader worker)."""
+    import pickle
+
+    for fn in (gpugrad.sum, gpugrad.stack, gpugrad.Tensor.mean, gpugrad.Tensor.size,
+               gpugrad.linalg.vector_norm, gpugrad.nn.functional.cosine_similarity):
+        assert pickle.loads(pickle.dumps(fn)) is fn
