@@ -73,11 +73,10 @@ def main(torch, schedule: str = "cosine", steps: int = 1000, timesteps: int = 50
     sqrt_one_minus_alphas_cumprod = coefficients["sqrt_one_minus_alphas_cumprod"]
     posterior_variance = coefficients["posterior_variance"]
 
-    def extract(a, t, x_shape):
-        """The coefficients of timesteps ``t``, shaped to broadcast over a batch of ``x``."""
-        batch_size = t.shape[0]
-        out = a.gather(-1, t.cpu())
-        return out.reshape(batch_size, *((1,) * (len(x_shape) - 1))).to(t.device)
+    def extract(table, t, x_shape):
+        """``table[t]`` for each timestep of the batch, with ``x``'s other dims as 1s."""
+        picked = table.gather(-1, t)
+        return picked.view(-1, *[1] * (len(x_shape) - 1))
 
     def q_sample(x_start, t, noise=None):
         """Diffuse ``x_start`` to step ``t`` in one jump: sqrt(a_bar) x0 + sqrt(1-a_bar) eps."""
@@ -93,11 +92,12 @@ def main(torch, schedule: str = "cosine", steps: int = 1000, timesteps: int = 50
             self.dim = dim
 
         def forward(self, time):
-            half_dim = self.dim // 2
-            embeddings = math.log(10000) / (half_dim - 1)
-            embeddings = torch.exp(torch.arange(half_dim, device=time.device) * -embeddings)
-            embeddings = time[:, None] * embeddings[None, :]
-            return torch.cat((embeddings.sin(), embeddings.cos()), axis=-1)
+            half = self.dim // 2
+            # geometric frequencies from 1 down to 1/10000, a sine and a cosine of each
+            freqs = torch.exp(
+                torch.arange(half, device=time.device) * (-math.log(10000) / (half - 1)))
+            angles = time.unsqueeze(1) * freqs.unsqueeze(0)
+            return torch.cat([torch.sin(angles), torch.cos(angles)], axis=-1)
 
     class Denoiser(nn.Module):
         def __init__(self, hidden=128, time_dim=32):
@@ -147,21 +147,20 @@ def main(torch, schedule: str = "cosine", steps: int = 1000, timesteps: int = 50
     # ------------------------------------------------------------------ ancestral sampling
     @torch.no_grad()
     def p_sample(x, t, t_index):
-        betas_t = extract(betas, t, x.shape)
-        sqrt_one_minus_alphas_cumprod_t = extract(sqrt_one_minus_alphas_cumprod, t, x.shape)
-        sqrt_recip_alphas_t = extract(sqrt_recip_alphas, t, x.shape)
-        # the posterior mean from the predicted noise
-        model_mean = sqrt_recip_alphas_t * (
-            x - betas_t * model(x, t) / sqrt_one_minus_alphas_cumprod_t)
+        """One reverse step x_t -> x_{t-1}: the posterior mean from the predicted noise, plus
+        the posterior's noise except at the last step."""
+        eps = model(x, t)
+        mean = extract(sqrt_recip_alphas, t, x.shape) * (
+            x - extract(betas, t, x.shape) * eps / extract(sqrt_one_minus_alphas_cumprod, t,
+                                                             x.shape))
         if t_index == 0:
-            return model_mean
-        posterior_variance_t = extract(posterior_variance, t, x.shape)
-        return model_mean + torch.sqrt(posterior_variance_t) * torch.randn_like(x)
+            return mean
+        return mean + extract(posterior_variance, t, x.shape).sqrt() * torch.randn_like(x)
 
     @torch.no_grad()
     def sample(n):
         model.eval()
-        x = torch.randn(n, 2)
+        x = torch.randn(n, 2)  # pure noise at t = T
         for i in reversed(range(timesteps)):
             x = p_sample(x, torch.full((n,), i, dtype=torch.long), i)
         return x
