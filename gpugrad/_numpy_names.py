@@ -38,7 +38,10 @@ F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
 
 def _accepting_numpy_names(fn, renames: dict):
     """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name)."""
-    positions = {own: i for i, own in enumerate(inspect.signature(fn).parameters)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # how many positional arguments reach each own name (keyword-only: none do)
+    positions = {own: i if param.kind in positional else float("inf")
+                 for i, (own, param) in enumerate(inspect.signature(fn).parameters.items())
                  if own in renames.values()}
 
     @functools.wraps(fn)

@@ -45,7 +45,7 @@ ACCEPTED = [
     "m.diff(x, axis=0)", "m.linalg.vector_norm(x, axis=1, keepdims=True)",
     "m.linalg.norm(x, axis=0)", "m.special.logsumexp(x, axis=1, keepdims=True)",
     "F.cosine_similarity(x, x + 1, axis=1)", "F.pairwise_distance(x, x + 1, keepdims=True)",
-    "x.nansum(axis=0)", "x.quantile(0.5, axis=1, keepdims=True)",
+    "x.nansum(axis=0)", "x.quantile(0.5, axis=1, keepdims=True)", "m.gradient(x, axis=1)",
 ]
 
 
