@@ -99,6 +99,7 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 # Mixed precision and the math-library switches (``torch.autocast``, ``torch.amp``,
 # ``torch.backends``); autocast's entry points wrap the ops above, so they come last.
 from . import (  # noqa: E402
+    _numpy_names,
     accelerator,
     amp,
     backends,
@@ -133,6 +134,7 @@ from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
 from .serialization import load, save  # noqa: E402
 
+_numpy_names.install(__import__(__name__))  # axis=, keepdims= where PyTorch takes them
 amp.policy.install(__import__(__name__))
 
 cpu = amp.legacy.make_modules(cuda)

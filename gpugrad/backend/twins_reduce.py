@@ -191,22 +191,39 @@ class ReduceTwins:
             out = xp.sum(xp.abs(xa) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         return xp.asarray(out, dtype=x.dtype)
 
-    def cumsum(self, x, axis: int, reverse: bool):
-        """Inclusive cumulative sum along ``axis`` (from the end when ``reverse``).
+    def _scan_acc_dtype(self, x):
+        """The dtype a cumulative sum or product accumulates in (None: ``x``'s own). Integers
+        and bools accumulate into int64 and float16 into float32, as PyTorch's scans; on the
+        CPU float32 accumulates into float64, as PyTorch's CPU kernels (whose running sum is a
+        double): a float32 running sum drifts by ~1e-5 relative over a million terms, theirs
+        stays at float32's rounding. CuPy, as PyTorch's CUDA kernels, scans float32 as it is."""
+        if x.dtype.kind in "biu":
+            return np.int64
+        if self.xp is np and x.dtype == _WIDE_FLOATS[0]:
+            return np.float64
+        return self._acc_dtype(x)
 
-        Integers and bools accumulate into int64, as PyTorch's cumsum.
-        """
+    def _scan(self, scan, x, axis: int, reverse: bool):
+        acc = self._scan_acc_dtype(x)
+        xp = self.xp
+        if reverse:
+            out = xp.flip(scan(xp.flip(x, axis), axis=axis, dtype=acc), axis)
+        else:
+            out = scan(x, axis=axis, dtype=acc)
+        return out if acc is None or acc == np.int64 else out.astype(x.dtype)
+
+    def cumsum(self, x, axis: int, reverse: bool = False):
+        """Inclusive cumulative sum along ``axis`` (from the end when ``reverse``), accumulated
+        as ``_scan_acc_dtype`` says."""
         if x.dtype.kind == "V":  # bfloat16 (bfloat16.py)
             return widened(self.cumsum, x, axis, reverse)
-        xp = self.xp
-        acc = self._acc_dtype(x)
-        if x.dtype.kind in "biu":
-            acc = np.int64
-        if reverse:
-            out = xp.flip(xp.cumsum(xp.flip(x, axis), axis=axis, dtype=acc), axis)
-        else:
-            out = xp.cumsum(x, axis=axis, dtype=acc)
-        return out if acc is None or acc == np.int64 else out.astype(x.dtype)
+        return self._scan(self.xp.cumsum, x, axis, reverse)
+
+    def cumprod(self, x, axis: int, reverse: bool = False):
+        """Inclusive cumulative product along ``axis``, accumulated as ``cumsum``."""
+        if x.dtype.kind == "V":
+            return widened(self.cumprod, x, axis, reverse)
+        return self._scan(self.xp.cumprod, x, axis, reverse)
 
     def expand_to(self, grad, shape):
         """``grad`` (the reduced shape, dims kept) broadcast to ``shape``: the gradient of a sum

@@ -128,7 +128,7 @@ class Cumprod(Function):
     def forward(ctx, x, axis):
         ctx.axis = axis
         data = x._data
-        out = x._backend.xp.cumprod(data.reshape(1) if data.ndim == 0 else data, axis=axis)
+        out = x._backend.cumprod(data.reshape(1) if data.ndim == 0 else data, axis)
         result = x._new(out.reshape(data.shape))
         ctx.save_for_backward(x, result)
         return result
@@ -159,7 +159,8 @@ class Cumprod(Function):
         x, out = self.saved_arrays()
         if x.ndim == 0 or x.size == 0:
             return grad.copy(), None
-        xp, axis = self._backend.xp, self.axis
+        backend, axis = self._backend, self.axis
+        xp = backend.xp
         n = x.shape[axis]
         shape = [1] * x.ndim
         shape[axis] = n
@@ -167,12 +168,10 @@ class Cumprod(Function):
         first_zero = xp.where(x == 0, positions, n).min(axis=axis, keepdims=True)
         before, at_zero = positions < first_zero, positions == first_zero
 
-        def reverse_cumsum(a):
-            return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
-
-        plain = reverse_cumsum(grad * out) / xp.where(before, x, 1)
-        skipped = xp.cumprod(xp.where(at_zero, 1, x), axis=axis)
-        gx = xp.where(before, plain, xp.where(at_zero, reverse_cumsum(grad * skipped), 0))
+        plain = backend.cumsum(grad * out, axis, reverse=True) / xp.where(before, x, 1)
+        skipped = backend.cumprod(xp.where(at_zero, 1, x), axis)
+        gx = xp.where(before, plain,
+                      xp.where(at_zero, backend.cumsum(grad * skipped, axis, reverse=True), 0))
         return gx.astype(x.dtype, copy=False), None
 
 

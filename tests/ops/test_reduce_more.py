@@ -137,6 +137,22 @@ def test_logcumsumexp_of_minus_infinity_and_large_values():
     _compare(lambda m, x: m.logcumsumexp(x, 1), x[:, 2:].copy())
 
 
+@pytest.mark.parametrize("scan", ["cumsum", "cumprod"])
+def test_long_float32_scans_keep_torch_cpu_precision(scan):
+    """PyTorch's CPU scans keep a float64 running value for float32 inputs; ours too, so a
+    million-term float32 cumsum (or a slowly decaying cumprod, as a diffusion schedule's)
+    rounds once per term, not drifting by float32's error per addition."""
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    x = (rng.random(n) if scan == "cumsum" else 1 - 1e-4 * rng.random(n)).astype(np.float32)
+    ours = getattr(gpugrad.from_numpy(x), scan)(0).numpy()
+    theirs = getattr(torch.from_numpy(x), scan)(0).numpy()
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=2e-7, atol=0)
+    exact = getattr(np, scan)(x.astype(np.float64))
+    np.testing.assert_allclose(ours, exact, rtol=2e-7, atol=0)
+
+
 _X = np.random.default_rng(3).standard_normal((3, 4))
 _INT = np.array([0, 2, 2, 5, 1])
 

@@ -6,6 +6,7 @@ test_image_programs.py."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -306,3 +307,34 @@ def test_tabular_entity_embeddings_on_imbalanced_classes():
         assert ours[key] == theirs[key], key
     assert ours["class_weights"] == pytest.approx(theirs["class_weights"], rel=1e-6)
     assert ours["running_mean"] == pytest.approx(theirs["running_mean"], abs=0.05)
+
+
+def test_ddpm_on_a_ring():
+    """A DDPM on 2-D points on a ring: cosine schedule by cumprod, sinusoidal time embeddings,
+    coefficients gathered by timestep, MSE on the noise with Adam, ancestral sampling under
+    no_grad, NumPy-style ``axis=``/``keepdims=`` reductions: both learn to predict the noise,
+    and their samples land on the ring."""
+    program = load("ddpm_2d")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.55, rel=0.15)
+    for result in (ours, theirs):
+        assert result["finite"] and result["sample_shape"] == (1000, 2), result
+        assert abs(result["mean_radius"] - program.RADIUS) < 0.1, result
+        assert result["radius_std"] < 0.25 and result["on_ring"] > 0.9, result
+        assert result["centre"] < 0.25, result  # the samples go round the whole ring
+    assert abs(ours["mean_radius"] - theirs["mean_radius"]) < 0.1
+    assert abs(ours["on_ring"] - theirs["on_ring"]) < 0.08
+    assert ours["lr_end"] == pytest.approx(theirs["lr_end"], abs=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["linear", "cosine"])
+def test_ddpm_noise_schedules_match_torch(schedule):
+    """A 1000-step schedule's coefficients: float32 cumprod over 1000 factors (PyTorch's CPU
+    scan keeps a float64 running product) and the posterior variances agree to rounding."""
+    program = load("ddpm_2d")
+    ours, theirs = both(lambda m: program.noise_schedule(m, schedule, 1000))
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        assert str(ours[key].dtype)[-7:] == str(theirs[key].dtype)[-7:] == "float32", key
+        np.testing.assert_allclose(ours[key].numpy(), theirs[key].numpy(), rtol=2e-6,
+                                   atol=1e-12, err_msg=key)

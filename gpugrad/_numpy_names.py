@@ -1,0 +1,99 @@
+"""NumPy's keyword spellings ``axis=`` and ``keepdims=``, in one place.
+
+PyTorch's C++ argument parser reads ``axis`` as ``dim`` and ``keepdims`` as ``keepdim`` for
+every op it binds (``x.sum(axis=1, keepdims=True)``, ``torch.cat(ts, axis=0)``,
+``x.size(axis=0)``, ``torch.linalg.vector_norm(x, axis=1)``), but the functions PyTorch writes
+in Python take only their own names: ``torch.norm``, ``split``, ``unique``,
+``unique_consecutive``, ``Tensor.unflatten`` and the ``nn.functional`` functions other than the
+two that are the C++ ops themselves (``cosine_similarity``, ``pairwise_distance``) raise
+``TypeError``. Checked against torch 2.13: each of its public functions and ``Tensor`` methods
+that has a ``dim`` or ``keepdim`` parameter accepts the NumPy names exactly when it is a C++
+builtin.
+
+Here each public entry point with a ``dim`` or ``keepdim`` parameter, less those PyTorch writes
+in Python, is replaced once at import by a wrapper that renames the keywords before the call.
+Spelling one argument both ways, or naming one passed by position, raises ``TypeError`` as in
+PyTorch. Calls without keywords pay one extra Python call.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+__all__ = ["install"]
+
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
+
+# The functions and methods that PyTorch writes in Python: no NumPy names there.
+PYTHON_WRITTEN = {
+    "gpugrad": {"norm", "split", "unique", "unique_consecutive"},
+    "Tensor": {"norm", "split", "unique", "unique_consecutive", "unflatten"},
+    "linalg": set(),
+    "special": set(),
+}
+# ``nn.functional`` is Python throughout but for these, which are PyTorch's C++ ops.
+F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
+
+
+def _accepting_numpy_names(fn, renames: dict):
+    """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name)."""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    # how many positional arguments reach each own name (keyword-only: none do)
+    positions = {own: i if param.kind in positional else float("inf")
+                 for i, (own, param) in enumerate(inspect.signature(fn).parameters.items())
+                 if own in renames.values()}
+
+    @functools.wraps(fn)
+    def entry(*args, **kwargs):
+        if kwargs:
+            for numpy_name, own in renames.items():
+                if numpy_name in kwargs:
+                    if own in kwargs or len(args) > positions[own]:  # given both ways
+                        raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
+                                        f"'{numpy_name}'")
+                    kwargs[own] = kwargs.pop(numpy_name)
+        return fn(*args, **kwargs)
+
+    return entry
+
+
+def _renames(fn) -> dict:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {numpy_name: own for numpy_name, own in NUMPY_NAMES.items() if own in params}
+
+
+def install(gpugrad) -> None:
+    """Wrap every public function and ``Tensor`` method that PyTorch lets take the NumPy
+    names. A method a base class defines (``size``, ``stride``) is wrapped on that class."""
+    functional = gpugrad.nn.functional
+    namespaces = {"gpugrad": gpugrad, "Tensor": gpugrad.Tensor, "linalg": gpugrad.linalg,
+                  "special": gpugrad.special}
+    for ns, owner in namespaces.items():
+        for name in dir(owner):
+            if name.startswith("_") or name in PYTHON_WRITTEN[ns]:
+                continue
+            _wrap(owner, name)
+    for name in F_BUILTIN:
+        _wrap(functional, name)
+
+
+def _wrap(owner, name: str) -> None:
+    fn = getattr(owner, name)
+    if isinstance(fn, type) or not callable(fn):
+        return
+    renames = _renames(fn)
+    if not renames:
+        return
+    if isinstance(owner, type):  # set it where the class hierarchy defines it
+        owner = next(cls for cls in owner.__mro__ if name in cls.__dict__)
+        if isinstance(owner.__dict__[name], (staticmethod, classmethod)):
+            return
+    entry = _accepting_numpy_names(fn, renames)
+    # Named where it now lives, so that pickle (a DataLoader worker's collate_fn) finds it.
+    entry.__module__ = owner.__module__ if isinstance(owner, type) else owner.__name__
+    entry.__qualname__ = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
+    setattr(owner, name, entry)
