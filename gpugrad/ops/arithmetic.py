@@ -302,16 +302,33 @@ def rsub(input, other, *, alpha=1) -> Tensor:
     return _rsub(other, input)
 
 
-def div(input, other, *, rounding_mode=None) -> Tensor:
-    """True division (integers divide to the default float dtype); ``rounding_mode`` in
-    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
+def rounding_mode_arg(rounding_mode, fn: str):
+    """``rounding_mode`` checked as PyTorch's ``div`` does: None, ``"trunc"`` or ``"floor"``
+    (bytes read as text, as PyTorch's argument parser does); another string is a
+    RuntimeError, another type a TypeError."""
     if rounding_mode is None:
-        return _div(input, other)
+        return None
+    if isinstance(rounding_mode, bytes):
+        rounding_mode = rounding_mode.decode()
+    if not isinstance(rounding_mode, str):
+        raise TypeError(f"{fn}(): argument 'rounding_mode' must be str or None, not "
+                        f"{type(rounding_mode).__name__}")
     if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(
+        raise RuntimeError(
             f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
             f"'{rounding_mode}'"
         )
+    return rounding_mode
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers divide to the default float dtype); ``rounding_mode`` in
+    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
+    rounding_mode = rounding_mode_arg(rounding_mode, "div")
+    if rounding_mode is None:
+        return _div(input, other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("div(): at least one argument must be a Tensor")
     rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
     if rt.np.kind == "b":
         raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
@@ -320,6 +337,11 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
                                 rounding_mode)
     q = _div(input, other).detach()
     return _UNARY[rounding_mode](q)
+
+
+def true_divide(input, other) -> Tensor:
+    """``div`` without rounding: ``input / other``, integers to the default float dtype."""
+    return _div(input, other)
 
 
 class IntegerDiv(Function):
@@ -376,12 +398,12 @@ __all__ = [
 ]
 subtract = sub
 multiply = mul
-divide = true_divide = div
+divide = div
 
 
 METHODS = {
     "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-    "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
+    "divide": div, "true_divide": true_divide, "floor_divide": floor_divide, "remainder": remainder,
     "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
     "__add__": _add_operator, "__radd__": _add_operator, "__sub__": _sub_operator,

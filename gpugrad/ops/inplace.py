@@ -52,6 +52,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
+from .arithmetic import rounding_mode_arg
 from .convert import _transfer
 from .indexing import masked_fill
 
@@ -150,10 +151,16 @@ def mul_(self: Tensor, other) -> Tensor:
 
 def div_(self: Tensor, other, *, rounding_mode=None) -> Tensor:
     """In-place ``self /= other`` (``rounding_mode`` as in ``div``)."""
+    rounding_mode = rounding_mode_arg(rounding_mode, "div_")
     if rounding_mode is None:
         return _arith(self, "div", other)
     other = scalar_or_tensor(other)
     return _apply(self, lambda s: _op("div")(s, other, rounding_mode=rounding_mode), (other,))
+
+
+def true_divide_(self: Tensor, other) -> Tensor:
+    """In-place ``self /= other``."""
+    return _arith(self, "div", other)
 
 
 def floor_divide_(self: Tensor, other) -> Tensor:
@@ -330,7 +337,7 @@ def setitem(self: Tensor, key, value) -> None:
 
 METHODS = {
     "add_": add_, "sub_": sub_, "subtract_": sub_, "mul_": mul_, "multiply_": mul_,
-    "div_": div_, "divide_": div_, "true_divide_": div_, "floor_divide_": floor_divide_,
+    "div_": div_, "divide_": div_, "true_divide_": true_divide_, "floor_divide_": floor_divide_,
     "pow_": pow_, "clamp_": clamp_, "clip_": clamp_, "clamp_min_": clamp_min_,
     "clamp_max_": clamp_max_, "fill_": fill_, "zero_": zero_, "copy_": copy_,
     "masked_fill_": masked_fill_,
