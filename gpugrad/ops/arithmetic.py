@@ -9,6 +9,8 @@ primitives (on CUDA one Triton kernel each, both input gradients in one pass), a
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
@@ -243,8 +245,19 @@ def _check_no_bool_subtraction(a, b) -> None:
         )
 
 
+def _number_input(input, other, cls) -> Tensor:
+    """``input`` as a 0-d tensor (int64, the default float dtype, or bool), where both operands
+    are numbers and ``cls`` takes them; a TypeError otherwise."""
+    if cls not in (Add, Sub, Mul, Div):
+        raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+    scalar_or_tensor(other, "other")
+    return math_ns().tensor(input)
+
+
 def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
-    """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    """Promote, then apply ``cls``; one operand at least is a Tensor, except for
+    ``add``, ``sub``, ``mul`` and ``div``, which (as PyTorch's) take two numbers, ``input``
+    made a 0-d tensor."""
     if operator and (foreign_operand(a) or foreign_operand(b)):
         return NotImplemented
     if issubclass(cls, Sub):  # the direct path never sees bools
@@ -252,7 +265,7 @@ def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
-            raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+            a = _number_input(a, b, cls)
     elif not isinstance(b, Tensor):
         b = scalar_or_tensor(b, "other")
     if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:
@@ -279,24 +292,55 @@ maximum = _binary_op(Maximum, "maximum", "Elementwise maximum (NaN propagates)."
 minimum = _binary_op(Minimum, "minimum", "Elementwise minimum (NaN propagates).")
 
 
+def check_alpha(alpha, rt: dt.dtype) -> None:
+    """PyTorch's checks of ``add``/``sub``'s ``alpha`` against the result dtype ``rt``: a
+    bool only for bool results, a float not for integer ones."""
+    if isinstance(alpha, (bool, np.bool_)):
+        if rt is not dt.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif isinstance(alpha, (float, np.floating)) and not rt.is_floating_point:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+
+
+def _scaled_other(input, other, alpha):
+    """``input`` (a 0-d tensor where both operands are numbers) and ``alpha * other``, in the
+    dtype ``input`` and ``other`` promote to: ``alpha`` takes no part in the promotion."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = _number_input(scalar_or_tensor(input, "input"), other, Add)
+    other = scalar_or_tensor(other)
+    rt = result_dtype(scalar_or_tensor(input, "input"), other)
+    check_alpha(alpha, rt)
+    if not isinstance(other, Tensor):
+        scaled = other * alpha
+        return input, bool(scaled) if rt is dt.bool else scaled
+    scaled = mul(other, alpha)
+    if other.dtype is dt.bool and scaled.dtype is not rt:  # (bool * 2 is int64)
+        scaled = scaled.to(rt)
+    return input, scaled
+
+
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    if alpha != 1 or alpha is True:
+        input, other = _scaled_other(input, other, alpha)
     return _add(input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     _check_no_bool_subtraction(input, other)
-    if alpha != 1:
-        other = mul(other, alpha)
+    if alpha != 1 or alpha is True:
+        input, other = _scaled_other(input, other, alpha)
     return _sub(input, other)
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``."""
-    if alpha != 1 or isinstance(other, Tensor):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("rsub(): at least one argument must be a Tensor")
+    if alpha != 1 or alpha is True or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     _check_no_bool_subtraction(input, other)
     return _rsub(other, input)
@@ -328,7 +372,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode is None:
         return _div(input, other)
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("div(): at least one argument must be a Tensor")
+        input = _number_input(scalar_or_tensor(input, "input"), other, Div)
     rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
     if rt.np.kind == "b":
         raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
@@ -381,6 +425,8 @@ def floor_divide(input, other) -> Tensor:
 
 def remainder(input, other) -> Tensor:
     """Python's ``%``: the result has the sign of ``other``."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("remainder(): at least one argument must be a Tensor")
     return sub(input, mul(floor_divide(input, other), other))
 
 

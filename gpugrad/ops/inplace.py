@@ -52,7 +52,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import rounding_mode_arg
+from .arithmetic import check_alpha, rounding_mode_arg
 from .convert import _transfer
 from .indexing import masked_fill
 
@@ -113,10 +113,7 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
     if op == "div":
         rt = float_result(rt)
     check_cast(rt, self)
-    if alpha != 1 and not rt.is_floating_point and isinstance(alpha, float):
-        raise RuntimeError(
-            "For integral input tensors, argument alpha must not be a floating point number."
-        )
+    check_alpha(alpha, rt)
     if isinstance(other, Tensor):
         check_into(self._data.shape, other._data.shape)
     recorded = needs_graph(self, (other,))
@@ -128,6 +125,8 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
     operand = data_as(other, rt.np)
     if alpha != 1:
         operand = operand * alpha
+        if rt is dt.bool:  # (True * -1 is -1, which would add as an integer)
+            operand = operand.astype(bool)
     data = self._data
     getattr(self._backend.xp, _UFUNCS[op])(data, operand, out=data, casting="unsafe")
     self._vc.value += 1
