@@ -79,3 +79,40 @@ def test_loss_module_repr_and_buffers():
     ce = gpugrad.nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
     assert repr(ce) == "CrossEntropyLoss()"
     assert ce.weight is w and "weight" in dict(ce.named_buffers())
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, -2.0, float("nan"), 0.25, 1.0, 1.5])
+def test_label_smoothing_out_of_range(smoothing):
+    """As PyTorch: over 1 is a RuntimeError; a negative value or nan smooths nothing, for
+    class indices (ignore_index too), class probabilities and linear_cross_entropy."""
+    rng = np.random.default_rng(0)
+    logits, probs = rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)
+    hidden, weight = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    target = np.array([0, 1, 4, 2])
+
+    def losses(m):
+        F, t = m.nn.functional, lambda a: m.tensor(a, dtype=m.float32)
+        out = []
+        for fn in (lambda: F.cross_entropy(t(logits), m.tensor(target), label_smoothing=smoothing),
+                   lambda: F.cross_entropy(t(logits), m.tensor(target), ignore_index=1,
+                                           label_smoothing=smoothing, reduction="none"),
+                   lambda: F.cross_entropy(t(logits), t(probs), label_smoothing=smoothing),
+                   lambda: m.nn.CrossEntropyLoss(label_smoothing=smoothing)(
+                       t(logits), m.tensor(target)),
+                   lambda: F.linear_cross_entropy(t(hidden), t(weight), m.tensor(target),
+                                                  label_smoothing=smoothing)):
+            try:
+                out.append(fn().detach().numpy())
+            except RuntimeError as exc:
+                out.append(type(exc))
+        return out
+
+    for got, want in zip(losses(gpugrad), losses(torch), strict=True):
+        if isinstance(want, type):
+            assert got is want
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    if smoothing > 1:
+        with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
+            gpugrad.nn.functional.cross_entropy(gpugrad.randn(2, 3), gpugrad.tensor([0, 1]),
+                                                label_smoothing=smoothing)
