@@ -219,6 +219,16 @@ CASES = [
          r"index 5 is out of bounds for dimension 0 with size 3"),
     Case("masked-fill-int-mask", lambda m: m.ones(3).masked_fill(m.tensor([1, 0, 1]), 0.0),
          RuntimeError, r"masked_fill_? only supports boolean masks"),
+    # a mask or condition that does not broadcast: PyTorch's message, not NumPy's ValueError
+    Case("masked-fill-mask-shape",
+         lambda m: m.ones(3, 4).masked_fill(m.zeros(4, 4, dtype=m.bool), 0.0), RuntimeError,
+         r"size of tensor a \(4\) must match the size of tensor b \(3\) at non-singleton "
+         r"dimension 0"),
+    Case("where-shapes", lambda m: m.where(m.zeros(3, 1, dtype=m.bool), m.ones(4, 1), 0.0),
+         RuntimeError, r"size of tensor a \(3\) must match the size of tensor b \(4\)"),
+    Case("masked-select-shape",
+         lambda m: m.ones(3, 4).masked_select(m.zeros(4, 4, dtype=m.bool)), RuntimeError,
+         r"size of tensor a \(4\) must match the size of tensor b \(3\)"),
     # ------------------------------------------------------------------- dtypes, creation
     Case("int-requires-grad", lambda m: m.tensor([1, 2], requires_grad=True), RuntimeError,
          r"(O|o)nly Tensors of floating point.*can require gradients"),

@@ -9,6 +9,8 @@ primitives (on CUDA one Triton kernel each, both input gradients in one pass), a
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from .. import _dtype as dt
@@ -132,6 +134,18 @@ def raise_broadcast_error(a, b, cause: ValueError | None = None):
     if cause is not None:
         raise RuntimeError(str(cause)) from None
     raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def broadcast_shape(*operands) -> tuple:
+    """The shape that Tensors and Python numbers broadcast to; PyTorch's RuntimeError for the
+    first operand that does not broadcast with those before it."""
+    shape = ()
+    for x in operands:
+        try:
+            shape = np.broadcast_shapes(shape, tuple(getattr(x, "shape", ())))
+        except ValueError:
+            raise_broadcast_error(SimpleNamespace(shape=shape), x)
+    return shape
 
 
 def _binary_class(op: str, node_name: str):
