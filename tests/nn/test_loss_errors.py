@@ -116,3 +116,31 @@ def test_label_smoothing_out_of_range(smoothing):
         with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
             gpugrad.nn.functional.cross_entropy(gpugrad.randn(2, 3), gpugrad.tensor([0, 1]),
                                                 label_smoothing=smoothing)
+
+
+@pytest.mark.parametrize("ignore_index", [True, 1.0, None, "1", np.int64(1), "tensor-0d",
+                                          "tensor-1", "float-tensor"])
+def test_ignore_index_is_an_int_argument(ignore_index):
+    """As PyTorch's int argument: an int, a NumPy integer or a one-element integer tensor;
+    a TypeError otherwise (linear_cross_entropy's None means -100)."""
+    def losses(m):
+        value = {"tensor-0d": m.tensor(1), "tensor-1": m.tensor([1]),
+                 "float-tensor": m.tensor(1.0)}.get(str(ignore_index), ignore_index)
+        F, x, t = m.nn.functional, m.ones(2, 3), m.tensor([0, 1])
+        out = []
+        for fn in (lambda: F.cross_entropy(x, t, ignore_index=value),
+                   lambda: m.nn.CrossEntropyLoss(ignore_index=value)(x, t),
+                   lambda: F.nll_loss(x, t, ignore_index=value),
+                   lambda: m.nn.NLLLoss(ignore_index=value)(x, t),
+                   lambda: F.linear_cross_entropy(x, m.ones(3, 3), t, ignore_index=value)):
+            try:
+                out.append(round(fn().item(), 6))
+            except TypeError:
+                out.append(TypeError)
+        return out
+
+    assert losses(gpugrad) == losses(torch)
+    if ignore_index is True:
+        with pytest.raises(TypeError, match="argument 'ignore_index' must be int, not bool"):
+            gpugrad.nn.functional.cross_entropy(gpugrad.ones(2, 3), gpugrad.tensor([0, 1]),
+                                                ignore_index=True)

@@ -20,6 +20,7 @@ from .loss_ce import (
     _check_class_input,
     _check_targets_in_range,
     cross_entropy,
+    ignore_index_arg,
     smoothing_arg,
 )
 
@@ -152,7 +153,8 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     probs = tuple(target.shape) == logits_shape
     if probs and ignore_index is not None:
         raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
-    ignore_index = -100 if ignore_index is None else ignore_index
+    ignore_index = -100 if ignore_index is None else ignore_index_arg(ignore_index,
+                                                                      "cross_entropy_loss")
     if options is not None and out_features:
         warn_user("linear_cross_entropy: ``options`` ignored; the chunked path needs "
                   f"out_features == (), got {out_features}")
