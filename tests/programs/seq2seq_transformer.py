@@ -41,17 +41,20 @@ def build_model(torch, d_model: int = 32):
     nn = torch.nn
 
     class PositionalEncoding(nn.Module):
+        """Adds sin/cos waves of geometrically spaced frequencies, one pair per two features;
+        the (1, maxlen, emb_size) table is a buffer: saved and moved, never trained."""
+
         def __init__(self, emb_size: int, maxlen: int = 64):
             super().__init__()
-            den = torch.exp(-torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
-            pos = torch.arange(0, maxlen).reshape(maxlen, 1)
-            pos_embedding = torch.zeros((maxlen, emb_size))
-            pos_embedding[:, 0::2] = torch.sin(pos * den)
-            pos_embedding[:, 1::2] = torch.cos(pos * den)
-            self.register_buffer("pos_embedding", pos_embedding.unsqueeze(0))
+            position = torch.arange(maxlen, dtype=torch.float32).unsqueeze(1)
+            frequency = torch.pow(10000.0, -torch.arange(0, emb_size, 2) / emb_size)
+            table = torch.zeros(maxlen, emb_size)
+            table[:, 0::2] = torch.sin(position * frequency)
+            table[:, 1::2] = torch.cos(position * frequency)
+            self.register_buffer("table", table.unsqueeze(0))
 
-        def forward(self, token_embedding):
-            return token_embedding + self.pos_embedding[:, :token_embedding.size(1), :]
+        def forward(self, embedded):
+            return embedded + self.table[:, :embedded.size(1)]
 
     class TokenEmbedding(nn.Module):
         def __init__(self, vocab_size: int, emb_size: int):

@@ -325,7 +325,7 @@ def test_seq2seq_transformer_reverses():
     assert abs(ours["greedy_accuracy"] - theirs["greedy_accuracy"]) <= 0.2, (ours, theirs)
     for key in ("buffers", "n_params"):
         assert ours[key] == theirs[key], key
-    assert ours["buffers"] == ["positional_encoding.pos_embedding"]
+    assert ours["buffers"] == ["positional_encoding.table"]
 
 
 def test_seq2seq_transformer_decodes_like_torch():
