@@ -1,5 +1,6 @@
-"""Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
-``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
+"""Binary arithmetic with broadcasting: ``add``, ``sub`` (with ``alpha``), ``mul``, true
+division (the ``Div`` node and the ``/`` operator; ``div``'s other forms are in
+``division.py``), ``pow``, ``maximum``, ``minimum`` and their operators.
 
 Each op is its entry in ``backend/formulas.BINARY`` (its math, and what each gradient reads,
 from which the op's save plan is made); forward and backward call the backend's fused
@@ -28,7 +29,6 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .elementwise import FUNCTIONS as _UNARY
 
 
 def _save_plans(reads: tuple) -> list | None:
@@ -360,69 +360,6 @@ def rsub(input, other, *, alpha=1) -> Tensor:
     return _rsub(other, input)
 
 
-def rounding_mode_arg(rounding_mode, fn: str):
-    """``rounding_mode`` checked as PyTorch's ``div`` does: None, ``"trunc"`` or ``"floor"``
-    (bytes read as text, as PyTorch's argument parser does); another string is a
-    RuntimeError, another type a TypeError."""
-    if rounding_mode is None:
-        return None
-    if isinstance(rounding_mode, bytes):
-        rounding_mode = rounding_mode.decode()
-    if not isinstance(rounding_mode, str):
-        raise TypeError(f"{fn}(): argument 'rounding_mode' must be str or None, not "
-                        f"{type(rounding_mode).__name__}")
-    if rounding_mode not in ("trunc", "floor"):
-        raise RuntimeError(
-            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-            f"'{rounding_mode}'"
-        )
-    return rounding_mode
-
-
-def div(input, other, *, rounding_mode=None) -> Tensor:
-    """True division (integers divide to the default float dtype); ``rounding_mode`` in
-    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
-    rounding_mode = rounding_mode_arg(rounding_mode, "div")
-    if rounding_mode is None:
-        return _div(input, other)
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = _number_input(scalar_or_tensor(input, "input"), other, Div)
-    rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
-    if rt.np.kind == "b":
-        raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
-    if rt.np.kind in "iu":
-        return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
-                                rounding_mode)
-    q = _div(input, other).detach()
-    return _UNARY[rounding_mode](q)
-
-
-def true_divide(input, other) -> Tensor:
-    """``div`` without rounding: ``input / other``, integers to the default float dtype."""
-    return _div(input, other)
-
-
-class IntegerDiv(Function):
-    """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
-    past 2**24 in float32). Integers carry no gradient."""
-
-
-    @staticmethod
-    def forward(ctx, a, b, out_dtype, rounding_mode):
-        t = a if isinstance(a, Tensor) else b
-        xp = t._backend.xp
-        ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
-        if bool(xp.any(xp.asarray(bd) == 0)):  # a host read, as PyTorch's CPU check
-            raise RuntimeError("ZeroDivisionError")
-        try:
-            if rounding_mode == "trunc":  # a - fmod(a, b) is an exact multiple of b
-                ad = ad - xp.fmod(ad, bd)
-            q = xp.floor_divide(ad, bd)
-        except ValueError:
-            raise_broadcast_error(a, b)
-        return t._new(xp.asarray(q, out_dtype.np))
-
-
 def pow(input, exponent) -> Tensor:  # noqa: A001
     """``input ** exponent`` (either may be a scalar)."""
     # PyTorch refuses a negative Python int exponent on an integer tensor (a tensor exponent is
@@ -433,45 +370,20 @@ def pow(input, exponent) -> Tensor:  # noqa: A001
     return _pow(input, exponent)
 
 
-def floor_divide(input, other) -> Tensor:
-    return div(input, other, rounding_mode="floor")
-
-
-def remainder(input, other) -> Tensor:
-    """Python's ``%``: the result has the sign of ``other``."""
-    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("remainder(): at least one argument must be a Tensor")
-    return sub(input, mul(floor_divide(input, other), other))
-
-
-def fmod(input, other) -> Tensor:
-    """C's ``fmod``: the remainder of truncated division; the result has the sign of
-    ``input``."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
-    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
-
-
 __all__ = [
-    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
-    "floor_divide", "remainder", "pow", "maximum", "minimum", "fmod",
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "pow", "maximum", "minimum",
 ]
 subtract = sub
 multiply = mul
-divide = div
 
 
 METHODS = {
-    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-    "divide": div, "true_divide": true_divide, "floor_divide": floor_divide, "remainder": remainder,
-    "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul,
+    "pow": pow, "maximum": maximum, "minimum": minimum,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
     "__add__": _add_operator, "__radd__": _add_operator, "__sub__": _sub_operator,
     "__rsub__": operator_method(_rsub, reflected=True), "__mul__": _mul_operator,
     "__rmul__": _mul_operator, "__truediv__": _div_operator,
     "__rtruediv__": operator_method(_div, reflected=True),
-    "__floordiv__": operator_method(floor_divide),
-    "__rfloordiv__": operator_method(floor_divide, reflected=True),
-    "__mod__": operator_method(remainder), "__rmod__": operator_method(remainder, reflected=True),
     "__pow__": operator_method(pow), "__rpow__": operator_method(_pow, reflected=True),
 }

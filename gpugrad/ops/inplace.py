@@ -52,8 +52,9 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import check_alpha, rounding_mode_arg
+from .arithmetic import check_alpha
 from .convert import _transfer
+from .division import rounding_mode_arg
 from .indexing import masked_fill
 
 __all__: list[str] = []
