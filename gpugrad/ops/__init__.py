@@ -16,6 +16,7 @@ from . import (
     counting,
     diagonal,
     distance,
+    division,
     elementwise,
     finite_diff,
     histograms,
@@ -60,8 +61,8 @@ from . import (
     view_copies,
 )
 
-TOPICS = [elementwise, arithmetic, compare, select, reduction, softmax, shape, join, indexing,
-          inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
+TOPICS = [elementwise, arithmetic, division, compare, select, reduction, softmax, shape, join,
+          indexing, inplace, linalg, convert, interop, sorting, scatter, random, roll, repeat,
           sampling, contraction, products, diagonal, structure, splits, linalg_solve,
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,

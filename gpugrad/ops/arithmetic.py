@@ -1,5 +1,6 @@
-"""Binary arithmetic with broadcasting: ``add``, ``sub``, ``mul``, ``div``, ``pow``,
-``maximum``, ``minimum`` and their operators, ``floor_divide``, ``remainder``, ``fmod``.
+"""Binary arithmetic with broadcasting: ``add``, ``sub`` (with ``alpha``), ``mul``, true
+division (the ``Div`` node and the ``/`` operator; ``div``'s other forms are in
+``division.py``), ``pow``, ``maximum``, ``minimum`` and their operators.
 
 Each op is its entry in ``backend/formulas.BINARY`` (its math, and what each gradient reads,
 from which the op's save plan is made); forward and backward call the backend's fused
@@ -8,6 +9,10 @@ primitives (on CUDA one Triton kernel each, both input gradients in one pass), a
 """
 
 from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
 
 from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
@@ -24,7 +29,6 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .elementwise import FUNCTIONS as _UNARY
 
 
 def _save_plans(reads: tuple) -> list | None:
@@ -130,6 +134,18 @@ def raise_broadcast_error(a, b, cause: ValueError | None = None):
     if cause is not None:
         raise RuntimeError(str(cause)) from None
     raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
+
+
+def broadcast_shape(*operands) -> tuple:
+    """The shape that Tensors and Python numbers broadcast to; PyTorch's RuntimeError for the
+    first operand that does not broadcast with those before it."""
+    shape = ()
+    for x in operands:
+        try:
+            shape = np.broadcast_shapes(shape, tuple(getattr(x, "shape", ())))
+        except ValueError:
+            raise_broadcast_error(SimpleNamespace(shape=shape), x)
+    return shape
 
 
 def _binary_class(op: str, node_name: str):
@@ -243,8 +259,19 @@ def _check_no_bool_subtraction(a, b) -> None:
         )
 
 
+def _number_input(input, other, cls) -> Tensor:
+    """``input`` as a 0-d tensor (int64, the default float dtype, or bool), where both operands
+    are numbers and ``cls`` takes them; a TypeError otherwise."""
+    if cls not in (Add, Sub, Mul, Div):
+        raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+    scalar_or_tensor(other, "other")
+    return math_ns().tensor(input)
+
+
 def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
-    """Promote, then apply ``cls``; at least one operand is a Tensor."""
+    """Promote, then apply ``cls``; one operand at least is a Tensor, except for
+    ``add``, ``sub``, ``mul`` and ``div``, which (as PyTorch's) take two numbers, ``input``
+    made a 0-d tensor."""
     if operator and (foreign_operand(a) or foreign_operand(b)):
         return NotImplemented
     if issubclass(cls, Sub):  # the direct path never sees bools
@@ -252,7 +279,7 @@ def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
     if not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
-            raise TypeError(f"{cls.op}(): at least one argument must be a Tensor")
+            a = _number_input(a, b, cls)
     elif not isinstance(b, Tensor):
         b = scalar_or_tensor(b, "other")
     if a.__class__ is b.__class__ and a._data.dtype is b._data.dtype:
@@ -279,68 +306,58 @@ maximum = _binary_op(Maximum, "maximum", "Elementwise maximum (NaN propagates)."
 minimum = _binary_op(Minimum, "minimum", "Elementwise minimum (NaN propagates).")
 
 
+def check_alpha(alpha, rt: dt.dtype) -> None:
+    """PyTorch's checks of ``add``/``sub``'s ``alpha`` against the result dtype ``rt``: a
+    bool only for bool results, a float not for integer ones."""
+    if isinstance(alpha, (bool, np.bool_)):
+        if rt is not dt.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif isinstance(alpha, (float, np.floating)) and not rt.is_floating_point:
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a floating point number."
+        )
+
+
+def _scaled_other(input, other, alpha):
+    """``input`` (a 0-d tensor where both operands are numbers) and ``alpha * other``, in the
+    dtype ``input`` and ``other`` promote to: ``alpha`` takes no part in the promotion."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = _number_input(scalar_or_tensor(input, "input"), other, Add)
+    other = scalar_or_tensor(other)
+    rt = result_dtype(scalar_or_tensor(input, "input"), other)
+    check_alpha(alpha, rt)
+    if not isinstance(other, Tensor):
+        scaled = other * alpha
+        return input, bool(scaled) if rt is dt.bool else scaled
+    scaled = mul(other, alpha)
+    if other.dtype is dt.bool and scaled.dtype is not rt:  # (bool * 2 is int64)
+        scaled = scaled.to(rt)
+    return input, scaled
+
+
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
+    if alpha != 1 or alpha is True:
+        input, other = _scaled_other(input, other, alpha)
     return _add(input, other)
 
 
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     _check_no_bool_subtraction(input, other)
-    if alpha != 1:
-        other = mul(other, alpha)
+    if alpha != 1 or alpha is True:
+        input, other = _scaled_other(input, other, alpha)
     return _sub(input, other)
 
 
 def rsub(input, other, *, alpha=1) -> Tensor:
     """``other - alpha * input``."""
-    if alpha != 1 or isinstance(other, Tensor):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("rsub(): at least one argument must be a Tensor")
+    if alpha != 1 or alpha is True or isinstance(other, Tensor):
         return sub(other, input, alpha=alpha)
     _check_no_bool_subtraction(input, other)
     return _rsub(other, input)
-
-
-def div(input, other, *, rounding_mode=None) -> Tensor:
-    """True division (integers divide to the default float dtype); ``rounding_mode`` in
-    None, ``"trunc"``, ``"floor"`` (the rounded forms have no gradient, as in PyTorch)."""
-    if rounding_mode is None:
-        return _div(input, other)
-    if rounding_mode not in ("trunc", "floor"):
-        raise ValueError(
-            f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-            f"'{rounding_mode}'"
-        )
-    rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
-    if rt.np.kind == "b":
-        raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
-    if rt.np.kind in "iu":
-        return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
-                                rounding_mode)
-    q = _div(input, other).detach()
-    return _UNARY[rounding_mode](q)
-
-
-class IntegerDiv(Function):
-    """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
-    past 2**24 in float32). Integers carry no gradient."""
-
-
-    @staticmethod
-    def forward(ctx, a, b, out_dtype, rounding_mode):
-        t = a if isinstance(a, Tensor) else b
-        xp = t._backend.xp
-        ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
-        if bool(xp.any(xp.asarray(bd) == 0)):  # a host read, as PyTorch's CPU check
-            raise RuntimeError("ZeroDivisionError")
-        try:
-            if rounding_mode == "trunc":  # a - fmod(a, b) is an exact multiple of b
-                ad = ad - xp.fmod(ad, bd)
-            q = xp.floor_divide(ad, bd)
-        except ValueError:
-            raise_broadcast_error(a, b)
-        return t._new(xp.asarray(q, out_dtype.np))
 
 
 def pow(input, exponent) -> Tensor:  # noqa: A001
@@ -353,43 +370,20 @@ def pow(input, exponent) -> Tensor:  # noqa: A001
     return _pow(input, exponent)
 
 
-def floor_divide(input, other) -> Tensor:
-    return div(input, other, rounding_mode="floor")
-
-
-def remainder(input, other) -> Tensor:
-    """Python's ``%``: the result has the sign of ``other``."""
-    return sub(input, mul(floor_divide(input, other), other))
-
-
-def fmod(input, other) -> Tensor:
-    """C's ``fmod``: the remainder of truncated division; the result has the sign of
-    ``input``."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
-    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
-
-
 __all__ = [
-    "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
-    "floor_divide", "remainder", "pow", "maximum", "minimum", "fmod",
+    "add", "sub", "subtract", "rsub", "mul", "multiply", "pow", "maximum", "minimum",
 ]
 subtract = sub
 multiply = mul
-divide = true_divide = div
 
 
 METHODS = {
-    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul, "div": div,
-    "divide": div, "true_divide": div, "floor_divide": floor_divide, "remainder": remainder,
-    "pow": pow, "maximum": maximum, "minimum": minimum, "fmod": fmod,
+    "add": add, "sub": sub, "subtract": sub, "mul": mul, "multiply": mul,
+    "pow": pow, "maximum": maximum, "minimum": minimum,
     # As PyTorch, ``2 + x`` and ``2 * x`` are ``x + 2`` and ``x * 2``.
     "__add__": _add_operator, "__radd__": _add_operator, "__sub__": _sub_operator,
     "__rsub__": operator_method(_rsub, reflected=True), "__mul__": _mul_operator,
     "__rmul__": _mul_operator, "__truediv__": _div_operator,
     "__rtruediv__": operator_method(_div, reflected=True),
-    "__floordiv__": operator_method(floor_divide),
-    "__rfloordiv__": operator_method(floor_divide, reflected=True),
-    "__mod__": operator_method(remainder), "__rmod__": operator_method(remainder, reflected=True),
     "__pow__": operator_method(pow), "__rpow__": operator_method(_pow, reflected=True),
 }

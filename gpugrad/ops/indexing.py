@@ -312,7 +312,9 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The 1-D tensor of the entries of ``input`` where ``mask`` (broadcast) is True."""
     _check_mask(mask, "masked_select")
-    shape = np.broadcast_shapes(input._data.shape, mask._data.shape)
+    from .arithmetic import broadcast_shape
+
+    shape = broadcast_shape(mask, input)
     return input.expand(shape)[mask.expand(shape)]
 
 

@@ -52,7 +52,9 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
+from .arithmetic import check_alpha
 from .convert import _transfer
+from .division import rounding_mode_arg
 from .indexing import masked_fill
 
 __all__: list[str] = []
@@ -112,10 +114,7 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
     if op == "div":
         rt = float_result(rt)
     check_cast(rt, self)
-    if alpha != 1 and not rt.is_floating_point and isinstance(alpha, float):
-        raise RuntimeError(
-            "For integral input tensors, argument alpha must not be a floating point number."
-        )
+    check_alpha(alpha, rt)
     if isinstance(other, Tensor):
         check_into(self._data.shape, other._data.shape)
     recorded = needs_graph(self, (other,))
@@ -127,6 +126,8 @@ def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
     operand = data_as(other, rt.np)
     if alpha != 1:
         operand = operand * alpha
+        if rt is dt.bool:  # (True * -1 is -1, which would add as an integer)
+            operand = operand.astype(bool)
     data = self._data
     getattr(self._backend.xp, _UFUNCS[op])(data, operand, out=data, casting="unsafe")
     self._vc.value += 1
@@ -150,10 +151,16 @@ def mul_(self: Tensor, other) -> Tensor:
 
 def div_(self: Tensor, other, *, rounding_mode=None) -> Tensor:
     """In-place ``self /= other`` (``rounding_mode`` as in ``div``)."""
+    rounding_mode = rounding_mode_arg(rounding_mode, "div_")
     if rounding_mode is None:
         return _arith(self, "div", other)
     other = scalar_or_tensor(other)
     return _apply(self, lambda s: _op("div")(s, other, rounding_mode=rounding_mode), (other,))
+
+
+def true_divide_(self: Tensor, other) -> Tensor:
+    """In-place ``self /= other``."""
+    return _arith(self, "div", other)
 
 
 def floor_divide_(self: Tensor, other) -> Tensor:
@@ -330,7 +337,7 @@ def setitem(self: Tensor, key, value) -> None:
 
 METHODS = {
     "add_": add_, "sub_": sub_, "subtract_": sub_, "mul_": mul_, "multiply_": mul_,
-    "div_": div_, "divide_": div_, "true_divide_": div_, "floor_divide_": floor_divide_,
+    "div_": div_, "divide_": div_, "true_divide_": true_divide_, "floor_divide_": floor_divide_,
     "pow_": pow_, "clamp_": clamp_, "clip_": clamp_, "clamp_min_": clamp_min_,
     "clamp_max_": clamp_max_, "fill_": fill_, "zero_": zero_, "copy_": copy_,
     "masked_fill_": masked_fill_,

@@ -7,8 +7,8 @@ machinery of ``inplace.py``), and ``mvlgamma`` / ``mvlgamma_``, PyTorch's other 
 from __future__ import annotations
 
 from ._util import Tensor
-from .arithmetic import fmod, remainder
 from .compare import bitwise_not, logical_not, logical_xor
+from .division import fmod, remainder
 from .inplace import inplace_method
 from .reduction import cumsum
 from .scans import cumprod

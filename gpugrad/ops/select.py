@@ -14,7 +14,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import raise_broadcast_error
+from .arithmetic import broadcast_shape, raise_broadcast_error
 
 __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
@@ -77,7 +77,11 @@ def select_where(condition, input, other, node) -> Tensor:
     b = scalar_or_tensor(other, "other")
     out_dtype = result_dtype(a, b)
     a, b = (dt.fit_scalar(x, out_dtype) for x in (a, b))
-    return node.apply(condition, a, b, out_dtype)
+    try:
+        return node.apply(condition, a, b, out_dtype)
+    except ValueError:
+        broadcast_shape(condition, a, b)  # PyTorch's error where the shapes do not broadcast
+        raise
 
 
 class Clamp(Function):

@@ -7,6 +7,8 @@ Their gradients are formulas (``backend/formulas_reduce.py``), the backward writ
 
 from __future__ import annotations
 
+import operator
+
 from .. import _dtype as dt
 from .._warnings import warn_user
 from ._reduction_base import Reduction
@@ -60,17 +62,35 @@ def softmax_kernel(name: str, dim: int, ndim: int) -> str:
     return f"{name}_lastdim_kernel_impl" if dim == max(ndim - 1, 0) else f"{name}_kernel_impl"
 
 
-def softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
-    """``exp(x) / sum(exp(x))`` along ``dim``; ``dtype`` casts the input first.
+def _required_dim(dim, name: str):
+    """``torch.softmax``'s ``dim``, which (unlike ``nn.functional.softmax``'s) must be given: an
+    int (a 0-d integer tensor too)."""
+    if not isinstance(dim, bool) and not (isinstance(dim, Tensor) and dim._data.ndim):
+        try:
+            return operator.index(dim)
+        except (TypeError, RuntimeError):
+            pass
+    raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
 
-    As ``torch.nn.functional.softmax``, a missing ``dim`` picks the legacy implicit dim with a
-    deprecation warning.
-    """
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``exp(x) / sum(exp(x))`` along ``dim``; ``dtype`` casts the input first."""
+    return _apply(Softmax, "softmax", input, _required_dim(dim, "softmax"), dtype)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``x - logsumexp(x)`` along ``dim``: the log of softmax, computed stably."""
+    return _apply(LogSoftmax, "log_softmax", input, _required_dim(dim, "log_softmax"), dtype)
+
+
+def softmax_any_dim(input: Tensor, dim=None, dtype=None) -> Tensor:
+    """``nn.functional.softmax``: as ``softmax``, but a missing ``dim`` picks the legacy
+    implicit dim with a deprecation warning."""
     return _apply(Softmax, "softmax", input, dim, dtype)
 
 
-def log_softmax(input: Tensor, dim=None, dtype=None) -> Tensor:
-    """``x - logsumexp(x)`` along ``dim``: the log of softmax, computed stably."""
+def log_softmax_any_dim(input: Tensor, dim=None, dtype=None) -> Tensor:
+    """``nn.functional.log_softmax``: ``log_softmax`` with the legacy implicit dim."""
     return _apply(LogSoftmax, "log_softmax", input, dim, dtype)
 
 

@@ -79,3 +79,68 @@ def test_loss_module_repr_and_buffers():
     ce = gpugrad.nn.CrossEntropyLoss(weight=w, label_smoothing=0.1)
     assert repr(ce) == "CrossEntropyLoss()"
     assert ce.weight is w and "weight" in dict(ce.named_buffers())
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, -2.0, float("nan"), 0.25, 1.0, 1.5])
+def test_label_smoothing_out_of_range(smoothing):
+    """As PyTorch: over 1 is a RuntimeError; a negative value or nan smooths nothing, for
+    class indices (ignore_index too), class probabilities and linear_cross_entropy."""
+    rng = np.random.default_rng(0)
+    logits, probs = rng.standard_normal((4, 5)), rng.dirichlet(np.ones(5), 4)
+    hidden, weight = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    target = np.array([0, 1, 4, 2])
+
+    def losses(m):
+        F, t = m.nn.functional, lambda a: m.tensor(a, dtype=m.float32)
+        out = []
+        for fn in (lambda: F.cross_entropy(t(logits), m.tensor(target), label_smoothing=smoothing),
+                   lambda: F.cross_entropy(t(logits), m.tensor(target), ignore_index=1,
+                                           label_smoothing=smoothing, reduction="none"),
+                   lambda: F.cross_entropy(t(logits), t(probs), label_smoothing=smoothing),
+                   lambda: m.nn.CrossEntropyLoss(label_smoothing=smoothing)(
+                       t(logits), m.tensor(target)),
+                   lambda: F.linear_cross_entropy(t(hidden), t(weight), m.tensor(target),
+                                                  label_smoothing=smoothing)):
+            try:
+                out.append(fn().detach().numpy())
+            except RuntimeError as exc:
+                out.append(type(exc))
+        return out
+
+    for got, want in zip(losses(gpugrad), losses(torch), strict=True):
+        if isinstance(want, type):
+            assert got is want
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    if smoothing > 1:
+        with pytest.raises(RuntimeError, match="label_smoothing must be between 0.0 and 1.0"):
+            gpugrad.nn.functional.cross_entropy(gpugrad.randn(2, 3), gpugrad.tensor([0, 1]),
+                                                label_smoothing=smoothing)
+
+
+@pytest.mark.parametrize("ignore_index", [True, 1.0, None, "1", np.int64(1), "tensor-0d",
+                                          "tensor-1", "float-tensor"])
+def test_ignore_index_is_an_int_argument(ignore_index):
+    """As PyTorch's int argument: an int, a NumPy integer or a one-element integer tensor;
+    a TypeError otherwise (linear_cross_entropy's None means -100)."""
+    def losses(m):
+        value = {"tensor-0d": m.tensor(1), "tensor-1": m.tensor([1]),
+                 "float-tensor": m.tensor(1.0)}.get(str(ignore_index), ignore_index)
+        F, x, t = m.nn.functional, m.ones(2, 3), m.tensor([0, 1])
+        out = []
+        for fn in (lambda: F.cross_entropy(x, t, ignore_index=value),
+                   lambda: m.nn.CrossEntropyLoss(ignore_index=value)(x, t),
+                   lambda: F.nll_loss(x, t, ignore_index=value),
+                   lambda: m.nn.NLLLoss(ignore_index=value)(x, t),
+                   lambda: F.linear_cross_entropy(x, m.ones(3, 3), t, ignore_index=value)):
+            try:
+                out.append(round(fn().item(), 6))
+            except TypeError:
+                out.append(TypeError)
+        return out
+
+    assert losses(gpugrad) == losses(torch)
+    if ignore_index is True:
+        with pytest.raises(TypeError, match="argument 'ignore_index' must be int, not bool"):
+            gpugrad.nn.functional.cross_entropy(gpugrad.ones(2, 3), gpugrad.tensor([0, 1]),
+                                                ignore_index=True)

@@ -95,5 +95,18 @@ def test_errors_match_torch():
         rnn.pack_padded_sequence(x, [5, 2, 2])
     with pytest.raises(ValueError, match="total_length"):
         rnn.pad_packed_sequence(rnn.pack_padded_sequence(x, [4, 2, 2]), total_length=3)
-    with pytest.raises(ValueError, match="padding_side"):
-        rnn.pad_sequence([x], padding_side="middle")
+    for m in (gpugrad, torch):  # an unknown side is a RuntimeError, not a str a TypeError
+        with pytest.raises(RuntimeError, match="padding_side to be one of left or right, but "
+                                               "got middle"):
+            m.nn.utils.rnn.pad_sequence([m.zeros(4, 3)], padding_side="middle")
+        with pytest.raises(TypeError, match="'padding_side'.* must be str, not int"):
+            m.nn.utils.rnn.pad_sequence([m.zeros(4, 3)], padding_side=1)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_takes_the_first_sequences_dtype(side):
+    for first, second in (([1.5], [1, 2]), ([1], [1.5, 2]), ([True], [2, 3])):
+        want = trnn.pad_sequence([torch.tensor(first), torch.tensor(second)], True, 0.5, side)
+        got = rnn.pad_sequence([gpugrad.tensor(first), gpugrad.tensor(second)], True, 0.5, side)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        assert got.tolist() == want.tolist()

@@ -151,3 +151,29 @@ def test_mask_dtypes_warn_and_fail_as_pytorch():
         results.append(([str(w.message) for w in caught], errors))
     assert results[0] == results[1]
     assert len(results[0][0]) == 3 and "only bool and floating types" in results[0][1][0]
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_transformer_inputs_of_too_few_dims_fail_as_pytorch(batch_first):
+    """A 1-D src or tgt: PyTorch reads the batch dim (and the encoder the sequence length)
+    before it checks the dims, so the error is an IndexError (an AssertionError from the
+    attention for an encoder given 1-D input with batch_first=False)."""
+    def outcomes(m):
+        m.manual_seed(0)
+        model = m.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1,
+                                 num_decoder_layers=1, dim_feedforward=16, dropout=0.0,
+                                 batch_first=batch_first)
+        out = []
+        for fn in (lambda: model(m.ones(8), m.ones(4, 8)),
+                   lambda: model(m.ones(5, 8), m.ones(8)),
+                   lambda: model.encoder(m.ones(8)),
+                   lambda: model(m.ones(2, 5, 8), m.ones(3, 5, 8))):
+            try:
+                out.append(tuple(fn().shape))
+            except (IndexError, AssertionError, RuntimeError) as exc:
+                out.append(type(exc))
+        return out
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert outcomes(gpugrad) == outcomes(torch)

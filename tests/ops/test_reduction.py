@@ -215,11 +215,34 @@ def test_softmax_zero_size_forward_and_backward(name, dim):
 def test_softmax_implicit_dim_warns_and_matches_functional(name, shape):
     values = np.random.default_rng(0).standard_normal(shape)
     with pytest.warns(UserWarning, match="Implicit dimension choice"):
-        out = getattr(gpugrad, name)(gpugrad.tensor(values))
+        out = getattr(gpugrad.nn.functional, name)(gpugrad.tensor(values))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = getattr(torch.nn.functional, name)(torch.tensor(values))
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_torch_softmax_needs_an_int_dim(name):
+    """Only nn.functional's softmax picks an implicit dim: torch.softmax, Tensor.softmax and
+    torch.special.softmax need an int (or a 0-d integer tensor), as PyTorch's."""
+    forms = [lambda m, x, *d: getattr(m, name)(x, *d),
+             lambda m, x, *d: getattr(x, name)(*d),
+             lambda m, x, *d: getattr(m.special, name)(x, *d)]
+    for form in forms:
+        for dims in ((), (None,), (1.0,), ("a",), (True,), ("tensor", [1]), ("tensor", 1.0)):
+            for m in (gpugrad, torch):
+                x = m.ones(2, 3)
+                args = (m.tensor(dims[1]),) if dims[:1] == ("tensor",) else dims
+                with pytest.raises(TypeError):
+                    form(m, x, *args)
+        for m in (gpugrad, torch):
+            x = m.ones(2, 3)
+            assert form(m, x, m.tensor(1)).sum().item() == pytest.approx(
+                2.0 if name == "softmax" else 2 * 3 * np.log(1 / 3))
+            assert form(m, x, np.int64(0)).shape == (2, 3)
+    with pytest.raises(TypeError, match=rf"{name}\(\): argument 'dim' must be int, not NoneType"):
+        getattr(gpugrad, name)(gpugrad.ones(2), None)
 
 
 def test_softmax_dtype_casts_first():

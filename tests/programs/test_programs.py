@@ -338,3 +338,43 @@ def test_ddpm_noise_schedules_match_torch(schedule):
         assert str(ours[key].dtype)[-7:] == str(theirs[key].dtype)[-7:] == "float32", key
         np.testing.assert_allclose(ours[key].numpy(), theirs[key].numpy(), rtol=2e-6,
                                    atol=1e-12, err_msg=key)
+
+
+def test_seq2seq_transformer_reverses():
+    """nn.Transformer (batch_first) with sinusoidal positions in a buffer, the causal mask and
+    source, target and memory padding masks, label-smoothed cross-entropy ignoring PAD, Adam
+    (betas 0.9/0.98, eps 1e-9) with warmup and clipping: both learn to reverse the digits, and
+    greedy decoding and beam search (topk, log_softmax, div floor, masked_fill) read them
+    back."""
+    program = load("seq2seq_transformer")
+    ours, theirs = both(lambda m: program.main(m))
+    assert_trains_like_torch(ours, theirs, shrink=0.3, rel=0.2)
+    for result in (ours, theirs):
+        assert result["greedy_accuracy"] >= 0.75 and result["beam_accuracy"] >= 0.7, result
+        assert result["training"] is False and result["lr"] == pytest.approx(6e-3), result
+        # five rows, each stopped at its EOS or at the length limit (BOS + 6 digits + EOS)
+        assert result["decoded_shape"][0] == 5 and result["decoded_shape"][1] <= 8, result
+    assert abs(ours["greedy_accuracy"] - theirs["greedy_accuracy"]) <= 0.2, (ours, theirs)
+    for key in ("buffers", "n_params"):
+        assert ours[key] == theirs[key], key
+    assert ours["buffers"] == ["positional_encoding.table"]
+
+
+def test_seq2seq_transformer_decodes_like_torch():
+    """PyTorch's briefly trained model loaded into gpugrad's: greedy decoding (eval mode, where
+    PyTorch's encoder drops the padded positions) and beam search give the same tokens."""
+    program = load("seq2seq_transformer")
+    trained = program.main(torch, steps=60, keep_model=True)["model"]
+    model = program.build_model(gpugrad)
+    model.load_state_dict({k: gpugrad.tensor(v.numpy()) for k, v in
+                           trained.state_dict().items()})
+    model.eval()
+    pairs = program.digit_pairs(64, seed=3)
+    src = [program.collate(m, pairs)[0] for m in (gpugrad, torch)]
+    ours = program.greedy_decode(gpugrad, model, src[0]).tolist()
+    assert ours == program.greedy_decode(torch, trained, src[1]).tolist()
+    for s, _ in pairs[:8]:
+        tokens, score = program.beam_search(gpugrad, model, gpugrad.tensor([s]))
+        want_tokens, want_score = program.beam_search(torch, trained, torch.tensor([s]))
+        assert tokens.tolist() == want_tokens.tolist()
+        assert score == pytest.approx(want_score, rel=1e-4, abs=1e-5)

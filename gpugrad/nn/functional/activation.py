@@ -76,11 +76,11 @@ def tanh(input: Tensor) -> Tensor:
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """``exp(x) / sum(exp(x))`` along ``dim`` (each slice sums to 1)."""
-    return _softmax_ops.softmax(input, dim, dtype=dtype)
+    return _softmax_ops.softmax_any_dim(input, dim, dtype=dtype)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """``log(softmax(x))`` along ``dim``, computed stably as ``x - logsumexp(x)``."""
-    return _softmax_ops.log_softmax(input, dim, dtype=dtype)
+    return _softmax_ops.log_softmax_any_dim(input, dim, dtype=dtype)
 

@@ -16,7 +16,13 @@ from ...ops._util import Tensor, check_tensor
 from ...ops.linear_cross_entropy import LinearCrossEntropy
 from ._reduction import check_reduction
 from .layers import linear
-from .loss_ce import _check_class_input, _check_targets_in_range, cross_entropy
+from .loss_ce import (
+    _check_class_input,
+    _check_targets_in_range,
+    cross_entropy,
+    ignore_index_arg,
+    smoothing_arg,
+)
 
 __all__ = ["linear_cross_entropy", "LinearCrossEntropyOptions"]
 
@@ -147,7 +153,8 @@ def linear_cross_entropy(input: Tensor, linear_weight: Tensor, target: Tensor, *
     probs = tuple(target.shape) == logits_shape
     if probs and ignore_index is not None:
         raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
-    ignore_index = -100 if ignore_index is None else ignore_index
+    ignore_index = -100 if ignore_index is None else ignore_index_arg(ignore_index,
+                                                                      "cross_entropy_loss")
     if options is not None and out_features:
         warn_user("linear_cross_entropy: ``options`` ignored; the chunked path needs "
                   f"out_features == (), got {out_features}")
@@ -184,8 +191,7 @@ def _reference(input, linear_weight, target, linear_bias, weight, reduction, ign
 def _chunked(input, linear_weight, target, linear_bias, weight, reduction, ignore_index,
              label_smoothing, options, probs):
     reduction = check_reduction(reduction)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    label_smoothing = smoothing_arg(label_smoothing)
     unbatched = input.dim() == 1
     if unbatched:
         input = input.reshape(1, -1)

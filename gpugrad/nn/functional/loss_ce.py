@@ -6,6 +6,8 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 
 from __future__ import annotations
 
+import operator
+
 from ... import _capture
 from ... import _dtype as dt
 from ...ops._util import Tensor, check_tensor
@@ -65,6 +67,28 @@ def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
         )
 
 
+def ignore_index_arg(ignore_index, fn: str) -> int:
+    """``ignore_index`` as PyTorch's int arguments take it: an int, a NumPy integer or a
+    one-element integer tensor; a TypeError for anything else (bools and floats too)."""
+    if not isinstance(ignore_index, bool):
+        try:
+            return operator.index(ignore_index)
+        except (TypeError, RuntimeError):
+            pass
+    raise TypeError(f"{fn}(): argument 'ignore_index' must be int, not "
+                    f"{type(ignore_index).__name__}")
+
+
+def smoothing_arg(label_smoothing) -> float:
+    """``label_smoothing`` as PyTorch's cross-entropy reads it: over 1 is an error, and
+    anything not over 0 (a negative value, nan) smooths nothing."""
+    if label_smoothing > 1.0:
+        raise RuntimeError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
+    return float(label_smoothing) if label_smoothing > 0.0 else 0.0
+
+
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average=None, ignore_index: int = -100, reduce=None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -78,15 +102,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         ignore_index: a class index whose rows contribute neither loss nor gradient.
         reduction: ``'none'`` | ``'mean'`` | ``'sum'``. With class indices the mean divides
             by the summed weights of the kept rows (nan if there are none).
-        label_smoothing: in [0, 1]; mixes the target with the uniform distribution.
+        label_smoothing: in [0, 1]; mixes the target with the uniform distribution
+            (as PyTorch, a value under 0 smooths nothing).
     """
     check_tensor(input, "cross_entropy")
     check_tensor(target, "cross_entropy", "target")
     reduction = check_reduction(reduction, size_average, reduce)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(
-            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
-        )
+    ignore_index = ignore_index_arg(ignore_index, "cross_entropy_loss")
+    label_smoothing = smoothing_arg(label_smoothing)
     if not input.is_floating_point():
         ndim = input._data.ndim
         raise dt.not_implemented_for(softmax_kernel("log_softmax", min(ndim - 1, 1), ndim),
@@ -117,6 +140,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     check_tensor(input, "nll_loss")
     check_tensor(target, "nll_loss", "target")
     reduction = check_reduction(reduction, size_average, reduce)
+    ignore_index = ignore_index_arg(ignore_index, "nll_loss_nd")
     _check_class_input("nll_loss", input, target, weight, False)
     c = input._data.shape[0] if input._data.ndim == 1 else input._data.shape[1]
     _check_targets_in_range(target, c, ignore_index)

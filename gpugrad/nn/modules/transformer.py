@@ -151,10 +151,12 @@ class TransformerEncoder(Module):
         src_key_padding_mask = canonical_mask(src_key_padding_mask, "src_key_padding_mask",
                                               src.dtype, mask, "mask")
         mask = canonical_mask(mask, "mask", src.dtype)
+        size = _seq_len(src, self.layers[0].self_attn.batch_first)
+        is_causal = _detect_is_causal_mask(mask, is_causal, size)
         x = src
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=bool(is_causal))
+                      is_causal=is_causal)
         padded = self._nested_padding(src, mask, src_key_padding_mask)
         if padded is not None:
             x = x.masked_fill(padded.unsqueeze(-1), 0.0)
@@ -308,8 +310,8 @@ class Transformer(Module):
                 memory_mask=None, src_key_padding_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, src_is_causal: bool | None = None,
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
-        if src.dim() == 3 and src.shape[0 if self.batch_first else 1] != tgt.shape[
-                0 if self.batch_first else 1]:
+        batch_dim = 0 if self.batch_first else 1  # (read before the dims are checked)
+        if src.size(batch_dim) != tgt.size(batch_dim) and src.dim() == 3:
             raise RuntimeError("the batch number of src and tgt must be equal")
         if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
             raise RuntimeError("the feature number of src and tgt must be equal to d_model")

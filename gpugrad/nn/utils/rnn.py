@@ -195,17 +195,24 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
                  padding_side: str = "right") -> Tensor:
     """Stack tensors of shapes (L_i, *) into (max L, B, *) (or (B, max L, *)), padding each
-    on the right (or the left) with ``padding_value``."""
+    on the right (or the left) with ``padding_value``; the result has the first sequence's
+    dtype."""
+    if not isinstance(padding_side, str):
+        raise TypeError(f"pad_sequence(): argument 'padding_side' must be str, not "
+                        f"{type(padding_side).__name__}")
     if padding_side not in ("left", "right"):
-        raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+        raise RuntimeError(
+            f"Expected padding_side to be one of left or right, but got {padding_side}.")
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
     sequences = list(sequences)
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
     longest = max(s.shape[0] for s in sequences)
+    dtype = sequences[0].dtype
     padded = []
     for s in sequences:
+        s = s if s.dtype is dtype else s.to(dtype)
         fill = s.new_full((longest - s.shape[0], *s.shape[1:]), padding_value)
         padded.append(cat([s, fill] if padding_side == "right" else [fill, s]))
     return stack(padded, 0 if batch_first else 1)
