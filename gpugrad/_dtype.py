@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = [
     "dtype", "float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
-    "uint8", "bool", "float", "double", "half", "short", "int", "long",
+    "uint8", "uint16", "uint32", "uint64", "bool", "float", "double", "half", "short", "int",
+    "long",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
 ]
 
@@ -74,6 +75,12 @@ bfloat16 = _Bfloat16()
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
+# PyTorch's "limited support" unsigned types: creation, casts, views, comparison for equality
+# and a few ops; ``ops/_unsigned.py`` refuses the rest as PyTorch does, and ``promote_types``
+# refuses to mix them with any other non-floating type.
+uint16 = dtype("uint16", np.uint16)
+uint32 = dtype("uint32", np.uint32)
+uint64 = dtype("uint64", np.uint64)
 int8 = dtype("int8", np.int8)
 int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
@@ -82,19 +89,24 @@ bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
-_ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool, uint16,
+        uint32, uint64)
+LIMITED_UNSIGNED = frozenset((uint16, uint32, uint64))
+# their NumPy dtypes, for checks on raw arrays
+LIMITED_UNSIGNED_NP = frozenset(d.np for d in LIMITED_UNSIGNED)
 # PyTorch's scalar-type names, as in ``torch.LongTensor`` and its error messages.
 SCALAR_TYPE_NAMES = {
     "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
     "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
-    "bool": "Bool",
+    "bool": "Bool", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
 }
 
 # The C++ element types, as PyTorch's matmul names them in its dtype error.
 CPP_TYPE_NAMES = {
     "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
     "float64": "double", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
-    "int32": "int", "int64": "long int", "bool": "bool",
+    "int32": "int", "int64": "long int", "bool": "bool", "uint16": "unsigned short",
+    "uint32": "unsigned int", "uint64": "unsigned long",
 }
 
 
@@ -177,10 +189,20 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
     if a is b:
         return a
+    if (a in LIMITED_UNSIGNED or b in LIMITED_UNSIGNED) and not (
+            a.is_floating_point or b.is_floating_point):
+        raise RuntimeError(
+            "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+            f"{SCALAR_TYPE_NAMES[a.name]} and {SCALAR_TYPE_NAMES[b.name]}")
     if a._category != b._category:
         hi, lo = (a, b) if a._category > b._category else (b, a)
         return hi
     return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """``torch.can_cast``: a cast may not lower the category (float to int, int to bool)."""
+    return from_._category <= to._category
 
 
 # PyTorch ranks operands in three tiers: tensors with dims, 0-d tensors, Python scalars.
@@ -249,7 +271,8 @@ class _Probe:
 
 # The C++ type names PyTorch's scalar-conversion error uses (they differ from CPP_TYPE_NAMES).
 _OVERFLOW_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
-                        "int64": "int64_t", "float32": "float"}
+                        "int64": "int64_t", "float32": "float", "uint16": "uint16_t",
+                        "uint32": "uint32_t", "uint64": "uint64_t"}
 _FLOAT32_MAX = np.finfo(np.float32).max.item()
 
 
