@@ -146,6 +146,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
     arr, from_python = _host_array(data)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
+    if from_python and np_dtype == np.uint64 and arr.dtype.kind == "f":
+        # ints past int64 among smaller ones, which NumPy read as float64: convert each exactly
+        arr = np.array(data, dtype=np.uint64)
     if device is None and isinstance(data, Tensor):
         backend = data._backend
     else:
