@@ -146,15 +146,26 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
     arr, from_python = _host_array(data)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
-    if from_python and np_dtype == np.uint64 and arr.dtype.kind == "f":
-        # ints past int64 among smaller ones, which NumPy read as float64: convert each exactly
-        arr = np.array(data, dtype=np.uint64)
+    if from_python and np_dtype == np.uint64 and arr.dtype.kind in "if":
+        arr = _python_uint64(data, arr)
     if device is None and isinstance(data, Tensor):
         backend = data._backend
     else:
         backend = _backend_for(device)
     return _finish(backend.asarray(np.array(arr, dtype=np_dtype, copy=True)), backend,
                    requires_grad)
+
+
+def _python_uint64(data, arr: np.ndarray) -> np.ndarray:
+    """Python numbers for a uint64 tensor, checked one by one as PyTorch converts them: floats
+    and negative ints are refused, and ints past int64 (which NumPy read as float64 when
+    smaller ones are among them) convert exactly."""
+    if arr.dtype.kind == "f" and any(
+            isinstance(v, float) for v in np.asarray(data, dtype=object).reshape(-1)):
+        raise TypeError("an integer is required")
+    if (arr < 0).any():
+        raise OverflowError("can't convert negative int to unsigned")
+    return np.array(data, dtype=np.uint64) if arr.dtype.kind == "f" else arr
 
 
 def scalar_tensor(value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

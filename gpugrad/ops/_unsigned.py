@@ -146,6 +146,7 @@ REFUSED = [
     ("clamp_max_scalar_cpu", UNARY, _names("clamp_max", "clamp_max_")),
     ("flip_cpu", UNARY, _names("flip", "fliplr", "flipud", "rot90")),
     ("masked_fill", UNARY, _names("masked_fill", "T.masked_fill_")),
+    ("masked_select", UNARY, _names("masked_select")),
     ("masked_scatter", UNARY, _names("masked_scatter", "T.masked_scatter_")),
     (_setitem_kernel, UNARY, ("T.__setitem__",)),
     ("nonzero_count_cpu", UNARY, _names("nonzero", "count_nonzero", "argwhere")),
