@@ -136,7 +136,8 @@ from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, to
 from .ops import _unsigned  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-_unsigned.install(__import__(__name__))  # the ops PyTorch refuses for uint16, uint32, uint64
+# the ops PyTorch refuses for uint16, uint32, uint64, checked from their first use on
+_dtype.on_first_unsigned_use(lambda: _unsigned.install(__import__(__name__)))
 amp.policy.install(__import__(__name__))
 
 cpu = amp.legacy.make_modules(cuda)

@@ -70,17 +70,36 @@ class _Bfloat16(dtype):
         return self._np
 
 
+class _LimitedUnsigned(dtype):
+    """uint16, uint32, uint64, PyTorch's "limited support" unsigned types: creation, casts,
+    views, equality and a few ops (``ops/_unsigned.py`` refuses the rest as PyTorch does, and
+    ``promote_types`` refuses to mix them with another non-floating type). Their NumPy dtype
+    is handed out through ``np``, so that the first use of one (a factory, a cast, an array
+    of that type made a tensor) runs the hooks of ``on_first_unsigned_use`` first: a program
+    that never uses them pays nothing for those checks."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str, np_dtype):
+        self.name, self._np = name, np.dtype(np_dtype)
+        self.itemsize = self._np.itemsize
+        self._category, self.is_floating_point, self.is_signed = _INT, False, False
+
+    @property
+    def np(self):
+        if _first_use_hooks is not None:
+            _first_unsigned_use()
+        return self._np
+
+
 float16 = dtype("float16", np.float16)
 bfloat16 = _Bfloat16()
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
-# PyTorch's "limited support" unsigned types: creation, casts, views, comparison for equality
-# and a few ops; ``ops/_unsigned.py`` refuses the rest as PyTorch does, and ``promote_types``
-# refuses to mix them with any other non-floating type.
-uint16 = dtype("uint16", np.uint16)
-uint32 = dtype("uint32", np.uint32)
-uint64 = dtype("uint64", np.uint64)
+uint16 = _LimitedUnsigned("uint16", np.uint16)
+uint32 = _LimitedUnsigned("uint32", np.uint32)
+uint64 = _LimitedUnsigned("uint64", np.uint64)
 int8 = dtype("int8", np.int8)
 int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
@@ -93,7 +112,7 @@ _ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, b
         uint32, uint64)
 LIMITED_UNSIGNED = frozenset((uint16, uint32, uint64))
 # their NumPy dtypes, for checks on raw arrays
-LIMITED_UNSIGNED_NP = frozenset(d.np for d in LIMITED_UNSIGNED)
+LIMITED_UNSIGNED_NP = frozenset(d._np for d in LIMITED_UNSIGNED)
 # PyTorch's scalar-type names, as in ``torch.LongTensor`` and its error messages.
 SCALAR_TYPE_NAMES = {
     "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
@@ -115,7 +134,25 @@ def not_implemented_for(kernel: str, d: dtype) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}" not implemented for {SCALAR_TYPE_NAMES[d.name]!r}')
 
 
-_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 joins on first use
+# bfloat16 and the limited unsigned types join on first use
+_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16 and d not in LIMITED_UNSIGNED}
+_first_use_hooks: list | None = []  # None once a limited unsigned type has been used
+
+
+def on_first_unsigned_use(hook) -> None:
+    """Call ``hook()`` before the first use of uint16, uint32 or uint64 (now, if that was)."""
+    if _first_use_hooks is None:
+        hook()
+    else:
+        _first_use_hooks.append(hook)
+
+
+def _first_unsigned_use() -> None:
+    global _first_use_hooks
+    hooks, _first_use_hooks = _first_use_hooks, None
+    _FROM_NP.update((d._np, d) for d in LIMITED_UNSIGNED)
+    for hook in hooks:
+        hook()
 _BY_NAME = {d.name: d for d in _ALL}
 
 
@@ -134,6 +171,10 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         if _is_bfloat16(np_dtype):
             return bfloat16
+        for d in LIMITED_UNSIGNED:
+            if _first_use_hooks is not None and d._np == np_dtype:
+                d.np  # noqa: B018 - the first use: runs the hooks, adds them to _FROM_NP
+                return d
         raise TypeError(
             f"can't convert array of type {np_dtype}: gpugrad supports "
             + ", ".join(d.name for d in _ALL)
@@ -155,7 +196,7 @@ def _is_bfloat16(np_dtype) -> bool:
 
 def to_dtype(value) -> dtype:
     """Accept a gpugrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
-    if value.__class__ is dtype or value is bfloat16:
+    if value.__class__ is dtype or value is bfloat16 or value in LIMITED_UNSIGNED:
         return value
     if value is _pyfloat:
         return get_default_dtype()

@@ -9,7 +9,10 @@ PyTorch computes for these dtypes and what it refuses (``"add_stub" not implemen
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -330,3 +333,20 @@ def test_gpugrad_save_round_trip(tmp_path):
     back = gpugrad.load(tmp_path / "u.pt")
     for d in UNSIGNED:
         assert back[d].dtype is state[d].dtype and back[d].tolist() == state[d].tolist()
+
+
+def test_checks_cost_nothing_until_first_use():
+    """The refusals are installed on the first use of a limited unsigned type: before it,
+    the entry points are gpugrad's own functions."""
+    code = ("import numpy as np, gpugrad\n"
+            "def checked():\n"
+            "    return gpugrad.Tensor.__add__.__code__.co_filename.endswith('_unsigned.py')\n"
+            "before = checked()\n"
+            "x = gpugrad.from_numpy(np.ones(2, np.uint32))\n"
+            "after = checked()\n"
+            "try:\n    x + x\n    refused = False\n"
+            "except NotImplementedError:\n    refused = True\n"
+            "print(before, after, refused)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert out.stdout.split() == ["False", "True", "True"]
