@@ -6,11 +6,12 @@ compares them for equality, multiplies, truly divides, sums and bitwise-ands the
 most of its other CPU kernels without them: such an op raises ``NotImplementedError`` naming
 its kernel (``"add_stub" not implemented for 'UInt16'``). NumPy computes every op on these
 dtypes, so gpugrad would quietly do what PyTorch refuses. ``REFUSED`` names PyTorch's kernel for
-each public entry point of such an op, and ``install`` replaces each entry point, once at
-import, by a wrapper that checks the dtype the op computes in (as ``amp/policy.py`` wraps its
-ops). Entry points of other dtypes pay one dtype lookup per call; internal calls between ops
-modules use the functions themselves and are never checked. Mixing these dtypes with another
-non-floating dtype is refused in ``_dtype.promote_types``, not here.
+each public entry point of such an op, and ``install`` replaces each entry point by a wrapper
+that checks the dtype the op computes in (as ``amp/policy.py`` wraps its ops). It runs on the
+first use of one of these dtypes (``_dtype.on_first_unsigned_use``): a program that never
+uses them calls the ops themselves; after, each listed call pays a dtype lookup or two.
+Internal calls between ops modules use the functions themselves and are never checked.
+Mixing these dtypes with another non-floating dtype is refused in ``_dtype.promote_types``.
 """
 
 from __future__ import annotations
