@@ -90,7 +90,10 @@ OPS = {
     "diff": lambda L, a, b: L.diff(a), "lerp": lambda L, a, b: a.lerp(b, 0.5),
     "addcmul": lambda L, a, b: a.addcmul(a, b), "hypot": lambda L, a, b: L.hypot(a, b),
     "gcd": lambda L, a, b: L.gcd(a, b), "logaddexp": lambda L, a, b: a.logaddexp(b),
-    "heaviside": lambda L, a, b: L.heaviside(a, b),
+    "heaviside": lambda L, a, b: L.heaviside(a, b), "lcm": lambda L, a, b: L.lcm(a, b),
+    "frac": lambda L, a, b: a.frac(), "fmax": lambda L, a, b: L.fmax(a, b),
+    "fmin": lambda L, a, b: L.fmin(a, b), "maximum_float": lambda L, a, b:
+    L.maximum(a.float(), b),
     # computed in floating point: allowed
     "sqrt": lambda L, a, b: a.sqrt(), "exp": lambda L, a, b: a.exp(),
     "sigmoid": lambda L, a, b: a.sigmoid(), "atan2": lambda L, a, b: L.atan2(a, b),
@@ -115,7 +118,14 @@ OPS = {
     "topk": lambda L, a, b: a.topk(2), "median": lambda L, a, b: a.median(),
     "kthvalue": lambda L, a, b: a.kthvalue(2), "cummax": lambda L, a, b: a.cummax(0),
     "cummin": lambda L, a, b: a.cummin(0), "logcumsumexp": lambda L, a, b: a.logcumsumexp(0),
-    "histc": lambda L, a, b: a.histc(), "bincount": lambda L, a, b: L.bincount(a),
+    "histc": lambda L, a, b: a.histc(), "mode": lambda L, a, b: L.mode(a),
+    "nanmedian": lambda L, a, b: a.nanmedian(), "sum_dtype": lambda L, a, b:
+    a.sum(dtype=a.dtype), "nansum_dtype": lambda L, a, b: a.nansum(dtype=a.dtype),
+    "prod_dtype": lambda L, a, b: a.prod(dtype=a.dtype), "cumsum_dtype": lambda L, a, b:
+    a.cumsum(0, dtype=a.dtype), "cumprod_dtype": lambda L, a, b: a.cumprod(0, dtype=a.dtype),
+    "count_nonzero_dim": lambda L, a, b: L.count_nonzero(a, 0),
+    "dist": lambda L, a, b: L.dist(a, b),
+    "bincount": lambda L, a, b: L.bincount(a),
     "any": lambda L, a, b: a.any(), "all": lambda L, a, b: a.all(),
     "count_nonzero": lambda L, a, b: L.count_nonzero(a), "nonzero": lambda L, a, b:
     a.nonzero(), "argwhere": lambda L, a, b: a.argwhere(),
@@ -124,11 +134,16 @@ OPS = {
     a.sort(descending=True).values, "argsort": lambda L, a, b: a.argsort(),
     "msort": lambda L, a, b: a.msort(), "unique": lambda L, a, b: L.unique(a),
     "searchsorted": lambda L, a, b: L.searchsorted(a.sort().values, b),
+    "searchsorted_int64": lambda L, a, b: L.searchsorted(L.tensor([1, 2]), a),
+    "bucketize": lambda L, a, b: L.bucketize(b, a.sort().values),
+    "bucketize_int64": lambda L, a, b: L.bucketize(a, L.tensor([1, 2])),
     # products: refused
     "matmul": lambda L, a, b: a.view(2, 3) @ b.view(3, 2), "mm": lambda L, a, b:
     a.view(2, 3).mm(b.view(3, 2)), "bmm": lambda L, a, b: a.view(1, 2, 3).bmm(b.view(1, 3, 2)),
     "mv": lambda L, a, b: a.view(2, 3).mv(b[:3]), "dot": lambda L, a, b: a.dot(b),
-    "outer": lambda L, a, b: L.outer(a, b), "trace": lambda L, a, b: a.view(2, 3).trace(),
+    "outer": lambda L, a, b: L.outer(a, b), "einsum": lambda L, a, b: L.einsum("i,i->", a, b),
+    "tensordot": lambda L, a, b: L.tensordot(a.view(2, 3), b.view(3, 2), 1),
+    "trace": lambda L, a, b: a.view(2, 3).trace(),
     # bits: and, or, xor allowed; not and the shifts refused
     "bitwise_and": lambda L, a, b: a & b, "bitwise_or": lambda L, a, b: a | b,
     "bitwise_xor": lambda L, a, b: a ^ b, "and_scalar": lambda L, a, b: a & 3,
@@ -148,7 +163,9 @@ OPS = {
     # selection
     "where": lambda L, a, b: L.where(a == 1, a, b), "where_scalar": lambda L, a, b:
     L.where(a == 1, a, 0), "clamp": lambda L, a, b: a.clamp(1, 4), "clamp_min": lambda L, a,
-    b: a.clamp(min=2), "clamp_max": lambda L, a, b: a.clamp_max(2), "clamp_tensor": lambda L,
+    b: a.clamp(min=2), "clamp_max": lambda L, a, b: a.clamp_max(2),
+    "clamp_float": lambda L, a, b: a.clamp(0.5, 3.5), "clamp_min_float": lambda L, a, b:
+    a.clamp_min(1.5), "clamp_max_float": lambda L, a, b: a.clamp(max=2.5), "clamp_tensor": lambda L,
     a, b: a.clamp(b, b), "clamp_min_tensor": lambda L, a, b: a.clamp(min=b),
     "relu": lambda L, a, b: L.relu(a), "F_relu": lambda L, a, b: L.nn.functional.relu(a),
     "masked_fill": lambda L, a, b: a.masked_fill(a == 1, 0), "masked_fill_": lambda L, a, b:
@@ -168,7 +185,10 @@ OPS = {
     "index_put": lambda L, a, b: a.clone().index_put_((_idx(L),), b[:2]),
     "index_fill": lambda L, a, b: a.clone().index_fill_(0, _idx(L), 3),
     "index_add": lambda L, a, b: a.index_add(0, _idx(L), b[:2]),
-    "take": lambda L, a, b: a.take(_idx(L)), "index_by_unsigned": lambda L, a, b:
+    "take": lambda L, a, b: a.take(_idx(L)), "take_along_dim": lambda L, a, b:
+    L.take_along_dim(a, _idx(L)), "index_copy": lambda L, a, b:
+    a.index_copy(0, _idx(L), b[:2]), "put_": lambda L, a, b: a.clone().put_(_idx(L), b[:2]),
+    "put": lambda L, a, b: a.put(_idx(L), b[:2]), "index_by_unsigned": lambda L, a, b:
     L.arange(10)[a], "view": lambda L, a, b: a.view(2, 3), "t": lambda L, a, b:
     a.view(2, 3).t().contiguous(), "permute": lambda L, a, b: a.view(2, 3).permute(1, 0),
     "expand": lambda L, a, b: a.unsqueeze(0).expand(2, 6).contiguous(),
@@ -286,6 +306,8 @@ CREATE = {
     "empty": lambda L, u: L.empty(2, dtype=u).dtype, "arange": lambda L, u: L.arange(5, dtype=u),
     "eye": lambda L, u: L.eye(2, dtype=u), "linspace": lambda L, u: L.linspace(0, 3, 4, dtype=u),
     "randperm": lambda L, u: L.randperm(3, dtype=u),
+    "tril_indices": lambda L, u: L.tril_indices(3, 3, dtype=u),
+    "triu_indices": lambda L, u: L.triu_indices(3, 3, dtype=u),
     "randint": lambda L, u: L.randint(0, 5, (3,), dtype=u).dtype,
     "zeros_like": lambda L, u: L.zeros_like(L.ones(2, dtype=u)),
     "full_like": lambda L, u: L.full_like(L.ones(2, dtype=u), 4),

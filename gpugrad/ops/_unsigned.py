@@ -47,6 +47,8 @@ def _max_kernel(stem: str):
 def _clamp_kernel(args, kwargs):
     lo = args[1] if len(args) > 1 else kwargs.get("min")
     hi = args[2] if len(args) > 2 else kwargs.get("max")
+    if isinstance(lo, float) or isinstance(hi, float):
+        return None  # computed in floating point
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         if hi is None:
             return "maximum_cpu"
@@ -69,6 +71,26 @@ def _setitem_kernel(args, kwargs):
     return "index_put"
 
 
+def _bound_kernel(kernel: str, bound: str):
+    """``clamp_min``/``clamp_max``: refused unless the bound is a float (computed in floating
+    point)."""
+
+    def bound_kernel(args, kwargs):
+        value = args[1] if len(args) > 1 else kwargs.get(bound)
+        return None if isinstance(value, float) else kernel
+
+    return bound_kernel
+
+
+def _without_dim(kernel: str):
+    """An op PyTorch refuses over the whole tensor but computes along a dim."""
+
+    def whole_kernel(args, kwargs):
+        return kernel if len(args) < 2 and kwargs.get("dim") is None else None
+
+    return whole_kernel
+
+
 def _div_kernel(args, kwargs):
     mode = kwargs.get("rounding_mode")
     return None if mode is None else f"div_{mode}_cpu"
@@ -86,10 +108,11 @@ def _names(*names: str) -> tuple:
     return tuple(out)
 
 
-# How the op's compute dtype is found: the first argument's dtype (UNARY), PyTorch's promotion
-# of the first two arguments (BINARY: an elementwise op of a tensor and a tensor or number),
-# or the ``dtype`` keyword (FACTORY).
-UNARY, BINARY, FACTORY = "unary", "binary", "factory"
+# How the op's compute dtype is found: the first tensor argument's dtype (UNARY), PyTorch's
+# promotion of the first two arguments (BINARY: an elementwise op of a tensor and a tensor or
+# number; BOUNDARIES: the two in reverse, as ``bucketize(input, boundaries)`` promotes), or the
+# ``dtype`` keyword (DTYPE_ARG: a factory, or a reduction asked for that output dtype).
+UNARY, BINARY, BOUNDARIES, DTYPE_ARG = "unary", "binary", "boundaries", "dtype_arg"
 
 # kernel (a name, or a function of the call's args and kwargs giving the name or None for a
 # call PyTorch allows) -> (how to find the compute dtype, entry points)
@@ -98,6 +121,7 @@ REFUSED = [
                                 "T.__iadd__", "T.__sub__", "T.__rsub__", "T.__isub__",
                                 "G.rsub")),
     ("add_stub", UNARY, _names("diff")),
+    ("add_stub", BINARY, _names("dist")),
     ("div_floor_cpu", BINARY, _names("floor_divide", "T.floor_divide_", "T.__floordiv__",
                                      "T.__rfloordiv__", "T.__ifloordiv__")),
     (_div_kernel, BINARY, _names("div", "divide", "T.div_", "T.divide_")),
@@ -113,19 +137,20 @@ REFUSED = [
     ("max_values_cpu", UNARY, _names("amax")),
     ("min_values_cpu", UNARY, _names("amin")),
     ("aminmax_cpu", UNARY, _names("aminmax", "histc")),
-    ("maximum_cpu", BINARY, _names("maximum")),
-    ("minimum_cpu", BINARY, _names("minimum")),
+    ("maximum_cpu", BINARY, _names("maximum", "fmax")),
+    ("minimum_cpu", BINARY, _names("minimum", "fmin")),
     ("argmax_cpu", UNARY, _names("argmax")),
     ("argmin_cpu", UNARY, _names("argmin")),
     ("topk_cpu", UNARY, _names("topk")),
-    ("median_cpu", UNARY, _names("median")),
+    ("median_cpu", UNARY, _names("median", "nanmedian")),
+    ("mode_cpu", UNARY, _names("mode")),
     ("kthvalue_cpu", UNARY, _names("kthvalue")),
     ("cummax_cpu", UNARY, _names("cummax")),
     ("cummin_cpu", UNARY, _names("cummin")),
     ("logcumsumexp_out_cpu", UNARY, _names("logcumsumexp")),
-    ("addmm_impl_cpu_", UNARY, _names("matmul", "mm", "T.__matmul__")),
+    ("addmm_impl_cpu_", UNARY, _names("matmul", "mm", "T.__matmul__", "G.tensordot")),
     ("addmv_impl_cpu", UNARY, _names("mv")),
-    ("bmm", UNARY, _names("bmm")),
+    ("bmm", UNARY, _names("bmm", "G.einsum")),
     ("dot", UNARY, _names("dot")),
     ("trace", UNARY, _names("trace")),
     ("bitwise_not_cpu", UNARY, _names("bitwise_not", "T.bitwise_not_", "T.__invert__")),
@@ -142,25 +167,32 @@ REFUSED = [
     ("logical_xor_cpu", BINARY, _names("logical_xor")),
     ("logical_not_cpu", UNARY, _names("logical_not", "T.logical_not_")),
     (_clamp_kernel, UNARY, _names("clamp", "clip", "clamp_", "clip_")),
-    ("clamp_min_scalar_cpu", UNARY, _names("clamp_min", "clamp_min_", "relu", "relu_",
-                                           "F.relu")),
-    ("clamp_max_scalar_cpu", UNARY, _names("clamp_max", "clamp_max_")),
+    (_bound_kernel("clamp_min_scalar_cpu", "min"), UNARY, _names("clamp_min", "clamp_min_")),
+    ("clamp_min_scalar_cpu", UNARY, _names("relu", "relu_", "F.relu")),
+    (_bound_kernel("clamp_max_scalar_cpu", "max"), UNARY, _names("clamp_max", "clamp_max_")),
     ("flip_cpu", UNARY, _names("flip", "fliplr", "flipud", "rot90")),
     ("masked_fill", UNARY, _names("masked_fill", "T.masked_fill_")),
     ("masked_select", UNARY, _names("masked_select")),
     ("masked_scatter", UNARY, _names("masked_scatter", "T.masked_scatter_")),
     (_setitem_kernel, UNARY, ("T.__setitem__",)),
-    ("nonzero_count_cpu", UNARY, _names("nonzero", "count_nonzero", "argwhere")),
+    ("nonzero_count_cpu", UNARY, _names("nonzero", "argwhere")),
+    (_without_dim("nonzero_count_cpu"), UNARY, _names("count_nonzero")),
     ("isin_default_cpu", UNARY, ("G.isin",)),
-    ("scatter_gather_tensor_cpu", UNARY, _names("gather", "scatter", "T.scatter_")),
+    ("scatter_gather_tensor_cpu", UNARY, _names("gather", "scatter", "T.scatter_",
+                                                "take_along_dim")),
     ("index_select", UNARY, _names("index_select")),
     ("index_put", UNARY, _names("index_put", "index_put_")),
     ("index_fill_cpu", UNARY, _names("index_fill", "T.index_fill_")),
     ("index_add_", UNARY, _names("index_add", "T.index_add_")),
+    ("index_copy_cpu", UNARY, _names("index_copy", "T.index_copy_")),
     ("take_cpu", UNARY, _names("take")),
+    ("take_put_cpu", UNARY, ("T.put", "T.put_")),
     ("tril", UNARY, _names("tril", "T.tril_")),
     ("triu", UNARY, _names("triu", "T.triu_")),
-    ("searchsorted_out_cpu", UNARY, ("G.searchsorted",)),
+    ("searchsorted_out_cpu", BINARY, ("G.searchsorted",)),
+    ("searchsorted_out_cpu", BOUNDARIES, ("G.bucketize",)),
+    ("frac_cpu", UNARY, _names("frac", "T.frac_")),
+    ("lcm_cpu", BINARY, _names("lcm")),
     ("lerp_kernel_scalar", UNARY, _names("lerp", "T.lerp_")),
     ("addcmul_cpu_out", UNARY, _names("addcmul", "T.addcmul_")),
     ("bincount_cpu", UNARY, _names("bincount")),
@@ -168,31 +200,38 @@ REFUSED = [
     ("gcd_cpu", BINARY, _names("gcd")),
     ("hypot_cpu", BINARY, _names("hypot")),
     ("logaddexp_cpu", BINARY, _names("logaddexp")),
-    ("arange_cpu", FACTORY, ("G.arange",)),
-    ("eye", FACTORY, ("G.eye",)),
-    ("linspace_cpu", FACTORY, ("G.linspace",)),
-    ("randperm", FACTORY, ("G.randperm",)),
+    ("arange_cpu", DTYPE_ARG, ("G.arange",)),
+    ("eye", DTYPE_ARG, ("G.eye",)),
+    ("linspace_cpu", DTYPE_ARG, ("G.linspace",)),
+    ("randperm", DTYPE_ARG, ("G.randperm",)),
+    ("tril_indices", DTYPE_ARG, ("G.tril_indices",)),
+    ("triu_indices", DTYPE_ARG, ("G.triu_indices",)),
+    ("sum_cpu", DTYPE_ARG, _names("sum", "nansum")),
+    ("prod_out_cpu", DTYPE_ARG, _names("prod")),
+    ("cumsum_out_cpu", DTYPE_ARG, _names("cumsum")),
+    ("cumprod_out_cpu", DTYPE_ARG, _names("cumprod")),
 ]
 
 
 def _compute_dtype(how: str, args, kwargs):
     """The dtype the op computes in, or None where it cannot be one of ours."""
-    if how == FACTORY:
+    if how == DTYPE_ARG:
         d = kwargs.get("dtype")
         return None if d is None else to_dtype(d)
-    if not args:
-        return None
-    first = args[0]
-    if how == UNARY or len(args) < 2:
-        data = getattr(first, "_data", None)
-        return None if data is None else from_numpy_dtype(data.dtype)
-    return result_type(first, args[1])
+    if how == BINARY and len(args) >= 2:
+        return result_type(args[0], args[1])
+    if how == BOUNDARIES and len(args) >= 2:
+        return result_type(args[1], args[0])
+    for a in args:
+        if isinstance(a, Tensor):
+            return from_numpy_dtype(a._data.dtype)
+    return None
 
 
 def _wrap(fn, kernel, how: str):
     @functools.wraps(fn)
     def checked(*args, **kwargs):
-        if how != FACTORY:
+        if how != DTYPE_ARG:
             # the fast exit: no operand of ours (a number operand never is one)
             for a in args[:2]:
                 data = getattr(a, "_data", None)
