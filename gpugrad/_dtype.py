@@ -124,8 +124,8 @@ SCALAR_TYPE_NAMES = {
 CPP_TYPE_NAMES = {
     "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
     "float64": "double", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
-    "int32": "int", "int64": "long int", "bool": "bool", "uint16": "unsigned short",
-    "uint32": "unsigned int", "uint64": "unsigned long",
+    "int32": "int", "int64": "long int", "bool": "bool", "uint16": "short unsigned int",
+    "uint32": "unsigned int", "uint64": "long unsigned int",
 }
 
 

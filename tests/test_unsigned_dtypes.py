@@ -211,6 +211,32 @@ OPS = {
     "item": lambda L, a, b: a[0].item(), "tolist": lambda L, a, b: a.tolist(),
     "int": lambda L, a, b: int(a[0]), "float_of": lambda L, a, b: float(a[0]),
     "bool_of": lambda L, a, b: bool(a[0]),
+    "index_select_2d": lambda L, a, b: a.view(2, 3).index_select(1, _idx(L)[:1]),
+    "index_select_0d": lambda L, a, b: a[0].index_select(0, _idx(L)[:1]),
+    "repeat_interleave_tensor": lambda L, a, b: a.repeat_interleave(L.ones(6, dtype=L.int64)),
+    "repeat_interleave_tensor_dim": lambda L, a, b:
+    a.view(2, 3).repeat_interleave(L.tensor([1, 2]), dim=0),
+    # nn.functional
+    "linear": lambda L, a, b: L.nn.functional.linear(a.view(2, 3), b.view(2, 3)),
+    "linear_mixed": lambda L, a, b: L.nn.functional.linear(a.float().view(2, 3), b.view(2, 3)),
+    "hardtanh": lambda L, a, b: L.nn.functional.hardtanh(a),
+    "relu6": lambda L, a, b: L.nn.functional.relu6(a),
+    "threshold": lambda L, a, b: L.nn.functional.threshold(a, 2, 0),
+    "conv1d": lambda L, a, b: L.nn.functional.conv1d(a.view(1, 1, 6), b[:2].view(1, 1, 2)),
+    "conv2d": lambda L, a, b: L.nn.functional.conv2d(a.view(1, 1, 2, 3), b[:4].view(1, 1, 2, 2)),
+    "max_pool1d": lambda L, a, b: L.nn.functional.max_pool1d(a.view(1, 1, 6), 2),
+    "max_pool2d": lambda L, a, b: L.nn.functional.max_pool2d(a.view(1, 1, 2, 3), 2),
+    "avg_pool1d": lambda L, a, b: L.nn.functional.avg_pool1d(a.view(1, 1, 6), 2),
+    "adaptive_avg_pool1d": lambda L, a, b:
+    L.nn.functional.adaptive_avg_pool1d(a.view(1, 1, 6), 2),
+    "pad_constant": lambda L, a, b: L.nn.functional.pad(a.view(1, 1, 6), (1, 1)),
+    "pad_reflect": lambda L, a, b: L.nn.functional.pad(a.view(1, 1, 6), (1, 1), mode="reflect"),
+    "pad_replicate_2d": lambda L, a, b:
+    L.nn.functional.pad(a.view(1, 1, 2, 3), (1, 1, 1, 1), mode="replicate"),
+    "pad_circular": lambda L, a, b: L.nn.functional.pad(a.view(1, 1, 6), (1, 1), mode="circular"),
+    "bernoulli": lambda L, a, b: L.bernoulli(a), "bernoulli_": lambda L, a, b:
+    a.clone().bernoulli_(0.5), "bernoulli_tensor_p": lambda L, a, b:
+    a.clone().bernoulli_(L.ones(6) * 0.5),
     # embedding and one_hot take int64 (embedding also int32) indices only
     "embedding": lambda L, a, b: L.nn.functional.embedding(a[:2], L.ones(10, 3)),
     "one_hot": lambda L, a, b: L.nn.functional.one_hot(a),

@@ -91,6 +91,34 @@ def _without_dim(kernel: str):
     return whole_kernel
 
 
+def _index_select_kernel(args, kwargs):
+    """PyTorch's CPU index_select lacks these dtypes only on its path for 1-D inputs."""
+    return "index_select" if args[0]._data.ndim <= 1 else None
+
+
+def _repeat_interleave_kernel(args, kwargs):
+    """Repeats given as a tensor gather the (flattened or 1-D) input through index_select."""
+    repeats = args[1] if len(args) > 1 else kwargs.get("repeats")
+    dim = args[2] if len(args) > 2 else kwargs.get("dim")
+    if isinstance(repeats, Tensor) and (dim is None or args[0]._data.ndim <= 1):
+        return "index_select"
+    return None
+
+
+def _pad_kernel(args, kwargs):
+    mode = args[2] if len(args) > 2 else kwargs.get("mode", "constant")
+    kind = {"reflect": "reflection", "replicate": "replication"}.get(mode)
+    if kind is None:
+        return None
+    pad = args[1] if len(args) > 1 else kwargs["pad"]
+    return f"{kind}_pad{len(pad) // 2}d"
+
+
+def _bernoulli_kernel(args, kwargs):
+    p = args[1] if len(args) > 1 else kwargs.get("p")
+    return "bernoulli_tensor_cpu_self_" if isinstance(p, Tensor) else "bernoulli_scalar_cpu_"
+
+
 def _div_kernel(args, kwargs):
     mode = kwargs.get("rounding_mode")
     return None if mode is None else f"div_{mode}_cpu"
@@ -148,7 +176,8 @@ REFUSED = [
     ("cummax_cpu", UNARY, _names("cummax")),
     ("cummin_cpu", UNARY, _names("cummin")),
     ("logcumsumexp_out_cpu", UNARY, _names("logcumsumexp")),
-    ("addmm_impl_cpu_", UNARY, _names("matmul", "mm", "T.__matmul__", "G.tensordot")),
+    ("addmm_impl_cpu_", UNARY, _names("matmul", "mm", "T.__matmul__", "G.tensordot",
+                                      "F.linear")),
     ("addmv_impl_cpu", UNARY, _names("mv")),
     ("bmm", UNARY, _names("bmm", "G.einsum")),
     ("dot", UNARY, _names("dot")),
@@ -169,6 +198,22 @@ REFUSED = [
     (_clamp_kernel, UNARY, _names("clamp", "clip", "clamp_", "clip_")),
     (_bound_kernel("clamp_min_scalar_cpu", "min"), UNARY, _names("clamp_min", "clamp_min_")),
     ("clamp_min_scalar_cpu", UNARY, _names("relu", "relu_", "F.relu")),
+    ("clamp_scalar_cpu", UNARY, ("F.hardtanh", "F.relu6")),
+    ("threshold_cpu", UNARY, ("F.threshold",)),
+    # convolution, pooling and padding
+    ("slow_conv2d_cpu", UNARY, ("F.conv1d", "F.conv2d")),
+    ("compute_columns3d", UNARY, ("F.conv3d",)),
+    ("slow_conv_transpose2d_out_cpu", UNARY, ("F.conv_transpose1d",)),
+    ("max_pool1d_impl", UNARY, ("F.max_pool1d",)),
+    ("max_pool2d", UNARY, ("F.max_pool2d",)),
+    ("max_pool3d", UNARY, ("F.max_pool3d",)),
+    ("avg_pool2d", UNARY, ("F.avg_pool1d", "F.avg_pool2d")),
+    ("avg_pool3d_out_frame", UNARY, ("F.avg_pool3d",)),
+    ("adaptive_avg_pool2d", UNARY, ("F.adaptive_avg_pool1d",)),
+    ("adaptive_max_pool2d", UNARY, ("F.adaptive_max_pool1d",)),
+    (_pad_kernel, UNARY, ("F.pad",)),
+    (_bernoulli_kernel, UNARY, ("T.bernoulli_",)),
+    ("bernoulli_tensor_cpu_self_", UNARY, _names("bernoulli")),
     (_bound_kernel("clamp_max_scalar_cpu", "max"), UNARY, _names("clamp_max", "clamp_max_")),
     ("flip_cpu", UNARY, _names("flip", "fliplr", "flipud", "rot90")),
     ("masked_fill", UNARY, _names("masked_fill", "T.masked_fill_")),
@@ -180,7 +225,8 @@ REFUSED = [
     ("isin_default_cpu", UNARY, ("G.isin",)),
     ("scatter_gather_tensor_cpu", UNARY, _names("gather", "scatter", "T.scatter_",
                                                 "take_along_dim")),
-    ("index_select", UNARY, _names("index_select")),
+    (_index_select_kernel, UNARY, _names("index_select")),
+    (_repeat_interleave_kernel, UNARY, _names("repeat_interleave")),
     ("index_put", UNARY, _names("index_put", "index_put_")),
     ("index_fill_cpu", UNARY, _names("index_fill", "T.index_fill_")),
     ("index_add_", UNARY, _names("index_add", "T.index_add_")),
