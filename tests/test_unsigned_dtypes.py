@@ -234,6 +234,9 @@ OPS = {
     "pad_replicate_2d": lambda L, a, b:
     L.nn.functional.pad(a.view(1, 1, 2, 3), (1, 1, 1, 1), mode="replicate"),
     "pad_circular": lambda L, a, b: L.nn.functional.pad(a.view(1, 1, 6), (1, 1), mode="circular"),
+    "MaxPool1d": lambda L, a, b: L.nn.MaxPool1d(2)(a.view(1, 1, 6)),
+    "AvgPool2d": lambda L, a, b: L.nn.AvgPool2d(2)(a.view(1, 1, 2, 3)),
+    "ReLU": lambda L, a, b: L.nn.ReLU()(a), "Hardtanh": lambda L, a, b: L.nn.Hardtanh()(a),
     "bernoulli": lambda L, a, b: L.bernoulli(a), "bernoulli_": lambda L, a, b:
     a.clone().bernoulli_(0.5), "bernoulli_tensor_p": lambda L, a, b:
     a.clone().bernoulli_(L.ones(6) * 0.5),
