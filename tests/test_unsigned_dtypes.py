@@ -401,3 +401,12 @@ def test_checks_cost_nothing_until_first_use():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert out.stdout.split() == ["False", "True", "True"]
+
+
+@pytest.mark.parametrize("d", ["uint8", "int8", "int16", "int32", "int64"] + UNSIGNED)
+def test_python_numbers_must_fit_an_integer_dtype(d):
+    """``tensor(list, dtype=)`` checks each Python number as PyTorch does: negative ints down
+    to -max wrap into unsigned types; out-of-range ints, floats, NaN and infinity raise."""
+    for values in ([300], [-1], [-129], [-300], [-70000], [70000], [2**31], [-2**31 - 1],
+                   [1e10], [-1.5], [float("nan")], [float("inf")], [2**63], [3.9e4]):
+        assert_same(lambda L, d, values: L.tensor(values, dtype=getattr(L, d)), d, values)
