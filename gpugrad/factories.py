@@ -146,7 +146,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
     arr, from_python = _host_array(data)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
-    if from_python and np.dtype(np_dtype).kind in "iu" and arr.dtype.kind in "iuf" and arr.size:
+    if (from_python and arr.dtype != np_dtype and np.dtype(np_dtype).kind in "iu"
+            and arr.dtype.kind in "iuf" and arr.size):
         if np_dtype == np.uint64:
             arr = _python_uint64(data, arr)
         else:
