@@ -35,6 +35,9 @@ from ._dtype import (
     set_default_dtype,
     short,
     uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 from ._format import set_printoptions
 from ._generator import Generator
@@ -94,7 +97,9 @@ def is_floating_point(input: Tensor) -> bool:
 
 
 def can_cast(from_: dtype, to: dtype) -> bool:
-    return _dtype.promote_types(from_, to) is to
+    """Whether a cast from ``from_`` to ``to`` is allowed under PyTorch's casting rules: never
+    from floating to integer nor from a non-bool to bool."""
+    return _dtype.can_cast(from_, to)
 
 # Mixed precision and the math-library switches (``torch.autocast``, ``torch.amp``,
 # ``torch.backends``); autocast's entry points wrap the ops above, so they come last.
@@ -132,9 +137,12 @@ from .compiler import compile  # noqa: E402
 from .cuda import OutOfMemoryError  # noqa: E402
 from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
+from .ops import _unsigned  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 _numpy_names.install(__import__(__name__))  # axis=, keepdims= where PyTorch takes them
+# the ops PyTorch refuses for uint16, uint32, uint64, checked from their first use on
+_dtype.on_first_unsigned_use(lambda: _unsigned.install(__import__(__name__)))
 amp.policy.install(__import__(__name__))
 
 cpu = amp.legacy.make_modules(cuda)

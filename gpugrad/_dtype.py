@@ -10,7 +10,8 @@ import numpy as np
 
 __all__ = [
     "dtype", "float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
-    "uint8", "bool", "float", "double", "half", "short", "int", "long",
+    "uint8", "uint16", "uint32", "uint64", "bool", "float", "double", "half", "short", "int",
+    "long",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
 ]
 
@@ -69,11 +70,36 @@ class _Bfloat16(dtype):
         return self._np
 
 
+class _LimitedUnsigned(dtype):
+    """uint16, uint32, uint64, PyTorch's "limited support" unsigned types: creation, casts,
+    views, equality and a few ops (``ops/_unsigned.py`` refuses the rest as PyTorch does, and
+    ``promote_types`` refuses to mix them with another non-floating type). Their NumPy dtype
+    is handed out through ``np``, so that the first use of one (a factory, a cast, an array
+    of that type made a tensor) runs the hooks of ``on_first_unsigned_use`` first: a program
+    that never uses them pays nothing for those checks."""
+
+    __slots__ = ("_np",)
+
+    def __init__(self, name: str, np_dtype):
+        self.name, self._np = name, np.dtype(np_dtype)
+        self.itemsize = self._np.itemsize
+        self._category, self.is_floating_point, self.is_signed = _INT, False, False
+
+    @property
+    def np(self):
+        if _first_use_hooks is not None:
+            _first_unsigned_use()
+        return self._np
+
+
 float16 = dtype("float16", np.float16)
 bfloat16 = _Bfloat16()
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
+uint16 = _LimitedUnsigned("uint16", np.uint16)
+uint32 = _LimitedUnsigned("uint32", np.uint32)
+uint64 = _LimitedUnsigned("uint64", np.uint64)
 int8 = dtype("int8", np.int8)
 int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
@@ -82,19 +108,24 @@ bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
 
-_ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool)
+_ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool, uint16,
+        uint32, uint64)
+LIMITED_UNSIGNED = frozenset((uint16, uint32, uint64))
+# their NumPy dtypes, for checks on raw arrays
+LIMITED_UNSIGNED_NP = frozenset(d._np for d in LIMITED_UNSIGNED)
 # PyTorch's scalar-type names, as in ``torch.LongTensor`` and its error messages.
 SCALAR_TYPE_NAMES = {
     "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
     "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
-    "bool": "Bool",
+    "bool": "Bool", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
 }
 
 # The C++ element types, as PyTorch's matmul names them in its dtype error.
 CPP_TYPE_NAMES = {
     "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
     "float64": "double", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
-    "int32": "int", "int64": "long int", "bool": "bool",
+    "int32": "int", "int64": "long int", "bool": "bool", "uint16": "short unsigned int",
+    "uint32": "unsigned int", "uint64": "long unsigned int",
 }
 
 
@@ -103,7 +134,25 @@ def not_implemented_for(kernel: str, d: dtype) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}" not implemented for {SCALAR_TYPE_NAMES[d.name]!r}')
 
 
-_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16}  # bfloat16 joins on first use
+# bfloat16 and the limited unsigned types join on first use
+_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16 and d not in LIMITED_UNSIGNED}
+_first_use_hooks: list | None = []  # None once a limited unsigned type has been used
+
+
+def on_first_unsigned_use(hook) -> None:
+    """Call ``hook()`` before the first use of uint16, uint32 or uint64 (now, if that was)."""
+    if _first_use_hooks is None:
+        hook()
+    else:
+        _first_use_hooks.append(hook)
+
+
+def _first_unsigned_use() -> None:
+    global _first_use_hooks
+    hooks, _first_use_hooks = _first_use_hooks, None
+    _FROM_NP.update((d._np, d) for d in LIMITED_UNSIGNED)
+    for hook in hooks:
+        hook()
 _BY_NAME = {d.name: d for d in _ALL}
 
 
@@ -122,6 +171,10 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         if _is_bfloat16(np_dtype):
             return bfloat16
+        for d in LIMITED_UNSIGNED:
+            if _first_use_hooks is not None and d._np == np_dtype:
+                d.np  # noqa: B018 - the first use: runs the hooks, adds them to _FROM_NP
+                return d
         raise TypeError(
             f"can't convert array of type {np_dtype}: gpugrad supports "
             + ", ".join(d.name for d in _ALL)
@@ -143,7 +196,7 @@ def _is_bfloat16(np_dtype) -> bool:
 
 def to_dtype(value) -> dtype:
     """Accept a gpugrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
-    if value.__class__ is dtype or value is bfloat16:
+    if value.__class__ is dtype or value is bfloat16 or value in LIMITED_UNSIGNED:
         return value
     if value is _pyfloat:
         return get_default_dtype()
@@ -177,10 +230,20 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     """The smallest dtype both ``a`` and ``b`` convert to safely, as ``torch.promote_types``."""
     if a is b:
         return a
+    if (a in LIMITED_UNSIGNED or b in LIMITED_UNSIGNED) and not (
+            a.is_floating_point or b.is_floating_point):
+        raise RuntimeError(
+            "Promotion for uint16, uint32, uint64 types is not supported, attempted to promote "
+            f"{SCALAR_TYPE_NAMES[a.name]} and {SCALAR_TYPE_NAMES[b.name]}")
     if a._category != b._category:
         hi, lo = (a, b) if a._category > b._category else (b, a)
         return hi
     return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def can_cast(from_: dtype, to: dtype) -> bool:
+    """``torch.can_cast``: a cast may not lower the category (float to int, int to bool)."""
+    return from_._category <= to._category
 
 
 # PyTorch ranks operands in three tiers: tensors with dims, 0-d tensors, Python scalars.
@@ -249,7 +312,8 @@ class _Probe:
 
 # The C++ type names PyTorch's scalar-conversion error uses (they differ from CPP_TYPE_NAMES).
 _OVERFLOW_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
-                        "int64": "int64_t", "float32": "float"}
+                        "int64": "int64_t", "float32": "float", "uint16": "uint16_t",
+                        "uint32": "uint32_t", "uint64": "uint64_t"}
 _FLOAT32_MAX = np.finfo(np.float32).max.item()
 
 

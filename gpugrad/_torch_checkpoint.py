@@ -43,10 +43,10 @@ __all__ = ["archive_prefix", "checkpoint_prefix", "default_global_names", "is_to
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 
 # The dtypes PyTorch names, by the name ``str(torch.<dtype>)`` ends with (the pickle's global)
-# and by its legacy storage class; gpugrad has the first ten.
+# and by its legacy storage class; gpugrad has the first thirteen.
 _DTYPES = {name: getattr(dt, name) for name in (
     "float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64",
-    "bool")}
+    "bool", "uint16", "uint32", "uint64")}
 _STORAGE_DTYPES = {
     "HalfStorage": "float16", "BFloat16Storage": "bfloat16", "FloatStorage": "float32",
     "DoubleStorage": "float64", "ByteStorage": "uint8", "CharStorage": "int8",
@@ -56,7 +56,7 @@ _STORAGE_DTYPES = {
 # PyTorch dtypes and storages gpugrad has no dtype for: named in a clear error when a tensor
 # uses one (a dtype alone, e.g. in a config dict, loads as its name).
 _OTHER_DTYPES = (
-    "complex32", "complex64", "complex128", "uint16", "uint32", "uint64", "float8_e4m3fn",
+    "complex32", "complex64", "complex128", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2",
     "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "bits8", "bits16", "bits1x8",
     "bits2x4", "bits4x2", "int1", "int2", "int3", "int4", "int5", "int6", "int7", "uint1",

@@ -31,7 +31,7 @@ def __getattr__(name: str):
     """The legacy CUDA types: ``gpugrad.cuda.FloatTensor``, ``gpugrad.cuda.LongTensor`` ..."""
     from .legacy import CUDA_TYPES
 
-    if name in CUDA_TYPES:
+    if name in CUDA_TYPES and not name.startswith("UInt"):  # (PyTorch has no UInt16Tensor)
         return CUDA_TYPES[name]
     raise AttributeError(f"module 'gpugrad.cuda' has no attribute {name!r}")
 

@@ -146,12 +146,50 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
     arr, from_python = _host_array(data)
     np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
+    if (from_python and arr.dtype != np_dtype and np.dtype(np_dtype).kind in "iu"
+            and arr.dtype.kind in "iuf" and arr.size):
+        if np_dtype == np.uint64:
+            arr = _python_uint64(data, arr)
+        else:
+            _check_range(arr, np_dtype)
     if device is None and isinstance(data, Tensor):
         backend = data._backend
     else:
         backend = _backend_for(device)
     return _finish(backend.asarray(np.array(arr, dtype=np_dtype, copy=True)), backend,
                    requires_grad)
+
+
+def _check_range(arr: np.ndarray, np_dtype: np.dtype) -> None:
+    """Python numbers for an integer tensor must fit its type, as PyTorch checks them (the rule
+    of ``fill_``, ``_dtype.fit_scalar``): negative ints down to ``-max`` wrap into an unsigned
+    type, floats (NaN and infinity neither) must lie in its range."""
+    if arr.dtype.kind == "u":  # NumPy's reading of Python ints past int64
+        raise ValueError("Overflow when unpacking long long")
+    info = np.iinfo(np_dtype)
+    if arr.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            fits = bool(np.all((arr >= info.min) & (arr <= info.max)))  # False for NaN
+    else:
+        lo = -info.max if info.min == 0 else info.min
+        fits = lo <= int(arr.min()) and int(arr.max()) <= info.max
+    if not fits:
+        name = dt.from_numpy_dtype(np_dtype).name
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
+def _python_uint64(data, arr: np.ndarray) -> np.ndarray:
+    """Python numbers for a uint64 tensor, checked one by one as PyTorch converts them: floats
+    and negative ints are refused, and ints past int64 (which NumPy read as float64 when
+    smaller ones are among them) convert exactly."""
+    if arr.dtype.kind == "u":
+        return arr
+    if arr.dtype.kind == "f" and any(
+            isinstance(v, float) for v in np.asarray(data, dtype=object).reshape(-1)):
+        raise TypeError("an integer is required")
+    if (arr < 0).any():
+        raise OverflowError("can't convert negative int to unsigned")
+    return np.array(data, dtype=np.uint64) if arr.dtype.kind == "f" else arr
 
 
 def scalar_tensor(value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

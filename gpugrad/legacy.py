@@ -90,11 +90,13 @@ class tensortype(type):
 
 
 def _make_types(device_type: str, module: str) -> dict:
+    """The legacy type of each dtype (those of uint16, uint32, uint64 serve ``Tensor.new``
+    only: PyTorch has no ``torch.UInt16Tensor``)."""
     types = {}
     for name, scalar in dt.SCALAR_TYPE_NAMES.items():
         cls_name = f"{scalar}Tensor"
         types[cls_name] = tensortype(cls_name, (), {
-            "dtype": dt.to_dtype(name), "_device_type": device_type,
+            "dtype": dt._by_name(name), "_device_type": device_type,
             "is_cuda": device_type == "cuda", "__module__": module,
         })
     return types

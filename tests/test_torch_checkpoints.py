@@ -68,14 +68,14 @@ def _load_both(obj, tmp_path, **kwargs):
 
 
 _DTYPES = ["float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-           "uint8", "bool"]
+           "uint8", "bool", "uint16", "uint32", "uint64"]
 
 
 @pytest.mark.parametrize("dtype", _DTYPES)
 def test_every_dtype(tmp_path, dtype):
     values = torch.tensor([[-3.5, 0.0, 1.25], [2.0, 7.0, 100.0]])
     t = (values > 1) if dtype == "bool" else values.abs().to(getattr(torch, dtype)) \
-        if dtype == "uint8" else values.to(getattr(torch, dtype))
+        if dtype.startswith("uint") else values.to(getattr(torch, dtype))
     ours, _ = _load_both({"t": t, "t_": t[:, 1:]}, tmp_path)
     assert ours["t"].dtype is getattr(gpugrad, dtype)
 
@@ -298,7 +298,7 @@ def test_legacy_and_torchscript_files_are_refused_clearly(tmp_path):
 
 def test_dtypes_gpugrad_lacks_are_named(tmp_path):
     for t, name in ((torch.ones(2, dtype=torch.complex64), "complex64"),
-                    (torch.ones(2, dtype=torch.uint16), "uint16")):
+                    (torch.ones(2, dtype=torch.float8_e4m3fn), "float8_e4m3fn")):
         path = _save({"t": t}, tmp_path)
         with pytest.raises(RuntimeError, match=f"no {name} dtype"):
             gpugrad.load(path)

@@ -42,7 +42,7 @@ def _index_array(item, backend):
     kind = arr.dtype.kind
     if arr.dtype == np.uint8 or kind == "b":
         return arr.astype(bool, copy=False)
-    if kind not in "iu":
+    if arr.dtype != np.int64 and arr.dtype != np.int32:  # PyTorch's only integer index types
         raise IndexError(_BAD_DTYPE)
     return arr
 

@@ -271,7 +271,9 @@ def masked_fill_(self: Tensor, mask: Tensor, value) -> Tensor:
 def _as_value(self: Tensor, value):
     if isinstance(value, Tensor):
         return value if value._backend is self._backend else value.to(self.device)
-    if isinstance(value, (bool, int, float, np.number)):
+    if isinstance(value, (bool, int, float)):
+        return dt.fit_scalar(value, self.dtype)  # (a negative wraps into an unsigned type)
+    if isinstance(value, np.number):
         return value
     return self._new(self._backend.asarray(np.asarray(value), dtype=self._data.dtype))
 

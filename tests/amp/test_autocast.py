@@ -373,3 +373,16 @@ def test_custom_fwd_casts_inputs_and_custom_bwd_restores_the_state():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert Square.apply(x.detach().float()).dtype is gpugrad.float32
+
+
+@pytest.mark.parametrize("name", ["MaxPool3d", "AvgPool3d"])
+def test_pooling_modules_use_the_autocast_functional(name):
+    """The 3-D pooling modules call ``F.max_pool3d``/``F.avg_pool3d`` as autocast wrapped them
+    (PyTorch's CPU list runs them in float32)."""
+    x = np.random.default_rng(0).standard_normal((1, 1, 2, 2, 2)).astype(np.float32)
+    results = []
+    for lib in (gpugrad, torch):
+        with lib.autocast("cpu", dtype=lib.bfloat16):
+            out = getattr(lib.nn, name)(2)(lib.tensor(x).to(lib.bfloat16))
+        results.append(str(out.dtype).split(".")[-1])
+    assert results[0] == results[1] == "float32"

@@ -108,6 +108,20 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return LayerNorm.apply(input, weight, bias, k, float(eps))
 
 
+def check_indices(input: Tensor, op: str) -> None:
+    """PyTorch's check of an embedding's indices: int64 or int32 only."""
+    if input.dtype in (dt.int64, dt.int32):
+        return
+    # (PyTorch names the legacy type, torch.FloatTensor, where the dtype has one)
+    kind = input.type()
+    if input.dtype == dt.bool or input.dtype in dt.LIMITED_UNSIGNED:
+        kind = f"{'CUDA' if input.is_cuda else 'CPU'}{dt.SCALAR_TYPE_NAMES[input.dtype.name]}Type"
+    raise RuntimeError(
+        "Expected tensor for argument #1 'indices' to have one of the following scalar "
+        f"types: Long, Int; but got {kind} instead (while checking arguments for {op})"
+    )
+
+
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
@@ -118,14 +132,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     check_tensor(weight, "embedding", "weight")
     if sparse:
         raise NotImplementedError("sparse embedding gradients are not supported")
-    if input._data.dtype.kind not in "iu":
-        kind = input.type()  # the legacy type (torch.FloatTensor); PyTorch has none for bool
-        if input.dtype == dt.bool:
-            kind = f"{'CUDA' if input.is_cuda else 'CPU'}BoolType"
-        raise RuntimeError(
-            "Expected tensor for argument #1 'indices' to have one of the following scalar "
-            f"types: Long, Int; but got {kind} instead (while checking arguments for embedding)"
-        )
+    check_indices(input, "embedding")
     num = weight._data.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:

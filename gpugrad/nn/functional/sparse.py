@@ -14,7 +14,7 @@ import numpy as np
 
 from ...ops._util import Tensor, check_range, check_tensor, math_ns
 from ...ops.layers import Embedding
-from .layers import _renorm_rows
+from .layers import _renorm_rows, check_indices
 
 __all__ = ["embedding_bag"]
 
@@ -98,10 +98,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
             "GitHub.")
     idx = input._data
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
-                           f"following scalar types: Long, Int; but got {input.dtype} instead "
-                           "(while checking arguments for embedding_bag)")
+    check_indices(input, "embedding_bag")
     num = weight.shape[0]
     if padding_idx is not None:
         if not -num <= padding_idx < num:

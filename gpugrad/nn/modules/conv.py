@@ -224,7 +224,8 @@ class AvgPool1d(Module):
 
 
 class _MaxPool(Module):
-    """The maximum over each window; subclasses name the functional (1-D, 2-D or 3-D)."""
+    """The maximum over each window; subclasses name the functional (1-D, 2-D or 3-D) in
+    ``F``."""
 
     _pool = None
 
@@ -236,8 +237,9 @@ class _MaxPool(Module):
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
     def forward(self, input: Tensor) -> Tensor:
-        return self._pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          self.ceil_mode, self.return_indices)
+        pool = getattr(F, self._pool)  # (looked up here: autocast may have wrapped it)
+        return pool(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                    self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -247,25 +249,25 @@ class _MaxPool(Module):
 class MaxPool1d(_MaxPool):
     """The maximum over each window of (N, C, L) inputs."""
 
-    _pool = staticmethod(F.max_pool1d)
+    _pool = "max_pool1d"
 
 
 class MaxPool2d(_MaxPool):
     """The maximum over each window of (N, C, H, W) inputs."""
 
-    _pool = staticmethod(F.max_pool2d)
+    _pool = "max_pool2d"
 
 
 class MaxPool3d(_MaxPool):
     """The maximum over each window of (N, C, D, H, W) inputs."""
 
-    _pool = staticmethod(F.max_pool3d)
+    _pool = "max_pool3d"
 
 
 class AvgPool2d(Module):
     """The mean over each window of (N, C, H, W) inputs."""
 
-    _pool = staticmethod(F.avg_pool2d)
+    _pool = "avg_pool2d"
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):
@@ -275,8 +277,9 @@ class AvgPool2d(Module):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
-        return self._pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad, self.divisor_override)
+        pool = getattr(F, self._pool)  # (looked up here: autocast may have wrapped it)
+        return pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                    self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -285,7 +288,7 @@ class AvgPool2d(Module):
 class AvgPool3d(AvgPool2d):
     """The mean over each window of (N, C, D, H, W) inputs."""
 
-    _pool = staticmethod(F.avg_pool3d)
+    _pool = "avg_pool3d"
 
 
 class Unfold(Module):
