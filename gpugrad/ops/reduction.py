@@ -30,6 +30,15 @@ def _as_dtype(input: Tensor, dtype) -> Tensor:
     return input if dtype is None else input.to(dtype)
 
 
+def in_asked_dtype(out: Tensor, dtype) -> Tensor:
+    """The result of sum, prod or a scan in the ``dtype=`` asked for: integers and bools are
+    accumulated in int64 (PyTorch's default for them), so a narrower integer type asked for is
+    a cast of that result; the two agree, as sums and products modulo 2**k do."""
+    if dtype is None or out.dtype is dt.to_dtype(dtype):
+        return out
+    return out.to(dtype)
+
+
 class Sum(Reduction):
     node_name = "SumBackward1"
     op = "sum"
@@ -51,10 +60,15 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
     Integer and bool inputs sum into int64; ``dtype`` casts the input first.
     """
-    np_dtype = None if dtype is None else dt.to_dtype(dtype).np
+    if dtype is None:
+        if dim is None:
+            return SumAll.apply_unary(input, None, keepdim, None)
+        return Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, None)
+    np_dtype = dt.to_dtype(dtype).np
     if dim is None:
-        return SumAll.apply_unary(input, None, keepdim, np_dtype)
-    return Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, np_dtype)
+        return in_asked_dtype(SumAll.apply_unary(input, None, keepdim, np_dtype), dtype)
+    return in_asked_dtype(
+        Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, np_dtype), dtype)
 
 
 class Mean(Reduction):
@@ -148,7 +162,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
     axis = None if dim is None else wrap_dim(dim, ndim)
     if ndim == 0:
         axis = None
-    return (ProdAll if dim is None else Prod).apply(input, axis, keepdim)
+    return in_asked_dtype((ProdAll if dim is None else Prod).apply(input, axis, keepdim), dtype)
 
 
 class Var(Reduction):
@@ -286,7 +300,7 @@ class Cumsum(Function):
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Cumulative sum along ``dim``; integer and bool inputs accumulate into int64."""
     input = _as_dtype(input, dtype)
-    return Cumsum.apply(input, wrap_dim(dim, input._data.ndim), False)
+    return in_asked_dtype(Cumsum.apply(input, wrap_dim(dim, input._data.ndim), False), dtype)
 
 
 class SumToSize(Function):

@@ -26,7 +26,7 @@ from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, math_ns, wrap_dim
 from .indexing import ScatterAdd
 from .join import cat, narrow
-from .reduction import cumsum
+from .reduction import cumsum, in_asked_dtype
 from .repeat import flip
 from .statistics import _torch_name
 
@@ -183,7 +183,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
         input = input.to(dtype)
     elif input._data.dtype.kind in "biu":
         input = input.to(dt.int64)
-    return Cumprod.apply(input, wrap_dim(dim, input._data.ndim))
+    return in_asked_dtype(Cumprod.apply(input, wrap_dim(dim, input._data.ndim)), dtype)
 
 
 # ---------------------------------------------------------------------- logcumsumexp

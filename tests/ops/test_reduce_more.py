@@ -185,3 +185,21 @@ def test_tensor_methods_match_torch(call):
     # (PyTorch marks histogram's and unique_consecutive's outputs as requiring grad, then has
     # no derivative for them: not differentiable in either library)
     _compare(fn, _X, grad="histogram" not in call and "unique" not in call)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: x.sum(dtype=m.int32), lambda m, x: m.sum(x, 0, dtype=m.int16),
+    lambda m, x: x.sum(dtype=m.uint8), lambda m, x: x.sum(dtype=m.bool),
+    lambda m, x: x.prod(dtype=m.int32), lambda m, x: x.prod(0, dtype=m.int16),
+    lambda m, x: x.cumsum(1, dtype=m.int32), lambda m, x: x.cumsum(0, dtype=m.uint8),
+    lambda m, x: x.cumprod(1, dtype=m.int16), lambda m, x: m.nansum(x, dtype=m.int32),
+    lambda m, x: x.sum(dtype=m.float32), lambda m, x: x.float().sum(1, dtype=m.int8),
+])
+def test_integer_dtype_asked_of_sums_and_products_is_the_results(call):
+    """``dtype=`` names the result's type, narrow integer types included (wrapping as PyTorch's
+    do); gpugrad accumulates integers in int64 and casts, which agrees."""
+    values = [[100, -200, 300], [7, 0, -90]]
+    ours = call(gpugrad, gpugrad.tensor(values))
+    theirs = call(torch, torch.tensor(values))
+    assert str(ours.dtype)[8:] == str(theirs.dtype)[6:]
+    assert ours.tolist() == theirs.tolist()
