@@ -7,10 +7,12 @@ import warnings
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import ViewFunction
 from ..autograd.views import track
 from ._shape_args import _expanded_shape, _resolve_shape, _shape_args, _viewable
 from ._util import Tensor, wrap_dim
+from .reinterpret import view_as_dtype
 
 __all__ = [
     "reshape", "expand", "broadcast_to", "transpose", "swapaxes", "swapdims", "permute", "t",
@@ -62,12 +64,13 @@ def reshape(input: Tensor, *shape) -> Tensor:
     return _reshaped(Reshape, input, shape)
 
 
-def view(self: Tensor, *shape) -> Tensor:
-    """A view with a new shape; fails where the strides do not allow one (use ``reshape``)."""
+def view(self: Tensor, *shape, dtype=None) -> Tensor:
+    """A view with a new shape; fails where the strides do not allow one (use ``reshape``).
+    ``view(dtype)``: the same memory read as ``dtype`` (``reinterpret.py``)."""
     data = self._data
-    if (len(shape) == 1 and shape[0].__class__ is not int
-            and not isinstance(shape[0], (tuple, list, np.integer, Tensor))):
-        raise NotImplementedError("view(dtype) is not supported; use to(dtype)")
+    if dtype is not None or (len(shape) == 1 and shape[0].__class__ is not int
+                             and not isinstance(shape[0], (tuple, list, np.integer, Tensor))):
+        return _view_dtype(self, shape, dtype)
     shape = _resolve_shape(shape, data.size)
     if data.flags.c_contiguous:
         return Reshape.apply_view(self, shape)
@@ -77,6 +80,16 @@ def view(self: Tensor, *shape) -> Tensor:
             "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
         )
     return track(Reshape.apply(self, shape), self)
+
+
+def _view_dtype(self: Tensor, args: tuple, dtype) -> Tensor:
+    if dtype is None and len(args) == 1:
+        args, dtype = (), args[0]
+    if args or not isinstance(dtype, dt.dtype):
+        got = ", ".join(type(a).__name__ for a in args + (() if dtype is None else (dtype,)))
+        raise TypeError(f"view() received an invalid combination of arguments - got ({got}), "
+                        "but expected one of: (torch.dtype dtype), (tuple of ints size)")
+    return view_as_dtype(self, dtype)
 
 
 def view_as(self: Tensor, other: Tensor) -> Tensor:
