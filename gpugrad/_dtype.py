@@ -43,6 +43,15 @@ class dtype:
     def is_complex(self) -> bool:
         return False
 
+    def to_real(self) -> dtype:
+        """The real dtype of this one's values: itself (gpugrad has no complex dtypes)."""
+        return self
+
+    def to_complex(self):
+        """PyTorch's complex counterpart of a floating dtype; gpugrad has none."""
+        raise NotImplementedError(f"to_complex(): gpugrad has no complex dtypes (asked of "
+                                  f"{self.name})")
+
     def __repr__(self) -> str:
         return f"gpugrad.{self.name}"
 

@@ -52,16 +52,18 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool):
     raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
 
 
-def _host_array(data):
-    """Nested sequences, scalars and tensors to a NumPy array, and whether it came from Python."""
+def _host_array(data, int64_target: bool = False):
+    """Nested sequences, scalars and tensors to a NumPy array, and whether it came from Python.
+    ``int64_target``: the tensor will hold Python ints as int64 (no dtype, or a signed integer
+    one), so ints past int64 are PyTorch's overflow error."""
     if isinstance(data, Tensor):
         return data._backend.to_numpy(data._data), False
     if isinstance(data, np.ndarray):
         return data, False
     if isinstance(data, np.generic):
         return np.asarray(data), False
+    leaf_dtypes: set = {dt.int64} if isinstance(data, int) else set()
     if isinstance(data, (list, tuple)):
-        leaf_dtypes: set = set()
         data = _unwrap_nested(data, leaf_dtypes)
         if leaf_dtypes and None not in leaf_dtypes and not leaf_dtypes <= _PYTHON_LEAVES:
             # NumPy scalars and arrays and tensors among the leaves: all promoted together
@@ -80,6 +82,9 @@ def _host_array(data):
     except ValueError as e:
         raise ValueError(_ragged_message(data, 1) or
                          f"can't build a tensor from ragged or mixed data: {e}") from None
+    if (int64_target and arr.dtype.kind in "ufO" and leaf_dtypes
+            and leaf_dtypes <= {dt.bool, dt.int64}):  # (NumPy's reading of ints past int64)
+        raise ValueError("Overflow when unpacking long long")
     if arr.dtype == object:
         raise RuntimeError(  # PyTorch's type and words
             f"Could not infer dtype of {type(data).__name__}: unsupported elements")
@@ -144,8 +149,10 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     if isinstance(data, Tensor) and \
             sys._getframe(1).f_globals.get("__name__", "").split(".")[0] != "gpugrad":
         warn_copy_construct("torch.tensor")  # the user's call, not gpugrad's own copies
-    arr, from_python = _host_array(data)
-    np_dtype = dt.to_dtype(dtype).np if dtype is not None else _infer_np_dtype(arr, from_python)
+    target = None if dtype is None else dt.to_dtype(dtype)
+    arr, from_python = _host_array(data, target is None or (
+        target.np.kind in "ib" or target.np == np.uint8))
+    np_dtype = target.np if target is not None else _infer_np_dtype(arr, from_python)
     if (from_python and arr.dtype != np_dtype and np.dtype(np_dtype).kind in "iu"
             and arr.dtype.kind in "iuf" and arr.size):
         if np_dtype == np.uint64:

@@ -163,3 +163,11 @@ def test_numbers_written_into_tensors_are_checked_as_torch(op, name, value):
         assert ours == ("gpugrad", theirs[1]), ours
     else:
         assert ours == theirs
+
+
+def test_to_real_and_to_complex():
+    for name in ("float32", "float16", "bfloat16", "int64", "bool", "uint8"):
+        assert str(getattr(gpugrad, name).to_real()) == str(getattr(torch, name).to_real()
+                                                            ).replace("torch", "gpugrad")
+    with pytest.raises(NotImplementedError, match="complex"):
+        gpugrad.float32.to_complex()  # (PyTorch: complex64, a dtype gpugrad lacks)

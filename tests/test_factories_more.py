@@ -298,3 +298,21 @@ def test_like_factories_keep_the_layout_as_pytorch(factory, args):
     t = getattr(gpugrad, factory)(gpugrad.ones(2, 3).t(), *args, requires_grad=factory not in
                                   ("randint_like",))
     assert t.is_leaf
+
+
+@pytest.mark.parametrize("data, dtype", [
+    (2**63, None), ([1, 2**63], None), ([-2**63 - 1], None), ([[1], [2**70]], None),
+    ([True, 2**63], None), ([2**63], "int32"), ([1, 2**63], "float32"), (2**63, "float64"),
+    ([1.5, 2**63], None), ([2**63], "uint64"), ([2**63 - 1, -2**63], None),
+])
+def test_python_ints_past_int64_as_torch(data, dtype):
+    """Python ints that an int64 tensor cannot hold: PyTorch's ValueError where they would be
+    int64 (no dtype, or an integer one), converted where a float or uint64 dtype is asked."""
+    outcomes = []
+    for m in (gpugrad, torch):
+        try:
+            t = m.tensor(data, dtype=None if dtype is None else getattr(m, dtype))
+            outcomes.append((str(t.dtype).split(".")[1], str(t.tolist())))
+        except ValueError as e:
+            outcomes.append(("ValueError", str(e)))
+    assert outcomes[0] == outcomes[1]

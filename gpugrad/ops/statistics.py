@@ -53,6 +53,11 @@ def _torch_name(input: Tensor) -> str:
     return dt.SCALAR_TYPE_NAMES[input.dtype.name]
 
 
+def _check_float(input: Tensor, name: str) -> None:
+    if not input.is_floating_point():
+        raise RuntimeError(f"{name} only support floating point and complex dtypes")
+
+
 def _all_dims(input: Tensor, dim):
     """``dim`` with None spelled as every dim (so ``keepdim`` keeps them all)."""
     if isinstance(dim, bool):
@@ -64,6 +69,7 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """``(var(input, ...), mean(input, ...))`` over ``dim``; arguments as ``var``."""
     check_tensor(input, "var_mean")
+    _check_float(input, "var_mean")
     if isinstance(dim, bool):  # the legacy form var_mean(input, unbiased)
         dim, unbiased = None, dim
     variance = var(input, dim, unbiased, keepdim, correction=correction)
@@ -74,6 +80,7 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
              correction=None) -> tuple:
     """``(std(input, ...), mean(input, ...))`` over ``dim``; arguments as ``var``."""
     check_tensor(input, "std_mean")
+    _check_float(input, "std_mean")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     deviation = std(input, dim, unbiased, keepdim, correction=correction)
@@ -115,9 +122,10 @@ def dist(input: Tensor, other: Tensor, p=2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast)."""
     check_tensor(input, "dist")
     check_tensor(other, "dist", "other")
-    if not (input.is_floating_point() and other.is_floating_point()):
+    common = dt.result_type(input, other)  # (an integer and a float tensor: the float)
+    if not common.is_floating_point:
         raise RuntimeError("norm(): input dtype should be either floating point or complex. "
-                           f"Got {_torch_name(input)} instead.")
+                           f"Got {dt.SCALAR_TYPE_NAMES[common.name]} instead.")
     return norm(input - other, p)
 
 

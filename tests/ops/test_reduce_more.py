@@ -203,3 +203,24 @@ def test_integer_dtype_asked_of_sums_and_products_is_the_results(call):
     theirs = call(torch, torch.tensor(values))
     assert str(ours.dtype)[8:] == str(theirs.dtype)[6:]
     assert ours.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.dist(m.tensor([1, 2]), m.tensor([1.0, 3.0])),
+    lambda m: m.dist(m.tensor([1.0, 2.0], dtype=m.float16), m.tensor([1, 5])),
+    lambda m: m.dist(m.tensor([1, 2]), m.tensor([1.0, 3.0], dtype=m.float64), 1),
+    lambda m: m.dist(m.tensor([1, 2]), m.tensor([1, 3])),
+    lambda m: m.std_mean(m.tensor([1, 2])), lambda m: m.var_mean(m.tensor([1, 2])),
+    lambda m: m.std(m.tensor([1, 2])),
+])
+def test_integer_inputs_of_dist_and_the_moments_as_torch(call):
+    """dist of an integer and a float tensor computes in the float type; integer inputs to
+    var_mean/std_mean are refused in their own name."""
+    outcomes = []
+    for m in (gpugrad, torch):
+        try:
+            out = call(m)
+            outcomes.append((str(out.dtype).split(".")[1], round(out.item(), 3)))
+        except RuntimeError as e:
+            outcomes.append(("RuntimeError", str(e)))
+    assert outcomes[0] == outcomes[1]
