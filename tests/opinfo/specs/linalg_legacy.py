@@ -39,6 +39,9 @@ STRUCTURE_DIFFERS = {
     "triangular_solve": "linalg.solve_triangular's node under expands, and a clone for the "
                         "coefficient (PyTorch: one TriangularSolveBackward0)",
     "lu_solve": "linalg.lu_solve's graph (its own difference)",
+    "frobenius_norm": "linalg.vector_norm's LinalgVectorNormBackward0 (PyTorch: NormBackward1 "
+                      "of its legacy norm)",
+    "nuclear_norm": "linalg.matrix_norm's graph (PyTorch: its own, with permutes)",
 }
 
 register(
