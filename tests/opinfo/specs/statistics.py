@@ -117,7 +117,7 @@ register(
     ]),
     OpSpec("var_mean", lambda m, x, *a, **k: m.var_mean(x, *a, **k), _var_mean_samples,
            errors=[ErrorCase((np.ones(3, np.int64),), RuntimeError,
-                             "std and var only support floating point")]),
+                             "var_mean only support floating point")]),
     OpSpec("std_mean", lambda m, x, *a, **k: m.std_mean(x, *a, **k), _var_mean_samples),
     OpSpec("aminmax", lambda m, x, **k: m.aminmax(x, **k), _aminmax_samples,
            outputs=_minmax_pair, errors=[
