@@ -1,0 +1,164 @@
+"""PyTorch's ``out=`` keyword: where it is taken, and what a call with it does.
+
+PyTorch lets ``out=`` name the tensor (or the tuple of tensors, for ops with several results)
+that receives a function's result. ``OUT_NAMES`` lists the public functions of ``gpugrad``,
+``gpugrad.linalg`` and ``gpugrad.special`` whose PyTorch counterparts take it (the adapter in
+``_arg_adapter`` reads it at import; tests/test_out_arg.py holds it equal to what torch 2.13
+accepts). ``Tensor`` methods never take ``out=``.
+
+A call with ``out=t`` computes the result as without it and then writes it into ``t``, which it
+returns, so ``t`` may be one of the inputs. As in PyTorch: the write is an in-place one (it
+bumps ``t``'s version counter) that autograd cannot record, so it is refused in grad mode when
+an input or ``t`` requires grad; the result's dtype must cast to ``t``'s (no float into an
+integer tensor); ``t`` of another shape is resized, with PyTorch's deprecation warning when it
+had elements; the factories take ``t``'s dtype and device where the call names none.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from . import _dtype as dt
+from .autograd.grad_mode import state as grad_state
+
+__all__ = ["OUT_NAMES", "FACTORIES", "call_with_out"]
+
+OUT_NAMES = {
+    "gpugrad": """
+    abs absolute acos acosh add addbmm addcdiv addcmul addmm addmv addr alias_copy all amax amin
+    aminmax angle any arange arccos arccosh arcsin arcsinh arctan arctan2 arctanh argmax argmin
+    argsort as_strided_copy asin asinh atan atan2 atanh baddbmm bernoulli bitwise_and
+    bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor bmm bucketize cat
+    ceil chain_matmul cholesky cholesky_inverse cholesky_solve clamp clamp_max clamp_min clip
+    column_stack concat concatenate conj_physical copysign cos cosh cross cummax cummin cumprod
+    cumsum deg2rad detach_copy diag diagonal_copy diff digamma div divide dot dstack empty eq
+    erf erfc erfinv exp exp2 expand_copy expm1 eye fix float_power floor floor_divide fmax fmin
+    fmod frac frexp frobenius_norm full gather gcd ge geqrf ger greater greater_equal gt
+    hardshrink heaviside histc histogram hstack hypot i0 igamma igammac index_add index_copy
+    index_reduce index_select inner inverse isin isneginf isposinf kron kthvalue lcm ldexp le
+    lerp less less_equal lgamma linspace log log10 log1p log2 log_softmax logaddexp logaddexp2
+    logcumsumexp logical_and logical_not logical_or logical_xor logit logspace logsumexp lstsq
+    lt lu lu_solve lu_unpack masked_select matmul matrix_power matrix_rank max maximum mean
+    median min minimum mm mode msort mul multinomial multiply mv mvlgamma nan_to_num nanmean
+    nanmedian nanquantile nansum narrow_copy ne neg negative nextafter nonzero nonzero_static
+    norm normal not_equal nuclear_norm ones orgqr outer permute_copy polygamma pow prod qr
+    quantile rad2deg rand randint randn randperm range reciprocal remainder renorm round
+    row_stack rsqrt scatter scatter_add scatter_reduce searchsorted select_copy sgn sigmoid sign
+    signbit sin sinc sinh slice_copy slice_scatter slogdet softmax solve sort split_copy
+    split_with_sizes_copy spmm sqrt square squeeze_copy stack std sub subtract sum svd symeig
+    t_copy take take_along_dim tan tanh tensordot threshold topk transpose_copy triangular_solve
+    tril triu true_divide trunc unbind_copy unfold_copy unsqueeze_copy var vdot view_copy vstack
+    where xlogy zeros
+    """.split(),
+    "linalg": """
+    cholesky cholesky_ex cond cross det eig eigh eigvals eigvalsh householder_product inv inv_ex
+    lstsq lu lu_factor lu_factor_ex lu_solve matmul matrix_norm matrix_power matrix_rank
+    multi_dot norm pinv qr slogdet solve solve_ex solve_triangular svd svdvals tensorinv
+    tensorsolve vecdot vector_norm
+    """.split(),
+    "special": """
+    airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 chebyshev_polynomial_t
+    chebyshev_polynomial_u chebyshev_polynomial_v chebyshev_polynomial_w digamma entr erf erfc
+    erfcx erfinv exp2 expit expm1 gammainc gammaincc gammaln hermite_polynomial_h
+    hermite_polynomial_he i0 i0e i1 i1e laguerre_polynomial_l legendre_polynomial_p log1p
+    log_ndtr logit logsumexp modified_bessel_i0 modified_bessel_i1 modified_bessel_k0
+    modified_bessel_k1 multigammaln ndtr ndtri polygamma psi round scaled_modified_bessel_k0
+    scaled_modified_bessel_k1 shifted_chebyshev_polynomial_t shifted_chebyshev_polynomial_u
+    shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w sinc spherical_bessel_j0
+    xlog1py xlogy zeta
+    """.split(),
+}
+
+# Without a dtype= or device=, these make the result in out's dtype and on out's device.
+FACTORIES = frozenset("""
+    arange empty eye full linspace logspace normal ones rand randint randn randperm range zeros
+""".split())
+# PyTorch resizes a factory's out silently, but for these two, which warn in their own words.
+_RANGE_WARNING = (
+    "The number of elements in the out tensor of shape {old} is {n} which does not match the "
+    "computed number of elements {new}. Note that this may occur as a result of rounding "
+    "error. The out tensor will be resized to a tensor of shape ({shape},)."
+)
+_RESIZE_WARNING = (
+    "An output with one or more elements was resized since it had shape {old}, which does not "
+    "match the required output shape {new}. This behavior is deprecated, and in a future "
+    "PyTorch release outputs will not be resized unless they have zero elements. You can "
+    "explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+    "t.resize_(0)."
+)
+
+
+def call_with_out(fn, name: str, args: tuple, kwargs: dict, out, takes: frozenset):
+    """``fn(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple or list of them for
+    ops with several results); returns ``out``, as a named tuple where the op returns one.
+    ``name`` is the op's name in PyTorch's messages; ``takes``, the keywords ``fn`` accepts."""
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    if name in FACTORIES:
+        _default_to_out(kwargs, outs[0], takes)
+    if grad_state.enabled and (_any_requires_grad(outs) or _any_requires_grad(args)
+                               or _any_requires_grad(kwargs.values())):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    result = fn(*args, **kwargs)
+    results = result if isinstance(result, tuple) else (result,)
+    _check_kind(name, out, results, isinstance(result, tuple))
+    for r, o in zip(results, outs):
+        _write(name, r, o)
+    if not isinstance(result, tuple):
+        return out
+    return type(result)(*outs) if hasattr(result, "_fields") else outs
+
+
+def _default_to_out(kwargs: dict, out, takes: frozenset) -> None:
+    """A factory's dtype and device come from ``out`` where the call gives none; a dtype that
+    differs from out's is refused, as in PyTorch."""
+    d = kwargs.get("dtype")
+    if d is not None and d != out.dtype:
+        raise RuntimeError(f"dtype {dt.SCALAR_TYPE_NAMES[d.name]} does not match dtype of out "
+                           f"parameter ({dt.SCALAR_TYPE_NAMES[out.dtype.name]})")
+    if "dtype" in takes:
+        kwargs["dtype"] = out.dtype
+    if "device" in takes and kwargs.get("device") is None:
+        kwargs["device"] = out.device
+
+
+def _any_requires_grad(values) -> bool:
+    for v in values:
+        if isinstance(v, (tuple, list)):  # cat's and stack's tensors
+            if any(getattr(t, "_requires_grad", False) for t in v):
+                return True
+        elif getattr(v, "_requires_grad", False):
+            return True
+    return False
+
+
+def _check_kind(name: str, out, results: tuple, several: bool) -> None:
+    from .tensor import Tensor
+
+    if several:
+        if not (isinstance(out, (tuple, list)) and len(out) == len(results)
+                and all(isinstance(o, Tensor) for o in out)):
+            raise TypeError(f"{name}(): argument 'out' must be tuple of {len(results)} Tensors, "
+                            f"not {type(out).__name__}")
+    elif not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+
+
+def _write(name: str, result, out) -> None:
+    if result.device != out.device:
+        raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
+                           f"{out.device} instead")
+    if not dt.can_cast(result.dtype, out.dtype):
+        raise RuntimeError(f"result type {dt.SCALAR_TYPE_NAMES[result.dtype.name]} can't be "
+                           "cast to the desired output type "
+                           f"{dt.SCALAR_TYPE_NAMES[out.dtype.name]}")
+    if out.shape != result.shape:
+        old, new = list(out.shape), list(result.shape)
+        if name in ("arange", "range"):
+            if out.numel() != result.numel():
+                warnings.warn(_RANGE_WARNING.format(old=old, n=out.numel(), new=result.numel(),
+                                                    shape=result.numel()), stacklevel=4)
+        elif out.numel() and name not in FACTORIES:
+            warnings.warn(_RESIZE_WARNING.format(old=old, new=new), stacklevel=4)
+        out.resize_(result.shape)
+    out._write_(result._data)
