@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from ._out_arg import OUT_NAMES, call_with_out
+from ._out_arg import call_with_out, rule
 
 __all__ = ["install"]
 
@@ -39,18 +39,15 @@ PYTHON_WRITTEN = {
 }
 # ``nn.functional`` is Python throughout but for these, which are PyTorch's C++ ops.
 F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
-# How PyTorch's messages name an op of each namespace (``linalg_qr(): ...``).
-_MESSAGE_PREFIX = {"gpugrad": "", "linalg": "linalg_", "special": "special_"}
 
 
-def _adapted(fn, params, renames: dict, out_name: str | None):
+def _adapted(fn, params, renames: dict, out_rule):
     """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name) and,
-    when ``out_name`` (its name in PyTorch's messages) is given, ``out=``."""
+    where ``out_rule`` (an ``_out_arg.OutRule``) is given, ``out=``."""
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     # how many positional arguments reach each own name (keyword-only: none do)
     positions = {own: i if param.kind in positional else float("inf")
                  for i, (own, param) in enumerate(params.items()) if own in renames.values()}
-    takes = frozenset(params)
 
     @functools.wraps(fn)
     def entry(*args, **kwargs):
@@ -61,10 +58,10 @@ def _adapted(fn, params, renames: dict, out_name: str | None):
                         raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
                                         f"'{numpy_name}'")
                     kwargs[own] = kwargs.pop(numpy_name)
-            if out_name is not None:
+            if out_rule is not None:
                 out = kwargs.pop("out", None)
                 if out is not None:
-                    return call_with_out(fn, out_name, args, kwargs, out, takes)
+                    return call_with_out(fn, out_rule, args, kwargs, out)
         return fn(*args, **kwargs)
 
     return entry
@@ -78,16 +75,14 @@ def install(gpugrad) -> None:
     namespaces = {"gpugrad": gpugrad, "Tensor": gpugrad.Tensor, "linalg": gpugrad.linalg,
                   "special": gpugrad.special}
     for ns, owner in namespaces.items():
-        takes_out = set(OUT_NAMES.get(ns, ()))
         for name in dir(owner):
             if not name.startswith("_"):
-                _wrap(owner, name, name not in PYTHON_WRITTEN[ns],
-                      _MESSAGE_PREFIX[ns] + name if name in takes_out else None)
+                _wrap(owner, ns, name, name not in PYTHON_WRITTEN[ns])
     for name in F_BUILTIN:
-        _wrap(functional, name, True, None)
+        _wrap(functional, "F", name, True)
 
 
-def _wrap(owner, name: str, numpy_names: bool, out_name: str | None) -> None:
+def _wrap(owner, ns: str, name: str, numpy_names: bool) -> None:
     fn = getattr(owner, name)
     if isinstance(fn, type) or not callable(fn):
         return
@@ -97,15 +92,14 @@ def _wrap(owner, name: str, numpy_names: bool, out_name: str | None) -> None:
         return
     renames = {numpy_name: own for numpy_name, own in NUMPY_NAMES.items()
                if numpy_names and own in params}
-    if "out" in params:  # (the removed functions that refuse any call take it themselves)
-        out_name = None
-    if not renames and out_name is None:
+    out_rule = rule(ns, name, params)
+    if not renames and out_rule is None:
         return
     if isinstance(owner, type):  # set it where the class hierarchy defines it
         owner = next(cls for cls in owner.__mro__ if name in cls.__dict__)
         if isinstance(owner.__dict__[name], (staticmethod, classmethod)):
             return
-    entry = _adapted(fn, params, renames, out_name)
+    entry = _adapted(fn, params, renames, out_rule)
     # Named where it now lives, so that pickle (a DataLoader worker's collate_fn) finds it.
     entry.__module__ = owner.__module__ if isinstance(owner, type) else owner.__name__
     entry.__qualname__ = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name

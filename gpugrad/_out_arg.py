@@ -17,11 +17,12 @@ had elements; the factories take ``t``'s dtype and device where the call names n
 from __future__ import annotations
 
 import warnings
+from typing import NamedTuple
 
 from . import _dtype as dt
 from .autograd.grad_mode import state as grad_state
 
-__all__ = ["OUT_NAMES", "FACTORIES", "call_with_out"]
+__all__ = ["OUT_NAMES", "EXACT_DTYPE", "FACTORIES", "OutRule", "rule", "call_with_out"]
 
 OUT_NAMES = {
     "gpugrad": """
@@ -69,6 +70,31 @@ OUT_NAMES = {
     """.split(),
 }
 
+# Ops whose out must have the result's dtype exactly (PyTorch casts into out only for its
+# elementwise and reduction kernels); ops with several results are all of this kind.
+EXACT_DTYPE = {
+    "gpugrad": """
+    abs absolute addbmm addmm addmv alias_copy amax amin aminmax argmax argmin as_strided_copy
+    baddbmm bmm ceil conj_physical cross cummax cummin detach_copy diag diagonal_copy dot
+    expand_copy fix floor frac frexp frobenius_norm gather hardshrink heaviside histc histogram
+    index_add index_copy index_reduce index_select inner inverse isin kthvalue log_softmax
+    logcumsumexp masked_select matmul median mm mode msort mv nan_to_num nanmedian nanquantile
+    narrow_copy neg negative nonzero nonzero_static norm nuclear_norm permute_copy qr quantile
+    renorm round scatter scatter_add scatter_reduce select_copy sgn sign slice_copy
+    slice_scatter slogdet softmax sort spmm squeeze_copy svd t_copy take
+    take_along_dim tensordot topk transpose_copy triangular_solve tril triu trunc unbind_copy
+    unfold_copy unsqueeze_copy vdot view_copy where
+    """.split(),
+    "linalg": """
+    cholesky cholesky_ex cross det eigh eigvalsh inv inv_ex lu lu_factor lu_factor_ex matmul
+    matrix_norm multi_dot norm qr slogdet solve solve_ex solve_triangular svd svdvals vecdot
+    vector_norm
+    """.split(),
+    "special": """
+    round
+    """.split(),
+}
+
 # Without a dtype= or device=, these make the result in out's dtype and on out's device.
 FACTORIES = frozenset("""
     arange empty eye full linspace logspace normal ones rand randint randn randperm range zeros
@@ -88,23 +114,47 @@ _RESIZE_WARNING = (
 )
 
 
-def call_with_out(fn, name: str, args: tuple, kwargs: dict, out, takes: frozenset):
+class OutRule(NamedTuple):
+    """What a call with ``out=`` of one function needs to know."""
+
+    name: str  # the op's name in PyTorch's messages (``linalg_qr``)
+    exact: bool  # out must have the result's dtype
+    factory: bool  # out's dtype and device are the defaults
+    takes: frozenset  # the keywords the function has
+
+
+# How PyTorch's messages name an op of each namespace.
+_MESSAGE_PREFIX = {"gpugrad": "", "linalg": "linalg_", "special": "special_"}
+
+
+def rule(ns: str, name: str, params) -> OutRule | None:
+    """The rule for ``out=`` of ``name`` in namespace ``ns`` (``"gpugrad"``, ``"linalg"``,
+    ``"special"``) with parameters ``params``, or None where PyTorch takes no ``out=`` there or
+    the function handles ``out`` itself (the removed ones, which refuse every call)."""
+    if name not in _OUT_SETS.get(ns, ()) or "out" in params:
+        return None
+    return OutRule(_MESSAGE_PREFIX[ns] + name, name in _EXACT_SETS[ns],
+                   ns == "gpugrad" and name in FACTORIES, frozenset(params))
+
+
+def call_with_out(fn, rule: OutRule, args: tuple, kwargs: dict, out):
     """``fn(*args, **kwargs)`` written into ``out`` (a tensor, or a tuple or list of them for
-    ops with several results); returns ``out``, as a named tuple where the op returns one.
-    ``name`` is the op's name in PyTorch's messages; ``takes``, the keywords ``fn`` accepts."""
+    ops with several results); returns ``out``, as a named tuple where the op returns one."""
+    name = rule.name
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-    if name in FACTORIES:
-        _default_to_out(kwargs, outs[0], takes)
+    if rule.factory:
+        _default_to_out(kwargs, outs[0], rule.takes)
     if grad_state.enabled and (_any_requires_grad(outs) or _any_requires_grad(args)
                                or _any_requires_grad(kwargs.values())):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
                            "automatic differentiation, but one of the arguments requires grad.")
     result = fn(*args, **kwargs)
-    results = result if isinstance(result, tuple) else (result,)
-    _check_kind(name, out, results, isinstance(result, tuple))
+    several = isinstance(result, tuple)
+    results = result if several else (result,)
+    _check_kind(name, out, results, several)
     for r, o in zip(results, outs):
-        _write(name, r, o)
-    if not isinstance(result, tuple):
+        _write(rule, r, o, rule.exact or several)
+    if not several:
         return out
     return type(result)(*outs) if hasattr(result, "_fields") else outs
 
@@ -144,10 +194,14 @@ def _check_kind(name: str, out, results: tuple, several: bool) -> None:
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
 
 
-def _write(name: str, result, out) -> None:
+def _write(rule: OutRule, result, out, exact: bool) -> None:
+    name = rule.name
     if result.device != out.device:
         raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
                            f"{out.device} instead")
+    if exact and result.dtype != out.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {_C10_NAMES[result.dtype.name]}, "
+                           f"but got {_C10_NAMES[out.dtype.name]} instead")
     if not dt.can_cast(result.dtype, out.dtype):
         raise RuntimeError(f"result type {dt.SCALAR_TYPE_NAMES[result.dtype.name]} can't be "
                            "cast to the desired output type "
@@ -155,10 +209,22 @@ def _write(name: str, result, out) -> None:
     if out.shape != result.shape:
         old, new = list(out.shape), list(result.shape)
         if name in ("arange", "range"):
-            if out.numel() != result.numel():
+            if out.numel() and out.numel() != result.numel():
                 warnings.warn(_RANGE_WARNING.format(old=old, n=out.numel(), new=result.numel(),
                                                     shape=result.numel()), stacklevel=4)
-        elif out.numel() and name not in FACTORIES:
+        elif out.numel() and not rule.factory:
             warnings.warn(_RESIZE_WARNING.format(old=old, new=new), stacklevel=4)
         out.resize_(result.shape)
     out._write_(result._data)
+
+
+_OUT_SETS = {ns: frozenset(names) for ns, names in OUT_NAMES.items()}
+_EXACT_SETS = {ns: frozenset(names) for ns, names in EXACT_DTYPE.items()}
+# The C++ type names PyTorch's dtype-mismatch messages print.
+_C10_NAMES = {
+    "float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+    "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+    "uint8": "unsigned char", "uint16": "unsigned short", "uint32": "unsigned int",
+    "uint64": "unsigned long", "bool": "bool", "complex64": "c10::complex<float>",
+    "complex128": "c10::complex<double>",
+}
