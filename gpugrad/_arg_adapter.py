@@ -51,17 +51,18 @@ def _adapted(fn, params, renames: dict, out_rule):
 
     @functools.wraps(fn)
     def entry(*args, **kwargs):
-        if kwargs:
-            for numpy_name, own in renames.items():
-                if numpy_name in kwargs:
-                    if own in kwargs or len(args) > positions[own]:  # given both ways
-                        raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
-                                        f"'{numpy_name}'")
-                    kwargs[own] = kwargs.pop(numpy_name)
-            if out_rule is not None:
-                out = kwargs.pop("out", None)
-                if out is not None:
-                    return call_with_out(fn, out_rule, args, kwargs, out)
+        if not kwargs:  # the common call, kept to one branch (no empty ** to unpack)
+            return fn(*args)
+        for numpy_name, own in renames.items():
+            if numpy_name in kwargs:
+                if own in kwargs or len(args) > positions[own]:  # given both ways
+                    raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
+                                    f"'{numpy_name}'")
+                kwargs[own] = kwargs.pop(numpy_name)
+        if out_rule is not None:
+            out = kwargs.pop("out", None)
+            if out is not None:
+                return call_with_out(fn, out_rule, args, kwargs, out)
         return fn(*args, **kwargs)
 
     return entry

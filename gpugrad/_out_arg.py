@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from . import _dtype as dt
 from .autograd.grad_mode import state as grad_state
+from .tensor import Tensor
 
 __all__ = ["OUT_NAMES", "EXACT_DTYPE", "FACTORIES", "OutRule", "rule", "call_with_out"]
 
@@ -183,8 +184,6 @@ def _any_requires_grad(values) -> bool:
 
 
 def _check_kind(name: str, out, results: tuple, several: bool) -> None:
-    from .tensor import Tensor
-
     if several:
         if not (isinstance(out, (tuple, list)) and len(out) == len(results)
                 and all(isinstance(o, Tensor) for o in out)):
@@ -196,7 +195,7 @@ def _check_kind(name: str, out, results: tuple, several: bool) -> None:
 
 def _write(rule: OutRule, result, out, exact: bool) -> None:
     name = rule.name
-    if result.device != out.device:
+    if result._backend is not out._backend and result.device != out.device:
         raise RuntimeError(f"Expected out tensor to have device {result.device}, but got "
                            f"{out.device} instead")
     if exact and result.dtype != out.dtype:
