@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from . import _dtype as dt
 from .autograd.grad_mode import state as grad_state
+from .ops.tensor_info import resize_memory
 from .tensor import Tensor
 
 __all__ = ["OUT_NAMES", "EXACT_DTYPE", "FACTORIES", "OutRule", "rule", "call_with_out"]
@@ -213,7 +214,7 @@ def _write(rule: OutRule, result, out, exact: bool) -> None:
                                                     shape=result.numel()), stacklevel=4)
         elif out.numel() and not rule.factory:
             warnings.warn(_RESIZE_WARNING.format(old=old, new=new), stacklevel=4)
-        out.resize_(result.shape)
+        resize_memory(out, tuple(result.shape))
     out._write_(result._data)
 
 

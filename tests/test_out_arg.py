@@ -368,3 +368,17 @@ def test_exact_dtype_table_agrees_with_torch():
             if must is not None and must != (name in EXACT_DTYPE[ns]):
                 wrong.append(key)
     assert not wrong
+
+
+@pytest.mark.parametrize("out_expr", ["m.empty(0)", "m.empty(2)", "m.empty(3)"])
+def test_one_version_bump_per_write(out_expr):
+    """A resized out counts one write, as PyTorch's (its own resize is not counted)."""
+    bumps = []
+    for m in (gpugrad, torch):
+        out = eval(out_expr, {"m": m})
+        version = out._version
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m.add(m.ones(3), 1, out=out)
+        bumps.append(out._version - version)
+    assert bumps[0] == bumps[1] == 1
