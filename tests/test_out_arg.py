@@ -382,3 +382,14 @@ def test_one_version_bump_per_write(out_expr):
             m.add(m.ones(3), 1, out=out)
         bumps.append(out._version - version)
     assert bumps[0] == bumps[1] == 1
+
+
+@pytest.mark.parametrize("m", [gpugrad, torch], ids=["gpugrad", "torch"])
+def test_autocast_leaves_out_calls_alone(m):
+    """PyTorch autocasts no op's out= variant: the op runs in its inputs' dtype."""
+    x, out = m.tensor(_SQ), m.empty(0)
+    with m.autocast("cpu", dtype=m.bfloat16):
+        assert m.mm(x, x, out=out) is out
+        assert m.mm(x, x).dtype == m.bfloat16
+    assert out.dtype == m.float32
+    np.testing.assert_allclose(out.numpy(), _SQ @ _SQ, rtol=1e-5)
