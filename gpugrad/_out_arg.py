@@ -10,8 +10,11 @@ A call with ``out=t`` computes the result as without it and then writes it into 
 returns, so ``t`` may be one of the inputs. As in PyTorch: the write is an in-place one (it
 bumps ``t``'s version counter) that autograd cannot record, so it is refused in grad mode when
 an input or ``t`` requires grad; the result's dtype must cast to ``t``'s (no float into an
-integer tensor); ``t`` of another shape is resized, with PyTorch's deprecation warning when it
-had elements; the factories take ``t``'s dtype and device where the call names none.
+integer tensor), and be ``t``'s own for the ops in ``EXACT_DTYPE`` and those with several
+results (PyTorch casts into ``out`` only in its elementwise and reduction kernels); ``t`` of
+another shape is resized, with PyTorch's deprecation warning when it had elements; the
+factories take ``t``'s dtype and device where the call names none. The result is computed in
+new memory and copied, so an ``out`` that overlaps an input is never read half-written.
 """
 
 from __future__ import annotations
@@ -72,8 +75,8 @@ OUT_NAMES = {
     """.split(),
 }
 
-# Ops whose out must have the result's dtype exactly (PyTorch casts into out only for its
-# elementwise and reduction kernels); ops with several results are all of this kind.
+# Ops whose out must have the result's dtype exactly; ops with several results are all of this
+# kind. (tests/test_out_arg.py probes torch for the rest of OUT_NAMES, which cast.)
 EXACT_DTYPE = {
     "gpugrad": """
     abs absolute addbmm addmm addmv alias_copy amax amin aminmax argmax argmin as_strided_copy
