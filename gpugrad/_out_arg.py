@@ -147,7 +147,7 @@ def call_with_out(fn, rule: OutRule, args: tuple, kwargs: dict, out):
     ops with several results); returns ``out``, as a named tuple where the op returns one."""
     name = rule.name
     outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
-    if rule.factory:
+    if rule.factory and not any(isinstance(a, Tensor) for a in args):  # (normal(mean, std))
         _default_to_out(kwargs, outs[0], rule.takes)
     if grad_state.enabled and (_any_requires_grad(outs) or _any_requires_grad(args)
                                or _any_requires_grad(kwargs.values())):

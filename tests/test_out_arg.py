@@ -196,6 +196,10 @@ CASES = [
     ("m.randint(5, (3,), out=o)", "m.empty(0)", True),
     ("m.randperm(4, out=o)", "m.empty(0, dtype=m.int32)", True),
     ("m.normal(0.0, 1.0, (3,), out=o)", "m.empty(0, dtype=m.float64)", True),
+    ("m.normal(x, y.abs(), out=o)", "m.empty(0)", True),  # not a factory: tensor mean and std
+    ("m.randint(0, 5, (2,), out=o)", "m.empty(0, dtype=m.int32)", True),
+    ("m.full((2,), True, out=o)", "m.empty(0)", False),
+    ("m.eye(2, 3, out=o)", "m.empty(0, dtype=m.bool)", False),
     # where PyTorch takes no out=
     ("m.clone(x, out=o)", "m.empty(0)", False),
     ("x.add(y, out=o)", "m.empty(0)", False),
