@@ -397,3 +397,20 @@ def test_autocast_leaves_out_calls_alone(m):
         assert m.mm(x, x).dtype == m.bfloat16
     assert out.dtype == m.float32
     np.testing.assert_allclose(out.numpy(), _SQ @ _SQ, rtol=1e-5)
+
+
+def test_one_adapter_frame_per_entry_point():
+    """NumPy's names and out= share one wrapper: none is wrapped twice (the per-op cost)."""
+    adapter_code = gpugrad.add.__code__  # (add is adapted for out=)
+    assert adapter_code.co_filename.endswith("_arg_adapter.py")
+    twice = []
+    for owner in (gpugrad, gpugrad.linalg, gpugrad.special, gpugrad.Tensor,
+                  gpugrad.nn.functional):
+        for name in dir(owner):
+            fn, layers = getattr(owner, name, None), 0
+            while fn is not None:
+                layers += getattr(fn, "__code__", None) is adapter_code
+                fn = getattr(fn, "__wrapped__", None)
+            if layers > 1:
+                twice.append(name)
+    assert not twice
