@@ -104,7 +104,7 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 # Mixed precision and the math-library switches (``torch.autocast``, ``torch.amp``,
 # ``torch.backends``); autocast's entry points wrap the ops above, so they come last.
 from . import (  # noqa: E402
-    _numpy_names,
+    _arg_adapter,
     accelerator,
     amp,
     backends,
@@ -140,7 +140,7 @@ from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, to
 from .ops import _unsigned  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
-_numpy_names.install(__import__(__name__))  # axis=, keepdims= where PyTorch takes them
+_arg_adapter.install(__import__(__name__))  # axis=, keepdims=, out= where PyTorch takes them
 # the ops PyTorch refuses for uint16, uint32, uint64, checked from their first use on
 _dtype.on_first_unsigned_use(lambda: _unsigned.install(__import__(__name__)))
 amp.policy.install(__import__(__name__))

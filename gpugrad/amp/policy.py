@@ -210,6 +210,8 @@ def _wrap(fn, name):
     def autocast_entry(*args, **kwargs):
         if not active_threads[0] or not state.active:
             return fn(*args, **kwargs)
+        if kwargs.get("out") is not None:  # PyTorch autocasts no op's out= variant
+            return fn(*args, **kwargs)
         return _dispatch(fn, name, args, kwargs)
 
     return autocast_entry

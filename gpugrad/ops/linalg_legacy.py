@@ -62,12 +62,10 @@ def triangular_solve(b: Tensor, A: Tensor, upper: bool = True, transpose: bool =
     return TriangularSolveResult(X, A_b.clone())
 
 
-def lu(A: Tensor, pivot: bool = True, get_infos: bool = False, out=None):
+def lu(A: Tensor, pivot: bool = True, get_infos: bool = False):
     """``(A_LU, pivots)``, the compact LU factorization of ``A`` ``(*, m, n)`` that
     ``linalg.lu_factor`` computes; with ``get_infos``, ``(LU, pivots, info)`` as
     ``linalg.lu_factor_ex``. Deprecated: use ``linalg.lu_factor``."""
-    if out is not None:
-        raise NotImplementedError("lu: out= is not supported")
     _deprecated("lu", "lu_factor / torch.linalg.lu_factor_ex")
     if get_infos:
         return LuWithInfoResult(*lu_factor_ex(A, pivot=pivot))

@@ -39,11 +39,9 @@ def _dims_list(value, name: str) -> list:
     return list(value)
 
 
-def tensordot(a: Tensor, b: Tensor, dims=2, out=None) -> Tensor:
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     """Sum of products over ``dims``: the last ``dims`` dims of ``a`` against the first of
     ``b`` (an int), or the dims listed in a pair ``(dims_a, dims_b)``."""
-    if out is not None:
-        raise NotImplementedError("tensordot(out=...) is not supported")
     check_tensor(a, "tensordot", "a")
     check_tensor(b, "tensordot", "b")
     if isinstance(dims, Tensor) and dims._data.ndim == 0:

@@ -238,14 +238,21 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     memory with it). Tensors that require grad cannot be resized (RuntimeError, as PyTorch);
     gpugrad refuses to resize a non-contiguous tensor to another shape and to grow a view
     (NotImplementedError)."""
+    _check_format(memory_format)
+    if resize_memory(self, _sizes(sizes)):
+        self._bump_version()
+    return self
+
+
+def resize_memory(self: Tensor, shape: tuple) -> bool:
+    """``resize_``'s work without counting it as a write (an op resizing its ``out=`` tensor
+    counts only the write of the result, as PyTorch's); whether the shape changed."""
     if self._requires_grad:
         raise RuntimeError("cannot resize variables that require grad")
     refuse_write(self)
-    _check_format(memory_format)
-    shape = _sizes(sizes)
     data = self._data
     if shape == data.shape:
-        return self
+        return False
     if not data.flags.c_contiguous:
         raise NotImplementedError("resize_: gpugrad resizes only contiguous tensors; call "
                                   ".contiguous() first")
@@ -259,8 +266,7 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
         grown = self._backend.xp.empty(n, data.dtype)
         grown[:data.size] = data.reshape(-1)
         self._data = grown.reshape(shape)
-    self._bump_version()
-    return self
+    return True
 
 
 def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:

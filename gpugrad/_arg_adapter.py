@@ -1,4 +1,5 @@
-"""NumPy's keyword spellings ``axis=`` and ``keepdims=``, in one place.
+"""The keywords PyTorch's argument parser takes beyond a function's own parameters: NumPy's
+spellings ``axis=`` / ``keepdims=`` and ``out=``, adapted in one place, at import.
 
 PyTorch's C++ argument parser reads ``axis`` as ``dim`` and ``keepdims`` as ``keepdim`` for
 every op it binds (``x.sum(axis=1, keepdims=True)``, ``torch.cat(ts, axis=0)``,
@@ -8,18 +9,22 @@ in Python take only their own names: ``torch.norm``, ``split``, ``unique``,
 two that are the C++ ops themselves (``cosine_similarity``, ``pairwise_distance``) raise
 ``TypeError``. Checked against torch 2.13: each of its public functions and ``Tensor`` methods
 that has a ``dim`` or ``keepdim`` parameter accepts the NumPy names exactly when it is a C++
-builtin.
+builtin. ``out=`` is taken by the functions ``_out_arg.OUT_NAMES`` lists (its semantics live
+there).
 
-Here each public entry point with a ``dim`` or ``keepdim`` parameter, less those PyTorch writes
-in Python, is replaced once at import by a wrapper that renames the keywords before the call.
-Spelling one argument both ways, or naming one passed by position, raises ``TypeError`` as in
-PyTorch. Calls without keywords pay one extra Python call.
+Each public entry point that needs one of these is replaced once by a single wrapper, built
+for that function, that renames the NumPy keywords and hands an ``out=`` call to
+``_out_arg.call_with_out``. Spelling one argument both ways, or naming one passed by position,
+raises ``TypeError`` as in PyTorch. A call without keywords pays one extra Python call and
+nothing else; there is never a second wrapper frame for these keywords.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+
+from ._out_arg import call_with_out, rule
 
 __all__ = ["install"]
 
@@ -36,63 +41,66 @@ PYTHON_WRITTEN = {
 F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
 
 
-def _accepting_numpy_names(fn, renames: dict):
-    """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name)."""
+def _adapted(fn, params, renames: dict, out_rule):
+    """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name) and,
+    where ``out_rule`` (an ``_out_arg.OutRule``) is given, ``out=``."""
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     # how many positional arguments reach each own name (keyword-only: none do)
     positions = {own: i if param.kind in positional else float("inf")
-                 for i, (own, param) in enumerate(inspect.signature(fn).parameters.items())
-                 if own in renames.values()}
+                 for i, (own, param) in enumerate(params.items()) if own in renames.values()}
 
     @functools.wraps(fn)
     def entry(*args, **kwargs):
-        if kwargs:
-            for numpy_name, own in renames.items():
-                if numpy_name in kwargs:
-                    if own in kwargs or len(args) > positions[own]:  # given both ways
-                        raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
-                                        f"'{numpy_name}'")
-                    kwargs[own] = kwargs.pop(numpy_name)
+        if not kwargs:  # the common call, kept to one branch (no empty ** to unpack)
+            return fn(*args)
+        for numpy_name, own in renames.items():
+            if numpy_name in kwargs:
+                if own in kwargs or len(args) > positions[own]:  # given both ways
+                    raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
+                                    f"'{numpy_name}'")
+                kwargs[own] = kwargs.pop(numpy_name)
+        if out_rule is not None:
+            out = kwargs.pop("out", None)
+            if out is not None:
+                return call_with_out(fn, out_rule, args, kwargs, out)
         return fn(*args, **kwargs)
 
     return entry
 
 
-def _renames(fn) -> dict:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {numpy_name: own for numpy_name, own in NUMPY_NAMES.items() if own in params}
-
-
 def install(gpugrad) -> None:
     """Wrap every public function and ``Tensor`` method that PyTorch lets take the NumPy
-    names. A method a base class defines (``size``, ``stride``) is wrapped on that class."""
+    names or ``out=``. A method a base class defines (``size``, ``stride``) is wrapped on that
+    class."""
     functional = gpugrad.nn.functional
     namespaces = {"gpugrad": gpugrad, "Tensor": gpugrad.Tensor, "linalg": gpugrad.linalg,
                   "special": gpugrad.special}
     for ns, owner in namespaces.items():
         for name in dir(owner):
-            if name.startswith("_") or name in PYTHON_WRITTEN[ns]:
-                continue
-            _wrap(owner, name)
+            if not name.startswith("_"):
+                _wrap(owner, ns, name, name not in PYTHON_WRITTEN[ns])
     for name in F_BUILTIN:
-        _wrap(functional, name)
+        _wrap(functional, "F", name, True)
 
 
-def _wrap(owner, name: str) -> None:
+def _wrap(owner, ns: str, name: str, numpy_names: bool) -> None:
     fn = getattr(owner, name)
     if isinstance(fn, type) or not callable(fn):
         return
-    renames = _renames(fn)
-    if not renames:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return
+    renames = {numpy_name: own for numpy_name, own in NUMPY_NAMES.items()
+               if numpy_names and own in params}
+    out_rule = rule(ns, name, params)
+    if not renames and out_rule is None:
         return
     if isinstance(owner, type):  # set it where the class hierarchy defines it
         owner = next(cls for cls in owner.__mro__ if name in cls.__dict__)
         if isinstance(owner.__dict__[name], (staticmethod, classmethod)):
             return
-    entry = _accepting_numpy_names(fn, renames)
+    entry = _adapted(fn, params, renames, out_rule)
     # Named where it now lives, so that pickle (a DataLoader worker's collate_fn) finds it.
     entry.__module__ = owner.__module__ if isinstance(owner, type) else owner.__name__
     entry.__qualname__ = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
