@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One prepared GPU check of gpugrad: about 3.5 minutes on an H200 (169 s on 2026-12-04, before the
 # mixed-precision and compile benchmarks), under 6 if every step runs into its timeout: the limits
-# and their kill grace add up to 338 s, plus about 15 s of install (not limited). No network
+# and their kill grace add up to 343 s, plus about 15 s of install (not limited). No network
 # needed. A step cut short keeps what it measured: benchmark rows go to gpu_kernels.jsonl and
 # gpu_compile.jsonl as they are measured, and pytest is stopped with SIGINT, so it still prints
 # its summary.
@@ -20,7 +20,8 @@
 #      interop, > 2**31 elements, no-PyTorch launch, gpugrad.compile's CUDA graphs) and
 #      tests/kernels (compiled, on CuPy arrays);
 #   6. the reliability tests marked gpu (bad input on CUDA, the pool back at its baseline after
-#      1,000 steps, determinism, tensors over 2**31 elements);
+#      1,000 steps, determinism, tensors over 2**31 elements) and the other tests marked gpu
+#      outside tests/cuda (Muon's CUDA step, DataParallel, CUDA generators, tensorboard);
 #   7. gpugrad.distributed on CUDA (tests/distributed marked gpu): NCCL with world size 1, MPI on
 #      CUDA tensors, backend=None (its lines go to summary.txt);
 #   8. the demo (python -m gpugrad.demo) for a few epochs on the GPU;
@@ -30,8 +31,8 @@
 # output is in summary.txt).
 #
 # Worst case, in seconds (limit + kill grace): versions 16, smoke 15, benchmarks 75+2, host
-# profile 14+2, compile 40+2, CUDA tests 97+5, reliability 25+2, mpi4py probe 4, distributed 15+2,
-# demo 12+2, final table 8: 338.
+# profile 14+2, compile 40+2, CUDA tests 97+5, reliability 30+2, mpi4py probe 4, distributed 15+2,
+# demo 12+2, final table 8: 343.
 #
 # Run from the repository root: bash bench/gpu_check.sh
 set -u
@@ -110,8 +111,9 @@ limit 97 5 $PY -m pytest -q $xdist -p no:cacheprovider --tb=short --durations=10
 echo "tests exit $?: $(tail -1 "$OUT/tests_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_gpu.log" | cut -c1-220 | head -40 | tee -a "$SUMMARY"
 
-step "reliability on CUDA: bad-input table, pool baseline, determinism, > 2**31 (timeout 25 s; took 16-24 s)"
-limit 25 2 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliability \
+step "reliability and the other gpu-marked tests on CUDA (timeout 30 s; reliability alone took 16-24 s)"
+limit 30 2 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliability tests/optim \
+  tests/nn/test_data_parallel.py tests/test_random.py tests/utils/test_tensorboard.py \
   > "$OUT/tests_reliability_gpu.log" 2>&1
 echo "reliability exit $?: $(tail -1 "$OUT/tests_reliability_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_reliability_gpu.log" | cut -c1-220 | head -10 \
