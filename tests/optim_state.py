@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -10,6 +12,15 @@ import gpugrad
 
 def to_numpy(t):
     return t.detach().numpy() if isinstance(t, (torch.Tensor, gpugrad.Tensor)) else t
+
+
+def state_dict_for(m, state_dict: dict) -> dict:
+    """A copy of an optimizer's state dict whose tensors are module ``m``'s (gpugrad or torch),
+    for loading one library's state into the other's optimizer."""
+    out = copy.deepcopy(state_dict)
+    out["state"] = {i: {k: m.tensor(to_numpy(v)) if isinstance(v, (torch.Tensor, gpugrad.Tensor))
+                        else v for k, v in s.items()} for i, s in out["state"].items()}
+    return out
 
 
 def assert_state_equal(g_opt, t_opt, tol):

@@ -4,12 +4,10 @@ parameters and state compared after every step; state dicts both ways; construct
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
-from optim_state import assert_state_equal, step_side_by_side, to_numpy
+from optim_state import assert_state_equal, state_dict_for, step_side_by_side, to_numpy
 
 import gpugrad
 
@@ -123,20 +121,6 @@ def test_float64_default_dtype_keeps_a_float64_step_as_torch():
                                       "col_var": "float64"}
 
 
-def _to_gpugrad(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: gpugrad.tensor(v.numpy()) for k, v in s.items()}
-                    for i, s in out["state"].items()}
-    return out
-
-
-def _to_torch(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: torch.tensor(v.numpy()) for k, v in s.items()}
-                    for i, s in out["state"].items()}
-    return out
-
-
 @pytest.mark.parametrize("common,second", CASES[1:3], ids=["1", "2"])
 def test_state_dicts_load_both_ways(common, second):
     """Three steps in PyTorch, its state dict loaded into a fresh gpugrad optimizer (and
@@ -148,9 +132,9 @@ def test_state_dicts_load_both_ways(common, second):
         t_opt.step()
     now = [to_numpy(p).copy() for p in t_params]
     g_params, g_opt = _make(gpugrad, {}, {}, now)  # options come from the state dict
-    g_opt.load_state_dict(_to_gpugrad(t_opt.state_dict()))
+    g_opt.load_state_dict(state_dict_for(gpugrad, t_opt.state_dict()))
     t2_params, t2_opt = _make(torch, {}, {}, now)
-    t2_opt.load_state_dict(_to_torch(g_opt.state_dict()))
+    t2_opt.load_state_dict(state_dict_for(torch, g_opt.state_dict()))
     assert_state_equal(g_opt, t2_opt, _tol("float64"))
     for step in range(3, STEPS):
         for m, params, opt in ((gpugrad, g_params, g_opt), (torch, t_params, t_opt),

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from optim_state import assert_state_equal, to_numpy
+from optim_state import assert_state_equal, state_dict_for, to_numpy
 
 import gpugrad
 
@@ -191,20 +191,6 @@ def test_tensor_lr_and_closure_as_torch():
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-6, atol=1e-7)
 
 
-def _to_gpugrad(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: gpugrad.tensor(v.numpy()) for k, v in s.items()}
-                    for i, s in out["state"].items()}
-    return out
-
-
-def _to_torch(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: torch.tensor(v.numpy()) for k, v in s.items()}
-                    for i, s in out["state"].items()}
-    return out
-
-
 @pytest.mark.parametrize("common,second", CASES[1:3], ids=["1", "2"])
 def test_state_dicts_load_both_ways(common, second):
     """Three steps in PyTorch, its state dict loaded into a fresh gpugrad optimizer (and
@@ -216,9 +202,9 @@ def test_state_dicts_load_both_ways(common, second):
         t_opt.step()
     now = [to_numpy(p).copy() for p in t_params]
     g_params, g_opt = _make(gpugrad, {}, {}, now)  # options come from the state dict
-    g_opt.load_state_dict(_to_gpugrad(t_opt.state_dict()))
+    g_opt.load_state_dict(state_dict_for(gpugrad, t_opt.state_dict()))
     t2_params, t2_opt = _make(torch, {}, {}, now)
-    t2_opt.load_state_dict(_to_torch(g_opt.state_dict()))
+    t2_opt.load_state_dict(state_dict_for(torch, g_opt.state_dict()))
     assert_state_equal(g_opt, t2_opt, _tol("float64"))
     for step in range(3, STEPS):
         for m, params, opt in ((gpugrad, g_params, g_opt), (torch, t_params, t_opt),

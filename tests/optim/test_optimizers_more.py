@@ -5,12 +5,10 @@ state dicts both ways; constructor checks; the implementation options."""
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pytest
 import torch
-from optim_state import assert_state_equal, step_side_by_side, to_numpy
+from optim_state import assert_state_equal, state_dict_for, step_side_by_side, to_numpy
 
 import gpugrad
 
@@ -74,20 +72,6 @@ def test_each_step_matches_torch(name, common, second, dtype):
                       _tol(dtype))
 
 
-def _to_gpugrad(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: gpugrad.tensor(v.numpy()) if isinstance(v, torch.Tensor) else v
-                        for k, v in s.items()} for i, s in out["state"].items()}
-    return out
-
-
-def _to_torch(state_dict):
-    out = copy.deepcopy(state_dict)
-    out["state"] = {i: {k: torch.tensor(v.numpy()) if isinstance(v, gpugrad.Tensor) else v
-                        for k, v in s.items()} for i, s in out["state"].items()}
-    return out
-
-
 @pytest.mark.parametrize("name,common,second", CASES[::2], ids=IDS[::2])
 def test_state_dicts_load_both_ways(name, common, second):
     """Three steps in PyTorch, its state dict's numbers loaded into a fresh gpugrad optimizer
@@ -101,9 +85,9 @@ def test_state_dicts_load_both_ways(name, common, second):
         t_opt.step()
     now = [to_numpy(p).copy() for p in t_params]
     g_params, g_opt = _make(gpugrad, name, {}, {}, now)  # options come from the state dict
-    g_opt.load_state_dict(_to_gpugrad(t_opt.state_dict()))
+    g_opt.load_state_dict(state_dict_for(gpugrad, t_opt.state_dict()))
     t2_params, t2_opt = _make(torch, name, {}, {}, now)
-    t2_opt.load_state_dict(_to_torch(g_opt.state_dict()))
+    t2_opt.load_state_dict(state_dict_for(torch, g_opt.state_dict()))
     assert_state_equal(g_opt, t2_opt, _tol("float64"))
     for step in range(3, STEPS):
         for m, params, opt in ((gpugrad, g_params, g_opt), (torch, t_params, t_opt),
