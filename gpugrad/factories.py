@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import numpy as np
@@ -11,6 +10,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from ._format import type_name
+from ._tensor_data import _check_range, _host_array, _infer_np_dtype, _python_uint64
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
 from ._warnings import warn_user
 from .backend import cpu_backend, get_backend
@@ -36,105 +36,6 @@ def _finish(data, backend, requires_grad: bool) -> Tensor:
     if requires_grad:
         t._set_requires_grad(True, "creation")
     return t
-
-
-def _infer_np_dtype(arr: np.ndarray, from_python: bool):
-    """PyTorch's inference: Python floats take the default dtype, ints int64, bools bool."""
-    kind = arr.dtype.kind
-    if kind in dt.FLOAT_KINDS:
-        return dt.get_default_dtype().np if from_python else arr.dtype
-    if kind in "iu":
-        return np.int64 if from_python else arr.dtype
-    if kind == "b":
-        return np.bool_
-    if kind in "US":
-        raise TypeError("invalid data type 'str': a tensor holds numbers")
-    raise TypeError(f"can't convert data of type {arr.dtype} to a tensor")
-
-
-def _host_array(data, int64_target: bool = False):
-    """Nested sequences, scalars and tensors to a NumPy array, and whether it came from Python.
-    ``int64_target``: the tensor will hold Python ints as int64 (no dtype, or a signed integer
-    one), so ints past int64 are PyTorch's overflow error."""
-    if isinstance(data, Tensor):
-        return data._backend.to_numpy(data._data), False
-    if isinstance(data, np.ndarray):
-        return data, False
-    if isinstance(data, np.generic):
-        return np.asarray(data), False
-    leaf_dtypes: set = {dt.int64} if isinstance(data, int) else set()
-    if isinstance(data, (list, tuple)):
-        data = _unwrap_nested(data, leaf_dtypes)
-        if leaf_dtypes and None not in leaf_dtypes and not leaf_dtypes <= _PYTHON_LEAVES:
-            # NumPy scalars and arrays and tensors among the leaves: all promoted together
-            promoted = functools.reduce(dt.promote_types, [
-                dt.get_default_dtype() if d is float else d for d in leaf_dtypes])
-            return np.asarray(data, dtype=promoted.np), False
-    if hasattr(data, "__cuda_array_interface__") or hasattr(data, "__dlpack__"):
-        try:
-            import cupy
-
-            return cupy.asnumpy(cupy.asarray(data)), False
-        except ImportError:
-            pass
-    try:
-        arr = np.asarray(data)
-    except ValueError as e:
-        raise ValueError(_ragged_message(data, 1) or
-                         f"can't build a tensor from ragged or mixed data: {e}") from None
-    if (int64_target and arr.dtype.kind in "ufO" and leaf_dtypes
-            and leaf_dtypes <= {dt.bool, dt.int64}):  # (NumPy's reading of ints past int64)
-        raise ValueError("Overflow when unpacking long long")
-    if arr.dtype == object:
-        raise RuntimeError(  # PyTorch's type and words
-            f"Could not infer dtype of {type(data).__name__}: unsupported elements")
-    return arr, True
-
-
-def _ragged_message(seq, dim: int):
-    """PyTorch's words for the first length that differs among nested lists, or None."""
-    if not isinstance(seq, (list, tuple)) or not seq:
-        return None
-    lengths = [len(x) if isinstance(x, (list, tuple)) else None for x in seq]
-    if None in lengths:
-        return None
-    for got in lengths[1:]:
-        if got != lengths[0]:
-            return f"expected sequence of length {lengths[0]} at dim {dim} (got {got})"
-    return next(filter(None, (_ragged_message(x, dim + 1) for x in seq)), None)
-
-
-_PYTHON_LEAVES = {dt.bool, dt.int64, float}  # float: the default dtype, looked up late
-
-
-def _leaf_dtype(x):
-    """A sequence element's own dtype as PyTorch infers it (None: left to NumPy)."""
-    if isinstance(x, (np.ndarray, np.generic)):  # first: np.float64 is a Python float
-        return dt.from_numpy_dtype(x.dtype) if x.dtype.kind in "biuf" else None
-    if isinstance(x, bool):
-        return dt.bool
-    if isinstance(x, int):
-        return dt.int64
-    return float if isinstance(x, float) else None
-
-
-def _unwrap_nested(seq, leaf_dtypes: set):
-    """``seq`` with its tensors as NumPy arrays; each leaf's dtype goes into ``leaf_dtypes``."""
-    out = []
-    for x in seq:
-        if isinstance(x, Tensor):
-            leaf_dtypes.add(x.dtype)
-            out.append(x._backend.to_numpy(x._data))
-        elif isinstance(x, (list, tuple)):
-            out.append(_unwrap_nested(x, leaf_dtypes))
-        else:
-            if isinstance(x, np.ndarray):
-                warn_user("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
-                          "Please consider converting the list to a single numpy.ndarray with "
-                          "numpy.array() before converting to a tensor.")
-            leaf_dtypes.add(_leaf_dtype(x))
-            out.append(x)
-    return out
 
 
 def warn_copy_construct(spelled: str) -> None:
@@ -165,38 +66,6 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
         backend = _backend_for(device)
     return _finish(backend.asarray(np.array(arr, dtype=np_dtype, copy=True)), backend,
                    requires_grad)
-
-
-def _check_range(arr: np.ndarray, np_dtype: np.dtype) -> None:
-    """Python numbers for an integer tensor must fit its type, as PyTorch checks them (the rule
-    of ``fill_``, ``_dtype.fit_scalar``): negative ints down to ``-max`` wrap into an unsigned
-    type, floats (NaN and infinity neither) must lie in its range."""
-    if arr.dtype.kind == "u":  # NumPy's reading of Python ints past int64
-        raise ValueError("Overflow when unpacking long long")
-    info = np.iinfo(np_dtype)
-    if arr.dtype.kind == "f":
-        with np.errstate(invalid="ignore"):
-            fits = bool(np.all((arr >= info.min) & (arr <= info.max)))  # False for NaN
-    else:
-        lo = -info.max if info.min == 0 else info.min
-        fits = lo <= int(arr.min()) and int(arr.max()) <= info.max
-    if not fits:
-        name = dt.from_numpy_dtype(np_dtype).name
-        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
-
-
-def _python_uint64(data, arr: np.ndarray) -> np.ndarray:
-    """Python numbers for a uint64 tensor, checked one by one as PyTorch converts them: floats
-    and negative ints are refused, and ints past int64 (which NumPy read as float64 when
-    smaller ones are among them) convert exactly."""
-    if arr.dtype.kind == "u":
-        return arr
-    if arr.dtype.kind == "f" and any(
-            isinstance(v, float) for v in np.asarray(data, dtype=object).reshape(-1)):
-        raise TypeError("an integer is required")
-    if (arr < 0).any():
-        raise OverflowError("can't convert negative int to unsigned")
-    return np.array(data, dtype=np.uint64) if arr.dtype.kind == "f" else arr
 
 
 def scalar_tensor(value, dtype=None, device=None, requires_grad: bool = False) -> Tensor:

@@ -17,8 +17,9 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
+from ._tensor_data import _host_array
 from .backend import cpu_backend, cuda_available, get_backend
-from .factories import _host_array, _size
+from .factories import _size
 from .size import Size
 from .tensor import Tensor
 
