@@ -129,6 +129,7 @@ from . import (  # noqa: E402
 )
 from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
+from ._torch_cells import *  # noqa: E402,F403  (torch.lstm_cell, gru_cell, rnn_tanh_cell ...)
 from .amp import GradScaler, autocast  # noqa: E402
 from .amp.state import *  # noqa: E402,F403
 from .autograd import profiler as _autograd_profiler  # noqa: E402,F401  (torch.autograd.profiler)

@@ -4,8 +4,7 @@ names have there: ``torch.dropout(input, p, train)`` has no defaults, the losses
 ``reduction`` as an int (0 none, 1 mean, 2 sum) whose default is 0 (none: ATen's schemas say
 "mean", but PyTorch's Python bindings read that default as 0, and ``torch.kl_div(x, y)`` is
 elementwise), the norms take a ``cudnn_enabled`` flag,
-``torch.embedding`` takes the weight first, the recurrent cells (``torch.lstm_cell``...) take
-their weights as arguments. Each forwards to ``gpugrad.nn.functional``; only
+``torch.embedding`` takes the weight first. Each forwards to ``gpugrad.nn.functional``; only
 ``feature_dropout`` and ``embedding_bag``'s extra outputs are computed here (``torch.cdist``,
 with math of its own, is ``ops/distance.py``). Autocast casts them as PyTorch's, through
 ``F``'s wrapped functions.
@@ -18,7 +17,6 @@ import numpy as np
 from .nn import functional as F
 from .nn.functional.activation_piecewise import rrelu_with_generator
 from .nn.functional.dropout import _check_p, _dropout
-from .nn.modules.rnn import gru_step, lstm_step, rnn_relu_step, rnn_tanh_step
 from .ops._util import Tensor, check_tensor
 
 __all__ = [
@@ -32,8 +30,7 @@ __all__ = [
     "hardshrink", "kl_div", "ctc_loss", "margin_ranking_loss", "hinge_embedding_loss",
     "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss",
     "binary_cross_entropy_with_logits", "bilinear", "constant_pad_nd",
-    "affine_grid_generator", "grid_sampler", "lstm_cell", "gru_cell", "rnn_tanh_cell",
-    "rnn_relu_cell",
+    "affine_grid_generator", "grid_sampler",
 ]
 
 
@@ -377,48 +374,3 @@ def grid_sampler(input: Tensor, grid: Tensor, interpolation_mode: int, padding_m
                          f"(reflection), got {padding_mode}")
     return F.grid_sample(input, grid, _INTERPOLATION[interpolation_mode],
                          _PADDING[padding_mode], align_corners)
-
-
-# --------------------------------------------------------------------------- recurrent cells
-def _check_cell_input(input: Tensor, w_ih: Tensor) -> None:
-    check_tensor(input, "cell", "input")
-    if input.dim() < 2:  # (PyTorch reads dim 1 of the input)
-        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got "
-                         "1)")
-    if input.shape[1] != w_ih.shape[1]:
-        raise RuntimeError(f"input has inconsistent input_size: got {input.shape[1]} expected "
-                           f"{w_ih.shape[1]}")
-
-
-def lstm_cell(input: Tensor, hx, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-              b_hh: Tensor | None = None):
-    """One LSTM step on a batch ``(N, input_size)`` from ``hx = (h, c)``; returns
-    ``(h', c')`` (``nn.LSTMCell``'s math with the weights given)."""
-    if not isinstance(hx, (tuple, list)):
-        raise TypeError("lstm_cell(): argument 'hx' (position 2) must be tuple of Tensors, not "
-                        f"{type(hx).__name__}")
-    if len(hx) != 2:
-        raise RuntimeError("lstm_cell expects two hidden states")
-    _check_cell_input(input, w_ih)
-    return lstm_step(input, list(hx), w_ih, w_hh, b_ih, b_hh)
-
-
-def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None = None,
-             b_hh: Tensor | None = None) -> Tensor:
-    """One GRU step on a batch ``(N, input_size)`` (``nn.GRUCell``'s math)."""
-    _check_cell_input(input, w_ih)
-    return gru_step(input, hx, w_ih, w_hh, b_ih, b_hh)
-
-
-def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
-                  b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
-    """One Elman step with tanh on a batch ``(N, input_size)`` (``nn.RNNCell``'s math)."""
-    _check_cell_input(input, w_ih)
-    return rnn_tanh_step(input, hx, w_ih, w_hh, b_ih, b_hh)
-
-
-def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
-                  b_ih: Tensor | None = None, b_hh: Tensor | None = None) -> Tensor:
-    """One Elman step with relu on a batch ``(N, input_size)``."""
-    _check_cell_input(input, w_ih)
-    return rnn_relu_step(input, hx, w_ih, w_hh, b_ih, b_hh)
