@@ -20,16 +20,18 @@ __all__ = ["from_dlpack", "to_dlpack"]
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED = 1, 2, 3, 13
 
 
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
 class _Capsule:
     """A DLPack capsule presented through the protocol's methods, for NumPy's and CuPy's
     ``from_dlpack``, which take only objects with ``__dlpack__``."""
 
     def __init__(self, capsule):
-        get_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-        get_pointer.restype, get_pointer.argtypes = ctypes.c_void_p, [ctypes.py_object,
-                                                                       ctypes.c_char_p]
         try:
-            address = get_pointer(capsule, b"dltensor")
+            address = _capsule_pointer(capsule, b"dltensor")
         except ValueError:  # (renamed once consumed)
             raise RuntimeError(
                 "from_dlpack received an invalid capsule. Note that DLTensor capsules can be "
