@@ -6,8 +6,9 @@ An op timed alone (``timeit``, warm caches, the garbage collector off) costs les
 op between the program's other ops; this times each line of one iteration with
 ``perf_counter`` in the loop itself, averages over a 12-word sentence's 60 iterations and takes
 the median over repetitions. ``--no-gc`` runs with the garbage collector off, to show its share.
+``--decode`` times the Viterbi decode's (word, tag) step instead, under ``no_grad``.
 
-    python -m bench.bilstm_crf_ops [--no-gc] [--reps 300]
+    python -m bench.bilstm_crf_ops [--decode] [--no-gc] [--reps 300]
 
 Each library runs in its own process (one thread), one after the other.
 """
@@ -72,7 +73,32 @@ def _iteration(lib, transitions, forward_var, feat, k, marks):
     return out
 
 
-def measure(name: str, reps: int, collect: bool) -> list:
+DECODE_STEPS = ("T[k]", "fv + trans", "max(vec, 1)", "item()", "vec[0]", "[i]", "view(1)")
+
+
+def _decode_iteration(lib, transitions, forward_var, k, marks):
+    """One (word, tag) step of the Viterbi decode, a clock reading after each op."""
+    clock = time.perf_counter
+    t0 = clock()
+    trans = transitions[k]
+    t1 = clock()
+    vec = forward_var + trans
+    t2 = clock()
+    _, idx = lib.max(vec, 1)
+    t3 = clock()
+    i = idx.item()
+    t4 = clock()
+    row = vec[0]
+    t5 = clock()
+    best = row[i]
+    t6 = clock()
+    out = best.view(1)
+    t7 = clock()
+    marks.append((t0, t1, t2, t3, t4, t5, t6, t7))
+    return out
+
+
+def measure(name: str, reps: int, collect: bool, decode: bool = False) -> list:
     """Median µs per op of one iteration, for the library ``name``."""
     lib = importlib.import_module(name)
     if name == "torch":
@@ -83,35 +109,47 @@ def measure(name: str, reps: int, collect: bool) -> list:
     start = lib.randn(1, 5, requires_grad=True) * 1
     if not collect:
         gc.disable()
+    steps = DECODE_STEPS if decode else STEPS
     per_rep = []
     for _ in range(reps):
         marks = []
         forward_var = start
-        for feat in feats:
-            forward_var = lib.cat([_iteration(lib, transitions, forward_var, feat, k, marks)
-                                   for k in range(5)]).view(1, -1)
+        if decode:
+            with lib.no_grad():
+                for feat in feats:
+                    forward_var = (lib.cat([_decode_iteration(lib, transitions, forward_var, k,
+                                                              marks) for k in range(5)])
+                                   + feat).view(1, -1)
+        else:
+            for feat in feats:
+                forward_var = lib.cat([_iteration(lib, transitions, forward_var, feat, k, marks)
+                                       for k in range(5)]).view(1, -1)
         per_rep.append([sum(m[j + 1] - m[j] for m in marks) / len(marks)
-                        for j in range(len(STEPS))])
-    return [statistics.median(r[j] for r in per_rep) * 1e6 for j in range(len(STEPS))]
+                        for j in range(len(steps))])
+    return [statistics.median(r[j] for r in per_rep) * 1e6 for j in range(len(steps))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--no-gc", action="store_true", help="garbage collector off")
+    parser.add_argument("--decode", action="store_true", help="the Viterbi decode's step")
     parser.add_argument("--worker", choices=("gpugrad", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(" ".join(f"{v:.3f}" for v in measure(args.worker, args.reps, not args.no_gc)))
+        costs = measure(args.worker, args.reps, not args.no_gc, args.decode)
+        print(" ".join(f"{v:.3f}" for v in costs))
         return
+    steps = DECODE_STEPS if args.decode else STEPS
     costs = {}
     for name in ("gpugrad", "torch"):
         cmd = [sys.executable, "-m", "bench.bilstm_crf_ops", "--worker", name,
                "--reps", str(args.reps)] + (["--no-gc"] if args.no_gc else [])
+        cmd += ["--decode"] if args.decode else []
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         costs[name] = [float(v) for v in out.split()]
     print(f"{'op':<14}{'gpugrad µs':>12}{'torch µs':>10}{'ratio':>8}")
-    for j, step in enumerate(STEPS):
+    for j, step in enumerate(steps):
         ours, theirs = costs["gpugrad"][j], costs["torch"][j]
         print(f"{step:<14}{ours:>12.2f}{theirs:>10.2f}{ours / theirs:>8.2f}")
     ours, theirs = sum(costs["gpugrad"]), sum(costs["torch"])

@@ -193,12 +193,13 @@ def apply_view(cls, x, *params):
     t._vc = x._vc
     base = x._base
     t._base = x if base is None else base
-    if x._requires_grad and grad_state.enabled:
+    enabled = grad_state.enabled  # (read once: a thread-local's attribute costs ~60 ns)
+    if x._requires_grad and enabled:
         n = len(params)
         d = x._data
         ctx = _new(cls._node_cls)
         ctx.needs_input_grad = FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
-        t._data = cls.view_array(ctx, x, *params)
+        t._data = cls.view_array(ctx, x, params)
         fn = x.grad_fn
         edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
         ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
@@ -208,10 +209,9 @@ def apply_view(cls, x, *params):
         t._requires_grad = True
         _register_view(t, x)
         return t
-    t._data = cls.view_array(_UNRECORDED, x, *params)
+    t._data = cls.view_array(_UNRECORDED, x, params)
     t.grad_fn = None
     t._requires_grad = False
-    enabled = grad_state.enabled
     if enabled:
         _register_view(t, x)
     else:  # (views.track outside grad mode: no entry in the root's registry)

@@ -63,7 +63,8 @@ class Diagonal(ViewFunction):
     node_name = "DiagonalBackward0"
 
     @staticmethod
-    def view_array(ctx, x, region):
+    def view_array(ctx, x, params):
+        region = params[0]
         ctx.shape, ctx.region = x._data.shape, region
         return region.array(x._data)
 
@@ -236,9 +237,10 @@ class Unfold(ViewFunction):
     node_name = "UnfoldBackward0"
 
     @staticmethod
-    def view_array(ctx, x, dim, size, step):
+    def view_array(ctx, x, params):
         data = x._data
-        ctx.shape, ctx.params = data.shape, (dim, size, step)
+        ctx.shape, ctx.params = data.shape, params
+        dim, size, step = params
         if data.ndim == 0:
             return data.reshape(1)
         count = (data.shape[dim] - size) // step + 1

@@ -28,14 +28,14 @@ class Index(ViewFunction):
     node_name = "IndexBackward0"
 
     @staticmethod
-    def view_array(ctx, x, basic, advanced):
+    def view_array(ctx, x, params):
         data = x._data
-        ctx.shape, ctx.key = data.shape, (basic, advanced)
-        return region(data, basic)
+        ctx.shape, ctx.key = data.shape, params  # (basic, advanced)
+        return region(data, params[0])
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
-        data = Index.view_array(ctx, x, basic, advanced)
+        data = Index.view_array(ctx, x, (basic, advanced))
         if advanced is None:
             return x._view(data)
         return x._new(data[advanced])

@@ -308,7 +308,7 @@ class NarrowCopy(Index):
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
-        return x._new(Index.view_array(ctx, x, basic, advanced).copy())
+        return x._new(Index.view_array(ctx, x, (basic, advanced)).copy())
 
 
 def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:

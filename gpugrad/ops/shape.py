@@ -27,15 +27,15 @@ class Reshape(ViewFunction):
     node_name = "ViewBackward0"
 
     @staticmethod
-    def view_array(ctx, x, shape):
+    def view_array(ctx, x, params):
         data = x._data
         ctx.shape = data.shape
-        return data.reshape(shape)
+        return data.reshape(params[0])
 
     @staticmethod
     def forward(ctx, x, shape):
         data = x._data
-        out = Reshape.view_array(ctx, x, shape)
+        out = Reshape.view_array(ctx, x, (shape,))
         if data.flags.c_contiguous or x._backend.xp.may_share_memory(out, data):
             return x._view(out)
         return x._new(out)
@@ -104,10 +104,10 @@ class Expand(ViewFunction):
     node_name = "ExpandBackward0"
 
     @staticmethod
-    def view_array(ctx, x, shape):
+    def view_array(ctx, x, params):
         data = x._data
         ctx.shape = data.shape
-        return x._backend.broadcast_view(data, shape)
+        return x._backend.broadcast_view(data, params[0])
 
     @staticmethod
     def backward(ctx, grad):
@@ -154,8 +154,8 @@ class Permute(ViewFunction):
     node_name = "PermuteBackward0"
 
     @staticmethod
-    def view_array(ctx, x, dims):
-        ctx.dims = dims
+    def view_array(ctx, x, params):
+        ctx.dims = dims = params[0]
         return x._data.transpose(dims)
 
     @staticmethod
@@ -194,8 +194,8 @@ class Transpose(ViewFunction):
     node_name = "TransposeBackward0"
 
     @staticmethod
-    def view_array(ctx, x, d0, d1):
-        ctx.pair = (d0, d1)
+    def view_array(ctx, x, params):
+        ctx.pair = (d0, d1) = params
         data = x._data
         return data.swapaxes(d0, d1) if data.ndim else data[...]
 
