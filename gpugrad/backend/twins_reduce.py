@@ -30,6 +30,8 @@ _reduced = functools.partial(tuple.__new__, Reduced)  # Reduced(...) without its
 _FLOAT16 = np.dtype(np.float16)
 _WIDE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))  # accumulated in their own dtype
 
+_INT64 = np.dtype(np.int64)
+
 
 class ReduceTwins:
     """Mixin of reduction primitives for a backend with ``self.xp``."""
@@ -84,20 +86,24 @@ class ReduceTwins:
         """
         maximum = op == "max"
         idx = (x.argmax if maximum else x.argmin)(axis=axis, keepdims=keepdim)
-        if self.xp is np and x.size == x.shape[axis]:
-            # One axis that is not 1 (a row of a loop run one small tensor at a time): the
-            # values read at the indices, about 0.2 µs where NumPy's reduce costs ~0.9 µs.
-            # (The flattening is a view for any strides; the result has the indices' shape.)
-            values = x.reshape(-1)[idx]
-        elif self.xp is np:  # the ufunc's own reduce: NumPy's max is a Python layer over it
-            values = (np.maximum if maximum else np.minimum).reduce(x, axis=axis, keepdims=keepdim)
+        if self.xp is np:
+            if x.size == x.shape[axis]:
+                # One axis that is not 1 (a row of a loop run one small tensor at a time): the
+                # values read at the indices, ~0.2 µs where NumPy's reduce costs ~0.9 µs (the
+                # flattening is a view for any strides; the result has the indices' shape).
+                values = x.reshape(-1)[idx]
+            else:  # the ufunc's own reduce: NumPy's max is a Python layer over it
+                values = (np.maximum if maximum else np.minimum).reduce(
+                    x, axis=axis, keepdims=keepdim)
+            if values.__class__ is not np.ndarray:  # a full reduction's NumPy scalar
+                values = np.asarray(values)
         else:
             values = (x.max if maximum else x.min)(axis=axis, keepdims=keepdim)
         # The reduction gives the value at the index (a NaN where there is one) for a fraction
         # of take_along_axis's cost; only the sign of a zero extremum may differ.
-        if idx.dtype != np.int64:  # (NumPy's intp, int64 on most platforms)
+        if idx.dtype is not _INT64:  # (NumPy's intp, int64 on most platforms)
             idx = idx.astype(np.int64)
-        return self.xp.asarray(values), idx
+        return values, idx
 
     def prod_grad(self, grad, x, axis: int):
         """Gradient of prod along ``axis``: ``grad`` times the product of the other entries.
