@@ -120,14 +120,18 @@ def _check_seed(seed) -> int:
 
 
 # The randomness modes of the vmap calls running ``func`` on this thread, innermost last.
-_vmap_levels = threading.local()
+class _VmapLevels(threading.local):
+    modes = ()  # (a class default: a missing thread-local attribute costs an exception a draw)
+
+
+_vmap_levels = _VmapLevels()
 
 
 @contextlib.contextmanager
 def vmap_randomness(mode: str):
     """Run the body as one level of ``vmap(..., randomness=mode)``: under any ``"error"`` level
     every draw raises, as in PyTorch."""
-    levels = getattr(_vmap_levels, "modes", ())
+    levels = _vmap_levels.modes
     _vmap_levels.modes = (*levels, mode)
     try:
         yield
@@ -139,7 +143,7 @@ def rng_for(generator, backend, fn: str):
     """The raw stream that ``fn`` draws from for a tensor on ``backend``: ``generator``'s, or
     None (the device's default) without one. Refuses anything but a Generator of that device.
     Every draw asks this first, so it is where vmap's ``randomness="error"`` is enforced."""
-    if "error" in getattr(_vmap_levels, "modes", ()):
+    if "error" in _vmap_levels.modes:
         raise RuntimeError(
             "vmap: called random operation while in randomness error mode. Please either use the "
             "'same' or 'different' randomness flags on vmap or perform the randomness operation "

@@ -93,8 +93,16 @@ def _leaf_dtype(x):
     return float if isinstance(x, float) else None
 
 
+# The leaf dtype of each plain Python number class (float: the default dtype, looked up late)
+_PLAIN_LEAVES = {int: dt.int64, bool: dt.bool, float: float}
+
+
 def _unwrap_nested(seq, leaf_dtypes: set):
     """``seq`` with its tensors as NumPy arrays; each leaf's dtype goes into ``leaf_dtypes``."""
+    classes = {x.__class__ for x in seq}
+    if classes.issubset(_PLAIN_LEAVES):  # a flat list of Python numbers: nothing to unwrap
+        leaf_dtypes.update([_PLAIN_LEAVES[c] for c in classes])
+        return seq
     out = []
     for x in seq:
         if isinstance(x, Tensor):

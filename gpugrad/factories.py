@@ -128,6 +128,11 @@ def _size(size) -> tuple:
     """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])``."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    for n in size:
+        if n.__class__ is not int or n < 0:
+            break
+    else:
+        return size if size.__class__ is tuple else tuple(size)  # plain ints: the common case
     out = []
     for n in size:
         if isinstance(n, Tensor):
@@ -152,8 +157,11 @@ def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
     xp = backend.xp
     if fill is None:
         data = xp.empty(shape, d.np)
-    else:
-        data = xp.full(shape, fill, d.np)
+    elif fill.__class__ is int and fill == 0:  # zeros: calloc'd memory, no pass to fill
+        data = xp.zeros(shape, d.np)
+    else:  # (not xp.full: NumPy's is a Python function costing ~0.7 µs more)
+        data = xp.empty(shape, d.np)
+        data.fill(fill)
     return _finish(data, backend, requires_grad)
 
 
