@@ -40,14 +40,24 @@ PYTHON_WRITTEN = {
 # ``nn.functional`` is Python throughout but for these, which are PyTorch's C++ ops.
 F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
 
+# Reductions whose PyTorch overloads take ``keepdim`` only with a ``dim`` (``x.sum(keepdim=True)``
+# is a TypeError there, not a full reduction that keeps its dims), and those that refuse
+# ``dim=None`` (their dim overload takes only the type named). Functions and Tensor methods.
+KEEPDIM_NEEDS_DIM = {"sum", "mean", "prod", "max", "min", "median", "nanmedian"}
+DIM_TYPE = {"prod": "int", "max": "int", "min": "int", "median": "int", "nanmedian": "int",
+            "logsumexp": "tuple of ints"}
+_MISSING = object()
 
-def _adapted(fn, params, renames: dict, out_rule):
+
+def _adapted(fn, params, renames: dict, out_rule, dim_rule=None):
     """``fn`` that also takes the NumPy spellings in ``renames`` (NumPy name -> own name) and,
-    where ``out_rule`` (an ``_out_arg.OutRule``) is given, ``out=``."""
+    where ``out_rule`` (an ``_out_arg.OutRule``) is given, ``out=``; ``dim_rule``, where given:
+    ``(keepdim_needs_dim, dim_type)`` of a reduction (KEEPDIM_NEEDS_DIM, DIM_TYPE)."""
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     # how many positional arguments reach each own name (keyword-only: none do)
     positions = {own: i if param.kind in positional else float("inf")
-                 for i, (own, param) in enumerate(params.items()) if own in renames.values()}
+                 for i, (own, param) in enumerate(params.items())
+                 if own in renames.values() or own == "dim"}
 
     @functools.wraps(fn)
     def entry(*args, **kwargs):
@@ -59,6 +69,8 @@ def _adapted(fn, params, renames: dict, out_rule):
                     raise TypeError(f"{fn.__name__}() got an unexpected keyword argument "
                                     f"'{numpy_name}'")
                 kwargs[own] = kwargs.pop(numpy_name)
+        if dim_rule is not None:
+            _check_dim(fn.__name__, dim_rule, args, kwargs, positions["dim"])
         if out_rule is not None:
             out = kwargs.pop("out", None)
             if out is not None:
@@ -66,6 +78,20 @@ def _adapted(fn, params, renames: dict, out_rule):
         return fn(*args, **kwargs)
 
     return entry
+
+
+def _check_dim(name: str, dim_rule: tuple, args: tuple, kwargs: dict, dim_at) -> None:
+    """PyTorch's TypeError for a reduction's ``keepdim`` given without a ``dim`` and for
+    ``dim=None`` where only a dim of ``dim_type`` is taken: its argument parser finds no
+    overload. (Checked on calls with keywords: a positional ``None`` alone is not seen.)"""
+    keepdim_needs_dim, dim_type = dim_rule
+    dim = args[dim_at] if len(args) > dim_at else kwargs.get("dim", _MISSING)
+    if dim is _MISSING and keepdim_needs_dim and "keepdim" in kwargs:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got keepdim "
+                        f"without dim: keepdim is taken with a dim only (give dim, or leave "
+                        f"keepdim out for a full reduction)")
+    if dim is None and dim_type is not None:
+        raise TypeError(f"{name}(): argument 'dim' must be {dim_type}, not NoneType")
 
 
 def install(gpugrad) -> None:
@@ -100,7 +126,11 @@ def _wrap(owner, ns: str, name: str, numpy_names: bool) -> None:
         owner = next(cls for cls in owner.__mro__ if name in cls.__dict__)
         if isinstance(owner.__dict__[name], (staticmethod, classmethod)):
             return
-    entry = _adapted(fn, params, renames, out_rule)
+    dim_rule = None
+    if ns in ("gpugrad", "Tensor") and "dim" in params and (
+            name in KEEPDIM_NEEDS_DIM or name in DIM_TYPE):
+        dim_rule = (name in KEEPDIM_NEEDS_DIM, DIM_TYPE.get(name))
+    entry = _adapted(fn, params, renames, out_rule, dim_rule)
     # Named where it now lives, so that pickle (a DataLoader worker's collate_fn) finds it.
     entry.__module__ = owner.__module__ if isinstance(owner, type) else owner.__name__
     entry.__qualname__ = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name

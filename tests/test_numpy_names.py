@@ -129,3 +129,34 @@ def test_wrapped_entry_points_still_pickle():
     for fn in (gpugrad.sum, gpugrad.stack, gpugrad.Tensor.mean, gpugrad.Tensor.size,
                gpugrad.linalg.vector_norm, gpugrad.nn.functional.cosine_similarity):
         assert pickle.loads(pickle.dumps(fn)) is fn
+
+
+# A reduction's keepdim without a dim, and dim=None where the dim overload takes an int only:
+# each spelling of each reduction that has a dim, run in both libraries; the TypeErrors and the
+# results must agree (x.max(keepdim=True) used to give a 0-d tensor, keepdim ignored).
+_DIM_FORMS = ["keepdim=True", "keepdim=False", "keepdims=True", "dim=None",
+              "dim=None, keepdim=True", "None, keepdim=True", "dim=1, keepdim=True",
+              "1, keepdim=False", "dim=(0, 1)", "dtype=m.float64, keepdim=True"]
+_REDUCTIONS = ["sum", "mean", "prod", "max", "min", "median", "nanmedian", "amax", "nansum",
+               "std", "logsumexp", "any", "argmax"]
+
+
+@pytest.mark.parametrize("form", _DIM_FORMS)
+@pytest.mark.parametrize("name", _REDUCTIONS)
+@pytest.mark.parametrize("spelling", ["method", "function"])
+def test_keepdim_needs_dim_as_in_pytorch(name, form, spelling):
+    call = f"x.{name}({form})" if spelling == "method" else f"m.{name}(x, {form})"
+    if name == "any":
+        call = call.replace("x.", "(x > 0).").replace("(x, ", "(x > 0, ")
+    outcomes = []
+    for m in (torch, gpugrad):
+        try:
+            outcomes.append(_as_arrays(_run(call, m)))
+        except (TypeError, RuntimeError, IndexError) as e:
+            outcomes.append(type(e))
+    theirs, ours = outcomes
+    if isinstance(theirs, type):
+        assert ours is theirs, f"{call}: torch raises {theirs.__name__}, gpugrad gave {ours!r}"
+    else:
+        assert not isinstance(ours, type), f"{call}: torch computes, gpugrad raised {ours}"
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
