@@ -12,7 +12,7 @@ from ..autograd.views import track
 from ._util import Tensor, check_tensor
 from .tensor_info import storage_offset as _storage_offset
 
-__all__ = ["as_strided"]
+__all__ = ["as_strided", "as_strided_"]
 
 
 def _root(t: Tensor) -> Tensor:
@@ -74,10 +74,10 @@ def _memory(xp, data):
     return xp.lib.stride_tricks.as_strided(data, shape=(extent,), strides=(item,))
 
 
-def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
-    """A view with ``size`` and ``stride`` (in elements) starting ``storage_offset`` elements
-    into the memory ``input`` views (default: where ``input`` starts)."""
-    check_tensor(input, "as_strided")
+def _checked_layout(input: Tensor, size, stride, storage_offset, fn: str) -> tuple:
+    """``(size, stride, offset)`` as ints, with PyTorch's checks of a layout over the memory
+    ``input`` views (the offset defaults to where ``input`` starts)."""
+    check_tensor(input, fn)
     size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
     if len(size) != len(stride):
         raise RuntimeError(f"mismatch in length of strides and shape: {len(size)} and "
@@ -99,7 +99,28 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
             f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, "
             f"and itemsize {item} requiring a storage size of {needed * item} are out of "
             f"bounds for storage of size {root.size * item}")
+    return size, stride, offset
+
+
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view with ``size`` and ``stride`` (in elements) starting ``storage_offset`` elements
+    into the memory ``input`` views (default: where ``input`` starts)."""
+    size, stride, offset = _checked_layout(input, size, stride, storage_offset, "as_strided")
     return track(AsStrided.apply(input, size, stride, offset), input)
 
 
-METHODS = {"as_strided": as_strided}
+class AsStridedInplace(AsStrided):
+    node_name = "AsStridedBackward1"
+
+
+def as_strided_(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """In-place ``as_strided``: ``input`` itself takes the layout ``size``, ``stride`` and
+    ``storage_offset`` over the same memory (one version newer; recorded as PyTorch's
+    ``AsStridedBackward1`` where it needs a graph; a leaf that requires grad is refused)."""
+    from .structure import _restride
+
+    size, stride, offset = _checked_layout(input, size, stride, storage_offset, "as_strided_")
+    return _restride(input, AsStridedInplace, size, stride, offset)
+
+
+METHODS = {"as_strided": as_strided, "as_strided_": as_strided_}

@@ -267,7 +267,7 @@ def test_gcd_lcm_inplace():
 
 
 # torch-level in-place functions that gpugrad does not provide: other subsystems' ops.
-NOT_PROVIDED = {"addmv_", "alpha_dropout_", "as_strided_", "celu_", "conj_physical_", "dropout_",
+NOT_PROVIDED = {"addmv_", "alpha_dropout_", "celu_", "conj_physical_", "dropout_",
                 "embedding_renorm_", "feature_alpha_dropout_", "feature_dropout_",
                 "index_put_", "resize_as_", "resize_as_sparse_", "rrelu_", "selu_",
                 "threshold_"}
