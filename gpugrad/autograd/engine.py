@@ -174,6 +174,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
         _send_array(target, t._output_nr, g._data, pending, leaf_grads, heap)
 
     heappop, heappush, tensor_cls = heapq.heappop, heapq.heappush, Tensor  # locals: hot loop
+    ndarray = np.ndarray
     heappushpop = heapq.heappushpop
     check_nan = _anomaly.state.enabled and _anomaly.state.check_nan
     # The first node a step makes pending waits in ``ready`` instead of the heap: in a chain it
@@ -200,7 +201,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
             if edge is None or g is None:
                 continue
             target, nr, shape, dtype = edge
-            if not g.shape and isinstance(g, np.generic):
+            if g.__class__ is not ndarray and isinstance(g, np.generic):
                 g = np.asarray(g)  # NumPy math on 0-d arrays returns scalars: keep an array
             # g lives where target's output does: on target's backend (a node's or a leaf's).
             if g.shape != shape:

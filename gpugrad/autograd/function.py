@@ -162,7 +162,7 @@ class Function(FunctionCtx, GraphNode):
         if ctx._dirty:
             return _record_dirty(ctx, args, result, record)
         if result.__class__ is tuple:
-            outputs = tuple(_own_output(r, args) for r in result)
+            outputs = tuple([_own_output(r, args) for r in result])
             if record:
                 _record.record(ctx, args, outputs)
             return outputs
