@@ -96,7 +96,10 @@ class RegistrationMixin:
 
     def __getattr__(self, name: str):
         d = self.__dict__
-        for table in ("_parameters", "_buffers", "_modules"):
+        params = d.get("_parameters")  # (first, outside the loop: every forward reads them)
+        if params is not None and name in params:
+            return params[name]
+        for table in ("_buffers", "_modules"):
             entries = d.get(table)
             if entries is not None and name in entries:
                 return entries[name]
