@@ -22,6 +22,12 @@ __all__ = [
 
 
 def _tensor_list(tensors, fn: str) -> list:
+    if tensors.__class__ is list or tensors.__class__ is tuple:
+        for t in tensors:
+            if t.__class__ is not Tensor:
+                break
+        else:
+            return list(tensors)  # plain Tensors (the common case): no per-item checks
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(
             f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
