@@ -127,7 +127,11 @@ def check_range(arr, low: int, high: int, error) -> None:
     """Raise ``error(v)`` for the first value ``v`` of the index array ``arr`` outside
     ``[low, high)`` (read on the host). An island: a captured step checks each new index, where
     a replayed read of the minimum and maximum would diverge at every new batch."""
-    if arr.size == 0 or (low <= arr.min() and arr.max() < high):
+    if arr.__class__ is np.ndarray and arr.size <= 64:  # a few host values: read in Python,
+        values = arr.ravel().tolist()  # not by two NumPy reductions (~0.9 µs each)
+        if not values or (low <= min(values) and max(values) < high):
+            return
+    elif arr.size == 0 or (low <= arr.min() and arr.max() < high):
         return
     bad = ((arr < low) | (arr >= high)).reshape(-1)
     raise error(int(arr.reshape(-1)[int(bad.argmax())]))
