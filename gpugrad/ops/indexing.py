@@ -31,10 +31,7 @@ class Index(ViewFunction):
     def view_array(ctx, x, params):
         data = x._data
         ctx.shape, ctx.key = data.shape, params  # (basic, advanced)
-        basic = params[0]  # (``region``, inlined: a third of a model's ops are views)
-        if len(basic) < data.ndim or Ellipsis in basic:
-            return data[basic]
-        return data[basic + (Ellipsis,)]
+        return region(data, params[0])
 
     @staticmethod
     def forward(ctx, x, basic, advanced):
@@ -113,14 +110,11 @@ def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
     shape = self._data.shape
     if key.__class__ is int and shape and -shape[0] <= key < shape[0]:
-        return _select_view(self, (key,), None)  # x[i]: no walk through the key
+        return Select.apply_view(self, (key,), None)  # x[i]: no walk through the key
     basic, advanced = normalize_key(self, key)
     if advanced is not None:
         return Index.apply_unary(self, basic, advanced)
     return _view_class(basic, shape).apply_view(self, basic, None)
-
-
-_select_view = Select.apply_view  # (bound once, not at each call)
 
 
 def _view_class(basic: tuple, shape: tuple):

@@ -48,9 +48,6 @@ class Reshape(ViewFunction):
         return grad.reshape(self.shape), None
 
 
-_reshape_view = Reshape.apply_view  # (bound once, not at each call)
-
-
 def _reshaped(cls, input: Tensor, shape: tuple) -> Tensor:
     """``input`` in ``shape`` through the Reshape op ``cls``: the one-pass view path for
     C-contiguous data (always a view), the general one (a view or a copy) elsewhere."""
@@ -76,7 +73,7 @@ def view(self: Tensor, *shape, dtype=None) -> Tensor:
         return _view_dtype(self, shape, dtype)
     shape = _resolve_shape(shape, data.size)
     if data.flags.c_contiguous:
-        return _reshape_view(self, shape)
+        return Reshape.apply_view(self, shape)
     if data.size > 1 and not _viewable(data, shape):
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
@@ -123,9 +120,6 @@ class Expand(ViewFunction):
 _EXPANDED: dict = {}  # (sizes of plain ints, input shape) -> expand's checked shape
 
 
-_expand_view = Expand.apply_view  # (bound once, not at each call)
-
-
 def expand(self: Tensor, *sizes) -> Tensor:
     """A broadcast view to ``sizes`` (``-1`` keeps a dim); no memory is copied."""
     have = self._data.shape
@@ -145,7 +139,7 @@ def expand(self: Tensor, *sizes) -> Tensor:
             _EXPANDED[key] = shape
     if shape == have and not self._requires_grad:
         return self
-    return _expand_view(self, shape)
+    return Expand.apply_view(self, shape)
 
 
 def expand_as(self: Tensor, other: Tensor) -> Tensor:
