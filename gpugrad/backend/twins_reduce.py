@@ -95,12 +95,12 @@ class ReduceTwins:
             else:  # the ufunc's own reduce: NumPy's max is a Python layer over it
                 values = (np.maximum if maximum else np.minimum).reduce(
                     x, axis=axis, keepdims=keepdim)
-            if values.__class__ is not np.ndarray:  # a full reduction's NumPy scalar
+            if values.__class__ is not np.ndarray:  # a NumPy scalar (a 1-D input, no keepdim)
                 values = np.asarray(values)
         else:
             values = (x.max if maximum else x.min)(axis=axis, keepdims=keepdim)
-        # The reduction gives the value at the index (a NaN where there is one) for a fraction
-        # of take_along_axis's cost; only the sign of a zero extremum may differ.
+        # A reduction gives the value at the index (a NaN where there is one) for a fraction of
+        # take_along_axis's cost; only the sign of a zero extremum may differ from it.
         if idx.dtype is not _INT64:  # (NumPy's intp, int64 on most platforms)
             idx = idx.astype(np.int64)
         return values, idx
