@@ -15,6 +15,7 @@ from ._tensor_metadata import TensorMetadata
 from .autograd import engine as _engine
 from .autograd import grad_mode as _grad_mode
 from .autograd import inference as _inference
+from .autograd.views import GRAD_DROPPED
 from .backend import cpu_backend, get_backend
 
 __all__ = ["Tensor"]
@@ -173,7 +174,7 @@ class Tensor(TensorMetadata):
     # ------------------------------------------------------------------ autograd state
     @property
     def requires_grad(self) -> bool:
-        return self._requires_grad
+        return bool(self._requires_grad)  # (views.GRAD_DROPPED reads True, as in PyTorch)
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
@@ -193,6 +194,8 @@ class Tensor(TensorMetadata):
                     "use a computed variable in a subgraph that doesn't require differentiation "
                     "use var_no_grad = var.detach()."
                 )
+            return self
+        if self._requires_grad is GRAD_DROPPED:  # PyTorch leaves such a view as it is
             return self
         if requires_grad and self._data.dtype.kind not in dt.FLOAT_KINDS:
             raise RuntimeError(_REQUIRES_GRAD_ERRORS[asked_by])
@@ -321,7 +324,7 @@ class Tensor(TensorMetadata):
 
     def __reduce_ex__(self, protocol):
         host = self._backend.to_numpy(self._data)
-        return (_rebuild, (host, str(self.device), self._requires_grad))
+        return (_rebuild, (host, str(self.device), bool(self._requires_grad)))
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -330,7 +333,7 @@ class Tensor(TensorMetadata):
                 "deepcopy protocol at the moment."
             )
         t = type(self)._make(self._data.copy(), self._backend)
-        t._requires_grad = self._requires_grad
+        t._requires_grad = bool(self._requires_grad)  # (a copy is a leaf of its own)
         if self._grad is not None:
             t._grad = Tensor._make(self._grad._data.copy(), self._backend)
         memo[id(self)] = t

@@ -35,6 +35,7 @@ from .saved import (  # (the rest of what happens to a Saved; the public names i
     saved_tensors,
 )
 from .saved import saved_hooks as saved_hooks
+from .views import GRAD_DROPPED
 from .views import register as _register_view
 
 __all__ = ["record", "record_op", "record_unary", "apply_view", "saved_arrays", "saved_tensors",
@@ -50,12 +51,15 @@ _new = object.__new__
 
 
 # ------------------------------------------------------------------------------ recording
-def _edge(t) -> tuple:
+def _edge(t) -> tuple | None:
     """The edge to input ``t`` (which requires grad): its node (or ``t`` itself, a leaf), which
-    output of that node ``t`` is, and the shape and dtype of its gradient."""
+    output of that node ``t`` is, and the shape and dtype of its gradient; None for a view made
+    outside grad mode (``views.GRAD_DROPPED``: its gradient goes nowhere)."""
     d = t._data
     fn = t.grad_fn
-    return (t, 0, d.shape, d.dtype) if fn is None else (fn, t._output_nr, d.shape, d.dtype)
+    if fn is None:
+        return (t, 0, d.shape, d.dtype) if t._requires_grad is True else None
+    return (fn, t._output_nr, d.shape, d.dtype)
 
 
 def _pack(to_save, outputs) -> tuple:
@@ -135,7 +139,10 @@ def record_unary(ctx, x, result) -> None:
     d = x._data
     fn = x.grad_fn
     n = len(ctx.needs_input_grad) - 1
-    edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+    if fn is not None:
+        edge = (fn, x._output_nr, d.shape, d.dtype)
+    else:  # a leaf; or a view made outside grad mode, whose gradient goes nowhere (_edge)
+        edge = (x, 0, d.shape, d.dtype) if x._requires_grad is True else None
     ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
     ctx._seq = next(_sequence)
     ctx._backend = x._backend
@@ -201,7 +208,10 @@ def apply_view(cls, x, *params):
         ctx.needs_input_grad = FIRST_NEEDS[n] if n < 8 else (True,) + (0,) * n
         t._data = cls.view_array(ctx, x, params)
         fn = x.grad_fn
-        edge = (x, 0, d.shape, d.dtype) if fn is None else (fn, x._output_nr, d.shape, d.dtype)
+        if fn is not None:
+            edge = (fn, x._output_nr, d.shape, d.dtype)
+        else:  # (as _edge)
+            edge = (x, 0, d.shape, d.dtype) if x._requires_grad is True else None
         ctx._edges = (edge,) + _NO_EDGES[n] if n < 8 else (edge,) + (None,) * n
         ctx._seq = next(_sequence)
         ctx._backend = backend
@@ -217,6 +227,8 @@ def apply_view(cls, x, *params):
     else:  # (views.track outside grad mode: no entry in the root's registry)
         info = x._view_of
         t._view_of = (x if info is None else info[0], enabled)  # (False, or None: inference)
+        if x._requires_grad:
+            t._requires_grad = GRAD_DROPPED
     return t
 
 

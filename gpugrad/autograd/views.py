@@ -21,6 +21,13 @@ import weakref
 from .grad_mode import state as grad_state
 
 _ref = weakref.ref
+
+# ``_requires_grad`` of a view made outside grad mode (no_grad, inference mode) of a tensor that
+# requires grad. PyTorch reports ``requires_grad=True`` for it and records the ops that use it in
+# grad mode, but no gradient reaches it or its base: the edges to it are None (autograd/record.py
+# makes them). An int, not True: truthy wherever ``_requires_grad`` decides recording, counted
+# as 1 where the binary ops add up their inputs' needs, and told from True by ``is True``.
+GRAD_DROPPED = 1
 _FIRST_PRUNE = 64  # a root's registry drops its dead references when its length reaches a
 # power of two from here on: amortized O(1) per view, bounded by twice the live views
 
@@ -38,6 +45,8 @@ def track(view, source):
         return view
     info = source._view_of  # ``live_views`` lists only views made in grad mode: no entry
     view._view_of = (source if info is None else info[0], enabled)
+    if source._requires_grad:
+        view._requires_grad = GRAD_DROPPED
     return view
 
 
