@@ -59,9 +59,14 @@ def _adapted(fn, params, renames: dict, out_rule, dim_rule=None):
                  for i, (own, param) in enumerate(params.items())
                  if own in renames.values() or own == "dim"}
 
+    # a reduction whose dim overload takes one type: the position where a None is refused
+    none_at = positions["dim"] if dim_rule is not None and dim_rule[1] is not None else None
+
     @functools.wraps(fn)
     def entry(*args, **kwargs):
         if not kwargs:  # the common call, kept to one branch (no empty ** to unpack)
+            if none_at is not None and len(args) > none_at and args[none_at] is None:
+                _check_dim(fn.__name__, dim_rule, args, kwargs, none_at)  # (raises)
             return fn(*args)
         for numpy_name, own in renames.items():
             if numpy_name in kwargs:
@@ -83,7 +88,7 @@ def _adapted(fn, params, renames: dict, out_rule, dim_rule=None):
 def _check_dim(name: str, dim_rule: tuple, args: tuple, kwargs: dict, dim_at) -> None:
     """PyTorch's TypeError for a reduction's ``keepdim`` given without a ``dim`` and for
     ``dim=None`` where only a dim of ``dim_type`` is taken: its argument parser finds no
-    overload. (Checked on calls with keywords: a positional ``None`` alone is not seen.)"""
+    overload."""
     keepdim_needs_dim, dim_type = dim_rule
     dim = args[dim_at] if len(args) > dim_at else kwargs.get("dim", _MISSING)
     if dim is _MISSING and keepdim_needs_dim and "keepdim" in kwargs:

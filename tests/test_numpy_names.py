@@ -134,7 +134,7 @@ def test_wrapped_entry_points_still_pickle():
 # A reduction's keepdim without a dim, and dim=None where the dim overload takes an int only:
 # each spelling of each reduction that has a dim, run in both libraries; the TypeErrors and the
 # results must agree (x.max(keepdim=True) used to give a 0-d tensor, keepdim ignored).
-_DIM_FORMS = ["keepdim=True", "keepdim=False", "keepdims=True", "dim=None",
+_DIM_FORMS = ["keepdim=True", "keepdim=False", "keepdims=True", "dim=None", "None",
               "dim=None, keepdim=True", "None, keepdim=True", "dim=1, keepdim=True",
               "1, keepdim=False", "dim=(0, 1)", "dtype=m.float64, keepdim=True"]
 _REDUCTIONS = ["sum", "mean", "prod", "max", "min", "median", "nanmedian", "amax", "nansum",
