@@ -18,7 +18,110 @@ def test_cuda_reports_its_availability():
     if not available:
         gpugrad.cuda.manual_seed(0)  # ignored without CUDA, as in PyTorch
         with pytest.raises(RuntimeError, match="CUDA is not available"):
-            gpugrad.cuda.memory_allocated()
+            gpugrad.cuda.current_device()
+
+
+# What a training script calls unconditionally, answered as PyTorch answers before CUDA starts
+# (the CPU build here; a CUDA build on a machine without a GPU answers these the same way).
+_ANSWERED_WITHOUT_A_GPU = [
+    "is_available()", "device_count()", "is_initialized()", "empty_cache()", "manual_seed(0)",
+    "manual_seed_all(0)", "seed()", "seed_all()", "memory_allocated()", "memory_allocated(0)",
+    "max_memory_allocated()", "memory_reserved()", "max_memory_reserved()", "memory_stats()",
+    "get_rng_state_all()", "set_rng_state_all([])", "is_bf16_supported()", "get_arch_list()",
+    "default_generators", "memory.empty_cache()", "memory.memory_allocated()",
+]
+# ... and what needs a device: PyTorch's CPU build raises AssertionError or AttributeError, a
+# CUDA build without a GPU RuntimeError, as gpugrad does.
+_REFUSED_WITHOUT_A_GPU = [
+    "synchronize()", "current_device()", "set_device(0)", "get_device_name()", "init()",
+    "get_device_capability()", "get_device_properties(0)", "mem_get_info()", "ipc_collect()",
+    "get_rng_state()", "set_rng_state(None)", "current_stream()",
+]
+
+
+@pytest.mark.skipif(gpugrad.cuda.is_available(), reason="checks the machine without a GPU")
+@pytest.mark.parametrize("call", _ANSWERED_WITHOUT_A_GPU)
+def test_without_a_gpu_answers_as_torch(call):
+    ours, theirs = eval("gpugrad.cuda." + call), eval("torch.cuda." + call)
+    assert ours == theirs and type(ours) is type(theirs)
+
+
+@pytest.mark.skipif(gpugrad.cuda.is_available(), reason="checks the machine without a GPU")
+@pytest.mark.parametrize("call", _REFUSED_WITHOUT_A_GPU)
+def test_without_a_gpu_refuses_what_needs_a_device(call):
+    with pytest.raises(Exception):  # noqa: B017 (torch's CPU build: several types)
+        eval("torch.cuda." + call)
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        eval("gpugrad.cuda." + call)
+
+
+class _FakeRuntime:
+    """The part of ``cupy.cuda.runtime`` the functions below read: one compute-capability
+    7.5 GPU with 16 GiB."""
+
+    def getDevice(self):  # noqa: N802 (CuPy's name)
+        return 0
+
+    def getDeviceProperties(self, index):  # noqa: N802
+        return {"name": b"Fake T4", "major": 7, "minor": 5, "totalGlobalMem": 16 * 2**30,
+                "multiProcessorCount": 40}
+
+    def memGetInfo(self):  # noqa: N802
+        return 2**30, 16 * 2**30
+
+
+class _FakePool:
+    def used_bytes(self):
+        return 512
+
+    def total_bytes(self):
+        return 2048
+
+
+class _FakeCupy:
+    class cuda:  # noqa: N801
+        runtime = _FakeRuntime()
+
+        class Device:
+            def __init__(self, index):
+                pass
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+    @staticmethod
+    def get_default_memory_pool():
+        return _FakePool()
+
+
+def test_with_a_gpu_the_properties_and_statistics_come_from_cupy(monkeypatch):
+    """The GPU path of the calls above, wired to a stand-in for CuPy (tests/cuda/ runs them
+    on a real device where one is lent)."""
+    cuda = gpugrad.cuda
+    for module in (cuda, cuda.memory):
+        monkeypatch.setattr(module, "cuda_available", lambda: True)
+    monkeypatch.setattr(cuda, "_cupy", lambda: _FakeCupy)
+    monkeypatch.setattr(cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(cuda.memory, "_cupy", lambda: _FakeCupy)
+    props = cuda.get_device_properties(0)
+    assert (props.name, props.major, props.minor, props.total_memory,
+            props.multi_processor_count) == ("Fake T4", 7, 5, 16 * 2**30, 40)
+    assert repr(props) == ("_CudaDeviceProperties(name='Fake T4', major=7, minor=5, "
+                           "total_memory=16384MB, multi_processor_count=40)")
+    assert cuda.mem_get_info() == (2**30, 16 * 2**30)
+    assert cuda.is_bf16_supported() is True  # emulated below capability 8.0
+    assert cuda.is_bf16_supported(including_emulation=False) is False
+    assert cuda.get_arch_list() == ["sm_75"]
+    assert cuda.memory_stats() == {
+        "active_bytes.all.current": 512, "allocated_bytes.all.current": 512,
+        "allocated_bytes.all.peak": 512, "reserved_bytes.all.current": 2048}
+    cuda.ipc_collect()
+    for call in (cuda.get_rng_state, cuda.get_rng_state_all, cuda.max_memory_reserved):
+        with pytest.raises(NotImplementedError):
+            call()
 
 
 def test_dlpack_round_trips_share_memory_on_cpu():

@@ -156,6 +156,29 @@ def test_memory_statistics_follow_the_pool():
     assert gpugrad.cuda.memory_reserved() == cupy.get_default_memory_pool().total_bytes()
 
 
+def test_device_queries_read_the_gpu():
+    cupy = _cupy()
+    _first_use_of_cuda()
+    assert gpugrad.cuda.is_initialized()
+    gpugrad.cuda.init()
+    props = gpugrad.cuda.get_device_properties(0)
+    assert props.name == gpugrad.cuda.get_device_name(0)
+    assert (props.major, props.minor) == gpugrad.cuda.get_device_capability(0)
+    free, total = gpugrad.cuda.mem_get_info()
+    assert 0 < free <= total == props.total_memory
+    assert gpugrad.cuda.is_bf16_supported() is True
+    assert gpugrad.cuda.get_arch_list() == [f"sm_{props.major}{props.minor}"]
+    stats = gpugrad.cuda.memory_stats()
+    assert stats["allocated_bytes.all.current"] == gpugrad.cuda.memory_allocated()
+    assert stats["reserved_bytes.all.current"] == cupy.get_default_memory_pool().total_bytes()
+    assert len(gpugrad.cuda.default_generators) == gpugrad.cuda.device_count()
+    gpugrad.cuda.seed()
+    gpugrad.cuda.seed_all()
+    gpugrad.cuda.ipc_collect()
+    with pytest.raises(NotImplementedError, match="cannot be read"):
+        gpugrad.cuda.get_rng_state_all()
+
+
 def _first_use_of_cuda():
     """What a process keeps once it has used CUDA (about 12 MB on an H200: the random generator's
     states among it), set up before a test takes its memory baseline, whichever test runs first."""
