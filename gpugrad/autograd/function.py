@@ -111,6 +111,13 @@ class Function(FunctionCtx, GraphNode):
             return  # cls is itself a node class
         full = getattr(cls, "node_name", None) or cls.__name__ + "Backward"
         cls._builtin = cls.__module__.startswith("gpugrad.")
+        # What ``apply`` runs: ``forward(ctx, *args)``; or, where the class defines
+        # ``setup_context`` (PyTorch's other style), ``forward(*args)`` then
+        # ``setup_context(ctx, args, output)``.
+        if _static(cls, "setup_context") is not _static(Function, "setup_context"):
+            cls._run_forward = staticmethod(functools.partial(_forward_then_setup_context, cls))
+        else:
+            cls._run_forward = _static(cls, "forward")
         cls._node_cls = type(full.rpartition("::")[2], (cls,), {
             "_forward_cls": cls, "_full_name": full, "__module__": cls.__module__,
         })
@@ -128,6 +135,13 @@ class Function(FunctionCtx, GraphNode):
     @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Defined instead of taking ``ctx`` in ``forward``: ``forward(*args)`` computes, then
+        this keeps on ``ctx`` what backward needs (``inputs``: the args; ``output``: what
+        forward returned)."""
+        raise NotImplementedError("setup_context is not implemented.")
 
     # ------------------------------------------------------------------ the hot path
     @classmethod
@@ -153,11 +167,11 @@ class Function(FunctionCtx, GraphNode):
         if prev_mode:  # forward never records: it runs as under no_grad
             _grad_state.enabled = False
             try:
-                result = cls.forward(ctx, *args)
+                result = cls._run_forward(ctx, *args)
             finally:
                 _grad_state.enabled = True
         else:
-            result = cls.forward(ctx, *args)
+            result = cls._run_forward(ctx, *args)
 
         if ctx._dirty:
             return _record_dirty(ctx, args, result, record)
@@ -208,6 +222,21 @@ class Function(FunctionCtx, GraphNode):
             None if g is None else Tensor._make(g, backend) for g in grads
         ]))
         return tuple(None if g is None else g._data for g in in_grads)
+
+
+def _static(cls, name: str):
+    """The function that ``cls.name`` is (a staticmethod's, looked up along the MRO)."""
+    for klass in cls.__mro__:
+        if name in klass.__dict__:
+            found = klass.__dict__[name]
+            return found.__func__ if isinstance(found, staticmethod) else found
+    return None
+
+
+def _forward_then_setup_context(cls, ctx, *args):
+    output = cls.forward(*args)
+    cls.setup_context(ctx, args, output)
+    return output
 
 
 def _record_dirty(ctx, args, result, record: bool):
