@@ -82,7 +82,8 @@ _malloc.warm_up()
 for _topic in _TOPICS:  # each ops module's public functions: gpugrad.exp, gpugrad.matmul, ...
     globals().update({_name: getattr(_topic, _name) for _name in _topic.__all__})
 
-__version__ = "0.1.0"
+from . import version  # noqa: E402
+from .version import __version__  # noqa: E402  (one place: gpugrad/version.py)
 
 newaxis = None  # ``x[gpugrad.newaxis]`` adds a dimension, as NumPy's and PyTorch's
 

@@ -197,3 +197,24 @@ def test_registry_errors_are_torchs(spec, case):
         warnings.simplefilter("ignore")
         with pytest.raises(case.exc, match=case.match):
             spec.op(torch, *args, **case.kwargs)
+
+
+def test_version_module_as_torchs():
+    """``print(torch.__version__, torch.version.cuda)``: the environment report of many scripts."""
+    from pathlib import Path
+
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert gpugrad.__version__ == gpugrad.version.__version__ == project["project"]["version"]
+    assert set(torch.version.__all__) <= set(dir(gpugrad.version)) | {"cuda"}
+    for name in ("hip", "xpu"):
+        assert getattr(gpugrad.version, name) is None
+    import importlib.util
+
+    cuda = gpugrad.version.cuda  # CuPy's CUDA runtime ("13.0"), None without CuPy
+    if importlib.util.find_spec("cupy") is None:
+        assert cuda is None
+    else:
+        major, minor = cuda.split(".")
+        assert int(major) >= 11 and minor.isdigit()
