@@ -82,6 +82,9 @@ def _adapted(fn, params, renames: dict, out_rule, dim_rule=None):
                 return call_with_out(fn, out_rule, args, kwargs, out)
         return fn(*args, **kwargs)
 
+    # What a call without keywords comes down to, for a wrapper installed over this entry
+    # (amp/policy.py) to call directly: one wrapper frame per call, not two.
+    entry.keywordless_call = fn if none_at is None else entry
     return entry
 
 
