@@ -1,4 +1,5 @@
-"""``gpugrad.backends.cuda``: ``matmul.allow_tf32`` and its relatives, as PyTorch's.
+"""``gpugrad.backends.cuda``: ``matmul.allow_tf32`` and its relatives, and the switches of the
+attention kernels (``enable_flash_sdp``, ``sdp_kernel``...), as PyTorch's.
 
 ``matmul.allow_tf32 = True`` lets float32 matmuls on CUDA run on TF32 tensor cores (cuBLAS
 through CuPy); it is ``set_float32_matmul_precision("high")``, False is "highest" (the default).
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 from ..backend import precision
 
-__all__ = ["matmul", "is_built"]
+__all__ = ["matmul", "is_built", "sdp_kernel", "flash_sdp_enabled", "enable_flash_sdp",
+           "mem_efficient_sdp_enabled", "enable_mem_efficient_sdp", "math_sdp_enabled",
+           "enable_math_sdp", "cudnn_sdp_enabled", "enable_cudnn_sdp"]
 
 
 class cuBLASModule:  # noqa: N801 - PyTorch's name
@@ -61,3 +64,74 @@ def is_built() -> bool:
     except Exception:
         return False
     return True
+
+
+# ------------------------------------------------------------------------ attention kernels
+# Which scaled_dot_product_attention kernels are allowed: nn.attention's state, read and set
+# one backend at a time as the older PyTorch API does. gpugrad has one attention
+# implementation, used whatever is allowed.
+def _allowed(backend) -> bool:
+    from ..nn.attention import current_backends
+
+    return backend in current_backends()
+
+
+def _allow(backend, enabled: bool) -> None:
+    from ..nn.attention import current_backends, set_backends
+
+    kept = [b for b in current_backends() if b != backend]
+    set_backends(tuple(kept + [backend]) if enabled else tuple(kept))
+
+
+def _sdp_backend(name: str):
+    from ..nn.attention import SDPBackend
+
+    return SDPBackend[name]
+
+
+def flash_sdp_enabled() -> bool:
+    return _allowed(_sdp_backend("FLASH_ATTENTION"))
+
+
+def enable_flash_sdp(enabled: bool) -> None:
+    _allow(_sdp_backend("FLASH_ATTENTION"), enabled)
+
+
+def mem_efficient_sdp_enabled() -> bool:
+    return _allowed(_sdp_backend("EFFICIENT_ATTENTION"))
+
+
+def enable_mem_efficient_sdp(enabled: bool) -> None:
+    _allow(_sdp_backend("EFFICIENT_ATTENTION"), enabled)
+
+
+def math_sdp_enabled() -> bool:
+    return _allowed(_sdp_backend("MATH"))
+
+
+def enable_math_sdp(enabled: bool) -> None:
+    _allow(_sdp_backend("MATH"), enabled)
+
+
+def cudnn_sdp_enabled() -> bool:
+    return _allowed(_sdp_backend("CUDNN_ATTENTION"))
+
+
+def enable_cudnn_sdp(enabled: bool) -> None:
+    _allow(_sdp_backend("CUDNN_ATTENTION"), enabled)
+
+
+def sdp_kernel(enable_flash: bool = True, enable_math: bool = True,
+               enable_mem_efficient: bool = True, enable_cudnn: bool = True):
+    """Deprecated (as in PyTorch) for ``nn.attention.sdpa_kernel``: allow the kernels whose
+    flag is True inside the block."""
+    import warnings
+
+    from ..nn.attention import sdpa_kernel
+
+    warnings.warn("`torch.backends.cuda.sdp_kernel()` is deprecated: use "
+                  "`torch.nn.attention.sdpa_kernel()`, which takes the list of allowed backends",
+                  FutureWarning, stacklevel=2)
+    flags = (("FLASH_ATTENTION", enable_flash), ("MATH", enable_math),
+             ("EFFICIENT_ATTENTION", enable_mem_efficient), ("CUDNN_ATTENTION", enable_cudnn))
+    return sdpa_kernel([_sdp_backend(name) for name, on in flags if on])

@@ -35,6 +35,11 @@ def current_backends() -> tuple:
     return getattr(_state, "backends", _ALL)
 
 
+def set_backends(backends: tuple) -> None:
+    """Allow ``backends`` from now on in this thread (``backends.cuda.enable_flash_sdp``...)."""
+    _state.backends = backends
+
+
 @contextlib.contextmanager
 def sdpa_kernel(backends, set_priority: bool = False):
     """Allow only ``backends`` (an ``SDPBackend`` or a list of them) inside the block. gpugrad
