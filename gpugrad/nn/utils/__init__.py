@@ -1,10 +1,10 @@
 """``gpugrad.nn.utils``: gradient clipping, parameters as one flat vector, packed sequences
-(``nn.utils.rnn``), parametrizations (``weight_norm``, ``spectral_norm``), batch-norm fusion and
-``stateless.functional_call``, as in PyTorch."""
+(``nn.utils.rnn``), parametrizations (``weight_norm``, ``spectral_norm``), pruning
+(``nn.utils.prune``), batch-norm fusion and ``stateless.functional_call``, as in PyTorch."""
 
 from __future__ import annotations
 
-from . import fusion, parametrizations, parametrize, rnn, stateless
+from . import fusion, parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import (
     clip_grad_norm,
     clip_grad_norm_,
@@ -26,7 +26,7 @@ __all__ = ["rnn", "clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "clip
            "get_total_norm", "parameters_to_vector", "vector_to_parameters", "parametrize",
            "parametrizations", "stateless", "fusion", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
            "fuse_linear_bn_eval", "fuse_linear_bn_weights", "weight_norm", "remove_weight_norm",
-           "spectral_norm", "remove_spectral_norm", "skip_init"]
+           "spectral_norm", "remove_spectral_norm", "prune", "skip_init"]
 
 
 def skip_init(module_cls, *args, **kwargs):
