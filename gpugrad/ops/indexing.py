@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.function import Function, ViewFunction
-from ._index_key import normalize_key, region
+from ._index_key import _as_int, _scalar_int, normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
 
 __all__ = ["index_select", "gather", "masked_fill", "nonzero", "nonzero_static", "masked_select",
@@ -109,6 +109,8 @@ def scatter_to_shape(grad: Tensor, shape, key) -> Tensor:
 def getitem(self: Tensor, key) -> Tensor:
     """``self[key]``: basic indexing returns a view; integer or boolean tensors a copy."""
     shape = self._data.shape
+    if key.__class__ is Tensor and _scalar_int(key):  # x[t]: the int the 0-d tensor holds
+        key = _as_int(key)
     if key.__class__ is int and shape and -shape[0] <= key < shape[0]:
         return Select.apply_view(self, (key,), None)  # x[i]: no walk through the key
     basic, advanced = normalize_key(self, key)
