@@ -113,7 +113,8 @@ grep -E "^(FAILED|ERROR)" "$OUT/tests_gpu.log" | cut -c1-220 | head -40 | tee -a
 
 step "reliability and the other gpu-marked tests on CUDA (timeout 30 s; reliability alone took 16-24 s)"
 limit 30 2 $PY -m pytest -q -p no:cacheprovider --tb=short -m gpu tests/reliability tests/optim \
-  tests/nn/test_data_parallel.py tests/test_random.py tests/utils/test_tensorboard.py \
+  tests/nn/test_data_parallel.py tests/nn/test_prune.py tests/test_random.py \
+  tests/utils/test_tensorboard.py \
   > "$OUT/tests_reliability_gpu.log" 2>&1
 echo "reliability exit $?: $(tail -1 "$OUT/tests_reliability_gpu.log")" | tee -a "$SUMMARY"
 grep -E "^(FAILED|ERROR)" "$OUT/tests_reliability_gpu.log" | cut -c1-220 | head -10 \
