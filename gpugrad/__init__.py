@@ -123,6 +123,7 @@ from . import (  # noqa: E402
     optim,
     profiler,
     random,
+    signal,
     special,
     testing,
     utils,
