@@ -187,3 +187,56 @@ def test_jvp_errors_as_torch(call, match):
     for m in (torch, gpugrad):
         with pytest.raises(RuntimeError, match=match):
             call(m, m.ones(3))
+
+
+# ----------------------------------------------------------------------- stack_module_state
+def _stacked_summary(m, models):
+    params, buffers = m.func.stack_module_state(models)
+    return ({k: (tuple(v.shape), v.requires_grad, v.is_leaf, str(v.dtype).split(".")[-1])
+             for k, v in params.items()},
+            {k: (tuple(v.shape), v.requires_grad, str(v.dtype).split(".")[-1])
+             for k, v in buffers.items()})
+
+
+def test_stack_module_state_as_torch():
+    def models(m):
+        nets = [m.nn.Sequential(m.nn.Linear(3, 4), m.nn.BatchNorm1d(4)) for _ in range(3)]
+        nets[1][0].weight.requires_grad_(False)
+        for net in nets[::2]:
+            net[0].weight.requires_grad_(False)
+        return nets
+    assert _stacked_summary(gpugrad, models(gpugrad)) == _stacked_summary(torch, models(torch))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: [],
+    lambda m: [m.nn.Linear(2, 2), m.nn.Conv1d(2, 2, 1)],
+    lambda m: [m.nn.Linear(2, 2), m.nn.Linear(2, 2).eval()],
+    lambda m: [m.nn.Linear(2, 2), m.nn.Linear(2, 2).requires_grad_(False)],
+])
+def test_stack_module_state_refuses_as_torch(make):
+    messages = []
+    for m in (gpugrad, torch):
+        with pytest.raises(RuntimeError) as info:
+            m.func.stack_module_state(make(m))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_an_ensemble_runs_under_vmap_and_trains_its_stacked_parameters():
+    gpugrad.manual_seed(0)
+    models = [gpugrad.nn.Sequential(gpugrad.nn.Linear(5, 8), gpugrad.nn.ReLU(),
+                                    gpugrad.nn.Linear(8, 2)) for _ in range(4)]
+    params, buffers = gpugrad.func.stack_module_state(models)
+    data = gpugrad.randn(4, 6, 5)
+
+    def run(p, b, x):
+        return gpugrad.func.functional_call(models[0], (p, b), (x,))
+
+    out = gpugrad.func.vmap(run)(params, buffers, data)
+    looped = gpugrad.stack([model(x) for model, x in zip(models, data)])
+    np.testing.assert_allclose(out.detach().numpy(), looped.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    out.sum().backward()
+    assert params["0.weight"].grad.shape == (4, 8, 5)
+    assert models[0][0].weight.grad is None  # the stacked leaves are the ensemble's own

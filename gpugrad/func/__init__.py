@@ -1,5 +1,6 @@
 """Function transforms with ``torch.func``'s names: ``grad``, ``grad_and_value``, ``vjp``,
-``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap`` and ``functional_call``.
+``jvp``, ``linearize``, ``jacrev``, ``jacfwd``, ``hessian``, ``vmap``, ``functional_call`` and
+``stack_module_state`` (``_ensemble.py``).
 
 They are built on the tape (``autograd.grad``), so they compose (``grad(grad(f))``,
 ``vmap(grad(f))``) and give PyTorch's numbers, but they are not PyTorch's functorch: ``vmap``
@@ -13,10 +14,11 @@ from __future__ import annotations
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
 from ..nn.utils.stateless import call_with as functional_call
+from ._ensemble import stack_module_state
 from ._vmap import _flatten, _unflatten, vmap
 
 __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize", "jacrev", "jacfwd", "hessian",
-           "vmap", "functional_call"]
+           "vmap", "functional_call", "stack_module_state"]
 
 
 def _tensor_cls():
