@@ -70,6 +70,18 @@ def _channels_mask(t: Tensor, dim: int, channels: Tensor) -> Tensor:
     return mask
 
 
+def _prune_channels(t: Tensor, default_mask: Tensor, dim: int, amount, kept) -> Tensor:
+    """``default_mask`` with ``amount`` whole channels of ``t`` along ``dim`` zeroed: those
+    not in ``kept(dim, channels, count)`` (indices or a boolean mask of the channels kept, called
+    only when there is something to prune). Structured pruning's steps around its choice."""
+    dim = _channel_dim(t, dim)
+    channels = t.shape[dim]
+    count = _count_to_prune(amount, channels)
+    if count == 0:
+        return default_mask
+    return _channels_mask(t, dim, kept(dim, channels, count)) * default_mask.to(dtype=t.dtype)
+
+
 # ----------------------------------------------------------------------------- the base
 class BasePruningMethod(ABC):
     """A way of pruning one tensor of a module. Subclasses set ``PRUNING_TYPE`` (how a

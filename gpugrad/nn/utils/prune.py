@@ -23,10 +23,9 @@ from ..modules.module import Module
 from ._pruning import (
     BasePruningMethod,
     PruningContainer,
-    _channel_dim,
-    _channels_mask,
     _check_amount,
     _count_to_prune,
+    _prune_channels,
     _zero_lowest,
 )
 from .convert_parameters import parameters_to_vector
@@ -105,14 +104,11 @@ class RandomStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        dim = _channel_dim(t, self.dim)
-        channels = t.shape[dim]
-        count = _count_to_prune(self.amount, channels)
-        if count == 0:
-            return default_mask
-        draws = rand(channels, device=t.device)
-        kept = draws > draws.kthvalue(count).values  # the `count` lowest draws are pruned
-        return _channels_mask(t, dim, kept) * default_mask.to(dtype=t.dtype)
+        def kept(dim, channels, count):
+            draws = rand(channels, device=t.device)
+            return draws > draws.kthvalue(count).values  # the `count` lowest draws are pruned
+
+        return _prune_channels(t, default_mask, self.dim, self.amount, kept)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, dim: int = -1) -> RandomStructured:
@@ -133,14 +129,11 @@ class LnStructured(BasePruningMethod):
         self.dim = dim
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        dim = _channel_dim(t, self.dim)
-        channels = t.shape[dim]
-        count = _count_to_prune(self.amount, channels)
-        if count == 0:
-            return default_mask
-        norms = t.norm(self.n, dim=[d for d in range(t.dim()) if d != dim])
-        kept = norms.topk(channels - count, largest=True).indices
-        return _channels_mask(t, dim, kept) * default_mask.to(dtype=t.dtype)
+        def kept(dim, channels, count):
+            norms = t.norm(self.n, dim=[d for d in range(t.dim()) if d != dim])
+            return norms.topk(channels - count, largest=True).indices
+
+        return _prune_channels(t, default_mask, self.dim, self.amount, kept)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount, n, dim: int,
