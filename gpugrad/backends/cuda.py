@@ -70,55 +70,58 @@ def is_built() -> bool:
 # Which scaled_dot_product_attention kernels are allowed: nn.attention's state, read and set
 # one backend at a time as the older PyTorch API does. gpugrad has one attention
 # implementation, used whatever is allowed.
-def _allowed(backend) -> bool:
-    from ..nn.attention import current_backends
-
-    return backend in current_backends()
-
-
-def _allow(backend, enabled: bool) -> None:
-    from ..nn.attention import current_backends, set_backends
-
-    kept = [b for b in current_backends() if b != backend]
-    set_backends(tuple(kept + [backend]) if enabled else tuple(kept))
-
-
 def _sdp_backend(name: str):
     from ..nn.attention import SDPBackend
 
     return SDPBackend[name]
 
 
+def _allowed(name: str) -> bool:
+    """Whether the kernel ``SDPBackend.<name>`` is allowed."""
+    from ..nn.attention import current_backends
+
+    return _sdp_backend(name) in current_backends()
+
+
+def _allow(name: str, enabled: bool) -> None:
+    """Allow (or stop allowing) the kernel ``SDPBackend.<name>`` from now on."""
+    from ..nn.attention import current_backends, set_backends
+
+    backend = _sdp_backend(name)
+    kept = [b for b in current_backends() if b != backend]
+    set_backends(tuple(kept + [backend]) if enabled else tuple(kept))
+
+
 def flash_sdp_enabled() -> bool:
-    return _allowed(_sdp_backend("FLASH_ATTENTION"))
+    return _allowed("FLASH_ATTENTION")
 
 
 def enable_flash_sdp(enabled: bool) -> None:
-    _allow(_sdp_backend("FLASH_ATTENTION"), enabled)
+    _allow("FLASH_ATTENTION", enabled)
 
 
 def mem_efficient_sdp_enabled() -> bool:
-    return _allowed(_sdp_backend("EFFICIENT_ATTENTION"))
+    return _allowed("EFFICIENT_ATTENTION")
 
 
 def enable_mem_efficient_sdp(enabled: bool) -> None:
-    _allow(_sdp_backend("EFFICIENT_ATTENTION"), enabled)
+    _allow("EFFICIENT_ATTENTION", enabled)
 
 
 def math_sdp_enabled() -> bool:
-    return _allowed(_sdp_backend("MATH"))
+    return _allowed("MATH")
 
 
 def enable_math_sdp(enabled: bool) -> None:
-    _allow(_sdp_backend("MATH"), enabled)
+    _allow("MATH", enabled)
 
 
 def cudnn_sdp_enabled() -> bool:
-    return _allowed(_sdp_backend("CUDNN_ATTENTION"))
+    return _allowed("CUDNN_ATTENTION")
 
 
 def enable_cudnn_sdp(enabled: bool) -> None:
-    _allow(_sdp_backend("CUDNN_ATTENTION"), enabled)
+    _allow("CUDNN_ATTENTION", enabled)
 
 
 def sdp_kernel(enable_flash: bool = True, enable_math: bool = True,
