@@ -119,9 +119,14 @@ class device:
         return False
 
 
-def get_device_name(device=None) -> str:
-    name = _cupy().cuda.runtime.getDeviceProperties(_index(device))["name"]
+def _device_name(props: dict) -> str:
+    """The name in CUDA's device properties (bytes in some CuPy releases)."""
+    name = props["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
+
+
+def get_device_name(device=None) -> str:
+    return _device_name(_cupy().cuda.runtime.getDeviceProperties(_index(device)))
 
 
 def get_device_capability(device=None) -> tuple[int, int]:
@@ -205,8 +210,7 @@ class _DeviceProperties:
     """What ``get_device_properties`` reports of a GPU (PyTorch's fields that CUDA gives)."""
 
     def __init__(self, props: dict):
-        name = props["name"]
-        self.name = name.decode() if isinstance(name, bytes) else str(name)
+        self.name = _device_name(props)
         self.major, self.minor = int(props["major"]), int(props["minor"])
         self.total_memory = int(props["totalGlobalMem"])
         self.multi_processor_count = int(props["multiProcessorCount"])
