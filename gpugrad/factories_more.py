@@ -246,20 +246,40 @@ def _window(fn: str, window_length: int, periodic: bool, dtype, layout, device,
     d = _float_dtype(dtype)
     if not d.is_floating_point:
         raise RuntimeError(f"{fn} expects floating point dtypes, got: {d}")
+    n = window_length + 1 if periodic else window_length
+    return _window_tensor(window_length, n, d, device, requires_grad, formula)
+
+
+def _window_tensor(length: int, n: int, d, device, requires_grad: bool, formula) -> Tensor:
+    """``formula(k, n)`` at k = 0 .. length-1 (ones for a length of 0 or 1), computed in float64
+    and cast to the dtype ``d``: the windows here and ``signal.windows``, after their checks."""
     backend = _backend_for(device)
-    if window_length <= 1:
-        values = np.ones(window_length)
+    if length <= 1:
+        values = np.ones(length)
     else:
-        n = window_length + 1 if periodic else window_length
-        values = formula(np.arange(window_length, dtype=np.float64), n)
+        values = formula(np.arange(length, dtype=np.float64), n)
     return _finish(backend.asarray(values.astype(d.np)), backend, requires_grad)
 
 
 def _cosine_sum(*coefficients):
-    """``sum_j (-1)^j a_j cos(2 pi j k / (n - 1))``: Hann, Hamming and Blackman."""
+    """``sum_j (-1)^j a_j cos(2 pi j k / (n - 1))``: Hann, Hamming, Blackman, Nuttall."""
     def formula(k, n):
         phase = 2 * np.pi * k / (n - 1)
         return sum((-1) ** j * a * np.cos(j * phase) for j, a in enumerate(coefficients))
+    return formula
+
+
+def _triangle(k, n):
+    """Bartlett's window ``1 - |2k / (n - 1) - 1|``."""
+    return 1 - np.abs(2 * k / (n - 1) - 1)
+
+
+def _kaiser(beta: float):
+    """``I0(beta sqrt(1 - (2k / (n - 1) - 1)^2)) / I0(beta)``, I0 the modified Bessel function
+    of order 0."""
+    def formula(k, n):
+        ratio = 2 * k / (n - 1) - 1
+        return np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
     return formula
 
 
@@ -291,7 +311,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, la
                     pin_memory: bool = False) -> Tensor:
     """The triangle ``1 - |2k / (N - 1) - 1|``."""
     return _window("bartlett_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1))
+                   requires_grad, pin_memory, _triangle)
 
 
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
@@ -299,12 +319,8 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
                   pin_memory: bool = False) -> Tensor:
     """``I0(beta sqrt(1 - (2k / (N - 1) - 1)^2)) / I0(beta)``, I0 the modified Bessel function
     of order 0."""
-    def formula(k, n):
-        ratio = 2 * k / (n - 1) - 1
-        return np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
-
     return _window("kaiser_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, formula)
+                   requires_grad, pin_memory, _kaiser(beta))
 
 
 # ------------------------------------------------------------------------- sampling

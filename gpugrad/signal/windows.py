@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._typeinfo import strided
-from ..factories import _backend_for, _finish, _float_dtype
+from ..factories import _float_dtype
+from ..factories_more import _cosine_sum, _kaiser, _triangle, _window_tensor
 from ..tensor import Tensor
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine",
@@ -36,12 +37,7 @@ def _window(name: str, M, sym: bool, dtype, layout, device, requires_grad: bool,
     d = _float_dtype(dtype)
     if d not in (dt.float32, dt.float64):
         raise ValueError(f"{name} expects float32 or float64 dtypes, got: {d}")
-    backend = _backend_for(device)
-    if M <= 1:
-        out = np.ones(M)
-    else:
-        out = values(np.arange(M, dtype=np.float64), M if sym else M + 1)
-    return _finish(backend.asarray(out.astype(d.np)), backend, requires_grad)
+    return _window_tensor(M, M if sym else M + 1, d, device, requires_grad, values)
 
 
 def _centred(k, n):
@@ -56,13 +52,8 @@ def general_cosine(M, *, a, sym: bool = True, dtype=None, layout=None, device=No
         raise TypeError("Coefficients must be a list/tuple")
     if not a:
         raise ValueError("Coefficients cannot be empty")
-    coefficients = [float(c) for c in a]
-
-    def values(k, n):
-        phase = 2 * np.pi * k / (n - 1)
-        return sum((-1) ** i * c * np.cos(i * phase) for i, c in enumerate(coefficients))
-
-    return _window("general_cosine", M, sym, dtype, layout, device, requires_grad, values)
+    return _window("general_cosine", M, sym, dtype, layout, device, requires_grad,
+                   _cosine_sum(*[float(c) for c in a]))
 
 
 def general_hamming(M, *, alpha: float = 0.54, sym: bool = True, dtype=None, layout=None,
@@ -103,8 +94,7 @@ def nuttall(M: int, *, sym: bool = True, dtype=None, layout=None, device=None,
 def bartlett(M: int, *, sym: bool = True, dtype=None, layout=None, device=None,
              requires_grad: bool = False) -> Tensor:
     """The triangular window ``1 - |2 k / (n - 1) - 1|``."""
-    return _window("bartlett", M, sym, dtype, layout, device, requires_grad,
-                   lambda k, n: 1 - np.abs(2 * k / (n - 1) - 1))
+    return _window("bartlett", M, sym, dtype, layout, device, requires_grad, _triangle)
 
 
 def cosine(M: int, *, sym: bool = True, dtype=None, layout=None, device=None,
@@ -144,9 +134,4 @@ def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype=None, layout=N
     """``I0(beta sqrt(1 - (2 k / (n - 1) - 1)^2)) / I0(beta)``."""
     if beta < 0:
         raise ValueError(f"beta must be non-negative, got: {beta} instead.")
-
-    def values(k, n):
-        ratio = np.clip(2 * k / (n - 1) - 1, -1.0, 1.0)
-        return np.i0(beta * np.sqrt(1 - ratio * ratio)) / np.i0(beta)
-
-    return _window("kaiser", M, sym, dtype, layout, device, requires_grad, values)
+    return _window("kaiser", M, sym, dtype, layout, device, requires_grad, _kaiser(beta))
