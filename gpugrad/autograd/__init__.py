@@ -20,7 +20,6 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
-from .views import GRAD_DROPPED
 
 __all__ = [
     "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
@@ -45,7 +44,7 @@ def _seed_grads(outputs, grad_outputs, create_graph):
     for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
             raise TypeError(f"outputs must be Tensors, got {type(out).__name__} at {i}")
-        if not out._requires_grad or out._requires_grad is GRAD_DROPPED:  # (no edge to it)
+        if out._requires_grad is not True:  # False, or views.GRAD_DROPPED: nothing to reach
             raise RuntimeError(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
