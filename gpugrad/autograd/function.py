@@ -298,6 +298,15 @@ class ViewFunction(Function):
     apply_view = classmethod(_record.apply_view)
 
 
+def new_node(cls, args):
+    """A node of the built-in op ``cls`` for ``args`` (one of which requires grad, in grad mode)
+    with ``needs_input_grad`` as ``apply`` sets it: for an op that runs its forward itself and
+    records the node through ``record`` (``cat``'s direct path)."""
+    node = object.__new__(cls._node_cls)
+    node.needs_input_grad = _needs_input_grad(cls, node, args)
+    return node
+
+
 def _needs_input_grad(cls, ctx, args) -> tuple:
     """``needs_input_grad`` of a node being recorded: True for each tensor that requires grad.
     A built-in op's inputs (as ``next_functions`` lists them) are its float tensors: numbers,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as dt
-from ..autograd.function import Function
+from ..autograd.function import Function, new_node
+from ..autograd.grad_mode import state as grad_state
+from ..autograd.record import record
 from ..autograd.views import track
 from ._util import Tensor, wrap_dim
 from .indexing import Index, Select, Slice
@@ -52,27 +54,12 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, dim, *tensors):
-        # The common case in one pass: tensors of one shape and dtype (a model's step joins
-        # the same pieces over and over); the rest takes _checked_arrays.
-        ref = np_dtype = None
-        arrays = []
-        for t in tensors:
-            if t.__class__ is not Tensor and not isinstance(t, Tensor):
-                _tensor_list(tensors, "cat")  # raises PyTorch's TypeError
-            a = t._data
-            if ref is None:
-                ref, np_dtype = a.shape, a.dtype
-            elif a.shape != ref or a.dtype is not np_dtype:
-                ref = ()
-            arrays.append(a)
+        # (what ``cat`` does not take directly: mixed shapes, dtypes or Tensor subclasses)
+        tensors = _tensor_list(tensors, "cat")  # raises PyTorch's TypeError
         backend = tensors[0]._backend
-        if ref and ref != (0,):
-            d = ctx.dim = wrap_dim(dim, len(ref))
-            ctx.sizes = [ref[d]] * len(arrays)
-        else:
-            d, arrays, np_dtype = _checked_arrays(ctx, tensors, dim)
-            if not arrays:
-                return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
+        d, arrays, np_dtype = _checked_arrays(ctx, tensors, dim)
+        if not arrays:
+            return Tensor._make(backend.xp.zeros((0,), dtype=np_dtype), backend)
         return Tensor._make(backend.xp.concatenate(arrays, axis=d), backend)
 
     @staticmethod
@@ -137,6 +124,27 @@ def _checked_arrays(ctx, tensors, dim) -> tuple:
     return d, [t._data.astype(np_dtype, copy=False) for _, t in kept], np_dtype
 
 
+def _alike_arrays(tensors) -> list | None:
+    """The arrays of ``tensors`` when they are plain Tensors of one shape (neither 0-d nor the
+    legacy empty ``(0,)``), dtype and backend; None otherwise."""
+    first = tensors[0]
+    if first.__class__ is not Tensor:
+        return None
+    backend, ref = first._backend, first._data
+    shape, np_dtype = ref.shape, ref.dtype
+    if not shape or shape == (0,):
+        return None
+    arrays = []
+    for t in tensors:
+        if t.__class__ is not Tensor or t._backend is not backend:
+            return None
+        a = t._data
+        if a.dtype is not np_dtype or a.shape != shape:
+            return None
+        arrays.append(a)
+    return arrays
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate ``tensors`` along ``dim`` (all other sizes must match); the result has
     their promoted dtype."""
@@ -144,7 +152,26 @@ def cat(tensors, dim: int = 0) -> Tensor:
         tensors = _tensor_list(tensors, "cat")
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    return Cat.apply(dim, *tensors)
+    # Pieces alike (a model's step joins the same pieces over and over) take a direct path:
+    # one pass over them, then the node recorded through ``record`` (as ``apply`` would, with
+    # nothing of its generality: the forward is one backend call on arrays). The rest take
+    # ``apply``, with PyTorch's checks and promotion.
+    arrays = _alike_arrays(tensors)
+    if arrays is None:
+        return Cat.apply(dim, *tensors)
+    shape = arrays[0].shape
+    d = wrap_dim(dim, len(shape))
+    backend = tensors[0]._backend
+    out = Tensor._make(backend.xp.concatenate(arrays, axis=d), backend)
+    if grad_state.enabled:
+        for t in tensors:
+            if t._requires_grad:
+                args = (dim, *tensors)
+                node = new_node(Cat, args)
+                node.dim, node.sizes = d, [shape[d]] * len(arrays)
+                record(node, args, (out,))
+                break
+    return out
 
 
 concat = concatenate = cat

@@ -148,3 +148,46 @@ def test_apply_view_without_a_node_matches_the_general_path(name, mode, monkeypa
             out = OPS[name](x)
         runs.append(_view_facts(x, out))
     assert runs[0] == runs[1]
+
+
+def _cat_general(tensors, dim=0):
+    from gpugrad.ops.join import Cat
+
+    return Cat.apply(dim, *tensors)
+
+
+@pytest.mark.parametrize("needs", ["none", "first", "second", "both", "dropped_view"])
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("grad_mode", [True, False])
+def test_cat_direct_path_lays_out_the_node_as_apply(needs, dim, grad_mode):
+    """``cat`` of alike pieces records through ``record`` without ``apply``: the same node
+    (edges, needs_input_grad, dim and sizes), the same output and the same gradients."""
+    runs = []
+    for join in (gpugrad.cat, _cat_general):
+        rng = np.random.default_rng(1)
+        a = gpugrad.tensor(rng.standard_normal((2, 3)), requires_grad=needs in ("first", "both"))
+        base = gpugrad.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+        if needs == "dropped_view":
+            with gpugrad.no_grad():
+                b = base[1:3]  # requires_grad=True, but no gradient reaches it (GRAD_DROPPED)
+        else:
+            b = base[1:3] * 1.0 if needs in ("second", "both") else base.detach()[1:3]
+        before = rec.tape_position()
+        with gpugrad.set_grad_enabled(grad_mode):
+            out = join([a, b], dim)
+        facts = [out.detach().numpy(), out.requires_grad, out.is_leaf]
+        if out.grad_fn is not None:
+            node = out.grad_fn
+            assert node._seq == before + 1
+            facts += [_layout(node), node.dim, node.sizes, node.name(),
+                      [(type(f).__name__, nr) for f, nr in node.next_functions]]
+            out.backward(gpugrad.tensor(rng.standard_normal(tuple(out.shape))))
+            facts += [None if t.grad is None else t.grad.numpy() for t in (a, base)]
+        runs.append(facts)
+    fast, general = runs
+    assert len(fast) == len(general)
+    for f, g in zip(fast, general):
+        if isinstance(f, np.ndarray):
+            np.testing.assert_array_equal(f, g)
+        else:
+            assert f == g
