@@ -21,8 +21,14 @@ __all__ = [
     "Stream", "stream", "current_stream", "Event", "OutOfMemoryError", "is_initialized", "init",
     "seed", "seed_all", "get_rng_state", "set_rng_state", "get_rng_state_all",
     "set_rng_state_all", "is_bf16_supported", "get_device_properties", "mem_get_info",
-    "get_arch_list", "ipc_collect", "memory_stats", "max_memory_reserved",
+    "get_arch_list", "ipc_collect", "memory_stats", "max_memory_reserved", "initial_seed",
+    "device_of", "is_tf32_supported", "default_stream", "StreamContext",
+    "is_current_stream_capturing", "memory_summary", "memory_stats_as_nested_dict",
+    "memory_cached", "max_memory_cached", "nvtx",
 ]
+
+has_half = True  # (PyTorch's flags: float16 works; gpugrad uses no MAGMA)
+has_magma = False
 
 
 class OutOfMemoryError(RuntimeError):
@@ -110,13 +116,23 @@ class device:
         self._previous = None
 
     def __enter__(self):
-        self._previous = current_device()
-        set_device(self.index)
+        if self.index != -1:  # -1: no device (a CPU tensor's, for device_of): nothing to do
+            self._previous = current_device()
+            set_device(self.index)
         return self
 
     def __exit__(self, *exc):
-        set_device(self._previous)
+        if self.index != -1:
+            set_device(self._previous)
         return False
+
+
+class device_of(device):  # noqa: N801 - PyTorch's name
+    """Context manager that makes ``obj``'s device current: a CUDA tensor's GPU; nothing for
+    a tensor elsewhere."""
+
+    def __init__(self, obj):
+        super().__init__(obj.get_device() if obj.is_cuda else -1)
 
 
 def _device_name(props: dict) -> str:
@@ -178,6 +194,13 @@ def seed_all() -> None:
         manual_seed_all(fresh_seed())
 
 
+def initial_seed() -> int:
+    """The seed the current GPU's default generator started from; raises without CUDA."""
+    from .._generator import default_generator_of
+
+    return default_generator_of(f"cuda:{current_device()}").initial_seed()
+
+
 def get_rng_state(device="cuda"):
     """Not supported: CuPy keeps a CUDA generator's state on the device (see ``fork_rng``)."""
     _index(device)  # (raises without CUDA)
@@ -235,6 +258,12 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
     return get_device_capability()[0] >= 8 or including_emulation
 
 
+def is_tf32_supported() -> bool:
+    """Whether the current GPU has TF32 tensor cores (compute capability 8.0 and up); False
+    without CUDA."""
+    return cuda_available() and get_device_capability()[0] >= 8
+
+
 def get_arch_list() -> list:
     """The ``sm_XY`` architectures of the visible GPUs (Triton compiles for the device it
     runs on); empty without CUDA."""
@@ -277,11 +306,40 @@ def Stream(device=None, priority: int = 0):  # noqa: N802 - PyTorch's name for a
         return _stream_cls()
 
 
-def stream(s):
-    """Context manager that makes ``s`` the current stream (``None``: no change)."""
-    import contextlib
+def default_stream(device=None):
+    """The default (null) stream of ``device``, where work goes outside any ``stream``."""
+    cupy = _cupy()
+    with cupy.cuda.Device(_index(device)):
+        return cupy.cuda.Stream.null
 
-    return contextlib.nullcontext() if s is None else s
+
+def is_current_stream_capturing() -> bool:
+    """Whether the current stream is capturing a CUDA graph (``gpugrad.compiler``'s replay
+    captures one); raises without CUDA."""
+    return bool(_cupy().cuda.get_current_stream().is_capturing())
+
+
+class StreamContext:
+    """Context manager that makes ``stream`` current for the work queued inside it and
+    restores the previous stream on exit; ``None`` changes nothing."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __enter__(self):
+        if self.stream is not None:
+            self.stream.__enter__()
+        return self.stream
+
+    def __exit__(self, *exc):
+        if self.stream is not None:
+            self.stream.__exit__(*exc)
+        return False
+
+
+def stream(s) -> StreamContext:
+    """Context manager that makes ``s`` the current stream (``None``: no change)."""
+    return StreamContext(s)
 
 
 def Event(*args, **kwargs):  # noqa: N802 - PyTorch's name for a class
@@ -290,13 +348,18 @@ def Event(*args, **kwargs):  # noqa: N802 - PyTorch's name for a class
 
 
 # (imported last: memory.py reads this module's _cupy, _index and cuda_available)
+from . import nvtx  # noqa: E402
 from .memory import (  # noqa: E402
     empty_cache,
     max_memory_allocated,
+    max_memory_cached,
     max_memory_reserved,
     mem_get_info,
     memory_allocated,
+    memory_cached,
     memory_reserved,
     memory_stats,
+    memory_stats_as_nested_dict,
+    memory_summary,
     reset_peak_memory_stats,
 )

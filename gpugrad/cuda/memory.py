@@ -12,6 +12,7 @@ starts.
 from __future__ import annotations
 
 import collections
+import warnings
 
 from ..backend import cuda_available
 from . import _cupy, _index
@@ -19,6 +20,7 @@ from . import _cupy, _index
 __all__ = [
     "memory_allocated", "max_memory_allocated", "memory_reserved", "max_memory_reserved",
     "reset_peak_memory_stats", "memory_stats", "mem_get_info", "empty_cache",
+    "memory_stats_as_nested_dict", "memory_summary", "memory_cached", "max_memory_cached",
 ]
 
 
@@ -121,6 +123,64 @@ def memory_stats(device=None) -> dict:
         ("allocated_bytes.all.peak", max_memory_allocated(device)),
         ("reserved_bytes.all.current", memory_reserved(device)),
     ])
+
+
+def memory_stats_as_nested_dict(device=None) -> dict:
+    """``memory_stats`` as nested dicts, one level per part of a key
+    (``{"allocated_bytes": {"all": {"current": ...}}}``); empty without CUDA."""
+    nested: dict = {}
+    for key, value in memory_stats(device).items():
+        *path, last = key.split(".")
+        level = nested
+        for part in path:
+            level = level.setdefault(part, {})
+        level[last] = value
+    return nested
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 10 * 1024 or unit == "GiB":
+            return f"{n} {unit}"
+        n //= 1024
+    raise AssertionError("unreachable")
+
+
+def memory_summary(device=None, abbreviated: bool = False) -> str:
+    """A table of the memory statistics gpugrad keeps (``memory_stats``), for printing: the
+    bytes of live arrays (current and peak) and the pool's reserved bytes (current; its peak is
+    not tracked). Zeros without CUDA. ``abbreviated`` is accepted for PyTorch's signature: the
+    table is short either way."""
+    on_gpu = cuda_available()
+    index = _index(device) if on_gpu else 0
+    allocated = memory_allocated(index) if on_gpu else 0
+    peak = max_memory_allocated(index) if on_gpu else 0
+    reserved = memory_reserved(index) if on_gpu else 0
+    rows = [("Allocated memory", _size(allocated), _size(peak)),
+            ("Reserved memory", _size(reserved), "-")]
+    width = 62
+    rule = "|" + "=" * (width - 2) + "|"
+    lines = [rule, f"| {'gpugrad CUDA memory summary, device ID ' + str(index):<{width - 4}} |",
+             "|" + "-" * (width - 2) + "|",
+             f"| {'Metric':<24} | {'Cur Usage':>14} | {'Peak Usage':>14} |",
+             "|" + "-" * (width - 2) + "|"]
+    lines += [f"| {name:<24} | {cur:>14} | {top:>14} |" for name, cur, top in rows]
+    lines.append(rule)
+    return "\n".join(lines) + "\n"
+
+
+def memory_cached(device=None) -> int:
+    """Deprecated: ``memory_reserved``."""
+    warnings.warn("`torch.cuda.memory_cached` has been renamed to `torch.cuda.memory_reserved`",
+                  FutureWarning, stacklevel=2)
+    return memory_reserved(device)
+
+
+def max_memory_cached(device=None) -> int:
+    """Deprecated: ``max_memory_reserved``."""
+    warnings.warn("`torch.cuda.max_memory_cached` has been renamed to "
+                  "`torch.cuda.max_memory_reserved`", FutureWarning, stacklevel=2)
+    return max_memory_reserved(device)
 
 
 def mem_get_info(device=None) -> tuple[int, int]:

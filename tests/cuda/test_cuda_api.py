@@ -29,13 +29,16 @@ _ANSWERED_WITHOUT_A_GPU = [
     "max_memory_allocated()", "memory_reserved()", "max_memory_reserved()", "memory_stats()",
     "get_rng_state_all()", "set_rng_state_all([])", "is_bf16_supported()", "get_arch_list()",
     "default_generators", "memory.empty_cache()", "memory.memory_allocated()",
+    "is_tf32_supported()", "memory_stats_as_nested_dict()", "has_half", "has_magma",
 ]
 # ... and what needs a device: PyTorch's CPU build raises AssertionError or AttributeError, a
 # CUDA build without a GPU RuntimeError, as gpugrad does.
 _REFUSED_WITHOUT_A_GPU = [
     "synchronize()", "current_device()", "set_device(0)", "get_device_name()", "init()",
     "get_device_capability()", "get_device_properties(0)", "mem_get_info()", "ipc_collect()",
-    "get_rng_state()", "set_rng_state(None)", "current_stream()",
+    "get_rng_state()", "set_rng_state(None)", "current_stream()", "initial_seed()",
+    "default_stream()", "is_current_stream_capturing()", "nvtx.range_push('step')",
+    "nvtx.range_pop()", "nvtx.mark('step')",
 ]
 
 
@@ -53,6 +56,21 @@ def test_without_a_gpu_refuses_what_needs_a_device(call):
         eval("torch.cuda." + call)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         eval("gpugrad.cuda." + call)
+
+
+@pytest.mark.skipif(gpugrad.cuda.is_available(), reason="checks the machine without a GPU")
+def test_without_a_gpu_the_context_managers_and_deprecated_names_act_as_torch():
+    for lib in (gpugrad, torch):
+        with lib.cuda.device_of(lib.zeros(1)), lib.cuda.device(-1):  # a CPU tensor: no-ops
+            pass
+        with lib.cuda.stream(None) as s, lib.cuda.StreamContext(None):
+            assert s is None
+        assert isinstance(lib.cuda.stream(None), lib.cuda.StreamContext)
+        for name in ("memory_cached", "max_memory_cached"):
+            with pytest.warns(FutureWarning, match=f"torch.cuda.{name}` has been renamed"):
+                assert getattr(lib.cuda, name)() == 0
+    summary = gpugrad.cuda.memory_summary()
+    assert "Allocated memory" in summary and " 0 B " in summary
 
 
 class _FakeRuntime:
@@ -75,12 +93,48 @@ class _FakePool:
         return 512
 
     def total_bytes(self):
-        return 2048
+        return 3 * 2**20
+
+
+class _FakeStream:
+    def __init__(self, capturing=False):
+        self.capturing = capturing
+        self.entered = 0
+
+    def is_capturing(self):
+        return self.capturing
+
+    def __enter__(self):
+        self.entered += 1
+        return self
+
+    def __exit__(self, *exc):
+        self.entered -= 1
+        return False
+
+
+class _FakeNvtx:
+    calls: list = []
+
+    @classmethod
+    def RangePush(cls, msg):  # noqa: N802 (CuPy's names)
+        cls.calls.append(("push", msg))
+
+    @classmethod
+    def RangePop(cls):  # noqa: N802
+        cls.calls.append(("pop",))
+
+    @classmethod
+    def Mark(cls, msg):  # noqa: N802
+        cls.calls.append(("mark", msg))
 
 
 class _FakeCupy:
     class cuda:  # noqa: N801
         runtime = _FakeRuntime()
+        nvtx = _FakeNvtx
+        Stream = type("Stream", (), {"null": _FakeStream()})
+        get_current_stream = staticmethod(lambda: _FakeStream(capturing=True))
 
         class Device:
             def __init__(self, index):
@@ -117,7 +171,29 @@ def test_with_a_gpu_the_properties_and_statistics_come_from_cupy(monkeypatch):
     assert cuda.get_arch_list() == ["sm_75"]
     assert cuda.memory_stats() == {
         "active_bytes.all.current": 512, "allocated_bytes.all.current": 512,
-        "allocated_bytes.all.peak": 512, "reserved_bytes.all.current": 2048}
+        "allocated_bytes.all.peak": 512, "reserved_bytes.all.current": 3 * 2**20}
+    assert cuda.memory_stats_as_nested_dict() == {
+        "active_bytes": {"all": {"current": 512}},
+        "allocated_bytes": {"all": {"current": 512, "peak": 512}},
+        "reserved_bytes": {"all": {"current": 3 * 2**20}}}
+    summary = cuda.memory_summary()
+    assert [line.split("|")[1:4] for line in summary.splitlines() if "memory  " in line] == [
+        [" Allocated memory         ", "          512 B ", "          512 B "],
+        [" Reserved memory          ", "       3072 KiB ", "              - "]]
+    assert cuda.is_tf32_supported() is False  # capability 7.5
+    assert cuda.default_stream() is _FakeCupy.cuda.Stream.null
+    assert cuda.is_current_stream_capturing() is True
+    s = _FakeStream()
+    with cuda.stream(s) as entered:
+        assert entered is s and s.entered == 1
+    assert s.entered == 0
+    _FakeNvtx.calls.clear()
+    assert cuda.nvtx.range_push("outer") == 0
+    with cuda.nvtx.range("step {}", 3):
+        cuda.nvtx.mark("here")
+    assert cuda.nvtx.range_pop() == 0
+    assert _FakeNvtx.calls == [("push", "outer"), ("push", "step 3"), ("mark", "here"),
+                               ("pop",), ("pop",)]
     cuda.ipc_collect()
     for call in (cuda.get_rng_state, cuda.get_rng_state_all, cuda.max_memory_reserved):
         with pytest.raises(NotImplementedError):

@@ -177,6 +177,19 @@ def test_device_queries_read_the_gpu():
     gpugrad.cuda.ipc_collect()
     with pytest.raises(NotImplementedError, match="cannot be read"):
         gpugrad.cuda.get_rng_state_all()
+    gpugrad.cuda.manual_seed(7)
+    assert gpugrad.cuda.initial_seed() == 7
+    assert gpugrad.cuda.is_tf32_supported() == (props.major >= 8)
+    assert gpugrad.cuda.default_stream() is cupy.cuda.Stream.null
+    assert gpugrad.cuda.is_current_stream_capturing() is False
+    s = gpugrad.cuda.Stream()
+    with gpugrad.cuda.stream(s):
+        assert cupy.cuda.get_current_stream() is s
+    with gpugrad.cuda.device_of(gpugrad.zeros(1, device="cuda")):
+        assert gpugrad.cuda.current_device() == 0
+    with gpugrad.cuda.nvtx.range("step {}", 1):
+        gpugrad.cuda.nvtx.mark("inside")
+    assert "Allocated memory" in gpugrad.cuda.memory_summary()
 
 
 def _first_use_of_cuda():
