@@ -22,7 +22,9 @@ __all__ = [
     "is_available", "current_accelerator", "device_count", "current_device_index",
     "current_device_idx", "set_device_index", "set_device_idx", "device_index", "synchronize",
     "empty_cache", "memory_allocated", "max_memory_allocated", "memory_reserved",
-    "reset_peak_memory_stats",
+    "reset_peak_memory_stats", "max_memory_reserved", "memory_stats", "get_memory_info",
+    "reset_accumulated_memory_stats", "empty_host_cache", "current_stream", "set_stream",
+    "get_device_capability",
 ]
 
 _NONE = "Cannot access accelerator device when none is available."
@@ -129,3 +131,54 @@ def reset_peak_memory_stats(device_index=None, /) -> None:
     """Start tracking ``max_memory_allocated`` afresh."""
     _require()
     cuda.reset_peak_memory_stats(device_index)
+
+
+def max_memory_reserved(device_index=None, /) -> int:
+    """The peak of ``memory_reserved`` (not tracked by gpugrad: raises NotImplementedError)."""
+    _require()
+    return cuda.max_memory_reserved(device_index)
+
+
+def memory_stats(device_index=None, /) -> dict:
+    """The memory statistics gpugrad keeps (``gpugrad.cuda.memory_stats``)."""
+    _require()
+    return cuda.memory_stats(device_index)
+
+
+def get_memory_info(device_index=None, /) -> tuple[int, int]:
+    """``(free, total)`` bytes of the device's memory, as the driver reports them."""
+    _require()
+    return cuda.mem_get_info(device_index)
+
+
+def reset_accumulated_memory_stats(device_index=None, /) -> None:
+    """Nothing to reset: gpugrad keeps no accumulated (historical) counts."""
+    _require()
+
+
+def empty_host_cache() -> None:
+    """Return the pinned host memory pool's unused blocks."""
+    _require()
+    cuda._cupy().get_default_pinned_memory_pool().free_all_blocks()
+
+
+def current_stream(device=None, /):
+    """The current stream of ``device`` (default: the current device)."""
+    _require()
+    return cuda.current_stream(device)
+
+
+def set_stream(stream) -> None:
+    """Make ``stream`` the current stream (of the current device)."""
+    _require()
+    stream.use()
+
+
+def get_device_capability(device=None, /) -> dict:
+    """What the device supports: ``{"supported_dtypes": set of dtypes}``, every gpugrad
+    dtype on a CUDA GPU."""
+    _require()
+    from ._dtype import _ALL
+
+    cuda._index(device)  # (checks the device)
+    return {"supported_dtypes": set(_ALL)}

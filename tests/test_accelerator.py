@@ -31,10 +31,16 @@ def test_without_an_accelerator_as_torch():
     for name, args in (("current_device_index", ()),
                        ("set_device_index", (0,)), ("synchronize", ()), ("empty_cache", ()),
                        ("memory_allocated", ()), ("max_memory_allocated", ()),
-                       ("memory_reserved", ()), ("reset_peak_memory_stats", ())):
+                       ("memory_reserved", ()), ("reset_peak_memory_stats", ()),
+                       ("max_memory_reserved", ()), ("memory_stats", ()),
+                       ("get_memory_info", ()), ("reset_accumulated_memory_stats", ()),
+                       ("empty_host_cache", ()), ("current_stream", ()),
+                       ("get_device_capability", ())):
         for m in (accelerator, torch.accelerator):
             with pytest.raises(RuntimeError, match="Cannot access accelerator device when none"):
                 getattr(m, name)(*args)
+    with pytest.raises(RuntimeError, match="Cannot access accelerator"):
+        accelerator.set_stream(None)  # (torch's: a TypeError for None before that)
     for m in (accelerator, torch.accelerator):  # the deprecated names warn, then raise
         with pytest.warns(FutureWarning, match="Use `current_device_index` instead"):
             with pytest.raises(RuntimeError, match="Cannot access accelerator"):
@@ -72,6 +78,40 @@ def test_with_an_accelerator_each_call_is_the_cuda_one(monkeypatch):
         "memory_reserved", "reset_peak_memory_stats"]
     assert calls[2] == ("set_device", ("cuda:0",)) and calls[4] == ("set_device", (0,))
     assert calls[5] == ("set_device", (1,))  # the previous device restored
+
+
+def test_with_an_accelerator_the_stream_and_memory_calls_are_the_cuda_ones(monkeypatch):
+    calls = []
+    monkeypatch.setattr(accelerator, "cuda_available", lambda: True)
+    for name in ("max_memory_reserved", "memory_stats", "mem_get_info", "current_stream",
+                 "_index"):
+        monkeypatch.setattr(accelerator.cuda, name,
+                            lambda *a, _n=name: calls.append((_n, a)) or 1)
+
+    class Pool:
+        def free_all_blocks(self):
+            calls.append(("free_all_blocks", ()))
+
+    class Cupy:
+        @staticmethod
+        def get_default_pinned_memory_pool():
+            return Pool()
+
+    class Stream:
+        def use(self):
+            calls.append(("use", ()))
+
+    monkeypatch.setattr(accelerator.cuda, "_cupy", lambda: Cupy)
+    for fn in ("max_memory_reserved", "memory_stats", "get_memory_info", "current_stream"):
+        assert getattr(accelerator, fn)(0) == 1
+    accelerator.reset_accumulated_memory_stats(0)
+    accelerator.empty_host_cache()
+    accelerator.set_stream(Stream())
+    assert accelerator.get_device_capability("cuda:0")["supported_dtypes"] >= {
+        gpugrad.float32, gpugrad.bfloat16, gpugrad.int64, gpugrad.bool}
+    assert calls == [("max_memory_reserved", (0,)), ("memory_stats", (0,)),
+                     ("mem_get_info", (0,)), ("current_stream", (0,)),
+                     ("free_all_blocks", ()), ("use", ()), ("_index", ("cuda:0",))]
 
 
 def test_a_device_is_a_context_for_the_default_device():
