@@ -114,6 +114,7 @@ from . import (  # noqa: E402
     distributed,
     distributions,
     func,
+    functional,
     hub,
     jit,
     linalg,
@@ -126,6 +127,7 @@ from . import (  # noqa: E402
     signal,
     special,
     testing,
+    types,
     utils,
     xpu,
 )
