@@ -32,7 +32,35 @@ __all__ = [
 def _as_tuple(x):
     if x is None:
         return None
-    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+    from .graph import GradientEdge
+
+    return tuple(x) if isinstance(x, (tuple, list)) and not isinstance(x, GradientEdge) else (x,)
+
+
+def _inputs_at_edges(inputs):
+    """``inputs`` with each ``GradientEdge`` replaced by the tensor standing at it."""
+    from .graph import GradientEdge, tensor_at
+
+    return tuple(tensor_at(t) if isinstance(t, GradientEdge) else t for t in inputs)
+
+
+def _outputs_at_edges(outputs, grads) -> tuple:
+    """``outputs`` with each ``GradientEdge`` replaced by the tensor standing at it, which
+    holds the gradient given for it (a node's output shapes are not recorded: it must be
+    given, unless the edge is a leaf's)."""
+    from .graph import GradientEdge, tensor_at
+    from .node import AccumulateGrad
+
+    out = []
+    for i, (o, g) in enumerate(zip(outputs, grads)):
+        if isinstance(o, GradientEdge):
+            if g is None and not isinstance(o.node, AccumulateGrad):
+                raise RuntimeError(
+                    f"output {i} is a GradientEdge: give its gradient in grad_outputs (gpugrad "
+                    "does not record the shapes of a node's outputs)")
+            o = tensor_at(o, None if g is None else g._data)
+        out.append(o)
+    return tuple(out)
 
 
 def _seed_grads(outputs, grad_outputs, create_graph):
@@ -86,10 +114,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         )
     if retain_graph is None:
         retain_graph = create_graph
+    outputs = _outputs_at_edges(outputs, grads)
     seeds, ones = _seed_grads(outputs, grads, create_graph)
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    if inputs is not None:
+        inputs = _inputs_at_edges(inputs)
     run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True,
                  unit_seeds=ones)
 
@@ -102,6 +133,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     With ``is_grads_batched``, the first dim of every grad_output is a batch dim: the result is
     one gradient per batch entry, stacked (computed one backward pass per entry)."""
     from ..tensor import Tensor
+    from .graph import GradientEdge
 
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
@@ -110,6 +142,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         raise RuntimeError(
             f"grad requires one grad_output per output: got {len(grads)} for {len(outputs)}"
         )
+    outputs = _outputs_at_edges(outputs, grads)
+    if any(isinstance(t, GradientEdge) for t in inputs):
+        if materialize_grads:
+            raise RuntimeError(
+                "materialize_grads cannot be used when the given input is a GradientEdge")
+        inputs = _inputs_at_edges(inputs)
     for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs must be Tensors, got {type(t).__name__}")

@@ -12,6 +12,7 @@ import abc
 import contextlib
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from . import engine as _engine
 from . import record as _record
@@ -20,7 +21,8 @@ from .function import Function
 from .node import AccumulateGrad
 
 __all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks",
-           "register_multi_grad_hook", "increment_version"]
+           "register_multi_grad_hook", "increment_version", "GradientEdge",
+           "get_gradient_edge"]
 
 _count_lock = threading.Lock()
 
@@ -221,3 +223,40 @@ def increment_version(tensor) -> None:
 
     for t in (tensor,) if isinstance(tensor, Tensor) else tuple(tensor):
         t._vc.value += 1
+
+
+# ------------------------------------------------------------------------------ gradient edges
+class GradientEdge(NamedTuple):
+    """A place in the graph where a gradient arrives: output ``output_nr`` of ``node`` (a
+    recorded node, or a leaf's ``AccumulateGrad``). ``autograd.grad`` and ``autograd.backward``
+    take one where they take a tensor: as an input, its gradient is what reaches that place; as
+    an output, backward starts there (with the gradient given for it)."""
+
+    node: Any
+    output_nr: int
+    ownership_token: Any = None  # (PyTorch's keeps a C++ graph alive; Python's refs do here)
+
+
+def get_gradient_edge(tensor) -> GradientEdge:
+    """The edge where ``tensor``'s gradient is computed: ``autograd.grad(loss, edge)`` gives
+    what ``autograd.grad(loss, tensor)`` gives, and the edge needs no reference to ``tensor``."""
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    if tensor.grad_fn is None:
+        return GradientEdge(AccumulateGrad.of(tensor), 0)
+    return GradientEdge(tensor.grad_fn, tensor._output_nr)
+
+
+def tensor_at(edge: GradientEdge, data=None):
+    """A tensor standing at ``edge``, for the engine, which takes tensors: a leaf's edge is
+    the leaf; a node's edge a tensor whose ``grad_fn`` is that node, holding ``data`` (the
+    gradient given for it, where it is an output) or nothing (an input: only its place is
+    read)."""
+    node = edge.node
+    if isinstance(node, AccumulateGrad):
+        return node.variable
+    backend = node._backend
+    t = _engine.Tensor._make(backend.xp.empty((0,)) if data is None else data, backend)
+    t.grad_fn, t._output_nr, t._requires_grad = node, edge.output_nr, True
+    return t
