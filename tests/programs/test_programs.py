@@ -36,6 +36,15 @@ def test_gpt_with_weight_tying_and_decay_groups():
     assert set(ours["sample"]) <= set(gpt.corpus())
 
 
+def test_llama_style_decoder_with_rope_gqa_and_kv_cache():
+    program = load("llama_style")
+    ours, theirs = both(lambda m: program.main(m, steps=80))
+    assert_trains_like_torch(ours, theirs, shrink=0.8)
+    assert ours["group_sizes"] == theirs["group_sizes"] == [16, 5]  # matrices; norm weights
+    assert ours["cache_error"] < 1e-5 and theirs["cache_error"] < 1e-5
+    assert len(ours["sample"]) == 16 and set(ours["sample"]) <= set(program.corpus())
+
+
 def test_lstm_cells_trained_with_lbfgs():
     program = load("lstm_lbfgs")
     ours, theirs = both(lambda m: program.main(m, steps=6))
