@@ -45,6 +45,20 @@ def test_llama_style_decoder_with_rope_gqa_and_kv_cache():
     assert len(ours["sample"]) == 16 and set(ours["sample"]) <= set(program.corpus())
 
 
+def test_mixture_of_experts_vit_trained_contrastively():
+    """Both patch embeddings train as PyTorch's; they are one model (a stride-``patch`` conv
+    is unfold then a linear map, and both draw the same initial weights), so each library's
+    two runs agree."""
+    program = load("moe_vit")
+    runs = {v: both(lambda m, v=v: program.main(m, v, steps=40)) for v in program.VARIANTS}
+    for ours, theirs in runs.values():
+        assert_trains_like_torch(ours, theirs, shrink=0.85)
+        assert ours["probe_accuracy"] >= 0.9 and theirs["probe_accuracy"] >= 0.9
+    for k in (0, 1):
+        a, b = (runs[v][k] for v in program.VARIANTS)
+        assert a["final_loss"] == pytest.approx(b["final_loss"], rel=1e-4)
+
+
 def test_lstm_cells_trained_with_lbfgs():
     program = load("lstm_lbfgs")
     ours, theirs = both(lambda m: program.main(m, steps=6))
