@@ -7,10 +7,14 @@ op between the program's other ops; this times each line of one iteration with
 ``perf_counter`` in the loop itself, averages over a 12-word sentence's 60 iterations and takes
 the median over repetitions. ``--no-gc`` runs with the garbage collector off, to show its share.
 ``--decode`` times the Viterbi decode's (word, tag) step instead, under ``no_grad``.
+``--phases`` times the program's phases instead (LSTM features and Viterbi loop under
+``no_grad``, the recorded forward algorithm and its backward) with both libraries loaded in one
+process, round after round in turn, and keeps each phase's minimum: on a machine whose speed
+drifts, that compares the two at the same moments.
 
-    python -m bench.bilstm_crf_ops [--decode] [--no-gc] [--reps 300]
+    python -m bench.bilstm_crf_ops [--decode | --phases] [--no-gc] [--reps 300]
 
-Each library runs in its own process (one thread), one after the other.
+Otherwise each library runs in its own process (one thread), one after the other.
 """
 
 from __future__ import annotations
@@ -129,13 +133,69 @@ def measure(name: str, reps: int, collect: bool, decode: bool = False) -> list:
     return [statistics.median(r[j] for r in per_rep) * 1e6 for j in range(len(steps))]
 
 
+PHASES = ("LSTM features (no_grad)", "Viterbi loop (no_grad)", "forward algorithm (recorded)",
+          "its backward")
+
+
+def phases(reps: int) -> dict:
+    """Minimum µs of each phase of one 12-word sentence, per library (see the docstring)."""
+    import os
+
+    import torch
+
+    import gpugrad
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "programs"))
+    import bilstm_crf
+
+    torch.set_num_threads(1)
+    setups = {}
+    for lib in (gpugrad, torch):
+        lib.manual_seed(0)
+        model_cls, word_to_ix, _, prepare_sequence = bilstm_crf.build(lib)
+        model = model_cls()
+        sentence = prepare_sequence(bilstm_crf.TRAINING_DATA[0][0], word_to_ix)
+        with lib.no_grad():
+            feats = model._get_lstm_features(sentence)
+        setups[lib.__name__] = (lib, model, sentence, feats)
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    clock = time.perf_counter
+    best = {name: [float("inf")] * len(PHASES) for name in setups}
+    for _ in range(reps):
+        for name, (lib, model, sentence, feats) in setups.items():
+            with lib.no_grad():
+                t0 = clock()
+                model._get_lstm_features(sentence)
+                t1 = clock()
+                model._viterbi_decode(feats)
+                t2 = clock()
+            loss = model._forward_alg(feats)
+            t3 = clock()
+            loss.backward()
+            t4 = clock()
+            best[name] = [min(b, t) for b, t in zip(best[name], (t1 - t0, t2 - t1, t3 - t2,
+                                                                  t4 - t3))]
+    return {name: [v * 1e6 for v in times] for name, times in best.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=300)
     parser.add_argument("--no-gc", action="store_true", help="garbage collector off")
     parser.add_argument("--decode", action="store_true", help="the Viterbi decode's step")
+    parser.add_argument("--phases", action="store_true",
+                        help="the program's phases, both libraries in one process")
     parser.add_argument("--worker", choices=("gpugrad", "torch"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.phases:
+        best = phases(args.reps)
+        print(f"{'phase':<30}{'gpugrad µs':>12}{'torch µs':>10}{'torch/gpugrad':>15}")
+        for j, phase in enumerate(PHASES):
+            ours, theirs = best["gpugrad"][j], best["torch"][j]
+            print(f"{phase:<30}{ours:>12.1f}{theirs:>10.1f}{theirs / ours:>15.2f}")
+        return
     if args.worker:
         costs = measure(args.worker, args.reps, not args.no_gc, args.decode)
         print(" ".join(f"{v:.3f}" for v in costs))
