@@ -104,3 +104,18 @@ def test_bilstm_crf_op_costs_table():
     for line in lines[1:]:
         ours, theirs, ratio = (float(v) for v in line.split()[-3:])
         assert ours > 0 and theirs > 0 and ratio > 0, line
+
+
+def test_bilstm_crf_phases_table():
+    """``--phases`` prints one row per phase of the program, both libraries timed."""
+    proc = subprocess.run([sys.executable, "-m", "bench.bilstm_crf_ops", "--phases", "--reps",
+                           "2"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split()[0] == "phase" and len(lines) == 1 + 4, proc.stdout
+    assert [line.split("  ")[0] for line in lines[1:]] == [
+        "LSTM features (no_grad)", "Viterbi loop (no_grad)", "forward algorithm (recorded)",
+        "its backward"]
+    for line in lines[1:]:
+        ours, theirs, ratio = (float(v) for v in line.split()[-3:])
+        assert ours > 0 and theirs > 0 and ratio > 0, line
