@@ -44,10 +44,10 @@ def _inputs_at_edges(inputs):
     return tuple(tensor_at(t) if isinstance(t, GradientEdge) else t for t in inputs)
 
 
-def _outputs_at_edges(outputs, grads) -> tuple:
+def _outputs_at_edges(outputs, grads, batched: bool = False) -> tuple:
     """``outputs`` with each ``GradientEdge`` replaced by the tensor standing at it, which
     holds the gradient given for it (a node's output shapes are not recorded: it must be
-    given, unless the edge is a leaf's)."""
+    given, unless the edge is a leaf's); ``batched``: its first entry (``is_grads_batched``)."""
     from .graph import GradientEdge, tensor_at
     from .node import AccumulateGrad
 
@@ -58,7 +58,10 @@ def _outputs_at_edges(outputs, grads) -> tuple:
                 raise RuntimeError(
                     f"output {i} is a GradientEdge: give its gradient in grad_outputs (gpugrad "
                     "does not record the shapes of a node's outputs)")
-            o = tensor_at(o, None if g is None else g._data)
+            data = None if g is None else g._data
+            if batched and data is not None and data.shape[:1] and data.shape[0]:
+                data = data[0]
+            o = tensor_at(o, data)
         out.append(o)
     return tuple(out)
 
@@ -142,7 +145,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         raise RuntimeError(
             f"grad requires one grad_output per output: got {len(grads)} for {len(outputs)}"
         )
-    outputs = _outputs_at_edges(outputs, grads)
+    outputs = _outputs_at_edges(outputs, grads, batched=is_grads_batched)
     if any(isinstance(t, GradientEdge) for t in inputs):
         if materialize_grads:
             raise RuntimeError(

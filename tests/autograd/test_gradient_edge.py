@@ -64,6 +64,20 @@ def test_an_edge_outlives_its_tensor_and_can_start_backward():
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+def test_an_edge_output_takes_batched_gradients():
+    x = np.random.default_rng(2).standard_normal(3)
+    results = []
+    for lib in (gpugrad, torch):
+        a = lib.tensor(x, requires_grad=True)
+        b = a * a
+        edge = lib.autograd.graph.get_gradient_edge(b)
+        (rows,) = lib.autograd.grad(edge, a, grad_outputs=lib.eye(3, dtype=lib.float64),
+                                    is_grads_batched=True)
+        results.append(_np(rows))
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+    np.testing.assert_allclose(results[0], np.diag(2 * x), rtol=1e-12)  # the Jacobian
+
+
 def test_edge_errors():
     for lib in (gpugrad, torch):
         edge = lib.autograd.graph.get_gradient_edge
