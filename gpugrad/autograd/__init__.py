@@ -19,6 +19,7 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .node import AccumulateGrad
 from .variable import Variable
 
 __all__ = [
@@ -32,28 +33,23 @@ __all__ = [
 def _as_tuple(x):
     if x is None:
         return None
-    from .graph import GradientEdge
-
-    return tuple(x) if isinstance(x, (tuple, list)) and not isinstance(x, GradientEdge) else (x,)
+    if isinstance(x, (tuple, list)) and not isinstance(x, graph.GradientEdge):
+        return tuple(x)
+    return (x,)
 
 
 def _inputs_at_edges(inputs):
     """``inputs`` with each ``GradientEdge`` replaced by the tensor standing at it."""
-    from .graph import GradientEdge, tensor_at
-
-    return tuple(tensor_at(t) if isinstance(t, GradientEdge) else t for t in inputs)
+    return tuple(graph.tensor_at(t) if isinstance(t, graph.GradientEdge) else t for t in inputs)
 
 
 def _outputs_at_edges(outputs, grads, batched: bool = False) -> tuple:
     """``outputs`` with each ``GradientEdge`` replaced by the tensor standing at it, which
     holds the gradient given for it (a node's output shapes are not recorded: it must be
     given, unless the edge is a leaf's); ``batched``: its first entry (``is_grads_batched``)."""
-    from .graph import GradientEdge, tensor_at
-    from .node import AccumulateGrad
-
     out = []
     for i, (o, g) in enumerate(zip(outputs, grads)):
-        if isinstance(o, GradientEdge):
+        if isinstance(o, graph.GradientEdge):
             if g is None and not isinstance(o.node, AccumulateGrad):
                 raise RuntimeError(
                     f"output {i} is a GradientEdge: give its gradient in grad_outputs (gpugrad "
@@ -61,7 +57,7 @@ def _outputs_at_edges(outputs, grads, batched: bool = False) -> tuple:
             data = None if g is None else g._data
             if batched and data is not None and data.shape[:1] and data.shape[0]:
                 data = data[0]
-            o = tensor_at(o, data)
+            o = graph.tensor_at(o, data)
         out.append(o)
     return tuple(out)
 
@@ -136,7 +132,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     With ``is_grads_batched``, the first dim of every grad_output is a batch dim: the result is
     one gradient per batch entry, stacked (computed one backward pass per entry)."""
     from ..tensor import Tensor
-    from .graph import GradientEdge
 
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
@@ -146,7 +141,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             f"grad requires one grad_output per output: got {len(grads)} for {len(outputs)}"
         )
     outputs = _outputs_at_edges(outputs, grads, batched=is_grads_batched)
-    if any(isinstance(t, GradientEdge) for t in inputs):
+    if any(isinstance(t, graph.GradientEdge) for t in inputs):
         if materialize_grads:
             raise RuntimeError(
                 "materialize_grads cannot be used when the given input is a GradientEdge")
@@ -217,4 +212,5 @@ def _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unus
     return tuple(result)
 
 
+# (``graph`` is read by the functions above when called: GradientEdge, tensor_at)
 from . import anomaly_mode, functional, graph  # noqa: E402  (functional calls grad, defined above)

@@ -139,11 +139,11 @@ def memory_stats_as_nested_dict(device=None) -> dict:
 
 
 def _size(n: int) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 10 * 1024 or unit == "GiB":
+    for unit in ("B", "KiB", "MiB"):
+        if n < 10 * 1024:
             return f"{n} {unit}"
         n //= 1024
-    raise AssertionError("unreachable")
+    return f"{n} GiB"
 
 
 def memory_summary(device=None, abbreviated: bool = False) -> str:
@@ -151,13 +151,10 @@ def memory_summary(device=None, abbreviated: bool = False) -> str:
     bytes of live arrays (current and peak) and the pool's reserved bytes (current; its peak is
     not tracked). Zeros without CUDA. ``abbreviated`` is accepted for PyTorch's signature: the
     table is short either way."""
-    on_gpu = cuda_available()
-    index = _index(device) if on_gpu else 0
-    allocated = memory_allocated(index) if on_gpu else 0
-    peak = max_memory_allocated(index) if on_gpu else 0
-    reserved = memory_reserved(index) if on_gpu else 0
-    rows = [("Allocated memory", _size(allocated), _size(peak)),
-            ("Reserved memory", _size(reserved), "-")]
+    index = _index(device) if cuda_available() else 0  # (the statistics read 0 without CUDA)
+    rows = [("Allocated memory", _size(memory_allocated(index)),
+             _size(max_memory_allocated(index))),
+            ("Reserved memory", _size(memory_reserved(index)), "-")]
     width = 62
     rule = "|" + "=" * (width - 2) + "|"
     lines = [rule, f"| {'gpugrad CUDA memory summary, device ID ' + str(index):<{width - 4}} |",
