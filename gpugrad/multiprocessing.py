@@ -2,9 +2,12 @@
 re-exports it, with PyTorch's ``spawn`` / ``start_processes`` (run ``fn(i, *args)`` in
 ``nprocs`` processes; an error in one stops the others and is raised in the parent).
 
-Tensors cross process boundaries by pickling, as copies: gpugrad's CPU tensors cannot live in
-shared memory (``Tensor.share_memory_`` refuses), so the sharing strategies are kept only to be
-read back, as PyTorch's names.
+A CPU tensor moved to shared memory (``Tensor.share_memory_``, ``Module.share_memory``) crosses
+a process boundary by its memory: a forked child inherits it, and a spawned child or a queue's
+receiver gets the shared file (``_shared_memory.py``); what the receiver writes, the sender
+reads. Any other tensor crosses as a pickled copy (PyTorch moves it to shared memory first).
+The sharing strategies are PyTorch's names, kept to be read back: gpugrad sends the file's
+descriptor whichever is set.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def get_sharing_strategy() -> str:
 
 
 def set_sharing_strategy(new_strategy: str) -> None:
-    """PyTorch's names; gpugrad sends tensors to other processes as pickled copies whatever the
+    """PyTorch's names; gpugrad sends a shared tensor's file descriptor whatever the
     strategy."""
     if new_strategy not in _SHARING_STRATEGIES:  # (PyTorch asserts)
         raise AssertionError(f"invalid sharing strategy {new_strategy!r}, expected one of "

@@ -148,20 +148,27 @@ def storage_offset(self: Tensor) -> int:
 
 
 def is_shared(self: Tensor) -> bool:
-    """True for CUDA tensors (as PyTorch); False on the CPU, where a tensor's NumPy array
-    lives in this process's private memory (``share_memory_`` refuses)."""
-    return self.device.type == "cuda"
+    """Whether this tensor's memory can be seen by other processes: a CPU tensor after
+    ``share_memory_`` (or received shared from another process); every CUDA tensor (as
+    PyTorch says)."""
+    if self.device.type == "cuda":
+        return True
+    from .._shared_memory import mapping_of
+
+    return mapping_of(self._data) is not None
 
 
 def share_memory_(self: Tensor) -> Tensor:
-    """A no-op for CUDA tensors, as PyTorch's. CPU tensors cannot be moved to shared memory
-    (their views hold the array itself, which cannot be moved under them): NotImplementedError;
-    pass tensors to other processes by pickling them (a copy)."""
-    if self.device.type == "cuda":
+    """Move this CPU tensor's memory into shared memory, where processes started after (or
+    sent the tensor through ``gpugrad.multiprocessing``) read and write the same values;
+    returns self. A no-op for a tensor shared already and for CUDA tensors, as PyTorch's.
+    Refused for a view, or while other tensors use the memory (``_shared_memory.py``)."""
+    if self.device.type == "cuda" or is_shared(self):
         return self
-    raise NotImplementedError(
-        "share_memory_: gpugrad's CPU tensors are NumPy arrays in process-private memory and "
-        "cannot be moved to shared memory; send them to other processes by pickling (a copy)")
+    from .._shared_memory import move_to_shared
+
+    move_to_shared(self)
+    return self
 
 
 def is_pinned(self: Tensor, device=None) -> bool:
@@ -235,9 +242,9 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     """Give this tensor the shape ``sizes``, in place, keeping its elements in row-major order:
     a smaller tensor views the first elements of its memory, a larger one gets new memory with
     the old elements first and the rest uninitialized (views taken before then no longer share
-    memory with it). Tensors that require grad cannot be resized (RuntimeError, as PyTorch);
-    gpugrad refuses to resize a non-contiguous tensor to another shape and to grow a view
-    (NotImplementedError)."""
+    memory with it). Tensors that require grad cannot be resized, tensors in shared memory
+    cannot grow (RuntimeError, as PyTorch); gpugrad refuses to resize a non-contiguous tensor
+    to another shape and to grow a view (NotImplementedError)."""
     _check_format(memory_format)
     if resize_memory(self, _sizes(sizes)):
         self._bump_version()
@@ -262,6 +269,8 @@ def resize_memory(self: Tensor, shape: tuple) -> bool:
     elif self._base is not None:
         raise NotImplementedError("resize_: gpugrad cannot grow a view (its memory belongs to "
                                   "the tensor it views)")
+    elif is_shared(self):  # (other processes map its memory: PyTorch's error)
+        raise RuntimeError("Trying to resize storage that is not resizable")
     else:
         grown = self._backend.xp.empty(n, data.dtype)
         grown[:data.size] = data.reshape(-1)

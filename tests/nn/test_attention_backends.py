@@ -44,9 +44,12 @@ def test_attention_inside_sdpa_kernel_is_unchanged_and_nests():
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_module_share_memory_refuses_cpu_tensors_as_tensor_share_memory_():
-    # PyTorch moves CPU storage to shared memory; gpugrad's CPU arrays cannot be (documented).
-    m = gpugrad.nn.Linear(2, 2, device="cpu")
-    with pytest.raises(NotImplementedError, match="shared memory"):
-        m.share_memory()
-    assert not m.weight.is_shared()
+def test_module_share_memory_moves_parameters_gradients_and_buffers_as_torch():
+    for lib in (gpugrad, torch):
+        m = lib.nn.BatchNorm1d(2)
+        m(lib.randn(4, 2)).sum().backward()
+        weight = m.weight
+        assert not weight.is_shared() and not m.running_mean.is_shared()
+        assert m.share_memory() is m and m.weight is weight
+        assert all(t.is_shared() for t in (m.weight, m.bias, m.weight.grad, m.running_mean,
+                                           m.running_var, m.num_batches_tracked))

@@ -11,8 +11,8 @@ class ConversionMixin:
     """Moving and casting a module's parameters and buffers in place."""
 
     def share_memory(self):
-        """``share_memory_()`` on every parameter and buffer; returns self. CUDA tensors are
-        shared already; CPU tensors refuse (see ``Tensor.share_memory_``)."""
+        """``share_memory_()`` on every parameter, gradient and buffer (Hogwild training: the
+        processes started after update one model); returns self."""
         return self._apply(lambda t: t.share_memory_())
 
     def _apply(self, convert, recurse: bool = True):
