@@ -157,3 +157,25 @@ def test_a_shared_tensor_shrinks_in_place_and_refuses_to_grow():
     with pytest.raises(RuntimeError, match="Trying to resize storage that is not resizable"):
         t.resize_(5)
     assert t.is_shared() and t.tolist() == [0.0, 1.0]
+
+
+@pytest.mark.parametrize("name", LIBS)
+def test_an_optimizer_state_shared_before_the_first_step_stays_shared(name):
+    """A3C's shared Adam: the moments and step count made and shared by hand before any step
+    (for every process to update); each step writes them in place."""
+    lib = LIBS[name]
+    w = lib.nn.Parameter(lib.tensor([1.0, -2.0, 3.0]))
+    w.share_memory_()
+    opt = lib.optim.Adam([w], lr=0.1, betas=(0.9, 0.99))
+    state = opt.state[w]
+    state["step"] = lib.zeros(1)
+    state["exp_avg"], state["exp_avg_sq"] = lib.zeros_like(w.data), lib.zeros_like(w.data)
+    shared = [state[k].share_memory_() for k in ("step", "exp_avg", "exp_avg_sq")]
+    for _ in range(3):
+        opt.zero_grad()
+        (w ** 2).sum().backward()
+        opt.step()
+    assert all(state[k] is t and t.is_shared() for k, t in zip(("step", "exp_avg",
+                                                                 "exp_avg_sq"), shared))
+    assert state["step"].tolist() == [3.0] and w.is_shared()
+    np.testing.assert_allclose(w.tolist(), [0.7014972, -1.7005804, 2.7003531], rtol=1e-6)

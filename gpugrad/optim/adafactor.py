@@ -21,6 +21,8 @@ class Adafactor(Optimizer):
     decoupled decay ``p *= 1 - lr * weight_decay``. ``eps1=None`` is the dtype's epsilon.
     """
 
+    _step_type_error = "`state_steps` argument must contain a list of singleton tensors"
+
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
                  foreach=None, maximize: bool = False):

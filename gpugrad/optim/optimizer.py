@@ -193,6 +193,9 @@ class Optimizer:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         raise NotImplementedError
 
+    _step_type_error = ("API has changed, `state_steps` argument must contain a list of "
+                        "singleton tensors")
+
     def _start_step(self, group: dict, params: list, new_state) -> list[dict]:
         """The states of ``params``, each started by ``new_state(group, p)`` (a dict) on its
         first step, with this step counted in its ``state["step"]``."""
@@ -201,7 +204,10 @@ class Optimizer:
             state = self.state[p]
             if not state:
                 state.update(new_state(group, p))
-            state["step"]._write_(state["step"]._data + 1)
+            step = state["step"]
+            if not isinstance(step, Tensor):  # (an int, as code written for old PyTorch sets)
+                raise RuntimeError(self._step_type_error)
+            step._write_(step._data + 1)
             states.append(state)
         return states
 

@@ -218,3 +218,25 @@ def test_closure_and_repr(name):
         out.append((losses, p.detach().numpy(), repr(opt)))
     assert out[0][0] == out[1][0] and out[0][2] == out[1][2]
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Rprop",
+                                  "Adadelta", "RMSprop", "Adafactor", "ASGD"])
+def test_a_step_count_that_is_an_int_is_refused_as_torch(name):
+    """Code written for old PyTorch sets ``state["step"] = 0`` (A3C's shared Adam); current
+    PyTorch wants a tensor and says so. (ASGD in PyTorch 2.13 leaves the int as it is and never
+    counts; gpugrad refuses it as the others.)"""
+    errors = []
+    for lib in (gpugrad, torch):
+        w = lib.nn.Parameter(lib.tensor([1.0, -2.0]))
+        opt = getattr(lib.optim, name)([w], lr=0.1)
+        (w ** 2).sum().backward()
+        opt.step()
+        opt.state[w]["step"] = 1
+        if lib is torch and name == "ASGD":
+            continue
+        with pytest.raises(RuntimeError, match="`state_steps` argument must contain a list of "
+                                               "singleton tensors") as info:
+            opt.step()
+        errors.append(str(info.value))
+    assert len(set(errors)) == 1 or name == "ASGD"
