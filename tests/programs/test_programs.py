@@ -414,3 +414,13 @@ def test_hogwild_processes_train_one_shared_model():
         assert result["accuracy"] >= 0.85, result
         # each process trained: its last epoch's loss is below its first
         assert all(losses[-1] < losses[0] for losses in result["worker_losses"]), result
+
+
+def test_a3c_workers_share_a_model_and_an_optimizer():
+    program = load("a3c")
+    for result in both(lambda m: program.main(m, processes=2, updates=120)):
+        assert result["shared"], result
+        assert result["greedy_after"] == program.LENGTH - 1, result  # straight to the goal
+        assert all(late >= 0.9 for _, late in result["returns"]), result
+        # both workers stepped the one shared step count (lock-free: a rare race may lose one)
+        assert 120 < result["optimizer_steps"] <= 240 and result["counter"] >= 240, result
