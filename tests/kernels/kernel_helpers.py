@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 from gpugrad.kernels._launch import xp
 
@@ -11,6 +13,12 @@ TOLERANCE = {  # (rtol, atol) against a reference computed in float64 (float32 f
     "float16": (2e-3, 2e-3),
     "bfloat16": (1.6e-2, 1.6e-2),  # 8 mantissa bits: one rounding is 2^-9 relative
 }
+
+
+def seeded_rng(*parts) -> np.random.Generator:
+    """A generator seeded by ``parts`` (strings, numbers) the same way in every process
+    (``hash`` of a string changes from one process to the next)."""
+    return np.random.default_rng(zlib.crc32(repr(parts).encode()))
 
 
 def host(arr):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gpugrad.kernels import elementwise
 from gpugrad.kernels import elementwise_ops as ew
-from kernel_helpers import assert_close, device, host, layout, reference_dtype
+from kernel_helpers import assert_close, device, host, layout, reference_dtype, seeded_rng
 
 from gpugrad.backend import formulas
 from gpugrad.backend.formulas import UNARY
@@ -41,7 +41,7 @@ def test_kernel_tables_name_the_formula_ops():
 @pytest.mark.parametrize("op", sorted(ew.um.UNARY))
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_unary_and_grad(twin, op, dtype):
-    rng = np.random.default_rng(abs(hash((op, dtype))) % 2**32)
+    rng = seeded_rng(op, dtype)
     ref = reference_dtype(dtype)
     for kind in LAYOUTS:
         x = layout(_values(rng, op, (7, 13)).astype(dtype), kind)
@@ -80,7 +80,7 @@ BROADCAST = [((5, 1, 7), (3, 7)), ((1,), (4, 3)), ((), (6,)), ((2, 3, 4, 5, 6), 
 @pytest.mark.parametrize("op", sorted(ew.bm.BINARY))
 @pytest.mark.parametrize("dtype", FLOATS)
 def test_binary_and_grad(twin, op, dtype):
-    rng = np.random.default_rng(abs(hash((op, dtype))) % 2**32)
+    rng = seeded_rng(op, dtype)
     ref = reference_dtype(dtype)
     for shape_a, shape_b in BROADCAST:
         a = layout(rng.uniform(0.5, 2.0, shape_a).astype(dtype), "strided")
