@@ -1,11 +1,13 @@
 """Asynchronous advantage actor-critic (A3C) as the popular PyTorch A3C code writes it, on a
 made-up corridor instead of Atari: a shared actor-critic with an ``LSTMCell`` whose parameters
 ``share_memory()`` moves into shared memory, a ``SharedAdam`` whose moments and step counts are
-made by hand and shared the same way, and worker processes (``spawn``) that each copy the
+made by hand and shared the same way, and worker processes that each copy the
 shared weights into a local model (``load_state_dict``), roll out a few steps, compute
 generalized advantage estimates, hand their gradients to the shared parameters
 (``shared_param._grad = param.grad``) and step the shared optimizer; a ``Value`` counts the
-steps under a ``Lock``.
+steps under a ``Lock``. The processes start the platform's default way, as that code does
+(fork on Linux: the children inherit the shared mappings; spawn elsewhere: they get them
+pickled, as tests/programs/hogwild.py does).
 
 Written once against the library passed to ``main`` (``gpugrad`` or PyTorch); the processes
 get its name and import it. The classes are made per library at module level
@@ -229,13 +231,12 @@ def main(torch, processes: int = 2, updates: int = 150, seed: int = 0) -> dict:
     optimizer.share_memory()
     before = greedy_steps(torch, shared_model)
 
-    context = mp.get_context("spawn")
-    counter, lock = context.Value("i", 0), context.Lock()
+    counter, lock = mp.Value("i", 0), mp.Lock()
     log = torch.zeros(processes, 2).share_memory_()
     workers = []
     for rank in range(processes):
-        p = context.Process(target=train, args=(rank, torch.__name__, shared_model, counter, lock,
-                                                optimizer, updates, seed, log))
+        p = mp.Process(target=train, args=(rank, torch.__name__, shared_model, counter, lock,
+                                           optimizer, updates, seed, log))
         p.start()
         workers.append(p)
     for p in workers:
