@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import sys
@@ -44,6 +45,8 @@ def _parse(argv):
                    help="seconds of sampling per implementation and case (overrides the budget)")
     p.add_argument("--threads", type=int, metavar="N",
                    help="intra-op threads for PyTorch and BLAS (default: the libraries' own)")
+    p.add_argument("--gc", action="store_true",
+                   help="keep the garbage collector on while sampling (as a user's program runs)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
@@ -117,6 +120,8 @@ def main(argv=None) -> int:
         budget = harness.Budget(seconds=args.max_time, min_reps=min(budget.min_reps, 3),
                                 max_reps=budget.max_reps, warmup_s=min(budget.warmup_s,
                                                                        args.max_time))
+    if args.gc:
+        budget = dataclasses.replace(budget, gc=True)
     peers = _restrict(discover(device), args.peers)
     if device == "cuda" and not (peers["cupy"].usable or peers["torch"].usable):
         raise SystemExit("--device cuda: neither CuPy nor PyTorch sees a CUDA device "

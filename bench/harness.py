@@ -17,6 +17,9 @@ that the row keeps (``gpugrad.compile``'s counters, say), read after the timing.
 
 CPU samples use the host clock with the garbage collector off, as ``timeit``; between samples
 of more than 10 ms it collects what the samples left (the older heap frozen out of its scan).
+With ``budget.gc`` (``--gc``) the collector runs during the samples, as in a user's program, and
+each library pays for the collections its own objects cause (the heap that exists before the
+samples, both libraries' modules among it, is still frozen out of the scans).
 GPU samples use CUDA events of the implementation's own library around the batch, after a
 device synchronize, as ``triton.testing.do_bench``: never a host clock without a synchronize.
 """
@@ -47,6 +50,7 @@ class Budget:
     min_reps: int
     max_reps: int
     warmup_s: float
+    gc: bool = False  # the cyclic garbage collector runs during the samples
 
 
 FULL = Budget(seconds=1.0, min_reps=10, max_reps=2000, warmup_s=0.2)
@@ -104,6 +108,8 @@ def _samples(step, clock, budget: Budget) -> tuple[list[float], int]:
     # few dozen samples where it could have hundreds.
     gc.collect()
     gc.freeze()
+    if budget.gc:
+        gc.enable()
     start = time.perf_counter()
     try:
         while len(samples) < budget.max_reps:
@@ -113,12 +119,14 @@ def _samples(step, clock, budget: Budget) -> tuple[list[float], int]:
                 break
             if spent >= 4 * budget.seconds and len(samples) >= 3:  # slow calls: 3 samples do
                 break
-            if samples[-1] * number > 0.01:  # big steps: free cyclic garbage between samples
-                gc.collect()
+            if samples[-1] * number > 0.01 and not budget.gc:  # big steps: free cyclic
+                gc.collect()  # garbage between samples
     finally:
         gc.unfreeze()
         if gc_was_enabled:
             gc.enable()
+        else:
+            gc.disable()
     return samples, number
 
 
