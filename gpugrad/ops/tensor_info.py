@@ -148,11 +148,12 @@ def storage_offset(self: Tensor) -> int:
 
 
 def is_shared(self: Tensor) -> bool:
-    """Whether this tensor's memory can be seen by other processes: a CPU tensor after
-    ``share_memory_`` (or received shared from another process); every CUDA tensor (as
-    PyTorch says)."""
-    if self.device.type == "cuda":
-        return True
+    """Whether other processes can see this tensor's memory: a CPU tensor after
+    ``share_memory_`` (or received shared from another process). False for CUDA tensors,
+    which gpugrad sends to other processes as copies (PyTorch shares them through CUDA IPC and
+    says True)."""
+    if self.device.type != "cpu":
+        return False
     from .._shared_memory import mapping_of
 
     return mapping_of(self._data) is not None
@@ -161,9 +162,16 @@ def is_shared(self: Tensor) -> bool:
 def share_memory_(self: Tensor) -> Tensor:
     """Move this CPU tensor's memory into shared memory, where processes started after (or
     sent the tensor through ``gpugrad.multiprocessing``) read and write the same values;
-    returns self. A no-op for a tensor shared already and for CUDA tensors, as PyTorch's.
-    Refused for a view, or while other tensors use the memory (``_shared_memory.py``)."""
-    if self.device.type == "cuda" or is_shared(self):
+    returns self, and does nothing for a tensor shared already. Refused for a view, or while
+    other tensors use the memory (``_shared_memory.py``); and for CUDA tensors, which PyTorch
+    shares through CUDA IPC and gpugrad would send as copies, so that what other processes
+    wrote would never reach this one."""
+    if self.device.type == "cuda":
+        raise NotImplementedError(
+            "share_memory_(): gpugrad sends CUDA tensors to other processes as copies (PyTorch "
+            "shares them through CUDA IPC), so other processes' writes would not reach this "
+            "tensor; share a model between processes on the CPU")
+    if is_shared(self):
         return self
     from .._shared_memory import move_to_shared
 

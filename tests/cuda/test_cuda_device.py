@@ -319,3 +319,15 @@ print((x.exp().sum() - x.exp().sum()).item(), "torch" in sys.modules)
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split() == ["0.0", "False"]
+
+
+def test_cuda_tensors_refuse_to_share_memory():
+    """gpugrad sends CUDA tensors to other processes as copies (no CUDA IPC): Hogwild on a
+    CUDA model would train copies, so moving one into shared memory is refused."""
+    _cupy()
+    x = gpugrad.ones(3, device="cuda")
+    assert not x.is_shared()
+    with pytest.raises(NotImplementedError, match="CUDA IPC"):
+        x.share_memory_()
+    with pytest.raises(NotImplementedError, match="CUDA IPC"):
+        gpugrad.nn.Linear(2, 2, device="cuda").share_memory()
