@@ -32,7 +32,10 @@ class OptimTwins:
                     momentum_buffers[i] = buf
                 else:
                     buf *= momentum
-                    buf += (1 - dampening) * g
+                    if dampening:
+                        buf += (1 - dampening) * g
+                    else:  # (the same numbers without the scaled copy of g)
+                        buf += g
                 g = g + momentum * buf if nesterov else buf
             p -= lr * g
 
