@@ -130,14 +130,24 @@ def _padded(xp, x, geo: Geometry, fill: float):
 
 def _first_max_masks(xp, x, out, geo: Geometry):
     """For each kernel position: its multi-index, its index of the padded input, and where it
-    holds its window's first maximum."""
+    holds its window's first maximum (a NaN, where the window has one)."""
     padded = _padded(xp, x, geo, -math.inf)
-    taken = xp.zeros(out.shape, dtype=bool)
     nan_out = out != out
-    for pos, window in geo.windows():
+    has_nan = bool(nan_out.any())  # (usually not: the NaN terms are then left out)
+    windows = geo.windows()
+    last = len(windows) - 1
+    taken = None  # where an earlier position held the maximum
+    for i, (pos, window) in enumerate(windows):
         part = padded[window]
-        mask = ((part == out) | (nan_out & (part != part))) & ~taken
-        taken |= mask
+        mask = part == out
+        if has_nan:
+            mask |= nan_out & (part != part)
+        if taken is None:
+            taken = mask.copy() if i < last else None
+        else:
+            mask &= ~taken
+            if i < last:
+                taken |= mask
         yield pos, window, mask
 
 
@@ -183,10 +193,18 @@ class MaxPool(Function):
 
     def _array_backward(self, grad):
         x, out = self.saved_arrays()
-        gx = self._backend.xp.zeros((*x.shape[:2], *self.geo.padded), dtype=grad.dtype)
+        geo = self.geo
+        xp = self._backend.xp
+        gx = xp.zeros((*x.shape[:2], *geo.padded), dtype=grad.dtype)
+        # Windows that share no element (stride past the dilated kernel's reach, as in
+        # MaxPool2d(2)): each position's part is written once, not added into zeros.
+        disjoint = all(s > (k - 1) * d for k, d, s in zip(geo.kernel, geo.dilation, geo.stride))
         for _, window, mask in self._first_max_masks(x, out):
-            gx[window] += grad * mask
-        return self._backend.xp.ascontiguousarray(gx[self.geo.crop()]), None
+            if disjoint:
+                xp.multiply(grad, mask, out=gx[window])
+            else:
+                gx[window] += grad * mask
+        return xp.ascontiguousarray(gx[geo.crop()]), None
 
     @staticmethod
     def backward(ctx, grad):
