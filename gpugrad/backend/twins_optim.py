@@ -55,16 +55,19 @@ class OptimTwins:
         for i, (p, g) in enumerate(zip(params, grads)):
             g = _grad(p, g, weight_decay, maximize, decoupled_weight_decay, lr)
             m, v = exp_avgs[i], exp_avg_sqs[i]
-            _lerp_(m, g, 1 - beta1)
-            _average_square_(v, g, beta2)
+            work = xp.empty_like(m)  # every intermediate in one array (the same numbers)
+            _lerp_(m, g, 1 - beta1, xp, work)
+            _average_square_(v, g, beta2, xp, work)
             if amsgrad:
                 v_max = max_exp_avg_sqs[i]
                 xp.maximum(v_max, v, out=v_max)
                 v = v_max
-            denom = xp.sqrt(v)
+            denom = xp.sqrt(v, out=work)
             denom /= bias_correction2_sqrt
             denom += eps
-            p -= step_size * (m / denom)
+            update = xp.divide(m, denom, out=work)
+            update *= step_size
+            p -= update
 
     def rmsprop_step(self, params, grads, square_avgs, grad_avgs, momentum_buffers, *, lr: float,
                      alpha: float, eps: float, weight_decay: float, momentum: float,
@@ -307,20 +310,27 @@ def _grad(p, g, weight_decay: float, maximize: bool, decoupled: bool = False, lr
     return g
 
 
-def _lerp_(avg, x, weight: float) -> None:
+def _lerp_(avg, x, weight: float, xp=None, work=None) -> None:
     """``avg += weight * (x - avg)`` in place: a running mean moving toward ``x``. From the
     nearer end, as ``torch.lerp``: ``weight`` 1 gives ``x`` exactly, however far ``avg`` was
-    (Adafactor's first step, or its ``beta2_decay=0``)."""
+    (Adafactor's first step, or its ``beta2_decay=0``). ``work`` (an array of ``avg``'s shape
+    and dtype, on ``xp``) holds the intermediate instead of new arrays: the same numbers."""
+    diff = x - avg if work is None else xp.subtract(x, avg, out=work)
     if weight < 0.5:
-        avg += weight * (x - avg)
+        diff *= weight
+        avg += diff
     else:
-        avg[...] = x - (x - avg) * (1 - weight)
+        diff *= 1 - weight
+        avg[...] = x
+        avg -= diff
 
 
-def _average_square_(avg, x, beta: float) -> None:
-    """``avg = beta * avg + (1 - beta) * x^2`` in place."""
+def _average_square_(avg, x, beta: float, xp=None, work=None) -> None:
+    """``avg = beta * avg + (1 - beta) * x^2`` in place (``work`` as in ``_lerp_``)."""
     avg *= beta
-    avg += (1 - beta) * (x * x)
+    square = x * x if work is None else xp.multiply(x, x, out=work)
+    square *= 1 - beta
+    avg += square
 
 
 def _rms(xp, x):
