@@ -133,7 +133,9 @@ def _first_max_masks(xp, x, out, geo: Geometry):
     holds its window's first maximum (a NaN, where the window has one)."""
     padded = _padded(xp, x, geo, -math.inf)
     nan_out = out != out
-    has_nan = bool(nan_out.any())  # (usually not: the NaN terms are then left out)
+    # Usually no NaN: the NaN terms are then left out. Only NumPy's answer is free; on a GPU
+    # reading it would wait for the device, so the terms stay.
+    has_nan = bool(nan_out.any()) if xp is np else True
     windows = geo.windows()
     last = len(windows) - 1
     taken = None  # where an earlier position held the maximum
