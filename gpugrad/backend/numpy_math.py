@@ -19,6 +19,16 @@ def _is_zero(v) -> bool:
     return v.__class__ in (int, float) and v == 0
 
 
+def _ones_where(cond, int_type, value: bool):
+    """Integers of ``int_type``: all bits set where the bool ``cond`` is ``value``, else 0."""
+    mask = cond.astype(int_type)
+    if value:
+        np.negative(mask, out=mask)  # True -> all ones
+    else:
+        np.subtract(mask, 1, out=mask)  # False -> all ones
+    return mask
+
+
 def _select(cond, arr, keep_where_true: bool):
     """``arr`` where ``cond`` (or where not ``cond``), else +0.0, by bit masking."""
     if not isinstance(arr, np.ndarray) or arr.dtype.kind != "f":  # (or a subclass: compiler)
@@ -26,25 +36,19 @@ def _select(cond, arr, keep_where_true: bool):
     if cond.shape != arr.shape:
         cond, arr = np.broadcast_arrays(cond, arr)
     int_type = _INT_OF[arr.dtype.itemsize]
-    mask = cond.astype(int_type)
-    if keep_where_true:
-        np.negative(mask, out=mask)  # True -> all ones
-    else:
-        np.subtract(mask, 1, out=mask)  # False -> all ones
-    return (arr.view(int_type) & mask).view(arr.dtype)
+    return (arr.view(int_type) & _ones_where(cond, int_type, keep_where_true)).view(arr.dtype)
 
 
 def _blend(cond, a, b):
-    """``a`` where ``cond``, else ``b``, for two float arrays of one dtype and a bool ``cond``,
-    by bit masking (about a third of ``np.where``'s time on a random mask); else None."""
+    """``a`` where ``cond``, else ``b``, for two float arrays of one dtype, by bit masking
+    (about a third of ``np.where``'s time on a random mask); else None."""
     if (not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray) or a.dtype != b.dtype
-            or a.dtype.kind != "f" or cond.dtype != bool):
+            or a.dtype.kind != "f"):
         return None
     if not cond.shape == a.shape == b.shape:
         cond, a, b = np.broadcast_arrays(cond, a, b)
     int_type = _INT_OF[a.dtype.itemsize]
-    mask = cond.astype(int_type)
-    np.negative(mask, out=mask)  # True -> all ones
+    mask = _ones_where(cond, int_type, True)
     out = a.view(int_type) & mask
     np.invert(mask, out=mask)
     mask &= b.view(int_type)
@@ -62,7 +66,7 @@ class NumpyMath:
 
     @staticmethod
     def where(cond, a, b):
-        if isinstance(cond, np.ndarray):
+        if isinstance(cond, np.ndarray) and cond.dtype == bool:  # (np.where reads others' truth)
             if _is_zero(b):
                 out = _select(cond, a, True)
                 if out is not None:

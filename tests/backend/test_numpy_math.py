@@ -56,3 +56,6 @@ def test_where_between_arrays_of_other_kinds_falls_back():
         np.testing.assert_array_equal(got, want)
     got = NumpyMath.where(np.array([0.5, 0.0]), np.array([1.0, 2.0]), np.array([3.0, 4.0]))
     np.testing.assert_array_equal(got, [1.0, 4.0])  # a float condition: nonzero is true
+    for cond in (np.array([0.5, 0.0]), np.array([2, 0])):  # with zero: the same truth
+        np.testing.assert_array_equal(NumpyMath.where(cond, np.array([1.0, 2.0]), 0), [1.0, 0.0])
+        np.testing.assert_array_equal(NumpyMath.where(cond, 0, np.array([1.0, 2.0])), [0.0, 2.0])
