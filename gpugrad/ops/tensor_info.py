@@ -162,10 +162,10 @@ def is_shared(self: Tensor) -> bool:
 def share_memory_(self: Tensor) -> Tensor:
     """Move this CPU tensor's memory into shared memory, where processes started after (or
     sent the tensor through ``gpugrad.multiprocessing``) read and write the same values;
-    returns self, and does nothing for a tensor shared already. Refused for a view, or while
-    other tensors use the memory (``_shared_memory.py``); and for CUDA tensors, which PyTorch
-    shares through CUDA IPC and gpugrad would send as copies, so that what other processes
-    wrote would never reach this one."""
+    returns self, and does nothing for a tensor shared already. Refused while other tensors or
+    arrays use the memory (the tensor a view views among them: ``_shared_memory.py``); and for
+    CUDA tensors, which PyTorch shares through CUDA IPC and gpugrad would send as copies, so
+    that what other processes wrote would never reach this one."""
     if self.device.type == "cuda":
         raise NotImplementedError(
             "share_memory_(): gpugrad sends CUDA tensors to other processes as copies (PyTorch "
