@@ -54,6 +54,7 @@ from ._typeinfo import (
     preserve_format,
     strided,
 )
+from ._windows import *  # noqa: F403
 from .autograd import (
     enable_grad,
     inference_mode,

@@ -1,7 +1,6 @@
 """More factories with PyTorch's names and signatures: tensors of given strides
 (``empty_strided``, ``empty_permuted``), views of Python buffers and arrays (``frombuffer``,
-``asarray``), ``logspace``, the deprecated inclusive ``range``, the signal windows (Hann,
-Hamming, Blackman, Bartlett, Kaiser), and binomial and Poisson samples.
+``asarray``), ``logspace`` and the deprecated inclusive ``range``.
 """
 
 from __future__ import annotations
@@ -12,10 +11,8 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import device as _device_cls
-from ._generator import rng_for
 from ._typeinfo import check_factory_options
 from ._warnings import warn_user
-from .autograd.function import Function
 from .factories import (
     _backend_for,
     _finish,
@@ -29,8 +26,6 @@ from .tensor import Tensor
 
 __all__ = [
     "empty_strided", "empty_permuted", "frombuffer", "asarray", "logspace", "range",
-    "hann_window", "hamming_window", "blackman_window", "bartlett_window", "kaiser_window",
-    "binomial", "poisson",
 ]
 
 _pyrange = range
@@ -228,180 +223,3 @@ def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,  #
     backend = _backend_for(device)
     data = start + np.arange(n, dtype=np.float64) * step
     return _finish(backend.asarray(data.astype(d.np)), backend, requires_grad)
-
-
-# ------------------------------------------------------------------------- windows
-def _window(fn: str, window_length: int, periodic: bool, dtype, layout, device,
-            requires_grad: bool, pin_memory: bool, formula) -> Tensor:
-    """A window of ``window_length`` points: ``formula(k, n)`` at k = 0 .. n-1 over n points,
-    n = ``window_length`` + 1 when ``periodic`` (the last point dropped, for spectral
-    analysis), else ``window_length``. Computed in float64, cast to ``dtype``."""
-    check_factory_options(layout, pin_memory, fn)
-    if isinstance(window_length, bool) or not isinstance(window_length, (int, np.integer)):
-        raise TypeError(f"{fn}(): argument 'window_length' (position 1) must be int, not "
-                        f"{type(window_length).__name__}")
-    if window_length < 0:
-        raise RuntimeError(f"{fn} requires non-negative window_length, got "
-                           f"window_length={window_length}")
-    d = _float_dtype(dtype)
-    if not d.is_floating_point:
-        raise RuntimeError(f"{fn} expects floating point dtypes, got: {d}")
-    n = window_length + 1 if periodic else window_length
-    return _window_tensor(window_length, n, d, device, requires_grad, formula)
-
-
-def _window_tensor(length: int, n: int, d, device, requires_grad: bool, formula) -> Tensor:
-    """``formula(k, n)`` at k = 0 .. length-1 (ones for a length of 0 or 1), computed in float64
-    and cast to the dtype ``d``: the windows here and ``signal.windows``, after their checks."""
-    backend = _backend_for(device)
-    if length <= 1:
-        values = np.ones(length)
-    else:
-        values = formula(np.arange(length, dtype=np.float64), n)
-    return _finish(backend.asarray(values.astype(d.np)), backend, requires_grad)
-
-
-def _cosine_sum(*coefficients):
-    """``sum_j (-1)^j a_j cos(2 pi j k / (n - 1))``: Hann, Hamming, Blackman, Nuttall."""
-    def formula(k, n):
-        phase = 2 * np.pi * k / (n - 1)
-        return sum((-1) ** j * a * np.cos(j * phase) for j, a in enumerate(coefficients))
-    return formula
-
-
-def _triangle(k, n):
-    """Bartlett's window ``1 - |2k / (n - 1) - 1|``."""
-    return 1 - np.abs(2 * k / (n - 1) - 1)
-
-
-def _kaiser(beta: float):
-    """``I0(beta sqrt(1 - (2k / (n - 1) - 1)^2)) / I0(beta)``, I0 the modified Bessel function
-    of order 0."""
-    def formula(k, n):
-        ratio = 2 * k / (n - 1) - 1
-        return np.i0(beta * np.sqrt(np.clip(1 - ratio * ratio, 0, None))) / np.i0(beta)
-    return formula
-
-
-def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """``0.5 - 0.5 cos(2 pi k / (N - 1))``."""
-    return _window("hann_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, _cosine_sum(0.5, 0.5))
-
-
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
-                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """``alpha - beta cos(2 pi k / (N - 1))``."""
-    return _window("hamming_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, _cosine_sum(alpha, beta))
-
-
-def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False,
-                    pin_memory: bool = False) -> Tensor:
-    """``0.42 - 0.5 cos(2 pi k / (N - 1)) + 0.08 cos(4 pi k / (N - 1))``."""
-    return _window("blackman_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, _cosine_sum(0.42, 0.5, 0.08))
-
-
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False,
-                    pin_memory: bool = False) -> Tensor:
-    """The triangle ``1 - |2k / (N - 1) - 1|``."""
-    return _window("bartlett_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, _triangle)
-
-
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
-                  dtype=None, layout=None, device=None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
-    """``I0(beta sqrt(1 - (2k / (N - 1) - 1)^2)) / I0(beta)``, I0 the modified Bessel function
-    of order 0."""
-    return _window("kaiser_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, pin_memory, _kaiser(beta))
-
-
-# ------------------------------------------------------------------------- sampling
-class _Sample(Function):
-    """A draw from a distribution whose parameters are the inputs; the gradients are zero,
-    as PyTorch's (``node_name`` set per distribution)."""
-
-    @staticmethod
-    def forward(ctx, draw, *params):
-        ctx.shapes = [p._data.shape for p in params]
-        return params[0]._new(draw())
-
-    @staticmethod
-    def backward(ctx, grad):
-        xp = grad._backend.xp
-        return (None, *(Tensor._make(xp.zeros(s, grad._data.dtype), grad._backend)
-                        for s in ctx.shapes))
-
-
-class _Poisson(_Sample):
-    node_name = "PoissonBackward0"
-
-
-class _Binomial(_Sample):
-    node_name = "BinomialBackward0"
-
-
-def _host_stream(backend, generator, fn: str) -> np.random.Generator:
-    """A NumPy generator seeded from one draw of ``generator`` (or the device's default):
-    binomial and Poisson samples are drawn on the host for every device, so that one code
-    path serves both (the draws then follow the device generator's seed)."""
-    rng = rng_for(generator, backend, fn)
-    seed = backend.randint(0, 2**62, (), np.int64, rng)
-    return np.random.default_rng(int(backend.to_numpy(seed)))
-
-
-def poisson(input: Tensor, generator=None) -> Tensor:
-    """A Poisson sample with rate ``input`` (non-negative, floating) at each element."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"poisson(): argument 'input' (position 1) must be Tensor, not "
-                        f"{type(input).__name__}")
-    if not input.is_floating_point():
-        raise NotImplementedError(
-            f'"poisson_cpu" not implemented for {dt.SCALAR_TYPE_NAMES[input.dtype.name]!r}')
-    backend = input._backend
-    rates = backend.to_numpy(input._data).astype(np.float64)
-    if (rates < 0).any() or np.isnan(rates).any():
-        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    stream = _host_stream(backend, generator, "poisson")
-
-    def draw():
-        return backend.asarray(stream.poisson(rates).astype(input._data.dtype))
-
-    return _Poisson.apply(draw, input)
-
-
-def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
-    """The number of successes of ``count`` trials with success probability ``prob``, drawn at
-    each element (both floating, of one dtype; ``prob`` broadcast to ``count``'s shape)."""
-    for name, t in (("count", count), ("prob", prob)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"binomial(): argument '{name}' must be Tensor, not "
-                            f"{type(t).__name__}")
-        if not t.is_floating_point():
-            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: "
-                             f"{dt.SCALAR_TYPE_NAMES[t.dtype.name]}")
-    if prob.dtype is not count.dtype:
-        raise RuntimeError(f"Found dtype {dt.SCALAR_TYPE_NAMES[prob.dtype.name]} but expected "
-                           f"{dt.SCALAR_TYPE_NAMES[count.dtype.name]}")
-    if prob._backend is not count._backend:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
-                           f"two devices, {count.device} and {prob.device}!")
-    backend = count._backend
-    n = backend.to_numpy(count._data).astype(np.float64)
-    p = np.broadcast_to(backend.to_numpy(prob._data).astype(np.float64), n.shape)
-    if (n < 0).any() or ((p < 0) | (p > 1)).any() or np.isnan(p).any():
-        raise RuntimeError("binomial: count must be non-negative and prob in [0, 1]")
-    stream = _host_stream(backend, generator, "binomial")
-
-    def draw():
-        return backend.asarray(stream.binomial(n.astype(np.int64), p)
-                               .astype(count._data.dtype))
-
-    return _Binomial.apply(draw, count, prob)

@@ -1,6 +1,7 @@
 """Random factories with PyTorch's names and signatures: ``rand``, ``randn``, ``randint``,
-``randperm`` and their ``*_like`` forms. Each draws from ``generator`` (a ``gpugrad.Generator``
-of the device the tensor is made on) or, without one, from that device's default generator."""
+``randperm``, their ``*_like`` forms, and ``binomial`` and ``poisson`` samples. Each draws from
+``generator`` (a ``gpugrad.Generator`` of the device the tensor is made on) or, without one,
+from that device's default generator."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import numpy as np
 from . import _dtype as dt
 from ._generator import rng_for
 from ._warnings import warn_user
+from .autograd.function import Function
 from .factories import _backend_for, _finish, _float_dtype, _like, _size, laid_out_like
 from .tensor import Tensor
 
-__all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like"]
+__all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
+           "binomial", "poisson"]
 
 
 def _random_float_dtype(dtype, fn: str):
@@ -168,3 +171,87 @@ def randint_like(input: Tensor, low, high=None, *, generator=None, dtype=None, l
     return laid_out_like(randint(low, high, input.shape, generator=generator, dtype=d,
                                  device=dev), input, memory_format, requires_grad,
                          "randint_like")
+
+
+# ------------------------------------------------------------------------- binomial, Poisson
+class _Sample(Function):
+    """A draw from a distribution whose parameters are the inputs; the gradients are zero,
+    as PyTorch's (``node_name`` set per distribution)."""
+
+    @staticmethod
+    def forward(ctx, draw, *params):
+        ctx.shapes = [p._data.shape for p in params]
+        return params[0]._new(draw())
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = grad._backend.xp
+        return (None, *(Tensor._make(xp.zeros(s, grad._data.dtype), grad._backend)
+                        for s in ctx.shapes))
+
+
+class _Poisson(_Sample):
+    node_name = "PoissonBackward0"
+
+
+class _Binomial(_Sample):
+    node_name = "BinomialBackward0"
+
+
+def _host_stream(backend, generator, fn: str) -> np.random.Generator:
+    """A NumPy generator seeded from one draw of ``generator`` (or the device's default):
+    binomial and Poisson samples are drawn on the host for every device, so that one code
+    path serves both (the draws then follow the device generator's seed)."""
+    rng = rng_for(generator, backend, fn)
+    seed = backend.randint(0, 2**62, (), np.int64, rng)
+    return np.random.default_rng(int(backend.to_numpy(seed)))
+
+
+def poisson(input: Tensor, generator=None) -> Tensor:
+    """A Poisson sample with rate ``input`` (non-negative, floating) at each element."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"poisson(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not input.is_floating_point():
+        raise NotImplementedError(
+            f'"poisson_cpu" not implemented for {dt.SCALAR_TYPE_NAMES[input.dtype.name]!r}')
+    backend = input._backend
+    rates = backend.to_numpy(input._data).astype(np.float64)
+    if (rates < 0).any() or np.isnan(rates).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    stream = _host_stream(backend, generator, "poisson")
+
+    def draw():
+        return backend.asarray(stream.poisson(rates).astype(input._data.dtype))
+
+    return _Poisson.apply(draw, input)
+
+
+def binomial(count: Tensor, prob: Tensor, generator=None) -> Tensor:
+    """The number of successes of ``count`` trials with success probability ``prob``, drawn at
+    each element (both floating, of one dtype; ``prob`` broadcast to ``count``'s shape)."""
+    for name, t in (("count", count), ("prob", prob)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"binomial(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+        if not t.is_floating_point():
+            raise ValueError(f"binomial only supports floating-point dtypes for {name}, got: "
+                             f"{dt.SCALAR_TYPE_NAMES[t.dtype.name]}")
+    if prob.dtype is not count.dtype:
+        raise RuntimeError(f"Found dtype {dt.SCALAR_TYPE_NAMES[prob.dtype.name]} but expected "
+                           f"{dt.SCALAR_TYPE_NAMES[count.dtype.name]}")
+    if prob._backend is not count._backend:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {count.device} and {prob.device}!")
+    backend = count._backend
+    n = backend.to_numpy(count._data).astype(np.float64)
+    p = np.broadcast_to(backend.to_numpy(prob._data).astype(np.float64), n.shape)
+    if (n < 0).any() or ((p < 0) | (p > 1)).any() or np.isnan(p).any():
+        raise RuntimeError("binomial: count must be non-negative and prob in [0, 1]")
+    stream = _host_stream(backend, generator, "binomial")
+
+    def draw():
+        return backend.asarray(stream.binomial(n.astype(np.int64), p)
+                               .astype(count._data.dtype))
+
+    return _Binomial.apply(draw, count, prob)

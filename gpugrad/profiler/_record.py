@@ -186,13 +186,14 @@ def uninstall() -> None:
 
 def _targets(gpugrad, nn, optim, function_cls):
     """(owner, attribute, wrapper) for everything ``install`` wraps."""
-    from gpugrad import _torch_aliases, factories, factories_more, sampling
+    from gpugrad import _torch_aliases, _windows, factories, factories_more, sampling
     from gpugrad.nn.functional import _toplevel
     from gpugrad.ops import TOPICS
 
     top = set()
     methods = set()
-    for module in (*TOPICS, _torch_aliases, factories, factories_more, sampling, _toplevel):
+    for module in (*TOPICS, _torch_aliases, factories, factories_more, _windows, sampling,
+                   _toplevel):
         top.update(module.__all__)
         methods.update(getattr(module, "METHODS", ()))
     for name in sorted(top - _NOT_OPS):

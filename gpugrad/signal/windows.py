@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._typeinfo import strided
+from .._windows import _cosine_sum, _kaiser, _triangle, _window_tensor
 from ..factories import _float_dtype
-from ..factories_more import _cosine_sum, _kaiser, _triangle, _window_tensor
 from ..tensor import Tensor
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine",
