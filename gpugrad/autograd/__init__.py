@@ -31,11 +31,16 @@ __all__ = [
 
 
 def _as_tuple(x):
+    """One tensor (or ``GradientEdge``) as a 1-tuple, any other iterable as the tuple of its
+    items, as PyTorch reads ``outputs``, ``inputs`` and their gradients: a generator such as
+    ``model.parameters()``, ``dict.values()`` or a ``ParameterList`` are taken too."""
+    from ..tensor import Tensor
+
     if x is None:
         return None
-    if isinstance(x, (tuple, list)) and not isinstance(x, graph.GradientEdge):
-        return tuple(x)
-    return (x,)
+    if isinstance(x, (Tensor, graph.GradientEdge)):
+        return (x,)
+    return tuple(x)
 
 
 def _inputs_at_edges(inputs):
@@ -117,7 +122,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
     seeds, ones = _seed_grads(outputs, grads, create_graph)
     inputs = _as_tuple(inputs)
     if inputs is not None and len(inputs) == 0:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     if inputs is not None:
         inputs = _inputs_at_edges(inputs)
     run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs, accumulate=True,
@@ -135,6 +140,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
 
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if len(inputs) == 0:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     grads = _as_tuple(grad_outputs) or (None,) * len(outputs)
     if len(grads) != len(outputs):
         raise RuntimeError(

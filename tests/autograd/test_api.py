@@ -118,6 +118,50 @@ def test_autograd_grad_allow_unused():
     assert gu is None and gx.tolist() == [2.0, 2.0]
 
 
+_ITERABLE_CALLS = {
+    # how MAML-style code hands its tensors over: any iterable, as PyTorch takes
+    "grad_of_dict_values": lambda lib, w, d: lib.autograd.grad((w * w).sum(), {"w": w}.values()),
+    "grad_of_generator": lambda lib, w, d: lib.autograd.grad((w * w).sum(), (p for p in [w])),
+    "grad_of_parameter_list": lambda lib, w, d: lib.autograd.grad(
+        (d["pl"][0] * w).sum(), d["pl"]),
+    "grad_of_module_parameters": lambda lib, w, d: lib.autograd.grad(
+        d["lin"](w).sum(), d["lin"].parameters()),
+    "grad_outputs_as_iterator": lambda lib, w, d: lib.autograd.grad(
+        {"l": (w * w).sum()}.values(), [w], grad_outputs=iter([lib.tensor(2.0)])),
+    "backward_inputs_as_dict_values": lambda lib, w, d: (w * w).sum().backward(
+        inputs={"w": w}.values()) or (w.grad,),
+    "backward_of_generator": lambda lib, w, d: lib.autograd.backward(
+        t for t in [(w * 3).sum()]) or (w.grad,),
+}
+
+
+@pytest.mark.parametrize("call", sorted(_ITERABLE_CALLS))
+def test_autograd_takes_any_iterable_of_tensors_as_torch(call):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (gpugrad, torch):
+        lib.manual_seed(0)
+        w = lib.ones(3, requires_grad=True)
+        d = {"w": w, "pl": lib.nn.ParameterList([lib.nn.Parameter(lib.full((3,), 2.0))]),
+             "lin": lib.nn.Linear(3, 2)}
+        d["lin"].load_state_dict({"weight": lib.ones(2, 3), "bias": lib.zeros(2)})
+        results.append([g.tolist() for g in _ITERABLE_CALLS[call](lib, w, d)])
+    assert results[0] == results[1]
+
+
+def test_empty_or_non_iterable_inputs_raise_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (gpugrad, torch):
+        w = lib.ones(3, requires_grad=True)
+        with pytest.raises(RuntimeError, match=r"^`inputs` argument to `grad\(\)` cannot be empty"):
+            lib.autograd.grad((w * w).sum(), [])
+        with pytest.raises(RuntimeError,
+                           match=r"^`inputs` argument to `backward\(\)` cannot be empty"):
+            (w * w).sum().backward(inputs=[])
+        with pytest.raises(TypeError, match="not iterable"):
+            lib.autograd.grad((w * w).sum(), 5)
+
+
 def test_higher_order_gradients_with_create_graph():
     x = gpugrad.tensor([0.5, 1.5], dtype=gpugrad.float64, requires_grad=True)
     y = (x.sin() * x.exp()).sum()
