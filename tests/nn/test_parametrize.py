@@ -78,6 +78,26 @@ def test_old_weight_norm_matches_pytorch_and_removes():
     _compare(*runs)
 
 
+def test_old_weight_norm_state_dict_loads_into_the_new_one_as_pytorch():
+    """A checkpoint of ``nn.utils.weight_norm`` (``weight_g``/``weight_v``) loads into
+    ``parametrizations.weight_norm``, nested or not; the caller's dict is left as it was."""
+    for m in (gpugrad, torch):
+        with pytest.warns(FutureWarning):
+            old = m.nn.Sequential(m.nn.utils.weight_norm(_linear(m)))
+        new = m.nn.Sequential(m.nn.utils.parametrizations.weight_norm(m.nn.Linear(3, 4)))
+        new.double()
+        saved = old.state_dict()
+        keys = list(saved)
+        assert str(new.load_state_dict(saved)) == "<All keys matched successfully>"
+        assert list(saved) == keys == ["0.bias", "0.weight_g", "0.weight_v"]
+        np.testing.assert_allclose(new[0].weight.detach().numpy(), W, rtol=1e-12)
+        partial = {k: v for k, v in saved.items() if k != "0.weight_v"}  # only g: not renamed
+        result = new.load_state_dict(partial, strict=False)
+        assert result.unexpected_keys == ["0.weight_g"]
+        assert result.missing_keys == ["0.parametrizations.weight.original0",
+                                       "0.parametrizations.weight.original1"]
+
+
 def test_new_spectral_norm_matches_pytorch():
     runs = []
     for m in (gpugrad, torch):

@@ -38,8 +38,19 @@ class _WeightNorm(Module):
 
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (norms over every dim but ``dim``):
-    ``parametrizations.<name>.original0`` is g, ``original1`` is v."""
+    ``parametrizations.<name>.original0`` is g, ``original1`` is v. A state dict saved with
+    the older ``nn.utils.weight_norm`` (``<name>_g``, ``<name>_v``) loads into it, as in
+    PyTorch."""
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def rename_old_entries(state_dict, prefix, local_metadata, strict, missing_keys,
+                           unexpected_keys, error_msgs):
+        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g_key in state_dict and v_key in state_dict:
+            state_dict[f"{prefix}parametrizations.{name}.original0"] = state_dict.pop(g_key)
+            state_dict[f"{prefix}parametrizations.{name}.original1"] = state_dict.pop(v_key)
+
+    module._register_load_state_dict_pre_hook(rename_old_entries)
     return module
 
 
