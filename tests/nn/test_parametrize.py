@@ -98,6 +98,16 @@ def test_old_weight_norm_state_dict_loads_into_the_new_one_as_pytorch():
                                        "0.parametrizations.weight.original1"]
 
 
+def test_old_weight_norm_warns_from_its_own_module_as_pytorch():
+    """The deprecation is attributed to the library's file, not the caller's line, so the
+    default filters show it once however many modules a program normalises."""
+    for m in (gpugrad, torch):
+        with pytest.warns(FutureWarning) as caught:
+            m.nn.utils.weight_norm(_linear(m))
+        path = caught[0].filename.replace("\\", "/")
+        assert path.endswith("nn/utils/weight_norm.py") and m.__name__ in path, path
+
+
 def test_new_spectral_norm_matches_pytorch():
     runs = []
     for m in (gpugrad, torch):

@@ -25,9 +25,10 @@ class WeightNorm:
 
     @staticmethod
     def apply(module: Module, name: str, dim: int | None) -> WeightNorm:
-        warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
-                      "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning,
-                      stacklevel=3)
+        # (attributed to this line, as PyTorch's to its own: shown once a process under the
+        # default filters, not once a calling line)
+        warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "  # noqa: B028
+                      "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning)
         for hook in module._forward_pre_hooks.values():
             if isinstance(hook, WeightNorm) and hook.name == name:
                 raise RuntimeError("Cannot register two weight_norm hooks on the same parameter "
