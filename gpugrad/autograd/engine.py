@@ -129,7 +129,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool, inpu
 def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_unused) -> tuple:
     """``autograd.grad``'s result: the gradient of each of ``inputs`` (Tensors or None)."""
     results = []
-    for t in inputs:
+    for index, t in enumerate(inputs):
         if t.grad_fn is not None:
             g = captured[(id(t.grad_fn), t._output_nr)]
             g = None if g is None else _as_tensor(g, t)
@@ -138,8 +138,8 @@ def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_u
             g = None if entry is None else _run_tensor_hooks(t._hooks, _as_tensor(entry[1], t))
         if g is None and not allow_unused:
             raise RuntimeError(
-                "One of the differentiated Tensors appears to not have been used in the graph. "
-                "Set allow_unused=True if this is the desired behavior."
+                f"The differentiated Tensor at index {index} appears to not have been used in "
+                "the graph. Set allow_unused=True if this is the desired behavior."
             )
         if g is not None and not create_graph and id(g._data) in fresh_ids:
             g = Tensor._make(g._data.copy(), g._backend)

@@ -162,6 +162,40 @@ def test_empty_or_non_iterable_inputs_raise_as_torch():
             lib.autograd.grad((w * w).sum(), 5)
 
 
+_CYCLE_WARNING_SCRIPT = """
+import warnings, sys
+import {lib} as torch
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    x = torch.ones(1, requires_grad=True)
+    torch.autograd.grad((x ** 3).sum(), x, create_graph=True)  # grad: no cycle, no warning
+    print(len(caught))
+    (x ** 3).sum().backward(create_graph=True)
+    (x ** 3).sum().backward(create_graph=True)
+    print(len(caught), caught[-1].category.__name__, "reference cycle" in str(caught[-1].message))
+"""
+
+
+def test_backward_with_create_graph_warns_once_a_process_as_torch():
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    outputs = [subprocess.run([sys.executable, "-c", _CYCLE_WARNING_SCRIPT.format(lib=lib)],
+                              capture_output=True, text=True, check=True).stdout.split()
+               for lib in ("gpugrad", "torch")]
+    assert outputs[0] == outputs[1] == ["0", "1", "UserWarning", "True"]
+
+
+def test_unused_input_error_names_its_index_as_torch():
+    torch = pytest.importorskip("torch")
+    for lib in (gpugrad, torch):
+        x, t = lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="^The differentiated Tensor at index 1 appears "
+                                               "to not have been used in the graph"):
+            lib.autograd.grad((x * 2).sum(), [x, t])
+
+
 def test_higher_order_gradients_with_create_graph():
     x = gpugrad.tensor([0.5, 1.5], dtype=gpugrad.float64, requires_grad=True)
     y = (x.sin() * x.exp()).sum()
