@@ -115,8 +115,9 @@ class LBFGS(Optimizer):
         t = state.get("t")
         old_dirs = [_array(v) for v in state.get("old_dirs", [])]
         old_steps = [_array(v) for v in state.get("old_stps", [])]
-        rho = list(state.get("ro", []))
-        h_diag = state.get("H_diag", 1.0)
+        rho = [_array(v) for v in state.get("ro", [])]
+        h_diag = _array(state.get("H_diag", 1))
+        alpha = [_array(v) for v in state["al"]] if "al" in state else None
         prev_grad = _array(state.get("prev_flat_grad"))
         prev_loss = state.get("prev_loss")
 
@@ -126,13 +127,15 @@ class LBFGS(Optimizer):
             state["n_iter"] += 1
 
             # The direction: steepest descent first, then the two-loop recursion.
+            # Its scalars stay in the parameters' dtype (PyTorch's 0-d tensors), so a float32
+            # run rounds where PyTorch's does.
             if state["n_iter"] == 1:
                 d = -grad
-                old_dirs, old_steps, rho, h_diag = [], [], [], 1.0
+                old_dirs, old_steps, rho, h_diag = [], [], [], 1
             else:
                 y = grad - prev_grad
                 s = d * t
-                ys = float(xp.dot(y, s))
+                ys = xp.dot(y, s)
                 if ys > 1e-10:  # keep the curvature pair only if it is positive
                     if len(old_dirs) == history_size:
                         old_dirs.pop(0)
@@ -141,8 +144,10 @@ class LBFGS(Optimizer):
                     old_dirs.append(y)
                     old_steps.append(s)
                     rho.append(1.0 / ys)
-                    h_diag = ys / float(xp.dot(y, y))
-                d = _two_loop(xp, -grad, old_dirs, old_steps, rho, h_diag)
+                    h_diag = ys / xp.dot(y, y)
+                if alpha is None:
+                    alpha = [None] * history_size
+                d = _two_loop(xp, -grad, old_dirs, old_steps, rho, h_diag, alpha)
             prev_grad = grad.copy()
             prev_loss = loss
 
@@ -181,30 +186,36 @@ class LBFGS(Optimizer):
         like = self._params[0]
         state.update(
             d=_tensor(d, like), t=t, old_dirs=[_tensor(v, like) for v in old_dirs],
-            old_stps=[_tensor(v, like) for v in old_steps], ro=rho, H_diag=h_diag,
+            old_stps=[_tensor(v, like) for v in old_steps], ro=[_tensor(v, like) for v in rho],
+            H_diag=h_diag if isinstance(h_diag, int) else _tensor(h_diag, like),
             prev_flat_grad=_tensor(prev_grad, like), prev_loss=prev_loss)
+        if alpha is not None:
+            state["al"] = [_tensor(v, like) for v in alpha]
         return first_loss
 
 
-def _two_loop(xp, q, old_dirs, old_steps, rho, h_diag):
+def _two_loop(xp, q, old_dirs, old_steps, rho, h_diag, alpha):
     """``-H g`` for ``q = -g``: L-BFGS's two-loop recursion over the stored pairs (``old_dirs``
     the gradient changes y, ``old_steps`` the steps s, ``rho`` = 1 / (y . s)), with
-    ``h_diag * I`` as the initial inverse Hessian. Overwrites ``q``."""
-    alpha = [0.0] * len(old_dirs)
+    ``h_diag * I`` as the initial inverse Hessian. Overwrites ``q``, and the first entries of
+    ``alpha`` (PyTorch's ``al``, kept in the state) with the first loop's coefficients."""
     for i in range(len(old_dirs) - 1, -1, -1):
-        alpha[i] = float(xp.dot(old_steps[i], q)) * rho[i]
+        alpha[i] = xp.dot(old_steps[i], q) * rho[i]
         q -= alpha[i] * old_dirs[i]
     r = q * h_diag
     for i in range(len(old_dirs)):
-        beta = float(xp.dot(old_dirs[i], r)) * rho[i]
+        beta = xp.dot(old_dirs[i], r) * rho[i]
         r += (alpha[i] - beta) * old_steps[i]
     return r
 
 
 def _array(value):
+    """A state entry's array (a Tensor's), or the value itself (None, a number, or an entry
+    of an older gpugrad state, which kept the scalars as Python floats)."""
     return value._data if isinstance(value, Tensor) else value
 
 
 def _tensor(array, like):
-    """``array`` as a tensor on ``like``'s backend (None stays None)."""
-    return None if array is None else like._new(array)
+    """``array`` (or a scalar of its dtype, as 0-d) as a tensor on ``like``'s backend (None
+    stays None)."""
+    return None if array is None else like._new(like._backend.xp.asarray(array))

@@ -74,6 +74,19 @@ def test_iterates_match_torch(kw, dtype):
     assert g_state["n_iter"] == t_state["n_iter"]
     assert len(g_state["old_dirs"]) == len(t_state["old_dirs"])
     assert ours[-1][0] < ours[0][0]
+    # the state holds what PyTorch's holds: the two-loop coefficients ("al") and the scalars
+    # as 0-d tensors of the parameters' dtype
+    assert sorted(g_state) == sorted(t_state)
+    for key in ("H_diag", "ro", "al"):
+        if key not in t_state:
+            continue
+        ours_, theirs_ = (st[key] if isinstance(st[key], list) else [st[key]]
+                          for st in (g_state, t_state))
+        assert len(ours_) == len(theirs_)
+        for a, b in zip(ours_, theirs_):
+            assert isinstance(a, gpugrad.Tensor) == isinstance(b, torch.Tensor), key
+            if isinstance(b, torch.Tensor):
+                assert a.dim() == b.dim() == 0 and a.dtype.name == str(b.dtype)[6:], key
 
 
 def test_strong_wolfe_takes_the_same_line_search_steps_on_rosenbrock():
