@@ -284,8 +284,13 @@ class Tensor(TensorMetadata):
 
     @property
     def data(self) -> Tensor:
-        """This tensor's data, detached from the graph (shares memory)."""
-        return self.detach()
+        """This tensor's data, detached from the graph (shares memory). Unlike ``detach()``'s,
+        its version counter is its own, as in PyTorch: writing through ``.data`` (an EMA's
+        ``copy_``, a ``clamp_``) between forward and backward is not an in-place change that
+        autograd refuses, and backward then reads the new values."""
+        alias = self._view(self._data)
+        alias._vc = _new_counter()
+        return alias
 
     @data.setter
     def data(self, value: Tensor) -> None:

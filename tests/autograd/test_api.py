@@ -27,6 +27,28 @@ def test_data_property_is_detached_alias():
     assert np.shares_memory(x.data.numpy(), x.detach().numpy())
 
 
+def test_writes_through_data_are_not_in_place_changes_for_autograd_as_torch():
+    """``.data`` has a version counter of its own (``detach()`` shares the tensor's): backward
+    after an EMA-style write through it reads the new values instead of refusing."""
+    torch = pytest.importorskip("torch")
+    for m in (gpugrad, torch):
+        w = m.nn.Parameter(m.tensor([1.0, 2.0]))
+        y = (w * w).sum()
+        w.data.mul_(2)
+        y.backward()
+        assert w.grad.tolist() == [4.0, 8.0] and w._version == 0
+        x = m.tensor([1.0, 2.0], requires_grad=True)
+        e = x.exp()
+        e.data.mul_(0)
+        e.sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0]
+        z = m.tensor([1.0], requires_grad=True)
+        s = (z * z).sum()
+        z.detach().mul_(2)  # detach() shares the counter: refused
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            s.backward()
+
+
 def test_retain_grad_on_non_leaf():
     x = gpugrad.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3
