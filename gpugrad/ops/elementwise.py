@@ -15,6 +15,7 @@ from .. import _dtype as dt
 from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import UNARY
+from ._grad_of_input import keep_input
 from ._util import Tensor, float_result, grad_state, math_ns
 
 _NEEDS_ONE = (True,)
@@ -44,7 +45,10 @@ class _Unary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         saved = ctx.saved_tensors if ctx.saves else (None,)
         x, y = (saved[0], None) if ctx.saves == "x" else (None, saved[0])
-        return UNARY[ctx.op].grad(math_ns(), grad, x, y)
+        grad_input = UNARY[ctx.op].grad(math_ns(), grad, x, y)
+        if ctx.op == "relu":  # (a mask of the output: PyTorch's threshold_backward)
+            return keep_input("ThresholdBackwardBackward0", grad_input, y)
+        return grad_input
 
     def _array_backward(self, grad):
         saves = self.saves

@@ -9,6 +9,7 @@ on the saved inputs, so it is differentiable again.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ._grad_of_input import keep_input
 from ._util import math_ns
 
 
@@ -190,4 +191,5 @@ class LeakyRelu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return math_ns().where(x > 0, grad, grad * ctx.negative_slope), None
+        grad_input = math_ns().where(x > 0, grad, grad * ctx.negative_slope)
+        return keep_input("LeakyReluBackwardBackward0", grad_input, x), None

@@ -4,7 +4,8 @@
 
 Each is a ``where`` between its pieces, with the comparisons PyTorch's kernels use, so the
 gradient at a breakpoint is PyTorch's too (e.g. ``hardtanh``'s is 0 at ``min_val``), and a
-constant piece gets no gradient.
+constant piece gets no gradient. ``hardtanh`` (and ``relu6``) is one node, as PyTorch's, whose
+gradient stays a function of the input under ``create_graph`` (``ops/_grad_of_input.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _dtype as dt
+from ...autograd.function import Function
 from ...autograd.grad_mode import no_grad
+from ...ops._grad_of_input import keep_input
 from ...ops._util import Tensor, check_tensor, math_ns
 from ...sampling import rand_like
 from ._pointwise import float_only, maybe_in_place
@@ -32,9 +35,29 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if not input.is_floating_point():
         return maybe_in_place(input, inplace, lambda x: x.clamp(min_val, max_val))
-    where = math_ns().where
-    return maybe_in_place(input, inplace, lambda x: where(
-        x <= min_val, min_val, where(x >= max_val, max_val, x)))
+    return maybe_in_place(input, inplace, lambda x: Hardtanh.apply(x, min_val, max_val))
+
+
+class Hardtanh(Function):
+    """``input`` clamped to ``[min_val, max_val]`` (NaN stays NaN); the gradient passes
+    strictly inside the bounds."""
+
+    node_name = "HardtanhBackward0"
+
+    @staticmethod
+    def forward(ctx, x, min_val, max_val):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min_val, max_val)
+        xp, xd = x._backend.xp, x._data
+        out = xp.where(xd <= min_val, min_val, xp.where(xd >= max_val, max_val, xd))
+        return x._new(out.astype(xd.dtype, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        grad_input = math_ns().where((x <= lo) | (x >= hi), 0.0, grad)
+        return keep_input("HardtanhBackwardBackward0", grad_input, x), None, None
 
 
 def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
