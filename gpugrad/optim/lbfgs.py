@@ -52,6 +52,10 @@ class LBFGS(Optimizer):
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        self._params = self.param_groups[0]["params"]  # (a copy of the optimizer steps too)
+
     # ------------------------------------------------------------- the flat vector
     def _xp(self):
         return self._params[0]._backend.xp

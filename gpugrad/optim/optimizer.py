@@ -111,14 +111,26 @@ class Optimizer:
             self.add_param_group(group)
 
     def __repr__(self) -> str:
-        lines = [type(self).__name__ + " ("]
-        for i, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {i}")
-            for key in sorted(group):
-                if key != "params":
-                    lines.append(f"    {key}: {group[key]}")
-        lines.append(")")
-        return "\n".join(lines)
+        text = type(self).__name__ + " ("
+        for i, group in enumerate(self.param_groups):  # (a blank line between groups)
+            text += f"\nParameter Group {i}\n"
+            text += "".join(f"    {key}: {group[key]}\n" for key in sorted(group)
+                            if key != "params")
+        return text + ")"
+
+    def __getstate__(self) -> dict:
+        """What a copy or a pickle keeps, as PyTorch: options, state and groups (no hooks)."""
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore ``state`` (from a copy, a pickle or ``load_state_dict``). Subclasses that
+        add options override it to fill them in groups saved before (calling this first, as
+        PyTorch's do); here every option the groups lack takes its default."""
+        self.__dict__.update(state)
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                if default is not required:
+                    group.setdefault(name, default)
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters (with its own options) to optimize."""
@@ -133,6 +145,17 @@ class Optimizer:
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
         params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]  # from named_parameters()
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            params = [p[1] for p in params]
+        for group in self.param_groups:
+            if bool(names) != ("param_names" in group):
+                kind = "with names" if names else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {kind} to the optimizer")
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -142,6 +165,8 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
         group = dict(param_group, params=params)
+        if names:
+            group["param_names"] = names
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(
@@ -302,8 +327,11 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore options and state from ``state_dict()`` (copied; state tensors are cast to
-        each parameter's dtype and device, except ``step``)."""
+        """Restore options and state from ``state_dict()``, as PyTorch: the groups' options are
+        copied, the state tensors cast to each parameter's device and (a floating parameter's)
+        dtype, ``step`` excepted, and shared where they already match; state under an index
+        that names no parameter is kept as it is. Ends by calling ``__setstate__``."""
+        state_dict = dict(state_dict)  # (shallow, so that the hooks may edit it)
         for hook in tuple(self.__dict__.get("_load_state_dict_pre_hooks", {}).values()):
             new = hook(self, state_dict)
             if new is not None:
@@ -313,8 +341,7 @@ class Optimizer:
             hook(self)
 
     def _load(self, state_dict: dict) -> None:
-        state_dict = copy.deepcopy(dict(state_dict))
-        groups, saved_groups = self.param_groups, state_dict["param_groups"]
+        groups, saved_groups = self.param_groups, copy.deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
@@ -326,16 +353,17 @@ class Optimizer:
         for group, saved in zip(groups, saved_groups):
             for p, i in zip(group["params"], saved["params"]):
                 by_index[i] = p
-        self.state = defaultdict(dict)
+        state = defaultdict(dict)
         for key, value in state_dict["state"].items():
-            key = int(key)
-            if key not in by_index:
-                continue
-            p = by_index[key]
-            self.state[p] = {name: _cast_state(name, v, p) for name, v in value.items()}
-        for i, (group, saved) in enumerate(zip(groups, saved_groups)):
-            new = dict(saved, params=group["params"])
-            groups[i] = new
+            p = by_index.get(key)
+            state[key if p is None else p] = value if p is None else _cast_state(p, value)
+        new_groups = []
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+            new_groups.append(saved)
+        self.__setstate__({"state": state, "param_groups": new_groups})
 
 
 def _with_numbers(group: dict) -> dict:
@@ -364,12 +392,19 @@ def _check_implementation_options(defaults: dict) -> None:
         )
 
 
-def _cast_state(name: str, value, param: Tensor):
-    if not isinstance(value, Tensor):
-        return value
-    with no_grad():
-        if name == "step":
+def _cast_state(param: Tensor, value, key=None):
+    """A loaded state entry for ``param``, as PyTorch casts it: tensors to the parameter's
+    device and, when the parameter is floating point, its dtype (``step`` keeps its own);
+    dicts and other collections entry by entry."""
+    if isinstance(value, Tensor):
+        if key == "step":
             return value
-        if value.is_floating_point():
-            return value.to(device=param.device, dtype=param.dtype)
-        return value.to(device=param.device)
+        with no_grad():
+            if param.is_floating_point():
+                return value.to(device=param.device, dtype=param.dtype)
+            return value.to(device=param.device)
+    if isinstance(value, dict):
+        return {k: _cast_state(param, v, key=k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_state(param, v) for v in value)
+    return value
