@@ -71,11 +71,25 @@ def _tensor(s, node):
 
 
 def _raise_modified(s, node) -> None:
-    data = s[_DATA] if s[_TENSOR] is None else s[_TENSOR]._data
+    """PyTorch's error: the variable's type and shape, the node whose output it is now (an
+    input's current history, none for a leaf; an output's own node) named as PyTorch names it
+    there, its version and the one saved."""
+    from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype
+
+    t = s[_TENSOR]
+    data, fn, nr = ((s[_DATA], node, s[_OUTPUT_NR]) if t is None
+                    else (t._data, t.grad_fn, t._output_nr))
+    device = ".cuda" if node._backend.name == "cuda" else ""
+    kind = f"gpugrad{device}.{SCALAR_TYPE_NAMES[from_numpy_dtype(data.dtype).name]}Tensor"
+    name = "" if fn is None else fn.name().replace("Backward", "")
+    name = name[:-1] if name.endswith("0") else name  # (MulBackward0: "Mul")
+    source = "" if fn is None else f", which is output {nr} of {name},"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{data.dtype} {list(data.shape)}], which is output 0 of {node.name()}, is "
-        f"at version {s[_VC].value}; expected version {s[_VERSION]} instead."
+        f"operation: [{kind} {list(data.shape)}]{source} is at version {s[_VC].value}; expected "
+        f"version {s[_VERSION]} instead. Hint: enable anomaly detection to find the operation "
+        "that failed to compute its gradient, with "
+        "gpugrad.autograd.set_detect_anomaly(True, check_nan=False)."
     )
 
 

@@ -418,3 +418,32 @@ def test_mark_dirty_on_the_second_output_of_a_node_rebases_its_history():
         (out.sum() + first.sum()).backward()
         grads.append((a.grad.tolist(), seen))
     assert grads[0] == grads[1] == ([8.0, 8.0], [[1.0, 1.0]])
+
+
+def _modified_variable_message(m, case):
+    x = m.ones(4, 2, requires_grad=True)
+    if case == "leaf":
+        y = x * x
+        with m.no_grad():
+            x.mul_(2)
+    elif case == "input":
+        t = x * 1
+        y = t * t
+        t.mul_(2)
+    elif case == "output":
+        t = x.exp()
+        y = t.exp()
+        t.mul_(2)
+    else:
+        t = x[:2] * 1
+        y = t.sin()
+        t.unsqueeze_(0)
+    with pytest.raises(RuntimeError) as info:
+        y.sum().backward()
+    return str(info.value).replace("torch.", "gpugrad.")
+
+
+@pytest.mark.parametrize("case", ["leaf", "input", "output", "reshaped_in_place"])
+def test_modified_variable_error_reads_as_torch(case):
+    torch = pytest.importorskip("torch")
+    assert _modified_variable_message(gpugrad, case) == _modified_variable_message(torch, case)

@@ -302,3 +302,28 @@ def test_unpool_errors():
         F.max_unpool2d(v, i.int(), 2)
     with pytest.raises(RuntimeError, match="invalid max index"):
         F.max_unpool2d(v, i + 100, 2)
+
+
+_SAME_PADDING_SCRIPT = """
+import warnings
+import {lib} as torch
+F = torch.nn.functional
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    F.conv1d(torch.ones(1, 1, 5), torch.ones(1, 1, 3), padding="same")  # even total: silent
+    F.conv1d(torch.ones(1, 1, 5), torch.ones(1, 1, 2), padding="same", dilation=2)
+    print(len(caught))
+    torch.nn.Conv2d(1, 1, 4, padding="same")(torch.ones(1, 1, 4, 4))
+    F.conv1d(torch.ones(1, 1, 5), torch.ones(1, 1, 2), padding="same")
+    print(len(caught), "zero-padded copy" in str(caught[-1].message))
+"""
+
+
+def test_uneven_same_padding_warns_once_a_process_as_torch():
+    import subprocess
+    import sys
+
+    outputs = [subprocess.run([sys.executable, "-c", _SAME_PADDING_SCRIPT.format(lib=lib)],
+                              capture_output=True, text=True, check=True).stdout.split()
+               for lib in ("gpugrad", "torch")]
+    assert outputs[0] == outputs[1] == ["0", "1", "True"]

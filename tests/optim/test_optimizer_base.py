@@ -114,3 +114,13 @@ def test_load_casts_nested_state_shares_matching_tensors_and_keeps_unknown_entri
         assert state["state"][0]["n"].dtype == lib.int64  # the caller's dict is left alone
     assert results[0] == results[1] == ("float64", "float64", "float64", "float32", True, 2,
                                         {"x": 1})
+
+
+def test_resuming_a_scheduler_without_initial_lr_raises_as_torch():
+    messages = []
+    for lib in LIBS:
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=0.1)
+        with pytest.raises(KeyError) as info:
+            lib.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1.0, last_epoch=3)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
