@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 
-__all__ = ["warn_user"]
+__all__ = ["warn_user", "warn_user_once"]
 
 
 def warn_user(message: str, category=UserWarning) -> None:
@@ -16,3 +16,14 @@ def warn_user(message: str, category=UserWarning) -> None:
     while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "gpugrad":
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+_warned_once: set = set()
+
+
+def warn_user_once(message: str, category=UserWarning) -> None:
+    """``warn_user``, the first time this process reaches ``message`` only: PyTorch's warnings
+    raised once a process (its ``TORCH_WARN_ONCE``), whatever the warning filters say."""
+    if message not in _warned_once:
+        _warned_once.add(message)
+        warn_user(message, category)

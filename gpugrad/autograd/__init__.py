@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._warnings import warn_user
+from .._warnings import warn_user_once
 from .anomaly_mode import (
     detect_anomaly,
     is_anomaly_check_nan_enabled,
@@ -42,23 +42,6 @@ def _as_tuple(x):
     if isinstance(x, (Tensor, graph.GradientEdge)):
         return (x,)
     return tuple(x)
-
-
-_reference_cycle_warned = False
-
-
-def _warn_reference_cycle_once() -> None:
-    """PyTorch's warning, once a process, for ``backward(create_graph=True)``: each ``.grad``
-    it leaves holds a graph that holds its leaf."""
-    global _reference_cycle_warned
-    if not _reference_cycle_warned:
-        _reference_cycle_warned = True
-        warn_user(
-            "Using backward() with create_graph=True will create a reference cycle between the "
-            "parameter and its gradient which can cause a memory leak. We recommend using "
-            "autograd.grad when creating the graph to avoid this. If you have to use this "
-            "function, make sure to reset the .grad fields of your parameters to None after use "
-            "to break the cycle and avoid the leak.")
 
 
 def _inputs_at_edges(inputs):
@@ -136,8 +119,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph: bool =
         )
     if retain_graph is None:
         retain_graph = create_graph
-    if create_graph:
-        _warn_reference_cycle_once()
+    if create_graph:  # each .grad left holds a graph that holds its leaf
+        warn_user_once(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.")
     outputs = _outputs_at_edges(outputs, grads)
     seeds, ones = _seed_grads(outputs, grads, create_graph)
     inputs = _as_tuple(inputs)

@@ -11,7 +11,7 @@ item assignment, ``resize_``) and ``Tensor.set_`` raise NotImplementedError.
 from __future__ import annotations
 
 from .._typeinfo import channels_last as channels_last_format
-from .._warnings import warn_user
+from .._warnings import warn_user_once
 from ._util import Tensor
 from .strided import _memory, _root
 from .tensor_info import _lowest_address
@@ -121,14 +121,11 @@ _TYPED_STORAGE_WARNING = (
     "only storage class. This should only matter to you if you are using storages directly.  "
     "To access UntypedStorage directly, use tensor.untyped_storage() instead of "
     "tensor.storage()")
-_warned = [False]  # PyTorch warns once per process
 
 
 def storage(self: Tensor) -> TypedStorage:
     """Deprecated: ``untyped_storage()`` seen as elements of this tensor's dtype."""
-    if not _warned[0]:
-        _warned[0] = True
-        warn_user(_TYPED_STORAGE_WARNING)
+    warn_user_once(_TYPED_STORAGE_WARNING)
     return TypedStorage(untyped_storage(self), self.dtype)
 
 

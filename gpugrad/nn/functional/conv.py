@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from ... import _dtype as dt
-from ..._warnings import warn_user
+from ..._warnings import warn_user_once
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Fold, Geometry, Unfold
 
@@ -124,19 +124,6 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     return out if batched else out.squeeze(0)
 
 
-_warned_uneven_same_padding = False
-
-
-def _warn_uneven_same_padding() -> None:
-    """PyTorch's warning, once a process, for ``padding='same'`` that pads one side more (an
-    even kernel with an odd dilation): its kernels then pad a copy of the input."""
-    global _warned_uneven_same_padding
-    if not _warned_uneven_same_padding:
-        _warned_uneven_same_padding = True
-        warn_user("Using padding='same' with even kernel lengths and odd dilation may require a "
-                  "zero-padded copy of the input be created")
-
-
 def _conv_pads(padding, hw, kernel, dilation, stride) -> tuple:
     """(before, after) per dim for an int/tuple padding, ``'valid'`` or ``'same'`` (extra
     padding at the end when the total is odd, as PyTorch)."""
@@ -152,8 +139,9 @@ def _conv_pads(padding, hw, kernel, dilation, stride) -> tuple:
         for k, d in zip(kernel, dilation):
             total = d * (k - 1)
             pads += [total // 2, total - total // 2]
-            if total % 2:
-                _warn_uneven_same_padding()
+            if total % 2:  # one side padded more: PyTorch's kernels pad a copy, and say so
+                warn_user_once("Using padding='same' with even kernel lengths and odd dilation "
+                               "may require a zero-padded copy of the input be created")
         return tuple(pads)
     return _symmetric(_ntuple(padding, "padding", len(kernel)))
 
