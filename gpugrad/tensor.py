@@ -289,7 +289,7 @@ class Tensor(TensorMetadata):
         ``copy_``, a ``clamp_``) between forward and backward is not an in-place change that
         autograd refuses, and backward then reads the new values."""
         alias = self._view(self._data)
-        alias._vc = _new_counter()
+        alias._vc = type(self._vc)()  # (of its kind: an inference tensor's stays one)
         return alias
 
     @data.setter
