@@ -30,6 +30,9 @@ class UnaryFormula(NamedTuple):
     float_only: bool = True  # integer inputs are promoted to the default float dtype
     node: str = ""  # PyTorch's node name when it is not "<Op>Backward0"
     public: bool = True  # gpugrad.<op>, Tensor.<op> and Tensor.<op>_; False: nn.functional's
+    # PyTorch's node for the gradient where ``grad`` masks by what it saves: under create_graph
+    # the gradient stays a recorded function of that tensor (``ops/_grad_of_input.py``)
+    grad_node: str = ""
 
 
 class BinaryFormula(NamedTuple):
@@ -81,7 +84,7 @@ UNARY: dict[str, UnaryFormula] = {
     "sigmoid": UnaryFormula(_sigmoid, lambda m, g, x, y: g * y * (1 - y), "y"),
     # As PyTorch: relu(nan) = nan, and the gradient passes wherever the output is not <= 0.
     "relu": UnaryFormula(lambda m, x: m.maximum(x, 0), lambda m, g, x, y: m.where(y <= 0, 0, g),
-                         "y", float_only=False),
+                         "y", float_only=False, grad_node="ThresholdBackwardBackward0"),
     "reciprocal": UnaryFormula(lambda m, x: 1 / x, lambda m, g, x, y: -g * y * y, "y"),
     "square": UnaryFormula(lambda m, x: x * x, lambda m, g, x, y: 2 * g * x, "x",
                            float_only=False, node="PowBackward0"),

@@ -45,10 +45,9 @@ class _Unary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         saved = ctx.saved_tensors if ctx.saves else (None,)
         x, y = (saved[0], None) if ctx.saves == "x" else (None, saved[0])
-        grad_input = UNARY[ctx.op].grad(math_ns(), grad, x, y)
-        if ctx.op == "relu":  # (a mask of the output: PyTorch's threshold_backward)
-            return keep_input("ThresholdBackwardBackward0", grad_input, y)
-        return grad_input
+        f = UNARY[ctx.op]
+        grad_input = f.grad(math_ns(), grad, x, y)
+        return keep_input(f.grad_node, grad_input, saved[0]) if f.grad_node else grad_input
 
     def _array_backward(self, grad):
         saves = self.saves

@@ -1,9 +1,11 @@
 """What the optimizers share besides ``Optimizer``: PyTorch's checks of the common options,
-grouping parameters by a key, and new state tensors (step counters, buffers like a parameter)."""
+grouping parameters by a key, new state tensors (step counters, buffers like a parameter) and
+loaded ones cast to their parameter."""
 
 from __future__ import annotations
 
 from .._dtype import float32, float64, get_default_dtype
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 
 
@@ -51,3 +53,21 @@ def zeros_state(p: Tensor) -> Tensor:
 def full_state(p: Tensor, value: float) -> Tensor:
     """A state buffer shaped, typed and placed like ``p``, filled with ``value``."""
     return p._new(p._backend.xp.full(p._data.shape, value, p._data.dtype))
+
+
+def cast_loaded_state(param: Tensor, value, key=None):
+    """A loaded state entry for ``param``, as PyTorch casts it: tensors to the parameter's
+    device and, when the parameter is floating point, its dtype (``step`` keeps its own);
+    dicts and other collections entry by entry."""
+    if isinstance(value, Tensor):
+        if key == "step":
+            return value
+        with no_grad():
+            if param.is_floating_point():
+                return value.to(device=param.device, dtype=param.dtype)
+            return value.to(device=param.device)
+    if isinstance(value, dict):
+        return {k: cast_loaded_state(param, v, key=k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(cast_loaded_state(param, v) for v in value)
+    return value

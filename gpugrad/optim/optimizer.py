@@ -10,7 +10,7 @@ from .. import _capture
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle, add_hook
-from ._state import grouped
+from ._state import cast_loaded_state, grouped
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
@@ -356,7 +356,7 @@ class Optimizer:
         state = defaultdict(dict)
         for key, value in state_dict["state"].items():
             p = by_index.get(key)
-            state[key if p is None else p] = value if p is None else _cast_state(p, value)
+            state[key if p is None else p] = value if p is None else cast_loaded_state(p, value)
         new_groups = []
         for group, saved in zip(groups, saved_groups):
             saved["params"] = group["params"]
@@ -390,21 +390,3 @@ def _check_implementation_options(defaults: dict) -> None:
             "differentiable=True is not supported: gpugrad's optimizer steps update the "
             "parameters outside the autograd graph"
         )
-
-
-def _cast_state(param: Tensor, value, key=None):
-    """A loaded state entry for ``param``, as PyTorch casts it: tensors to the parameter's
-    device and, when the parameter is floating point, its dtype (``step`` keeps its own);
-    dicts and other collections entry by entry."""
-    if isinstance(value, Tensor):
-        if key == "step":
-            return value
-        with no_grad():
-            if param.is_floating_point():
-                return value.to(device=param.device, dtype=param.dtype)
-            return value.to(device=param.device)
-    if isinstance(value, dict):
-        return {k: _cast_state(param, v, key=k) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_cast_state(param, v) for v in value)
-    return value
