@@ -116,6 +116,12 @@ class Programs(RuleBasedStateMachine):
             except RuntimeError as e:  # e.g. a saved tensor was modified in place
                 outcomes.append("version" if "inplace" in str(e) else str(e))
         assert outcomes[0] == outcomes[1], outcomes
+        if outcomes[0] is not None:
+            # A failed backward leaves no gradient behind in gpugrad (leaves are written once
+            # the pass is through); PyTorch may already have accumulated into the leaves its
+            # engine reached before the failing node. Start both again from no gradients.
+            for leaf in self.leaves:
+                leaf.g.grad = leaf.t.grad = None
 
     @precondition(lambda self: self.leaves)
     @rule(data=st.data(), to_none=st.booleans())
