@@ -17,6 +17,10 @@ from ._device import device, get_default_device, get_device_module, set_default_
 from ._dtype import (
     bfloat16,
     bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     dtype,
     float,
@@ -143,12 +147,14 @@ from .compiler import compile  # noqa: E402
 from .cuda import OutOfMemoryError  # noqa: E402
 from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
-from .ops import _unsigned  # noqa: E402
+from .ops import _complex, _unsigned  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 _arg_adapter.install(__import__(__name__))  # axis=, keepdims=, out= where PyTorch takes them
 # the ops PyTorch refuses for uint16, uint32, uint64, checked from their first use on
 _dtype.on_first_unsigned_use(lambda: _unsigned.install(__import__(__name__)))
+# the ops that compute on complex tensors (the others refuse them), from their first use on
+_dtype.on_first_complex_use(lambda: _complex.install(__import__(__name__)))
 amp.policy.install(__import__(__name__))
 
 cpu = amp.legacy.make_modules(cuda)

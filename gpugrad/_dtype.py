@@ -11,17 +11,19 @@ import numpy as np
 __all__ = [
     "dtype", "float32", "float64", "float16", "bfloat16", "int8", "int16", "int32", "int64",
     "uint8", "uint16", "uint32", "uint64", "bool", "float", "double", "half", "short", "int",
-    "long",
+    "long", "complex64", "complex128", "cfloat", "cdouble",
     "get_default_dtype", "set_default_dtype", "promote_types", "result_type",
 ]
 
-_BOOL, _INT, _FLOAT = 0, 1, 2  # categories, in promotion order
+_BOOL, _INT, _FLOAT, _COMPLEX = 0, 1, 2, 3  # categories, in promotion order
 
 # NumPy kinds of the floating dtypes: ``"f"``, and ``"V"`` for ``ml_dtypes.bfloat16`` (NumPy has no
 # bfloat16 of its own; the ``ml_dtypes`` package adds it as a user dtype of kind "V"). gpugrad holds
 # no other "V" dtype, so ``arr.dtype.kind in FLOAT_KINDS`` tells a floating array and
 # ``kind == "V"`` a bfloat16 one.
 FLOAT_KINDS = "fV"
+# The kinds a tensor that requires grad may have: the floating ones and complex ("c").
+GRAD_KINDS = "fVc"
 
 
 class dtype:
@@ -41,16 +43,22 @@ class dtype:
 
     @property
     def is_complex(self) -> bool:
-        return False
+        return self._category == _COMPLEX
 
     def to_real(self) -> dtype:
-        """The real dtype of this one's values: itself (gpugrad has no complex dtypes)."""
-        return self
+        """The real dtype of this one's values: a complex dtype's parts, else itself."""
+        return _COMPLEX_PARTS.get(self.name, self)
 
-    def to_complex(self):
-        """PyTorch's complex counterpart of a floating dtype; gpugrad has none."""
-        raise NotImplementedError(f"to_complex(): gpugrad has no complex dtypes (asked of "
-                                  f"{self.name})")
+    def to_complex(self) -> dtype:
+        """The complex dtype whose parts are this floating dtype (a complex one: itself)."""
+        if self.is_complex:
+            return self
+        name = _COMPLEX_OF.get(self.name)
+        if name is None:
+            if self is float16:
+                return _complex_of(self)  # (raises: no complex32 here)
+            raise RuntimeError(f"Unknown Complex ScalarType for {SCALAR_TYPE_NAMES[self.name]}")
+        return _BY_NAME[name]
 
     def __repr__(self) -> str:
         return f"gpugrad.{self.name}"
@@ -79,26 +87,58 @@ class _Bfloat16(dtype):
         return self._np
 
 
-class _LimitedUnsigned(dtype):
-    """uint16, uint32, uint64, PyTorch's "limited support" unsigned types: creation, casts,
-    views, equality and a few ops (``ops/_unsigned.py`` refuses the rest as PyTorch does, and
-    ``promote_types`` refuses to mix them with another non-floating type). Their NumPy dtype
-    is handed out through ``np``, so that the first use of one (a factory, a cast, an array
-    of that type made a tensor) runs the hooks of ``on_first_unsigned_use`` first: a program
-    that never uses them pays nothing for those checks."""
+class _Gate:
+    """Hooks to run on the first use of a group of dtypes (the limited unsigned ones, the
+    complex ones): until then the group's NumPy dtypes are not in ``_FROM_NP``, so that a
+    program that never uses them pays nothing for their checks."""
 
-    __slots__ = ("_np",)
+    __slots__ = ("dtypes", "hooks")
 
-    def __init__(self, name: str, np_dtype):
-        self.name, self._np = name, np.dtype(np_dtype)
+    def __init__(self):
+        self.dtypes, self.hooks = [], []  # hooks: None once opened
+
+    def on_open(self, hook) -> None:
+        """Call ``hook()`` before the group's first use (now, if that was)."""
+        if self.hooks is None:
+            hook()
+        else:
+            self.hooks.append(hook)
+
+    def open(self) -> None:
+        hooks, self.hooks = self.hooks, None
+        _FROM_NP.update((d._np, d) for d in self.dtypes)
+        for hook in hooks:
+            hook()
+
+
+class _GatedDtype(dtype):
+    """A dtype of a ``_Gate``'s group: its NumPy dtype is handed out through ``np``, so that the
+    first use of one (a factory, a cast, an array of that type made a tensor) opens the gate."""
+
+    __slots__ = ("_np", "_gate")
+
+    def __init__(self, name: str, np_dtype, gate: _Gate, category: int):
+        self.name, self._np, self._gate = name, np.dtype(np_dtype), gate
         self.itemsize = self._np.itemsize
-        self._category, self.is_floating_point, self.is_signed = _INT, False, False
+        self._category, self.is_floating_point = category, False
+        self.is_signed = category == _COMPLEX
+        gate.dtypes.append(self)
 
     @property
     def np(self):
-        if _first_use_hooks is not None:
-            _first_unsigned_use()
+        if self._gate.hooks is not None:
+            self._gate.open()
         return self._np
+
+
+_UNSIGNED_GATE, _COMPLEX_GATE = _Gate(), _Gate()
+
+
+def _limited_unsigned(name: str, np_dtype) -> dtype:
+    """uint16, uint32, uint64, PyTorch's "limited support" unsigned types: creation, casts,
+    views, equality and a few ops (``ops/_unsigned.py`` refuses the rest as PyTorch does, and
+    ``promote_types`` refuses to mix them with another non-floating type)."""
+    return _GatedDtype(name, np_dtype, _UNSIGNED_GATE, _INT)
 
 
 float16 = dtype("float16", np.float16)
@@ -106,9 +146,9 @@ bfloat16 = _Bfloat16()
 float32 = dtype("float32", np.float32)
 float64 = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
-uint16 = _LimitedUnsigned("uint16", np.uint16)
-uint32 = _LimitedUnsigned("uint32", np.uint32)
-uint64 = _LimitedUnsigned("uint64", np.uint64)
+uint16 = _limited_unsigned("uint16", np.uint16)
+uint32 = _limited_unsigned("uint32", np.uint32)
+uint64 = _limited_unsigned("uint64", np.uint64)
 int8 = dtype("int8", np.int8)
 int16 = dtype("int16", np.int16)
 int32 = dtype("int32", np.int32)
@@ -116,9 +156,16 @@ int64 = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)  # noqa: A001 - PyTorch's name
 half, float, double = float16, float32, float64  # noqa: A001
 short, int, long = int16, int32, int64  # noqa: A001
+# Complex tensors: a first set of ops computes on them (``ops/_complex.py`` refuses the rest).
+complex64 = _GatedDtype("complex64", np.complex64, _COMPLEX_GATE, _COMPLEX)
+complex128 = _GatedDtype("complex128", np.complex128, _COMPLEX_GATE, _COMPLEX)
+cfloat, cdouble = complex64, complex128
+_COMPLEX_PARTS = {"complex64": float32, "complex128": float64}
+_COMPLEX_OF = {"float32": "complex64", "float64": "complex128", "bfloat16": "complex64"}
+COMPLEX = frozenset((complex64, complex128))
 
 _ALL = (float16, bfloat16, float32, float64, uint8, int8, int16, int32, int64, bool, uint16,
-        uint32, uint64)
+        uint32, uint64, complex64, complex128)
 LIMITED_UNSIGNED = frozenset((uint16, uint32, uint64))
 # their NumPy dtypes, for checks on raw arrays
 LIMITED_UNSIGNED_NP = frozenset(d._np for d in LIMITED_UNSIGNED)
@@ -127,6 +174,7 @@ SCALAR_TYPE_NAMES = {
     "float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double",
     "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
     "bool": "Bool", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64",
+    "complex64": "ComplexFloat", "complex128": "ComplexDouble",
 }
 
 # The C++ element types, as PyTorch's matmul names them in its dtype error.
@@ -135,6 +183,7 @@ CPP_TYPE_NAMES = {
     "float64": "double", "uint8": "unsigned char", "int8": "signed char", "int16": "short int",
     "int32": "int", "int64": "long int", "bool": "bool", "uint16": "short unsigned int",
     "uint32": "unsigned int", "uint64": "long unsigned int",
+    "complex64": "c10::complex<float>", "complex128": "c10::complex<double>",
 }
 
 
@@ -143,26 +192,12 @@ def not_implemented_for(kernel: str, d: dtype) -> NotImplementedError:
     return NotImplementedError(f'"{kernel}" not implemented for {SCALAR_TYPE_NAMES[d.name]!r}')
 
 
-# bfloat16 and the limited unsigned types join on first use
-_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16 and d not in LIMITED_UNSIGNED}
-_first_use_hooks: list | None = []  # None once a limited unsigned type has been used
-
-
-def on_first_unsigned_use(hook) -> None:
-    """Call ``hook()`` before the first use of uint16, uint32 or uint64 (now, if that was)."""
-    if _first_use_hooks is None:
-        hook()
-    else:
-        _first_use_hooks.append(hook)
-
-
-def _first_unsigned_use() -> None:
-    global _first_use_hooks
-    hooks, _first_use_hooks = _first_use_hooks, None
-    _FROM_NP.update((d._np, d) for d in LIMITED_UNSIGNED)
-    for hook in hooks:
-        hook()
+# bfloat16 and the gated dtypes join on first use
+_FROM_NP = {d.np: d for d in _ALL if d is not bfloat16 and not isinstance(d, _GatedDtype)}
+on_first_unsigned_use = _UNSIGNED_GATE.on_open
+on_first_complex_use = _COMPLEX_GATE.on_open
 _BY_NAME = {d.name: d for d in _ALL}
+_GATED = tuple(d for d in _ALL if isinstance(d, _GatedDtype))
 
 
 def _by_name(name: str) -> dtype:
@@ -180,8 +215,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
     except (KeyError, TypeError):
         if _is_bfloat16(np_dtype):
             return bfloat16
-        for d in LIMITED_UNSIGNED:
-            if _first_use_hooks is not None and d._np == np_dtype:
+        for d in _GATED:
+            if d._gate.hooks is not None and d._np == np_dtype:
                 d.np  # noqa: B018 - the first use: runs the hooks, adds them to _FROM_NP
                 return d
         raise TypeError(
@@ -205,7 +240,7 @@ def _is_bfloat16(np_dtype) -> bool:
 
 def to_dtype(value) -> dtype:
     """Accept a gpugrad dtype, a NumPy dtype or a Python type (float, int, bool)."""
-    if value.__class__ is dtype or value is bfloat16 or value in LIMITED_UNSIGNED:
+    if isinstance(value, dtype):
         return value
     if value is _pyfloat:
         return get_default_dtype()
@@ -213,10 +248,12 @@ def to_dtype(value) -> dtype:
         return int64
     if value is _pybool:
         return bool
+    if value is _pycomplex:
+        return _default_float.to_complex()
     return from_numpy_dtype(value)
 
 
-_pyfloat, _pyint, _pybool = type(0.0), type(0), type(True)
+_pyfloat, _pyint, _pybool, _pycomplex = type(0.0), type(0), type(True), type(0j)
 _default_float = float32
 
 
@@ -246,8 +283,19 @@ def promote_types(a: dtype, b: dtype) -> dtype:
             f"{SCALAR_TYPE_NAMES[a.name]} and {SCALAR_TYPE_NAMES[b.name]}")
     if a._category != b._category:
         hi, lo = (a, b) if a._category > b._category else (b, a)
+        if hi._category == _COMPLEX and lo._category == _FLOAT:
+            return _complex_of(promote_types(hi.to_real(), lo))  # complex64, float64: complex128
         return hi
     return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def _complex_of(d: dtype) -> dtype:
+    """The complex dtype with parts of floating dtype ``d``; float16 has none here (PyTorch's
+    complex32 is experimental there and absent here)."""
+    if d is float16:
+        raise RuntimeError("gpugrad has no complex32 (ComplexHalf): use float32 or float64 "
+                           "with complex numbers")
+    return d.to_complex()
 
 
 def can_cast(from_: dtype, to: dtype) -> bool:
@@ -256,7 +304,8 @@ def can_cast(from_: dtype, to: dtype) -> bool:
 
 
 # PyTorch ranks operands in three tiers: tensors with dims, 0-d tensors, Python scalars.
-# A lower tier only changes the result when its category (bool < int < float) is higher.
+# A lower tier only changes the result when its category (bool < int < float < complex) is
+# higher; a complex one over a floating one keeps the floating one's precision.
 _TIER_DIM, _TIER_ZERO, _TIER_SCALAR = 0, 1, 2
 _result_cache: dict = {}
 
@@ -266,6 +315,8 @@ def _combine(higher, lower):
         return lower
     if lower is None:
         return higher
+    if lower._category == _COMPLEX and higher._category == _FLOAT:
+        return _complex_of(higher)  # the parts keep the higher tier's precision
     return lower if lower._category > higher._category else higher
 
 
@@ -275,6 +326,8 @@ def _scalar_dtype(value) -> dtype:
         return bool
     if t is _pyint:
         return int64
+    if t is _pycomplex:
+        return _default_float.to_complex()
     return _default_float
 
 
@@ -323,6 +376,8 @@ class _Probe:
 _OVERFLOW_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
                         "int64": "int64_t", "float32": "float", "uint16": "uint16_t",
                         "uint32": "uint32_t", "uint64": "uint64_t"}
+_REAL_TYPE_NAMES = {"float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+                    "bool": "bool"}
 _FLOAT32_MAX = np.finfo(np.float32).max.item()
 
 
@@ -334,6 +389,9 @@ def fit_scalar(value, d: dtype):
     finite number must not exceed float32's range. Arithmetic (``x + 300``) wraps instead and
     does not come here."""
     # (this module's ``int``, ``float`` and ``bool`` are dtypes: the builtins are spelled out)
+    if isinstance(value, builtins.complex) and not d.is_complex:
+        name = _OVERFLOW_TYPE_NAMES.get(d.name) or _REAL_TYPE_NAMES.get(d.name, d.name)
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
     is_int = isinstance(value, builtins.int) and not isinstance(value, builtins.bool)
     if is_int and not -2**63 <= value < 2**64:  # PyTorch reads a Python int as 64 bits
         raise OverflowError("int too big to convert" if value > 0

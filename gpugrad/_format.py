@@ -98,6 +98,20 @@ class _Formatter:
         return text.rjust(self.max_width)
 
 
+class _ComplexFormatter:
+    """PyTorch's layout of complex values: the real parts and the imaginary parts each take a
+    ``_Formatter`` of their own, and a value shows as ``re+imj`` (the sign of im between)."""
+
+    def __init__(self, shown: np.ndarray):
+        self.real, self.imag = _Formatter(shown.real), _Formatter(shown.imag)
+        self.max_width = self.real.max_width + self.imag.max_width + 1
+
+    def format(self, value) -> str:
+        re = self.real.format(value.real)
+        im = (self.imag.format(value.imag) + "j").lstrip()
+        return re + im if im[0] in "+-" else re + "+" + im
+
+
 def _summarized(arr: np.ndarray) -> np.ndarray:
     """The values a summarized print shows: ``edgeitems`` at each end of every dim."""
     k = PRINT_OPTS.edgeitems
@@ -166,24 +180,32 @@ def tensor_repr(t) -> str:
     if arr.size == 0:
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if d is not dt.get_default_dtype():
+        if d is not dt.get_default_dtype():  # (a complex one too, as PyTorch)
             suffixes.append(f"dtype=gpugrad.{d.name}")
         body = "[]"
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if d not in (dt.get_default_dtype(), dt.int64, dt.bool):
+        if d not in (dt.get_default_dtype(), dt.int64, dt.bool, _default_complex()):
             suffixes.append(f"dtype=gpugrad.{d.name}")
         if arr.dtype == np.float16 or arr.dtype.kind == "V":  # V: bfloat16 (ml_dtypes)
             arr = arr.astype(np.float32)
         summarize = arr.size > PRINT_OPTS.threshold
-        fmt = _Formatter(_summarized(arr) if summarize else arr)
+        shown = _summarized(arr) if summarize else arr
+        fmt = _ComplexFormatter(shown) if arr.dtype.kind == "c" else _Formatter(shown)
         body = _array_str(arr, indent, summarize, fmt)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
+
+
+def _default_complex():
+    """The complex dtype Python complex numbers take (complex64 while the default is float32;
+    None for a default dtype without one, float16)."""
+    d = dt.get_default_dtype()
+    return d.to_complex() if d in (dt.float32, dt.float64, dt.bfloat16) else None
 
 
 def tensor_format(t, spec: str) -> str:

@@ -36,9 +36,9 @@ OUT_NAMES = {
     argsort as_strided_copy asin asinh atan atan2 atanh baddbmm bernoulli bitwise_and
     bitwise_left_shift bitwise_not bitwise_or bitwise_right_shift bitwise_xor bmm bucketize cat
     ceil chain_matmul cholesky cholesky_inverse cholesky_solve clamp clamp_max clamp_min clip
-    column_stack concat concatenate conj_physical copysign cos cosh cross cummax cummin cumprod
-    cumsum deg2rad detach_copy diag diagonal_copy diff digamma div divide dot dstack empty eq
-    erf erfc erfinv exp exp2 expand_copy expm1 eye fix float_power floor floor_divide fmax fmin
+    column_stack complex concat concatenate conj_physical copysign cos cosh cross cummax cummin
+    cumprod cumsum deg2rad detach_copy diag diagonal_copy diff digamma div divide dot dstack empty
+    eq erf erfc erfinv exp exp2 expand_copy expm1 eye fix float_power floor floor_divide fmax fmin
     fmod frac frexp frobenius_norm full gather gcd ge geqrf ger greater greater_equal gt
     hardshrink heaviside histc histogram hstack hypot i0 igamma igammac index_add index_copy
     index_reduce index_select inner inverse isin isneginf isposinf kron kthvalue lcm ldexp le
@@ -47,7 +47,7 @@ OUT_NAMES = {
     lt lu lu_solve lu_unpack masked_select matmul matrix_power matrix_rank max maximum mean
     median min minimum mm mode msort mul multinomial multiply mv mvlgamma nan_to_num nanmean
     nanmedian nanquantile nansum narrow_copy ne neg negative nextafter nonzero nonzero_static
-    norm normal not_equal nuclear_norm ones orgqr outer permute_copy polygamma pow prod qr
+    norm normal not_equal nuclear_norm ones orgqr outer permute_copy polar polygamma pow prod qr
     quantile rad2deg rand randint randn randperm range reciprocal remainder renorm round
     row_stack rsqrt scatter scatter_add scatter_reduce searchsorted select_copy sgn sigmoid sign
     signbit sin sinc sinh slice_copy slice_scatter slogdet softmax solve sort split_copy

@@ -20,6 +20,8 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool):
         return dt.get_default_dtype().np if from_python else arr.dtype
     if kind in "iu":
         return np.int64 if from_python else arr.dtype
+    if kind == "c":
+        return dt.get_default_dtype().to_complex().np if from_python else arr.dtype
     if kind == "b":
         return np.bool_
     if kind in "US":
@@ -43,7 +45,9 @@ def _host_array(data, int64_target: bool = False):
         if leaf_dtypes and None not in leaf_dtypes and not leaf_dtypes <= _PYTHON_LEAVES:
             # NumPy scalars and arrays and tensors among the leaves: all promoted together
             promoted = functools.reduce(dt.promote_types, [
-                dt.get_default_dtype() if d is float else d for d in leaf_dtypes])
+                dt.get_default_dtype() if d is float else
+                dt.get_default_dtype().to_complex() if d is complex else d
+                for d in leaf_dtypes])
             return np.asarray(data, dtype=promoted.np), False
     if hasattr(data, "__cuda_array_interface__") or hasattr(data, "__dlpack__"):
         try:
@@ -79,22 +83,25 @@ def _ragged_message(seq, dim: int):
     return next(filter(None, (_ragged_message(x, dim + 1) for x in seq)), None)
 
 
-_PYTHON_LEAVES = {dt.bool, dt.int64, float}  # float: the default dtype, looked up late
+# float: the default dtype, complex: its complex counterpart, both looked up late
+_PYTHON_LEAVES = {dt.bool, dt.int64, float, complex}
 
 
 def _leaf_dtype(x):
     """A sequence element's own dtype as PyTorch infers it (None: left to NumPy)."""
     if isinstance(x, (np.ndarray, np.generic)):  # first: np.float64 is a Python float
-        return dt.from_numpy_dtype(x.dtype) if x.dtype.kind in "biuf" else None
+        return dt.from_numpy_dtype(x.dtype) if x.dtype.kind in "biufc" else None
     if isinstance(x, bool):
         return dt.bool
     if isinstance(x, int):
         return dt.int64
+    if isinstance(x, complex):
+        return complex
     return float if isinstance(x, float) else None
 
 
 # The leaf dtype of each plain Python number class (float: the default dtype, looked up late)
-_PLAIN_LEAVES = {int: dt.int64, bool: dt.bool, float: float}
+_PLAIN_LEAVES = {int: dt.int64, bool: dt.bool, float: float, complex: complex}
 
 
 def _unwrap_nested(seq, leaf_dtypes: set):

@@ -88,7 +88,7 @@ class TensorMetadata:
         return self._data.dtype.kind in dt.FLOAT_KINDS
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     def stride(self, dim: int | None = None):
         """Strides in elements, as PyTorch reports them."""

@@ -46,24 +46,24 @@ _LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
 # and by its legacy storage class; gpugrad has the first thirteen.
 _DTYPES = {name: getattr(dt, name) for name in (
     "float16", "bfloat16", "float32", "float64", "uint8", "int8", "int16", "int32", "int64",
-    "bool", "uint16", "uint32", "uint64")}
+    "bool", "uint16", "uint32", "uint64", "complex64", "complex128")}
 _STORAGE_DTYPES = {
     "HalfStorage": "float16", "BFloat16Storage": "bfloat16", "FloatStorage": "float32",
     "DoubleStorage": "float64", "ByteStorage": "uint8", "CharStorage": "int8",
     "ShortStorage": "int16", "IntStorage": "int32", "LongStorage": "int64",
-    "BoolStorage": "bool",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
 }
 # PyTorch dtypes and storages gpugrad has no dtype for: named in a clear error when a tensor
 # uses one (a dtype alone, e.g. in a config dict, loads as its name).
 _OTHER_DTYPES = (
-    "complex32", "complex64", "complex128", "float8_e4m3fn",
+    "complex32", "float8_e4m3fn",
     "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "float8_e8m0fnu", "float4_e2m1fn_x2",
     "qint8", "quint8", "qint32", "quint4x2", "quint2x4", "bits8", "bits16", "bits1x8",
     "bits2x4", "bits4x2", "int1", "int2", "int3", "int4", "int5", "int6", "int7", "uint1",
     "uint2", "uint3", "uint4", "uint5", "uint6", "uint7",
 )
 _OTHER_STORAGES = {
-    "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
     "QInt8Storage": "qint8", "QUInt8Storage": "quint8", "QInt32Storage": "qint32",
     "QUInt4x2Storage": "quint4x2", "QUInt2x4Storage": "quint2x4",
 }

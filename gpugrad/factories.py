@@ -54,6 +54,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     arr, from_python = _host_array(data, target is None or (
         target.np.kind in "ib" or target.np == np.uint8))
     np_dtype = target.np if target is not None else _infer_np_dtype(arr, from_python)
+    if from_python and arr.dtype.kind == "c" and np.dtype(np_dtype).kind != "c":
+        raise TypeError("must be real number, not complex" if target.is_floating_point
+                        else "'complex' object cannot be interpreted as an integer")
     if (from_python and arr.dtype != np_dtype and np.dtype(np_dtype).kind in "iu"
             and arr.dtype.kind in "iuf" and arr.size):
         if np_dtype == np.uint64:

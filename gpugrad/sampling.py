@@ -20,7 +20,7 @@ __all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "r
 
 def _random_float_dtype(dtype, fn: str):
     d = _float_dtype(dtype)
-    if not d.is_floating_point:
+    if not d.is_floating_point and not d.is_complex:
         kernel = "check_uniform_bounds" if fn == "rand" else "normal_kernel_cpu"
         raise NotImplementedError(
             f'"{kernel}" not implemented for {dt.SCALAR_TYPE_NAMES[d.name]!r}')
@@ -32,7 +32,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     d = _random_float_dtype(dtype, "rand")
     backend = _backend_for(device)
     rng = rng_for(generator, backend, "rand")
-    return _finish(backend.rand(_size(size), d.np, rng), backend, requires_grad)
+    return _finish(_draw(backend.rand, _size(size), d, rng), backend, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -40,7 +40,19 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = 
     d = _random_float_dtype(dtype, "randn")
     backend = _backend_for(device)
     rng = rng_for(generator, backend, "randn")
-    return _finish(backend.randn(_size(size), d.np, rng), backend, requires_grad)
+    return _finish(_draw(backend.randn, _size(size), d, rng, scale=0.5 ** 0.5), backend,
+                   requires_grad)
+
+
+def _draw(sample, shape: tuple, d, rng, scale: float = 1.0):
+    """``sample(shape, np_dtype, rng)`` of dtype ``d``; for a complex one, both parts drawn (as
+    PyTorch's: each scaled by ``scale``, so a standard normal complex number has E|z|^2 = 1)."""
+    if not d.is_complex:
+        return sample(shape, d.np, rng)
+    parts = sample(shape + (2,), d.to_real().np, rng)
+    if scale != 1.0:
+        parts *= scale
+    return parts.view(d.np)[..., 0]
 
 
 _KEYWORDS = "*, Generator generator, dtype dtype, device device, bool requires_grad"

@@ -197,7 +197,7 @@ class Tensor(TensorMetadata):
             return self
         if self._requires_grad is GRAD_DROPPED:  # PyTorch leaves such a view as it is
             return self
-        if requires_grad and self._data.dtype.kind not in dt.FLOAT_KINDS:
+        if requires_grad and self._data.dtype.kind not in dt.GRAD_KINDS:
             raise RuntimeError(_REQUIRES_GRAD_ERRORS[asked_by])
         if requires_grad and self._vc.inference and not _grad_mode.state.inference:
             raise RuntimeError(_inference.REQUIRES_GRAD)

@@ -166,8 +166,15 @@ def test_numbers_written_into_tensors_are_checked_as_torch(op, name, value):
 
 
 def test_to_real_and_to_complex():
-    for name in ("float32", "float16", "bfloat16", "int64", "bool", "uint8"):
+    for name in ("float32", "float16", "bfloat16", "int64", "bool", "uint8", "complex64",
+                 "complex128"):
         assert str(getattr(gpugrad, name).to_real()) == str(getattr(torch, name).to_real()
                                                             ).replace("torch", "gpugrad")
-    with pytest.raises(NotImplementedError, match="complex"):
-        gpugrad.float32.to_complex()  # (PyTorch: complex64, a dtype gpugrad lacks)
+    for name in ("float32", "float64", "bfloat16", "complex64", "complex128"):
+        assert str(getattr(gpugrad, name).to_complex()) == str(
+            getattr(torch, name).to_complex()).replace("torch", "gpugrad")
+    for name in ("int64", "bool"):
+        with pytest.raises(RuntimeError, match="Unknown Complex ScalarType for"):
+            getattr(gpugrad, name).to_complex()
+    with pytest.raises(RuntimeError, match="complex32"):
+        gpugrad.float16.to_complex()  # (PyTorch: complex32, which gpugrad lacks)

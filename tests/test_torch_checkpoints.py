@@ -297,11 +297,24 @@ def test_legacy_and_torchscript_files_are_refused_clearly(tmp_path):
 
 
 def test_dtypes_gpugrad_lacks_are_named(tmp_path):
-    for t, name in ((torch.ones(2, dtype=torch.complex64), "complex64"),
+    for t, name in ((torch.ones(2, dtype=torch.complex32), "complex32"),
                     (torch.ones(2, dtype=torch.float8_e4m3fn), "float8_e4m3fn")):
         path = _save({"t": t}, tmp_path)
         with pytest.raises(RuntimeError, match=f"no {name} dtype"):
             gpugrad.load(path)
+
+
+def test_complex_tensors_load(tmp_path):
+    """complex64 and complex128 tensors, strided ones too, load with their values; and
+    gpugrad's own archives keep them."""
+    z = torch.randn(3, 4, dtype=torch.cdouble)
+    path = _save({"z": z.t(), "w": torch.randn(2, dtype=torch.cfloat)}, tmp_path)
+    back = gpugrad.load(path)
+    assert back["z"].dtype is gpugrad.complex128 and back["w"].dtype is gpugrad.complex64
+    assert np.array_equal(back["z"].numpy(), z.t().numpy())
+    ours = tmp_path / "ours_complex.pt"
+    gpugrad.save(back, ours)
+    assert np.array_equal(gpugrad.load(ours)["w"].numpy(), back["w"].numpy())
 
 
 def test_corrupt_records_are_errors(tmp_path):

@@ -84,6 +84,9 @@ def _seed_grads(outputs, grad_outputs, create_graph):
         if g is None:
             if out.numel() != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if out._data.dtype.kind == "c":
+                raise RuntimeError("grad can be implicitly created only for real scalar "
+                                   f"outputs but got {out.dtype}")
             g = Tensor._make(out._backend.xp.ones(out._data.shape, out._data.dtype), out._backend)
             ones.append(g._data)
         else:
@@ -100,6 +103,11 @@ def _seed_grads(outputs, grad_outputs, create_graph):
                     f"{g.device}"
                 )
             if g._data.dtype != out._data.dtype:
+                if "c" in (g._data.dtype.kind, out._data.dtype.kind):
+                    raise RuntimeError(
+                        "For complex Tensors, both grad_output and output are required to have "
+                        f"the same dtype. Mismatch in dtype: grad_output[{i}] has a dtype of "
+                        f"{g.dtype} and output[{i}] has a dtype of {out.dtype}.")
                 g = g.to(out.dtype)
             if not create_graph:
                 g = g.detach()

@@ -208,7 +208,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
                 g = _array_to_shape(g, shape, node, target._backend)
             # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
             if g.dtype is not dtype and g.dtype != dtype:
-                g = g.astype(dtype)
+                g = _cast_grad(g, dtype)
             if isinstance(target, tensor_cls):
                 entry = leaf_grads.get(id(target))
                 if entry is None:
@@ -234,6 +234,14 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
             in_grads = g = old = None  # no stale reference may make a gradient look shared
             _finish_reached(watch, node._seq, leaf_grads, fresh_ids)
     return leaf_grads, capture, fresh_ids
+
+
+def _cast_grad(g, dtype):
+    """A gradient in its input's dtype; a real input of an op that computed in complex numbers
+    takes the real part (the imaginary one is the gradient of no real variable)."""
+    if g.dtype.kind == "c" and dtype.kind != "c":
+        g = g.real
+    return g.astype(dtype)
 
 
 def _finish_reached(watch, seq: int, leaf_grads, fresh_ids) -> None:

@@ -46,6 +46,8 @@ def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
                 _check_reducible(g._data.shape, shape, node)
                 g = g.sum_to_size(shape)
             if g._data.dtype != dtype:
+                if g._data.dtype.kind == "c" and dtype.kind != "c":
+                    g = g.real  # (as engine._cast_grad)
                 g = g.to(_dtype_of(dtype))
             _send(target, nr, g, pending, leaf_grads, heap)
         if not retain_graph:

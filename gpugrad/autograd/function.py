@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 
-from .._dtype import FLOAT_KINDS
+from .._dtype import GRAD_KINDS
 from . import record as _record
 from . import saved as _saved
 from .grad_mode import state as _grad_state
@@ -319,7 +319,7 @@ def _needs_input_grad(cls, ctx, args) -> tuple:
     for a in args:
         if isinstance(a, Tensor):
             needs.append(True if a._requires_grad else
-                         False if a._data.dtype.kind in FLOAT_KINDS else 0)
+                         False if a._data.dtype.kind in GRAD_KINDS else 0)
         else:
             needs.append(0)
     return tuple(needs)
@@ -368,7 +368,7 @@ def once_differentiable(fn):
         single = not isinstance(outputs, tuple)
 
         def fake_requires_grad(v):  # a leaf that requires grad, so the error node is recorded
-            if not isinstance(v, Tensor) or v._data.dtype.kind not in FLOAT_KINDS:
+            if not isinstance(v, Tensor) or v._data.dtype.kind not in GRAD_KINDS:
                 return v
             leaf = v._new(v._data)
             leaf._requires_grad = True

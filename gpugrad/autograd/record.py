@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 
-from .._dtype import FLOAT_KINDS
+from .._dtype import GRAD_KINDS
 from .grad_mode import state as grad_state
 from .saved import (  # (the rest of what happens to a Saved; the public names importable here)
     FREED,
@@ -163,7 +163,7 @@ def record_unary(ctx, x, result) -> None:
     diff = []
     i = 0
     for o in result:
-        if o._data.dtype.kind in FLOAT_KINDS:
+        if o._data.dtype.kind in GRAD_KINDS:
             for t in non_diff:
                 if t is o:
                     break
@@ -251,7 +251,7 @@ def record(ctx, inputs: tuple, outputs: tuple) -> None:
         out = outputs[0]
         if isinstance(out, Tensor):
             ctx._backend = out._backend
-            if out._data.dtype.kind in FLOAT_KINDS:
+            if out._data.dtype.kind in GRAD_KINDS:
                 out.grad_fn = ctx
                 out._requires_grad = True
             else:
@@ -267,7 +267,7 @@ def record(ctx, inputs: tuple, outputs: tuple) -> None:
         ctx._differentiable_outputs = diff = tuple(
             i for i, o in enumerate(outputs)
             if isinstance(o, Tensor) and not any(o is t for t in non_diff)
-            and o._data.dtype.kind in FLOAT_KINDS
+            and o._data.dtype.kind in GRAD_KINDS
         )
         for i in diff:
             o = outputs[i]

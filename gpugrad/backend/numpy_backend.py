@@ -35,7 +35,7 @@ from .twins_reduce import ReduceTwins
 # 16 MiB of float32. On a 2-core EPYC/Xeon with two BLAS threads, 4 MiB blocks cost 1.3x the CPU
 # time of the chunked linear cross-entropy (more, smaller products), 64 MiB ones 1.15x.
 _ACCUMULATE_BLOCK = 1 << 22
-_NUMBERS = (int, float, bool)  # the Python numbers a binary primitive's operand may be
+_NUMBERS = (int, float, bool, complex)  # the Python numbers a binary primitive's operand may be
 
 
 class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimTwins):

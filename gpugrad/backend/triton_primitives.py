@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from .._dtype import LIMITED_UNSIGNED_NP, on_first_unsigned_use
+from .._dtype import COMPLEX, LIMITED_UNSIGNED_NP, on_first_complex_use, on_first_unsigned_use
 from ..kernels import binary_math as bm
 from ..kernels import cross_entropy as ce
 from ..kernels import elementwise_ops as ew
@@ -141,24 +141,30 @@ class TritonPrimitives:
             super().adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, **hyper)
 
 
-def _twin_for_limited_unsigned(name: str, launcher):
+def _twin_for(name: str, launcher, routed: frozenset):
     @functools.wraps(launcher)
     def primitive(self, *args, **kwargs):
         for a in args:
-            if getattr(a, "dtype", None) in LIMITED_UNSIGNED_NP:
+            if getattr(a, "dtype", None) in routed:
                 return getattr(super(TritonPrimitives, self), name)(*args, **kwargs)
         return launcher(self, *args, **kwargs)
 
     return primitive
 
 
-def _route_limited_unsigned_to_twins() -> None:
-    """The kernels cover none of uint16, uint32, uint64 (their launchers have no compute type
-    for them): from the first use of one on, a primitive given an array of one runs the twin
-    (on the backend's own arrays) instead. Until then the launchers are called directly."""
-    for name, launcher in list(vars(TritonPrimitives).items()):
-        if callable(launcher) and not name.startswith("_"):
-            setattr(TritonPrimitives, name, _twin_for_limited_unsigned(name, launcher))
+def _route_to_twins(routed: frozenset):
+    """The kernels cover none of uint16, uint32, uint64 or the complex dtypes (their launchers
+    have no compute type for them): from the first use of one on, a primitive given an array
+    of one runs the twin (CuPy's math on the backend's own arrays) instead. Until then the
+    launchers are called directly."""
+
+    def route() -> None:
+        for name, launcher in list(vars(TritonPrimitives).items()):
+            if callable(launcher) and not name.startswith("_"):
+                setattr(TritonPrimitives, name, _twin_for(name, launcher, routed))
+
+    return route
 
 
-on_first_unsigned_use(_route_limited_unsigned_to_twins)
+on_first_unsigned_use(_route_to_twins(LIMITED_UNSIGNED_NP))
+on_first_complex_use(_route_to_twins(frozenset(d._np for d in COMPLEX)))

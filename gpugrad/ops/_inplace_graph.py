@@ -111,10 +111,24 @@ def shares_elements(data) -> bool:
     return any(s == 0 and n > 1 for n, s in zip(data.shape, data.strides))
 
 
+def dense(data) -> bool:
+    """Whether ``data``'s elements fill its memory span without gaps or sharing, in some order of
+    its dims (PyTorch's "non-overlapping and dense": a transpose of a contiguous array is)."""
+    if data.flags.c_contiguous or data.flags.f_contiguous:
+        return True
+    expected = data.itemsize
+    for n, stride in sorted((n, abs(s)) for n, s in zip(data.shape, data.strides) if n != 1):
+        if stride != expected:
+            return False
+        expected *= n
+    return True
+
+
 def check_target(self: Tensor, operands=(), data=None, shared_ok: bool = False) -> None:
     """PyTorch refuses to write where elements share memory: an expanded target (unless
     ``shared_ok``: the fills and index writes PyTorch allows there), or an operand that
-    partly overlaps the target."""
+    partly overlaps the target. As PyTorch, overlap is judged between dense arrays only
+    (strided ones, as a complex tensor's real and imag views, are left alone)."""
     data = self._data if data is None else data
     if self._base is not None and not shared_ok and shares_elements(data):
         raise RuntimeError(_INTERNAL_OVERLAP)
@@ -123,7 +137,7 @@ def check_target(self: Tensor, operands=(), data=None, shared_ok: bool = False) 
                 and (o._base is not None or self._base is not None)):
             od = o._data
             if (od is not data and self._backend.xp.may_share_memory(data, od)
-                    and not same_layout(data, od)):
+                    and not same_layout(data, od) and dense(data) and dense(od)):
                 raise RuntimeError(_PARTIAL_OVERLAP)
 
 
@@ -284,6 +298,11 @@ def _set_history(t: Tensor, node, output_nr: int) -> None:
 
 def _positions(root: Tensor, view: Tensor):
     """Flat positions in ``root`` of ``view``'s elements, or None if it is not inside."""
+    if view._data.itemsize != root._data.itemsize:  # real/imag of a complex root
+        raise NotImplementedError(
+            "in-place changes recorded through the real or imaginary view of a complex tensor "
+            "(z.real, z.imag, view_as_real(z)) are not supported yet: build the complex tensor "
+            "with torch.complex(real, imag) or out-of-place ops instead")
     if view._data.size == 0:
         return root._backend.xp.zeros(view._data.shape, dtype="int64")
     pos = root._backend.flat_positions(root._data, view._data)

@@ -14,9 +14,22 @@ from ..tensor import Tensor
 
 __all__ = ["Tensor", "grad_state", "math_ns", "data_as", "check_tensor", "result_dtype",
            "scalar_or_tensor", "foreign_operand", "operator_method", "wrap_dims", "wrap_dim",
-           "is_scalar", "float_result"]
+           "is_scalar", "float_result", "conjugate", "is_complex_scalar"]
 
 _SCALARS = (bool, int, float, np.bool_, np.integer, np.floating)
+
+
+def conjugate(x):
+    """The complex conjugate of a value a holomorphic op's gradient reads (an array, a Tensor,
+    a Python number or None). PyTorch's convention sends ``grad * conj(f'(z))``; the formulas
+    of ``f'`` have real coefficients, so that is ``f'`` of the conjugated values."""
+    if x is None:
+        return None
+    return x.conj() if isinstance(x, Tensor) else x.conjugate()
+
+
+def is_complex_scalar(x) -> bool:
+    return isinstance(x, (complex, np.complexfloating))
 
 
 def math_ns():
@@ -77,8 +90,9 @@ def result_dtype(a, b) -> dt.dtype:
 
 
 def float_result(d: dt.dtype) -> dt.dtype:
-    """Ops such as ``div``, ``exp`` compute integer inputs in the default float dtype."""
-    return d if d.is_floating_point else dt.get_default_dtype()
+    """Ops such as ``div``, ``exp`` compute integer inputs in the default float dtype (complex
+    ones in their own)."""
+    return d if d.is_floating_point or d.is_complex else dt.get_default_dtype()
 
 
 def data_as(x, np_dtype):

@@ -21,9 +21,11 @@ from ..autograd.record import record_op
 from ..backend.formulas import BINARY
 from ._util import (
     Tensor,
+    conjugate,
     data_as,
     foreign_operand,
     grad_state,
+    is_complex_scalar,
     math_ns,
     operator_method,
     result_dtype,
@@ -95,6 +97,8 @@ class _Binary(Function):
             ka, kb = ctx.scalars
             a = sa if ka is None else ka
             b = sb if kb is None else kb
+        if grad._data.dtype.kind == "c":
+            a, b, out = conjugate(a), conjugate(b), conjugate(out)
         f = BINARY[ctx.op]
         m = math_ns()
         return (f.grad_a(m, grad, a, b, out) if need_a else None,
@@ -115,6 +119,8 @@ class _Binary(Function):
                 b = sb if sb.dtype is dtype else sb.astype(dtype)
             elif kb is not None:
                 b = data_as(kb, dtype)
+            if dtype.kind == "c":
+                a, b, out = conjugate(a), conjugate(b), conjugate(out)
         ga, gb = self._backend.binary_grad(self.op, grad, a, b, out, need_a, need_b)
         return ga, gb, None
 
@@ -272,11 +278,14 @@ def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
     """Promote, then apply ``cls``; one operand at least is a Tensor, except for
     ``add``, ``sub``, ``mul`` and ``div``, which (as PyTorch's) take two numbers, ``input``
     made a 0-d tensor."""
-    if operator and (foreign_operand(a) or foreign_operand(b)):
+    if operator and (foreign_operand(a) or foreign_operand(b)) and not (
+            is_complex_scalar(a) or is_complex_scalar(b)):
         return NotImplemented
     if issubclass(cls, Sub):  # the direct path never sees bools
         _check_no_bool_subtraction(a, b)
-    if not isinstance(a, Tensor):
+    if is_complex_scalar(a) or is_complex_scalar(b):
+        a, b = _complex_operands(cls, a, b)
+    elif not isinstance(a, Tensor):
         a = scalar_or_tensor(a, "input")
         if not isinstance(b, Tensor):
             a = _number_input(a, b, cls)
@@ -286,9 +295,21 @@ def _promoted_binary(cls, a, b, float_out: bool, operator: bool = False):
         rt = from_numpy_dtype(a._data.dtype)
     else:
         rt = binary_result_type(a, b)
-    if float_out and not rt.is_floating_point:
+    if float_out and not rt.is_floating_point and not rt.is_complex:
         rt = get_default_dtype()
     return _node_class(cls, a, b).apply(a, b, rt)
+
+
+def _complex_operands(cls, a, b) -> tuple:
+    """The operands of ``+ - * / **`` (the ops that take a Python complex number) as
+    ``_promoted_binary`` reads them: a complex number stays a Python complex where the other
+    operand is a Tensor, and becomes a 0-d tensor where both are numbers."""
+    if not issubclass(cls, (Add, Sub, Mul, Div, Pow)):
+        raise TypeError(f"{cls.op}(): complex numbers are not supported as operands")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        return math_ns().tensor(a), b if is_complex_scalar(b) else scalar_or_tensor(b)
+    return tuple(x if isinstance(x, Tensor) else complex(x) if is_complex_scalar(x)
+                 else scalar_or_tensor(x) for x in (a, b))
 
 
 _add = _binary_op(Add, "add", "``input + other`` with broadcasting.")

@@ -6,7 +6,14 @@ import numpy as np
 
 from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype
 from ..backend import cpu_backend
-from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
+from ._util import (
+    Tensor,
+    data_as,
+    is_complex_scalar,
+    operator_method,
+    result_dtype,
+    scalar_or_tensor,
+)
 from .arithmetic import raise_broadcast_error
 
 __all__ = [
@@ -16,10 +23,11 @@ __all__ = [
 ]
 
 
-def _operands(a, b):
-    """Both operands checked (Tensors or numbers, one device), and the Tensor among them."""
-    a = scalar_or_tensor(a, "input")
-    b = scalar_or_tensor(b, "other")
+def _operands(a, b, complex_ok: bool = False):
+    """Both operands checked (Tensors or numbers, one device), and the Tensor among them.
+    ``complex_ok``: Python complex numbers are taken too (by ``==`` and ``!=``)."""
+    a = complex(a) if complex_ok and is_complex_scalar(a) else scalar_or_tensor(a, "input")
+    b = complex(b) if complex_ok and is_complex_scalar(b) else scalar_or_tensor(b, "other")
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a._backend is not b._backend:
         raise RuntimeError(
             f"Expected all tensors to be on the same device, but found tensors on {a.device} "
@@ -29,7 +37,7 @@ def _operands(a, b):
 
 
 def _compare(op: str, a, b) -> Tensor:
-    a, b, t = _operands(a, b)
+    a, b, t = _operands(a, b, complex_ok=op in ("eq", "ne"))
     np_dtype = result_dtype(a, b).np
     try:
         return t._new(t._backend.compare(op, data_as(a, np_dtype), data_as(b, np_dtype)))

@@ -28,6 +28,9 @@ class ToCopy(Function):
         data = x._data
         if backend is not x._backend:
             data = _transfer(data, x._backend, backend)
+        if data.dtype.kind == "c" and np_dtype.kind != "c":
+            warn_user("Casting complex values to real discards the imaginary part")
+            data = data.real
         if data.dtype != np_dtype:
             data = data.astype(np_dtype)
         elif data is x._data:
@@ -37,6 +40,8 @@ class ToCopy(Function):
     @staticmethod
     def backward(ctx, grad):
         np_dtype, backend = ctx.src
+        if grad._data.dtype.kind == "c" and np_dtype.kind != "c":
+            grad = grad.real  # a real input's gradient: the real part, as the engine takes it
         return ToCopy.apply(grad, np_dtype, backend), None, None
 
 
@@ -248,8 +253,8 @@ def _bool(self: Tensor) -> bool:
 
 
 def _python_scalar(self: Tensor):
-    """The one value of ``self`` for ``float()``/``int()`` (``complex()`` goes through
-    ``__float__``): a ValueError, not ``item``'s RuntimeError, for any other size."""
+    """The one value of ``self`` for ``float()``/``int()``/``complex()``: a ValueError, not
+    ``item``'s RuntimeError, for any other size."""
     if self._data.size != 1:
         raise ValueError("only one element tensors can be converted to Python scalars")
     return self.item()
@@ -262,6 +267,12 @@ def _float(self: Tensor) -> float:
         warn_user("Converting a tensor with requires_grad=True to a scalar may lead to "
                   "unexpected behavior.\nConsider using tensor.detach() first.")
     return float(_python_scalar(self))
+
+def _complex(self: Tensor) -> complex:
+    if _capture.recorder is not None:
+        _capture.host_access("complex(tensor) reads a tensor's value on the host")
+    return complex(_python_scalar(self))
+
 
 def _int(self: Tensor) -> int:
     if _capture.recorder is not None:
@@ -279,11 +290,12 @@ def _index(self: Tensor) -> int:
 METHODS = {
     "item": item, "tolist": tolist, "numpy": numpy, "__array__": _array,
     "__array_wrap__": _array_wrap, "__bool__": _bool,
-    "__float__": _float, "__int__": _int, "__index__": _index,
+    "__float__": _float, "__int__": _int, "__index__": _index, "__complex__": _complex,
     "to": to, "cpu": cpu, "cuda": cuda, "type_as": type_as, "type": type_,
     "float": _caster(dt.float32), "double": _caster(dt.float64), "half": _caster(dt.float16),
     "bfloat16": _caster(dt.bfloat16),
     "long": _caster(dt.int64), "int": _caster(dt.int32), "short": _caster(dt.int16),
     "bool": _caster(dt.bool), "byte": _caster(dt.uint8), "char": _caster(dt.int8),
+    "cfloat": _caster(dt.complex64), "cdouble": _caster(dt.complex128),
     "clone": clone, "contiguous": contiguous,
 }

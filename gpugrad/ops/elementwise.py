@@ -16,7 +16,7 @@ from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import UNARY
 from ._grad_of_input import keep_input
-from ._util import Tensor, float_result, grad_state, math_ns
+from ._util import Tensor, conjugate, float_result, grad_state, math_ns
 
 _NEEDS_ONE = (True,)
 
@@ -33,7 +33,7 @@ class _Unary(Function):
         op = ctx.op
         f = UNARY[op]
         xd = x._data
-        if f.float_only and xd.dtype.kind not in dt.FLOAT_KINDS:
+        if f.float_only and xd.dtype.kind not in dt.GRAD_KINDS:
             xd = xd.astype(float_result(x.dtype).np)
         y = x._new(x._backend.unary(op, xd))
         if ctx.saves:
@@ -45,6 +45,8 @@ class _Unary(Function):
         # On Tensors (create_graph); the engine otherwise calls _array_backward.
         saved = ctx.saved_tensors if ctx.saves else (None,)
         x, y = (saved[0], None) if ctx.saves == "x" else (None, saved[0])
+        if grad._data.dtype.kind == "c":
+            x, y = conjugate(x), conjugate(y)
         f = UNARY[ctx.op]
         grad_input = f.grad(math_ns(), grad, x, y)
         return keep_input(f.grad_node, grad_input, saved[0]) if f.grad_node else grad_input
@@ -54,6 +56,8 @@ class _Unary(Function):
         if not saves:
             return (self._backend.unary_grad(self.op, grad, None, None),)
         (s,) = self.saved_arrays()
+        if grad.dtype.kind == "c":
+            s = s.conj()
         if saves == "y":
             return (self._backend.unary_grad(self.op, grad, None, s),)
         if s.dtype != grad.dtype:

@@ -238,7 +238,8 @@ def fill_(self: Tensor, value) -> Tensor:
                 f"{value._data.ndim} dimensions."
             )
         return _overwrite(self, value, FillTensorBackward)
-    value = scalar_or_tensor(value, "value")
+    if not isinstance(value, complex):
+        value = scalar_or_tensor(value, "value")
     value = dt.fit_scalar(value, self.dtype)
     return _overwrite(self, value, FillBackward)
 

@@ -36,9 +36,10 @@ def isneginf(input: Tensor) -> Tensor:
 
 
 def isreal(input: Tensor) -> Tensor:
-    """True everywhere: gpugrad has no complex tensors."""
+    """Where the imaginary part is 0: everywhere for a real tensor."""
     d = check_tensor(input, "isreal")._data
-    return input._new(input._backend.xp.ones(d.shape, bool))
+    xp = input._backend.xp
+    return input._new(d.imag == 0 if d.dtype.kind == "c" else xp.ones(d.shape, bool))
 
 
 def positive(input: Tensor) -> Tensor:

@@ -87,7 +87,7 @@ class MeanAll(Mean):
 def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim``; floating-point inputs only (or pass ``dtype``)."""
     input = _as_dtype(input, dtype)
-    if not input.is_floating_point():
+    if input._data.dtype.kind not in dt.GRAD_KINDS:
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {dt.SCALAR_TYPE_NAMES[input.dtype.name]}"

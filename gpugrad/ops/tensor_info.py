@@ -32,9 +32,9 @@ __all__ = [
 
 
 def is_complex(input: Tensor) -> bool:
-    """False: gpugrad has no complex dtypes."""
+    """Whether ``input``'s dtype is complex64 or complex128."""
     check_tensor(input, "is_complex")
-    return False
+    return input._data.dtype.kind == "c"
 
 
 def is_signed(input: Tensor) -> bool:
@@ -68,7 +68,7 @@ def is_inference(input: Tensor) -> bool:
 
 
 def is_conj(input: Tensor) -> bool:
-    """False: no complex tensors, so no lazily conjugated ones."""
+    """False: gpugrad's ``conj`` computes a copy (no lazily conjugated views)."""
     check_tensor(input, "is_conj")
     return False
 

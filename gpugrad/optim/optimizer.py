@@ -164,6 +164,11 @@ class Optimizer:
                 )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+            if p.dtype.is_complex:
+                raise NotImplementedError(
+                    f"{type(self).__name__}: gpugrad's optimizers do not take complex parameters "
+                    "yet (keep the parameter real and view it with torch.view_as_complex in the "
+                    "forward)")
         group = dict(param_group, params=params)
         if names:
             group["param_names"] = names

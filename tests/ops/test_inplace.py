@@ -208,6 +208,22 @@ def test_overlapping_memory_is_refused():
     x[1:] += 1  # getitem, iadd on the view, setitem of the same view
 
 
+def test_strided_operands_are_not_judged_for_overlap_as_torch():
+    """As PyTorch, only dense arrays are compared for partial overlap: interleaved views (the
+    columns of one matrix, the parts of a complex tensor) may be read while another is written,
+    and a dense partial overlap stays refused."""
+    for lib in (torch, gpugrad):
+        x = lib.arange(6.0)
+        pairs = x.view(3, 2)
+        pairs[:, 0].add_(pairs[:, 1])
+        assert x.tolist() == [1.0, 1.0, 5.0, 3.0, 9.0, 5.0]
+        with pytest.raises(RuntimeError, match="some elements of the input tensor"):
+            x[1:5].add_(x[0:4])
+        z = lib.tensor([1 + 2j, 3 - 1j])
+        z.imag.add_(z.real)
+        assert z.tolist() == [1 + 3j, 3 + 2j]
+
+
 # ---------------------------------------------------------------------- plain tensors
 def test_augmented_assignment_through_an_index_on_a_plain_tensor():
     x = gpugrad.zeros(3, 4)
