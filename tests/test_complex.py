@@ -957,6 +957,25 @@ GRAD = {
     "movedim": (lambda L, z: z.movedim(0, 1), [("c", (2, 3))], True),
     "chain": (lambda L, a, x: (L.complex(x, x * 2) * a.conj()).exp().sum(0) / a[0],
               [("c", (2, 3)), ("r", (2, 3))], False),
+    # products: holomorphic in each operand
+    "matmul": (lambda L, a, b: a @ b, [("c", (2, 3)), ("c", (3, 4))], False),
+    "matmul_a_bT": (lambda L, a, b: a @ b.t(), [("c", (2, 3)), ("c", (2, 3))], True),
+    "matmul_batched": (lambda L, a, b: L.matmul(a.unsqueeze(0).expand(2, 2, 3), b),
+                       [("c", (2, 3)), ("c", (3, 4))], False),
+    "matmul_matrix_vector": (lambda L, a, v: L.matmul(a, v), [("c", (2, 3)), ("c", (3,))],
+                             False),
+    "matmul_vector_matrix": (lambda L, v, a: v @ a, [("c", (2,)), ("c", (2, 3))], False),
+    "mm": (lambda L, a, b: L.mm(a, b), [("c", (2, 3)), ("c", (3, 4))], False),
+    "bmm": (lambda L, a, b: L.bmm(a.unsqueeze(0), b.unsqueeze(0)),
+            [("c", (2, 3)), ("c", (3, 4))], False),
+    "mv": (lambda L, a, v: L.mv(a, v), [("c", (2, 3)), ("c", (3,))], False),
+    "dot": (lambda L, u, v: L.dot(u, v), [("c", (3,)), ("c", (3,))], True),
+    "outer": (lambda L, u, v: L.outer(u, v), [("c", (2,)), ("c", (3,))], True),
+    "einsum": (lambda L, a, b: L.einsum("ij,jk->ik", a, b), [("c", (2, 3)), ("c", (3, 4))],
+               False),
+    "einsum_rows": (lambda L, a, b: L.einsum("ij,ij->i", a, b), [("c", (2, 3)), ("c", (2, 3))],
+                    True),
+    "einsum_diagonal": (lambda L, a: L.einsum("ii->i", a @ a.t()), [("c", (2, 3))], True),
 }
 
 _LAYOUTS = ["contiguous", "transposed", "sliced", "zero_size"]
@@ -1160,13 +1179,13 @@ def test_gradcheck_through_complex_ops(name):
 
 # ------------------------------------------------------------------------------ refusals
 REFUSED = {
-    "asin": lambda L, z: L.asin(z), "atan": lambda L, z: z.atan(), "matmul_op": lambda L, z: z @ z,
-    "matmul": lambda L, z: L.matmul(z, z), "relu": lambda L, z: L.nn.functional.relu(z),
+    "asin": lambda L, z: L.asin(z), "atan": lambda L, z: z.atan(),
+    "tensordot": lambda L, z: L.tensordot(z, z), "relu": lambda L, z: L.nn.functional.relu(z),
     "sort": lambda L, z: L.sort(z), "max": lambda L, z: z.max(), "log2": lambda L, z: z.log2(),
     "pow_tensor": lambda L, z: z.pow(z), "pow_op_tensor": lambda L, z: z ** z.real,
     "rpow": lambda L, z: 2 ** z, "erf": lambda L, z: L.erf(z), "exp_": lambda L, z: z.exp_(),
     "prod": lambda L, z: z.prod(), "cumsum": lambda L, z: z.cumsum(0),
-    "dot": lambda L, z: L.dot(z[0], z[1]), "linear": lambda L, z: L.nn.functional.linear(z, z),
+    "vdot": lambda L, z: L.vdot(z[0], z[1]), "linear": lambda L, z: L.nn.functional.linear(z, z),
     "softmax": lambda L, z: L.softmax(z, -1), "sgn": lambda L, z: z.sgn(),
     "lt": lambda L, z: z < z, "argmax": lambda L, z: z.argmax(),
 }
@@ -1233,3 +1252,16 @@ def test_random_complex_factories_match_torch_in_distribution(d):
         for part in (u.real, u.imag):
             assert 0 <= part.min().item() and part.max().item() < 1
             assert abs(part.mean().item() - 0.5) < 0.01
+
+
+@pytest.mark.parametrize("call", ["matmul", "matmul_op", "einsum", "mm"])
+def test_products_of_real_and_complex_tensors_raise_as_torch(call):
+    """PyTorch's products do not promote: a real and a complex operand is a RuntimeError."""
+    calls = {"matmul": lambda L, x, z: L.matmul(x, z), "matmul_op": lambda L, x, z: z @ x,
+             "einsum": lambda L, x, z: L.einsum("ij,jk->ik", x, z),
+             "mm": lambda L, x, z: L.mm(z, x)}
+    for L in LIBS:
+        x = L.ones(3, 3)
+        z = L.ones(3, 3, dtype=L.complex64)
+        with pytest.raises(RuntimeError):
+            calls[call](L, x, z)

@@ -3,7 +3,8 @@
 gpugrad's complex tensors (complex64, complex128) take a first set of ops: creation, casts, the
 parts (``real``, ``imag``, ``view_as_real``, ``view_as_complex``, ``complex``, ``polar``),
 ``conj``, ``abs``, ``angle``, ``+ - * /``, powers with a number exponent, the holomorphic
-elementwise functions (``exp``, ``log``, ``sqrt``, ``sin``, ``tanh``, ``sigmoid``...), ``sum``,
+elementwise functions (``exp``, ``log``, ``sqrt``, ``sin``, ``tanh``, ``sigmoid``...), the
+products (``matmul``, ``mm``, ``bmm``, ``mv``, ``dot``, ``outer``, ``einsum``), ``sum``,
 ``mean``, comparisons for equality, ``where``, ``masked_fill`` and the shape, indexing and
 joining ops. PyTorch computes most of its other ops on complex numbers too; NumPy would run
 them here as well, but their gradients, promotion and kernels were written for real numbers, so
@@ -45,6 +46,7 @@ ALLOWED = frozenset("""
     abs absolute angle add sub subtract mul multiply div divide true_divide neg negative exp
     add_ sub_ mul_ div_ neg_ zero_ fill_ copy_ sum mean eq ne equal
     log log1p expm1 sqrt rsqrt sin cos tanh sinh cosh sigmoid reciprocal square
+    matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__
     reshape view view_as reshape_as flatten unflatten ravel transpose swapaxes swapdims permute
     t unsqueeze squeeze expand expand_as broadcast_to broadcast_tensors contiguous clone detach
     detach_ cat concat concatenate stack hstack vstack split chunk tensor_split unbind narrow
@@ -136,8 +138,8 @@ def _refusing(fn, shown: str):
                 f"{shown}: gpugrad does not compute this op on complex tensors yet (complex "
                 "tensors take creation, casts, real/imag/view_as_real/view_as_complex, "
                 "complex, polar, conj, abs, angle, + - * /, powers, exp, log, sqrt, sin, cos, "
-                "tanh, sigmoid..., sum, mean, equality, where, masked_fill and the shape and "
-                "indexing ops)")
+                "tanh, sigmoid..., matmul, einsum, sum, mean, equality, where, masked_fill and "
+                "the shape and indexing ops)")
         return fn(*args, **kwargs)
 
     return refusing

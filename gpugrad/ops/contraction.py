@@ -15,7 +15,7 @@ import string
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor
+from ._util import Tensor, check_tensor, conjugate
 
 __all__ = ["einsum"]
 
@@ -50,6 +50,8 @@ class Einsum(Function):
     def backward(ctx, grad):
         terms, out_term, sizes = ctx.plan
         operands = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # (holomorphic in each operand)
+            operands = [conjugate(x) for x in operands]
         grads = [None]
         for i in range(len(terms)):
             grads.append(_operand_grad(grad, operands, terms, out_term, sizes, i)

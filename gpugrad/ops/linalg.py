@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import _dtype as dt
 from ..autograd.function import Function
-from ._util import Tensor, check_tensor, math_ns, operator_method
+from ._util import Tensor, check_tensor, conjugate, math_ns, operator_method
 
 __all__ = ["matmul", "mm", "spmm", "bmm", "dot", "mv", "outer"]
 
@@ -48,12 +48,16 @@ class MatMul(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
+        if grad._data.dtype.kind == "c":  # (holomorphic in each operand)
+            a, b = conjugate(a), conjugate(b)
         need_a, need_b = ctx.needs_input_grad
         return _matmul_grads(math_ns(), grad, _Shape(a, ctx.ndims[0]), _Shape(b, ctx.ndims[1]),
                              need_a, need_b)
 
     def _array_backward(self, grad):
         a, b = self.saved_arrays()
+        if grad.dtype.kind == "c":
+            a, b = conjugate(a), conjugate(b)
         need_a, need_b = self.needs_input_grad
         return _matmul_grads(self._backend, grad, _Shape(a, self.ndims[0]),
                              _Shape(b, self.ndims[1]), need_a, need_b)

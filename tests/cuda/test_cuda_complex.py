@@ -1,7 +1,7 @@
 """Complex tensors on each device against the same ops on the CPU: the allowed ops run on CuPy
-(no kernel computes complex numbers), views included (``view_as_real`` of a transposed tensor,
-``real``/``imag`` written through), gradients by PyTorch's convention, and the rotary
-embedding of LLaMA-style code.
+(no kernel computes complex numbers; products go to cuBLAS), views included (``view_as_real``
+of a transposed tensor, ``real``/``imag`` written through), gradients by PyTorch's
+convention, and the rotary embedding of LLaMA-style code.
 
 The CPU cases check the cases themselves in CI; the CUDA cases run where CuPy sees a GPU.
 """
@@ -32,6 +32,8 @@ def _run(device: str) -> dict:
     parts = gpugrad.view_as_real(y.t())  # a strided view
     loss = parts.pow(2).sum() + y.abs().mean() + y.angle().sum() + z.real.sum() * z.imag.mean()
     loss = loss + gpugrad.polar(x[..., 0].abs() + 1, x[..., 1]).sum().real
+    products = (z @ z.t().conj()).sum() + gpugrad.einsum("ij,j->i", z, w).sum()
+    loss = loss + gpugrad.view_as_real(products).sum()
     loss.backward()
     written = gpugrad.tensor(zn, device=device)
     written.real.mul_(2)
