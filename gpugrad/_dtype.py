@@ -110,6 +110,12 @@ class _Gate:
         for hook in hooks:
             hook()
 
+    def close(self, hooks: list) -> None:
+        """Closed again, with ``hooks`` to run on the next first use (for the test suite)."""
+        for d in self.dtypes:
+            _FROM_NP.pop(d._np, None)
+        self.hooks = list(hooks)
+
 
 class _GatedDtype(dtype):
     """A dtype of a ``_Gate``'s group: its NumPy dtype is handed out through ``np``, so that the
@@ -196,6 +202,11 @@ def not_implemented_for(kernel: str, d: dtype) -> NotImplementedError:
 _FROM_NP = {d.np: d for d in _ALL if d is not bfloat16 and not isinstance(d, _GatedDtype)}
 on_first_unsigned_use = _UNSIGNED_GATE.on_open
 on_first_complex_use = _COMPLEX_GATE.on_open
+
+
+def close_complex_gate(*hooks) -> None:
+    """Close the complex dtypes' gate again, with ``hooks`` for their next first use."""
+    _COMPLEX_GATE.close(hooks)
 _BY_NAME = {d.name: d for d in _ALL}
 _GATED = tuple(d for d in _ALL if isinstance(d, _GatedDtype))
 

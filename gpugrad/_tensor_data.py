@@ -20,8 +20,9 @@ def _infer_np_dtype(arr: np.ndarray, from_python: bool):
         return dt.get_default_dtype().np if from_python else arr.dtype
     if kind in "iu":
         return np.int64 if from_python else arr.dtype
-    if kind == "c":
-        return dt.get_default_dtype().to_complex().np if from_python else arr.dtype
+    if kind == "c":  # (through the gpugrad dtype: a first complex tensor opens the gate)
+        d = dt.get_default_dtype().to_complex() if from_python else dt.from_numpy_dtype(arr.dtype)
+        return d.np
     if kind == "b":
         return np.bool_
     if kind in "US":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 
+from ._dtype import from_numpy_dtype
 from .backend import cpu_backend, get_backend
 from .tensor import Tensor
 
@@ -62,11 +63,14 @@ def from_dlpack(ext_tensor) -> Tensor:
     if int(kind) in (_DL_CPU, _DL_CUDA_HOST):
         import numpy as np
 
-        return Tensor._make(np.from_dlpack(ext_tensor), cpu_backend())
+        data = np.from_dlpack(ext_tensor)
+        from_numpy_dtype(data.dtype)  # (a dtype gpugrad has; a first complex one opens its gate)
+        return Tensor._make(data, cpu_backend())
     if int(kind) in (_DL_CUDA, _DL_CUDA_MANAGED):
         import cupy
 
         data = cupy.from_dlpack(ext_tensor)
+        from_numpy_dtype(data.dtype)
         index = data.device.id if index is None else int(index)
         return Tensor._make(data, get_backend(f"cuda:{index}"))
     raise RuntimeError(f"from_dlpack: unsupported DLPack device type {kind}")

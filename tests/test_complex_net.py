@@ -119,3 +119,36 @@ def test_recorded_writes_through_a_part_view_are_refused():
     plain.real.mul_(2)
     gpugrad.view_as_real(plain)[1, 1] = 7
     assert plain.tolist() == [2 + 2j, 6 + 7j]
+
+
+_FIRST_COMPLEX = {
+    "tensor_of_numpy": lambda: gpugrad.tensor(np.ones(2, np.complex64)),
+    "tensor_of_python": lambda: gpugrad.tensor([1j]),
+    "tensor_of_numpy_scalars": lambda: gpugrad.tensor([np.complex64(1j), 2]),
+    "as_tensor": lambda: gpugrad.as_tensor(np.ones(2, np.complex128)),
+    "from_numpy": lambda: gpugrad.from_numpy(np.ones(2, np.complex64)),
+    "asarray": lambda: gpugrad.asarray(np.ones(2, np.complex64)),
+    "from_dlpack": lambda: gpugrad.from_dlpack(np.ones(2, np.complex64)),
+    "complex": lambda: gpugrad.complex(gpugrad.ones(2), gpugrad.ones(2)),
+    "polar": lambda: gpugrad.polar(gpugrad.ones(2), gpugrad.ones(2)),
+    "view_as_complex": lambda: gpugrad.view_as_complex(gpugrad.ones(2, 2)),
+    "times_1j": lambda: gpugrad.ones(2) * 1j,
+    "to": lambda: gpugrad.ones(2).to(gpugrad.cfloat),
+    "factory": lambda: gpugrad.zeros(2, dtype=gpugrad.complex128),
+    "randn": lambda: gpugrad.randn(2, dtype=gpugrad.cfloat),
+    "view_dtype": lambda: gpugrad.ones(2, 2).view(gpugrad.complex64),
+    "full": lambda: gpugrad.full((2,), 1j),
+}
+
+
+@pytest.mark.parametrize("path", list(_FIRST_COMPLEX))
+def test_every_way_to_a_first_complex_tensor_installs_the_net(path):
+    """Whichever way a program makes its first complex tensor, the net is up before it can
+    call an op on it (a complex array that became a tensor unseen would compute ``abs`` with
+    the real formula and ``asin`` unchecked)."""
+    _complex.uninstall(gpugrad)  # (closed, as in a program that has not used complex numbers)
+    z = _FIRST_COMPLEX[path]()
+    assert gpugrad._dtype._COMPLEX_GATE.hooks is None, path  # (before z.dtype is read)
+    with pytest.raises(NotImplementedError):
+        z.asin()
+    assert z.dtype.is_complex

@@ -130,9 +130,23 @@ def _any_complex(args, kwargs) -> bool:
     return False
 
 
+_PLAIN = (int, float, bool, type(None), str)  # argument types that are never complex
+
+
 def _refusing(fn, shown: str):
     @functools.wraps(fn)
     def refusing(*args, **kwargs):
+        # the common call, kept cheap: real tensors and plain numbers, no keywords
+        for a in args:
+            cls = a.__class__
+            if cls is Tensor:
+                if a._data.dtype.kind == "c":
+                    break
+            elif cls not in _PLAIN:
+                break
+        else:
+            if not kwargs:
+                return fn(*args)
         if _any_complex(args, kwargs):
             raise NotImplementedError(
                 f"{shown}: gpugrad does not compute this op on complex tensors yet (complex "
@@ -156,6 +170,7 @@ def _with_complex_form(fn, complex_form):
 
 
 _WRAPPERS: dict = {}  # (id of the function, name) -> its wrapper: one per function and name
+_REPLACED: list = []  # (owner, name, what was there) for each entry point install replaced
 
 
 def _wrap(owner, name: str, shown: str) -> None:
@@ -166,7 +181,11 @@ def _wrap(owner, name: str, shown: str) -> None:
     if key not in _WRAPPERS:
         _WRAPPERS[key] = (fn, _with_complex_form(fn, COMPLEX_FORMS[name](fn))
                           if name in COMPLEX_FORMS else _refusing(fn, shown))
+    _REPLACED.append((owner, name, owner.__dict__.get(name, _INHERITED)))
     setattr(owner, name, _WRAPPERS[key][1])
+
+
+_INHERITED = object()  # (an entry point a class had from a base: removed again, not set)
 
 
 # The modules whose functions are ops: the net leaves the others (seeding, devices, vmap,
@@ -192,7 +211,8 @@ def _functions(namespace, ops_only: bool = True) -> list:
 
 def install(gpugrad) -> None:
     """Wrap the ops outside ``ALLOWED`` (see the module's docstring)."""
-    tensor_cls = gpugrad.Tensor
+    global Tensor
+    Tensor = tensor_cls = gpugrad.Tensor
     for name in _functions(gpugrad):
         _wrap(gpugrad, name, name)
     for prefix, namespace in (("nn.functional", gpugrad.nn.functional),
@@ -211,7 +231,25 @@ def install(gpugrad) -> None:
                 continue
             _wrap(tensor_cls, name, f"Tensor.{name}")
     for name in ("H", "mH"):  # conjugate transposes: the transpose, conjugated
+        _REPLACED.append((tensor_cls, name, tensor_cls.__dict__.get(name, _INHERITED)))
         setattr(tensor_cls, name, property(_conjugated(getattr(tensor_cls, name).fget)))
+
+
+def uninstall(gpugrad) -> None:
+    """Undo ``install`` and close the complex dtypes' gate again, so that their next use
+    installs the net anew. For the test suite: one process runs tests with and without complex
+    numbers, and the ones without should not pay for the wrappers (the CUDA backend's routing
+    of complex arrays stays: it costs nothing on real arrays)."""
+    while _REPLACED:
+        owner, name, old = _REPLACED.pop()
+        if old is _INHERITED:
+            delattr(owner, name)
+        else:
+            setattr(owner, name, old)
+    dt.close_complex_gate(lambda: install(gpugrad))
+
+
+Tensor = None  # set by install
 
 
 def _conjugated(transpose):

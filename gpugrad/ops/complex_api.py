@@ -45,11 +45,17 @@ def _complex_array(data, xp):
         raise NotImplementedError(
             "view_as_complex of a non-contiguous CUDA tensor: CuPy changes an array's item size "
             "only for C-contiguous memory (call .contiguous() first)")
-    return data.view(_COMPLEX_NP[data.dtype])[..., 0]
+    return data.view(_complex_np(data.dtype))[..., 0]
 
 
 _COMPLEX_NP = {np.dtype(np.float32): np.dtype(np.complex64),
                np.dtype(np.float64): np.dtype(np.complex128)}
+
+
+def _complex_np(real_np):
+    """The complex NumPy dtype with parts ``real_np``, read through the gpugrad dtype: a first
+    complex result opens the complex gate (``_dtype.on_first_complex_use``)."""
+    return (dt.complex64 if real_np == np.float32 else dt.complex128).np
 
 
 class ViewAsReal(ViewFunction):
@@ -122,7 +128,7 @@ class Complex(Function):
     def forward(ctx, re, im):
         xp = re._backend.xp
         shape = np.broadcast_shapes(re._data.shape, im._data.shape)
-        out = xp.empty(shape, _COMPLEX_NP[re._data.dtype])
+        out = xp.empty(shape, _complex_np(re._data.dtype))
         out.real[...] = re._data
         out.imag[...] = im._data
         return re._new(out)
@@ -168,7 +174,7 @@ class Polar(Function):
         xp = r._backend.xp
         rd, td = r._data, theta._data
         shape = np.broadcast_shapes(rd.shape, td.shape)
-        unit = xp.empty(shape, _COMPLEX_NP[rd.dtype])
+        unit = xp.empty(shape, _complex_np(rd.dtype))
         unit.real[...] = xp.cos(td)
         unit.imag[...] = xp.sin(td)
         out = r._new(unit * rd)
