@@ -33,6 +33,7 @@ import types
 import numpy as np
 
 from .. import _dtype as dt
+from ._util import is_complex_scalar, is_scalar
 
 __all__ = ["ALLOWED", "install"]
 
@@ -88,17 +89,13 @@ def _number_exponent(fn):
     for real numbers."""
 
     def pow_with_number_exponent(input, exponent, *args, **kwargs):
-        if not _is_number(exponent):
+        if not (is_scalar(exponent) or is_complex_scalar(exponent)):
             raise NotImplementedError(
                 "pow: gpugrad computes complex powers with a Python number as the exponent "
                 "only, not a tensor")
         return fn(input, exponent, *args, **kwargs)
 
     return pow_with_number_exponent
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float, complex, np.number))
 
 
 # Allowed ops that take another form when an argument is complex: name -> a function of the op

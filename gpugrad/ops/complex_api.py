@@ -48,14 +48,21 @@ def _complex_array(data, xp):
     return data.view(_complex_np(data.dtype))[..., 0]
 
 
-_COMPLEX_NP = {np.dtype(np.float32): np.dtype(np.complex64),
-               np.dtype(np.float64): np.dtype(np.complex128)}
+_PART_NP = frozenset((np.dtype(np.float32), np.dtype(np.float64)))  # the parts' dtypes
 
 
 def _complex_np(real_np):
     """The complex NumPy dtype with parts ``real_np``, read through the gpugrad dtype: a first
     complex result opens the complex gate (``_dtype.on_first_complex_use``)."""
     return (dt.complex64 if real_np == np.float32 else dt.complex128).np
+
+
+def _from_parts(xp, re, im):
+    """A new complex array ``re + i im`` (the parts broadcast together)."""
+    out = xp.empty(np.broadcast_shapes(re.shape, im.shape), _complex_np(re.dtype))
+    out.real[...] = re
+    out.imag[...] = im
+    return out
 
 
 class ViewAsReal(ViewFunction):
@@ -102,7 +109,7 @@ def view_as_complex(input: Tensor) -> Tensor:
     pairs, viewed as a complex tensor without that dim."""
     check_tensor(input, "view_as_complex")
     d = input._data
-    if d.dtype not in _COMPLEX_NP:
+    if d.dtype not in _PART_NP:
         raise RuntimeError("view_as_complex is only supported for float and double tensors, "
                            "but got a tensor of scalar type: "
                            f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]}")
@@ -126,12 +133,7 @@ class Complex(Function):
 
     @staticmethod
     def forward(ctx, re, im):
-        xp = re._backend.xp
-        shape = np.broadcast_shapes(re._data.shape, im._data.shape)
-        out = xp.empty(shape, _complex_np(re._data.dtype))
-        out.real[...] = re._data
-        out.imag[...] = im._data
-        return re._new(out)
+        return re._new(_from_parts(re._backend.xp, re._data, im._data))
 
     @staticmethod
     def backward(ctx, grad):
@@ -155,7 +157,7 @@ def _check_parts(name: str, a: Tensor, b: Tensor) -> None:
         raise RuntimeError(f"Expected object of scalar type {dt.SCALAR_TYPE_NAMES[a.dtype.name]}"
                            f" but got scalar type {dt.SCALAR_TYPE_NAMES[b.dtype.name]} for "
                            "second argument")
-    if a._data.dtype not in _COMPLEX_NP:
+    if a._data.dtype not in _PART_NP:
         raise RuntimeError(f"Expected both inputs to be Half, Float or Double tensors but got "
                            f"{dt.SCALAR_TYPE_NAMES[a.dtype.name]} and "
                            f"{dt.SCALAR_TYPE_NAMES[b.dtype.name]}")
@@ -172,12 +174,8 @@ class Polar(Function):
     @staticmethod
     def forward(ctx, r, theta):
         xp = r._backend.xp
-        rd, td = r._data, theta._data
-        shape = np.broadcast_shapes(rd.shape, td.shape)
-        unit = xp.empty(shape, _complex_np(rd.dtype))
-        unit.real[...] = xp.cos(td)
-        unit.imag[...] = xp.sin(td)
-        out = r._new(unit * rd)
+        unit = _from_parts(xp, xp.cos(theta._data), xp.sin(theta._data))
+        out = r._new(unit * r._data)
         ctx.save_for_backward(r._new(unit), out)
         return out
 
