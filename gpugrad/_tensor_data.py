@@ -130,8 +130,8 @@ def _unwrap_nested(seq, leaf_dtypes: set):
 
 def _check_range(arr: np.ndarray, np_dtype: np.dtype) -> None:
     """Python numbers for an integer tensor must fit its type, as PyTorch checks them (the rule
-    of ``fill_``, ``_dtype.fit_scalar``): negative ints down to ``-max`` wrap into an unsigned
-    type, floats (NaN and infinity neither) must lie in its range."""
+    of ``fill_``, ``_scalar_fit.fit_scalar``): negative ints down to ``-max`` wrap into an
+    unsigned type, floats (NaN and infinity neither) must lie in its range."""
     if arr.dtype.kind == "u":  # NumPy's reading of Python ints past int64
         raise ValueError("Overflow when unpacking long long")
     info = np.iinfo(np_dtype)

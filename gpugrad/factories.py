@@ -10,6 +10,7 @@ from . import _dtype as dt
 from ._device import device as _device_cls
 from ._device import get_default_device
 from ._format import type_name
+from ._scalar_fit import fit_scalar
 from ._tensor_data import _check_range, _host_array, _infer_np_dtype, _python_uint64
 from ._typeinfo import _CHANNELS_LAST_ORDER, check_memory_format, preserve_format
 from ._warnings import warn_user
@@ -190,7 +191,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
             f"full(): argument 'fill_value' must be Number, not {type(fill_value).__name__}")
     if dtype is None:
         dtype = dt.result_type(fill_value)
-    fill_value = dt.fit_scalar(fill_value, dt.to_dtype(dtype))
+    fill_value = fit_scalar(fill_value, dt.to_dtype(dtype))
     return _filled(fill_value, (size,) if isinstance(size, int) else tuple(size), dtype, device,
                    requires_grad)
 

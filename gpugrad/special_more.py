@@ -16,8 +16,8 @@ import numpy as np
 from . import _dtype as dt
 from .backend import formulas_bessel as _fb
 from .backend import formulas_orthopoly as _fp
+from .ops._broadcast import raise_broadcast_error
 from .ops._util import Tensor, check_tensor
-from .ops.arithmetic import raise_broadcast_error
 from .ops.igamma import gammainc, gammaincc
 
 

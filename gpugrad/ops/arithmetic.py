@@ -10,8 +10,6 @@ primitives (on CUDA one Triton kernel each, both input gradients in one pass), a
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from .. import _dtype as dt
@@ -19,6 +17,7 @@ from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
 from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import BINARY
+from ._broadcast import raise_broadcast_error
 from ._util import (
     Tensor,
     conjugate,
@@ -123,35 +122,6 @@ class _Binary(Function):
                 a, b, out = conjugate(a), conjugate(b), conjugate(out)
         ga, gb = self._backend.binary_grad(self.op, grad, a, b, out, need_a, need_b)
         return ga, gb, None
-
-
-def raise_broadcast_error(a, b, cause: ValueError | None = None):
-    """PyTorch's message for shapes that do not broadcast; a RuntimeError with ``cause``'s
-    message if they do (operands are Tensors or Python scalars)."""
-    sa, sb = tuple(getattr(a, "shape", ())), tuple(getattr(b, "shape", ()))
-    n = max(len(sa), len(sb))
-    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
-    for i in range(n - 1, -1, -1):
-        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
-            raise RuntimeError(
-                f"The size of tensor a ({pa[i]}) must match the size of tensor b ({pb[i]}) at "
-                f"non-singleton dimension {i}"
-            )
-    if cause is not None:
-        raise RuntimeError(str(cause)) from None
-    raise RuntimeError(f"shapes {list(sa)} and {list(sb)} cannot be broadcast together")
-
-
-def broadcast_shape(*operands) -> tuple:
-    """The shape that Tensors and Python numbers broadcast to; PyTorch's RuntimeError for the
-    first operand that does not broadcast with those before it."""
-    shape = ()
-    for x in operands:
-        try:
-            shape = np.broadcast_shapes(shape, tuple(getattr(x, "shape", ())))
-        except ValueError:
-            raise_broadcast_error(SimpleNamespace(shape=shape), x)
-    return shape
 
 
 def _binary_class(op: str, node_name: str):

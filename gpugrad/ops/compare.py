@@ -6,6 +6,7 @@ import numpy as np
 
 from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype
 from ..backend import cpu_backend
+from ._broadcast import raise_broadcast_error
 from ._util import (
     Tensor,
     data_as,
@@ -14,7 +15,6 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import raise_broadcast_error
 
 __all__ = [
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",

@@ -7,8 +7,9 @@ PyTorch), of integers is exact integer arithmetic; ``remainder`` and ``fmod`` ar
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ._broadcast import raise_broadcast_error
 from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
-from .arithmetic import Div, _div, _number_input, mul, raise_broadcast_error, sub
+from .arithmetic import Div, _div, _number_input, mul, sub
 from .elementwise import FUNCTIONS as _UNARY
 
 

@@ -14,9 +14,9 @@ from .. import _dtype as dt
 from ..autograd.function import Function
 from ..backend.formulas_igamma import regularized_gamma
 from . import elementwise
+from ._broadcast import raise_broadcast_error
 from ._inplace_graph import same_device
 from ._util import Tensor
-from .arithmetic import raise_broadcast_error
 from .inplace import inplace_method
 from .math_nograd import _torch_name
 

@@ -218,7 +218,7 @@ def _broadcast_shape(a: Tensor, b: Tensor) -> tuple:
     try:
         return tuple(np.broadcast_shapes(a._data.shape, b._data.shape))
     except ValueError:
-        from .arithmetic import raise_broadcast_error
+        from ._broadcast import raise_broadcast_error
 
         raise_broadcast_error(a._data, b._data)
 

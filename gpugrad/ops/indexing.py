@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from .._scalar_fit import fit_scalar
 from ..autograd.function import Function, ViewFunction
 from ._index_key import _as_int, _scalar_int, normalize_key, region
 from ._util import Tensor, check_range, wrap_dim
@@ -288,7 +289,7 @@ def fill_value(input: Tensor, value):
                 f"{value._data.ndim} dimension(s)."
             )
         return value.to(input.dtype)
-    value = dt.fit_scalar(value.item() if isinstance(value, np.generic) else value, input.dtype)
+    value = fit_scalar(value.item() if isinstance(value, np.generic) else value, input.dtype)
     if input._data.dtype.kind == "b":
         return bool(value)
     if input._data.dtype.kind in "iu":
@@ -314,7 +315,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:
     """The 1-D tensor of the entries of ``input`` where ``mask`` (broadcast) is True."""
     _check_mask(mask, "masked_select")
-    from .arithmetic import broadcast_shape
+    from ._broadcast import broadcast_shape
 
     shape = broadcast_shape(mask, input)
     return input.expand(shape)[mask.expand(shape)]

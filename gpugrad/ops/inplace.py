@@ -20,6 +20,7 @@ import inspect
 import numpy as np
 
 from .. import _dtype as dt
+from .._scalar_fit import fit_scalar
 from . import elementwise
 from ._index_key import normalize_key, region
 from ._inplace_graph import (
@@ -240,7 +241,7 @@ def fill_(self: Tensor, value) -> Tensor:
         return _overwrite(self, value, FillTensorBackward)
     if not isinstance(value, complex):
         value = scalar_or_tensor(value, "value")
-    value = dt.fit_scalar(value, self.dtype)
+    value = fit_scalar(value, self.dtype)
     return _overwrite(self, value, FillBackward)
 
 
@@ -273,7 +274,7 @@ def _as_value(self: Tensor, value):
     if isinstance(value, Tensor):
         return value if value._backend is self._backend else value.to(self.device)
     if isinstance(value, (bool, int, float)):
-        return dt.fit_scalar(value, self.dtype)  # (a negative wraps into an unsigned type)
+        return fit_scalar(value, self.dtype)  # (a negative wraps into an unsigned type)
     if isinstance(value, np.number):
         return value
     return self._new(self._backend.asarray(np.asarray(value), dtype=self._data.dtype))

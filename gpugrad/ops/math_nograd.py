@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _dtype as dt
+from ._broadcast import raise_broadcast_error
 from ._util import Tensor, check_tensor, result_dtype, scalar_or_tensor
-from .arithmetic import raise_broadcast_error
 
 
 def signbit(input: Tensor) -> Tensor:

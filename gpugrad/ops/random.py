@@ -17,9 +17,9 @@ import numpy as np
 from .. import _dtype as dt
 from .._generator import rng_for
 from ..autograd.function import Function
+from ._broadcast import raise_broadcast_error
 from ._inplace_graph import CopySlices
 from ._util import Tensor, check_tensor
-from .arithmetic import raise_broadcast_error
 from .inplace import _overwrite
 
 __all__ = ["normal", "bernoulli"]

@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import _dtype as dt
 from ..autograd.function import Function
+from ._broadcast import raise_broadcast_error
 from ._util import Tensor, check_range, check_tensor, wrap_dim
-from .arithmetic import raise_broadcast_error
 from .indexing import Gather, _index_tensor, gather, index_select
 from .inplace import _apply
 from .statistics import _torch_name

@@ -4,8 +4,10 @@ and ``triu`` (keep a triangle of the last two dims)."""
 from __future__ import annotations
 
 from .. import _dtype as dt
+from .._scalar_fit import fit_scalar
 from ..autograd.function import Function
 from ..backend.formulas import clamp_grad
+from ._broadcast import broadcast_shape, raise_broadcast_error
 from ._util import (
     Tensor,
     data_as,
@@ -14,7 +16,6 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import broadcast_shape, raise_broadcast_error
 
 __all__ = ["where", "clamp", "clip", "clamp_min", "clamp_max", "tril", "triu"]
 
@@ -76,7 +77,7 @@ def select_where(condition, input, other, node) -> Tensor:
     a = scalar_or_tensor(input, "input")
     b = scalar_or_tensor(other, "other")
     out_dtype = result_dtype(a, b)
-    a, b = (dt.fit_scalar(x, out_dtype) for x in (a, b))
+    a, b = (fit_scalar(x, out_dtype) for x in (a, b))
     try:
         return node.apply(condition, a, b, out_dtype)
     except ValueError:
@@ -164,7 +165,7 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
         is_float = isinstance(min, float) or isinstance(max, float)
         if is_float:
             input = input.to(float_result(input.dtype))
-    min, max = (None if b is None else dt.fit_scalar(b, input.dtype) for b in (min, max))
+    min, max = (None if b is None else fit_scalar(b, input.dtype) for b in (min, max))
     return Clamp.apply(input, min, max)
 
 

@@ -7,8 +7,8 @@ import numpy as np
 
 from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
+from ...ops._broadcast import raise_broadcast_error
 from ...ops._util import Tensor, check_tensor, result_dtype, wrap_dim
-from ...ops.arithmetic import raise_broadcast_error
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
