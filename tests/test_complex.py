@@ -1265,3 +1265,42 @@ def test_products_of_real_and_complex_tensors_raise_as_torch(call):
         z = L.ones(3, 3, dtype=L.complex64)
         with pytest.raises(RuntimeError):
             calls[call](L, x, z)
+
+
+def _first_grads(L, name, d, create_graph):
+    fn, spec, _ = GRAD[name]
+    leaves, inputs = _grad_inputs(L, d, spec, "contiguous")
+    loss = _loss(L, fn(L, *inputs))
+    return leaves, L.autograd.grad(loss, leaves, create_graph=create_graph, allow_unused=True)
+
+
+@pytest.mark.parametrize("name", list(GRAD))
+def test_create_graph_gradients_match_plain_and_torch(name):
+    """The gradients computed on Tensors (``create_graph=True``: the formulas through the public
+    ops) equal the ones the engine computes on arrays, op by op; and differentiating them once
+    more (a real function of each gradient) gives PyTorch's second-order gradients."""
+    d = "complex128"
+    tol = "complex64" if any(kind in _SINGLE for kind, _ in GRAD[name][1]) else d
+    _, plain = _first_grads(gpugrad, name, d, create_graph=False)
+    leaves, graphed = _first_grads(gpugrad, name, d, create_graph=True)
+    for p, g in zip(plain, graphed):
+        assert (p is None) == (g is None)
+        if p is not None:
+            assert g.dtype == p.dtype
+            np.testing.assert_allclose(_np(g), _np(p), **_tol(tol, grad=True))
+    seconds = []
+    for L, (lv, gs) in ((gpugrad, (leaves, graphed)),
+                        (torch, _first_grads(torch, name, d, create_graph=True))):
+        used = [g for g in gs if g is not None and g.requires_grad]
+        if not used:  # a gradient that does not depend on the inputs (a linear op)
+            seconds.append(None)
+            continue
+        total = sum((g * g.conj()).real.sum() for g in used)  # squares of all the parts
+        seconds.append(L.autograd.grad(total, lv, allow_unused=True))
+    assert (seconds[0] is None) == (seconds[1] is None), name
+    if seconds[0] is not None:
+        for got, want in zip(*seconds):
+            if want is None:
+                assert got is None or not np.any(_np(got)), name
+            else:
+                _close(got, want, grad=True, tol_of=tol)

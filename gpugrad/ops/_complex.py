@@ -45,7 +45,7 @@ ALLOWED = frozenset("""
     resolve_conj resolve_neg is_conj is_complex is_floating_point is_tensor is_nonzero isreal
     numel dim ndimension size stride storage_offset is_contiguous data_ptr element_size nelement
     abs absolute angle add sub subtract mul multiply div divide true_divide neg negative exp
-    add_ sub_ mul_ div_ neg_ zero_ fill_ copy_ sum mean eq ne equal
+    add_ sub_ mul_ div_ neg_ zero_ fill_ copy_ sum sum_to_size mean eq ne equal
     log log1p expm1 sqrt rsqrt sin cos tanh sinh cosh sigmoid reciprocal square
     matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__
     reshape view view_as reshape_as flatten unflatten ravel transpose swapaxes swapdims permute

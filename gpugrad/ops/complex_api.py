@@ -167,26 +167,29 @@ def _check_parts(name: str, a: Tensor, b: Tensor) -> None:
 
 class Polar(Function):
     """``polar(abs, angle)``: abs * (cos(angle) + i sin(angle)). With g the output's gradient
-    and u = e^(i angle): abs gets Re(g conj(u)), angle gets Im(g conj(out))."""
+    and u = e^(i angle): abs gets Re(g conj(u)), angle gets Im(g conj(abs u)). Backward
+    rebuilds u from the saved inputs, so that under ``create_graph`` it is a function of
+    them."""
 
     node_name = "PolarBackward0"
 
     @staticmethod
     def forward(ctx, r, theta):
+        ctx.save_for_backward(r, theta)
         xp = r._backend.xp
-        unit = _from_parts(xp, xp.cos(theta._data), xp.sin(theta._data))
-        out = r._new(unit * r._data)
-        ctx.save_for_backward(r._new(unit), out)
-        return out
+        return r._new(_from_parts(xp, xp.cos(theta._data), xp.sin(theta._data)) * r._data)
 
     @staticmethod
     def backward(ctx, grad):
-        unit, out = ctx.saved_tensors
-        return (grad * unit.conj()).real, (grad * out.conj()).imag
+        r, theta = ctx.saved_tensors
+        unit = complex(theta.cos(), theta.sin())
+        return (grad * unit.conj()).real, (grad * (unit * r).conj()).imag
 
     def _array_backward(self, grad):
-        unit, out = self.saved_arrays()
-        return (grad * unit.conj()).real, (grad * out.conj()).imag
+        r, theta = self.saved_arrays()
+        xp = self._backend.xp
+        unit = _from_parts(xp, xp.cos(theta), xp.sin(theta))
+        return (grad * unit.conj()).real, (grad * (unit * r).conj()).imag
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
