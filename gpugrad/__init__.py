@@ -118,6 +118,7 @@ from . import (  # noqa: E402
     cuda,
     distributed,
     distributions,
+    fft,
     func,
     functional,
     hub,

@@ -36,6 +36,7 @@ PYTHON_WRITTEN = {
     "Tensor": {"norm", "split", "unique", "unique_consecutive", "unflatten"},
     "linalg": set(),
     "special": set(),
+    "fft": set(),
 }
 # ``nn.functional`` is Python throughout but for these, which are PyTorch's C++ ops.
 F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
@@ -108,7 +109,7 @@ def install(gpugrad) -> None:
     class."""
     functional = gpugrad.nn.functional
     namespaces = {"gpugrad": gpugrad, "Tensor": gpugrad.Tensor, "linalg": gpugrad.linalg,
-                  "special": gpugrad.special}
+                  "special": gpugrad.special, "fft": gpugrad.fft}
     for ns, owner in namespaces.items():
         for name in dir(owner):
             if not name.startswith("_"):

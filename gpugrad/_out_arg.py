@@ -2,9 +2,9 @@
 
 PyTorch lets ``out=`` name the tensor (or the tuple of tensors, for ops with several results)
 that receives a function's result. ``OUT_NAMES`` lists the public functions of ``gpugrad``,
-``gpugrad.linalg`` and ``gpugrad.special`` whose PyTorch counterparts take it (the adapter in
-``_arg_adapter`` reads it at import; tests/test_out_arg.py holds it equal to what torch 2.13
-accepts). ``Tensor`` methods never take ``out=``.
+``gpugrad.linalg``, ``gpugrad.special`` and ``gpugrad.fft`` whose PyTorch counterparts take it
+(the adapter in ``_arg_adapter`` reads it at import; tests/test_out_arg.py holds it equal to
+what torch 2.13 accepts). ``Tensor`` methods never take ``out=``.
 
 A call with ``out=t`` computes the result as without it and then writes it into ``t``, which it
 returns, so ``t`` may be one of the inputs. As in PyTorch: the write is an in-place one (it
@@ -73,6 +73,10 @@ OUT_NAMES = {
     shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w sinc spherical_bessel_j0
     xlog1py xlogy zeta
     """.split(),
+    "fft": """
+    fft fft2 fftfreq fftn hfft hfft2 hfftn ifft ifft2 ifftn ihfft ihfft2 ihfftn irfft irfft2
+    irfftn rfft rfft2 rfftfreq rfftn
+    """.split(),
 }
 
 # Ops whose out must have the result's dtype exactly; ops with several results are all of this
@@ -98,11 +102,13 @@ EXACT_DTYPE = {
     "special": """
     round
     """.split(),
+    "fft": [],
 }
 
 # Without a dtype= or device=, these make the result in out's dtype and on out's device.
 FACTORIES = frozenset("""
     arange empty eye full linspace logspace normal ones rand randint randn randperm range zeros
+    fftfreq rfftfreq
 """.split())
 # PyTorch resizes a factory's out silently, but for these two, which warn in their own words.
 _RANGE_WARNING = (
@@ -129,17 +135,18 @@ class OutRule(NamedTuple):
 
 
 # How PyTorch's messages name an op of each namespace.
-_MESSAGE_PREFIX = {"gpugrad": "", "linalg": "linalg_", "special": "special_"}
+_MESSAGE_PREFIX = {"gpugrad": "", "linalg": "linalg_", "special": "special_", "fft": "fft_"}
 
 
 def rule(ns: str, name: str, params) -> OutRule | None:
     """The rule for ``out=`` of ``name`` in namespace ``ns`` (``"gpugrad"``, ``"linalg"``,
-    ``"special"``) with parameters ``params``, or None where PyTorch takes no ``out=`` there or
-    the function handles ``out`` itself (the removed ones, which refuse every call)."""
+    ``"special"``, ``"fft"``) with parameters ``params``, or None where PyTorch takes no
+    ``out=`` there or the function handles ``out`` itself (the removed ones, which refuse every
+    call)."""
     if name not in _OUT_SETS.get(ns, ()) or "out" in params:
         return None
     return OutRule(_MESSAGE_PREFIX[ns] + name, name in _EXACT_SETS[ns],
-                   ns == "gpugrad" and name in FACTORIES, frozenset(params))
+                   ns in ("gpugrad", "fft") and name in FACTORIES, frozenset(params))
 
 
 def call_with_out(fn, rule: OutRule, args: tuple, kwargs: dict, out):

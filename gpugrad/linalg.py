@@ -1,9 +1,9 @@
 """``gpugrad.linalg``: PyTorch's ``torch.linalg`` for float32 and float64 tensors of
 (batches of) matrices, on the CPU through NumPy and on CUDA through CuPy (LAPACK / cuSOLVER).
 
-Every function is differentiable where PyTorch's is (``ops/linalg_*.py``). gpugrad has no
-complex dtypes, so the functions whose results are complex (``eig``, ``eigvals``) raise
-``NotImplementedError``.
+Every function is differentiable where PyTorch's is (``ops/linalg_*.py``). The functions
+whose results are complex (``eig``, ``eigvals``) raise ``NotImplementedError``, and complex
+inputs are refused (``ops/_complex.py``) but for ``matmul`` and the norms of magnitudes.
 """
 
 from .ops.linalg import matmul

@@ -20,7 +20,7 @@ import gpugrad
 from gpugrad._out_arg import OUT_NAMES
 
 NAMESPACES = {"gpugrad": (gpugrad, torch), "linalg": (gpugrad.linalg, torch.linalg),
-              "special": (gpugrad.special, torch.special)}
+              "special": (gpugrad.special, torch.special), "fft": (gpugrad.fft, torch.fft)}
 
 
 # ------------------------------------------------------------------ which functions take out=
@@ -48,7 +48,7 @@ def _parser_takes_out(peer):
     calls = [((x,), {}), ((x, x), {}), ((x, x[:, 0]), {}), ((x, 2), {}), ((2, x), {}),
              ((x, x, x), {}),
              ((x, torch.ones(3, dtype=torch.int32), x), {}), (([x, x],), {}),
-             ((x, x), {"upper": True})]
+             ((x, x), {"upper": True}), ((3,), {})]
     for args, kwargs in calls:
         try:
             peer(*args, out=_Marker(), **kwargs)
@@ -180,6 +180,10 @@ CASES = [
     ("m.special.expit(x, out=o)", "m.empty(0)", False),
     ("m.special.xlogy(x.abs(), y.abs(), out=o)", "m.empty(0)", False),
     ("m.special.logsumexp(x, 1, out=o)", "m.empty(0)", False),
+    ("m.fft.rfft(x, out=o)", "m.empty(0, dtype=m.complex64)", False),
+    ("m.fft.fft(x, dim=0, out=o)", "m.empty(2, dtype=m.complex128)", False),
+    ("m.fft.irfft(x, out=o)", "m.empty(0)", False),
+    ("m.fft.fftfreq(5, out=o)", "m.empty(0, dtype=m.float64)", False),
     # factories: out's dtype where the call names none
     ("m.zeros(3, out=o)", "m.empty(2, dtype=m.int64)", False),
     ("m.ones(2, 3, out=o)", "m.empty(0, dtype=m.float64)", False),

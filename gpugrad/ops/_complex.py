@@ -98,10 +98,71 @@ def _number_exponent(fn):
     return pow_with_number_exponent
 
 
-# Allowed ops that take another form when an argument is complex: name -> a function of the op
-# that gives that form (called with the op's arguments).
+def _of_magnitudes(order: str, spectral):
+    """A norm of complex numbers: the same norm of their magnitudes (``abs``, which gives the
+    complex gradient). ``spectral(ord, dim, ndim)`` tells the norms that read singular values
+    instead, which are refused; ``order`` names the op's order argument."""
+
+    def form(fn):
+        signature = inspect.signature(fn)
+
+        def norm_of_magnitudes(input, *args, **kwargs):
+            from .complex_api import complex_abs
+
+            bound = signature.bind(input, *args, **kwargs)
+            bound.apply_defaults()
+            ord_, dim = bound.arguments[order], bound.arguments.get("dim")
+            if not _is_complex_value(input) or spectral(ord_, dim, input.dim()):
+                raise NotImplementedError(
+                    f"{fn.__name__}: gpugrad computes the norms of complex tensors that depend "
+                    "on the magnitudes alone (vector norms, 'fro', and the 1 and inf matrix "
+                    "norms), of a complex input, not the spectral or nuclear norms")
+            return fn(complex_abs(input), *args, **kwargs)
+
+        return norm_of_magnitudes
+
+    return form
+
+
+def _never(ord_, dim, ndim) -> bool:
+    return False
+
+
+def _nuclear(ord_, dim, ndim) -> bool:
+    return ord_ == "nuc"
+
+
+def _matrix_spectral(ord_, dim, ndim) -> bool:
+    return ord_ in ("nuc", 2, -2)
+
+
+def _linalg_norm_spectral(ord_, dim, ndim) -> bool:
+    matrix = len(dim) == 2 if isinstance(dim, (tuple, list)) else dim is None and ndim == 2
+    return matrix and ord_ in ("nuc", 2, -2)
+
+
+def _linear_of_products(fn):
+    """``F.linear`` of complex numbers: ``input @ weight.T + bias`` on the products."""
+
+    def complex_linear(input, weight, bias=None):
+        from .linalg import matmul
+
+        out = matmul(input, weight.t())
+        return out if bias is None else out + bias
+
+    return complex_linear
+
+
+# Allowed ops that take another form when an argument is complex: a name (or a qualified name,
+# looked up first: ``linalg.norm``) -> a function of the op that gives that form (called with
+# the op's arguments).
 COMPLEX_FORMS = {"abs": _complex_abs, "absolute": _complex_abs, "__abs__": _complex_abs,
-                 "pow": _number_exponent, "__pow__": _number_exponent}
+                 "pow": _number_exponent, "__pow__": _number_exponent,
+                 "vector_norm": _of_magnitudes("ord", _never),
+                 "norm": _of_magnitudes("p", _nuclear),
+                 "linalg.norm": _of_magnitudes("ord", _linalg_norm_spectral),
+                 "linalg.matrix_norm": _of_magnitudes("ord", _matrix_spectral),
+                 "linear": _linear_of_products}
 
 
 def _is_complex_value(x) -> bool:
@@ -172,12 +233,13 @@ _REPLACED: list = []  # (owner, name, what was there) for each entry point insta
 
 def _wrap(owner, name: str, shown: str) -> None:
     fn = getattr(owner, name)
-    if name not in COMPLEX_FORMS and name in ALLOWED:
+    form = COMPLEX_FORMS.get(shown, COMPLEX_FORMS.get(name))
+    if form is None and name in ALLOWED:
         return
     key = (id(fn), name)
     if key not in _WRAPPERS:
-        _WRAPPERS[key] = (fn, _with_complex_form(fn, COMPLEX_FORMS[name](fn))
-                          if name in COMPLEX_FORMS else _refusing(fn, shown))
+        _WRAPPERS[key] = (fn, _with_complex_form(fn, form(fn)) if form is not None
+                          else _refusing(fn, shown))
     _REPLACED.append((owner, name, owner.__dict__.get(name, _INHERITED)))
     setattr(owner, name, _WRAPPERS[key][1])
 
@@ -215,8 +277,7 @@ def install(gpugrad) -> None:
     for prefix, namespace in (("nn.functional", gpugrad.nn.functional),
                               ("linalg", gpugrad.linalg), ("special", gpugrad.special)):
         for name in _functions(namespace, ops_only=False):
-            if name not in COMPLEX_FORMS:  # (every one of these is refused)
-                _wrap(namespace, name, f"{prefix}.{name}")
+            _wrap(namespace, name, f"{prefix}.{name}")
     seen = set()
     for cls in tensor_cls.__mro__[:-1]:
         for name, v in vars(cls).items():

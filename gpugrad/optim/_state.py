@@ -51,7 +51,10 @@ def zeros_state(p: Tensor) -> Tensor:
 
 
 def full_state(p: Tensor, value: float) -> Tensor:
-    """A state buffer shaped, typed and placed like ``p``, filled with ``value``."""
+    """A state buffer shaped, typed and placed like ``p``, filled with ``value`` (both parts of
+    a complex one, as PyTorch's Adagrad and Rprop start theirs)."""
+    if p._data.dtype.kind == "c":
+        value = complex(value, value)
     return p._new(p._backend.xp.full(p._data.shape, value, p._data.dtype))
 
 

@@ -23,6 +23,8 @@ class Adafactor(Optimizer):
 
     _step_type_error = "`state_steps` argument must contain a list of singleton tensors"
 
+    _complex_refused = True  # (PyTorch's refuses complex parameters at step)
+
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple = (None, 1e-3), d: float = 1.0, weight_decay: float = 0.0, *,
                  foreach=None, maximize: bool = False):

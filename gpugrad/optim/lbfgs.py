@@ -7,7 +7,9 @@ from functools import partial
 
 from .. import _capture
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..ops.complex_api import _complex_array
 from ..tensor import Tensor
+from ._complex import real_pairs
 from .line_search import strong_wolfe
 from .optimizer import Optimizer
 
@@ -61,18 +63,23 @@ class LBFGS(Optimizer):
         return self._params[0]._backend.xp
 
     def _flat_grad(self):
+        """The gradients as one real vector (a complex number as its two parts, as PyTorch's
+        ``view_as_real``)."""
         xp = self._xp()
         return xp.concatenate([
-            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
-            for p in self._params
+            xp.zeros(_flat_size(p), p._data.real.dtype) if p.grad is None
+            else real_pairs(p.grad._data, xp).ravel() for p in self._params
         ])
 
     def _add_to_params(self, step: float, direction) -> None:
         """``params += step * direction``, in place."""
-        offset = 0
+        xp, offset = self._xp(), 0
         for p in self._params:
-            n = p._data.size
-            p._write_(p._data + step * direction[offset:offset + n].reshape(p._data.shape))
+            n = _flat_size(p)
+            delta = direction[offset:offset + n]
+            if p._data.dtype.kind == "c":
+                delta = _complex_array(delta.reshape(p._data.shape + (2,)), xp)
+            p._write_(p._data + step * delta.reshape(p._data.shape))
             offset += n
 
     def _evaluate(self, closure) -> tuple:
@@ -223,3 +230,8 @@ def _tensor(array, like):
     """``array`` (or a scalar of its dtype, as 0-d) as a tensor on ``like``'s backend (None
     stays None)."""
     return None if array is None else like._new(like._backend.xp.asarray(array))
+
+
+def _flat_size(p) -> int:
+    """A parameter's length in the flat vector: two numbers per complex entry."""
+    return p._data.size * (2 if p._data.dtype.kind == "c" else 1)

@@ -49,6 +49,8 @@ class Muon(Optimizer):
     bfloat16 precision (see the backend's ``muon_step``).
     """
 
+    _complex_refused = True  # (PyTorch's refuses complex parameters at step)
+
     def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1,
                  momentum: float = 0.95, nesterov: bool = True,
                  ns_coefficients: tuple = NS_COEFFICIENTS, eps: float = EPS,

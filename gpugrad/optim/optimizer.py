@@ -10,6 +10,7 @@ from .. import _capture
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle, add_hook
+from ._complex import RealPairs, has_complex
 from ._state import cast_loaded_state, grouped
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
@@ -78,6 +79,10 @@ class Optimizer:
     Subclasses implement ``step``; they update each group's parameters in ONE call of the
     backend's fused step primitive, in place under ``no_grad``, bumping version counters.
     """
+
+    # Whether step refuses complex parameters (as PyTorch's Adafactor and Muon do); the others
+    # update a complex number as the pair of its parts (``_complex.py``).
+    _complex_refused = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -164,11 +169,6 @@ class Optimizer:
                 )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
-            if p.dtype.is_complex:
-                raise NotImplementedError(
-                    f"{type(self).__name__}: gpugrad's optimizers do not take complex parameters "
-                    "yet (keep the parameter real and view it with torch.view_as_complex in the "
-                    "forward)")
         group = dict(param_group, params=params)
         if names:
             group["param_names"] = names
@@ -214,6 +214,11 @@ class Optimizer:
                 params, backend = self._with_grads(group)
                 if not params:
                     continue
+                if has_complex(params):
+                    if self._complex_refused:
+                        raise RuntimeError(f"{type(self).__name__} does not support complex "
+                                           "parameters")
+                    backend = RealPairs(backend)
                 self._step_group(_with_numbers(group), params, backend)
                 for p in params:  # the update wrote into each parameter in place
                     p._bump_version()

@@ -23,6 +23,11 @@ class SparseAdam(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         check_options(betas=betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, maximize=maximize))
+        complex_params = [[i, j] for i, group in enumerate(self.param_groups)
+                          for j, p in enumerate(group["params"]) if p.dtype.is_complex]
+        if complex_params:
+            raise ValueError(f"Complex params at indices {complex_params}: SparseAdam does not "
+                             "support complex parameters")
 
     def _step_group(self, group: dict, params: list, backend) -> None:
         raise RuntimeError(

@@ -75,3 +75,29 @@ def test_rotary_embedding_matches_the_cpu(device):
     (out, grad), (ref_out, ref_grad) = rotate(device), rotate("cpu")
     np.testing.assert_allclose(out, ref_out, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-5, atol=1e-6)
+
+
+def _spectral(device: str) -> dict:
+    """The FFT family (cuFFT through CuPy on CUDA) with gradients, and one Adam step on a
+    complex parameter (the optimizer's kernel on the parts)."""
+    xn = np.random.default_rng(3).standard_normal((4, 10)).astype(np.float32)
+    x = gpugrad.tensor(xn, device=device, requires_grad=True)
+    w = gpugrad.tensor(_values(4, (6,)), device=device, requires_grad=True)
+    spectrum = gpugrad.fft.rfft(x, norm="ortho")
+    y = gpugrad.fft.irfft(spectrum * w, n=10)
+    z = gpugrad.fft.fft2(gpugrad.fft.fftshift(y.t()), s=(12, 5))
+    loss = y.pow(2).sum() + gpugrad.view_as_real(gpugrad.fft.ifft(z, dim=0)).abs().sum()
+    loss.backward()
+    opt = gpugrad.optim.Adam([w], lr=0.1)
+    opt.step()
+    out = {"loss": loss, "x": x.grad, "w_grad": w.grad, "w_after": w,
+           "exp_avg": opt.state[w]["exp_avg"], "freq": gpugrad.fft.fftfreq(6, device=device)}
+    return {k: v.detach().cpu().numpy() for k, v in out.items()}
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_fft_gradients_and_a_complex_adam_step_match_the_cpu(device):
+    ours, ref = _spectral(device), _spectral("cpu")
+    for key, value in ref.items():
+        assert ours[key].dtype == value.dtype, key
+        np.testing.assert_allclose(ours[key], value, rtol=2e-5, atol=2e-5, err_msg=key)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 
@@ -37,7 +39,8 @@ class ConversionMixin:
 
     def to(self, *args, **kwargs):
         """Move and/or cast parameters and buffers in place: ``to(device)``, ``to(dtype)``,
-        ``to(device, dtype)``, ``to(tensor)``. Only floating-point tensors change dtype;
+        ``to(device, dtype)``, ``to(tensor)``. Only floating-point and complex tensors change
+        dtype (a complex one cast to a real dtype keeps its real part, with a warning);
         ``memory_format`` lays out the 4-D and 5-D ones (``channels_last``...)."""
         from ...ops.convert import _parse_to
 
@@ -48,16 +51,21 @@ class ConversionMixin:
             from ... import _dtype as dt
 
             dtype = dt.to_dtype(dtype)
-            if not dtype.is_floating_point:
+            if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError(
-                    f"nn.Module.to only accepts floating point dtypes, but got desired dtype="
-                    f"{dtype}"
+                    f"nn.Module.to only accepts floating point or complex dtypes, but got "
+                    f"desired dtype={dtype}"
                 )
+            if dtype.is_complex:
+                warnings.warn("Complex modules: gpugrad computes a limited set of ops on complex "
+                              "tensors, so some modules may refuse complex parameters or "
+                              "buffers (README, Differences)", stacklevel=2)
 
         def convert(t: Tensor) -> Tensor:
             layout = {"memory_format": memory_format} if memory_format is not None and \
                 t.dim() in (4, 5) else {}
-            return t.to(device=device, dtype=dtype if t.is_floating_point() else None, **layout)
+            cast = t.is_floating_point() or t.is_complex()
+            return t.to(device=device, dtype=dtype if cast else None, **layout)
 
         return self._apply(convert)
 
