@@ -1177,6 +1177,63 @@ def test_gradcheck_through_complex_ops(name):
         assert L.autograd.gradcheck(lambda *xs, L=L: fn(L, *xs), inputs)
 
 
+# name -> (f(lib, *inputs), input specs: ("c" complex128 or "r" float64, shape))
+COMPLEX_GRADCHECK = {
+    "holomorphic": (lambda L, z: (z * z).exp() / (z + 3), [("c", (3,))]),
+    "two_complex_inputs": (lambda L, a, b: a.conj() * b + a @ b, [("c", (3,)), ("c", (3,))]),
+    "complex_to_real": (lambda L, z: z.abs() * z.angle(), [("c", (2, 2))]),
+    "real_to_complex": (lambda L, x: L.polar(x.exp(), x), [("r", (3,))]),
+    "mixed": (lambda L, z, x: (z * x).sqrt(), [("c", (3,)), ("r", (3,))]),
+    "several_outputs": (lambda L, z: (z.real, z * 1j, z.sum()), [("c", (2, 2))]),
+    "fft": (lambda L, z: L.fft.ifft(L.fft.fft(z) * z), [("c", (4,))]),
+}
+
+
+def _gradcheck_inputs(L, spec):
+    return tuple(L.tensor(_rand(shape, "complex128" if kind == "c" else "float64", 30 + i),
+                          requires_grad=True) for i, (kind, shape) in enumerate(spec))
+
+
+@pytest.mark.parametrize("name", list(COMPLEX_GRADCHECK))
+def test_gradcheck_and_gradgradcheck_of_complex_inputs_and_outputs_as_torch(name):
+    fn, spec = COMPLEX_GRADCHECK[name]
+    for L in LIBS:
+        inputs = _gradcheck_inputs(L, spec)
+        assert L.autograd.gradcheck(lambda *xs, L=L: fn(L, *xs), inputs)
+        assert L.autograd.gradgradcheck(lambda *xs, L=L: fn(L, *xs), inputs)
+
+
+def test_gradcheck_finds_a_gradient_that_misses_the_conjugate_as_torch():
+    """A custom square whose backward sends ``2 g z`` (holomorphic derivative, no conjugate):
+    wrong by PyTorch's convention; both libraries say so, with the message naming the Jacobian
+    mismatch. The inputs given are left unchanged."""
+    for L in LIBS:
+        class Square(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, z):
+                ctx.save_for_backward(z)
+                return z * z
+
+            @staticmethod
+            def backward(ctx, g):
+                (z,) = ctx.saved_tensors
+                return 2 * g * z
+
+        z = L.tensor(_rand(3, "complex128", 5), requires_grad=True)
+        before = z.detach().clone()
+        assert not L.autograd.gradcheck(Square.apply, (z,), raise_exception=False)
+        with pytest.raises(RuntimeError, match="Jacobian mismatch"):
+            L.autograd.gradcheck(Square.apply, (z,))
+        assert z.grad is None and L.equal(z.detach(), before)
+
+
+def test_gradgradcheck_takes_complex_grad_outputs():
+    for L in LIBS:
+        z = L.tensor(_rand(3, "complex128", 6), requires_grad=True)
+        go = L.tensor(_rand(3, "complex128", 7), requires_grad=True)
+        assert L.autograd.gradgradcheck(lambda a: (a * a).exp(), (z,), (go,))
+
+
 # ------------------------------------------------------------------------------ refusals
 REFUSED = {
     "asin": lambda L, z: L.asin(z), "atan": lambda L, z: z.atan(),

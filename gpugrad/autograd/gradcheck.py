@@ -1,7 +1,7 @@
 """Finite-difference checks of gradients: ``gradcheck`` and ``gradgradcheck``.
 
 ``gradcheck`` compares the analytic Jacobian (from backward) with central differences in
-float64. ``fast_mode=True`` compares only the projection ``v^T J u`` for random ``u``, ``v``:
+float64 (complex numbers as the pairs of their parts, ``_as_real_problem``). ``fast_mode=True`` compares only the projection ``v^T J u`` for random ``u``, ``v``:
 one backward and two forward evaluations per input instead of one per element, for big inputs.
 """
 
@@ -29,15 +29,38 @@ def _outputs(func, inputs):
 
     out = func(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
-    _refuse_complex(o for o in outs if isinstance(o, Tensor))
     return tuple(o for o in outs if isinstance(o, Tensor) and o.is_floating_point())
 
 
-def _refuse_complex(tensors) -> None:
-    if any(t.is_complex() for t in tensors):
-        raise NotImplementedError(
-            "gradcheck of complex inputs or outputs is not supported yet: check a real function "
-            "of real inputs around them (view_as_real / view_as_complex, .real, .abs())")
+def _as_real_problem(func, inputs):
+    """``func`` and ``inputs`` with every complex number as the pair of its parts: a complex
+    input that requires grad becomes a real (..., 2) leaf that ``func`` sees through
+    ``view_as_complex``, and complex outputs come back through ``view_as_real``. The real
+    function's Jacobian holds the derivatives of both parts of every output by both parts of
+    every input, which is what PyTorch's complex gradcheck compares; by PyTorch's convention
+    the gradient of a complex input is exactly the gradient of its pairs."""
+    from ..ops.complex_api import view_as_complex, view_as_real
+    from ..tensor import Tensor
+
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    paired = [isinstance(x, Tensor) and x.requires_grad and x.is_complex() for x in inputs]
+    real_inputs = tuple(_pairs_leaf(x) if pair else x for x, pair in zip(inputs, paired))
+
+    def real_func(*args):
+        out = func(*[view_as_complex(a) if pair else a for a, pair in zip(args, paired)])
+        outs = out if isinstance(out, (tuple, list)) else (out,)
+        outs = tuple(view_as_real(o) if isinstance(o, Tensor) and o.is_complex() else o
+                     for o in outs)
+        return outs if isinstance(out, (tuple, list)) else outs[0]
+
+    return real_func, real_inputs
+
+
+def _pairs_leaf(z):
+    """A new real leaf holding the (real, imaginary) pairs of the complex tensor ``z``."""
+    from ..ops.complex_api import view_as_real
+
+    return view_as_real(z.detach()).clone().requires_grad_(z.requires_grad)
 
 
 def _flat_outputs(func, inputs):
@@ -181,10 +204,10 @@ def gradcheck(func, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: floa
     backward's own behaviour (zero and repeated grad_outputs, see ``_backward_checks``).
     ``seed`` seeds the random directions of ``fast_mode`` and of the checks."""
     _refuse_forward_ad(check_forward_ad, check_backward_ad, check_batched_forward_grad, masked)
+    func, inputs = _as_real_problem(func, inputs)
     inputs, diff = _tensors(inputs)
     if not diff:
         raise ValueError("gradcheck expects at least one input tensor to require gradient")
-    _refuse_complex(inputs[i] for i in diff)
     for i in diff:
         if inputs[i].dtype.name != "float64":
             import warnings
@@ -261,9 +284,12 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps: float = 1e-6, atol: f
     if check_fwd_over_rev:
         raise NotImplementedError("gradgradcheck: check_fwd_over_rev needs forward-mode AD, "
                                   "which gpugrad does not have")
+    func, inputs = _as_real_problem(func, inputs)
     inputs, diff = _tensors(inputs)
     outs = _outputs(func, inputs)
     rng = np.random.default_rng(seed)
+    if grad_outputs is not None:  # (complex ones as the pairs the real problem's outputs are)
+        grad_outputs = tuple(_pairs_leaf(g) if g.is_complex() else g for g in grad_outputs)
     if grad_outputs is None:
         grad_outputs = tuple(
             _random_grad_output(make_tensor, rng, o, gen_non_contig_grad_outputs) for o in outs
