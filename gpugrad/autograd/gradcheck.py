@@ -1,8 +1,9 @@
 """Finite-difference checks of gradients: ``gradcheck`` and ``gradgradcheck``.
 
 ``gradcheck`` compares the analytic Jacobian (from backward) with central differences in
-float64 (complex numbers as the pairs of their parts, ``_as_real_problem``). ``fast_mode=True`` compares only the projection ``v^T J u`` for random ``u``, ``v``:
-one backward and two forward evaluations per input instead of one per element, for big inputs.
+float64 (complex numbers as the pairs of their parts, ``_as_real_problem``).
+``fast_mode=True`` compares only the projection ``v^T J u`` for random ``u``, ``v``: one
+backward and two forward evaluations per input instead of one per element, for big inputs.
 """
 
 from __future__ import annotations
