@@ -55,6 +55,7 @@ from . import (
     sorting,
     splits,
     statistics,
+    stft,
     strided,
     structure,
     tensor_info,
@@ -67,7 +68,8 @@ TOPICS = [elementwise, arithmetic, division, compare, select, reduction, softmax
           linalg_cholesky, linalg_spectral, linalg_pinv, linalg_products, linalg_lu,
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
           scatter_reduce, segment_reduce, index_write, tensor_info, math_more, rounding, strided,
-          igamma, distance, complex_api, more_methods, memory, view_copies, finite_diff, histograms]
+          igamma, distance, complex_api, more_methods, memory, view_copies, finite_diff, histograms,
+          stft]
 
 
 def install_methods(cls) -> None:

@@ -4,9 +4,11 @@ gpugrad's complex tensors (complex64, complex128) take a first set of ops: creat
 parts (``real``, ``imag``, ``view_as_real``, ``view_as_complex``, ``complex``, ``polar``),
 ``conj``, ``abs``, ``angle``, ``+ - * /``, powers with a number exponent, the holomorphic
 elementwise functions (``exp``, ``log``, ``sqrt``, ``sin``, ``tanh``, ``sigmoid``...), the
-products (``matmul``, ``mm``, ``bmm``, ``mv``, ``dot``, ``outer``, ``einsum``), ``sum``,
-``mean``, comparisons for equality, ``where``, ``masked_fill`` and the shape, indexing and
-joining ops. PyTorch computes most of its other ops on complex numbers too; NumPy would run
+products (``matmul``, ``mm``, ``bmm``, ``mv``, ``dot``, ``outer``, ``einsum``, ``F.linear``),
+``sum``, ``mean``, the norms of magnitudes, comparisons for equality, ``where``,
+``masked_fill``, the shape, indexing and joining ops, ``stft``/``istft`` and ``gpugrad.fft``
+(a namespace of its own, which the net leaves alone: every function there computes on complex
+numbers). PyTorch computes most of its other ops on complex numbers too; NumPy would run
 them here as well, but their gradients, promotion and kernels were written for real numbers, so
 a complex answer would not be checked.
 
@@ -16,7 +18,8 @@ ops module, and the functions of ``nn.functional``, ``linalg`` and ``special``) 
 ``NotImplementedError`` when a complex tensor, a Python complex number or a complex ``dtype``
 is among the arguments; one function exported under several names gets one wrapper, so the
 names stay one object. ``COMPLEX_FORMS`` sends the allowed ops whose real form does not hold
-for complex numbers to their complex form (``abs``; ``pow`` takes number exponents only).
+for complex numbers to their complex form (``abs``; ``pow`` takes number exponents only; the
+norms take the magnitudes; ``F.linear`` the products).
 
 A program that never uses complex numbers calls the ops themselves; after, each call outside
 the allowed set pays a scan of its arguments. Internal calls between ops modules use the
@@ -47,7 +50,7 @@ ALLOWED = frozenset("""
     abs absolute angle add sub subtract mul multiply div divide true_divide neg negative exp
     add_ sub_ mul_ div_ neg_ zero_ fill_ copy_ sum sum_to_size mean eq ne equal
     log log1p expm1 sqrt rsqrt sin cos tanh sinh cosh sigmoid reciprocal square
-    matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__
+    matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__ stft istft
     reshape view view_as reshape_as flatten unflatten ravel transpose swapaxes swapdims permute
     t unsqueeze squeeze expand expand_as broadcast_to broadcast_tensors contiguous clone detach
     detach_ cat concat concatenate stack hstack vstack split chunk tensor_split unbind narrow
