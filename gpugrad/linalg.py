@@ -1,14 +1,15 @@
 """``gpugrad.linalg``: PyTorch's ``torch.linalg`` for float32 and float64 tensors of
 (batches of) matrices, on the CPU through NumPy and on CUDA through CuPy (LAPACK / cuSOLVER).
 
-Every function is differentiable where PyTorch's is (``ops/linalg_*.py``). The functions
-whose results are complex (``eig``, ``eigvals``) raise ``NotImplementedError``, and complex
-inputs are refused (``ops/_complex.py``) but for ``matmul`` and the norms of magnitudes.
+Every function is differentiable where PyTorch's is (``ops/linalg_*.py``). ``eig`` and
+``eigvals`` give complex results; complex inputs are refused (``ops/_complex.py``) but for
+``matmul``, ``eig``, ``eigvals`` and the norms of magnitudes.
 """
 
 from .ops.linalg import matmul
 from .ops.linalg_cholesky import cholesky_ex
 from .ops.linalg_cholesky import linalg_cholesky as cholesky
+from .ops.linalg_eig import eig, eigvals
 from .ops.linalg_householder import householder_product
 from .ops.linalg_lu import (
     lu,
@@ -26,7 +27,7 @@ from .ops.linalg_products import linalg_cross as cross
 from .ops.linalg_products import linalg_vander as vander
 from .ops.linalg_solve import LinAlgError, det, inv, inv_ex, solve, solve_triangular
 from .ops.linalg_solve import linalg_slogdet as slogdet
-from .ops.linalg_spectral import eig, eigh, eigvals, eigvalsh, svdvals
+from .ops.linalg_spectral import eigh, eigvalsh, svdvals
 from .ops.linalg_spectral import linalg_qr as qr
 from .ops.linalg_spectral import linalg_svd as svd
 

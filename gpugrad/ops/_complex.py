@@ -50,7 +50,7 @@ ALLOWED = frozenset("""
     abs absolute angle add sub subtract mul multiply div divide true_divide neg negative exp
     add_ sub_ mul_ div_ neg_ zero_ fill_ copy_ sum sum_to_size mean eq ne equal
     log log1p expm1 sqrt rsqrt sin cos tanh sinh cosh sigmoid reciprocal square
-    matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__ stft istft
+    matmul mm bmm mv dot outer einsum __matmul__ __rmatmul__ stft istft eig eigvals
     reshape view view_as reshape_as flatten unflatten ravel transpose swapaxes swapdims permute
     t unsqueeze squeeze expand expand_as broadcast_to broadcast_tensors contiguous clone detach
     detach_ cat concat concatenate stack hstack vstack split chunk tensor_split unbind narrow

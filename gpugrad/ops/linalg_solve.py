@@ -16,7 +16,7 @@ import numpy as np
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ._linalg_results import InvExResult, SlogdetResult, TorchSlogdetResult
-from ._util import Tensor, check_tensor, math_ns
+from ._util import Tensor, check_tensor, conjugate, math_ns
 
 __all__ = ["det", "slogdet", "logdet", "inverse"]
 
@@ -41,10 +41,11 @@ def check_matrix(A, fn: str, name: str = "A", square: bool = True, low: bool = T
 
 
 def check_float(A, fn: str, low: bool = True) -> None:
-    if not A.is_floating_point():
+    # (a complex one reaches here only for the functions that compute on it: ops/_complex.py)
+    if not (A.is_floating_point() or A.dtype.is_complex):
         raise RuntimeError(f"{fn}: Expected a floating point or complex tensor as input. "
                            f"Got {dt.SCALAR_TYPE_NAMES[A.dtype.name]}")
-    if not low and A.dtype not in (dt.float32, dt.float64):
+    if not low and A.dtype in (dt.float16, dt.bfloat16):
         raise RuntimeError(f"{fn}: Low precision dtypes not supported. "
                            f"Got {dt.SCALAR_TYPE_NAMES[A.dtype.name]}")
 
@@ -256,8 +257,8 @@ class Solve(Function):
     @staticmethod
     def backward(ctx, grad):
         A, X = ctx.saved_tensors
-        gB = Solve.apply(_mT(A), grad)  # A^T gB = grad
-        gA = -(gB @ _mT(X)) if ctx.needs_input_grad[0] else None
+        gB = Solve.apply(conjugate(_mT(A)), grad)  # A^H gB = grad
+        gA = -(gB @ conjugate(_mT(X))) if ctx.needs_input_grad[0] else None
         return gA, gB
 
 

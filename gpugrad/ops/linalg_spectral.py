@@ -177,20 +177,6 @@ def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return _eigh(A, UPLO, "linalg.eigvalsh")[0]
 
 
-def _complex_refused(fn):
-    def refuse(*args, **kwargs):
-        raise NotImplementedError(
-            f"linalg.{fn}: the eigenvalues of a general real matrix are complex, and gpugrad has "
-            "no complex dtypes; for a symmetric matrix use linalg.eigh / linalg.eigvalsh")
-
-    refuse.__name__ = fn
-    refuse.__doc__ = f"Not supported: ``linalg.{fn}`` returns complex tensors."
-    return refuse
-
-
-eig, eigvals = _complex_refused("eig"), _complex_refused("eigvals")
-
-
 # ---------------------------------------------------------------------------- svd, svdvals
 class Svd(Function):
     node_name = "LinalgSvdBackward0"

@@ -69,12 +69,6 @@ def test_qr_backward_refusals_as_pytorch():
         gpugrad.linalg.qr(a, mode="complete").Q.sum().backward()
 
 
-def test_complex_results_are_refused():
-    for fn in (gpugrad.linalg.eig, gpugrad.linalg.eigvals):
-        with pytest.raises(NotImplementedError, match="complex"):
-            fn(_t(np.eye(2)))
-
-
 def test_gradients_pytorch_cannot_give_match_finite_differences():
     """PyTorch's own backward of torch.vander and of linalg.cond with a norm other than the
     2-norm fails (an in-place write in its graph): finite differences are the oracle."""
