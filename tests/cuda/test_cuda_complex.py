@@ -78,8 +78,8 @@ def test_rotary_embedding_matches_the_cpu(device):
 
 
 def _spectral(device: str) -> dict:
-    """The FFT family (cuFFT through CuPy on CUDA) with gradients, and one Adam step on a
-    complex parameter (the optimizer's kernel on the parts)."""
+    """The FFT family (cuFFT through CuPy on CUDA) with gradients, one Adam step on a complex
+    parameter (the optimizer's kernel on the parts), and the gradient of eigenvalues."""
     xn = np.random.default_rng(3).standard_normal((4, 10)).astype(np.float32)
     x = gpugrad.tensor(xn, device=device, requires_grad=True)
     w = gpugrad.tensor(_values(4, (6,)), device=device, requires_grad=True)
@@ -90,8 +90,12 @@ def _spectral(device: str) -> dict:
     loss.backward()
     opt = gpugrad.optim.Adam([w], lr=0.1)
     opt.step()
+    a = gpugrad.tensor(np.random.default_rng(5).standard_normal((4, 4)), device=device,
+                       requires_grad=True)
+    gpugrad.linalg.eigvals(a).abs().sum().backward()  # (CuPy's geev, or the host's)
     out = {"loss": loss, "x": x.grad, "w_grad": w.grad, "w_after": w,
-           "exp_avg": opt.state[w]["exp_avg"], "freq": gpugrad.fft.fftfreq(6, device=device)}
+           "exp_avg": opt.state[w]["exp_avg"], "freq": gpugrad.fft.fftfreq(6, device=device),
+           "eig_grad": a.grad}
     return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
 
