@@ -124,6 +124,19 @@ def test_bad_input_raises_as_torch(make, fn):
     assert str(raised[1]) == str(raised[0])
 
 
+def test_infs_and_nans_raise_as_torch_eig():
+    """torch's eig raises; its eigvals returns NaNs for some inputs and crashes (oneMKL) for
+    others: gpugrad raises for both, with eig's message."""
+    bad = np.array([[np.nan, 0.0], [0.0, 1.0]])
+    with pytest.raises(RuntimeError, match="input tensor should not contain infs or NaNs"):
+        torch.linalg.eig(torch.tensor(bad))
+    for fn in ("eig", "eigvals"):
+        for value in (np.nan, np.inf):
+            with pytest.raises(RuntimeError, match=f"torch.linalg.{fn}: input tensor should not "
+                                                   "contain infs or NaNs"):
+                getattr(gpugrad.linalg, fn)(gpugrad.tensor(np.where(np.isnan(bad), value, bad)))
+
+
 def test_solve_gradients_of_complex_matrices_as_torch():
     """``linalg.solve``'s backward with conjugate transposes: eig's backward solves with V^H,
     and its second order goes through solve's."""

@@ -52,8 +52,11 @@ class Eig(Function):
     node_name = "LinalgEigBackward0"
 
     @staticmethod
-    def forward(ctx, A):
+    def forward(ctx, A, fn):
+        ctx.fn = fn
         ctx.set_materialize_grads(False)
+        if not bool(A._backend.xp.isfinite(A._data).all()):  # (LAPACK's failure would not say)
+            raise RuntimeError(f"torch.{ctx.fn}: input tensor should not contain infs or NaNs.")
         L, V = lapack("linalg.eig", _NO_CONVERGE, _geev, A)
         dtype = A._data.dtype if A._data.dtype.kind == "c" else _complex_np(A._data.dtype)
         L, V = A._new(L.astype(dtype, copy=False)), A._new(V.astype(dtype, copy=False))
@@ -80,7 +83,7 @@ class Eig(Function):
             if gL is not None:
                 inner = inner + diag_embed(gL)
         gA = Solve.apply(Vh, matmul(inner, Vh))
-        return real(gA) if ctx.real_input else gA
+        return (real(gA) if ctx.real_input else gA), None
 
 
 def _eig(A, fn: str):
@@ -91,7 +94,7 @@ def _eig(A, fn: str):
     if not (A.is_floating_point() or A.dtype.is_complex):
         raise RuntimeError(f"Unknown Complex ScalarType for {dt.SCALAR_TYPE_NAMES[A.dtype.name]}")
     check_matrix(A, fn)
-    return Eig.apply(A)
+    return Eig.apply(A, fn)
 
 
 def eig(A):
