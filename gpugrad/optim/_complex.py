@@ -21,7 +21,7 @@ def real_pairs(array, xp):
     if getattr(array, "dtype", None) is None or array.dtype.kind != "c":
         return array
     if array.flags.c_contiguous:  # (a plain view: what the kernels take)
-        return array[..., None].view(array.real.dtype)
+        return array.reshape(array.shape + (1,)).view(array.real.dtype)
     return _pairs_array(array, xp)
 
 
