@@ -258,13 +258,20 @@ class Unfold(ViewFunction):
 
 
 def _fold(xp, grad, shape, dim, size, step):
-    """Zeros of ``shape`` plus each window's gradient at the window's place."""
+    """Zeros of ``shape`` plus each window's gradient at the window's place: one strided add
+    per position in the window, or one add per window where there are fewer windows (long
+    windows, as ``istft``'s frames are)."""
     out = xp.zeros(shape, dtype=grad.dtype)
     if not shape:
         out[...] = grad.reshape(())
         return out
     count = grad.shape[dim]
     lead = (slice(None),) * dim
+    if count < size:
+        for j in range(count):
+            window = xp.moveaxis(xp.take(grad, j, axis=dim), -1, dim)
+            out[lead + (slice(j * step, j * step + size),)] += window
+        return out
     for k in range(size):
         out[lead + (slice(k, k + step * (count - 1) + 1, step),)] += grad[..., k]
     return out

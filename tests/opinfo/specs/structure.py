@@ -45,6 +45,7 @@ def _diag_samples(rng):
 def _unfold_samples(rng):
     return [
         Sample((randn(rng, 3, 7), 1, 3, 2)),  # windows overlap
+        Sample((randn(rng, 2, 9, 2), 1, 5, 2)),  # fewer windows than window positions
         Sample((randn(rng, 6, 2), 0, 2, 3)),  # a gap between windows
         Sample((randn(rng, 2, 3, 4), -1, 4, 1)),
         Sample((randn(rng, 3, 2), 0, 0, 1)),  # empty windows
