@@ -66,8 +66,15 @@ _CPU_FP32_LINALG = [f"{ns}.{op}" for ns in ("gpugrad", "Tensor") for op in (
     "cholesky", "cholesky_inverse", "cholesky_solve", "inverse", "pinverse", "qr", "svd")] + [
     f"linalg.{op}" for op in ("cond", "matrix_rank", "solve", "cholesky", "svdvals", "eigvalsh",
                               "inv", "qr", "cholesky_ex", "svd", "eigh", "lstsq", "inv_ex")]
+# Fourier transforms and eigendecompositions: float32 on both devices (PyTorch's CPU autocast
+# gives them float32; gpugrad's transforms take no float16/bfloat16 on either device).
+_FP32_SPECTRAL = [f"fft.{op}" for op in (
+    "fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "hfft2",
+    "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn")] + [
+    "gpugrad.stft", "Tensor.stft", "linalg.eig", "linalg.eigvals"]
 CPU = {
     **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES + ["linalg.vecdot"], LOWER),
+    **dict.fromkeys(_FP32_SPECTRAL, FP32),
     **dict.fromkeys(["gpugrad.tensordot", "gpugrad.inner", "Tensor.inner"], LOWER),
     **dict.fromkeys(_CPU_FP32_LINALG, FP32),
     "linalg.pinv": LOWER_OUT,
@@ -91,6 +98,7 @@ _FP32_MATH = ["exp", "expm1", "log", "log1p", "reciprocal", "rsqrt", "pow", "cos
 _FP32_NN = ["F.layer_norm", "F.group_norm", "F.normalize", "F.softmax", "F.log_softmax",
             "F.softmin", "F.softplus", "F.cosine_similarity", "F.pdist"]
 CUDA = {
+    **dict.fromkeys(_FP32_SPECTRAL, FP32),
     **dict.fromkeys(_CPU_LOWER + _LOWER_COMPOSITES + [
         "gpugrad.mv", "Tensor.mv", "gpugrad.addmv", "Tensor.addmv", "gpugrad.addr",
         "Tensor.addr", "gpugrad.inner", "Tensor.inner", "linalg.vecdot"], LOWER),
@@ -226,7 +234,7 @@ def install(gpugrad) -> None:
     global Tensor
     Tensor = gpugrad.Tensor
     namespaces = {"gpugrad": gpugrad, "F": gpugrad.nn.functional, "Tensor": gpugrad.Tensor,
-                  "nn": gpugrad.nn, "linalg": gpugrad.linalg}
+                  "nn": gpugrad.nn, "linalg": gpugrad.linalg, "fft": gpugrad.fft}
     for name in sorted(set(CPU) | set(CUDA)):
         ns, *path, attr = name.split(".")
         owner = namespaces[ns]

@@ -32,6 +32,8 @@ def _cases():
 
 def _host(x):
     x = x.detach()
+    if x.dtype.is_complex:
+        return x.resolve_conj().numpy().astype(np.complex128)
     return (x.float() if x.is_floating_point() else x).numpy().astype(np.float64)
 
 
@@ -126,6 +128,14 @@ _CPU_OPS = {
     "ctc": lambda m, x, p, t: m.nn.functional.ctc_loss(
         m.nn.functional.log_softmax(x[:, None], -1), m.tensor([[1, 2]]), (4,), (2,)),
     "unlisted gaussian_nll": lambda m, x, p, t: m.nn.functional.gaussian_nll_loss(x, p, p),
+    "rfft": lambda m, x, p, t: m.fft.rfft(m.nn.functional.linear(x, p)),
+    "fft2": lambda m, x, p, t: m.fft.fft2(m.nn.functional.linear(x, p)),
+    "irfft": lambda m, x, p, t: m.fft.irfft(m.nn.functional.linear(x, p)),
+    "ihfft": lambda m, x, p, t: m.fft.ihfft(m.nn.functional.linear(x, p)),
+    "stft": lambda m, x, p, t: m.stft(m.nn.functional.linear(x, p).reshape(-1), 4,
+                                      window=m.hann_window(4), return_complex=True),
+    "eigvals": lambda m, x, p, t: m.linalg.eigvals(m.nn.functional.linear(x, p) + 4 * m.eye(4)
+                                                   ).abs().sort().values,
     # torch 2.11 (the GPU image's oracle) has no linear_cross_entropy: its reference there
     "linear_cross_entropy": lambda m, x, p, t: (
         m.nn.functional.linear_cross_entropy(x, p, t, options=m.nn.LinearCrossEntropyOptions())
@@ -266,6 +276,9 @@ def test_cuda_op_lists(cuda_lists):
         "kl_div": (lambda: F.kl_div(xb, xb, reduction="batchmean"), "float32"),
         "normalize": (lambda: F.normalize(xb), "float32"),
         "unlisted rms_norm": (lambda: F.rms_norm(xb, (4,)), "bfloat16"),
+        "rfft": (lambda: gpugrad.fft.rfft(xb), "complex64"),
+        "irfftn": (lambda: gpugrad.fft.irfftn(gpugrad.fft.rfftn(xb)), "float32"),
+        "eigvals": (lambda: gpugrad.linalg.eigvals(xb), "complex64"),
         **{name: (lambda name=name: _new_states(_recurrent(gpugrad, name)(
             x[:3] if "Cell" in name else x[None, :3]), name)[-1], "bfloat16")
            for name in _RECURRENT},
