@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _dtype as dt
 from ._typeinfo import check_factory_options
 from .factories import _backend_for, _finish, _float_dtype
 from .tensor import Tensor
@@ -28,6 +29,9 @@ def _window(fn: str, window_length: int, periodic: bool, dtype, layout, device,
         raise RuntimeError(f"{fn} requires non-negative window_length, got "
                            f"window_length={window_length}")
     d = _float_dtype(dtype)
+    if d.is_complex:  # (PyTorch's windows start from an arange, which has no complex kernel)
+        raise NotImplementedError(
+            f'"arange_cpu" not implemented for {dt.SCALAR_TYPE_NAMES[d.name]!r}')
     if not d.is_floating_point:
         raise RuntimeError(f"{fn} expects floating point dtypes, got: {d}")
     n = window_length + 1 if periodic else window_length

@@ -59,3 +59,17 @@ def test_tensor_options():
         gpugrad.signal.windows.hann(4, layout="sparse")  # (gpugrad has no other layout)
     with pytest.raises(TypeError, match="'M' must be int"):
         gpugrad.signal.windows.hann(2.5)
+
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window",
+                                  "bartlett_window", "kaiser_window"])
+def test_a_complex_window_dtype_raises_as_torch(name):
+    for L in (torch, gpugrad):
+        with pytest.raises(NotImplementedError, match="not implemented for 'ComplexFloat'"):
+            getattr(L, name)(4, dtype=L.complex64)
+
+
+def test_reflect_padding_errors_number_the_argument_as_torch():
+    for L in (torch, gpugrad):
+        with pytest.raises(RuntimeError, match="^Argument #6: Padding size should be less"):
+            L.nn.functional.pad(L.ones(2, 3, 4, 4), (1, 1, 4, 4), mode="reflect")

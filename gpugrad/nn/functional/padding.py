@@ -51,9 +51,10 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
     for j in range(k):
         dim, before, after = input.dim() - 1 - j, pads[2 * j], pads[2 * j + 1]
         if mode == "reflect" and (before >= shape[dim] or after >= shape[dim]):
-            raise RuntimeError(
-                "Padding size should be less than the corresponding input dimension, but got: "
-                f"padding ({before}, {after}) at dimension {dim} of input {list(shape)}")
+            raise RuntimeError(  # (PyTorch numbers the pads as the arguments of its kernel)
+                f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding "
+                f"input dimension, but got: padding ({before}, {after}) at dimension {dim} of "
+                f"input {list(shape)}")
         if mode == "circular" and (before > shape[dim] or after > shape[dim]):
             raise RuntimeError("Padding value causes wrapping around more than once.")
     return index_pad(input, pads, mode)
