@@ -27,7 +27,7 @@ __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rf
 
 
 # ------------------------------------------------------------------------ arguments
-def _norm(norm, name: str) -> str:
+def _norm(norm) -> str:
     if norm is None:
         return "backward"
     if norm not in ADJOINT_NORM:
@@ -78,6 +78,22 @@ def _dims_and_sizes(x: Tensor, s, dim, name: str) -> tuple:
     return dims, [None if n == -1 else n for n in s]
 
 
+def _plan(name: str, input, s, dim, norm, needs_a_dim: bool) -> tuple:
+    """The checks every transform starts with, in PyTorch's order: the normalisation, the dims
+    and the requested lengths (``_dims_and_sizes``)."""
+    check_tensor(input, name)
+    norm = _norm(norm)
+    dims, sizes = _dims_and_sizes(input, s, dim, name)
+    if needs_a_dim and not dims:
+        raise RuntimeError(f"{name} must transform at least one axis")
+    return norm, dims, sizes
+
+
+def _lengths(x: Tensor, dims: tuple, sizes: list) -> list:
+    """The signal's length along each transformed dim: the requested one, else ``x``'s."""
+    return [n if n is not None else x.shape[d] for d, n in zip(dims, sizes)]
+
+
 def _checked_lengths(lengths) -> None:
     for n in lengths:
         if n < 1:
@@ -110,11 +126,9 @@ def _c2c(name: str, input, s, dim, norm, forward: bool) -> Tensor:
     """``fftn`` (``forward``) or ``ifftn`` over ``dim``. As in PyTorch, a real input of a 1-D
     transform is transformed as real (``ifft`` of it is the conjugate of the forward transform
     with the adjoint norm); the others make it complex first."""
-    check_tensor(input, name)
-    norm = _norm(norm, name)
-    dims, sizes = _dims_and_sizes(input, s, dim, name)
+    norm, dims, sizes = _plan(name, input, s, dim, norm, False)
     x = _floating(input) if len(dims) == 1 else _complex_operand(input)
-    lengths = [n if n is not None else x.shape[d] for d, n in zip(dims, sizes)]
+    lengths = _lengths(x, dims, sizes)
     _checked_lengths(lengths)
     x = resize(x, dims, tuple(lengths))
     if x.dtype.is_complex:
@@ -128,13 +142,9 @@ def _c2c(name: str, input, s, dim, norm, forward: bool) -> Tensor:
 def _r2c(name: str, input, s, dim, norm, inverse: bool = False) -> Tensor:
     """``rfftn`` over ``dim`` (the one-sided half along the last); ``inverse`` gives
     ``ihfftn``, its conjugate with the adjoint norm."""
-    check_tensor(input, name)
-    norm = _norm(norm, name)
-    dims, sizes = _dims_and_sizes(input, s, dim, name)
-    if not dims:
-        raise RuntimeError(f"{name} must transform at least one axis")
+    norm, dims, sizes = _plan(name, input, s, dim, norm, True)
     x = _real_operand(input, name)
-    lengths = [n if n is not None else x.shape[d] for d, n in zip(dims, sizes)]
+    lengths = _lengths(x, dims, sizes)
     _checked_lengths(lengths)
     x = resize(x, dims, tuple(lengths))
     complex_np = _complex_np(x._data.dtype)
@@ -147,13 +157,9 @@ def _c2r(name: str, input, s, dim, norm, hermitian: bool = False) -> Tensor:
     """``irfftn`` over ``dim``: a real output, ``2 * (m - 1)`` long along the last dim unless
     ``s`` says; ``hermitian`` gives ``hfftn``, the ``irfftn`` of the conjugate with the adjoint
     norm."""
-    check_tensor(input, name)
-    norm = _norm(norm, name)
-    dims, sizes = _dims_and_sizes(input, s, dim, name)
-    if not dims:
-        raise RuntimeError(f"{name} must transform at least one axis")
+    norm, dims, sizes = _plan(name, input, s, dim, norm, True)
     z = _complex_operand(input)
-    lengths = [n if n is not None else z.shape[d] for d, n in zip(dims, sizes)]
+    lengths = _lengths(z, dims, sizes)
     if sizes[-1] is None:
         lengths[-1] = 2 * (z.shape[dims[-1]] - 1)
     _checked_lengths(lengths)
@@ -279,7 +285,7 @@ def _frequencies(name: str, count: int, n: int, d, dtype, device, requires_grad,
         k[(n + 1) // 2:] -= n
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = float(np.float64(1.0) / np.float64(n * d))
-        values = tensor(k, dtype=dtype)._data * scale
+        values = k.astype(dtype.np) * scale  # (in dtype, as PyTorch's arange times a scale)
     out = tensor(values, dtype=dtype, device=device)
     return out.requires_grad_() if requires_grad else out
 

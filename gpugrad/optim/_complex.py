@@ -8,11 +8,18 @@ from __future__ import annotations
 
 from ..ops.complex_api import _complex_array, _pairs_array
 
-__all__ = ["RealPairs", "real_pairs", "has_complex"]
+__all__ = ["RealPairs", "real_pairs", "step_backend"]
 
 
-def has_complex(params) -> bool:
-    return any(p._data.dtype.kind == "c" for p in params)
+def step_backend(optimizer, params: list, backend):
+    """The backend a group's step calls: ``backend`` itself, or ``RealPairs`` of it where a
+    parameter is complex; an optimizer that refuses complex parameters (``_complex_refused``,
+    as PyTorch's Adafactor and Muon) raises PyTorch's error instead."""
+    if not any(p._data.dtype.kind == "c" for p in params):
+        return backend
+    if optimizer._complex_refused:
+        raise RuntimeError(f"{type(optimizer).__name__} does not support complex parameters")
+    return RealPairs(backend)
 
 
 def real_pairs(array, xp):

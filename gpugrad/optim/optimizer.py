@@ -10,7 +10,7 @@ from .. import _capture
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle, add_hook
-from ._complex import RealPairs, has_complex
+from ._complex import step_backend
 from ._state import cast_loaded_state, grouped
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
@@ -214,11 +214,7 @@ class Optimizer:
                 params, backend = self._with_grads(group)
                 if not params:
                     continue
-                if has_complex(params):
-                    if self._complex_refused:
-                        raise RuntimeError(f"{type(self).__name__} does not support complex "
-                                           "parameters")
-                    backend = RealPairs(backend)
+                backend = step_backend(self, params, backend)
                 self._step_group(_with_numbers(group), params, backend)
                 for p in params:  # the update wrote into each parameter in place
                     p._bump_version()
