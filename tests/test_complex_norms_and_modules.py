@@ -113,7 +113,8 @@ def test_functional_linear_without_bias_and_with_a_vector_weight_as_torch():
 
 def test_module_to_a_real_dtype_casts_complex_parameters_as_torch():
     """As PyTorch: complex parameters become real (the imaginary part dropped, with the cast's
-    warning); integer buffers stay."""
+    warning); integer buffers stay. (torch warns once a process, so only gpugrad's warning is
+    looked for: an earlier test in the worker may have had torch's.)"""
     results = []
     for L in LIBS:
         m = L.nn.Module()
@@ -122,7 +123,8 @@ def test_module_to_a_real_dtype_casts_complex_parameters_as_torch():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             m.to(L.float64)
-        assert any("discards the imaginary part" in str(w.message) for w in caught)
+        if L is gpugrad:
+            assert any("discards the imaginary part" in str(w.message) for w in caught)
         results.append((str(m.w.dtype).split(".")[-1], m.w.tolist(),
                         str(m.count.dtype).split(".")[-1]))
     assert results[1] == results[0]
