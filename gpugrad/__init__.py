@@ -56,6 +56,7 @@ from ._typeinfo import (
     legacy_contiguous_format,
     memory_format,
     preserve_format,
+    sparse_coo,
     strided,
 )
 from ._windows import *  # noqa: F403
@@ -131,6 +132,7 @@ from . import (  # noqa: E402
     profiler,
     random,
     signal,
+    sparse,
     special,
     testing,
     types,
@@ -138,6 +140,7 @@ from . import (  # noqa: E402
     xpu,
 )
 from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
+from .sparse._coo import sparse_coo_tensor  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from ._torch_cells import *  # noqa: E402,F403  (torch.lstm_cell, gru_cell, rnn_tanh_cell ...)
 from .amp import GradScaler, autocast  # noqa: E402

@@ -154,13 +154,14 @@ def _array_str(arr: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -
     return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def _with_suffixes(text: str, suffixes: list, indent: int) -> str:
+def _with_suffixes(text: str, suffixes: list, indent: int, newline: bool = False) -> str:
     """``text`` and ``, suffix`` for each, a suffix going to its own line when it would pass
-    ``linewidth``."""
+    ``linewidth`` (and the first one when ``newline``)."""
     out = [text]
     line_len = len(text) - text.rfind("\n") + 1
     for suffix in suffixes:
-        if line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        if newline or line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+            newline = False
             out.append(",\n" + " " * indent + suffix)
             line_len = indent + len(suffix)
         else:
@@ -188,17 +189,25 @@ def tensor_repr(t) -> str:
             suffixes.append(f"size={tuple(arr.shape)}")
         if d not in (dt.get_default_dtype(), dt.int64, dt.bool, _default_complex()):
             suffixes.append(f"dtype=gpugrad.{d.name}")
-        if arr.dtype == np.float16 or arr.dtype.kind == "V":  # V: bfloat16 (ml_dtypes)
-            arr = arr.astype(np.float32)
-        summarize = arr.size > PRINT_OPTS.threshold
-        shown = _summarized(arr) if summarize else arr
-        fmt = _ComplexFormatter(shown) if arr.dtype.kind == "c" else _Formatter(shown)
-        body = _array_str(arr, indent, summarize, fmt)
+        body = array_text(arr, indent)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
+
+
+def array_text(arr: np.ndarray, indent: int) -> str:
+    """The bracketed values of the host array ``arr`` as a tensor's repr shows them (``[]``
+    when empty), continuation lines indented by ``indent``."""
+    if arr.size == 0:
+        return "[]"
+    if arr.dtype == np.float16 or arr.dtype.kind == "V":  # V: bfloat16 (ml_dtypes)
+        arr = arr.astype(np.float32)
+    summarize = arr.size > PRINT_OPTS.threshold
+    shown = _summarized(arr) if summarize else arr
+    fmt = _ComplexFormatter(shown) if arr.dtype.kind == "c" else _Formatter(shown)
+    return _array_str(arr, indent, summarize, fmt)
 
 
 def _default_complex():

@@ -124,6 +124,10 @@ class TensorMetadata:
     def is_distributed(self) -> bool:
         return False
 
+    # A class attribute, not a property: matmul reads it on every call to find sparse
+    # operands (``gpugrad.sparse``'s tensors set it True).
+    is_sparse = False
+
 
 def _never(name: str) -> property:
     return property(lambda self: False, doc=f"False: gpugrad has no {name} tensors.")
@@ -131,7 +135,7 @@ def _never(name: str) -> property:
 
 # The kinds of tensor and device PyTorch tells apart that gpugrad does not have (dense strided
 # tensors on the CPU or a CUDA device only): code that checks for them reads False.
-for _flag, _kind in (("is_sparse", "sparse"), ("is_sparse_csr", "sparse CSR"),
+for _flag, _kind in (("is_sparse_csr", "sparse CSR"),
                      ("is_quantized", "quantized"), ("is_meta", "meta"),
                      ("is_nested", "nested"), ("is_mkldnn", "MKL-DNN"), ("is_mps", "MPS"),
                      ("is_xpu", "XPU"), ("is_ipu", "IPU"), ("is_xla", "XLA"),

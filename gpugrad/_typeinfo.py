@@ -1,5 +1,6 @@
-"""The numeric limits of the dtypes (``finfo``, ``iinfo``) and the one tensor layout
-(``layout``, ``strided``), with PyTorch's attributes and errors."""
+"""The numeric limits of the dtypes (``finfo``, ``iinfo``) and the tensor layouts (``layout``:
+``strided``, and ``sparse_coo`` for ``gpugrad.sparse``'s tensors), with PyTorch's attributes and
+errors."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import numpy as np
 
 from . import _dtype as dt
 
-__all__ = ["finfo", "iinfo", "layout", "strided"]
+__all__ = ["finfo", "iinfo", "layout", "sparse_coo", "strided"]
 
 
 class layout:
-    """How a tensor's elements are stored; gpugrad has one layout, ``strided`` (dense arrays;
-    no sparse layouts)."""
+    """How a tensor's elements are stored: ``strided`` (dense arrays) or ``sparse_coo``
+    (coordinates and values, ``gpugrad.sparse``)."""
 
     __slots__ = ("_name",)
 
@@ -27,18 +28,22 @@ class layout:
 
 
 strided = layout("strided")
+sparse_coo = layout("sparse_coo")
+_LAYOUTS = {"strided": strided, "sparse_coo": sparse_coo}
 
 
 def _layout_by_name(name: str) -> layout:
-    if name != "strided":
+    if name not in _LAYOUTS:
         raise ValueError(f"gpugrad has no layout {name}")
-    return strided
+    return _LAYOUTS[name]
 
 
 def check_factory_options(layout_, pin_memory, fn: str) -> None:
     """Refuse a factory's ``layout`` other than ``strided`` and ``pin_memory=True``."""
     if layout_ is not None and layout_ is not strided:
-        raise NotImplementedError(f"{fn}: gpugrad has only the strided layout, got {layout_}")
+        raise NotImplementedError(f"{fn}: gpugrad's factories make strided tensors only, got "
+                                  f"{layout_} (sparse tensors: gpugrad.sparse_coo_tensor, "
+                                  "Tensor.to_sparse)")
     if pin_memory:
         from .backend import cuda_available
 

@@ -99,6 +99,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
     check_tensor(input, "matmul")
     check_tensor(other, "matmul", "other")
+    if input.is_sparse or other.is_sparse:  # (mm, mv, addmm, spmm and @ come here too)
+        from ..sparse._coo import sparse_matmul
+
+        return sparse_matmul(input, other)
     a, b = input._data, other._data
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(
@@ -137,8 +141,7 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def spmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """``mm``: PyTorch's sparse-times-dense product, which takes dense matrices too (gpugrad
-    has no sparse tensors)."""
+    """``mm``: PyTorch's sparse-times-dense product, which takes dense matrices too."""
     return mm(input, mat2)
 
 

@@ -33,7 +33,7 @@ register(
         ErrorCase((np.ones(3), np.ones((3, 2))), RuntimeError, "^self must be a matrix$"),
         ErrorCase((np.ones((2, 3)), np.ones(3)), RuntimeError, "^mat2 must be a matrix$"),
     ]),
-    # gpugrad has no sparse tensors; PyTorch's spmm multiplies dense ones as mm does
+    # PyTorch's spmm multiplies dense matrices as mm does (sparse ones: tests/test_sparse.py)
     OpSpec("spmm", lambda m, a, b: m.spmm(a, b), _pairs(((3, 4), (4, 5)))),
     OpSpec("bmm", lambda m, a, b: m.bmm(a, b), _pairs(((2, 3, 4), (2, 4, 5)),
                                                      ((1, 2, 2), (1, 2, 3))), errors=[

@@ -1,0 +1,584 @@
+"""Sparse COO tensors: a ``(sparse_dim, nnz)`` int64 tensor of coordinates and a
+``(nnz, *dense_dims)`` tensor of values, standing for the dense tensor that is zero elsewhere
+and sums the values listed at one coordinate more than once.
+
+Every op on them is a composition of dense ops on the values with index arrays computed from
+the coordinates (``index_add`` sums duplicates and scatters, ``index_select`` gathers), so their
+gradients, second order and the CUDA path are those ops'. The values tensor is the one place
+where a sparse tensor meets the graph: its ``requires_grad``, ``grad_fn`` and ``grad`` are the
+values', and a sparse tensor made from values that require grad records one identity node,
+named as PyTorch's, between them.
+
+A sparse tensor is a ``Tensor`` (``isinstance`` holds), but it has no dense array: a dense op
+reaching for one raises ``NotImplementedError`` naming the layout, where PyTorch raises its
+"Could not run ... with arguments from the 'SparseCPU' backend".
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import _dtype as dt
+from .._format import _with_suffixes, array_text
+from .._typeinfo import sparse_coo
+from ..autograd.function import Function
+from ..size import Size
+from ..tensor import Tensor
+
+__all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "sparse_matmul"]
+
+
+class SparseCooTensorWithDimsAndTensors(Function):
+    """The identity from a values tensor to the sparse tensor built on it (PyTorch's node
+    between the two): the gradient that reaches the sparse tensor's values passes on."""
+
+    node_name = "SparseCooTensorWithDimsAndTensorsBackward0"
+
+    @staticmethod
+    def forward(ctx, values):
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def _no_dense_array(self):
+    raise NotImplementedError(
+        "this operation is not supported for sparse COO tensors (layout gpugrad.sparse_coo): "
+        "gpugrad's sparse tensors take products (sparse.mm, mm, matmul, addmm, mv), "
+        "sparse.sum/softmax/log_softmax, scalar *, /, unary -, + and - with a tensor of the same "
+        "size, coalesce, t/transpose and to_dense(); call to_dense() first for other ops")
+
+
+class SparseCooTensor(Tensor):
+    """A tensor of layout ``sparse_coo`` (made by ``gpugrad.sparse_coo_tensor`` or
+    ``Tensor.to_sparse``)."""
+
+    _data = property(_no_dense_array)
+    is_sparse = True
+    layout = sparse_coo
+
+    @classmethod
+    def _wrap(cls, indices: Tensor, values: Tensor, size, coalesced: bool) -> SparseCooTensor:
+        """The sparse tensor on ``indices`` (an int64 Tensor on ``values``' device) and
+        ``values`` as they are (no checks, no copies)."""
+        t = object.__new__(cls)
+        t._backend = values._backend
+        t._vc = values._vc
+        t._base = t._view_of = None
+        t._indices_t, t._values_t = indices, values
+        t._size = tuple(size)
+        t._coalesced = coalesced
+        return t
+
+    # ---------------------------------------------------------------- autograd: the values'
+    @property
+    def _requires_grad(self):
+        return self._values_t._requires_grad
+
+    @property
+    def grad_fn(self):
+        return self._values_t.grad_fn
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseCooTensor:
+        self._values_t.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def requires_grad(self) -> bool:
+        return bool(self._values_t._requires_grad)
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self._values_t.requires_grad = value
+
+    @property
+    def grad(self):
+        """The gradient of a leaf: a sparse tensor on this one's coordinates."""
+        g = self._values_t.grad
+        return None if g is None else self._with_values(g)
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            raise NotImplementedError("gpugrad: only None can be assigned to a sparse tensor's "
+                                      ".grad")
+        self._values_t.grad = None
+
+    def detach(self) -> SparseCooTensor:
+        return self._with_values(self._values_t.detach())
+
+    def clone(self, *, memory_format=None) -> SparseCooTensor:
+        return SparseCooTensor._wrap(self._indices_t.clone(), self._values_t.clone(), self._size,
+                                     self._coalesced)
+
+    def __deepcopy__(self, memo):
+        copy = SparseCooTensor._wrap(self._indices_t.clone(), self._values_t.detach().clone(),
+                                     self._size, self._coalesced)
+        if self._values_t.is_leaf and self.requires_grad:
+            copy.requires_grad_(True)
+        memo[id(self)] = copy
+        return copy
+
+    def _with_values(self, values: Tensor) -> SparseCooTensor:
+        return SparseCooTensor._wrap(self._indices_t, values, self._size, self._coalesced)
+
+    # ------------------------------------------------------------------------- metadata
+    @property
+    def shape(self):
+        return Size(self._size)
+
+    def size(self, dim: int | None = None):
+        if dim is None:
+            return Size(self._size)
+        return self._size[self._wrap_dim(dim)]
+
+    def _wrap_dim(self, dim: int) -> int:
+        n = len(self._size)
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if not -n <= dim < n:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, "
+                             f"{n - 1}], but got {dim})")
+        return dim % n
+
+    @property
+    def ndim(self) -> int:
+        return len(self._size)
+
+    def dim(self) -> int:
+        return len(self._size)
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return math.prod(self._size)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return self._values_t.dtype
+
+    def is_floating_point(self) -> bool:
+        return self._values_t.is_floating_point()
+
+    def is_complex(self) -> bool:
+        return self._values_t.is_complex()
+
+    def element_size(self) -> int:
+        return self._values_t.element_size()
+
+    def stride(self, dim=None):
+        raise RuntimeError("Sparse tensors do not have strides")
+
+    def is_contiguous(self, memory_format=None) -> bool:
+        raise RuntimeError("Tensors of type SparseTensorImpl do not have is_contiguous")
+
+    def data_ptr(self) -> int:
+        raise RuntimeError("Cannot access data pointer of Tensor that doesn't have storage")
+
+    def sparse_dim(self) -> int:
+        return self._indices_t.shape[0]
+
+    def dense_dim(self) -> int:
+        return self._values_t.ndim - 1
+
+    def _nnz(self) -> int:
+        return self._values_t.shape[0]
+
+    def is_coalesced(self) -> bool:
+        return self._coalesced
+
+    def _indices(self) -> Tensor:
+        return self._indices_t
+
+    def _values(self) -> Tensor:
+        return self._values_t
+
+    def indices(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return self._indices_t
+
+    def values(self) -> Tensor:
+        if not self._coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return self._values_t
+
+    def __len__(self) -> int:
+        if not self._size:
+            raise TypeError("len() of a 0-d tensor")
+        return self._size[0]
+
+    def __repr__(self) -> str:
+        return _sparse_repr(self)
+
+    # ---------------------------------------------------------------------- conversions
+    def to(self, *args, **kwargs) -> SparseCooTensor:
+        """Values (and coordinates, to the values' device) converted as ``Tensor.to``."""
+        values = self._values_t.to(*args, **kwargs)
+        if values is self._values_t:
+            return self
+        indices = self._indices_t
+        if values._backend is not indices._backend:
+            indices = indices.to(values.device)
+        return SparseCooTensor._wrap(indices, values, self._size, self._coalesced)
+
+    def cpu(self) -> SparseCooTensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking: bool = False) -> SparseCooTensor:
+        return self.to("cuda" if device is None else device)
+
+    def double(self) -> SparseCooTensor:
+        return self.to(dt.float64)
+
+    def float(self) -> SparseCooTensor:
+        return self.to(dt.float32)
+
+    def half(self) -> SparseCooTensor:
+        return self.to(dt.float16)
+
+    def long(self) -> SparseCooTensor:
+        return self.to(dt.int64)
+
+    def type_as(self, other) -> SparseCooTensor:
+        return self.to(other.dtype)
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        """The dense tensor: the values summed into zeros at their coordinates."""
+        values = self._values_t
+        sizes = self._size[:self.sparse_dim()]
+        flat = values.new_zeros((math.prod(sizes),) + tuple(values.shape[1:]))
+        out = flat.index_add(0, _linear(self._indices_t, sizes), values).view(self._size)
+        return out if dtype is None else out.to(dtype)
+
+    def to_sparse(self, *args, **kwargs) -> SparseCooTensor:
+        return self
+
+    to_sparse_coo = to_sparse
+
+    def coalesce(self) -> SparseCooTensor:
+        """Coordinates sorted and unique; the values at a repeated coordinate summed."""
+        if self._coalesced:
+            return self
+        indices, values = _merge(self._indices_t, self._values_t, self._size, range(
+            self.sparse_dim()))
+        return SparseCooTensor._wrap(indices, values, self._size, True)
+
+    # -------------------------------------------------------------------- shape and math
+    def transpose(self, dim0: int, dim1: int) -> SparseCooTensor:
+        d0, d1 = self._wrap_dim(dim0), self._wrap_dim(dim1)
+        n = self.sparse_dim()
+        if (d0 < n) != (d1 < n):
+            raise RuntimeError("transpose: cannot swap a sparse dimension with a dense one")
+        size = list(self._size)
+        size[d0], size[d1] = size[d1], size[d0]
+        if d0 >= n:  # two dense dims: the values' own
+            return SparseCooTensor._wrap(self._indices_t,
+                                         self._values_t.transpose(d0 - n + 1, d1 - n + 1),
+                                         size, self._coalesced)
+        order = list(range(n))
+        order[d0], order[d1] = order[d1], order[d0]
+        indices = self._indices_t[order]
+        return SparseCooTensor._wrap(indices, self._values_t, size,
+                                     self._coalesced and (d0 == d1 or self._nnz() < 2))
+
+    def t(self) -> SparseCooTensor:
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self) -> SparseCooTensor:
+        return self.t()
+
+    def __mul__(self, other):
+        return self._scaled(other, "mul", lambda v: v * other)
+
+    __rmul__ = __mul__
+
+    def mul(self, other):
+        return self.__mul__(other)
+
+    def __truediv__(self, other):
+        return self._scaled(other, "div", lambda v: v / other)
+
+    div = __truediv__
+
+    def __neg__(self) -> SparseCooTensor:
+        return self._with_values(-self._values_t)
+
+    neg = __neg__
+
+    def _scaled(self, other, name: str, fn) -> SparseCooTensor:
+        if isinstance(other, Tensor) and other.ndim != 0:
+            raise NotImplementedError(f"gpugrad: sparse {name} takes a number or a 0-d tensor, "
+                                      f"got a tensor of size {list(other.shape)}")
+        return self._with_values(fn(self._values_t))
+
+    def __add__(self, other):
+        return self.add(other)
+
+    def add(self, other, *, alpha=1):
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        return _sparse_sum(self, other if alpha == 1 else other * alpha)
+
+    def __sub__(self, other):
+        return self.sub(other)
+
+    def sub(self, other, *, alpha=1):
+        if not isinstance(other, SparseCooTensor):
+            raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
+                               "instead.")
+        return _sparse_sum(self, other * -alpha)
+
+    # A dense tensor on the left: Python asks this subclass's reflected operator first.
+    def __radd__(self, other):
+        return other + self.to_dense()
+
+    def __rsub__(self, other):
+        return other - self.to_dense()
+
+    def mm(self, mat2) -> Tensor:
+        from ..ops.linalg import mm
+
+        return mm(self, mat2)
+
+    def matmul(self, other) -> Tensor:
+        return sparse_matmul(self, other)
+
+    def __matmul__(self, other):
+        return sparse_matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return sparse_matmul(other, self)
+
+    def sum(self, dim=None, keepdim: bool = False, dtype=None):
+        from . import sum as sparse_sum
+
+        if keepdim:
+            raise NotImplementedError("gpugrad: sum of a sparse tensor with keepdim=True")
+        return sparse_sum(self, dim, dtype=dtype)
+
+
+def _sparse_sum(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    """``a + b`` for two sparse tensors of one size: their entries together, coalesced."""
+    if a._size != b._size:
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(a._size)} while other has size {list(b._size)} (FYI: "
+                           "op2-sparse addition does not currently support broadcasting)")
+    if a.sparse_dim() != b.sparse_dim():
+        raise RuntimeError("add: expected 'self' and 'other' to have the same sparse_dim")
+    from ..ops.join import cat
+
+    joined = SparseCooTensor._wrap(cat([a._indices_t, b._indices_t], 1),
+                                   cat([a._values_t, b._values_t.to(a.dtype)]), a._size, False)
+    return joined.coalesce()
+
+
+# ------------------------------------------------------------------------- coordinates
+def _linear(indices: Tensor, sizes) -> Tensor:
+    """Each entry's position in the row-major flattening of the sparse dims ``sizes``."""
+    data = indices._data
+    lin = data[0] if len(sizes) else data.sum(0)
+    for k in range(1, len(sizes)):
+        lin = lin * sizes[k] + data[k]
+    return Tensor._make(lin, indices._backend)
+
+
+def _merge(indices: Tensor, values: Tensor, size, dims) -> tuple:
+    """The coordinates along ``dims`` (sparse dims) of the distinct entries, sorted, and the
+    values of the entries that share them summed (differentiable in ``values``)."""
+    dims = list(dims)
+    sizes = [size[d] for d in dims]
+    kept = indices[dims] if dims != list(range(indices.shape[0])) else indices
+    xp = indices._backend.xp
+    lin = _linear(kept, sizes)._data
+    unique, inverse = xp.unique(lin, return_inverse=True)
+    coords = xp.stack(xp.unravel_index(unique, sizes)) if sizes else \
+        xp.zeros((0, len(unique)), dtype=lin.dtype)
+    new_indices = Tensor._make(coords.astype(xp.int64).reshape(len(sizes), -1), indices._backend)
+    summed = values.new_zeros((len(unique),) + tuple(values.shape[1:])).index_add(
+        0, Tensor._make(inverse.reshape(-1), indices._backend), values)
+    return new_indices, summed
+
+
+# ------------------------------------------------------------------------- construction
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
+                      requires_grad=False, check_invariants=None, is_coalesced=None):
+    """A sparse COO tensor with entries ``values`` at the coordinates ``indices`` (one column
+    per entry), of ``size`` (by default the smallest that holds the coordinates). The
+    coordinates are always checked against ``size`` (PyTorch checks them when asked)."""
+    from ..factories import tensor as make_tensor
+
+    if pin_memory:
+        raise NotImplementedError("gpugrad: sparse_coo_tensor with pin_memory=True")
+    if not isinstance(values, Tensor):
+        values = make_tensor(values, dtype=dtype, device=device)
+    if isinstance(values, SparseCooTensor):
+        raise TypeError("sparse_coo_tensor(): values must be a dense tensor")
+    if dtype is not None or device is not None:
+        values = values.to(device=device, dtype=dtype)
+    if not isinstance(indices, Tensor):
+        indices = make_tensor(indices, device=values.device)
+    if isinstance(indices, SparseCooTensor):
+        raise TypeError("sparse_coo_tensor(): indices must be a dense tensor")
+    if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == dt.bool:
+        raise RuntimeError(f"indices must be an int64 tensor, got {indices.dtype}")
+    indices = indices.detach().to(device=values.device, dtype=dt.int64)
+    if indices.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
+    if values.ndim == 0:
+        raise RuntimeError("values must have at least one dimension (nnz, *dense_dims), got a "
+                           "0-d tensor")
+    sparse_dim, nnz = indices.shape
+    if values.shape[0] != nnz:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
+                           f"{nnz}, nnz from values: {values.shape[0]}")
+    data = indices._data
+    if size is None:
+        top = data.max(1) + 1 if nnz else [0] * sparse_dim
+        size = tuple(int(v) for v in top) + tuple(values.shape[1:])
+    else:
+        size = tuple(int(s) for s in size)
+        if len(size) != sparse_dim + values.ndim - 1:
+            raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + "
+                               f"dense_dim ({values.ndim - 1}), but got {len(size)}")
+        if tuple(values.shape[1:]) != size[sparse_dim:]:
+            raise RuntimeError(f"values has incorrect size, expected {[nnz, *size[sparse_dim:]]}"
+                               f", got {list(values.shape)}")
+        _check_coordinates(data, size[:sparse_dim])
+    coalesced = nnz < 2
+    if is_coalesced:
+        _check_coalesced(indices, size[:sparse_dim])
+        coalesced = True
+    if requires_grad:
+        values = values.detach().requires_grad_(True)
+    elif values._requires_grad:
+        values = SparseCooTensorWithDimsAndTensors.apply(values)
+    else:
+        values = values.detach()
+    return SparseCooTensor._wrap(indices, values, size, coalesced)
+
+
+def _check_coordinates(data, sizes) -> None:
+    if data.shape[1] == 0:
+        return
+    low, high = data.min(1), data.max(1)
+    for d, n in enumerate(sizes):
+        if int(low[d]) < 0:
+            raise RuntimeError(f"found negative index {int(low[d])} for dim {d}")
+        if int(high[d]) >= n:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {n} but "
+                               f"found index {int(high[d])}")
+
+
+def _check_coalesced(indices: Tensor, sizes) -> None:
+    lin = _linear(indices, sizes)._data
+    if lin.shape[0] > 1 and not bool((lin[1:] > lin[:-1]).all()):
+        raise RuntimeError("is_coalesced=True was given for indices that are not sorted and "
+                           "unique")
+
+
+def to_sparse(input: Tensor, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """The sparse COO tensor of a dense one: an entry for each nonzero (along the first
+    ``sparse_dim`` dims; a slice of the rest is kept whole when any of it is nonzero)."""
+    if isinstance(input, SparseCooTensor):
+        return input
+    if layout is not None and layout is not sparse_coo:
+        raise NotImplementedError(f"gpugrad: to_sparse with layout {layout} (only "
+                                  "gpugrad.sparse_coo)")
+    if blocksize is not None:
+        raise NotImplementedError("gpugrad: to_sparse with blocksize (a blocked layout)")
+    if sparse_dim is None:
+        sparse_dim = input.ndim - (dense_dim or 0)
+    if not 0 <= sparse_dim <= input.ndim:
+        raise RuntimeError(f"sparse_dim must be in [0, {input.ndim}], got {sparse_dim}")
+    xp = input._backend.xp
+    arr = input._data
+    nonzero = arr != 0
+    if arr.ndim > sparse_dim:
+        nonzero = nonzero.any(axis=tuple(range(sparse_dim, arr.ndim)))
+    coords = xp.stack(xp.nonzero(nonzero)) if sparse_dim else \
+        xp.zeros((0, 1), dtype=xp.int64)
+    indices = Tensor._make(coords.astype(xp.int64).reshape(sparse_dim, -1), input._backend)
+    if sparse_dim:
+        values = input[tuple(indices[d] for d in range(sparse_dim))]
+    else:
+        values = input.unsqueeze(0)
+    return SparseCooTensor._wrap(indices, values, input.shape, True)
+
+
+# ----------------------------------------------------------------------------- products
+def sparse_matmul(a, b) -> Tensor:
+    """``a @ b`` where one is a sparse COO matrix (two sparse dims) and the other dense (a
+    matrix or, on the right, a vector); the result is dense."""
+    if isinstance(a, SparseCooTensor) and isinstance(b, SparseCooTensor):
+        raise NotImplementedError("gpugrad: a product of two sparse tensors (convert one with "
+                                  "to_dense())")
+    if isinstance(b, SparseCooTensor):  # dense @ sparse = (sparse^T @ dense^T)^T
+        if a.ndim != 2:
+            raise RuntimeError(f"mm: expected a matrix on the left of a sparse matrix, got a "
+                               f"{a.ndim}-D tensor")
+        return sparse_matmul(b.t(), a.t()).t()
+    if a.ndim != 2 or a.dense_dim():
+        raise RuntimeError(f"sparse matmul: expected a sparse matrix (2 sparse dims, no dense "
+                           f"dims), got sparse_dim {a.sparse_dim()}, dense_dim {a.dense_dim()}")
+    if not isinstance(b, Tensor):
+        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
+    if b.ndim not in (1, 2):
+        raise RuntimeError(f"sparse matmul: expected a dense matrix or vector, got a {b.ndim}-D "
+                           "tensor")
+    rows, inner = a._size
+    if b.shape[0] != inner:
+        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {inner}, got "
+                           f"{b.shape[0]}")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[a.dtype.name]} but "
+                           f"found {dt.SCALAR_TYPE_NAMES[b.dtype.name]}")
+    if a._backend is not b._backend:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {a.device} and {b.device}!")
+    vector = b.ndim == 1
+    dense = b.unsqueeze(1) if vector else b
+    values = a._values_t
+    # Each entry (i, j, v) adds v * dense[j] to row i of the product.
+    contributions = values.unsqueeze(1) * dense.index_select(0, a._indices_t[1])
+    out = contributions.new_zeros((rows, dense.shape[1])).index_add(0, a._indices_t[0],
+                                                                    contributions)
+    return out.squeeze(1) if vector else out
+
+
+# ------------------------------------------------------------------------------- repr
+def _sparse_repr(s: SparseCooTensor) -> str:
+    backend = s._backend
+    indent = len("tensor(")
+    parts = []
+    for name, t in (("indices", s._indices_t), ("values", s._values_t)):
+        arr = backend.to_numpy(t._data)
+        prefix = f"{name}=tensor("
+        text = array_text(arr, indent + len(prefix))
+        if arr.size == 0:
+            text += f", size={tuple(arr.shape)}"
+        parts.append(prefix + text + ")")
+    suffixes = []
+    if s.device.type != "cpu":
+        suffixes.append(f"device='{s.device}'")
+    suffixes += [f"size={s._size}", f"nnz={s._nnz()}"]
+    if s.dtype is not dt.get_default_dtype():
+        suffixes.append(f"dtype=gpugrad.{s.dtype.name}")
+    suffixes.append(f"layout={sparse_coo}")
+    if s.grad_fn is not None:
+        suffixes.append(f"grad_fn=<{type(s.grad_fn).__name__}>")
+    elif s.requires_grad:
+        suffixes.append("requires_grad=True")
+    text = "tensor(" + (",\n" + " " * indent).join(parts)
+    return _with_suffixes(text, suffixes, indent, newline=True)
