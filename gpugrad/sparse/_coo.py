@@ -95,9 +95,16 @@ class SparseCooTensor(Tensor):
 
     @property
     def grad(self):
-        """The gradient of a leaf: a sparse tensor on this one's coordinates."""
+        """The gradient of a leaf: a sparse tensor on this one's coordinates, each listed once
+        (an entry listed twice gets the gradient of its element once, as in PyTorch)."""
         g = self._values_t.grad
-        return None if g is None else self._with_values(g)
+        if g is None or self._coalesced:
+            return None if g is None else self._with_values(g)
+        lin = _linear(self._indices_t, self._size[:self.sparse_dim()])._data
+        _, first = self._backend.xp.unique(lin, return_index=True)
+        first = Tensor._make(first, self._backend)
+        return SparseCooTensor._wrap(self._indices_t.index_select(1, first),
+                                     g.index_select(0, first), self._size, False)
 
     @grad.setter
     def grad(self, value) -> None:
