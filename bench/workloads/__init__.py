@@ -16,8 +16,10 @@ from . import (
     mlp,
     optimizer,
     reductions,
+    sparse,
 )
 
 ALL = [w.WORKLOAD for w in (host_overhead, elementwise, reductions, cross_entropy, lm_head,
-                            losses, mlp, cnn, cnn_layers, optimizer, bilstm_crf, compile, linalg)]
+                            losses, mlp, cnn, cnn_layers, optimizer, bilstm_crf, compile, linalg,
+                            sparse)]
 BY_NAME = {w.name: w for w in ALL}

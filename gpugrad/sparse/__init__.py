@@ -9,6 +9,7 @@ they differentiate in the values and in the dense operands (``_coo.py`` holds th
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import _dtype as dt
 from ..tensor import Tensor
@@ -153,6 +154,21 @@ class check_sparse_tensor_invariants:
         return wrapper
 
 
+_DEPRECATED = {  # PyTorch warns once a process for each form
+    "values": "gpugrad.sparse.SparseTensor(indices, values, shape, *, device=) is deprecated.  "
+              "Please use gpugrad.sparse_coo_tensor(indices, values, shape, dtype=, device=).",
+    "shape": "gpugrad.sparse.SparseTensor(shape, *, device=) is deprecated.  Please use "
+             "gpugrad.sparse_coo_tensor(shape, dtype=, device=).",
+}
+_warned = set()
+
+
+def _deprecated(form: str) -> None:
+    if form not in _warned:
+        _warned.add(form)
+        warnings.warn(_DEPRECATED[form], UserWarning, stacklevel=3)
+
+
 def _legacy(name: str, dtype):
     """``torch.sparse.FloatTensor(indices, values[, size])`` or ``(*sizes)`` (empty)."""
 
@@ -161,13 +177,11 @@ def _legacy(name: str, dtype):
             if len(args) not in (2, 3) or not isinstance(args[1], Tensor):
                 raise TypeError(f"{name}(): expected (indices, values) or (indices, values, "
                                 "size) tensors, or sizes")
+            _deprecated("values")
             return sparse_coo_tensor(*args, device=device)
+        _deprecated("shape")
         sizes = args[0] if len(args) == 1 and not isinstance(args[0], int) else args
-        sizes = tuple(int(n) for n in sizes)
-        from ..factories import empty, zeros
-
-        indices = zeros((len(sizes), 0), dtype=dt.int64, device=device)
-        return sparse_coo_tensor(indices, empty((0,), dtype=dtype, device=device), sizes)
+        return sparse_coo_tensor(tuple(int(n) for n in sizes), dtype=dtype, device=device)
 
     make.__name__ = make.__qualname__ = name
     return make

@@ -419,15 +419,22 @@ def _merge(indices: Tensor, values: Tensor, size, dims) -> tuple:
 
 
 # ------------------------------------------------------------------------- construction
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None, pin_memory=False,
-                      requires_grad=False, check_invariants=None, is_coalesced=None):
+def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None,
+                      pin_memory=False, requires_grad=False, check_invariants=None,
+                      is_coalesced=None):
     """A sparse COO tensor with entries ``values`` at the coordinates ``indices`` (one column
-    per entry), of ``size`` (by default the smallest that holds the coordinates). The
-    coordinates are always checked against ``size`` (PyTorch checks them when asked)."""
+    per entry), of ``size`` (by default the smallest that holds the coordinates); or, given
+    only a size, an empty one. The coordinates are always checked against ``size`` (PyTorch
+    checks them when asked)."""
+    from ..factories import empty, zeros
     from ..factories import tensor as make_tensor
 
     if pin_memory:
         raise NotImplementedError("gpugrad: sparse_coo_tensor with pin_memory=True")
+    if values is None and size is None:  # sparse_coo_tensor(size): no entries
+        size = tuple(int(n) for n in indices)
+        values = empty((0,), dtype=dtype, device=device)
+        indices = zeros((len(size), 0), dtype=dt.int64, device=device)
     if not isinstance(values, Tensor):
         values = make_tensor(values, dtype=dtype, device=device)
     if isinstance(values, SparseCooTensor):
