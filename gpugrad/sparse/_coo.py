@@ -202,7 +202,9 @@ class SparseCooTensor(Tensor):
         return self._indices_t
 
     def _values(self) -> Tensor:
-        return self._values_t
+        """The values as stored, outside the graph (PyTorch's ``_values`` is not
+        differentiable; ``values()`` is)."""
+        return self._values_t.detach()
 
     def indices(self) -> Tensor:
         if not self._coalesced:
@@ -587,7 +589,7 @@ def _sparse_repr(s: SparseCooTensor) -> str:
     if s.device.type != "cpu":
         suffixes.append(f"device='{s.device}'")
     suffixes += [f"size={s._size}", f"nnz={s._nnz()}"]
-    if s.dtype is not dt.get_default_dtype():
+    if s.dtype not in (dt.get_default_dtype(), dt.int64, dt.bool):  # (as a dense repr)
         suffixes.append(f"dtype=gpugrad.{s.dtype.name}")
     suffixes.append(f"layout={sparse_coo}")
     if s.grad_fn is not None:
