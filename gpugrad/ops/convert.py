@@ -9,7 +9,7 @@ from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
 from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
-from .._warnings import warn_user
+from .._warnings import warn_user, warn_user_once
 from ..autograd.function import Function
 from ..backend import cpu_backend, get_backend
 from ._util import Tensor, grad_state
@@ -29,7 +29,8 @@ class ToCopy(Function):
         if backend is not x._backend:
             data = _transfer(data, x._backend, backend)
         if data.dtype.kind == "c" and np_dtype.kind != "c":
-            warn_user("Casting complex values to real discards the imaginary part")
+            # (PyTorch warns once a process)
+            warn_user_once("Casting complex values to real discards the imaginary part")
             data = data.real
         if data.dtype != np_dtype:
             data = data.astype(np_dtype)
