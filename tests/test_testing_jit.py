@@ -1,5 +1,6 @@
-"""``gpugrad.testing`` (assert_close's verdicts and messages as ``torch.testing``'s,
-make_tensor) and ``gpugrad.jit``'s pass-through entry points."""
+"""``gpugrad.testing`` (assert_close's verdicts and messages as ``torch.testing``'s, sparse
+operands included, the deprecated assert_allclose, make_tensor) and ``gpugrad.jit``'s
+pass-through entry points."""
 
 from __future__ import annotations
 
@@ -49,6 +50,56 @@ def test_assert_close_attributes_and_containers():
         m.testing.assert_close(1.0, 1.0 + 1e-9)
         with pytest.raises(AssertionError, match="custom"):
             m.testing.assert_close(m.ones(1), m.zeros(1), msg="custom")
+
+
+SPARSE_PAIRS = {
+    "values_differ": ([[0.0, 1.0], [2.0, 0.0]], [[0.0, 1.0], [2.1, 0.0]], {}),
+    "entries_differ": ([[0.0, 1.0], [2.0, 0.0]], [[1.0, 1.0], [2.0, 0.0]], {}),
+    "same": ([[0.0, 1.0], [2.0, 0.0]], [[0.0, 1.0], [2.0, 0.0]], {}),
+    "layouts_differ": ([[0.0, 1.0], [2.0, 0.0]], None, {}),
+    "layouts_differ_unchecked": ([[0.0, 1.0], [2.0, 0.0]], None, {"check_layout": False}),
+    "order_differs": ([[0.0, 1.0], [2.0, 0.0]], "flipped", {}),  # entries compared as stored
+}
+
+
+@pytest.mark.filterwarnings("ignore:Sparse invariant checks:UserWarning")
+@pytest.mark.parametrize("name", SPARSE_PAIRS)
+def test_assert_close_on_sparse_tensors_as_torch(name):
+    actual, expected, kwargs = SPARSE_PAIRS[name]
+    messages = []
+    for m in (gpugrad, torch):
+        a = m.tensor(actual).to_sparse()
+        if expected == "flipped":
+            e = m.sparse_coo_tensor(a.indices().flip(1), a.values().flip(0), (2, 2))
+        else:
+            e = m.tensor(actual) if expected is None else m.tensor(expected).to_sparse()
+        try:
+            m.testing.assert_close(a, e, **kwargs)
+            messages.append(None)
+        except AssertionError as err:
+            messages.append(str(err).replace("torch.", "gpugrad.").split("\n")[0:3])
+    assert messages[0] == messages[1]
+
+
+@pytest.mark.filterwarnings("ignore:.*assert_allclose.* is deprecated:FutureWarning")
+@pytest.mark.parametrize("case", [
+    ([1.0, 2.0], [1.00001, 2.0], {}),  # within its (looser) float32 tolerances
+    ([1.0, 2.0], [1.1, 2.0], {}),
+    ([1.0, float("nan")], [1.0, float("nan")], {}),  # equal_nan by default
+    ([1.0, float("nan")], [1.0, float("nan")], {"equal_nan": False}),
+    ([1.0, 2.0], [1.5, 2.0], {"rtol": 0.5, "atol": 0.0}),
+])
+def test_deprecated_assert_allclose_as_torch(case):
+    actual, expected, kwargs = case
+    messages = []
+    for m in (gpugrad, torch):
+        with pytest.warns(FutureWarning, match="assert_allclose"):
+            try:
+                m.testing.assert_allclose(m.tensor(actual), expected, **kwargs)
+                messages.append(None)
+            except AssertionError as err:
+                messages.append(str(err).split("\n")[0:3])
+    assert messages[0] == messages[1]
 
 
 def test_make_tensor():

@@ -1,12 +1,14 @@
-"""``gpugrad.testing``: ``assert_close`` and ``make_tensor``, as ``torch.testing``."""
+"""``gpugrad.testing``: ``assert_close``, ``make_tensor`` and the deprecated
+``assert_allclose``, as ``torch.testing``."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "assert_allclose", "make_tensor"]
 
 # (rtol, atol) by dtype, as PyTorch's defaults
 _TOLERANCES = {
@@ -41,7 +43,7 @@ def _as_tensor(value):
 
 
 def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
-                     check_stride, msg, where: str):
+                     check_stride, msg, where: str, kind: str | None = None):
     if actual.shape != expected.shape:
         _fail(msg, f"The values for attribute 'shape' do not match: {actual.shape} != "
                    f"{expected.shape}.{where}")
@@ -81,7 +83,7 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
         return
     mismatched = int((~close).sum())
     total = close.size
-    kind = "Scalars" if actual.dim() == 0 else "Tensor-likes"
+    kind = kind or ("Scalars" if actual.dim() == 0 else "Tensor-likes")
     exact = rtol == 0 and atol == 0
     verdict = "equal" if exact else "close"
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -106,18 +108,71 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
     _fail(msg, text + where)
 
 
+def _compare_sparse(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
+                    check_layout, msg, where: str):
+    """Sparse COO operands (one at least), as PyTorch compares them: layouts, then the
+    stored coordinates exactly (not coalesced first) and the values within the tolerances."""
+    if actual.is_sparse != expected.is_sparse:
+        if check_layout:
+            _fail(msg, f"The values for attribute 'layout' do not match: {actual.layout} != "
+                       f"{expected.layout}.{where}")
+        dense = [t.to_dense() if t.is_sparse else t for t in (actual, expected)]
+        return _compare_tensors(*dense, rtol, atol, equal_nan, check_device, check_dtype, False,
+                                msg, where)
+    if actual.shape != expected.shape:
+        _fail(msg, f"The values for attribute 'shape' do not match: {actual.shape} != "
+                   f"{expected.shape}.{where}")
+    a, e = actual.detach(), expected.detach()
+    if a.sparse_dim() != e.sparse_dim():
+        _fail(msg, f"The number of sparse dimensions in sparse COO tensors does not match: "
+                   f"{a.sparse_dim()} != {e.sparse_dim()}{where}")
+    if a._nnz() != e._nnz():
+        _fail(msg, f"The number of specified values in sparse COO tensors does not match: "
+                   f"{a._nnz()} != {e._nnz()}{where}")
+    _compare_tensors(a._indices(), e._indices(), 0, 0, False, check_device, True, False, msg,
+                     where, "Sparse COO indices")
+    _compare_tensors(a._values(), e._values(), rtol, atol, equal_nan, check_device, check_dtype,
+                     False, msg, where, "Sparse COO values")
+
+
 def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol=None, atol=None,
                  equal_nan: bool = False, check_device: bool = True, check_dtype: bool = True,
                  check_layout: bool = True, check_stride: bool = False, msg=None) -> None:
     """Raise ``AssertionError`` unless ``actual`` and ``expected`` (tensors, arrays, numbers,
     or sequences and mappings of them) are close: ``|a - e| <= atol + rtol * |e|``, with
-    PyTorch's default tolerances for the dtype, and the same shape, device and dtype."""
+    PyTorch's default tolerances for the dtype, and the same shape, device, dtype and layout."""
     _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
-                  check_stride, msg, "")
+                  check_stride, msg, "", check_layout)
+
+
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5),
+                        "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol=None, atol=None, equal_nan: bool = True,
+                    msg: str = "") -> None:
+    """Deprecated (as in PyTorch): ``assert_close`` with the old function's tolerances,
+    ``equal_nan=True`` and no dtype check; non-tensor ``expected`` takes ``actual``'s dtype."""
+    warnings.warn("`gpugrad.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `gpugrad.testing.assert_close()` "
+                  "instead.", FutureWarning, stacklevel=2)
+    from ..factories import tensor
+
+    Tensor = _tensor_cls()
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(str(t.dtype).rpartition(".")[2], (0.0, 0.0))
+                 for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                 check_device=True, check_dtype=False, check_stride=False, msg=msg or None)
 
 
 def _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_dtype,
-                  check_stride, msg, path: str):
+                  check_stride, msg, path: str, check_layout: bool = True):
     Tensor = _tensor_cls()
     where = f"\n\nThe failure occurred for item {path}" if path else ""
     if isinstance(actual, (list, tuple)) and isinstance(expected, (list, tuple)):
@@ -126,7 +181,7 @@ def _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_d
                        f"{len(expected)}{where}")
         for i, (a, e) in enumerate(zip(actual, expected)):
             _assert_close(a, e, rtol, atol, equal_nan, check_device, check_dtype, check_stride,
-                          msg, f"{path}[{i}]")
+                          msg, f"{path}[{i}]", check_layout)
         return
     if isinstance(actual, dict) and isinstance(expected, dict):
         if set(actual) != set(expected):
@@ -136,7 +191,7 @@ def _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_d
                        f"{where}")
         for key in expected:
             _assert_close(actual[key], expected[key], rtol, atol, equal_nan, check_device,
-                          check_dtype, check_stride, msg, f"{path}[{key!r}]")
+                          check_dtype, check_stride, msg, f"{path}[{key!r}]", check_layout)
         return
     numbers = (int, float, bool, complex)
     if isinstance(actual, numbers) and isinstance(expected, numbers):
@@ -150,6 +205,9 @@ def _assert_close(actual, expected, rtol, atol, equal_nan, check_device, check_d
     elif isinstance(actual, Tensor) != isinstance(expected, Tensor):
         raise TypeError(f"No comparison pair was able to handle inputs of type "
                         f"{type(actual)} and {type(expected)}.")
+    if getattr(actual, "is_sparse", False) or getattr(expected, "is_sparse", False):
+        return _compare_sparse(actual, expected, rtol, atol, equal_nan, check_device,
+                               check_dtype, check_layout, msg, where)
     _compare_tensors(_as_tensor(actual), _as_tensor(expected), rtol, atol, equal_nan,
                      check_device, check_dtype, check_stride, msg, where)
 
