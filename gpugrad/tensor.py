@@ -65,7 +65,7 @@ def _check_assigned_grad(tensor, grad) -> None:
         raise RuntimeError(f"attempting to assign a gradient located on device with index "
                            f"'{grad.device.index}' to a tensor located on device with index "
                            f"'{tensor.device.index}'{same_device}")
-    if grad._data.shape != tensor._data.shape:
+    if tuple(grad.shape) != tensor._data.shape:
         raise RuntimeError(f"attempting to assign a gradient of size '{list(grad.shape)}' to a "
                            f"tensor of size '{list(tensor.shape)}'. Please ensure that the "
                            "gradient and the tensor are the same size")

@@ -30,6 +30,7 @@ from . import leaf_hooks as _leaf_hooks
 from . import node as _node
 from . import record as _record
 from . import saved as _saved
+from . import sparse_grad as _sparse_grad
 from .engine_create_graph import _run_tensors
 from .engine_hooks import (
     _accumulate,
@@ -141,7 +142,9 @@ def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_u
                 f"The differentiated Tensor at index {index} appears to not have been used in "
                 "the graph. Set allow_unused=True if this is the desired behavior."
             )
-        if g is not None and not create_graph and id(g._data) in fresh_ids:
+        if g is not None and g.is_sparse:  # (made fresh from its arrays)
+            pass
+        elif g is not None and not create_graph and id(g._data) in fresh_ids:
             g = Tensor._make(g._data.copy(), g._backend)
         elif g is not None:
             fresh_ids.add(id(g._data))
@@ -151,8 +154,19 @@ def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_u
 
 def _as_tensor(g, like):
     """A gradient as a Tensor: arrays (from ``_run_arrays``) are wrapped on ``like``'s
-    backend."""
-    return g if isinstance(g, Tensor) else Tensor._make(g, like._backend)
+    backend, a leaf's sparse gradient made a sparse tensor."""
+    if isinstance(g, Tensor):
+        return g
+    if g.__class__ is _sparse_grad.SparseGrad:
+        return g.tensor(like._backend)
+    return Tensor._make(g, like._backend)
+
+
+def _add_leaf_grads(backend, a, b):
+    """The sum of two gradients sent to one leaf (either may be sparse)."""
+    if a.__class__ is _sparse_grad.SparseGrad or b.__class__ is _sparse_grad.SparseGrad:
+        return _sparse_grad.add(backend, a, b)
+    return backend.binary("add", a, b)
 
 
 def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
@@ -214,7 +228,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
                 if entry is None:
                     leaf_grads[id(target)] = [target, g]
                 else:
-                    entry[1] = target._backend.binary("add", entry[1], g)
+                    entry[1] = _add_leaf_grads(target._backend, entry[1], g)
             elif target._n_outputs == 1:
                 key = id(target)
                 old = pending.get(key)
@@ -274,7 +288,7 @@ def _send_array(target, nr, g, pending, leaf_grads, heap) -> None:
         if entry is None:
             leaf_grads[id(target)] = [target, g]
         else:
-            entry[1] = backend.binary("add", entry[1], g)
+            entry[1] = _add_leaf_grads(backend, entry[1], g)
         return
     key = id(target)
     old = pending.get(key)

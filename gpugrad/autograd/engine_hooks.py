@@ -80,6 +80,11 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
     if create_graph:
         t._grad = g if old is None else old + g
         return
+    if g.is_sparse:  # nn.Embedding(sparse=True)'s gradient (sparse_grad.py)
+        from ..sparse._coo import accumulate_grad
+
+        accumulate_grad(t, g)
+        return
     data = g._data
     if old is None:
         # Steal the array only when nothing else can see it: a fresh, owning, writable array.

@@ -9,8 +9,9 @@ on the saved inputs, so it is differentiable again.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.sparse_grad import SparseGrad
 from ._grad_of_input import keep_input
-from ._util import math_ns
+from ._util import Tensor, math_ns
 
 
 class Linear(Function):
@@ -142,6 +143,35 @@ class Embedding(Function):
         (indices,) = ctx.saved_tensors
         args = (indices, ctx.num_weights, ctx.padding_idx, ctx.scale_grad_by_freq)
         return EmbeddingDenseBackward.apply(grad, *args), None, None, None
+
+
+class EmbeddingSparse(Embedding):
+    """``Embedding`` whose weight gradient is sparse (``nn.Embedding(sparse=True)``): one entry
+    per looked-up index (repeats listed as they come, ``padding_idx`` left out), as PyTorch's.
+    Only a leaf weight gets it (``autograd/sparse_grad.py``); a weight computed by other ops,
+    and a backward that records its own graph (``create_graph``), get the dense gradient."""
+
+    node_name = "EmbeddingBackward0"
+
+    def _array_backward(self, grad):
+        if self.scale_grad_by_freq:  # (PyTorch's error, raised in backward as there)
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with "
+                               "sparse gradients")
+        edge = self._edges[0]
+        if edge is None or not isinstance(edge[0], Tensor):
+            return super()._array_backward(grad)
+        (indices,) = self.saved_tensors
+        backend = self._backend
+        xp = backend.xp
+        dim = grad.shape[-1]
+        idx = indices._data.reshape(-1)
+        rows = grad.reshape(-1, dim)
+        if self.padding_idx is not None:
+            keep = idx != self.padding_idx
+            idx, rows = idx[keep], rows[keep]
+        values = xp.array(rows, copy=True)  # (fresh: .grad may own it)
+        index = idx.astype(xp.int64).reshape(1, -1)
+        return SparseGrad(index, values, (self.num_weights, dim)), None, None, None
 
 
 class EmbeddingDenseBackward(Function):

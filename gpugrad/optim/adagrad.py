@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._sparse import rows_key
 from ._state import check_options, full_state, step_tensor
 from .optimizer import Optimizer
 
@@ -40,6 +41,27 @@ class Adagrad(Optimizer):
     @staticmethod
     def _new_state(group: dict, p) -> dict:
         return {"step": step_tensor(), "sum": full_state(p, group["initial_accumulator_value"])}
+
+    def _step_sparse(self, group: dict, p, grad) -> None:
+        """PyTorch's Adagrad for a sparse gradient: ``sum`` and ``p`` change on the rows the
+        (coalesced) gradient lists; weight decay refuses it."""
+        state = self.state[p]
+        if not state:
+            state.update(self._new_state(group, p))
+        state["step"]._write_(state["step"]._data + 1)
+        if group["weight_decay"] != 0:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+        grad = grad.coalesce()
+        values = grad._values()._data
+        if group["maximize"]:
+            values = -values
+        rows = rows_key(grad)
+        total = state["sum"]._data
+        total[rows] += values ** 2
+        std = total[rows] ** 0.5 + group["eps"]
+        clr = group["lr"] / (1 + (int(state["step"].item()) - 1) * group["lr_decay"])
+        p._data[rows] += (values / std) * -clr
+        state["sum"]._bump_version()
 
     def _step_group(self, group: dict, params: list, backend) -> None:
         for step, ps in self._by_step(group, params, self._new_state).items():

@@ -11,6 +11,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle, add_hook
 from ._complex import step_backend
+from ._sparse import split_sparse
 from ._state import cast_loaded_state, grouped
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
@@ -212,6 +213,7 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 params, backend = self._with_grads(group)
+                params = split_sparse(self, group, params)
                 if not params:
                     continue
                 backend = step_backend(self, params, backend)
@@ -223,6 +225,9 @@ class Optimizer:
     def _step_group(self, group: dict, params: list, backend) -> None:
         """Update ``params`` (those of ``group`` with a gradient) in place."""
         raise NotImplementedError
+
+    _step_sparse = None  # (group, p, grad): the update of one sparse gradient (_sparse.py)
+    _sparse_only = False  # SparseAdam: refuses dense gradients
 
     _step_type_error = ("API has changed, `state_steps` argument must contain a list of "
                         "singleton tensors")

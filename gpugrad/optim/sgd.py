@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._sparse import rows_key
 from .optimizer import Optimizer
 
 __all__ = ["SGD"]
@@ -32,14 +33,31 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
+    def _step_sparse(self, group: dict, p, grad) -> None:
+        """A sparse gradient: ``p -= lr * grad`` on the rows it lists (repeats added in turn),
+        as PyTorch's; with momentum, the dense update of the same gradient (PyTorch keeps its
+        buffer sparse, with the same values). Weight decay refuses it, as in PyTorch."""
+        if group["weight_decay"] != 0:  # PyTorch's error: its grad.add(p) is sparse + dense
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        if group["momentum"] != 0:
+            self._update(group, [p], [grad.to_dense()._data], p._backend)
+            return
+        values = grad._values()._data
+        scale = group["lr"] if group["maximize"] else -group["lr"]
+        p._backend.add_at(p._data, rows_key(grad), values * scale)
+
     def _step_group(self, group: dict, params: list, backend) -> None:
+        self._update(group, params, [p.grad._data for p in params], backend)
+
+    def _update(self, group: dict, params: list, grads: list, backend) -> None:
         momentum = group["momentum"]
         # As PyTorch, plain SGD keeps no state; with momentum, a buffer per parameter.
         states = [self.state[p] for p in params] if momentum != 0 else []
         buffers = [s.get("momentum_buffer") for s in states]
         arrays = [None if b is None else b._data for b in buffers]
         backend.sgd_step(
-            [p._data for p in params], [p.grad._data for p in params], arrays,
+            [p._data for p in params], grads, arrays,
             lr=group["lr"], momentum=momentum, dampening=group["dampening"],
             nesterov=group["nesterov"], weight_decay=group["weight_decay"],
             maximize=group["maximize"],

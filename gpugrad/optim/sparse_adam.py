@@ -1,8 +1,11 @@
-"""``optim.SparseAdam``: gpugrad has no sparse tensors, so its steps refuse dense gradients as
-PyTorch's do."""
+"""``optim.SparseAdam``: Adam on the rows a sparse gradient lists (``nn.Embedding(sparse=True)``),
+as PyTorch's: the moments and the parameter change only there."""
 
 from __future__ import annotations
 
+import math
+
+from ._sparse import rows_key
 from ._state import check_options
 from .optimizer import Optimizer
 
@@ -10,10 +13,13 @@ __all__ = ["SparseAdam"]
 
 
 class SparseAdam(Optimizer):
-    """``torch.optim.SparseAdam``'s constructor and checks. Its step needs sparse gradients
-    (``nn.Embedding(sparse=True)``), which gpugrad does not make: ``step()`` raises
-    ``RuntimeError`` for any parameter holding a (dense) gradient, as PyTorch does; use
-    ``Adam``."""
+    """``torch.optim.SparseAdam``: for parameters whose gradients are sparse. Per step, on the
+    rows ``r`` the (coalesced) gradient ``g`` lists: ``m[r] += (1 - beta1) * (g - m[r])``,
+    ``v[r] += (1 - beta2) * (g * g - v[r])``, ``p[r] -= lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+    * m[r] / (sqrt(v[r]) + eps)``; other rows are left alone. A dense gradient raises
+    ``RuntimeError``, as in PyTorch."""
+
+    _sparse_only = True
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  maximize: bool = False):
@@ -30,5 +36,35 @@ class SparseAdam(Optimizer):
                              "support complex parameters")
 
     def _step_group(self, group: dict, params: list, backend) -> None:
-        raise RuntimeError(
+        raise RuntimeError(  # (split_sparse refuses dense gradients before any update)
             "SparseAdam does not support dense gradients, please consider Adam instead")
+
+    def _step_sparse(self, group: dict, p, grad) -> None:
+        state = self.state[p]
+        if not state:  # as PyTorch's: the step is a Python int
+            state.update(step=0, exp_avg=p.detach().new_zeros(p.shape),
+                         exp_avg_sq=p.detach().new_zeros(p.shape))
+        state["step"] += 1
+        grad = grad.coalesce()  # the update is not linear: each row once
+        values = grad._values()._data
+        if values.size == 0:
+            return
+        if group["maximize"]:
+            values = -values
+        rows = rows_key(grad)
+        beta1, beta2 = group["betas"]
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        # PyTorch's order of operations, so that float64 runs agree to the last bit
+        old_avg = exp_avg[rows]
+        avg_update = (values - old_avg) * (1 - beta1)
+        exp_avg[rows] += avg_update
+        old_sq = exp_avg_sq[rows]
+        sq_update = (values ** 2 - old_sq) * (1 - beta2)
+        exp_avg_sq[rows] += sq_update
+        numer = avg_update + old_avg
+        denom = (sq_update + old_sq) ** 0.5 + group["eps"]
+        step = state["step"]
+        step_size = group["lr"] * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
+        p._data[rows] += -step_size * (numer / denom)
+        state["exp_avg"]._bump_version()
+        state["exp_avg_sq"]._bump_version()

@@ -9,6 +9,7 @@ they differentiate in the values and in the dense operands (``_coo.py`` holds th
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 from .. import _dtype as dt
@@ -18,6 +19,10 @@ from ._coo import SparseCooTensor, _linear, _merge, sparse_coo_tensor, sparse_ma
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants",
            "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
            "IntTensor", "ShortTensor", "CharTensor", "ByteTensor"]
+
+# PyTorch's ``torch.sparse`` holds the ``torch`` module itself, and programs reach through it
+# (``torch.sparse.torch.eye(n)`` for one-hot rows, in capsule networks): here, gpugrad.
+torch = sys.modules[__name__.rpartition(".")[0]]
 
 # ``Tensor.to_sparse``: the one way into the layout from a dense tensor.
 Tensor.to_sparse = to_sparse

@@ -113,6 +113,22 @@ class SparseCooTensor(Tensor):
                                       ".grad")
         self._values_t.grad = None
 
+    def zero_(self) -> SparseCooTensor:
+        """No entries any more (PyTorch's ``zero_`` of a sparse tensor), in place."""
+        xp = self._backend.xp
+        v = self._values_t
+        self._indices_t = Tensor._make(xp.zeros((self.sparse_dim(), 0), xp.int64),
+                                       self._backend)
+        self._values_t = Tensor._make(xp.zeros((0,) + tuple(v.shape[1:]), v._data.dtype),
+                                      self._backend)
+        self._coalesced = True
+        return self
+
+    def _write_(self, value) -> None:  # (what Optimizer.zero_grad(set_to_none=False) calls)
+        if value != 0:
+            raise NotImplementedError("gpugrad: filling a sparse tensor with a nonzero value")
+        self.zero_()
+
     def detach(self) -> SparseCooTensor:
         return self._with_values(self._values_t.detach())
 
@@ -376,6 +392,28 @@ class SparseCooTensor(Tensor):
         if keepdim:
             raise NotImplementedError("gpugrad: sum of a sparse tensor with keepdim=True")
         return sparse_sum(self, dim, dtype=dtype)
+
+
+def accumulate_grad(t: Tensor, g: SparseCooTensor) -> None:
+    """Add the sparse gradient ``g`` into ``t.grad`` (``t`` dense): it stays sparse while
+    ``.grad`` is None or sparse (the entries of both listed together, as PyTorch's), and is
+    added into a dense ``.grad`` in place."""
+    old = t._grad
+    if old is None or (old.is_sparse and old._nnz() == 0):
+        t._grad = g
+    elif old.is_sparse and old.sparse_dim() != g.sparse_dim():
+        t._grad = old.to_dense()
+        accumulate_grad(t, g)
+    elif old.is_sparse:
+        xp = g._backend.xp
+        t._grad = SparseCooTensor._wrap(
+            Tensor._make(xp.concatenate([old._indices_t._data, g._indices_t._data], 1),
+                         g._backend),
+            Tensor._make(xp.concatenate([old._values_t._data, g._values_t._data]), g._backend),
+            old._size, False)
+    else:
+        old._backend.add_at(old._data, tuple(g._indices_t._data), g._values_t._data)
+        old._vc.value += 1
 
 
 def _sparse_sum(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:

@@ -10,7 +10,7 @@ import math
 
 from ... import _dtype as dt
 from ...ops._util import Tensor, check_range, check_tensor
-from ...ops.layers import Embedding, LayerNorm, Linear, LinearNoBias
+from ...ops.layers import Embedding, EmbeddingSparse, LayerNorm, Linear, LinearNoBias
 from ...ops.linalg import raise_matmul_dtype_error
 from ._norm_dtype import is_mixed
 
@@ -130,8 +130,6 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     exceeds it are renormalized in place first."""
     check_tensor(input, "embedding")
     check_tensor(weight, "embedding", "weight")
-    if sparse:
-        raise NotImplementedError("sparse embedding gradients are not supported")
     check_indices(input, "embedding")
     num = weight._data.shape[0]
     if padding_idx is not None:
@@ -144,7 +142,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         f"0..{num - 1})"))
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
-    return Embedding.apply(weight, input, padding_idx, scale_grad_by_freq)
+    return (EmbeddingSparse if sparse else Embedding).apply(weight, input, padding_idx,
+                                                           scale_grad_by_freq)
 
 
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float) -> None:
