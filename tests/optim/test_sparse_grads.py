@@ -205,3 +205,17 @@ def test_sparse_adam_counts_a_step_without_entries():
         steps.append(opt.state[e.weight]["step"])
         assert bool((e.weight[1:] == _embedding(m).weight[1:]).all())
     assert steps[0] == steps[1] == 1
+
+
+@pytest.mark.parametrize("mode, weighted", [("sum", False), ("sum", True), ("mean", False)])
+def test_embedding_bag_gradient_as_torch(mode, weighted):
+    got = []
+    for m in LIBS:
+        bag = m.nn.EmbeddingBag(7, 3, mode=mode, sparse=True, padding_idx=2)
+        bag.weight.data = m.tensor(np.arange(21.0).reshape(7, 3) / 10)
+        weights = m.tensor(np.linspace(0.5, 2, 7)) if weighted else None
+        out = bag(m.tensor([0, 2, 5, 5, 1, 2, 6]), m.tensor([0, 3, 5]),
+                  per_sample_weights=weights)
+        (out * m.tensor(np.linspace(-1, 1, 9).reshape(3, 3))).sum().backward()
+        got.append(_entries(bag.weight.grad))
+    assert got[0] == got[1]

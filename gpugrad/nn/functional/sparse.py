@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...ops._util import Tensor, check_range, check_tensor, math_ns
-from ...ops.layers import Embedding
+from ...ops.layers import Embedding, EmbeddingSparse
 from .layers import _renorm_rows, check_indices
 
 __all__ = ["embedding_bag"]
@@ -90,8 +90,6 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         raise ValueError("max mode does not support scaling the gradient by the frequency")
     if mode == "max" and sparse:
         raise ValueError("max mode does not support sparse weights")
-    if sparse:
-        raise NotImplementedError("sparse embedding gradients are not supported")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(
             "embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -111,11 +109,11 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     if max_norm is not None and idx.size:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return _reduce_bags(input, weight, edges, mode, per_sample_weights, padding_idx,
-                        scale_grad_by_freq, xp)
+                        scale_grad_by_freq, sparse, xp)
 
 
 def _reduce_bags(input, weight, edges, mode, per_sample_weights, padding_idx,
-                 scale_grad_by_freq, xp) -> Tensor:
+                 scale_grad_by_freq, sparse, xp) -> Tensor:
     m = math_ns()
     bags, dim = len(edges) - 1, weight.shape[1]
     start, end = int(edges[0]), int(edges[-1])
@@ -126,8 +124,9 @@ def _reduce_bags(input, weight, edges, mode, per_sample_weights, padding_idx,
         bag_of, positions = bag_of[keep], positions[keep]
     counts = xp.bincount(bag_of, minlength=bags)[:bags]
     position_t = input._new(positions.astype(np.int64))
-    rows = Embedding.apply(weight, input.index_select(0, position_t), None,
-                           scale_grad_by_freq)
+    # (sparse: the weight's gradient lists each kept position, as PyTorch's)
+    rows = (EmbeddingSparse if sparse else Embedding).apply(
+        weight, input.index_select(0, position_t), None, scale_grad_by_freq)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.index_select(0, position_t).unsqueeze(1)
     zeros = m.zeros(bags, dim, dtype=weight.dtype, device=weight.device)
