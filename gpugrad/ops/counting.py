@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import _dtype as dt
+from .._warnings import warn_user_once
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .indexing import nonzero
 from .sorting import _order
@@ -174,6 +175,13 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
             "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
             "dimensions of boundaries tensor and input value tensor must match, but we got "
             f"boundaries tensor {list(seq.shape)} and input value tensor {list(vals.shape)}")
+    for what, t in (("input value", values), ("boundary", sorted_sequence)):
+        if isinstance(t, Tensor) and not t.is_contiguous():  # (PyTorch's hint, once a program)
+            warn_user_once(f"torch.searchsorted(): {what} tensor is non-contiguous, this will "
+                           "lower the performance due to extra data copy when converting "
+                           "non-contiguous tensor to contiguous, please use contiguous "
+                           f"{what} tensor if possible. This message will only appear once "
+                           "per program.")
     how = "right" if right else "left"
     if seq.ndim == 1:
         out = xp.searchsorted(seq, vals, side=how)

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor, conjugate, math_ns, operator_method
@@ -110,26 +114,48 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
         )
     if a.dtype != b.dtype:
         raise_matmul_dtype_error(input, other)
-    k_a = a.shape[-1]
-    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if k_a != k_b:
-        if a.ndim <= 2 and b.ndim <= 2:
-            sa = f"{a.shape[-2]}x{k_a}" if a.ndim == 2 else f"1x{k_a}"
-            sb = f"{k_b}x{b.shape[-1]}" if b.ndim == 2 else f"{k_b}x1"
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to match: matmul of shapes "
-            f"{list(a.shape)} and {list(b.shape)}: inner dimensions {k_a} != {k_b}"
-        )
+    if a.shape[-1] != (b.shape[-2] if b.ndim > 1 else b.shape[0]):
+        _raise_shape_error(a.shape, b.shape)
     if a.ndim > 2 and b.ndim > 2:
         try:
-            input._backend.xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise RuntimeError(
-                f"The size of tensor a ({a.shape[:-2]}) must match the size of tensor b "
-                f"({b.shape[:-2]}) at non-singleton batch dimensions"
-            ) from None
+            _raise_shape_error(a.shape, b.shape)
     return _NODES.get((a.ndim, b.ndim), MatMul).apply(input, other)
+
+
+def _raise_shape_error(sa: tuple, sb: tuple):
+    """PyTorch's error for matmul operands of these shapes that do not fit: its wording follows
+    the path its matmul takes for their numbers of dims (mm, mv, a folded mm, bmm)."""
+    k_a, k_b = sa[-1], (sb[-2] if len(sb) > 1 else sb[0])
+    if len(sa) == 1 and len(sb) == 1:  # dot
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] "
+                           f"to have the same number of elements, but got {k_a} and {k_b} "
+                           "elements respectively")
+    if len(sa) == 2 and len(sb) == 1:  # mv
+        raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{k_a}), vec "
+                           f"({k_b})")
+    if len(sa) <= 2 and len(sb) <= 2:
+        left = f"{sa[-2]}x{k_a}" if len(sa) == 2 else f"1x{k_a}"
+        right = f"{k_b}x{sb[-1]}" if len(sb) == 2 else f"{k_b}x1"
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({left} and {right})")
+    if len(sb) <= 2:  # the batched left operand folds into one matrix
+        rows = math.prod(sa[:-1])
+        if len(sb) == 1:
+            raise RuntimeError(f"size mismatch, got input ({rows}), mat ({rows}x{k_a}), vec "
+                               f"({k_b})")
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k_a} and "
+                           f"{k_b}x{sb[-1]})")
+    batch_a, batch_b = sa[:-2], sb[:-2]
+    n = max(len(batch_a), len(batch_b))
+    pa, pb = (1,) * (n - len(batch_a)) + batch_a, (1,) * (n - len(batch_b)) + batch_b
+    for d in range(n - 1, -1, -1):
+        if pa[d] != pb[d] and 1 not in (pa[d], pb[d]):
+            raise RuntimeError(f"The size of tensor a ({pa[d]}) must match the size of tensor b "
+                               f"({pb[d]}) at non-singleton dimension {d}")
+    batch = math.prod(np.broadcast_shapes(batch_a, batch_b))
+    raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                       f"[{batch}, {k_a}] but got: [{batch}, {k_b}].")
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
