@@ -41,9 +41,9 @@ def _layout_by_name(name: str) -> layout:
 def check_factory_options(layout_, pin_memory, fn: str) -> None:
     """Refuse a factory's ``layout`` other than ``strided`` and ``pin_memory=True``."""
     if layout_ is not None and layout_ is not strided:
-        raise NotImplementedError(f"{fn}: gpugrad's factories make strided tensors only, got "
-                                  f"{layout_} (sparse tensors: gpugrad.sparse_coo_tensor, "
-                                  "Tensor.to_sparse)")
+        raise NotImplementedError(f"{fn}: gpugrad's factories make tensors of the strided layout "
+                                  f"only, got {layout_} (sparse tensors: "
+                                  "gpugrad.sparse_coo_tensor, Tensor.to_sparse)")
     if pin_memory:
         from .backend import cuda_available
 

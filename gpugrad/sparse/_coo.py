@@ -43,8 +43,14 @@ class SparseCooTensorWithDimsAndTensors(Function):
         return grad
 
 
-def _no_dense_array(self):
-    raise NotImplementedError(
+class NoDenseArray(NotImplementedError, AttributeError):
+    """What a sparse tensor's ``_data`` raises: a ``NotImplementedError`` for the user, and an
+    ``AttributeError`` so that code probing an argument with ``getattr(x, "_data", None)`` (the
+    wrappers of the complex and unsigned dtype gates) finds no dense array and passes it on."""
+
+
+def _no_dense_array(self, value=None):
+    raise NoDenseArray(
         "this operation is not supported for sparse COO tensors (layout gpugrad.sparse_coo): "
         "gpugrad's sparse tensors take products (sparse.mm, mm, matmul, addmm, mv), "
         "sparse.sum/softmax/log_softmax, scalar *, /, unary -, + and - with a tensor of the same "
@@ -55,7 +61,7 @@ class SparseCooTensor(Tensor):
     """A tensor of layout ``sparse_coo`` (made by ``gpugrad.sparse_coo_tensor`` or
     ``Tensor.to_sparse``)."""
 
-    _data = property(_no_dense_array)
+    _data = property(_no_dense_array, _no_dense_array)
     is_sparse = True
     layout = sparse_coo
 
