@@ -1158,3 +1158,51 @@ class TestSparseSoftmax:
 
         for g, w in zip(run(gpugrad), run(torch)):
             _check(g, w, single)
+
+
+# ---------------------------------------------------------------------------------------------
+# index_select (GraphSAGE-style minibatches take the rows of their nodes)
+
+
+class TestIndexSelect:
+    @pytest.mark.parametrize("pattern", ["coalesced", "duplicates", "empty"])
+    @pytest.mark.parametrize("dim, index", [(0, [3, 0, 3]), (1, [4, 4, 1, 0]), (-1, [2]),
+                                            (0, []), (1, [-1, 0])])
+    @pytest.mark.parametrize("how", ["method", "function"])
+    def test_entries_as_torch(self, how, dim, index, pattern):
+        got = []
+        for L in (gpugrad, torch):
+            _, s = _sparse(L, pattern, False)
+            idx = L.tensor(index, dtype=L.long)
+            r = s.index_select(dim, idx) if how == "method" else L.index_select(s, dim, idx)
+            got.append((r.is_sparse, tuple(r.shape), r.is_coalesced(), r._indices().tolist(),
+                        np.round(r._values().detach().numpy(), 12).tolist()))
+        assert got[0] == got[1]
+
+    def test_hybrid_dense_dim_as_torch(self):
+        got = []
+        for L in (gpugrad, torch):
+            _, s = _sparse(L, "duplicates", False, (2,))
+            r = s.index_select(2, L.tensor([1, 1, 0]))
+            got.append((r._indices().tolist(), r._values().detach().numpy().tolist()))
+        assert got[0] == got[1]
+
+    def test_gradients_reach_the_values(self):
+        """(torch 2.13 cannot differentiate through it: no sparse index_add_ in its backward.)"""
+        i = gpugrad.tensor(_index_array("duplicates"))
+
+        def f(v):
+            s = gpugrad.sparse_coo_tensor(i, v, SIZE)
+            return gpugrad.sparse.mm(s.index_select(0, gpugrad.tensor([3, 0, 3])),
+                                     gpugrad.ones(5, 2, dtype=gpugrad.float64))
+
+        assert gradcheck(f, (gpugrad.tensor(_array((7,), 5), requires_grad=True),))
+
+    def test_bad_index_raises(self):
+        _, s = _sparse(gpugrad, "coalesced", False)
+        with pytest.raises(IndexError, match="index out of range"):
+            s.index_select(0, gpugrad.tensor([4]))
+        with pytest.raises(IndexError, match="vector"):
+            s.index_select(0, gpugrad.tensor([[0]]))
+        with pytest.raises(IndexError, match="int32 or int64"):
+            s.index_select(0, gpugrad.tensor([0.0]))

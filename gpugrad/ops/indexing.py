@@ -173,6 +173,8 @@ def _index_tensor(index, fn: str, backend):
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at ``index`` (a 1-D integer tensor) along ``dim``."""
+    if input.is_sparse:
+        return input.index_select(dim, index)
     arr = _index_tensor(index, "index_select", input._backend)
     if arr.ndim > 1:
         raise IndexError("index_select(): Index is supposed to be a vector")

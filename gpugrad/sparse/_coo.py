@@ -319,6 +319,42 @@ class SparseCooTensor(Tensor):
         return SparseCooTensor._wrap(indices, self._values_t, size,
                                      self._coalesced and (d0 == d1 or self._nnz() < 2))
 
+    def index_select(self, dim: int, index) -> SparseCooTensor:
+        """The slices at ``index`` (1-D integers, repeats allowed) along ``dim``: along a sparse
+        dim, an entry for each (position in ``index``, entry at that coordinate) pair, in that
+        order, as PyTorch's."""
+        d = self._wrap_dim(dim)
+        if not isinstance(index, Tensor) or index.dtype not in (dt.int64, dt.int32):
+            raise IndexError("index_select(): Expected dtype int32 or int64 for index")
+        if index.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        xp = self._backend.xp
+        wanted = index._data.reshape(-1).astype(xp.int64)
+        if wanted.size and (int(wanted.min()) < -self._size[d] or
+                            int(wanted.max()) >= self._size[d]):
+            raise IndexError("index out of range in self")
+        wanted = wanted % self._size[d] if wanted.size else wanted
+        size = list(self._size)
+        size[d] = wanted.size
+        n = self.sparse_dim()
+        if d >= n:  # a dense dim: the values' own
+            return SparseCooTensor._wrap(self._indices_t, self._values_t.index_select(
+                d - n + 1, Tensor._make(wanted, self._backend)), size, self._coalesced)
+        coords = self._indices_t._data[d]
+        order = xp.argsort(coords, kind="stable")
+        ranked = coords[order]
+        low = xp.searchsorted(ranked, wanted, side="left")
+        counts = xp.searchsorted(ranked, wanted, side="right") - low
+        total = int(counts.sum())
+        position = xp.repeat(xp.arange(wanted.size), counts)
+        first = xp.repeat(low - (xp.cumsum(counts) - counts), counts)
+        entries = order[first + xp.arange(total)]
+        indices = self._indices_t._data[:, entries]
+        indices[d] = position
+        picked = Tensor._make(entries, self._backend)
+        return SparseCooTensor._wrap(Tensor._make(indices, self._backend),
+                                     self._values_t.index_select(0, picked), size, total < 2)
+
     def t(self) -> SparseCooTensor:
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
