@@ -1206,3 +1206,49 @@ class TestIndexSelect:
             s.index_select(0, gpugrad.tensor([[0]]))
         with pytest.raises(IndexError, match="int32 or int64"):
             s.index_select(0, gpugrad.tensor([0.0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# sparse @ sparse (two-hop adjacency, A @ A.t())
+
+
+class TestSparseSparseProduct:
+    @pytest.mark.parametrize("single", PRECISIONS)
+    @pytest.mark.parametrize("pattern", ["coalesced", "duplicates", "one_row", "empty"])
+    @pytest.mark.parametrize("how", ["sparse.mm", "mm", "matmul", "operator"])
+    def test_values_and_gradients_as_torch(self, how, pattern, single):
+        def run(L):
+            v, s = _sparse(L, pattern, single)
+            w, other = _sparse(L, "duplicates", single, seed=3)
+            right = other.t()  # (5, 4)
+            out = {"sparse.mm": lambda: L.sparse.mm(s, right), "mm": lambda: L.mm(s, right),
+                   "matmul": lambda: L.matmul(s, right), "operator": lambda: s @ right}[how]()
+            assert out.is_sparse and out.is_coalesced()
+            _loss(L, out).backward()
+            return out, v.grad, w.grad
+
+        got, want = run(gpugrad), run(torch)
+        _check(got[0], want[0], single)
+        for g, w in zip(got[1:], want[1:]):
+            if w is not None:  # (torch gives no gradient to values with no partner entries)
+                _check(g, w, single)
+
+    def test_gradcheck(self):
+        i, j = gpugrad.tensor(_index_array("duplicates")), gpugrad.tensor(_index_array("coalesced"))
+
+        def f(v, w):
+            a = gpugrad.sparse_coo_tensor(i, v, SIZE)
+            b = gpugrad.sparse_coo_tensor(j, w, SIZE)
+            return gpugrad.sparse.mm(a, b.t()).to_dense()
+
+        assert gradcheck(f, (gpugrad.tensor(_array((7,), 1), requires_grad=True),
+                             gpugrad.tensor(_array((6,), 2), requires_grad=True)))
+
+    def test_shapes_that_do_not_fit_raise_as_torch(self):
+        messages = []
+        for L in (gpugrad, torch):
+            _, s = _sparse(L, "coalesced", False)
+            with pytest.raises(RuntimeError) as caught:
+                L.sparse.mm(s, s)
+            messages.append(str(caught.value))
+        assert messages[0] == messages[1]

@@ -340,20 +340,13 @@ class SparseCooTensor(Tensor):
         if d >= n:  # a dense dim: the values' own
             return SparseCooTensor._wrap(self._indices_t, self._values_t.index_select(
                 d - n + 1, Tensor._make(wanted, self._backend)), size, self._coalesced)
-        coords = self._indices_t._data[d]
-        order = xp.argsort(coords, kind="stable")
-        ranked = coords[order]
-        low = xp.searchsorted(ranked, wanted, side="left")
-        counts = xp.searchsorted(ranked, wanted, side="right") - low
-        total = int(counts.sum())
-        position = xp.repeat(xp.arange(wanted.size), counts)
-        first = xp.repeat(low - (xp.cumsum(counts) - counts), counts)
-        entries = order[first + xp.arange(total)]
+        position, entries = _matches(self._indices_t._data[d], wanted, xp)
         indices = self._indices_t._data[:, entries]
         indices[d] = position
         picked = Tensor._make(entries, self._backend)
         return SparseCooTensor._wrap(Tensor._make(indices, self._backend),
-                                     self._values_t.index_select(0, picked), size, total < 2)
+                                     self._values_t.index_select(0, picked), size,
+                                     entries.size < 2)
 
     def t(self) -> SparseCooTensor:
         if self.ndim > 2:
@@ -500,6 +493,19 @@ def _merge(indices: Tensor, values: Tensor, size, dims) -> tuple:
     return new_indices, summed
 
 
+def _matches(keys, queries, xp) -> tuple:
+    """Every (query, entry) pair whose entry's key equals the query: the query positions and
+    the entry positions, ordered by query, then by entry."""
+    order = xp.argsort(keys, kind="stable")
+    ranked = keys[order]
+    low = xp.searchsorted(ranked, queries, side="left")
+    counts = xp.searchsorted(ranked, queries, side="right") - low
+    total = int(counts.sum())
+    query = xp.repeat(xp.arange(queries.size), counts)
+    first = xp.repeat(low - (xp.cumsum(counts) - counts), counts)
+    return query, order[first + xp.arange(total)]
+
+
 # ------------------------------------------------------------------------- construction
 def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None,
                       pin_memory=False, requires_grad=False, check_invariants=None,
@@ -618,8 +624,7 @@ def sparse_matmul(a, b) -> Tensor:
     """``a @ b`` where one is a sparse COO matrix (two sparse dims) and the other dense (a
     matrix or, on the right, a vector); the result is dense."""
     if isinstance(a, SparseCooTensor) and isinstance(b, SparseCooTensor):
-        raise NotImplementedError("gpugrad: a product of two sparse tensors (convert one with "
-                                  "to_dense())")
+        return _sparse_product(a, b)
     if isinstance(b, SparseCooTensor):  # dense @ sparse = (sparse^T @ dense^T)^T
         if a.ndim != 2:
             raise RuntimeError(f"mm: expected a matrix on the left of a sparse matrix, got a "
@@ -651,6 +656,30 @@ def sparse_matmul(a, b) -> Tensor:
     out = contributions.new_zeros((rows, dense.shape[1])).index_add(0, a._indices_t[0],
                                                                     contributions)
     return out.squeeze(1) if vector else out
+
+
+def _sparse_product(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    """``a @ b`` for two sparse matrices: a coalesced sparse matrix, one entry for each pair of
+    an entry (i, j) of ``a`` and an entry (j, l) of ``b``, summed at (i, l)."""
+    for t in (a, b):
+        if t.ndim != 2 or t.dense_dim():
+            raise RuntimeError("sparse matmul: expected sparse matrices (2 sparse dims, no dense "
+                               f"dims), got sparse_dim {t.sparse_dim()}, dense_dim "
+                               f"{t.dense_dim()}")
+    (rows, inner), (inner_b, cols) = a._size, b._size
+    if inner != inner_b:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{inner} and "
+                           f"{inner_b}x{cols})")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[a.dtype.name]} but "
+                           f"found {dt.SCALAR_TYPE_NAMES[b.dtype.name]}")
+    xp = a._backend.xp
+    ai, bi = a._indices_t._data, b._indices_t._data
+    left, right = _matches(bi[0], ai[1], xp)  # b's entries in the row of each a entry's column
+    indices = Tensor._make(xp.stack([ai[0][left], bi[1][right]]), a._backend)
+    values = (a._values_t.index_select(0, Tensor._make(left, a._backend))
+              * b._values_t.index_select(0, Tensor._make(right, a._backend)))
+    return SparseCooTensor._wrap(indices, values, (rows, cols), False).coalesce()
 
 
 # ------------------------------------------------------------------------------- repr
