@@ -1,7 +1,8 @@
 """Sparse COO tensors on each device against the same program on the CPU: construction with
 an uncoalesced coordinate list, coalescing, the products on both sides, sums, softmax, and the
 gradients that reach the values and the dense operands (CuPy's ``unique``, ``nonzero`` and
-``scatter_add`` on the GPU).
+``scatter_add`` on the GPU); and a sparse embedding trained by each optimizer that takes sparse
+gradients.
 
 The CPU case checks the case itself in CI; the CUDA case runs where CuPy sees a GPU.
 """
@@ -39,3 +40,27 @@ def test_sparse_matches_the_cpu(device):
     for key in ("out", "dense", "indices", "values.grad", "x.grad"):
         np.testing.assert_allclose(ours[key].detach().cpu().numpy(), cpu[key].detach().numpy(),
                                    rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def _train_sparse_embedding(device: str, optimizer: str) -> dict:
+    rng = np.random.default_rng(1)
+    e = gpugrad.nn.Embedding(9, 4, sparse=True, padding_idx=0).to(device).double()
+    e.weight.data = gpugrad.tensor(rng.standard_normal((9, 4)), device=device)
+    head = gpugrad.tensor(rng.standard_normal(4), device=device)
+    opt = getattr(gpugrad.optim, optimizer)(e.parameters(), lr=0.1)
+    for _ in range(3):
+        idx = gpugrad.tensor(rng.integers(0, 9, (2, 5)), device=device)
+        opt.zero_grad()
+        ((e(idx) * head).sum(-1) - 1).pow(2).mean().backward()
+        assert e.weight.grad.is_sparse and e.weight.grad.device.type == device
+        opt.step()
+    return {"weight": e.weight.detach()}
+
+
+@pytest.mark.parametrize("optimizer", ["SparseAdam", "SGD", "Adagrad"])
+@pytest.mark.parametrize("device", DEVICES)
+def test_sparse_embedding_training_matches_the_cpu(device, optimizer):
+    ours, cpu = _train_sparse_embedding(device, optimizer), _train_sparse_embedding("cpu",
+                                                                                   optimizer)
+    np.testing.assert_allclose(ours["weight"].cpu().numpy(), cpu["weight"].numpy(), rtol=1e-10,
+                               atol=1e-12)
