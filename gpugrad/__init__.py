@@ -140,7 +140,6 @@ from . import (  # noqa: E402
     xpu,
 )
 from ._foreach_ops import *  # noqa: E402,F403  (torch._foreach_add_, _foreach_lerp_, ...)
-from .sparse._coo import sparse_coo_tensor  # noqa: E402
 from ._torch_aliases import *  # noqa: E402,F403  (torch.conv2d, batch_norm, dropout, cdist ...)
 from ._torch_cells import *  # noqa: E402,F403  (torch.lstm_cell, gru_cell, rnn_tanh_cell ...)
 from .amp import GradScaler, autocast  # noqa: E402
@@ -153,6 +152,7 @@ from .func import vmap  # noqa: E402
 from .nn.functional._toplevel import *  # noqa: E402,F403  (torch.max_pool2d, torch.avg_pool1d...)
 from .ops import _complex, _unsigned  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .sparse._build import sparse_coo_tensor  # noqa: E402
 
 _arg_adapter.install(__import__(__name__))  # axis=, keepdims=, out= where PyTorch takes them
 # the ops PyTorch refuses for uint16, uint32, uint64, checked from their first use on

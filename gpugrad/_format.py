@@ -187,7 +187,7 @@ def tensor_repr(t) -> str:
     else:
         if not PRINT_OPTS.edgeitems:
             suffixes.append(f"size={tuple(arr.shape)}")
-        if d not in (dt.get_default_dtype(), dt.int64, dt.bool, _default_complex()):
+        if shows_dtype(d):
             suffixes.append(f"dtype=gpugrad.{d.name}")
         body = array_text(arr, indent)
     if t.grad_fn is not None:
@@ -208,6 +208,12 @@ def array_text(arr: np.ndarray, indent: int) -> str:
     shown = _summarized(arr) if summarize else arr
     fmt = _ComplexFormatter(shown) if arr.dtype.kind == "c" else _Formatter(shown)
     return _array_str(arr, indent, summarize, fmt)
+
+
+def shows_dtype(d) -> bool:
+    """Whether a tensor's repr names its dtype ``d`` (PyTorch leaves out the default float
+    dtype, its complex counterpart, int64 and bool)."""
+    return d not in (dt.get_default_dtype(), dt.int64, dt.bool, _default_complex())
 
 
 def _default_complex():

@@ -142,12 +142,11 @@ def _grad_results(inputs, leaf_grads, captured, fresh_ids, create_graph, allow_u
                 f"The differentiated Tensor at index {index} appears to not have been used in "
                 "the graph. Set allow_unused=True if this is the desired behavior."
             )
-        if g is not None and g.is_sparse:  # (made fresh from its arrays)
-            pass
-        elif g is not None and not create_graph and id(g._data) in fresh_ids:
-            g = Tensor._make(g._data.copy(), g._backend)
-        elif g is not None:
-            fresh_ids.add(id(g._data))
+        if g is not None and not g.is_sparse:  # (a sparse one is made fresh from its arrays)
+            if not create_graph and id(g._data) in fresh_ids:
+                g = Tensor._make(g._data.copy(), g._backend)
+            else:
+                fresh_ids.add(id(g._data))
         results.append(g)
     return tuple(results)
 

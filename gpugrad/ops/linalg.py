@@ -104,7 +104,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     check_tensor(input, "matmul")
     check_tensor(other, "matmul", "other")
     if input.is_sparse or other.is_sparse:  # (mm, mv, addmm, spmm and @ come here too)
-        from ..sparse._coo import sparse_matmul
+        from ..sparse._products import sparse_matmul
 
         return sparse_matmul(input, other)
     a, b = input._data, other._data

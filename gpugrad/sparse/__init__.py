@@ -14,7 +14,8 @@ import warnings
 
 from .. import _dtype as dt
 from ..tensor import Tensor
-from ._coo import SparseCooTensor, _linear, _merge, sparse_coo_tensor, sparse_matmul, to_sparse
+from ._build import sparse_coo_tensor, to_sparse
+from ._coo import SparseCooTensor, _groups, _merge
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants",
            "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
@@ -75,10 +76,8 @@ def _grouped(s: SparseCooTensor, dim: int):
     that share every other sparse coordinate) and the number of groups."""
     c = s.coalesce()
     others = [d for d in range(c.sparse_dim()) if d != dim]
-    xp = c._backend.xp
-    lin = _linear(c._indices_t[others], [c._size[d] for d in others])._data
-    unique, inverse = xp.unique(lin, return_inverse=True)
-    return c, Tensor._make(inverse.reshape(-1), c._backend), len(unique)
+    unique, group = _groups(c._indices_t, c._size, others)
+    return c, group, len(unique)
 
 
 def _softmax(input, dim: int, dtype, log: bool, fn: str) -> SparseCooTensor:

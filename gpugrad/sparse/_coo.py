@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as dt
-from .._format import _with_suffixes, array_text
+from .._format import _with_suffixes, array_text, shows_dtype
 from .._typeinfo import sparse_coo
 from ..autograd.function import Function
 from ..size import Size
 from ..tensor import Tensor
 
-__all__ = ["SparseCooTensor", "sparse_coo_tensor", "to_sparse", "sparse_matmul"]
+__all__ = ["SparseCooTensor", "accumulate_grad"]
 
 
 class SparseCooTensorWithDimsAndTensors(Function):
@@ -106,7 +106,7 @@ class SparseCooTensor(Tensor):
         g = self._values_t.grad
         if g is None or self._coalesced:
             return None if g is None else self._with_values(g)
-        lin = _linear(self._indices_t, self._size[:self.sparse_dim()])._data
+        lin = _linear(self._indices_t._data, self._size[:self.sparse_dim()])
         _, first = self._backend.xp.unique(lin, return_index=True)
         first = Tensor._make(first, self._backend)
         return SparseCooTensor._wrap(self._indices_t.index_select(1, first),
@@ -285,7 +285,8 @@ class SparseCooTensor(Tensor):
         values = self._values_t
         sizes = self._size[:self.sparse_dim()]
         flat = values.new_zeros((math.prod(sizes),) + tuple(values.shape[1:]))
-        out = flat.index_add(0, _linear(self._indices_t, sizes), values).view(self._size)
+        position = Tensor._make(_linear(self._indices_t._data, sizes), self._backend)
+        out = flat.index_add(0, position, values).view(self._size)
         return out if dtype is None else out.to(dtype)
 
     def to_sparse(self, *args, **kwargs) -> SparseCooTensor:
@@ -297,8 +298,8 @@ class SparseCooTensor(Tensor):
         """Coordinates sorted and unique; the values at a repeated coordinate summed."""
         if self._coalesced:
             return self
-        indices, values = _merge(self._indices_t, self._values_t, self._size, range(
-            self.sparse_dim()))
+        indices, values = _merge(self._indices_t, self._values_t, self._size,
+                                 list(range(self.sparse_dim())))
         return SparseCooTensor._wrap(indices, values, self._size, True)
 
     # -------------------------------------------------------------------- shape and math
@@ -413,12 +414,18 @@ class SparseCooTensor(Tensor):
         return mm(self, mat2)
 
     def matmul(self, other) -> Tensor:
+        from ._products import sparse_matmul
+
         return sparse_matmul(self, other)
 
     def __matmul__(self, other):
+        from ._products import sparse_matmul
+
         return sparse_matmul(self, other)
 
     def __rmatmul__(self, other):
+        from ._products import sparse_matmul
+
         return sparse_matmul(other, self)
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
@@ -440,15 +447,19 @@ def accumulate_grad(t: Tensor, g: SparseCooTensor) -> None:
         t._grad = old.to_dense()
         accumulate_grad(t, g)
     elif old.is_sparse:
-        xp = g._backend.xp
-        t._grad = SparseCooTensor._wrap(
-            Tensor._make(xp.concatenate([old._indices_t._data, g._indices_t._data], 1),
-                         g._backend),
-            Tensor._make(xp.concatenate([old._values_t._data, g._values_t._data]), g._backend),
-            old._size, False)
+        t._grad = _joined(old, g)
     else:
         old._backend.add_at(old._data, tuple(g._indices_t._data), g._values_t._data)
         old._vc.value += 1
+
+
+def _joined(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    """The entries of ``a`` and of ``b`` (one size, one sparse_dim) listed together, in
+    ``a``'s dtype: the tensor of ``a + b``, not coalesced."""
+    from ..ops.join import cat
+
+    return SparseCooTensor._wrap(cat([a._indices_t, b._indices_t], 1),
+                                 cat([a._values_t, b._values_t.to(a.dtype)]), a._size, False)
 
 
 def _sparse_sum(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
@@ -459,37 +470,39 @@ def _sparse_sum(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
                            "op2-sparse addition does not currently support broadcasting)")
     if a.sparse_dim() != b.sparse_dim():
         raise RuntimeError("add: expected 'self' and 'other' to have the same sparse_dim")
-    from ..ops.join import cat
-
-    joined = SparseCooTensor._wrap(cat([a._indices_t, b._indices_t], 1),
-                                   cat([a._values_t, b._values_t.to(a.dtype)]), a._size, False)
-    return joined.coalesce()
+    return _joined(a, b).coalesce()
 
 
 # ------------------------------------------------------------------------- coordinates
-def _linear(indices: Tensor, sizes) -> Tensor:
-    """Each entry's position in the row-major flattening of the sparse dims ``sizes``."""
-    data = indices._data
+def _linear(data, sizes):
+    """Each entry's position in the row-major flattening of the sparse dims ``sizes``, for the
+    coordinate array ``data`` (one row per dim of ``sizes``)."""
     lin = data[0] if len(sizes) else data.sum(0)
     for k in range(1, len(sizes)):
         lin = lin * sizes[k] + data[k]
-    return Tensor._make(lin, indices._backend)
+    return lin
+
+
+def _groups(indices: Tensor, size, dims) -> tuple:
+    """The entries grouped by their coordinates along ``dims`` (sparse dims): the distinct
+    coordinates' linear positions, sorted, and each entry's group (an int64 Tensor)."""
+    xp = indices._backend.xp
+    data = indices._data[list(dims)]
+    unique, inverse = xp.unique(_linear(data, [size[d] for d in dims]), return_inverse=True)
+    return unique, Tensor._make(inverse.reshape(-1), indices._backend)
 
 
 def _merge(indices: Tensor, values: Tensor, size, dims) -> tuple:
     """The coordinates along ``dims`` (sparse dims) of the distinct entries, sorted, and the
     values of the entries that share them summed (differentiable in ``values``)."""
-    dims = list(dims)
     sizes = [size[d] for d in dims]
-    kept = indices[dims] if dims != list(range(indices.shape[0])) else indices
     xp = indices._backend.xp
-    lin = _linear(kept, sizes)._data
-    unique, inverse = xp.unique(lin, return_inverse=True)
+    unique, group = _groups(indices, size, dims)
     coords = xp.stack(xp.unravel_index(unique, sizes)) if sizes else \
-        xp.zeros((0, len(unique)), dtype=lin.dtype)
+        xp.zeros((0, len(unique)), dtype=unique.dtype)
     new_indices = Tensor._make(coords.astype(xp.int64).reshape(len(sizes), -1), indices._backend)
-    summed = values.new_zeros((len(unique),) + tuple(values.shape[1:])).index_add(
-        0, Tensor._make(inverse.reshape(-1), indices._backend), values)
+    summed = values.new_zeros((len(unique),) + tuple(values.shape[1:])).index_add(0, group,
+                                                                                  values)
     return new_indices, summed
 
 
@@ -504,182 +517,6 @@ def _matches(keys, queries, xp) -> tuple:
     query = xp.repeat(xp.arange(queries.size), counts)
     first = xp.repeat(low - (xp.cumsum(counts) - counts), counts)
     return query, order[first + xp.arange(total)]
-
-
-# ------------------------------------------------------------------------- construction
-def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=None,
-                      pin_memory=False, requires_grad=False, check_invariants=None,
-                      is_coalesced=None):
-    """A sparse COO tensor with entries ``values`` at the coordinates ``indices`` (one column
-    per entry), of ``size`` (by default the smallest that holds the coordinates); or, given
-    only a size, an empty one. The coordinates are always checked against ``size`` (PyTorch
-    checks them when asked)."""
-    from ..factories import empty, zeros
-    from ..factories import tensor as make_tensor
-
-    if pin_memory:
-        raise NotImplementedError("gpugrad: sparse_coo_tensor with pin_memory=True")
-    if values is None and size is None:  # sparse_coo_tensor(size): no entries
-        size = tuple(int(n) for n in indices)
-        values = empty((0,), dtype=dtype, device=device)
-        indices = zeros((len(size), 0), dtype=dt.int64, device=device)
-    if not isinstance(values, Tensor):
-        values = make_tensor(values, dtype=dtype, device=device)
-    if isinstance(values, SparseCooTensor):
-        raise TypeError("sparse_coo_tensor(): values must be a dense tensor")
-    if dtype is not None or device is not None:
-        values = values.to(device=device, dtype=dtype)
-    if not isinstance(indices, Tensor):
-        indices = make_tensor(indices, device=values.device)
-    if isinstance(indices, SparseCooTensor):
-        raise TypeError("sparse_coo_tensor(): indices must be a dense tensor")
-    if indices.dtype.is_floating_point or indices.dtype.is_complex or indices.dtype == dt.bool:
-        raise RuntimeError(f"indices must be an int64 tensor, got {indices.dtype}")
-    indices = indices.detach().to(device=values.device, dtype=dt.int64)
-    if indices.ndim != 2:
-        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(indices.shape)}")
-    if values.ndim == 0:
-        raise RuntimeError("values must have at least one dimension (nnz, *dense_dims), got a "
-                           "0-d tensor")
-    sparse_dim, nnz = indices.shape
-    if values.shape[0] != nnz:
-        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
-                           f"{nnz}, nnz from values: {values.shape[0]}")
-    data = indices._data
-    if size is None:
-        top = data.max(1) + 1 if nnz else [0] * sparse_dim
-        size = tuple(int(v) for v in top) + tuple(values.shape[1:])
-    else:
-        size = tuple(int(s) for s in size)
-        if len(size) != sparse_dim + values.ndim - 1:
-            raise RuntimeError(f"number of dimensions must be sparse_dim ({sparse_dim}) + "
-                               f"dense_dim ({values.ndim - 1}), but got {len(size)}")
-        if tuple(values.shape[1:]) != size[sparse_dim:]:
-            raise RuntimeError(f"values has incorrect size, expected {[nnz, *size[sparse_dim:]]}"
-                               f", got {list(values.shape)}")
-        _check_coordinates(data, size[:sparse_dim])
-    coalesced = nnz < 2
-    if is_coalesced:
-        _check_coalesced(indices, size[:sparse_dim])
-        coalesced = True
-    if requires_grad:
-        values = values.detach().requires_grad_(True)
-    elif values._requires_grad:
-        values = SparseCooTensorWithDimsAndTensors.apply(values)
-    else:
-        values = values.detach()
-    return SparseCooTensor._wrap(indices, values, size, coalesced)
-
-
-def _check_coordinates(data, sizes) -> None:
-    if data.shape[1] == 0:
-        return
-    low, high = data.min(1), data.max(1)
-    for d, n in enumerate(sizes):
-        if int(low[d]) < 0:
-            raise RuntimeError(f"found negative index {int(low[d])} for dim {d}")
-        if int(high[d]) >= n:
-            raise RuntimeError(f"size is inconsistent with indices: for dim {d}, size is {n} but "
-                               f"found index {int(high[d])}")
-
-
-def _check_coalesced(indices: Tensor, sizes) -> None:
-    lin = _linear(indices, sizes)._data
-    if lin.shape[0] > 1 and not bool((lin[1:] > lin[:-1]).all()):
-        raise RuntimeError("is_coalesced=True was given for indices that are not sorted and "
-                           "unique")
-
-
-def to_sparse(input: Tensor, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
-    """The sparse COO tensor of a dense one: an entry for each nonzero (along the first
-    ``sparse_dim`` dims; a slice of the rest is kept whole when any of it is nonzero)."""
-    if isinstance(input, SparseCooTensor):
-        return input
-    if layout is not None and layout is not sparse_coo:
-        raise NotImplementedError(f"gpugrad: to_sparse with layout {layout} (only "
-                                  "gpugrad.sparse_coo)")
-    if blocksize is not None:
-        raise NotImplementedError("gpugrad: to_sparse with blocksize (a blocked layout)")
-    if sparse_dim is None:
-        sparse_dim = input.ndim - (dense_dim or 0)
-    if not 0 <= sparse_dim <= input.ndim:
-        raise RuntimeError(f"sparse_dim must be in [0, {input.ndim}], got {sparse_dim}")
-    xp = input._backend.xp
-    arr = input._data
-    nonzero = arr != 0
-    if arr.ndim > sparse_dim:
-        nonzero = nonzero.any(axis=tuple(range(sparse_dim, arr.ndim)))
-    coords = xp.stack(xp.nonzero(nonzero)) if sparse_dim else \
-        xp.zeros((0, 1), dtype=xp.int64)
-    indices = Tensor._make(coords.astype(xp.int64).reshape(sparse_dim, -1), input._backend)
-    if sparse_dim:
-        values = input[tuple(indices[d] for d in range(sparse_dim))]
-    else:
-        values = input.unsqueeze(0)
-    return SparseCooTensor._wrap(indices, values, input.shape, True)
-
-
-# ----------------------------------------------------------------------------- products
-def sparse_matmul(a, b) -> Tensor:
-    """``a @ b`` where one is a sparse COO matrix (two sparse dims) and the other dense (a
-    matrix or, on the right, a vector); the result is dense."""
-    if isinstance(a, SparseCooTensor) and isinstance(b, SparseCooTensor):
-        return _sparse_product(a, b)
-    if isinstance(b, SparseCooTensor):  # dense @ sparse = (sparse^T @ dense^T)^T
-        if a.ndim != 2:
-            raise RuntimeError(f"mm: expected a matrix on the left of a sparse matrix, got a "
-                               f"{a.ndim}-D tensor")
-        return sparse_matmul(b.t(), a.t()).t()
-    if a.ndim != 2 or a.dense_dim():
-        raise RuntimeError(f"sparse matmul: expected a sparse matrix (2 sparse dims, no dense "
-                           f"dims), got sparse_dim {a.sparse_dim()}, dense_dim {a.dense_dim()}")
-    if not isinstance(b, Tensor):
-        raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
-    if b.ndim not in (1, 2):
-        raise RuntimeError(f"sparse matmul: expected a dense matrix or vector, got a {b.ndim}-D "
-                           "tensor")
-    rows, inner = a._size
-    if b.shape[0] != inner:
-        raise RuntimeError(f"addmm: Argument #3 (dense): Expected dim 0 size {inner}, got "
-                           f"{b.shape[0]}")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[a.dtype.name]} but "
-                           f"found {dt.SCALAR_TYPE_NAMES[b.dtype.name]}")
-    if a._backend is not b._backend:
-        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
-                           f"two devices, {a.device} and {b.device}!")
-    vector = b.ndim == 1
-    dense = b.unsqueeze(1) if vector else b
-    values = a._values_t
-    # Each entry (i, j, v) adds v * dense[j] to row i of the product.
-    contributions = values.unsqueeze(1) * dense.index_select(0, a._indices_t[1])
-    out = contributions.new_zeros((rows, dense.shape[1])).index_add(0, a._indices_t[0],
-                                                                    contributions)
-    return out.squeeze(1) if vector else out
-
-
-def _sparse_product(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
-    """``a @ b`` for two sparse matrices: a coalesced sparse matrix, one entry for each pair of
-    an entry (i, j) of ``a`` and an entry (j, l) of ``b``, summed at (i, l)."""
-    for t in (a, b):
-        if t.ndim != 2 or t.dense_dim():
-            raise RuntimeError("sparse matmul: expected sparse matrices (2 sparse dims, no dense "
-                               f"dims), got sparse_dim {t.sparse_dim()}, dense_dim "
-                               f"{t.dense_dim()}")
-    (rows, inner), (inner_b, cols) = a._size, b._size
-    if inner != inner_b:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{inner} and "
-                           f"{inner_b}x{cols})")
-    if a.dtype != b.dtype:
-        raise RuntimeError(f"expected scalar type {dt.SCALAR_TYPE_NAMES[a.dtype.name]} but "
-                           f"found {dt.SCALAR_TYPE_NAMES[b.dtype.name]}")
-    xp = a._backend.xp
-    ai, bi = a._indices_t._data, b._indices_t._data
-    left, right = _matches(bi[0], ai[1], xp)  # b's entries in the row of each a entry's column
-    indices = Tensor._make(xp.stack([ai[0][left], bi[1][right]]), a._backend)
-    values = (a._values_t.index_select(0, Tensor._make(left, a._backend))
-              * b._values_t.index_select(0, Tensor._make(right, a._backend)))
-    return SparseCooTensor._wrap(indices, values, (rows, cols), False).coalesce()
 
 
 # ------------------------------------------------------------------------------- repr
@@ -698,7 +535,7 @@ def _sparse_repr(s: SparseCooTensor) -> str:
     if s.device.type != "cpu":
         suffixes.append(f"device='{s.device}'")
     suffixes += [f"size={s._size}", f"nnz={s._nnz()}"]
-    if s.dtype not in (dt.get_default_dtype(), dt.int64, dt.bool):  # (as a dense repr)
+    if shows_dtype(s.dtype):
         suffixes.append(f"dtype=gpugrad.{s.dtype.name}")
     suffixes.append(f"layout={sparse_coo}")
     if s.grad_fn is not None:
