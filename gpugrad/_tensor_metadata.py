@@ -14,7 +14,15 @@ from ._device import device as _device_cls
 from .autograd.inference import NO_VERSION
 from .size import Size as _Size
 
-__all__ = ["TensorMetadata"]
+__all__ = ["TensorMetadata", "NoDenseArray"]
+
+
+class NoDenseArray(NotImplementedError, AttributeError):
+    """What a sparse tensor's ``_data`` raises: a ``NotImplementedError`` for the user, and an
+    ``AttributeError`` so that code probing an argument with ``getattr(x, "_data", None)`` (the
+    wrappers of the complex and unsigned dtype gates) finds no dense array and passes it on.
+    The few dense ops that also take sparse tensors (``gpugrad/sparse/_math.py``) catch it
+    where they first read their operand's array, at no cost to dense operands."""
 
 
 class TensorMetadata:

@@ -301,10 +301,27 @@ def _device(*args):
 
 
 def _layout(name):
-    if name == "torch.strided":
+    if name in ("torch.strided", "torch.sparse_coo"):
         return name
     raise RuntimeError(f"this PyTorch checkpoint holds a tensor with layout {name}; gpugrad "
-                       "has only dense (strided) tensors")
+                       "has dense (strided) and sparse COO tensors only")
+
+
+def _sparse(layout, data):
+    """``torch._utils._rebuild_sparse_tensor``: a sparse COO tensor from its coordinates,
+    values, size (and whether it is coalesced), checked as ``sparse_coo_tensor`` checks them."""
+    from .sparse import sparse_coo_tensor
+
+    if layout != "torch.sparse_coo" or not isinstance(data, tuple) or len(data) not in (3, 4):
+        raise pickle.UnpicklingError("corrupt PyTorch checkpoint: a sparse tensor that is not "
+                                     "(indices, values, size[, is_coalesced]) in COO layout")
+    indices, values, size = data[:3]
+    coalesced = data[3] if len(data) == 4 else None
+    if not isinstance(indices, Tensor) or not isinstance(values, Tensor):
+        raise pickle.UnpicklingError("corrupt PyTorch checkpoint: a sparse tensor's parts are "
+                                     "not tensors")
+    return sparse_coo_tensor(indices, values.detach(), size, requires_grad=values.requires_grad,
+                             is_coalesced=True if coalesced else None)
 
 
 class _TensorClass:
@@ -374,6 +391,7 @@ def _allowed(reader: _StorageReader) -> dict:
         "torch._utils._rebuild_parameter_with_state": _parameter,
         "torch._tensor._rebuild_from_type_v2": rebuild_from_type_v2,
         "torch.serialization._get_layout": _layout,
+        "torch._utils._rebuild_sparse_tensor": _sparse,
         "torch.storage.UntypedStorage": _StorageType("UntypedStorage", dt.uint8),
     }
     for name, dtype in _DTYPES.items():

@@ -93,6 +93,9 @@ class _Writer:
     def _tensor(self, t: Tensor):
         from .nn.parameter import Parameter, UninitializedParameter, is_lazy
 
+        if t.is_sparse:  # its coordinates and values, each stored as a tensor
+            return {"sparse_coo": [self._tensor(t._indices_t), self._tensor(t._values_t)],
+                    "size": list(t._size), "coalesced": t._coalesced}
         if is_lazy(t):  # a lazy module's entry: no data, only what it will be made with
             return {"uninitialized": "parameter" if isinstance(t, UninitializedParameter)
                     else "buffer", "dtype": t.dtype.name, "device": str(t.device),
@@ -136,6 +139,8 @@ class _Reader:
             return float(node["float"])
         if "tensor" in node:
             return self._tensor(node)
+        if "sparse_coo" in node:
+            return self._sparse(node)
         if "uninitialized" in node:
             return self._uninitialized(node)
         if "ndarray" in node:
@@ -187,6 +192,17 @@ class _Reader:
             t.requires_grad_(True)
         self.loaded[name] = t
         return t
+
+    def _sparse(self, node):
+        from .sparse import sparse_coo_tensor
+
+        indices, values = (self.decode(part) for part in node["sparse_coo"])
+        if not isinstance(indices, Tensor) or not isinstance(values, Tensor):
+            raise ValueError("corrupt gpugrad archive: a sparse tensor's parts are not tensors")
+        # (rebuilt through the constructor: the coordinates are checked against the size)
+        return sparse_coo_tensor(indices, values.detach(), node["size"],
+                                 requires_grad=values.requires_grad,
+                                 is_coalesced=True if node["coalesced"] else None)
 
     def _uninitialized(self, node):
         from .nn.parameter import UninitializedBuffer, UninitializedParameter

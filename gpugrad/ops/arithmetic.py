@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
+from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import BINARY
@@ -175,20 +176,25 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False, operator: bool
 
     def binary(input, other):
         a, b = input, other
-        if a.__class__ is Tensor or isinstance(a, Tensor):
-            t, ad = a, a._data
-            if b.__class__ is Tensor or isinstance(b, Tensor):
-                bd = b._data
-                if bd.dtype is not ad.dtype or b._backend is not a._backend:
+        try:  # (free unless raised: a sparse operand has no dense array to read)
+            if a.__class__ is Tensor or isinstance(a, Tensor):
+                t, ad = a, a._data
+                if b.__class__ is Tensor or isinstance(b, Tensor):
+                    bd = b._data
+                    if bd.dtype is not ad.dtype or b._backend is not a._backend:
+                        return _promoted_binary(cls, a, b, float_out, operator)
+                elif b.__class__ is float or b.__class__ is int:
+                    bd = b
+                else:
                     return _promoted_binary(cls, a, b, float_out, operator)
-            elif b.__class__ is float or b.__class__ is int:
-                bd = b
+            elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
+                t, ad, bd = b, a, b._data
             else:
                 return _promoted_binary(cls, a, b, float_out, operator)
-        elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
-            t, ad, bd = b, a, b._data
-        else:
-            return _promoted_binary(cls, a, b, float_out, operator)
+        except NoDenseArray:
+            from ..sparse._math import binary as sparse_binary
+
+            return sparse_binary(op, a, b)
         if t._data.dtype.kind not in dt.FLOAT_KINDS:
             return _promoted_binary(cls, a, b, float_out, operator)
         backend = t._backend

@@ -12,6 +12,7 @@ so it is differentiable again.
 from __future__ import annotations
 
 from .. import _dtype as dt
+from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function
 from ..autograd.record import record_op
 from ..backend.formulas import UNARY
@@ -100,7 +101,12 @@ def _unary_op(op: str):
     def fn(input: Tensor) -> Tensor:
         if input.__class__ is not Tensor and not isinstance(input, Tensor):
             raise TypeError(f"{op}(): argument 'input' must be Tensor, not {type(input).__name__}")
-        xd = input._data
+        try:
+            xd = input._data
+        except NoDenseArray:  # a sparse tensor
+            from ..sparse._math import unary
+
+            return unary(op, input)
         if xd.dtype.kind not in dt.FLOAT_KINDS:
             if xd.dtype.kind == "b":
                 input = _bool_input(op, input)

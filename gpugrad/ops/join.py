@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as dt
+from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function, new_node
 from ..autograd.grad_mode import state as grad_state
 from ..autograd.record import record
@@ -156,9 +157,14 @@ def cat(tensors, dim: int = 0) -> Tensor:
     # one pass over them, then the node recorded through ``record`` (as ``apply`` would, with
     # nothing of its generality: the forward is one backend call on arrays). The rest take
     # ``apply``, with PyTorch's checks and promotion.
-    arrays = _alike_arrays(tensors)
-    if arrays is None:
-        return Cat.apply(dim, *tensors)
+    try:  # (free unless raised: a sparse tensor has no dense array to read)
+        arrays = _alike_arrays(tensors)
+        if arrays is None:
+            return Cat.apply(dim, *tensors)
+    except NoDenseArray:
+        from ..sparse._math import cat as sparse_cat
+
+        return sparse_cat(tensors, dim)
     shape = arrays[0].shape
     d = wrap_dim(dim, len(shape))
     backend = tensors[0]._backend

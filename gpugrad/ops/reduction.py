@@ -12,6 +12,7 @@ import math
 import warnings
 
 from .. import _dtype as dt
+from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function
 from . import minmax
 from ._reduction_base import Reduction, kept_shape
@@ -60,15 +61,18 @@ def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor
 
     Integer and bool inputs sum into int64; ``dtype`` casts the input first.
     """
-    if dtype is None:
+    try:  # (free unless raised: a sparse tensor has no dense array to read)
+        if dtype is None:
+            if dim is None:
+                return SumAll.apply_unary(input, None, keepdim, None)
+            return Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, None)
+        np_dtype = dt.to_dtype(dtype).np
         if dim is None:
-            return SumAll.apply_unary(input, None, keepdim, None)
-        return Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, None)
-    np_dtype = dt.to_dtype(dtype).np
-    if dim is None:
-        return in_asked_dtype(SumAll.apply_unary(input, None, keepdim, np_dtype), dtype)
-    return in_asked_dtype(
-        Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, np_dtype), dtype)
+            return in_asked_dtype(SumAll.apply_unary(input, None, keepdim, np_dtype), dtype)
+        return in_asked_dtype(
+            Sum.apply_unary(input, wrap_dims(dim, input._data.ndim), keepdim, np_dtype), dtype)
+    except NoDenseArray:
+        return input.sum(dim, keepdim, dtype=dtype)  # SparseCooTensor.sum
 
 
 class Mean(Reduction):

@@ -30,6 +30,15 @@ Tensor.to_sparse = to_sparse
 Tensor.to_sparse_coo = to_sparse
 
 
+def _dense_to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+    """A dense tensor's ``to_dense()``: the tensor itself (in ``dtype`` where given), as
+    PyTorch's, so that code written for either layout runs on both."""
+    return self if dtype is None else self.to(dtype)
+
+
+Tensor.to_dense = _dense_to_dense
+
+
 def _sparse_arg(t, fn: str) -> SparseCooTensor:
     if not isinstance(t, SparseCooTensor):
         raise RuntimeError(f"{fn}: expected a sparse COO tensor, got a tensor of layout "

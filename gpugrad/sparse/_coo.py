@@ -20,6 +20,7 @@ import math
 
 from .. import _dtype as dt
 from .._format import _with_suffixes, array_text, shows_dtype
+from .._tensor_metadata import NoDenseArray
 from .._typeinfo import sparse_coo
 from ..autograd.function import Function
 from ..size import Size
@@ -41,12 +42,6 @@ class SparseCooTensorWithDimsAndTensors(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-
-class NoDenseArray(NotImplementedError, AttributeError):
-    """What a sparse tensor's ``_data`` raises: a ``NotImplementedError`` for the user, and an
-    ``AttributeError`` so that code probing an argument with ``getattr(x, "_data", None)`` (the
-    wrappers of the complex and unsigned dtype gates) finds no dense array and passes it on."""
 
 
 def _no_dense_array(self, value=None):
@@ -277,6 +272,12 @@ class SparseCooTensor(Tensor):
     def long(self) -> SparseCooTensor:
         return self.to(dt.int64)
 
+    def int(self) -> SparseCooTensor:
+        return self.to(dt.int32)
+
+    def bool(self) -> SparseCooTensor:
+        return self.to(dt.bool)
+
     def type_as(self, other) -> SparseCooTensor:
         return self.to(other.dtype)
 
@@ -360,15 +361,17 @@ class SparseCooTensor(Tensor):
         return self.t()
 
     def __mul__(self, other):
-        return self._scaled(other, "mul", lambda v: v * other)
+        from ._math import mul
 
-    __rmul__ = __mul__
+        return mul(self, other)
 
-    def mul(self, other):
-        return self.__mul__(other)
+    __rmul__ = mul = __mul__
 
     def __truediv__(self, other):
-        return self._scaled(other, "div", lambda v: v / other)
+        if isinstance(other, Tensor) and (other.is_sparse or other.ndim != 0):
+            raise RuntimeError(f"Sparse division requires a scalar or zero-dim dense tensor "
+                               f"divisor (got shape {list(other.shape)} for divisor)")
+        return self._with_values(self._values_t / other)
 
     div = __truediv__
 
@@ -377,11 +380,27 @@ class SparseCooTensor(Tensor):
 
     neg = __neg__
 
-    def _scaled(self, other, name: str, fn) -> SparseCooTensor:
-        if isinstance(other, Tensor) and other.ndim != 0:
-            raise NotImplementedError(f"gpugrad: sparse {name} takes a number or a 0-d tensor, "
-                                      f"got a tensor of size {list(other.shape)}")
-        return self._with_values(fn(self._values_t))
+    def __pow__(self, exponent):
+        from ._math import power
+
+        return power(self, exponent)
+
+    pow = __pow__
+
+    def __getitem__(self, key):
+        from ._math import getitem
+
+        return getitem(self, key)
+
+    def select(self, dim: int, index: int):
+        from ._math import select
+
+        return select(self, dim, index)
+
+    def unsqueeze(self, dim: int) -> SparseCooTensor:
+        from ._math import unsqueeze
+
+        return unsqueeze(self, dim)
 
     def __add__(self, other):
         return self.add(other)
