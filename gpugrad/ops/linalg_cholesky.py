@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ._linalg_results import CholeskyExResult
 from ._util import Tensor, check_tensor, math_ns
 from .linalg_solve import (
     NOT_PD,
     LinAlgError,
-    SLogDet,
     _mT,
     check_matrix,
     check_same_dtype,
@@ -27,7 +28,16 @@ class Cholesky(Function):
 
     @staticmethod
     def forward(ctx, A):
-        out = A._new(lapack("linalg.cholesky", NOT_PD, lambda xp, a: xp.linalg.cholesky(a), A))
+        try:
+            out = A._new(lapack("linalg.cholesky", NOT_PD,
+                                lambda xp, a: xp.linalg.cholesky(a), A))
+            # NumPy factors a matrix holding NaN into NaN without an error: PyTorch's LAPACK
+            # call fails at the first NaN pivot (one pass over L, against the n^3 of factoring)
+            failed = bool(A._backend.xp.isnan(out._data).any())
+        except LinAlgError:
+            failed = True
+        if failed:
+            raise LinAlgError(_not_pd_message(A))
         ctx.save_for_backward(out)
         return out
 
@@ -40,6 +50,37 @@ class Cholesky(Function):
         S = 0.5 * (P + _mT(P.tril(-1)))
         Y = solve_triangular(_mT(L), S, upper=True)
         return solve_triangular(L, Y, upper=False, left=False)
+
+
+def failing_orders(A: Tensor) -> np.ndarray:
+    """For each matrix of ``A`` (its lower triangle, as the factorization reads it), the order
+    of the first leading minor that is not positive-definite (0 where there is none): where an
+    unblocked Cholesky meets a pivot that is not positive (or is NaN), as LAPACK's ``info``.
+    Run on the host, only once the factorization has failed."""
+    low = np.tril(A._backend.to_numpy(A.detach()._data).astype(np.float64))
+    work = low + np.swapaxes(np.tril(low, -1), -1, -2)
+    n = work.shape[-1]
+    order = np.zeros(work.shape[:-2], dtype=np.int32)
+    for k in range(n):
+        pivot = work[..., k, k]
+        order = np.where((order == 0) & ~(pivot > 0), k + 1, order)
+        pivot = np.where(order == 0, pivot, 1.0)  # failed matrices: carry on harmlessly
+        col = work[..., k + 1:, k] / np.sqrt(pivot)[..., None]
+        work[..., k + 1:, k + 1:] -= col[..., :, None] * col[..., None, :]
+    return order
+
+
+def _not_pd_message(A: Tensor) -> str:
+    """PyTorch's message for a matrix (or the first of a batch) that is not positive-definite."""
+    order = failing_orders(A)
+    where = ""
+    if order.ndim:
+        first = int(np.flatnonzero(order.reshape(-1))[0]) if order.any() else 0
+        where = f"(Batch element {first}): "
+        order = order.reshape(-1)[first]
+    minor = f" (the leading minor of order {int(order)} is not positive-definite)." if order \
+        else "."
+    return f"linalg.cholesky: {where}{NOT_PD[:-1]}{minor}"
 
 
 @in_float32
@@ -69,16 +110,9 @@ def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     except LinAlgError:
         if check_errors:
             raise
-    # Which matrices failed, and where: the order of the first leading minor (of the matrix
-    # symmetrized from its lower triangle, as the factorization reads it) that is not
-    # positive-definite (Sylvester: the first whose determinant is not positive).
-    low = A.detach().tril()
-    sym = low + _mT(low.tril(-1))
-    n = A.shape[-1]
-    order = m.zeros(A.shape[:-2], dtype=m.int32, device=A.device)
-    for k in range(n, 0, -1):
-        sign = SLogDet.apply(sym[..., :k, :k])[0]
-        order = m.where(sign <= 0, k, order)
+    # Which matrices failed, and where (the order of the first leading minor that is not
+    # positive-definite)
+    order = m.tensor(failing_orders(A), device=A.device)
     bad = (order > 0)[..., None, None]
     L = m.where(bad, float("nan"), _cholesky(m.where(bad, eye_like(A), A), upper,
                                              "linalg.cholesky_ex"))

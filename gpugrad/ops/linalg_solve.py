@@ -185,7 +185,10 @@ class Inv(Function):
 
     @staticmethod
     def forward(ctx, A):
-        out = A._new(lapack("linalg.inv", SINGULAR, lambda xp, a: xp.linalg.inv(a), A))
+        try:
+            out = A._new(lapack("linalg.inv", SINGULAR, lambda xp, a: xp.linalg.inv(a), A))
+        except LinAlgError:
+            raise LinAlgError(_singular_message(A)) from None
         ctx.save_for_backward(out)
         return out
 
@@ -194,6 +197,22 @@ class Inv(Function):
         (X,) = ctx.saved_tensors
         Xt = _mT(X)
         return -(Xt @ grad @ Xt)
+
+
+def _singular_message(A: Tensor) -> str:
+    """PyTorch's message for a singular matrix (or the first of a batch): which diagonal element
+    of its LU factor (1-based) is zero. Run on the host, only once the inversion has failed."""
+    from .linalg_lu import _getf2
+
+    lu, _ = _getf2(np, A._backend.to_numpy(A.detach()._data).astype(np.float64))
+    zero = np.diagonal(lu, axis1=-2, axis2=-1) == 0
+    first = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).reshape(-1)
+    batch = int(np.flatnonzero(first)[0]) if first.any() else 0
+    where = f"(Batch element {batch}): " if A.ndim > 2 else ""
+    element = f"The diagonal element {int(first[batch])} is zero" if first.any() else \
+        "The diagonal element is zero"
+    return (f"linalg.inv: {where}{element}, the inversion could not be completed because the "
+            "input matrix is singular.")
 
 
 def inv(A: Tensor) -> Tensor:

@@ -33,6 +33,37 @@ def test_linalg_error_is_pytorchs_runtime_error_with_its_message():
         gpugrad.linalg.solve(_t(SINGULAR), _t(np.ones(2)))
 
 
+NAN = float("nan")
+NOT_PD = {  # matrices that stop the factorization, by PyTorch's info
+    "nan first": [[NAN, 0.0], [0.0, 1.0]], "nan last": [[1.0, 0.0], [0.0, NAN]],
+    "indefinite": [[1.0, 2.0], [2.0, 1.0]], "negative": [[-1.0, 0.0], [0.0, 2.0]],
+    "third minor": [[4.0, 2.0, 2.0], [2.0, 5.0, 3.0], [2.0, 3.0, 1.0]],
+    "batched": [[[1.0, 0.0], [0.0, 1.0]], [[1.0, 2.0], [2.0, 1.0]]],
+}
+
+
+@pytest.mark.parametrize("case", list(NOT_PD))
+def test_cholesky_failures_as_pytorchs_with_the_failing_minor(case):
+    a = np.array(NOT_PD[case])
+    with pytest.raises(torch.linalg.LinAlgError) as want:
+        torch.linalg.cholesky(torch.tensor(a))
+    with pytest.raises(gpugrad.linalg.LinAlgError) as got:
+        gpugrad.linalg.cholesky(_t(a))
+    assert str(got.value) == str(want.value)
+    assert (gpugrad.linalg.cholesky_ex(_t(a)).info.tolist()
+            == torch.linalg.cholesky_ex(torch.tensor(a)).info.tolist())
+
+
+@pytest.mark.parametrize("matrix", [np.zeros((2, 2)), SINGULAR, np.zeros((3, 2, 2)),
+                                    np.stack([np.eye(2), SINGULAR])], ids=str)
+def test_inv_failure_names_the_zero_diagonal_element_as_pytorch(matrix):
+    with pytest.raises(torch.linalg.LinAlgError) as want:
+        torch.linalg.inv(torch.tensor(matrix))
+    with pytest.raises(gpugrad.linalg.LinAlgError) as got:
+        gpugrad.linalg.inv(_t(matrix))
+    assert str(got.value) == str(want.value)
+
+
 @pytest.mark.parametrize("name", ["inv_ex", "cholesky_ex", "solve_ex", "lu_factor_ex"])
 def test_ex_variants_report_info_or_raise_when_asked(name):
     bad = np.stack([np.eye(2), SINGULAR if name != "cholesky_ex" else -np.eye(2)])
