@@ -193,8 +193,16 @@ def checked_grads(node, in_grads) -> tuple:
                 f"function {node.name()} returned an incorrect number of gradients "
                 f"(expected {len(edges)}, got {len(in_grads)})"
             )
-    for edge, g in zip(edges, in_grads):
-        if edge is not None and g is not None and not isinstance(g, Tensor):
+    slots = getattr(node, "_input_slots", None)  # a user Function's tensor arguments
+    for i, (edge, g) in enumerate(zip(edges, in_grads)):
+        if g is None:
+            continue
+        if slots is not None and i not in slots:
+            raise RuntimeError(
+                f"function {node.name()} returned a gradient different than None at position "
+                f"{i + 1}, but the corresponding forward input was not a Variable"
+            )
+        if edge is not None and not isinstance(g, Tensor):
             raise TypeError(
                 f"function {node.name()} returned a gradient of type "
                 f"{type(g).__name__}, expected a Tensor or None"

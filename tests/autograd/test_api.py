@@ -299,6 +299,30 @@ def test_function_wrong_number_of_grads():
         Bad.apply(a, b).sum().backward()
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_function_gradient_for_a_non_tensor_input_is_pytorchs_error(create_graph):
+    import torch
+
+    results = []
+    for lib in (torch, gpugrad):
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, k, y):
+                return x * k + y
+
+            @staticmethod
+            def backward(ctx, g):
+                return g, g, g  # a gradient for the number k
+
+        x = lib.ones(2, requires_grad=True)
+        y = lib.ones(2)  # a tensor that needs no gradient: its gradient is dropped
+        with pytest.raises(RuntimeError) as err:
+            Scale.apply(x, 3.0, y).sum().backward(create_graph=create_graph)
+        results.append(str(err.value))
+    assert results[1] == results[0]
+    assert "at position 2, but the corresponding forward input was not a Variable" in results[1]
+
+
 def test_function_cannot_be_instantiated():
     with pytest.raises(RuntimeError, match="apply"):
         _Cube()
