@@ -225,8 +225,34 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
         raise RuntimeError("number of steps must be non-negative")
     d = _float_dtype(dtype)
     backend = _backend_for(device)
-    data = np.linspace(float(start), float(end), int(steps), dtype=np.float64)
-    return _finish(backend.asarray(data.astype(d.np)), backend, requires_grad)
+    return _finish(backend.asarray(_linspace_values(start, end, int(steps), d.np)), backend,
+                   requires_grad)
+
+
+# PyTorch's kernel computes ``start + step * i`` in the dtype: float32 and float64 with one
+# rounding (its CPU build contracts it into a fused multiply-add), computed here in a wider
+# float and rounded once; float16 and bfloat16 rounding after each operation, as here.
+_WIDER = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.longdouble}
+
+
+def _linspace_values(start, end, steps: int, np_dtype):
+    """The values of ``linspace`` as PyTorch computes them: ``step = (end - start) / (steps -
+    1)`` in the dtype, the first half counted up from ``start``, the second down from ``end``."""
+    np_dtype = np.dtype(np_dtype)
+    if np_dtype.kind in "iu":  # the ends made integers, the values computed in float64
+        computed, first, last = np.dtype(np.float64), int(start), int(end)
+    else:
+        computed, first, last = np_dtype, start, end
+    if computed.kind not in "fV" or steps < 2:  # (the float64 values, rounded)
+        return np.linspace(float(start), float(end), steps, dtype=np.float64).astype(np_dtype)
+    scalar = computed.type
+    wide = _WIDER.get(computed, scalar)
+    first, last = scalar(first), scalar(last)
+    step = wide((last - first) / scalar(steps - 1))
+    half = steps // 2
+    up = wide(first) + step * np.arange(half).astype(wide)
+    down = wide(last) - step * np.arange(steps - 1 - half, -1, -1).astype(wide)
+    return np.concatenate([up, down]).astype(computed).astype(np_dtype)  # (rounded, then cast)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,

@@ -316,3 +316,17 @@ def test_python_ints_past_int64_as_torch(data, dtype):
         except ValueError as e:
             outcomes.append(("ValueError", str(e)))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16", "int64"])
+def test_linspace_values_are_torchs_bit_for_bit(dtype):
+    # PyTorch counts the first half up from start and the second down from end, each value
+    # rounded once (float32/64) or after each operation (float16/bfloat16)
+    for steps in [*range(0, 40), 64, 100, 1001]:
+        for start, end in ((0, 1), (0, 8), (-3.7, 2.2), (1, 0), (0, 2 * np.pi), (1e-3, 10),
+                           (5, 5), (2, -7.5)):
+            if dtype == "int64" and not float(start).is_integer():
+                continue
+            want = torch.linspace(start, end, steps, dtype=getattr(torch, dtype))
+            got = gpugrad.linspace(start, end, steps, dtype=getattr(gpugrad, dtype))
+            assert np.array_equal(got.float().numpy(), want.float().numpy()), (steps, start, end)
