@@ -297,7 +297,7 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         if sum(sizes) != size:
             raise RuntimeError(
                 f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                f"size at dimension {d}), but got split_sizes={sizes}"
+                f"size at dimension {dim}), but got split_sizes={sizes}"  # (as given)
             )
         return _split(tensor, d, sizes)
     step = int(split_size_or_sections)

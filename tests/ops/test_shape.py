@@ -121,3 +121,13 @@ def test_method_and_function_forms():
     assert gpugrad.flip(x, [0]).tolist() == [[3, 4, 5], [0, 1, 2]]
     assert len(gpugrad.split(x, [1, 2], 1)) == len(gpugrad.chunk(x, 2, 1)) == 2
     assert x.squeeze((0, 1)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("dim", [1, -1])
+def test_split_with_sizes_error_names_the_dim_as_given(dim):
+    messages = []
+    for lib in (torch, gpugrad):
+        with pytest.raises(RuntimeError) as err:
+            lib.split(lib.ones(2, 5), [2, 2], dim=dim)
+        messages.append(str(err.value))
+    assert messages[1] == messages[0]
