@@ -240,3 +240,32 @@ def test_an_ensemble_runs_under_vmap_and_trains_its_stacked_parameters():
     out.sum().backward()
     assert params["0.weight"].grad.shape == (4, 8, 5)
     assert models[0][0].weight.grad is None  # the stacked leaves are the ensemble's own
+
+
+def _requires_grad_tree(tree):
+    if isinstance(tree, (tuple, list)):
+        return [_requires_grad_tree(t) for t in tree]
+    return tree.requires_grad
+
+
+@pytest.mark.parametrize("inputs_require_grad", [False, True])
+def test_results_keep_only_the_history_outside_the_transform_as_torch(inputs_require_grad):
+    """An output, gradient or aux value keeps its history where it reaches a tensor the
+    transform did not make (a captured weight, an input that requires grad), and no other."""
+    seen = {}
+    for lib in (torch, gpugrad):
+        w = lib.ones(3, requires_grad=True)
+        x = lib.ones(3, requires_grad=inputs_require_grad)
+
+        def f(x):
+            return (x * w).sum(), (x * 2, x * w, lib.ones(1))
+
+        g, (val, aux) = lib.func.grad_and_value(f, has_aux=True)(x)
+        out, vjp_fn, vjp_aux = lib.func.vjp(f, x, has_aux=True)
+        jac, jac_aux = lib.func.jacrev(lambda x: (x * w, (x * 2, x * w)), has_aux=True)(x)
+        seen[lib] = _requires_grad_tree(
+            [g, val, aux, out, vjp_fn(lib.tensor(1.0)), vjp_aux, jac, jac_aux])
+        # the gradient of a gradient through the captured weight
+        lib.func.grad(lambda x: (x * w * w).sum())(x).sum().backward()
+        seen[lib].append(w.grad.tolist())
+    assert seen[gpugrad] == seen[torch]

@@ -69,6 +69,45 @@ def _track(args, nums, trees: bool = False):
     return args, tracked, nested, rebuild
 
 
+def _reaches_outside(t, tracked) -> bool:
+    """Whether tensor ``t``'s history reaches a tensor that requires grad other than the
+    ``tracked`` ones (which the transform made): a weight the function captured, or an input
+    that required grad. PyTorch's transforms leave a result that history, and no other."""
+    Tensor = _tensor_cls()
+    if not isinstance(t, Tensor) or not t.requires_grad:
+        return False
+    inside = {id(a) for a in tracked}
+    if t.grad_fn is None:
+        return id(t) not in inside
+    stack, seen = [t.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for edge in node._edges:
+            if edge is None:
+                continue
+            target = edge[0]
+            if isinstance(target, Tensor):
+                if id(target) not in inside:
+                    return True
+            else:
+                stack.append(target)
+    return False
+
+
+def _unwrapped(tree, tracked):
+    """``tree`` (a tensor, or tuples/lists/dicts of them and other values) as the transform
+    returns it: each tensor keeps its history where it reaches outside the transform
+    (``_reaches_outside``), and is detached from the transform's own tracking otherwise."""
+    Tensor = _tensor_cls()
+    leaves, spec = _flatten(tree)
+    leaves = [a.detach() if isinstance(a, Tensor) and not _reaches_outside(a, tracked) else a
+              for a in leaves]
+    return _unflatten(spec, iter(leaves))
+
+
 def _zeros_for_none(grads, refs):
     from ..factories import zeros_like
 
@@ -98,13 +137,15 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                                    f"scalar Tensor, got tensor with {out.dim()} dims. Maybe you "
                                    f"wanted to use the vjp or jacrev APIs instead?")
             if out.requires_grad:
-                grads = _autograd_grad(out, tracked, create_graph=nested, allow_unused=True)
+                # (a graph to differentiate later where the output reaches a captured weight)
+                grads = _autograd_grad(out, tracked, allow_unused=True,
+                                       create_graph=nested or _reaches_outside(out, tracked))
             else:
                 grads = (None,) * len(tracked)
             grads = _zeros_for_none(grads, tracked)
         if not nested:
-            grads = tuple(g.detach() for g in grads)
-            out = out.detach()
+            grads, out = _unwrapped((tuple(grads), out), tracked)
+        aux = _unwrapped(aux, tracked)
         grads = rebuild(grads)
         g = grads if isinstance(argnums, tuple) else grads[0]
         return (g, (out, aux)) if has_aux else (g, out)
@@ -134,6 +175,7 @@ def vjp(func, *primals, has_aux: bool = False):
         if has_aux:
             out, aux = out
     outs = (out,) if isinstance(out, Tensor) else tuple(out)
+    keep = nested or any(_reaches_outside(o, tracked) for o in outs)
 
     def vjp_fn(*cotangents):
         cots = cotangents[0] if len(cotangents) == 1 and not isinstance(out, Tensor) \
@@ -147,15 +189,14 @@ def vjp(func, *primals, has_aux: bool = False):
         with enable_grad():
             if pairs:
                 grads = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs],
-                                       retain_graph=True, create_graph=nested, allow_unused=True)
+                                       retain_graph=True, create_graph=keep, allow_unused=True)
             else:
                 grads = (None,) * len(tracked)
         grads = _zeros_for_none(grads, tracked)
-        return grads if nested else tuple(g.detach() for g in grads)
+        return grads if nested else _unwrapped(tuple(grads), tracked)
 
-    shown = out if nested else (out.detach() if isinstance(out, Tensor) else
-                                type(out)(o.detach() for o in out))
-    return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+    shown = out if nested else _unwrapped(out, tracked)
+    return (shown, vjp_fn, _unwrapped(aux, tracked)) if has_aux else (shown, vjp_fn)
 
 
 def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
@@ -182,10 +223,11 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
             for o in outs:
                 flat = o.reshape(-1)
                 rows = [[] for _ in tracked]
+                keep = nested or _reaches_outside(o, tracked)
                 for k in range(flat.numel()):
                     if flat.requires_grad:
                         got = _autograd_grad(flat[k], tracked, retain_graph=True,
-                                             create_graph=nested, allow_unused=True)
+                                             create_graph=keep, allow_unused=True)
                     else:
                         got = (None,) * len(tracked)
                     for j, g in enumerate(_zeros_for_none(got, tracked)):
@@ -195,10 +237,10 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
                     shape = tuple(o.shape) + tuple(x.shape)
                     cell = stack(rows[j], 0).reshape(shape) if rows[j] else \
                         zeros(shape, dtype=x.dtype, device=x.device)
-                    cells.append(cell if nested else cell.detach())
+                    cells.append(cell if nested else _unwrapped(cell, tracked))
                 table.append(tuple(cells) if isinstance(argnums, tuple) else cells[0])
         result = table[0] if isinstance(out, Tensor) else type(out)(table)
-        return (result, aux) if has_aux else result
+        return (result, _unwrapped(aux, tracked)) if has_aux else result
 
     return wrapper
 
