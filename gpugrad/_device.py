@@ -8,7 +8,8 @@ __all__ = ["device", "set_default_device", "get_default_device", "get_device_mod
 
 
 class device:
-    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``."""
+    """Where a tensor lives: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 1)``;
+    ``device("meta")`` for tensors without data (``backend/meta_backend.py``)."""
 
     __slots__ = ("type", "index")
 
@@ -26,9 +27,10 @@ class device:
             if not idx.isdigit():
                 raise RuntimeError(f"Invalid device string: {type!r}")
             index = int(idx)
-        if name not in ("cpu", "cuda"):
+        if name not in ("cpu", "cuda", "meta"):
             raise RuntimeError(
-                f"Expected one of cpu, cuda device type at start of device string: {type!r}"
+                f"Expected one of cpu, cuda, meta device type at start of device string: "
+                f"{type!r}"
             )
         if name == "cpu" and index not in (None, 0):
             raise RuntimeError(f"CPU device index must be 0 or None, got {index}")

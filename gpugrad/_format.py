@@ -171,14 +171,22 @@ def _with_suffixes(text: str, suffixes: list, indent: int, newline: bool = False
 
 
 def tensor_repr(t) -> str:
-    arr = np.asarray(t._backend.to_numpy(t._data))
     prefix = "tensor("
     indent = len(prefix)
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
     d = t.dtype
-    if arr.size == 0:
+    if t.device.type == "meta":  # no values to show: the size instead
+        suffixes.append(f"size={tuple(t._data.shape)}")
+        if d is not dt.get_default_dtype():
+            suffixes.append(f"dtype=gpugrad.{d.name}")
+        arr, body = None, "..."
+    else:
+        arr = np.asarray(t._backend.to_numpy(t._data))
+    if arr is None:
+        pass
+    elif arr.size == 0:
         if arr.ndim != 1:
             suffixes.append(f"size={tuple(arr.shape)}")
         if d is not dt.get_default_dtype():  # (a complex one too, as PyTorch)

@@ -92,6 +92,11 @@ class TensorMetadata:
     def is_cpu(self) -> bool:
         return self._backend.device.type == "cpu"
 
+    @property
+    def is_meta(self) -> bool:
+        """Whether this tensor is on the ``meta`` device (a shape and dtype, no data)."""
+        return self._backend.device.type == "meta"
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind in dt.FLOAT_KINDS
 
@@ -115,6 +120,8 @@ class TensorMetadata:
 
     def data_ptr(self) -> int:
         arr = self._data
+        if self._backend.device.type == "meta":
+            return 0  # (no data)
         return int(arr.ctypes.data) if isinstance(arr, np.ndarray) else int(arr.data.ptr)
 
     @property
@@ -144,7 +151,7 @@ def _never(name: str) -> property:
 # The kinds of tensor and device PyTorch tells apart that gpugrad does not have (dense strided
 # tensors on the CPU or a CUDA device only): code that checks for them reads False.
 for _flag, _kind in (("is_sparse_csr", "sparse CSR"),
-                     ("is_quantized", "quantized"), ("is_meta", "meta"),
+                     ("is_quantized", "quantized"),
                      ("is_nested", "nested"), ("is_mkldnn", "MKL-DNN"), ("is_mps", "MPS"),
                      ("is_xpu", "XPU"), ("is_ipu", "IPU"), ("is_xla", "XLA"),
                      ("is_vulkan", "Vulkan"), ("is_mtia", "MTIA"), ("is_maia", "MAIA")):

@@ -66,7 +66,18 @@ def get_backend(dev) -> NumpyBackend:
         dev = device(dev)
     if dev.type == "cpu":
         return cpu_backend()
+    if dev.type == "meta":
+        return _meta_backend()
     return _cuda_backend(dev.index)
+
+
+def _meta_backend():
+    b = _backends.get("meta")
+    if b is None:
+        from .meta_backend import MetaBackend
+
+        b = _register("meta", MetaBackend())
+    return b
 
 
 _cuda_ok: bool | None = None

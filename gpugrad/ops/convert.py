@@ -201,6 +201,8 @@ def item(self: Tensor):
         raise RuntimeError(
             f"a Tensor with {self._data.size} elements cannot be converted to Scalar"
         )
+    if self._backend.device.type == "meta":
+        raise RuntimeError("Tensor.item() cannot be called on meta tensors")
     return self._backend.to_numpy(self._data).item()  # (any shape of one element)
 
 def tolist(self: Tensor):
