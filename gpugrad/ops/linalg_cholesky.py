@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._linalg_results import CholeskyExResult
 from ._util import Tensor, check_tensor, math_ns
@@ -13,7 +14,6 @@ from .linalg_solve import (
     LinAlgError,
     _mT,
     check_matrix,
-    check_same_dtype,
     eye_like,
     in_float32,
     lapack,
@@ -162,7 +162,10 @@ def cholesky_solve(B: Tensor, L: Tensor, upper: bool = False) -> Tensor:
     if B.ndim < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.ndim} dimensions "
                            "instead")
-    check_same_dtype(L, B, "cholesky_solve")
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{dt.SCALAR_TYPE_NAMES[B.dtype.name]} and A of type "
+                           f"{dt.SCALAR_TYPE_NAMES[L.dtype.name]} instead.")
     return CholeskySolve.apply(B, L, upper)
 
 

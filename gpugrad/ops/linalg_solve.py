@@ -361,7 +361,8 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool, left: bool = True,
     check_tensor(B, fn, "B")
     if B.ndim < 2:
         raise RuntimeError(f"{fn}: The input tensor B must have at least 2 dimensions.")
-    check_same_dtype(A, B, fn)
+    if B.dtype != A.dtype:  # PyTorch's CPU op solves in A's dtype (B cast, differentiably)
+        B = B.to(A.dtype)
     if not left:
         return _mT(solve_triangular(_mT(A), _mT(B), upper=not upper, left=True,
                                     unitriangular=unitriangular))

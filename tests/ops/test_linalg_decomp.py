@@ -210,3 +210,29 @@ def test_cholesky_solve_gradient_reaches_the_whole_factor_as_torch(upper, shapes
     for ours, theirs in zip(grads[2:], grads[:2]):
         for a, e in zip(ours, theirs):
             np.testing.assert_allclose(a, e, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64"), ("float64", "float32")])
+@pytest.mark.parametrize("left", [True, False])
+def test_solve_triangular_takes_mixed_dtypes_in_as_dtype_as_pytorch(dtypes, left):
+    seen = []
+    for lib in (torch, gpugrad):
+        A = lib.tensor([[2.0, 0.0], [1.0, 3.0]], dtype=getattr(lib, dtypes[0]),
+                       requires_grad=True)
+        B = lib.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=getattr(lib, dtypes[1]),
+                       requires_grad=True)
+        X = lib.linalg.solve_triangular(A, B, upper=False, left=left)
+        X.sum().backward()
+        seen.append([str(t.dtype).split(".")[-1] for t in (X, A.grad, B.grad)]
+                    + [np.round(t.detach().numpy().astype(np.float64), 6).tolist()
+                       for t in (X, A.grad, B.grad)])
+    assert seen[1] == seen[0]
+
+
+def test_cholesky_solve_dtype_error_is_pytorchs():
+    messages = []
+    for lib in (torch, gpugrad):
+        with pytest.raises(RuntimeError) as err:
+            lib.cholesky_solve(lib.ones(2, 1), lib.eye(2, dtype=lib.float64))
+        messages.append(str(err.value))
+    assert messages[1] == messages[0]
