@@ -327,3 +327,24 @@ def test_uneven_same_padding_warns_once_a_process_as_torch():
                               capture_output=True, text=True, check=True).stdout.split()
                for lib in ("gpugrad", "torch")]
     assert outputs[0] == outputs[1] == ["0", "1", "True"]
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+@pytest.mark.parametrize("padding_mode", ["zeros", "reflect"])
+def test_conv_forward_with_a_given_weight_as_torch(dims, padding_mode):
+    # what masked and weight-standardized conv subclasses call: the layer's convolution
+    # (stride, padding, padding mode) with a transformed weight
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 2) + (6,) * dims)
+    weight = rng.standard_normal((3, 2) + (3,) * dims)
+    results = []
+    for lib in (torch, gpugrad):
+        conv = getattr(lib.nn, f"Conv{dims}d")(2, 3, 3, padding=1, padding_mode=padding_mode,
+                                              bias=False, dtype=lib.float64)
+        conv.load_state_dict({"weight": lib.tensor(weight)})
+        xin = lib.tensor(x, requires_grad=True)
+        out = conv._conv_forward(xin, conv.weight * 0.5, None)
+        out.sum().backward()
+        results.append((out.detach().numpy(), xin.grad.numpy(), conv.weight.grad.numpy()))
+    for ours, theirs in zip(results[1], results[0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)

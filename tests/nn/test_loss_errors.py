@@ -144,3 +144,18 @@ def test_ignore_index_is_an_int_argument(ignore_index):
         with pytest.raises(TypeError, match="argument 'ignore_index' must be int, not bool"):
             gpugrad.nn.functional.cross_entropy(gpugrad.ones(2, 3), gpugrad.tensor([0, 1]),
                                                 ignore_index=True)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("shape", [(2, 4), (4,), (2, 4, 3), (2, 4, 3, 3)], ids=str)
+def test_uint8_targets_only_for_class_dims_alone_as_pytorch(fn, shape):
+    target_shape = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    outcomes = []
+    for lib in (torch, gpugrad):
+        try:
+            getattr(lib.nn.functional, fn)(lib.zeros(*shape),
+                                           lib.zeros(target_shape, dtype=lib.uint8))
+            outcomes.append("ok")
+        except RuntimeError as err:
+            outcomes.append(str(err))
+    assert outcomes[1] == outcomes[0]

@@ -41,6 +41,8 @@ def _check_class_input(fn: str, input: Tensor, target: Tensor, weight, probs: bo
         if target.dtype.name not in ("int64", "uint8"):
             raise RuntimeError("expected target dtype to be Long or Byte, but got "
                                f"{dt.SCALAR_TYPE_NAMES[target.dtype.name]}")
+        if target.dtype.name == "uint8" and x.ndim > 2:  # (PyTorch's nll_loss2d: Long only)
+            raise RuntimeError("expected scalar type Long but found Byte")
     if weight is not None:
         check_tensor(weight, fn, "weight")
         if tuple(weight._data.shape) != (c,):

@@ -77,13 +77,17 @@ class _Conv(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias)
+
+    def _conv_forward(self, input: Tensor, weight: Tensor, bias) -> Tensor:
+        """This layer's convolution (its stride, padding and padding mode...) with ``weight``
+        and ``bias`` given: what subclasses that transform the weight first call (PyTorch's
+        name)."""
         conv = getattr(F, f"conv{self._dims}d")  # looked up per call (autocast wraps it)
         if self.padding_mode != "zeros":
             padded = F.pad(input, self._reversed_padding_repeated_twice, self.padding_mode)
-            return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation,
-                        self.groups)
-        return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                    self.groups)
+            return conv(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return conv(input, weight, bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
