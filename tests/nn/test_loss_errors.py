@@ -159,3 +159,55 @@ def test_uint8_targets_only_for_class_dims_alone_as_pytorch(fn, shape):
         except RuntimeError as err:
             outcomes.append(str(err))
     assert outcomes[1] == outcomes[0]
+
+
+_X = np.random.default_rng(0).standard_normal((3, 2))
+_P = np.random.default_rng(1).random((3, 2))
+_X3 = np.random.default_rng(2).standard_normal((3, 2, 4))
+_P3 = np.random.default_rng(3).random((3, 2, 4))
+WEIGHTED = {  # a loss with a class weight (w, (2,)) that requires grad
+    "ce probs": lambda L, F, x, w: F.cross_entropy(x, L.tensor(_P), weight=w),
+    "ce probs none": lambda L, F, x, w: F.cross_entropy(x, L.tensor(_P), weight=w,
+                                                         reduction="none").sum(),
+    "ce probs sum smoothed": lambda L, F, x, w: F.cross_entropy(
+        x, L.tensor(_P), weight=w, reduction="sum", label_smoothing=0.2),
+    "ce probs 1-d": lambda L, F, x, w: F.cross_entropy(x[0], L.tensor(_P[0]), weight=w),
+    "ce probs 3-d": lambda L, F, x, w: F.cross_entropy(L.tensor(_X3), L.tensor(_P3), weight=w,
+                                                       label_smoothing=0.3),
+    "ce indices": lambda L, F, x, w: F.cross_entropy(x, L.tensor([1, 0, 1]), weight=w),
+    "ce indices smoothed": lambda L, F, x, w: F.cross_entropy(x, L.tensor([1, 0, 1]), weight=w,
+                                                              label_smoothing=0.1),
+    "nll": lambda L, F, x, w: F.nll_loss(x, L.tensor([1, 0, 1]), weight=w),
+    "nll 3-d": lambda L, F, x, w: F.nll_loss(L.tensor(_X3), L.tensor([[1, 0, 1, 0]] * 3),
+                                             weight=w),
+    "bce": lambda L, F, x, w: F.binary_cross_entropy(L.sigmoid(x[0]), L.tensor(_P[0]), weight=w),
+    "bce logits": lambda L, F, x, w: F.binary_cross_entropy_with_logits(x[0], L.tensor(_P[0]),
+                                                                        weight=w),
+    "bce logits pos_weight": lambda L, F, x, w: F.binary_cross_entropy_with_logits(
+        x[0], L.tensor(_P[0]), pos_weight=w),
+    "multi margin": lambda L, F, x, w: F.multi_margin_loss(x, L.tensor([1, 0, 1]), weight=w),
+    "multilabel soft margin": lambda L, F, x, w: F.multilabel_soft_margin_loss(
+        x, L.tensor(_P), weight=w),
+}
+
+
+@pytest.mark.parametrize("case", list(WEIGHTED))
+def test_a_weight_that_requires_grad_is_differentiated_or_refused_as_pytorch(case):
+    """PyTorch differentiates a class weight where its loss is a composition (probability
+    targets, multilabel soft margin) and refuses one that requires grad elsewhere; it must never
+    be silently left without its gradient."""
+    seen = []
+    for lib in (torch, gpugrad):
+        w = lib.tensor([0.2, 0.7], dtype=lib.float64, requires_grad=True)
+        x = lib.tensor(_X, requires_grad=True)
+        try:
+            loss = WEIGHTED[case](lib, lib.nn.functional, x, w)
+        except RuntimeError as err:
+            seen.append(str(err))
+            continue
+        loss.backward()
+        seen.append([round(loss.item(), 12), np.round(w.grad.numpy(), 12).tolist(),
+                     np.round(x.grad.numpy(), 12).tolist() if x.grad is not None else None])
+        with lib.no_grad():  # outside grad mode nothing is refused
+            WEIGHTED[case](lib, lib.nn.functional, x, w)
+    assert seen[1] == seen[0]

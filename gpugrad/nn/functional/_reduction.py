@@ -1,8 +1,10 @@
-"""Checking the ``reduction`` argument of the losses, and PyTorch's legacy flags."""
+"""Checking the ``reduction`` argument of the losses, PyTorch's legacy flags, and the weights
+the losses do not differentiate."""
 
 from __future__ import annotations
 
 from ..._warnings import warn_user
+from ...autograd.grad_mode import is_grad_enabled
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -42,3 +44,11 @@ def reduce_loss(loss, reduction: str):
     if reduction == "sum":
         return loss.sum()
     return loss
+
+
+def check_no_grad_argument(fn: str, name: str, value) -> None:
+    """PyTorch's error for a tensor argument its op does not differentiate (a loss's class
+    ``weight``) that requires grad in grad mode: its gradient would be silently missing."""
+    if value is not None and value.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{fn}' is not differentiable with respect to argument "
+                           f"'{name}'. This input cannot have requires_grad True.")

@@ -20,7 +20,7 @@ from ...ops.losses import (
     MseLoss,
     SmoothL1Loss,
 )
-from ._reduction import check_reduction
+from ._reduction import check_no_grad_argument, check_reduction
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits"]
@@ -151,6 +151,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
     _check_probabilities(input)
+    check_no_grad_argument("binary_cross_entropy", "weight", weight)
     if weight is not None:
         weight = _broadcast_weight(weight, input)
     return BinaryCrossEntropy.apply(input, target, weight, reduction)
@@ -180,6 +181,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
             f"Target size ({target.shape}) must be the same as input size ({input.shape})"
         )
     # the weights broadcast into the loss's shape, never beyond it (PyTorch's in-place rule)
+    check_no_grad_argument("binary_cross_entropy_with_logits", "weight", weight)
+    check_no_grad_argument("binary_cross_entropy_with_logits", "pos_weight", pos_weight)
     if weight is not None:
         check_tensor(weight, "binary_cross_entropy_with_logits", "weight")
         check_into(tuple(input.shape), tuple(weight.shape))

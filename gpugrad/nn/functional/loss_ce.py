@@ -10,10 +10,11 @@ import operator
 
 from ... import _capture
 from ... import _dtype as dt
+from ...autograd.grad_mode import is_grad_enabled
 from ...ops._util import Tensor, check_tensor
 from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
-from ...ops.softmax import softmax_kernel
-from ._reduction import check_reduction
+from ...ops.softmax import log_softmax, softmax_kernel
+from ._reduction import check_no_grad_argument, check_reduction
 
 __all__ = ["cross_entropy", "nll_loss"]
 
@@ -129,9 +130,32 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if weight is not None and weight._data.dtype != input._data.dtype:
         weight = weight.to(input.dtype)
     if probs:
+        if weight is not None and weight.requires_grad and is_grad_enabled():
+            return _cross_entropy_probs_composed(input, target, weight, label_smoothing,
+                                                 reduction)
         return CrossEntropyProbs.apply(input, target, weight, float(label_smoothing), reduction)
+    check_no_grad_argument(_nll_name(input), "weight", weight)
     return CrossEntropy.apply(input, target, weight, int(ignore_index), float(label_smoothing),
                               reduction)
+
+
+def _nll_name(input: Tensor) -> str:
+    """The name of PyTorch's op behind class-index cross-entropy and ``nll_loss`` (inputs with
+    dims beyond the classes go through its 2-d kernel)."""
+    return "nll_loss_forward" if input._data.ndim <= 2 else "nll_loss2d_forward"
+
+
+def _cross_entropy_probs_composed(input, target, weight, label_smoothing: float, reduction):
+    """Cross-entropy with class probabilities, composed of differentiable ops: the path for a
+    class ``weight`` that requires grad (PyTorch differentiates it there), which the fused
+    primitive treats as a constant."""
+    dim = 0 if input._data.ndim == 1 else 1
+    c = input._data.shape[dim]
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + label_smoothing / c
+    shape = (c,) + (1,) * (input._data.ndim - dim - 1)
+    loss = -(log_softmax(input, dim) * target * weight.view(shape)).sum(dim)
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
@@ -148,4 +172,5 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     _check_targets_in_range(target, c, ignore_index)
     if weight is not None and weight._data.dtype != input._data.dtype:
         weight = weight.to(input.dtype)
+    check_no_grad_argument(_nll_name(input), "weight", weight)
     return NllLoss.apply(input, target, weight, int(ignore_index), reduction)

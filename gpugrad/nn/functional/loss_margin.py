@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ...ops._util import Tensor, check_tensor, math_ns
 from ._pointwise import log1p_exp
-from ._reduction import check_reduction, reduce_loss
+from ._reduction import check_no_grad_argument, check_reduction, reduce_loss
 from .distance import pairwise_distance
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
@@ -118,6 +118,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
+    check_no_grad_argument("multi_margin_loss", "weight", weight)
     check_tensor(input, "multi_margin_loss")
     _class_targets(input, target)
     x = input.reshape(-1, input.shape[-1] if input.dim() else 1)
