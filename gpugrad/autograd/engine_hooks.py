@@ -48,8 +48,22 @@ def _run_tensor_hooks(hooks, g):
         for hook in tuple(hooks):
             r = hook(g)
             if r is not None:
+                _check_hook_result(hook, g, r)
                 g = r
     return g
+
+
+def _check_hook_result(hook, g, r) -> None:
+    """PyTorch's checks of what a tensor hook returned in place of gradient ``g``: a tensor of
+    ``g``'s size, dtype and device (anything else would reach the graph as a wrong gradient)."""
+    if not isinstance(r, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if tuple(r.shape) != tuple(g.shape):
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if r.dtype != g.dtype or r.device != g.device:
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was {g.type()} got "
+                           f"{r.type()})")
 
 
 def _node_hooks(node, grads, fresh_ids) -> None:

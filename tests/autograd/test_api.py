@@ -471,3 +471,26 @@ def _modified_variable_message(m, case):
 def test_modified_variable_error_reads_as_torch(case):
     torch = pytest.importorskip("torch")
     assert _modified_variable_message(gpugrad, case) == _modified_variable_message(torch, case)
+
+
+def _size_changing_hook(g):
+    return g[:2]
+
+
+@pytest.mark.parametrize("hook", [_size_changing_hook, lambda g: g.double(), lambda g: 3,
+                                  lambda g: g.expand(2, 3)],
+                         ids=["size", "dtype", "not a tensor", "broadcast"])
+@pytest.mark.parametrize("leaf", [False, True])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_hook_that_changes_the_gradient_s_kind_is_refused_as_torch(hook, leaf, create_graph):
+    import torch
+
+    seen = []
+    for lib in (torch, gpugrad):
+        w = lib.ones(3, requires_grad=True)
+        z = w if leaf else w * 2
+        z.register_hook(hook)
+        with pytest.raises((RuntimeError, TypeError)) as err:
+            (z * 1).sum().backward(create_graph=create_graph)
+        seen.append((err.type, str(err.value)))
+    assert seen[1] == seen[0]
