@@ -199,18 +199,27 @@ class Inv(Function):
         return -(Xt @ grad @ Xt)
 
 
-def _singular_message(A: Tensor) -> str:
-    """PyTorch's message for a singular matrix (or the first of a batch): which diagonal element
-    of its LU factor (1-based) is zero. Run on the host, only once the inversion has failed."""
+def _first_singular(A, batch=None) -> tuple:
+    """``(where, k)`` for the first singular matrix of ``A`` (broadcast to ``batch`` dims
+    where given): ``where`` its batch prefix in PyTorch's messages (empty for one matrix), ``k``
+    the 1-based diagonal element of its LU factor that is zero (0 if none is exactly zero).
+    Run on the host, only once a solve or an inversion has failed."""
     from .linalg_lu import _getf2
 
-    lu, _ = _getf2(np, A._backend.to_numpy(A.detach()._data).astype(np.float64))
+    a = A._backend.to_numpy(A.detach()._data).astype(np.float64)
+    if batch is not None:
+        a = np.broadcast_to(a, tuple(batch) + a.shape[-2:])
+    lu, _ = _getf2(np, a)
     zero = np.diagonal(lu, axis1=-2, axis2=-1) == 0
     first = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).reshape(-1)
-    batch = int(np.flatnonzero(first)[0]) if first.any() else 0
-    where = f"(Batch element {batch}): " if A.ndim > 2 else ""
-    element = f"The diagonal element {int(first[batch])} is zero" if first.any() else \
-        "The diagonal element is zero"
+    index = int(np.flatnonzero(first)[0]) if first.any() else 0
+    return (f"(Batch element {index}): " if a.ndim > 2 else ""), int(first[index])
+
+
+def _singular_message(A: Tensor) -> str:
+    """PyTorch's message for a singular matrix (or the first of a batch) that ``inv`` met."""
+    where, k = _first_singular(A)
+    element = f"The diagonal element {k} is zero" if k else "The diagonal element is zero"
     return (f"linalg.inv: {where}{element}, the inversion could not be completed because the "
             "input matrix is singular.")
 
@@ -267,9 +276,14 @@ class Solve(Function):
             return xp.linalg.solve(xp.broadcast_to(a, batch + (n, n)),
                                    xp.broadcast_to(b, batch + (n, k)))
 
-        out = A._new(lapack("torch.linalg.solve",
-                            "The solver failed because the input matrix is singular.",
-                            call, A, B))
+        try:
+            out = A._new(lapack("torch.linalg.solve",
+                                "The solver failed because the input matrix is singular.",
+                                call, A, B))
+        except LinAlgError:
+            where, _ = _first_singular(A, batch)
+            raise LinAlgError(f"torch.linalg.solve: {where}The solver failed because the input "
+                              "matrix is singular.") from None
         ctx.save_for_backward(A, out if ctx.needs_input_grad[0] else None)
         return out
 

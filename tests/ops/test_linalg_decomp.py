@@ -236,3 +236,14 @@ def test_cholesky_solve_dtype_error_is_pytorchs():
             lib.cholesky_solve(lib.ones(2, 1), lib.eye(2, dtype=lib.float64))
         messages.append(str(err.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("matrix", [np.zeros((3, 3)), np.zeros((2, 3, 3)),
+                                    np.stack([np.eye(3), np.zeros((3, 3))])], ids=str)
+def test_solve_failure_names_the_batch_element_as_pytorch(matrix):
+    rhs = np.ones(matrix.shape[:-1] + (1,))
+    with pytest.raises(torch.linalg.LinAlgError) as want:
+        torch.linalg.solve(torch.tensor(matrix), torch.tensor(rhs))
+    with pytest.raises(gpugrad.linalg.LinAlgError) as got:
+        gpugrad.linalg.solve(_t(matrix), _t(rhs))
+    assert str(got.value) == str(want.value)
