@@ -16,6 +16,8 @@ class Adadelta(Optimizer):
     ``acc_delta = rho * acc_delta + (1 - rho) * delta^2``, ``p -= lr * delta``.
     """
 
+    _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone']"
+
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach=None, *, capturable: bool = False,
                  maximize: bool = False, differentiable: bool = False):

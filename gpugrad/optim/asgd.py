@@ -17,6 +17,8 @@ class ASGD(Optimizer):
     parameter's device, as PyTorch keeps them.
     """
 
+    _capturable_states = "params, mus, etas, and state_steps"
+
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0, foreach=None, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False):

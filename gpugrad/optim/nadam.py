@@ -19,6 +19,8 @@ class NAdam(Optimizer):
     as AdamW does.
     """
 
+    _capturable_states = "params, mu_products and state_steps"
+
     def __init__(self, params, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,

@@ -216,6 +216,9 @@ class Optimizer:
                 params = split_sparse(self, group, params)
                 if not params:
                     continue
+                if group.get("capturable") and backend.device.type != "cuda":
+                    raise AssertionError(f"If capturable=True, {self._capturable_states} must be "
+                                         f"on supported devices: {self._capturable_devices}.")
                 backend = step_backend(self, params, backend)
                 self._step_group(_with_numbers(group), params, backend)
                 for p in params:  # the update wrote into each parameter in place
@@ -228,6 +231,10 @@ class Optimizer:
 
     _step_sparse = None  # (group, p, grad): the update of one sparse gradient (_sparse.py)
     _sparse_only = False  # SparseAdam: refuses dense gradients
+
+    # (PyTorch's words, where capturable=True meets parameters off the GPU)
+    _capturable_states = "params and state_steps"
+    _capturable_devices = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
 
     _step_type_error = ("API has changed, `state_steps` argument must contain a list of "
                         "singleton tensors")
@@ -389,7 +396,8 @@ def _with_numbers(group: dict) -> dict:
 def _check_implementation_options(defaults: dict) -> None:
     """``foreach``, ``fused`` and ``capturable`` choose among PyTorch's implementations of one
     update; gpugrad has one (a backend primitive per param group), so they are accepted and
-    change nothing, but PyTorch's refusals of their combinations are kept.
+    change nothing, but PyTorch's refusals of their combinations are kept (and, at ``step``,
+    of ``capturable=True`` for parameters off the GPU).
     ``differentiable=True`` (a step recorded on the tape) is refused."""
     if defaults.get("fused"):
         if defaults.get("differentiable"):

@@ -174,7 +174,7 @@ def test_differentiable_is_refused_and_implementation_options_change_nothing(nam
     with pytest.raises(NotImplementedError, match="differentiable=True"):
         opt_class([p], lr=0.1, differentiable=True)
     names = getattr(torch.optim, name).__init__.__code__.co_varnames
-    options = [{}] + [{k: True} for k in ("foreach", "fused", "capturable") if k in names]
+    options = [{}] + [{k: True} for k in ("foreach", "fused") if k in names]
     results = []
     for kw in options:
         w = gpugrad.tensor([1.0, -2.0], requires_grad=True)
@@ -185,6 +185,20 @@ def test_differentiable_is_refused_and_implementation_options_change_nothing(nam
         results.append(w.detach().numpy())
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adamax", "NAdam", "RAdam",
+                                  "ASGD", "Adadelta", "Rprop"])
+def test_capturable_refuses_parameters_off_the_gpu_as_torch(name):
+    raised = []
+    for m in (gpugrad, torch):
+        p = m.nn.Parameter(m.ones(2))
+        opt = getattr(m.optim, name)([p], capturable=True)
+        p.grad = m.ones(2)
+        with pytest.raises(AssertionError) as info:
+            opt.step()
+        raised.append(str(info.value))
+    assert raised[0] == raised[1]
 
 
 def test_sparse_adam_refuses_dense_gradients_as_torch():
