@@ -139,3 +139,38 @@ def test_jit_entry_points_run_the_python():
     assert gpugrad.jit.ignore(len) is len
     with pytest.raises(NotImplementedError, match="state_dict"):
         gpugrad.jit.save(lin, "model.pt")
+
+
+_NAN, _INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("dtype", [None, "float64", "float16", "bfloat16"])
+@pytest.mark.parametrize("pair", [
+    ([_NAN, 1.0], [_NAN, 1.0]), ([1.0, _NAN], [1.5, 2.0]), ([1.0, 2.0], [1.0, 2.5]),
+    ([1.0, _INF], [1.0, -_INF]), ([[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.1], [3.5, 4.0]]),
+    (1.1, 1.2), (0.0, 1e-3), (1e-3, 0.0), ([_INF], [_INF]), ([1.0, 3.0], [1.001, 2.0]),
+], ids=str)
+def test_assert_close_verdict_and_message_are_torchs(pair, dtype):
+    messages = []
+    for lib in (torch, gpugrad):
+        kw = {} if dtype is None else {"dtype": getattr(lib, dtype)}
+        try:
+            lib.testing.assert_close(lib.tensor(pair[0], **kw), lib.tensor(pair[1], **kw))
+            messages.append("passed")
+        except AssertionError as err:
+            messages.append(str(err))
+    assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("pair", [([1 + 1j, 2 + 0j], [1 + 2j, 2 + 0j]), (1 + 1j, 1 + 2j),
+                                  ([1 + 1j], [1 + 1.000001j]), ([1, 2], [1, 3]),
+                                  ([True, False], [True, True])], ids=str)
+def test_assert_close_of_complex_and_integer_tensors_is_torchs(pair):
+    messages = []
+    for lib in (torch, gpugrad):
+        try:
+            lib.testing.assert_close(lib.tensor(pair[0]), lib.tensor(pair[1]))
+            messages.append("passed")
+        except AssertionError as err:
+            messages.append(str(err))
+    assert messages[1] == messages[0]

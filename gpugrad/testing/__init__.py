@@ -13,7 +13,8 @@ __all__ = ["assert_close", "assert_allclose", "make_tensor"]
 # (rtol, atol) by dtype, as PyTorch's defaults
 _TOLERANCES = {
     "float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
-    "float64": (1e-7, 1e-7),
+    "float64": (1e-7, 1e-7), "complex32": (1e-3, 1e-5), "complex64": (1.3e-6, 1e-5),
+    "complex128": (1e-7, 1e-7),
 }
 
 
@@ -65,18 +66,16 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
         other = str(expected.dtype).rpartition(".")[2]
         r2, a2 = _TOLERANCES.get(other, (0.0, 0.0))
         rtol, atol = max(default_rtol, r2), max(default_atol, a2)
-    a = np.asarray(actual.detach().cpu().numpy(), dtype=np.float64 if
-                   actual.dtype.is_floating_point or dtype_name == "bool" else None)
-    b = np.asarray(expected.detach().cpu().numpy(), dtype=np.float64 if
-                   expected.dtype.is_floating_point or dtype_name == "bool" else None)
+    a, b = _host(actual), _host(expected)
     if a.dtype.kind in "biu" and b.dtype.kind in "biu" and rtol == 0 and atol == 0:
         close = a == b
         diff = np.abs(a.astype(np.int64) - b.astype(np.int64)) if a.size else a
-    else:
-        a, b = a.astype(np.float64), b.astype(np.float64)
+    else:  # as torch.isclose, in the two's common dtype
+        common = _common_float(a.dtype, b.dtype)
+        a, b = a.astype(common), b.astype(common)
         with np.errstate(invalid="ignore", over="ignore"):
-            diff = np.abs(a - b)
-            close = (a == b) | (diff <= atol + rtol * np.abs(b))
+            diff = np.abs(a - b)  # (real: a complex difference's modulus)
+            close = (a == b) | (np.isfinite(diff) & (diff <= atol + np.abs(rtol * b)))
         if equal_nan:
             close |= np.isnan(a) & np.isnan(b)
     if close.all():
@@ -86,25 +85,34 @@ def _compare_tensors(actual, expected, rtol, atol, equal_nan, check_device, chec
     kind = kind or ("Scalars" if actual.dim() == 0 else "Tensor-likes")
     exact = rtol == 0 and atol == 0
     verdict = "equal" if exact else "close"
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rel = diff / np.abs(b)
-    flat_abs = np.where(np.isnan(diff), -np.inf, diff).reshape(-1)
-    flat_rel = np.where(np.isnan(rel), -np.inf, rel).reshape(-1)
-    ia = int(np.argmax(flat_abs))
-    ir = int(np.argmax(flat_rel))
+    # Over the mismatched elements only (the others count 0); a NaN wins, as in PyTorch's max
+    matched = close.reshape(-1)
+    flat_abs = np.where(matched, 0, diff.reshape(-1))
+    with np.errstate(invalid="ignore", divide="ignore"):  # (integers: in float32, as PyTorch)
+        if b.dtype.kind in "biu":
+            flat_rel = np.where(matched, 0, flat_abs.astype(np.float32)
+                                / np.abs(b.reshape(-1)).astype(np.float32))
+        else:
+            flat_rel = np.where(matched, 0, flat_abs / np.abs(b.reshape(-1)))
+    ia, ir = _argmax_nan_first(flat_abs), _argmax_nan_first(flat_rel)
     index_a = tuple(int(i) for i in np.unravel_index(ia, a.shape)) if a.ndim else ()
     index_r = tuple(int(i) for i in np.unravel_index(ir, a.shape)) if a.ndim else ()
     allowed_a = "" if exact else f" (up to {atol} allowed)"
     allowed_r = "" if exact else f" (up to {rtol} allowed)"
-    if actual.dim() == 0:
-        text = (f"{kind} are not {verdict}!\n\nExpected {b.item()} but got {a.item()}.\n"
-                f"Absolute difference: {diff.item()}{allowed_a}\n"
-                f"Relative difference: {rel.item()}{allowed_r}")
+    if actual.dim() == 0:  # (as Python numbers, as PyTorch's message for scalars)
+        got, want = a.item(), b.item()
+        abs_diff = abs(got - want)
+        rel_diff = float("inf") if want == 0 else abs_diff / abs(want)
+        text = (f"{kind} are not {verdict}!\n\nExpected {want} but got {got}.\n"
+                f"Absolute difference: {abs_diff}{allowed_a}\n"
+                f"Relative difference: {rel_diff}{allowed_r}")
     else:
         text = (f"{kind} are not {verdict}!\n\nMismatched elements: {mismatched} / {total} "
                 f"({100 * mismatched / total:.1f}%)\n"
-                f"Greatest absolute difference: {flat_abs[ia]} at index {index_a}{allowed_a}\n"
-                f"Greatest relative difference: {flat_rel[ir]} at index {index_r}{allowed_r}")
+                f"Greatest absolute difference: {flat_abs[ia].item()} at index {index_a}"
+                f"{allowed_a}\n"
+                f"Greatest relative difference: {flat_rel[ir].item()} at index {index_r}"
+                f"{allowed_r}")
     _fail(msg, text + where)
 
 
@@ -253,3 +261,25 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
     elif memory_format is not None:
         out = out.clone(memory_format=memory_format)
     return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def _argmax_nan_first(values: np.ndarray) -> int:
+    """The index of the largest value, or of the first NaN (PyTorch's ``max`` picks NaN)."""
+    nan = np.isnan(values)
+    return int(np.argmax(nan)) if nan.any() else int(np.argmax(values))
+
+
+def _host(t) -> np.ndarray:
+    """A tensor's values on the host."""
+    return np.asarray(t.detach().cpu().numpy())
+
+
+def _common_float(x: np.dtype, y: np.dtype):
+    """The dtype two arrays are compared in: their own where they share a floating one, else
+    complex if either is, double precision if either is (or is an integer), else single."""
+    if x == y and x.kind in "fcV":
+        return x
+    wide = any(d == np.float64 or d == np.complex128 or d.kind in "biu" for d in (x, y))
+    if x.kind == "c" or y.kind == "c":
+        return np.complex128 if wide else np.complex64
+    return np.float64 if wide else np.float32
