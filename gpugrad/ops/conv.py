@@ -23,6 +23,14 @@ def _out_size(size: int, kernel: int, dilation: int, pad_total: int, stride: int
     return (size + pad_total - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def kernel_too_large(padded, reach) -> RuntimeError:
+    """PyTorch's error for a kernel that reaches past the padded input (sizes per spatial dim)."""
+    return RuntimeError(
+        f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+        f"size: ({' x '.join(map(str, reach))}). Kernel size can't be greater than actual input "
+        "size")
+
+
 class Geometry:
     """The windows of an unfold over ``len(kernel)`` spatial dims: kernel, dilation, padding
     (before and after each dim: (top, bottom, left, right) in 2-D), stride, and the resulting
@@ -43,11 +51,7 @@ class Geometry:
                          zip(self.hw, self.kernel, self.dilation, totals, self.stride))
         if min(self.out) < 1:
             reach = [d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation)]
-            raise RuntimeError(
-                f"Calculated padded input size per channel: ({' x '.join(map(str, self.padded))}"
-                f"). Kernel size: ({' x '.join(map(str, reach))}). "
-                "Kernel size can't be greater than actual input size"
-            )
+            raise kernel_too_large(self.padded, reach)
 
     @property
     def positions(self) -> int:

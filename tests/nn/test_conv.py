@@ -348,3 +348,18 @@ def test_conv_forward_with_a_given_weight_as_torch(dims, padding_mode):
         results.append((out.detach().numpy(), xin.grad.numpy(), conv.weight.grad.numpy()))
     for ours, theirs in zip(results[1], results[0]):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", [
+    ((1, 5, 9), (2, 4, 3), {}), ((1, 4, 2), (2, 4, 3), {}), ((1, 4, 1), (2, 4, 5), {"padding": 1}),
+    ((1, 4, 2), (2, 4, 3), {"dilation": 2, "padding": 1}), ((5, 9), (2, 4, 3), {}),
+    ((4, 2), (2, 4, 3), {"padding": "valid"}), ((1, 6, 9), (2, 4, 3), {"groups": 2}),
+], ids=str)
+def test_conv1d_errors_name_the_1d_shapes_as_torch(case):
+    x, w, kw = case
+    messages = []
+    for lib in (torch, gpugrad):
+        with pytest.raises(RuntimeError) as err:
+            lib.nn.functional.conv1d(lib.zeros(*x), lib.zeros(*w), **kw)
+        messages.append(str(err.value))
+    assert messages[1] == messages[0]

@@ -203,3 +203,30 @@ def test_rnn_base_modes_and_positional_nonlinearity_as_torch():
     assert repr(base) == repr(torch.nn.RNNBase("LSTM", 3, 4))
     assert [n for n, _ in base.named_parameters()] == \
         [n for n, _ in torch.nn.RNNBase("LSTM", 3, 4).named_parameters()]
+
+
+@pytest.mark.parametrize("mode,kw", [("GRU", {"num_layers": 2, "bidirectional": True}),
+                                     ("LSTM", {"proj_size": 2}), ("RNN", {"bias": False})])
+def test_flat_weights_all_weights_and_flatten_parameters_as_torch(mode, kw):
+    layouts = []
+    for lib in (torch, gpugrad):
+        m = getattr(lib.nn, mode)(3, 4, **kw)
+        assert m.flatten_parameters() is None
+        assert all(w is getattr(m, name) for w, name in zip(m._flat_weights,
+                                                            m._flat_weights_names))
+        layouts.append(([tuple(w.shape) for w in m._flat_weights],
+                        [[tuple(w.shape) for w in cell] for cell in m.all_weights]))
+    assert layouts[1] == layouts[0]
+
+
+def test_dropout_with_one_layer_warns_as_torch():
+    import warnings
+
+    messages = []
+    for lib in (torch, gpugrad):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lib.nn.GRU(3, 4, dropout=0.5)
+            lib.nn.LSTM(3, 4, num_layers=2, dropout=0.5)  # (no warning)
+        messages.append([str(w.message) for w in caught])
+    assert messages[1] == messages[0] and len(messages[0]) == 1

@@ -110,3 +110,14 @@ def test_pad_sequence_takes_the_first_sequences_dtype(side):
         got = rnn.pad_sequence([gpugrad.tensor(first), gpugrad.tensor(second)], True, 0.5, side)
         assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
         assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("lengths", [[4.7, 2.2], "tensor float", "tensor bool"], ids=str)
+def test_pack_padded_sequence_takes_float_and_bool_lengths_as_torch(lengths):
+    sizes = []
+    for lib in (torch, gpugrad):
+        lens = (lib.tensor([4.7, 2.2]) if lengths == "tensor float" else
+                lib.tensor([True, True]) if lengths == "tensor bool" else lengths)
+        packed = lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(2, 4, 3), lens, batch_first=True)
+        sizes.append(packed.batch_sizes.tolist())
+    assert sizes[1] == sizes[0]

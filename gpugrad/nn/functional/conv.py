@@ -15,7 +15,7 @@ import math
 from ... import _dtype as dt
 from ..._warnings import warn_user_once
 from ...ops._util import Tensor, check_tensor
-from ...ops.conv import Fold, Geometry, Unfold
+from ...ops.conv import Fold, Geometry, Unfold, kernel_too_large
 
 __all__ = ["unfold", "fold", "conv1d", "conv2d", "conv3d"]
 
@@ -163,12 +163,7 @@ def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups
     if not isinstance(groups, int) or groups < 1 or out_ch % groups:
         raise RuntimeError(f"{fn}: groups must be a positive divisor of the {out_ch} output "
                            f"channels, got {groups}")
-    if x.shape[1] != in_per_group * groups:
-        raise RuntimeError(
-            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
-            f"{list(x.shape)} to have {in_per_group * groups} channels, but got {x.shape[1]} "
-            "channels instead"
-        )
+    _check_channels(x, weight, groups)
     check_dtypes(input, weight, bias)
     if bias is not None and tuple(bias.shape) != (out_ch,):
         raise RuntimeError(f"{fn}: expected bias of shape [{out_ch}], got {list(bias.shape)}")
@@ -187,6 +182,16 @@ def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups
     if bias is not None:
         out = out + bias.reshape(1, out_ch, *(1,) * dims)
     return out if batched else out.squeeze(0)
+
+
+def _check_channels(x: Tensor, weight: Tensor, groups: int) -> None:
+    """PyTorch's error for a batched input ``x`` whose channels the weight does not take."""
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"Given groups={groups}, weight of size {list(weight.shape)}, expected input"
+            f"{list(x.shape)} to have {weight.shape[1] * groups} channels, but got {x.shape[1]} "
+            "channels instead"
+        )
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -225,6 +230,15 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         )
     stride2, dilation2 = (1, _single(stride, "stride")), (1, _single(dilation, "dilation"))
     pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    # PyTorch's errors name the 1-D shapes (the 2-D convolution below would name its own)
+    x = input if input.dim() == 3 else input.unsqueeze(0)
+    if isinstance(groups, int) and groups >= 1 and weight.shape[0] % groups == 0:
+        _check_channels(x, weight, groups)
+    if padding != "same" and isinstance(dilation2[1], int):
+        padded = x.shape[-1] + (0 if padding == "valid" else 2 * pad2[1])
+        reach = dilation2[1] * (weight.shape[-1] - 1) + 1
+        if padded < reach:
+            raise kernel_too_large((padded,), (reach,))
     out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, stride2, pad2, dilation2,
                  groups)
     return out.squeeze(-2)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ... import factories
+from ..._warnings import warn_user
 from ...amp.state import is_autocast_enabled
 from ...ops.join import cat, stack
 from ...ops.rnn import lstm_bidirectional, lstm_layer, lstm_projected
@@ -88,6 +89,10 @@ class RNNBase(Module):
                              "probability of an element being zeroed")
         if hidden_size <= 0 or num_layers <= 0:
             raise ValueError("hidden_size and num_layers must be greater than 0")
+        if dropout > 0 and num_layers == 1:
+            warn_user("dropout option adds dropout after all but last recurrent layer, so "
+                      "non-zero dropout expects num_layers greater than 1, but got "
+                      f"dropout={dropout} and num_layers={num_layers}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
@@ -114,6 +119,23 @@ class RNNBase(Module):
     @property
     def _lstm(self) -> bool:
         return self.mode == "LSTM"
+
+    @property
+    def _flat_weights(self) -> list:
+        """Every weight and bias, in the order PyTorch lists them."""
+        return [self._parameters[name] for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self) -> list:
+        """The weights and biases of each layer and direction, one list each."""
+        per_cell = len(self._flat_weights_names) // (self.num_layers *
+                                                     (2 if self.bidirectional else 1))
+        weights = self._flat_weights
+        return [weights[i:i + per_cell] for i in range(0, len(weights), per_cell)]
+
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN; gpugrad's loop
+        reads them where they are."""
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0

@@ -111,7 +111,9 @@ def _lengths_array(lengths, batch: int) -> np.ndarray:
         arr = np.asarray(lengths.cpu().numpy())
     else:
         arr = np.asarray(list(lengths))
-    if arr.dtype.kind not in "iu":
+    if arr.dtype.kind == "f":  # PyTorch converts them to int64 (truncating)
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iub":
         raise TypeError(f"lengths must hold integers, got {arr.dtype}")
     if arr.size != batch:
         raise RuntimeError(f"Expected `len(lengths)` to be equal to batch_size, but got "
