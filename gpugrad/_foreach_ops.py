@@ -95,33 +95,52 @@ def _unary(op: str):
         return [_functional(op)(t) for t in _tensors(self)]
 
     def fn_(self):
-        for t in _tensors(self):
+        tensors = _tensors(self)
+        for t in tensors:
             _write(t, op)
+        return tensors  # (PyTorch's in-place forms return the list)
 
     return fn, fn_
 
 
-def _binary(op: str):
-    with_alpha = op in ("add", "sub")
+_NO_ALPHA = object()
 
+
+def _check_alpha_use(name: str, other, alpha) -> None:
+    """PyTorch's overloads take ``alpha`` only for ``add``/``sub`` with tensor operands; any
+    other use is a TypeError there (never an argument silently ignored or applied)."""
+    if alpha is _NO_ALPHA:
+        return
+    with_tensors = isinstance(other, Tensor) or (
+        isinstance(other, (list, tuple)) and other and all(isinstance(o, Tensor) for o in other))
+    if not (name.startswith(("_foreach_add", "_foreach_sub")) and with_tensors):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(other).__name__} other, alpha=...): alpha goes with add or sub "
+                        "of tensors")
+
+
+def _binary(op: str):
     def call(t, o, alpha):
-        if with_alpha and alpha != 1:
+        if alpha is not _NO_ALPHA and alpha != 1:
             return _functional(op)(t, o, alpha=alpha)
         return _functional(op)(t, o)
 
-    def fn(self, other, *, alpha=1):
+    def fn(self, other, *, alpha=_NO_ALPHA):
+        _check_alpha_use(f"_foreach_{op}", other, alpha)
         if op == "pow" and isinstance(self, numbers.Number):  # _foreach_pow(2.0, exponents)
             return [_functional("pow")(self, e) for e in _tensors(other, "exponent")]
         tensors = _tensors(self)
         return [call(t, o, alpha) for t, o in zip(tensors, _per_tensor(tensors, other))]
 
-    def fn_(self, other, *, alpha=1):
+    def fn_(self, other, *, alpha=_NO_ALPHA):
+        _check_alpha_use(f"_foreach_{op}_", other, alpha)
         tensors = _tensors(self)
         for t, o in zip(tensors, _per_tensor(tensors, other)):
-            if with_alpha and alpha != 1:
+            if alpha is not _NO_ALPHA and alpha != 1:
                 _write(t, op, o, alpha=alpha)
             else:
                 _write(t, op, o)
+        return tensors
 
     return fn, fn_
 
@@ -142,6 +161,7 @@ def _pointwise(op: str):
         t2 = _same_length(tensors, _tensors(tensor2, "tensor2"))
         for t, a, b, v in zip(tensors, t1, t2, _scalars(tensors, value)):
             _write(t, op, a, b, value=v)
+        return tensors
 
     return fn, fn_
 
@@ -157,17 +177,21 @@ def _foreach_lerp_(self, tensors1, weight):
     ends = _same_length(tensors, _tensors(tensors1, "tensors1"))
     for t, e, w in zip(tensors, ends, _per_tensor(tensors, weight)):
         t.lerp_(e, w)
+    return tensors
 
 
 def _foreach_copy_(self, src, non_blocking: bool = False):
     tensors = _tensors(self)
     for t, s in zip(tensors, _same_length(tensors, _tensors(src, "src"))):
         t.copy_(s, non_blocking=non_blocking)
+    return tensors
 
 
 def _foreach_zero_(self):
-    for t in _tensors(self):
+    tensors = _tensors(self)
+    for t in tensors:
         t.zero_()
+    return tensors
 
 
 def _foreach_clone(self, *, memory_format=None):

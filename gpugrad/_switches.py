@@ -163,9 +163,8 @@ _warn_always = False
 
 
 def set_warn_always(b: bool, /) -> None:
-    """PyTorch's switch that makes its warn-once warnings warn every time. gpugrad has no
-    warn-once warnings: each goes through Python's ``warnings`` module, whose filters decide
-    how often it shows. The flag is kept for ``is_warn_always_enabled``."""
+    """PyTorch's switch that makes its warn-once warnings (``_warnings.warn_user_once``) warn
+    every time."""
     global _warn_always
     _check_bool(b, "setWarnOnlyOnce")
     _warn_always = b

@@ -9,7 +9,7 @@ import functools
 import numpy as np
 
 from . import _dtype as dt
-from ._warnings import warn_user
+from ._warnings import warn_user_once
 from .tensor import Tensor
 
 
@@ -114,15 +114,17 @@ def _unwrap_nested(seq, leaf_dtypes: set):
     out = []
     for x in seq:
         if isinstance(x, Tensor):
+            if x._data.size != 1:  # (a list's items are numbers: PyTorch reads each with item())
+                raise ValueError("only one element tensors can be converted to Python scalars")
             leaf_dtypes.add(x.dtype)
-            out.append(x._backend.to_numpy(x._data))
+            out.append(x._backend.to_numpy(x._data).reshape(()))
         elif isinstance(x, (list, tuple)):
             out.append(_unwrap_nested(x, leaf_dtypes))
         else:
             if isinstance(x, np.ndarray):
-                warn_user("Creating a tensor from a list of numpy.ndarrays is extremely slow. "
-                          "Please consider converting the list to a single numpy.ndarray with "
-                          "numpy.array() before converting to a tensor.")
+                warn_user_once("Creating a tensor from a list of numpy.ndarrays is extremely "
+                               "slow. Please consider converting the list to a single "
+                               "numpy.ndarray with numpy.array() before converting to a tensor.")
             leaf_dtypes.add(_leaf_dtype(x))
             out.append(x)
     return out

@@ -23,7 +23,10 @@ _warned_once: set = set()
 
 def warn_user_once(message: str, category=UserWarning) -> None:
     """``warn_user``, the first time this process reaches ``message`` only: PyTorch's warnings
-    raised once a process (its ``TORCH_WARN_ONCE``), whatever the warning filters say."""
-    if message not in _warned_once:
+    raised once a process (its ``TORCH_WARN_ONCE``), whatever the warning filters say; every
+    time under ``set_warn_always(True)``, as PyTorch's."""
+    from ._switches import is_warn_always_enabled
+
+    if message not in _warned_once or is_warn_always_enabled():
         _warned_once.add(message)
         warn_user(message, category)

@@ -40,7 +40,7 @@ def test_unary_out_of_place_with_gradients_and_in_place(op):
     sum(o.sum() for o in t_out).backward()
     _close([x.grad for x in g], [x.grad for x in t])
     g, t = _lists(rng, *RANGE.get(op, (0.2, 0.9)))
-    assert getattr(gpugrad, f"_foreach_{op}_")(g) is None
+    assert getattr(gpugrad, f"_foreach_{op}_")(g) == g  # (the list, as PyTorch's)
     getattr(torch, f"_foreach_{op}_")(t)
     _close(g, t)
 
@@ -166,3 +166,26 @@ def test_errors_match_torch(call):
         call(torch, [torch.ones(2), torch.ones(3)])
     with pytest.raises(RuntimeError, match=str(theirs.value)[:40].replace("(", r"\(")):
         call(gpugrad, [gpugrad.ones(2), gpugrad.ones(3)])
+
+
+@pytest.mark.parametrize("stmt", [
+    "L._foreach_zero_(ts)", "L._foreach_copy_(ts, [L.zeros(2)])", "L._foreach_exp_(ts)",
+    "L._foreach_addcmul_(ts, ts, ts)", "L._foreach_lerp_(ts, ts, 0.5)", "L._foreach_mul_(ts, 2.)",
+    "L._foreach_add_(ts, [1.0])", "L._foreach_add_(ts, ts, alpha=2)",
+    "L._foreach_add_(ts, L.tensor(1.), alpha=2)",
+    "L._foreach_add_(ts, [L.ones(2)], alpha=L.tensor(0.5))",
+    "L._foreach_pow_(ts, 2.)", "L._foreach_sub_(ts, 1.0, alpha=2)",
+    "L._foreach_add(ts, 1.0, alpha=2)",
+    "L._foreach_mul_(ts, 2.0, alpha=2.0)",
+])
+def test_in_place_forms_return_the_list_and_alpha_is_refused_where_torch_refuses_it(stmt):
+    seen = []
+    for lib in (torch, gpugrad):
+        ts = [lib.ones(2)]
+        try:
+            out = eval(stmt, {"L": lib, "ts": ts})
+            seen.append((isinstance(out, list) and out[0] is ts[0], ts[0].tolist()))
+        except TypeError:
+            seen.append("TypeError")
+    assert seen[1] == seen[0] or (stmt.startswith("L._foreach_exp_")
+                                  and seen[1][0] is True)  # (NumPy's float32 exp: 1 ulp)

@@ -248,24 +248,27 @@ def _requires_grad_tree(tree):
     return tree.requires_grad
 
 
+def _history_kept(lib, inputs_require_grad: bool) -> list:
+    w = lib.ones(3, requires_grad=True)
+    x = lib.ones(3, requires_grad=inputs_require_grad)
+
+    def f(x):
+        return (x * w).sum(), (x * 2, x * w, lib.ones(1))
+
+    g, (val, aux) = lib.func.grad_and_value(f, has_aux=True)(x)
+    out, vjp_fn, vjp_aux = lib.func.vjp(f, x, has_aux=True)
+    jac, jac_aux = lib.func.jacrev(lambda x: (x * w, (x * 2, x * w)), has_aux=True)(x)
+    kept = _requires_grad_tree([g, val, aux, out, vjp_fn(lib.tensor(1.0)), vjp_aux, jac, jac_aux])
+    # the gradient of a gradient through the captured weight
+    lib.func.grad(lambda x: (x * w * w).sum())(x).sum().backward()
+    return kept + [w.grad.tolist()]
+
+
 @pytest.mark.parametrize("inputs_require_grad", [False, True])
 def test_results_keep_only_the_history_outside_the_transform_as_torch(inputs_require_grad):
     """An output, gradient or aux value keeps its history where it reaches a tensor the
     transform did not make (a captured weight, an input that requires grad), and no other."""
     seen = {}
     for lib in (torch, gpugrad):
-        w = lib.ones(3, requires_grad=True)
-        x = lib.ones(3, requires_grad=inputs_require_grad)
-
-        def f(x):
-            return (x * w).sum(), (x * 2, x * w, lib.ones(1))
-
-        g, (val, aux) = lib.func.grad_and_value(f, has_aux=True)(x)
-        out, vjp_fn, vjp_aux = lib.func.vjp(f, x, has_aux=True)
-        jac, jac_aux = lib.func.jacrev(lambda x: (x * w, (x * 2, x * w)), has_aux=True)(x)
-        seen[lib] = _requires_grad_tree(
-            [g, val, aux, out, vjp_fn(lib.tensor(1.0)), vjp_aux, jac, jac_aux])
-        # the gradient of a gradient through the captured weight
-        lib.func.grad(lambda x: (x * w * w).sum())(x).sum().backward()
-        seen[lib].append(w.grad.tolist())
+        seen[lib] = _history_kept(lib, inputs_require_grad)
     assert seen[gpugrad] == seen[torch]

@@ -360,3 +360,21 @@ def test_complex_api_on_real_tensors_as_torch():
             x.imag  # noqa: B018
         angles = lib.tensor([-1, 0, 3]).angle()
         assert str(angles.dtype).endswith("float32") and angles.tolist()[0] == pytest.approx(np.pi)
+
+
+@pytest.mark.parametrize("stmt", [
+    "L.as_tensor([L.ones(2), L.zeros(2)])", "L.tensor([L.ones(2), L.zeros(2)])",
+    "L.tensor([[L.tensor(1.), L.tensor(3)], [2.0, 4]])",
+    "L.as_tensor([L.tensor([1.]), L.tensor([2.])])",
+    "L.tensor([L.ones(1, 1), 2.0])",
+])
+def test_a_list_holding_tensors_reads_each_as_a_number_as_torch(stmt):
+    import torch
+
+    seen = []
+    for lib in (torch, gpugrad):
+        try:
+            seen.append(eval(stmt, {"L": lib}).tolist())
+        except ValueError as err:
+            seen.append(str(err))
+    assert seen[1] == seen[0]

@@ -89,7 +89,11 @@ def _node_hooks(node, grads, fresh_ids) -> None:
 
 
 def _accumulate(t, g, create_graph, fresh_ids) -> None:
-    """Accumulate ``g`` into ``t.grad``; never keeps memory that another holder can write."""
+    """Accumulate ``g`` into ``t.grad``; never keeps memory that another holder can write.
+    A leaf that stopped requiring grad after the forward (frozen before ``backward``) gets
+    nothing, as PyTorch's ``AccumulateGrad`` gives it."""
+    if not t._requires_grad:
+        return
     old = t._grad
     if create_graph:
         t._grad = g if old is None else old + g

@@ -45,9 +45,9 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
+        # (its data and requires_grad only: PyTorch's Parameter leaves .grad behind, so a target
+        # network deep-copied from a trained one starts without gradients)
         p = Parameter(self._new(self._data.copy()), self.requires_grad)
-        if self.grad is not None:
-            p.grad = self._new(self.grad._data.copy())
         memo[id(self)] = p
         return p
 

@@ -303,6 +303,16 @@ maximum = _binary_op(Maximum, "maximum", "Elementwise maximum (NaN propagates)."
 minimum = _binary_op(Minimum, "minimum", "Elementwise minimum (NaN propagates).")
 
 
+def alpha_number(alpha, fn: str):
+    """``alpha`` as PyTorch's argument parser takes it: a number, or a 0-d tensor that needs no
+    gradient (read as its number); other tensors are a TypeError."""
+    if isinstance(alpha, Tensor):
+        if alpha.dim() != 0 or alpha.requires_grad:
+            raise TypeError(f"{fn}(): argument 'alpha' must be Number, not Tensor")
+        return alpha.item()
+    return alpha
+
+
 def check_alpha(alpha, rt: dt.dtype) -> None:
     """PyTorch's checks of ``add``/``sub``'s ``alpha`` against the result dtype ``rt``: a
     bool only for bool results, a float not for integer ones."""
@@ -334,6 +344,7 @@ def _scaled_other(input, other, alpha):
 
 def add(input, other, *, alpha=1) -> Tensor:
     """``input + alpha * other`` with broadcasting."""
+    alpha = alpha_number(alpha, "add")
     if alpha != 1 or alpha is True:
         input, other = _scaled_other(input, other, alpha)
     return _add(input, other)
@@ -342,6 +353,7 @@ def add(input, other, *, alpha=1) -> Tensor:
 def sub(input, other, *, alpha=1) -> Tensor:
     """``input - alpha * other`` with broadcasting."""
     _check_no_bool_subtraction(input, other)
+    alpha = alpha_number(alpha, "sub")
     if alpha != 1 or alpha is True:
         input, other = _scaled_other(input, other, alpha)
     return _sub(input, other)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._warnings import warn_user_once
+from ..autograd.function import Function
 from ._util import Tensor, check_range, check_tensor, wrap_dim
 from .indexing import nonzero
 from .sorting import _order
@@ -111,7 +112,7 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     least ``minlength`` bins); with ``weights``, their sums instead of counts."""
     check_tensor(input, "bincount")
     data = input._data
-    if data.dtype.kind not in "iub":
+    if data.dtype.kind not in "iu":
         raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_torch_name(input)}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
@@ -132,7 +133,23 @@ def bincount(input: Tensor, weights=None, minlength: int = 0) -> Tensor:
     out_dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.dtype(np.float64)
     out = xp.zeros(size, dtype=out_dtype)
     input._backend.add_at(out, (idx,), w.astype(out_dtype))
-    return input._new(out)
+    return Bincount.apply(weights, input._new(out))
+
+
+class Bincount(Function):
+    """The weighted counts, computed already: PyTorch has no derivative for them (its node is
+    ``NotImplemented``), so one that requires grad reaches backward and fails there, rather
+    than leaving the weights silently without a gradient."""
+
+    node_name = "torch::autograd::NotImplemented"
+
+    @staticmethod
+    def forward(ctx, weights, counts):
+        return counts
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for aten::bincount is not implemented")
 
 
 # ---------------------------------------------------------------------- searching

@@ -53,7 +53,7 @@ from ._util import (
     result_dtype,
     scalar_or_tensor,
 )
-from .arithmetic import check_alpha
+from .arithmetic import alpha_number, check_alpha
 from .convert import _transfer
 from .division import rounding_mode_arg
 from .indexing import masked_fill
@@ -110,6 +110,7 @@ def _op(name: str):
 
 
 def _arith(self: Tensor, op: str, other, alpha=1) -> Tensor:
+    alpha = alpha_number(alpha, f"{op}_")
     other = same_device(self, scalar_or_tensor(other))
     rt = result_dtype(self, other)
     if op == "div":

@@ -22,10 +22,12 @@ def repeat_interleave(input: Tensor, repeats=None, dim: int | None = None, *,
     ``repeats`` times (an int, or a tensor of one count per entry). With only a tensor of
     counts, ``repeat_interleave(counts)`` gives each position as many times as it says."""
     check_tensor(input, "repeat_interleave")
-    if repeats is None:  # repeat_interleave(counts): the positions 0.. repeated
+    if repeats is None:  # repeat_interleave(counts): the positions 0.. repeated (counts' dtype)
         counts = _counts(input, None)
+        if output_size is not None and output_size != int(counts.sum()):
+            raise RuntimeError("allocated size does not match required size")
         return input._new(input._backend.xp.asarray(
-            np.repeat(np.arange(counts.size, dtype=np.int64), counts)))
+            np.repeat(np.arange(counts.size, dtype=input._data.dtype), counts)))
     if dim is None:
         input, dim = input.reshape(-1), 0
     dim = wrap_dim(dim, max(input.dim(), 1))

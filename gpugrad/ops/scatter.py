@@ -138,8 +138,10 @@ def _check_scatter(fn: str, input: Tensor, dim, index, src):
                                           f"{list(src._data.shape)}")
             )
     size = shape[d]
-    check_range(arr, 0, size, lambda v: RuntimeError(
-        f"index {v} is out of bounds for dimension {d} with size {size}"))
+    # (PyTorch's kernel for one-dimensional inputs says it differently)
+    check_range(arr, 0, size, lambda v: IndexError("index out of range in self")
+                if len(shape) <= 1 else
+                RuntimeError(f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     if src is not None:
         if src._data.shape != src_shape:
@@ -227,8 +229,10 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
         raise RuntimeError(f"index_add_(): Number of indices ({arr.size}) should be equal to "
                            f"source.size(dim): ({s_shape[d]}), for dim: {d}")
     size = shape[d]
-    check_range(arr, 0, size, lambda v: RuntimeError(
-        f"index {v} is out of bounds for dimension {d} with size {size}"))
+    # (PyTorch's kernel for one-dimensional inputs says it differently)
+    check_range(arr, 0, size, lambda v: IndexError("index out of range in self")
+                if len(shape) <= 1 else
+                RuntimeError(f"index {v} is out of bounds for dimension {d} with size {size}"))
     idx = Tensor._make(arr, input._backend)
     src = source if s.shape == s_shape else source.reshape(s_shape)  # (no view node between)
     return _scalar_input(lambda t: IndexAdd.apply(t, src, d, idx, alpha), input)

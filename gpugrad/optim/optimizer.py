@@ -7,6 +7,7 @@ import functools
 from collections import defaultdict
 
 from .. import _capture
+from .._warnings import warn_user
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle, add_hook
@@ -180,8 +181,10 @@ class Optimizer:
                     f"parameter {name}"
                 )
             group.setdefault(name, default)
-        if len({id(p) for p in params}) != len(params):
-            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        if len({id(p) for p in params}) != len(params):  # (PyTorch warns, and keeps them)
+            warn_user("optimizer contains a parameter group with duplicate parameters; in "
+                      "future, this will cause an error; see github.com/pytorch/pytorch/issues/"
+                      "40967 for more information")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -220,7 +223,8 @@ class Optimizer:
                     raise AssertionError(f"If capturable=True, {self._capturable_states} must be "
                                          f"on supported devices: {self._capturable_devices}.")
                 backend = step_backend(self, params, backend)
-                self._step_group(_with_numbers(group), params, backend)
+                for run in _occurrences(params):
+                    self._step_group(_with_numbers(group), run, backend)
                 for p in params:  # the update wrote into each parameter in place
                     p._bump_version()
         return loss
@@ -382,6 +386,22 @@ class Optimizer:
                 saved["param_names"] = group["param_names"]
             new_groups.append(saved)
         self.__setstate__({"state": state, "param_groups": new_groups})
+
+
+def _occurrences(params: list) -> list:
+    """``params`` as runs to update one after another: one run when no parameter is listed
+    twice; else run k holds each parameter's k-th listing, so a parameter listed twice is
+    updated twice in turn, as PyTorch's per-parameter loop does (it warns at construction)."""
+    if len({id(p) for p in params}) == len(params):
+        return [params]
+    runs, seen = [], {}
+    for p in params:
+        k = seen.get(id(p), 0)
+        seen[id(p)] = k + 1
+        if k == len(runs):
+            runs.append([])
+        runs[k].append(p)
+    return runs
 
 
 def _with_numbers(group: dict) -> dict:

@@ -494,3 +494,18 @@ def test_a_hook_that_changes_the_gradient_s_kind_is_refused_as_torch(hook, leaf,
             (z * 1).sum().backward(create_graph=create_graph)
         seen.append((err.type, str(err.value)))
     assert seen[1] == seen[0]
+
+
+def test_a_leaf_frozen_after_the_forward_gets_no_gradient_as_torch():
+    # (SAC's actor update: the critics' parameters frozen between the loss and backward)
+    import torch
+
+    seen = []
+    for lib in (torch, gpugrad):
+        w = lib.ones(2, requires_grad=True)
+        x = lib.ones(2, requires_grad=True)
+        y = (w * x).sum()
+        w.requires_grad_(False)
+        y.backward()
+        seen.append((w.grad, x.grad.tolist()))
+    assert seen[1] == seen[0] == (None, [1.0, 1.0])

@@ -268,3 +268,19 @@ def test_shared_submodule_counted_once():
     assert len(list(seq.parameters())) == 2
     assert len(list(seq.modules())) == 2
     assert len(seq.state_dict()) == 4
+
+
+def test_deepcopy_of_a_parameter_leaves_its_grad_behind_as_torch():
+    import copy
+
+    import torch
+
+    for lib in (torch, gpugrad):
+        layer = lib.nn.Linear(2, 1)
+        layer(lib.ones(1, 2)).sum().backward()
+        target = copy.deepcopy(layer)
+        assert target.weight.grad is None and copy.deepcopy(layer.weight).grad is None
+        assert layer.weight.grad is not None
+        leaf = lib.ones(2, requires_grad=True)
+        (leaf * 2).sum().backward()
+        assert copy.deepcopy(leaf).grad.tolist() == [2.0, 2.0]  # a plain tensor keeps it

@@ -260,3 +260,24 @@ def test_random_fills():
     assert x.min().item() >= 5.0
     with pytest.raises(NotImplementedError, match="not implemented for 'Long'"):
         gpugrad.zeros(2, dtype=gpugrad.int64).normal_()
+
+
+@pytest.mark.parametrize("stmt", [
+    "L.ones(2).add_(L.ones(2), alpha=L.tensor(0.5))",
+    "L.ones(2).sub_(L.ones(2), alpha=L.tensor(0.5))",
+    "L.ones(2).add(L.ones(2), alpha=L.tensor(0.5))",
+    "L.sub(L.ones(2), L.ones(2), alpha=L.tensor(2))",
+    "L.ones(2).add_(L.ones(2), alpha=L.tensor([0.5]))",
+    "L.add(L.ones(2), L.ones(2), alpha=L.tensor(0.5, requires_grad=True))",
+    "L.ones(2, dtype=L.long).add_(L.ones(2, dtype=L.long), alpha=L.tensor(0.5))",
+])
+def test_a_0d_tensor_alpha_is_read_as_its_number_as_torch(stmt):
+    import torch
+
+    results = []
+    for lib in (torch, gpugrad):
+        try:
+            results.append(eval(stmt, {"L": lib}).tolist())
+        except (TypeError, RuntimeError) as err:
+            results.append((type(err), str(err)))
+    assert results[1] == results[0]

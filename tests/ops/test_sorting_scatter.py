@@ -199,3 +199,36 @@ def test_scatter_family_takes_src_straight_into_its_node():
         return [[type(f).__name__ for f, _ in out.grad_fn.next_functions] for out in outs]
 
     assert graphs(gpugrad) == graphs(torch) == [["NoneType", "MulBackward0"]] * 3
+
+
+@pytest.mark.parametrize("stmt", [
+    "L.repeat_interleave(L.tensor([2, 3], dtype=L.int32))",
+    "L.repeat_interleave(L.tensor([2, 3]), output_size=4)",
+    "L.repeat_interleave(L.tensor([2, 3]), output_size=5)",
+    "L.bincount(L.tensor([True, False, True]))",
+    "L.zeros(3).index_add_(0, L.tensor([0, 5]), L.tensor([1., 2.]))",
+    "L.zeros(()).index_add_(0, L.tensor([1]), L.tensor(1.))",
+    "L.zeros(3).index_add(0, L.tensor([0, -1]), L.ones(2))",
+    "L.zeros(3, 2).index_add(0, L.tensor([0, 3]), L.ones(2, 2))",
+])
+def test_counting_and_index_add_edge_cases_as_torch(stmt):
+    seen = []
+    for lib in (torch, gpugrad):
+        try:
+            out = eval(stmt, {"L": lib})
+            seen.append((out.tolist(), str(out.dtype).split(".")[-1]))
+        except (IndexError, RuntimeError, NotImplementedError) as err:
+            seen.append((type(err), str(err)))
+    assert seen[1] == seen[0]
+
+
+def test_bincount_weights_that_require_grad_fail_in_backward_as_torch():
+    errors = []
+    for lib in (torch, gpugrad):
+        w = lib.tensor([0.5, 1.0, 2.0], requires_grad=True)
+        out = lib.bincount(lib.tensor([1, 1, 2]), weights=w)
+        assert out.requires_grad
+        with pytest.raises(RuntimeError) as err:
+            out.sum().backward()
+        errors.append(str(err.value))
+    assert errors[1] == errors[0]

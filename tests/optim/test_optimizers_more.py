@@ -254,3 +254,26 @@ def test_a_step_count_that_is_an_int_is_refused_as_torch(name):
             opt.step()
         errors.append(str(info.value))
     assert len(set(errors)) == 1 or name == "ASGD"
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam",
+                                  "Adamax", "Adadelta", "ASGD", "Rprop", "SGD"])
+def test_a_parameter_listed_twice_warns_and_is_updated_twice_as_torch(name):
+    import warnings
+
+    results = []
+    for m in (torch, gpugrad):
+        layer = m.nn.Linear(2, 1).double()
+        layer.load_state_dict({"weight": m.tensor([[0.3, -0.2]], dtype=m.float64),
+                               "bias": m.tensor([0.1], dtype=m.float64)})
+        w, b = layer.parameters()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opt = getattr(m.optim, name)([w, b, w, b], lr=0.1)
+        assert any("duplicate parameters" in str(c.message) for c in caught)
+        for _ in range(3):
+            opt.zero_grad()
+            (layer(m.ones(1, 2, dtype=m.float64)) ** 2).sum().backward()
+            opt.step()
+        results.append(np.concatenate([w.detach().numpy().ravel(), b.detach().numpy()]))
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12, atol=1e-12)
