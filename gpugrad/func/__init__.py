@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..autograd import grad as _autograd_grad
 from ..autograd.grad_mode import enable_grad
+from ..autograd.leaf_hooks import leaf_edges
 from ..nn.utils.stateless import call_with as functional_call
 from ._ensemble import stack_module_state
 from ._vmap import _flatten, _unflatten, vmap
@@ -79,22 +80,7 @@ def _reaches_outside(t, tracked) -> bool:
     inside = {id(a) for a in tracked}
     if t.grad_fn is None:
         return id(t) not in inside
-    stack, seen = [t.grad_fn], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for edge in node._edges:
-            if edge is None:
-                continue
-            target = edge[0]
-            if isinstance(target, Tensor):
-                if id(target) not in inside:
-                    return True
-            else:
-                stack.append(target)
-    return False
+    return any(id(leaf) not in inside for _, leaf in leaf_edges([t]))
 
 
 def _unwrapped(tree, tracked):
