@@ -310,18 +310,17 @@ def _layout(name):
 def _sparse(layout, data):
     """``torch._utils._rebuild_sparse_tensor``: a sparse COO tensor from its coordinates,
     values, size (and whether it is coalesced), checked as ``sparse_coo_tensor`` checks them."""
-    from .sparse import sparse_coo_tensor
+    from .sparse._build import rebuilt
 
     if layout != "torch.sparse_coo" or not isinstance(data, tuple) or len(data) not in (3, 4):
         raise pickle.UnpicklingError("corrupt PyTorch checkpoint: a sparse tensor that is not "
                                      "(indices, values, size[, is_coalesced]) in COO layout")
     indices, values, size = data[:3]
-    coalesced = data[3] if len(data) == 4 else None
+    coalesced = len(data) == 4 and data[3]
     if not isinstance(indices, Tensor) or not isinstance(values, Tensor):
         raise pickle.UnpicklingError("corrupt PyTorch checkpoint: a sparse tensor's parts are "
                                      "not tensors")
-    return sparse_coo_tensor(indices, values.detach(), size, requires_grad=values.requires_grad,
-                             is_coalesced=True if coalesced else None)
+    return rebuilt(indices, values, size, coalesced)
 
 
 class _TensorClass:

@@ -194,15 +194,12 @@ class _Reader:
         return t
 
     def _sparse(self, node):
-        from .sparse import sparse_coo_tensor
+        from .sparse._build import rebuilt
 
         indices, values = (self.decode(part) for part in node["sparse_coo"])
         if not isinstance(indices, Tensor) or not isinstance(values, Tensor):
             raise ValueError("corrupt gpugrad archive: a sparse tensor's parts are not tensors")
-        # (rebuilt through the constructor: the coordinates are checked against the size)
-        return sparse_coo_tensor(indices, values.detach(), node["size"],
-                                 requires_grad=values.requires_grad,
-                                 is_coalesced=True if node["coalesced"] else None)
+        return rebuilt(indices, values, node["size"], node["coalesced"])
 
     def _uninitialized(self, node):
         from .nn.parameter import UninitializedBuffer, UninitializedParameter

@@ -75,6 +75,14 @@ def sparse_coo_tensor(indices, values=None, size=None, *, dtype=None, device=Non
     return SparseCooTensor._wrap(indices, values, size, coalesced)
 
 
+def rebuilt(indices: Tensor, values: Tensor, size, coalesced) -> SparseCooTensor:
+    """A sparse tensor read back from a file (``gpugrad.load``, or a ``torch.save``
+    checkpoint): its coordinates checked against the size (and their order where the file says
+    coalesced), its values a leaf that requires grad where they did."""
+    return sparse_coo_tensor(indices, values.detach(), size, requires_grad=values.requires_grad,
+                             is_coalesced=True if coalesced else None)
+
+
 def _check_coordinates(data, sizes) -> None:
     if data.shape[1] == 0:
         return
