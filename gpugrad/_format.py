@@ -176,33 +176,35 @@ def tensor_repr(t) -> str:
     suffixes = []
     if t.device.type != "cpu":
         suffixes.append(f"device='{t.device}'")
-    d = t.dtype
-    if t.device.type == "meta":  # no values to show: the size instead
-        suffixes.append(f"size={tuple(t._data.shape)}")
-        if d is not dt.get_default_dtype():
-            suffixes.append(f"dtype=gpugrad.{d.name}")
-        arr, body = None, "..."
-    else:
-        arr = np.asarray(t._backend.to_numpy(t._data))
-    if arr is None:
-        pass
-    elif arr.size == 0:
-        if arr.ndim != 1:
-            suffixes.append(f"size={tuple(arr.shape)}")
-        if d is not dt.get_default_dtype():  # (a complex one too, as PyTorch)
-            suffixes.append(f"dtype=gpugrad.{d.name}")
-        body = "[]"
-    else:
-        if not PRINT_OPTS.edgeitems:
-            suffixes.append(f"size={tuple(arr.shape)}")
-        if shows_dtype(d):
-            suffixes.append(f"dtype=gpugrad.{d.name}")
-        body = array_text(arr, indent)
+    body = _values_text(t, suffixes, indent)
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{type(t.grad_fn).__name__}>")
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _with_suffixes(prefix + body, suffixes, indent)
+
+
+def _values_text(t, suffixes: list, indent: int) -> str:
+    """The part of ``t``'s repr between the parentheses, and the size and dtype suffixes that
+    go with it (appended to ``suffixes``)."""
+    d = t.dtype
+    if t.device.type == "meta":  # no values to show: the size instead
+        suffixes.append(f"size={tuple(t._data.shape)}")
+        if d is not dt.get_default_dtype():
+            suffixes.append(f"dtype=gpugrad.{d.name}")
+        return "..."
+    arr = np.asarray(t._backend.to_numpy(t._data))
+    if arr.size == 0:
+        if arr.ndim != 1:
+            suffixes.append(f"size={tuple(arr.shape)}")
+        if d is not dt.get_default_dtype():  # (a complex one too, as PyTorch)
+            suffixes.append(f"dtype=gpugrad.{d.name}")
+        return "[]"
+    if not PRINT_OPTS.edgeitems:
+        suffixes.append(f"size={tuple(arr.shape)}")
+    if shows_dtype(d):
+        suffixes.append(f"dtype=gpugrad.{d.name}")
+    return array_text(arr, indent)
 
 
 def array_text(arr: np.ndarray, indent: int) -> str:
