@@ -8,6 +8,8 @@ parameters with dense gradients go on to the group's fused primitive as before.
 
 from __future__ import annotations
 
+from ._step_options import with_numbers
+
 __all__ = ["split_sparse", "rows_key"]
 
 
@@ -26,9 +28,8 @@ def split_sparse(optimizer, group: dict, params: list) -> list:
             raise RuntimeError("Adam does not support sparse gradients, please consider "
                                "SparseAdam instead")
         raise RuntimeError(f"{type(optimizer).__name__} does not support sparse gradients")
-    from .optimizer import _with_numbers
 
-    numbers = _with_numbers(group)
+    numbers = with_numbers(group)
     for p in sparse:
         optimizer._step_sparse(numbers, p, p.grad)
         p._bump_version()

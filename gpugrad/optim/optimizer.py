@@ -14,6 +14,7 @@ from ..utils.hooks import RemovableHandle, add_hook
 from ._complex import step_backend
 from ._sparse import split_sparse
 from ._state import cast_loaded_state, grouped
+from ._step_options import check_implementation_options, occurrences, with_numbers
 
 __all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
@@ -100,7 +101,7 @@ class Optimizer:
             cls.step = _with_step_hooks(step)
 
     def __init__(self, params, defaults: dict):
-        _check_implementation_options(defaults)
+        check_implementation_options(defaults)
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -223,8 +224,9 @@ class Optimizer:
                     raise AssertionError(f"If capturable=True, {self._capturable_states} must be "
                                          f"on supported devices: {self._capturable_devices}.")
                 backend = step_backend(self, params, backend)
-                for run in _occurrences(params):
-                    self._step_group(_with_numbers(group), run, backend)
+                options = with_numbers(group)
+                for run in occurrences(params):
+                    self._step_group(options, run, backend)
                 for p in params:  # the update wrote into each parameter in place
                     p._bump_version()
         return loss
@@ -386,46 +388,3 @@ class Optimizer:
                 saved["param_names"] = group["param_names"]
             new_groups.append(saved)
         self.__setstate__({"state": state, "param_groups": new_groups})
-
-
-def _occurrences(params: list) -> list:
-    """``params`` as runs to update one after another: one run when no parameter is listed
-    twice; else run k holds each parameter's k-th listing, so a parameter listed twice is
-    updated twice in turn, as PyTorch's per-parameter loop does (it warns at construction)."""
-    if len({id(p) for p in params}) == len(params):
-        return [params]
-    runs, seen = [], {}
-    for p in params:
-        k = seen.get(id(p), 0)
-        seen[id(p)] = k + 1
-        if k == len(runs):
-            runs.append([])
-        runs[k].append(p)
-    return runs
-
-
-def _with_numbers(group: dict) -> dict:
-    """``group`` itself, or a copy whose one-element tensor options (a tensor ``lr``, as the
-    compiled-optimizer recipes pass) are read as numbers for the update."""
-    if not any(isinstance(v, Tensor) for v in group.values()):
-        return group
-    return {k: v.item() if isinstance(v, Tensor) and k != "params" else v
-            for k, v in group.items()}
-
-
-def _check_implementation_options(defaults: dict) -> None:
-    """``foreach``, ``fused`` and ``capturable`` choose among PyTorch's implementations of one
-    update; gpugrad has one (a backend primitive per param group), so they are accepted and
-    change nothing, but PyTorch's refusals of their combinations are kept (and, at ``step``,
-    of ``capturable=True`` for parameters off the GPU).
-    ``differentiable=True`` (a step recorded on the tape) is refused."""
-    if defaults.get("fused"):
-        if defaults.get("differentiable"):
-            raise RuntimeError("`fused` does not support `differentiable`")
-        if defaults.get("foreach"):
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    if defaults.get("differentiable"):
-        raise NotImplementedError(
-            "differentiable=True is not supported: gpugrad's optimizer steps update the "
-            "parameters outside the autograd graph"
-        )
