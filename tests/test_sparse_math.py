@@ -332,6 +332,15 @@ def test_integer_indexing_of_hybrid_tensors(key):
 
 def test_indexing_by_a_0d_integer_tensor():
     _both(lambda L, s: s[L.tensor(2)], "duplicates", False)
+    _both(lambda L, s: s[L.tensor(2, dtype=L.int8)], "duplicates", False)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "bool"])
+def test_a_0d_mask_is_not_an_index_as_torch(dtype):
+    for L in (torch, gpugrad):
+        _, s = _sparse(L, "coalesced", False)
+        with pytest.raises(NotImplementedError):
+            s[L.tensor(1, dtype=getattr(L, dtype))]
 
 
 def test_indexing_errors():

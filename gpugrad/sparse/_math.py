@@ -20,7 +20,7 @@ The dense ops route a sparse operand here where its missing dense array stops th
 
 from __future__ import annotations
 
-from .. import _dtype as dt
+from ..ops._index_key import _as_int, _scalar_int
 from ..tensor import Tensor
 from ._coo import SparseCooTensor, _linear, _matches
 
@@ -172,17 +172,15 @@ def cat(tensors, dim: int = 0) -> SparseCooTensor:
 
 # ---------------------------------------------------------------------------- indexing
 def _int_key(k):
-    """``k`` as an int index, or None where it is not one."""
+    """``k`` as an int index, or None where it is not one (a 0-d integer tensor counts, as
+    dense indexing reads it: ``_index_key._scalar_int``)."""
     if k.__class__ is bool:
         return None
+    if isinstance(k, Tensor):
+        return _as_int(k) if not k.is_sparse and _scalar_int(k) else None
     if isinstance(k, int):
         return k
-    if (isinstance(k, Tensor) and not k.is_sparse and k.ndim == 0
-            and k.dtype in (dt.int64, dt.int32, dt.int16, dt.int8, dt.uint8)):
-        return int(k.item())
-    if hasattr(k, "__index__") and not isinstance(k, Tensor):
-        return k.__index__()
-    return None
+    return k.__index__() if hasattr(k, "__index__") else None
 
 
 def getitem(s: SparseCooTensor, key):
