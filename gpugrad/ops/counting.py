@@ -43,9 +43,9 @@ def _row_order(backend, rows):
     return order
 
 
-def _runs(input: Tensor, rows, order, return_inverse, return_counts, shape, axis):
-    """The first row of each run of equal rows of ``rows[order]``, and the inverse indices and
-    counts asked for."""
+def _runs(input: Tensor, rows, order, return_inverse, return_counts, shape, axis, node):
+    """The first row of each run of equal rows of ``rows[order]`` (through ``node``, the op's
+    ``Unique`` class), and the inverse indices and counts asked for."""
     xp = input._backend.xp
     s = rows[order]
     n = s.shape[0]
@@ -62,7 +62,7 @@ def _runs(input: Tensor, rows, order, return_inverse, return_counts, shape, axis
         out_values = values.reshape(-1)
     else:
         out_values = xp.moveaxis(values.reshape((values.shape[0],) + shape[1:]), 0, axis)
-    result = [input._new(xp.ascontiguousarray(out_values))]
+    result = [node.apply(input, xp.ascontiguousarray(out_values))]
     if return_inverse:
         inverse = group[xp.argsort(order)]  # group of each original position
         result.append(input._new(inverse.reshape(input._data.shape if axis is None else (n,))))
@@ -87,7 +87,8 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
         axis = wrap_dim(dim, data.ndim)
         rows, shape = _as_rows(backend.xp, data.reshape(1) if data.ndim == 0 else data, axis)
         order = _row_order(backend, rows)
-    return _runs(input, rows, order, return_inverse, return_counts, shape, axis)
+    node = UniqueDim if dim is not None else Unique
+    return _runs(input, rows, order, return_inverse, return_counts, shape, axis, node)
 
 
 def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
@@ -103,7 +104,35 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False, return_count
         axis = wrap_dim(dim, data.ndim)
         rows, shape = _as_rows(xp, data.reshape(1) if data.ndim == 0 else data, axis)
     order = xp.arange(rows.shape[0], dtype=np.int64)
-    return _runs(input, rows, order, return_inverse, return_counts, shape, axis)
+    return _runs(input, rows, order, return_inverse, return_counts, shape, axis,
+                 UniqueConsecutive)
+
+
+class Unique(Function):
+    """The distinct values, computed already: PyTorch has no derivative for them, so values of
+    an input that requires grad get this node, which fails in backward (rather than leaving
+    the input silently without a gradient). ``op``: the name PyTorch's error gives."""
+
+    node_name = "Unique2Backward0"
+    op = "_unique2"
+
+    @staticmethod
+    def forward(ctx, x, values):
+        return x._new(values)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError(f"the derivative for '{ctx.op}' is not implemented.")
+
+
+class UniqueDim(Unique):
+    node_name = "UniqueDimBackward0"
+    op = "unique_dim"
+
+
+class UniqueConsecutive(Unique):
+    node_name = "UniqueConsecutiveBackward0"
+    op = "unique_consecutive"
 
 
 # ---------------------------------------------------------------------- bincount

@@ -232,3 +232,26 @@ def test_bincount_weights_that_require_grad_fail_in_backward_as_torch():
             out.sum().backward()
         errors.append(str(err.value))
     assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize("stmt", [
+    "L.unique(x * 1)",
+    "L.unique(x * 1, sorted=False, return_counts=True)[0]",
+    "(x * 1).unique(return_inverse=True)[0]",
+    "L.unique(x * 1, dim=0)",
+    "L.unique_consecutive(x * 1)",
+    "L.unique_consecutive(x * 1, dim=0)",
+])
+def test_unique_of_a_tensor_that_requires_grad_fails_in_backward_as_torch(stmt):
+    seen = []
+    for lib in (torch, gpugrad):
+        x = lib.tensor([1.0, 1.0, 2.0], requires_grad=True)
+        out = eval(stmt, {"L": lib, "x": x})
+        node = out.grad_fn
+        with pytest.raises(NotImplementedError) as err:
+            out.sum().backward()
+        with lib.no_grad():
+            plain = eval(stmt, {"L": lib, "x": x})
+        seen.append((out.tolist(), node.name(), len(node.next_functions), str(err.value),
+                     plain.requires_grad))
+    assert seen[1] == seen[0]
