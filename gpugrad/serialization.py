@@ -303,6 +303,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
         data = f.read()
     from . import _torch_checkpoint
 
+    if not data and not mmap:  # (an empty file, or a buffer not rewound after saving)
+        raise EOFError  # (PyTorch's error, which its ``mmap=True`` reports as a non-zip file)
     if not data.startswith(b"PK"):  # not a zip archive: neither ours nor PyTorch's format
         if mmap:  # (only the first bytes were read)
             with open(f, "rb") as fh:

@@ -124,3 +124,19 @@ def test_load_never_unpickles(tmp_path):
     path2.write_bytes(pickle.dumps({"x": 1}))
     with pytest.raises(RuntimeError, match="not a gpugrad archive"):
         gpugrad.load(path2)
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_load_of_nothing_raises_eof_error_as_torch(tmp_path, mmap):
+    import torch
+
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    for lib in (torch, gpugrad):
+        with pytest.raises(RuntimeError if mmap else EOFError):
+            lib.load(empty, mmap=mmap)
+        buffer = io.BytesIO()
+        lib.save(lib.ones(2), buffer)  # not rewound: nothing left to read
+        if not mmap:
+            with pytest.raises(EOFError):
+                lib.load(buffer)
