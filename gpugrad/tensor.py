@@ -337,7 +337,9 @@ class Tensor(TensorMetadata):
                 "Only Tensors created explicitly by the user (graph leaves) support the "
                 "deepcopy protocol at the moment."
             )
-        t = type(self)._make(self._data.copy(), self._backend)
+        from .ops.memory import deepcopied
+
+        t = deepcopied(self, memo)
         t._requires_grad = bool(self._requires_grad)  # (a copy is a leaf of its own)
         if self._grad is not None:
             t._grad = Tensor._make(self._grad._data.copy(), self._backend)

@@ -10,11 +10,13 @@ item assignment, ``resize_``) and ``Tensor.set_`` raise NotImplementedError.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._typeinfo import channels_last as channels_last_format
 from .._warnings import warn_user_once
 from ._util import Tensor
 from .strided import _memory, _root
-from .tensor_info import _lowest_address
+from .tensor_info import _lowest_address, _start
 
 __all__ = ["is_storage"]
 
@@ -133,6 +135,46 @@ def set_(self: Tensor, source=None, storage_offset=0, size=None, stride=None):
     """Not supported: gpugrad cannot point a tensor at other memory."""
     raise NotImplementedError("set_: gpugrad cannot point a tensor at another tensor's or "
                               "storage's memory")
+
+
+def deepcopied(t: Tensor, memo: dict) -> Tensor:
+    """``t``'s array in a new tensor, for ``copy.deepcopy``: the memory of ``t``'s root (``t``,
+    or its ``_base``) is copied once per ``memo``, and every tensor on it copied under the same
+    ``memo`` (a tensor and its views, as in one deep-copied container) gets the same place, sizes
+    and strides in the copy, sharing it as they shared the original, as PyTorch's deepcopy
+    shares a copied storage. The root's copy is the owner of the copied memory (the ``_base`` of
+    the views' copies, hidden where the root itself is not copied). A view that reads the memory
+    as another dtype gets memory of its own."""
+    base = t._base
+    root = t if base is None else base
+    key = ("memory", id(root))  # (the entry keeps the root alive: its id stays unique)
+    entry = memo.get(key)
+    if entry is None:
+        xp = root._backend.xp
+        memory = _memory(xp, root._data).copy()
+        entry = memo[key] = (root, type(root)._make(_placed(xp, memory, root._data, root._data),
+                                                    root._backend), memory)
+    _, root_copy, memory = entry
+    if base is None:
+        return root_copy
+    data = t._data
+    if data.dtype != memory.dtype:
+        return type(t)._make(data.copy(), t._backend)
+    view = root_copy._view(_placed(t._backend.xp, memory, data, root._data))
+    view.__class__ = type(t)
+    return view
+
+
+def _placed(xp, memory, data, root_data):
+    """The array over ``memory`` (the copy of ``root_data``'s memory) that lies where ``data``
+    lies in ``root_data``'s, with its sizes and strides (read-only where ``data`` is: an
+    expanded view's)."""
+    offset = (_start(data) - _lowest_address(root_data)) // data.dtype.itemsize
+    out = xp.lib.stride_tricks.as_strided(memory[offset:], shape=data.shape,
+                                          strides=data.strides)
+    if isinstance(data, np.ndarray) and not data.flags.writeable:
+        out.flags.writeable = False
+    return out
 
 
 def is_storage(obj) -> bool:

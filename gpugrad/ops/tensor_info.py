@@ -127,10 +127,15 @@ def get_device(self: Tensor) -> int:
     return -1 if dev.type == "cpu" else (dev.index or 0)
 
 
+def _start(arr) -> int:
+    """The address of an array's first element."""
+    return int(arr.ctypes.data) if isinstance(arr, np.ndarray) else int(arr.data.ptr)
+
+
 def _lowest_address(arr) -> int:
     """The address of the lowest byte an array reaches (its data pointer, moved back by each
     negative stride)."""
-    ptr = int(arr.ctypes.data) if isinstance(arr, np.ndarray) else int(arr.data.ptr)
+    ptr = _start(arr)
     if arr.size == 0:
         return ptr
     return ptr + sum(s * (n - 1) for s, n in zip(arr.strides, arr.shape) if s < 0)
@@ -142,9 +147,7 @@ def storage_offset(self: Tensor) -> int:
     root = self._base
     if root is None:
         return 0
-    start = int(self._data.ctypes.data) if isinstance(self._data, np.ndarray) \
-        else int(self._data.data.ptr)
-    return (start - _lowest_address(root._data)) // self._data.dtype.itemsize
+    return (_start(self._data) - _lowest_address(root._data)) // self._data.dtype.itemsize
 
 
 def is_shared(self: Tensor) -> bool:

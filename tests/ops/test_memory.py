@@ -160,3 +160,37 @@ def test_dim_order_of_a_random_strided_tensor():
         got = gpugrad.zeros(shape).permute(*perm)[key].dim_order()
         want = torch.zeros(shape).permute(*perm)[key].dim_order()
         assert got == want, (shape, perm, steps)
+
+
+def _copies_share_as_torch(lib):
+    """What ``copy.deepcopy`` of tensors sharing memory gives, as plain values."""
+    import copy
+
+    t = lib.arange(6.).reshape(2, 3)
+    copies = copy.deepcopy({"row": t[1], "t": t, "cols": t.t(), "e": t[0, :1].expand(4)})
+    copies["t"][1, 2] = 100  # the copies share their copied memory, not the originals'
+    seen = [copies["row"].tolist(), copies["cols"].tolist(), copies["cols"].stride(),
+            copies["row"].storage_offset(), copies["e"].stride(), t.tolist()]
+    with pytest.raises(RuntimeError) as err:  # an expanded copy still shares its elements
+        copies["e"].add_(1)
+    seen.append(str(err.value))
+    alone = copy.deepcopy(t[1])  # a view copied alone: its root's memory, copied
+    alone[0] = -1
+    seen += [alone.tolist(), alone.storage_offset(), alone.untyped_storage().nbytes(), t.tolist()]
+    p = lib.nn.Parameter(lib.ones(3))
+    p_copy, view_copy = copy.deepcopy([p, p.detach()[1:]])  # a Parameter's copy shares nothing
+    with lib.no_grad():
+        p_copy[1] = 7
+    seen += [view_copy.tolist(), view_copy.requires_grad, type(p_copy).__name__]
+    a = lib.ones(2, requires_grad=True)
+    a_copy, detached_copy = copy.deepcopy((a, a.detach()))
+    with lib.no_grad():
+        detached_copy[0] = 5
+    (a_copy * 2).sum().backward()
+    seen += [a_copy.tolist(), a_copy.grad.tolist(), detached_copy.is_leaf,
+             detached_copy.requires_grad, copy.deepcopy(lib.zeros(0, 3)[:, 1]).shape]
+    return seen
+
+
+def test_deepcopy_keeps_tensors_that_share_memory_sharing_as_torch():
+    assert _copies_share_as_torch(gpugrad) == _copies_share_as_torch(torch)
