@@ -12,6 +12,7 @@ from .._typeinfo import check_memory_format, laid_out, preserve_format, suggeste
 from .._warnings import warn_user, warn_user_once
 from ..autograd.function import Function
 from ..backend import cpu_backend, get_backend
+from ..backend.meta_backend import storage_free
 from ._util import Tensor, grad_state
 
 __all__ = ["clone"]
@@ -50,6 +51,8 @@ def _transfer(data, src, dst):
     """Move an array between backends (GPU to CPU, or between GPUs) through the host if needed."""
     if dst.device.type == "cpu":
         return src.to_numpy(data)
+    if dst.device.type == "meta":  # (its shape and dtype only: no copy of the values)
+        return storage_free(data.shape, np.dtype(data.dtype))
     return dst.asarray(src.to_numpy(data))
 
 

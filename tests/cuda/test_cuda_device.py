@@ -331,3 +331,11 @@ def test_cuda_tensors_refuse_to_share_memory():
         x.share_memory_()
     with pytest.raises(NotImplementedError, match="CUDA IPC"):
         gpugrad.nn.Linear(2, 2, device="cuda").share_memory()
+
+
+def test_cuda_tensor_to_meta_keeps_shape_and_dtype_only():
+    x = gpugrad.arange(12.0, device="cuda").reshape(3, 4)
+    m = x.to("meta")
+    assert m.is_meta and m.shape == x.shape and m.dtype == x.dtype
+    assert m._data.strides == (0, 0)  # no memory: the values were never read back
+    assert x.to("meta", dtype=gpugrad.float16).dtype == gpugrad.float16
