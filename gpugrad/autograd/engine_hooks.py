@@ -99,7 +99,7 @@ def _accumulate(t, g, create_graph, fresh_ids) -> None:
         t._grad = g if old is None else old + g
         return
     if g.is_sparse:  # nn.Embedding(sparse=True)'s gradient (sparse_grad.py)
-        from ..sparse._coo import accumulate_grad
+        from ..sparse._math import accumulate_grad
 
         accumulate_grad(t, g)
         return

@@ -15,7 +15,8 @@ import warnings
 from .. import _dtype as dt
 from ..tensor import Tensor
 from ._build import sparse_coo_tensor, to_sparse
-from ._coo import SparseCooTensor, _groups, _merge
+from ._coo import SparseCooTensor
+from ._coords import _groups, _merge
 
 __all__ = ["mm", "addmm", "sum", "softmax", "log_softmax", "check_sparse_tensor_invariants",
            "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",

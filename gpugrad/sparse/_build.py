@@ -6,7 +6,8 @@ from __future__ import annotations
 from .. import _dtype as dt
 from .._typeinfo import sparse_coo
 from ..tensor import Tensor
-from ._coo import SparseCooTensor, SparseCooTensorWithDimsAndTensors, _linear
+from ._coo import SparseCooTensor, SparseCooTensorWithDimsAndTensors
+from ._coords import _linear
 
 __all__ = ["sparse_coo_tensor", "to_sparse"]
 

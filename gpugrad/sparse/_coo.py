@@ -19,14 +19,14 @@ from __future__ import annotations
 import math
 
 from .. import _dtype as dt
-from .._format import _with_suffixes, array_text, shows_dtype
 from .._tensor_metadata import NoDenseArray
 from .._typeinfo import sparse_coo
 from ..autograd.function import Function
 from ..size import Size
 from ..tensor import Tensor
+from ._coords import _linear, _merge
 
-__all__ = ["SparseCooTensor", "accumulate_grad"]
+__all__ = ["SparseCooTensor"]
 
 
 class SparseCooTensorWithDimsAndTensors(Function):
@@ -241,7 +241,9 @@ class SparseCooTensor(Tensor):
         return self._size[0]
 
     def __repr__(self) -> str:
-        return _sparse_repr(self)
+        from ._repr import sparse_repr
+
+        return sparse_repr(self)
 
     # ---------------------------------------------------------------------- conversions
     def to(self, *args, **kwargs) -> SparseCooTensor:
@@ -305,50 +307,14 @@ class SparseCooTensor(Tensor):
 
     # -------------------------------------------------------------------- shape and math
     def transpose(self, dim0: int, dim1: int) -> SparseCooTensor:
-        d0, d1 = self._wrap_dim(dim0), self._wrap_dim(dim1)
-        n = self.sparse_dim()
-        if (d0 < n) != (d1 < n):
-            raise RuntimeError("transpose: cannot swap a sparse dimension with a dense one")
-        size = list(self._size)
-        size[d0], size[d1] = size[d1], size[d0]
-        if d0 >= n:  # two dense dims: the values' own
-            return SparseCooTensor._wrap(self._indices_t,
-                                         self._values_t.transpose(d0 - n + 1, d1 - n + 1),
-                                         size, self._coalesced)
-        order = list(range(n))
-        order[d0], order[d1] = order[d1], order[d0]
-        indices = self._indices_t[order]
-        return SparseCooTensor._wrap(indices, self._values_t, size,
-                                     self._coalesced and (d0 == d1 or self._nnz() < 2))
+        from ._math import transpose
+
+        return transpose(self, dim0, dim1)
 
     def index_select(self, dim: int, index) -> SparseCooTensor:
-        """The slices at ``index`` (1-D integers, repeats allowed) along ``dim``: along a sparse
-        dim, an entry for each (position in ``index``, entry at that coordinate) pair, in that
-        order, as PyTorch's."""
-        d = self._wrap_dim(dim)
-        if not isinstance(index, Tensor) or index.dtype not in (dt.int64, dt.int32):
-            raise IndexError("index_select(): Expected dtype int32 or int64 for index")
-        if index.ndim > 1:
-            raise IndexError("index_select(): Index is supposed to be a vector")
-        xp = self._backend.xp
-        wanted = index._data.reshape(-1).astype(xp.int64)
-        if wanted.size and (int(wanted.min()) < -self._size[d] or
-                            int(wanted.max()) >= self._size[d]):
-            raise IndexError("index out of range in self")
-        wanted = wanted % self._size[d] if wanted.size else wanted
-        size = list(self._size)
-        size[d] = wanted.size
-        n = self.sparse_dim()
-        if d >= n:  # a dense dim: the values' own
-            return SparseCooTensor._wrap(self._indices_t, self._values_t.index_select(
-                d - n + 1, Tensor._make(wanted, self._backend)), size, self._coalesced)
-        position, entries = _matches(self._indices_t._data[d], wanted, xp)
-        indices = self._indices_t._data[:, entries]
-        indices[d] = position
-        picked = Tensor._make(entries, self._backend)
-        return SparseCooTensor._wrap(Tensor._make(indices, self._backend),
-                                     self._values_t.index_select(0, picked), size,
-                                     entries.size < 2)
+        from ._math import index_select
+
+        return index_select(self, dim, index)
 
     def t(self) -> SparseCooTensor:
         if self.ndim > 2:
@@ -409,7 +375,9 @@ class SparseCooTensor(Tensor):
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                                "instead.")
-        return _sparse_sum(self, other if alpha == 1 else other * alpha)
+        from ._math import added
+
+        return added(self, other if alpha == 1 else other * alpha)
 
     def __sub__(self, other):
         return self.sub(other)
@@ -418,7 +386,9 @@ class SparseCooTensor(Tensor):
         if not isinstance(other, SparseCooTensor):
             raise RuntimeError("sub(sparse, dense) is not supported. Use sub(dense, sparse) "
                                "instead.")
-        return _sparse_sum(self, other * -alpha)
+        from ._math import added
+
+        return added(self, other * -alpha)
 
     # A dense tensor on the left: Python asks this subclass's reflected operator first.
     def __radd__(self, other):
@@ -453,113 +423,3 @@ class SparseCooTensor(Tensor):
         if keepdim:
             raise NotImplementedError("gpugrad: sum of a sparse tensor with keepdim=True")
         return sparse_sum(self, dim, dtype=dtype)
-
-
-def accumulate_grad(t: Tensor, g: SparseCooTensor) -> None:
-    """Add the sparse gradient ``g`` into ``t.grad`` (``t`` dense): it stays sparse while
-    ``.grad`` is None or sparse (the entries of both listed together, as PyTorch's), and is
-    added into a dense ``.grad`` in place."""
-    old = t._grad
-    if old is None or (old.is_sparse and old._nnz() == 0):
-        t._grad = g
-    elif old.is_sparse and old.sparse_dim() != g.sparse_dim():
-        t._grad = old.to_dense()
-        accumulate_grad(t, g)
-    elif old.is_sparse:
-        t._grad = _joined(old, g)
-    else:
-        old._backend.add_at(old._data, tuple(g._indices_t._data), g._values_t._data)
-        old._vc.value += 1
-
-
-def _joined(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
-    """The entries of ``a`` and of ``b`` (one size, one sparse_dim) listed together, in
-    ``a``'s dtype: the tensor of ``a + b``, not coalesced."""
-    from ..ops.join import cat
-
-    return SparseCooTensor._wrap(cat([a._indices_t, b._indices_t], 1),
-                                 cat([a._values_t, b._values_t.to(a.dtype)]), a._size, False)
-
-
-def _sparse_sum(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
-    """``a + b`` for two sparse tensors of one size: their entries together, coalesced."""
-    if a._size != b._size:
-        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
-                           f"size {list(a._size)} while other has size {list(b._size)} (FYI: "
-                           "op2-sparse addition does not currently support broadcasting)")
-    if a.sparse_dim() != b.sparse_dim():
-        raise RuntimeError("add: expected 'self' and 'other' to have the same sparse_dim")
-    return _joined(a, b).coalesce()
-
-
-# ------------------------------------------------------------------------- coordinates
-def _linear(data, sizes):
-    """Each entry's position in the row-major flattening of the sparse dims ``sizes``, for the
-    coordinate array ``data`` (one row per dim of ``sizes``)."""
-    lin = data[0] if len(sizes) else data.sum(0)
-    for k in range(1, len(sizes)):
-        lin = lin * sizes[k] + data[k]
-    return lin
-
-
-def _groups(indices: Tensor, size, dims) -> tuple:
-    """The entries grouped by their coordinates along ``dims`` (sparse dims): the distinct
-    coordinates' linear positions, sorted, and each entry's group (an int64 Tensor)."""
-    xp = indices._backend.xp
-    data = indices._data[list(dims)]
-    unique, inverse = xp.unique(_linear(data, [size[d] for d in dims]), return_inverse=True)
-    return unique, Tensor._make(inverse.reshape(-1), indices._backend)
-
-
-def _merge(indices: Tensor, values: Tensor, size, dims) -> tuple:
-    """The coordinates along ``dims`` (sparse dims) of the distinct entries, sorted, and the
-    values of the entries that share them summed (differentiable in ``values``)."""
-    sizes = [size[d] for d in dims]
-    xp = indices._backend.xp
-    unique, group = _groups(indices, size, dims)
-    coords = xp.stack(xp.unravel_index(unique, sizes)) if sizes else \
-        xp.zeros((0, len(unique)), dtype=unique.dtype)
-    new_indices = Tensor._make(coords.astype(xp.int64).reshape(len(sizes), -1), indices._backend)
-    summed = values.new_zeros((len(unique),) + tuple(values.shape[1:])).index_add(0, group,
-                                                                                  values)
-    return new_indices, summed
-
-
-def _matches(keys, queries, xp) -> tuple:
-    """Every (query, entry) pair whose entry's key equals the query: the query positions and
-    the entry positions, ordered by query, then by entry."""
-    order = xp.argsort(keys, kind="stable")
-    ranked = keys[order]
-    low = xp.searchsorted(ranked, queries, side="left")
-    counts = xp.searchsorted(ranked, queries, side="right") - low
-    total = int(counts.sum())
-    query = xp.repeat(xp.arange(queries.size), counts)
-    first = xp.repeat(low - (xp.cumsum(counts) - counts), counts)
-    return query, order[first + xp.arange(total)]
-
-
-# ------------------------------------------------------------------------------- repr
-def _sparse_repr(s: SparseCooTensor) -> str:
-    backend = s._backend
-    indent = len("tensor(")
-    parts = []
-    for name, t in (("indices", s._indices_t), ("values", s._values_t)):
-        arr = backend.to_numpy(t._data)
-        prefix = f"{name}=tensor("
-        text = array_text(arr, indent + len(prefix))
-        if arr.size == 0:
-            text += f", size={tuple(arr.shape)}"
-        parts.append(prefix + text + ")")
-    suffixes = []
-    if s.device.type != "cpu":
-        suffixes.append(f"device='{s.device}'")
-    suffixes += [f"size={s._size}", f"nnz={s._nnz()}"]
-    if shows_dtype(s.dtype):
-        suffixes.append(f"dtype=gpugrad.{s.dtype.name}")
-    suffixes.append(f"layout={sparse_coo}")
-    if s.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{type(s.grad_fn).__name__}>")
-    elif s.requires_grad:
-        suffixes.append("requires_grad=True")
-    text = "tensor(" + (",\n" + " " * indent).join(parts)
-    return _with_suffixes(text, suffixes, indent, newline=True)

@@ -1,4 +1,5 @@
-"""Elementwise math, concatenation and integer indexing on sparse COO tensors.
+"""Elementwise math, concatenation, indexing, transposition and sums of sparse COO tensors,
+and the accumulation of a sparse gradient into ``.grad``.
 
 Each is a composition of dense ops on the values (as everything in ``_coo.py``), so gradients
 reach the values and any dense operand:
@@ -12,7 +13,9 @@ reach the values and any dense operand:
   values padded with zeros);
 - ``s[i]``, ``s[:, i]``, ``s[None]`` and ``select``: an integer along a sparse dim keeps the
   entries at that coordinate (a dense tensor once no sparse dim is left), along a dense dim it
-  selects in the values.
+  selects in the values; ``index_select`` lists an entry per (wanted index, entry there) pair;
+- ``transpose`` swaps coordinate rows (two sparse dims) or the values' dims (two dense ones);
+- ``s + t`` of two sparse tensors lists both's entries, coalesced.
 
 The dense ops route a sparse operand here where its missing dense array stops them
 (``NoDenseArray``): the unary ops, the binary arithmetic functions, ``gpugrad.sum`` and ``cat``.
@@ -20,11 +23,14 @@ The dense ops route a sparse operand here where its missing dense array stops th
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from ..ops._index_key import _as_int, _scalar_int
 from ..tensor import Tensor
-from ._coo import SparseCooTensor, _linear, _matches
+from ._coo import SparseCooTensor
+from ._coords import _linear, _matches
 
-__all__ = ["unary", "binary", "mul", "power", "cat", "getitem", "select", "unsqueeze"]
+__all__ = ["unary", "binary", "mul", "power", "cat", "getitem", "select", "unsqueeze",
+           "transpose", "index_select", "added", "accumulate_grad"]
 
 # The unary ops whose value at 0 is 0 (PyTorch's sparse COO kernels are these); ``neg`` is
 # linear and keeps duplicate coordinates as they are.
@@ -249,3 +255,89 @@ def unsqueeze(s: SparseCooTensor, dim: int) -> SparseCooTensor:
     from ..ops.join import cat as dense_cat
 
     return SparseCooTensor._wrap(dense_cat(rows, 0), s._values_t, size, s._coalesced)
+
+
+# ------------------------------------------------------------------ shape, sums, gradients
+def transpose(self: SparseCooTensor, dim0: int, dim1: int) -> SparseCooTensor:
+    """Two dims swapped: two sparse dims swap coordinate rows, two dense dims the values'."""
+    d0, d1 = self._wrap_dim(dim0), self._wrap_dim(dim1)
+    n = self.sparse_dim()
+    if (d0 < n) != (d1 < n):
+        raise RuntimeError("transpose: cannot swap a sparse dimension with a dense one")
+    size = list(self._size)
+    size[d0], size[d1] = size[d1], size[d0]
+    if d0 >= n:  # two dense dims: the values' own
+        return SparseCooTensor._wrap(self._indices_t,
+                                     self._values_t.transpose(d0 - n + 1, d1 - n + 1),
+                                     size, self._coalesced)
+    order = list(range(n))
+    order[d0], order[d1] = order[d1], order[d0]
+    indices = self._indices_t[order]
+    return SparseCooTensor._wrap(indices, self._values_t, size,
+                                 self._coalesced and (d0 == d1 or self._nnz() < 2))
+
+def index_select(self: SparseCooTensor, dim: int, index) -> SparseCooTensor:
+    """The slices at ``index`` (1-D integers, repeats allowed) along ``dim``: along a sparse
+    dim, an entry for each (position in ``index``, entry at that coordinate) pair, in that
+    order, as PyTorch's."""
+    d = self._wrap_dim(dim)
+    if not isinstance(index, Tensor) or index.dtype not in (dt.int64, dt.int32):
+        raise IndexError("index_select(): Expected dtype int32 or int64 for index")
+    if index.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    xp = self._backend.xp
+    wanted = index._data.reshape(-1).astype(xp.int64)
+    if wanted.size and (int(wanted.min()) < -self._size[d] or
+                        int(wanted.max()) >= self._size[d]):
+        raise IndexError("index out of range in self")
+    wanted = wanted % self._size[d] if wanted.size else wanted
+    size = list(self._size)
+    size[d] = wanted.size
+    n = self.sparse_dim()
+    if d >= n:  # a dense dim: the values' own
+        return SparseCooTensor._wrap(self._indices_t, self._values_t.index_select(
+            d - n + 1, Tensor._make(wanted, self._backend)), size, self._coalesced)
+    position, entries = _matches(self._indices_t._data[d], wanted, xp)
+    indices = self._indices_t._data[:, entries]
+    indices[d] = position
+    picked = Tensor._make(entries, self._backend)
+    return SparseCooTensor._wrap(Tensor._make(indices, self._backend),
+                                 self._values_t.index_select(0, picked), size,
+                                 entries.size < 2)
+
+
+def accumulate_grad(t: Tensor, g: SparseCooTensor) -> None:
+    """Add the sparse gradient ``g`` into ``t.grad`` (``t`` dense): it stays sparse while
+    ``.grad`` is None or sparse (the entries of both listed together, as PyTorch's), and is
+    added into a dense ``.grad`` in place."""
+    old = t._grad
+    if old is None or (old.is_sparse and old._nnz() == 0):
+        t._grad = g
+    elif old.is_sparse and old.sparse_dim() != g.sparse_dim():
+        t._grad = old.to_dense()
+        accumulate_grad(t, g)
+    elif old.is_sparse:
+        t._grad = _joined(old, g)
+    else:
+        old._backend.add_at(old._data, tuple(g._indices_t._data), g._values_t._data)
+        old._vc.value += 1
+
+
+def _joined(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    """The entries of ``a`` and of ``b`` (one size, one sparse_dim) listed together, in
+    ``a``'s dtype: the tensor of ``a + b``, not coalesced."""
+    from ..ops.join import cat
+
+    return SparseCooTensor._wrap(cat([a._indices_t, b._indices_t], 1),
+                                 cat([a._values_t, b._values_t.to(a.dtype)]), a._size, False)
+
+
+def added(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
+    """``a + b`` for two sparse tensors of one size: their entries together, coalesced."""
+    if a._size != b._size:
+        raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(a._size)} while other has size {list(b._size)} (FYI: "
+                           "op2-sparse addition does not currently support broadcasting)")
+    if a.sparse_dim() != b.sparse_dim():
+        raise RuntimeError("add: expected 'self' and 'other' to have the same sparse_dim")
+    return _joined(a, b).coalesce()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from .. import _dtype as dt
 from ..tensor import Tensor
-from ._coo import SparseCooTensor, _matches
+from ._coo import SparseCooTensor
+from ._coords import _matches
 
 __all__ = ["sparse_matmul"]
 
