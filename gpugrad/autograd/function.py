@@ -25,6 +25,7 @@ Forward runs with grad mode off; backward runs with grad mode on only under
 from __future__ import annotations
 
 import functools
+import inspect
 
 from .._dtype import GRAD_KINDS
 from . import record as _record
@@ -145,8 +146,11 @@ class Function(FunctionCtx, GraphNode):
 
     # ------------------------------------------------------------------ the hot path
     @classmethod
-    def apply(cls, *args):
-        """Run forward and, when grad mode is on and an input requires grad, record the node."""
+    def apply(cls, *args, **kwargs):
+        """Run forward and, when grad mode is on and an input requires grad, record the node.
+        Keyword arguments are placed where forward takes them (``_positional``)."""
+        if kwargs:
+            args = _positional(cls, args, kwargs)
         ctx = object.__new__(cls._node_cls)
         record = False
         backend = None
@@ -231,6 +235,34 @@ def _static(cls, name: str):
             found = klass.__dict__[name]
             return found.__func__ if isinstance(found, staticmethod) else found
     return None
+
+
+_MISSING = object()
+
+
+def _positional(cls, args: tuple, kwargs: dict) -> tuple:
+    """``apply``'s arguments in forward's order, as PyTorch's ``apply`` binds keywords: by name;
+    where the class has ``setup_context``, forward's defaults fill in the rest (its ``inputs``
+    hold them all); otherwise every parameter before the last one given must be given."""
+    signature = inspect.signature(_static(cls, "forward"))
+    if _static(cls, "setup_context") is not _static(Function, "setup_context"):
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.args
+    names = list(signature.parameters)[1:]  # (after ctx)
+    placed = list(args)
+    for name, value in kwargs.items():
+        if name not in names:
+            raise TypeError(f"forward() got an unexpected keyword argument '{name}'")
+        i = names.index(name)
+        if i < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{name}'")
+        placed += [_MISSING] * (i + 1 - len(placed))
+        placed[i] = value
+    for i, value in enumerate(placed):
+        if value is _MISSING:
+            raise TypeError(f"forward() missing required argument: '{names[i]}' (position {i})")
+    return tuple(placed)
 
 
 def _forward_then_setup_context(cls, ctx, *args):

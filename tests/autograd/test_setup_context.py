@@ -91,3 +91,60 @@ def test_the_base_setup_context_is_not_implemented(lib):
     L = importlib.import_module(lib)
     with pytest.raises(NotImplementedError, match="setup_context is not implemented"):
         L.autograd.Function.setup_context(None, (), None)
+
+
+def _keyword_functions(L):
+    class Scale(L.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, scale=2.0, shift=0.0):
+            ctx.scale = scale
+            return x * scale + shift
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * ctx.scale, None, None
+
+    class Product(L.autograd.Function):
+        @staticmethod
+        def forward(x, w=None, k=3):
+            return x * w * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(*inputs[:2])
+            ctx.k = inputs[2]
+            ctx.seen = (len(inputs), ctx.needs_input_grad)
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, w = ctx.saved_tensors
+            return grad * w * ctx.k, grad * x * ctx.k, None
+
+    return Scale, Product
+
+
+@pytest.mark.parametrize("call", [
+    "Scale.apply(x, scale=3.0)", "Scale.apply(x=x)", "Scale.apply(x, 1.5, shift=1.0)",
+    "Scale.apply(x, shift=1.0)", "Scale.apply(x, 2.0, scale=3.0)", "Scale.apply(x, foo=1)",
+    "Product.apply(x, w=w)", "Product.apply(x, k=2, w=w)", "Product.apply(x, foo=1)",
+])
+def test_apply_binds_keyword_arguments_as_torch(call):
+    import torch
+
+    import gpugrad
+
+    seen = []
+    for L in (torch, gpugrad):
+        Scale, Product = _keyword_functions(L)
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        w = L.tensor([3.0, -1.0], requires_grad=True)
+        try:
+            y = eval(call, {"Scale": Scale, "Product": Product, "x": x, "w": w})
+        except TypeError as err:
+            seen.append(str(err))
+            continue
+        y.sum().backward()
+        setup = getattr(y.grad_fn, "seen", None)
+        seen.append((y.tolist(), x.grad.tolist(), None if w.grad is None else w.grad.tolist(),
+                     len(y.grad_fn.next_functions), setup))
+    assert seen[1] == seen[0]
