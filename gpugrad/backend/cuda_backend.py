@@ -66,6 +66,13 @@ class CudaBackend(_Primitives, NumpyBackend):
             return cupy.matmul(a.astype(np.float32), b.astype(np.float32)).astype(a.dtype)
         return cupy.matmul(a, b)
 
+    def matmul_add(self, a, b, c):
+        """``a @ b + c``: cuBLAS's product (rounded to float16/bfloat16 before the add, where
+        PyTorch's fused bias rounds once: the results can differ there by an ulp)."""
+        out = self.matmul(a, b)
+        out += c
+        return out
+
     def matmul_accumulate(self, out, a, b) -> None:
         cuda_gemm.matmul_accumulate(out, a, b)
 

@@ -76,6 +76,17 @@ class NumpyBackend(ReduceTwins, IndexTwins, CrossEntropyTwins, LossTwins, OptimT
             return widened(self.matmul, a, b)
         return self.xp.matmul(a, b)
 
+    def matmul_add(self, a, b, c):
+        """``a @ b + c`` (``c`` broadcast to the product) rounded once: in float16 and bfloat16
+        the product and the sum are float32, as in PyTorch's ``addmm`` and ``linear``."""
+        if a.dtype.kind == "V" or a.dtype == np.float16:
+            wide = self.xp.matmul(a.astype(np.float32), b.astype(np.float32))
+            wide += c.astype(np.float32)
+            return wide.astype(a.dtype)
+        out = self.xp.matmul(a, b)
+        out += c
+        return out
+
     def matmul_accumulate(self, out, a, b) -> None:
         """``out += a @ b`` for 2-D operands, the product computed in ``out``'s dtype; a block
         of ``out``'s rows at a time, so no temporary as large as ``out`` exists."""

@@ -26,10 +26,10 @@ class Linear(Function):
         need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         ctx.save_for_backward(x if need_w else None, weight if need_x else None)
         ctx.x_shape = x._data.shape
-        out = x._backend.matmul(x._data, weight._data.T)
-        if bias is not None:
-            out += bias._data
-        return x._new(out)
+        backend = x._backend
+        if bias is None:
+            return x._new(backend.matmul(x._data, weight._data.T))
+        return x._new(backend.matmul_add(x._data, weight._data.T, bias._data))
 
     @staticmethod
     def backward(ctx, grad):

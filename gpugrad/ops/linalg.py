@@ -34,7 +34,13 @@ def _matmul_grads(m, g, a, b, need_a, need_b):
         return ga, gb
     if need_a:
         ga = m.matmul(g, b.mT)
-    if need_b:
+    if need_b and b.ndim == 2 and a.ndim > 2:
+        # A batch against one matrix: one product over the batch folded into rows, as PyTorch
+        # computes it (one GEMM, and rounded once in low precision, not once per batch entry
+        # and again by the broadcast sum)
+        k = a.shape[-1]
+        gb = m.matmul(a.reshape(-1, k).mT, g.reshape(-1, g.shape[-1]))
+    elif need_b:
         gb = m.matmul(a.mT, g)
     return ga, gb
 

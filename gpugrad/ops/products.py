@@ -124,9 +124,18 @@ class Vdot(MatMul):
 
 
 # ---------------------------------------------------------------------- beta * input + alpha * AB
-def _scaled_sum(input: Tensor, product: Tensor, beta, alpha) -> Tensor:
-    """``beta * input + alpha * product`` with ``input`` broadcast to ``product``'s shape; with
-    ``beta == 0`` the values of ``input`` (nan, inf) are ignored, as PyTorch does."""
+def _scaled_sum(input: Tensor, product_of, operands: tuple, beta, alpha,
+                fused: bool = True) -> Tensor:
+    """``beta * input + alpha * product_of(*operands)`` with ``input`` broadcast to the
+    product's shape; with ``beta == 0`` the values of ``input`` (nan, inf) are ignored, as
+    PyTorch does. ``fused`` (PyTorch's ``addmm``, ``addmv``, ``baddbmm``): in float16 and
+    bfloat16 all of it is computed in float32 and rounded once, as PyTorch's kernel rounds (the
+    gradients too: each is a float32 product or sum, rounded once by the casts' backward)."""
+    if fused and operands[0].dtype.name in ("float16", "bfloat16"):
+        dtype = operands[0].dtype
+        wide = [t.float() for t in operands]
+        return _scaled_sum(input.float(), product_of, wide, beta, alpha).to(dtype)
+    product = product_of(*operands)
     base = input.expand(product.shape)
     if not product.is_floating_point():
         beta, alpha = int(beta), int(alpha)
@@ -153,7 +162,7 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
             raise RuntimeError(f"{name} must be a matrix, got {t.ndim}-D tensor")
     _same_dtype(input, mat2, "self and mat2 must have the same dtype, but got {} and {}")
     _same_dtype(mat1, mat2, "mat1 and mat2 must have the same dtype, but got {} and {}")
-    return _scaled_sum(input, matmul(mat1, mat2), beta, alpha)
+    return _scaled_sum(input, matmul, (mat1, mat2), beta, alpha)
 
 
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -167,7 +176,7 @@ def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor
         raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.ndim else 1}), "
                            f"mat ({mat.shape[0]}x{mat.shape[1]}), vec ({vec.shape[0]})")
     _check_same("addmv", input, mat, vec)
-    return _scaled_sum(input, matmul(mat, vec), beta, alpha)
+    return _scaled_sum(input, matmul, (mat, vec), beta, alpha)
 
 
 def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -181,7 +190,14 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tenso
     if input.dtype.name == "bool":  # PyTorch: logical and, or
         product = outer(vec1, vec2) if alpha else outer(vec1, vec2).logical_and(False)
         return product if not beta else product.logical_or(input.expand(product.shape))
-    return _scaled_sum(input, outer(vec1, vec2), beta, alpha)
+    return _scaled_sum(input, _outer_product, (vec1, vec2), beta, alpha, fused=False)
+
+
+def _outer_product(vec1: Tensor, vec2: Tensor) -> Tensor:
+    """``outer`` as a matrix product (a column times a row): its gradients are the products
+    ``grad @ vec2`` and ``grad.T @ vec1``, rounded once, as PyTorch differentiates ``addr``
+    (``outer`` itself differentiates as the broadcast multiply it is)."""
+    return matmul(vec1.unsqueeze(1), vec2.unsqueeze(0))
 
 
 def _check_batches(fn: str, batch1: Tensor, batch2: Tensor) -> None:
@@ -204,7 +220,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
         check_tensor(t, "baddbmm", name)
     _check_batches("baddbmm", batch1, batch2)
     _same_dtype(input, batch1, "expected scalar type {1} but found {0}")
-    return _scaled_sum(input, matmul(batch1, batch2), beta, alpha)
+    return _scaled_sum(input, matmul, (batch1, batch2), beta, alpha)
 
 
 def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
@@ -216,8 +232,8 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) ->
     _same_dtype(input, batch1, "expected scalar type {1} but found {0}")
     b, n, k = batch1.shape
     p = batch2.shape[2]
-    product = matmul(batch1.permute(1, 0, 2).reshape(n, b * k), batch2.reshape(b * k, p))
-    return _scaled_sum(input, product, beta, alpha)
+    return _scaled_sum(input, matmul, (batch1.permute(1, 0, 2).reshape(n, b * k),
+                                       batch2.reshape(b * k, p)), beta, alpha, fused=False)
 
 
 def _inplace(fn):
