@@ -44,9 +44,9 @@ F_BUILTIN = {"cosine_similarity", "pairwise_distance"}
 # Reductions whose PyTorch overloads take ``keepdim`` only with a ``dim`` (``x.sum(keepdim=True)``
 # is a TypeError there, not a full reduction that keeps its dims), and those that refuse
 # ``dim=None`` (their dim overload takes only the type named). Functions and Tensor methods.
-KEEPDIM_NEEDS_DIM = {"sum", "mean", "prod", "max", "min", "median", "nanmedian"}
-DIM_TYPE = {"prod": "int", "max": "int", "min": "int", "median": "int", "nanmedian": "int",
-            "logsumexp": "tuple of ints"}
+# (``max`` and ``min`` sort out their three overloads themselves: ``ops/minmax.py``.)
+KEEPDIM_NEEDS_DIM = {"sum", "mean", "prod", "median", "nanmedian"}
+DIM_TYPE = {"prod": "int", "median": "int", "nanmedian": "int", "logsumexp": "tuple of ints"}
 _MISSING = object()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 import sys
 
 import numpy as np
@@ -109,10 +110,26 @@ def data_as(x, np_dtype):
     return x
 
 
+def int_arg(value, fn: str, name: str) -> int:
+    """``value`` where PyTorch's ``fn`` takes the int argument ``name``: an int, a NumPy
+    integer, or an integer tensor of one element (read through ``__index__``, as PyTorch reads
+    it: ``x.topk(min(100, keep.sum()))``); anything else is PyTorch's TypeError."""
+    if value.__class__ is int:
+        return value
+    if not isinstance(value, bool):
+        try:
+            return operator.index(value)
+        except (TypeError, RuntimeError):
+            pass
+    raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(value).__name__}")
+
+
 def wrap_dim(dim, ndim: int) -> int:
     if dim.__class__ is int and 0 <= dim < ndim:  # the common case, checked by the rule below
         return dim
     lo, hi = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if isinstance(dim, Tensor) and not dim._data.ndim and dim._data.dtype.kind in "iu":
+        dim = operator.index(dim)  # (a 0-d integer tensor: PyTorch reads its value)
     if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")
     if dim < lo or dim > hi:

@@ -137,14 +137,18 @@ def _check_dim_size(name: str, input: Tensor, shown_dim, axis: int) -> None:
         raise IndexError(f"{name}(): Expected reduction dim {shown_dim} to have non-zero size.")
 
 
-def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
-    if dim.__class__ is not int and isinstance(dim, Tensor):  # max(input, other): elementwise
-        return binary(input, dim)
-    if dim is None:
+def _select(name, full_cls, dim_cls, binary, input, given, keepdim, dim, other):
+    if given.__class__ is int and dim is _NO_ARG and other is None:  # max(x, 1): no doubt
+        keepdim = bool(keepdim)
+    else:
+        given, keepdim, other = _overload(name, given, keepdim, dim, other)
+        if other is not None:  # max(input, other): elementwise
+            return binary(input, other)
+    if given is _NO_ARG:
         _check_numel(name, input)
         return full_cls.apply(input, None, False)
     shape = input._data.shape
-    axis = wrap_dim(dim, len(shape))
+    axis = wrap_dim(given, len(shape))
     _check_dim_size(name, input, axis, axis)
     data, backend = input._data, input._backend
     if shape:
@@ -157,16 +161,48 @@ def _select(name, full_cls, dim_cls, binary, input, dim, keepdim):
     return _new_tuple(dim_cls.result, (values, indices))
 
 
-def max(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+_NO_ARG = object()  # (an argument not given: PyTorch refuses an explicit None dim)
+
+
+def _overload(name: str, given, keepdim, dim, other) -> tuple:
+    """Which of PyTorch's ``max(input)``, ``max(input, dim, keepdim=False)`` and
+    ``max(input, other)`` a call is: ``(dim, keepdim, other)`` (``dim`` is ``_NO_ARG`` for the
+    first). A tensor in second place is ``other``, unless ``keepdim`` is given (then it is a
+    0-d integer ``dim``); ``dim=`` is always a dim."""
+    if dim is not _NO_ARG:
+        if given is not _NO_ARG or other is not None:
+            raise _invalid(name)
+        given = dim
+    elif isinstance(given, Tensor) and keepdim is None:
+        given, other = _NO_ARG, given
+    if other is not None:
+        if given is not _NO_ARG or keepdim is not None:
+            raise _invalid(name)
+        return _NO_ARG, False, other
+    if given is None:
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
+    if given is _NO_ARG and keepdim is not None:
+        raise _invalid(name)
+    return given, bool(keepdim), None
+
+
+def _invalid(name: str) -> TypeError:
+    return TypeError(f"{name}() received an invalid combination of arguments: expected one of "
+                     f"({name}(input), {name}(input, dim, keepdim=False), {name}(input, other))")
+
+
+def max(input: Tensor, _dim_or_other=_NO_ARG, keepdim: bool | None = None, *,  # noqa: A001
+        dim=_NO_ARG, other=None):
     """The largest element; or along ``dim``, ``(values, indices)`` of the largest elements;
-    or, given a tensor as second argument, the elementwise ``maximum``."""
-    return _select("max", MaxAll, MaxDim, maximum, input, dim, keepdim)
+    or, given a tensor ``other`` (second, or by keyword), the elementwise ``maximum``."""
+    return _select("max", MaxAll, MaxDim, maximum, input, _dim_or_other, keepdim, dim, other)
 
 
-def min(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def min(input: Tensor, _dim_or_other=_NO_ARG, keepdim: bool | None = None, *,  # noqa: A001
+        dim=_NO_ARG, other=None):
     """The smallest element; or along ``dim``, ``(values, indices)`` of the smallest elements;
-    or, given a tensor as second argument, the elementwise ``minimum``."""
-    return _select("min", MinAll, MinDim, minimum, input, dim, keepdim)
+    or, given a tensor ``other`` (second, or by keyword), the elementwise ``minimum``."""
+    return _select("min", MinAll, MinDim, minimum, input, _dim_or_other, keepdim, dim, other)
 
 
 def _extreme(name: str, cls, input: Tensor, dim, keepdim: bool) -> Tensor:

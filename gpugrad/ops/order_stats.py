@@ -17,7 +17,7 @@ from .. import _capture
 from .._dtype import FLOAT_KINDS
 from ..autograd.function import Function
 from ._return_types import result, return_types
-from ._util import Tensor, check_tensor, wrap_dim
+from ._util import Tensor, check_tensor, int_arg, wrap_dim
 from .indexing import Gather, ScatterAdd
 from .scans import scan_last
 from .sorting import _order
@@ -179,8 +179,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):
     """``(values, indices)`` of the ``k``-th smallest element (1-based) along ``dim``; NaN
     counts as the largest value."""
     check_tensor(input, "kthvalue")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
-        raise TypeError(f"kthvalue(): argument 'k' must be int, not {type(k).__name__}")
+    k = int_arg(k, "kthvalue", "k")
     _check_dtype("kthvalue", input)
     axis = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[axis] if input._data.ndim else 1

@@ -12,6 +12,7 @@ from ._util import (
     Tensor,
     data_as,
     float_result,
+    int_arg,
     math_ns,
     result_dtype,
     scalar_or_tensor,
@@ -212,9 +213,7 @@ def _triangle_op(input: Tensor, diagonal, upper: bool) -> Tensor:
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input._data.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-    if not isinstance(diagonal, int) or isinstance(diagonal, bool):
-        raise TypeError(f"{name}(): argument 'diagonal' must be int, not "
-                        f"{type(diagonal).__name__}")
+    diagonal = int_arg(diagonal, name, "diagonal")
     return (Triu if upper else Triangle).apply(input, diagonal, upper)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._return_types import result, return_types
-from ._util import Tensor, check_tensor, wrap_dim
+from ._util import Tensor, check_tensor, int_arg, wrap_dim
 from .indexing import Gather
 
 __all__ = ["sort", "argsort", "topk", "msort"]
@@ -87,8 +87,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """The ``k`` largest (or, with ``largest=False``, smallest) entries along ``dim``:
     ``(values, indices)``, always in sorted order (which ``sorted=False`` also allows)."""
     check_tensor(input, "topk")
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
-        raise TypeError(f"topk(): argument 'k' must be int, not {type(k).__name__}")
+    k = int_arg(k, "topk", "k")
     data = input._data
     axis = wrap_dim(dim, data.ndim)
     if data.dtype.kind == "b":

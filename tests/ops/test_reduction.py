@@ -406,3 +406,51 @@ def test_return_types_print_and_unpack_as_torch():
         ours, theirs = call(gpugrad, gpugrad.tensor(x)), call(torch, torch.tensor(x))
         assert repr(ours).replace("gpugrad.", "torch.") == repr(theirs)
         assert isinstance(ours, getattr(gpugrad.return_types, name))
+
+
+MAX_CALLS = [
+    "x.max(dim=t)", "L.max(x, t, keepdim=True)", "L.max(x, other=y)", "x.max(other=y)",
+    "L.max(x, 1, dim=1)", "L.max(x, other=y, dim=1)", "L.max(x, y, True)", "x.max(t)",
+    "L.max(x, 1, True)", "L.max(x, keepdim=True)", "L.max(x, t.float())", "x.min(1)", "x.min()",
+    "x.min(dim=0, keepdim=True)", "L.min(x, 1, False)", "L.min(x, other=y)", "x.max(None)",
+    "x.max(dim=None)", "L.max(x, None, True)", "x.max(axis=1)", "x.max(1, keepdims=True)",
+    "x.max(axis=1, dim=1)", "x.max(keepdims=True)", "x.max(None, keepdim=True)",
+    "L.max(x, y, out=L.empty(0))",
+]
+
+
+@pytest.mark.parametrize("call", MAX_CALLS)
+def test_max_and_min_tell_their_overloads_apart_as_torch(call):
+    seen = []
+    for L in (torch, gpugrad):
+        x, y = L.tensor([[1.0, 5, 2], [0, 3, 4]]), L.full((2, 3), 2.0)
+        try:
+            r = eval(call, {"L": L, "x": x, "y": y, "t": L.tensor(1)})
+        except TypeError:
+            seen.append("TypeError")
+            continue
+        seen.append((r.values.tolist(), r.indices.tolist()) if isinstance(r, tuple)
+                    else r.tolist())
+    assert seen[1] == seen[0]
+
+
+INT_ARGUMENTS = [
+    "s.topk(min(100, (s > 0.4).sum()))", "s.topk(L.tensor([2]))", "x.sum(L.tensor(1))",
+    "x.unsqueeze(L.tensor(0))", "x.cumsum(L.tensor(0))", "x.transpose(L.tensor(0), 1)",
+    "x.kthvalue(L.tensor(2))", "x.tril(L.tensor(-1))", "x.argmax(dim=L.tensor(1))",
+    "x.softmax(L.tensor(1))", "x.unsqueeze(L.tensor([0]))", "x.topk(L.tensor(1.0))",
+]
+
+
+@pytest.mark.parametrize("call", INT_ARGUMENTS)
+def test_integer_tensors_are_taken_for_int_arguments_as_torch(call):
+    seen = []
+    for L in (torch, gpugrad):
+        x, s = L.tensor([[1.0, 5, 2], [0, 3, 4]]), L.tensor([0.3, 0.9, 0.1, 0.8, 0.5])
+        try:
+            r = eval(call, {"L": L, "x": x, "s": s})
+        except TypeError:
+            seen.append("TypeError")
+            continue
+        seen.append([t.tolist() for t in r] if isinstance(r, tuple) else r.tolist())
+    assert seen[1] == seen[0]
