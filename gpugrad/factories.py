@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -205,17 +206,30 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if (end - start) * step < 0 and end != start:
-        raise RuntimeError(
-            f"upper bound and larger bound inconsistent with step sign: start={start}, "
-            f"end={end}, step={step}"
-        )
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(x, float) for x in (start, end, step))
         dtype = dt.get_default_dtype() if is_float else dt.int64
     d = dt.to_dtype(dtype)
     backend = _backend_for(device)
-    data = np.arange(start, end, step, dtype=np.float64 if d.is_floating_point else np.int64)
+    if d.is_floating_point or d.is_complex:
+        data = np.arange(start, end, step, dtype=np.float64)
+    else:
+        data = _integer_arange(start, end, step, d)
     return _finish(backend.asarray(data.astype(d.np)), backend, requires_grad)
+
+
+def _integer_arange(start, end, step, d) -> np.ndarray:
+    """An integer ``arange`` from bounds that may be floats, as PyTorch's kernel counts it:
+    int64 truncates all three first; the narrower integers count the values from the float
+    bounds and step from the truncated start by the truncated step."""
+    if d.name == "int64" or not any(isinstance(x, float) for x in (start, end, step)):
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+        return np.arange(start, end, step, dtype=np.int64)
+    size = max(0, math.ceil((end - start) / step))
+    return int(start) + int(step) * np.arange(size, dtype=np.int64)
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,

@@ -330,3 +330,21 @@ def test_linspace_values_are_torchs_bit_for_bit(dtype):
             want = torch.linspace(start, end, steps, dtype=getattr(torch, dtype))
             got = gpugrad.linspace(start, end, steps, dtype=getattr(gpugrad, dtype))
             assert np.array_equal(got.float().numpy(), want.float().numpy()), (steps, start, end)
+
+
+ARANGE_CASES = [(0.5, 3.7, 1), (1.7, 5.0, 1.5), (0.5, 3.2, 0.9), (3.7, 0.5, -1), (5.0, 1.7, -1.5),
+                (0, 5, 2.5), (-2.5, 2.5, 1.0), (0.2, 0.9, 0.3), (1, 10, 3.5), (10, 0, -3), (1, 0),
+                (0, 5, -1), (0.0, 1.0, 0.0)]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "uint8", "float32", None])
+@pytest.mark.parametrize("bounds", ARANGE_CASES)
+def test_arange_counts_and_fails_as_torch(bounds, dtype):
+    seen = []
+    for L in (torch, gpugrad):
+        try:
+            t = L.arange(*bounds, dtype=None if dtype is None else getattr(L, dtype))
+            seen.append((t.tolist(), str(t.dtype).split(".")[1]))
+        except (RuntimeError, ValueError) as err:
+            seen.append((type(err), str(err)))
+    assert seen[1] == seen[0]
