@@ -228,6 +228,10 @@ def from_numpy_dtype(np_dtype) -> dtype:
             if d._gate.hooks is not None and d._np == np_dtype:
                 d.np  # noqa: B018 - the first use: runs the hooks, adds them to _FROM_NP
                 return d
+        if isinstance(np_dtype, np.dtype) and not np_dtype.isnative:
+            raise ValueError("given numpy array has byte order different from the native byte "
+                             "order. Conversion between byte orders is currently not "
+                             "supported.") from None
         raise TypeError(
             f"can't convert array of type {np_dtype}: gpugrad supports "
             + ", ".join(d.name for d in _ALL)

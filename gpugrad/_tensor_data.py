@@ -37,6 +37,8 @@ def _host_array(data, int64_target: bool = False):
     if isinstance(data, Tensor):
         return data._backend.to_numpy(data._data), False
     if isinstance(data, np.ndarray):
+        if not data.dtype.isnative:
+            dt.from_numpy_dtype(data.dtype)  # (PyTorch's ValueError for the other byte order)
         return data, False
     if isinstance(data, np.generic):
         return np.asarray(data), False

@@ -348,3 +348,12 @@ def test_arange_counts_and_fails_as_torch(bounds, dtype):
         except (RuntimeError, ValueError) as err:
             seen.append((type(err), str(err)))
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("make", ["from_numpy", "as_tensor", "tensor"])
+def test_arrays_of_the_other_byte_order_are_refused_as_torch(make):
+    big_endian = np.arange(3, dtype=">f4")
+    for L in (torch, gpugrad):
+        with pytest.raises(ValueError, match="byte order different from the native"):
+            getattr(L, make)(big_endian)
+        assert getattr(L, make)(np.arange(3, dtype=">i1")).tolist() == [0, 1, 2]

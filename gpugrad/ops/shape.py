@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from .. import _dtype as dt
+from .._warnings import warn_user, warn_user_once
 from ..autograd.function import ViewFunction
 from ..autograd.views import track
 from ._shape_args import _expanded_shape, _resolve_shape, _shape_args, _viewable
@@ -232,8 +233,20 @@ def t(input: Tensor) -> Tensor:
     return track(T.apply(input, 0, 1), input)
 
 
+_T_DEPRECATED = (
+    "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+    "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+    "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a "
+    "tensor.")
+
+
 def _T(self: Tensor) -> Tensor:
     n = self._data.ndim
+    if n > 2:
+        warn_user(_T_DEPRECATED)
+    elif n == 0:
+        warn_user_once("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                       "these cases.")
     return permute(self, tuple(range(n - 1, -1, -1))) if n >= 2 else transpose(self, 0, 0)
 
 

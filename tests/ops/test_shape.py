@@ -131,3 +131,14 @@ def test_split_with_sizes_error_names_the_dim_as_given(dim):
             lib.split(lib.ones(2, 5), [2, 2], dim=dim)
         messages.append(str(err.value))
     assert messages[1] == messages[0]
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (2, 3), (3,)])  # (0-d: PyTorch warns once)
+def test_T_warns_beyond_two_dims_as_torch(shape):
+    seen = []
+    for L in (torch, gpugrad):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = L.ones(shape).T
+        seen.append((tuple(out.shape), [str(w.message).split(" (Triggered")[0] for w in caught]))
+    assert seen[1] == seen[0]
