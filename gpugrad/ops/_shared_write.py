@@ -11,6 +11,7 @@ Recorded, the write is a ``CopySlices`` whose backward refuses, as PyTorch's doe
 
 from __future__ import annotations
 
+from .. import _dtype as dt
 from .._warnings import warn_user
 from ..autograd.views import view_info
 from ._index_key import region
@@ -103,3 +104,12 @@ def fill_where(self: Tensor, mask: Tensor, value, node=SharedCopySlices, warn=No
     xp = self._backend.xp
     key = ((), (xp.broadcast_to(mask._data, self._data.shape),))
     return put_at(self, key, value, node, warn=warn)
+
+
+def check_values_dtype(input: Tensor, values: Tensor) -> None:
+    """PyTorch's refusal of an index write (``index_put_``, ``x[idx] = v`` with an advanced
+    index) whose values are a tensor of another dtype."""
+    if values._data.dtype != input._data.dtype:
+        names = [dt.SCALAR_TYPE_NAMES[t.dtype.name] for t in (input, values)]
+        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                           f"{names[0]} for the destination and {names[1]} for the source.")

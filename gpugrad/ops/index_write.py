@@ -20,7 +20,7 @@ import numpy as np
 from ..autograd.function import Function
 from ._index_key import normalize_key, region
 from ._inplace_graph import shares_elements
-from ._shared_write import put_at
+from ._shared_write import check_values_dtype, put_at
 from ._util import Tensor, check_range, check_tensor, math_ns, wrap_dim
 from .indexing import Index, _check_mask, _index_tensor, index_select
 from .inplace import _apply
@@ -167,13 +167,6 @@ class IndexPut(Function):
         return gx, gvalues, None, None
 
 
-def _check_values_dtype(input: Tensor, values: Tensor) -> None:
-    if values._data.dtype != input._data.dtype:
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{_torch_name(input)} for the destination and {_torch_name(values)} "
-                           "for the source.")
-
-
 def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
     """Out-of-place ``input[indices] = values`` (``indices`` a tuple of index tensors);
     with ``accumulate``, ``values`` are added, repeated indices adding up."""
@@ -182,7 +175,7 @@ def index_put(input: Tensor, indices, values: Tensor, accumulate: bool = False) 
     if not isinstance(indices, (tuple, list)):
         raise TypeError("index_put(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
-    _check_values_dtype(input, values)
+    check_values_dtype(input, values)
     basic, advanced = normalize_key(input, tuple(indices))
     if advanced is None:
         advanced = ()
@@ -290,7 +283,7 @@ def index_put_(input: Tensor, indices, values: Tensor, accumulate: bool = False)
     """In-place ``index_put``: ``input[indices] = values`` (or ``+=`` with ``accumulate``)."""
     if input._base is not None and shares_elements(input._data):  # PyTorch writes through
         check_tensor(values, "index_put", "values")
-        _check_values_dtype(input, values)
+        check_values_dtype(input, values)
         return put_at(input, normalize_key(input, tuple(indices)), values, accumulate=accumulate,
                       warn=("index_put_", "tensor[indices] = tensor"))
     return _apply(input, lambda s: index_put(s, indices, values, accumulate), (values,))

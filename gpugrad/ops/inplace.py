@@ -43,7 +43,14 @@ from ._inplace_graph import (
     same_layout,
     shares_elements,
 )
-from ._shared_write import fill_where, put_at, root_of, write_at, writes_directly
+from ._shared_write import (
+    check_values_dtype,
+    fill_where,
+    put_at,
+    root_of,
+    write_at,
+    writes_directly,
+)
 from ._util import (
     Tensor,
     data_as,
@@ -323,6 +330,8 @@ def setitem(self: Tensor, key, value) -> None:
     shape, cast to ``self``'s dtype) in place; differentiable w.r.t. ``value`` and the rest of
     ``self``."""
     basic, advanced = normalize_key(self, key)
+    if advanced is not None and isinstance(value, Tensor):
+        check_values_dtype(self, value)
     value = _as_value(self, value)
     xp = self._backend.xp
     target = region(self._data, basic)

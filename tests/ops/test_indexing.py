@@ -251,3 +251,25 @@ def test_gather_refuses_sparse_gradients():
     with pytest.raises(NotImplementedError, match="sparse_grad"):
         x.gather(1, index, sparse_grad=True)
     assert gpugrad.gather(x, 1, index, sparse_grad=False).tolist() == [[1.0, 1.0]]
+
+
+@pytest.mark.parametrize("key,value", [
+    ("L.tensor([0, 2])", "L.ones(2, 2, dtype=L.float64)"), ("[0, 2]", "L.ones(2, 2, dtype=L.long)"),
+    ("L.tensor([True, False, True])", "L.ones(2, 2, dtype=L.float64)"),
+    ("(L.tensor([0, 2]), slice(None))", "L.ones(2, 2, dtype=L.float16)"),
+    ("L.tensor([0, 2])", "L.tensor(1.0, dtype=L.float64)"),
+    ("(0, L.tensor([1]))", "L.ones(1).double()"),
+    ("L.tensor([0, 2])", "2"), ("L.tensor([0, 2])", "2.5"), ("L.tensor([0, 2])", "L.ones(2, 2)"),
+    ("0", "L.ones(2, dtype=L.float64)"), ("slice(0, 2)", "L.ones(2, 2, dtype=L.float64)"),
+    ("(L.tensor(0), 1)", "L.tensor(3.0, dtype=L.float64)"),
+])
+def test_index_writes_of_another_dtype_as_torch(key, value):
+    seen = []
+    for L in (torch, gpugrad):
+        p = L.zeros(3, 2)
+        try:
+            exec(f"p[{key}] = {value}", {"L": L, "p": p})
+            seen.append(p.tolist())
+        except RuntimeError as err:
+            seen.append(str(err))
+    assert seen[1] == seen[0]
