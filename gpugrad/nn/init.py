@@ -13,6 +13,7 @@ import numpy as np
 
 from .._generator import rng_for
 from ..autograd.grad_mode import no_grad
+from ..ops.random import check_normal, check_uniform
 from ..tensor import Tensor
 
 __all__ = [
@@ -82,17 +83,21 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn uniformly from [a, b)."""
+    check_uniform(tensor, a, b)
     return _write(tensor, a + (b - a) * _random(tensor, "uniform", generator, "uniform_"))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with values drawn from N(mean, std^2)."""
+    check_normal(tensor, std)
     return _write(tensor, mean + std * _random(tensor, "normal", generator, "normal_"))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
     """Fill with N(mean, std^2) values redrawn until they fall in [a, b]."""
+    check_normal(tensor, 0.0)  # (PyTorch's kernel check; a negative std draws as its absolute)
+    check_uniform(tensor, a, b)
     xp = tensor._backend.xp
     values = mean + std * _random(tensor, "normal", generator, "trunc_normal_")
     outside = (values < a) | (values > b)

@@ -72,25 +72,36 @@ def _continuous(self: Tensor, fn: str, kernel: str | None = None) -> None:
     raise NotImplementedError(f'"{kernel}" not implemented for {name!r}')
 
 
+def check_uniform(self: Tensor, low, high) -> None:
+    """PyTorch's checks of a uniform fill of ``self`` on ``[low, high)`` (``uniform_``,
+    ``nn.init.uniform_``)."""
+    _continuous(self, "uniform", "check_uniform_bounds")
+    if low > high:
+        raise RuntimeError(
+            f"uniform_ expects to return a [from, to) range, but found from={low:g} > "
+            f"to={high:g}")
+
+
+def check_normal(self: Tensor, std) -> None:
+    """PyTorch's checks of a normal fill of ``self`` (``normal_``, ``nn.init.normal_``)."""
+    _continuous(self, "normal", "normal_kernel_cpu")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+
+
 def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None, **kwargs) -> Tensor:
     """Fill with samples of the uniform distribution on ``[from, to)``."""
     low, high = kwargs.pop("from", a), kwargs.pop("to", b)
     if kwargs:
         raise TypeError(f"uniform_() got unexpected keyword arguments {sorted(kwargs)}")
-    _continuous(self, "uniform", "check_uniform_bounds")
-    if low > high:
-        raise RuntimeError(
-            f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}"
-        )
+    check_uniform(self, low, high)
     u = _uniform(self, generator, "uniform_")
     return _fill(self, u * (high - low) + low, UniformBackward)
 
 
 def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with samples of the normal distribution N(``mean``, ``std``²)."""
-    _continuous(self, "normal", "normal_kernel_cpu")
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    check_normal(self, std)
     return _fill(self, _gaussian(self, generator, "normal_") * std + mean, NormalBackward)
 
 

@@ -66,3 +66,20 @@ def test_deprecated_aliases_warn_and_fill(name):
         with pytest.warns(FutureWarning, match=f"`nn.init.{name}` is now deprecated"):
             out = getattr(m.nn.init, name)(t, *args)
         assert out is t
+
+
+@pytest.mark.parametrize("call", [
+    "L.nn.init.uniform_(L.empty(3), 1.5, 0)", "L.nn.init.normal_(L.empty(3), std=-1.0)",
+    "L.nn.init.uniform_(L.zeros(3, dtype=L.int64))", "L.nn.init.normal_(L.zeros(3, dtype=L.int64))",
+    "L.nn.init.trunc_normal_(L.empty(3), a=2, b=1)",
+    "L.nn.init.trunc_normal_(L.zeros(3, dtype=L.int64))",
+    "L.outer(L.ones(2, 2), L.ones(2))", "L.outer(L.tensor(2.0), L.ones(2))",
+    "L.ger(L.ones(2), L.ones(2, 1))", "L.outer(L.ones(2), 3)",
+])
+def test_fills_and_outer_check_their_arguments_as_torch(call):
+    seen = []
+    for L in (torch, gpugrad):
+        with pytest.raises((RuntimeError, NotImplementedError, TypeError)) as err:
+            eval(call, {"L": L})
+        seen.append((err.type, str(err.value)))
+    assert seen[1] == seen[0]
