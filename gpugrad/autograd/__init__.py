@@ -169,6 +169,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             raise RuntimeError(
                 "materialize_grads cannot be used when the given input is a GradientEdge")
         inputs = _inputs_at_edges(inputs)
+    if not is_grads_batched:  # (the outputs and their gradients first, as PyTorch checks)
+        seeds, ones = _seed_grads(outputs, grads, create_graph)
     for t in inputs:
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs must be Tensors, got {type(t).__name__}")
@@ -181,7 +183,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
     if is_grads_batched:
         return _batched_grad(outputs, inputs, grads, retain_graph, create_graph, allow_unused,
                              materialize_grads)
-    seeds, ones = _seed_grads(outputs, grads, create_graph)
     result = run_backward(outputs, seeds, retain_graph, create_graph, inputs=inputs,
                           accumulate=False, allow_unused=allow_unused, unit_seeds=ones)
     if materialize_grads:

@@ -148,7 +148,8 @@ def wrap_dims(dim, ndim: int):
             return None
         dims = tuple(wrap_dim(d, ndim) for d in dim)
         if len(set(dims)) != len(dims):
-            raise RuntimeError(f"dim {dims} appears multiple times in the list of dims")
+            repeated = next(d for i, d in enumerate(dims) if d in dims[:i])
+            raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
         return tuple(sorted(dims)) if ndim else None
     return (wrap_dim(dim, ndim),) if ndim else None
 

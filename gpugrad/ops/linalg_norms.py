@@ -42,10 +42,11 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def _matrix_dims(A, dim, fn):
     if not (isinstance(dim, (tuple, list)) and len(dim) == 2):
-        raise RuntimeError(f"{fn}: dim must be a 2-tuple. Got {dim}")
+        shown = " ".join(map(str, dim)) if isinstance(dim, (tuple, list)) else dim
+        raise RuntimeError(f"{fn}: dim must be a 2-tuple. Got {shown}")
     d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
     if d0 == d1:
-        raise RuntimeError(f"{fn}: dims must be different. Got ({dim[0]}, {dim[1]})")
+        raise RuntimeError(f"{fn}: dims must be different. Got ({d0}, {d1})")
     return d0, d1
 
 

@@ -239,7 +239,8 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
         if p == "nuc":
             from .linalg_norms import matrix_norm
 
-            return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
+            dims = tuple(range(input.ndim)) if dim is None else dim  # (all: must be two)
+            return matrix_norm(input, "nuc", dims, keepdim)
         if p != "fro":
             raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
         if isinstance(dim, (tuple, list)) and len(dim) > 2:

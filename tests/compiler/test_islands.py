@@ -89,7 +89,7 @@ def test_index_checks_replay_for_new_batches_and_raise_at_a_bad_one():
     assert run.fn.stats.replays == 4, run.fn.stats
     bad_tokens = calls[0][0].clone()
     bad_tokens[1, 2] = 23
-    with pytest.raises(IndexError, match="index 23 is out of range for an embedding of 20 rows"):
+    with pytest.raises(IndexError, match="index out of range in self"):  # (the new index)
         run.fn(bad_tokens, *calls[0][1:])
 
 

@@ -124,6 +124,22 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
     return out if batched else out.squeeze(0)
 
 
+def _check_groups(weight: Tensor, groups) -> None:
+    """PyTorch's checks of ``groups`` against the weight's output channels."""
+    if not isinstance(groups, int) or groups < 1:
+        raise RuntimeError("non-positive groups is not supported")
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size [{list(weight.shape)}] "
+                           "instead")
+
+
+def invalid_padding(padding: str) -> RuntimeError:
+    """PyTorch's error for a functional convolution's padding string other than ``'same'`` and
+    ``'valid'`` (the modules refuse one at construction, with a ValueError)."""
+    return RuntimeError(f"Invalid padding string: '{padding}'")
+
+
 def _conv_pads(padding, hw, kernel, dilation, stride) -> tuple:
     """(before, after) per dim for an int/tuple padding, ``'valid'`` or ``'same'`` (extra
     padding at the end when the total is odd, as PyTorch)."""
@@ -131,8 +147,7 @@ def _conv_pads(padding, hw, kernel, dilation, stride) -> tuple:
         if padding == "valid":
             return (0, 0) * len(kernel)
         if padding != "same":
-            raise ValueError(f"Invalid padding string '{padding}', should be one of "
-                             "{'valid', 'same'}")
+            raise invalid_padding(padding)
         if any(s != 1 for s in stride):
             raise ValueError("padding='same' is not supported for strided convolutions")
         pads = []
@@ -160,9 +175,7 @@ def _conv(input: Tensor, weight: Tensor, bias, stride, padding, dilation, groups
         )
     x = input if batched else input.unsqueeze(0)
     out_ch, in_per_group, *kernel = weight.shape
-    if not isinstance(groups, int) or groups < 1 or out_ch % groups:
-        raise RuntimeError(f"{fn}: groups must be a positive divisor of the {out_ch} output "
-                           f"channels, got {groups}")
+    _check_groups(weight, groups)
     _check_channels(x, weight, groups)
     check_dtypes(input, weight, bias)
     if bias is not None and tuple(bias.shape) != (out_ch,):
@@ -229,11 +242,13 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
             f"{list(input.shape)} and weight of shape {list(weight.shape)}"
         )
     stride2, dilation2 = (1, _single(stride, "stride")), (1, _single(dilation, "dilation"))
+    if isinstance(padding, str) and padding not in ("same", "valid"):
+        raise invalid_padding(padding)
     pad2 = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
     # PyTorch's errors name the 1-D shapes (the 2-D convolution below would name its own)
     x = input if input.dim() == 3 else input.unsqueeze(0)
-    if isinstance(groups, int) and groups >= 1 and weight.shape[0] % groups == 0:
-        _check_channels(x, weight, groups)
+    _check_groups(weight, groups)
+    _check_channels(x, weight, groups)
     if padding != "same" and isinstance(dilation2[1], int):
         padded = x.shape[-1] + (0 if padding == "valid" else 2 * pad2[1])
         reach = dilation2[1] * (weight.shape[-1] - 1) + 1

@@ -138,8 +138,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         padding_idx %= num
     idx = input._data
     check_range(idx, 0, num, lambda v: IndexError(  # a host check, as PyTorch's CPU kernel
-        f"index {v} is out of range for an embedding of {num} rows (valid indices are "
-        f"0..{num - 1})"))
+        "index out of range in self"))
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return (EmbeddingSparse if sparse else Embedding).apply(weight, input, padding_idx,

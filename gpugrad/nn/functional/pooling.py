@@ -25,15 +25,28 @@ def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilatio
     stride = kernel if stride is None or stride == [] else _ntuple(stride, "stride", dims)
     padding, dilation = _ntuple(padding, "padding", dims), _ntuple(dilation, "dilation", dims)
     if any(2 * p > k for p, k in zip(padding, kernel)):
-        raise RuntimeError(
-            f"pad should be at most half of effective kernel size, but got pad={padding}, "
-            f"kernel_size={kernel} and dilation={dilation}"
-        )
+        raise _too_much_padding(fn, padding, kernel, dilation)
     hw = input.shape[2:]
     extra = (_ceil_extra(n, k, d, p, s) for n, k, d, p, s in
              zip(hw, kernel, dilation, padding, stride)) if ceil_mode else (0,) * dims
     pads = tuple(q for p, e in zip(padding, extra) for q in (p, p + e))
     return Geometry(hw, kernel, dilation, pads, stride)
+
+
+def _too_much_padding(fn: str, padding, kernel, dilation) -> RuntimeError:
+    """PyTorch's error for padding over half a kernel: for a dilated max pooling, every dim's
+    values in the order its C++ check prints them; otherwise the first dim that fails."""
+    if fn.startswith("max_pool") and any(d != 1 for d in dilation):
+        if len(kernel) == 2:
+            (ph, pw), (kh, kw) = padding, kernel
+            return RuntimeError(f"pad should be smaller than or equal to half of kernel size, "
+                                f"but got padW = {pw}, padH = {ph}, kW = {kw}, kH = {kh}")
+        (pt, ph, pw), (kt, kh, kw) = padding, kernel
+        return RuntimeError(f"pad should be smaller than or equal to half of kernel size, but "
+                            f"got kT: {kt} kW: {kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}")
+    p, k, d = next((p, k, d) for p, k, d in zip(padding, kernel, dilation) if 2 * p > k)
+    return RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                        f"kernel_size={k} and dilation={d}")
 
 
 def _ceil_extra(size: int, kernel: int, dilation: int, pad: int, stride: int) -> int:
@@ -156,6 +169,9 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """The maximum of each window of ``input`` (N, C, L) or (C, L)."""
     kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
+    if 2 * padding[1] > kernel[1]:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "
+                           f"got padding={padding[1]} and kernel_size={kernel[1]}")
     out = max_pool2d(_as_image(input, "max_pool1d"), kernel, stride, padding, dilation,
                      ceil_mode, return_indices)
     return (out[0].squeeze(-2), out[1].squeeze(-2)) if return_indices else out.squeeze(-2)

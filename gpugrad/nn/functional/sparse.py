@@ -103,9 +103,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             raise RuntimeError(f"padding_idx must be within the number of embeddings, -{num} "
                                f"through {num - 1}, but got {padding_idx}")
         padding_idx %= num
-    check_range(idx, 0, num, lambda v: IndexError(  # a host check, as PyTorch's CPU kernel
-        f"index {v} is out of range for an embedding of {num} rows (valid indices are "
-        f"0..{num - 1})"))
+    check_range(idx, 0, num, lambda v: RuntimeError(  # a host check, as PyTorch's CPU kernel
+        f"Index {int(input._backend.xp.flatnonzero(idx.reshape(-1) == v)[0])} of input takes "
+        f"value {v} which is not in the valid range [0, {num})"))
     if max_norm is not None and idx.size:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return _reduce_bags(input, weight, edges, mode, per_sample_weights, padding_idx,
