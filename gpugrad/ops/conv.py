@@ -127,6 +127,8 @@ class Fold(Function):
 def _padded(xp, x, geo: Geometry, fill: float):
     if not any(geo.pads):
         return x
+    if fill == -math.inf and x.dtype.kind in "iu":  # (a max pooling of integers)
+        fill = np.iinfo(x.dtype).min
     padded = xp.full((*x.shape[:2], *geo.padded), fill, dtype=x.dtype)
     padded[geo.crop()] = x
     return padded

@@ -167,3 +167,36 @@ def test_top_level_pooling_spellings_take_torchs_arguments():
         gpugrad.max_pool2d(xg[None], 2, return_indices=True)  # as torch.max_pool2d
     values, indices = gpugrad.adaptive_max_pool1d(xg, 3)
     assert indices.dtype == gpugrad.int64
+
+
+POOLS = ["max_pool1d(x3, 2)", "max_pool2d(x4, 2)", "max_pool3d(x5, 2)", "avg_pool1d(x3, 2)",
+         "avg_pool2d(x4, 2)", "avg_pool3d(x5, 2)", "adaptive_max_pool1d(x3, 2)",
+         "adaptive_max_pool2d(x4, 2)", "adaptive_avg_pool2d(x4, 2)", "adaptive_max_pool3d(x5, 2)",
+         "lp_pool2d(x4, 2, 2)", "max_pool2d(x4, 2, return_indices=True)[1]",
+         "avg_pool2d(-x4, 3, padding=1, count_include_pad=False)",
+         "avg_pool2d(-x4, 2, divisor_override=3)", "max_pool2d(-x4, 3, stride=2, padding=1)"]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+@pytest.mark.parametrize("call", POOLS)
+def test_pooling_integers_as_torch(call, dtype):
+    """Max pooling takes every integer dtype, average pooling int64 (truncated), the rest
+    PyTorch's NotImplementedError naming its kernel."""
+    if dtype in ("uint8", "bool") and call.startswith(("avg_pool2d(-", "max_pool2d(-")):
+        return  # (no negation of those dtypes in either library)
+    seen = []
+    for L in (torch, gpugrad):
+        d = getattr(L, dtype)
+        env = {"F": L.nn.functional, "x3": L.arange(16).reshape(1, 1, 16).to(d),
+               "x4": L.arange(16).reshape(1, 1, 4, 4).to(d),
+               "x5": L.arange(64).reshape(1, 1, 4, 4, 4).to(d)}
+        try:
+            out = eval("F." + call, env)
+            seen.append((out.tolist(), str(out.dtype).split(".")[1]))
+        except NotImplementedError as err:
+            seen.append(str(err))
+    if isinstance(seen[0], tuple) and seen[0][1].startswith("float"):  # (lp_pool: a float root)
+        np.testing.assert_allclose(seen[1][0], seen[0][0], rtol=1e-6)
+        assert seen[1][1] == seen[0][1]
+    else:
+        assert seen[1] == seen[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ... import _dtype as dt
 from ..._dtype import int64
 from ...ops._util import Tensor, check_tensor
 from ...ops.conv import Geometry, MaxPool, MaxPool3, Unfold, max_positions
@@ -15,12 +16,36 @@ __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d",
            "max_pool2d_with_indices", "max_pool3d_with_indices"]
 
 
+# The dtypes PyTorch's CPU pooling kernels take beyond the floating ones ("integer": all but
+# bool; "int64": int64 only), and the kernel its error names where that is not the op.
+_INTEGERS_TAKEN = {"max_pool2d": "integer", "max_pool3d": "integer", "avg_pool2d": "int64",
+                   "avg_pool3d": "int64"}
+_KERNEL_NAMES = {"max_pool1d": "max_pool1d_impl", "avg_pool3d": "avg_pool3d_out_frame",
+                 "adaptive_max_pool1d": "adaptive_max_pool2d",
+                 "adaptive_avg_pool1d": "adaptive_avg_pool2d",
+                 "adaptive_max_pool3d": "adaptive_max_pool3d_cpu",
+                 "adaptive_avg_pool3d": "adaptive_avg_pool3d_cpu"}
+
+
+def check_pool_dtype(input: Tensor, fn: str) -> None:
+    """PyTorch's refusal of a dtype its pooling kernel ``fn`` lacks (``NotImplementedError``)."""
+    d = input.dtype
+    if d.is_floating_point:
+        return
+    taken = _INTEGERS_TAKEN.get(fn)
+    if (taken == "integer" and d.np.kind in "iu") or (taken == "int64" and d == int64):
+        return
+    raise NotImplementedError(f'"{_KERNEL_NAMES.get(fn, fn)}" not implemented for '
+                              f"'{dt.SCALAR_TYPE_NAMES[d.name]}'")
+
+
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode,
                    dims: int = 2):
     """The windows of a pooling. ``ceil_mode`` adds a partial last window where the input
     leaves one (starting inside the input or its left padding, as PyTorch): an extra pad at
     the end of each dim that no window's average counts."""
-    _check_image(input, fn, dims)
+    _check_image(input, fn, dims, floats_only=False)
+    check_pool_dtype(input, fn)
     kernel = _ntuple(kernel_size, "kernel_size", dims)
     stride = kernel if stride is None or stride == [] else _ntuple(stride, "stride", dims)
     padding, dilation = _ntuple(padding, "padding", dims), _ntuple(dilation, "dilation", dims)
@@ -104,14 +129,16 @@ def _avg_pool(input: Tensor, kernel_size, stride, padding, ceil_mode: bool,
                          dims)
     sums = _windows(input, geo, 0.0).sum(dim=2)
     symmetric = all(geo.pads[2 * d] == geo.pads[2 * d + 1] for d in range(dims))
+    # (an int64 average is truncated, as PyTorch's integer kernel divides)
+    rounding = None if input.is_floating_point() else "trunc"
     if divisor_override is not None:
         if not divisor_override:
             raise RuntimeError("divisor must be not zero")
-        out = sums / divisor_override
+        out = sums.div(divisor_override, rounding_mode=rounding)
     elif not any(geo.pads) or (count_include_pad and symmetric):
-        out = sums / geo.positions
+        out = sums.div(geo.positions, rounding_mode=rounding)
     else:  # divide by the number of positions each window counts
-        out = sums / _window_counts(input, geo, count_include_pad)
+        out = sums.div(_window_counts(input, geo, count_include_pad), rounding_mode=rounding)
     return out.reshape(input.shape[0], input.shape[1], *geo.out)
 
 
@@ -168,6 +195,8 @@ def _as_image(input: Tensor, fn: str) -> Tensor:
 def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
     """The maximum of each window of ``input`` (N, C, L) or (C, L)."""
+    check_tensor(input, "max_pool1d")
+    check_pool_dtype(input, "max_pool1d")
     kernel, stride, padding, dilation = _line_args(kernel_size, stride, padding, dilation)
     if 2 * padding[1] > kernel[1]:
         raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but "

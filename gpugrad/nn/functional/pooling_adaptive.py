@@ -18,6 +18,7 @@ import numpy as np
 
 from ...ops._util import Tensor, check_tensor
 from ...ops.indexing import Gather
+from .pooling import check_pool_dtype
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
            "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
@@ -35,6 +36,7 @@ def _check(input: Tensor, fn: str, output_size, dims: int, sep: str = " ") -> tu
     """``input`` as a batched tensor (and whether it was), and the output size (None: the
     input's size)."""
     check_tensor(input, fn)
+    check_pool_dtype(input, fn)
     if input.dim() not in (dims + 1, dims + 2):
         raise RuntimeError(f"{fn}(): Expected {dims + 1}D or {dims + 2}D tensor, but got{sep}"
                            f"{list(input.shape)}")
