@@ -443,4 +443,11 @@ CASES = [
          RuntimeError, r"^Index 1 of input takes value 7 which is not in the valid range "
                        r"\[0, 5\)$"),
 
+    Case("get-parameter-missing", lambda m: m.nn.Linear(2, 2).get_parameter("nope"),
+         AttributeError, r"^Linear has no attribute `nope`$"),
+    Case("get-parameter-of-buffer", lambda m: m.nn.BatchNorm1d(2).get_parameter("running_mean"),
+         AttributeError, r"^`running_mean` is not an nn.Parameter$"),
+    Case("optimizer-of-one-parameter",
+         lambda m: m.optim.SGD(m.nn.Parameter(m.ones(2)), lr=0.1), TypeError,
+         r"should be an iterable of Tensors or dicts, but got torch.FloatTensor$"),
 ]

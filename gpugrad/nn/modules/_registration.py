@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def _typename(value) -> str:
+    """PyTorch's name of the value's type in its errors (``torch.FloatTensor`` for a tensor)."""
     if isinstance(value, Tensor):
-        return f"gpugrad.{type(value).__name__}"
+        return value.type()
     return type(value).__name__
 
 

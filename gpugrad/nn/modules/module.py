@@ -175,8 +175,10 @@ class Module(RegistrationMixin, HooksMixin, ConversionMixin, StateDictMixin):
     def get_parameter(self, target: str) -> Parameter:
         module_path, _, name = target.rpartition(".")
         module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
         if name not in module._parameters:
-            raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
         return module._parameters[name]
 
     def get_buffer(self, target: str) -> Tensor:

@@ -15,16 +15,10 @@ def parameters_to_vector(parameters) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into ``parameters``' data, in order."""
+    """Copy consecutive slices of ``vec`` (along its first dim, as PyTorch slices it: values
+    past the parameters' total are left unread) into ``parameters``' data, in order."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    parameters = list(parameters)
-    needed = sum(p.numel() for p in parameters)
-    if vec.dim() != 1 or vec.numel() != needed:
-        raise RuntimeError(
-            f"vector_to_parameters: expected a 1-D vector of {needed} elements (the parameters' "
-            f"total), got shape {list(vec.shape)}"
-        )
     offset = 0
     with no_grad():
         for p in parameters:
