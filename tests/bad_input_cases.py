@@ -30,6 +30,19 @@ def _leaf(m, *shape, **kw):
     return m.randn(*shape, **kw).requires_grad_()
 
 
+def _wrong_shape_gradient(m):
+    class Wrong(m.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * 2 + y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, m.ones(3)
+
+    Wrong.apply(_leaf(m, 2), _leaf(m, 2)).sum().backward()
+
+
 def _backward_twice(m):
     x = _leaf(m, 3)
     y = (x.exp() * x).sum()
@@ -442,7 +455,6 @@ CASES = [
          lambda m: m.nn.functional.embedding_bag(m.tensor([1, 7]), m.ones(5, 2), m.tensor([0])),
          RuntimeError, r"^Index 1 of input takes value 7 which is not in the valid range "
                        r"\[0, 5\)$"),
-
     Case("get-parameter-missing", lambda m: m.nn.Linear(2, 2).get_parameter("nope"),
          AttributeError, r"^Linear has no attribute `nope`$"),
     Case("get-parameter-of-buffer", lambda m: m.nn.BatchNorm1d(2).get_parameter("running_mean"),
@@ -450,4 +462,15 @@ CASES = [
     Case("optimizer-of-one-parameter",
          lambda m: m.optim.SGD(m.nn.Parameter(m.ones(2)), lr=0.1), TypeError,
          r"should be an iterable of Tensors or dicts, but got torch.FloatTensor$"),
+    Case("bitwise-of-floats", lambda m: m.ones(2) << 1, NotImplementedError,
+         r"^\"lshift_cpu\" not implemented for 'Float'$", cpu_only=True),
+    Case("pad-given-a-tensor", lambda m: m.nn.functional.pad(m.ones(2), m.tensor([2, 0])),
+         TypeError, r"^pad\(\): argument 'pad' \(position 2\) must be tuple of ints, not "
+                    r"Tensor$"),
+    Case("pad-given-a-float", lambda m: m.nn.functional.pad(m.ones(2), [1, 2.5]), TypeError,
+         r"failed to unpack the object at pos 2 with error \"type must be tuple of ints,but "
+         r"got float\"$"),
+    Case("function-gradient-shape", _wrong_shape_gradient, RuntimeError,
+         r"^Function WrongBackward returned an invalid gradient at index 1 - got \[3\] but "
+         r"expected shape compatible with \[2\]$"),
 ]

@@ -218,7 +218,7 @@ def _run_arrays(roots, grad_roots, retain_graph: bool, inputs, watch=None):
                 g = np.asarray(g)  # NumPy math on 0-d arrays returns scalars: keep an array
             # g lives where target's output does: on target's backend (a node's or a leaf's).
             if g.shape != shape:
-                g = _array_to_shape(g, shape, node, target._backend)
+                g = _array_to_shape(g, edge, node, target._backend)
             # NumPy's built-in dtypes are singletons: ``is`` settles the common case cheaply.
             if g.dtype is not dtype and g.dtype != dtype:
                 g = _cast_grad(g, dtype)
@@ -304,10 +304,11 @@ def _send_array(target, nr, g, pending, leaf_grads, heap) -> None:
     old[nr] = g if old[nr] is None else backend.binary("add", old[nr], g)
 
 
-def _array_to_shape(g, shape, node, backend):
-    """A broadcast gradient summed back to its input's ``shape`` (after checking it can be)."""
-    _check_reducible(g.shape, shape, node)
-    return backend.sum_to_shape(g, shape)
+def _array_to_shape(g, edge, node, backend):
+    """A broadcast gradient summed back to the shape of its input (``edge``'s), after checking
+    it can be."""
+    _check_reducible(g.shape, edge, node)
+    return backend.sum_to_shape(g, edge[2])
 
 
 def _fill_missing_arrays(node, grads):

@@ -43,7 +43,7 @@ def _run_tensors(roots, grad_roots, retain_graph: bool, inputs):
                 continue
             target, nr, shape, dtype = edge
             if g._data.shape != shape:
-                _check_reducible(g._data.shape, shape, node)
+                _check_reducible(g._data.shape, edge, node)
                 g = g.sum_to_size(shape)
             if g._data.dtype != dtype:
                 if g._data.dtype.kind == "c" and dtype.kind != "c":

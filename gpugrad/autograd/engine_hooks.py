@@ -22,13 +22,16 @@ def _capture_keys(inputs):
     return {(id(t.grad_fn), t._output_nr): None for t in inputs if t.grad_fn is not None}
 
 
-def _check_reducible(got, shape, node) -> None:
+def _check_reducible(got, edge, node) -> None:
+    """PyTorch's error for a gradient of shape ``got`` that does not sum to the shape of the
+    input at ``edge`` (one of ``node``'s)."""
+    shape = edge[2]
     nd = len(shape)
     if len(got) < nd or any(s != 1 and s != d for s, d in zip(shape, got[len(got) - nd:])):
+        index = next(i for i, e in enumerate(node._edges) if e is edge)
         raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient - got shape "
-            f"{list(got)} but expected shape compatible with {list(shape)}"
-        )
+            f"Function {node.name()} returned an invalid gradient at index {index} - got "
+            f"{list(got)} but expected shape compatible with {list(shape)}")
 
 
 def _node_extras(node, grads, capture, fresh_ids) -> None:

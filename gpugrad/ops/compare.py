@@ -45,12 +45,17 @@ def _compare(op: str, a, b) -> Tensor:
         raise_broadcast_error(a, b, e)
 
 
+_SHIFT_KERNELS = {"bitwise_left_shift": "lshift", "bitwise_right_shift": "rshift"}
+
+
 def _bitwise(op: str, a, b) -> Tensor:
     a, b, t = _operands(a, b)
     rt = result_dtype(a, b)
-    if rt.is_floating_point:
-        raise NotImplementedError(  # PyTorch's type for a kernel missing for a dtype
-            f"\"{op}\" not implemented for '{rt}': only integer and bool tensors")
+    if rt.is_floating_point:  # (PyTorch's error names its kernel: bitwise_and_cpu, lshift_cpu)
+        kernel = _SHIFT_KERNELS.get(op, op)
+        device = "cuda" if t.device.type == "cuda" else "cpu"
+        raise NotImplementedError(f"\"{kernel}_{device}\" not implemented for "
+                                  f"'{SCALAR_TYPE_NAMES[rt.name]}'")
     try:
         return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
     except ValueError as e:

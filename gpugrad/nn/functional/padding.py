@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+
 from ...ops._util import Tensor, check_tensor
 from ...ops.padding import constant_pad, index_pad
 
@@ -10,17 +12,27 @@ __all__ = ["pad"]
 _MODES = ("constant", "reflect", "replicate", "circular")
 
 
+def _pad_int(p, i: int) -> int:
+    """One entry of ``pad`` as an int (an integer tensor of one element too, as PyTorch reads
+    it); PyTorch's error for anything else (it counts the positions from 1)."""
+    if not isinstance(p, bool):
+        try:
+            return operator.index(p)
+        except (TypeError, RuntimeError):
+            pass
+    raise TypeError(f"pad(): argument 'pad' failed to unpack the object at pos {i + 1} with "
+                    f"error \"type must be tuple of ints,but got {type(p).__name__}\"")
+
+
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """``input`` padded by ``pad`` = (left, right) of the last dim, then (top, bottom) of the
     one before, and so on; negative values crop. ``mode``: ``"constant"`` (``value``, default
     0), ``"reflect"``, ``"replicate"`` or ``"circular"`` (those pad the last 1, 2 or 3 dims of
     a batched or unbatched input)."""
     check_tensor(input, "pad")
-    pads = tuple(pad)
-    for i, p in enumerate(pads):
-        if not isinstance(p, int) or isinstance(p, bool):
-            raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but found "
-                            f"element of type {type(p).__name__} at pos {i}")
+    if isinstance(pad, Tensor):
+        raise TypeError("pad(): argument 'pad' (position 2) must be tuple of ints, not Tensor")
+    pads = tuple(_pad_int(p, i) for i, p in enumerate(pad))
     if len(pads) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     if len(pads) > 2 * input.dim():
