@@ -56,9 +56,8 @@ class IndexTwins:
         ``index`` (int64, same ndim as ``x``) may be smaller than ``x`` in dims other than
         ``dim``; its values are in range.
         """
-        flat = self.flat_index(x, self.along_dim_key(index, dim))
-        if flat is not None:  # one take from the flat array: no per-dim fancy indexing
-            return x.reshape(-1).take(flat)
+        # (``take_along_axis`` of the cropped input: 2-6x faster than one ``take`` at flat
+        # positions built from the index, from 5 to 130 million elements, in bench/RESULTS.md)
         crop = tuple(slice(0, n) if d != dim else slice(None) for d, n in enumerate(index.shape))
         return self.xp.take_along_axis(x[crop], index, axis=dim)
 
