@@ -12,7 +12,7 @@ import numpy as np
 from . import _dtype as dt
 from ._device import device as _device_cls
 from .autograd.inference import NO_VERSION
-from .size import Size as _Size
+from .size import sized as _Size
 
 __all__ = ["TensorMetadata", "NoDenseArray"]
 

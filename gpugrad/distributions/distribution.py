@@ -13,9 +13,9 @@ __all__ = ["Distribution", "ExponentialFamily"]
 
 
 def _size(shape) -> gpugrad.Size:
-    if isinstance(shape, int):
-        return gpugrad.Size((shape,))
-    return gpugrad.Size(tuple(int(s) for s in shape))
+    """A shape argument as PyTorch reads it: ``torch.Size(shape)`` (an int, or a float entry,
+    is its TypeError)."""
+    return gpugrad.Size(shape)
 
 
 class Distribution:
