@@ -1,15 +1,19 @@
 """Division: ``div`` (true, or rounded with ``rounding_mode``), ``divide``, ``true_divide``,
 ``floor_divide``, ``remainder``, ``fmod`` and the ``//``, ``%`` operators. True division is
-arithmetic's ``Div`` node; rounded division of floats rounds that quotient (no gradient, as in
-PyTorch), of integers is exact integer arithmetic; ``remainder`` and ``fmod`` are composites.
+arithmetic's ``Div`` node. Rounded division (no gradient, as in PyTorch), ``remainder`` and
+``fmod`` are the array module's own functions (``floor_divide``, ``remainder``, ``fmod``: exact,
+Python's floor-division algorithm for floats, as PyTorch's kernels), except division rounded
+toward zero of floats, which is ``trunc(a / b)`` as PyTorch computes it.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd.function import Function
 from ._broadcast import raise_broadcast_error
 from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
-from .arithmetic import Div, _div, _number_input, mul, sub
+from .arithmetic import Div, _div, _number_input
 from .elementwise import FUNCTIONS as _UNARY
 
 
@@ -42,12 +46,12 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         input = _number_input(scalar_or_tensor(input, "input"), other, Div)
     rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
     if rt.np.kind == "b":
-        raise NotImplementedError(f"\"div_{rounding_mode}\" not implemented for 'Bool'")
-    if rt.np.kind in "iu":
-        return IntegerDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
+        raise NotImplementedError(f"\"div_{rounding_mode}_{_device_type(input, other)}\" not "
+                                  "implemented for 'Bool'")
+    if rt.np.kind in "iu" or rounding_mode == "floor":
+        return RoundedDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
-    q = _div(input, other).detach()
-    return _UNARY[rounding_mode](q)
+    return _UNARY["trunc"](_div(input, other).detach())
 
 
 def true_divide(input, other) -> Tensor:
@@ -55,25 +59,102 @@ def true_divide(input, other) -> Tensor:
     return _div(input, other)
 
 
-class IntegerDiv(Function):
-    """Rounded division of integers, exact in integer arithmetic (a float detour loses digits
-    past 2**24 in float32). Integers carry no gradient."""
+def _operands(a, b, out_dtype):
+    """The arrays (or numbers) of ``a`` and ``b`` in ``out_dtype``, the array module, and the
+    tensor among them; integer division by zero is PyTorch's error."""
+    t = a if isinstance(a, Tensor) else b
+    xp = t._backend.xp
+    ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
+    if out_dtype.np.kind in "iu" and bool(xp.any(xp.asarray(bd) == 0)):  # (a host read, as
+        raise RuntimeError("ZeroDivisionError")  # PyTorch's CPU check)
+    return ad, bd, xp, t
 
+
+def _exactly(fn, a, b, out_dtype, xp):
+    """``fn(a, b)`` of the array module in ``out_dtype`` (bfloat16 through float32)."""
+    if out_dtype.np.kind == "V":  # (a number rounded to bfloat16 first, as PyTorch's)
+        a, b = (xp.asarray(x, dtype=out_dtype.np).astype(np.float32) for x in (a, b))
+    try:
+        out = fn(a, b)
+    except ValueError:
+        raise_broadcast_error(a, b)
+    return xp.asarray(out).astype(out_dtype.np, copy=False)
+
+
+class RoundedDiv(Function):
+    """Rounded division: of integers, exact integer arithmetic (a float detour loses digits
+    past 2**24 in float32); floored, of floats, the array module's ``floor_divide`` (Python's
+    algorithm from ``fmod``, as PyTorch's, not ``floor(a / b)``, which is off where ``b`` is
+    inexact: ``1.0 // 0.1`` is 9). No gradient flows through rounding."""
 
     @staticmethod
     def forward(ctx, a, b, out_dtype, rounding_mode):
-        t = a if isinstance(a, Tensor) else b
-        xp = t._backend.xp
-        ad, bd = data_as(a, out_dtype.np), data_as(b, out_dtype.np)
-        if bool(xp.any(xp.asarray(bd) == 0)):  # a host read, as PyTorch's CPU check
-            raise RuntimeError("ZeroDivisionError")
-        try:
-            if rounding_mode == "trunc":  # a - fmod(a, b) is an exact multiple of b
-                ad = ad - xp.fmod(ad, bd)
-            q = xp.floor_divide(ad, bd)
-        except ValueError:
-            raise_broadcast_error(a, b)
-        return t._new(xp.asarray(q, out_dtype.np))
+        ad, bd, xp, t = _operands(a, b, out_dtype)
+        if rounding_mode == "trunc":  # (integers) a - fmod(a, b) is an exact multiple of b
+            ad = _exactly(xp.subtract, ad, _exactly(xp.fmod, ad, bd, out_dtype, xp), out_dtype,
+                          xp)
+        out = t._new(_exactly(xp.floor_divide, ad, bd, out_dtype, xp))
+        ctx.mark_non_differentiable(out)
+        return out
+
+
+class Remainder(Function):
+    """``remainder`` (Python's ``%``: the sign of ``other``) or, with ``op`` ``"fmod"``, C's
+    ``fmod`` (the sign of ``input``): the array module's exact functions. The gradient is
+    ``grad`` for ``input`` and ``-grad * q`` for ``other``, ``q`` the quotient rounded toward
+    minus infinity (``remainder``) or zero (``fmod``)."""
+
+    node_name = "RemainderBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, out_dtype, op):
+        ad, bd, xp, t = _operands(a, b, out_dtype)
+        ctx.operands, ctx.rounding = (a, b), "floor" if op == "remainder" else "trunc"
+        mod = _exactly(xp.fmod, ad, bd, out_dtype, xp)
+        if op == "remainder" and out_dtype.np.kind not in "iu":
+            # PyTorch's: fmod, moved by one ``b`` where its sign is not ``b``'s (a zero keeps
+            # fmod's sign; NumPy's remainder would give it ``b``'s)
+            adjust = (mod != 0) & ((xp.asarray(bd) < 0) != (mod < 0))
+            mod = xp.where(adjust, _exactly(xp.add, mod, bd, out_dtype, xp), mod)
+        elif op == "remainder":
+            mod = _exactly(xp.remainder, ad, bd, out_dtype, xp)
+        return t._new(xp.asarray(mod).astype(out_dtype.np, copy=False))
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_a, need_b = ctx.needs_input_grad[:2]
+        a, b = ctx.operands
+        gb = -grad * div(a, b, rounding_mode=ctx.rounding) if need_b else None
+        return (grad if need_a else None), gb, None, None
+
+
+class RemainderTensor(Remainder):
+    node_name = "RemainderBackward1"  # (PyTorch's node where ``other`` is a tensor)
+
+
+class Fmod(Remainder):
+    node_name = "FmodBackward0"
+
+
+class FmodTensor(Remainder):
+    node_name = "FmodBackward1"
+
+
+def _remainder(input, other, op: str) -> Tensor:
+    a, b = scalar_or_tensor(input), scalar_or_tensor(other)
+    rt = result_dtype(a, b)
+    if rt.np.kind == "b":
+        raise NotImplementedError(f"\"{op}_{_device_type(a, b)}\" not implemented for 'Bool'")
+    tensor_other = isinstance(b, Tensor)
+    cls = {("remainder", False): Remainder, ("remainder", True): RemainderTensor,
+           ("fmod", False): Fmod, ("fmod", True): FmodTensor}[op, tensor_other]
+    return cls.apply(a, b, rt, op)
+
+
+def _device_type(a, b) -> str:
+    """``cpu`` or ``cuda``, as PyTorch's kernel names end."""
+    t = a if isinstance(a, Tensor) else b
+    return "cuda" if t.device.type == "cuda" else "cpu"
 
 
 def floor_divide(input, other) -> Tensor:
@@ -84,7 +165,7 @@ def remainder(input, other) -> Tensor:
     """Python's ``%``: the result has the sign of ``other``."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("remainder(): at least one argument must be a Tensor")
-    return sub(input, mul(floor_divide(input, other), other))
+    return _remainder(input, other, "remainder")
 
 
 def fmod(input, other) -> Tensor:
@@ -92,7 +173,7 @@ def fmod(input, other) -> Tensor:
     ``input``."""
     if not isinstance(input, Tensor):
         raise TypeError(f"fmod(): argument 'input' must be Tensor, not {type(input).__name__}")
-    return sub(input, mul(div(input, other, rounding_mode="trunc"), other))
+    return _remainder(input, other, "fmod")
 
 
 __all__ = ["div", "divide", "true_divide", "floor_divide", "remainder", "fmod"]

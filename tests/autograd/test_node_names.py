@@ -22,8 +22,6 @@ STRUCTURE_DIFFERS = {
     "div": "number / tensor is a Div node (PyTorch: reciprocal then Mul)",
     "rdiv_operator": "number / tensor is a Div node (PyTorch: reciprocal then Mul)",
     "add_alpha": "alpha multiplies other in its own Mul node",
-    "fmod": "fmod is composed of div, mul and sub",
-    "fmod_method": "fmod is composed of div, mul and sub",
     "sort": "a 0-d input is viewed as 1-D around the sort",
     "sort_method": "a 0-d input is viewed as 1-D around the sort",
     "topk": "a 0-d input is viewed as 1-D around the topk",

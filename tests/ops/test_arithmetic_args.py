@@ -136,3 +136,44 @@ def test_alpha_errors_say_why():
         gpugrad.add(gpugrad.ones(2), 1, alpha=True)
     with pytest.raises(RuntimeError, match="alpha must not be a floating point number"):
         gpugrad.sub(gpugrad.tensor([1, 2]), 1, alpha=0.5)
+
+
+ROUNDED = [
+    ("L.tensor([1.0, 0.7, -1.0, -0.0, -4.0, 4.0, 5.5], dtype=L.float64)", "0.1"),
+    ("L.tensor([1.0, 0.7, -1.0, -0.0, -4.0, 4.0, 5.5])", "-2.0"),
+    ("L.tensor([1.0, 0.7, -3.5])", "L.tensor([0.1, -0.3, 2.0])"), ("L.tensor([7, -7, 0, 5])", "-3"),
+    ("L.tensor([7, -7, 5])", "2.5"), ("L.tensor([1.0, 2.0]).bfloat16()", "0.3"),
+    ("L.tensor([1.0, 2.0]).half()", "0.3"), ("L.tensor([1.0, -1.0])", "0.0"),
+    ("5.0", "L.tensor([0.3, -2.0])"),
+    ("L.tensor([float('inf'), 3.0, float('nan')])", "L.tensor([2.0, float('inf'), 1.0])"),
+]
+
+
+@pytest.mark.parametrize("fn", ["L.remainder(A, B)", "A % B", "A // B",
+                                "L.div(A, B, rounding_mode='floor')",
+                                "L.div(A, B, rounding_mode='trunc')", "L.fmod(A, B)"])
+@pytest.mark.parametrize("a,b", ROUNDED)
+def test_floor_division_remainder_and_fmod_bit_for_bit_as_torch(fn, a, b):
+    """Python's algorithm from fmod, as PyTorch's kernels: 1.0 // 0.1 is 9, fmod keeps the sign
+    of a zero, remainder a zero fmod gave."""
+    if fn.startswith("L.fmod") and not a.startswith("L."):
+        return  # (fmod's input must be a tensor, in both libraries)
+    seen = []
+    for L in (torch, gpugrad):
+        r = eval(fn, {"L": L, "A": eval(a, {"L": L}), "B": eval(b, {"L": L})})
+        values = r.float().numpy() if r.is_floating_point() else r.numpy()
+        seen.append((values.tolist(), np.signbit(values).tolist(), str(r.dtype).split(".")[1]))
+    assert str(seen[1]) == str(seen[0])
+
+
+@pytest.mark.parametrize("fn", ["remainder", "fmod"])
+def test_remainder_and_fmod_gradients_and_nodes_as_torch(fn):
+    seen = []
+    for L in (torch, gpugrad):
+        x = L.tensor([1.0, 0.7, -3.5], dtype=L.float64, requires_grad=True)
+        y = L.tensor([0.1, -0.3, 2.0], dtype=L.float64, requires_grad=True)
+        out = getattr(L, fn)(x, y)
+        (out * L.tensor([1.0, 2.0, 3.0], dtype=L.float64)).sum().backward()
+        seen.append((x.grad.tolist(), y.grad.tolist(), out.grad_fn.name(),
+                     getattr(L, fn)(x, 2.0).grad_fn.name()))
+    assert seen[1] == seen[0]

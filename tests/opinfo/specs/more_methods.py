@@ -55,9 +55,6 @@ register(
 )
 
 STRUCTURE_DIFFERS = {
-    "Tensor.fmod_": "fmod is composed of div, mul and sub",
-    "Tensor.remainder_": "remainder is composed of floor_divide, mul and sub (PyTorch: one "
-                         "RemainderBackward0)",
     "Tensor.renorm_": "a product with a factor computed from the norm (PyTorch: one node)",
     **dict.fromkeys(["mvlgamma", "Tensor.mvlgamma", "Tensor.mvlgamma_"],
                     "special.multigammaln's composite of lgamma terms (PyTorch: one "
