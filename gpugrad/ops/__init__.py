@@ -39,6 +39,7 @@ from . import (
     more_methods,
     order_stats,
     products,
+    quantize,
     random,
     reduction,
     repeat,
@@ -69,7 +70,7 @@ TOPICS = [elementwise, arithmetic, division, compare, select, reduction, softmax
           linalg_householder, linalg_legacy, order_stats, statistics, scans, counting,
           scatter_reduce, segment_reduce, index_write, tensor_info, math_more, rounding, strided,
           igamma, distance, complex_api, more_methods, memory, view_copies, finite_diff, histograms,
-          stft]
+          stft, quantize]
 
 
 def install_methods(cls) -> None:
