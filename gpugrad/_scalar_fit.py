@@ -20,6 +20,14 @@ _REAL_TYPE_NAMES = {"float64": "double", "float16": "c10::Half", "bfloat16": "c1
 _FLOAT32_MAX = np.finfo(np.float32).max.item()
 
 
+def check_int64(value: int) -> None:
+    """PyTorch reads a Python int as 64 bits (signed, or unsigned above 2**63): one outside
+    ``[-2**63, 2**64)`` is its OverflowError, in arithmetic as in fills."""
+    if not -2**63 <= value < 2**64:
+        raise OverflowError("int too big to convert" if value > 0
+                            else "can't convert negative int to unsigned")
+
+
 def fit_scalar(value, d: dtype):
     """A Python number about to be written into a tensor of dtype ``d`` (by ``fill_``, ``full``,
     ``masked_fill``, ``where``, ``clamp``), checked as PyTorch does. Integers must lie in range,
@@ -31,9 +39,8 @@ def fit_scalar(value, d: dtype):
         name = _OVERFLOW_TYPE_NAMES.get(d.name) or _REAL_TYPE_NAMES.get(d.name, d.name)
         raise RuntimeError(f"value cannot be converted to type {name} without overflow")
     is_int = isinstance(value, int) and not isinstance(value, bool)
-    if is_int and not -2**63 <= value < 2**64:  # PyTorch reads a Python int as 64 bits
-        raise OverflowError("int too big to convert" if value > 0
-                            else "can't convert negative int to unsigned")
+    if is_int:
+        check_int64(value)
     name = _OVERFLOW_TYPE_NAMES.get(d.name)
     if name is None or not (is_int or isinstance(value, float)):
         return value

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _capture
 from .. import _dtype as dt
+from .._scalar_fit import check_int64
 from ..autograd.grad_mode import state as grad_state
 from ..tensor import Tensor
 
@@ -101,6 +102,8 @@ def data_as(x, np_dtype):
     if isinstance(x, Tensor):
         d = x._data
         return d if d.dtype == np_dtype else d.astype(np_dtype)
+    if x.__class__ is int:
+        check_int64(x)
     if np_dtype.kind == "b" and isinstance(x, numbers.Number):
         return bool(x)
     if np_dtype.kind in "iu" and isinstance(x, int):

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._dtype import binary_result_type, from_numpy_dtype, get_default_dtype
+from .._scalar_fit import check_int64
 from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function
 from ..autograd.record import record_op
@@ -183,11 +184,16 @@ def _binary_op(cls, name: str, doc: str, float_out: bool = False, operator: bool
                     bd = b._data
                     if bd.dtype is not ad.dtype or b._backend is not a._backend:
                         return _promoted_binary(cls, a, b, float_out, operator)
-                elif b.__class__ is float or b.__class__ is int:
+                elif b.__class__ is float:
+                    bd = b
+                elif b.__class__ is int:
+                    check_int64(b)
                     bd = b
                 else:
                     return _promoted_binary(cls, a, b, float_out, operator)
             elif (a.__class__ is float or a.__class__ is int) and isinstance(b, Tensor):
+                if a.__class__ is int:
+                    check_int64(a)
                 t, ad, bd = b, a, b._data
             else:
                 return _promoted_binary(cls, a, b, float_out, operator)

@@ -177,3 +177,19 @@ def test_remainder_and_fmod_gradients_and_nodes_as_torch(fn):
         seen.append((x.grad.tolist(), y.grad.tolist(), out.grad_fn.name(),
                      getattr(L, fn)(x, 2.0).grad_fn.name()))
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("call", [
+    "L.tensor([1]) + 2**64", "L.tensor([1]) + (2**64 - 1)", "L.tensor([1]) + (-2**63 - 1)",
+    "L.tensor([1.0]) + 2**64", "2**64 + L.tensor([1.0])", "L.tensor([1]) == 2**64",
+    "L.tensor([1.0]) * 2**1100", "L.tensor([1]) // 2**64", "L.tensor([1.0]).add_(2**64)",
+    "L.tensor([1], dtype=L.int32) + 2**40",
+])
+def test_python_ints_past_64_bits_overflow_as_torch(call):
+    seen = []
+    for L in (torch, gpugrad):
+        try:
+            seen.append(eval(call, {"L": L}).tolist())
+        except OverflowError as err:
+            seen.append(str(err))
+    assert seen[1] == seen[0]
