@@ -13,7 +13,7 @@ from ..autograd.function import Function, ViewFunction
 from . import inplace
 from ._inplace_graph import CopySlices, shares_elements
 from ._shared_write import fill_where
-from ._util import Tensor, check_tensor, wrap_dim
+from ._util import Tensor, check_tensor, int_arg, wrap_dim
 from .indexing import masked_fill
 
 __all__ = ["diagonal", "diag_embed", "diag", "diagflat", "trace", "diagonal_scatter",
@@ -241,8 +241,8 @@ class Unfold(ViewFunction):
         data = x._data
         ctx.shape, ctx.params = data.shape, params
         dim, size, step = params
-        if data.ndim == 0:
-            return data.reshape(1)
+        if data.ndim == 0:  # (one window of the one element, or none)
+            return data.reshape(1)[:size]
         count = (data.shape[dim] - size) // step + 1
         shape = data.shape[:dim] + (count,) + data.shape[dim + 1:] + (size,)
         strides = (data.strides[:dim] + (data.strides[dim] * step,) + data.strides[dim + 1:]
@@ -293,6 +293,7 @@ class UnfoldBackward(Function):
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """The view of all windows of ``size`` elements, ``step`` apart, along ``dimension``: that
     dim counts the windows and a new last dim holds each window."""
+    size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
     d = wrap_dim(dimension, self.ndim)
     have = self.shape[d] if self.ndim else 1
     if size > have:
@@ -302,7 +303,7 @@ def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise RuntimeError(f"size is {size} but must be >= 0")
     if step <= 0:
         raise RuntimeError(f"step is {step} but must be > 0")
-    return Unfold.apply_view(self, d, int(size), int(step))
+    return Unfold.apply_view(self, d, size, step)
 
 
 # ---------------------------------------------------------------------- fill_diagonal_

@@ -14,7 +14,7 @@ import math
 
 from ... import _dtype as dt
 from ..._warnings import warn_user_once
-from ...ops._util import Tensor, check_tensor
+from ...ops._util import Tensor, check_tensor, wrap_dim
 from ...ops.conv import Fold, Geometry, Unfold, kernel_too_large
 
 __all__ = ["unfold", "fold", "conv1d", "conv2d", "conv3d"]
@@ -94,9 +94,19 @@ def check_conv_dtype(input: Tensor, dims: int, dilated: bool, transposed: bool) 
 
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
-    """Every kernel-sized window of ``input`` (N, C, H, W) as a column: (N, C*kh*kw, L), L the
-    number of windows (im2col)."""
-    _check_image(input, "unfold")
+    """Every kernel-sized window of ``input`` (N, C, H, W), or unbatched (C, H, W), as a
+    column: (N, C*kh*kw, L) or (C*kh*kw, L), L the number of windows (im2col)."""
+    check_tensor(input, "unfold")
+    if input.dim() < 3:  # (PyTorch reads its dims 1 and 2 first)
+        wrap_dim(2 if input.dim() == 2 else 1, input.dim())
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
+    if not input.is_floating_point():
+        raise dt.not_implemented_for("im2col_out_cpu", input.dtype)
+    if input.dim() == 3:
+        return unfold(input.unsqueeze(0), kernel_size, dilation, padding, stride).squeeze(0)
     geo = Geometry(input.shape[2:], _pair(kernel_size, "kernel_size"),
                     _pair(dilation, "dilation"), _symmetric(_pair(padding, "padding")),
                     _pair(stride, "stride"))
