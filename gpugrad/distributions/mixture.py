@@ -119,10 +119,10 @@ class MixtureSameFamily(Distribution):
         self._mixture_distribution = mixture_distribution
         self._component_distribution = component_distribution
         if not isinstance(mixture_distribution, Categorical):
-            raise ValueError("The Mixture distribution needs to be an instance of "
-                             "torch.distributions.Categorical")
+            raise ValueError(" The Mixture distribution needs to be an  instance of "
+                             "torch.distributions.Categorical")  # (PyTorch's spaces)
         if not isinstance(component_distribution, Distribution):
-            raise ValueError("The Component distribution need to be an instance of "
+            raise ValueError("The Component distribution needs to be an instance of "
                              "torch.distributions.Distribution")
         mdbs = mixture_distribution.batch_shape
         cdbs = component_distribution.batch_shape[:-1]
@@ -197,9 +197,9 @@ class MixtureSameFamily(Distribution):
         return (log_prob_x + log_mix_prob).logsumexp(-1)
 
     def sample(self, sample_shape=()):
+        gather_dim = len(sample_shape) + len(self.batch_shape)  # (first, as PyTorch: its error)
         sample_shape = tuple(gpugrad.Size(sample_shape))
         with gpugrad.no_grad():
-            gather_dim = len(sample_shape) + len(self.batch_shape)
             es = tuple(self.event_shape)
             mix_sample = self.mixture_distribution.sample(sample_shape)
             mix_shape = tuple(mix_sample.shape)

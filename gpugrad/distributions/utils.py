@@ -28,8 +28,7 @@ def broadcast_all(*values):
     values = [v if isinstance(v, gpugrad.Tensor) else gpugrad.tensor(v, dtype=dtype,
                                                                      device=device)
               for v in values]
-    shape = np.broadcast_shapes(*(tuple(v.shape) for v in values))
-    return tuple(v if tuple(v.shape) == shape else v.expand(shape) for v in values)
+    return tuple(gpugrad.broadcast_tensors(*values))  # (PyTorch's error where they do not)
 
 
 EULER_GAMMA = 0.57721566490153286060

@@ -113,10 +113,11 @@ def data_as(x, np_dtype):
     return x
 
 
-def int_arg(value, fn: str, name: str) -> int:
-    """``value`` where PyTorch's ``fn`` takes the int argument ``name``: an int, a NumPy
-    integer, or an integer tensor of one element (read through ``__index__``, as PyTorch reads
-    it: ``x.topk(min(100, keep.sum()))``); anything else is PyTorch's TypeError."""
+def int_arg(value, fn: str, name: str, position: int | None = None) -> int:
+    """``value`` where PyTorch's ``fn`` takes the int argument ``name`` (at ``position``, which
+    its error names where given): an int, a NumPy integer, or an integer tensor of one element
+    (read through ``__index__``, as PyTorch reads it: ``x.topk(min(100, keep.sum()))``);
+    anything else is PyTorch's TypeError."""
     if value.__class__ is int:
         return value
     if not isinstance(value, bool):
@@ -124,7 +125,8 @@ def int_arg(value, fn: str, name: str) -> int:
             return operator.index(value)
         except (TypeError, RuntimeError):
             pass
-    raise TypeError(f"{fn}(): argument '{name}' must be int, not {type(value).__name__}")
+    where = "" if position is None else f" (position {position})"
+    raise TypeError(f"{fn}(): argument '{name}'{where} must be int, not {type(value).__name__}")
 
 
 def wrap_dim(dim, ndim: int) -> int:

@@ -293,7 +293,7 @@ class UnfoldBackward(Function):
 def unfold(self: Tensor, dimension: int, size: int, step: int) -> Tensor:
     """The view of all windows of ``size`` elements, ``step`` apart, along ``dimension``: that
     dim counts the windows and a new last dim holds each window."""
-    size, step = int_arg(size, "unfold", "size"), int_arg(step, "unfold", "step")
+    size, step = int_arg(size, "unfold", "size", 2), int_arg(step, "unfold", "step", 3)
     d = wrap_dim(dimension, self.ndim)
     have = self.shape[d] if self.ndim else 1
     if size > have:

@@ -11,6 +11,8 @@ import builtins
 import math
 import warnings
 
+import numpy as np
+
 from .. import _dtype as dt
 from .._tensor_metadata import NoDenseArray
 from ..autograd.function import Function
@@ -186,7 +188,9 @@ class Std(Var):
     op = "std"
 
 
-def _var_args(name, input, dim, unbiased, keepdim, correction):
+def variance(cls, name: str, input: Tensor, dim, unbiased, keepdim: bool, correction):
+    """``cls`` (Var or Std) over ``dim`` with PyTorch's argument rules; ``name``: the function
+    its warning names (``var``, ``std_mean``...)."""
     if isinstance(dim, bool):  # the legacy form var(input, unbiased)
         dim, unbiased = None, dim
     if unbiased is not None and correction is not None:
@@ -197,24 +201,26 @@ def _var_args(name, input, dim, unbiased, keepdim, correction):
         correction = 0 if unbiased is False else 1
     dims = wrap_dims(dim, input._data.ndim)
     # As PyTorch: also when the output is empty (its reduction factor is 0/0).
-    if _count(input._data.shape, dims) - correction <= 0 or input._data.size == 0:
-        warnings.warn(
-            f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
-            "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3,
-        )
-    return dims, correction, keepdim
+    if _count(input._data.shape, dims) - correction > 0 and input._data.size:
+        return cls.apply(input, dims, correction, keepdim)
+    warnings.warn(
+        f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
+        "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=3,
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):  # (that warning is the only one)
+        return cls.apply(input, dims, correction, keepdim)
 
 
 def var(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (default 1; ``unbiased=False`` is 0)."""
-    return Var.apply(input, *_var_args("var", input, dim, unbiased, keepdim, correction))
+    return variance(Var, "var", input, dim, unbiased, keepdim, correction)
 
 
 def std(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
         correction=None) -> Tensor:
     """Standard deviation over ``dim``; arguments as ``var``."""
-    return Std.apply(input, *_var_args("std", input, dim, unbiased, keepdim, correction))
+    return variance(Std, "std", input, dim, unbiased, keepdim, correction)
 
 
 class Norm(Reduction):

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtype as dt
 from .._generator import rng_for
-from ._util import Tensor, check_tensor
+from ._util import Tensor, check_tensor, int_arg
 
 __all__ = ["multinomial"]
 
@@ -26,7 +26,10 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not input.is_floating_point():
         raise RuntimeError("multinomial only supports floating-point dtypes for input, got: "
                            f"{dt.SCALAR_TYPE_NAMES[input.dtype.name]}")
-    n = int(num_samples)
+    n = int_arg(num_samples, "multinomial", "num_samples", 2)
+    if not isinstance(replacement, bool):
+        raise TypeError(f"multinomial(): argument 'replacement' (position 3) must be bool, not "
+                        f"{type(replacement).__name__}")
     categories = input.shape[-1]
     if n <= 0:
         raise RuntimeError("cannot sample n_sample <= 0 samples")

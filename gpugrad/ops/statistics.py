@@ -17,7 +17,7 @@ from ._return_types import result, return_types
 from ._util import Tensor, check_tensor, wrap_dim, wrap_dims
 from .compare import isnan
 from .minmax import Aminmax
-from .reduction import mean, norm, std, sum, var  # noqa: A004
+from .reduction import Std, Var, mean, norm, sum, variance  # noqa: A004
 from .select import clamp, where
 
 __all__ = ["nansum", "nanmean", "var_mean", "std_mean", "aminmax", "count_nonzero", "dist",
@@ -72,8 +72,8 @@ def var_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     _check_float(input, "var_mean")
     if isinstance(dim, bool):  # the legacy form var_mean(input, unbiased)
         dim, unbiased = None, dim
-    variance = var(input, dim, unbiased, keepdim, correction=correction)
-    return variance, mean(input, _all_dims(input, dim), keepdim)
+    out = variance(Var, "var_mean", input, dim, unbiased, keepdim, correction)
+    return out, mean(input, _all_dims(input, dim), keepdim)
 
 
 def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
@@ -83,7 +83,7 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,
     _check_float(input, "std_mean")
     if isinstance(dim, bool):
         dim, unbiased = None, dim
-    deviation = std(input, dim, unbiased, keepdim, correction=correction)
+    deviation = variance(Std, "std_mean", input, dim, unbiased, keepdim, correction)
     return deviation, mean(input, _all_dims(input, dim), keepdim)
 
 
