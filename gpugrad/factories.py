@@ -237,6 +237,7 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
     d = _float_dtype(dtype)
     backend = _backend_for(device)
     return _finish(backend.asarray(_linspace_values(start, end, int(steps), d.np)), backend,

@@ -9,7 +9,7 @@ from .. import _capture
 from .. import _dtype as dt
 from .._device import device as _device_cls
 from .._typeinfo import check_memory_format, laid_out, preserve_format, suggested_format
-from .._warnings import warn_user, warn_user_once
+from .._warnings import warn_user_once
 from ..autograd.function import Function
 from ..backend import cpu_backend, get_backend
 from ..backend.meta_backend import storage_free
@@ -270,8 +270,8 @@ def _float(self: Tensor) -> float:
     if _capture.recorder is not None:
         _capture.host_access("float(tensor) reads a tensor's value on the host")
     if self.requires_grad and grad_state.enabled:  # as PyTorch: only float(), not .item()
-        warn_user("Converting a tensor with requires_grad=True to a scalar may lead to "
-                  "unexpected behavior.\nConsider using tensor.detach() first.")
+        warn_user_once("Converting a tensor with requires_grad=True to a scalar may lead to "
+                       "unexpected behavior.\nConsider using tensor.detach() first.")
     return float(_python_scalar(self))
 
 def _complex(self: Tensor) -> complex:

@@ -158,3 +158,31 @@ def test_training_matches_torch_and_state_survives_copy_and_save():
     ours.float()
     assert ours.layers[0].dtype == gpugrad.float32 and isinstance(ours.layers[0], nn.Parameter)
     assert ours.extra["scale"].dtype == gpugrad.float32
+
+
+@pytest.mark.parametrize("call", [
+    "s * 2", "2 * s", "s * 0", "s * 1.5", "s.__imul__(2)", "t.insert(-1, nn.Identity())",
+    "t.insert(-3, nn.Identity())", "t.insert(3, nn.Identity())", "t.insert(-4, nn.Identity())",
+])
+def test_sequential_repeat_and_insert_as_torch(call):
+    seen = []
+    for L in (torch, gpugrad):
+        nn = L.nn
+        s = nn.Sequential(nn.ReLU(), nn.Tanh())
+        t = nn.Sequential(nn.ReLU(), nn.Tanh(), nn.Sigmoid())
+        try:
+            r = eval(call, {"s": s, "t": t, "nn": nn})
+            seen.append(([type(m).__name__ for m in r], list(r._modules),
+                         len(r) > 3 and r[0] is r[2]))
+        except (TypeError, ValueError, IndexError) as err:
+            seen.append(type(err).__name__)
+    assert seen[1] == seen[0]
+
+
+def test_small_argument_readings_as_torch():
+    """A 0-d tensor that requires grad as linspace's start; integer tensors in interpolate's
+    size."""
+    for L in (torch, gpugrad):
+        assert L.linspace(L.tensor(0.0, requires_grad=True), 1, 3).tolist() == [0.0, 0.5, 1.0]
+        out = L.nn.functional.interpolate(L.ones(1, 1, 2, 2), size=(L.tensor(4), 4))
+        assert tuple(out.shape) == (1, 1, 4, 4)

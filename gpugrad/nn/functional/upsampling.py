@@ -36,7 +36,9 @@ _AA_KIND = {"bilinear": "linear", "bicubic": "cubic", "lanczos": "lanczos"}
 
 
 def _is_integer(x) -> bool:
-    return isinstance(x, (numbers.Integral, np.integer))
+    """An int, a NumPy integer or an integer tensor (a size computed from shapes)."""
+    return isinstance(x, (numbers.Integral, np.integer)) or (
+        isinstance(x, Tensor) and not x.is_floating_point() and not x.is_complex())
 
 
 def _sizes_text(names: str, sizes) -> str:

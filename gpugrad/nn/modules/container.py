@@ -94,8 +94,18 @@ class Sequential(Module):
             raise IndexError(f"Index out of range: {index}")
         _check_module(module)
         modules = list(self._modules.values())
-        modules.insert(index % (n + 1) if index < 0 else index, module)
+        modules.insert(index + n if index < 0 else index, module)  # (-1: before the last)
         _renumber(self, modules)
+        return self
+
+    def __mul__(self, times: int) -> Sequential:
+        """The same modules (not copies) ``times`` over, in a new Sequential."""
+        return Sequential(*(list(self) * _repeat_count(self, times)))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times: int) -> Sequential:
+        _renumber(self, list(self) * _repeat_count(self, times))
         return self
 
     def extend(self, sequential) -> Sequential:
@@ -107,6 +117,15 @@ class Sequential(Module):
         module = self[key]
         del self[key]
         return module
+
+
+def _repeat_count(seq: Sequential, times) -> int:
+    """``times`` of ``seq * times``, checked as PyTorch's."""
+    if not isinstance(times, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(seq)} and {type(times)}")
+    if times <= 0:
+        raise ValueError(f"Non-positive multiplication factor {times} for {type(seq)}")
+    return times
 
 
 class ModuleList(Module):
