@@ -26,13 +26,13 @@ LIBS = [gpugrad, torch]
 IDS = ["gpugrad", "torch"]
 
 
-
 @pytest.fixture(autouse=True)
 def _torch_validates_arguments():
     """PyTorch's argument validation on: ``torch.compile``, once used in a process, turns
     ``torch.distributions``' default validation off (as in ``tests/distributions``)."""
     torch.distributions.Distribution.set_default_validate_args(True)
     yield
+
 
 def np_(t):
     return t.detach().numpy().copy()
