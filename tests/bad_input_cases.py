@@ -473,4 +473,6 @@ CASES = [
     Case("function-gradient-shape", _wrong_shape_gradient, RuntimeError,
          r"^Function WrongBackward returned an invalid gradient at index 1 - got \[3\] but "
          r"expected shape compatible with \[2\]$"),
+    Case("clamp-int-by-float", lambda m: m.tensor([3, 9]).clamp_(0, 4.5), RuntimeError,
+         r"^result type Float can't be cast to the desired output type long int$"),
 ]

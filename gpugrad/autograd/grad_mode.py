@@ -126,6 +126,8 @@ class no_grad(_GradModeContext):
     _enabled = False
 
     def __init__(self, orig_func=None):
+        # (what exiting without entering restores, as PyTorch's: grad mode off)
+        self._prev = (False, False, False)
         # Allows the bare decorator form @no_grad as well as @no_grad().
         if callable(orig_func):
             self._wrapped = self.__call__(orig_func)

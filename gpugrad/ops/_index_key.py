@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from .. import _capture
+from .._warnings import warn_user_once
 from ._util import Tensor
 
 _BAD_INDEX = (
@@ -40,8 +41,12 @@ def _index_array(item, backend):
             host = host.astype(np.int64)
         arr = backend.asarray(host)
     kind = arr.dtype.kind
-    if arr.dtype == np.uint8 or kind == "b":
-        return arr.astype(bool, copy=False)
+    if arr.dtype == np.uint8:  # PyTorch's legacy mask
+        warn_user_once("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                       "torch.bool instead.")
+        return arr.astype(bool)
+    if kind == "b":
+        return arr
     if arr.dtype != np.int64 and arr.dtype != np.int32:  # PyTorch's only integer index types
         raise IndexError(_BAD_DTYPE)
     return arr

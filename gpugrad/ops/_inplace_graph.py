@@ -71,14 +71,16 @@ _PARTIAL_OVERLAP = (
 )
 
 
-def check_cast(result: dt.dtype, self: Tensor) -> None:
+def check_cast(result: dt.dtype, self: Tensor, c_names: bool = False) -> None:
     """PyTorch's ``canCast``: no floating result into an integer or bool tensor, nothing but
-    bool into a bool tensor."""
+    bool into a bool tensor. ``c_names``: its error names the output type as C does (``long
+    int``), as its ops taking a number (``clamp_(0, 4.5)``) word it."""
     to = self._data.dtype.kind
     if (result.is_floating_point and to in "iub") or (result.np.kind != "b" and to == "b"):
+        names = dt.CPP_TYPE_NAMES if c_names else dt.SCALAR_TYPE_NAMES
         raise RuntimeError(
             f"result type {dt.SCALAR_TYPE_NAMES[result.name]} can't be cast to the desired "
-            f"output type {dt.SCALAR_TYPE_NAMES[self.dtype.name]}"
+            f"output type {names[self.dtype.name]}"
         )
 
 

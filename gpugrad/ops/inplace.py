@@ -193,6 +193,12 @@ def _bitwise(name: str):
 
 def clamp_(self: Tensor, min=None, max=None) -> Tensor:  # noqa: A002
     """In-place ``clamp``."""
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):  # (the numbers' overload)
+        bounds = [b for b in (min, max) if b is not None]
+        if bounds:
+            kinds = [result_dtype(self, b) for b in bounds]
+            check_cast(kinds[0] if len(kinds) == 1 else dt.promote_types(*kinds), self,
+                       c_names=True)
     return _apply(self, lambda s: _op("clamp")(s, min, max), (min, max))
 
 

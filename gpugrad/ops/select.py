@@ -3,8 +3,11 @@ and ``triu`` (keep a triangle of the last two dims)."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype as dt
 from .._scalar_fit import fit_scalar
+from .._warnings import warn_user_once
 from ..autograd.function import Function
 from ..backend.formulas import clamp_grad
 from ._broadcast import broadcast_shape, raise_broadcast_error
@@ -70,6 +73,11 @@ def select_where(condition, input, other, node) -> Tensor:
         condition = tensor(condition, device=t.device)
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): condition must be a Tensor, got {type(condition).__name__}")
+    if condition._data.dtype == np.uint8:  # (PyTorch's legacy mask, warned about once)
+        warn_user_once("where received a uint8 condition tensor. This behavior is deprecated "
+                       "and will be removed in a future version of PyTorch. Use a boolean "
+                       "condition instead.")
+        condition = condition != 0
     if condition._data.dtype.kind != "b":
         raise RuntimeError(
             "where expected condition to be a boolean tensor, but got a tensor with dtype "

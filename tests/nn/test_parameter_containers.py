@@ -186,3 +186,13 @@ def test_small_argument_readings_as_torch():
         assert L.linspace(L.tensor(0.0, requires_grad=True), 1, 3).tolist() == [0.0, 0.5, 1.0]
         out = L.nn.functional.interpolate(L.ones(1, 1, 2, 2), size=(L.tensor(4), 4))
         assert tuple(out.shape) == (1, 1, 4, 4)
+
+
+def test_normalize_into_out_and_no_grad_exit_as_torch():
+    for L in (torch, gpugrad):
+        out = L.empty(1, 2)
+        result = L.nn.functional.normalize(L.tensor([[3.0, 4.0]]), dim=1, out=out)
+        assert result is out and np.allclose(out.tolist(), [[0.6, 0.8]])
+        L.no_grad().__exit__(None, None, None)  # never entered: grad mode off, as PyTorch's
+        assert not L.is_grad_enabled()
+        L.set_grad_enabled(True)

@@ -273,3 +273,27 @@ def test_index_writes_of_another_dtype_as_torch(key, value):
         except RuntimeError as err:
             seen.append(str(err))
     assert seen[1] == seen[0]
+
+
+def test_uint8_masks_are_taken_with_the_deprecation_warnings_as_torch():
+    """where() and indexing read a uint8 tensor as a mask and warn that it is deprecated (once
+    a process, as PyTorch: set_warn_always makes both warn each time here)."""
+    import warnings
+
+    seen = []
+    for L in (torch, gpugrad):
+        previous = L.is_warn_always_enabled()
+        L.set_warn_always(True)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                m = L.tensor([1, 0], dtype=L.uint8)
+                values = [L.where(m, L.ones(2), L.zeros(2)).tolist(),
+                          L.ones(2).where(m, L.zeros(2)).tolist(),
+                          L.arange(3)[L.tensor([1, 0, 1], dtype=L.uint8)].tolist()]
+        finally:
+            L.set_warn_always(previous)
+        seen.append((values, [str(w.message).split(" (Triggered")[0] for w in caught]))
+        with pytest.raises(RuntimeError, match="where expected condition to be a boolean"):
+            L.where(L.tensor([1, 0], dtype=L.int8), L.ones(2), L.zeros(2))
+    assert seen[1] == seen[0]

@@ -15,7 +15,7 @@ import numpy as np
 from ... import _dtype as dt
 from ...autograd.grad_mode import no_grad
 from ...factories import zeros
-from ...ops._util import Tensor, check_tensor, wrap_dim
+from ...ops._util import Tensor, check_tensor, math_ns, wrap_dim
 from ...ops.join import cat
 from ._norm_dtype import is_mixed
 from .layers import layer_norm
@@ -221,8 +221,13 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     return out if weight is None else out * weight
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``)."""
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    """``input`` divided by its ``p``-norm along ``dim`` (at least ``eps``); written into
+    ``out`` where given (which must not require grad, as PyTorch's ``div`` refuses)."""
     check_tensor(input, "normalize")
     wrap_dim(dim, input.dim())
-    return input / input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    denominator = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    if out is None:
+        return input / denominator
+    return math_ns().div(input, denominator, out=out)  # (the public div: it takes out=)
