@@ -121,3 +121,20 @@ def test_pack_padded_sequence_takes_float_and_bool_lengths_as_torch(lengths):
         packed = lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(2, 4, 3), lens, batch_first=True)
         sizes.append(packed.batch_sizes.tolist())
     assert sizes[1] == sizes[0]
+
+
+@pytest.mark.parametrize("shapes", [[(3, 2), (2, 3)], [(3, 2), (2, 1)], [(3, 1), (2, 3)],
+                                    [(3, 2, 4), (2, 2, 5)], [(3, 2), (2, 2, 1)]])
+def test_pad_sequence_of_other_trailing_shapes_as_torch(shapes):
+    """Each sequence is copied into the first's trailing shape, as PyTorch's: broadcast where
+    it can be, else copy's error; gradients reach the broadcast one."""
+    seen = []
+    for L in (torch, gpugrad):
+        seqs = [L.ones(s, requires_grad=True) for s in shapes]
+        try:
+            out = L.nn.utils.rnn.pad_sequence(seqs, batch_first=True)
+            (out * L.arange(out.numel(), dtype=out.dtype).reshape(out.shape)).sum().backward()
+            seen.append((list(out.shape), [s.grad.tolist() for s in seqs]))
+        except RuntimeError as err:
+            seen.append(str(err))
+    assert seen[1] == seen[0]

@@ -211,10 +211,12 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
     longest = max(s.shape[0] for s in sequences)
-    dtype = sequences[0].dtype
+    dtype, trailing = sequences[0].dtype, tuple(sequences[0].shape[1:])
     padded = []
     for s in sequences:
         s = s if s.dtype is dtype else s.to(dtype)
+        if tuple(s.shape[1:]) != trailing:  # copied into the first's shape, as PyTorch's
+            s = s.new_empty((s.shape[0], *trailing)).copy_(s)  # (broadcast, or its error)
         fill = s.new_full((longest - s.shape[0], *s.shape[1:]), padding_value)
         padded.append(cat([s, fill] if padding_side == "right" else [fill, s]))
     return stack(padded, 0 if batch_first else 1)
