@@ -92,7 +92,7 @@ def build_cnn(torch, seed: int = 0, dtype=None):
 
 
 def gram_matrix(torch, input):
-    b, c, h, w = input.size()  # b=batch size, c=number of feature maps
+    b, c, h, w = input.size()  # (batch, channels, height, width)
     features = input.view(b * c, h * w)
     G = torch.mm(features, features.t())
     return G.div(b * c * h * w)
@@ -138,8 +138,7 @@ def build_modules(torch):
     class Normalization(nn.Module):
         def __init__(self, mean, std):
             super().__init__()
-            # .view the mean and std to make them [C x 1 x 1] so that they can directly work
-            # with an image tensor of shape [B x C x H x W]
+            # (C, 1, 1): one value per channel, broadcast over each image's pixels
             self.register_buffer("mean", torch.tensor(mean).view(-1, 1, 1))
             self.register_buffer("std", torch.tensor(std).view(-1, 1, 1))
 
@@ -162,22 +161,21 @@ def get_style_model_and_losses(torch, cnn, style_img, content_img,
 
     model = nn.Sequential(normalization)
 
-    i = 0  # increment every time we see a conv
+    i = 0  # the number of convolutions met so far
     for layer in cnn.children():
         if isinstance(layer, nn.Conv2d):
             i += 1
             name = f"conv_{i}"
         elif isinstance(layer, nn.ReLU):
             name = f"relu_{i}"
-            # the in-place version doesn't play very nicely with the ContentLoss and
-            # StyleLoss we insert below, so we replace it with an out-of-place one
+            # an in-place ReLU would overwrite the features a loss module just read
             layer = nn.ReLU(inplace=False)
         elif isinstance(layer, nn.MaxPool2d):
             name = f"pool_{i}"
         elif isinstance(layer, nn.BatchNorm2d):
             name = f"bn_{i}"
         else:
-            raise RuntimeError(f"Unrecognized layer: {layer.__class__.__name__}")
+            raise RuntimeError(f"no name for a {type(layer).__name__} layer")
 
         model.add_module(name, layer)
 
@@ -193,7 +191,7 @@ def get_style_model_and_losses(torch, cnn, style_img, content_img,
             model.add_module(f"style_loss_{i}", style_loss)
             style_losses.append(style_loss)
 
-    # now we trim off the layers after the last content and style losses
+    # nothing after the last loss module is needed
     for i in range(len(model) - 1, -1, -1):
         if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
             break
@@ -211,8 +209,7 @@ def load_images(torch, dtype=None, size: int = 16, style_size: int = 24):
     style_big = torch.from_numpy(style_np).to(dtype)
     style_img = F.interpolate(style_big, size=content_img.shape[-2:], mode="bilinear",
                               align_corners=False)
-    assert style_img.size() == content_img.size(), \
-        "we need to import style and content images of the same size"
+    assert style_img.size() == content_img.size(), "style and content differ in size"
     return content_img, style_img
 
 
@@ -225,8 +222,7 @@ def run_style_transfer(torch, cnn, content_img, style_img, input_img, num_steps=
     model, style_losses, content_losses = get_style_model_and_losses(
         torch, cnn, style_img, content_img, batched_gram=batched_gram)
 
-    # we want to optimize the input and not the model parameters, so we update all the
-    # requires_grad fields accordingly
+    # the image is the variable; the network is fixed
     input_img.requires_grad_(True)
     model.eval()
     model.requires_grad_(False)
@@ -237,7 +233,7 @@ def run_style_transfer(torch, cnn, content_img, style_img, input_img, num_steps=
     for _ in range(num_steps):
 
         def closure():
-            # correct the values of updated input image
+            # keep the pixels in [0, 1] after the optimizer's last move
             with torch.no_grad():
                 input_img.clamp_(0, 1)
 
@@ -264,7 +260,7 @@ def run_style_transfer(torch, cnn, content_img, style_img, input_img, num_steps=
 
         step_losses.append(optimizer.step(closure).item())
 
-    # a last correction...
+    # the image's pixels back in [0, 1] once more
     with torch.no_grad():
         input_img.clamp_(0, 1)
 
