@@ -188,14 +188,17 @@ def _scalar_warnings(lib, convert):
 
 @pytest.mark.parametrize("convert", [float, int, bool, lambda t: t.item()])
 def test_float_of_a_tensor_that_requires_grad_warns_as_torch(convert):
-    warn_always = torch.is_warn_always_enabled()
-    torch.set_warn_always(True)
-    try:
-        expected = _scalar_warnings(torch, convert)
-    finally:
-        torch.set_warn_always(warn_always)
-    assert _scalar_warnings(gpugrad, convert) == expected
-    assert len(expected) == (convert is float)
+    """A warning once a process in both (set_warn_always: each time, as tested here)."""
+    seen = []
+    for lib in (torch, gpugrad):
+        warn_always = lib.is_warn_always_enabled()
+        lib.set_warn_always(True)
+        try:
+            seen.append(_scalar_warnings(lib, convert))
+        finally:
+            lib.set_warn_always(warn_always)
+    assert seen[1] == seen[0]
+    assert len(seen[0]) == (convert is float)
 
 
 
