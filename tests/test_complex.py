@@ -1351,3 +1351,18 @@ def test_create_graph_gradients_match_plain_and_torch(name):
                 assert got is None or not np.any(_np(got)), name
             else:
                 _close(got, want, grad=True, tol_of=tol)
+
+
+def test_unfold_windows_of_a_complex_tensor_as_torch():
+    seen = []
+    for L in (torch, gpugrad):
+        x = L.tensor(np.arange(10.0) + 1j * np.arange(10.0)[::-1], dtype=L.complex128,
+                     requires_grad=True)
+        windows = x.unfold(0, 3, 2)
+        weights = L.tensor(np.arange(12.0).reshape(4, 3) + 0.5j, dtype=L.complex128)
+        (windows * weights).abs().sum().backward()
+        seen.append((tuple(windows.shape), windows.stride(), windows.detach().numpy(),
+                     x.grad.numpy()))
+    assert seen[1][:2] == seen[0][:2]
+    np.testing.assert_allclose(seen[1][2], seen[0][2], rtol=0, atol=0)
+    np.testing.assert_allclose(seen[1][3], seen[0][3], rtol=1e-12)

@@ -54,6 +54,7 @@ ALLOWED = frozenset("""
     reshape view view_as reshape_as flatten unflatten ravel transpose swapaxes swapdims permute
     t unsqueeze squeeze expand expand_as broadcast_to broadcast_tensors contiguous clone detach
     detach_ cat concat concatenate stack hstack vstack split chunk tensor_split unbind narrow
+    unfold
     select movedim moveaxis flip roll repeat tile where masked_fill masked_fill_ nonzero argwhere
     to type type_as cpu cuda numpy tolist item float double half bfloat16 long int short char
     byte bool cfloat cdouble requires_grad_ retain_grad backward register_hook

@@ -295,8 +295,9 @@ UNFOLD_CASES = {
     "0-d": lambda lib: lib.tensor(3.0).unfold(0, 1, 1),
     "0-d-dim-1": lambda lib: lib.tensor(3.0).unfold(-1, 1, 1),
     "0-d-size0": lambda lib: lib.tensor(3.0).unfold(0, 0, 1),
+    "complex64": lambda lib: lib.arange(10.0).to(lib.complex64).unfold(0, 3, 2),
     # (not compared: empty inputs, whose strides NumPy 2.4 reports as 0 where PyTorch's
-    # factories give row-major ones; complex inputs, which gpugrad's unfold does not take)
+    # factories give row-major ones)
 }
 
 
