@@ -7,12 +7,10 @@ Their gradients are formulas (``backend/formulas_reduce.py``), the backward writ
 
 from __future__ import annotations
 
-import operator
-
 from .. import _dtype as dt
 from .._warnings import warn_user
 from ._reduction_base import Reduction
-from ._util import Tensor, float_result, wrap_dim, wrap_dims
+from ._util import Tensor, float_result, int_arg, wrap_dim, wrap_dims
 
 __all__ = ["softmax", "log_softmax", "logsumexp"]
 
@@ -65,12 +63,9 @@ def softmax_kernel(name: str, dim: int, ndim: int) -> str:
 def _required_dim(dim, name: str):
     """``torch.softmax``'s ``dim``, which (unlike ``nn.functional.softmax``'s) must be given: an
     int (a 0-d integer tensor too)."""
-    if not isinstance(dim, bool) and not (isinstance(dim, Tensor) and dim._data.ndim):
-        try:
-            return operator.index(dim)
-        except (TypeError, RuntimeError):
-            pass
-    raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    if isinstance(dim, Tensor) and dim._data.ndim:  # (int_arg would read a one-element one)
+        raise TypeError(f"{name}(): argument 'dim' must be int, not Tensor")
+    return int_arg(dim, name, "dim")
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:

@@ -6,12 +6,10 @@ PyTorch's arguments, checked here; the ops are in ``ops/cross_entropy.py``.
 
 from __future__ import annotations
 
-import operator
-
 from ... import _capture
 from ... import _dtype as dt
 from ...autograd.grad_mode import is_grad_enabled
-from ...ops._util import Tensor, check_tensor
+from ...ops._util import Tensor, check_tensor, int_arg
 from ...ops.cross_entropy import CrossEntropy, CrossEntropyProbs, NllLoss, loss_shape
 from ...ops.softmax import log_softmax, softmax_kernel
 from ._reduction import check_no_grad_argument, check_reduction
@@ -73,13 +71,7 @@ def _check_targets_in_range(target: Tensor, c: int, ignore_index: int) -> None:
 def ignore_index_arg(ignore_index, fn: str) -> int:
     """``ignore_index`` as PyTorch's int arguments take it: an int, a NumPy integer or a
     one-element integer tensor; a TypeError for anything else (bools and floats too)."""
-    if not isinstance(ignore_index, bool):
-        try:
-            return operator.index(ignore_index)
-        except (TypeError, RuntimeError):
-            pass
-    raise TypeError(f"{fn}(): argument 'ignore_index' must be int, not "
-                    f"{type(ignore_index).__name__}")
+    return int_arg(ignore_index, fn, "ignore_index")
 
 
 def smoothing_arg(label_smoothing) -> float:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import operator
-
-from ...ops._util import Tensor, check_tensor
+from ...ops._util import Tensor, check_tensor, int_arg
 from ...ops.padding import constant_pad, index_pad
 
 __all__ = ["pad"]
@@ -15,13 +13,12 @@ _MODES = ("constant", "reflect", "replicate", "circular")
 def _pad_int(p, i: int) -> int:
     """One entry of ``pad`` as an int (an integer tensor of one element too, as PyTorch reads
     it); PyTorch's error for anything else (it counts the positions from 1)."""
-    if not isinstance(p, bool):
-        try:
-            return operator.index(p)
-        except (TypeError, RuntimeError):
-            pass
-    raise TypeError(f"pad(): argument 'pad' failed to unpack the object at pos {i + 1} with "
-                    f"error \"type must be tuple of ints,but got {type(p).__name__}\"")
+    try:
+        return int_arg(p, "pad", "pad")
+    except TypeError:
+        raise TypeError(f"pad(): argument 'pad' failed to unpack the object at pos {i + 1} "
+                        f"with error \"type must be tuple of ints,but got "
+                        f"{type(p).__name__}\"") from None
 
 
 def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) -> Tensor:
