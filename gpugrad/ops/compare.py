@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype
+from .._dtype import SCALAR_TYPE_NAMES, from_numpy_dtype, not_implemented_for
 from ..backend import cpu_backend
 from ._broadcast import raise_broadcast_error
 from ._util import (
@@ -54,8 +54,7 @@ def _bitwise(op: str, a, b) -> Tensor:
     if rt.is_floating_point:  # (PyTorch's error names its kernel: bitwise_and_cpu, lshift_cpu)
         kernel = _SHIFT_KERNELS.get(op, op)
         device = "cuda" if t.device.type == "cuda" else "cpu"
-        raise NotImplementedError(f"\"{kernel}_{device}\" not implemented for "
-                                  f"'{SCALAR_TYPE_NAMES[rt.name]}'")
+        raise not_implemented_for(f"{kernel}_{device}", rt)
     try:
         return t._new(t._backend.bitwise(op, data_as(a, rt.np), data_as(b, rt.np)))
     except ValueError as e:

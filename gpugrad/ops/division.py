@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._broadcast import raise_broadcast_error
 from ._util import Tensor, data_as, operator_method, result_dtype, scalar_or_tensor
@@ -46,8 +47,7 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
         input = _number_input(scalar_or_tensor(input, "input"), other, Div)
     rt = result_dtype(scalar_or_tensor(input), scalar_or_tensor(other))
     if rt.np.kind == "b":
-        raise NotImplementedError(f"\"div_{rounding_mode}_{_device_type(input, other)}\" not "
-                                  "implemented for 'Bool'")
+        raise dt.not_implemented_for(f"div_{rounding_mode}_{_device_type(input, other)}", rt)
     if rt.np.kind in "iu" or rounding_mode == "floor":
         return RoundedDiv.apply(scalar_or_tensor(input), scalar_or_tensor(other), rt,
                                 rounding_mode)
@@ -144,7 +144,7 @@ def _remainder(input, other, op: str) -> Tensor:
     a, b = scalar_or_tensor(input), scalar_or_tensor(other)
     rt = result_dtype(a, b)
     if rt.np.kind == "b":
-        raise NotImplementedError(f"\"{op}_{_device_type(a, b)}\" not implemented for 'Bool'")
+        raise dt.not_implemented_for(f"{op}_{_device_type(a, b)}", rt)
     tensor_other = isinstance(b, Tensor)
     cls = {("remainder", False): Remainder, ("remainder", True): RemainderTensor,
            ("fmod", False): Fmod, ("fmod", True): FmodTensor}[op, tensor_other]

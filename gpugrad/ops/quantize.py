@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _dtype as dt
 from ..autograd.function import Function
 from ._util import Tensor, check_tensor
 
@@ -79,10 +80,8 @@ def fake_quantize_per_channel_affine(input: Tensor, scale: Tensor, zero_point: T
     check_tensor(input, "fake_quantize_per_channel_affine")
     _check_range(quant_min, quant_max)
     if zero_point.dtype.name != "int32":
-        names = {"int64": "Long", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                 "float64": "Double", "float32": "Float", "float16": "Half"}
         raise RuntimeError(f"Zero-point must be Int32, Float or Half, found "
-                           f"{names.get(zero_point.dtype.name, zero_point.dtype.name)}")
+                           f"{dt.SCALAR_TYPE_NAMES[zero_point.dtype.name]}")
     if not 0 <= axis < input.dim():  # (no negative dims, as PyTorch's)
         raise RuntimeError("`axis` must be between 0 and number of dimensions of input")
     if (scale.dim() != 1 or zero_point.shape != scale.shape

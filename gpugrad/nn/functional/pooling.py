@@ -35,8 +35,7 @@ def check_pool_dtype(input: Tensor, fn: str) -> None:
     taken = _INTEGERS_TAKEN.get(fn)
     if (taken == "integer" and d.np.kind in "iu") or (taken == "int64" and d == int64):
         return
-    raise NotImplementedError(f'"{_KERNEL_NAMES.get(fn, fn)}" not implemented for '
-                              f"'{dt.SCALAR_TYPE_NAMES[d.name]}'")
+    raise dt.not_implemented_for(_KERNEL_NAMES.get(fn, fn), d)
 
 
 def _pool_geometry(input: Tensor, fn: str, kernel_size, stride, padding, dilation, ceil_mode,
